@@ -1,0 +1,57 @@
+"""The checks ``mugkit check`` runs, by name, and which steps each applies to (API.md §5).
+
+``parity`` (Pyodide in Chromium) is not collected until the browser runtime exists: a check
+that cannot run is never reported as passing.
+"""
+
+from __future__ import annotations
+
+from typing import Callable
+
+from ..steps import GameStep, Step, SurveyStep
+
+__all__ = ["applicable", "run_check", "CHECK_NAMES"]
+
+CHECK_NAMES = ("contract", "determinism", "synctest", "policy", "rollback", "survey")
+
+
+def applicable(step: Step) -> list[str]:
+    """The names of the checks that apply to ``step``, in the order they run."""
+    if isinstance(step, SurveyStep):
+        return ["survey"]
+    if not isinstance(step, GameStep):
+        return []
+    names = ["contract", "determinism", "synctest"]
+    if any(p is not None and not _is_human(p) for p in step.players.values()):
+        names.append("policy")
+    # ROLLBACK-WIRING: "rollback" is added here once mugkit.checks.rollback exists.
+    return names
+
+
+def _is_human(p) -> bool:
+    from ..steps import HUMAN
+
+    return p is HUMAN
+
+
+def _function(name: str) -> Callable:
+    if name == "contract":
+        from .contract import check_contract as fn
+    elif name == "determinism":
+        from .determinism import check_determinism as fn
+    elif name == "synctest":
+        from .synctest import check_synctest as fn
+    elif name == "policy":
+        from .policy import check_policy as fn
+    elif name == "survey":
+        from .survey import check_survey as fn
+    elif name == "rollback":
+        from .rollback import check_rollback as fn
+    else:
+        raise KeyError(name)
+    return fn
+
+
+def run_check(name: str, ctx) -> None:
+    """Runs check ``name`` on ``ctx`` (a :class:`mugkit.checks.base.CheckContext`); raises on failure."""
+    _function(name)(ctx)

@@ -1,0 +1,94 @@
+"""What every check gets, and how checks run Hypothesis."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Callable
+
+from ..collect import Experiment
+from ..games import Game
+from ..steps import Step
+from .play import make_game
+
+__all__ = ["CheckContext", "run_property", "Found"]
+
+
+@dataclass
+class CheckContext:
+    """One check of one step.
+
+    Attributes:
+        experiment, step: what is checked.
+        nodeid: the check item's node id (``<file>::<step>::<check>``).
+        rootdir: the folder node ids are relative to.
+        examples: how many generated examples (seeds and action sequences) a property check tries.
+        frames: the longest action sequence, in frames.
+    """
+
+    experiment: Experiment
+    step: Step
+    nodeid: str
+    rootdir: str
+    examples: int = 10
+    frames: int = 40
+    notes: list = field(default_factory=list)  # facts for the run's summary (not failures)
+
+    @property
+    def step_nodeid(self) -> str:
+        return self.nodeid.rsplit("::", 1)[0]
+
+    def game(self, seed: int) -> Game:
+        """A freshly built game of the step, seeded ``seed``."""
+        return make_game(self.step, self.experiment.policies, seed, self.experiment.conditions)
+
+
+class Found(Exception):
+    """Raised inside a property when an example fails; carries what the report needs."""
+
+    def __init__(self, seed: int, choices: list, **details: Any):
+        super().__init__(f"seed={seed}")
+        self.seed = seed
+        self.choices = choices
+        self.details = details
+
+
+def _find(exc: BaseException) -> Found | None:
+    if isinstance(exc, Found):
+        return exc
+    for sub in getattr(exc, "exceptions", ()) or ():
+        hit = _find(sub)
+        if hit is not None:
+            return hit
+    if exc.__cause__ is not None:
+        return _find(exc.__cause__)
+    return None
+
+
+def run_property(ctx: CheckContext, prop: Callable[[int, list], None], examples: int | None = None,
+                 frames: int | None = None) -> Found | None:
+    """Runs ``prop(seed, choices)`` on Hypothesis-generated seeds and choice lists, shrinking a
+    failure. Returns the minimal :class:`Found`, or None when every example passed.
+
+    Runs are derandomized (the same examples every time, so a check result is reproducible) and
+    keep no example database.
+    """
+    from hypothesis import HealthCheck, given, settings
+    from hypothesis import strategies as st
+
+    agents = max(1, len(getattr(ctx.step, "players", {}) or {}))
+    n_frames = frames if frames is not None else ctx.frames
+
+    @settings(max_examples=examples or ctx.examples, deadline=None, derandomize=True, database=None,
+              suppress_health_check=list(HealthCheck), print_blob=False, report_multiple_bugs=False)
+    @given(seed=st.integers(0, 2**32 - 1), choices=st.lists(st.integers(0, 255), max_size=n_frames * agents))
+    def run(seed, choices):
+        prop(seed, choices)
+
+    try:
+        run()
+    except BaseException as exc:  # Hypothesis may wrap a flaky failure in an exception group
+        found = _find(exc)
+        if found is None:
+            raise
+        return found
+    return None

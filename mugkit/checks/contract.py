@@ -1,0 +1,189 @@
+"""``contract``: the env keeps the Gymnasium/PettingZoo API and draws well-formed shapes.
+
+Named checks, each failing with call / expected / actual / likely cause:
+
+- ``build``: the step builds (returns an env whose agents are its players; keys and
+  ``default_action`` lie inside the action space; a real-time human game has a default action);
+- ``library_checker``: Gymnasium's ``check_env``, or PettingZoo's ``parallel_api_test`` /
+  ``api_test``, through a view with gymnasium spaces for numpy-free envs;
+- ``reset_seed``: two resets with one seed give the same frame hash;
+- ``frames``: observations lie in the observation space, rewards are numbers, flags are bools;
+- ``render``: shapes are well formed (``mugkit.draw``), or an RGB array for server steps;
+- ``browser_import`` (browser steps): the experiment imports and plays with numpy, gymnasium,
+  pettingzoo and other server-only packages blocked, as in Pyodide.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import warnings
+
+from ..games import episode_seed
+from ..runtime import draw
+from .base import CheckContext
+from .play import choose_actions
+from .report import CheckFailure
+
+__all__ = ["check_contract", "BLOCKED_IN_BROWSER"]
+
+#: Packages an experiment with a browser step must not need at import time (not in Pyodide offline).
+BLOCKED_IN_BROWSER = ("numpy", "gymnasium", "pettingzoo", "torch", "onnxruntime", "pandas", "scipy", "sanic",
+                      "socketio", "pygame", "jax", "tensorflow")
+
+
+def _fail(ctx: CheckContext, name: str, summary: str, cause: str | None = None) -> CheckFailure:
+    return CheckFailure(ctx.nodeid, f"[{name}] {summary}", cause=cause)
+
+
+def check_contract(ctx: CheckContext) -> None:
+    """Raises :class:`CheckFailure` naming the first named check that fails."""
+    from ..steps import StepError
+
+    try:
+        ctx.game(0)
+    except StepError as exc:
+        raise _fail(ctx, "build", str(exc)) from None
+    _library_checker(ctx)
+    _reset_seed(ctx)
+    _frames_and_render(ctx)
+    if ctx.step.runtime == "browser":
+        _browser_import(ctx)
+
+
+def _library_checker(ctx: CheckContext) -> None:
+    from .views import gymnasium_view, needs_view, parallel_view
+
+    game = ctx.game(0).env
+    env, kind = game.env, game.kind
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        try:
+            if kind == "gymnasium":
+                from gymnasium.utils.env_checker import check_env
+
+                name = "Gymnasium's check_env"
+                check_env(gymnasium_view(env) if needs_view(env, kind) else env, skip_render_check=True,
+                          skip_close_check=True)
+            else:
+                try:
+                    from pettingzoo.test import api_test, parallel_api_test
+                except ImportError:
+                    ctx.notes.append(f"{ctx.step_nodeid}: pettingzoo is not installed, so its API test was skipped")
+                    return
+                if kind == "parallel":
+                    name = "PettingZoo's parallel_api_test"
+                    parallel_api_test(parallel_view(env) if needs_view(env, kind) else env, num_cycles=100)
+                else:
+                    name = "PettingZoo's api_test"
+                    api_test(env, num_cycles=100)
+        except Exception as exc:  # the checkers assert; some envs raise their own errors
+            raise _fail(ctx, "library_checker", f"{name} failed: {type(exc).__name__}: {exc}",
+                        "the env does not follow the API its kind promises (see the message above)") from None
+    for w in caught:
+        text = str(w.message)
+        if "render" in text.lower() or "seed" in text.lower() and "deprecated" in text.lower():
+            continue
+        ctx.notes.append(f"{ctx.step_nodeid}: {name} warns: {text[:200]}")
+
+
+def _reset_seed(ctx: CheckContext) -> None:
+    game = ctx.game(0)
+    seed = episode_seed(0, 0)
+    first = game.env.reset(seed)
+    h1 = game.env.checksum(first)
+    again = ctx.game(0)
+    again.env.reset(episode_seed(7, 0))
+    h2 = game.env.checksum(game.env.reset(seed))
+    if h1 != h2:
+        raise _fail(ctx, "reset_seed", f"reset(seed={seed}) twice gave different frames ({h1} != {h2})",
+                    "reset() does not reseed all randomness from its seed argument (for gymnasium.Env: "
+                    "call super().reset(seed=seed) and draw from self.np_random)")
+
+
+def _is_number(x) -> bool:
+    return (isinstance(x, (int, float)) and not isinstance(x, bool)) or (
+        type(x).__module__ == "numpy" and getattr(x, "dtype", None) is not None and x.dtype.kind in "iuf"
+        and getattr(x, "shape", None) == ())
+
+
+def _is_flag(x) -> bool:
+    return isinstance(x, bool) or (type(x).__module__ == "numpy" and getattr(x, "dtype", None) is not None
+                                   and x.dtype.kind == "b")
+
+
+def _frames_and_render(ctx: CheckContext) -> None:
+    game = ctx.game(0)
+    env = game.env
+    choices = [(i * 97 + 13) % 256 for i in range(ctx.frames * 4)]
+    env.reset(episode_seed(0, 0))
+    cursor = 0
+    for _ in range(ctx.frames):
+        f = env.frame
+        for agent, obs in f.observations.items():
+            space = env.observation_space(agent)
+            if not space.contains(obs):
+                raise _fail(ctx, "frames", f"frame {f.index}: the observation of {agent!r} is outside its "
+                            f"observation space {space!r}: {obs!r:.120}")
+        for agent, r in f.rewards.items():
+            if not _is_number(r):
+                raise _fail(ctx, "frames", f"frame {f.index}: the reward of {agent!r} is {r!r}, not a number")
+        for name, flags in (("terminated", f.terminated), ("truncated", f.truncated)):
+            for agent, flag in flags.items():
+                if not _is_flag(flag):
+                    raise _fail(ctx, "frames", f"frame {f.index}: {name} of {agent!r} is {flag!r}, not a bool")
+        _check_render(ctx, env.render(), f.index)
+        if f.done:
+            break
+        actions, cursor = choose_actions(game, choices, cursor)
+        env.step(actions)
+
+
+def _check_render(ctx: CheckContext, shapes, frame: int) -> None:
+    if type(shapes).__name__ == "ndarray":
+        if ctx.step.runtime == "browser":
+            raise _fail(ctx, "render", "render() returns an image array, but a browser step draws with "
+                        "mugkit.draw shapes", "create the env with render_mode='mug' or give the step render=...")
+        if shapes.ndim != 3 or shapes.shape[2] not in (3, 4) or shapes.dtype.name != "uint8":
+            raise _fail(ctx, "render", f"render() returned an array of shape {shapes.shape} and dtype "
+                        f"{shapes.dtype}; an image is (height, width, 3) uint8")
+        return
+    if shapes is None:
+        raise _fail(ctx, "render", "render() returned None: the step has nothing to draw",
+                    "create the env with render_mode='mug' (or 'rgb_array' on the server), or give the step "
+                    "render=lambda env: [mk.draw.rect(...), ...]")
+    problems = draw.validate(shapes)
+    if problems:
+        raise _fail(ctx, "render", f"frame {frame}: render() output is not well formed: " + "; ".join(problems[:5]))
+
+
+_BROWSER_PROBE = r"""
+import importlib.abc, json, sys
+blocked = set(sys.argv[1].split(","))
+class Block(importlib.abc.MetaPathFinder):
+    def find_spec(self, name, path=None, target=None):
+        if name.split(".")[0] in blocked:
+            raise ImportError(f"{name} is not available in the browser (Pyodide offline)")
+        return None
+sys.meta_path.insert(0, Block())
+from mugkit.checks.replay import replay
+request = json.load(sys.stdin)
+replay(request["step"], request["seed"], choices=request["choices"], frames=request["frames"],
+       rootdir=request["rootdir"])
+print("ok")
+"""
+
+
+def _browser_import(ctx: CheckContext) -> None:
+    request = {"step": ctx.step_nodeid, "seed": 1, "choices": list(range(40)), "frames": 20, "rootdir": ctx.rootdir}
+    proc = subprocess.run([sys.executable, "-c", _BROWSER_PROBE, ",".join(BLOCKED_IN_BROWSER)],
+                          input=json.dumps(request), capture_output=True, text=True, cwd=ctx.rootdir,
+                          timeout=600, env=dict(os.environ))
+    if proc.returncode != 0 or "ok" not in proc.stdout:
+        tail = "\n".join(proc.stderr.strip().splitlines()[-6:])
+        raise _fail(ctx, "browser_import", "the experiment does not import and play without server-only packages "
+                    f"({', '.join(BLOCKED_IN_BROWSER[:3])}, …), as the browser runtime needs:\n{tail}",
+                    "import numpy/gymnasium/torch only inside server steps' functions or in modules that "
+                    "browser steps do not import; declare spaces with mugkit.spaces")

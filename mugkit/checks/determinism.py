@@ -1,0 +1,99 @@
+"""``determinism``: the same seed and actions give the same frame hashes.
+
+For generated seeds and action sequences, the step is played twice in this process — the second
+time interleaved frame by frame with another game of the same step (other seed, other actions),
+which exposes state shared between instances — and once more in a fresh process with another
+``PYTHONHASHSEED``, which exposes envs that depend on string hashing or process-wide state.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+
+from ..runtime.state import diff
+from .base import CheckContext, Found, run_property
+from .diagnose import explain, trace_sources
+from .play import first_difference, play
+from .report import CheckFailure, replay_snippet
+
+__all__ = ["check_determinism"]
+
+OTHER_HASH_SEED = "4217"
+
+
+def _interleaved(ctx: CheckContext, seed: int, choices: list, keep_data: bool = False):
+    other = ctx.game(seed ^ 0x5EED)
+    other_choices = list(reversed(choices)) or [1]
+    other.env.reset(seed ^ 0xBEEF)
+
+    def step_other(_game, i):
+        from .play import choose_actions
+
+        if other.env.frame.done:
+            other.env.reset(seed ^ i)
+        actions, _ = choose_actions(other, other_choices, i % len(other_choices))
+        other.env.step(actions)
+
+    return play(ctx.game(seed), choices, ctx.frames, each_frame=step_other, keep_data=keep_data)
+
+
+def check_determinism(ctx: CheckContext) -> None:
+    """Raises :class:`CheckFailure` when two runs with the same seed and actions differ."""
+
+    def prop(seed: int, choices: list) -> None:
+        first = play(ctx.game(seed), choices, ctx.frames)
+        second = _interleaved(ctx, seed, choices)
+        at = first_difference(first.hashes, second.hashes)
+        if at is not None:
+            raise Found(seed, choices, frame=at, actions=first.actions[:at])
+
+    found = run_property(ctx, prop)
+    if found is not None:
+        raise _report(ctx, found)
+    _check_other_process(ctx)
+
+
+def _report(ctx: CheckContext, found: Found) -> CheckFailure:
+    seed, choices, at = found.seed, found.choices, found.details["frame"]
+    differs: list[str] = []
+    a = play(ctx.game(seed), choices, ctx.frames, keep_data=True)
+    b = _interleaved(ctx, seed, choices, keep_data=True)
+    again = first_difference(a.hashes, b.hashes)
+    if again is not None and again < min(len(a.data), len(b.data)):
+        at = again
+        differs = diff(a.data[at], b.data[at])
+    sources = trace_sources(lambda: play(ctx.game(seed), choices, ctx.frames))
+    cause = explain(sources) or (
+        "state shared between two instances of the env (a module-level or class-level variable the env "
+        "changes), or iteration over something unordered. Keep all game state on the instance and derive "
+        "all randomness from the seed passed to reset()")
+    return CheckFailure(
+        ctx.nodeid, "two runs with the same seed and actions gave different frames",
+        seed=seed, actions=found.details["actions"], frame=at, differs=differs, cause=cause,
+        replay=replay_snippet(ctx.nodeid, seed, found.details["actions"]))
+
+
+def _check_other_process(ctx: CheckContext) -> None:
+    seed, choices = 12345, [(i * 37) % 256 for i in range(ctx.frames * 4)]
+    here = play(ctx.game(seed), choices, ctx.frames)
+    request = {"step": ctx.step_nodeid, "seed": seed, "choices": choices, "frames": ctx.frames,
+               "rootdir": ctx.rootdir}
+    env = dict(os.environ, PYTHONHASHSEED=OTHER_HASH_SEED)
+    proc = subprocess.run([sys.executable, "-m", "mugkit.checks.replay"], input=json.dumps(request),
+                          capture_output=True, text=True, env=env, cwd=ctx.rootdir, timeout=600)
+    if proc.returncode != 0:
+        raise CheckFailure(ctx.nodeid, "replaying the step in a fresh Python process failed",
+                           seed=seed, cause=proc.stderr.strip()[-2000:])
+    there = json.loads(proc.stdout)["hashes"]
+    at = first_difference(here.hashes, there)
+    if at is not None:
+        raise CheckFailure(
+            ctx.nodeid, f"a fresh process (PYTHONHASHSEED={OTHER_HASH_SEED}) gave different frames than this one",
+            seed=seed, actions=here.actions[:at], frame=at,
+            cause="the env depends on string hashing (iterating a set or dict built from hash() order, "
+                  "hash() of a str as a seed) or on process-wide state such as id() or a counter shared "
+                  "across instances. Use sorted() over sets and derive seeds from the reset seed",
+            replay=replay_snippet(ctx.nodeid, seed, here.actions[:at]))

@@ -1,0 +1,88 @@
+"""``policy``: every AI player loads, answers inside its action space (and the action mask), and
+gives the same answer for the same (seed, frame, agent) — so a replayed or rolled-back frame gets
+the same AI action."""
+
+from __future__ import annotations
+
+from ..games import episode_seed
+from ..runtime.hashing import encode
+from ..runtime.policies import Onnx, PolicyError, action_mask, policy_seed
+from ..runtime.state import state_view
+from .base import CheckContext
+from .play import choose_actions
+from .report import CheckFailure
+
+__all__ = ["check_policy"]
+
+SEEDS = (0, 1, 2)
+
+
+def _same(a, b) -> bool:
+    try:
+        return encode(state_view(a)) == encode(state_view(b))
+    except TypeError:
+        return repr(a) == repr(b)
+
+
+def _allowed(mask, action) -> bool:
+    try:
+        return bool(mask[int(action)])
+    except (TypeError, ValueError, IndexError):
+        return True  # masks over non-discrete actions are the env's business
+
+
+def check_policy(ctx: CheckContext) -> None:
+    """Raises :class:`CheckFailure` naming the policy, agent, seed, frame and answer."""
+    step = ctx.step
+    for seed in SEEDS:
+        game = ctx.game(seed)
+        for agent, policy in game.policies.items():
+            if isinstance(policy, Onnx):
+                try:
+                    policy.load()
+                except PolicyError as exc:
+                    raise CheckFailure(ctx.nodeid, f"policy {step.players[agent]!r} for {agent!r} does not load: {exc}")
+        env = game.env
+        env.reset(episode_seed(seed, 0))
+        choices = [(i * 31 + seed) % 256 for i in range(ctx.frames * 4)]
+        cursor = 0
+        for _ in range(ctx.frames):
+            f = env.frame
+            if f.done:
+                break
+            actions, cursor = choose_actions(game, choices, cursor)
+            for agent in f.acting:
+                policy = game.policies.get(agent)
+                if policy is None:
+                    continue
+                name = step.players[agent]
+                where = f"policy {name!r} for {agent!r} at frame {f.index} (game seed {seed})"
+                obs, info = f.observations.get(agent), f.infos.get(agent)
+                space = env.action_space(agent)
+                kwargs = dict(agent=agent, frame=f.index, seed=policy_seed(seed, agent), space=space, info=info)
+                try:
+                    action = policy.act(obs, **kwargs)
+                except Exception as exc:
+                    raise CheckFailure(ctx.nodeid, f"{where} raised {type(exc).__name__}: {exc}") from None
+                try:
+                    inside = bool(space.contains(action))
+                except Exception:
+                    inside = False
+                if not inside:
+                    raise CheckFailure(ctx.nodeid, f"{where} answered {action!r}, which is outside its action "
+                                       f"space {space!r}", seed=seed, frame=f.index,
+                                       cause="the policy's output does not fit the env: check its output size, "
+                                             "its action offset (Discrete start) and its types")
+                mask = action_mask(obs, info)
+                if mask is not None and not _allowed(mask, action):
+                    raise CheckFailure(ctx.nodeid, f"{where} answered {action!r}, which the action mask forbids",
+                                       seed=seed, frame=f.index)
+                again = policy.act(obs, **kwargs)
+                if not _same(action, again):
+                    raise CheckFailure(ctx.nodeid, f"{where} answered {action!r}, then {again!r} for the same "
+                                       f"(seed, frame, agent)", seed=seed, frame=f.index,
+                                       cause="the policy draws randomness that is not a function of (seed, frame, "
+                                             "agent): take the `rng` parameter (mugkit passes a generator seeded "
+                                             "for each frame) instead of a generator of your own")
+                actions[agent] = action
+            env.step(actions)

@@ -1,0 +1,49 @@
+"""Replaying a game step from a seed and actions, in this process or a fresh one.
+
+``replay("experiments/chase.py::chase", seed=7, actions=[{"runner": 1}, …])`` returns the frame
+hashes, for reproducing a check failure by hand. ``python -m mugkit.checks.replay`` reads a JSON
+request on standard input and prints the hashes as JSON: the ``determinism`` check runs it with
+another ``PYTHONHASHSEED`` to catch envs that depend on string hashing.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from typing import Any
+
+from ..collect import load_step
+from ..games import episode_seed
+from .play import make_game, play
+
+__all__ = ["replay"]
+
+
+def replay(nodeid: str, seed: int, actions: list[dict[str, Any]] | None = None, *, choices: list[int] | None = None,
+           frames: int | None = None, rootdir: str | None = None) -> list[str]:
+    """Frame hashes of the step ``nodeid`` played from ``seed`` with ``actions`` (one dict per
+    frame) or with check ``choices`` (see :mod:`mugkit.checks.play`). Index 0 is the reset."""
+    experiment, step = load_step(nodeid, rootdir)
+    game = make_game(step, experiment.policies, seed, experiment.conditions)
+    if actions is None:
+        return play(game, choices or [], frames if frames is not None else 0).hashes
+    env = game.env
+    env.reset(episode_seed(seed, 0))
+    hashes = [env.checksum()]
+    for a in actions:
+        if env.frame.done:
+            break
+        env.step(a)
+        hashes.append(env.checksum())
+    return hashes
+
+
+def main() -> None:
+    request = json.load(sys.stdin)
+    hashes = replay(request["step"], request["seed"], choices=request["choices"], frames=request["frames"],
+                    rootdir=request.get("rootdir"))
+    json.dump({"hashes": hashes}, sys.stdout)
+
+
+if __name__ == "__main__":
+    main()

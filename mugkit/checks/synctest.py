@@ -1,0 +1,161 @@
+"""``synctest``: saving, rolling back and re-simulating gives exactly the frames of a plain run.
+
+GGPO's SyncTest, made exhaustive: after every frame ``f`` the game is saved, then for every
+distance ``d`` from 1 to the step's ``max_rollback`` it is restored to frame ``f - d`` and
+re-simulated to ``f`` (saving again on the way, as a rollback session does). Every hash —
+right after each restore and after each re-simulated frame — must equal the hash of the same
+frame in a reference run that never rolled back. Each forward frame is rendered and the reference
+run is not, so a ``render()`` that changes the state is caught too.
+
+On a failure the check replays the frames around it to say what differs and, when a restore is
+to blame, which attributes of the env the restore left out.
+"""
+
+from __future__ import annotations
+
+import time
+
+from ..games import episode_seed
+from ..runtime.state import diff, state_view
+from .base import CheckContext, Found, run_property
+from .play import Run, play
+from .report import CheckFailure, replay_snippet
+
+__all__ = ["check_synctest"]
+
+
+def _rollback_run(ctx: CheckContext, seed: int, ref: Run, max_rollback: int, *, rollbacks: bool = True) -> None:
+    """Plays ``ref.actions`` with rendering and rollbacks; raises :class:`Found` at the first wrong hash."""
+    game = ctx.game(seed)
+    env = game.env
+
+    def expect(frame: int, stage: str, **where) -> None:
+        if env.checksum() != ref.hashes[frame]:
+            raise Found(seed, [], frame=frame, stage=stage, **where)
+
+    env.reset(episode_seed(seed, 0))
+    env.render()
+    expect(0, "render")
+    saves = {0: env.save()}
+    for f in range(1, len(ref.actions) + 1):
+        env.step(ref.actions[f - 1])
+        env.render()
+        expect(f, "forward")
+        saves[f] = env.save()
+        if not rollbacks:
+            continue
+        for d in range(1, min(max_rollback, f) + 1):
+            env.load(saves[f - d])
+            expect(f - d, "load", at=f, distance=d)
+            for k in range(f - d + 1, f + 1):
+                env.step(ref.actions[k - 1])
+                expect(k, "resimulate", at=f, distance=d)
+                saves[k] = env.save()
+
+
+def check_synctest(ctx: CheckContext) -> None:
+    """Raises :class:`CheckFailure` when a restore or re-simulation does not reproduce a frame."""
+    max_rollback = ctx.step.options["max_rollback"]
+
+    def prop(seed: int, choices: list) -> None:
+        ref = play(ctx.game(seed), choices, ctx.frames)
+        try:
+            _rollback_run(ctx, seed, ref, max_rollback)
+        except Found as found:
+            found.choices = choices
+            found.details["actions"] = ref.actions
+            raise
+
+    found = run_property(ctx, prop, examples=max(2, ctx.examples // 2))
+    if found is not None:
+        raise _report(ctx, found)
+    cost = _fallback_cost(ctx)
+    if cost:
+        ctx.notes.append(cost)
+
+
+def _report(ctx: CheckContext, found: Found) -> CheckFailure:
+    seed, d = found.seed, found.details
+    frame, stage = d["frame"], d["stage"]
+    actions = d["actions"][: d.get("at", frame)]
+    ref = play(ctx.game(seed), found.choices, ctx.frames, keep_data=True)
+    game = ctx.game(seed)
+    env = game.env
+    differs: list[str] = []
+    cause = None
+    if stage in ("render", "forward"):
+        # Rendering is the only difference from the reference run in the forward pass.
+        try:
+            _rollback_run(ctx, seed, ref, ctx.step.options["max_rollback"], rollbacks=False)
+            summary = f"frame {frame} differs after rolling back and re-simulating earlier frames"
+            cause = "a restore is incomplete in a way that shows only frames later (see the state that differs)"
+        except Found:
+            summary = f"rendering changed frame {frame}: render() must not change the game state"
+            cause = ("render() changes state the frame hash covers (an RNG draw, a counter, a cached value "
+                     "that the dynamics read). Keep render() read-only")
+        _replay_to(env, seed, ref, frame, render=True)
+        differs = diff(ref.data[frame], env.frame_data())
+    else:
+        at, dist = d["at"], d["distance"]
+        saved_frame = at - dist
+        if stage == "load":
+            summary = (f"restoring frame {frame} (a rollback of {dist} from frame {at}) did not give back "
+                       f"frame {frame}")
+        else:
+            summary = (f"frame {frame} differs after rolling back {dist} frames from frame {at} to frame "
+                       f"{saved_frame} and re-simulating")
+        _replay_to(env, seed, ref, saved_frame)
+        before = state_view(env.env)
+        snapshot = env.save()
+        for k in range(saved_frame + 1, at + 1):
+            env.step(ref.actions[k - 1])
+        env.load(snapshot)
+        left_out = diff(before, state_view(env.env))
+        if stage == "load":
+            differs = diff(ref.data[frame], env.frame_data())
+        else:
+            for k in range(saved_frame + 1, frame + 1):
+                env.step(ref.actions[k - 1])
+            differs = diff(ref.data[frame], env.frame_data())
+        how = "set_state()" if env.uses_state_methods else "the deep-copy restore"
+        if left_out:
+            names = sorted({x.split(":")[0].split("[")[0].split(".")[0] for x in left_out})
+            differs += [f"after the restore, {x}  (the value at frame {saved_frame} != after the restore)"
+                        for x in left_out]
+            cause = (f"{how} leaves out {', '.join(names)}: after restoring frame {saved_frame} these "
+                     f"attributes keep their later values. Include them in get_state() and restore them in "
+                     f"set_state()")
+        else:
+            cause = (f"{how} restores every attribute, yet the re-simulated frames differ: the env keeps state "
+                     f"outside itself (a module or class variable, an object shared with another env) or its "
+                     f"snapshot shares a mutable object with the live env (return copies from get_state())")
+    return CheckFailure(ctx.nodeid, summary, seed=seed, actions=actions, frame=frame, differs=differs,
+                        cause=cause, replay=replay_snippet(ctx.nodeid, seed, actions))
+
+
+def _replay_to(env, seed: int, ref: Run, frame: int, render: bool = False) -> None:
+    env.reset(episode_seed(seed, 0))
+    if render:
+        env.render()
+    for k in range(1, frame + 1):
+        env.step(ref.actions[k - 1])
+        if render:
+            env.render()
+
+
+def _fallback_cost(ctx: CheckContext) -> str | None:
+    """For envs without get_state/set_state: what the deep-copy fallback costs per frame."""
+    game = ctx.game(1)
+    env = game.env
+    if env.uses_state_methods:
+        return None
+    env.reset(episode_seed(1, 0))
+    env.render()
+    n = 20
+    start = time.perf_counter()
+    for _ in range(n):
+        env.load(env.save())
+    per = (time.perf_counter() - start) / n
+    return (f"{ctx.step_nodeid}: no get_state/set_state, so snapshots deep-copy the env: "
+            f"{per * 1e6:.0f} µs per save + restore ({per * 1e3 / (1000 / ctx.step.options['fps']) * 100:.1f}% "
+            f"of a {1000 / ctx.step.options['fps']:.0f} ms frame)")

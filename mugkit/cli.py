@@ -1,0 +1,38 @@
+"""The ``mugkit`` command: ``check`` now; ``serve``, ``loadtest`` and ``data`` come with the server."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+__all__ = ["main"]
+
+
+def _check(argv: list[str]) -> int:
+    """``mugkit check PATH [pytest options]``: the checks as pytest items; exit 0 only when all pass."""
+    import pytest
+
+    if not argv or argv[0] in ("-h", "--help"):
+        print("usage: mugkit check PATH [PATH ...] [pytest options: -k EXPR, -x, -q, --junitxml FILE, "
+              "--mugkit-examples N, --mugkit-frames N]")
+        return 0 if argv else 2
+    # Only mugkit's items: the python plugin would also collect test_*.py files under PATH.
+    return int(pytest.main(["-p", "no:cacheprovider", "-o", "python_files=", *argv]))
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    parser = argparse.ArgumentParser(prog="mugkit", description="Gymnasium and PettingZoo envs as browser experiments.")
+    parser.add_argument("command", choices=["check"], help="check: determinism and rollback checks of experiments")
+    if not argv or argv[0] in ("-h", "--help"):
+        parser.print_help()
+        return 0 if argv else 2
+    command, rest = argv[0], argv[1:]
+    if command == "check":
+        return _check(rest)
+    parser.error(f"unknown command {command!r}")
+    return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

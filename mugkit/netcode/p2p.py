@@ -1,0 +1,548 @@
+"""The peer-to-peer rollback session (GGPO's model, GGRS's request-based interface).
+
+Each frame the caller does::
+
+    session.poll(now_ms)                      # network in and out, timeouts (call often)
+    for h in session.local_handles:
+        session.add_local_input(h, action_of(h))
+    for request in session.advance_frame():   # fulfil every request, in order
+        ...                                   # SaveState / LoadState / AdvanceFrame
+    for event in session.events(): ...        # optional news
+
+How it stays in sync: local inputs apply ``input_delay`` frames later and are sent to every peer,
+redundantly (each packet repeats every input the peer has not acknowledged), so loss and
+reordering only cost time. A remote input not yet received is predicted as that player's last
+confirmed input. When the real input arrives and differs from what was used, the next
+``advance_frame()`` loads the state before that frame and re-simulates up to the present. The
+game never runs more than ``max_rollback`` frames ahead of the last frame whose inputs are all
+confirmed: then ``advance_frame()`` returns no ``AdvanceFrame`` and the game waits.
+
+A frame counts as confirmed only when every connected peer holds every remote input of it
+(GGPO's rule for 3–4 players): so when a player disconnects, all survivors agree on the frame
+from which its inputs become the default action, and that frame is always inside everyone's
+rollback window.
+"""
+
+from __future__ import annotations
+
+import math
+from collections import deque
+from dataclasses import dataclass
+from typing import Any, Hashable
+
+from . import codec
+from .errors import InvalidRequest, ProtocolError
+from .events import (DesyncDetected, Disconnected, Event, EventQueue, NetworkInterrupted,
+                     NetworkResumed, Synchronized, WaitingForInputs, WaitRecommendation)
+from .messages import (Checksum, Hello, Input, Quality, QualityReply, decode_message,
+                       encode_message)
+from .requests import (AdvanceFrame, GameStateCell, InputStatus, LoadState, PlayerInput,
+                       SaveState)
+
+__all__ = ["P2PSession", "SessionStats"]
+
+_INF = math.inf
+RESEND_MS = 30               # resend unacknowledged inputs this often while nothing new is sent
+HELLO_MS = 200               # greet an unsynchronized peer this often
+QUALITY_MS = 200             # time-sync report interval (GGPO: about 200 ms)
+MAX_INPUTS_PER_PACKET = 64   # a long silence must not make packets grow without bound
+RECOMMENDATION_INTERVAL = 60  # frames between WaitRecommendation events (GGRS: 60)
+MIN_RECOMMENDATION = 3       # smaller advantages are noise, not drift (GGRS: 3)
+FRAME_WINDOW = 40            # time-sync samples averaged (GGPO: 40)
+REPORTS_KEPT = 64            # checksum reports kept for comparison, per side
+CONFIRMED_KEPT = 4096        # confirmed (frame, checksum) pairs kept for drain_confirmed()
+
+
+@dataclass
+class SessionStats:
+    """Counters of a session (read ``session.stats``)."""
+
+    frames_advanced: int = 0     #: AdvanceFrame requests for new frames (not re-simulations)
+    frames_stalled: int = 0      #: advance_frame() calls that returned no new frame
+    rollbacks: int = 0           #: LoadState requests
+    max_rollback_depth: int = 0  #: most frames re-simulated by one rollback
+    frames_resimulated: int = 0  #: AdvanceFrame requests made by rollbacks
+    packets_sent: int = 0
+    packets_received: int = 0
+    packets_dropped: int = 0     #: malformed or unexpected packets (never raised to the caller)
+
+
+class _Peer:
+    """What the session knows about one remote peer."""
+
+    def __init__(self, addr: Hashable, handles: tuple, now: float):
+        self.addr = addr
+        self.handles = handles
+        self.synchronized = False
+        self.disconnected = False
+        self.interrupted = False
+        self.last_recv = now
+        self.last_input_send = -_INF
+        self.last_hello = -_INF
+        self.last_quality = -_INF
+        self.acked = -1              # last frame of our local inputs the peer holds
+        self.sent_until = -1         # last local frame already sent to it
+        self.reports: dict[int, float] = {}  # handle -> last frame it holds (inf: it dropped the player)
+        self.remote_frame = -1
+        self.rtt = 0.0
+        self.local_adv: deque = deque(maxlen=FRAME_WINDOW)
+        self.remote_adv: deque = deque(maxlen=FRAME_WINDOW)
+
+
+class P2PSession:
+    """A rollback session with 1–3 remote peers. Make it with
+    :meth:`SessionBuilder.start_p2p_session <mugkit.netcode.builder.SessionBuilder.start_p2p_session>`.
+
+    Attributes:
+        num_players, local_handles, input_delay, max_rollback: as configured.
+        current_frame: the frame the next AdvanceFrame simulates (0 at the start).
+        stats: :class:`SessionStats`.
+        desyncs: every :class:`DesyncDetected` so far (also sent as events).
+        disconnects: every :class:`Disconnected` so far: the recorded outcome of a dropped peer.
+    """
+
+    def __init__(self, b: Any, transport: Any):
+        self.num_players: int = b.num_players
+        self.local_handles: tuple = tuple(b.local_handles)
+        self.input_delay: int = b.input_delay
+        self.max_rollback: int = b.max_rollback
+        self.checksum_interval: int = b.checksum_interval
+        self.disconnect_timeout: float = b.disconnect_timeout
+        self.disconnect_notify_start: float = b.disconnect_notify_start
+        self.fps: float = b.fps
+        self.default_action = b.default_action
+        self._transport = transport
+        self._events = EventQueue(b.event_queue_size)
+        self.stats = SessionStats()
+        self.desyncs: list[DesyncDetected] = []
+        self.disconnects: list[Disconnected] = []
+
+        self._now = 0.0
+        self._started = False
+        by_peer: dict[Hashable, list[int]] = {}
+        for h, peer in sorted(b.remote_handles.items()):
+            by_peer.setdefault(peer, []).append(h)
+        self._peers = {addr: _Peer(addr, tuple(hs), 0.0) for addr, hs in by_peer.items()}
+        self._owner = {h: p for p in self._peers.values() for h in p.handles}
+
+        n = self.num_players
+        self.current_frame = 0
+        self._inputs: list[dict[int, Any]] = [{} for _ in range(n)]  # handle -> frame -> action
+        self._last_confirmed = [-1] * n      # contiguous: all inputs up to here are known
+        self._disc_frame: list[int | None] = [None] * n
+        self._pruned = [0] * n               # inputs below this frame were dropped
+        self._local_next = 0                 # next frame a local input is written to
+        self._pending_local: dict[int, Any] = {}
+        self._used: dict[int, tuple] = {}    # frame -> encoded actions the simulation used
+        self._first_incorrect: int | None = None
+
+        self._cells = [GameStateCell(self._on_save) for _ in range(self.max_rollback + 3)]
+        self._last_saved = -1                # last frame a SaveState was requested for
+        self._checksums: dict[int, Any] = {}  # frame -> latest saved checksum
+        self._confirmed_frame = -1           # as computed by the last advance_frame()
+        self._harvested = -1                 # states up to here are in the confirmed record
+        self._confirmed: deque = deque(maxlen=CONFIRMED_KEPT)
+        self._local_reports: dict[int, Any] = {}
+        self._remote_reports: dict[tuple, Any] = {}
+        self._stalling = False
+        self._next_recommendation = RECOMMENDATION_INTERVAL
+
+    # -- public API ------------------------------------------------------------------------
+
+    @property
+    def confirmed_frame(self) -> int:
+        """The last frame whose inputs every peer holds (-1: none yet)."""
+        return self._confirmed_frame
+
+    @property
+    def running(self) -> bool:
+        """True once every peer was heard from (or is disconnected): frames can advance."""
+        return all(p.synchronized or p.disconnected for p in self._peers.values())
+
+    def events(self) -> list[Event]:
+        """Takes the events queued since the last call (oldest first)."""
+        return self._events.drain()
+
+    def drain_confirmed(self) -> list[tuple[int, Any]]:
+        """Takes the ``(frame, checksum)`` of every state confirmed since the last call, in
+        frame order. State ``k`` is the game after ``k`` frames (0: just after reset). The last
+        :data:`CONFIRMED_KEPT` are kept when nobody drains them."""
+        out = list(self._confirmed)
+        self._confirmed.clear()
+        return out
+
+    def add_local_input(self, handle: int, action: Any) -> None:
+        """Sets the action of local player ``handle`` for this frame; call it for every local
+        handle before each :meth:`advance_frame`. The action applies ``input_delay`` frames later,
+        as it comes out of the codec (numpy values as plain lists), on every peer alike.
+
+        Raises:
+            InvalidRequest: ``handle`` is not local, or the action cannot be encoded.
+        """
+        if handle not in self.local_handles:
+            raise InvalidRequest(f"handle={handle!r}: not a local player (local: {list(self.local_handles)})")
+        try:
+            # What the remote peers decode is what this peer simulates too (numpy values
+            # become plain lists everywhere), so all peers step with equal actions.
+            self._pending_local[handle] = codec.decode(codec.encode(action))
+        except codec.CodecError as e:
+            raise InvalidRequest(f"handle={handle}: action {action!r} cannot be sent: {e}") from None
+
+    def poll(self, now_ms: float) -> None:
+        """Receives and handles every packet, detects silent peers, and sends what is due
+        (greetings, input resends, time-sync reports). ``now_ms`` is the caller's clock in
+        milliseconds (never read here: tests pass a virtual one). Call it every frame, and
+        keep calling it while the game waits."""
+        self._now = float(now_ms)
+        if not self._started:
+            self._started = True
+            for p in self._peers.values():
+                p.last_recv = self._now
+        for addr, data in self._transport.receive_all():
+            self.stats.packets_received += 1
+            try:
+                self._handle_packet(addr, data)
+            except ProtocolError:
+                self.stats.packets_dropped += 1
+        self._check_timeouts()
+        for p in self._peers.values():
+            if p.disconnected:
+                continue
+            if not p.synchronized and self._now - p.last_hello >= HELLO_MS:
+                p.last_hello = self._now
+                self._send(p, Hello(self.num_players))
+            if self._now - p.last_input_send >= RESEND_MS:
+                self._send_inputs(p)
+            if p.synchronized and self._now - p.last_quality >= QUALITY_MS:
+                p.last_quality = self._now
+                adv = p.local_adv[-1] if p.local_adv else 0.0
+                self._send(p, Quality(float(adv), self._now))
+
+    def advance_frame(self) -> list:
+        """The requests for this frame, to fulfil in order: a rollback first when a prediction
+        was wrong (``LoadState``, then ``AdvanceFrame``/``SaveState`` per re-simulated frame),
+        then ``SaveState`` and ``AdvanceFrame`` of ``current_frame``.
+
+        Returns no ``AdvanceFrame`` for a new frame (possibly an empty list) while peers are not
+        synchronized or when the prediction window is full; the local inputs given for this
+        call are then discarded (give them again next call).
+
+        Raises:
+            InvalidRequest: a local handle got no :meth:`add_local_input` since the last call.
+        """
+        missing = [h for h in self.local_handles if h not in self._pending_local]
+        if missing:
+            raise InvalidRequest(f"no local input for handles {missing}: call add_local_input(handle, action) "
+                                 f"for every local handle before advance_frame()")
+        local, self._pending_local = self._pending_local, {}
+        self._harvest()
+        if not self.running:
+            return []
+        requests: list = []
+        if self._first_incorrect is not None and self._first_incorrect < self.current_frame:
+            self._rollback(self._first_incorrect, requests)
+        self._first_incorrect = None
+
+        confirmed = self._compute_confirmed()
+        self._confirmed_frame = min(confirmed, self.current_frame - 1)
+        if self.current_frame - confirmed > self.max_rollback:
+            self.stats.frames_stalled += 1
+            if not self._stalling:
+                self._stalling = True
+                self._events.push(WaitingForInputs(self.current_frame, confirmed))
+            return requests
+        self._stalling = False
+
+        self._add_local(local)
+        if self._last_saved != self.current_frame:
+            requests.append(self._save_request(self.current_frame))
+        requests.append(self._advance_request(self.current_frame))
+        self.current_frame += 1
+        self.stats.frames_advanced += 1
+        for p in self._peers.values():
+            if not p.disconnected:
+                self._send_inputs(p)
+        self._time_sync()
+        self._prune()
+        return requests
+
+    def frames_ahead(self) -> int:
+        """How many frames this peer runs ahead of the slowest connected peer, averaged
+        (GGPO's time sync); 0 when behind or too small to matter (< 3). Skip that many frames
+        over the next second to let the others catch up."""
+        worst = 0.0
+        for p in self._peers.values():
+            if p.disconnected or not p.local_adv or not p.remote_adv:
+                continue
+            local = sum(p.local_adv) / len(p.local_adv)
+            remote = sum(p.remote_adv) / len(p.remote_adv)
+            worst = max(worst, (remote - local) / 2)
+        ahead = int(worst + 0.5)
+        return ahead if ahead >= MIN_RECOMMENDATION else 0
+
+    def disconnect_frame(self, handle: int) -> int | None:
+        """The frame from which ``handle``'s inputs are the default action, or None if connected."""
+        return self._disc_frame[handle]
+
+    # -- inputs ----------------------------------------------------------------------------
+
+    def _input(self, h: int, f: int) -> PlayerInput:
+        disc = self._disc_frame[h]
+        if disc is not None and f >= disc:
+            return PlayerInput(self.default_action, InputStatus.DISCONNECTED)
+        inputs = self._inputs[h]
+        if f in inputs:
+            return PlayerInput(inputs[f], InputStatus.CONFIRMED)
+        last = self._last_confirmed[h]
+        return PlayerInput(inputs[last] if last >= 0 else self.default_action, InputStatus.PREDICTED)
+
+    def _add_local(self, local: dict) -> None:
+        if self._local_next == 0:
+            # The first input-delay frames have no input from anyone: every peer fills them
+            # with the default action and sends them, so they are confirmed like any other.
+            for f in range(self.input_delay):
+                for h in self.local_handles:
+                    self._inputs[h][f] = self.default_action
+            self._local_next = self.input_delay
+        f = self._local_next
+        for h in self.local_handles:
+            self._inputs[h][f] = local[h]
+            self._last_confirmed[h] = f
+        self._local_next = f + 1
+
+    def _store_remote(self, h: int, f: int, action: Any) -> None:
+        disc = self._disc_frame[h]
+        if f <= self._last_confirmed[h] or (disc is not None and f >= disc) or f in self._inputs[h]:
+            return  # a redundant copy, or a player already dropped
+        if f > self.current_frame + MAX_INPUTS_PER_PACKET + self.max_rollback + self.input_delay:
+            raise ProtocolError(f"input for frame {f}, far ahead of frame {self.current_frame}")
+        self._inputs[h][f] = action
+        used = self._used.get(f)
+        if used is not None and used[h] != codec.encode(action):
+            self._mark_incorrect(f)
+        inputs = self._inputs[h]
+        while self._last_confirmed[h] + 1 in inputs:
+            self._last_confirmed[h] += 1
+
+    def _mark_incorrect(self, f: int) -> None:
+        if f < self.current_frame and (self._first_incorrect is None or f < self._first_incorrect):
+            self._first_incorrect = f
+
+    def _compute_confirmed(self) -> float:
+        """The last frame whose inputs this peer and every connected peer hold (GGPO's rule)."""
+        confirmed = _INF
+        for h in range(self.num_players):
+            if h in self.local_handles:
+                continue
+            mine = _INF if self._disc_frame[h] is not None else self._last_confirmed[h]
+            confirmed = min(confirmed, mine)
+            owner = self._owner[h]
+            for p in self._peers.values():
+                if p is not owner and not p.disconnected:
+                    confirmed = min(confirmed, p.reports.get(h, -1))
+        if confirmed == _INF:  # everybody else is gone: what we simulate is final
+            confirmed = self.current_frame - 1
+        return confirmed
+
+    # -- requests --------------------------------------------------------------------------
+
+    def _cell(self, frame: int) -> GameStateCell:
+        return self._cells[frame % len(self._cells)]
+
+    def _save_request(self, frame: int) -> SaveState:
+        cell = self._cell(frame)
+        cell._pending = frame
+        self._last_saved = frame
+        return SaveState(frame, cell)
+
+    def _on_save(self, frame: int, checksum: Any) -> None:
+        self._checksums[frame] = checksum
+
+    def _advance_request(self, frame: int) -> AdvanceFrame:
+        inputs = tuple(self._input(h, frame) for h in range(self.num_players))
+        self._used[frame] = tuple(codec.encode(i.action) for i in inputs)
+        return AdvanceFrame(frame, inputs)
+
+    def _rollback(self, frame: int, requests: list) -> None:
+        depth = self.current_frame - frame
+        # The window rule keeps every wrong prediction inside the saved states; failing here
+        # means a bug in this module, not a network condition.
+        assert depth <= self.max_rollback, f"rollback of {depth} frames exceeds max_rollback"
+        cell = self._cell(frame)
+        assert cell.frame == frame, f"state of frame {frame} is not saved (cell holds {cell.frame})"
+        requests.append(LoadState(frame, cell))
+        for f in range(frame, self.current_frame):
+            requests.append(self._advance_request(f))
+            requests.append(self._save_request(f + 1))
+        self.stats.rollbacks += 1
+        self.stats.frames_resimulated += depth
+        self.stats.max_rollback_depth = max(self.stats.max_rollback_depth, depth)
+
+    # -- confirmed states and desync detection ---------------------------------------------
+
+    def _harvest(self) -> None:
+        """Records the states confirmed by the last advance_frame() (its requests are fulfilled
+        by now), and exchanges the checksums of every ``checksum_interval``-th one."""
+        upto = min(self._confirmed_frame + 1, self._last_saved)
+        for k in range(self._harvested + 1, upto + 1):
+            if k not in self._checksums:
+                continue  # the caller did not save this state (or it is long gone)
+            checksum = self._checksums[k]
+            self._confirmed.append((k, checksum))
+            self._harvested = k
+            if k % self.checksum_interval == 0 and checksum is not None:
+                self._local_reports[k] = checksum
+                for p in self._peers.values():
+                    if not p.disconnected:
+                        self._send(p, Checksum(k, checksum))
+                    remote = self._remote_reports.pop((p.addr, k), None)
+                    if remote is not None:
+                        self._compare(k, checksum, remote, p.addr)
+        self._harvested = max(self._harvested, upto)
+        for store in (self._local_reports, self._remote_reports):
+            while len(store) > REPORTS_KEPT:
+                del store[next(iter(store))]
+
+    def _compare(self, frame: int, local: Any, remote: Any, peer: Hashable) -> None:
+        if local != remote:
+            event = DesyncDetected(frame, local, remote, peer)
+            self.desyncs.append(event)
+            self._events.push(event)
+
+    # -- network ---------------------------------------------------------------------------
+
+    def _send(self, p: _Peer, msg: Any) -> None:
+        self.stats.packets_sent += 1
+        self._transport.send_to(p.addr, encode_message(msg))
+
+    def _status(self) -> tuple:
+        out = []
+        for h in range(self.num_players):
+            if h in self.local_handles:
+                out.append((False, self._local_next - 1))
+            elif self._disc_frame[h] is not None:
+                out.append((True, self._disc_frame[h] - 1))
+            else:
+                out.append((False, self._last_confirmed[h]))
+        return tuple(out)
+
+    def _send_inputs(self, p: _Peer) -> None:
+        start = p.acked + 1
+        end = min(self._local_next - 1, start + MAX_INPUTS_PER_PACKET - 1)
+        frames = tuple(tuple(self._inputs[h][f] for h in self.local_handles) for f in range(start, end + 1))
+        ack = min(self._last_confirmed[h] for h in p.handles)
+        p.last_input_send = self._now
+        self._send(p, Input(start, ack, self.current_frame, self.local_handles, frames, self._status()))
+
+    def _handle_packet(self, addr: Hashable, data: bytes) -> None:
+        p = self._peers.get(addr)
+        if p is None:
+            raise ProtocolError(f"packet from unknown peer {addr!r}")
+        msg = decode_message(data)
+        if p.disconnected:
+            return  # GGPO does not reconnect a dropped peer: its late packets are ignored
+        if isinstance(msg, Hello) and msg.num_players != self.num_players:
+            raise ProtocolError(f"peer {addr!r} plays {msg.num_players} players, this session {self.num_players}")
+        if isinstance(msg, Input) and tuple(msg.handles) != p.handles:
+            raise ProtocolError(f"peer {addr!r} sent inputs for handles {list(msg.handles)}, it plays {list(p.handles)}")
+        if isinstance(msg, Input) and len(msg.status) != self.num_players:
+            raise ProtocolError(f"peer {addr!r} sent status for {len(msg.status)} players, not {self.num_players}")
+        self._heard(p)
+        if isinstance(msg, Input):
+            self._on_input(p, msg)
+        elif isinstance(msg, Quality):
+            p.remote_adv.append(msg.advantage)
+            self._send(p, QualityReply(msg.ping_ms))
+        elif isinstance(msg, QualityReply):
+            if msg.ping_ms <= self._now:
+                p.rtt = self._now - msg.ping_ms
+        elif isinstance(msg, Checksum):
+            local = self._local_reports.get(msg.frame)
+            if local is not None:
+                self._compare(msg.frame, local, msg.checksum, addr)
+            elif msg.frame > self._harvested:
+                self._remote_reports[(addr, msg.frame)] = msg.checksum
+
+    def _heard(self, p: _Peer) -> None:
+        p.last_recv = self._now
+        if not p.synchronized:
+            p.synchronized = True
+            self._events.push(Synchronized(p.addr))
+        if p.interrupted:
+            p.interrupted = False
+            self._events.push(NetworkResumed(p.addr))
+
+    def _on_input(self, p: _Peer, msg: Input) -> None:
+        p.acked = max(p.acked, min(msg.ack, self._local_next - 1))
+        p.remote_frame = max(p.remote_frame, msg.frame)
+        for i, actions in enumerate(msg.inputs):
+            for h, action in zip(p.handles, actions):
+                self._store_remote(h, msg.start + i, action)
+        for h, (disc, last) in enumerate(msg.status):
+            if h in p.handles or h in self.local_handles:
+                continue
+            if disc:
+                p.reports[h] = _INF
+                owner = self._owner[h]
+                if not owner.disconnected or last + 1 < (self._disc_frame[h] or 0):
+                    self._disconnect(owner, last + 1)
+            else:
+                p.reports[h] = max(p.reports.get(h, -1), last)
+
+    def _check_timeouts(self) -> None:
+        for p in self._peers.values():
+            if p.disconnected:
+                continue
+            silent = self._now - p.last_recv
+            if silent >= self.disconnect_timeout:
+                self._disconnect(p, min(self._last_confirmed[h] for h in p.handles) + 1)
+            elif silent >= self.disconnect_notify_start and not p.interrupted:
+                p.interrupted = True
+                self._events.push(NetworkInterrupted(p.addr, self.disconnect_timeout - silent))
+
+    def _disconnect(self, p: _Peer, frame: int) -> None:
+        """Drops ``p``'s players from ``frame`` on (or from an earlier frame another peer
+        reported), rolling back if frames after it were simulated with their predictions."""
+        for h in p.handles:
+            old = self._disc_frame[h]
+            if old is not None and old <= frame:
+                continue
+            self._disc_frame[h] = frame
+            for f in [f for f in self._inputs[h] if f >= frame]:
+                del self._inputs[h][f]
+            self._last_confirmed[h] = min(self._last_confirmed[h], frame - 1)
+            self._mark_incorrect(frame)
+        if not p.disconnected:
+            p.disconnected = True
+            event = Disconnected(p.addr, p.handles, frame)
+            self.disconnects.append(event)
+            self._events.push(event)
+
+    def _time_sync(self) -> None:
+        for p in self._peers.values():
+            if p.disconnected or not p.synchronized or p.remote_frame < 0:
+                continue
+            # GGPO: the peer's frame now is about its last reported frame plus half a ping.
+            remote_now = p.remote_frame + p.rtt * self.fps / 1000 / 2
+            p.local_adv.append(remote_now - self.current_frame)
+        if self.current_frame >= self._next_recommendation:
+            self._next_recommendation = self.current_frame + RECOMMENDATION_INTERVAL
+            skip = self.frames_ahead()
+            if skip:
+                self._events.push(WaitRecommendation(skip))
+
+    def _prune(self) -> None:
+        """Drops inputs, checksums and used-input records nobody can need again."""
+        low = self._confirmed_frame
+        acks = [p.acked + 1 for p in self._peers.values() if not p.disconnected]
+        for h in range(self.num_players):
+            keep = min(low, self._last_confirmed[h])
+            if h in self.local_handles and acks:
+                keep = min(keep, min(acks))  # unacknowledged local inputs are still resent
+            inputs = self._inputs[h]
+            while self._pruned[h] < keep:
+                inputs.pop(self._pruned[h], None)
+                self._pruned[h] += 1
+        for store in (self._used, self._checksums):
+            for f in [f for f in store if f < low - 1 and f <= self._harvested]:
+                del store[f]

@@ -1,0 +1,91 @@
+"""Requests a session hands to the game, and the inputs they carry.
+
+``session.advance_frame()`` returns a list of :class:`SaveState`, :class:`LoadState` and
+:class:`AdvanceFrame`; the caller must fulfil every one of them, in order, before calling the
+session again. The ``frame`` on each request is a sanity check: it is the frame the game is at
+(Save/Load) or the frame being simulated (Advance).
+"""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass
+from typing import Any, Callable
+
+__all__ = ["InputStatus", "PlayerInput", "GameStateCell", "SaveState", "LoadState", "AdvanceFrame",
+           "Request"]
+
+
+class InputStatus(enum.Enum):
+    """Where an input came from."""
+
+    CONFIRMED = "confirmed"        #: the player's real input for that frame
+    PREDICTED = "predicted"        #: a guess (the player's last confirmed input); may be rolled back
+    DISCONNECTED = "disconnected"  #: the player is gone; the default action stands in
+
+
+@dataclass(frozen=True)
+class PlayerInput:
+    """One player's input for one frame."""
+
+    action: Any
+    status: InputStatus
+
+
+class GameStateCell:
+    """Holds one saved game state. The caller fills it for a :class:`SaveState` request with
+    :meth:`save` and reads it for a :class:`LoadState` request with :meth:`load`."""
+
+    __slots__ = ("frame", "state", "checksum", "_pending", "_on_save")
+
+    def __init__(self, on_save: Callable[[int, Any], None] | None = None):
+        self.frame = -1              # frame of the state held; -1 when empty
+        self.state: Any = None
+        self.checksum: Any = None
+        self._pending = -1           # frame of the SaveState request this cell belongs to
+        self._on_save = on_save
+
+    def save(self, state: Any, checksum: Any = None) -> None:
+        """Stores ``state`` (the game as it is now) and its ``checksum`` (any comparable value,
+        e.g. a hex digest; None disables desync detection for this frame)."""
+        self.frame = self._pending
+        self.state = state
+        self.checksum = checksum
+        if self._on_save is not None:
+            self._on_save(self.frame, checksum)
+
+    def load(self) -> Any:
+        """The state stored by the last :meth:`save`."""
+        return self.state
+
+
+@dataclass(frozen=True)
+class SaveState:
+    """Save the game as it is now (at ``frame``) into ``cell``: ``cell.save(state, checksum)``."""
+
+    frame: int
+    cell: GameStateCell
+
+
+@dataclass(frozen=True)
+class LoadState:
+    """Restore the game to ``frame`` from ``cell``: ``game.load(cell.load())``."""
+
+    frame: int
+    cell: GameStateCell
+
+
+@dataclass(frozen=True)
+class AdvanceFrame:
+    """Simulate frame ``frame`` with ``inputs`` (one :class:`PlayerInput` per handle, by handle)."""
+
+    frame: int
+    inputs: tuple
+
+    @property
+    def actions(self) -> tuple:
+        """The actions alone, by handle."""
+        return tuple(i.action for i in self.inputs)
+
+
+Request = SaveState | LoadState | AdvanceFrame

@@ -1,0 +1,79 @@
+"""What a page scene returns: :class:`Page`, :class:`Consent`, :class:`Completion`."""
+
+from __future__ import annotations
+
+import os
+import sys
+from dataclasses import dataclass, field
+
+__all__ = ["Page", "Consent", "Completion", "resolve_body"]
+
+_FILE_SUFFIXES = (".md", ".html", ".txt")
+
+
+def resolve_body(body: str, depth: int = 2) -> str:
+    """``body`` as text: a file name ending in .md, .html or .txt is read, relative to the module
+    that builds the page (the caller ``depth`` frames up); anything else is the text itself.
+
+    Raises:
+        FileNotFoundError: ``body`` names a file that does not exist (the message gives the path).
+    """
+    if not isinstance(body, str):
+        raise TypeError(f"body must be text or the name of a .md/.html file, got {type(body).__name__}")
+    if "\n" in body or not body.strip().endswith(_FILE_SUFFIXES):
+        return body
+    path = body.strip()
+    if not os.path.isabs(path):
+        caller = sys._getframe(depth).f_globals.get("__file__")
+        base = os.path.dirname(os.path.abspath(caller)) if caller else os.getcwd()
+        path = os.path.join(base, path)
+    if not os.path.exists(path):
+        raise FileNotFoundError(f"page body file not found: {path}")
+    with open(path, encoding="utf-8") as f:
+        return f.read()
+
+
+@dataclass
+class Page:
+    """A page of text with a button. ``body`` is Markdown, or a ``.md``/``.html`` file next to the module."""
+
+    title: str = ""
+    body: str = ""
+    button: str = "Continue"
+
+    def __post_init__(self):
+        self.body = resolve_body(self.body, depth=3)
+
+
+@dataclass
+class Consent:
+    """A consent form. Declining ends the study with ``decline_code`` (the panel's code for it)."""
+
+    body: str
+    decline_code: str
+    title: str = "Consent"
+    agree: str = "I agree"
+    decline: str = "I do not agree"
+
+    def __post_init__(self):
+        self.body = resolve_body(self.body, depth=3)
+        if not self.decline_code:
+            raise ValueError("Consent needs a decline_code (the completion code for a participant who declines)")
+
+
+@dataclass
+class Completion:
+    """The last page: shows the completion ``code`` and, with ``redirect``, sends the participant
+    on (``{code}`` and ``{token}`` in ``redirect`` or ``body`` are filled in; ``{token}`` is a
+    per-participant unguessable token the server stores for verification)."""
+
+    code: str
+    redirect: str | None = None
+    title: str = "Thank you"
+    body: str = "You have finished the study. Your completion code is **{code}**."
+    extra: dict = field(default_factory=dict)
+
+    def __post_init__(self):
+        self.body = resolve_body(self.body, depth=3)
+        if not self.code:
+            raise ValueError("Completion needs a code (the study's completion code on the panel)")

@@ -1,0 +1,114 @@
+"""The pytest plugin: experiments collected as pytest items, ``<file>::<step>::<check>``.
+
+Registered through the ``pytest11`` entry point, so ``pytest experiments/`` and
+``mugkit check experiments/`` run the same items. This module imports only pytest and mugkit's
+collection; the checks (and Hypothesis, gymnasium, …) load when an item runs.
+"""
+
+from __future__ import annotations
+
+import os
+from typing import Any
+
+import pytest
+
+from .collect import CollectError, _is_candidate_name, is_experiment_source, load_experiment
+from .steps import StepError
+
+_NOTES_KEY = pytest.StashKey[list]()
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    group = parser.getgroup("mugkit", "mugkit checks")
+    group.addoption("--mugkit-examples", type=int, default=10, metavar="N",
+                    help="generated examples (seeds and action sequences) per property check (default 10)")
+    group.addoption("--mugkit-frames", type=int, default=40, metavar="N",
+                    help="frames per generated action sequence (default 40)")
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.stash[_NOTES_KEY] = []
+
+
+def pytest_collect_file(file_path, parent: pytest.Collector):
+    if file_path.suffix != ".py":
+        return None
+    named = parent.session.isinitpath(file_path)
+    if not named and not _is_candidate_name(file_path.name):
+        return None
+    try:
+        source = file_path.read_bytes()
+    except OSError:
+        return None
+    if is_experiment_source(source):
+        return ExperimentFile.from_parent(parent, path=file_path)
+    return None
+
+
+class ExperimentFile(pytest.File):
+    """An experiment module; its children are its steps."""
+
+    def collect(self):
+        try:
+            experiment = load_experiment(str(self.path), str(self.config.rootpath))
+        except StepError as exc:
+            raise self.CollectError(str(exc)) from None
+        from .checks import applicable
+
+        for step in experiment.steps:
+            names = applicable(step)
+            if names:
+                yield StepNode.from_parent(self, name=step.name, experiment=experiment, step=step, checks=names)
+
+
+class StepNode(pytest.Collector):
+    """One step of an experiment; its children are the checks that apply to it."""
+
+    def __init__(self, *, experiment, step, checks, **kwargs):
+        super().__init__(**kwargs)
+        self.experiment = experiment
+        self.step = step
+        self.checks = checks
+
+    def collect(self):
+        for name in self.checks:
+            yield CheckItem.from_parent(self, name=name)
+
+    def reportinfo(self):
+        return self.step.file, self.step.line - 1, self.step.name
+
+
+class CheckItem(pytest.Item):
+    """One check of one step, e.g. ``experiments/chase.py::chase::synctest``."""
+
+    def runtest(self) -> None:
+        from .checks import run_check
+        from .checks.base import CheckContext
+
+        parent: StepNode = self.parent
+        ctx = CheckContext(parent.experiment, parent.step, self.nodeid, str(self.config.rootpath),
+                           examples=self.config.getoption("mugkit_examples"),
+                           frames=self.config.getoption("mugkit_frames"))
+        try:
+            run_check(self.name, ctx)
+        finally:
+            self.config.stash[_NOTES_KEY].extend(ctx.notes)
+
+    def repr_failure(self, excinfo: pytest.ExceptionInfo[BaseException], style=None) -> Any:
+        from .checks.report import CheckFailure
+
+        if isinstance(excinfo.value, (CheckFailure, StepError)):
+            return str(excinfo.value)
+        return super().repr_failure(excinfo, style="short")
+
+    def reportinfo(self):
+        step = self.parent.step
+        return step.file, step.line - 1, f"{step.name}::{self.name}"
+
+
+def pytest_terminal_summary(terminalreporter, exitstatus, config: pytest.Config) -> None:
+    notes = config.stash.get(_NOTES_KEY, [])
+    if notes:
+        terminalreporter.section("mugkit")
+        for note in dict.fromkeys(notes):
+            terminalreporter.write_line(note)

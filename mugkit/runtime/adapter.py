@@ -1,0 +1,309 @@
+"""One interface over every kind of env a game step may return.
+
+:func:`adapt` wraps a Gymnasium ``Env``, a PettingZoo ``ParallelEnv`` or ``AECEnv``, or an
+object with the same methods (duck typing, for numpy-free browser envs), into a
+:class:`GameEnv` that steps with a dict of actions per agent and returns a :class:`Frame`. The
+server loop, the browser, the rollback session and the checks all step envs through it, so an
+env behaves the same everywhere.
+
+Kinds, told apart by their methods:
+
+- ``"aec"``: has ``last()`` and ``observe()`` (PettingZoo AEC). One agent acts per frame; the
+  adapter steps the dead agents (``step(None)``) itself, so ``frame.acting`` is always live.
+- ``"parallel"``: has ``possible_agents`` (PettingZoo parallel). Every live agent acts.
+- ``"gymnasium"``: anything else with ``reset``/``step``. Its one agent gets the id given by
+  the step's ``players`` (e.g. ``"player"``).
+"""
+
+from __future__ import annotations
+
+import copy
+from dataclasses import dataclass, field
+from typing import Any, Callable, Sequence
+
+from . import hashing
+from .state import Snapshotter, state_view
+
+__all__ = ["adapt", "GameEnv", "Frame", "EnvError", "env_kind", "env_agents"]
+
+
+class EnvError(Exception):
+    """The env does not have the methods or agents a game step needs; the message says what to fix."""
+
+
+@dataclass
+class Frame:
+    """What one reset or step produced. All dicts are keyed by agent id.
+
+    Attributes:
+        index: frames stepped since the reset (0 right after ``reset``).
+        observations: the observation of each agent that has one (AEC: the agent to act next).
+        rewards, terminated, truncated, infos: as the env returned them, per agent.
+        acting: the agents whose actions the next :meth:`GameEnv.step` needs, in order. Empty
+            when the episode is over.
+    """
+
+    index: int
+    observations: dict
+    rewards: dict = field(default_factory=dict)
+    terminated: dict = field(default_factory=dict)
+    truncated: dict = field(default_factory=dict)
+    infos: dict = field(default_factory=dict)
+    acting: tuple = ()
+
+    @property
+    def done(self) -> bool:
+        """True when the episode is over (no agent left to act)."""
+        return not self.acting
+
+
+def env_kind(env: Any) -> str:
+    """``"aec"``, ``"parallel"`` or ``"gymnasium"`` (see the module docstring)."""
+    if callable(getattr(env, "last", None)) and callable(getattr(env, "observe", None)):
+        return "aec"
+    if hasattr(env, "possible_agents"):
+        return "parallel"
+    return "gymnasium"
+
+
+def env_agents(env: Any) -> tuple | None:
+    """The env's own agent ids (``possible_agents``), or None for a single-agent env."""
+    if env_kind(env) == "gymnasium":
+        return None
+    return tuple(env.possible_agents)
+
+
+def _missing(env: Any, names: Sequence[str]) -> list[str]:
+    return [n for n in names if not callable(getattr(env, n, None))]
+
+
+def adapt(env: Any, agents: Sequence[str] | None = None, *, max_steps: int | None = None,
+          render: Callable[[Any], list] | None = None) -> "GameEnv":
+    """Wraps ``env`` in a :class:`GameEnv`.
+
+    Args:
+        env: a Gymnasium/PettingZoo env or an object with the same methods.
+        agents: the agent ids the step's ``players`` name. For a multi-agent env they must be its
+            ``possible_agents``; for a single-agent env there must be exactly one (its id).
+            Default: the env's own agents, or ``("player",)``.
+        max_steps: truncate every episode after this many frames (None: no cap).
+        render: a ``env -> list of shapes`` function to use instead of ``env.render()``.
+
+    Raises:
+        EnvError: ``env`` lacks ``reset``/``step``, or ``agents`` does not match its agents.
+    """
+    missing = _missing(env, ["reset", "step"])
+    if missing:
+        raise EnvError(f"a game step must return an env with reset() and step(); "
+                       f"{type(env).__name__} has no {' or '.join(m + '()' for m in missing)}")
+    kind = env_kind(env)
+    own = env_agents(env)
+    if own is None:
+        agents = tuple(agents) if agents is not None else ("player",)
+        if len(agents) != 1:
+            raise EnvError(f"{type(env).__name__} is a single-agent env, so players must name exactly one "
+                           f"agent; it names {len(agents)}: {', '.join(agents)}")
+    else:
+        agents = tuple(agents) if agents is not None else own
+        if len(set(agents)) != len(agents):
+            raise EnvError(f"players names an agent twice: {list(agents)}")
+        if set(agents) != set(own):
+            extra = sorted(set(agents) - set(own))
+            absent = sorted(set(own) - set(agents))
+            parts = []
+            if extra:
+                parts.append(f"{extra} are not agents of the env")
+            if absent:
+                parts.append(f"{absent} have no player")
+            raise EnvError(f"players must name each of the env's possible_agents {list(own)} once: "
+                           + "; ".join(parts))
+        agents = own  # the env's own order: it is the order of rows and inputs
+    cls = {"aec": _AECGame, "parallel": _ParallelGame, "gymnasium": _GymnasiumGame}[kind]
+    return cls(env, agents, max_steps=max_steps, render=render)
+
+
+class GameEnv:
+    """An env behind one interface: ``reset``, ``step`` with a dict of actions, ``save``/``load``,
+    ``checksum`` and ``render``. Create it with :func:`adapt`.
+    """
+
+    kind = ""
+
+    def __init__(self, env: Any, agents: tuple, *, max_steps: int | None, render: Callable | None):
+        self.env = env
+        self.agents = agents
+        self.max_steps = max_steps
+        self._render = render
+        self._snap = Snapshotter(env)
+        self.frame: Frame | None = None
+
+    @property
+    def turn_based(self) -> bool:
+        """True for AEC envs: one agent acts per frame, and a human's turn waits for input."""
+        return self.kind == "aec"
+
+    @property
+    def uses_state_methods(self) -> bool:
+        """True when snapshots go through the env's ``get_state``/``set_state`` (not a deep copy)."""
+        return self._snap.uses_state_methods
+
+    def action_space(self, agent: str) -> Any:
+        raise NotImplementedError
+
+    def observation_space(self, agent: str) -> Any:
+        raise NotImplementedError
+
+    def reset(self, seed: int) -> Frame:
+        """Resets the env with ``seed`` and returns frame 0."""
+        self.frame = self._finish(self._reset(seed))
+        return self.frame
+
+    def step(self, actions: dict) -> Frame:
+        """Steps with ``actions`` (agent id → action) for the agents in ``frame.acting``.
+
+        Raises:
+            EnvError: the episode is over, or an acting agent has no action.
+        """
+        if self.frame is None:
+            raise EnvError("step() before reset(): reset the game first")
+        if self.frame.done:
+            raise EnvError(f"step() after the episode ended at frame {self.frame.index}: reset first")
+        absent = [a for a in self.frame.acting if a not in actions]
+        if absent:
+            raise EnvError(f"frame {self.frame.index + 1}: no action for {absent}")
+        self.frame = self._finish(self._step(actions, self.frame.index + 1))
+        return self.frame
+
+    def _finish(self, frame: Frame) -> Frame:
+        if self.max_steps is not None and frame.index >= self.max_steps and frame.acting:
+            for a in self.agents:
+                if not frame.terminated.get(a, False):
+                    frame.truncated[a] = True
+            frame.acting = ()
+        return frame
+
+    def save(self) -> Any:
+        """A snapshot of the env and the current frame; :meth:`load` restores it, any number of times."""
+        return (self._snap.save(), copy.deepcopy(self.frame))
+
+    def load(self, snapshot: Any) -> None:
+        """Restores a snapshot made by :meth:`save`."""
+        env_snap, frame = snapshot
+        self._snap.load(env_snap)
+        self.frame = copy.deepcopy(frame)
+
+    def state_data(self) -> Any:
+        """The env's state as plain data: ``get_state()`` when defined, else the view of the
+        unwrapped env (wrappers are bookkeeping; their effect shows in the frame)."""
+        if self._snap.uses_state_methods:
+            return state_view(self.env.get_state())
+        return state_view(getattr(self.env, "unwrapped", self.env))
+
+    def frame_data(self, frame: Frame | None = None) -> dict:
+        """Everything the frame hash covers, as plain data: the env state, the frame index, the
+        observations, rewards and terminated/truncated flags (infos are left out)."""
+        f = frame or self.frame
+        return {"state": self.state_data(), "frame": f.index, "observations": state_view(f.observations),
+                "rewards": state_view(f.rewards), "terminated": state_view(f.terminated),
+                "truncated": state_view(f.truncated)}
+
+    def checksum(self, frame: Frame | None = None) -> str:
+        """The canonical hash (16 hex digits) of the env state and the frame (default: current)."""
+        return hashing.digest(self.frame_data(frame))
+
+    def render(self) -> Any:
+        """The env drawn: ``render(env)`` if the step gave one, else ``env.render()``."""
+        return self._render(self.env) if self._render else self.env.render()
+
+    def _reset(self, seed: int) -> Frame:
+        raise NotImplementedError
+
+    def _step(self, actions: dict, index: int) -> Frame:
+        raise NotImplementedError
+
+
+class _GymnasiumGame(GameEnv):
+    kind = "gymnasium"
+
+    def action_space(self, agent):
+        return self.env.action_space
+
+    def observation_space(self, agent):
+        return self.env.observation_space
+
+    def _reset(self, seed):
+        (agent,) = self.agents
+        obs, info = self.env.reset(seed=seed)
+        return Frame(0, {agent: obs}, {agent: 0}, {agent: False}, {agent: False}, {agent: info}, (agent,))
+
+    def _step(self, actions, index):
+        (agent,) = self.agents
+        obs, reward, terminated, truncated, info = self.env.step(actions[agent])
+        over = bool(terminated) or bool(truncated)
+        return Frame(index, {agent: obs}, {agent: reward}, {agent: terminated}, {agent: truncated},
+                     {agent: info}, () if over else (agent,))
+
+
+class _ParallelGame(GameEnv):
+    kind = "parallel"
+
+    def action_space(self, agent):
+        return self.env.action_space(agent)
+
+    def observation_space(self, agent):
+        return self.env.observation_space(agent)
+
+    def _acting(self) -> tuple:
+        live = set(self.env.agents)
+        return tuple(a for a in self.agents if a in live)
+
+    def _reset(self, seed):
+        obs, infos = self.env.reset(seed=seed)
+        return Frame(0, dict(obs), {a: 0 for a in self.agents}, {a: False for a in self.agents},
+                     {a: False for a in self.agents}, dict(infos), self._acting())
+
+    def _step(self, actions, index):
+        live = self._acting()
+        obs, rewards, terms, truncs, infos = self.env.step({a: actions[a] for a in live})
+        return Frame(index, dict(obs), dict(rewards), dict(terms), dict(truncs), dict(infos), self._acting())
+
+
+class _AECGame(GameEnv):
+    kind = "aec"
+
+    def action_space(self, agent):
+        return self.env.action_space(agent)
+
+    def observation_space(self, agent):
+        return self.env.observation_space(agent)
+
+    def _skip_dead(self) -> None:
+        env = self.env
+        while env.agents and (env.terminations.get(env.agent_selection)
+                              or env.truncations.get(env.agent_selection)):
+            env.step(None)
+
+    def _frame(self, index: int) -> Frame:
+        env = self.env
+        if not env.agents:
+            acting, obs = (), {}
+        else:
+            acting = (env.agent_selection,)
+            obs = {env.agent_selection: env.observe(env.agent_selection)}
+        return Frame(index, obs, dict(env.rewards), dict(env.terminations), dict(env.truncations),
+                     dict(env.infos), acting)
+
+    def _reset(self, seed):
+        self.env.reset(seed=seed)
+        self._skip_dead()
+        return self._frame(0)
+
+    def _step(self, actions, index):
+        rewards = {a: 0 for a in self.agents}
+        self.env.step(actions[self.env.agent_selection])
+        for a, r in self.env.rewards.items():
+            rewards[a] += r
+        self._skip_dead()
+        frame = self._frame(index)
+        frame.rewards = rewards
+        return frame

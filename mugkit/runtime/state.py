@@ -1,0 +1,224 @@
+"""Snapshots of an env, its state as plain data, and what differs between two states.
+
+An env that defines ``get_state()``/``set_state(state)`` is saved and restored through them.
+Any other env falls back to a deep copy. Third-party envs hold things a deep copy cannot copy
+once they have rendered (pygame surfaces and clocks, windows, file handles): these *resources*
+are shared between the live env and its snapshots rather than copied, since they are how the env
+draws, not what it plays.
+
+:func:`state_view` turns any env (or value) into plain data for hashing and for reports. Its
+rules, which are part of the frame hash:
+
+- plain values and containers map to themselves; numpy arrays stay arrays (see ``hashing``);
+- ``random.Random`` → ``{"__class__": "random.Random", "state": getstate()}``; numpy
+  ``Generator``/``BitGenerator``/``RandomState`` likewise with their ``state``;
+- an object with attributes → ``{"__class__": "module.Qualname", attr: view, …}``, leaving out
+  attributes that hold ``None``, a function, a module, a class, or a resource (an object with
+  no attributes of its own and no canonical encoding, e.g. a pygame ``Surface``) — so that
+  rendering, which fills ``screen = None`` with a surface, does not change the hash.
+"""
+
+from __future__ import annotations
+
+import copy
+import enum
+import random
+import types
+from typing import Any
+
+__all__ = ["state_view", "diff", "Snapshotter"]
+
+_PLAIN = (bool, int, float, complex, str, bytes, bytearray, type(None))
+_MAX_DEPTH = 24
+
+
+def _qualname(t: type) -> str:
+    return f"{t.__module__}.{t.__qualname__}"
+
+
+def _is_numpy(x: Any) -> bool:
+    return type(x).__module__.split(".")[0] == "numpy"
+
+
+def _rng_view(x: Any) -> dict | None:
+    if isinstance(x, random.Random):
+        return {"__class__": "random.Random", "state": x.getstate()}
+    name = type(x).__name__
+    if _is_numpy(x):
+        if name == "Generator":
+            return {"__class__": "numpy.random.Generator", "state": x.bit_generator.state}
+        if name == "RandomState":
+            return {"__class__": "numpy.random.RandomState", "state": x.get_state(legacy=False)}
+        if hasattr(x, "state") and hasattr(x, "random_raw"):  # a BitGenerator
+            return {"__class__": _qualname(type(x)), "state": x.state}
+    return None
+
+
+def _is_skipped(x: Any) -> bool:
+    """Attribute values left out of an object's view (see the module docstring)."""
+    return (x is None or isinstance(x, (types.FunctionType, types.BuiltinFunctionType, types.MethodType,
+                                         types.ModuleType, type, property))
+            or _is_resource(x))
+
+
+def _is_resource(x: Any) -> bool:
+    if isinstance(x, _PLAIN) or isinstance(x, (list, tuple, dict, set, frozenset, enum.Enum)):
+        return False
+    if _is_numpy(x) or _rng_view(x) is not None:
+        return False
+    return not hasattr(x, "__dict__") and not hasattr(type(x), "__slots__")
+
+
+def _attrs(x: Any) -> dict:
+    if hasattr(x, "__dict__"):
+        return dict(vars(x))
+    out = {}
+    for klass in type(x).__mro__:
+        for slot in getattr(klass, "__slots__", ()):
+            if slot not in ("__dict__", "__weakref__") and hasattr(x, slot):
+                out[slot] = getattr(x, slot)
+    return out
+
+
+def state_view(x: Any, _seen: frozenset = frozenset(), _depth: int = 0) -> Any:
+    """``x`` as plain data (see the module docstring for the rules)."""
+    if isinstance(x, _PLAIN):
+        return x
+    if _depth > _MAX_DEPTH:
+        return f"<deeper than {_MAX_DEPTH}>"
+    if id(x) in _seen:
+        return "<cycle>"
+    seen = _seen | {id(x)}
+    d = _depth + 1
+    if isinstance(x, (list, tuple)):
+        return [state_view(v, seen, d) for v in x]
+    if isinstance(x, dict):
+        return {_key(k): state_view(v, seen, d) for k, v in x.items()}
+    if isinstance(x, (set, frozenset)):
+        return {state_view(v, seen, d) if isinstance(v, _PLAIN) else repr(v) for v in x}
+    if isinstance(x, enum.Enum):
+        return {"__enum__": _qualname(type(x)), "value": state_view(x.value, seen, d)}
+    rng = _rng_view(x)
+    if rng is not None:
+        return state_view(rng, seen, d)
+    if _is_numpy(x):
+        if type(x).__name__ == "ndarray" and x.dtype.kind == "O":
+            return [state_view(v, seen, d) for v in x.tolist()]
+        return x
+    view = {"__class__": _qualname(type(x))}
+    for name, value in _attrs(x).items():
+        if not _is_skipped(value):
+            view[name] = state_view(value, seen, d)
+    return view
+
+
+def _key(k: Any) -> Any:
+    return k if isinstance(k, _PLAIN) or isinstance(k, tuple) else repr(k)
+
+
+def diff(a: Any, b: Any, path: str = "", limit: int = 8) -> list[str]:
+    """Readable differences between two state views, at most ``limit``, each ``path: a != b``."""
+    out: list[str] = []
+    _diff(a, b, path, out, limit)
+    return out
+
+
+def _short(x: Any) -> str:
+    text = repr(x)
+    return text if len(text) <= 60 else text[:57] + "..."
+
+
+def _diff(a: Any, b: Any, path: str, out: list[str], limit: int) -> None:
+    if len(out) >= limit:
+        return
+    if isinstance(a, dict) and isinstance(b, dict):
+        for k in list(a) + [k for k in b if k not in a]:
+            sub = f"{path}.{k}" if isinstance(k, str) and k.isidentifier() and path else (
+                k if isinstance(k, str) and k.isidentifier() else f"{path}[{k!r}]")
+            if k not in b:
+                out.append(f"{sub}: only in the first")
+            elif k not in a:
+                out.append(f"{sub}: only in the second")
+            else:
+                _diff(a[k], b[k], sub, out, limit)
+            if len(out) >= limit:
+                return
+        return
+    if isinstance(a, (list, tuple)) and isinstance(b, (list, tuple)) and len(a) == len(b):
+        for i, (x, y) in enumerate(zip(a, b)):
+            _diff(x, y, f"{path}[{i}]", out, limit)
+        return
+    from .hashing import encode, UnencodableError
+
+    try:
+        same = encode(a) == encode(b)
+    except UnencodableError:
+        same = repr(a) == repr(b)
+    if not same:
+        out.append(f"{path or 'value'}: {_short(a)} != {_short(b)}")
+
+
+class Snapshotter:
+    """Saves and restores one env: through ``get_state``/``set_state`` when it has them,
+    else by a deep copy that shares resources (see the module docstring).
+    """
+
+    def __init__(self, env: Any):
+        self.env = env
+        self.uses_state_methods = callable(getattr(env, "get_state", None)) and callable(
+            getattr(env, "set_state", None))
+        self._resource_types: dict[type, bool] = {}
+
+    def save(self) -> Any:
+        """A snapshot that :meth:`load` can restore any number of times."""
+        if self.uses_state_methods:
+            # A copy, so an env that returns its live lists cannot change a saved state later.
+            return copy.deepcopy(self.env.get_state())
+        return self._copy(self.env)
+
+    def load(self, snapshot: Any) -> None:
+        """Puts the env back in the state of ``snapshot``, in place (the env object stays the same)."""
+        if self.uses_state_methods:
+            self.env.set_state(copy.deepcopy(snapshot))
+            return
+        fresh = self._copy(snapshot)
+        if hasattr(self.env, "__dict__"):
+            vars(self.env).clear()
+            vars(self.env).update(vars(fresh))
+        else:
+            for name, value in _attrs(fresh).items():
+                setattr(self.env, name, value)
+
+    def _copy(self, x: Any) -> Any:
+        memo: dict = {}
+        self._share_resources(x, memo, set(), 0)
+        return copy.deepcopy(x, memo)
+
+    def _share_resources(self, x: Any, memo: dict, seen: set, depth: int) -> None:
+        """Marks every uncopyable resource reachable from ``x`` as shared (memo[id] = itself)."""
+        if isinstance(x, _PLAIN) or id(x) in seen or depth > _MAX_DEPTH:
+            return
+        seen.add(id(x))
+        if isinstance(x, (list, tuple, set, frozenset)):
+            for v in x:
+                self._share_resources(v, memo, seen, depth + 1)
+        elif isinstance(x, dict):
+            for v in x.values():
+                self._share_resources(v, memo, seen, depth + 1)
+        elif hasattr(x, "__dict__") or hasattr(type(x), "__slots__"):
+            if isinstance(x, (types.FunctionType, types.ModuleType, type)):
+                return
+            for v in _attrs(x).values():
+                self._share_resources(v, memo, seen, depth + 1)
+        elif not self._copyable(x):
+            memo[id(x)] = x
+
+    def _copyable(self, x: Any) -> bool:
+        t = type(x)
+        if t not in self._resource_types:
+            try:
+                copy.deepcopy(x)
+                self._resource_types[t] = True
+            except Exception:
+                self._resource_types[t] = False
+        return self._resource_types[t]

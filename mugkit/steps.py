@@ -1,0 +1,301 @@
+"""The decorators ``@mk.scene``, ``@mk.survey``, ``@mk.policy`` and the steps they make.
+
+A decorated function becomes a :class:`Step` (or a :class:`PolicyDef`) that remembers where it
+was defined, so every error can start with ``file:line``. Options are validated when the module
+is imported; what needs the env (its agents, its action space) is validated when the game is
+built (:func:`mugkit.games.build_game`).
+"""
+
+from __future__ import annotations
+
+import difflib
+import inspect
+import os
+from dataclasses import dataclass, field
+from typing import Any, Callable
+
+__all__ = ["HUMAN", "scene", "survey", "policy", "Step", "PageStep", "GameStep", "SurveyStep", "PolicyDef",
+           "StepError", "GAME_DEFAULTS", "INJECTABLE"]
+
+
+class _Human:
+    """The marker for a human player (``mk.HUMAN``)."""
+
+    def __repr__(self) -> str:
+        return "mk.HUMAN"
+
+    def __reduce__(self):
+        return "HUMAN"
+
+
+HUMAN = _Human()
+
+#: Keyword options of a game step and their defaults (API.md §2). ``players`` is required.
+GAME_DEFAULTS: dict[str, Any] = {
+    "players": None,
+    "runtime": "server",
+    "fps": 30,
+    "episodes": 1,
+    "max_steps": None,
+    "keys": None,
+    "default_action": None,
+    "fill": "default",
+    "input_mode": "pressed",
+    "input_delay": 2,
+    "max_rollback": 8,
+    "render": None,
+    "width": 600,
+    "height": 400,
+    "waitroom_timeout": 300,
+    "packages": (),
+    "on_step": None,
+    "on_episode_start": None,
+    "on_episode_end": None,
+}
+
+#: Parameters a step function may ask for, by name.
+INJECTABLE = ("seed", "episode", "participant", "group")
+
+
+class StepError(Exception):
+    """An ill-formed step, experiment or game. The message starts with ``file:line``."""
+
+
+def _where(fn: Callable) -> tuple[str, int]:
+    code = getattr(fn, "__code__", None)
+    if code is None:
+        return "<unknown>", 0
+    return os.path.abspath(code.co_filename), code.co_firstlineno
+
+
+@dataclass
+class Step:
+    """One step of the participant flow, made by a decorator."""
+
+    fn: Callable
+    name: str
+    file: str
+    line: int
+    params: tuple = ()
+
+    kind = "step"
+
+    def location(self) -> str:
+        """``path:line`` of the decorated function, relative to the working directory when inside it."""
+        path = self.file
+        try:
+            rel = os.path.relpath(path)
+            if not rel.startswith(".."):
+                path = rel
+        except ValueError:
+            pass
+        return f"{path}:{self.line}"
+
+    def error(self, message: str) -> StepError:
+        """A :class:`StepError` for this step: ``file:line: name: message``."""
+        return StepError(f"{self.location()}: {self.name}: {message}")
+
+    def __call__(self, *args, **kwargs):
+        return self.fn(*args, **kwargs)
+
+
+@dataclass
+class PageStep(Step):
+    """A ``@mk.scene`` without ``players``: returns an ``mk.Page``, ``mk.Consent`` or ``mk.Completion``."""
+
+    kind = "page"
+
+
+@dataclass
+class SurveyStep(Step):
+    """A ``@mk.survey``: returns a list of questions."""
+
+    kind = "survey"
+
+
+@dataclass
+class GameStep(Step):
+    """A ``@mk.scene(players=...)``: returns an env. ``options`` holds every option with defaults filled in."""
+
+    options: dict = field(default_factory=dict)
+    kind = "game"
+
+    @property
+    def players(self) -> dict:
+        return self.options["players"]
+
+    @property
+    def humans(self) -> list[str]:
+        """Agent ids played by humans."""
+        return [a for a, p in self.players.items() if p is HUMAN]
+
+    @property
+    def policy_names(self) -> list[str]:
+        """Names of the ``@mk.policy`` factories (not ``"random"``) this step uses."""
+        return sorted({p for p in self.players.values() if isinstance(p, str) and p != "random"})
+
+    @property
+    def runtime(self) -> str:
+        return self.options["runtime"]
+
+    def __getattr__(self, name: str) -> Any:
+        options = self.__dict__.get("options", {})
+        if name in options:
+            return options[name]
+        raise AttributeError(name)
+
+
+@dataclass
+class PolicyDef:
+    """A ``@mk.policy`` factory, called once per game to make the policy."""
+
+    fn: Callable
+    name: str
+    file: str
+    line: int
+
+    def __call__(self):
+        return self.fn()
+
+
+def _params(fn: Callable, allowed: tuple, where: str) -> tuple:
+    params = []
+    for p in inspect.signature(fn).parameters.values():
+        if p.kind in (p.VAR_POSITIONAL, p.VAR_KEYWORD):
+            continue
+        if p.name not in allowed:
+            hint = difflib.get_close_matches(p.name, allowed, 1)
+            raise StepError(f"{where}: unknown parameter {p.name!r}"
+                            + (f" (did you mean {hint[0]!r}?)" if hint else "")
+                            + f"; a step may ask for {', '.join(allowed)}")
+        params.append(p.name)
+    return tuple(params)
+
+
+def _check_options(options: dict, where: str) -> dict:
+    unknown = [k for k in options if k not in GAME_DEFAULTS]
+    if unknown:
+        hint = difflib.get_close_matches(unknown[0], GAME_DEFAULTS, 1)
+        raise StepError(f"{where}: unknown option {unknown[0]!r}" + (f" (did you mean {hint[0]!r}?)" if hint else "")
+                        + f"; game step options are {', '.join(GAME_DEFAULTS)}")
+    o = {**GAME_DEFAULTS, **options}
+    problems = []
+    players = o["players"]
+    if not isinstance(players, dict) or not players:
+        problems.append("players must be a dict agent id -> mk.HUMAN, 'random' or a policy name")
+    else:
+        for agent, who in players.items():
+            if not isinstance(agent, str):
+                problems.append(f"agent id {agent!r} must be a str")
+            if not (who is HUMAN or isinstance(who, str)):
+                problems.append(f"player {agent!r} is {who!r}: use mk.HUMAN, 'random' or the name of a @mk.policy")
+    if o["runtime"] not in ("server", "browser"):
+        problems.append(f"runtime must be 'server' or 'browser', got {o['runtime']!r}")
+
+    def positive(name, kind=int, allow_none=False):
+        v = o[name]
+        if v is None and allow_none:
+            return
+        if not isinstance(v, kind) or isinstance(v, bool) or v <= 0:
+            problems.append(f"{name} must be a positive {kind.__name__ if isinstance(kind, type) else 'number'}"
+                            f", got {v!r}")
+
+    positive("fps", (int, float))
+    positive("episodes")
+    positive("max_steps", allow_none=True)
+    positive("width")
+    positive("height")
+    positive("waitroom_timeout", (int, float))
+    if not isinstance(o["input_delay"], int) or isinstance(o["input_delay"], bool) or not 0 <= o["input_delay"] <= 30:
+        problems.append(f"input_delay must be an int from 0 to 30 frames, got {o['input_delay']!r}")
+    if not isinstance(o["max_rollback"], int) or isinstance(o["max_rollback"], bool) or not 1 <= o["max_rollback"] <= 64:
+        problems.append(f"max_rollback must be an int from 1 to 64 frames, got {o['max_rollback']!r}")
+    if o["fill"] not in ("default", "previous"):
+        problems.append(f"fill must be 'default' or 'previous', got {o['fill']!r}")
+    if o["input_mode"] not in ("pressed", "keydown", "keyup"):
+        problems.append(f"input_mode must be 'pressed', 'keydown' or 'keyup', got {o['input_mode']!r}")
+    has_human = isinstance(players, dict) and any(p is HUMAN for p in players.values())
+    keys = o["keys"]
+    if has_human and not keys:
+        problems.append("keys is required when a human plays: a dict KeyboardEvent.key name -> action")
+    if keys is not None:
+        if not isinstance(keys, dict):
+            problems.append(f"keys must be a dict, got {type(keys).__name__}")
+        else:
+            for k in keys:
+                names = k if isinstance(k, tuple) else (k,)
+                if not names or not all(isinstance(n, str) and n for n in names):
+                    problems.append(f"key {k!r} must be a KeyboardEvent.key name or a tuple of names")
+    for hook in ("render", "on_step", "on_episode_start", "on_episode_end"):
+        if o[hook] is not None and not callable(o[hook]):
+            problems.append(f"{hook} must be a function, got {o[hook]!r}")
+    packages = o["packages"]
+    if isinstance(packages, str) or not all(isinstance(p, str) and "==" in p for p in packages):
+        problems.append(f"packages must be a list of pinned requirements like 'chess==1.11.2', got {packages!r}")
+    if problems:
+        raise StepError(f"{where}: " + "; ".join(problems))
+    o["players"] = dict(players)
+    o["packages"] = tuple(packages)
+    return o
+
+
+def scene(fn: Callable | None = None, **options: Any):
+    """Declares a step of the flow.
+
+    Without options (``@mk.scene``) the function returns a page: ``mk.Page``, ``mk.Consent`` or
+    ``mk.Completion``. With ``players=...`` (``@mk.scene(players=..., fps=..., ...)``) it is a game
+    step and returns an env; the options and their defaults are in :data:`GAME_DEFAULTS` and
+    API.md §2. The function may ask for ``seed``, ``episode``, ``participant`` or ``group`` by
+    parameter name.
+
+    Raises:
+        StepError: an unknown option or an ill-formed value, at import time, naming file and line.
+    """
+
+    def wrap(f: Callable) -> Step:
+        file, line = _where(f)
+        where = f"{_rel(file)}:{line}: {f.__name__}"
+        if not options:
+            return PageStep(f, f.__name__, file, line, _params(f, ("participant",), where))
+        if "players" not in options:
+            raise StepError(f"{where}: a game step needs players=...; a page scene takes no options")
+        opts = _check_options(options, where)
+        params = _params(f, INJECTABLE, where)
+        if "participant" in params and "group" in params:
+            raise StepError(f"{where}: ask for participant or group, not both")
+        humans = [a for a, p in opts["players"].items() if p is HUMAN]
+        if len(humans) >= 2 and "participant" in params:
+            raise StepError(f"{where}: {len(humans)} humans play this game, so it is built once per group: "
+                            f"ask for group (the participants), not participant")
+        return GameStep(f, f.__name__, file, line, params, opts)
+
+    if fn is not None:
+        if options or not callable(fn):
+            raise StepError("use @mk.scene or @mk.scene(players=..., ...), with keyword options only")
+        return wrap(fn)
+    return wrap
+
+
+def survey(fn: Callable) -> SurveyStep:
+    """Declares a survey step: the function returns a list of ``mk.Likert``, ``mk.Choice``, ``mk.Text``."""
+    if not callable(fn):
+        raise StepError("use @mk.survey on a function that returns a list of questions")
+    file, line = _where(fn)
+    return SurveyStep(fn, fn.__name__, file, line, _params(fn, ("participant",), f"{_rel(file)}:{line}: {fn.__name__}"))
+
+
+def policy(fn: Callable) -> PolicyDef:
+    """Declares an AI policy by name: a factory, called once per game, that returns ``mk.Onnx(...)``
+    or any callable ``obs -> action``. Game steps name it in ``players``."""
+    if not callable(fn):
+        raise StepError("use @mk.policy on a function that returns a policy")
+    file, line = _where(fn)
+    return PolicyDef(fn, fn.__name__, file, line)
+
+
+def _rel(path: str) -> str:
+    try:
+        rel = os.path.relpath(path)
+        return path if rel.startswith("..") else rel
+    except ValueError:
+        return path
