@@ -101,6 +101,11 @@ class CheckItem(pytest.Item):
             return str(excinfo.value)
         return super().repr_failure(excinfo, style="short")
 
+    def _traceback_filter(self, excinfo):
+        # Show the user's and mugkit's frames, not pytest's and pluggy's machinery.
+        tb = excinfo.traceback
+        return tb.filter(lambda entry: not any(part in str(entry.path) for part in ("_pytest", "pluggy")))
+
     def reportinfo(self):
         step = self.parent.step
         return step.file, step.line - 1, f"{step.name}::{self.name}"

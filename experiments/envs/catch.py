@@ -103,7 +103,7 @@ class CatchEnv:
         """The frame as mugkit.draw shapes (reads the state, never changes it)."""
         shapes = [
             draw.rect(0, 0, WIDTH, HEIGHT, color="#1d2b53"),
-            draw.rect(0, GROUND, WIDTH, HEIGHT - GROUND, color="#2f9e44"),
+            draw.rect(0, GROUND, WIDTH, HEIGHT - GROUND, color="#2f9e44", depth=2),  # hides missed items
             # The HUD is drawn on top, so new items slide out from behind it.
             draw.rect(0, 0, WIDTH, HUD, color="#0b132b", depth=5),
             draw.text(12, 25, f"Score {self.score}", size=20, color="#ffffff", depth=5),
@@ -152,7 +152,7 @@ class CatchEnv:
         self.serial = state["serial"]
         self.items = [list(i) for i in state["items"]]
         self.pops = [list(p) for p in state["pops"]]
-        self._rng = rngs.load(state["rng"]) if state["rng"] else None
+        self._rng = rngs.load(state["rng"], into=self._rng)
 
     # --- internals -----------------------------------------------------------------------
 

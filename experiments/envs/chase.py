@@ -164,7 +164,7 @@ class ChaseEnv:
         self.pos = {a: list(p) for a, p in state["pos"].items()}
         self.coins = [list(c) for c in state["coins"]]
         self.agents = list(state["agents"])
-        self._rng = rngs.load(state["rng"]) if state["rng"] else None
+        self._rng = rngs.load(state["rng"], into=self._rng)
 
     # --- internals -----------------------------------------------------------------------
 

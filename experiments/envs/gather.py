@@ -157,7 +157,7 @@ class GatherEnv:
         self.small_counts = list(state["small_counts"])
         self.big_count = state["big_count"]
         self.agents = list(state["agents"])
-        self._rng = rngs.load(state["rng"]) if state["rng"] else None
+        self._rng = rngs.load(state["rng"], into=self._rng)
 
     # --- internals -----------------------------------------------------------------------
 

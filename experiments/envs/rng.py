@@ -25,8 +25,14 @@ def dump(rng: random.Random) -> list:
     return [version, list(internal), gauss_next]
 
 
-def load(state: list) -> random.Random:
-    """A generator in the state ``dump`` returned."""
-    rng = random.Random()
+def load(state: list | None, into: random.Random | None = None) -> random.Random | None:
+    """A generator in the state ``dump`` returned (``None`` for ``None``).
+
+    Restores ``into`` when given: rollback restores often, and a new ``Random()`` costs more
+    than the restore itself (it seeds itself from the OS first).
+    """
+    if state is None:
+        return None
+    rng = into if into is not None else random.Random(0)
     rng.setstate((state[0], tuple(state[1]), state[2]))
     return rng

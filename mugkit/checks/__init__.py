@@ -24,7 +24,8 @@ def applicable(step: Step) -> list[str]:
     names = ["contract", "determinism", "synctest"]
     if any(p is not None and not _is_human(p) for p in step.players.values()):
         names.append("policy")
-    # ROLLBACK-WIRING: "rollback" is added here once mugkit.checks.rollback exists.
+    if step.runtime == "browser" and len(step.humans) >= 2:
+        names.append("rollback")
     return names
 
 

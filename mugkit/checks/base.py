@@ -64,6 +64,21 @@ def _find(exc: BaseException) -> Found | None:
     return None
 
 
+#: Shrinking a failure stops after this long; each example of a check plays whole games.
+SHRINK_SECONDS = 30
+
+
+def _bound_shrinking(seconds: int) -> None:
+    # Hypothesis has no public setting for this; its default (5 minutes) is far too long when every
+    # example plays a game. Without the internal constant, shrinking simply runs to its own limit.
+    try:
+        from hypothesis.internal.conjecture import engine
+    except ImportError:
+        return
+    if hasattr(engine, "MAX_SHRINKING_SECONDS"):
+        engine.MAX_SHRINKING_SECONDS = seconds
+
+
 def run_property(ctx: CheckContext, prop: Callable[[int, list], None], examples: int | None = None,
                  frames: int | None = None) -> Found | None:
     """Runs ``prop(seed, choices)`` on Hypothesis-generated seeds and choice lists, shrinking a
@@ -72,13 +87,16 @@ def run_property(ctx: CheckContext, prop: Callable[[int, list], None], examples:
     Runs are derandomized (the same examples every time, so a check result is reproducible) and
     keep no example database.
     """
-    from hypothesis import HealthCheck, given, settings
+    from hypothesis import HealthCheck, Phase, given, settings
     from hypothesis import strategies as st
+
+    _bound_shrinking(SHRINK_SECONDS)
 
     agents = max(1, len(getattr(ctx.step, "players", {}) or {}))
     n_frames = frames if frames is not None else ctx.frames
 
     @settings(max_examples=examples or ctx.examples, deadline=None, derandomize=True, database=None,
+              phases=[Phase.explicit, Phase.generate, Phase.shrink],  # no "explain": it traces every line
               suppress_health_check=list(HealthCheck), print_blob=False, report_multiple_bugs=False)
     @given(seed=st.integers(0, 2**32 - 1), choices=st.lists(st.integers(0, 255), max_size=n_frames * agents))
     def run(seed, choices):

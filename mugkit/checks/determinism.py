@@ -65,6 +65,7 @@ def _report(ctx: CheckContext, found: Found) -> CheckFailure:
     if again is not None and again < min(len(a.data), len(b.data)):
         at = again
         differs = diff(a.data[at], b.data[at])
+    actions = a.actions[:at] if again is not None else found.details["actions"]
     sources = trace_sources(lambda: play(ctx.game(seed), choices, ctx.frames))
     cause = explain(sources) or (
         "state shared between two instances of the env (a module-level or class-level variable the env "
@@ -72,8 +73,8 @@ def _report(ctx: CheckContext, found: Found) -> CheckFailure:
         "all randomness from the seed passed to reset()")
     return CheckFailure(
         ctx.nodeid, "two runs with the same seed and actions gave different frames",
-        seed=seed, actions=found.details["actions"], frame=at, differs=differs, cause=cause,
-        replay=replay_snippet(ctx.nodeid, seed, found.details["actions"]))
+        seed=seed, actions=actions, frame=at, differs=differs, cause=cause,
+        replay=replay_snippet(ctx.nodeid, seed, actions))
 
 
 def _check_other_process(ctx: CheckContext) -> None:

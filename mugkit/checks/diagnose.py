@@ -44,6 +44,10 @@ def _user_frame(frame) -> Any:
     return None
 
 
+def _is_stdlib(frame) -> bool:
+    return os.path.normcase(os.path.abspath(frame.f_code.co_filename)).startswith(_STDLIB)
+
+
 def _where(frame) -> str:
     path = frame.f_code.co_filename
     try:
@@ -72,7 +76,8 @@ def _classify(event: str, frame, arg) -> tuple[str, str] | None:
         return None
     if event == "call":
         code = frame.f_code
-        if code.co_filename == random.__file__ and frame.f_locals.get("self") is random._inst:
+        if (code.co_filename == random.__file__ and not code.co_name.startswith("_")
+                and frame.f_locals.get("self") is random._inst):
             return "random", f"random.{code.co_name}()"
         if code.co_name in ("uuid1", "uuid4") and code.co_filename.endswith("uuid.py"):
             return "entropy", f"uuid.{code.co_name}()"
@@ -89,7 +94,10 @@ def trace_sources(fn: Callable[[], Any], limit: int = 20) -> list[Source]:
         hit = _classify(event, frame, arg)
         if hit is None:
             return
-        caller = _user_frame(frame if event == "c_call" else frame.f_back)
+        direct = frame if event == "c_call" else frame.f_back
+        if direct is None or _is_stdlib(direct):
+            return  # e.g. logging stamping a record with the time, random.randint calling getrandbits
+        caller = _user_frame(direct)
         if caller is None:
             return
         src = Source(hit[0], hit[1], _where(caller))

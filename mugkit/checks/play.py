@@ -38,12 +38,23 @@ def choose_actions(game: Game, choices: Sequence[int], cursor: int) -> tuple[dic
     for agent in frame.acting:
         c = choices[cursor] if cursor < len(choices) else 0
         cursor += 1
+        mask = action_mask(frame.observations.get(agent), frame.infos.get(agent))
         if agent in game.step.humans:
-            actions[agent] = human_actions[c % len(human_actions)]
+            # A person sends any mapped key; on a masked turn the client lets only legal ones through.
+            legal = [a for a in human_actions if _allowed(mask, a)] or human_actions
+            actions[agent] = legal[c % len(legal)]
         else:
-            mask = action_mask(frame.observations.get(agent), frame.infos.get(agent))
             actions[agent] = _sample(game.env.action_space(agent), random.Random(c), mask)
     return actions, cursor
+
+
+def _allowed(mask: Any, action: Any) -> bool:
+    if mask is None:
+        return True
+    try:
+        return bool(mask[int(action)])
+    except (TypeError, ValueError, IndexError):
+        return True
 
 
 @dataclass

@@ -9,7 +9,7 @@ from ..runtime.hashing import encode
 from ..runtime.policies import Onnx, PolicyError, action_mask, policy_seed
 from ..runtime.state import state_view
 from .base import CheckContext
-from .play import choose_actions
+from .play import _allowed, choose_actions
 from .report import CheckFailure
 
 __all__ = ["check_policy"]
@@ -22,13 +22,6 @@ def _same(a, b) -> bool:
         return encode(state_view(a)) == encode(state_view(b))
     except TypeError:
         return repr(a) == repr(b)
-
-
-def _allowed(mask, action) -> bool:
-    try:
-        return bool(mask[int(action)])
-    except (TypeError, ValueError, IndexError):
-        return True  # masks over non-discrete actions are the env's business
 
 
 def check_policy(ctx: CheckContext) -> None:
@@ -70,17 +63,17 @@ def check_policy(ctx: CheckContext) -> None:
                     inside = False
                 if not inside:
                     raise CheckFailure(ctx.nodeid, f"{where} answered {action!r}, which is outside its action "
-                                       f"space {space!r}", seed=seed, frame=f.index,
+                                       f"space {space!r}", seed=seed,
                                        cause="the policy's output does not fit the env: check its output size, "
                                              "its action offset (Discrete start) and its types")
                 mask = action_mask(obs, info)
                 if mask is not None and not _allowed(mask, action):
                     raise CheckFailure(ctx.nodeid, f"{where} answered {action!r}, which the action mask forbids",
-                                       seed=seed, frame=f.index)
+                                       seed=seed)
                 again = policy.act(obs, **kwargs)
                 if not _same(action, again):
                     raise CheckFailure(ctx.nodeid, f"{where} answered {action!r}, then {again!r} for the same "
-                                       f"(seed, frame, agent)", seed=seed, frame=f.index,
+                                       f"(seed, frame, agent)", seed=seed,
                                        cause="the policy draws randomness that is not a function of (seed, frame, "
                                              "agent): take the `rng` parameter (mugkit passes a generator seeded "
                                              "for each frame) instead of a generator of your own")

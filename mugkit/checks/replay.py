@@ -8,6 +8,7 @@ another ``PYTHONHASHSEED`` to catch envs that depend on string hashing.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import sys
 from typing import Any
@@ -40,8 +41,9 @@ def replay(nodeid: str, seed: int, actions: list[dict[str, Any]] | None = None, 
 
 def main() -> None:
     request = json.load(sys.stdin)
-    hashes = replay(request["step"], request["seed"], choices=request["choices"], frames=request["frames"],
-                    rootdir=request.get("rootdir"))
+    with contextlib.redirect_stdout(sys.stderr):  # envs print; stdout carries only the answer
+        hashes = replay(request["step"], request["seed"], choices=request["choices"], frames=request["frames"],
+                        rootdir=request.get("rootdir"))
     json.dump({"hashes": hashes}, sys.stdout)
 
 

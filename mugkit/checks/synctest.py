@@ -18,6 +18,7 @@ import time
 from ..games import episode_seed
 from ..runtime.state import diff, state_view
 from .base import CheckContext, Found, run_property
+from .diagnose import explain, trace_sources
 from .play import Run, play
 from .report import CheckFailure, replay_snippet
 
@@ -129,6 +130,10 @@ def _report(ctx: CheckContext, found: Found) -> CheckFailure:
             cause = (f"{how} restores every attribute, yet the re-simulated frames differ: the env keeps state "
                      f"outside itself (a module or class variable, an object shared with another env) or its "
                      f"snapshot shares a mutable object with the live env (return copies from get_state())")
+    unseeded = explain(trace_sources(lambda: play(ctx.game(seed), found.choices, ctx.frames)))
+    if unseeded:  # nondeterminism explains any wrong hash better than a guess about restores
+        summary = f"frame {frame} differs from the reference run: the env is not deterministic"
+        cause = unseeded + " (the determinism check reports this too)"
     return CheckFailure(ctx.nodeid, summary, seed=seed, actions=actions, frame=frame, differs=differs,
                         cause=cause, replay=replay_snippet(ctx.nodeid, seed, actions))
 

@@ -168,7 +168,7 @@ class SessionBuilder:
         dups = sorted({h for h in seen if seen.count(h) > 1})
         if dups:
             p.append(f"handles {dups}: each handle must be added once")
-        if type(self.num_players) is int:
+        if type(self.num_players) is int and 1 <= self.num_players <= MAX_PLAYERS:
             want = set(range(self.num_players))
             bad = sorted(h for h in set(seen) if h not in want)
             missing = sorted(want - set(seen))

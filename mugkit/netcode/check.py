@@ -83,8 +83,10 @@ def check_rollback(make_game: Callable[[], Any], agents: Sequence[str], humans: 
 
     settings = dict(seed=seed, input_delay=input_delay, default_action=default_action)
     expected = reference_history(make_game, actions, frames, **settings)
+    # A small window over a slow link confirms only a few frames per round trip: allow plenty
+    # of ticks (the run stops as soon as every frame is confirmed) so slowness is not "stuck".
     results = run_peers(make_game, actions, frames, peers=peers, network=SimNetwork(net_seed, link),
-                        max_rollback=max_rollback, **settings)
+                        max_rollback=max_rollback, max_ticks=60 * frames + 1000, **settings)
     scenario = (f"seed {seed}, {frames} frames, {link}, network seed {net_seed}, "
                 f"input_delay {input_delay}, max_rollback {max_rollback}")
     for r in results:

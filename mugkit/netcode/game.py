@@ -32,6 +32,10 @@ class GameRunner:
         game: a GameEnv (see the module docstring).
         seed: seed of the first episode; episode ``e`` uses ``seed + e``.
         agents: agent id per session handle, in handle order. Default: ``game.agents``.
+        always_checksum: hash every saved state, even when the request says the session does
+            not need it (``SaveState.checksum_needed``); for runs that record every confirmed
+            checksum (:func:`~mugkit.netcode.simnet.run_peers`). Hashing is most of the cost
+            of a save, so the default is False.
 
     Attributes:
         frame: the game's current Frame (what the last reset/step returned).
@@ -40,8 +44,10 @@ class GameRunner:
         steps: AdvanceFrame requests fulfilled, re-simulations included.
     """
 
-    def __init__(self, game: Any, seed: int = 0, agents: Sequence[str] | None = None):
+    def __init__(self, game: Any, seed: int = 0, agents: Sequence[str] | None = None,
+                 always_checksum: bool = False):
         self.game = game
+        self.always_checksum = always_checksum
         self.agents = tuple(agents if agents is not None else game.agents)
         self.seed = seed
         self.episode = 0
@@ -68,7 +74,8 @@ class GameRunner:
         for r in requests:
             if isinstance(r, SaveState):
                 assert r.frame == self.sim_frame, f"SaveState({r.frame}) but the game is at frame {self.sim_frame}"
-                r.cell.save((self.game.save(), self.frame, self.episode, self.sim_frame), self.checksum())
+                checksum = self.checksum() if r.checksum_needed or self.always_checksum else None
+                r.cell.save((self.game.save(), self.frame, self.episode, self.sim_frame), checksum)
             elif isinstance(r, LoadState):
                 snapshot, frame, episode, sim_frame = r.cell.load()
                 assert sim_frame == r.frame, f"LoadState({r.frame}) but the cell holds frame {sim_frame}"

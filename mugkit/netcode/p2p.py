@@ -42,7 +42,8 @@ from .requests import (AdvanceFrame, GameStateCell, InputStatus, LoadState, Play
 __all__ = ["P2PSession", "SessionStats"]
 
 _INF = math.inf
-RESEND_MS = 30               # resend unacknowledged inputs this often while nothing new is sent
+RESEND_MS = 50               # resend unacknowledged inputs (or a new ack) this often while waiting
+KEEPALIVE_MS = 200           # otherwise send an (empty) input packet this often, to stay alive
 HELLO_MS = 200               # greet an unsynchronized peer this often
 QUALITY_MS = 200             # time-sync report interval (GGPO: about 200 ms)
 MAX_INPUTS_PER_PACKET = 64   # a long silence must not make packets grow without bound
@@ -78,6 +79,7 @@ class _Peer:
         self.interrupted = False
         self.last_recv = now
         self.last_input_send = -_INF
+        self.last_ack_sent = -2
         self.last_hello = -_INF
         self.last_quality = -_INF
         self.acked = -1              # last frame of our local inputs the peer holds
@@ -110,7 +112,7 @@ class P2PSession:
         self.disconnect_timeout: float = b.disconnect_timeout
         self.disconnect_notify_start: float = b.disconnect_notify_start
         self.fps: float = b.fps
-        self.default_action = b.default_action
+        self.default_action = codec.decode(codec.encode(b.default_action))  # as peers decode it
         self._transport = transport
         self._events = EventQueue(b.event_queue_size)
         self.stats = SessionStats()
@@ -211,7 +213,8 @@ class P2PSession:
             if not p.synchronized and self._now - p.last_hello >= HELLO_MS:
                 p.last_hello = self._now
                 self._send(p, Hello(self.num_players))
-            if self._now - p.last_input_send >= RESEND_MS:
+            pending = p.acked < self._local_next - 1 or self._ack_for(p) != p.last_ack_sent
+            if self._now - p.last_input_send >= (RESEND_MS if pending else KEEPALIVE_MS):
                 self._send_inputs(p)
             if p.synchronized and self._now - p.last_quality >= QUALITY_MS:
                 p.last_quality = self._now
@@ -353,7 +356,7 @@ class P2PSession:
         cell = self._cell(frame)
         cell._pending = frame
         self._last_saved = frame
-        return SaveState(frame, cell)
+        return SaveState(frame, cell, frame % self.checksum_interval == 0)
 
     def _on_save(self, frame: int, checksum: Any) -> None:
         self._checksums[frame] = checksum
@@ -430,9 +433,12 @@ class P2PSession:
         start = p.acked + 1
         end = min(self._local_next - 1, start + MAX_INPUTS_PER_PACKET - 1)
         frames = tuple(tuple(self._inputs[h][f] for h in self.local_handles) for f in range(start, end + 1))
-        ack = min(self._last_confirmed[h] for h in p.handles)
-        p.last_input_send = self._now
+        ack = self._ack_for(p)
+        p.last_input_send, p.last_ack_sent = self._now, ack
         self._send(p, Input(start, ack, self.current_frame, self.local_handles, frames, self._status()))
+
+    def _ack_for(self, p: _Peer) -> int:
+        return min(self._last_confirmed[h] for h in p.handles)
 
     def _handle_packet(self, addr: Hashable, data: bytes) -> None:
         p = self._peers.get(addr)
@@ -483,9 +489,9 @@ class P2PSession:
                 continue
             if disc:
                 p.reports[h] = _INF
-                owner = self._owner[h]
-                if not owner.disconnected or last + 1 < (self._disc_frame[h] or 0):
-                    self._disconnect(owner, last + 1)
+                current = self._disc_frame[h]
+                if current is None or last + 1 < current:
+                    self._disconnect(self._owner[h], last + 1)
             else:
                 p.reports[h] = max(p.reports.get(h, -1), last)
 

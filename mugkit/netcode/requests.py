@@ -61,10 +61,16 @@ class GameStateCell:
 
 @dataclass(frozen=True)
 class SaveState:
-    """Save the game as it is now (at ``frame``) into ``cell``: ``cell.save(state, checksum)``."""
+    """Save the game as it is now (at ``frame``) into ``cell``: ``cell.save(state, checksum)``.
+
+    ``checksum_needed`` is False when the session will not compare this frame's checksum (a
+    P2P session exchanges only every ``checksum_interval``-th one): a caller may then pass
+    ``checksum=None`` and skip the cost of hashing.
+    """
 
     frame: int
     cell: GameStateCell
+    checksum_needed: bool = True
 
 
 @dataclass(frozen=True)

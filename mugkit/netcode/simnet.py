@@ -182,8 +182,8 @@ def run_peers(make_game: Callable[[], Any], actions: Sequence[Sequence[Any]], fr
         seed: seed of the games (episode ``e`` uses ``seed + e``).
         honor_time_sync: a peer told ``WaitRecommendation(n)`` skips its next ``n`` ticks.
         max_ticks: safety bound; default ``4 * frames`` plus twice the disconnect timeout.
-        make_runner: ``(game, seed) -> GameRunner``, to wrap games differently (tests plant
-            desyncs this way). Default :class:`GameRunner`.
+        make_runner: ``(game, seed) -> GameRunner``, to wrap games differently. Default: a
+            :class:`GameRunner` with ``always_checksum=True`` (the history has every frame).
 
     Returns:
         One :class:`PeerResult` per peer, in peer order; ``history`` is truncated to
@@ -192,7 +192,7 @@ def run_peers(make_game: Callable[[], Any], actions: Sequence[Sequence[Any]], fr
     n = len(actions)
     peers = [tuple(p) for p in (peers if peers is not None else [(h,) for h in range(n)])]
     network = network or SimNetwork(seed)
-    make_runner = make_runner or (lambda game, s: GameRunner(game, seed=s))
+    make_runner = make_runner or (lambda game, s: GameRunner(game, seed=s, always_checksum=True))
     tick_ms = 1000.0 / fps
     if max_ticks is None:
         max_ticks = 4 * frames + int(2 * disconnect_timeout / tick_ms) + 100
@@ -246,12 +246,11 @@ def run_peers(make_game: Callable[[], Any], actions: Sequence[Sequence[Any]], fr
 
 def reference_history(make_game: Callable[[], Any], actions: Sequence[Sequence[Any]], frames: int, *,
                       seed: int = 0, input_delay: int = INPUT_DELAY,
-                      default_action: Any = DEFAULT_ACTION,
-                      make_runner: Callable[[Any, int], GameRunner] | None = None) -> list:
+                      default_action: Any = DEFAULT_ACTION) -> list:
     """The checksums of states ``0..frames`` when the same inputs as :func:`run_peers` are
     applied with no network: frame ``f`` uses ``actions[h][f - input_delay]`` (the default
     action before the delay and after the list ends)."""
-    runner = (make_runner or (lambda game, s: GameRunner(game, seed=s)))(make_game(), seed)
+    runner = GameRunner(make_game(), seed=seed)
     history = [runner.checksum()]
     for f in range(frames):
         i = f - input_delay

@@ -39,7 +39,7 @@ class SyncTestSession:
         self.local_handles = tuple(range(self.num_players))
         self.check_distance: int = b.check_distance
         self.input_delay: int = b.input_delay
-        self.default_action = b.default_action
+        self.default_action = codec.decode(codec.encode(b.default_action))  # as peers decode it
         self.current_frame = 0
         self.mismatches: list[MismatchedChecksum] = []
         self._inputs: dict[int, tuple] = {}

@@ -17,12 +17,11 @@ Kinds, told apart by their methods:
 
 from __future__ import annotations
 
-import copy
 from dataclasses import dataclass, field
 from typing import Any, Callable, Sequence
 
 from . import hashing
-from .state import Snapshotter, state_view
+from .state import Snapshotter, copy_plain, state_view
 
 __all__ = ["adapt", "GameEnv", "Frame", "EnvError", "env_kind", "env_agents"]
 
@@ -122,6 +121,13 @@ def adapt(env: Any, agents: Sequence[str] | None = None, *, max_steps: int | Non
     return cls(env, agents, max_steps=max_steps, render=render)
 
 
+def _copy_frame(frame: Frame | None) -> Frame | None:
+    if frame is None:
+        return None
+    return Frame(frame.index, copy_plain(frame.observations), dict(frame.rewards), dict(frame.terminated),
+                 dict(frame.truncated), copy_plain(frame.infos), frame.acting)
+
+
 class GameEnv:
     """An env behind one interface: ``reset``, ``step`` with a dict of actions, ``save``/``load``,
     ``checksum`` and ``render``. Create it with :func:`adapt`.
@@ -184,13 +190,13 @@ class GameEnv:
 
     def save(self) -> Any:
         """A snapshot of the env and the current frame; :meth:`load` restores it, any number of times."""
-        return (self._snap.save(), copy.deepcopy(self.frame))
+        return (self._snap.save(), _copy_frame(self.frame))
 
     def load(self, snapshot: Any) -> None:
         """Restores a snapshot made by :meth:`save`."""
         env_snap, frame = snapshot
         self._snap.load(env_snap)
-        self.frame = copy.deepcopy(frame)
+        self.frame = _copy_frame(frame)
 
     def state_data(self) -> Any:
         """The env's state as plain data: ``get_state()`` when defined, else the view of the

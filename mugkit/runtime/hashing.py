@@ -15,7 +15,9 @@ value               bytes
 ``complex``         ``c`` + real and imaginary parts as two doubles
 ``str``             ``s`` + length + UTF-8
 ``bytes``           ``b`` + length + the bytes
-list, tuple         ``l`` + count + items (a tuple encodes like a list)
+list, tuple         ``l`` + count + items (a tuple encodes like a list); a list of two or
+                    more items that are all ``int`` within 64 bits: ``q`` + count + each
+                    as 8 bytes big-endian two's complement
 ``dict``            ``d`` + count + (key, value) pairs sorted by the key's encoding
 set, frozenset      ``e`` + count + items sorted by their encoding
 numpy array         ``a`` + dtype (little-endian ``str``, e.g. ``<f8``) + ndim + dims +
@@ -40,6 +42,9 @@ __all__ = ["encode", "digest", "UnencodableError"]
 
 class UnencodableError(TypeError):
     """A value that has no canonical encoding (and was not turned into plain data first)."""
+
+
+_INT_ONLY = {int}
 
 
 def _varint(n: int, out: bytearray) -> None:
@@ -81,6 +86,16 @@ def _encode(x: Any, out: bytearray) -> None:
         _varint(len(raw), out)
         out += raw
     elif t is list or t is tuple:
+        if len(x) > 1 and set(map(type, x)) == _INT_ONLY:
+            try:  # a run of machine-size ints (RNG states): one C call instead of one per int
+                packed = struct.pack(f">{len(x)}q", *x)
+            except struct.error:
+                packed = None
+            if packed is not None:
+                out += b"q"
+                _varint(len(x), out)
+                out += packed
+                return
         out += b"l"
         _varint(len(x), out)
         for item in x:

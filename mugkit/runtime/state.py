@@ -26,9 +26,11 @@ import random
 import types
 from typing import Any
 
-__all__ = ["state_view", "diff", "Snapshotter"]
+__all__ = ["state_view", "diff", "copy_plain", "Snapshotter"]
 
 _PLAIN = (bool, int, float, complex, str, bytes, bytearray, type(None))
+_SCALARS = {bool, int, float, complex, str, bytes, type(None)}
+_MISSING = object()
 _MAX_DEPTH = 24
 
 
@@ -91,6 +93,8 @@ def state_view(x: Any, _seen: frozenset = frozenset(), _depth: int = 0) -> Any:
     seen = _seen | {id(x)}
     d = _depth + 1
     if isinstance(x, (list, tuple)):
+        if set(map(type, x)) <= _SCALARS:
+            return list(x)  # plain already: one copy, not a call per item (RNG states have 625)
         return [state_view(v, seen, d) for v in x]
     if isinstance(x, dict):
         return {_key(k): state_view(v, seen, d) for k, v in x.items()}
@@ -102,9 +106,11 @@ def state_view(x: Any, _seen: frozenset = frozenset(), _depth: int = 0) -> Any:
     if rng is not None:
         return state_view(rng, seen, d)
     if _is_numpy(x):
-        if type(x).__name__ == "ndarray" and x.dtype.kind == "O":
-            return [state_view(v, seen, d) for v in x.tolist()]
-        return x
+        if type(x).__name__ == "ndarray":
+            return [state_view(v, seen, d) for v in x.tolist()] if x.dtype.kind == "O" else x
+        if hasattr(x, "dtype") and hasattr(x, "item"):
+            return x.item()  # a numpy scalar
+        return str(x)  # dtypes and other numpy descriptions
     view = {"__class__": _qualname(type(x))}
     for name, value in _attrs(x).items():
         if not _is_skipped(value):
@@ -158,6 +164,20 @@ def _diff(a: Any, b: Any, path: str, out: list[str], limit: int) -> None:
         out.append(f"{path or 'value'}: {_short(a)} != {_short(b)}")
 
 
+def copy_plain(x: Any) -> Any:
+    """A deep copy, fast for plain data: immutable runs (an RNG state's tuple of ints) are shared."""
+    t = type(x)
+    if t in _SCALARS:
+        return x
+    if t is list:
+        return x[:] if set(map(type, x)) <= _SCALARS else [copy_plain(v) for v in x]
+    if t is tuple:
+        return x if set(map(type, x)) <= _SCALARS else tuple(copy_plain(v) for v in x)
+    if t is dict:
+        return {k: copy_plain(v) for k, v in x.items()}
+    return copy.deepcopy(x)
+
+
 class Snapshotter:
     """Saves and restores one env: through ``get_state``/``set_state`` when it has them,
     else by a deep copy that shares resources (see the module docstring).
@@ -173,13 +193,13 @@ class Snapshotter:
         """A snapshot that :meth:`load` can restore any number of times."""
         if self.uses_state_methods:
             # A copy, so an env that returns its live lists cannot change a saved state later.
-            return copy.deepcopy(self.env.get_state())
+            return copy_plain(self.env.get_state())
         return self._copy(self.env)
 
     def load(self, snapshot: Any) -> None:
         """Puts the env back in the state of ``snapshot``, in place (the env object stays the same)."""
         if self.uses_state_methods:
-            self.env.set_state(copy.deepcopy(snapshot))
+            self.env.set_state(copy_plain(snapshot))
             return
         fresh = self._copy(snapshot)
         if hasattr(self.env, "__dict__"):
@@ -190,28 +210,47 @@ class Snapshotter:
                 setattr(self.env, name, value)
 
     def _copy(self, x: Any) -> Any:
-        memo: dict = {}
-        self._share_resources(x, memo, set(), 0)
-        return copy.deepcopy(x, memo)
+        return self._deep(x, {})
 
-    def _share_resources(self, x: Any, memo: dict, seen: set, depth: int) -> None:
-        """Marks every uncopyable resource reachable from ``x`` as shared (memo[id] = itself)."""
-        if isinstance(x, _PLAIN) or id(x) in seen or depth > _MAX_DEPTH:
-            return
-        seen.add(id(x))
-        if isinstance(x, (list, tuple, set, frozenset)):
-            for v in x:
-                self._share_resources(v, memo, seen, depth + 1)
-        elif isinstance(x, dict):
-            for v in x.values():
-                self._share_resources(v, memo, seen, depth + 1)
-        elif hasattr(x, "__dict__") or hasattr(type(x), "__slots__"):
-            if isinstance(x, (types.FunctionType, types.ModuleType, type)):
-                return
-            for v in _attrs(x).values():
-                self._share_resources(v, memo, seen, depth + 1)
-        elif not self._copyable(x):
-            memo[id(x)] = x
+    def _deep(self, x: Any, memo: dict) -> Any:
+        """A deep copy that copies objects attribute by attribute and shares resources.
+
+        ``copy.deepcopy`` is not enough: it honours ``__reduce__``/``__getstate__``, and classes
+        built on ``EzPickle`` (many PettingZoo and Gymnasium envs) pickle as their constructor
+        arguments, so their "copy" is a fresh env that lost its state.
+        """
+        t = type(x)
+        if t in _SCALARS:
+            return x
+        found = memo.get(id(x), _MISSING)
+        if found is not _MISSING:
+            return found
+        if t is list:
+            out: Any = []
+            memo[id(x)] = out
+            out.extend(self._deep(v, memo) for v in x)
+        elif t is dict:
+            out = {}
+            memo[id(x)] = out
+            for k, v in x.items():
+                out[k] = self._deep(v, memo)
+        elif t is tuple:
+            out = tuple(self._deep(v, memo) for v in x)
+        elif isinstance(x, (types.FunctionType, types.BuiltinFunctionType, types.ModuleType, type)):
+            out = x
+        elif (hasattr(x, "__dict__") and not hasattr(t, "__deepcopy__") and t.__new__ is object.__new__
+              and not isinstance(x, (list, dict, set, tuple, enum.Enum))):
+            out = object.__new__(t)
+            memo[id(x)] = out
+            for name, value in _attrs(x).items():
+                object.__setattr__(out, name, self._deep(value, memo))
+        elif self._copyable(x):
+            out = copy.deepcopy(x, memo)
+        else:
+            out = x  # a resource (a pygame surface, a window): shared, not copied
+        memo[id(x)] = out
+        memo.setdefault("__keep__", []).append(x)  # as copy.deepcopy does: ids stay unique
+        return out
 
     def _copyable(self, x: Any) -> bool:
         t = type(x)

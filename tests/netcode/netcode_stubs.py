@@ -66,3 +66,54 @@ class StubGame:
 
     def checksum(self, frame):
         return f"{self.acc:016x}{frame.index:04x}"
+
+
+class LeakyGame(StubGame):
+    """Forgets to restore its step counter on load, and the counter feeds the state: correct
+    without rollbacks, wrong after any."""
+
+    def load(self, snap):
+        self.acc, self.index, _ = snap
+
+    def step(self, actions):
+        frame = super().step(actions)
+        self.acc = (self.acc + self.total) % 2**61
+        return frame
+
+
+class TinyParallelEnv:
+    """A numpy-free PettingZoo-style ParallelEnv with get_state/set_state: two counters moved by
+    the actions, truncated after ``length`` steps."""
+
+    def __init__(self, length=20, forget=False):
+        self.possible_agents = ["p0", "p1"]
+        self.length = length
+        self.forget = forget  # set_state leaves the hidden counter alone (a broken env)
+
+    def reset(self, seed=None, options=None):
+        self.agents = list(self.possible_agents)
+        self.pos = {"p0": seed % 7, "p1": seed % 5}
+        self.t = 0
+        self.hidden = 0
+        return {a: [self.pos[a]] for a in self.agents}, {a: {} for a in self.agents}
+
+    def step(self, actions):
+        self.t += 1
+        self.hidden += 1
+        for a in self.agents:
+            self.pos[a] += actions[a] - 1 + (self.hidden % 3 == 0)
+        done = self.t >= self.length
+        obs = {a: [self.pos[a]] for a in self.agents}
+        out = (obs, {a: self.pos[a] for a in self.agents}, {a: False for a in self.agents},
+               {a: done for a in self.agents}, {a: {} for a in self.agents})
+        if done:
+            self.agents = []
+        return out
+
+    def get_state(self):
+        return {"pos": dict(self.pos), "t": self.t, "hidden": self.hidden, "agents": list(self.agents)}
+
+    def set_state(self, s):
+        self.pos, self.t, self.agents = dict(s["pos"]), s["t"], list(s["agents"])
+        if not self.forget:
+            self.hidden = s["hidden"]

@@ -1,0 +1,6 @@
+"""Test set-up: `tests/` holds helpers imported by name (checkrun)."""
+
+import os
+import sys
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "tests"))

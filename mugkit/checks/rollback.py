@@ -1,0 +1,47 @@
+"""``rollback``: for browser steps with two or more humans, peers over a simulated network
+(latency, jitter, loss, reordering) confirm frame by frame the history of a run with no network.
+
+Hypothesis draws the network, input delay (0 to the step's), the seed and the actions; the
+scenario itself is in :func:`mugkit.netcode.check.check_rollback`.
+"""
+
+from __future__ import annotations
+
+from ..games import key_actions
+from .base import CheckContext, _bound_shrinking, SHRINK_SECONDS
+from .report import CheckFailure
+
+__all__ = ["check_rollback"]
+
+
+def check_rollback(ctx: CheckContext) -> None:
+    """Raises :class:`CheckFailure` naming the peer, the first differing frame and the scenario."""
+    from hypothesis import HealthCheck, Phase, given, settings
+    from hypothesis import strategies as st
+
+    from ..netcode.check import check_rollback as run_scenario
+
+    step = ctx.step
+    game = ctx.game(0)
+    agents = game.env.agents
+    humans = step.humans
+    spaces = {a: (st.sampled_from(key_actions(step)) if a in humans else game.env.action_space(a)) for a in agents}
+    _bound_shrinking(SHRINK_SECONDS)
+
+    @settings(max_examples=ctx.examples, deadline=None, derandomize=True, database=None,
+              phases=[Phase.explicit, Phase.generate, Phase.shrink],
+              suppress_health_check=list(HealthCheck), print_blob=False, report_multiple_bugs=False)
+    @given(data=st.data())
+    def scenario(data):
+        delay = data.draw(st.integers(0, step.options["input_delay"]), label="input_delay")
+        run_scenario(lambda: ctx.game(0).env, agents, humans, spaces, step.options["max_rollback"], delay, data,
+                     default_action=step.options["default_action"], max_frames=max(ctx.frames, 20))
+
+    try:
+        scenario()
+    except AssertionError as exc:
+        raise CheckFailure(
+            ctx.nodeid, str(exc).splitlines()[0],
+            cause="peers re-simulate after every late input, so an env whose restore is incomplete or that is "
+                  "not deterministic diverges between peers; run the synctest and determinism checks of this "
+                  "step for the exact attribute") from None

@@ -1,0 +1,168 @@
+"""Planted faults, each with its fault-free twin. Named with a leading _ so that a plain
+`pytest tests/` does not collect it as an experiment; tests run `mugkit check` on it by name."""
+
+import random
+import time
+
+import mugkit as mk
+from mugkit import draw, spaces
+
+_global_counter = [0]
+
+
+class Grid:
+    """A walker on a line with a random wind; `fault` plants one defect."""
+
+    metadata = {"render_modes": ["mug"]}
+
+    def __init__(self, fault=None):
+        self.fault = fault
+        self.render_mode = "mug"
+        self.action_space = spaces.Discrete(3)
+        self.observation_space = spaces.Box(0, 40, shape=(2,), dtype="int")
+
+    def reset(self, seed=None, options=None):
+        self.rng = random.Random(seed)
+        self.x, self.score, self.t = 20, 0, 0
+        return self._obs(), {}
+
+    def _obs(self):
+        return [self.x, min(self.score, 40)]
+
+    def _wind(self):
+        if self.fault == "unseeded":
+            return random.randint(-1, 1)
+        if self.fault == "clock":
+            return time.perf_counter_ns() % 3 - 1
+        return self.rng.randint(-1, 1)
+
+    def step(self, action):
+        self.t += 1
+        self.x = max(0, min(40, self.x + action - 1 + self._wind()))
+        self.score += 1 if self.x > 20 else 0
+        return self._obs(), 1 if self.x > 20 else 0, False, self.t >= 200, {}
+
+    def render(self):
+        return [draw.rect(self.x * 10, 100, 10, 10, id="walker"), draw.text(10, 20, f"score {self.score}")]
+
+    def get_state(self):
+        return {"x": self.x, "score": self.score, "t": self.t, "rng": self.rng.getstate()}
+
+    def set_state(self, state):
+        self.x, self.t = state["x"], state["t"]
+        self.rng.setstate(state["rng"])
+        if self.fault != "partial_restore":
+            self.score = state["score"]
+
+
+KEYS = {"ArrowLeft": 0, "ArrowRight": 2}
+
+
+@mk.scene(players={"player": mk.HUMAN}, keys=KEYS, default_action=1)
+def unseeded():
+    return Grid("unseeded")
+
+
+@mk.scene(players={"player": mk.HUMAN}, keys=KEYS, default_action=1)
+def clock():
+    return Grid("clock")
+
+
+@mk.scene(players={"player": mk.HUMAN}, keys=KEYS, default_action=1)
+def partial_restore():
+    return Grid("partial_restore")
+
+
+@mk.scene(players={"player": mk.HUMAN}, keys=KEYS, default_action=1)
+def twin():
+    return Grid()
+
+
+@mk.policy
+def overreach():
+    return lambda obs: 7  # Discrete(3) has 0, 1, 2
+
+
+@mk.policy
+def steady():
+    return lambda obs, rng: rng.randrange(3)
+
+
+@mk.scene(players={"player": "overreach"})
+def bad_policy():
+    return Grid()
+
+
+@mk.scene(players={"player": "steady"})
+def good_policy():
+    return Grid()
+
+
+class Duel:
+    """Two walkers (PettingZoo parallel API, numpy-free); `fault` plants one defect."""
+
+    metadata = {"render_modes": ["mug"], "name": "duel"}
+    possible_agents = ["a", "b"]
+
+    def __init__(self, fault=None):
+        self.fault = fault
+        self.render_mode = "mug"
+        self.agents = []
+
+    def action_space(self, agent):
+        return spaces.Discrete(3)
+
+    def observation_space(self, agent):
+        return spaces.Box(0, 40, shape=(3,), dtype="int")
+
+    def reset(self, seed=None, options=None):
+        self.rng = random.Random(seed)
+        self.agents = list(self.possible_agents)
+        self.pos = {"a": 10, "b": 30}
+        self.hits, self.t = 0, 0
+        return self._obs(), {a: {} for a in self.agents}
+
+    def _obs(self):
+        return {a: [self.pos["a"], self.pos["b"], min(self.hits, 40)] for a in self.agents}
+
+    def step(self, actions):
+        self.t += 1
+        for a, act in actions.items():
+            self.pos[a] = max(0, min(40, self.pos[a] + act - 1 + self.rng.randint(-1, 1)))
+        self.hits += (self.pos["a"] + self.pos["b"]) % 3 == 0  # scores often, so a lost restore shows
+        done = self.t >= 300
+        obs = self._obs()
+        rewards = {a: 0 for a in self.agents}
+        flags = {a: False for a in self.agents}
+        truncs = {a: done for a in self.agents}
+        infos = {a: {} for a in self.agents}
+        if done:
+            self.agents = []
+        return obs, rewards, flags, truncs, infos
+
+    def render(self):
+        return [draw.circle(self.pos[a] * 10, 100, 8, id=a) for a in self.possible_agents]
+
+    def get_state(self):
+        return {"pos": dict(self.pos), "hits": self.hits, "t": self.t, "rng": self.rng.getstate(),
+                "agents": list(self.agents)}
+
+    def set_state(self, state):
+        self.pos, self.t = dict(state["pos"]), state["t"]
+        self.agents = list(state["agents"])
+        self.rng.setstate(state["rng"])
+        if self.fault != "partial_restore":
+            self.hits = state["hits"]
+
+
+DUEL_KEYS = {"ArrowLeft": 0, "ArrowRight": 2}
+
+
+@mk.scene(players={"a": mk.HUMAN, "b": mk.HUMAN}, runtime="browser", keys=DUEL_KEYS, default_action=1)
+def duel_partial_restore():
+    return Duel("partial_restore")
+
+
+@mk.scene(players={"a": mk.HUMAN, "b": mk.HUMAN}, runtime="browser", keys=DUEL_KEYS, default_action=1)
+def duel_twin():
+    return Duel()

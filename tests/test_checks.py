@@ -1,0 +1,75 @@
+"""`mugkit check` catches planted faults with messages that point at the cause, and passes their
+fault-free twins. Runs the real CLI in a subprocess on tests/faults/_faults.py."""
+
+import re
+
+import pytest
+
+from checkrun import run_check
+
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture(scope="module")
+def faults(tmp_path_factory):
+    return run_check("tests/faults/_faults.py", tmp_path=tmp_path_factory.mktemp("faults"))
+
+
+def test_exit_code_is_nonzero_when_a_check_fails(faults):
+    assert faults.returncode == 1
+
+
+@pytest.mark.parametrize("twin", ["twin", "good_policy", "duel_twin"])
+def test_fault_free_twins_pass_every_check(faults, twin):
+    mine = {k: v for k, v in faults.outcomes.items() if k.startswith(f"{twin}::")}
+    assert mine, faults.output
+    assert all(status == "passed" for status, _ in mine.values()), mine
+
+
+def test_collects_each_check_where_it_applies(faults):
+    checks = lambda step: sorted(k.split("::")[-1] for k in faults.outcomes if k.startswith(f"{step}::"))
+    assert checks("twin") == ["contract", "determinism", "synctest"]
+    assert checks("good_policy") == ["contract", "determinism", "policy", "synctest"]
+    assert checks("duel_twin") == ["contract", "determinism", "rollback", "synctest"]
+
+
+def test_unseeded_module_random_is_caught_and_located(faults):
+    assert faults.outcome("::unseeded::determinism") == "failed"
+    msg = faults.message("::unseeded::determinism")
+    assert "tests/faults/_faults.py::unseeded::determinism: two runs with the same seed and actions" in msg
+    assert re.search(r"seed: \d+", msg)
+    assert "first differing frame:" in msg
+    assert "state.x:" in msg
+    assert "module-level `random` generator" in msg
+    assert "random.randint() at tests/faults/_faults.py:" in msg
+
+
+def test_wall_clock_is_caught_and_located(faults):
+    msg = faults.message("::clock::determinism")
+    assert faults.outcome("::clock::determinism") == "failed"
+    assert "reads the wall clock" in msg and "time.perf_counter_ns() at tests/faults/_faults.py:" in msg
+
+
+def test_incomplete_set_state_is_caught_naming_the_attribute(faults):
+    assert faults.outcome("::partial_restore::determinism") == "passed"
+    assert faults.outcome("::partial_restore::synctest") == "failed"
+    msg = faults.message("::partial_restore::synctest")
+    assert "first differing frame:" in msg
+    assert "set_state() leaves out score" in msg
+
+
+def test_incomplete_set_state_fails_rollback_naming_the_frame(faults):
+    assert faults.outcome("::duel_partial_restore::rollback") == "failed"
+    assert re.search(r"first differing frame \d+", faults.message("::duel_partial_restore::rollback"))
+
+
+def test_policy_outside_the_action_space_is_caught(faults):
+    assert faults.outcome("::bad_policy::policy") == "failed"
+    msg = faults.message("::bad_policy::policy")
+    assert "policy 'overreach' for 'player' at frame 0 (game seed 0) answered 7, which is outside its action space Discrete(3)" in msg
+
+
+def test_shrunk_failure_gives_a_replay_that_reproduces_it(faults):
+    msg = faults.message("::partial_restore::synctest")
+    snippet = msg.split("reproduce:")[1]
+    assert "from mugkit.checks.replay import replay" in snippet
