@@ -73,16 +73,19 @@ class GameRunner:
         advanced = []
         for r in requests:
             if isinstance(r, SaveState):
-                assert r.frame == self.sim_frame, f"SaveState({r.frame}) but the game is at frame {self.sim_frame}"
+                if r.frame != self.sim_frame:  # raised, not asserted: `assert` vanishes under python -O
+                    raise AssertionError(f"SaveState({r.frame}) but the game is at frame {self.sim_frame}")
                 checksum = self.checksum() if r.checksum_needed or self.always_checksum else None
                 r.cell.save((self.game.save(), self.frame, self.episode, self.sim_frame), checksum)
             elif isinstance(r, LoadState):
                 snapshot, frame, episode, sim_frame = r.cell.load()
-                assert sim_frame == r.frame, f"LoadState({r.frame}) but the cell holds frame {sim_frame}"
+                if sim_frame != r.frame:  # raised, not asserted: `assert` vanishes under python -O
+                    raise AssertionError(f"LoadState({r.frame}) but the cell holds frame {sim_frame}")
                 self.game.load(snapshot)
                 self.frame, self.episode, self.sim_frame = frame, episode, sim_frame
             elif isinstance(r, AdvanceFrame):
-                assert r.frame == self.sim_frame, f"AdvanceFrame({r.frame}) but the game is at frame {self.sim_frame}"
+                if r.frame != self.sim_frame:  # raised, not asserted: `assert` vanishes under python -O
+                    raise AssertionError(f"AdvanceFrame({r.frame}) but the game is at frame {self.sim_frame}")
                 self.advance(r.actions)
                 advanced.append((r, self.frame))
             else:

@@ -370,9 +370,11 @@ class P2PSession:
         depth = self.current_frame - frame
         # The window rule keeps every wrong prediction inside the saved states; failing here
         # means a bug in this module, not a network condition.
-        assert depth <= self.max_rollback, f"rollback of {depth} frames exceeds max_rollback"
+        if depth > self.max_rollback:  # raised, not asserted: `assert` vanishes under python -O
+            raise AssertionError(f"rollback of {depth} frames exceeds max_rollback")
         cell = self._cell(frame)
-        assert cell.frame == frame, f"state of frame {frame} is not saved (cell holds {cell.frame})"
+        if cell.frame != frame:  # raised, not asserted: `assert` vanishes under python -O
+            raise AssertionError(f"state of frame {frame} is not saved (cell holds {cell.frame})")
         requests.append(LoadState(frame, cell))
         for f in range(frame, self.current_frame):
             requests.append(self._advance_request(f))
