@@ -194,7 +194,10 @@ def _import(path: str, nodeid: str) -> ModuleType:
 def _duplicate_player_keys(path: str) -> None:
     """Python keeps the last of two equal dict keys in silence; in ``players`` that hides a player."""
     with open(path, encoding="utf-8") as f:
-        tree = ast.parse(f.read())
+        try:
+            tree = ast.parse(f.read())
+        except SyntaxError:
+            return  # the import reports it, with its line
     for node in tree.body:
         if not isinstance(node, ast.FunctionDef):
             continue

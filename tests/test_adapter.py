@@ -53,7 +53,8 @@ class DuckParallel:
 
 
 def _run(game, actions_per_frame, seed=11):
-    sums = [game.reset(seed) and game.checksum()]
+    game.reset(seed)
+    sums = [game.checksum()]
     for actions in actions_per_frame:
         if game.frame.done:
             break
@@ -86,9 +87,11 @@ def test_cartpole_single_agent_from_players():
 
 def test_gymnasium_default_agent_and_two_players_error():
     assert adapt(gymnasium.make("CartPole-v1")).agents == ("player",)
-    with pytest.raises(EnvError, match=r"^CartPole-v1|TimeLimit|\w+ is a single-agent env, so players must name "
-                                       r"exactly one agent; it names 2: p1, p2$"):
-        adapt(gymnasium.make("CartPole-v1"), ["p1", "p2"])
+    env = gymnasium.make("CartPole-v1")
+    with pytest.raises(EnvError) as info:
+        adapt(env, ["p1", "p2"])
+    assert re.fullmatch(rf"{type(env).__name__} is a single-agent env, so players must name exactly one agent; "
+                        r"it names 2: p1, p2", str(info.value))
 
 
 def test_max_steps_truncates():
@@ -181,7 +184,7 @@ def test_duck_parallel_save_load_and_checksums():
     assert rest == first[2:2 + len(rest)]
     game.load(snap)
     assert game.checksum() == saved == first[1]
-    assert game.env.bonus == game.env.bonus and game.frame.acting == ("a", "b")
+    assert game.frame.acting == ("a", "b") and game.env.pos == {"a": 0, "b": 1}
     replay = []
     for a in actions[1:1 + len(rest)]:
         game.step(a)

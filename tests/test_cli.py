@@ -1,0 +1,34 @@
+"""The `mugkit` command: exit codes, and the examples pass `mugkit check`."""
+
+import subprocess
+import sys
+
+import pytest
+
+from checkrun import ROOT, run_check
+
+
+def mugkit(*args):
+    return subprocess.run([sys.executable, "-m", "mugkit.cli", *args], cwd=ROOT, capture_output=True, text=True,
+                          timeout=600)
+
+
+def test_help_and_unknown_command():
+    assert mugkit("--help").returncode == 0
+    proc = mugkit("frobnicate")
+    assert proc.returncode == 2 and "unknown command 'frobnicate'" in proc.stderr
+
+
+def test_check_on_a_missing_path_fails():
+    proc = mugkit("check", "no/such/dir")
+    assert proc.returncode != 0
+
+
+@pytest.mark.slow
+def test_examples_pass_every_check(tmp_path):
+    results = run_check("experiments/", tmp_path=tmp_path)
+    assert results.returncode == 0, results.output
+    names = {k.split("::")[-1] for k in results.outcomes}
+    assert names == {"contract", "determinism", "synctest", "policy", "rollback", "survey"}
+    assert "parity" not in results.output  # not collected until it exists, never faked
+    assert all(status == "passed" for status, _ in results.outcomes.values())
