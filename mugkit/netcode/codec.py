@@ -35,6 +35,8 @@ from __future__ import annotations
 import struct
 from typing import Any
 
+from ..runtime.hashing import write_varint as _varint  # one LEB128 writer for hashes and packets
+
 __all__ = ["encode", "decode", "CodecError", "MAX_DEPTH"]
 
 #: Deepest nesting :func:`decode` accepts; deeper input is rejected rather than recursing
@@ -77,15 +79,6 @@ def decode(data: bytes) -> Any:
     return value
 
 
-def _varint(n: int, out: bytearray) -> None:
-    while True:
-        byte = n & 0x7F
-        n >>= 7
-        if n:
-            out.append(byte | 0x80)
-        else:
-            out.append(byte)
-            return
 
 
 def _encode(v: Any, out: bytearray, depth: int) -> None:

@@ -37,7 +37,7 @@ import hashlib
 import struct
 from typing import Any
 
-__all__ = ["encode", "digest", "UnencodableError"]
+__all__ = ["encode", "digest", "write_varint", "UnencodableError"]
 
 
 class UnencodableError(TypeError):
@@ -47,7 +47,8 @@ class UnencodableError(TypeError):
 _INT_ONLY = {int}
 
 
-def _varint(n: int, out: bytearray) -> None:
+def write_varint(n: int, out: bytearray) -> None:
+    """Appends ``n`` (≥ 0) to ``out`` as an unsigned LEB128 varint."""
     while True:
         byte = n & 0x7F
         n >>= 7
@@ -56,6 +57,9 @@ def _varint(n: int, out: bytearray) -> None:
         else:
             out.append(byte)
             return
+
+
+_varint = write_varint
 
 
 def _int_bytes(n: int) -> bytes:
