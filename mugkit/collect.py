@@ -185,8 +185,14 @@ def _import(path: str, nodeid: str) -> ModuleType:
         frames = _user_frames(exc.__traceback__, path)
         hint = ""
         if isinstance(exc, ModuleNotFoundError):
-            hint = (f"\nHint: is {exc.name!r} installed in this Python ({sys.executable})? A module next to the "
-                    f"experiment is importable by its name from {basedir}")
+            top = (exc.name or "").split(".")[0]
+            other = getattr(sys.modules.get(top), "__file__", None)
+            if other and not os.path.abspath(other).startswith(basedir + os.sep):
+                hint = (f"\nHint: a module named {top!r} was already imported from {other}; two experiment "
+                        f"folders with a package of the same name cannot be collected in one run: rename one")
+            else:
+                hint = (f"\nHint: is {exc.name!r} installed in this Python ({sys.executable})? A module next to "
+                        f"the experiment is importable by its name from {basedir}")
         raise CollectError(f"{nodeid}: failed to import: {type(exc).__name__}: {exc}\n{frames}{hint}") from None
     return module
 

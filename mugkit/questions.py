@@ -73,17 +73,18 @@ class Choice(Question):
         out = super().problems()
         if len(self.options) < 2:
             out.append(f"Choice {self.name!r}: needs at least two options, got {self.options!r}")
-        if len(set(self.options)) != len(self.options):
-            out.append(f"Choice {self.name!r}: options repeat: {self.options!r}")
         if not all(isinstance(o, str) and o for o in self.options):
-            out.append(f"Choice {self.name!r}: options must be non-empty strings")
+            out.append(f"Choice {self.name!r}: options must be non-empty strings, got {self.options!r}")
+        elif len(set(self.options)) != len(self.options):
+            out.append(f"Choice {self.name!r}: options repeat: {self.options!r}")
         return out
 
     def accepts(self, value):
         if super().accepts(value):
             return True
         if self.multiple:
-            return isinstance(value, list) and all(v in self.options for v in value) and (value or not self.required)
+            return (isinstance(value, list) and all(v in self.options for v in value)
+                    and (bool(value) or not self.required))
         return value in self.options
 
 

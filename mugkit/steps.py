@@ -178,6 +178,8 @@ def _check_options(options: dict, where: str) -> dict:
         hint = difflib.get_close_matches(unknown[0], GAME_DEFAULTS, 1)
         raise StepError(f"{where}: unknown option {unknown[0]!r}" + (f" (did you mean {hint[0]!r}?)" if hint else "")
                         + f"; game step options are {', '.join(GAME_DEFAULTS)}")
+    if "players" not in options:
+        raise StepError(f"{where}: a game step needs players=...; a page scene takes no options")
     o = {**GAME_DEFAULTS, **options}
     problems = []
     players = o["players"]
@@ -196,7 +198,7 @@ def _check_options(options: dict, where: str) -> dict:
         v = o[name]
         if v is None and allow_none:
             return
-        if not isinstance(v, kind) or isinstance(v, bool) or v <= 0:
+        if not isinstance(v, kind) or isinstance(v, bool) or not v > 0 or v == float("inf"):  # NaN fails v > 0
             problems.append(f"{name} must be a positive {kind.__name__ if isinstance(kind, type) else 'number'}"
                             f", got {v!r}")
 
@@ -257,8 +259,6 @@ def scene(fn: Callable | None = None, **options: Any):
         where = f"{_rel(file)}:{line}: {f.__name__}"
         if not options:
             return PageStep(f, f.__name__, file, line, _params(f, ("participant",), where))
-        if "players" not in options:
-            raise StepError(f"{where}: a game step needs players=...; a page scene takes no options")
         opts = _check_options(options, where)
         params = _params(f, INJECTABLE, where)
         if "participant" in params and "group" in params:

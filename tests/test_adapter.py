@@ -253,9 +253,6 @@ def test_tictactoe_one_agent_acts_per_frame():
         game.step({"player_2": 0})
 
 
-@pytest.mark.xfail(strict=True, reason="BUG: runtime/adapter.py _AECGame._step builds the final frame after "
-                                       "_skip_dead removed the dead agents, so frame.terminated (and infos) of "
-                                       "the frame that ends an AEC episode are {} instead of every agent: True")
 def test_tictactoe_final_frame_says_who_terminated():
     game = adapt(tictactoe_v3.env())
     frame = game.reset(1)

@@ -73,3 +73,10 @@ def test_shrunk_failure_gives_a_replay_that_reproduces_it(faults):
     msg = faults.message("::partial_restore::synctest")
     snippet = msg.split("reproduce:")[1]
     assert "from mugkit.checks.replay import replay" in snippet
+
+
+def test_a_browser_step_that_needs_numpy_fails_its_contract(faults):
+    assert faults.outcome("::numpy_in_browser::contract") == "failed"
+    msg = faults.message("::numpy_in_browser::contract")
+    assert "[browser_import]" in msg and "numpy is not available in the browser" in msg
+    assert faults.outcome("::numpy_in_browser::determinism") == "passed"

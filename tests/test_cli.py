@@ -32,3 +32,9 @@ def test_examples_pass_every_check(tmp_path):
     assert names == {"contract", "determinism", "synctest", "policy", "rollback", "survey"}
     assert "parity" not in results.output  # not collected until it exists, never faked
     assert all(status == "passed" for status, _ in results.outcomes.values())
+
+
+def test_node_ids_select_a_step_or_one_check(tmp_path):
+    results = run_check("experiments/chase.py::chase::policy", tmp_path=tmp_path)
+    assert results.returncode == 0, results.output
+    assert list(results.outcomes) == ["chase::policy"]

@@ -69,10 +69,10 @@ def test_folder_collection_skips_private_test_and_env_modules(project):
 
 
 def test_sibling_imports_and_node_ids(project):
-    write(project, "exp/envs/__init__.py", "")
-    write(project, "exp/envs/walk.py", HEADER + ENV)
+    write(project, "exp/walkers/__init__.py", "")
+    write(project, "exp/walkers/walk.py", HEADER + ENV)
     write(project, "exp/game.py", HEADER + """
-from envs.walk import Env
+from walkers.walk import Env
 @mk.scene(players={"p": mk.HUMAN}, keys={"a": 0}, default_action=1)
 def play(seed):
     return Env()

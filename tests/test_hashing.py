@@ -232,18 +232,11 @@ def test_int_lists_hash_alike_as_list_and_tuple(xs):
     assert digest(xs) != digest([float(x) for x in xs]) or not xs
 
 
-@pytest.mark.xfail(strict=True, reason="BUG: hashing._encode's 'q' fast path applies only when every item's "
-                                       "type is exactly int, so a list of numpy ints (or int subclasses) is "
-                                       "encoded 'l'+items while the same values as Python ints are 'q': "
-                                       "numpy scalars are not normalised inside lists")
 def test_numpy_ints_in_a_list_normalise_like_python_ints():
     assert encode([np.int64(1), np.int64(2)]) == encode([1, 2])
     assert encode((np.int32(5), 6)) == encode([5, 6])
 
 
-@pytest.mark.xfail(strict=True, reason="BUG: hashing._int_bytes is not minimal for negative powers of two "
-                                       "(-128 takes 2 bytes, -2**63 takes 9), though the docstring documents "
-                                       "'minimal big-endian two's complement'")
 def test_int_encoding_is_minimal_twos_complement():
     assert encode(-128) == b"i\x01\x80"
     assert encode(-(2**63)) == b"i\x08\x80" + b"\x00" * 7

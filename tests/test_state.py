@@ -125,9 +125,6 @@ def test_a_view_does_not_change_when_the_env_does():
     assert digest(view) == kept
 
 
-@pytest.mark.xfail(strict=True, reason="BUG: runtime/state.py state_view returns a numpy array itself, not a copy, "
-                                       "so a view kept for a report (checks/play.py Run.data, synctest's `before`) "
-                                       "changes when the env mutates the array in place")
 def test_a_view_does_not_change_when_the_env_mutates_an_array():
     env = Plain(grid=np.zeros(2, dtype=np.int64))
     view = state_view(env)
@@ -293,9 +290,6 @@ def test_deep_copy_ignores_reduce_that_rebuilds_a_fresh_object():
     assert env.inner.t == 5
 
 
-@pytest.mark.xfail(strict=True, reason="BUG: runtime/state.py _attrs returns only vars(x) when x has a __dict__, so "
-                                       "slots inherited from a __slots__ base are left out of state_view and not "
-                                       "restored by the deep-copy Snapshotter")
 def test_slots_of_a_base_class_are_viewed_and_restored():
     class Base:
         __slots__ = ("a",)

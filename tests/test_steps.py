@@ -121,9 +121,6 @@ def test_missing_players():
                         message), message
 
 
-@pytest.mark.xfail(strict=True, reason="BUG: steps.py scene.wrap checks `'players' not in options` before the "
-                                       "unknown-option check, so a misspelt players= (playres=) says 'needs "
-                                       "players' without naming the typo or suggesting 'players'")
 def test_misspelt_players_suggests_players():
     def game():
         pass
@@ -181,8 +178,6 @@ def test_all_problems_are_reported_at_once():
                         r"fps must be a positive number, got -1", message), message
 
 
-@pytest.mark.xfail(strict=True, reason="BUG: steps.py _check_options.positive tests `v <= 0`, which is False for "
-                                       "nan, so fps=float('nan') (and waitroom_timeout=nan) is accepted")
 def test_nan_fps_is_rejected():
     def game():
         pass

@@ -305,11 +305,15 @@ class _AECGame(GameEnv):
         return self._frame(0)
 
     def _step(self, actions, index):
-        rewards = {a: 0 for a in self.agents}
-        self.env.step(actions[self.env.agent_selection])
-        for a, r in self.env.rewards.items():
-            rewards[a] += r
+        env = self.env
+        env.step(actions[env.agent_selection])
+        # What this step decided, before the dead agents are stepped out of the dicts.
+        rewards, terms, truncs, infos = (dict(env.rewards), dict(env.terminations), dict(env.truncations),
+                                         dict(env.infos))
         self._skip_dead()
         frame = self._frame(index)
-        frame.rewards = rewards
+        frame.rewards = {**{a: 0 for a in self.agents}, **rewards}
+        frame.terminated = {**terms, **frame.terminated}
+        frame.truncated = {**truncs, **frame.truncated}
+        frame.infos = {**infos, **frame.infos}
         return frame

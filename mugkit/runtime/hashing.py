@@ -62,8 +62,16 @@ def write_varint(n: int, out: bytearray) -> None:
 _varint = write_varint
 
 
+def _all_ints(x) -> bool:
+    kinds = set(map(type, x))
+    if kinds == _INT_ONLY:
+        return True
+    return all(t is int or (t.__module__ == "numpy" and getattr(t, "__name__", "").startswith(("int", "uint")))
+               for t in kinds)
+
+
 def _int_bytes(n: int) -> bytes:
-    length = (n.bit_length() + 8) // 8  # +1 bit for the sign, rounded up
+    length = (n if n >= 0 else ~n).bit_length() // 8 + 1  # the fewest bytes that keep the sign bit
     return n.to_bytes(length, "big", signed=True)
 
 
@@ -90,7 +98,8 @@ def _encode(x: Any, out: bytearray) -> None:
         _varint(len(raw), out)
         out += raw
     elif t is list or t is tuple:
-        if len(x) > 1 and set(map(type, x)) == _INT_ONLY:
+        if len(x) > 1 and _all_ints(x):
+            x = [int(v) for v in x] if set(map(type, x)) != _INT_ONLY else x  # numpy ints normalise
             try:  # a run of machine-size ints (RNG states): one C call instead of one per int
                 packed = struct.pack(f">{len(x)}q", *x)
             except struct.error:

@@ -170,6 +170,18 @@ def _nest(flat: list, shape: tuple[int, ...]) -> Any:
     return [_nest(flat[i * step:(i + 1) * step], shape[1:]) for i in range(shape[0])]
 
 
+def _uniform(rng: random.Random, lo: float, hi: float) -> float:
+    """Gymnasium's rule for unbounded sides: normal, or exponential from the finite bound."""
+    inf = float("inf")
+    if lo == -inf and hi == inf:
+        return rng.gauss(0.0, 1.0)
+    if hi == inf:
+        return lo + rng.expovariate(1.0)
+    if lo == -inf:
+        return hi - rng.expovariate(1.0)
+    return rng.uniform(lo, hi)
+
+
 class Box(Space):
     """Numbers between ``low`` and ``high`` (inclusive), as nested lists of ``shape``.
 
@@ -182,6 +194,9 @@ class Box(Space):
             raise ValueError(f"Box dtype must be 'int' or 'float', actual: {dtype!r}")
         if shape is None:
             shape = _shape_of(low) if isinstance(low, (list, tuple)) else _shape_of(high)
+            if shape is None:
+                raise ValueError(f"Box low/high must be numbers or evenly nested lists, actual: low={low!r}, "
+                                 f"high={high!r}")
         self.shape = tuple(shape)
         self.dtype = dtype
         size = 1
@@ -190,9 +205,9 @@ class Box(Space):
         self._low = _flat(low) if isinstance(low, (list, tuple)) else [low] * size
         self._high = _flat(high) if isinstance(high, (list, tuple)) else [high] * size
         if len(self._low) != size or len(self._high) != size:
-            raise ValueError(f"Box low/high do not match shape {self.shape}")
+            raise ValueError(f"Box low/high do not match shape {self.shape}: low={low!r}, high={high!r}")
         if any(lo > hi for lo, hi in zip(self._low, self._high)):
-            raise ValueError("Box expects low <= high everywhere")
+            raise ValueError(f"Box expects low <= high everywhere, actual: low={low!r}, high={high!r}")
         self.low = _nest(self._low, self.shape)
         self.high = _nest(self._high, self.shape)
 
@@ -212,7 +227,7 @@ class Box(Space):
         if self.dtype == "int":
             flat = [rng.randint(int(lo), int(hi)) for lo, hi in zip(self._low, self._high)]
         else:
-            flat = [rng.uniform(lo, hi) for lo, hi in zip(self._low, self._high)]
+            flat = [_uniform(rng, lo, hi) for lo, hi in zip(self._low, self._high)]
         return _nest(flat, self.shape)
 
     def to_gymnasium(self):

@@ -72,9 +72,8 @@ def _is_resource(x: Any) -> bool:
 
 
 def _attrs(x: Any) -> dict:
-    if hasattr(x, "__dict__"):
-        return dict(vars(x))
-    out = {}
+    """Instance attributes: the ``__dict__`` and every ``__slots__`` entry along the class chain."""
+    out = dict(vars(x)) if hasattr(x, "__dict__") else {}
     for klass in type(x).__mro__:
         for slot in getattr(klass, "__slots__", ()):
             if slot not in ("__dict__", "__weakref__") and hasattr(x, slot):
@@ -107,7 +106,8 @@ def state_view(x: Any, _seen: frozenset = frozenset(), _depth: int = 0) -> Any:
         return state_view(rng, seen, d)
     if _is_numpy(x):
         if type(x).__name__ == "ndarray":
-            return [state_view(v, seen, d) for v in x.tolist()] if x.dtype.kind == "O" else x
+            # A copy: a kept view must not change when the env edits the array in place.
+            return [state_view(v, seen, d) for v in x.tolist()] if x.dtype.kind == "O" else x.copy()
         if hasattr(x, "dtype") and hasattr(x, "item"):
             return x.item()  # a numpy scalar
         return str(x)  # dtypes and other numpy descriptions
@@ -201,13 +201,11 @@ class Snapshotter:
         if self.uses_state_methods:
             self.env.set_state(copy_plain(snapshot))
             return
-        fresh = self._copy(snapshot)
+        fresh = _attrs(self._copy(snapshot))
         if hasattr(self.env, "__dict__"):
             vars(self.env).clear()
-            vars(self.env).update(vars(fresh))
-        else:
-            for name, value in _attrs(fresh).items():
-                setattr(self.env, name, value)
+        for name, value in fresh.items():
+            object.__setattr__(self.env, name, value)  # past any __setattr__ guard the env has
 
     def _copy(self, x: Any) -> Any:
         return self._deep(x, {})

@@ -166,3 +166,10 @@ def duel_partial_restore():
 @mk.scene(players={"a": mk.HUMAN, "b": mk.HUMAN}, runtime="browser", keys=DUEL_KEYS, default_action=1)
 def duel_twin():
     return Duel()
+
+
+@mk.scene(players={"player": mk.HUMAN}, runtime="browser", keys=KEYS, default_action=1)
+def numpy_in_browser():
+    import numpy  # noqa: F401  (not in Pyodide offline: the contract check must say so)
+
+    return Grid()
