@@ -80,3 +80,11 @@ def test_a_browser_step_that_needs_numpy_fails_its_contract(faults):
     msg = faults.message("::numpy_in_browser::contract")
     assert "[browser_import]" in msg and "numpy is not available in the browser" in msg
     assert faults.outcome("::numpy_in_browser::determinism") == "passed"
+
+
+def test_an_env_that_raises_is_reported_with_seed_actions_and_line(faults):
+    msg = faults.message("::crashes::synctest")
+    assert "the game raised ValueError: walker left the map" in msg
+    assert re.search(r"seed: \d+", msg) and "actions (" in msg
+    assert re.search(r"tests/faults/_faults\.py:\d+ in step: raise ValueError", msg)
+    assert "print(replay('tests/faults/_faults.py::crashes', seed=" in msg

@@ -100,7 +100,12 @@ def run_property(ctx: CheckContext, prop: Callable[[int, list], None], examples:
               suppress_health_check=list(HealthCheck), print_blob=False, report_multiple_bugs=False)
     @given(seed=st.integers(0, 2**32 - 1), choices=st.lists(st.integers(0, 255), max_size=n_frames * agents))
     def run(seed, choices):
-        prop(seed, choices)
+        try:
+            prop(seed, choices)
+        except Found:
+            raise
+        except Exception as exc:  # the env (or a policy) crashed: shrink it like any failure
+            raise Found(seed, choices, crash=exc) from exc
 
     try:
         run()
@@ -108,5 +113,30 @@ def run_property(ctx: CheckContext, prop: Callable[[int, list], None], examples:
         found = _find(exc)
         if found is None:
             raise
+        if "crash" in found.details:
+            raise crash_report(ctx, found) from None
         return found
     return None
+
+
+def crash_report(ctx: CheckContext, found: Found):
+    """The failure for an example whose run raised: where, with the shrunk seed and choices."""
+    import traceback
+
+    from .report import CheckFailure
+
+    from ..collect import nodeid_of
+    from .play import Run, play
+    from .report import replay_snippet
+
+    exc = found.details["crash"]
+    frames = [f for f in traceback.extract_tb(exc.__traceback__) if "/mugkit/" not in f.filename.replace("\\", "/")]
+    where = [f"{nodeid_of(f.filename)}:{f.lineno} in {f.name}: {(f.line or '').strip()}" for f in frames[-4:]]
+    run = Run()
+    try:  # replay to learn the actions up to the crash
+        play(ctx.game(found.seed), found.choices, ctx.frames, run=run)
+    except Exception:
+        pass
+    return CheckFailure(ctx.nodeid, f"the game raised {type(exc).__name__}: {exc}", seed=found.seed,
+                        actions=run.actions, raised_at=where,
+                        replay=replay_snippet(ctx.nodeid, found.seed, run.actions))

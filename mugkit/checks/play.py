@@ -72,10 +72,11 @@ class Run:
 
 
 def play(game: Game, choices: Sequence[int], frames: int, *, render: bool = False, keep_data: bool = False,
-         each_frame: Callable[[Game, int], None] | None = None) -> Run:
+         each_frame: Callable[[Game, int], None] | None = None, run: Run | None = None) -> Run:
     """Resets ``game`` with its episode-0 seed and plays up to ``frames`` frames (stops when the
-    episode ends), hashing every frame; with ``keep_data`` also keeps each frame's data."""
-    run = Run()
+    episode ends), hashing every frame; with ``keep_data`` also keeps each frame's data. Records
+    into ``run`` when given (what was recorded survives an exception)."""
+    run = run if run is not None else Run()
     env = game.env
     env.reset(episode_seed(game.seed, 0))
     if render:

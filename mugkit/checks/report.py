@@ -32,6 +32,7 @@ class CheckFailure(Exception):
         differs: what differs there (state keys, observations, …), one line each.
         cause: the likely cause and how to fix it.
         replay: a Python snippet that reproduces the run.
+        raised_at: for a crash, the innermost traceback lines outside mugkit.
     """
 
     nodeid: str
@@ -42,6 +43,7 @@ class CheckFailure(Exception):
     differs: list = field(default_factory=list)
     cause: str | None = None
     replay: str | None = None
+    raised_at: list = field(default_factory=list)
 
     def __post_init__(self):
         super().__init__(self.summary)
@@ -61,6 +63,9 @@ class CheckFailure(Exception):
         if self.differs:
             out.append("  what differs:")
             out += [f"    {d}" for d in self.differs]
+        if self.raised_at:
+            out.append("  raised at (innermost last):")
+            out += [f"    {line}" for line in self.raised_at]
         if self.cause:
             out.append(f"  likely cause: {self.cause}")
         if self.replay:

@@ -173,3 +173,18 @@ def numpy_in_browser():
     import numpy  # noqa: F401  (not in Pyodide offline: the contract check must say so)
 
     return Grid()
+
+
+class Fragile(Grid):
+    """Crashes when the walker reaches the right edge."""
+
+    def step(self, action):
+        out = super().step(action)
+        if self.x >= 24:
+            raise ValueError(f"walker left the map at x={self.x}")
+        return out
+
+
+@mk.scene(players={"player": mk.HUMAN}, keys=KEYS, default_action=1)
+def crashes():
+    return Fragile()
