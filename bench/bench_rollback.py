@@ -12,7 +12,7 @@ what a session asks of the game:
 
 Each is shown in ms and as a fraction of a 33.3 ms frame (30 fps). Usage::
 
-    .venv/bin/python bench/bench_rollback.py [--frames 300] [--depth 8]
+    .venv/bin/python bench/bench_rollback.py [--frames 300] [--depth 8] [--pyodide]
 """
 
 from __future__ import annotations
@@ -78,7 +78,16 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--frames", type=int, default=300)
     ap.add_argument("--depth", type=int, default=8)
+    ap.add_argument("--pyodide", action="store_true",
+                    help="run the same measurement in Pyodide (Node; `./dev test` installs it from npm)")
     args = ap.parse_args()
+    if args.pyodide:
+        import subprocess
+
+        script = (f"import runpy, sys\nsys.argv = ['bench_rollback.py', '--frames', '{args.frames}', '--depth', "
+                  f"'{args.depth}']\nrunpy.run_path('/repo/bench/bench_rollback.py', run_name='__main__')\n")
+        runner = ROOT / "tests" / "pyodide" / "run.mjs"
+        sys.exit(subprocess.run(["node", str(runner), str(ROOT)], input=script, text=True, cwd=ROOT).returncode)
     name, make = make_game()
     t = measure(make, args.frames, args.depth)
     mean = {k: statistics.fmean(v) for k, v in t.items()}
