@@ -25,7 +25,7 @@ import sys
 import traceback
 from dataclasses import dataclass, field
 from types import ModuleType
-from typing import Any, Iterable
+from typing import Iterable
 
 from .flow import Counterbalance, Repeat, Shuffle, flow_steps
 from .steps import GameStep, PolicyDef, Step, StepError

@@ -7,12 +7,11 @@ collection; the checks (and Hypothesis, gymnasium, …) load when an item runs.
 
 from __future__ import annotations
 
-import os
 from typing import Any
 
 import pytest
 
-from .collect import CollectError, _is_candidate_name, is_experiment_source, load_experiment
+from .collect import _is_candidate_name, is_experiment_source, load_experiment
 from .steps import StepError
 
 _NOTES_KEY = pytest.StashKey[list]()

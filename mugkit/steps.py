@@ -82,14 +82,7 @@ class Step:
 
     def location(self) -> str:
         """``path:line`` of the decorated function, relative to the working directory when inside it."""
-        path = self.file
-        try:
-            rel = os.path.relpath(path)
-            if not rel.startswith(".."):
-                path = rel
-        except ValueError:
-            pass
-        return f"{path}:{self.line}"
+        return f"{_rel(self.file)}:{self.line}"
 
     def error(self, message: str) -> StepError:
         """A :class:`StepError` for this step: ``file:line: name: message``."""

@@ -8,7 +8,6 @@ import random
 import threading
 
 import numpy as np
-import pytest
 
 from mugkit.runtime.hashing import digest, encode
 from mugkit.runtime.state import Snapshotter, copy_plain, diff, state_view

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Callable
 
-from ..steps import GameStep, Step, SurveyStep
+from ..steps import HUMAN, GameStep, Step, SurveyStep
 
 __all__ = ["applicable", "run_check", "CHECK_NAMES"]
 
@@ -22,17 +22,11 @@ def applicable(step: Step) -> list[str]:
     if not isinstance(step, GameStep):
         return []
     names = ["contract", "determinism", "synctest"]
-    if any(p is not None and not _is_human(p) for p in step.players.values()):
+    if any(p is not HUMAN for p in step.players.values()):
         names.append("policy")
     if step.runtime == "browser" and len(step.humans) >= 2:
         names.append("rollback")
     return names
-
-
-def _is_human(p) -> bool:
-    from ..steps import HUMAN
-
-    return p is HUMAN
 
 
 def _function(name: str) -> Callable:

@@ -10,10 +10,14 @@ Example:
 
 from __future__ import annotations
 
-from typing import Any, Hashable
+from typing import TYPE_CHECKING, Any, Hashable
 
 from . import codec
 from .errors import InvalidRequest
+
+if TYPE_CHECKING:  # the sessions import this module: name them for type checkers only
+    from .p2p import P2PSession
+    from .synctest import SyncTestSession
 
 __all__ = [
     "SessionBuilder", "NUM_PLAYERS", "MIN_PLAYERS", "MAX_PLAYERS", "INPUT_DELAY", "MAX_INPUT_DELAY",

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from mugkit.netcode import GameRunner, MismatchedChecksum, SaveState, SessionBuilder
+from mugkit.netcode import GameRunner, MismatchedChecksum, SessionBuilder
 from mugkit.netcode.simnet import Link, SimNetwork, reference_history, run_peers
 
 from netcode_stubs import StubGame, TinyParallelEnv

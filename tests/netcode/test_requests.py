@@ -2,7 +2,7 @@
 
 import pytest
 
-from mugkit.netcode import (AdvanceFrame, InputStatus, InvalidRequest, LoadState, MismatchedChecksum,
+from mugkit.netcode import (AdvanceFrame, InvalidRequest, LoadState, MismatchedChecksum,
                             SaveState, SessionBuilder, WaitingForInputs)
 from mugkit.netcode.simnet import SimNetwork
 
