@@ -88,3 +88,9 @@ def test_an_env_that_raises_is_reported_with_seed_actions_and_line(faults):
     assert re.search(r"seed: \d+", msg) and "actions (" in msg
     assert re.search(r"tests/faults/_faults\.py:\d+ in step: raise ValueError", msg)
     assert "print(replay('tests/faults/_faults.py::crashes', seed=" in msg
+
+
+def test_a_reset_that_keeps_old_state_fails_the_contract(faults):
+    msg = faults.message("::sticky_reset::contract")
+    assert "[reset_seed] reset(seed=" in msg and "after playing gave another frame" in msg
+    assert "state.score: 0 != " in msg

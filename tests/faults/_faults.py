@@ -188,3 +188,18 @@ class Fragile(Grid):
 @mk.scene(players={"player": mk.HUMAN}, keys=KEYS, default_action=1)
 def crashes():
     return Fragile()
+
+
+class Sticky(Grid):
+    """Its reset forgets to clear the score."""
+
+    def reset(self, seed=None, options=None):
+        score = getattr(self, "score", 0)
+        obs, info = super().reset(seed, options)
+        self.score = score
+        return self._obs(), info
+
+
+@mk.scene(players={"player": mk.HUMAN}, keys=KEYS, default_action=1)
+def sticky_reset():
+    return Sticky()
