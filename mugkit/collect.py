@@ -28,9 +28,10 @@ from types import ModuleType
 from typing import Iterable
 
 from .flow import Counterbalance, Repeat, Shuffle, flow_steps
+from .paths import nodeid_of
 from .steps import GameStep, PolicyDef, Step, StepError
 
-__all__ = ["Experiment", "CollectError", "collect", "load_experiment", "is_experiment_source",
+__all__ = ["Experiment", "CollectError", "collect", "load_experiment", "load_step", "is_experiment_source",
            "find_experiment_files", "nodeid_of"]
 
 _SKIP_DIRS = {"__pycache__", "node_modules", "site-packages", "venv", "build", "dist"}
@@ -141,15 +142,6 @@ def _basedir_and_name(path: str) -> tuple[str, str]:
         folder, pkg = os.path.split(folder)
         parts.insert(0, pkg)
     return folder, ".".join(parts)
-
-
-def nodeid_of(path: str, rootdir: str | None = None) -> str:
-    """``path`` relative to ``rootdir`` (default: the working directory) with ``/`` separators."""
-    rootdir = os.path.abspath(rootdir or os.getcwd())
-    rel = os.path.relpath(os.path.abspath(path), rootdir)
-    if rel.startswith(".."):
-        rel = os.path.abspath(path)
-    return rel.replace(os.sep, "/")
 
 
 def _user_frames(tb, path: str) -> str:

@@ -17,7 +17,7 @@ from typing import Any, Sequence
 
 from .runtime.adapter import EnvError, GameEnv, adapt
 from .runtime.policies import Policy, PolicyError, as_policy
-from .runtime.seeding import derive_seed
+from .runtime.seeding import derive_seed, episode_seed
 from .steps import HUMAN, GameStep
 
 __all__ = ["Participant", "Game", "build_game", "game_seed", "episode_seed", "key_actions"]
@@ -36,11 +36,6 @@ def game_seed(study_seed: int, experiment: str, step: str, who: Sequence[str] | 
     """The seed of one game: one per (study seed, experiment, step, participant or group)."""
     ids = [who] if isinstance(who, str) else sorted(who)
     return derive_seed(study_seed, experiment, step, ids)
-
-
-def episode_seed(seed: int, episode: int) -> int:
-    """The ``reset`` seed of ``episode`` (0-based) of the game seeded ``seed``."""
-    return derive_seed(seed, "episode", episode)
 
 
 @dataclass
@@ -72,6 +67,17 @@ def _contains(space: Any, action: Any) -> bool:
         return False
 
 
+def _user_lines(exc: BaseException) -> str:
+    """The innermost traceback lines outside mugkit, one per line, for error messages."""
+    import traceback
+
+    from .paths import is_mugkit_file, nodeid_of
+
+    frames = [f for f in traceback.extract_tb(exc.__traceback__) if not is_mugkit_file(f.filename)]
+    return "".join(f"\n  {nodeid_of(f.filename)}:{f.lineno} in {f.name}: {(f.line or '').strip()}"
+                   for f in frames[-4:])
+
+
 def build_game(step: GameStep, policies: dict, *, seed: int, episode: int = 0,
                participant: Participant | None = None, group: Sequence[Participant] = ()) -> Game:
     """Calls the step's function with what it asks for, adapts its env, makes its policies and
@@ -91,7 +97,11 @@ def build_game(step: GameStep, policies: dict, *, seed: int, episode: int = 0,
     """
     args = {"seed": episode_seed(seed, episode) if "episode" in step.params else seed, "episode": episode,
             "participant": participant, "group": tuple(group)}
-    env = step.fn(**{p: args[p] for p in step.params})
+    try:
+        env = step.fn(**{p: args[p] for p in step.params})
+    except Exception as exc:
+        raise step.error(f"calling {step.name}() raised {type(exc).__name__}: {exc}"
+                         f"{_user_lines(exc)}") from exc
     if env is None or not callable(getattr(env, "step", None)):
         raise step.error(f"a game step must return an env (gymnasium.Env, a PettingZoo env or an object with "
                          f"reset() and step()), but it returned {type(env).__name__}"

@@ -14,6 +14,8 @@ import os
 from dataclasses import dataclass, field
 from typing import Any, Callable
 
+from .paths import nodeid_of
+
 __all__ = ["HUMAN", "scene", "survey", "policy", "Step", "PageStep", "GameStep", "SurveyStep", "PolicyDef",
            "StepError", "GAME_DEFAULTS", "INJECTABLE"]
 
@@ -82,7 +84,7 @@ class Step:
 
     def location(self) -> str:
         """``path:line`` of the decorated function, relative to the working directory when inside it."""
-        return f"{_rel(self.file)}:{self.line}"
+        return f"{nodeid_of(self.file)}:{self.line}"
 
     def error(self, message: str) -> StepError:
         """A :class:`StepError` for this step: ``file:line: name: message``."""
@@ -249,7 +251,7 @@ def scene(fn: Callable | None = None, **options: Any):
 
     def wrap(f: Callable) -> Step:
         file, line = _where(f)
-        where = f"{_rel(file)}:{line}: {f.__name__}"
+        where = f"{nodeid_of(file)}:{line}: {f.__name__}"
         if not options:
             return PageStep(f, f.__name__, file, line, _params(f, ("participant",), where))
         opts = _check_options(options, where)
@@ -274,7 +276,7 @@ def survey(fn: Callable) -> SurveyStep:
     if not callable(fn):
         raise StepError("use @mk.survey on a function that returns a list of questions")
     file, line = _where(fn)
-    return SurveyStep(fn, fn.__name__, file, line, _params(fn, ("participant",), f"{_rel(file)}:{line}: {fn.__name__}"))
+    return SurveyStep(fn, fn.__name__, file, line, _params(fn, ("participant",), f"{nodeid_of(file)}:{line}: {fn.__name__}"))
 
 
 def policy(fn: Callable) -> PolicyDef:
@@ -284,11 +286,3 @@ def policy(fn: Callable) -> PolicyDef:
         raise StepError("use @mk.policy on a function that returns a policy")
     file, line = _where(fn)
     return PolicyDef(fn, fn.__name__, file, line)
-
-
-def _rel(path: str) -> str:
-    try:
-        rel = os.path.relpath(path)
-        return path if rel.startswith("..") else rel
-    except ValueError:
-        return path

@@ -1,5 +1,6 @@
-"""Third-party envs pass unchanged through the deep-copy fallback: Gymnasium's CartPole rendering
-rgb_array (pygame surfaces in the env) and a PettingZoo classic AEC game."""
+"""Third-party envs pass unchanged through the deep-copy fallback: Gymnasium's CartPole and
+FrozenLake rendering rgb_array (pygame surfaces, a list of sprites, drawing state assigned by
+render()) and a PettingZoo classic AEC game (EzPickle, whose pickled form is a fresh env)."""
 
 import pytest
 
@@ -14,7 +15,7 @@ def results(tmp_path_factory):
                      tmp_path=tmp_path_factory.mktemp("thirdparty"))
 
 
-@pytest.mark.parametrize("step", ["cartpole", "tictactoe"])
+@pytest.mark.parametrize("step", ["cartpole", "tictactoe", "frozenlake"])
 @pytest.mark.parametrize("check", ["contract", "determinism", "synctest"])
 def test_passes(results, step, check):
     assert results.outcome(f"::{step}::{check}") == "passed", results.message(f"::{step}::{check}") + results.output

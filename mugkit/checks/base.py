@@ -7,7 +7,7 @@ from typing import Any, Callable
 
 from ..collect import Experiment
 from ..games import Game
-from ..steps import Step
+from ..steps import Step, StepError
 from .play import make_game
 
 __all__ = ["CheckContext", "run_property", "Found"]
@@ -102,8 +102,8 @@ def run_property(ctx: CheckContext, prop: Callable[[int, list], None], examples:
     def run(seed, choices):
         try:
             prop(seed, choices)
-        except Found:
-            raise
+        except (Found, StepError):
+            raise  # a step that does not build fails the same for every example: no shrinking
         except Exception as exc:  # the env (or a policy) crashed: shrink it like any failure
             raise Found(seed, choices, crash=exc) from exc
 
@@ -125,13 +125,12 @@ def crash_report(ctx: CheckContext, found: Found):
 
     from .report import CheckFailure
 
-    from ..collect import nodeid_of
+    from ..games import _user_lines
     from .play import Run, play
     from .report import replay_snippet
 
     exc = found.details["crash"]
-    frames = [f for f in traceback.extract_tb(exc.__traceback__) if "/mugkit/" not in f.filename.replace("\\", "/")]
-    where = [f"{nodeid_of(f.filename)}:{f.lineno} in {f.name}: {(f.line or '').strip()}" for f in frames[-4:]]
+    where = [line.strip() for line in _user_lines(exc).splitlines() if line.strip()]
     run = Run()
     try:  # replay to learn the actions up to the crash
         play(ctx.game(found.seed), found.choices, ctx.frames, run=run)

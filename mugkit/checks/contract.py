@@ -26,6 +26,7 @@ from ..games import episode_seed
 from ..runtime import draw
 from ..runtime.state import diff
 from .base import CheckContext
+from .diagnose import explain, trace_sources
 from .play import choose_actions
 from .report import CheckFailure
 
@@ -60,30 +61,38 @@ def _library_checker(ctx: CheckContext) -> None:
 
     game = ctx.game(0).env
     env, kind = game.env, game.kind
+    if kind == "gymnasium":
+        from gymnasium.utils.env_checker import check_env
+
+        name = "Gymnasium's check_env"
+
+        def checker(env):
+            check_env(gymnasium_view(env) if needs_view(env, kind) else env, skip_render_check=True,
+                      skip_close_check=True)
+    else:
+        try:
+            from pettingzoo.test import api_test, parallel_api_test
+        except ImportError:
+            ctx.notes.append(f"{ctx.step_nodeid}: pettingzoo is not installed, so its API test was skipped")
+            return
+        if kind == "parallel":
+            name = "PettingZoo's parallel_api_test"
+
+            def checker(env):
+                parallel_api_test(parallel_view(env) if needs_view(env, kind) else env, num_cycles=100)
+        else:
+            name = "PettingZoo's api_test"
+
+            def checker(env):
+                api_test(env, num_cycles=100)
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         try:
-            if kind == "gymnasium":
-                from gymnasium.utils.env_checker import check_env
-
-                name = "Gymnasium's check_env"
-                check_env(gymnasium_view(env) if needs_view(env, kind) else env, skip_render_check=True,
-                          skip_close_check=True)
-            else:
-                try:
-                    from pettingzoo.test import api_test, parallel_api_test
-                except ImportError:
-                    ctx.notes.append(f"{ctx.step_nodeid}: pettingzoo is not installed, so its API test was skipped")
-                    return
-                if kind == "parallel":
-                    name = "PettingZoo's parallel_api_test"
-                    parallel_api_test(parallel_view(env) if needs_view(env, kind) else env, num_cycles=100)
-                else:
-                    name = "PettingZoo's api_test"
-                    api_test(env, num_cycles=100)
+            checker(env)
         except Exception as exc:  # the checkers assert; some envs raise their own errors
+            cause = explain(trace_sources(lambda: checker(ctx.game(0).env.env)))
             raise _fail(ctx, "library_checker", f"{name} failed: {type(exc).__name__}: {exc}",
-                        "the env does not follow the API its kind promises (see the message above)") from None
+                        cause or "the env does not follow the API its kind promises (see the message above)") from None
     for w in caught:
         text = str(w.message)
         if issubclass(w.category, DeprecationWarning) or "environment creation API" in text:

@@ -1,9 +1,11 @@
 """Finding why a run is not reproducible: calls to unseeded randomness and clocks.
 
-:func:`trace_sources` runs a function under ``sys.setprofile`` and records every call, from
-code outside the standard library and mugkit, to the module-level ``random`` generator, numpy's
-global generator, the clocks, ``os.urandom`` and ``uuid``. Slow, so only used to explain a
-failure that was already found.
+:func:`trace_sources` runs a function under ``sys.setprofile`` and records every call, from the
+env's or experiment's code (not the standard library, mugkit, or the test harness), to the
+module-level ``random`` generator, numpy's global generator, the clocks, ``os.urandom`` and
+``uuid``. numpy's ``np.random.*`` functions are compiled methods that a profiler does not see, so
+they are wrapped for the duration of the trace. Slow, so only used to explain a failure that was
+already found.
 """
 
 from __future__ import annotations
@@ -16,12 +18,30 @@ import time
 from dataclasses import dataclass
 from typing import Any, Callable
 
+from ..paths import MUGKIT_DIR, nodeid_of
+
 __all__ = ["Source", "trace_sources", "explain"]
 
 _CLOCKS = {time.time, time.time_ns, time.monotonic, time.monotonic_ns, time.perf_counter,
            time.perf_counter_ns, time.process_time, time.localtime, time.gmtime, time.ctime}
 _STDLIB = os.path.normcase(sysconfig.get_paths()["stdlib"])
-_MUGKIT = os.path.normcase(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+
+
+def _package_dir(name: str) -> str | None:
+    module = sys.modules.get(name)
+    path = getattr(module, "__file__", None)
+    return os.path.normcase(os.path.dirname(os.path.abspath(path))) if path else None
+
+
+def _not_the_env() -> tuple[str, ...]:
+    """Code that is never "the env": the standard library, mugkit, and the harness running the
+    check (Hypothesis times its own garbage collections, for one). Read at each trace, since the
+    harness may be imported after this module."""
+    return tuple(p for p in [_STDLIB, os.path.normcase(MUGKIT_DIR)] + [
+        _package_dir(n) for n in ("hypothesis", "_pytest", "pluggy", "coverage")] if p)
+
+
+_NOT_THE_ENV: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -34,28 +54,22 @@ class Source:
     where: str
 
 
+def _is_harness(frame) -> bool:
+    name = frame.f_code.co_filename
+    return name.startswith("<") or os.path.normcase(os.path.abspath(name)).startswith(_NOT_THE_ENV)
+
+
 def _user_frame(frame) -> Any:
-    """The nearest frame that is neither stdlib nor mugkit (the code that made the call)."""
+    """The nearest frame of the env's or experiment's code (the code that made the call)."""
     while frame is not None:
-        name = os.path.normcase(os.path.abspath(frame.f_code.co_filename))
-        if not name.startswith((_STDLIB, _MUGKIT)) and not name.startswith("<"):
+        if not _is_harness(frame):
             return frame
         frame = frame.f_back
     return None
 
 
-def _is_stdlib(frame) -> bool:
-    return os.path.normcase(os.path.abspath(frame.f_code.co_filename)).startswith(_STDLIB)
-
-
 def _where(frame) -> str:
-    path = frame.f_code.co_filename
-    try:
-        rel = os.path.relpath(path)
-        path = path if rel.startswith("..") else rel
-    except ValueError:
-        pass
-    return f"{path}:{frame.f_lineno}"
+    return f"{nodeid_of(frame.f_code.co_filename)}:{frame.f_lineno}"
 
 
 def _classify(event: str, frame, arg) -> tuple[str, str] | None:
@@ -70,9 +84,6 @@ def _classify(event: str, frame, arg) -> tuple[str, str] | None:
             return "clock", f"{owner.__name__}.{name}()"
         if arg is os.urandom:
             return "entropy", "os.urandom()"
-        np = sys.modules.get("numpy")
-        if np is not None and owner is getattr(getattr(np.random, "mtrand", None), "_rand", object()):
-            return "numpy-random", f"numpy.random.{name}()"
         return None
     if event == "call":
         code = frame.f_code
@@ -86,6 +97,8 @@ def _classify(event: str, frame, arg) -> tuple[str, str] | None:
 
 def trace_sources(fn: Callable[[], Any], limit: int = 20) -> list[Source]:
     """Runs ``fn()`` and returns the distinct nondeterminism sources it called (at most ``limit``)."""
+    global _NOT_THE_ENV
+    _NOT_THE_ENV = _not_the_env()
     found: dict[tuple, Source] = {}
 
     def profiler(frame, event, arg):
@@ -95,15 +108,17 @@ def trace_sources(fn: Callable[[], Any], limit: int = 20) -> list[Source]:
         if hit is None:
             return
         direct = frame if event == "c_call" else frame.f_back
-        if direct is None or _is_stdlib(direct):
+        if direct is None or _is_harness(direct):
             return  # e.g. logging stamping a record with the time, random.randint calling getrandbits
-        caller = _user_frame(direct)
-        if caller is None:
-            return
-        src = Source(hit[0], hit[1], _where(caller))
+        record(hit[0], hit[1], direct)
+
+    def record(kind: str, call: str, caller) -> None:
+        src = Source(kind, call, _where(caller))
         found.setdefault((src.kind, src.call, src.where), src)
 
+    np_state = _numpy_global_state()
     old = sys.getprofile()
+    unwrap = _wrap_numpy_random(record, lambda: len(found) < limit)
     sys.setprofile(profiler)
     try:
         fn()
@@ -111,7 +126,55 @@ def trace_sources(fn: Callable[[], Any], limit: int = 20) -> list[Source]:
         pass  # only the calls matter here; the failure itself is reported elsewhere
     finally:
         sys.setprofile(old)
+        unwrap()
+    if not any(s.kind == "numpy-random" for s in found.values()) and np_state is not None:
+        if not _same_numpy_state(np_state, _numpy_global_state()):
+            # Drawn through a name the wrappers did not cover (e.g. `from numpy.random import rand`).
+            found[("numpy-random", "", "")] = Source("numpy-random", "numpy.random.*", "a place the trace did not see")
     return list(found.values())
+
+
+def _numpy_global_state():
+    np = sys.modules.get("numpy")
+    if np is None:
+        return None
+    return np.random.get_state(legacy=False)
+
+
+def _same_numpy_state(a, b) -> bool:
+    from ..runtime.hashing import encode
+    from ..runtime.state import state_view
+
+    return encode(state_view(a)) == encode(state_view(b))
+
+
+def _wrap_numpy_random(record: Callable, wanted: Callable[[], bool]) -> Callable[[], None]:
+    """Wraps numpy's global-generator functions (``np.random.rand`` …) to record their callers;
+    returns the function that puts the originals back."""
+    np = sys.modules.get("numpy")
+    if np is None:
+        return lambda: None
+    module = np.random
+    owner = getattr(getattr(module, "mtrand", None), "_rand", None)
+    originals = {name: fn for name, fn in vars(module).items()
+                 if callable(fn) and owner is not None and getattr(fn, "__self__", None) is owner}
+
+    def wrapper(name, fn):
+        def wrapped(*args, **kwargs):
+            caller = sys._getframe(1)
+            if wanted() and not _is_harness(caller):
+                record("numpy-random", f"numpy.random.{name}()", caller)
+            return fn(*args, **kwargs)
+        return wrapped
+
+    for name, fn in originals.items():
+        setattr(module, name, wrapper(name, fn))
+
+    def unwrap():
+        for name, fn in originals.items():
+            setattr(module, name, fn)
+
+    return unwrap
 
 
 _ADVICE = {

@@ -13,6 +13,9 @@ _MAX_ACTIONS_SHOWN = 40
 
 def format_actions(actions: list[dict]) -> str:
     """Actions per frame as one line each: ``frame 3: {'runner': 1, 'chaser': 0}``."""
+    from ..runtime.state import state_view
+
+    actions = state_view(actions)
     lines = [f"    frame {i + 1}: {a!r}" for i, a in enumerate(actions[:_MAX_ACTIONS_SHOWN])]
     if len(actions) > _MAX_ACTIONS_SHOWN:
         lines.append(f"    … {len(actions) - _MAX_ACTIONS_SHOWN} more frames")
@@ -76,6 +79,9 @@ class CheckFailure(Exception):
 
 def replay_snippet(nodeid: str, seed: int, actions: list[dict[str, Any]]) -> str:
     """Python that replays a run and prints its frame hashes."""
+    from ..runtime.state import state_view
+
+    actions = state_view(actions)  # numpy scalars as plain numbers, so the snippet needs no import
     try:
         text = json.dumps(actions)
         if json.loads(text) != actions:

@@ -4,7 +4,7 @@ object with ``agents``, ``reset(seed)``, ``step(actions)``, ``save()``, ``load(s
 ``checksum(frame)``).
 
 Episodes: when an ``AdvanceFrame`` finds the episode over (``frame.done``), it resets the game
-with the next seed, ``seed + episode`` (episode counts from 0), instead of stepping; that
+with the next episode's seed, ``episode_seed(seed, episode)`` (episode counts from 0), instead of stepping; that
 frame's inputs are ignored. The terminal frame therefore keeps its own saved state and
 checksum, every peer resets on the same frame, and the episode counter is part of the saved
 state, so a rollback across an episode boundary replays it exactly.
@@ -20,6 +20,7 @@ from __future__ import annotations
 
 from typing import Any, Iterable, Sequence
 
+from ..runtime.seeding import episode_seed
 from .requests import AdvanceFrame, LoadState, SaveState
 
 __all__ = ["GameRunner"]
@@ -30,7 +31,7 @@ class GameRunner:
 
     Args:
         game: a GameEnv (see the module docstring).
-        seed: seed of the first episode; episode ``e`` uses ``seed + e``.
+        seed: the game seed; episode ``e`` resets with ``episode_seed(seed, e)``, as everywhere.
         agents: agent id per session handle, in handle order. Default: ``game.agents``.
         always_checksum: hash every saved state, even when the request says the session does
             not need it (``SaveState.checksum_needed``); for runs that record every confirmed
@@ -53,7 +54,7 @@ class GameRunner:
         self.episode = 0
         self.sim_frame = 0
         self.steps = 0
-        self.frame = game.reset(seed)
+        self.frame = game.reset(episode_seed(seed, 0))
 
     def checksum(self) -> Any:
         """The checksum of the game as it is now (state and current frame)."""
@@ -98,7 +99,7 @@ class GameRunner:
         a session (the reference run of the ``rollback`` check)."""
         if self.frame.done:
             self.episode += 1
-            self.frame = self.game.reset(self.seed + self.episode)
+            self.frame = self.game.reset(episode_seed(self.seed, self.episode))
         else:
             self.frame = self.game.step(dict(zip(self.agents, actions)))
         self.sim_frame += 1

@@ -179,7 +179,7 @@ def run_peers(make_game: Callable[[], Any], actions: Sequence[Sequence[Any]], fr
             and 2, such as a human and an AI). Default: one handle per peer.
         network: the network; default a perfect one seeded with ``seed``. Pauses set on it
             also stop the paused peer's game loop.
-        seed: seed of the games (episode ``e`` uses ``seed + e``).
+        seed: the games' seed (episode ``e`` resets with ``episode_seed(seed, e)``).
         honor_time_sync: a peer told ``WaitRecommendation(n)`` skips its next ``n`` ticks.
         max_ticks: safety bound; default ``4 * frames`` plus twice the disconnect timeout.
         make_runner: ``(game, seed) -> GameRunner``, to wrap games differently. Default: a

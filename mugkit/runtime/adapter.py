@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 from typing import Any, Callable, Sequence
 
 from . import hashing
-from .state import Snapshotter, copy_plain, state_view
+from .state import Snapshotter, copy_plain, render_attributes, state_view
 
 __all__ = ["adapt", "GameEnv", "Frame", "EnvError", "env_kind", "env_agents"]
 
@@ -200,10 +200,15 @@ class GameEnv:
 
     def state_data(self) -> Any:
         """The env's state as plain data: ``get_state()`` when defined, else the view of the
-        unwrapped env (wrappers are bookkeeping; their effect shows in the frame)."""
+        unwrapped env (wrappers are bookkeeping; their effect shows in the frame) without the
+        attributes its ``render()`` assigns (see :func:`~mugkit.runtime.state.render_attributes`)."""
         if self._snap.uses_state_methods:
             return state_view(self.env.get_state())
-        return state_view(getattr(self.env, "unwrapped", self.env))
+        env = getattr(self.env, "unwrapped", self.env)
+        view = state_view(env)
+        for name in render_attributes(type(env)):
+            view.pop(name, None)
+        return view
 
     def frame_data(self, frame: Frame | None = None) -> dict:
         """Everything the frame hash covers, as plain data: the env state, the frame index, the

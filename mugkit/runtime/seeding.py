@@ -13,7 +13,7 @@ from typing import Any
 
 from .hashing import encode
 
-__all__ = ["derive_seed", "derive_rng"]
+__all__ = ["derive_seed", "derive_rng", "episode_seed"]
 
 
 def derive_seed(*parts: Any) -> int:
@@ -29,3 +29,9 @@ def derive_seed(*parts: Any) -> int:
 def derive_rng(*parts: Any) -> random.Random:
     """A ``random.Random`` seeded with :func:`derive_seed` ``(*parts)``."""
     return random.Random(derive_seed(*parts))
+
+
+def episode_seed(seed: int, episode: int) -> int:
+    """The ``reset`` seed of ``episode`` (0-based) of the game seeded ``seed``: the same derivation
+    on the server, in the browser and in the checks."""
+    return derive_seed(seed, "episode", episode)

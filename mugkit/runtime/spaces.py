@@ -4,7 +4,7 @@ Browser envs run in Pyodide, where numpy (and so gymnasium) may not be importabl
 declares its spaces with these classes. They answer ``contains`` and ``sample`` in pure Python
 (identically in CPython and Pyodide), and in CPython ``to_gymnasium()`` gives the equivalent
 ``gymnasium.spaces`` object so the same env can be checked by Gymnasium's and PettingZoo's own
-checkers (mugkit's ``contract`` check does this through :func:`mugkit.runtime.gymview.gymnasium_view`).
+checkers (mugkit's ``contract`` check does this through :mod:`mugkit.checks.views`).
 
 Values are plain Python: ``Discrete`` holds ints, ``Box`` holds (nested) lists of numbers,
 ``MultiDiscrete`` lists of ints, ``Tuple`` tuples, ``Dict`` dicts.

@@ -13,20 +13,25 @@ rules, which are part of the frame hash:
 - ``random.Random`` → ``{"__class__": "random.Random", "state": getstate()}``; numpy
   ``Generator``/``BitGenerator``/``RandomState`` likewise with their ``state``;
 - an object with attributes → ``{"__class__": "module.Qualname", attr: view, …}``, leaving out
-  attributes that hold ``None``, a function, a module, a class, or a resource (an object with
-  no attributes of its own and no canonical encoding, e.g. a pygame ``Surface``) — so that
-  rendering, which fills ``screen = None`` with a surface, does not change the hash.
+  attributes that hold ``None``, a function, a module, a class, a resource (an object with no
+  attributes of its own and no canonical encoding, e.g. a pygame ``Surface``), or a non-empty
+  list, tuple or dict holding only resources — so that rendering, which fills ``screen = None``
+  with a surface or a list of sprites, does not change the hash.
+
+For the hash of an env without ``get_state``, the attributes its ``render()`` assigns are left
+out too (:func:`render_attributes`).
 """
 
 from __future__ import annotations
 
 import copy
 import enum
+import functools
 import random
 import types
 from typing import Any
 
-__all__ = ["state_view", "diff", "copy_plain", "Snapshotter"]
+__all__ = ["state_view", "diff", "copy_plain", "render_attributes", "Snapshotter"]
 
 _PLAIN = (bool, int, float, complex, str, bytes, bytearray, type(None))
 _SCALARS = {bool, int, float, complex, str, bytes, type(None)}
@@ -60,7 +65,18 @@ def _is_skipped(x: Any) -> bool:
     """Attribute values left out of an object's view (see the module docstring)."""
     return (x is None or isinstance(x, (types.FunctionType, types.BuiltinFunctionType, types.MethodType,
                                          types.ModuleType, type, property))
-            or _is_resource(x))
+            or _is_resource(x) or _holds_only_resources(x))
+
+
+def _holds_only_resources(x: Any) -> bool:
+    """A non-empty list, tuple or dict of resources only (a cache of sprites filled by render())."""
+    if isinstance(x, dict):
+        items = list(x.values())
+    elif isinstance(x, (list, tuple)):
+        items = list(x)
+    else:
+        return False
+    return bool(items) and all(_is_resource(v) or _holds_only_resources(v) for v in items)
 
 
 def _is_resource(x: Any) -> bool:
@@ -116,6 +132,48 @@ def state_view(x: Any, _seen: frozenset = frozenset(), _depth: int = 0) -> Any:
         if not _is_skipped(value):
             view[name] = state_view(value, seen, d)
     return view
+
+
+@functools.lru_cache(maxsize=256)
+def render_attributes(cls: type) -> frozenset:
+    """Attributes that ``cls.render`` (or a method of the class it calls, transitively) assigns:
+    ``self.x = …``, ``self.x += …``. They are drawing state — a sprite's orientation, a window, a
+    font cache — that the deep-copy fallback leaves out of the state hash, so that rendering
+    or not rendering a frame gives the same hash. Found by reading the source (the same answer
+    whether or not the env ever rendered); empty when the source is not available.
+    """
+    import ast
+    import inspect
+    import textwrap
+
+    methods: dict[str, ast.AST] = {}
+    for klass in reversed(cls.__mro__):
+        for name, fn in vars(klass).items():
+            if not callable(fn):
+                continue
+            try:
+                tree = ast.parse(textwrap.dedent(inspect.getsource(fn)))
+            except (OSError, TypeError, SyntaxError, IndentationError):
+                continue
+            methods[name] = tree
+    found: set[str] = set()
+    todo, seen = ["render"], set()
+    while todo:
+        name = todo.pop()
+        if name in seen or name not in methods:
+            continue
+        seen.add(name)
+        for node in ast.walk(methods[name]):
+            targets = node.targets if isinstance(node, ast.Assign) else (
+                [node.target] if isinstance(node, (ast.AugAssign, ast.AnnAssign)) else [])
+            for t in targets:
+                for sub in ast.walk(t):
+                    if isinstance(sub, ast.Attribute) and isinstance(sub.value, ast.Name) and sub.value.id == "self":
+                        found.add(sub.attr)
+            if (isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute)
+                    and isinstance(node.func.value, ast.Name) and node.func.value.id == "self"):
+                todo.append(node.func.attr)
+    return frozenset(found)
 
 
 def _key(k: Any) -> Any:

@@ -1,0 +1,28 @@
+"""Paths as mugkit shows them: relative to the root folder (the working directory by default)."""
+
+from __future__ import annotations
+
+import os
+
+__all__ = ["nodeid_of", "MUGKIT_DIR", "is_mugkit_file"]
+
+#: The folder of the mugkit package itself.
+MUGKIT_DIR = os.path.dirname(os.path.abspath(__file__))
+
+
+def nodeid_of(path: str, rootdir: str | None = None) -> str:
+    """``path`` relative to ``rootdir`` (default: the working directory) with ``/`` separators;
+    absolute when it lies outside."""
+    rootdir = os.path.abspath(rootdir or os.getcwd())
+    try:
+        rel = os.path.relpath(os.path.abspath(path), rootdir)
+    except ValueError:  # another drive
+        return os.path.abspath(path)
+    if rel.startswith(".."):
+        return os.path.abspath(path)
+    return rel.replace(os.sep, "/")
+
+
+def is_mugkit_file(path: str) -> bool:
+    """True for a file of the mugkit package (not of a user's folder that happens to be named so)."""
+    return os.path.abspath(path).startswith(MUGKIT_DIR + os.sep)
