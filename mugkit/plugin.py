@@ -44,6 +44,24 @@ def pytest_collect_file(file_path, parent: pytest.Collector):
     return None
 
 
+@pytest.hookimpl(tryfirst=True)
+def pytest_pycollect_makemodule(module_path, parent):
+    """An experiment named on the command line would also be collected by pytest's Python
+    collector (it collects every file named explicitly) and imported twice: claim it."""
+    try:
+        source = module_path.read_bytes()
+    except OSError:
+        return None
+    return _Claimed.from_parent(parent, path=module_path) if is_experiment_source(source) else None
+
+
+class _Claimed(pytest.File):
+    """Stands in for pytest's Module of an experiment file; ExperimentFile collects its items."""
+
+    def collect(self):
+        return []
+
+
 class ExperimentFile(pytest.File):
     """An experiment module; its children are its steps."""
 

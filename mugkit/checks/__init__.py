@@ -48,5 +48,21 @@ def _function(name: str) -> Callable:
 
 
 def run_check(name: str, ctx) -> None:
-    """Runs check ``name`` on ``ctx`` (a :class:`mugkit.checks.base.CheckContext`); raises on failure."""
-    _function(name)(ctx)
+    """Runs check ``name`` on ``ctx`` (a :class:`mugkit.checks.base.CheckContext`); raises on failure.
+
+    An exception raised in the env's or policy's code becomes a :class:`CheckFailure` naming
+    where; one raised inside mugkit itself propagates with its traceback (it is mugkit's bug).
+    """
+    from ..games import _user_lines
+    from ..steps import StepError
+    from .report import CheckFailure
+
+    try:
+        _function(name)(ctx)
+    except (CheckFailure, StepError):
+        raise
+    except Exception as exc:
+        where = [line.strip() for line in _user_lines(exc).splitlines() if line.strip()]
+        if not where:
+            raise
+        raise CheckFailure(ctx.nodeid, f"the game raised {type(exc).__name__}: {exc}", raised_at=where) from exc

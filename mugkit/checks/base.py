@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 from dataclasses import dataclass, field
 from typing import Any, Callable
 
@@ -68,15 +69,37 @@ def _find(exc: BaseException) -> Found | None:
 SHRINK_SECONDS = 30
 
 
-def _bound_shrinking(seconds: int) -> None:
-    # Hypothesis has no public setting for this; its default (5 minutes) is far too long when every
-    # example plays a game. Without the internal constant, shrinking simply runs to its own limit.
+@contextlib.contextmanager
+def bounded_shrinking(seconds: int = SHRINK_SECONDS):
+    """Limits how long Hypothesis shrinks a failure, for the duration of one check.
+
+    Hypothesis has no public setting for this; its default (5 minutes) is far too long when every
+    example plays a game. The internal constant is put back afterwards, so a user's own Hypothesis
+    tests in the same run keep the default; without it, shrinking runs to Hypothesis's own limit.
+    """
     try:
         from hypothesis.internal.conjecture import engine
     except ImportError:
+        engine = None
+    if engine is None or not hasattr(engine, "MAX_SHRINKING_SECONDS"):
+        yield
         return
-    if hasattr(engine, "MAX_SHRINKING_SECONDS"):
-        engine.MAX_SHRINKING_SECONDS = seconds
+    before = engine.MAX_SHRINKING_SECONDS
+    engine.MAX_SHRINKING_SECONDS = seconds
+    try:
+        yield
+    finally:
+        engine.MAX_SHRINKING_SECONDS = before
+
+
+def hypothesis_settings(examples: int):
+    """The settings of every mugkit property check: reproducible (derandomized, no example
+    database), no deadline (examples play whole games), no "explain" phase (it traces every line)."""
+    from hypothesis import HealthCheck, Phase, settings
+
+    return settings(max_examples=examples, deadline=None, derandomize=True, database=None,
+                    phases=[Phase.explicit, Phase.generate, Phase.shrink],
+                    suppress_health_check=list(HealthCheck), print_blob=False, report_multiple_bugs=False)
 
 
 def run_property(ctx: CheckContext, prop: Callable[[int, list], None], examples: int | None = None,
@@ -87,18 +110,16 @@ def run_property(ctx: CheckContext, prop: Callable[[int, list], None], examples:
     Runs are derandomized (the same examples every time, so a check result is reproducible) and
     keep no example database.
     """
-    from hypothesis import HealthCheck, Phase, given, settings
+    from hypothesis import example, given
     from hypothesis import strategies as st
-
-    _bound_shrinking(SHRINK_SECONDS)
 
     agents = max(1, len(getattr(ctx.step, "players", {}) or {}))
     n_frames = frames if frames is not None else ctx.frames
 
-    @settings(max_examples=examples or ctx.examples, deadline=None, derandomize=True, database=None,
-              phases=[Phase.explicit, Phase.generate, Phase.shrink],  # no "explain": it traces every line
-              suppress_health_check=list(HealthCheck), print_blob=False, report_multiple_bugs=False)
+    @hypothesis_settings(examples or ctx.examples)
     @given(seed=st.integers(0, 2**32 - 1), choices=st.lists(st.integers(0, 255), max_size=n_frames * agents))
+    @example(seed=1, choices=[(i * 37 + 11) % 256 for i in range(n_frames * agents)])  # busy, varied play
+    @example(seed=2, choices=[(i // 5 * 101 + 7) % 256 for i in range(n_frames * agents)])  # held keys
     def run(seed, choices):
         try:
             prop(seed, choices)
@@ -108,7 +129,8 @@ def run_property(ctx: CheckContext, prop: Callable[[int, list], None], examples:
             raise Found(seed, choices, crash=exc) from exc
 
     try:
-        run()
+        with bounded_shrinking():
+            run()
     except BaseException as exc:  # Hypothesis may wrap a flaky failure in an exception group
         found = _find(exc)
         if found is None:
@@ -121,7 +143,6 @@ def run_property(ctx: CheckContext, prop: Callable[[int, list], None], examples:
 
 def crash_report(ctx: CheckContext, found: Found):
     """The failure for an example whose run raised: where, with the shrunk seed and choices."""
-    import traceback
 
     from .report import CheckFailure
 

@@ -22,7 +22,7 @@ import subprocess
 import sys
 import warnings
 
-from ..games import episode_seed
+from ..games import _user_lines, episode_seed
 from ..runtime import draw
 from ..runtime.state import diff
 from .base import CheckContext
@@ -37,8 +37,8 @@ BLOCKED_IN_BROWSER = ("numpy", "gymnasium", "pettingzoo", "torch", "onnxruntime"
                       "socketio", "pygame", "jax", "tensorflow")
 
 
-def _fail(ctx: CheckContext, name: str, summary: str, cause: str | None = None) -> CheckFailure:
-    return CheckFailure(ctx.nodeid, f"[{name}] {summary}", cause=cause)
+def _fail(ctx: CheckContext, name: str, summary: str, cause: str | None = None, raised_at=()) -> CheckFailure:
+    return CheckFailure(ctx.nodeid, f"[{name}] {summary}", cause=cause, raised_at=list(raised_at))
 
 
 def check_contract(ctx: CheckContext) -> None:
@@ -90,6 +90,10 @@ def _library_checker(ctx: CheckContext) -> None:
         try:
             checker(env)
         except Exception as exc:  # the checkers assert; some envs raise their own errors
+            if not isinstance(exc, AssertionError):
+                where = [line.strip() for line in _user_lines(exc).splitlines() if line.strip()]
+                raise _fail(ctx, "library_checker", f"the env raised {type(exc).__name__}: {exc} under {name}",
+                            raised_at=where) from None
             cause = explain(trace_sources(lambda: checker(ctx.game(0).env.env)))
             raise _fail(ctx, "library_checker", f"{name} failed: {type(exc).__name__}: {exc}",
                         cause or "the env does not follow the API its kind promises (see the message above)") from None

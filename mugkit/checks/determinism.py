@@ -65,6 +65,9 @@ def _report(ctx: CheckContext, found: Found) -> CheckFailure:
     if again is not None and again < min(len(a.data), len(b.data)):
         at = again
         differs = diff(a.data[at], b.data[at])
+    elif again is None:
+        differs = ["(a re-run of this example gave equal frames: the difference depends on what ran before in "
+                   "the process — state kept in a class or module — or on timing)"]
     actions = a.actions[:at] if again is not None else found.details["actions"]
     sources = trace_sources(lambda: play(ctx.game(seed), choices, ctx.frames))
     cause = explain(sources) or (

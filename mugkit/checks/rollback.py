@@ -8,7 +8,7 @@ scenario itself is in :func:`mugkit.netcode.check.check_rollback`.
 from __future__ import annotations
 
 from ..games import key_actions
-from .base import CheckContext, _bound_shrinking, SHRINK_SECONDS
+from .base import CheckContext, bounded_shrinking, hypothesis_settings
 from .report import CheckFailure
 
 __all__ = ["check_rollback"]
@@ -16,7 +16,7 @@ __all__ = ["check_rollback"]
 
 def check_rollback(ctx: CheckContext) -> None:
     """Raises :class:`CheckFailure` naming the peer, the first differing frame and the scenario."""
-    from hypothesis import HealthCheck, Phase, given, settings
+    from hypothesis import given
     from hypothesis import strategies as st
 
     from ..netcode.check import check_rollback as run_scenario
@@ -26,11 +26,8 @@ def check_rollback(ctx: CheckContext) -> None:
     agents = game.env.agents
     humans = step.humans
     spaces = {a: (st.sampled_from(key_actions(step)) if a in humans else game.env.action_space(a)) for a in agents}
-    _bound_shrinking(SHRINK_SECONDS)
 
-    @settings(max_examples=ctx.examples, deadline=None, derandomize=True, database=None,
-              phases=[Phase.explicit, Phase.generate, Phase.shrink],
-              suppress_health_check=list(HealthCheck), print_blob=False, report_multiple_bugs=False)
+    @hypothesis_settings(ctx.examples)
     @given(data=st.data())
     def scenario(data):
         delay = data.draw(st.integers(0, step.options["input_delay"]), label="input_delay")
@@ -38,7 +35,8 @@ def check_rollback(ctx: CheckContext) -> None:
                      default_action=step.options["default_action"], max_frames=max(ctx.frames, 20))
 
     try:
-        scenario()
+        with bounded_shrinking():
+            scenario()
     except AssertionError as exc:
         raise CheckFailure(
             ctx.nodeid, str(exc).splitlines()[0],

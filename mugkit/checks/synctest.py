@@ -19,7 +19,7 @@ from ..games import episode_seed
 from ..runtime.state import diff, state_view
 from .base import CheckContext, Found, run_property
 from .diagnose import explain, trace_sources
-from .play import Run, play
+from .play import Run, first_difference, play
 from .report import CheckFailure, replay_snippet
 
 __all__ = ["check_synctest"]
@@ -67,7 +67,7 @@ def check_synctest(ctx: CheckContext) -> None:
             found.details["actions"] = ref.actions
             raise
 
-    found = run_property(ctx, prop, examples=max(2, ctx.examples // 2))
+    found = run_property(ctx, prop)
     if found is not None:
         raise _report(ctx, found)
     cost = _fallback_cost(ctx)
@@ -76,66 +76,78 @@ def check_synctest(ctx: CheckContext) -> None:
 
 
 def _report(ctx: CheckContext, found: Found) -> CheckFailure:
+    """Replays the failing example to tell apart nondeterminism, a render() that changes state
+    and an incomplete restore, and says what differs."""
     seed, d = found.seed, found.details
-    frame, stage = d["frame"], d["stage"]
+    frame = d["frame"]
     actions = d["actions"][: d.get("at", frame)]
     ref = play(ctx.game(seed), found.choices, ctx.frames, keep_data=True)
-    game = ctx.game(seed)
-    env = game.env
-    differs: list[str] = []
-    cause = None
-    if stage in ("render", "forward"):
-        # Rendering is the only difference from the reference run in the forward pass.
-        try:
-            _rollback_run(ctx, seed, ref, ctx.step.options["max_rollback"], rollbacks=False)
-            summary = f"frame {frame} differs after rolling back and re-simulating earlier frames"
-            cause = "a restore is incomplete in a way that shows only frames later (see the state that differs)"
-        except Found:
-            summary = f"rendering changed frame {frame}: render() must not change the game state"
-            cause = ("render() changes state the frame hash covers (an RNG draw, a counter, a cached value "
-                     "that the dynamics read). Keep render() read-only")
-        _replay_to(env, seed, ref, frame, render=True)
-        differs = diff(ref.data[frame], env.frame_data())
+    again = play(ctx.game(seed), found.choices, ctx.frames, keep_data=True)
+    if first_difference(ref.hashes, again.hashes) is not None:
+        summary, differs, cause = _explain_nondeterminism(ctx, found, ref, again)
+    elif d["stage"] in ("render", "forward"):
+        summary, differs, cause = _explain_forward(ctx, seed, ref, frame)
     else:
-        at, dist = d["at"], d["distance"]
-        saved_frame = at - dist
-        if stage == "load":
-            summary = (f"restoring frame {frame} (a rollback of {dist} from frame {at}) did not give back "
-                       f"frame {frame}")
-        else:
-            summary = (f"frame {frame} differs after rolling back {dist} frames from frame {at} to frame "
-                       f"{saved_frame} and re-simulating")
-        _replay_to(env, seed, ref, saved_frame)
-        before = state_view(env.env)
-        snapshot = env.save()
-        for k in range(saved_frame + 1, at + 1):
-            env.step(ref.actions[k - 1])
-        env.load(snapshot)
-        left_out = diff(before, state_view(env.env))
-        if stage == "load":
-            differs = diff(ref.data[frame], env.frame_data())
-        else:
-            for k in range(saved_frame + 1, frame + 1):
-                env.step(ref.actions[k - 1])
-            differs = diff(ref.data[frame], env.frame_data())
-        how = "set_state()" if env.uses_state_methods else "the deep-copy restore"
-        if left_out:
-            names = sorted({x.split(":")[0].split("[")[0].split(".")[0] for x in left_out})
-            differs += [f"after the restore, {x}  (the value at frame {saved_frame} != after the restore)"
-                        for x in left_out]
-            cause = (f"{how} leaves out {', '.join(names)}: after restoring frame {saved_frame} these "
-                     f"attributes keep their later values. Include them in get_state() and restore them in "
-                     f"set_state()")
-        else:
-            cause = (f"{how} restores every attribute, yet the re-simulated frames differ: the env keeps state "
-                     f"outside itself (a module or class variable, an object shared with another env) or its "
-                     f"snapshot shares a mutable object with the live env (return copies from get_state())")
-    unseeded = explain(trace_sources(lambda: play(ctx.game(seed), found.choices, ctx.frames)))
-    if unseeded:  # nondeterminism explains any wrong hash better than a guess about restores
-        summary = f"frame {frame} differs from the reference run: the env is not deterministic"
-        cause = unseeded + " (the determinism check reports this too)"
+        summary, differs, cause = _explain_restore(ctx, seed, ref, d)
     return CheckFailure(ctx.nodeid, summary, seed=seed, actions=actions, frame=frame, differs=differs,
                         cause=cause, replay=replay_snippet(ctx.nodeid, seed, actions))
+
+
+def _explain_nondeterminism(ctx: CheckContext, found: Found, ref: Run, again: Run):
+    at = first_difference(ref.hashes, again.hashes)
+    differs = diff(ref.data[at], again.data[at]) if at < min(len(ref.data), len(again.data)) else []
+    cause = explain(trace_sources(lambda: play(ctx.game(found.seed), found.choices, ctx.frames))) or (
+        "two plain runs with the same seed and actions already differ: state shared between instances "
+        "or with the process (module or class variables)")
+    return (f"frame {at} differs between two plain runs: the env is not deterministic",
+            differs, cause + " (the determinism check reports this too)")
+
+
+def _explain_forward(ctx: CheckContext, seed: int, ref: Run, frame: int):
+    """The forward pass differs from the reference: rendering, or a restore that shows late."""
+    env = ctx.game(seed).env
+    _replay_to(env, seed, ref, frame, render=True)
+    differs = diff(ref.data[frame], env.frame_data())
+    if differs:
+        return (f"rendering changed frame {frame}: render() must not change the game state", differs,
+                "render() changes state the frame hash covers (an RNG draw, a counter, a cached value that "
+                "the dynamics read). Keep render() read-only")
+    return (f"frame {frame} differs after rolling back and re-simulating earlier frames", differs,
+            "a restore is incomplete in a way that shows only frames later (see the state that differs)")
+
+
+def _explain_restore(ctx: CheckContext, seed: int, ref: Run, d: dict):
+    """A restore or the re-simulation after it differs: name what the restore left out."""
+    frame, at, dist = d["frame"], d["at"], d["distance"]
+    saved_frame = at - dist
+    if d["stage"] == "load":
+        summary = f"restoring frame {frame} (a rollback of {dist} from frame {at}) did not give back frame {frame}"
+    else:
+        summary = (f"frame {frame} differs after rolling back {dist} frames from frame {at} to frame "
+                   f"{saved_frame} and re-simulating")
+    env = ctx.game(seed).env
+    _replay_to(env, seed, ref, saved_frame)
+    before = state_view(env.env)
+    snapshot = env.save()
+    for k in range(saved_frame + 1, at + 1):
+        env.step(ref.actions[k - 1])
+    env.load(snapshot)
+    left_out = diff(before, state_view(env.env))
+    for k in range(saved_frame + 1, frame + 1):
+        env.step(ref.actions[k - 1])
+    differs = diff(ref.data[frame], env.frame_data())
+    how = "set_state()" if env.uses_state_methods else "the deep-copy restore"
+    if left_out:
+        names = sorted({x.split(":")[0].split("[")[0].split(".")[0] for x in left_out})
+        differs += [f"after the restore, {x}  (the value at frame {saved_frame} != after the restore)"
+                    for x in left_out]
+        cause = (f"{how} leaves out {', '.join(names)}: after restoring frame {saved_frame} these attributes keep "
+                 f"their later values. Include them in get_state() and restore them in set_state()")
+    else:
+        cause = (f"{how} restores every attribute, yet the re-simulated frames differ: the env keeps state outside "
+                 f"itself (a module or class variable, an object shared with another env) or its snapshot shares "
+                 f"a mutable object with the live env (return copies from get_state())")
+    return summary, differs, cause
 
 
 def _replay_to(env, seed: int, ref: Run, frame: int, render: bool = False) -> None:

@@ -203,3 +203,20 @@ class Sticky(Grid):
 @mk.scene(players={"player": mk.HUMAN}, keys=KEYS, default_action=1)
 def sticky_reset():
     return Sticky()
+
+
+class BadReset(Grid):
+    """Crashes on its first reset."""
+
+    def reset(self, seed=None, options=None):
+        raise RuntimeError("level file missing")
+
+
+@mk.policy
+def steady_too():
+    return lambda obs, rng: rng.randrange(3)
+
+
+@mk.scene(players={"player": "steady_too"})
+def reset_crash():
+    return BadReset()
