@@ -153,9 +153,9 @@ def test_checksum_of_an_explicit_frame():
 
 def test_duck_parallel_env_steps_live_agents():
     game = adapt(DuckParallel(), ["b", "a"])
-    assert game.kind == "parallel" and game.agents == ("a", "b")  # the env's own order
+    assert game.kind == "parallel" and game.agents == ("b", "a")  # the order players gives
     frame = game.reset(1)
-    assert frame.acting == ("a", "b") and frame.observations == {"a": 0, "b": 0}
+    assert frame.acting == ("b", "a") and frame.observations == {"a": 0, "b": 0}
     for _ in range(3):
         frame = game.step({"a": 1, "b": 1})
     assert frame.terminated == {"a": False, "b": True} and frame.acting == ("a",)

@@ -16,7 +16,7 @@ import sys
 from ..runtime.state import diff
 from .base import CheckContext, Found, run_property
 from .diagnose import explain, trace_sources
-from .play import first_difference, play
+from .play import choose_actions, first_difference, play
 from .report import CheckFailure, replay_snippet
 
 __all__ = ["check_determinism"]
@@ -30,8 +30,6 @@ def _interleaved(ctx: CheckContext, seed: int, choices: list, keep_data: bool = 
     other.env.reset(seed ^ 0xBEEF)
 
     def step_other(_game, i):
-        from .play import choose_actions
-
         if other.env.frame.done:
             other.env.reset(seed ^ i)
         actions, _ = choose_actions(other, other_choices, i % len(other_choices))

@@ -2,8 +2,9 @@
 
 A check does not draw actions directly: Hypothesis draws a list of small integers, *choices*,
 and each acting agent consumes one per frame. A human's choice picks one of the actions its keys
-(and ``default_action``) give — what a person can actually send; an AI agent's choice seeds a
-sample from its action space, within the action mask. Since masks depend on the state, this is
+(and ``default_action``) give — what a person can actually send; a ``"random"`` player's choice
+seeds a sample from its action space, within the action mask. A ``@mk.policy`` player plays its
+policy, as it would in the study. Since masks depend on the state, this is
 the only way one drawn list fits every state, and Hypothesis shrinks choices toward 0: the
 simplest actions.
 """
@@ -15,7 +16,7 @@ from dataclasses import dataclass, field
 from typing import Any, Callable, Sequence
 
 from ..games import Game, Participant, build_game, episode_seed, key_actions
-from ..runtime.policies import _sample, action_mask
+from ..runtime.policies import Onnx, RandomPolicy, action_mask, mask_allows, policy_seed, sample_action
 from ..steps import GameStep
 
 __all__ = ["Run", "make_game", "choose_actions", "play", "CHECK_PARTICIPANT"]
@@ -30,31 +31,33 @@ def make_game(step: GameStep, policies: dict, seed: int, conditions: Sequence[An
     return build_game(step, policies, seed=seed, participant=people[0], group=people)
 
 
-def choose_actions(game: Game, choices: Sequence[int], cursor: int) -> tuple[dict, int]:
-    """The joint action for the current frame, consuming choices from ``cursor`` (0 past the end)."""
+def choose_actions(game: Game, choices: Sequence[int], cursor: int, *, use_policies: bool = True,
+                   python_only: bool = False) -> tuple[dict, int]:
+    """The joint action for the current frame, consuming choices from ``cursor`` (0 past the end).
+    With ``use_policies=False`` AI agents sample like ``"random"`` (for the check of the policies
+    themselves); with ``python_only`` so do ONNX players, which in a browser run in JavaScript
+    (onnxruntime-web), outside Pyodide."""
     frame = game.env.frame
     actions = {}
     human_actions = key_actions(game.step)
     for agent in frame.acting:
         c = choices[cursor] if cursor < len(choices) else 0
         cursor += 1
-        mask = action_mask(frame.observations.get(agent), frame.infos.get(agent))
+        obs, info = frame.observations.get(agent), frame.infos.get(agent)
+        mask = action_mask(obs, info)
+        policy = game.policies.get(agent)
         if agent in game.step.humans:
             # A person sends any mapped key; on a masked turn the client lets only legal ones through.
-            legal = [a for a in human_actions if _allowed(mask, a)] or human_actions
+            legal = [a for a in human_actions if mask_allows(mask, a)] or human_actions
             actions[agent] = legal[c % len(legal)]
+        elif (use_policies and policy is not None and not isinstance(policy, RandomPolicy)
+              and not (python_only and isinstance(policy, Onnx))):
+            # The step's own AI plays, as in a study: env and policy are checked together.
+            actions[agent] = policy.act(obs, agent=agent, frame=frame.index, seed=policy_seed(game.seed, agent),
+                                        space=game.env.action_space(agent), info=info)
         else:
-            actions[agent] = _sample(game.env.action_space(agent), random.Random(c), mask)
+            actions[agent] = sample_action(game.env.action_space(agent), random.Random(c), mask)
     return actions, cursor
-
-
-def _allowed(mask: Any, action: Any) -> bool:
-    if mask is None:
-        return True
-    try:
-        return bool(mask[int(action)])
-    except (TypeError, ValueError, IndexError):
-        return True
 
 
 @dataclass
@@ -72,7 +75,8 @@ class Run:
 
 
 def play(game: Game, choices: Sequence[int], frames: int, *, render: bool = False, keep_data: bool = False,
-         each_frame: Callable[[Game, int], None] | None = None, run: Run | None = None) -> Run:
+         each_frame: Callable[[Game, int], None] | None = None, run: Run | None = None,
+         python_only: bool = False) -> Run:
     """Resets ``game`` with its episode-0 seed and plays up to ``frames`` frames (stops when the
     episode ends), hashing every frame; with ``keep_data`` also keeps each frame's data. Records
     into ``run`` when given (what was recorded survives an exception)."""
@@ -86,7 +90,7 @@ def play(game: Game, choices: Sequence[int], frames: int, *, render: bool = Fals
     for i in range(1, frames + 1):
         if env.frame.done:
             break
-        actions, cursor = choose_actions(game, choices, cursor)
+        actions, cursor = choose_actions(game, choices, cursor, python_only=python_only)
         run.actions.append(actions)
         env.step(actions)
         if render:

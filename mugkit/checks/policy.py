@@ -6,10 +6,10 @@ from __future__ import annotations
 
 from ..games import episode_seed
 from ..runtime.hashing import encode
-from ..runtime.policies import Onnx, PolicyError, action_mask, policy_seed
+from ..runtime.policies import Onnx, PolicyError, action_mask, mask_allows, policy_seed
 from ..runtime.state import state_view
 from .base import CheckContext
-from .play import _allowed, choose_actions
+from .play import choose_actions
 from .report import CheckFailure
 
 __all__ = ["check_policy"]
@@ -43,7 +43,7 @@ def check_policy(ctx: CheckContext) -> None:
             f = env.frame
             if f.done:
                 break
-            actions, cursor = choose_actions(game, choices, cursor)
+            actions, cursor = choose_actions(game, choices, cursor, use_policies=False)
             for agent in f.acting:
                 policy = game.policies.get(agent)
                 if policy is None:
@@ -67,7 +67,7 @@ def check_policy(ctx: CheckContext) -> None:
                                        cause="the policy's output does not fit the env: check its output size, "
                                              "its action offset (Discrete start) and its types")
                 mask = action_mask(obs, info)
-                if mask is not None and not _allowed(mask, action):
+                if mask is not None and not mask_allows(mask, action):
                     raise CheckFailure(ctx.nodeid, f"{where} answered {action!r}, which the action mask forbids",
                                        seed=seed)
                 again = policy.act(obs, **kwargs)

@@ -21,13 +21,14 @@ __all__ = ["replay"]
 
 
 def replay(nodeid: str, seed: int, actions: list[dict[str, Any]] | None = None, *, choices: list[int] | None = None,
-           frames: int | None = None, rootdir: str | None = None) -> list[str]:
+           frames: int | None = None, rootdir: str | None = None, python_only: bool = False) -> list[str]:
     """Frame hashes of the step ``nodeid`` played from ``seed`` with ``actions`` (one dict per
-    frame) or with check ``choices`` (see :mod:`mugkit.checks.play`). Index 0 is the reset."""
+    frame) or with check ``choices`` (see :mod:`mugkit.checks.play`; ``python_only``: ONNX
+    players sample instead, as in a browser where they run outside Python). Index 0 is the reset."""
     experiment, step = load_step(nodeid, rootdir)
     game = make_game(step, experiment.policies, seed, experiment.conditions)
     if actions is None:
-        return play(game, choices or [], frames if frames is not None else 0).hashes
+        return play(game, choices or [], frames if frames is not None else 0, python_only=python_only).hashes
     env = game.env
     env.reset(episode_seed(seed, 0))
     hashes = [env.checksum()]
@@ -43,7 +44,7 @@ def main() -> None:
     request = json.load(sys.stdin)
     with contextlib.redirect_stdout(sys.stderr):  # envs print; stdout carries only the answer
         hashes = replay(request["step"], request["seed"], choices=request["choices"], frames=request["frames"],
-                        rootdir=request.get("rootdir"))
+                        rootdir=request.get("rootdir"), python_only=request.get("python_only", False))
     json.dump({"hashes": hashes}, sys.stdout)
 
 

@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 from typing import Any, Callable, Sequence
 
 from . import hashing
+from .spaces import is_gymnasium_space
 from .state import Snapshotter, copy_plain, render_attributes, state_view
 
 __all__ = ["adapt", "GameEnv", "Frame", "EnvError", "env_kind", "env_agents"]
@@ -82,7 +83,8 @@ def adapt(env: Any, agents: Sequence[str] | None = None, *, max_steps: int | Non
 
     Args:
         env: a Gymnasium/PettingZoo env or an object with the same methods.
-        agents: the agent ids the step's ``players`` name. For a multi-agent env they must be its
+        agents: the agent ids the step's ``players`` name, in the order written there (the order of
+            rows and of netcode handles). For a multi-agent env they must be its
             ``possible_agents``; for a single-agent env there must be exactly one (its id).
             Default: the env's own agents, or ``("player",)``.
         max_steps: truncate every episode after this many frames (None: no cap).
@@ -116,7 +118,8 @@ def adapt(env: Any, agents: Sequence[str] | None = None, *, max_steps: int | Non
                 parts.append(f"{absent} have no player")
             raise EnvError(f"players must name each of the env's possible_agents {list(own)} once: "
                            + "; ".join(parts))
-        agents = own  # the env's own order: it is the order of rows and inputs
+        # The order of `players` as written, not possible_agents: an env may build that from a
+        # set, and peers in different processes must give each agent the same handle.
     cls = {"aec": _AECGame, "parallel": _ParallelGame, "gymnasium": _GymnasiumGame}[kind]
     return cls(env, agents, max_steps=max_steps, render=render)
 
@@ -177,8 +180,20 @@ class GameEnv:
         absent = [a for a in self.frame.acting if a not in actions]
         if absent:
             raise EnvError(f"frame {self.frame.index + 1}: no action for {absent}")
+        actions = {a: self._as_env_action(a, act) for a, act in actions.items()}
         self.frame = self._finish(self._step(actions, self.frame.index + 1))
         return self.frame
+
+    def _as_env_action(self, agent: str, action: Any) -> Any:
+        """Keys, the netcode and policies give plain lists; a gymnasium array space gets an array."""
+        if not isinstance(action, (list, tuple)):
+            return action
+        space = self.action_space(agent) if agent in self.agents else None
+        if is_gymnasium_space(space) and getattr(space, "dtype", None) is not None:
+            import numpy as np
+
+            return np.asarray(action, dtype=space.dtype)
+        return action
 
     def _finish(self, frame: Frame) -> Frame:
         if self.max_steps is not None and frame.index >= self.max_steps and frame.acting:

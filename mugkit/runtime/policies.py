@@ -21,7 +21,8 @@ from typing import Any, Callable
 from .seeding import derive_rng, derive_seed
 from .spaces import Space, is_gymnasium_space
 
-__all__ = ["Policy", "RandomPolicy", "CallablePolicy", "Onnx", "action_mask", "as_policy", "PolicyError"]
+__all__ = ["Policy", "RandomPolicy", "CallablePolicy", "Onnx", "action_mask", "mask_allows", "sample_action",
+           "as_policy", "policy_seed", "PolicyError"]
 
 _CONTEXT = ("agent", "frame", "seed", "rng", "mask", "space", "info")
 
@@ -38,6 +39,16 @@ def action_mask(observation: Any, info: Any) -> Any:
     return None
 
 
+def mask_allows(mask: Any, action: Any) -> bool:
+    """True when ``mask`` (a sequence of 0/1 per discrete action, or None) allows ``action``."""
+    if mask is None:
+        return True
+    try:
+        return bool(mask[int(action)])
+    except (TypeError, ValueError, IndexError):
+        return True  # masks over non-discrete actions are the env's business
+
+
 class Policy:
     """Base class. Subclasses implement :meth:`act`."""
 
@@ -48,7 +59,9 @@ class Policy:
         raise NotImplementedError
 
 
-def _sample(space: Any, rng, mask: Any) -> Any:
+def sample_action(space: Any, rng, mask: Any = None) -> Any:
+    """A member of ``space`` (a mugkit or gymnasium space) drawn with ``rng`` (a ``random.Random``),
+    within ``mask``; the space's own generator is never advanced."""
     if isinstance(space, Space):
         return space.sample(rng, mask)
     if is_gymnasium_space(space):
@@ -69,7 +82,7 @@ class RandomPolicy(Policy):
     name = "random"
 
     def act(self, observation, *, agent, frame, seed, space, info=None):
-        return _sample(space, derive_rng(seed, frame, agent, "random"), action_mask(observation, info))
+        return sample_action(space, derive_rng(seed, frame, agent, "random"), action_mask(observation, info))
 
 
 class CallablePolicy(Policy):
