@@ -94,3 +94,21 @@ def test_a_reset_that_keeps_old_state_fails_the_contract(faults):
     msg = faults.message("::sticky_reset::contract")
     assert "[reset_seed] reset(seed=" in msg and "after playing gave another frame" in msg
     assert "state.score: 0 != " in msg
+
+
+def test_page_scenes_are_checked(faults):
+    assert faults.outcome("::good_page::page") == "passed"
+    assert "did you forget `return`?" in faults.message("::page_without_return::page")
+    assert "placeholder(s) ['cod']; mugkit fills only {code} and {token}" in faults.message("::redirect_typo::page")
+
+
+def test_a_crash_in_reset_is_reported_with_its_line_by_every_check(faults):
+    for check in ("contract", "determinism", "synctest", "policy"):
+        msg = faults.message(f"::reset_crash::{check}")
+        assert "RuntimeError: level file missing" in msg, check
+        assert re.search(r"tests/faults/_faults\.py:\d+ in reset: raise RuntimeError", msg), (check, msg)
+
+
+def test_rollback_failure_names_the_attribute_through_the_synctest(faults):
+    msg = faults.message("::duel_partial_restore::rollback")
+    assert "set_state() leaves out hits" in msg

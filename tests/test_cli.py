@@ -29,7 +29,7 @@ def test_examples_pass_every_check(tmp_path):
     results = run_check("experiments/", tmp_path=tmp_path)
     assert results.returncode == 0, results.output
     names = {k.split("::")[-1] for k in results.outcomes}
-    assert names == {"contract", "determinism", "synctest", "policy", "rollback", "survey"}
+    assert names == {"contract", "determinism", "synctest", "policy", "rollback", "survey", "page"}
     assert "parity" not in results.output  # not collected until it exists, never faked
     assert all(status == "passed" for status, _ in results.outcomes.values())
 

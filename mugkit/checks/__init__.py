@@ -1,6 +1,7 @@
 """The checks ``mugkit check`` runs, by name, and which steps each applies to (API.md §5).
 
-``parity`` (Pyodide in Chromium) is not collected until the browser runtime exists: a check
+``page`` is mugkit's own addition to API.md's list: page scenes are steps too, and a typo in a
+completion redirect costs a study its completions. ``parity`` (Pyodide in Chromium) is not collected until the browser runtime exists: a check
 that cannot run is never reported as passing.
 """
 
@@ -8,17 +9,19 @@ from __future__ import annotations
 
 from typing import Callable
 
-from ..steps import HUMAN, GameStep, Step, SurveyStep
+from ..steps import HUMAN, GameStep, PageStep, Step, SurveyStep
 
 __all__ = ["applicable", "run_check", "CHECK_NAMES"]
 
-CHECK_NAMES = ("contract", "determinism", "synctest", "policy", "rollback", "survey")
+CHECK_NAMES = ("contract", "determinism", "synctest", "policy", "rollback", "survey", "page")
 
 
 def applicable(step: Step) -> list[str]:
     """The names of the checks that apply to ``step``, in the order they run."""
     if isinstance(step, SurveyStep):
         return ["survey"]
+    if isinstance(step, PageStep):
+        return ["page"]
     if not isinstance(step, GameStep):
         return []
     names = ["contract", "determinism", "synctest"]
@@ -40,6 +43,8 @@ def _function(name: str) -> Callable:
         from .policy import check_policy as fn
     elif name == "survey":
         from .survey import check_survey as fn
+    elif name == "page":
+        from .page import check_page as fn
     elif name == "rollback":
         from .rollback import check_rollback as fn
     else:

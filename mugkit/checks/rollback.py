@@ -38,8 +38,21 @@ def check_rollback(ctx: CheckContext) -> None:
         with bounded_shrinking():
             scenario()
     except AssertionError as exc:
-        raise CheckFailure(
-            ctx.nodeid, str(exc).splitlines()[0],
-            cause="peers re-simulate after every late input, so an env whose restore is incomplete or that is "
-                  "not deterministic diverges between peers; run the synctest and determinism checks of this "
-                  "step for the exact attribute") from None
+        summary = str(exc).splitlines()[0]
+    else:
+        return
+    # Peers re-simulate after every late input: a divergence is almost always an incomplete restore
+    # or nondeterminism, which the synctest pins down to the attribute.
+    from .synctest import check_synctest
+
+    try:
+        check_synctest(ctx)
+    except CheckFailure as sync:
+        raise CheckFailure(ctx.nodeid, summary, seed=sync.seed, actions=sync.actions, frame=sync.frame,
+                           differs=sync.differs, cause=f"the synctest of this step shows why: {sync.summary}. "
+                                                       f"{sync.cause}", replay=sync.replay) from None
+    raise CheckFailure(ctx.nodeid, summary,
+                       cause="the synctest of this step passes, so the env restores and re-simulates exactly in "
+                             "one process: the peers disagree on inputs or on the env's creation (a step "
+                             "function that depends on something other than its seed, such as the participant "
+                             "or the clock)") from None

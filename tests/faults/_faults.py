@@ -220,3 +220,18 @@ def steady_too():
 @mk.scene(players={"player": "steady_too"})
 def reset_crash():
     return BadReset()
+
+
+@mk.scene
+def page_without_return():
+    mk.Page(title="Hello", body="No return.")
+
+
+@mk.scene
+def redirect_typo():
+    return mk.Completion(code="C123", redirect="https://app.prolific.com/submissions/complete?cc={cod}")
+
+
+@mk.scene
+def good_page():
+    return mk.Completion(code="C123", redirect="https://app.prolific.com/submissions/complete?cc={code}")

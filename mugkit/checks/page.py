@@ -1,0 +1,47 @@
+"""``page``: a page scene builds: it returns an ``mk.Page``, ``mk.Consent`` or ``mk.Completion``
+whose files exist, and a completion's redirect is a web address with only the placeholders
+mugkit fills (``{code}``, ``{token}``)."""
+
+from __future__ import annotations
+
+import string
+
+from ..pages import Completion, Consent, Page
+from .base import CheckContext
+from .play import CHECK_PARTICIPANT
+from .report import CheckFailure
+
+__all__ = ["check_page", "PLACEHOLDERS"]
+
+#: What mugkit fills in a completion's redirect and body.
+PLACEHOLDERS = ("code", "token")
+
+
+def _placeholders(text: str) -> list[str]:
+    try:
+        return [field for _, field, _, _ in string.Formatter().parse(text) if field is not None]
+    except ValueError as exc:  # an unmatched brace
+        return [f"<{exc}>"]
+
+
+def check_page(ctx: CheckContext) -> None:
+    """Raises :class:`CheckFailure` saying what is wrong with the page scene."""
+    step = ctx.step
+    kwargs = {"participant": CHECK_PARTICIPANT} if "participant" in step.params else {}
+    try:
+        page = step.fn(**kwargs)
+    except Exception as exc:
+        raise CheckFailure(ctx.nodeid, f"{step.location()}: the page scene raised {type(exc).__name__}: {exc}") from None
+    if not isinstance(page, (Page, Consent, Completion)):
+        raise CheckFailure(ctx.nodeid, f"{step.location()}: a page scene must return mk.Page, mk.Consent or "
+                           f"mk.Completion, got {type(page).__name__}"
+                           + (": did you forget `return`?" if page is None else ""))
+    if isinstance(page, Completion):
+        for where, text in (("redirect", page.redirect or ""), ("body", page.body)):
+            unknown = [p for p in _placeholders(text) if p not in PLACEHOLDERS]
+            if unknown:
+                raise CheckFailure(ctx.nodeid, f"{step.location()}: the completion {where} has placeholder(s) "
+                                   f"{unknown}; mugkit fills only {{code}} and {{token}}")
+        if page.redirect and not page.redirect.startswith(("https://", "http://")):
+            raise CheckFailure(ctx.nodeid, f"{step.location()}: the completion redirect {page.redirect!r} is not "
+                               f"a web address (https://…)")
