@@ -110,7 +110,8 @@ class SurveyStep(Step):
 
 @dataclass
 class GameStep(Step):
-    """A ``@mk.scene(players=...)``: returns an env. ``options`` holds every option with defaults filled in."""
+    """A ``@mk.scene(players=...)``: returns an env. ``options`` holds every option of
+    :data:`GAME_DEFAULTS`, with the defaults filled in (``step.options["fps"]``)."""
 
     options: dict = field(default_factory=dict)
     kind = "game"
@@ -132,12 +133,6 @@ class GameStep(Step):
     @property
     def runtime(self) -> str:
         return self.options["runtime"]
-
-    def __getattr__(self, name: str) -> Any:
-        options = self.__dict__.get("options", {})
-        if name in options:
-            return options[name]
-        raise AttributeError(name)
 
 
 @dataclass

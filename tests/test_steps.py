@@ -61,7 +61,7 @@ def test_game_scene_fills_defaults():
     assert chase.options["fps"] == 60 and chase.options["runtime"] == "server" and chase.options["max_rollback"] == 8
     assert chase.options["packages"] == ("chess==1.11.2",)
     assert chase.humans == ["runner"] and chase.policy_names == []
-    assert chase.fps == 60 and chase.runtime == "server"
+    assert chase.options["fps"] == 60 and chase.runtime == "server"
     assert chase(1, 2) == (1, 2)
 
 
