@@ -15,9 +15,10 @@ Example:
 
 from __future__ import annotations
 
+import re
 from typing import Any, Sequence
 
-__all__ = ["rect", "circle", "line", "polygon", "text", "sprite", "validate", "KINDS"]
+__all__ = ["rect", "circle", "line", "polygon", "text", "sprite", "validate", "is_color", "KINDS"]
 
 Point = Sequence[float]
 
@@ -76,6 +77,17 @@ _NUMBER_FIELDS = {
 }
 KINDS = tuple(_NUMBER_FIELDS)
 _MIN_POINTS = {"line": 2, "polygon": 3}
+_SIZES = ("w", "h", "r", "size", "width", "line_width")
+_COLOR_FIELDS = ("color", "stroke")
+_HEX = re.compile(r"#([0-9a-fA-F]{3}|[0-9a-fA-F]{4}|[0-9a-fA-F]{6}|[0-9a-fA-F]{8})")
+_FUNCTION = re.compile(r"(rgb|rgba|hsl|hsla)\([0-9.,%\s/+-]+\)")
+_NAME = re.compile(r"[a-zA-Z]+")
+
+
+def is_color(value: Any) -> bool:
+    """True for a CSS color the canvas understands: ``#rgb``/``#rrggbb`` (with alpha),
+    ``rgb()``/``rgba()``/``hsl()``/``hsla()``, or a name such as ``"red"``."""
+    return isinstance(value, str) and any(p.fullmatch(value) for p in (_HEX, _FUNCTION, _NAME))
 
 
 def _is_number(v: Any) -> bool:
@@ -100,6 +112,12 @@ def validate(shapes: Any) -> list[str]:
                 problems.append(f"{where}: {f} must be a finite Python number, got {s.get(f)!r}"
                                 + (" (a numpy scalar? convert with float() or int())"
                                    if hasattr(s.get(f), "dtype") else ""))
+        for f in _SIZES:
+            if f in s and _is_number(s[f]) and s[f] < 0:
+                problems.append(f"{where}: {f} must not be negative, got {s[f]!r}")
+        for f in _COLOR_FIELDS:
+            if s.get(f) is not None and not is_color(s[f]):
+                problems.append(f"{where}: {f} {s[f]!r} is not a CSS color (#rrggbb, rgb(…), or a name like 'red')")
         if kind in _MIN_POINTS:
             pts = s.get("points")
             if (not isinstance(pts, list) or len(pts) < _MIN_POINTS[kind]

@@ -1,0 +1,43 @@
+"""mugkit.draw shapes and their validation (what the contract check's render part uses)."""
+
+import pytest
+
+from mugkit import draw
+
+
+def test_shapes_are_plain_dicts_with_ids_only_when_given():
+    r = draw.rect(1, 2, 3, 4, color="#00ff00", id="p")
+    assert r == {"type": "rect", "x": 1, "y": 2, "w": 3, "h": 4, "color": "#00ff00", "stroke": None,
+                 "line_width": 1, "depth": 0, "id": "p"}
+    assert "id" not in draw.circle(0, 0, 1)
+    assert draw.line([(0, 0), (1, 1)])["points"] == [[0, 0], [1, 1]]
+
+
+def test_well_formed_frames_have_no_problems():
+    shapes = [draw.rect(0, 0, 10, 10, id="a"), draw.circle(5, 5, 2, color="rgba(0, 0, 0, 0.5)"),
+              draw.polygon([(0, 0), (1, 0), (0, 1)], color="hsl(120, 50%, 50%)"),
+              draw.text(1, 1, "score", color="white"), draw.sprite(0, 0, 8, 8, "static/car.png", id="car")]
+    assert draw.validate(shapes) == []
+
+
+@pytest.mark.parametrize("shapes, problem", [
+    ("nope", "render() must return a list of mugkit.draw shapes, got str"),
+    ([{"type": "blob"}], "shape 0 is not a mugkit.draw shape"),
+    ([draw.rect(0, 0, float("nan"), 1)], "shape 0 (rect): w must be a finite Python number, got nan"),
+    ([draw.rect(0, 0, -1, 1)], "shape 0 (rect): w must not be negative, got -1"),
+    ([draw.circle(0, 0, 1, color="#zzz")], "shape 0 (circle): color '#zzz' is not a CSS color"),
+    ([draw.circle(0, 0, 1, color="blue ")], "shape 0 (circle): color 'blue ' is not a CSS color"),
+    ([draw.line([(0, 0)])], "shape 0 (line): points must be at least 2 (x, y) number pairs"),
+    ([draw.rect(0, 0, 1, 1, id="a"), draw.rect(0, 0, 1, 1, id="a")], "shape 1 (rect): id 'a' is used by two shapes"),
+    ([draw.text(0, 0, 5)], "shape 0 (text): text must be a str, got int"),
+])
+def test_each_problem_is_named(shapes, problem):
+    problems = draw.validate(shapes)
+    assert any(p.startswith(problem) for p in problems), problems
+
+
+def test_numpy_numbers_are_named_as_the_likely_cause():
+    import numpy as np
+
+    (problem,) = draw.validate([draw.circle(np.int64(1), 2, 3)])  # np.float64 is a float: fine
+    assert "a numpy scalar? convert with float() or int()" in problem
