@@ -18,8 +18,13 @@ def _check(argv: list[str]) -> int:
         return 0 if argv else 2
     # Only mugkit's items: the python plugin would also collect test_*.py files under PATH.
     # mugkit is imported before pytest starts, so pytest cannot rewrite its asserts: say nothing of it.
-    return int(pytest.main(["-p", "no:cacheprovider", "-o", "python_files=",
+    code = int(pytest.main(["-p", "no:cacheprovider", "-o", "python_files=",
                             "-W", "ignore::pytest.PytestAssertRewriteWarning", *argv]))
+    if code == pytest.ExitCode.NO_TESTS_COLLECTED:
+        print("mugkit: no checks collected. An experiment is a .py module that imports mugkit and has "
+              "@mk.scene or @mk.survey functions; modules named _* or test_* are skipped unless named "
+              "explicitly, and -k may have deselected everything.", file=sys.stderr)
+    return code
 
 
 def main(argv: list[str] | None = None) -> int:
