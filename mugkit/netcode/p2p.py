@@ -26,18 +26,20 @@ rollback window.
 from __future__ import annotations
 
 import math
-from collections import deque
 from dataclasses import dataclass
 from typing import Any, Hashable
 
 from . import codec
+from .desync import DesyncDetector
 from .errors import InvalidRequest, ProtocolError
-from .events import (DesyncDetected, Disconnected, Event, EventQueue, NetworkInterrupted,
-                     NetworkResumed, Synchronized, WaitingForInputs, WaitRecommendation)
+from .events import (DesyncDetected, Disconnected, Event, EventQueue, WaitingForInputs,
+                     WaitRecommendation)
+from .inputs import InputQueues
 from .messages import (Checksum, Hello, Input, Quality, QualityReply, decode_message,
                        encode_message)
-from .requests import (AdvanceFrame, GameStateCell, InputStatus, LoadState, PlayerInput,
-                       SaveState)
+from .peers import Peer
+from .requests import AdvanceFrame, GameStateCell, LoadState, SaveState
+from .timesync import RECOMMENDATION_INTERVAL, frames_ahead
 
 __all__ = ["P2PSession", "SessionStats"]
 
@@ -46,12 +48,6 @@ RESEND_MS = 50               # resend unacknowledged inputs (or a new ack) this 
 KEEPALIVE_MS = 200           # otherwise send an (empty) input packet this often, to stay alive
 HELLO_MS = 200               # greet an unsynchronized peer this often
 QUALITY_MS = 200             # time-sync report interval (GGPO: about 200 ms)
-MAX_INPUTS_PER_PACKET = 64   # a long silence must not make packets grow without bound
-RECOMMENDATION_INTERVAL = 60  # frames between WaitRecommendation events (GGRS: 60)
-MIN_RECOMMENDATION = 3       # smaller advantages are noise, not drift (GGRS: 3)
-FRAME_WINDOW = 40            # time-sync samples averaged (GGPO: 40)
-REPORTS_KEPT = 64            # checksum reports kept for comparison, per side
-CONFIRMED_KEPT = 4096        # confirmed (frame, checksum) pairs kept for drain_confirmed()
 
 
 @dataclass
@@ -66,29 +62,6 @@ class SessionStats:
     packets_sent: int = 0
     packets_received: int = 0
     packets_dropped: int = 0     #: malformed or unexpected packets (never raised to the caller)
-
-
-class _Peer:
-    """What the session knows about one remote peer."""
-
-    def __init__(self, addr: Hashable, handles: tuple, now: float):
-        self.addr = addr
-        self.handles = handles
-        self.synchronized = False
-        self.disconnected = False
-        self.interrupted = False
-        self.last_recv = now
-        self.last_input_send = -_INF
-        self.last_ack_sent = -2
-        self.last_hello = -_INF
-        self.last_quality = -_INF
-        self.acked = -1              # last frame of our local inputs the peer holds
-        self.sent_until = -1         # last local frame already sent to it
-        self.reports: dict[int, float] = {}  # handle -> last frame it holds (inf: it dropped the player)
-        self.remote_frame = -1
-        self.rtt = 0.0
-        self.local_adv: deque = deque(maxlen=FRAME_WINDOW)
-        self.remote_adv: deque = deque(maxlen=FRAME_WINDOW)
 
 
 class P2PSession:
@@ -116,7 +89,8 @@ class P2PSession:
         self._transport = transport
         self._events = EventQueue(b.event_queue_size)
         self.stats = SessionStats()
-        self.desyncs: list[DesyncDetected] = []
+        self._desync = DesyncDetector(self.checksum_interval, self._events)
+        self.desyncs: list[DesyncDetected] = self._desync.desyncs
         self.disconnects: list[Disconnected] = []
 
         self._now = 0.0
@@ -124,28 +98,17 @@ class P2PSession:
         by_peer: dict[Hashable, list[int]] = {}
         for h, peer in sorted(b.remote_handles.items()):
             by_peer.setdefault(peer, []).append(h)
-        self._peers = {addr: _Peer(addr, tuple(hs), 0.0) for addr, hs in by_peer.items()}
+        self._peers = {addr: Peer(addr, tuple(hs), 0.0) for addr, hs in by_peer.items()}
         self._owner = {h: p for p in self._peers.values() for h in p.handles}
 
-        n = self.num_players
         self.current_frame = 0
-        self._inputs: list[dict[int, Any]] = [{} for _ in range(n)]  # handle -> frame -> action
-        self._last_confirmed = [-1] * n      # contiguous: all inputs up to here are known
-        self._disc_frame: list[int | None] = [None] * n
-        self._pruned = [0] * n               # inputs below this frame were dropped
-        self._local_next = 0                 # next frame a local input is written to
+        self._inputs = InputQueues(self.num_players, self.local_handles, self.input_delay, self.max_rollback,
+                                   self.default_action)
         self._pending_local: dict[int, Any] = {}
-        self._used: dict[int, tuple] = {}    # frame -> encoded actions the simulation used
-        self._first_incorrect: int | None = None
 
-        self._cells = [GameStateCell(self._on_save) for _ in range(self.max_rollback + 3)]
+        self._cells = [GameStateCell(self._desync.on_save) for _ in range(self.max_rollback + 3)]
         self._last_saved = -1                # last frame a SaveState was requested for
-        self._checksums: dict[int, Any] = {}  # frame -> latest saved checksum
         self._confirmed_frame = -1           # as computed by the last advance_frame()
-        self._harvested = -1                 # states up to here are in the confirmed record
-        self._confirmed: deque = deque(maxlen=CONFIRMED_KEPT)
-        self._local_reports: dict[int, Any] = {}
-        self._remote_reports: dict[tuple, Any] = {}
         self._stalling = False
         self._next_recommendation = RECOMMENDATION_INTERVAL
 
@@ -168,10 +131,8 @@ class P2PSession:
     def drain_confirmed(self) -> list[tuple[int, Any]]:
         """Takes the ``(frame, checksum)`` of every state confirmed since the last call, in
         frame order. State ``k`` is the game after ``k`` frames (0: just after reset). The last
-        :data:`CONFIRMED_KEPT` are kept when nobody drains them."""
-        out = list(self._confirmed)
-        self._confirmed.clear()
-        return out
+        :data:`~mugkit.netcode.desync.CONFIRMED_KEPT` are kept when nobody drains them."""
+        return self._desync.drain_confirmed()
 
     def add_local_input(self, handle: int, action: Any) -> None:
         """Sets the action of local player ``handle`` for this frame; call it for every local
@@ -213,13 +174,12 @@ class P2PSession:
             if not p.synchronized and self._now - p.last_hello >= HELLO_MS:
                 p.last_hello = self._now
                 self._send(p, Hello(self.num_players))
-            pending = p.acked < self._local_next - 1 or self._ack_for(p) != p.last_ack_sent
+            pending = p.acked < self._inputs.local_next - 1 or self._inputs.confirmed_upto(p.handles) != p.last_ack_sent
             if self._now - p.last_input_send >= (RESEND_MS if pending else KEEPALIVE_MS):
                 self._send_inputs(p)
             if p.synchronized and self._now - p.last_quality >= QUALITY_MS:
                 p.last_quality = self._now
-                adv = p.local_adv[-1] if p.local_adv else 0.0
-                self._send(p, Quality(float(adv), self._now))
+                self._send(p, Quality(p.time_sync.latest_advantage(), self._now))
 
     def advance_frame(self) -> list:
         """The requests for this frame, to fulfil in order: a rollback first when a prediction
@@ -242,9 +202,10 @@ class P2PSession:
         if not self.running:
             return []
         requests: list = []
-        if self._first_incorrect is not None and self._first_incorrect < self.current_frame:
-            self._rollback(self._first_incorrect, requests)
-        self._first_incorrect = None
+        first_incorrect = self._inputs.first_incorrect
+        if first_incorrect is not None and first_incorrect < self.current_frame:
+            self._rollback(first_incorrect, requests)
+        self._inputs.first_incorrect = None
 
         confirmed = self._compute_confirmed()
         self._confirmed_frame = min(confirmed, self.current_frame - 1)
@@ -256,7 +217,7 @@ class P2PSession:
             return requests
         self._stalling = False
 
-        self._add_local(local)
+        self._inputs.add_local(local)
         if self._last_saved != self.current_frame:
             requests.append(self._save_request(self.current_frame))
         requests.append(self._advance_request(self.current_frame))
@@ -273,63 +234,13 @@ class P2PSession:
         """How many frames this peer runs ahead of the slowest connected peer, averaged
         (GGPO's time sync); 0 when behind or too small to matter (< 3). Skip that many frames
         over the next second to let the others catch up."""
-        worst = 0.0
-        for p in self._peers.values():
-            if p.disconnected or not p.local_adv or not p.remote_adv:
-                continue
-            local = sum(p.local_adv) / len(p.local_adv)
-            remote = sum(p.remote_adv) / len(p.remote_adv)
-            worst = max(worst, (remote - local) / 2)
-        ahead = int(worst + 0.5)
-        return ahead if ahead >= MIN_RECOMMENDATION else 0
+        return frames_ahead(p.time_sync for p in self._peers.values() if not p.disconnected)
 
     def disconnect_frame(self, handle: int) -> int | None:
         """The frame from which ``handle``'s inputs are the default action, or None if connected."""
-        return self._disc_frame[handle]
+        return self._inputs.disc_frame[handle]
 
-    # -- inputs ----------------------------------------------------------------------------
-
-    def _input(self, h: int, f: int) -> PlayerInput:
-        disc = self._disc_frame[h]
-        if disc is not None and f >= disc:
-            return PlayerInput(self.default_action, InputStatus.DISCONNECTED)
-        inputs = self._inputs[h]
-        if f in inputs:
-            return PlayerInput(inputs[f], InputStatus.CONFIRMED)
-        last = self._last_confirmed[h]
-        return PlayerInput(inputs[last] if last >= 0 else self.default_action, InputStatus.PREDICTED)
-
-    def _add_local(self, local: dict) -> None:
-        if self._local_next == 0:
-            # The first input-delay frames have no input from anyone: every peer fills them
-            # with the default action and sends them, so they are confirmed like any other.
-            for f in range(self.input_delay):
-                for h in self.local_handles:
-                    self._inputs[h][f] = self.default_action
-            self._local_next = self.input_delay
-        f = self._local_next
-        for h in self.local_handles:
-            self._inputs[h][f] = local[h]
-            self._last_confirmed[h] = f
-        self._local_next = f + 1
-
-    def _store_remote(self, h: int, f: int, action: Any) -> None:
-        disc = self._disc_frame[h]
-        if f <= self._last_confirmed[h] or (disc is not None and f >= disc) or f in self._inputs[h]:
-            return  # a redundant copy, or a player already dropped
-        if f > self.current_frame + MAX_INPUTS_PER_PACKET + self.max_rollback + self.input_delay:
-            raise ProtocolError(f"input for frame {f}, far ahead of frame {self.current_frame}")
-        self._inputs[h][f] = action
-        used = self._used.get(f)
-        if used is not None and used[h] != codec.encode(action):
-            self._mark_incorrect(f)
-        inputs = self._inputs[h]
-        while self._last_confirmed[h] + 1 in inputs:
-            self._last_confirmed[h] += 1
-
-    def _mark_incorrect(self, f: int) -> None:
-        if f < self.current_frame and (self._first_incorrect is None or f < self._first_incorrect):
-            self._first_incorrect = f
+    # -- confirmation ----------------------------------------------------------------------
 
     def _compute_confirmed(self) -> float:
         """The last frame whose inputs this peer and every connected peer hold (GGPO's rule)."""
@@ -337,7 +248,7 @@ class P2PSession:
         for h in range(self.num_players):
             if h in self.local_handles:
                 continue
-            mine = _INF if self._disc_frame[h] is not None else self._last_confirmed[h]
+            mine = _INF if self._inputs.disc_frame[h] is not None else self._inputs.last_confirmed[h]
             confirmed = min(confirmed, mine)
             owner = self._owner[h]
             for p in self._peers.values():
@@ -358,13 +269,8 @@ class P2PSession:
         self._last_saved = frame
         return SaveState(frame, cell, frame % self.checksum_interval == 0)
 
-    def _on_save(self, frame: int, checksum: Any) -> None:
-        self._checksums[frame] = checksum
-
     def _advance_request(self, frame: int) -> AdvanceFrame:
-        inputs = tuple(self._input(h, frame) for h in range(self.num_players))
-        self._used[frame] = tuple(codec.encode(i.action) for i in inputs)
-        return AdvanceFrame(frame, inputs)
+        return AdvanceFrame(frame, self._inputs.for_frame(frame))
 
     def _rollback(self, frame: int, requests: list) -> None:
         depth = self.current_frame - frame
@@ -389,58 +295,20 @@ class P2PSession:
         """Records the states confirmed by the last advance_frame() (its requests are fulfilled
         by now), and exchanges the checksums of every ``checksum_interval``-th one."""
         upto = min(self._confirmed_frame + 1, self._last_saved)
-        for k in range(self._harvested + 1, upto + 1):
-            if k not in self._checksums:
-                continue  # the caller did not save this state (or it is long gone)
-            checksum = self._checksums[k]
-            self._confirmed.append((k, checksum))
-            self._harvested = k
-            if k % self.checksum_interval == 0 and checksum is not None:
-                self._local_reports[k] = checksum
-                for p in self._peers.values():
-                    if not p.disconnected:
-                        self._send(p, Checksum(k, checksum))
-                    remote = self._remote_reports.pop((p.addr, k), None)
-                    if remote is not None:
-                        self._compare(k, checksum, remote, p.addr)
-        self._harvested = max(self._harvested, upto)
-        for store in (self._local_reports, self._remote_reports):
-            while len(store) > REPORTS_KEPT:
-                del store[next(iter(store))]
-
-    def _compare(self, frame: int, local: Any, remote: Any, peer: Hashable) -> None:
-        if local != remote:
-            event = DesyncDetected(frame, local, remote, peer)
-            self.desyncs.append(event)
-            self._events.push(event)
+        self._desync.harvest(upto, self._peers.values(), self._send)
 
     # -- network ---------------------------------------------------------------------------
 
-    def _send(self, p: _Peer, msg: Any) -> None:
+    def _send(self, p: Peer, msg: Any) -> None:
         self.stats.packets_sent += 1
         self._transport.send_to(p.addr, encode_message(msg))
 
-    def _status(self) -> tuple:
-        out = []
-        for h in range(self.num_players):
-            if h in self.local_handles:
-                out.append((False, self._local_next - 1))
-            elif self._disc_frame[h] is not None:
-                out.append((True, self._disc_frame[h] - 1))
-            else:
-                out.append((False, self._last_confirmed[h]))
-        return tuple(out)
-
-    def _send_inputs(self, p: _Peer) -> None:
+    def _send_inputs(self, p: Peer) -> None:
         start = p.acked + 1
-        end = min(self._local_next - 1, start + MAX_INPUTS_PER_PACKET - 1)
-        frames = tuple(tuple(self._inputs[h][f] for h in self.local_handles) for f in range(start, end + 1))
-        ack = self._ack_for(p)
+        frames = self._inputs.local_frames(start)
+        ack = self._inputs.confirmed_upto(p.handles)
         p.last_input_send, p.last_ack_sent = self._now, ack
-        self._send(p, Input(start, ack, self.current_frame, self.local_handles, frames, self._status()))
-
-    def _ack_for(self, p: _Peer) -> int:
-        return min(self._last_confirmed[h] for h in p.handles)
+        self._send(p, Input(start, ack, self.current_frame, self.local_handles, frames, self._inputs.status()))
 
     def _handle_packet(self, addr: Hashable, data: bytes) -> None:
         p = self._peers.get(addr)
@@ -455,43 +323,29 @@ class P2PSession:
             raise ProtocolError(f"peer {addr!r} sent inputs for handles {list(msg.handles)}, it plays {list(p.handles)}")
         if isinstance(msg, Input) and len(msg.status) != self.num_players:
             raise ProtocolError(f"peer {addr!r} sent status for {len(msg.status)} players, not {self.num_players}")
-        self._heard(p)
+        p.heard(self._now, self._events)
         if isinstance(msg, Input):
             self._on_input(p, msg)
         elif isinstance(msg, Quality):
-            p.remote_adv.append(msg.advantage)
+            p.time_sync.remote_adv.append(msg.advantage)
             self._send(p, QualityReply(msg.ping_ms))
         elif isinstance(msg, QualityReply):
-            if msg.ping_ms <= self._now:
-                p.rtt = self._now - msg.ping_ms
+            p.time_sync.on_reply(msg.ping_ms, self._now)
         elif isinstance(msg, Checksum):
-            local = self._local_reports.get(msg.frame)
-            if local is not None:
-                self._compare(msg.frame, local, msg.checksum, addr)
-            elif msg.frame > self._harvested:
-                self._remote_reports[(addr, msg.frame)] = msg.checksum
+            self._desync.on_report(addr, msg.frame, msg.checksum)
 
-    def _heard(self, p: _Peer) -> None:
-        p.last_recv = self._now
-        if not p.synchronized:
-            p.synchronized = True
-            self._events.push(Synchronized(p.addr))
-        if p.interrupted:
-            p.interrupted = False
-            self._events.push(NetworkResumed(p.addr))
-
-    def _on_input(self, p: _Peer, msg: Input) -> None:
-        p.acked = max(p.acked, min(msg.ack, self._local_next - 1))
-        p.remote_frame = max(p.remote_frame, msg.frame)
+    def _on_input(self, p: Peer, msg: Input) -> None:
+        p.acked = max(p.acked, min(msg.ack, self._inputs.local_next - 1))
+        p.time_sync.remote_frame = max(p.time_sync.remote_frame, msg.frame)
         for i, actions in enumerate(msg.inputs):
             for h, action in zip(p.handles, actions):
-                self._store_remote(h, msg.start + i, action)
+                self._inputs.store_remote(h, msg.start + i, action, self.current_frame)
         for h, (disc, last) in enumerate(msg.status):
             if h in p.handles or h in self.local_handles:
                 continue
             if disc:
                 p.reports[h] = _INF
-                current = self._disc_frame[h]
+                current = self._inputs.disc_frame[h]
                 if current is None or last + 1 < current:
                     self._disconnect(self._owner[h], last + 1)
             else:
@@ -501,25 +355,13 @@ class P2PSession:
         for p in self._peers.values():
             if p.disconnected:
                 continue
-            silent = self._now - p.last_recv
-            if silent >= self.disconnect_timeout:
-                self._disconnect(p, min(self._last_confirmed[h] for h in p.handles) + 1)
-            elif silent >= self.disconnect_notify_start and not p.interrupted:
-                p.interrupted = True
-                self._events.push(NetworkInterrupted(p.addr, self.disconnect_timeout - silent))
+            if p.timed_out(self._now, self.disconnect_timeout, self.disconnect_notify_start, self._events):
+                self._disconnect(p, self._inputs.confirmed_upto(p.handles) + 1)
 
-    def _disconnect(self, p: _Peer, frame: int) -> None:
+    def _disconnect(self, p: Peer, frame: int) -> None:
         """Drops ``p``'s players from ``frame`` on (or from an earlier frame another peer
         reported), rolling back if frames after it were simulated with their predictions."""
-        for h in p.handles:
-            old = self._disc_frame[h]
-            if old is not None and old <= frame:
-                continue
-            self._disc_frame[h] = frame
-            for f in [f for f in self._inputs[h] if f >= frame]:
-                del self._inputs[h][f]
-            self._last_confirmed[h] = min(self._last_confirmed[h], frame - 1)
-            self._mark_incorrect(frame)
+        self._inputs.disconnect(p.handles, frame, self.current_frame)
         if not p.disconnected:
             p.disconnected = True
             event = Disconnected(p.addr, p.handles, frame)
@@ -528,11 +370,9 @@ class P2PSession:
 
     def _time_sync(self) -> None:
         for p in self._peers.values():
-            if p.disconnected or not p.synchronized or p.remote_frame < 0:
+            if p.disconnected or not p.synchronized:
                 continue
-            # GGPO: the peer's frame now is about its last reported frame plus half a ping.
-            remote_now = p.remote_frame + p.rtt * self.fps / 1000 / 2
-            p.local_adv.append(remote_now - self.current_frame)
+            p.time_sync.sample(self.current_frame, self.fps)
         if self.current_frame >= self._next_recommendation:
             self._next_recommendation = self.current_frame + RECOMMENDATION_INTERVAL
             skip = self.frames_ahead()
@@ -543,14 +383,7 @@ class P2PSession:
         """Drops inputs, checksums and used-input records nobody can need again."""
         low = self._confirmed_frame
         acks = [p.acked + 1 for p in self._peers.values() if not p.disconnected]
-        for h in range(self.num_players):
-            keep = min(low, self._last_confirmed[h])
-            if h in self.local_handles and acks:
-                keep = min(keep, min(acks))  # unacknowledged local inputs are still resent
-            inputs = self._inputs[h]
-            while self._pruned[h] < keep:
-                inputs.pop(self._pruned[h], None)
-                self._pruned[h] += 1
-        for store in (self._used, self._checksums):
-            for f in [f for f in store if f < low - 1 and f <= self._harvested]:
-                del store[f]
+        # checksums and used-input records: below low - 1, and harvested
+        before = min(low - 1, self._desync.harvested + 1)
+        self._inputs.prune(low, acks, before)
+        self._desync.prune(before)
