@@ -112,3 +112,8 @@ def test_a_crash_in_reset_is_reported_with_its_line_by_every_check(faults):
 def test_rollback_failure_names_the_attribute_through_the_synctest(faults):
     msg = faults.message("::duel_partial_restore::rollback")
     assert "set_state() leaves out hits" in msg
+
+
+def test_an_ai_player_in_a_rollback_game_decides_on_its_host(faults):
+    assert faults.outcome("::trio_with_ai::rollback") == "passed"
+    assert faults.outcome("::trio_with_ai::policy") == "passed"

@@ -1,17 +1,38 @@
 """``rollback``: for browser steps with two or more humans, peers over a simulated network
 (latency, jitter, loss, reordering) confirm frame by frame the history of a run with no network.
 
-Hypothesis draws the network, input delay (0 to the step's), the seed and the actions; the
+Hypothesis draws the network, input delay (0 to the step's), the seed and the humans' actions;
+an AI player's policy decides on its host from what the host sees (predicted frames included)
+and its answer travels as an input, so AI actions stay deterministic under rollback. The
 scenario itself is in :func:`mugkit.netcode.check.check_rollback`.
 """
 
 from __future__ import annotations
 
 from ..games import key_actions
+from ..runtime.policies import RandomPolicy, policy_seed
 from .base import CheckContext, bounded_shrinking, hypothesis_settings
 from .report import CheckFailure
 
 __all__ = ["check_rollback"]
+
+
+def _ai_source(game, agent: str):
+    """An AI player as in a browser study: its host asks its policy each frame, from the frame the
+    host sees then (predicted or not), and sends the answer as the AI's input. A ``"random"``
+    player (or one with no policy) draws from its action space instead."""
+    policy = game.policies.get(agent)
+    space = game.env.action_space(agent)
+    if policy is None or isinstance(policy, RandomPolicy):
+        return space
+
+    def decide(i: int, frame):
+        if agent not in frame.observations:
+            return game.step.options["default_action"]
+        return policy.act(frame.observations[agent], agent=agent, frame=frame.index, seed=policy_seed(game.seed, agent),
+                          space=space, info=frame.infos.get(agent))
+
+    return decide
 
 
 def check_rollback(ctx: CheckContext) -> None:
@@ -25,7 +46,7 @@ def check_rollback(ctx: CheckContext) -> None:
     game = ctx.game(0)
     agents = game.env.agents
     humans = step.humans
-    spaces = {a: (st.sampled_from(key_actions(step)) if a in humans else game.env.action_space(a)) for a in agents}
+    spaces = {a: (st.sampled_from(key_actions(step)) if a in humans else _ai_source(game, a)) for a in agents}
 
     @hypothesis_settings(ctx.examples)
     @given(data=st.data())

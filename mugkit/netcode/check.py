@@ -9,7 +9,7 @@ from __future__ import annotations
 import random
 from typing import Any, Callable, Mapping, Sequence
 
-from .simnet import Link, SimNetwork, reference_history, run_peers
+from .simnet import Link, SimNetwork, reference_history, replay_inputs, run_peers
 
 __all__ = ["check_rollback", "action_strategy"]
 
@@ -49,7 +49,10 @@ def check_rollback(make_game: Callable[[], Any], agents: Sequence[str], humans: 
         humans: the agents played by humans, each on its own peer (at least 2). The other
             agents (AIs, ``"random"``) are played by the first human's peer, the host, as
             ordinary local inputs.
-        action_spaces: agent → its action space, or a Hypothesis strategy of its actions.
+        action_spaces: agent → its action space, a Hypothesis strategy of its actions, or an
+            input source ``(i, frame) -> action`` (an AI deciding on its host from the frame the
+            host sees, predicted or not; see :func:`~mugkit.netcode.simnet.run_peers`). With
+            input sources the reference run replays the inputs the peers agreed on.
         max_rollback, input_delay: the step's netcode settings.
         data: a Hypothesis ``data`` object (``st.data()``); the scenario — seed, frames,
             network, actions — is drawn from it, so Hypothesis shrinks and reports it.
@@ -77,18 +80,34 @@ def check_rollback(make_game: Callable[[], Any], agents: Sequence[str], humans: 
                 jitter_ms=data.draw(st.sampled_from(JITTERS_MS), label="jitter_ms"),
                 loss=data.draw(st.sampled_from(LOSSES), label="loss"),
                 reorder=data.draw(st.sampled_from(REORDERS), label="reorder"))
-    actions = [data.draw(st.lists(action_strategy(action_spaces[a]), max_size=frames), label=f"actions[{a}]")
-               for a in agents]
+    def inputs_of(a):
+        source = action_spaces[a]
+        if callable(source) and not hasattr(source, "example"):  # an input source, not a strategy
+            return source
+        return data.draw(st.lists(action_strategy(source), max_size=frames), label=f"actions[{a}]")
+
+    actions = [inputs_of(a) for a in agents]
+    sources = any(callable(x) for x in actions)
     net_seed = data.draw(st.integers(0, 2**16), label="network_seed")
 
     settings = dict(seed=seed, input_delay=input_delay, default_action=default_action)
-    expected = reference_history(make_game, actions, frames, **settings)
+    expected = None if sources else reference_history(make_game, actions, frames, **settings)
     # A small window over a slow link confirms only a few frames per round trip: allow plenty
     # of ticks (the run stops as soon as every frame is confirmed) so slowness is not "stuck".
     results = run_peers(make_game, actions, frames, peers=peers, network=SimNetwork(net_seed, link),
                         max_rollback=max_rollback, max_ticks=60 * frames + 1000, **settings)
     scenario = (f"seed {seed}, {frames} frames, {link}, network seed {net_seed}, "
                 f"input_delay {input_delay}, max_rollback {max_rollback}")
+    if sources:
+        # An AI decided from what its host saw at the time; the inputs it sent are final, so
+        # a run without network replays the inputs the peers agreed on.
+        for r in results[1:]:
+            if r.inputs != results[0].inputs:
+                k = next((k for k, (a, b) in enumerate(zip(r.inputs, results[0].inputs)) if a != b),
+                         min(len(r.inputs), len(results[0].inputs)))
+                raise AssertionError(f"peer {r.peer} and peer 0 simulated frame {k} with different inputs "
+                                     f"({scenario})")
+        expected = replay_inputs(make_game, results[0].inputs, seed=seed)
     for r in results:
         who = f"peer {r.peer} (agents {[agents[h] for h in r.handles]})"
         for k, (got, want) in enumerate(zip(r.history, expected)):

@@ -24,7 +24,7 @@ from .events import Event, WaitRecommendation
 from .game import GameRunner
 from .p2p import P2PSession, SessionStats
 
-__all__ = ["Link", "SimNetwork", "SimTransport", "PeerResult", "run_peers", "reference_history"]
+__all__ = ["Link", "SimNetwork", "SimTransport", "PeerResult", "run_peers", "reference_history", "replay_inputs"]
 
 
 @dataclass(frozen=True)
@@ -142,6 +142,8 @@ class PeerResult:
         desyncs, disconnects: the session's records.
         events: every event the session emitted.
         session: the session itself, for further inspection.
+        inputs: the actions (by handle) the game was last advanced with at each frame
+            ``0..frames-1``: once a frame is confirmed, the inputs every peer agreed on.
     """
 
     peer: Hashable
@@ -152,10 +154,13 @@ class PeerResult:
     disconnects: list
     events: list = field(default_factory=list)
     session: Any = None
+    inputs: list = field(default_factory=list)
 
 
-def _action(actions: Sequence[Sequence[Any]], h: int, i: int, default: Any) -> Any:
+def _action(actions: Sequence[Any], h: int, i: int, default: Any, runner: GameRunner | None = None) -> Any:
     seq = actions[h]
+    if callable(seq):  # an input source, such as an AI on its host: decides from the game it sees now
+        return seq(i, runner.frame) if runner is not None else default
     return seq[i] if 0 <= i < len(seq) else default
 
 
@@ -173,7 +178,10 @@ def run_peers(make_game: Callable[[], Any], actions: Sequence[Sequence[Any]], fr
         make_game: returns a fresh GameEnv; called once per peer.
         actions: per handle, the action pressed at each local frame: ``actions[h][i]`` is given
             by ``h``'s peer at its frame ``i`` and applies to frame ``i + input_delay``; after
-            the list ends, ``default_action``.
+            the list ends, ``default_action``. Or, per handle, an input source
+            ``(i, frame) -> action`` that ``h``'s peer asks at its frame ``i`` with the game's
+            current (possibly predicted) :class:`~mugkit.runtime.adapter.Frame`: an AI on its
+            host, deciding from what the host sees.
         frames: states ``0..frames`` must be confirmed.
         peers: the handles each peer plays (e.g. ``[(0, 2), (1,)]``: peer 0 plays handles 0
             and 2, such as a human and an AI). Default: one handle per peer.
@@ -214,6 +222,7 @@ def run_peers(make_game: Callable[[], Any], actions: Sequence[Sequence[Any]], fr
         runners.append(make_runner(make_game(), seed))
 
     histories: list[dict[int, Any]] = [{} for _ in peers]
+    played: list[dict[int, tuple]] = [{} for _ in peers]
     events: list[list[Event]] = [[] for _ in peers]
     skip = [0] * len(peers)
     for tick in range(max_ticks):
@@ -227,8 +236,9 @@ def run_peers(make_game: Callable[[], Any], actions: Sequence[Sequence[Any]], fr
                 skip[i] -= 1
             else:
                 for h in peers[i]:
-                    sess.add_local_input(h, _action(actions, h, sess.current_frame, default_action))
-                runner.fulfil(sess.advance_frame())
+                    sess.add_local_input(h, _action(actions, h, sess.current_frame, default_action, runner))
+                for request, _ in runner.fulfil(sess.advance_frame()):
+                    played[i][request.frame] = tuple(request.actions)  # a re-simulation replaces it
             for k, checksum in sess.drain_confirmed():
                 histories[i][k] = checksum
             for e in sess.events():
@@ -240,7 +250,8 @@ def run_peers(make_game: Callable[[], Any], actions: Sequence[Sequence[Any]], fr
 
     return [PeerResult(i, peers[i], [histories[i][k] for k in sorted(histories[i]) if k <= frames],
                        replace(sessions[i].stats), list(sessions[i].desyncs),
-                       list(sessions[i].disconnects), events[i], sessions[i])
+                       list(sessions[i].disconnects), events[i], sessions[i],
+                       [played[i][k] for k in sorted(played[i]) if k < frames])
             for i in range(len(peers))]
 
 
@@ -257,5 +268,17 @@ def reference_history(make_game: Callable[[], Any], actions: Sequence[Sequence[A
         # Through the codec, like every input of a session (numpy values become lists).
         runner.advance([codec.decode(codec.encode(_action(actions, h, i, default_action)))
                         for h in range(len(actions))])
+        history.append(runner.checksum())
+    return history
+
+
+def replay_inputs(make_game: Callable[[], Any], inputs: Sequence[Sequence[Any]], *, seed: int = 0) -> list:
+    """The checksums of states ``0..len(inputs)`` of a game advanced, with no network, by the
+    joint actions ``inputs[f]`` (by handle) at each frame ``f`` — e.g. a peer's
+    :attr:`PeerResult.inputs`."""
+    runner = GameRunner(make_game(), seed=seed)
+    history = [runner.checksum()]
+    for actions in inputs:
+        runner.advance(list(actions))
         history.append(runner.checksum())
     return history

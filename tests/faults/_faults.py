@@ -158,6 +158,25 @@ class Duel:
 DUEL_KEYS = {"ArrowLeft": 0, "ArrowRight": 2}
 
 
+class Trio(Duel):
+    """Three walkers: two humans and an AI."""
+
+    possible_agents = ["a", "b", "c"]
+
+    def reset(self, seed=None, options=None):
+        self.rng = random.Random(seed)
+        self.agents = list(self.possible_agents)
+        self.pos = {"a": 10, "b": 30, "c": 20}
+        self.hits, self.t = 0, 0
+        return self._obs(), {a: {} for a in self.agents}
+
+    def _obs(self):
+        return {a: [self.pos[a], self.pos["b"], min(self.hits, 40)] for a in self.agents}
+
+    def render(self):
+        return [draw.circle(self.pos[a] * 10, 100, 8, id=a) for a in self.possible_agents]
+
+
 @mk.scene(players={"a": mk.HUMAN, "b": mk.HUMAN}, runtime="browser", keys=DUEL_KEYS, default_action=1)
 def duel_partial_restore():
     return Duel("partial_restore")
@@ -235,3 +254,15 @@ def redirect_typo():
 @mk.scene
 def good_page():
     return mk.Completion(code="C123", redirect="https://app.prolific.com/submissions/complete?cc={code}")
+
+
+@mk.policy
+def follower():
+    """Walks toward the other walker: decides from the observation, so from predicted frames too."""
+    return lambda obs: 2 if obs[0] < obs[1] else 0
+
+
+@mk.scene(players={"a": "follower", "b": mk.HUMAN, "c": mk.HUMAN}, runtime="browser", keys=DUEL_KEYS,
+          default_action=1)
+def trio_with_ai():
+    return Trio()
