@@ -70,6 +70,20 @@ def _all_ints(x) -> bool:
                for t in kinds)
 
 
+_KEYS: dict = {}  # encodings of str keys: states repeat the same few names every frame
+
+
+def _key_bytes(k: Any) -> bytes:
+    if type(k) is str:
+        raw = _KEYS.get(k)
+        if raw is None:
+            raw = encode(k)
+            if len(_KEYS) < 4096:
+                _KEYS[k] = raw
+        return raw
+    return encode(k)
+
+
 def _int_bytes(n: int) -> bytes:
     length = (n if n >= 0 else ~n).bit_length() // 8 + 1  # the fewest bytes that keep the sign bit
     return n.to_bytes(length, "big", signed=True)
@@ -116,7 +130,7 @@ def _encode(x: Any, out: bytearray) -> None:
     elif t is dict:
         out += b"d"
         _varint(len(x), out)
-        pairs = sorted((encode(k), v) for k, v in x.items()) if len(x) > 1 else [(encode(k), v) for k, v in x.items()]
+        pairs = sorted((_key_bytes(k), v) for k, v in x.items())
         for k, v in pairs:
             out += k
             _encode(v, out)
