@@ -17,6 +17,10 @@ def _check(argv: list[str]) -> int:
               "--mugkit-examples N, --mugkit-frames N]")
         return 0 if argv else 2
     # Only mugkit's items: the python plugin would also collect test_*.py files under PATH.
+    problem = _unknown_node(argv)
+    if problem:
+        print(f"mugkit: {problem}", file=sys.stderr)
+        return int(pytest.ExitCode.USAGE_ERROR)
     # mugkit is imported before pytest starts, so pytest cannot rewrite its asserts: say nothing of it.
     code = int(pytest.main(["-p", "no:cacheprovider", "-o", "python_files=",
                             "-W", "ignore::pytest.PytestAssertRewriteWarning", *argv]))
@@ -25,6 +29,34 @@ def _check(argv: list[str]) -> int:
               "@mk.scene or @mk.survey functions; modules named _* or test_* are skipped unless named "
               "explicitly, and -k may have deselected everything.", file=sys.stderr)
     return code
+
+
+def _unknown_node(argv: list[str]) -> str | None:
+    """What is wrong with a ``file.py::step[::check]`` argument, in the researcher's terms (pytest
+    would only say "not found" and name its internal collectors)."""
+    import os
+
+    from .checks import applicable
+    from .collect import load_experiment
+    from .steps import StepError
+
+    for arg in argv:
+        if arg.startswith("-") or "::" not in arg:
+            continue
+        path, *names = arg.split("::")
+        if not os.path.isfile(path):
+            return f"{path}: no such file"
+        try:
+            experiment = load_experiment(path)
+        except StepError:
+            return None  # pytest reports the collection error itself
+        steps = {s.name: s for s in experiment.steps}
+        if names[0] not in steps:
+            return f"{path} has no step {names[0]!r}; its steps: {', '.join(steps)}"
+        checks = applicable(steps[names[0]])
+        if len(names) > 1 and names[1] not in checks:
+            return f"{path}::{names[0]} has no check {names[1]!r}; its checks: {', '.join(checks)}"
+    return None
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -148,7 +148,7 @@ def _user_frames(tb, path: str) -> str:
     """The traceback entries outside importlib, most recent last, as ``file:line: code``."""
     lines = []
     for frame in traceback.extract_tb(tb):
-        if "importlib" in frame.filename or frame.filename.startswith("<frozen"):
+        if any(part in frame.filename for part in ("importlib", "_pytest", "pluggy")) or frame.filename.startswith("<"):
             continue
         if os.path.abspath(frame.filename) == os.path.abspath(__file__):
             continue

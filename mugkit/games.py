@@ -110,6 +110,9 @@ def build_game(step: GameStep, policies: dict, *, seed: int, episode: int = 0,
         game = adapt(env, list(step.players), max_steps=step.options["max_steps"], render=step.options["render"])
     except EnvError as exc:
         raise step.error(str(exc)) from None
+    if step.options["render"] is None and not callable(getattr(env, "render", None)):
+        raise step.error(f"{type(env).__name__} has no render(): define one that returns mugkit.draw shapes "
+                         f"(or an RGB array on the server), or give the step render=lambda env: [...]")
     humans = step.humans
     if humans and not game.turn_based and step.options["default_action"] is None:
         raise step.error("a real-time game with a human needs default_action= (the action when no mapped key "

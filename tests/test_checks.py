@@ -117,3 +117,13 @@ def test_rollback_failure_names_the_attribute_through_the_synctest(faults):
 def test_an_ai_player_in_a_rollback_game_decides_on_its_host(faults):
     assert faults.outcome("::trio_with_ai::rollback") == "passed"
     assert faults.outcome("::trio_with_ai::policy") == "passed"
+
+
+def test_an_env_without_render_fails_at_build_saying_what_to_do(faults):
+    msg = faults.message("::no_render::contract")
+    assert "[build]" in msg and "NoDrawing has no render(): define one that returns mugkit.draw shapes" in msg
+
+
+def test_numpy_answers_of_a_policy_reach_a_numpy_free_env_as_plain_numbers(faults):
+    for check in ("contract", "determinism", "synctest", "policy"):
+        assert faults.outcome(f"::numpy_policy::{check}") == "passed", faults.message(f"::numpy_policy::{check}")

@@ -38,3 +38,12 @@ def test_node_ids_select_a_step_or_one_check(tmp_path):
     results = run_check("experiments/chase.py::chase::policy", tmp_path=tmp_path)
     assert results.returncode == 0, results.output
     assert list(results.outcomes) == ["chase::policy"]
+
+
+def test_a_node_id_naming_no_step_lists_the_steps():
+    proc = mugkit("check", "experiments/chase.py::nosuch")
+    assert proc.returncode == 4
+    assert ("experiments/chase.py has no step 'nosuch'; its steps: welcome, consent, instructions, chase, "
+            "after_game, done") in proc.stderr
+    proc = mugkit("check", "experiments/chase.py::chase::rollback")
+    assert "has no check 'rollback'; its checks: contract, determinism, synctest, policy" in proc.stderr

@@ -59,6 +59,7 @@ def run_check(name: str, ctx) -> None:
     where; one raised inside mugkit itself propagates with its traceback (it is mugkit's bug).
     """
     from ..games import _user_lines
+    from ..runtime.policies import PolicyError
     from ..steps import StepError
     from .report import CheckFailure
 
@@ -66,6 +67,8 @@ def run_check(name: str, ctx) -> None:
         _function(name)(ctx)
     except (CheckFailure, StepError):
         raise
+    except PolicyError as exc:  # a model that does not load or does not fit: one sentence says it
+        raise CheckFailure(ctx.nodeid, f"{ctx.step.location()}: {ctx.step.name}: {exc}") from None
     except Exception as exc:
         where = [line.strip() for line in _user_lines(exc).splitlines() if line.strip()]
         if not where:

@@ -8,6 +8,7 @@ from typing import Any, Callable
 
 from ..collect import Experiment
 from ..games import Game
+from ..runtime.policies import PolicyError
 from ..steps import Step, StepError
 from .play import make_game
 
@@ -123,8 +124,8 @@ def run_property(ctx: CheckContext, prop: Callable[[int, list], None], examples:
     def run(seed, choices):
         try:
             prop(seed, choices)
-        except (Found, StepError):
-            raise  # a step that does not build fails the same for every example: no shrinking
+        except (Found, StepError, PolicyError):
+            raise  # a step or model that does not load fails the same for every example: no shrinking
         except Exception as exc:  # the env (or a policy) crashed: shrink it like any failure
             raise Found(seed, choices, crash=exc) from exc
 

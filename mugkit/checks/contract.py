@@ -94,15 +94,34 @@ def _library_checker(ctx: CheckContext) -> None:
                 where = [line.strip() for line in _user_lines(exc).splitlines() if line.strip()]
                 raise _fail(ctx, "library_checker", f"the env raised {type(exc).__name__}: {exc} under {name}",
                             raised_at=where) from None
-            cause = explain(trace_sources(lambda: checker(ctx.game(0).env.env)))
-            raise _fail(ctx, "library_checker", f"{name} failed: {type(exc).__name__}: {exc}",
-                        cause or "the env does not follow the API its kind promises (see the message above)") from None
+            cause = explain(trace_sources(lambda: checker(ctx.game(0).env.env))) or _library_hint(str(exc))
+            raise _fail(ctx, "library_checker", f"{name} failed: {type(exc).__name__}: {exc}", cause) from None
     for w in caught:
         text = str(w.message)
-        if issubclass(w.category, DeprecationWarning) or "environment creation API" in text:
-            continue  # the libraries' own deprecations, not the env's
+        if (issubclass(w.category, DeprecationWarning) or "environment creation API" in text
+                or "is different from the unwrapped version" in text):
+            continue  # the libraries' own deprecations, and gym.make's wrappers: not the env's doing
         text = re.sub(r"\x1b\[[0-9;]*m", "", text)  # gymnasium colours its warnings
         ctx.notes.append(f"{ctx.step_nodeid}: {name} warns: {text[:200]}")
+
+
+#: What the libraries' checkers' terse assertions usually mean, in the researcher's terms.
+_LIBRARY_HINTS = (
+    ("Deterministic", "the env is not a function of its seed and actions: it draws from randomness that "
+                      "reset(seed) does not seed, reads a clock, or keeps state in a module or class (the "
+                      "determinism check of this step locates it)"),
+    ("!= set()", "after every agent is terminated or truncated, env.agents must be empty: remove finished "
+                 "agents from self.agents in step()"),
+    ("space", "build the spaces once (in __init__) and return the same object on every call; observations "
+              "must lie in the observation space"),
+)
+
+
+def _library_hint(message: str) -> str:
+    for needle, hint in _LIBRARY_HINTS:
+        if needle in message:
+            return hint
+    return "the env does not follow the API its kind promises (see the message above)"
 
 
 def _reset_seed(ctx: CheckContext) -> None:
@@ -163,6 +182,12 @@ def _frames_and_render(ctx: CheckContext) -> None:
         if f.done:
             break
         actions, cursor = choose_actions(game, choices, cursor)
+        for agent, action in actions.items():
+            space = env.action_space(agent)
+            if not space.contains(action):
+                who = f"policy {ctx.step.players[agent]!r}" if agent in game.policies else "the keys"
+                raise _fail(ctx, "frames", f"frame {f.index + 1}: {who} gave {action!r} for {agent!r}, outside its "
+                            f"action space {space!r}", "see the policy check of this step")
         env.step(actions)
 
 

@@ -8,8 +8,10 @@ which exposes state shared between instances — and once more in a fresh proces
 
 from __future__ import annotations
 
+import base64
 import json
 import os
+import pickle
 import subprocess
 import sys
 
@@ -70,32 +72,43 @@ def _report(ctx: CheckContext, found: Found) -> CheckFailure:
     sources = trace_sources(lambda: play(ctx.game(seed), choices, ctx.frames))
     cause = explain(sources) or (
         "state shared between two instances of the env (a module-level or class-level variable the env "
-        "changes), or iteration over something unordered. Keep all game state on the instance and derive "
-        "all randomness from the seed passed to reset()")
+        "changes), a value that differs per object (id(), object addresses in a repr), or iteration over "
+        "something unordered. Keep all game state on the instance and derive all randomness from the seed "
+        "passed to reset()")
     return CheckFailure(
         ctx.nodeid, "two runs with the same seed and actions gave different frames",
         seed=seed, actions=actions, frame=at, differs=differs, cause=cause,
         replay=replay_snippet(ctx.nodeid, seed, actions))
 
 
-def _check_other_process(ctx: CheckContext) -> None:
-    seed, choices = 12345, [(i * 37) % 256 for i in range(ctx.frames * 4)]
-    here = play(ctx.game(seed), choices, ctx.frames)
-    request = {"step": ctx.step_nodeid, "seed": seed, "choices": choices, "frames": ctx.frames,
-               "rootdir": ctx.rootdir}
+def _ask_fresh_process(ctx: CheckContext, request: dict) -> dict:
     env = dict(os.environ, PYTHONHASHSEED=OTHER_HASH_SEED)
     proc = subprocess.run([sys.executable, "-m", "mugkit.checks.replay"], input=json.dumps(request),
                           capture_output=True, text=True, env=env, cwd=ctx.rootdir, timeout=600)
     if proc.returncode != 0:
         raise CheckFailure(ctx.nodeid, "replaying the step in a fresh Python process failed",
-                           seed=seed, cause=proc.stderr.strip()[-2000:])
-    there = json.loads(proc.stdout)["hashes"]
+                           seed=request["seed"], cause=proc.stderr.strip()[-2000:])
+    return json.loads(proc.stdout)
+
+
+def _check_other_process(ctx: CheckContext) -> None:
+    seed, choices = 12345, [(i * 37) % 256 for i in range(ctx.frames * 4)]
+    here = play(ctx.game(seed), choices, ctx.frames, keep_data=True)
+    request = {"step": ctx.step_nodeid, "seed": seed, "choices": choices, "frames": ctx.frames,
+               "rootdir": ctx.rootdir}
+    there = _ask_fresh_process(ctx, request)["hashes"]
     at = first_difference(here.hashes, there)
-    if at is not None:
-        raise CheckFailure(
-            ctx.nodeid, f"a fresh process (PYTHONHASHSEED={OTHER_HASH_SEED}) gave different frames than this one",
-            seed=seed, actions=here.actions[:at], frame=at,
-            cause="the env depends on string hashing (iterating a set or dict built from hash() order, "
-                  "hash() of a str as a seed) or on process-wide state such as id() or a counter shared "
-                  "across instances. Use sorted() over sets and derive seeds from the reset seed",
-            replay=replay_snippet(ctx.nodeid, seed, here.actions[:at]))
+    if at is None:
+        return
+    differs = []
+    if at < len(here.data):
+        answer = _ask_fresh_process(ctx, {**request, "data_at": at})
+        if "data" in answer:
+            differs = diff(here.data[at], pickle.loads(base64.b64decode(answer["data"])))
+    raise CheckFailure(
+        ctx.nodeid, f"a fresh process (PYTHONHASHSEED={OTHER_HASH_SEED}) gave different frames than this one",
+        seed=seed, actions=here.actions[:at], frame=at, differs=differs, shrunk=False,
+        cause="the env depends on string hashing (iterating a set or dict built from hash() order, "
+              "hash() of a str as a seed) or on process-wide state such as id() or a counter shared "
+              "across instances. Use sorted() over sets and derive seeds from the reset seed",
+        replay=replay_snippet(ctx.nodeid, seed, here.actions[:at]))

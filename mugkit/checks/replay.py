@@ -8,8 +8,10 @@ another ``PYTHONHASHSEED`` to catch envs that depend on string hashing.
 
 from __future__ import annotations
 
+import base64
 import contextlib
 import json
+import pickle
 import sys
 from typing import Any
 
@@ -41,11 +43,19 @@ def replay(nodeid: str, seed: int, actions: list[dict[str, Any]] | None = None, 
 
 
 def main() -> None:
+    """Answers a JSON request ``{step, seed, choices, frames, rootdir, python_only, data_at}`` with
+    ``{"hashes": [...]}``; with ``data_at`` (a frame index) also ``"data"``: that frame's data,
+    pickled and base64-encoded, so the caller can say what differs."""
     request = json.load(sys.stdin)
     with contextlib.redirect_stdout(sys.stderr):  # envs print; stdout carries only the answer
-        hashes = replay(request["step"], request["seed"], choices=request["choices"], frames=request["frames"],
-                        rootdir=request.get("rootdir"), python_only=request.get("python_only", False))
-    json.dump({"hashes": hashes}, sys.stdout)
+        experiment, step = load_step(request["step"], request.get("rootdir"))
+        game = make_game(step, experiment.policies, request["seed"], experiment.conditions)
+        run = play(game, request["choices"], request["frames"], python_only=request.get("python_only", False),
+                   keep_data="data_at" in request)
+    answer = {"hashes": run.hashes}
+    if "data_at" in request and request["data_at"] < len(run.data):
+        answer["data"] = base64.b64encode(pickle.dumps(run.data[request["data_at"]])).decode("ascii")
+    json.dump(answer, sys.stdout)
 
 
 if __name__ == "__main__":

@@ -36,6 +36,7 @@ class CheckFailure(Exception):
         cause: the likely cause and how to fix it.
         replay: a Python snippet that reproduces the run.
         raised_at: for a crash, the innermost traceback lines outside mugkit.
+        shrunk: whether Hypothesis shrank the actions (False for a fixed example).
     """
 
     nodeid: str
@@ -47,6 +48,7 @@ class CheckFailure(Exception):
     cause: str | None = None
     replay: str | None = None
     raised_at: list = field(default_factory=list)
+    shrunk: bool = True
 
     def __post_init__(self):
         super().__init__(self.summary)
@@ -59,7 +61,7 @@ class CheckFailure(Exception):
         if self.seed is not None:
             out.append(f"  seed: {self.seed}")
         if self.actions is not None:
-            out.append(f"  actions ({len(self.actions)} frames, shrunk):")
+            out.append(f"  actions ({len(self.actions)} frames{', shrunk' if self.shrunk else ''}):")
             out.append(format_actions(self.actions))
         if self.frame is not None:
             out.append(f"  first differing frame: {self.frame}")

@@ -49,6 +49,14 @@ def mask_allows(mask: Any, action: Any) -> bool:
         return True  # masks over non-discrete actions are the env's business
 
 
+def plain_action(space: Any, action: Any) -> Any:
+    """For a mugkit (numpy-free) space, numpy values become plain Python (``np.int64(2)`` → ``2``,
+    arrays → lists), as a browser env expects; for a gymnasium space the action is kept."""
+    if isinstance(space, Space) and type(action).__module__ == "numpy" and hasattr(action, "tolist"):
+        return action.tolist()
+    return action
+
+
 class Policy:
     """Base class. Subclasses implement :meth:`act`."""
 
@@ -103,7 +111,7 @@ class CallablePolicy(Policy):
         kwargs = {k: context[k] for k in self._wants if k != "rng"}
         if "rng" in self._wants:
             kwargs["rng"] = derive_rng(seed, frame, agent, self.name)
-        return self.fn(observation, **kwargs)
+        return plain_action(space, self.fn(observation, **kwargs))
 
 
 class Onnx(Policy):

@@ -217,7 +217,7 @@ class Box(Space):
             x = x.tolist()
         if _shape_of(x) != self.shape:
             return False
-        flat = _flat(x)
+        flat = [_item(v) for v in _flat(x)]
         number = int if self.dtype == "int" else (int, float)
         if not all(isinstance(v, number) and not isinstance(v, bool) for v in flat):
             return False

@@ -291,7 +291,7 @@ class Snapshotter:
             for k, v in x.items():
                 out[k] = self._deep(v, memo)
         elif t is tuple:
-            out = tuple(self._deep(v, memo) for v in x)
+            out = x if set(map(type, x)) <= _SCALARS else tuple(self._deep(v, memo) for v in x)
         elif isinstance(x, (types.FunctionType, types.BuiltinFunctionType, types.ModuleType, type)):
             out = x
         elif (hasattr(x, "__dict__") and not hasattr(t, "__deepcopy__") and t.__new__ is object.__new__

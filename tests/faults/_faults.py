@@ -266,3 +266,34 @@ def follower():
           default_action=1)
 def trio_with_ai():
     return Trio()
+
+
+class NoDrawing:
+    """A duck-typed env that forgot render()."""
+
+    metadata = {}
+    action_space = spaces.Discrete(2)
+    observation_space = spaces.Discrete(2)
+
+    def reset(self, seed=None, options=None):
+        return 0, {}
+
+    def step(self, action):
+        return 0, 0, False, False, {}
+
+
+@mk.scene(players={"player": "random"})
+def no_render():
+    return NoDrawing()
+
+
+@mk.policy
+def numpy_answers():
+    import numpy as np
+
+    return lambda obs: np.int64(2)  # a numpy scalar for a numpy-free env: mugkit makes it plain
+
+
+@mk.scene(players={"player": "numpy_answers"})
+def numpy_policy():
+    return Grid()
