@@ -22,13 +22,12 @@ import difflib
 import importlib
 import os
 import sys
-import traceback
 from dataclasses import dataclass, field
 from types import ModuleType
 from typing import Iterable
 
 from .flow import Counterbalance, Repeat, Shuffle, flow_steps
-from .paths import nodeid_of
+from .paths import nodeid_of, user_frames
 from .steps import GameStep, PolicyDef, Step, StepError
 
 __all__ = ["Experiment", "CollectError", "collect", "load_experiment", "load_step", "is_experiment_source",
@@ -144,18 +143,6 @@ def _basedir_and_name(path: str) -> tuple[str, str]:
     return folder, ".".join(parts)
 
 
-def _user_frames(tb, path: str) -> str:
-    """The traceback entries outside importlib, most recent last, as ``file:line: code``."""
-    lines = []
-    for frame in traceback.extract_tb(tb):
-        if any(part in frame.filename for part in ("importlib", "_pytest", "pluggy")) or frame.filename.startswith("<"):
-            continue
-        if os.path.abspath(frame.filename) == os.path.abspath(__file__):
-            continue
-        lines.append(f"  {nodeid_of(frame.filename)}:{frame.lineno}: {(frame.line or '').strip()}")
-    return "\n".join(lines)
-
-
 def _import(path: str, nodeid: str) -> ModuleType:
     basedir, name = _basedir_and_name(path)
     existing = sys.modules.get(name)
@@ -174,7 +161,7 @@ def _import(path: str, nodeid: str) -> ModuleType:
     except SyntaxError as exc:
         raise CollectError(f"{nodeid_of(exc.filename or path)}:{exc.lineno}: syntax error: {exc.msg}") from None
     except Exception as exc:
-        frames = _user_frames(exc.__traceback__, path)
+        frames = "\n".join(f"  {line}" for line in user_frames(exc, limit=8))
         hint = ""
         if isinstance(exc, ModuleNotFoundError):
             top = (exc.name or "").split(".")[0]

@@ -15,6 +15,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Sequence
 
+from .paths import user_frames
 from .runtime.adapter import EnvError, GameEnv, adapt
 from .runtime.policies import Policy, PolicyError, as_policy
 from .runtime.seeding import derive_seed, episode_seed
@@ -47,10 +48,6 @@ class Game:
     policies: dict[str, Policy]
     seed: int
 
-    @property
-    def humans(self) -> list[str]:
-        return self.step.humans
-
 
 def key_actions(step: GameStep) -> list:
     """Every action the step's ``keys`` map to, plus its ``default_action`` (if set)."""
@@ -65,17 +62,6 @@ def _contains(space: Any, action: Any) -> bool:
         return bool(space.contains(action))
     except Exception:
         return False
-
-
-def _user_lines(exc: BaseException) -> str:
-    """The innermost traceback lines outside mugkit, one per line, for error messages."""
-    import traceback
-
-    from .paths import is_mugkit_file, nodeid_of
-
-    frames = [f for f in traceback.extract_tb(exc.__traceback__) if not is_mugkit_file(f.filename)]
-    return "".join(f"\n  {nodeid_of(f.filename)}:{f.lineno} in {f.name}: {(f.line or '').strip()}"
-                   for f in frames[-4:])
 
 
 def build_game(step: GameStep, policies: dict, *, seed: int, episode: int = 0,
@@ -101,7 +87,7 @@ def build_game(step: GameStep, policies: dict, *, seed: int, episode: int = 0,
         env = step.fn(**{p: args[p] for p in step.params})
     except Exception as exc:
         raise step.error(f"calling {step.name}() raised {type(exc).__name__}: {exc}"
-                         f"{_user_lines(exc)}") from exc
+                         + "".join(f"\n  {line}" for line in user_frames(exc))) from exc
     if env is None or not callable(getattr(env, "step", None)):
         raise step.error(f"a game step must return an env (gymnasium.Env, a PettingZoo env or an object with "
                          f"reset() and step()), but it returned {type(env).__name__}"

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import os
+import traceback
 
-__all__ = ["nodeid_of", "MUGKIT_DIR", "is_mugkit_file"]
+__all__ = ["nodeid_of", "MUGKIT_DIR", "is_mugkit_file", "user_frames"]
 
 #: The folder of the mugkit package itself.
 MUGKIT_DIR = os.path.dirname(os.path.abspath(__file__))
@@ -26,3 +27,16 @@ def nodeid_of(path: str, rootdir: str | None = None) -> str:
 def is_mugkit_file(path: str) -> bool:
     """True for a file of the mugkit package (not of a user's folder that happens to be named so)."""
     return os.path.abspath(path).startswith(MUGKIT_DIR + os.sep)
+
+
+def user_frames(exc: BaseException, limit: int = 4) -> list[str]:
+    """The innermost traceback entries of ``exc`` outside mugkit and the import/test machinery,
+    as ``file:line in function: code`` (most recent last, at most ``limit``)."""
+    out = []
+    for f in traceback.extract_tb(exc.__traceback__):
+        name = f.filename
+        if is_mugkit_file(name) or name.startswith("<") or any(
+                part in name for part in ("importlib", "_pytest", "pluggy")):
+            continue
+        out.append(f"{nodeid_of(name)}:{f.lineno} in {f.name}: {(f.line or '').strip()}")
+    return out[-limit:]

@@ -184,7 +184,7 @@ def test_import_failure_names_the_line_and_hints(project):
         collect([str(path)])
     msg = str(info.value)
     assert msg.startswith("broken.py: failed to import: ModuleNotFoundError: No module named 'not_a_module_xyz'")
-    assert "broken.py:3: import not_a_module_xyz" in msg and "Hint:" in msg
+    assert "broken.py:3 in <module>: import not_a_module_xyz" in msg and "Hint:" in msg
 
 
 def test_syntax_error_names_the_line(project):

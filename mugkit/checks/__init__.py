@@ -58,7 +58,7 @@ def run_check(name: str, ctx) -> None:
     An exception raised in the env's or policy's code becomes a :class:`CheckFailure` naming
     where; one raised inside mugkit itself propagates with its traceback (it is mugkit's bug).
     """
-    from ..games import _user_lines
+    from ..paths import user_frames
     from ..runtime.policies import PolicyError
     from ..steps import StepError
     from .report import CheckFailure
@@ -70,7 +70,7 @@ def run_check(name: str, ctx) -> None:
     except PolicyError as exc:  # a model that does not load or does not fit: one sentence says it
         raise CheckFailure(ctx.nodeid, f"{ctx.step.location()}: {ctx.step.name}: {exc}") from None
     except Exception as exc:
-        where = [line.strip() for line in _user_lines(exc).splitlines() if line.strip()]
+        where = user_frames(exc)
         if not where:
             raise
         raise CheckFailure(ctx.nodeid, f"the game raised {type(exc).__name__}: {exc}", raised_at=where) from exc

@@ -142,17 +142,14 @@ def run_property(ctx: CheckContext, prop: Callable[[int, list], None], examples:
     return None
 
 
-def crash_report(ctx: CheckContext, found: Found):
+def crash_report(ctx: CheckContext, found: Found) -> Exception:
     """The failure for an example whose run raised: where, with the shrunk seed and choices."""
-
-    from .report import CheckFailure
-
-    from ..games import _user_lines
+    from ..paths import user_frames
     from .play import Run, play
-    from .report import replay_snippet
+    from .report import CheckFailure, replay_snippet
 
     exc = found.details["crash"]
-    where = [line.strip() for line in _user_lines(exc).splitlines() if line.strip()]
+    where = user_frames(exc)
     run = Run()
     try:  # replay to learn the actions up to the crash
         play(ctx.game(found.seed), found.choices, ctx.frames, run=run)

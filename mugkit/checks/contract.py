@@ -22,7 +22,8 @@ import subprocess
 import sys
 import warnings
 
-from ..games import _user_lines, episode_seed
+from ..games import episode_seed
+from ..paths import user_frames
 from ..runtime import draw
 from ..runtime.state import diff
 from .base import CheckContext
@@ -91,7 +92,7 @@ def _library_checker(ctx: CheckContext) -> None:
             checker(env)
         except Exception as exc:  # the checkers assert; some envs raise their own errors
             if not isinstance(exc, AssertionError):
-                where = [line.strip() for line in _user_lines(exc).splitlines() if line.strip()]
+                where = user_frames(exc)
                 raise _fail(ctx, "library_checker", f"the env raised {type(exc).__name__}: {exc} under {name}",
                             raised_at=where) from None
             cause = explain(trace_sources(lambda: checker(ctx.game(0).env.env))) or _library_hint(str(exc))
