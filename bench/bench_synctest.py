@@ -25,7 +25,7 @@ os.environ.setdefault("SDL_VIDEODRIVER", "dummy")
 
 from mugkit.checks.base import CheckContext  # noqa: E402
 from mugkit.checks.play import play  # noqa: E402
-from mugkit.checks.synctest import _rollback_run  # noqa: E402
+from mugkit.checks.synctest import rollback_run  # noqa: E402
 from mugkit.collect import load_step  # noqa: E402
 from mugkit.runtime import adapt  # noqa: E402
 
@@ -38,7 +38,7 @@ def synctest_fps(frames: int) -> tuple[float, float]:
     choices = [(i * 37 + 11) % 256 for i in range(frames * 2)]
     ref = play(ctx.game(1), choices, frames)
     start = time.perf_counter()
-    _rollback_run(ctx, 1, ref, max_rollback=8)
+    rollback_run(ctx, 1, ref, max_rollback=8)
     synctest = time.perf_counter() - start
     start = time.perf_counter()
     play(ctx.game(1), choices, frames)

@@ -52,6 +52,7 @@ class Found(Exception):
         self.seed = seed
         self.choices = choices
         self.details = details
+        self.shrunk = True
 
 
 def _find(exc: BaseException) -> Found | None:
@@ -103,10 +104,17 @@ def hypothesis_settings(examples: int):
                     suppress_health_check=list(HealthCheck), print_blob=False, report_multiple_bugs=False)
 
 
-def run_property(ctx: CheckContext, prop: Callable[[int, list], None], examples: int | None = None,
-                 frames: int | None = None) -> Found | None:
-    """Runs ``prop(seed, choices)`` on Hypothesis-generated seeds and choice lists, shrinking a
-    failure. Returns the minimal :class:`Found`, or None when every example passed.
+def fixed_examples(ctx: CheckContext) -> list[tuple[int, list]]:
+    """The (seed, choices) every property check tries first: busy varied play and held keys. They
+    catch most faults at once; Hypothesis does not shrink a failure found by one of them."""
+    n = ctx.frames * max(1, len(getattr(ctx.step, "players", {}) or {}))
+    return [(1, [(i * 37 + 11) % 256 for i in range(n)]), (2, [(i // 5 * 101 + 7) % 256 for i in range(n)])]
+
+
+def run_property(ctx: CheckContext, prop: Callable[[int, list], None]) -> Found | None:
+    """Runs ``prop(seed, choices)`` on :func:`fixed_examples`, then on Hypothesis-generated seeds
+    and choice lists, shrinking a failure. Returns the minimal :class:`Found` (its ``shrunk`` is
+    False when a fixed example failed), or None when every example passed.
 
     Runs are derandomized (the same examples every time, so a check result is reproducible) and
     keep no example database.
@@ -114,13 +122,36 @@ def run_property(ctx: CheckContext, prop: Callable[[int, list], None], examples:
     from hypothesis import example, given
     from hypothesis import strategies as st
 
-    agents = max(1, len(getattr(ctx.step, "players", {}) or {}))
-    n_frames = frames if frames is not None else ctx.frames
+    fixed = fixed_examples(ctx)
+    size = len(fixed[0][1])
 
-    @hypothesis_settings(examples or ctx.examples)
-    @given(seed=st.integers(0, 2**32 - 1), choices=st.lists(st.integers(0, 255), max_size=n_frames * agents))
-    @example(seed=1, choices=[(i * 37 + 11) % 256 for i in range(n_frames * agents)])  # busy, varied play
-    @example(seed=2, choices=[(i // 5 * 101 + 7) % 256 for i in range(n_frames * agents)])  # held keys
+    def search(with_fixed: bool) -> Found | None:
+        run = _property(prop)
+        for seed, choices in reversed(fixed if with_fixed else []):
+            run = example(seed=seed, choices=choices)(run)
+        run = hypothesis_settings(ctx.examples)(given(
+            seed=st.integers(0, 2**32 - 1), choices=st.lists(st.integers(0, 255), max_size=size))(run))
+        try:
+            with bounded_shrinking():
+                run()
+        except BaseException as exc:  # Hypothesis may wrap a flaky failure in an exception group
+            found = _find(exc)
+            if found is None:
+                raise
+            return found
+        return None
+
+    found = search(with_fixed=True)
+    if found is not None and (found.seed, found.choices) in fixed:
+        # Hypothesis does not shrink a failing explicit example: look for one it can shrink.
+        found = search(with_fixed=False) or found
+        found.shrunk = (found.seed, found.choices) not in fixed
+    if found is not None and "crash" in found.details:
+        raise crash_report(ctx, found) from None
+    return found
+
+
+def _property(prop: Callable[[int, list], None]) -> Callable:
     def run(seed, choices):
         try:
             prop(seed, choices)
@@ -129,17 +160,7 @@ def run_property(ctx: CheckContext, prop: Callable[[int, list], None], examples:
         except Exception as exc:  # the env (or a policy) crashed: shrink it like any failure
             raise Found(seed, choices, crash=exc) from exc
 
-    try:
-        with bounded_shrinking():
-            run()
-    except BaseException as exc:  # Hypothesis may wrap a flaky failure in an exception group
-        found = _find(exc)
-        if found is None:
-            raise
-        if "crash" in found.details:
-            raise crash_report(ctx, found) from None
-        return found
-    return None
+    return run
 
 
 def crash_report(ctx: CheckContext, found: Found) -> Exception:
@@ -156,5 +177,5 @@ def crash_report(ctx: CheckContext, found: Found) -> Exception:
     except Exception:
         pass
     return CheckFailure(ctx.nodeid, f"the game raised {type(exc).__name__}: {exc}", seed=found.seed,
-                        actions=run.actions, raised_at=where,
+                        actions=run.actions, raised_at=where, shrunk=found.shrunk,
                         replay=replay_snippet(ctx.nodeid, found.seed, run.actions))

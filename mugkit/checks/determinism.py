@@ -77,7 +77,7 @@ def _report(ctx: CheckContext, found: Found) -> CheckFailure:
         "passed to reset()")
     return CheckFailure(
         ctx.nodeid, "two runs with the same seed and actions gave different frames",
-        seed=seed, actions=actions, frame=at, differs=differs, cause=cause,
+        seed=seed, actions=actions, frame=at, differs=differs, cause=cause, shrunk=found.shrunk,
         replay=replay_snippet(ctx.nodeid, seed, actions))
 
 

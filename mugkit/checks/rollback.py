@@ -70,7 +70,7 @@ def check_rollback(ctx: CheckContext) -> None:
         check_synctest(ctx)
     except CheckFailure as sync:
         raise CheckFailure(ctx.nodeid, summary, seed=sync.seed, actions=sync.actions, frame=sync.frame,
-                           differs=sync.differs, cause=f"the synctest of this step shows why: {sync.summary}. "
+                           differs=sync.differs, shrunk=sync.shrunk, cause=f"the synctest of this step shows why: {sync.summary}. "
                                                        f"{sync.cause}", replay=sync.replay) from None
     raise CheckFailure(ctx.nodeid, summary,
                        cause="the synctest of this step passes, so the env restores and re-simulates exactly in "

@@ -25,7 +25,7 @@ from .report import CheckFailure, replay_snippet
 __all__ = ["check_synctest"]
 
 
-def _rollback_run(ctx: CheckContext, seed: int, ref: Run, max_rollback: int, *, rollbacks: bool = True) -> None:
+def rollback_run(ctx: CheckContext, seed: int, ref: Run, max_rollback: int) -> None:
     """Plays ``ref.actions`` with rendering and rollbacks; raises :class:`Found` at the first wrong hash."""
     game = ctx.game(seed)
     env = game.env
@@ -43,8 +43,6 @@ def _rollback_run(ctx: CheckContext, seed: int, ref: Run, max_rollback: int, *, 
         env.render()
         expect(f, "forward")
         saves[f] = env.save()
-        if not rollbacks:
-            continue
         for d in range(1, min(max_rollback, f) + 1):
             env.load(saves[f - d])
             expect(f - d, "load", at=f, distance=d)
@@ -61,7 +59,7 @@ def check_synctest(ctx: CheckContext) -> None:
     def prop(seed: int, choices: list) -> None:
         ref = play(ctx.game(seed), choices, ctx.frames)
         try:
-            _rollback_run(ctx, seed, ref, max_rollback)
+            rollback_run(ctx, seed, ref, max_rollback)
         except Found as found:
             found.choices = choices
             found.details["actions"] = ref.actions
@@ -90,7 +88,7 @@ def _report(ctx: CheckContext, found: Found) -> CheckFailure:
     else:
         summary, differs, cause = _explain_restore(ctx, seed, ref, d)
     return CheckFailure(ctx.nodeid, summary, seed=seed, actions=actions, frame=frame, differs=differs,
-                        cause=cause, replay=replay_snippet(ctx.nodeid, seed, actions))
+                        cause=cause, replay=replay_snippet(ctx.nodeid, seed, actions), shrunk=found.shrunk)
 
 
 def _explain_nondeterminism(ctx: CheckContext, found: Found, ref: Run, again: Run):
