@@ -19,6 +19,7 @@ Example:
 
 from __future__ import annotations
 
+import math
 import random
 from typing import Any, Iterable, Sequence
 
@@ -104,6 +105,9 @@ class Discrete(Space):
 
     def __eq__(self, other) -> bool:
         return isinstance(other, Discrete) and (self.n, self.start) == (other.n, other.start)
+
+    def __hash__(self) -> int:
+        return hash((Discrete, self.n, self.start))
 
 
 class MultiDiscrete(Space):
@@ -206,6 +210,8 @@ class Box(Space):
         self._high = _flat(high) if isinstance(high, (list, tuple)) else [high] * size
         if len(self._low) != size or len(self._high) != size:
             raise ValueError(f"Box low/high do not match shape {self.shape}: low={low!r}, high={high!r}")
+        if dtype == "int" and not all(math.isfinite(v) and v == int(v) for v in self._low + self._high):
+            raise ValueError(f"Box(dtype='int') needs finite integer bounds, actual: low={low!r}, high={high!r}")
         if any(lo > hi for lo, hi in zip(self._low, self._high)):
             raise ValueError(f"Box expects low <= high everywhere, actual: low={low!r}, high={high!r}")
         self.low = _nest(self._low, self.shape)

@@ -114,7 +114,13 @@ def state_view(x: Any, _seen: frozenset = frozenset(), _depth: int = 0) -> Any:
     if isinstance(x, dict):
         return {_key(k): state_view(v, seen, d) for k, v in x.items()}
     if isinstance(x, (set, frozenset)):
-        return {state_view(v, seen, d) if isinstance(v, _PLAIN) else repr(v) for v in x}
+        if all(isinstance(v, _PLAIN) for v in x):
+            return set(x)
+        from .hashing import encode
+
+        # Objects in a set: their views, in the order of their canonical encodings (a repr would
+        # carry memory addresses, which differ between runs).
+        return sorted((state_view(v, seen, d) for v in x), key=encode)
     if isinstance(x, enum.Enum):
         return {"__enum__": _qualname(type(x)), "value": state_view(x.value, seen, d)}
     rng = _rng_view(x)
@@ -140,7 +146,9 @@ def render_attributes(cls: type) -> frozenset:
     ``self.x = …``, ``self.x += …``. They are drawing state — a sprite's orientation, a window, a
     font cache — that the deep-copy fallback leaves out of the state hash, so that rendering
     or not rendering a frame gives the same hash. Found by reading the source (the same answer
-    whether or not the env ever rendered); empty when the source is not available.
+    whether or not the env ever rendered); empty when the source is not available — so a browser
+    env without ``get_state`` must ship its source (as experiment folders do), or the browser and
+    the server would hash different attributes.
     """
     import ast
     import inspect
@@ -177,7 +185,14 @@ def render_attributes(cls: type) -> frozenset:
 
 
 def _key(k: Any) -> Any:
-    return k if isinstance(k, _PLAIN) or isinstance(k, tuple) else repr(k)
+    if isinstance(k, _PLAIN) or isinstance(k, tuple):
+        return k
+    text = repr(k)
+    if " at 0x" not in text:
+        return text  # readable and stable (an Enum member, a dataclass)
+    from .hashing import encode
+
+    return encode(state_view(k))  # a repr with a memory address would differ between runs
 
 
 def diff(a: Any, b: Any, path: str = "", limit: int = 8) -> list[str]:
