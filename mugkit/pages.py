@@ -19,7 +19,7 @@ def resolve_body(body: str, depth: int = 2) -> str:
         FileNotFoundError: ``body`` names a file that does not exist (the message gives the path).
     """
     if not isinstance(body, str):
-        raise TypeError(f"body must be text or the name of a .md/.html file, got {type(body).__name__}")
+        raise TypeError(f"body must be text or the name of a .md/.html/.txt file, got {type(body).__name__}")
     if "\n" in body or not body.strip().endswith(_FILE_SUFFIXES):
         return body
     path = body.strip()

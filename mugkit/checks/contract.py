@@ -4,8 +4,10 @@ Named checks, each failing with call / expected / actual / likely cause:
 
 - ``build``: the step builds (returns an env whose agents are its players; keys and
   ``default_action`` lie inside the action space; a real-time human game has a default action);
-- ``library_checker``: Gymnasium's ``check_env``, or PettingZoo's ``parallel_api_test`` /
-  ``api_test``, through a view with gymnasium spaces for numpy-free envs;
+- ``library_checker``: Gymnasium's ``check_env`` or PettingZoo's ``parallel_api_test``, through a
+  view with gymnasium spaces for numpy-free envs; PettingZoo's ``api_test`` for AEC envs, as they
+  are (an AEC env declaring ``mugkit.spaces`` is not viewed: PettingZoo's checker needs
+  gymnasium spaces there);
 - ``reset_seed``: a reset with a seed gives the same frame on a fresh env and after playing;
 - ``frames``: observations lie in the observation space, rewards are numbers, flags are bools;
 - ``render``: shapes are well formed (``mugkit.draw``), or an RGB array for server steps;

@@ -10,11 +10,27 @@ scenario itself is in :func:`mugkit.netcode.check.check_rollback`.
 from __future__ import annotations
 
 from ..games import key_actions
-from ..runtime.policies import RandomPolicy, policy_seed
+from ..runtime.policies import RandomPolicy, action_mask, mask_allows, policy_seed
 from .base import CheckContext, bounded_shrinking, hypothesis_settings
 from .report import CheckFailure
 
 __all__ = ["check_rollback"]
+
+
+def _human_source(step, agent: str, data):
+    """A human's keys: drawn from what the keys give; on a masked turn (turn-based games) only the
+    legal ones, as the client lets through."""
+    from hypothesis import strategies as st
+
+    actions = key_actions(step)
+    picks = data.draw(st.lists(st.integers(0, 255), min_size=1, max_size=200), label=f"keys[{agent}]")
+
+    def press(i: int, frame):
+        mask = action_mask(frame.observations.get(agent), frame.infos.get(agent))
+        legal = [a for a in actions if mask_allows(mask, a)] or actions
+        return legal[picks[i % len(picks)] % len(legal)]
+
+    return press
 
 
 def _ai_source(game, agent: str):
@@ -46,12 +62,11 @@ def check_rollback(ctx: CheckContext) -> None:
     game = ctx.game(0)
     agents = game.env.agents
     humans = step.humans
-    spaces = {a: (st.sampled_from(key_actions(step)) if a in humans else _ai_source(game, a)) for a in agents}
-
     @hypothesis_settings(ctx.examples)
     @given(data=st.data())
     def scenario(data):
         delay = data.draw(st.integers(0, step.options["input_delay"]), label="input_delay")
+        spaces = {a: (_human_source(step, a, data) if a in humans else _ai_source(game, a)) for a in agents}
         run_scenario(lambda: ctx.game(0).env, agents, humans, spaces, step.options["max_rollback"], delay, data,
                      default_action=step.options["default_action"], max_frames=max(ctx.frames, 20))
 

@@ -5,7 +5,8 @@ in the browser (Pyodide). No I/O, no threads, no clock: the caller passes time i
 The pieces:
 
 - :class:`SessionBuilder` → :class:`P2PSession` (2–4 players over a transport) or
-  :class:`SyncTestSession` (one process, rollback every frame, for determinism checks).
+  :class:`SyncTestSession` (one process, rollback every frame, GGRS-style, for a game loop in
+  development; mugkit's ``synctest`` check is exhaustive and lives in :mod:`mugkit.checks`).
 - A session never calls the game. ``advance_frame()`` returns :class:`SaveState`,
   :class:`LoadState` and :class:`AdvanceFrame` requests; the caller fulfils them in order
   (:class:`GameRunner` does it for a GameEnv). Events (:class:`DesyncDetected`,
@@ -15,13 +16,15 @@ The pieces:
   int, tuples vs lists); :mod:`.simnet` simulates a network on a virtual clock;
   :func:`~mugkit.netcode.check.check_rollback` is the ``rollback`` check.
 
-AI players: an AI's actions are ordinary inputs. One designated peer (the host) computes them
-— outside the simulation step, from confirmed observations and a (seed, frame, agent) seeded
-policy — and adds them with ``add_local_input`` for the AI's handle, exactly like a human's key
-presses; they are sent, acknowledged, predicted and rolled back like any input. No peer ever
-runs the policy inside ``AdvanceFrame``, so a re-simulation cannot produce a different AI action
-and peers cannot disagree on it (and onnxruntime-web's asynchronous ``run()`` fits: its result
-is simply the input of a later frame).
+AI players: an AI's actions are ordinary inputs. One designated peer (the host) asks the policy
+at each of its frames — outside the simulation step, from the frame it sees then (predicted or
+not) and with a (seed, frame, agent) seeded policy — and adds the answer with
+``add_local_input`` for the AI's handle, exactly like a human's key presses; it is sent,
+acknowledged, predicted and rolled back like any input. No peer ever runs the policy inside
+``AdvanceFrame``, so a re-simulation cannot produce a different AI action and peers cannot
+disagree on it (and onnxruntime-web's asynchronous ``run()`` fits: its result is simply the input
+of a later frame). :func:`~mugkit.netcode.simnet.run_peers` takes such input sources, and the
+``rollback`` check plays a step's policies that way.
 
 Actions: anything the codec takes (None, bool, int of any size, float bit-exact, str, bytes,
 lists, tuples, dicts). A prediction repeats a player's last confirmed action; before the first

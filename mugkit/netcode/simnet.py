@@ -160,7 +160,10 @@ class PeerResult:
 def _action(actions: Sequence[Any], h: int, i: int, default: Any, runner: GameRunner | None = None) -> Any:
     seq = actions[h]
     if callable(seq):  # an input source, such as an AI on its host: decides from the game it sees now
-        return seq(i, runner.frame) if runner is not None else default
+        if runner is None:
+            raise ValueError(f"handle {h} has an input source, which only a running peer can ask: replay "
+                             f"the inputs the peers agreed on with replay_inputs()")
+        return seq(i, runner.frame)
     return seq[i] if 0 <= i < len(seq) else default
 
 

@@ -1,8 +1,11 @@
 """The sync test: one process, every player local, and a rollback of ``check_distance`` frames
 on every frame, comparing the checksums of re-simulated states with the first ones. A game
 that passes behaves identically when a real session rolls it back (GGPO's SyncTest, GGRS's
-``SyncTestSession``). It cannot catch differences between platforms (CPython vs Pyodide):
-the ``parity`` check does that.
+``SyncTestSession``), for a game loop that wants to run it continuously during development.
+mugkit's own ``synctest`` check (:mod:`mugkit.checks.synctest`) goes further — every distance
+from 1 to ``max_rollback`` on every frame, with diagnosis — and does not use this class. Neither
+can catch differences between platforms (CPython vs Pyodide): that is the ``parity`` check's job
+(it comes with the browser runtime).
 """
 
 from __future__ import annotations
