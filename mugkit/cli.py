@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import argparse
 import sys
 
 __all__ = ["main"]
@@ -59,17 +58,24 @@ def _unknown_node(argv: list[str]) -> str | None:
     return None
 
 
+USAGE = """usage: mugkit COMMAND ...
+
+commands:
+  check PATH [PATH ...] [pytest options]   determinism and rollback checks of experiments (as pytest items)
+
+serve, loadtest and data come with the server."""
+
+
 def main(argv: list[str] | None = None) -> int:
+    """Runs the ``mugkit`` command with ``argv`` (default: the process's arguments); returns its exit code."""
     argv = list(sys.argv[1:] if argv is None else argv)
-    parser = argparse.ArgumentParser(prog="mugkit", description="Gymnasium and PettingZoo envs as browser experiments.")
-    parser.add_argument("command", choices=["check"], help="check: determinism and rollback checks of experiments")
     if not argv or argv[0] in ("-h", "--help"):
-        parser.print_help()
+        print(USAGE)
         return 0 if argv else 2
     command, rest = argv[0], argv[1:]
     if command == "check":
         return _check(rest)
-    parser.error(f"unknown command {command!r}")
+    print(f"{USAGE}\n\nmugkit: error: unknown command {command!r}", file=sys.stderr)
     return 2
 
 

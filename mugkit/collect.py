@@ -26,12 +26,12 @@ from dataclasses import dataclass, field
 from types import ModuleType
 from typing import Iterable
 
-from .flow import Counterbalance, Repeat, Shuffle, flow_steps
+from .flow import check_item, flow_steps
 from .paths import nodeid_of, user_frames
 from .steps import GameStep, PolicyDef, Step, StepError
 
 __all__ = ["Experiment", "CollectError", "collect", "load_experiment", "load_step", "is_experiment_source",
-           "find_experiment_files", "nodeid_of"]
+           "find_experiment_files", "is_candidate_name", "nodeid_of"]
 
 _SKIP_DIRS = {"__pycache__", "node_modules", "site-packages", "venv", "build", "dist"}
 
@@ -111,7 +111,8 @@ def is_experiment_source(source: str | bytes) -> bool:
                for n in tree.body)
 
 
-def _is_candidate_name(name: str) -> bool:
+def is_candidate_name(name: str) -> bool:
+    """True for a file name collection considers: ``.py``, not ``_*``, ``test_*`` or ``conftest.py``."""
     return name.endswith(".py") and not name.startswith(("_", "test_")) and name != "conftest.py"
 
 
@@ -126,7 +127,7 @@ def find_experiment_files(path: str) -> list[str]:
     for folder, dirs, files in os.walk(path):
         dirs[:] = sorted(d for d in dirs if not d.startswith(".") and d not in _SKIP_DIRS)
         for name in sorted(files):
-            if _is_candidate_name(name):
+            if is_candidate_name(name):
                 full = os.path.join(folder, name)
                 with open(full, "rb") as f:
                     if is_experiment_source(f.read()):
@@ -222,9 +223,10 @@ def load_experiment(path: str, rootdir: str | None = None) -> Experiment:
         raise CollectError(f"{nodeid}: FLOW must be a list of steps, got {type(flow).__name__}")
     else:
         for i, item in enumerate(flow):
-            if not isinstance(item, (Step, Repeat, Shuffle, Counterbalance)):
-                raise CollectError(f"{nodeid}: FLOW[{i}] is {item!r:.60}, not a step (a @mk.scene or @mk.survey "
-                                   f"function) or mk.repeat/mk.shuffle/mk.counterbalance")
+            try:
+                check_item(item, f"{nodeid}: FLOW[{i}]")
+            except TypeError as exc:
+                raise CollectError(str(exc)) from None
     conditions = getattr(module, "CONDITIONS", [])
     if not isinstance(conditions, (list, tuple)):
         raise CollectError(f"{nodeid}: CONDITIONS must be a list, got {type(conditions).__name__}")

@@ -16,7 +16,7 @@ from typing import Any, Sequence
 from .steps import Step
 
 __all__ = ["repeat", "shuffle", "counterbalance", "Repeat", "Shuffle", "Counterbalance", "expand",
-           "flow_steps", "assign_condition"]
+           "flow_steps", "check_item", "assign_condition"]
 
 
 @dataclass(frozen=True)
@@ -35,7 +35,8 @@ class Counterbalance:
     items: tuple
 
 
-def _check_item(item: Any, where: str) -> None:
+def check_item(item: Any, where: str) -> None:
+    """Raises TypeError unless ``item`` can stand in a flow (a step or a flow helper)."""
     if not isinstance(item, (Step, Repeat, Shuffle, Counterbalance)):
         raise TypeError(f"{where}: {item!r:.60} is not a step (a @mk.scene or @mk.survey function) "
                         f"or mk.repeat/mk.shuffle/mk.counterbalance")
@@ -43,7 +44,7 @@ def _check_item(item: Any, where: str) -> None:
 
 def repeat(step: Any, n: int) -> Repeat:
     """``step`` ``n`` times in a row (each time is a separate visit, stored with its repetition)."""
-    _check_item(step, "mk.repeat")
+    check_item(step, "mk.repeat")
     if not isinstance(n, int) or isinstance(n, bool) or n < 1:
         raise ValueError(f"mk.repeat: n must be a positive int, got {n!r}")
     return Repeat(step, n)
@@ -52,7 +53,7 @@ def repeat(step: Any, n: int) -> Repeat:
 def shuffle(*steps: Any) -> Shuffle:
     """The steps in a random order per participant (seeded by the study seed and participant)."""
     for s in steps:
-        _check_item(s, "mk.shuffle")
+        check_item(s, "mk.shuffle")
     if len(steps) < 2:
         raise ValueError("mk.shuffle needs at least two steps")
     return Shuffle(tuple(steps))
@@ -61,7 +62,7 @@ def shuffle(*steps: Any) -> Shuffle:
 def counterbalance(*steps: Any) -> Counterbalance:
     """The steps in every possible order, balanced across participants by their arrival number."""
     for s in steps:
-        _check_item(s, "mk.counterbalance")
+        check_item(s, "mk.counterbalance")
     if len(steps) < 2:
         raise ValueError("mk.counterbalance needs at least two steps")
     return Counterbalance(tuple(steps))

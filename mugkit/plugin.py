@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from .collect import _is_candidate_name, is_experiment_source, load_experiment
+from .collect import is_candidate_name, is_experiment_source, load_experiment
 from .steps import StepError
 
 _NOTES_KEY = pytest.StashKey[list]()
@@ -33,7 +33,7 @@ def pytest_collect_file(file_path, parent: pytest.Collector):
     if file_path.suffix != ".py":
         return None
     named = parent.session.isinitpath(file_path)
-    if not named and not _is_candidate_name(file_path.name):
+    if not named and not is_candidate_name(file_path.name):
         return None
     try:
         source = file_path.read_bytes()

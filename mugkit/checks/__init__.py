@@ -7,13 +7,26 @@ that cannot run is never reported as passing.
 
 from __future__ import annotations
 
-from typing import Callable
+import importlib
+from typing import TYPE_CHECKING, Callable
 
 from ..steps import HUMAN, GameStep, PageStep, Step, SurveyStep
 
-__all__ = ["applicable", "run_check", "CHECK_NAMES"]
+if TYPE_CHECKING:
+    from .base import CheckContext
 
-CHECK_NAMES = ("contract", "determinism", "synctest", "policy", "rollback", "survey", "page")
+__all__ = ["applicable", "run_check", "CHECKS"]
+
+#: Every check: its name → ``module:function`` in this package.
+CHECKS = {
+    "contract": "contract:check_contract",
+    "determinism": "determinism:check_determinism",
+    "synctest": "synctest:check_synctest",
+    "policy": "policy:check_policy",
+    "rollback": "rollback:check_rollback",
+    "survey": "survey:check_survey",
+    "page": "page:check_page",
+}
 
 
 def applicable(step: Step) -> list[str]:
@@ -33,26 +46,12 @@ def applicable(step: Step) -> list[str]:
 
 
 def _function(name: str) -> Callable:
-    if name == "contract":
-        from .contract import check_contract as fn
-    elif name == "determinism":
-        from .determinism import check_determinism as fn
-    elif name == "synctest":
-        from .synctest import check_synctest as fn
-    elif name == "policy":
-        from .policy import check_policy as fn
-    elif name == "survey":
-        from .survey import check_survey as fn
-    elif name == "page":
-        from .page import check_page as fn
-    elif name == "rollback":
-        from .rollback import check_rollback as fn
-    else:
-        raise KeyError(name)
-    return fn
+    """The check function for ``name``, imported on first use (checks import Hypothesis and more)."""
+    module, function = CHECKS[name].split(":")
+    return getattr(importlib.import_module(f"{__name__}.{module}"), function)
 
 
-def run_check(name: str, ctx) -> None:
+def run_check(name: str, ctx: "CheckContext") -> None:
     """Runs check ``name`` on ``ctx`` (a :class:`mugkit.checks.base.CheckContext`); raises on failure.
 
     An exception raised in the env's or policy's code becomes a :class:`CheckFailure` naming
