@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from typing import Any, Callable
 
 from ..paths import MUGKIT_DIR, nodeid_of
+from ..runtime.state import same
 
 __all__ = ["Source", "trace_sources", "explain"]
 
@@ -128,7 +129,7 @@ def trace_sources(fn: Callable[[], Any], limit: int = 20) -> list[Source]:
         sys.setprofile(old)
         unwrap()
     if not any(s.kind == "numpy-random" for s in found.values()) and np_state is not None:
-        if not _same_numpy_state(np_state, _numpy_global_state()):
+        if not same(np_state, _numpy_global_state()):
             # Drawn through a name the wrappers did not cover (e.g. `from numpy.random import rand`).
             found[("numpy-random", "", "")] = Source("numpy-random", "numpy.random.*", "a place the trace did not see")
     return list(found.values())
@@ -139,13 +140,6 @@ def _numpy_global_state():
     if np is None:
         return None
     return np.random.get_state(legacy=False)
-
-
-def _same_numpy_state(a, b) -> bool:
-    from ..runtime.hashing import encode
-    from ..runtime.state import state_view
-
-    return encode(state_view(a)) == encode(state_view(b))
 
 
 def _wrap_numpy_random(record: Callable, wanted: Callable[[], bool]) -> Callable[[], None]:

@@ -5,9 +5,8 @@ the same AI action."""
 from __future__ import annotations
 
 from ..games import episode_seed
-from ..runtime.hashing import encode
 from ..runtime.policies import Onnx, PolicyError, action_mask, mask_allows, policy_seed
-from ..runtime.state import state_view
+from ..runtime.state import same
 from .base import CheckContext
 from .play import choose_actions
 from .report import CheckFailure
@@ -15,13 +14,6 @@ from .report import CheckFailure
 __all__ = ["check_policy"]
 
 SEEDS = (0, 1, 2)
-
-
-def _same(a, b) -> bool:
-    try:
-        return encode(state_view(a)) == encode(state_view(b))
-    except TypeError:
-        return repr(a) == repr(b)
 
 
 def check_policy(ctx: CheckContext) -> None:
@@ -71,7 +63,7 @@ def check_policy(ctx: CheckContext) -> None:
                     raise CheckFailure(ctx.nodeid, f"{where} answered {action!r}, which the action mask forbids",
                                        seed=seed)
                 again = policy.act(obs, **kwargs)
-                if not _same(action, again):
+                if not same(action, again):
                     raise CheckFailure(ctx.nodeid, f"{where} answered {action!r}, then {again!r} for the same "
                                        f"(seed, frame, agent)", seed=seed,
                                        cause="the policy draws randomness that is not a function of (seed, frame, "

@@ -31,7 +31,7 @@ import random
 import types
 from typing import Any
 
-__all__ = ["state_view", "diff", "copy_plain", "render_attributes", "Snapshotter"]
+__all__ = ["state_view", "same", "diff", "copy_plain", "render_attributes", "Snapshotter"]
 
 _PLAIN = (bool, int, float, complex, str, bytes, bytearray, type(None))
 _SCALARS = {bool, int, float, complex, str, bytes, type(None)}
@@ -195,6 +195,17 @@ def _key(k: Any) -> Any:
     return encode(state_view(k))  # a repr with a memory address would differ between runs
 
 
+def same(a: Any, b: Any) -> bool:
+    """True when ``a`` and ``b`` have the same canonical encoding (the frame hash's notion of
+    equality: ``-0.0`` differs from ``0.0``, ``True`` from ``1``); by ``repr`` for what has none."""
+    from .hashing import UnencodableError, encode
+
+    try:
+        return encode(state_view(a)) == encode(state_view(b))
+    except UnencodableError:
+        return repr(a) == repr(b)
+
+
 def diff(a: Any, b: Any, path: str = "", limit: int = 8) -> list[str]:
     """Readable differences between two state views, at most ``limit``, each ``path: a != b``."""
     out: list[str] = []
@@ -227,13 +238,7 @@ def _diff(a: Any, b: Any, path: str, out: list[str], limit: int) -> None:
         for i, (x, y) in enumerate(zip(a, b)):
             _diff(x, y, f"{path}[{i}]", out, limit)
         return
-    from .hashing import encode, UnencodableError
-
-    try:
-        same = encode(a) == encode(b)
-    except UnencodableError:
-        same = repr(a) == repr(b)
-    if not same:
+    if not same(a, b):
         out.append(f"{path or 'value'}: {_short(a)} != {_short(b)}")
 
 
