@@ -162,7 +162,55 @@ def _params(fn: Callable, allowed: tuple, where: str) -> tuple:
     return tuple(params)
 
 
+def _players_problems(players: Any) -> list[str]:
+    if not isinstance(players, dict) or not players:
+        return ["players must be a dict agent id -> mk.HUMAN, 'random' or a policy name"]
+    out = []
+    for agent, who in players.items():
+        if not isinstance(agent, str):
+            out.append(f"agent id {agent!r} must be a str")
+        if not (who is HUMAN or isinstance(who, str)):
+            out.append(f"player {agent!r} is {who!r}: use mk.HUMAN, 'random' or the name of a @mk.policy")
+    return out
+
+
+def _is_int_between(v: Any, low: int, high: int) -> bool:
+    return isinstance(v, int) and not isinstance(v, bool) and low <= v <= high
+
+
+def _number_problems(o: dict) -> list[str]:
+    out = []
+    for name, kind, allow_none in (("fps", (int, float), False), ("episodes", int, False),
+                                   ("max_steps", int, True), ("width", int, False), ("height", int, False),
+                                   ("waitroom_timeout", (int, float), False)):
+        v = o[name]
+        if v is None and allow_none:
+            continue
+        # `not v > 0` also refuses NaN, which compares false with everything.
+        if not isinstance(v, kind) or isinstance(v, bool) or not v > 0 or v == float("inf"):
+            out.append(f"{name} must be a positive {'int' if kind is int else 'number'}, got {v!r}")
+    if not _is_int_between(o["input_delay"], 0, 30):
+        out.append(f"input_delay must be an int from 0 to 30 frames, got {o['input_delay']!r}")
+    if not _is_int_between(o["max_rollback"], 1, 64):
+        out.append(f"max_rollback must be an int from 1 to 64 frames, got {o['max_rollback']!r}")
+    return out
+
+
+def _keys_problems(keys: Any, has_human: bool) -> list[str]:
+    if keys is None or keys == {}:
+        return ["keys is required when a human plays: a dict KeyboardEvent.key name -> action"] if has_human else []
+    if not isinstance(keys, dict):
+        return [f"keys must be a dict, got {type(keys).__name__}"]
+    out = []
+    for k in keys:
+        names = k if isinstance(k, tuple) else (k,)
+        if not names or not all(isinstance(n, str) and n for n in names):
+            out.append(f"key {k!r} must be a KeyboardEvent.key name or a tuple of names")
+    return out
+
+
 def _check_options(options: dict, where: str) -> dict:
+    """The game step options with defaults filled in; raises StepError listing every problem."""
     unknown = [k for k in options if k not in GAME_DEFAULTS]
     if unknown:
         hint = difflib.get_close_matches(unknown[0], GAME_DEFAULTS, 1)
@@ -171,53 +219,17 @@ def _check_options(options: dict, where: str) -> dict:
     if "players" not in options:
         raise StepError(f"{where}: a game step needs players=...; a page scene takes no options")
     o = {**GAME_DEFAULTS, **options}
-    problems = []
     players = o["players"]
-    if not isinstance(players, dict) or not players:
-        problems.append("players must be a dict agent id -> mk.HUMAN, 'random' or a policy name")
-    else:
-        for agent, who in players.items():
-            if not isinstance(agent, str):
-                problems.append(f"agent id {agent!r} must be a str")
-            if not (who is HUMAN or isinstance(who, str)):
-                problems.append(f"player {agent!r} is {who!r}: use mk.HUMAN, 'random' or the name of a @mk.policy")
+    has_human = isinstance(players, dict) and any(p is HUMAN for p in players.values())
+    problems = _players_problems(players)
     if o["runtime"] not in ("server", "browser"):
         problems.append(f"runtime must be 'server' or 'browser', got {o['runtime']!r}")
-
-    def positive(name, kind=int, allow_none=False):
-        v = o[name]
-        if v is None and allow_none:
-            return
-        if not isinstance(v, kind) or isinstance(v, bool) or not v > 0 or v == float("inf"):  # NaN fails v > 0
-            problems.append(f"{name} must be a positive {kind.__name__ if isinstance(kind, type) else 'number'}"
-                            f", got {v!r}")
-
-    positive("fps", (int, float))
-    positive("episodes")
-    positive("max_steps", allow_none=True)
-    positive("width")
-    positive("height")
-    positive("waitroom_timeout", (int, float))
-    if not isinstance(o["input_delay"], int) or isinstance(o["input_delay"], bool) or not 0 <= o["input_delay"] <= 30:
-        problems.append(f"input_delay must be an int from 0 to 30 frames, got {o['input_delay']!r}")
-    if not isinstance(o["max_rollback"], int) or isinstance(o["max_rollback"], bool) or not 1 <= o["max_rollback"] <= 64:
-        problems.append(f"max_rollback must be an int from 1 to 64 frames, got {o['max_rollback']!r}")
+    problems += _number_problems(o)
     if o["fill"] not in ("default", "previous"):
         problems.append(f"fill must be 'default' or 'previous', got {o['fill']!r}")
     if o["input_mode"] not in ("pressed", "keydown", "keyup"):
         problems.append(f"input_mode must be 'pressed', 'keydown' or 'keyup', got {o['input_mode']!r}")
-    has_human = isinstance(players, dict) and any(p is HUMAN for p in players.values())
-    keys = o["keys"]
-    if has_human and not keys:
-        problems.append("keys is required when a human plays: a dict KeyboardEvent.key name -> action")
-    if keys is not None:
-        if not isinstance(keys, dict):
-            problems.append(f"keys must be a dict, got {type(keys).__name__}")
-        else:
-            for k in keys:
-                names = k if isinstance(k, tuple) else (k,)
-                if not names or not all(isinstance(n, str) and n for n in names):
-                    problems.append(f"key {k!r} must be a KeyboardEvent.key name or a tuple of names")
+    problems += _keys_problems(o["keys"], has_human)
     for hook in ("render", "on_step", "on_episode_start", "on_episode_end"):
         if o[hook] is not None and not callable(o[hook]):
             problems.append(f"{hook} must be a function, got {o[hook]!r}")
