@@ -12,7 +12,7 @@ from ..runtime.policies import PolicyError
 from ..steps import Step, StepError
 from .play import make_game
 
-__all__ = ["CheckContext", "run_property", "Found"]
+__all__ = ["CheckContext", "run_property", "call_step", "Found"]
 
 
 @dataclass
@@ -42,6 +42,20 @@ class CheckContext:
     def game(self, seed: int) -> Game:
         """A freshly built game of the step, seeded ``seed``."""
         return make_game(self.step, self.experiment.policies, seed, self.experiment.conditions)
+
+
+def call_step(ctx: CheckContext, what: str) -> Any:
+    """Calls a page or survey step as a participant would get it; a crash becomes a CheckFailure
+    naming ``what`` ("page scene", "survey") and the step's file and line."""
+    from .play import CHECK_PARTICIPANT
+    from .report import CheckFailure
+
+    step = ctx.step
+    kwargs = {"participant": CHECK_PARTICIPANT} if "participant" in step.params else {}
+    try:
+        return step.fn(**kwargs)
+    except Exception as exc:
+        raise CheckFailure(ctx.nodeid, f"{step.location()}: the {what} raised {type(exc).__name__}: {exc}") from None
 
 
 class Found(Exception):

@@ -7,8 +7,7 @@ from __future__ import annotations
 import string
 
 from ..pages import Completion, Consent, Page
-from .base import CheckContext
-from .play import CHECK_PARTICIPANT
+from .base import CheckContext, call_step
 from .report import CheckFailure
 
 __all__ = ["check_page", "PLACEHOLDERS"]
@@ -27,11 +26,7 @@ def _placeholders(text: str) -> list[str]:
 def check_page(ctx: CheckContext) -> None:
     """Raises :class:`CheckFailure` saying what is wrong with the page scene."""
     step = ctx.step
-    kwargs = {"participant": CHECK_PARTICIPANT} if "participant" in step.params else {}
-    try:
-        page = step.fn(**kwargs)
-    except Exception as exc:
-        raise CheckFailure(ctx.nodeid, f"{step.location()}: the page scene raised {type(exc).__name__}: {exc}") from None
+    page = call_step(ctx, "page scene")
     if not isinstance(page, (Page, Consent, Completion)):
         raise CheckFailure(ctx.nodeid, f"{step.location()}: a page scene must return mk.Page, mk.Consent or "
                            f"mk.Completion, got {type(page).__name__}"
