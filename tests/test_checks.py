@@ -127,3 +127,9 @@ def test_an_env_without_render_fails_at_build_saying_what_to_do(faults):
 def test_numpy_answers_of_a_policy_reach_a_numpy_free_env_as_plain_numbers(faults):
     for check in ("contract", "determinism", "synctest", "policy"):
         assert faults.outcome(f"::numpy_policy::{check}") == "passed", faults.message(f"::numpy_policy::{check}")
+
+
+def test_numpy_global_generator_is_caught_and_located(faults):
+    msg = faults.message("::numpy_global::determinism")
+    assert "numpy's global generator" in msg
+    assert re.search(r"numpy\.random\.randint\(\) at tests/faults/_faults\.py:\d+", msg), msg

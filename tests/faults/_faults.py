@@ -297,3 +297,17 @@ def numpy_answers():
 @mk.scene(players={"player": "numpy_answers"})
 def numpy_policy():
     return Grid()
+
+
+class NumpyWind(Grid):
+    """Draws its wind from numpy's global generator, which nobody seeds per game."""
+
+    def _wind(self):
+        import numpy as np
+
+        return int(np.random.randint(-1, 2))
+
+
+@mk.scene(players={"player": mk.HUMAN}, keys=KEYS, default_action=1)
+def numpy_global():
+    return NumpyWind()
