@@ -133,3 +133,10 @@ def test_numpy_global_generator_is_caught_and_located(faults):
     msg = faults.message("::numpy_global::determinism")
     assert "numpy's global generator" in msg
     assert re.search(r"numpy\.random\.randint\(\) at tests/faults/_faults\.py:\d+", msg), msg
+
+
+def test_string_hashing_is_caught_by_the_fresh_process_with_what_differs(faults):
+    msg = faults.message("::hash_seeded::determinism")
+    assert "a fresh process (PYTHONHASHSEED=4217) gave different frames than this one" in msg
+    assert "what differs:" in msg and "state.rng" in msg
+    assert "hash() of a str as a seed" in msg

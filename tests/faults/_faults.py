@@ -311,3 +311,17 @@ class NumpyWind(Grid):
 @mk.scene(players={"player": mk.HUMAN}, keys=KEYS, default_action=1)
 def numpy_global():
     return NumpyWind()
+
+
+class HashSeeded(Grid):
+    """Seeds with hash() of a string: salted per process, so another process plays another game."""
+
+    def reset(self, seed=None, options=None):
+        obs, info = super().reset(seed, options)
+        self.rng = random.Random(hash("wind") ^ (seed or 0))
+        return obs, info
+
+
+@mk.scene(players={"player": mk.HUMAN}, keys=KEYS, default_action=1)
+def hash_seeded():
+    return HashSeeded()
