@@ -30,7 +30,7 @@ from ..runtime import draw
 from ..runtime.state import diff
 from .base import CheckContext
 from .diagnose import explain, trace_sources
-from .play import choose_actions
+from .play import choose_actions, play
 from .report import CheckFailure
 
 __all__ = ["check_contract", "BLOCKED_IN_BROWSER"]
@@ -131,19 +131,11 @@ def _reset_seed(ctx: CheckContext) -> None:
     """A reset with a seed gives the same frame on a fresh env and on one that already played."""
     game = ctx.game(0)
     env = game.env
-    seed = episode_seed(0, 0)
+    seed = episode_seed(game.seed, 0)  # the seed play() resets with
+    played = play(game, [(i * 89 + 7) % 256 for i in range(ctx.frames * 4)], min(ctx.frames, 20), keep_data=True)
     env.reset(seed)
-    fresh, fresh_data = env.checksum(), env.frame_data()
-    choices = [(i * 89 + 7) % 256 for i in range(ctx.frames * 4)]
-    cursor = 0
-    for _ in range(min(ctx.frames, 20)):
-        if env.frame.done:
-            break
-        actions, cursor = choose_actions(game, choices, cursor)
-        env.step(actions)
-    env.reset(seed)
-    if env.checksum() != fresh:
-        differs = diff(fresh_data, env.frame_data())
+    if env.checksum() != played.hashes[0]:
+        differs = diff(played.data[0], env.frame_data())
         raise _fail(ctx, "reset_seed", f"reset(seed={seed}) after playing gave another frame than reset(seed={seed}) "
                     f"on a fresh env: " + "; ".join(differs),
                     "reset() does not set every attribute anew, or does not reseed all randomness from its seed "

@@ -19,7 +19,7 @@ from ..games import Game, Participant, build_game, episode_seed, key_actions
 from ..runtime.policies import Onnx, RandomPolicy, action_mask, mask_allows, policy_seed, sample_action
 from ..steps import GameStep
 
-__all__ = ["Run", "make_game", "choose_actions", "play", "CHECK_PARTICIPANT"]
+__all__ = ["Run", "make_game", "choose_actions", "play", "replay_actions", "first_difference", "CHECK_PARTICIPANT"]
 
 CHECK_PARTICIPANT = Participant("check-0", {}, None)
 
@@ -99,6 +99,24 @@ def play(game: Game, choices: Sequence[int], frames: int, *, render: bool = Fals
         if each_frame:
             each_frame(game, i)
     return run
+
+
+def replay_actions(env, seed: int, actions: Sequence[dict], *, render: bool = False) -> list[str]:
+    """Resets the game env with ``seed``'s episode-0 seed and steps it with ``actions`` (one dict per
+    frame; stops when the episode ends), rendering each frame with ``render``. Returns the frame
+    hashes, index 0 being the reset."""
+    env.reset(episode_seed(seed, 0))
+    if render:
+        env.render()
+    hashes = [env.checksum()]
+    for a in actions:
+        if env.frame.done:
+            break
+        env.step(a)
+        if render:
+            env.render()
+        hashes.append(env.checksum())
+    return hashes
 
 
 def first_difference(a: Sequence[str], b: Sequence[str]) -> int | None:

@@ -16,8 +16,7 @@ import sys
 from typing import Any
 
 from ..collect import load_step
-from ..games import episode_seed
-from .play import make_game, play
+from .play import make_game, play, replay_actions
 
 __all__ = ["replay"]
 
@@ -31,15 +30,7 @@ def replay(nodeid: str, seed: int, actions: list[dict[str, Any]] | None = None, 
     game = make_game(step, experiment.policies, seed, experiment.conditions)
     if actions is None:
         return play(game, choices or [], frames if frames is not None else 0, python_only=python_only).hashes
-    env = game.env
-    env.reset(episode_seed(seed, 0))
-    hashes = [env.checksum()]
-    for a in actions:
-        if env.frame.done:
-            break
-        env.step(a)
-        hashes.append(env.checksum())
-    return hashes
+    return replay_actions(game.env, seed, actions)
 
 
 def main() -> None:

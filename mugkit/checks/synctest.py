@@ -19,7 +19,7 @@ from ..games import episode_seed
 from ..runtime.state import diff, state_view
 from .base import CheckContext, Found, run_property
 from .diagnose import explain, trace_sources
-from .play import Run, first_difference, play
+from .play import Run, first_difference, play, replay_actions
 from .report import CheckFailure, replay_snippet
 
 __all__ = ["check_synctest"]
@@ -104,7 +104,7 @@ def _explain_nondeterminism(ctx: CheckContext, found: Found, ref: Run, again: Ru
 def _explain_forward(ctx: CheckContext, seed: int, ref: Run, frame: int):
     """The forward pass differs from the reference: rendering, or a restore that shows late."""
     env = ctx.game(seed).env
-    _replay_to(env, seed, ref, frame, render=True)
+    replay_actions(env, seed, ref.actions[:frame], render=True)
     differs = diff(ref.data[frame], env.frame_data())
     if differs:
         return (f"rendering changed frame {frame}: render() must not change the game state", differs,
@@ -124,7 +124,7 @@ def _explain_restore(ctx: CheckContext, seed: int, ref: Run, d: dict):
         summary = (f"frame {frame} differs after rolling back {dist} frames from frame {at} to frame "
                    f"{saved_frame} and re-simulating")
     env = ctx.game(seed).env
-    _replay_to(env, seed, ref, saved_frame)
+    replay_actions(env, seed, ref.actions[:saved_frame])
     before = state_view(env.env)
     snapshot = env.save()
     for k in range(saved_frame + 1, at + 1):
@@ -146,16 +146,6 @@ def _explain_restore(ctx: CheckContext, seed: int, ref: Run, d: dict):
                  f"itself (a module or class variable, an object shared with another env) or its snapshot shares "
                  f"a mutable object with the live env (return copies from get_state())")
     return summary, differs, cause
-
-
-def _replay_to(env, seed: int, ref: Run, frame: int, render: bool = False) -> None:
-    env.reset(episode_seed(seed, 0))
-    if render:
-        env.render()
-    for k in range(1, frame + 1):
-        env.step(ref.actions[k - 1])
-        if render:
-            env.render()
 
 
 def _fallback_cost(ctx: CheckContext) -> str | None:
