@@ -31,6 +31,8 @@ import random
 import types
 from typing import Any
 
+from .hashing import UnencodableError, encode
+
 __all__ = ["state_view", "same", "diff", "copy_plain", "render_attributes", "Snapshotter"]
 
 _PLAIN = (bool, int, float, complex, str, bytes, bytearray, type(None))
@@ -116,8 +118,6 @@ def state_view(x: Any, _seen: frozenset = frozenset(), _depth: int = 0) -> Any:
     if isinstance(x, (set, frozenset)):
         if all(isinstance(v, _PLAIN) for v in x):
             return set(x)
-        from .hashing import encode
-
         # Objects in a set: their views, in the order of their canonical encodings (a repr would
         # carry memory addresses, which differ between runs).
         return sorted((state_view(v, seen, d) for v in x), key=encode)
@@ -190,16 +190,12 @@ def _key(k: Any) -> Any:
     text = repr(k)
     if " at 0x" not in text:
         return text  # readable and stable (an Enum member, a dataclass)
-    from .hashing import encode
-
     return encode(state_view(k))  # a repr with a memory address would differ between runs
 
 
 def same(a: Any, b: Any) -> bool:
     """True when ``a`` and ``b`` have the same canonical encoding (the frame hash's notion of
     equality: ``-0.0`` differs from ``0.0``, ``True`` from ``1``); by ``repr`` for what has none."""
-    from .hashing import UnencodableError, encode
-
     try:
         return encode(state_view(a)) == encode(state_view(b))
     except UnencodableError:
