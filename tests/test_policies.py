@@ -9,7 +9,8 @@ import gymnasium
 import numpy as np
 import pytest
 
-from mugkit.runtime.policies import CallablePolicy, Onnx, PolicyError, RandomPolicy, action_mask, as_policy
+from mugkit.runtime.policies import (CallablePolicy, Onnx, PolicyError, RandomPolicy, action_mask, as_policy,
+                                     policy_seed)
 from mugkit.spaces import Box, Discrete
 
 onnx = pytest.importorskip("onnx")
@@ -100,15 +101,49 @@ def test_callable_with_no_context_and_every_context():
 
     got = {}
 
-    def everything(obs, agent, frame, seed, rng, mask, space, info):
-        got.update(agent=agent, frame=frame, seed=seed, rng=rng, mask=mask, space=space, info=info)
+    def everything(obs, agent, frame, seed, rng, mask, space, info, env):
+        got.update(agent=agent, frame=frame, seed=seed, rng=rng, mask=mask, space=space, info=info, env=env)
         return 0
 
     space = Discrete(2)
-    as_policy(everything).act([1], agent="x", frame=9, seed=5, space=space, info={"action_mask": [1, 0]})
+    as_policy(everything).act([1], agent="x", frame=9, seed=5, space=space, info={"action_mask": [1, 0]},
+                              env="the env")
     assert isinstance(got.pop("rng"), random.Random)
     assert got == {"agent": "x", "frame": 9, "seed": 5, "mask": [1, 0], "space": space,
-                   "info": {"action_mask": [1, 0]}}
+                   "info": {"action_mask": [1, 0]}, "env": "the env"}
+
+
+def test_env_reaches_a_callable_that_names_it():
+    class Env:
+        partner_pos = (3, 4)
+
+    env = Env()
+    seen = []
+
+    def scripted(obs, env, agent):  # like MUG's compute_action(env, agent_id)
+        seen.append((env, agent))
+        return env.partner_pos[agent]
+
+    assert as_policy(scripted).act([0], agent=1, frame=0, seed=0, space=Discrete(5), env=env) == 4
+    assert seen == [(env, 1)]
+    assert as_policy(scripted).act([0], agent=0, frame=0, seed=0, space=Discrete(5), env=env) == 3
+    # a callable that does not name env is not given it; policies that do not read it accept it
+    assert as_policy(lambda obs, agent: 0).act([0], agent=0, frame=0, seed=0, space=Discrete(2), env=env) == 0
+    assert RandomPolicy().act([0], agent=0, frame=0, seed=0, space=Discrete(2), env=env) in (0, 1)
+    # without env= the callable gets None
+    got = []
+    as_policy(lambda obs, env: got.append(env) or 0).act([0], agent=0, frame=0, seed=0, space=Discrete(2))
+    assert got == [None]
+
+
+def test_agent_ids_may_be_ints():
+    space = Discrete(1000)
+    zero, one = _acts(RandomPolicy(), space, agent=0), _acts(RandomPolicy(), space, agent=1)
+    assert zero == _acts(RandomPolicy(), space, agent=0) and zero != one
+    assert zero != _acts(RandomPolicy(), space, agent="0")  # the int 0 and the str "0" are different agents
+    drawer = as_policy(lambda obs, rng: rng.randrange(10**9), "drawer")
+    assert _acts(drawer, space, agent=0) == _acts(drawer, space, agent=0) != _acts(drawer, space, agent=1)
+    assert policy_seed(5, 0) == policy_seed(5, 0) != policy_seed(5, 1)
 
 
 def test_callable_rng_is_seeded_by_seed_frame_agent():
@@ -201,6 +236,14 @@ def test_onnx_sampling_is_seeded_and_follows_the_logits(models):
     assert counts[3] == 0 and 150 < counts[2] < 250 and 60 < counts[0] < 140
     cold = Onnx(models["identity"], sample=True, temperature=0.01)
     assert set(_acts(cold, Discrete(4), obs=obs, frames=range(20))) == {2}
+
+
+def test_onnx_with_int_agents_and_env(models):
+    sampler = Onnx(models["identity"], sample=True)
+    obs = [0.0, 0.0, 0.0, 0.0]
+    zero = [sampler.act(obs, agent=0, frame=f, seed=3, space=Discrete(4), env=object()) for f in range(50)]
+    assert zero == _acts(sampler, Discrete(4), obs=obs, frames=range(50), seed=3, agent=0)
+    assert zero != _acts(sampler, Discrete(4), obs=obs, frames=range(50), seed=3, agent=1)
 
 
 def test_onnx_box_action_is_clipped(models):
