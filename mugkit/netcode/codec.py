@@ -35,7 +35,7 @@ from __future__ import annotations
 import struct
 from typing import Any
 
-from ..runtime.hashing import write_varint as _varint  # one LEB128 writer for hashes and packets
+from ..runtime.varint import read_varint, write_varint as _varint  # LEB128, shared with the hash encoding
 
 __all__ = ["encode", "decode", "CodecError", "MAX_DEPTH"]
 
@@ -67,8 +67,9 @@ def decode(data: bytes) -> Any:
     """Decodes bytes made by :func:`encode`; the whole input must be one value.
 
     Raises:
-        CodecError: the bytes are truncated, have an unknown tag, invalid UTF-8, nest deeper
-            than :data:`MAX_DEPTH`, or have bytes left over.
+        CodecError: the bytes are truncated, have an unknown tag, an overlong varint (not
+            minimal, or over 1024 bytes), invalid UTF-8, nest deeper than :data:`MAX_DEPTH`,
+            or have bytes left over.
     """
     if not isinstance(data, (bytes, bytearray, memoryview)):
         raise CodecError(f"decode() needs bytes, got {type(data).__name__}")
@@ -125,18 +126,10 @@ def _encode(v: Any, out: bytearray, depth: int) -> None:
 
 
 def _read_varint(data: bytes, pos: int) -> tuple[int, int]:
-    n = shift = 0
-    while True:
-        if pos >= len(data):
-            raise CodecError(f"truncated varint at byte {pos}")
-        byte = data[pos]
-        pos += 1
-        n |= (byte & 0x7F) << shift
-        if not byte & 0x80:
-            return n, pos
-        shift += 7
-        if shift > 7 * 1024:  # 7 kbit integers are far beyond any action; stop a hostile stream
-            raise CodecError(f"varint longer than 1024 bytes at byte {pos}")
+    try:
+        return read_varint(data, pos)
+    except ValueError as e:  # truncated or overlong
+        raise CodecError(str(e)) from None
 
 
 def _read_len(data: bytes, pos: int) -> tuple[int, int]:

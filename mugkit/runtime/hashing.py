@@ -37,6 +37,8 @@ import hashlib
 import struct
 from typing import Any
 
+from .varint import write_varint  # shared with the wire codec; still importable from here
+
 __all__ = ["encode", "digest", "write_varint", "UnencodableError"]
 
 
@@ -45,18 +47,6 @@ class UnencodableError(TypeError):
 
 
 _INT_ONLY = {int}
-
-
-def write_varint(n: int, out: bytearray) -> None:
-    """Appends ``n`` (≥ 0) to ``out`` as an unsigned LEB128 varint."""
-    while True:
-        byte = n & 0x7F
-        n >>= 7
-        if n:
-            out.append(byte | 0x80)
-        else:
-            out.append(byte)
-            return
 
 
 _varint = write_varint
