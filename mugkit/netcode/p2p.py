@@ -29,6 +29,7 @@ import math
 from dataclasses import dataclass
 from typing import Any, Hashable
 
+from ..runtime.errors import InternalError
 from . import codec
 from .desync import DesyncDetector
 from .errors import InvalidRequest, ProtocolError
@@ -265,7 +266,7 @@ class P2PSession:
 
     def _save_request(self, frame: int) -> SaveState:
         cell = self._cell(frame)
-        cell._pending = frame
+        cell.expect(frame)
         self._last_saved = frame
         return SaveState(frame, cell, frame % self.checksum_interval == 0)
 
@@ -276,11 +277,10 @@ class P2PSession:
         depth = self.current_frame - frame
         # The window rule keeps every wrong prediction inside the saved states; failing here
         # means a bug in this module, not a network condition.
-        if depth > self.max_rollback:  # raised, not asserted: `assert` vanishes under python -O
-            raise AssertionError(f"rollback of {depth} frames exceeds max_rollback")
+        if depth > self.max_rollback:
+            raise InternalError(f"rollback of {depth} frames exceeds max_rollback={self.max_rollback}")
         cell = self._cell(frame)
-        if cell.frame != frame:  # raised, not asserted: `assert` vanishes under python -O
-            raise AssertionError(f"state of frame {frame} is not saved (cell holds {cell.frame})")
+        cell.require(frame)
         requests.append(LoadState(frame, cell))
         for f in range(frame, self.current_frame):
             requests.append(self._advance_request(f))

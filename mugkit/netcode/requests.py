@@ -12,6 +12,9 @@ import enum
 from dataclasses import dataclass
 from typing import Any, Callable
 
+from ..runtime.errors import InternalError
+from .errors import InvalidRequest
+
 __all__ = ["InputStatus", "PlayerInput", "GameStateCell", "SaveState", "LoadState", "AdvanceFrame",
            "Request"]
 
@@ -34,21 +37,38 @@ class PlayerInput:
 
 class GameStateCell:
     """Holds one saved game state. The caller fills it for a :class:`SaveState` request with
-    :meth:`save` and reads it for a :class:`LoadState` request with :meth:`load`."""
+    :meth:`save` and reads it for a :class:`LoadState` request with :meth:`load`; the session
+    names the frame with :meth:`expect` when it hands the cell out.
 
-    __slots__ = ("frame", "state", "checksum", "_pending", "_on_save")
+    Attributes:
+        frame: the frame of the state held (-1: empty).
+        expected_frame: the frame of the last SaveState request made with this cell (-1:
+            none); equal to ``frame`` once that request is fulfilled.
+    """
+
+    __slots__ = ("frame", "state", "checksum", "_expected", "_on_save")
 
     def __init__(self, on_save: Callable[[int, Any], None] | None = None):
         self.frame = -1              # frame of the state held; -1 when empty
         self.state: Any = None
         self.checksum: Any = None
-        self._pending = -1           # frame of the SaveState request this cell belongs to
+        self._expected = -1          # frame of the SaveState request this cell belongs to
         self._on_save = on_save
+
+    @property
+    def expected_frame(self) -> int:
+        return self._expected
+
+    def expect(self, frame: int) -> None:
+        """The session's side of a SaveState request (games never call it): the next
+        :meth:`save` stores the state of ``frame``. The caller's ``save()`` takes no frame, so
+        a game cannot file a state under the wrong one."""
+        self._expected = frame
 
     def save(self, state: Any, checksum: Any = None) -> None:
         """Stores ``state`` (the game as it is now) and its ``checksum`` (any comparable value,
         e.g. a hex digest; None disables desync detection for this frame)."""
-        self.frame = self._pending
+        self.frame = self._expected
         self.state = state
         self.checksum = checksum
         if self._on_save is not None:
@@ -57,6 +77,23 @@ class GameStateCell:
     def load(self) -> Any:
         """The state stored by the last :meth:`save`."""
         return self.state
+
+    def require(self, frame: int) -> None:
+        """The session's check before it hands the cell out in a LoadState request.
+
+        Raises:
+            InvalidRequest: the cell does not hold ``frame`` because the caller left the
+                SaveState request for it unfulfilled.
+            InternalError: the session never asked for ``frame`` to be saved in this cell (a
+                bug in mugkit: the session only rolls back to frames it saved).
+        """
+        if self.frame == frame:
+            return
+        if self._expected == frame:
+            raise InvalidRequest(f"SaveState({frame}) was not fulfilled: call request.cell.save(state, checksum) "
+                                 f"for every SaveState before the next advance_frame()")
+        raise InternalError(f"state of frame {frame} is not saved (the cell holds frame {self.frame} and "
+                            f"was last asked for frame {self._expected})")
 
 
 @dataclass(frozen=True)

@@ -91,6 +91,7 @@ class SyncTestSession:
         if c >= self.check_distance:
             start = c - self.check_distance
             cell = self._cells[start % len(self._cells)]
+            cell.require(start)
             requests.append(LoadState(start, cell))
             for f in range(start, c):
                 requests.append(self._advance(f))
@@ -106,7 +107,7 @@ class SyncTestSession:
 
     def _save(self, frame: int) -> SaveState:
         cell = self._cells[frame % len(self._cells)]
-        cell._pending = frame
+        cell.expect(frame)
         return SaveState(frame, cell)
 
     def _advance(self, frame: int) -> AdvanceFrame:
