@@ -13,15 +13,17 @@ study replays from its seed.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, Sequence
+from typing import Any, Callable, Sequence
 
-from .paths import user_frames
+from .paths import nodeid_of, user_frames
 from .runtime.adapter import EnvError, GameEnv, adapt
+from .runtime.ai import AIPlayer
+from .runtime.driver import FrameDriver
 from .runtime.policies import Policy, PolicyError, as_policy
 from .runtime.seeding import derive_seed, episode_seed
 from .steps import HUMAN, GameStep
 
-__all__ = ["Participant", "Game", "build_game", "game_seed", "episode_seed", "key_actions"]
+__all__ = ["Participant", "Game", "build_game", "game_seed", "episode_seed"]
 
 
 @dataclass(frozen=True)
@@ -41,20 +43,28 @@ def game_seed(study_seed: int, experiment: str, step: str, who: Sequence[str] | 
 
 @dataclass
 class Game:
-    """A built game: the adapted env and, per AI agent, its policy."""
+    """A built game: the adapted env and, per AI agent, its player (policy and schedule).
+
+    Attributes:
+        make_env: ``episode -> GameEnv`` for a step function that asks for ``episode`` (it is
+            called again for every episode), else None.
+    """
 
     step: GameStep
     env: GameEnv
-    policies: dict[str, Policy]
+    ais: dict[Any, AIPlayer]
     seed: int
+    make_env: Callable[[int], GameEnv] | None = None
 
+    @property
+    def policies(self) -> dict[Any, Policy]:
+        """AI agent → its policy."""
+        return {agent: ai.policy for agent, ai in self.ais.items()}
 
-def key_actions(step: GameStep) -> list:
-    """Every action the step's ``keys`` map to, plus its ``default_action`` (if set)."""
-    actions = list((step.options["keys"] or {}).values())
-    if step.options["default_action"] is not None:
-        actions.append(step.options["default_action"])
-    return actions
+    def driver(self, *, render: bool = False) -> FrameDriver:
+        """The :class:`~mugkit.runtime.driver.FrameDriver` that plays this game as a study does."""
+        return FrameDriver(self.env, self.step.options, seed=self.seed, ais=self.ais, make_env=self.make_env,
+                           render=render, name=f"{nodeid_of(self.step.file)}::{self.step.name}")
 
 
 def _contains(space: Any, action: Any) -> bool:
@@ -81,6 +91,17 @@ def build_game(step: GameStep, policies: dict, *, seed: int, episode: int = 0,
             ``keys``/``default_action`` lie outside the action space, or a real-time game with a
             human has no ``default_action`` (the message names the step's file and line).
     """
+
+    def make_env(e: int) -> GameEnv:
+        return _build_env(step, seed, e, participant, group)
+
+    env = make_env(episode)
+    ais = _build_ais(step, policies)
+    return Game(step, env, ais, seed, make_env if "episode" in step.params else None)
+
+
+def _build_env(step: GameStep, seed: int, episode: int, participant: Participant | None,
+               group: Sequence[Participant]) -> GameEnv:
     args = {"seed": episode_seed(seed, episode) if "episode" in step.params else seed, "episode": episode,
             "participant": participant, "group": tuple(group)}
     try:
@@ -92,29 +113,41 @@ def build_game(step: GameStep, policies: dict, *, seed: int, episode: int = 0,
         raise step.error(f"a game step must return an env (gymnasium.Env, a PettingZoo env or an object with "
                          f"reset() and step()), but it returned {type(env).__name__}"
                          + (": did you forget `return`?" if env is None else ""))
+    options = step.options
     try:
-        game = adapt(env, list(step.players), max_steps=step.options["max_steps"], render=step.options["render"])
+        game = adapt(env, list(step.players), max_steps=options.max_steps, render=options.render)
     except EnvError as exc:
         raise step.error(str(exc)) from None
-    if step.options["render"] is None and not callable(getattr(env, "render", None)):
+    if options.render is None and not callable(getattr(env, "render", None)):
         raise step.error(f"{type(env).__name__} has no render(): define one that returns mugkit.draw shapes "
                          f"(or an RGB array on the server), or give the step render=lambda env: [...]")
-    humans = step.humans
-    if humans and not game.turn_based and step.options["default_action"] is None:
+    if step.humans and not (game.turn_based or options.turn_based) and options.default_action is None:
         raise step.error("a real-time game with a human needs default_action= (the action when no mapped key "
-                         "is held); only turn-based (AEC) envs wait for input")
-    for agent in humans:
+                         "is held); only turn-based games (turn_based=True, or AEC envs) wait for input")
+    for agent in step.humans:
         space = game.action_space(agent)
-        bad = [a for a in key_actions(step) if not _contains(space, a)]
+        bad = [a for a in options.key_actions if not _contains(space, a)]
         if bad:
             raise step.error(f"keys or default_action give {bad[0]!r}, which is outside {agent!r}'s action space "
                              f"{space!r}")
-    made: dict[str, Policy] = {}
+    return game
+
+
+def _build_ais(step: GameStep, policies: dict) -> dict[Any, AIPlayer]:
+    made: dict[Any, AIPlayer] = {}
     for agent, who in step.players.items():
         if who is HUMAN:
             continue
+        if who == "random":
+            made[agent] = AIPlayer(as_policy("random", who))
+            continue
+        factory = policies[who]
+        every, fill = getattr(factory, "every", 1), getattr(factory, "fill", "previous")
+        if fill == "default" and every > 1 and step.options.default_action is None:
+            raise step.error(f"policy {who!r} for {agent!r} plays default_action between its decisions "
+                             f"(@mk.policy(fill='default')), but the step has no default_action=")
         try:
-            made[agent] = as_policy("random" if who == "random" else policies[who](), who)
+            made[agent] = AIPlayer(as_policy(factory(), who), every, fill)
         except PolicyError as exc:
             raise step.error(f"policy {who!r} for {agent!r}: {exc}") from None
-    return Game(step, game, made, seed)
+    return made

@@ -11,49 +11,18 @@ from __future__ import annotations
 import difflib
 import inspect
 import os
-from dataclasses import dataclass, field
+from dataclasses import dataclass, fields
 from typing import Any, Callable
 
 from .paths import nodeid_of
+from .runtime.options import HUMAN, GameOptions, OptionsError
 
 __all__ = ["HUMAN", "scene", "survey", "policy", "Step", "PageStep", "GameStep", "SurveyStep", "PolicyDef",
            "StepError", "GAME_DEFAULTS", "INJECTABLE"]
 
 
-class _Human:
-    """The marker for a human player (``mk.HUMAN``)."""
-
-    def __repr__(self) -> str:
-        return "mk.HUMAN"
-
-    def __reduce__(self):
-        return "HUMAN"
-
-
-HUMAN = _Human()
-
 #: Keyword options of a game step and their defaults (API.md §2). ``players`` is required.
-GAME_DEFAULTS: dict[str, Any] = {
-    "players": None,
-    "runtime": "server",
-    "fps": 30,
-    "episodes": 1,
-    "max_steps": None,
-    "keys": None,
-    "default_action": None,
-    "fill": "default",
-    "input_mode": "pressed",
-    "input_delay": 2,
-    "max_rollback": 8,
-    "render": None,
-    "width": 600,
-    "height": 400,
-    "waitroom_timeout": 300,
-    "packages": (),
-    "on_step": None,
-    "on_episode_start": None,
-    "on_episode_end": None,
-}
+GAME_DEFAULTS: dict[str, Any] = {f.name: (None if f.name == "players" else f.default) for f in fields(GameOptions)}
 
 #: Parameters a step function may ask for, by name.
 INJECTABLE = ("seed", "episode", "participant", "group")
@@ -110,20 +79,20 @@ class SurveyStep(Step):
 
 @dataclass
 class GameStep(Step):
-    """A ``@mk.scene(players=...)``: returns an env. ``options`` holds every option of
-    :data:`GAME_DEFAULTS`, with the defaults filled in (``step.options["fps"]``)."""
+    """A ``@mk.scene(players=...)``: returns an env. ``options`` is its validated
+    :class:`~mugkit.runtime.options.GameOptions` (``step.options.fps``)."""
 
-    options: dict = field(default_factory=dict)
+    options: GameOptions | None = None
     kind = "game"
 
     @property
     def players(self) -> dict:
-        return self.options["players"]
+        return self.options.players
 
     @property
-    def humans(self) -> list[str]:
+    def humans(self) -> list:
         """Agent ids played by humans."""
-        return [a for a, p in self.players.items() if p is HUMAN]
+        return self.options.humans
 
     @property
     def policy_names(self) -> list[str]:
@@ -132,17 +101,26 @@ class GameStep(Step):
 
     @property
     def runtime(self) -> str:
-        return self.options["runtime"]
+        return self.options.runtime
 
 
 @dataclass
 class PolicyDef:
-    """A ``@mk.policy`` factory, called once per game to make the policy."""
+    """A ``@mk.policy`` factory, called once per game to make the policy.
+
+    Attributes:
+        every: the policy decides every ``every``-th frame of an episode (frames 0, every, 2·every
+            …; MUG's ``frame_skip``); 1 means every frame.
+        fill: the action between decisions: ``"previous"`` (the last decision, the default) or
+            ``"default"`` (the step's ``default_action``).
+    """
 
     fn: Callable
     name: str
     file: str
     line: int
+    every: int = 1
+    fill: str = "previous"
 
     def __call__(self):
         return self.fn()
@@ -160,87 +138,6 @@ def _params(fn: Callable, allowed: tuple, where: str) -> tuple:
                             + f"; a step may ask for {', '.join(allowed)}")
         params.append(p.name)
     return tuple(params)
-
-
-def _players_problems(players: Any) -> list[str]:
-    if not isinstance(players, dict) or not players:
-        return ["players must be a dict agent id -> mk.HUMAN, 'random' or a policy name"]
-    out = []
-    for agent, who in players.items():
-        if not isinstance(agent, str):
-            out.append(f"agent id {agent!r} must be a str")
-        if not (who is HUMAN or isinstance(who, str)):
-            out.append(f"player {agent!r} is {who!r}: use mk.HUMAN, 'random' or the name of a @mk.policy")
-    return out
-
-
-def _is_int_between(v: Any, low: int, high: int) -> bool:
-    return isinstance(v, int) and not isinstance(v, bool) and low <= v <= high
-
-
-def _number_problems(o: dict) -> list[str]:
-    out = []
-    for name, kind, allow_none in (("fps", (int, float), False), ("episodes", int, False),
-                                   ("max_steps", int, True), ("width", int, False), ("height", int, False),
-                                   ("waitroom_timeout", (int, float), False)):
-        v = o[name]
-        if v is None and allow_none:
-            continue
-        # `not v > 0` also refuses NaN, which compares false with everything.
-        if not isinstance(v, kind) or isinstance(v, bool) or not v > 0 or v == float("inf"):
-            out.append(f"{name} must be a positive {'int' if kind is int else 'number'}, got {v!r}")
-    if not _is_int_between(o["input_delay"], 0, 30):
-        out.append(f"input_delay must be an int from 0 to 30 frames, got {o['input_delay']!r}")
-    if not _is_int_between(o["max_rollback"], 1, 64):
-        out.append(f"max_rollback must be an int from 1 to 64 frames, got {o['max_rollback']!r}")
-    return out
-
-
-def _keys_problems(keys: Any, has_human: bool) -> list[str]:
-    if keys is None or keys == {}:
-        return ["keys is required when a human plays: a dict KeyboardEvent.key name -> action"] if has_human else []
-    if not isinstance(keys, dict):
-        return [f"keys must be a dict, got {type(keys).__name__}"]
-    out = []
-    for k in keys:
-        names = k if isinstance(k, tuple) else (k,)
-        if not names or not all(isinstance(n, str) and n for n in names):
-            out.append(f"key {k!r} must be a KeyboardEvent.key name or a tuple of names")
-    return out
-
-
-def _check_options(options: dict, where: str) -> dict:
-    """The game step options with defaults filled in; raises StepError listing every problem."""
-    unknown = [k for k in options if k not in GAME_DEFAULTS]
-    if unknown:
-        hint = difflib.get_close_matches(unknown[0], GAME_DEFAULTS, 1)
-        raise StepError(f"{where}: unknown option {unknown[0]!r}" + (f" (did you mean {hint[0]!r}?)" if hint else "")
-                        + f"; game step options are {', '.join(GAME_DEFAULTS)}")
-    if "players" not in options:
-        raise StepError(f"{where}: a game step needs players=...; a page scene takes no options")
-    o = {**GAME_DEFAULTS, **options}
-    players = o["players"]
-    has_human = isinstance(players, dict) and any(p is HUMAN for p in players.values())
-    problems = _players_problems(players)
-    if o["runtime"] not in ("server", "browser"):
-        problems.append(f"runtime must be 'server' or 'browser', got {o['runtime']!r}")
-    problems += _number_problems(o)
-    if o["fill"] not in ("default", "previous"):
-        problems.append(f"fill must be 'default' or 'previous', got {o['fill']!r}")
-    if o["input_mode"] not in ("pressed", "keydown", "keyup"):
-        problems.append(f"input_mode must be 'pressed', 'keydown' or 'keyup', got {o['input_mode']!r}")
-    problems += _keys_problems(o["keys"], has_human)
-    for hook in ("render", "on_step", "on_episode_start", "on_episode_end"):
-        if o[hook] is not None and not callable(o[hook]):
-            problems.append(f"{hook} must be a function, got {o[hook]!r}")
-    packages = o["packages"]
-    if isinstance(packages, str) or not all(isinstance(p, str) and "==" in p for p in packages):
-        problems.append(f"packages must be a list of pinned requirements like 'chess==1.11.2', got {packages!r}")
-    if problems:
-        raise StepError(f"{where}: " + "; ".join(problems))
-    o["players"] = dict(players)
-    o["packages"] = tuple(packages)
-    return o
 
 
 def scene(fn: Callable | None = None, **options: Any):
@@ -261,11 +158,14 @@ def scene(fn: Callable | None = None, **options: Any):
         where = f"{nodeid_of(file)}:{line}: {f.__name__}"
         if not options:
             return PageStep(f, f.__name__, file, line, _params(f, ("participant",), where))
-        opts = _check_options(options, where)
+        try:
+            opts = GameOptions.from_kwargs(**options)
+        except OptionsError as exc:
+            raise StepError(f"{where}: {exc}") from None
         params = _params(f, INJECTABLE, where)
         if "participant" in params and "group" in params:
             raise StepError(f"{where}: ask for participant or group, not both")
-        humans = [a for a, p in opts["players"].items() if p is HUMAN]
+        humans = opts.humans
         if len(humans) >= 2 and "participant" in params:
             raise StepError(f"{where}: {len(humans)} humans play this game, so it is built once per group: "
                             f"ask for group (the participants), not participant")
@@ -286,10 +186,26 @@ def survey(fn: Callable) -> SurveyStep:
     return SurveyStep(fn, fn.__name__, file, line, _params(fn, ("participant",), f"{nodeid_of(file)}:{line}: {fn.__name__}"))
 
 
-def policy(fn: Callable) -> PolicyDef:
+def policy(fn: Callable | None = None, *, every: int = 1, fill: str = "previous"):
     """Declares an AI policy by name: a factory, called once per game, that returns ``mk.Onnx(...)``
-    or any callable ``obs -> action``. Game steps name it in ``players``."""
-    if not callable(fn):
-        raise StepError("use @mk.policy on a function that returns a policy")
-    file, line = _where(fn)
-    return PolicyDef(fn, fn.__name__, file, line)
+    or any callable ``obs -> action``. Game steps name it in ``players``.
+
+    ``@mk.policy(every=5)`` makes it decide only every 5th frame of an episode and repeat its last
+    decision in between (``fill="default"``: play the step's ``default_action`` in between).
+
+    Raises:
+        StepError: ``every`` is not a positive int or ``fill`` is not ``"previous"``/``"default"``.
+    """
+
+    def wrap(f: Callable) -> PolicyDef:
+        if not callable(f):
+            raise StepError("use @mk.policy on a function that returns a policy")
+        file, line = _where(f)
+        where = f"{nodeid_of(file)}:{line}: {f.__name__}"
+        if not isinstance(every, int) or isinstance(every, bool) or every < 1:
+            raise StepError(f"{where}: every must be a positive int (decide every N frames), got {every!r}")
+        if fill not in ("previous", "default"):
+            raise StepError(f"{where}: fill must be 'previous' or 'default', got {fill!r}")
+        return PolicyDef(f, f.__name__, file, line, every, fill)
+
+    return wrap(fn) if fn is not None else wrap

@@ -10,6 +10,7 @@ import re
 import pytest
 
 import mugkit as mk
+from mugkit.runtime.options import GameOptions
 from mugkit.steps import GAME_DEFAULTS, GameStep, PageStep, PolicyDef, StepError, SurveyStep
 
 HUMAN_GAME = {"players": {"p": mk.HUMAN}, "keys": {"ArrowLeft": 0, "ArrowRight": 1}, "default_action": 0}
@@ -57,11 +58,11 @@ def test_game_scene_fills_defaults():
         return seed, episode
 
     assert isinstance(chase, GameStep) and chase.kind == "game" and chase.params == ("seed", "episode")
-    assert set(chase.options) == set(GAME_DEFAULTS)
-    assert chase.options["fps"] == 60 and chase.options["runtime"] == "server" and chase.options["max_rollback"] == 8
-    assert chase.options["packages"] == ("chess==1.11.2",)
+    assert set(GameOptions.names()) == set(GAME_DEFAULTS)
+    assert chase.options.fps == 60 and chase.options.runtime == "server" and chase.options.max_rollback == 8
+    assert chase.options.packages == ("chess==1.11.2",)
     assert chase.humans == ["runner"] and chase.policy_names == []
-    assert chase.options["fps"] == 60 and chase.runtime == "server"
+    assert chase.options.fps == 60 and chase.runtime == "server"
     assert chase(1, 2) == (1, 2)
 
 
@@ -74,7 +75,7 @@ def test_players_dict_is_copied_and_human_survives_copies():
 
     players["z"] = "random"
     assert list(game.players) == ["p", "q"] and game.policy_names == ["bot"]
-    assert copy.deepcopy(game.options)["players"]["p"] is mk.HUMAN
+    assert copy.deepcopy(game.options).players["p"] is mk.HUMAN
     assert pickle.loads(pickle.dumps(mk.HUMAN)) is mk.HUMAN
     assert repr(mk.HUMAN) == "mk.HUMAN"
 
@@ -158,7 +159,7 @@ def test_missing_keys_with_a_human():
     ("packages", ["chess"], "packages must be a list of pinned requirements"),
     ("players", {}, "players must be a dict agent id -> mk.HUMAN, 'random' or a policy name"),
     ("players", {"p": 3}, "player 'p' is 3: use mk.HUMAN, 'random' or the name of a @mk.policy"),
-    ("players", {1: "random"}, "agent id 1 must be a str"),
+    ("players", {1.5: "random"}, "agent id 1.5 must be the env's own id: a str, an int or a tuple of them"),
 ])
 def test_bad_option_values(option, value, needle):
     def game():
@@ -260,7 +261,11 @@ def test_misused_decorators():
     with pytest.raises(StepError, match="use @mk.survey"):
         mk.survey("x")
     with pytest.raises(StepError, match="use @mk.policy"):
-        mk.policy(None)
+        mk.policy("x")
+    with pytest.raises(StepError, match=r"every must be a positive int .* got 0"):
+        mk.policy(every=0)(lambda: None)
+    with pytest.raises(StepError, match=r"fill must be 'previous' or 'default', got 'x'"):
+        mk.policy(fill="x")(lambda: None)
 
 
 def test_step_error_helper_names_the_step():

@@ -24,13 +24,12 @@ import subprocess
 import sys
 import warnings
 
-from ..games import episode_seed
 from ..paths import user_frames
 from ..runtime import draw
 from ..runtime.state import diff
 from .base import CheckContext
 from .diagnose import explain, trace_sources
-from .play import choose_actions, play
+from .play import choose_keys, play
 from .report import CheckFailure
 
 __all__ = ["check_contract", "BLOCKED_IN_BROWSER"]
@@ -130,12 +129,12 @@ def _library_hint(message: str) -> str:
 def _reset_seed(ctx: CheckContext) -> None:
     """A reset with a seed gives the same frame on a fresh env and on one that already played."""
     game = ctx.game(0)
-    env = game.env
-    seed = episode_seed(game.seed, 0)  # the seed play() resets with
     played = play(game, [(i * 89 + 7) % 256 for i in range(ctx.frames * 4)], min(ctx.frames, 20), keep_data=True)
-    env.reset(seed)
-    if env.checksum() != played.hashes[0]:
-        differs = diff(played.data[0], env.frame_data())
+    again = game.driver()  # the same env object, reset again by a new driver
+    again.start()
+    seed = again.episode_seed
+    if again.checksum() != played.hashes[0]:
+        differs = diff(played.data[0], game.env.frame_data(again.frame))
         raise _fail(ctx, "reset_seed", f"reset(seed={seed}) after playing gave another frame than reset(seed={seed}) "
                     f"on a fresh env: " + "; ".join(differs),
                     "reset() does not set every attribute anew, or does not reseed all randomness from its seed "
@@ -155,35 +154,46 @@ def _is_flag(x) -> bool:
 
 def _frames_and_render(ctx: CheckContext) -> None:
     game = ctx.game(0)
-    env = game.env
+    driver = game.driver(render=True)
+    result = driver.start()
     choices = [(i * 97 + 13) % 256 for i in range(ctx.frames * 4)]
-    env.reset(episode_seed(0, 0))
     cursor = 0
     for _ in range(ctx.frames):
-        f = env.frame
-        for agent, obs in f.observations.items():
-            space = env.observation_space(agent)
-            if not space.contains(obs):
-                raise _fail(ctx, "frames", f"frame {f.index}: the observation of {agent!r} is outside its "
-                            f"observation space {space!r}: {obs!r:.120}")
-        for agent, r in f.rewards.items():
-            if not _is_number(r):
-                raise _fail(ctx, "frames", f"frame {f.index}: the reward of {agent!r} is {r!r}, not a number")
-        for name, flags in (("terminated", f.terminated), ("truncated", f.truncated)):
-            for agent, flag in flags.items():
-                if not _is_flag(flag):
-                    raise _fail(ctx, "frames", f"frame {f.index}: {name} of {agent!r} is {flag!r}, not a bool")
-        _check_render(ctx, env.render(), f.index)
-        if f.done:
+        _check_frame(ctx, game, driver.frame, result)
+        if driver.frame.done:
             break
-        actions, cursor = choose_actions(game, choices, cursor)
-        for agent, action in actions.items():
-            space = env.action_space(agent)
-            if not space.contains(action):
-                who = f"policy {ctx.step.players[agent]!r}" if agent in game.policies else "the keys"
-                raise _fail(ctx, "frames", f"frame {f.index + 1}: {who} gave {action!r} for {agent!r}, outside its "
-                            f"action space {space!r}", "see the policy check of this step")
-        env.step(actions)
+        keys, cursor = choose_keys(ctx.step, driver, choices, cursor)
+        try:
+            result = driver.tick(keys)
+        except Exception as exc:
+            raise _fail(ctx, "frames", f"frame {driver.frame.index + 1}: the game raised {type(exc).__name__}: "
+                        f"{exc}", raised_at=user_frames(exc)) from None
+        if result is None:
+            break
+
+
+def _check_frame(ctx: CheckContext, game, f, result) -> None:
+    """The frame's actions, observations, rewards, flags and drawing are well formed."""
+    env = game.env
+    for agent, action in result.actions.items():
+        space = env.action_space(agent)
+        if not space.contains(action):
+            who = f"policy {ctx.step.players[agent]!r}" if agent in game.ais else "the keys"
+            raise _fail(ctx, "frames", f"frame {f.index}: {who} gave {action!r} for {agent!r}, outside its "
+                        f"action space {space!r}", "see the policy check of this step")
+    for agent, obs in f.observations.items():
+        space = env.observation_space(agent)
+        if not space.contains(obs):
+            raise _fail(ctx, "frames", f"frame {f.index}: the observation of {agent!r} is outside its "
+                        f"observation space {space!r}: {obs!r:.120}")
+    for agent, r in f.rewards.items():
+        if not _is_number(r):
+            raise _fail(ctx, "frames", f"frame {f.index}: the reward of {agent!r} is {r!r}, not a number")
+    for name, flags in (("terminated", f.terminated), ("truncated", f.truncated)):
+        for agent, flag in flags.items():
+            if not _is_flag(flag):
+                raise _fail(ctx, "frames", f"frame {f.index}: {name} of {agent!r} is {flag!r}, not a bool")
+    _check_render(ctx, result.image, f.index)
 
 
 def _check_render(ctx: CheckContext, shapes, frame: int) -> None:

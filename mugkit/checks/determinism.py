@@ -18,7 +18,7 @@ import sys
 from ..runtime.state import diff
 from .base import CheckContext, Found, run_property
 from .diagnose import explain, trace_sources
-from .play import choose_actions, first_difference, play
+from .play import choose_keys, first_difference, play
 from .report import CheckFailure, replay_snippet
 
 __all__ = ["check_determinism"]
@@ -27,16 +27,18 @@ OTHER_HASH_SEED = "4217"
 
 
 def _interleaved(ctx: CheckContext, seed: int, choices: list, keep_data: bool = False):
-    other = ctx.game(seed ^ 0x5EED)
+    """A run of ``(seed, choices)`` with another game of the step (other seed, other choices)
+    stepped between its frames, to expose state shared between instances."""
+    other = ctx.game(seed ^ 0x5EED).driver()
     other_choices = list(reversed(choices)) or [1]
-    other.env.reset(seed ^ 0xBEEF)
+    other.start()
 
     def step_other(_game, i):
-        if other.env.frame.done:
-            other.env.reset(seed ^ i)
-        actions, _ = choose_actions(other, other_choices, i % len(other_choices))
-        other.env.step(actions)
+        keys, _ = choose_keys(ctx.step, other, other_choices, i % len(other_choices))
+        if other.tick(keys) is None and other.finished:
+            other.load(restart)
 
+    restart = other.save()
     return play(ctx.game(seed), choices, ctx.frames, each_frame=step_other, keep_data=keep_data)
 
 

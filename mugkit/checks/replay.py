@@ -27,10 +27,10 @@ def replay(nodeid: str, seed: int, actions: list[dict[str, Any]] | None = None, 
     frame) or with check ``choices`` (see :mod:`mugkit.checks.play`; ``python_only``: ONNX
     players sample instead, as in a browser where they run outside Python). Index 0 is the reset."""
     experiment, step = load_step(nodeid, rootdir)
-    game = make_game(step, experiment.policies, seed, experiment.conditions)
+    game = make_game(step, experiment.policies, seed, experiment.conditions, python_only=python_only)
     if actions is None:
-        return play(game, choices or [], frames if frames is not None else 0, python_only=python_only).hashes
-    return replay_actions(game.env, seed, actions)
+        return play(game, choices or [], frames if frames is not None else 0).hashes
+    return replay_actions(game, actions)
 
 
 def main() -> None:
@@ -40,9 +40,9 @@ def main() -> None:
     request = json.load(sys.stdin)
     with contextlib.redirect_stdout(sys.stderr):  # envs print; stdout carries only the answer
         experiment, step = load_step(request["step"], request.get("rootdir"))
-        game = make_game(step, experiment.policies, request["seed"], experiment.conditions)
-        run = play(game, request["choices"], request["frames"], python_only=request.get("python_only", False),
-                   keep_data="data_at" in request)
+        game = make_game(step, experiment.policies, request["seed"], experiment.conditions,
+                         python_only=request.get("python_only", False))
+        run = play(game, request["choices"], request["frames"], keep_data="data_at" in request)
     answer = {"hashes": run.hashes}
     if "data_at" in request and request["data_at"] < len(run.data):
         answer["data"] = base64.b64encode(pickle.dumps(run.data[request["data_at"]])).decode("ascii")

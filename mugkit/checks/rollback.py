@@ -9,7 +9,6 @@ scenario itself is in :func:`mugkit.netcode.check.check_rollback`.
 
 from __future__ import annotations
 
-from ..games import key_actions
 from ..runtime.policies import RandomPolicy, action_mask, mask_allows, policy_seed
 from .base import CheckContext, bounded_shrinking, hypothesis_settings
 from .report import CheckFailure
@@ -22,7 +21,7 @@ def _human_source(step, agent: str, data):
     legal ones, as the client lets through."""
     from hypothesis import strategies as st
 
-    actions = key_actions(step)
+    actions = step.options.key_actions
     picks = data.draw(st.lists(st.integers(0, 255), min_size=1, max_size=200), label=f"keys[{agent}]")
 
     def press(i: int, frame):
@@ -44,7 +43,7 @@ def _ai_source(game, agent: str):
 
     def decide(i: int, frame):
         if agent not in frame.observations:
-            return game.step.options["default_action"]
+            return game.step.options.default_action
         return policy.act(frame.observations[agent], agent=agent, frame=frame.index, seed=policy_seed(game.seed, agent),
                           space=space, info=frame.infos.get(agent))
 
@@ -65,10 +64,10 @@ def check_rollback(ctx: CheckContext) -> None:
     @hypothesis_settings(ctx.examples)
     @given(data=st.data())
     def scenario(data):
-        delay = data.draw(st.integers(0, step.options["input_delay"]), label="input_delay")
+        delay = data.draw(st.integers(0, step.options.input_delay), label="input_delay")
         spaces = {a: (_human_source(step, a, data) if a in humans else _ai_source(game, a)) for a in agents}
-        run_scenario(lambda: ctx.game(0).env, agents, humans, spaces, step.options["max_rollback"], delay, data,
-                     default_action=step.options["default_action"], max_frames=max(ctx.frames, 20))
+        run_scenario(lambda: ctx.game(0).env, agents, humans, spaces, step.options.max_rollback, delay, data,
+                     default_action=step.options.default_action, max_frames=max(ctx.frames, 20))
 
     try:
         with bounded_shrinking():

@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import time
 
-from ..games import episode_seed
 from ..runtime.state import diff, state_view
 from .base import CheckContext, Found, run_property
 from .diagnose import explain, trace_sources
@@ -26,35 +25,33 @@ __all__ = ["check_synctest"]
 
 
 def rollback_run(ctx: CheckContext, seed: int, ref: Run, max_rollback: int) -> None:
-    """Plays ``ref.actions`` with rendering and rollbacks; raises :class:`Found` at the first wrong hash."""
-    game = ctx.game(seed)
-    env = game.env
+    """Plays ``ref.actions`` through the driver with rendering and rollbacks; raises
+    :class:`Found` at the first wrong hash."""
+    driver = ctx.game(seed).driver(render=True)
 
     def expect(frame: int, stage: str, **where) -> None:
-        if env.checksum() != ref.hashes[frame]:
+        if driver.checksum() != ref.hashes[frame]:
             raise Found(seed, [], frame=frame, stage=stage, **where)
 
-    env.reset(episode_seed(seed, 0))
-    env.render()
+    driver.start()
     expect(0, "render")
-    saves = {0: env.save()}
+    saves = {0: driver.save()}
     for f in range(1, len(ref.actions) + 1):
-        env.step(ref.actions[f - 1])
-        env.render()
+        driver.advance(ref.actions[f - 1])
         expect(f, "forward")
-        saves[f] = env.save()
+        saves[f] = driver.save()
         for d in range(1, min(max_rollback, f) + 1):
-            env.load(saves[f - d])
+            driver.load(saves[f - d])
             expect(f - d, "load", at=f, distance=d)
             for k in range(f - d + 1, f + 1):
-                env.step(ref.actions[k - 1])
+                driver.advance(ref.actions[k - 1])
                 expect(k, "resimulate", at=f, distance=d)
-                saves[k] = env.save()
+                saves[k] = driver.save()
 
 
 def check_synctest(ctx: CheckContext) -> None:
     """Raises :class:`CheckFailure` when a restore or re-simulation does not reproduce a frame."""
-    max_rollback = ctx.step.options["max_rollback"]
+    max_rollback = ctx.step.options.max_rollback
 
     def prop(seed: int, choices: list) -> None:
         ref = play(ctx.game(seed), choices, ctx.frames)
@@ -103,9 +100,9 @@ def _explain_nondeterminism(ctx: CheckContext, found: Found, ref: Run, again: Ru
 
 def _explain_forward(ctx: CheckContext, seed: int, ref: Run, frame: int):
     """The forward pass differs from the reference: rendering, or a restore that shows late."""
-    env = ctx.game(seed).env
-    replay_actions(env, seed, ref.actions[:frame], render=True)
-    differs = diff(ref.data[frame], env.frame_data())
+    game = ctx.game(seed)
+    replay_actions(game, ref.actions[:frame], render=True)
+    differs = diff(ref.data[frame], game.env.frame_data())
     if differs:
         return (f"rendering changed frame {frame}: render() must not change the game state", differs,
                 "render() changes state the frame hash covers (an RNG draw, a counter, a cached value that "
@@ -123,17 +120,20 @@ def _explain_restore(ctx: CheckContext, seed: int, ref: Run, d: dict):
     else:
         summary = (f"frame {frame} differs after rolling back {dist} frames from frame {at} to frame "
                    f"{saved_frame} and re-simulating")
-    env = ctx.game(seed).env
-    replay_actions(env, seed, ref.actions[:saved_frame])
+    driver = ctx.game(seed).driver()
+    driver.start()
+    for k in range(1, saved_frame + 1):
+        driver.advance(ref.actions[k - 1])
+    env = driver.env
     before = state_view(env.env)
-    snapshot = env.save()
+    snapshot = driver.save()
     for k in range(saved_frame + 1, at + 1):
-        env.step(ref.actions[k - 1])
-    env.load(snapshot)
+        driver.advance(ref.actions[k - 1])
+    driver.load(snapshot)
     left_out = diff(before, state_view(env.env))
     for k in range(saved_frame + 1, frame + 1):
-        env.step(ref.actions[k - 1])
-    differs = diff(ref.data[frame], env.frame_data())
+        driver.advance(ref.actions[k - 1])
+    differs = diff(ref.data[frame], env.frame_data(driver.frame))
     how = "set_state()" if env.uses_state_methods else "the deep-copy restore"
     if left_out:
         names = sorted({x.split(":")[0].split("[")[0].split(".")[0] for x in left_out})
@@ -150,17 +150,15 @@ def _explain_restore(ctx: CheckContext, seed: int, ref: Run, d: dict):
 
 def _fallback_cost(ctx: CheckContext) -> str | None:
     """For envs without get_state/set_state: what the deep-copy fallback costs per frame."""
-    game = ctx.game(1)
-    env = game.env
-    if env.uses_state_methods:
+    driver = ctx.game(1).driver(render=True)
+    if driver.env.uses_state_methods:
         return None
-    env.reset(episode_seed(1, 0))
-    env.render()
+    driver.start()
     n = 20
     start = time.perf_counter()
     for _ in range(n):
-        env.load(env.save())
+        driver.load(driver.save())
     per = (time.perf_counter() - start) / n
     return (f"{ctx.step_nodeid}: no get_state/set_state, so snapshots deep-copy the env: "
-            f"{per * 1e6:.0f} µs per save + restore ({per * 1e3 / (1000 / ctx.step.options['fps']) * 100:.1f}% "
-            f"of a {1000 / ctx.step.options['fps']:.0f} ms frame)")
+            f"{per * 1e6:.0f} µs per save + restore ({per * 1e3 / (1000 / ctx.step.options.fps) * 100:.1f}% "
+            f"of a {1000 / ctx.step.options.fps:.0f} ms frame)")

@@ -1,0 +1,106 @@
+"""From keys to actions: what a human's keyboard means in one frame.
+
+A client reports, per frame, a :class:`KeyInput`: the keys held now, and the keys that went down
+and up since the previous frame. A press and a release that both fall between two frames show
+up in ``down`` (and ``up``) though not in ``held``, so a quick tap is never lost.
+
+:class:`KeyMapper` turns that into an action, per the step's options:
+
+- ``input_mode`` picks the active keys: ``"pressed"`` = held or went down (a tap counts for one
+  frame), ``"keydown"`` = went down, ``"keyup"`` = went up. In a turn-based frame ``"pressed"``
+  counts a key once, when it goes down, so a held key does not play every turn.
+- Among the combinations of ``keys`` whose keys are all active, the longest wins (ties: the one
+  written first); one whose action the frame's action mask forbids is skipped, as a client lets
+  only legal moves through.
+- No active combination: the input is *missing*. A real-time frame fills it with
+  ``default_action`` or the previous action (``fill``); a turn-based frame waits.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Iterable
+
+from .options import GameOptions
+from .policies import mask_allows
+
+__all__ = ["KeyInput", "KeyMapper", "NO_KEYS"]
+
+
+@dataclass(frozen=True)
+class KeyInput:
+    """One human's keyboard in one frame (``KeyboardEvent.key`` names).
+
+    Attributes:
+        held: keys down now.
+        down: keys that went down since the previous frame (may have gone up again).
+        up: keys that went up since the previous frame.
+    """
+
+    held: frozenset = frozenset()
+    down: frozenset = frozenset()
+    up: frozenset = frozenset()
+
+    @classmethod
+    def of(cls, held: Iterable[str] = (), down: Iterable[str] = (), up: Iterable[str] = ()) -> "KeyInput":
+        """A KeyInput from any iterables of key names."""
+        return cls(frozenset(held), frozenset(down), frozenset(up))
+
+
+NO_KEYS = KeyInput()
+
+
+class KeyMapper:
+    """Maps one human's :class:`KeyInput` per frame to an action (see the module docstring).
+
+    Its state — the keys held last frame and the last action — is part of the driver's snapshot.
+    """
+
+    def __init__(self, options: GameOptions):
+        self.mode = options.input_mode
+        self.fill = options.fill
+        self.default_action = options.default_action
+        self.combos = options.combos
+        self.last_held: frozenset = frozenset()
+        self.previous: Any = None
+
+    def active(self, keys: KeyInput | None, turn_based: bool = False) -> frozenset:
+        """The keys that count this frame. Keys newly held count as gone down even when the client
+        did not say so; keys no longer held, as gone up."""
+        keys = keys or NO_KEYS
+        down = keys.down | (keys.held - self.last_held)
+        up = keys.up | (self.last_held - keys.held)
+        self.last_held = keys.held
+        if self.mode == "keyup":
+            return up
+        if self.mode == "keydown" or turn_based:
+            return down
+        return keys.held | down
+
+    def match(self, active: frozenset, mask: Any = None) -> Any:
+        """``(action, combination)`` of the longest legal combination within ``active``, or None."""
+        for combo, action in self.combos:
+            if combo <= active and mask_allows(mask, action):
+                return action, combo
+        return None
+
+    def resolve(self, keys: KeyInput | None, mask: Any = None, turn_based: bool = False) -> tuple[Any, tuple, bool]:
+        """``(action, active keys, filled)`` for this frame. ``action`` is None only in a
+        turn-based frame with no legal combination active (the frame waits)."""
+        active = self.active(keys, turn_based)
+        hit = self.match(active, mask)
+        shown = tuple(sorted(active))
+        if hit is not None:
+            self.previous = hit[0]
+            return hit[0], shown, False
+        if turn_based:
+            return None, shown, False
+        if self.fill == "previous" and self.previous is not None:
+            return self.previous, shown, True
+        return self.default_action, shown, True
+
+    def get_state(self) -> tuple:
+        return (self.last_held, self.previous)
+
+    def set_state(self, state: tuple) -> None:
+        self.last_held, self.previous = state
