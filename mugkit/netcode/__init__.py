@@ -39,6 +39,7 @@ from .errors import InvalidRequest, MismatchedChecksum, ProtocolError
 from .events import (DesyncDetected, Disconnected, Event, NetworkInterrupted, NetworkResumed,
                      Synchronized, WaitingForInputs, WaitRecommendation)
 from .game import GameRunner
+from .messages import MAX_PACKET_BYTES
 from .p2p import P2PSession, SessionStats
 from .requests import (AdvanceFrame, GameStateCell, InputStatus, LoadState, PlayerInput,
                        SaveState)
@@ -53,5 +54,5 @@ __all__ = [
     "InvalidRequest", "ProtocolError", "MismatchedChecksum", "CodecError",
     "NUM_PLAYERS", "MIN_PLAYERS", "MAX_PLAYERS", "INPUT_DELAY", "MAX_ROLLBACK", "MAX_ROLLBACK_LIMIT",
     "CHECK_DISTANCE", "CHECKSUM_INTERVAL", "DISCONNECT_TIMEOUT_MS", "DISCONNECT_NOTIFY_MS", "FPS",
-    "EVENT_QUEUE_SIZE", "DEFAULT_ACTION",
+    "EVENT_QUEUE_SIZE", "DEFAULT_ACTION", "MAX_PACKET_BYTES",
 ]

@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any, Hashable
 
 from . import codec
 from .errors import InvalidRequest
+from .messages import MAX_PACKET_BYTES, input_packet_bound
 
 if TYPE_CHECKING:  # the sessions import this module: name them for type checkers only
     from .p2p import P2PSession
@@ -188,7 +189,8 @@ class SessionBuilder:
 
         Raises:
             InvalidRequest: a setting is out of range, handles are missing/duplicated/out of
-                range, there is no local or no remote player, or the transport lacks a method.
+                range, there is no local or no remote player, the transport lacks a method, or
+                a frame of ``default_action`` would not fit in a packet.
         """
         from .p2p import P2PSession
 
@@ -201,6 +203,12 @@ class SessionBuilder:
         for m in ("send_to", "receive_all"):
             if not callable(getattr(transport, m, None)):
                 p.append(f"transport {type(transport).__name__} has no {m}() method")
+        if not p:  # the first input-delay frames of every local player are the default action
+            local = tuple(self.local_handles)
+            size = input_packet_bound(local, (self.default_action,) * len(local), self.num_players)
+            if size > MAX_PACKET_BYTES:
+                p.append(f"default_action: a packet with one frame of it takes up to {size} bytes, over "
+                         f"MAX_PACKET_BYTES={MAX_PACKET_BYTES}")
         if p:
             raise InvalidRequest("; ".join(p))
         return P2PSession(self, transport)

@@ -4,17 +4,24 @@ session can trust what :func:`decode_message` returns."""
 
 from __future__ import annotations
 
-from dataclasses import astuple, dataclass
+from dataclasses import astuple, dataclass, replace
 from typing import Any
 
 from . import codec
 from .errors import ProtocolError
 
-__all__ = ["MAGIC", "VERSION", "Hello", "Input", "Quality", "QualityReply", "Checksum",
-           "Message", "encode_message", "decode_message"]
+__all__ = ["MAGIC", "VERSION", "MAX_PACKET_BYTES", "Hello", "Input", "Quality", "QualityReply",
+           "Checksum", "Message", "encode_message", "decode_message", "encode_input",
+           "input_packet_bound"]
 
 MAGIC = b"MK"
 VERSION = 1
+
+#: Largest packet a session sends or accepts, in bytes. 16 KiB is the largest message every
+#: browser's WebRTC data channel is known to carry (Chrome and Firefox interoperate up to it;
+#: larger messages need an SCTP extension not every browser has). Packets are normally tens of
+#: bytes: only a backlog of large actions comes near it, and the session then sends fewer frames.
+MAX_PACKET_BYTES = 16 * 1024
 
 
 @dataclass(frozen=True)
@@ -73,6 +80,33 @@ _BY_KIND = {v: k for k, v in _KINDS.items()}
 def encode_message(msg: Message) -> bytes:
     """The bytes of ``msg``."""
     return MAGIC + bytes((VERSION, _KINDS[type(msg)])) + codec.encode(astuple(msg))
+
+
+def encode_input(msg: Input, limit: int = MAX_PACKET_BYTES) -> tuple[bytes, int]:
+    """The bytes of ``msg`` with as many of its first frames of inputs as fit in ``limit``
+    bytes, and how many frames that is. Inputs are resent until acknowledged, so the frames
+    left out simply go in a later packet; only frames from ``msg.start`` on, in order, are
+    kept, so the receiver can confirm them."""
+    data = encode_message(msg)
+    if len(data) <= limit:
+        return data, len(msg.inputs)
+    lo, hi = 0, len(msg.inputs) - 1  # the largest count that fits is in lo..hi
+    while lo < hi:
+        mid = (lo + hi + 1) // 2
+        if len(encode_message(replace(msg, inputs=msg.inputs[:mid]))) <= limit:
+            lo = mid
+        else:
+            hi = mid - 1
+    return encode_message(replace(msg, inputs=msg.inputs[:lo])), lo
+
+
+def input_packet_bound(handles: tuple, actions: tuple, num_players: int) -> int:
+    """An upper bound on the size of an Input packet carrying one frame of ``actions`` (one per
+    handle of ``handles``) in a game of ``num_players``: every frame number in it at the
+    largest a packet may carry (2**40)."""
+    big = 2**40
+    msg = Input(big, big, big, tuple(handles), (tuple(actions),), ((True, big),) * num_players)
+    return len(encode_message(msg))
 
 
 def _int(v: Any, name: str, lo: int = -1) -> int:

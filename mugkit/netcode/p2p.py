@@ -36,8 +36,8 @@ from .errors import InvalidRequest, ProtocolError
 from .events import (DesyncDetected, Disconnected, Event, EventQueue, WaitingForInputs,
                      WaitRecommendation)
 from .inputs import InputQueues
-from .messages import (Checksum, Hello, Input, Quality, QualityReply, decode_message,
-                       encode_message)
+from .messages import (MAX_PACKET_BYTES, Checksum, Hello, Input, Quality, QualityReply,
+                       decode_message, encode_input, encode_message, input_packet_bound)
 from .peers import Peer
 from .requests import AdvanceFrame, GameStateCell, LoadState, SaveState
 from .timesync import RECOMMENDATION_INTERVAL, frames_ahead
@@ -62,7 +62,7 @@ class SessionStats:
     frames_resimulated: int = 0  #: AdvanceFrame requests made by rollbacks
     packets_sent: int = 0
     packets_received: int = 0
-    packets_dropped: int = 0     #: malformed or unexpected packets (never raised to the caller)
+    packets_dropped: int = 0     #: malformed, oversized or unexpected packets (never raised to the caller)
 
 
 class P2PSession:
@@ -141,16 +141,27 @@ class P2PSession:
         as it comes out of the codec (numpy values as plain lists), on every peer alike.
 
         Raises:
-            InvalidRequest: ``handle`` is not local, or the action cannot be encoded.
+            InvalidRequest: ``handle`` is not local, the action cannot be encoded, or one frame
+                of the local actions would not fit in a packet of
+                :data:`~mugkit.netcode.messages.MAX_PACKET_BYTES`.
         """
         if handle not in self.local_handles:
             raise InvalidRequest(f"handle={handle!r}: not a local player (local: {list(self.local_handles)})")
         try:
             # What the remote peers decode is what this peer simulates too (numpy values
             # become plain lists everywhere), so all peers step with equal actions.
-            self._pending_local[handle] = codec.decode(codec.encode(action))
+            decoded = codec.decode(codec.encode(action))
         except codec.CodecError as e:
             raise InvalidRequest(f"handle={handle}: action {action!r} cannot be sent: {e}") from None
+        # Refused here, where the caller can see why, rather than never arriving: a frame is
+        # the smallest unit an Input packet carries.
+        frame = tuple(decoded if h == handle else self._pending_local.get(h, self.default_action)
+                      for h in self.local_handles)
+        size = input_packet_bound(self.local_handles, frame, self.num_players)
+        if size > MAX_PACKET_BYTES:
+            raise InvalidRequest(f"handle={handle}: action too big to send: a packet with one frame of the local "
+                                 f"actions takes up to {size} bytes, over MAX_PACKET_BYTES={MAX_PACKET_BYTES}")
+        self._pending_local[handle] = decoded
 
     def poll(self, now_ms: float) -> None:
         """Receives and handles every packet, detects silent peers, and sends what is due
@@ -164,6 +175,9 @@ class P2PSession:
                 p.last_recv = self._now
         for addr, data in self._transport.receive_all():
             self.stats.packets_received += 1
+            if len(data) > MAX_PACKET_BYTES:  # no peer sends these: not worth decoding
+                self.stats.packets_dropped += 1
+                continue
             try:
                 self._handle_packet(addr, data)
             except ProtocolError:
@@ -300,15 +314,22 @@ class P2PSession:
     # -- network ---------------------------------------------------------------------------
 
     def _send(self, p: Peer, msg: Any) -> None:
+        self._send_bytes(p, encode_message(msg))
+
+    def _send_bytes(self, p: Peer, data: bytes) -> None:
         self.stats.packets_sent += 1
-        self._transport.send_to(p.addr, encode_message(msg))
+        self._transport.send_to(p.addr, data)
 
     def _send_inputs(self, p: Peer) -> None:
         start = p.acked + 1
         frames = self._inputs.local_frames(start)
         ack = self._inputs.confirmed_upto(p.handles)
         p.last_input_send, p.last_ack_sent = self._now, ack
-        self._send(p, Input(start, ack, self.current_frame, self.local_handles, frames, self._inputs.status()))
+        msg = Input(start, ack, self.current_frame, self.local_handles, frames, self._inputs.status())
+        data, sent = encode_input(msg, MAX_PACKET_BYTES)
+        if frames and not sent:  # add_local_input refuses a frame that cannot fit alone
+            raise InternalError(f"frame {start} of the local inputs does not fit in {MAX_PACKET_BYTES} bytes")
+        self._send_bytes(p, data)
 
     def _handle_packet(self, addr: Hashable, data: bytes) -> None:
         p = self._peers.get(addr)
