@@ -94,10 +94,10 @@ def main() -> None:
     p95 = {k: sorted(v)[int(0.95 * (len(v) - 1))] for k, v in t.items()}
     d = args.depth
     rows = [
-        ("save (game.save)", mean["save"], p95["save"]),
-        ("checksum (game.checksum)", mean["checksum"], p95["checksum"]),
-        ("advance (game.step)", mean["advance"], p95["advance"]),
-        ("load (game.load)", mean["load"], p95["load"]),
+        ("save (driver.save)", mean["save"], p95["save"]),
+        ("checksum (driver.checksum)", mean["checksum"], p95["checksum"]),
+        ("advance (driver.advance)", mean["advance"], p95["advance"]),
+        ("load (driver.load)", mean["load"], p95["load"]),
     ]
     for title, hashes_normal, hashes_rollback in (
             ("P2P, checksum every 10th frame", 0.1, 1), ("hash every save (sync test)", 1, d)):

@@ -5,7 +5,7 @@ Usage: .venv/bin/python bench/bench_synctest.py [--frames N]
 1. synctest frames per second on example (b), experiments/gather.py::round_in_browser, with
    max_rollback=8: each frame is saved, rendered, and rolled back by every distance 1..8 with
    re-simulation and a hash per frame (36 re-simulated frames and 8 restores per frame).
-2. The cost per frame of one save + one restore, through get_state/set_state and through the
+2. The cost per frame of one save + one restore of the frame driver, through get_state/set_state and through the
    deep-copy fallback, on the same env at the same frames (the fallback forced by hiding the
    env's state methods), and for Gymnasium's CartPole after it rendered to rgb_array.
 """
@@ -28,6 +28,7 @@ from mugkit.checks.play import play  # noqa: E402
 from mugkit.checks.synctest import rollback_run  # noqa: E402
 from mugkit.collect import load_step  # noqa: E402
 from mugkit.runtime import adapt  # noqa: E402
+from mugkit.runtime.driver import FrameDriver  # noqa: E402
 
 STEP = "experiments/gather.py::round_in_browser"
 
@@ -58,11 +59,11 @@ class _Hidden:
         return getattr(self._env, name)
 
 
-def save_restore_us(game, n: int = 200) -> float:
+def save_restore_us(driver, n: int = 200) -> float:
     times = []
     for _ in range(n):
         start = time.perf_counter()
-        game.load(game.save())
+        driver.load(driver.save())
         times.append(time.perf_counter() - start)
     return statistics.median(times) * 1e6
 
@@ -77,21 +78,21 @@ def gather_costs(frames: int) -> tuple[float, float]:
         if hide:
             # The proxy's own attribute holds the env: a deep copy of the proxy copies the env.
             assert not game.uses_state_methods
-        game.reset(3)
+        driver = FrameDriver(game, seed=3)
+        driver.start()
         for i in range(min(frames, 60)):
-            game.step({"p0": i % 9, "p1": (i * 5) % 9})
-        out.append(save_restore_us(game))
+            driver.advance({"p0": i % 9, "p1": (i * 5) % 9})
+        out.append(save_restore_us(driver))
     return out[0], out[1]
 
 
 def cartpole_cost() -> float:
     import gymnasium
 
-    game = adapt(gymnasium.make("CartPole-v1", render_mode="rgb_array"), ["player"])
-    game.reset(1)
-    game.step({"player": 1})
-    game.render()
-    return save_restore_us(game, 100)
+    driver = FrameDriver(adapt(gymnasium.make("CartPole-v1", render_mode="rgb_array"), ["player"]), seed=1, render=True)
+    driver.start()
+    driver.advance({"player": 1})
+    return save_restore_us(driver, 100)
 
 
 def main() -> None:

@@ -27,17 +27,19 @@ __all__ = ["check_synctest"]
 def rollback_run(ctx: CheckContext, seed: int, ref: Run, max_rollback: int) -> None:
     """Plays ``ref.actions`` through the driver with rendering and rollbacks; raises
     :class:`Found` at the first wrong hash."""
-    driver = ctx.game(seed).driver(render=True)
+    driver = ctx.game(seed).driver()
 
     def expect(frame: int, stage: str, **where) -> None:
         if driver.checksum() != ref.hashes[frame]:
             raise Found(seed, [], frame=frame, stage=stage, **where)
 
     driver.start()
+    driver.render()
     expect(0, "render")
     saves = {0: driver.save()}
     for f in range(1, len(ref.actions) + 1):
         driver.advance(ref.actions[f - 1])
+        driver.render()  # forward frames only, as a browser draws; the reference run never renders
         expect(f, "forward")
         saves[f] = driver.save()
         for d in range(1, min(max_rollback, f) + 1):

@@ -109,8 +109,8 @@ def adapt(env: Any, agents: Sequence[str] | None = None, *, max_steps: int | Non
         if len(set(agents)) != len(agents):
             raise EnvError(f"players names an agent twice: {list(agents)}")
         if set(agents) != set(own):
-            extra = sorted(set(agents) - set(own))
-            absent = sorted(set(own) - set(agents))
+            extra = sorted(set(agents) - set(own), key=repr)
+            absent = sorted(set(own) - set(agents), key=repr)
             parts = []
             if extra:
                 parts.append(f"{extra} are not agents of the env")

@@ -320,6 +320,11 @@ class FrameDriver:
                                 x))
         return rows
 
+    def render(self) -> Any:
+        """The current frame drawn (shapes, or an RGB array), on demand: for callers that draw less
+        often than every frame (images streamed at a capped rate)."""
+        return self.env.render()
+
     def _draw(self) -> Any:
         return self.env.render() if self.render_frames else None
 

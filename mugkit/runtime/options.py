@@ -8,7 +8,8 @@ field says who reads it. Limits are named constants, shared with :mod:`mugkit.ne
 from __future__ import annotations
 
 import difflib
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, fields
+from functools import cached_property
 from typing import Any, Callable, Hashable, Mapping
 
 __all__ = ["GameOptions", "OptionsError", "HUMAN", "FILLS", "INPUT_MODES", "RUNTIMES",
@@ -145,7 +146,7 @@ class GameOptions:
             actions.append(self.default_action)
         return actions
 
-    @property
+    @cached_property  # read every frame by the driver; options never change
     def combos(self) -> list[tuple[frozenset, Any]]:
         """``keys`` as (set of key names, action), longest combination first; among equally long
         ones the order written (so the first written wins)."""
