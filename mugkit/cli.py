@@ -37,12 +37,17 @@ def _unknown_node(argv: list[str]) -> str | None:
 
     from .checks import applicable
     from .collect import load_experiment
+    from .nodeid import NodeId
     from .steps import StepError
 
     for arg in argv:
-        if arg.startswith("-") or "::" not in arg:
+        if not NodeId.looks_like(arg):
             continue
-        path, *names = arg.split("::")
+        try:
+            node = NodeId.parse(arg)
+        except ValueError as exc:
+            return str(exc)
+        path, names = node.file, [n for n in (node.step, node.check) if n is not None]
         if not os.path.isfile(path):
             return f"{path}: no such file"
         try:

@@ -27,6 +27,7 @@ from types import ModuleType
 from typing import Iterable
 
 from .flow import check_item, flow_steps
+from .nodeid import NodeId
 from .paths import nodeid_of, user_frames
 from .steps import GameStep, PolicyDef, Step, StepError
 
@@ -46,7 +47,7 @@ class Experiment:
 
     name: str
     path: str
-    nodeid: str
+    nodeid: NodeId
     module: ModuleType
     flow: list
     policies: dict[str, PolicyDef]
@@ -68,8 +69,9 @@ class Experiment:
                 return s
         raise KeyError(f"{self.nodeid} has no step {name!r}; its steps: {', '.join(s.name for s in self.steps)}")
 
-    def step_nodeid(self, step: Step) -> str:
-        return f"{self.nodeid}::{step.name}"
+    def step_nodeid(self, step: Step) -> NodeId:
+        """The node id of one of its steps."""
+        return self.nodeid.child(step.name)
 
 
 def _decorator_name(node: ast.expr) -> str:
@@ -210,7 +212,7 @@ def load_experiment(path: str, rootdir: str | None = None) -> Experiment:
             with ``file:line`` and says what to fix).
     """
     path = os.path.abspath(path)
-    nodeid = nodeid_of(path, rootdir)
+    nodeid = NodeId(nodeid_of(path, rootdir))
     _duplicate_player_keys(path)
     module = _import(path, nodeid)
     members = list(vars(module).values())
@@ -257,7 +259,7 @@ def collect(paths: Iterable[str], rootdir: str | None = None) -> list[Experiment
     out: list[Experiment] = []
     seen: set = set()
     for arg in paths:
-        file_part = arg.split("::")[0]
+        file_part = NodeId.parse(arg).file if NodeId.looks_like(arg) else arg
         for path in find_experiment_files(file_part):
             if path not in seen:
                 seen.add(path)
@@ -271,9 +273,13 @@ def load_step(nodeid: str, rootdir: str | None = None) -> tuple[Experiment, Step
     Raises:
         CollectError: the file is not an experiment; KeyError: it has no such step.
     """
-    if "::" not in nodeid:
+    try:
+        node = NodeId.parse(nodeid)
+    except ValueError as exc:
+        raise CollectError(str(exc)) from None
+    if node.step is None:
         raise CollectError(f"{nodeid}: a step's node id is file.py::step")
-    file_part, step_name = nodeid.split("::")[:2]
+    file_part, step_name = node.file, node.step
     path = file_part if os.path.isabs(file_part) else os.path.join(rootdir or os.getcwd(), file_part)
     experiment = load_experiment(path, rootdir)
     return experiment, experiment.step(step_name)

@@ -15,6 +15,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Callable, Sequence
 
+from .nodeid import NodeId
 from .paths import nodeid_of, user_frames
 from .runtime.adapter import EnvError, GameEnv, adapt
 from .runtime.ai import AIPlayer
@@ -64,7 +65,7 @@ class Game:
     def driver(self, *, render: bool = False) -> FrameDriver:
         """The :class:`~mugkit.runtime.driver.FrameDriver` that plays this game as a study does."""
         return FrameDriver(self.env, self.step.options, seed=self.seed, ais=self.ais, make_env=self.make_env,
-                           render=render, name=f"{nodeid_of(self.step.file)}::{self.step.name}")
+                           render=render, name=NodeId(nodeid_of(self.step.file), self.step.name))
 
 
 def _contains(space: Any, action: Any) -> bool:

@@ -101,9 +101,10 @@ class CheckItem(pytest.Item):
     def runtest(self) -> None:
         from .checks import run_check
         from .checks.base import CheckContext
+        from .nodeid import NodeId
 
         parent: StepNode = self.parent
-        ctx = CheckContext(parent.experiment, parent.step, self.nodeid, str(self.config.rootpath),
+        ctx = CheckContext(parent.experiment, parent.step, NodeId.parse(self.nodeid), str(self.config.rootpath),
                            examples=self.config.getoption("mugkit_examples"),
                            frames=self.config.getoption("mugkit_frames"))
         try:

@@ -8,6 +8,7 @@ from typing import Any, Callable
 
 from ..collect import Experiment
 from ..games import Game
+from ..nodeid import NodeId
 from ..runtime.policies import PolicyError
 from ..steps import Step, StepError
 from .play import make_game
@@ -21,7 +22,7 @@ class CheckContext:
 
     Attributes:
         experiment, step: what is checked.
-        nodeid: the check item's node id (``<file>::<step>::<check>``).
+        nodeid: the check item's :class:`~mugkit.nodeid.NodeId` (``<file>::<step>::<check>``).
         rootdir: the folder node ids are relative to.
         examples: how many generated examples (seeds and action sequences) a property check tries.
         frames: the longest action sequence, in frames.
@@ -29,15 +30,16 @@ class CheckContext:
 
     experiment: Experiment
     step: Step
-    nodeid: str
+    nodeid: NodeId
     rootdir: str
     examples: int = 10
     frames: int = 40
     notes: list = field(default_factory=list)  # facts for the run's summary (not failures)
 
     @property
-    def step_nodeid(self) -> str:
-        return self.nodeid.rsplit("::", 1)[0]
+    def step_nodeid(self) -> NodeId:
+        """The node id of the step checked."""
+        return self.nodeid.step_id
 
     def game(self, seed: int) -> Game:
         """A freshly built game of the step, seeded ``seed``."""

@@ -6,6 +6,8 @@ import json
 from dataclasses import dataclass, field
 from typing import Any
 
+from ..nodeid import NodeId
+
 __all__ = ["CheckFailure", "format_actions"]
 
 _MAX_ACTIONS_SHOWN = 40
@@ -39,7 +41,7 @@ class CheckFailure(Exception):
         shrunk: whether Hypothesis shrank the actions (False for a fixed example).
     """
 
-    nodeid: str
+    nodeid: NodeId
     summary: str
     seed: int | None = None
     actions: list | None = None
@@ -79,7 +81,7 @@ class CheckFailure(Exception):
         return "\n".join(out)
 
 
-def replay_snippet(nodeid: str, seed: int, actions: list[dict[str, Any]]) -> str:
+def replay_snippet(nodeid: NodeId, seed: int, actions: list[dict[str, Any]]) -> str:
     """Python that replays a run and prints its frame hashes."""
     from ..runtime.state import state_view
 
@@ -90,6 +92,6 @@ def replay_snippet(nodeid: str, seed: int, actions: list[dict[str, Any]]) -> str
             raise ValueError
     except (TypeError, ValueError):
         text = repr(actions)
-    step = nodeid.rsplit("::", 1)[0]
+    step = str(NodeId.parse(nodeid).step_id)
     return (f"from mugkit.checks.replay import replay\n"
             f"print(replay({step!r}, seed={seed}, actions={text}))")
