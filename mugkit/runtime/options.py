@@ -71,8 +71,8 @@ class GameOptions:
 
     keys: Mapping[Any, Any] | None = None
     """``KeyboardEvent.key`` name, or a tuple of names for a combination → action. The longest
-    combination whose keys are all active wins; among equally long ones, the first written. Read
-    by the driver."""
+    combination whose keys are all active wins; among equally long ones, the first written.
+    Read by the driver."""
 
     turn_based: bool = False
     """A human's frame waits for their input instead of running at ``fps``. Always true for AEC
