@@ -74,7 +74,12 @@ def decode(data: bytes) -> Any:
     if not isinstance(data, (bytes, bytearray, memoryview)):
         raise CodecError(f"decode() needs bytes, got {type(data).__name__}")
     data = bytes(data)
-    value, pos = _decode(data, 0, 0)
+    try:
+        value, pos = _decode(data, 0, 0)
+    except CodecError:
+        raise
+    except ValueError as e:  # read_varint: truncated or overlong
+        raise CodecError(str(e)) from None
     if pos != len(data):
         raise CodecError(f"{len(data) - pos} bytes left over after the value at byte {pos}")
     return value
@@ -125,15 +130,8 @@ def _encode(v: Any, out: bytearray, depth: int) -> None:
                          f"int, float, str, bytes, list, tuple or dict")
 
 
-def _read_varint(data: bytes, pos: int) -> tuple[int, int]:
-    try:
-        return read_varint(data, pos)
-    except ValueError as e:  # truncated or overlong
-        raise CodecError(str(e)) from None
-
-
 def _read_len(data: bytes, pos: int) -> tuple[int, int]:
-    n, pos = _read_varint(data, pos)
+    n, pos = read_varint(data, pos)
     if n > len(data) - pos:  # every item takes at least one byte, so this bounds counts too
         raise CodecError(f"length {n} at byte {pos} exceeds the {len(data) - pos} bytes left")
     return n, pos
@@ -153,7 +151,7 @@ def _decode(data: bytes, pos: int, depth: int) -> tuple[Any, int]:
     if tag == _TRUE:
         return True, pos
     if tag == _INT:
-        z, pos = _read_varint(data, pos)
+        z, pos = read_varint(data, pos)
         return ((z >> 1) if not z & 1 else -((z + 1) >> 1)), pos
     if tag == _FLOAT:
         if pos + 8 > len(data):

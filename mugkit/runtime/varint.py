@@ -46,6 +46,8 @@ def read_varint(data: bytes, pos: int, max_bytes: int = MAX_VARINT_BYTES) -> tup
             than ``max_bytes``, or not minimal (a last byte of 0 after others, which
             :func:`write_varint` never writes; refusing it keeps one encoding per value).
     """
+    if pos < len(data) and data[pos] < 0x80:  # one byte: most lengths and counts, and fast
+        return data[pos], pos + 1
     n = shift = 0
     start = pos
     while True:
