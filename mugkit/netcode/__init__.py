@@ -9,12 +9,30 @@ The pieces:
   development; mugkit's ``synctest`` check is exhaustive and lives in :mod:`mugkit.checks`).
 - A session never calls the game. ``advance_frame()`` returns :class:`SaveState`,
   :class:`LoadState` and :class:`AdvanceFrame` requests; the caller fulfils them in order
-  (:class:`GameRunner` does it for a GameEnv). Events (:class:`DesyncDetected`,
+  (:class:`GameRunner` does it for a GameEnv; the session names each state's frame on its
+  :class:`GameStateCell` with ``expect()``). Events (:class:`DesyncDetected`,
   :class:`Disconnected`, :class:`WaitingForInputs`, :class:`WaitRecommendation`, ...) wait in a
   bounded queue read by ``events()``.
+- :class:`PeerLoop` is one peer's game loop, one ``tick(now_ms)`` per frame: poll, local inputs
+  from a source per handle, advance, fulfil, confirmed frames and events, time sync
+  (:class:`TickResult` says what happened). The browser runtime, the server and
+  :func:`~mugkit.netcode.simnet.run_peers` all drive sessions with it.
+- ``drain_confirmed_frames()`` streams every confirmed frame once, as a
+  :class:`ConfirmedFrame`: final inputs, the checksum of the state after it, and whether it was
+  predicted and how deep it was rolled back — what a recorder stores.
+  ``drain_confirmed()`` gives the ``(frame, checksum)`` of each confirmed state.
+- Leaving peers: ``drop_peer(addr)`` disconnects one at once (a server that knows it left); a
+  :class:`ClosingTransport` reports closed connections (a data channel's ``close``) and
+  ``poll()`` drops them at once; otherwise silence beyond ``disconnect_timeout`` does.
+- Packets never exceed :data:`MAX_PACKET_BYTES` (16 KiB, one WebRTC data channel message):
+  fewer frames of inputs go in a packet when a backlog is large; bigger ones are dropped unread.
 - :mod:`.codec` encodes actions and messages losslessly (big ints, ``-0.0``, NaN bits, bool vs
-  int, tuples vs lists); :mod:`.simnet` simulates a network on a virtual clock;
-  :func:`~mugkit.netcode.check.check_rollback` is the ``rollback`` check.
+  int, tuples vs lists); :mod:`.simnet` simulates a network on a virtual clock, with pauses
+  and closed connections; :func:`~mugkit.netcode.check.check_rollback` is the ``rollback``
+  check.
+- Errors: :class:`InvalidRequest` (the caller's misuse), :class:`ProtocolError` (a bad packet,
+  dropped and counted), :class:`MismatchedChecksum` (a sync test found nondeterminism), and
+  :class:`~mugkit.runtime.errors.InternalError` when one of mugkit's own invariants breaks.
 
 AI players: an AI's actions are ordinary inputs. One designated peer (the host) asks the policy
 at each of its frames — outside the simulation step, from the frame it sees then (predicted or
@@ -35,19 +53,22 @@ from .builder import (CHECK_DISTANCE, CHECKSUM_INTERVAL, DEFAULT_ACTION, DISCONN
                       DISCONNECT_TIMEOUT_MS, EVENT_QUEUE_SIZE, FPS, INPUT_DELAY, MAX_PLAYERS,
                       MAX_ROLLBACK, MAX_ROLLBACK_LIMIT, MIN_PLAYERS, NUM_PLAYERS, SessionBuilder)
 from .codec import CodecError
+from .confirmed import ConfirmedFrame
 from .errors import InvalidRequest, MismatchedChecksum, ProtocolError
 from .events import (DesyncDetected, Disconnected, Event, NetworkInterrupted, NetworkResumed,
                      Synchronized, WaitingForInputs, WaitRecommendation)
 from .game import GameRunner
 from .messages import MAX_PACKET_BYTES
 from .p2p import P2PSession, SessionStats
+from .peer_loop import PeerLoop, TickResult
 from .requests import (AdvanceFrame, GameStateCell, InputStatus, LoadState, PlayerInput,
                        SaveState)
 from .synctest import SyncTestSession
-from .transport import Transport
+from .transport import ClosingTransport, Transport
 
 __all__ = [
-    "SessionBuilder", "P2PSession", "SyncTestSession", "SessionStats", "Transport", "GameRunner",
+    "SessionBuilder", "P2PSession", "SyncTestSession", "SessionStats", "Transport", "ClosingTransport",
+    "GameRunner", "PeerLoop", "TickResult", "ConfirmedFrame",
     "SaveState", "LoadState", "AdvanceFrame", "GameStateCell", "PlayerInput", "InputStatus",
     "Event", "Synchronized", "NetworkInterrupted", "NetworkResumed", "Disconnected",
     "DesyncDetected", "WaitingForInputs", "WaitRecommendation",

@@ -49,15 +49,18 @@ class DesyncDetector:
         self._confirmed.clear()
         return out
 
-    def harvest(self, upto: int, peers: Iterable[Any], send: Callable[[Any, Any], None]) -> None:
+    def harvest(self, upto: int, peers: Iterable[Any], send: Callable[[Any, Any], None]) -> list[tuple[int, Any]]:
         """Records the states confirmed up to ``upto`` (their requests are fulfilled by now),
         and exchanges the checksums of every ``checksum_interval``-th one: sent with
-        ``send(peer, message)`` to each connected one of ``peers``."""
+        ``send(peer, message)`` to each connected one of ``peers``. Returns the newly
+        recorded ``(frame, checksum)`` pairs."""
+        new = []
         for k in range(self.harvested + 1, upto + 1):
             if k not in self.checksums:
                 continue  # the caller did not save this state (or it is long gone)
             checksum = self.checksums[k]
             self._confirmed.append((k, checksum))
+            new.append((k, checksum))
             self.harvested = k
             if k % self.checksum_interval == 0 and checksum is not None:
                 self._local_reports[k] = checksum
@@ -71,6 +74,7 @@ class DesyncDetector:
         for store in (self._local_reports, self._remote_reports):
             while len(store) > REPORTS_KEPT:
                 del store[next(iter(store))]
+        return new
 
     def on_report(self, peer: Hashable, frame: int, checksum: Any) -> None:
         """``peer`` sent the checksum of its state ``frame``."""

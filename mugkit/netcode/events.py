@@ -39,9 +39,11 @@ class NetworkResumed(Event):
 
 @dataclass(frozen=True)
 class Disconnected(Event):
-    """``peer`` (playing ``handles``) was silent for ``disconnect_timeout`` ms, or another peer
-    reported it gone. From ``frame`` on its inputs are the default action with status
-    ``DISCONNECTED``; it is never reconnected."""
+    """``peer`` (playing ``handles``) was silent for ``disconnect_timeout`` ms, its connection
+    closed, ``drop_peer`` was called, or another peer reported it gone. From ``frame`` on its
+    inputs are the default action with status ``DISCONNECTED`` (from an earlier frame if a
+    survivor holding fewer of its inputs says so later: ``session.disconnect_frame(handle)``
+    has the final one); it is never reconnected."""
     peer: Hashable
     handles: tuple
     frame: int

@@ -55,10 +55,14 @@ class InputQueues:
         last = self.last_confirmed[h]
         return PlayerInput(inputs[last] if last >= 0 else self.default_action, InputStatus.PREDICTED)
 
+    def known(self, frame: int) -> tuple:
+        """Every player's input for ``frame`` as known now, by handle (nothing recorded)."""
+        return tuple(self.input(h, frame) for h in range(len(self._inputs)))
+
     def for_frame(self, frame: int) -> tuple:
         """Every player's input for simulating ``frame``, by handle; what it used is recorded,
         so that a remote input arriving later can tell whether its prediction was wrong."""
-        inputs = tuple(self.input(h, frame) for h in range(len(self._inputs)))
+        inputs = self.known(frame)
         self._used[frame] = tuple(codec.encode(i.action) for i in inputs)
         return inputs
 

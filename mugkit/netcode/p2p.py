@@ -8,6 +8,9 @@ Each frame the caller does::
     for request in session.advance_frame():   # fulfil every request, in order
         ...                                   # SaveState / LoadState / AdvanceFrame
     for event in session.events(): ...        # optional news
+    record(session.drain_confirmed_frames())  # optional: frames that will never change
+
+(:class:`~mugkit.netcode.peer_loop.PeerLoop` is that loop.)
 
 How it stays in sync: local inputs apply ``input_delay`` frames later and are sent to every peer,
 redundantly (each packet repeats every input the peer has not acknowledged), so loss and
@@ -20,7 +23,9 @@ confirmed: then ``advance_frame()`` returns no ``AdvanceFrame`` and the game wai
 A frame counts as confirmed only when every connected peer holds every remote input of it
 (GGPO's rule for 3–4 players): so when a player disconnects, all survivors agree on the frame
 from which its inputs become the default action, and that frame is always inside everyone's
-rollback window.
+rollback window. A peer is disconnected after ``disconnect_timeout`` ms of silence, when the
+transport reports its connection closed, or by :meth:`P2PSession.drop_peer`; each survivor
+takes the frame after the last input it holds, and they settle on the lowest.
 """
 
 from __future__ import annotations
@@ -31,6 +36,7 @@ from typing import Any, Hashable
 
 from ..runtime.errors import InternalError
 from . import codec
+from .confirmed import ConfirmedFrame, FrameLog
 from .desync import DesyncDetector
 from .errors import InvalidRequest, ProtocolError
 from .events import (DesyncDetected, Disconnected, Event, EventQueue, WaitingForInputs,
@@ -106,7 +112,12 @@ class P2PSession:
         self._inputs = InputQueues(self.num_players, self.local_handles, self.input_delay, self.max_rollback,
                                    self.default_action)
         self._pending_local: dict[int, Any] = {}
+        self._pending_sizes: dict[int, int] = {}      # handle -> bytes of its encoded pending action
+        self._default_size = len(codec.encode(self.default_action))
+        nones = (None,) * len(self.local_handles)     # None encodes in 1 byte: leaves the fixed part
+        self._frame_packet_base = input_packet_bound(self.local_handles, nones, self.num_players) - len(nones)
 
+        self._frames = FrameLog()
         self._cells = [GameStateCell(self._desync.on_save) for _ in range(self.max_rollback + 3)]
         self._last_saved = -1                # last frame a SaveState was requested for
         self._confirmed_frame = -1           # as computed by the last advance_frame()
@@ -135,6 +146,16 @@ class P2PSession:
         :data:`~mugkit.netcode.desync.CONFIRMED_KEPT` are kept when nobody drains them."""
         return self._desync.drain_confirmed()
 
+    def drain_confirmed_frames(self) -> list[ConfirmedFrame]:
+        """Takes every frame confirmed since the last call, in frame order, as
+        :class:`~mugkit.netcode.confirmed.ConfirmedFrame` (frame, final inputs, checksum of
+        the state after it, predicted, rollback depth): what a recorder stores, since a
+        confirmed frame never changes. Frame ``f`` comes once its inputs are confirmed and
+        state ``f + 1`` is saved (usually one ``advance_frame()`` later). The last
+        :data:`~mugkit.netcode.desync.CONFIRMED_KEPT` are kept when nobody drains them.
+        Independent of :meth:`drain_confirmed`: each stream is drained on its own."""
+        return self._frames.drain()
+
     def add_local_input(self, handle: int, action: Any) -> None:
         """Sets the action of local player ``handle`` for this frame; call it for every local
         handle before each :meth:`advance_frame`. The action applies ``input_delay`` frames later,
@@ -150,24 +171,29 @@ class P2PSession:
         try:
             # What the remote peers decode is what this peer simulates too (numpy values
             # become plain lists everywhere), so all peers step with equal actions.
-            decoded = codec.decode(codec.encode(action))
+            raw = codec.encode(action)
+            decoded = codec.decode(raw)
         except codec.CodecError as e:
             raise InvalidRequest(f"handle={handle}: action {action!r} cannot be sent: {e}") from None
         # Refused here, where the caller can see why, rather than never arriving: a frame is
-        # the smallest unit an Input packet carries.
-        frame = tuple(decoded if h == handle else self._pending_local.get(h, self.default_action)
-                      for h in self.local_handles)
-        size = input_packet_bound(self.local_handles, frame, self.num_players)
+        # the smallest unit an Input packet carries. The size of a one-frame packet is a fixed
+        # part plus each action's encoding (codec containers are a count, then the items).
+        sizes = {**self._pending_sizes, handle: len(raw)}
+        size = self._frame_packet_base + sum(sizes.get(h, self._default_size) for h in self.local_handles)
         if size > MAX_PACKET_BYTES:
             raise InvalidRequest(f"handle={handle}: action too big to send: a packet with one frame of the local "
                                  f"actions takes up to {size} bytes, over MAX_PACKET_BYTES={MAX_PACKET_BYTES}")
         self._pending_local[handle] = decoded
+        self._pending_sizes[handle] = len(raw)
 
     def poll(self, now_ms: float) -> None:
-        """Receives and handles every packet, detects silent peers, and sends what is due
-        (greetings, input resends, time-sync reports). ``now_ms`` is the caller's clock in
-        milliseconds (never read here: tests pass a virtual one). Call it every frame, and
-        keep calling it while the game waits."""
+        """Receives and handles every packet (malformed ones, and those over
+        :data:`~mugkit.netcode.messages.MAX_PACKET_BYTES` unread, are dropped and counted in
+        ``stats.packets_dropped``), drops the peers
+        whose connection the transport reports closed (if it has ``closed_peers()``), detects
+        silent peers, and sends what is due (greetings, input resends, time-sync reports).
+        ``now_ms`` is the caller's clock in milliseconds (never read here: tests pass a
+        virtual one). Call it every frame, and keep calling it while the game waits."""
         self._now = float(now_ms)
         if not self._started:
             self._started = True
@@ -182,6 +208,7 @@ class P2PSession:
                 self._handle_packet(addr, data)
             except ProtocolError:
                 self.stats.packets_dropped += 1
+        self._drop_closed()
         self._check_timeouts()
         for p in self._peers.values():
             if p.disconnected:
@@ -212,7 +239,7 @@ class P2PSession:
         if missing:
             raise InvalidRequest(f"no local input for handles {missing}: call add_local_input(handle, action) "
                                  f"for every local handle before advance_frame()")
-        local, self._pending_local = self._pending_local, {}
+        local, self._pending_local, self._pending_sizes = self._pending_local, {}, {}
         self._harvest()
         if not self.running:
             return []
@@ -224,6 +251,7 @@ class P2PSession:
 
         confirmed = self._compute_confirmed()
         self._confirmed_frame = min(confirmed, self.current_frame - 1)
+        self._frames.finalize(self._confirmed_frame, self._inputs.known)  # before _prune() drops them
         if self.current_frame - confirmed > self.max_rollback:
             self.stats.frames_stalled += 1
             if not self._stalling:
@@ -250,6 +278,25 @@ class P2PSession:
         (GGPO's time sync); 0 when behind or too small to matter (< 3). Skip that many frames
         over the next second to let the others catch up."""
         return frames_ahead(p.time_sync for p in self._peers.values() if not p.disconnected)
+
+    def drop_peer(self, addr: Hashable) -> None:
+        """Disconnects peer ``addr`` now, as if it had timed out: its players' inputs are the
+        default action (status ``DISCONNECTED``) from the frame after the last one whose
+        inputs arrived, a :class:`Disconnected` event is queued and recorded in
+        :attr:`disconnects`, and the other peers learn of it from the next packets. For a
+        server that knows a player left, or a transport whose connection closed (see
+        :meth:`ClosingTransport.closed_peers <mugkit.netcode.transport.ClosingTransport.closed_peers>`,
+        which :meth:`poll` calls itself). Dropping a dropped peer does nothing; a dropped peer
+        is never reconnected.
+
+        Raises:
+            InvalidRequest: ``addr`` is not a peer of this session.
+        """
+        p = self._peers.get(addr)
+        if p is None:
+            raise InvalidRequest(f"drop_peer({addr!r}): not a peer of this session (peers: {list(self._peers)})")
+        if not p.disconnected:
+            self._disconnect(p, self._inputs.confirmed_upto(p.handles) + 1)
 
     def disconnect_frame(self, handle: int) -> int | None:
         """The frame from which ``handle``'s inputs are the default action, or None if connected."""
@@ -285,7 +332,9 @@ class P2PSession:
         return SaveState(frame, cell, frame % self.checksum_interval == 0)
 
     def _advance_request(self, frame: int) -> AdvanceFrame:
-        return AdvanceFrame(frame, self._inputs.for_frame(frame))
+        inputs = self._inputs.for_frame(frame)
+        self._frames.simulated(frame, inputs)
+        return AdvanceFrame(frame, inputs)
 
     def _rollback(self, frame: int, requests: list) -> None:
         depth = self.current_frame - frame
@@ -299,6 +348,7 @@ class P2PSession:
         for f in range(frame, self.current_frame):
             requests.append(self._advance_request(f))
             requests.append(self._save_request(f + 1))
+        self._frames.rolled_back(frame, self.current_frame, depth)
         self.stats.rollbacks += 1
         self.stats.frames_resimulated += depth
         self.stats.max_rollback_depth = max(self.stats.max_rollback_depth, depth)
@@ -309,7 +359,9 @@ class P2PSession:
         """Records the states confirmed by the last advance_frame() (its requests are fulfilled
         by now), and exchanges the checksums of every ``checksum_interval``-th one."""
         upto = min(self._confirmed_frame + 1, self._last_saved)
-        self._desync.harvest(upto, self._peers.values(), self._send)
+        for k, checksum in self._desync.harvest(upto, self._peers.values(), self._send):
+            if k > 0:  # state k is the outcome of frame k - 1
+                self._frames.confirmed(k - 1, checksum)
 
     # -- network ---------------------------------------------------------------------------
 
@@ -366,18 +418,34 @@ class P2PSession:
                 continue
             if disc:
                 p.reports[h] = _INF
+                owner = self._owner[h]
+                # Never past the inputs held here: this peer could not simulate frames whose
+                # inputs it lacks, and the packets that would bring them are ignored from now
+                # on. A reporter holding more moves back to this frame when our status
+                # reaches it, so every survivor ends at the lowest (GGPO's rule).
+                frame = min(last + 1, self._inputs.confirmed_upto(owner.handles) + 1)
                 current = self._inputs.disc_frame[h]
-                if current is None or last + 1 < current:
-                    self._disconnect(self._owner[h], last + 1)
+                if current is None or frame < current:
+                    self._disconnect(owner, frame)
             else:
                 p.reports[h] = max(p.reports.get(h, -1), last)
+
+    def _drop_closed(self) -> None:
+        """Drops at once the peers whose connection the transport reports closed (after their
+        last packets were handled above), instead of waiting for the timeout."""
+        closed_peers = getattr(self._transport, "closed_peers", None)
+        if closed_peers is None:  # optional: plain transports only have the timeout
+            return
+        for addr in closed_peers():
+            if addr in self._peers:  # a connection the session never used is no concern of it
+                self.drop_peer(addr)
 
     def _check_timeouts(self) -> None:
         for p in self._peers.values():
             if p.disconnected:
                 continue
             if p.timed_out(self._now, self.disconnect_timeout, self.disconnect_notify_start, self._events):
-                self._disconnect(p, self._inputs.confirmed_upto(p.handles) + 1)
+                self.drop_peer(p.addr)
 
     def _disconnect(self, p: Peer, frame: int) -> None:
         """Drops ``p``'s players from ``frame`` on (or from an earlier frame another peer
@@ -408,3 +476,4 @@ class P2PSession:
         before = min(low - 1, self._desync.harvested + 1)
         self._inputs.prune(low, acks, before)
         self._desync.prune(before)
+        self._frames.prune(self._desync.harvested)
