@@ -59,9 +59,10 @@ def test_a_p2p_rollback_to_an_unsaved_state_is_the_callers_error():
         return (SessionBuilder().with_input_delay(0).add_local_player(local)
                 .add_remote_player(remote, remote).start_p2p_session(net.transport(local)))
     a, b = make(0, 1), make(1, 0)
-    for _ in range(2):
+    for _ in range(2):  # hello, then the answers: both synchronized
         net.advance_to(0)
-        a.poll(0), b.poll(0)
+        a.poll(0)
+        b.poll(0)
     a.add_local_input(0, 5)
     a.advance_frame()          # SaveState(0) left unfulfilled; frame 0 predicts b's input 0
     b.add_local_input(1, 9)    # b's real input differs: a must roll back to frame 0
