@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import os
+import sysconfig
 import traceback
 
-__all__ = ["nodeid_of", "MUGKIT_DIR", "is_mugkit_file", "user_frames"]
+__all__ = ["nodeid_of", "MUGKIT_DIR", "is_mugkit_file", "user_frames", "passes_through_user_code"]
 
 #: The folder of the mugkit package itself.
 MUGKIT_DIR = os.path.dirname(os.path.abspath(__file__))
@@ -27,6 +28,22 @@ def nodeid_of(path: str, rootdir: str | None = None) -> str:
 def is_mugkit_file(path: str) -> bool:
     """True for a file of the mugkit package (not of a user's folder that happens to be named so)."""
     return os.path.abspath(path).startswith(MUGKIT_DIR + os.sep)
+
+
+_STDLIB = os.path.normcase(sysconfig.get_paths()["stdlib"])
+
+
+def passes_through_user_code(exc: BaseException) -> bool:
+    """True when the traceback of ``exc`` runs through code that is neither mugkit's nor the
+    standard library's (nor the import or test machinery): the env's, a policy's or a library's
+    they call. Otherwise the exception is mugkit's own."""
+    for f in traceback.extract_tb(exc.__traceback__):
+        name = f.filename
+        if name.startswith("<") or is_mugkit_file(name) or os.path.normcase(os.path.abspath(name)).startswith(_STDLIB):
+            continue
+        if not any(part in name for part in ("_pytest", "pluggy", "hypothesis")):
+            return True
+    return False
 
 
 def user_frames(exc: BaseException, limit: int = 4) -> list[str]:

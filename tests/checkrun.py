@@ -29,10 +29,10 @@ class CheckResults:
         return hits[0]
 
 
-def run_check(*args: str, cwd: str = ROOT, tmp_path=None) -> CheckResults:
+def run_check(*args: str, cwd: str = ROOT, tmp_path=None, env: dict | None = None) -> CheckResults:
     xml = os.path.join(str(tmp_path), "junit.xml")
     proc = subprocess.run([sys.executable, "-m", "mugkit.cli", "check", *args, "--junitxml", xml, "-p", "no:randomly"],
-                          cwd=cwd, capture_output=True, text=True, timeout=900)
+                          cwd=cwd, capture_output=True, text=True, timeout=900, env={**os.environ, **(env or {})})
     outcomes = {}
     if os.path.exists(xml):
         for case in ET.parse(xml).getroot().iter("testcase"):

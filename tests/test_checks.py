@@ -137,6 +137,27 @@ def test_numpy_global_generator_is_caught_and_located(faults):
 
 def test_string_hashing_is_caught_by_the_fresh_process_with_what_differs(faults):
     msg = faults.message("::hash_seeded::determinism")
-    assert "a fresh process (PYTHONHASHSEED=4217) gave different frames than this one" in msg
+    assert re.search(r"(this process|a fresh process with PYTHONHASHSEED=\d+) and a fresh process with "
+                     r"PYTHONHASHSEED=\d+ gave different frames", msg), msg
     assert "what differs:" in msg and "state.rng" in msg
     assert "hash() of a str as a seed" in msg
+
+
+def test_set_iteration_is_caught_whatever_the_parent_hash_seed(tmp_path):
+    """20 runs of the determinism check, each under another PYTHONHASHSEED of the parent process,
+    two at a time: every one fails and names the line that iterates."""
+    import concurrent.futures
+
+    def one(seed: int):
+        return run_check("tests/faults/_set_order.py::set_order::determinism", tmp_path=tmp_path / str(seed),
+                         env={"PYTHONHASHSEED": str(seed)})
+
+    for seed in range(20):
+        (tmp_path / str(seed)).mkdir()
+    with concurrent.futures.ThreadPoolExecutor(2) as pool:
+        results = list(pool.map(one, range(20)))
+    for seed, result in enumerate(results):
+        assert result.outcome("::set_order::determinism") == "failed", (seed, result.output)
+        msg = result.message("::set_order::determinism")
+        assert re.search(r"tests/faults/_set_order\.py:25: enumerate\(\) over names "
+                         r"\(a set of 2 members, ordered by string hashing\)", msg), (seed, msg)

@@ -57,19 +57,20 @@ def run_check(name: str, ctx: "CheckContext") -> None:
     An exception raised in the env's or policy's code becomes a :class:`CheckFailure` naming
     where; one raised inside mugkit itself propagates with its traceback (it is mugkit's bug).
     """
-    from ..paths import user_frames
+    from ..paths import passes_through_user_code, user_frames
+    from ..runtime.errors import InternalError
     from ..runtime.policies import PolicyError
     from ..steps import StepError
     from .report import CheckFailure
 
     try:
         _function(name)(ctx)
-    except (CheckFailure, StepError):
+    except (CheckFailure, StepError, InternalError):
         raise
     except PolicyError as exc:  # a model that does not load or does not fit: one sentence says it
         raise CheckFailure(ctx.nodeid, f"{ctx.step.location()}: {ctx.step.name}: {exc}") from None
     except Exception as exc:
         where = user_frames(exc)
-        if not where:
-            raise
+        if not where or not passes_through_user_code(exc):
+            raise  # mugkit's own bug: shown with its traceback, never blamed on the env
         raise CheckFailure(ctx.nodeid, f"the game raised {type(exc).__name__}: {exc}", raised_at=where) from exc
