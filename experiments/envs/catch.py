@@ -22,8 +22,7 @@ from __future__ import annotations
 from typing import Any
 
 from mugkit import draw, spaces
-
-from . import rng as rngs
+from mugkit.runtime import rng as rngs
 
 WIDTH, HEIGHT = 600, 400
 HUD = 36                        # top band with score, lives and the clock

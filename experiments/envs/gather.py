@@ -20,8 +20,8 @@ from __future__ import annotations
 from typing import Any
 
 from mugkit import draw, spaces
+from mugkit.runtime import rng as rngs
 
-from . import rng as rngs
 from .motion import N_ACTIONS, clamp, velocity
 
 WIDTH, HEIGHT, HUD = 600, 400, 36
