@@ -9,7 +9,7 @@ scenario itself is in :func:`mugkit.netcode.check.check_rollback`.
 
 from __future__ import annotations
 
-from ..runtime.policies import RandomPolicy, action_mask, mask_allows, policy_seed
+from ..runtime.policies import RandomPolicy, action_mask, mask_allows
 from .base import CheckContext, bounded_shrinking, hypothesis_settings
 from .report import CheckFailure
 
@@ -32,22 +32,15 @@ def _human_source(step, agent: str, data):
     return press
 
 
-def _ai_source(game, agent: str):
-    """An AI player as in a browser study: its host asks its policy each frame, from the frame the
-    host sees then (predicted or not), and sends the answer as the AI's input. A ``"random"``
-    player (or one with no policy) draws from its action space instead."""
-    policy = game.policies.get(agent)
-    space = game.env.action_space(agent)
-    if policy is None or isinstance(policy, RandomPolicy):
-        return space
-
-    def decide(i: int, frame):
-        if agent not in frame.observations:
-            return game.step.options.default_action
-        return policy.act(frame.observations[agent], agent=agent, frame=frame.index, seed=policy_seed(game.seed, agent),
-                          space=space, info=frame.infos.get(agent))
-
-    return decide
+def _ai_source(game, agent, drivers: list):
+    """An AI player as in a browser study: its host (peer 0, whose driver is ``drivers[0]``) asks
+    it through the frame driver each frame — its policy, its schedule, from the frame the host sees
+    then, predicted or not — and sends the answer as the AI's input. A ``"random"`` player draws
+    from its action space instead, so Hypothesis can shrink it."""
+    ai = game.ais.get(agent)
+    if ai is None or isinstance(ai.policy, RandomPolicy):
+        return game.env.action_space(agent)
+    return lambda i, frame: drivers[0].ai_action(agent)
 
 
 def check_rollback(ctx: CheckContext) -> None:
@@ -64,9 +57,16 @@ def check_rollback(ctx: CheckContext) -> None:
     @hypothesis_settings(ctx.examples)
     @given(data=st.data())
     def scenario(data):
+        drivers: list = []  # one per peer, in peer order (then the reference run's)
+        seed = data.draw(st.integers(0, 2**16), label="game_seed")
+
+        def make_game():
+            drivers.append(ctx.game(seed).driver())
+            return drivers[-1]
+
         delay = data.draw(st.integers(0, step.options.input_delay), label="input_delay")
-        spaces = {a: (_human_source(step, a, data) if a in humans else _ai_source(game, a)) for a in agents}
-        run_scenario(lambda: ctx.game(0).env, agents, humans, spaces, step.options.max_rollback, delay, data,
+        spaces = {a: (_human_source(step, a, data) if a in humans else _ai_source(game, a, drivers)) for a in agents}
+        run_scenario(make_game, agents, humans, spaces, step.options.max_rollback, delay, data,
                      default_action=step.options.default_action, max_frames=max(ctx.frames, 20))
 
     try:

@@ -10,8 +10,10 @@ Example:
 
 from __future__ import annotations
 
+from dataclasses import fields
 from typing import TYPE_CHECKING, Any, Hashable
 
+from ..runtime.options import INPUT_DELAY_MAX, MAX_ROLLBACK_MAX, GameOptions
 from . import codec
 from .errors import InvalidRequest
 from .messages import MAX_PACKET_BYTES, input_packet_bound
@@ -19,6 +21,8 @@ from .messages import MAX_PACKET_BYTES, input_packet_bound
 if TYPE_CHECKING:  # the sessions import this module: name them for type checkers only
     from .p2p import P2PSession
     from .synctest import SyncTestSession
+
+_STEP_DEFAULTS = {f.name: f.default for f in fields(GameOptions)}
 
 __all__ = [
     "SessionBuilder", "NUM_PLAYERS", "MIN_PLAYERS", "MAX_PLAYERS", "INPUT_DELAY", "MAX_INPUT_DELAY",
@@ -29,15 +33,16 @@ __all__ = [
 NUM_PLAYERS = 2             #: players in a session
 MIN_PLAYERS = 2             #: fewest players of a P2P session (a sync test accepts 1)
 MAX_PLAYERS = 4             #: most players of any session (GGPO's limit)
-INPUT_DELAY = 2             #: frames between a local input and the frame it applies to
-MAX_INPUT_DELAY = 30        #: largest input delay accepted (one second at 30 fps)
-MAX_ROLLBACK = 8            #: prediction window in frames; never exceeded (GGPO: 8)
-MAX_ROLLBACK_LIMIT = 64     #: largest prediction window accepted
+# The settings a game step also has come from its options: one source of defaults and limits.
+INPUT_DELAY = _STEP_DEFAULTS["input_delay"]  #: frames between a local input and the frame it applies to
+MAX_INPUT_DELAY = INPUT_DELAY_MAX            #: largest input delay accepted (one second at 30 fps)
+MAX_ROLLBACK = _STEP_DEFAULTS["max_rollback"]  #: prediction window in frames; never exceeded (GGPO: 8)
+MAX_ROLLBACK_LIMIT = MAX_ROLLBACK_MAX        #: largest prediction window accepted
 CHECK_DISTANCE = 2          #: frames a sync test rolls back every frame (GGRS: 2)
 CHECKSUM_INTERVAL = 10      #: confirmed frames between checksum exchanges (desync detection)
 DISCONNECT_TIMEOUT_MS = 5000  #: silence after which a peer is disconnected (GGPO: 5000)
 DISCONNECT_NOTIFY_MS = 750  #: silence after which NetworkInterrupted is emitted (GGPO: 750)
-FPS = 30                    #: frames per second, to convert between frames and milliseconds
+FPS = _STEP_DEFAULTS["fps"]  #: frames per second, to convert between frames and milliseconds
 EVENT_QUEUE_SIZE = 100      #: events kept for ``events()``; the oldest are dropped beyond it
 DEFAULT_ACTION = 0          #: action of a player before its first input, and after it disconnects
 
@@ -61,6 +66,15 @@ class SessionBuilder:
         self.event_queue_size = EVENT_QUEUE_SIZE
         self.default_action: Any = DEFAULT_ACTION
         self.players: list[tuple[int, Hashable | None]] = []  # (handle, peer); peer None = local
+
+    def with_options(self, options: GameOptions) -> "SessionBuilder":
+        """A game step's settings: one player per agent of ``players``, its ``input_delay``,
+        ``max_rollback``, ``fps`` and ``default_action`` (the action before a player's first input)."""
+        self.num_players = len(options.players)
+        self.input_delay, self.max_rollback, self.fps = options.input_delay, options.max_rollback, options.fps
+        if options.default_action is not None:
+            self.default_action = options.default_action
+        return self
 
     def with_num_players(self, n: int) -> "SessionBuilder":
         """Players in the game, handles ``0 .. n-1``. Default :data:`NUM_PLAYERS`; P2P 2–4, sync test 1–4."""

@@ -44,8 +44,10 @@ class GameRunner:
         driver: the frame driver.
         sim_frame: the session frame the game is at (frames simulated since the start).
         steps: AdvanceFrame requests fulfilled, re-simulations included.
-        results: per AdvanceFrame fulfilled, the driver's FrameResult (None once finished).
     """
+
+    #: Frame results kept for :meth:`confirmed_rows` when nobody asks for them.
+    RESULTS_KEPT = 512
 
     def __init__(self, game: Any, seed: int = 0, agents: Sequence[Any] | None = None,
                  always_checksum: bool = False):
@@ -54,6 +56,7 @@ class GameRunner:
         self.agents = tuple(agents if agents is not None else self.driver.agents)
         self.sim_frame = 0
         self.steps = 0
+        self._results: dict[int, Any] = {}  # AdvanceFrame frame -> the driver's latest FrameResult
         self.driver.start()
 
     @property
@@ -94,7 +97,7 @@ class GameRunner:
                 self.sim_frame = sim_frame
             elif isinstance(r, AdvanceFrame):
                 self._expect(r, self.sim_frame)
-                self.advance(r.actions)
+                self._keep(r.frame, self._advance(r.actions))
                 advanced.append((r, self.frame))
             else:
                 raise TypeError(f"not a session request: {r!r}")
@@ -109,7 +112,29 @@ class GameRunner:
         """Simulates one frame with ``actions`` (by handle), or starts the next episode when the
         current one is over; returns the new Frame. Used by :meth:`fulfil` and by runs without
         a session (the reference run of the ``rollback`` check)."""
-        self.driver.advance(dict(zip(self.agents, actions)))
+        self._advance(actions)
+        return self.frame
+
+    def _advance(self, actions: Sequence[Any]) -> Any:
+        result = self.driver.advance(dict(zip(self.agents, actions)))
         self.sim_frame += 1
         self.steps += 1
-        return self.frame
+        return result
+
+    def _keep(self, frame: int, result: Any) -> None:
+        self._results[frame] = result  # a re-simulation replaces the earlier result
+        if len(self._results) > self.RESULTS_KEPT:
+            del self._results[min(self._results)]
+
+    def confirmed_rows(self, confirmed: Iterable) -> list:
+        """The step rows of confirmed frames (:class:`~mugkit.netcode.confirmed.ConfirmedFrame`,
+        e.g. from ``session.drain_confirmed_frames()``), as finally simulated, each marked
+        ``predicted`` and ``rollback_depth``: what a browser peer records. A frame this runner
+        no longer holds (or one simulated after every episode ended) gives no rows."""
+        rows = []
+        for c in confirmed:
+            result = self._results.pop(c.frame, None)
+            for row in result.rows if result is not None else ():
+                row.predicted, row.rollback_depth = c.predicted, c.rollback_depth
+                rows.append(row)
+        return rows

@@ -162,6 +162,14 @@ class FrameDriver:
         acting = getattr(self.frame, "acting", self.agents)
         return self._step({a: actions[a] for a in acting if a in actions}, {})
 
+    def ai_action(self, agent: Hashable) -> Any:
+        """What AI ``agent`` plays at the current frame, decided as :meth:`tick` decides it (its
+        schedule, its policy, between decisions its ``fill``) — for a rollback host that sends its
+        AIs' actions to the other peers as inputs. The step's ``default_action`` while an
+        asynchronous AI has not answered yet."""
+        got = self._ai(agent)
+        return self.options.default_action if got is None else got[0]
+
     def take_requests(self) -> list[AIRequest]:
         """The decisions asked of asynchronous AIs since the last call; answer each with
         :meth:`answer`."""
