@@ -24,9 +24,11 @@ sys.path.insert(0, ROOT)
 os.environ.setdefault("SDL_VIDEODRIVER", "dummy")
 
 from mugkit.checks.base import CheckContext  # noqa: E402
+from mugkit.checks.inputs import fixed_plans  # noqa: E402
 from mugkit.checks.play import play  # noqa: E402
 from mugkit.checks.synctest import rollback_run  # noqa: E402
 from mugkit.collect import load_step  # noqa: E402
+from mugkit.nodeid import NodeId  # noqa: E402
 from mugkit.runtime import adapt  # noqa: E402
 from mugkit.runtime.driver import FrameDriver  # noqa: E402
 
@@ -35,14 +37,14 @@ STEP = "experiments/gather.py::round_in_browser"
 
 def synctest_fps(frames: int) -> tuple[float, float]:
     experiment, step = load_step(STEP, ROOT)
-    ctx = CheckContext(experiment, step, STEP + "::synctest", ROOT, frames=frames)
-    choices = [(i * 37 + 11) % 256 for i in range(frames * 2)]
-    ref = play(ctx.game(1), choices, frames)
+    ctx = CheckContext(experiment, step, NodeId.parse(STEP + "::synctest"), ROOT, frames=frames)
+    plan = fixed_plans(step, frames)[0]  # fast changes: busy play
+    ref = play(ctx.game(1), plan, frames)
     start = time.perf_counter()
     rollback_run(ctx, 1, ref, max_rollback=8)
     synctest = time.perf_counter() - start
     start = time.perf_counter()
-    play(ctx.game(1), choices, frames)
+    play(ctx.game(1), plan, frames)
     plain = time.perf_counter() - start
     return len(ref.actions) / synctest, len(ref.actions) / plain
 

@@ -13,6 +13,7 @@ onnxruntime: the browser loads the same package into Pyodide.
 """
 
 from . import draw, spaces
+from .checks.inputs import hold, playthrough
 from .flow import counterbalance, repeat, shuffle
 from .games import Participant
 from .pages import Completion, Consent, Page
@@ -28,6 +29,7 @@ __all__ = [
     "Likert", "Choice", "Text",
     "Onnx",
     "repeat", "shuffle", "counterbalance",
+    "playthrough", "hold",
     "Participant", "StepError",
     "draw", "spaces",
 ]

@@ -27,6 +27,7 @@ from types import ModuleType
 from typing import Iterable
 
 from .flow import check_item, flow_steps
+from .checks.inputs import Playthrough
 from .nodeid import NodeId
 from .paths import nodeid_of, user_frames
 from .steps import GameStep, PolicyDef, Step, StepError
@@ -52,6 +53,7 @@ class Experiment:
     flow: list
     policies: dict[str, PolicyDef]
     conditions: list = field(default_factory=list)
+    playthroughs: list = field(default_factory=list)  # @mk.playthrough scripts of its game steps
 
     @property
     def steps(self) -> list[Step]:
@@ -232,8 +234,8 @@ def load_experiment(path: str, rootdir: str | None = None) -> Experiment:
     conditions = getattr(module, "CONDITIONS", [])
     if not isinstance(conditions, (list, tuple)):
         raise CollectError(f"{nodeid}: CONDITIONS must be a list, got {type(conditions).__name__}")
-    experiment = Experiment(module.__name__, path, nodeid, module,
-                            list(flow), policies, list(conditions))
+    experiment = Experiment(module.__name__, path, nodeid, module, list(flow), policies, list(conditions),
+                            [m for m in members if isinstance(m, Playthrough)])
     names = [s.name for s in experiment.steps]
     for dup in {n for n in names if names.count(n) > 1}:
         raise CollectError(f"{nodeid}: two steps are named {dup!r}")

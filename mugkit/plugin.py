@@ -7,6 +7,7 @@ collection; the checks (and Hypothesis, gymnasium, …) load when an item runs.
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import pytest
@@ -15,6 +16,7 @@ from .collect import is_candidate_name, is_experiment_source, load_experiment
 from .steps import StepError
 
 _NOTES_KEY = pytest.StashKey[list]()
+_RESULTS_KEY = pytest.StashKey[list]()
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -23,10 +25,34 @@ def pytest_addoption(parser: pytest.Parser) -> None:
                     help="generated examples (seeds and action sequences) per property check (default 10)")
     group.addoption("--mugkit-frames", type=int, default=40, metavar="N",
                     help="frames per generated action sequence (default 40)")
+    group.addoption("--json", dest="mugkit_json", metavar="FILE", default=None,
+                    help="write every check's outcome, and each failure as data, to FILE (JSON)")
 
 
 def pytest_configure(config: pytest.Config) -> None:
     config.stash[_NOTES_KEY] = []
+    config.stash[_RESULTS_KEY] = []
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call):
+    """Keeps each check's outcome (and its failure as data) for ``--json``."""
+    outcome = yield
+    report = outcome.get_result()
+    if not isinstance(item, CheckItem) or not (call.when == "call" or report.outcome != "passed"):
+        return
+    failure = dict(report.user_properties).get("mugkit_failure")
+    item.config.stash[_RESULTS_KEY].append({"nodeid": report.nodeid, "outcome": report.outcome,
+                                            "seconds": round(report.duration, 3),
+                                            "failure": json.loads(failure) if failure else None})
+
+
+def pytest_sessionfinish(session: pytest.Session) -> None:
+    path = session.config.getoption("mugkit_json", None)
+    if path:
+        with open(path, "w", encoding="utf-8") as f:
+            json.dump({"checks": session.config.stash.get(_RESULTS_KEY, []),
+                       "notes": list(dict.fromkeys(session.config.stash.get(_NOTES_KEY, [])))}, f, indent=2)
 
 
 def pytest_collect_file(file_path, parent: pytest.Collector):
@@ -107,8 +133,14 @@ class CheckItem(pytest.Item):
         ctx = CheckContext(parent.experiment, parent.step, NodeId.parse(self.nodeid), str(self.config.rootpath),
                            examples=self.config.getoption("mugkit_examples"),
                            frames=self.config.getoption("mugkit_frames"))
+        from .checks.report import CheckFailure
+
         try:
             run_check(self.name, ctx)
+        except CheckFailure as failure:
+            # Data for --junitxml (a <property>) and --json: the failure, not only its text.
+            self.user_properties.append(("mugkit_failure", json.dumps(failure.to_dict(), default=repr)))
+            raise
         finally:
             self.config.stash[_NOTES_KEY].extend(ctx.notes)
 

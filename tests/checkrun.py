@@ -42,6 +42,6 @@ def run_check(*args: str, cwd: str = ROOT, tmp_path=None, env: dict | None = Non
             for tag in ("failure", "error", "skipped"):
                 el = case.find(tag)
                 if el is not None:
-                    status, message = tag if tag != "failure" else "failed", (el.text or "") + (el.get("message") or "")
+                    status, message = tag if tag != "failure" else "failed", (el.text or "") + "\n" + (el.get("message") or "")
             outcomes[name] = (status, message)
     return CheckResults(proc.returncode, proc.stdout + proc.stderr, outcomes)

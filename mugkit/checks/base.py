@@ -9,11 +9,14 @@ from typing import Any, Callable
 from ..collect import Experiment
 from ..games import Game
 from ..nodeid import NodeId
+from ..paths import passes_through_user_code
 from ..runtime.policies import PolicyError
 from ..steps import Step, StepError
+from .inputs import KeyPlan, fixed_plans, plan_strategy
 from .play import make_game
+from .report import CheckFailure, reproduce_snippet
 
-__all__ = ["CheckContext", "run_property", "call_step", "Found"]
+__all__ = ["CheckContext", "run_property", "reproduce_property", "call_step", "Found", "quiet_hypothesis"]
 
 
 @dataclass
@@ -45,12 +48,28 @@ class CheckContext:
         """A freshly built game of the step, seeded ``seed``."""
         return make_game(self.step, self.experiment.policies, seed, self.experiment.conditions)
 
+    @property
+    def playthroughs(self) -> list:
+        """The experiment's ``@mk.playthrough`` scripts of this step."""
+        return [p for p in getattr(self.experiment, "playthroughs", []) if p.step is self.step]
+
+    def failure(self, summary: str, found: "Found | None" = None, **fields: Any) -> CheckFailure:
+        """A :class:`CheckFailure` of this check; with ``found``, its example and a reproduction
+        (``found.details["reproduce"]`` holds the check's own extra arguments, if any)."""
+        if found is not None:
+            needed = found.details.get("at", found.details.get("frame"))
+            plan = found.plan.trimmed(needed if needed is not None else len(found.plan))
+            fields.setdefault("seed", found.seed)
+            fields.setdefault("plan", plan)
+            fields.setdefault("shrunk", found.shrunk)
+            fields.setdefault("replay", reproduce_snippet(self, found.seed, plan, **found.details.get("reproduce", {})))
+        return CheckFailure(self.nodeid, summary, **fields)
+
 
 def call_step(ctx: CheckContext, what: str) -> Any:
     """Calls a page or survey step as a participant would get it; a crash becomes a CheckFailure
     naming ``what`` ("page scene", "survey") and the step's file and line."""
     from .play import CHECK_PARTICIPANT
-    from .report import CheckFailure
 
     step = ctx.step
     kwargs = {"participant": CHECK_PARTICIPANT} if "participant" in step.params else {}
@@ -61,12 +80,18 @@ def call_step(ctx: CheckContext, what: str) -> Any:
 
 
 class Found(Exception):
-    """Raised inside a property when an example fails; carries what the report needs."""
+    """Raised inside a property when an example fails; carries what the report needs.
 
-    def __init__(self, seed: int, choices: list, **details: Any):
+    Attributes:
+        seed, plan: the example (game seed and :class:`~mugkit.checks.inputs.KeyPlan`).
+        details: what the check found (frame, stage, …).
+        shrunk: whether Hypothesis shrank the example (False for a fixed one or a playthrough).
+    """
+
+    def __init__(self, seed: int, plan: KeyPlan, **details: Any):
         super().__init__(f"seed={seed}")
         self.seed = seed
-        self.choices = choices
+        self.plan = plan
         self.details = details
         self.shrunk = True
 
@@ -110,6 +135,16 @@ def bounded_shrinking(seconds: int = SHRINK_SECONDS):
         engine.MAX_SHRINKING_SECONDS = before
 
 
+@contextlib.contextmanager
+def quiet_hypothesis():
+    """Keeps Hypothesis's own reports (falsifying examples, its slow-shrinking notice) out of the
+    output: mugkit reports the failure itself, and bounds shrinking on purpose."""
+    from hypothesis.reporting import with_reporter
+
+    with with_reporter(lambda message: None):
+        yield
+
+
 def hypothesis_settings(examples: int):
     """The settings of every mugkit property check: reproducible (derandomized, no example
     database), no deadline (examples play whole games), no "explain" phase (it traces every line)."""
@@ -120,17 +155,25 @@ def hypothesis_settings(examples: int):
                     suppress_health_check=list(HealthCheck), print_blob=False, report_multiple_bugs=False)
 
 
-def fixed_examples(ctx: CheckContext) -> list[tuple[int, list]]:
-    """The (seed, choices) every property check tries first: busy varied play and held keys. They
-    catch most faults at once; Hypothesis does not shrink a failure found by one of them."""
-    n = ctx.frames * max(1, len(getattr(ctx.step, "players", {}) or {}))
-    return [(1, [(i * 37 + 11) % 256 for i in range(n)]), (2, [(i // 5 * 101 + 7) % 256 for i in range(n)])]
+def fixed_examples(ctx: CheckContext) -> list[tuple[int, KeyPlan]]:
+    """The examples every property check tries first: the step's playthroughs
+    (``@mk.playthrough``), then :func:`~mugkit.checks.inputs.fixed_plans`. They catch most faults
+    at once; Hypothesis does not shrink a failure found by one of them."""
+    step = ctx.step
+    scripted = []
+    for p in ctx.playthroughs:
+        try:
+            scripted.append((p.seed, p.plan(step.humans)))
+        except Exception as exc:
+            raise CheckFailure(ctx.nodeid, f"playthrough {p.name} of {step.name}: {exc}") from None
+    return scripted + [(1, plan) for plan in fixed_plans(step, ctx.frames)]
 
 
-def run_property(ctx: CheckContext, prop: Callable[[int, list], None]) -> Found | None:
-    """Runs ``prop(seed, choices)`` on :func:`fixed_examples`, then on Hypothesis-generated seeds
-    and choice lists, shrinking a failure. Returns the minimal :class:`Found` (its ``shrunk`` is
-    False when a fixed example failed), or None when every example passed.
+def run_property(ctx: CheckContext, prop: Callable[[int, KeyPlan], None]) -> Found | None:
+    """Runs ``prop(seed, plan)`` on :func:`fixed_examples`, then on Hypothesis-generated seeds and
+    key plans (:func:`~mugkit.checks.inputs.plan_strategy`), shrinking a failure. Returns the
+    minimal :class:`Found` (its ``shrunk`` is False when a fixed example failed), or None when
+    every example passed. A crash of the env or a policy is raised as a report.
 
     Runs are derandomized (the same examples every time, so a check result is reproducible) and
     keep no example database.
@@ -139,16 +182,15 @@ def run_property(ctx: CheckContext, prop: Callable[[int, list], None]) -> Found 
     from hypothesis import strategies as st
 
     fixed = fixed_examples(ctx)
-    size = len(fixed[0][1])
 
     def search(with_fixed: bool) -> Found | None:
         run = _property(prop)
-        for seed, choices in reversed(fixed if with_fixed else []):
-            run = example(seed=seed, choices=choices)(run)
+        for seed, plan in reversed(fixed if with_fixed else []):
+            run = example(seed=seed, plan=plan)(run)
         run = hypothesis_settings(ctx.examples)(given(
-            seed=st.integers(0, 2**32 - 1), choices=st.lists(st.integers(0, 255), max_size=size))(run))
+            seed=st.integers(0, 2**32 - 1), plan=plan_strategy(ctx.step, ctx.frames))(run))
         try:
-            with bounded_shrinking():
+            with bounded_shrinking(), quiet_hypothesis():
                 run()
         except BaseException as exc:  # Hypothesis may wrap a flaky failure in an exception group
             found = _find(exc)
@@ -158,40 +200,50 @@ def run_property(ctx: CheckContext, prop: Callable[[int, list], None]) -> Found 
         return None
 
     found = search(with_fixed=True)
-    if found is not None and (found.seed, found.choices) in fixed:
+    if found is not None and (found.seed, found.plan) in fixed:
         # Hypothesis does not shrink a failing explicit example: look for one it can shrink.
         found = search(with_fixed=False) or found
-        found.shrunk = (found.seed, found.choices) not in fixed
+        found.shrunk = (found.seed, found.plan) not in fixed
     if found is not None and "crash" in found.details:
         raise crash_report(ctx, found) from None
     return found
 
 
-def _property(prop: Callable[[int, list], None]) -> Callable:
-    def run(seed, choices):
+def reproduce_property(ctx: CheckContext, prop: Callable[[int, KeyPlan], None],
+                       report: Callable[[CheckContext, "Found"], CheckFailure], seed: int, plan: KeyPlan) -> None:
+    """Runs one example of a property check again, outside Hypothesis; raises the check's
+    :class:`CheckFailure` (or its crash report) if it still fails."""
+    try:
+        _property(prop)(seed, plan)
+    except Found as found:
+        found.shrunk = False
+        raise (crash_report(ctx, found) if "crash" in found.details else report(ctx, found)) from None
+
+
+def _property(prop: Callable[[int, KeyPlan], None]) -> Callable:
+    def run(seed, plan):
         try:
-            prop(seed, choices)
-        except (Found, StepError, PolicyError):
+            prop(seed, plan)
+        except (Found, StepError, PolicyError, CheckFailure):
             raise  # a step or model that does not load fails the same for every example: no shrinking
         except Exception as exc:  # the env (or a policy) crashed: shrink it like any failure
-            raise Found(seed, choices, crash=exc) from exc
+            if not passes_through_user_code(exc):
+                raise  # mugkit's own bug
+            raise Found(seed, plan, crash=exc) from exc
 
     return run
 
 
 def crash_report(ctx: CheckContext, found: Found) -> Exception:
-    """The failure for an example whose run raised: where, with the shrunk seed and choices."""
+    """The failure for an example whose run raised: where, with the shrunk seed and plan."""
     from ..paths import user_frames
     from .play import Run, play
-    from .report import CheckFailure, replay_snippet
 
     exc = found.details["crash"]
-    where = user_frames(exc)
     run = Run()
     try:  # replay to learn the actions up to the crash
-        play(ctx.game(found.seed), found.choices, ctx.frames, run=run)
+        play(ctx.game(found.seed), found.plan, ctx.frames, run=run)
     except Exception:
         pass
-    return CheckFailure(ctx.nodeid, f"the game raised {type(exc).__name__}: {exc}", seed=found.seed,
-                        actions=run.actions, raised_at=where, shrunk=found.shrunk,
-                        replay=replay_snippet(ctx.nodeid, found.seed, run.actions))
+    return ctx.failure(f"the game raised {type(exc).__name__}: {exc}", found, actions=run.actions,
+                       raised_at=user_frames(exc))

@@ -17,11 +17,7 @@ Named checks, each failing with call / expected / actual / likely cause:
 
 from __future__ import annotations
 
-import json
-import os
 import re
-import subprocess
-import sys
 import warnings
 
 from ..paths import user_frames
@@ -29,10 +25,12 @@ from ..runtime import draw
 from ..runtime.state import diff
 from .base import CheckContext
 from .diagnose import explain, trace_sources
-from .play import choose_keys, play
+from .fresh import start_replays
+from .inputs import fixed_plans, plan_to_data
+from .play import play, tick
 from .report import CheckFailure
 
-__all__ = ["check_contract", "BLOCKED_IN_BROWSER"]
+__all__ = ["check_contract", "reproduce", "BLOCKED_IN_BROWSER"]
 
 #: Packages an experiment with a browser step must not need at import time (not in Pyodide offline).
 BLOCKED_IN_BROWSER = ("numpy", "gymnasium", "pettingzoo", "torch", "onnxruntime", "pandas", "scipy", "sanic",
@@ -56,6 +54,11 @@ def check_contract(ctx: CheckContext) -> None:
     _frames_and_render(ctx)
     if ctx.step.runtime == "browser":
         _browser_import(ctx)
+
+
+def reproduce(ctx: CheckContext, seed: int = 0, plan=None) -> None:
+    """The contract check is deterministic: runs it again."""
+    check_contract(ctx)
 
 
 def _library_checker(ctx: CheckContext) -> None:
@@ -129,7 +132,7 @@ def _library_hint(message: str) -> str:
 def _reset_seed(ctx: CheckContext) -> None:
     """A reset with a seed gives the same frame on a fresh env and on one that already played."""
     game = ctx.game(0)
-    played = play(game, [(i * 89 + 7) % 256 for i in range(ctx.frames * 4)], min(ctx.frames, 20), keep_data=True)
+    played = play(game, fixed_plans(ctx.step, ctx.frames)[0], min(ctx.frames, 20), keep_data=True)
     again = game.driver()  # the same env object, reset again by a new driver
     again.start()
     seed = again.episode_seed
@@ -156,15 +159,13 @@ def _frames_and_render(ctx: CheckContext) -> None:
     game = ctx.game(0)
     driver = game.driver(render=True)
     result = driver.start()
-    choices = [(i * 97 + 13) % 256 for i in range(ctx.frames * 4)]
-    cursor = 0
-    for _ in range(ctx.frames):
+    plan = fixed_plans(ctx.step, ctx.frames)[-1]
+    for i in range(ctx.frames):
         _check_frame(ctx, game, driver.frame, result)
         if driver.frame.done:
             break
-        keys, cursor = choose_keys(ctx.step, driver, choices, cursor)
         try:
-            result = driver.tick(keys)
+            result = tick(game, driver, plan, i)
         except Exception as exc:
             raise _fail(ctx, "frames", f"frame {driver.frame.index + 1}: the game raised {type(exc).__name__}: "
                         f"{exc}", raised_at=user_frames(exc)) from None
@@ -214,30 +215,13 @@ def _check_render(ctx: CheckContext, shapes, frame: int) -> None:
         raise _fail(ctx, "render", f"frame {frame}: render() output is not well formed: " + "; ".join(problems[:5]))
 
 
-_BROWSER_PROBE = r"""
-import importlib.abc, json, sys
-blocked = set(sys.argv[1].split(","))
-class Block(importlib.abc.MetaPathFinder):
-    def find_spec(self, name, path=None, target=None):
-        if name.split(".")[0] in blocked:
-            raise ImportError(f"{name} is not available in the browser (Pyodide offline)")
-        return None
-sys.meta_path.insert(0, Block())
-from mugkit.checks.replay import replay
-request = json.load(sys.stdin)
-replay(request["step"], request["seed"], choices=request["choices"], frames=request["frames"],
-       rootdir=request["rootdir"], python_only=True)
-print("ok")
-"""
-
-
 def _browser_import(ctx: CheckContext) -> None:
-    request = {"step": ctx.step_nodeid, "seed": 1, "choices": list(range(40)), "frames": 20, "rootdir": ctx.rootdir}
-    proc = subprocess.run([sys.executable, "-c", _BROWSER_PROBE, ",".join(BLOCKED_IN_BROWSER)],
-                          input=json.dumps(request), capture_output=True, text=True, cwd=ctx.rootdir,
-                          timeout=600, env=dict(os.environ))
-    if proc.returncode != 0 or "ok" not in proc.stdout:
-        tail = "\n".join(proc.stderr.strip().splitlines()[-6:])
+    request = {"step": str(ctx.step_nodeid), "seed": 1, "keys": plan_to_data(fixed_plans(ctx.step, 20)[0]),
+               "frames": 20, "rootdir": ctx.rootdir, "python_only": True}
+    (run,) = start_replays(request, ctx.rootdir, [None], blocked=BLOCKED_IN_BROWSER)
+    code, answer, err = run.result()
+    if answer is None:
+        tail = "\n".join(err.strip().splitlines()[-6:])
         raise _fail(ctx, "browser_import", "the experiment does not import and play without server-only packages "
                     f"({', '.join(BLOCKED_IN_BROWSER[:3])}, …), as the browser runtime needs:\n{tail}",
                     "import numpy/gymnasium/torch only inside server steps' functions or in modules that "

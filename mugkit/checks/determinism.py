@@ -15,70 +15,93 @@ import os
 import pickle
 
 from ..runtime.state import diff
-from .base import CheckContext, Found, run_property
+from .base import CheckContext, Found, reproduce_property, run_property
 from .diagnose import explain, trace_set_iteration, trace_sources
 from .fresh import start_replays
-from .play import choose_keys, first_difference, play
-from .report import CheckFailure, replay_snippet
+from .inputs import KeyPlan, fixed_plans, plan_to_data
+from .play import Run, first_difference, pinned_globals, play, tick
+from .report import CheckFailure
 
-__all__ = ["check_determinism"]
+__all__ = ["check_determinism", "example", "report", "reproduce", "across_processes"]
 
 
-def _interleaved(ctx: CheckContext, seed: int, choices: list, keep_data: bool = False):
-    """A run of ``(seed, choices)`` with another game of the step (other seed, other choices)
+def _interleaved(ctx: CheckContext, seed: int, plan: KeyPlan, keep_data: bool = False) -> Run:
+    """A run of ``(seed, plan)`` with another game of the step (another seed, the plan reversed)
     stepped between its frames, to expose state shared between instances."""
-    other = ctx.game(seed ^ 0x5EED).driver()
-    other_choices = list(reversed(choices)) or [1]
-    other.start()
+    other = ctx.game(seed ^ 0x5EED)
+    driver = other.driver()
+    driver.start()
+    restart = driver.save()
+    other_plan = KeyPlan({h: tuple(reversed(seq)) for h, seq in plan.frames.items()})
 
     def step_other(_game, i):
-        keys, _ = choose_keys(ctx.step, other, other_choices, i % len(other_choices))
-        if other.tick(keys) is None and other.finished:
-            other.load(restart)
+        if tick(other, driver, other_plan, i % max(1, len(other_plan))) is None and driver.finished:
+            driver.load(restart)
 
-    restart = other.save()
-    return play(ctx.game(seed), choices, ctx.frames, each_frame=step_other, keep_data=keep_data)
+    return play(ctx.game(seed), plan, ctx.frames, each_frame=step_other, keep_data=keep_data)
+
+
+def example(ctx: CheckContext, seed: int, plan: KeyPlan) -> None:
+    """One example: a plain run and an interleaved run of ``(seed, plan)`` give the same frames."""
+    with pinned_globals(1):
+        first = play(ctx.game(seed), plan, ctx.frames)
+    with pinned_globals(2):
+        second = _interleaved(ctx, seed, plan)
+    at = first_difference(first.hashes, second.hashes)
+    if at is not None:
+        raise Found(seed, plan, frame=at, actions=first.actions[:at])
+
+
+#: The example every fresh process replays.
+PROCESS_SEED = 12345
 
 
 def check_determinism(ctx: CheckContext) -> None:
     """Raises :class:`CheckFailure` when two runs with the same seed and actions differ."""
-
-    def prop(seed: int, choices: list) -> None:
-        first = play(ctx.game(seed), choices, ctx.frames)
-        second = _interleaved(ctx, seed, choices)
-        at = first_difference(first.hashes, second.hashes)
-        if at is not None:
-            raise Found(seed, choices, frame=at, actions=first.actions[:at])
-
-    found = run_property(ctx, prop)
+    found = run_property(ctx, lambda seed, plan: example(ctx, seed, plan))
     if found is not None:
-        raise _report(ctx, found)
-    _check_other_processes(ctx)
+        raise report(ctx, found)
+    across_processes(ctx, PROCESS_SEED, fixed_plans(ctx.step, ctx.frames)[0])
 
 
-def _report(ctx: CheckContext, found: Found) -> CheckFailure:
-    seed, choices, at = found.seed, found.choices, found.details["frame"]
+def reproduce(ctx: CheckContext, seed: int, plan: KeyPlan, processes: bool = False) -> None:
+    """Runs one example again (``processes``: across fresh processes); raises its failure if it
+    still fails."""
+    if processes:
+        across_processes(ctx, seed, plan)
+    else:
+        reproduce_property(ctx, lambda s, p: example(ctx, s, p), report, seed, plan)
+
+
+#: Re-runs of a failing example, to find the frames that differ when they differ only sometimes.
+RERUNS = 5
+
+
+def report(ctx: CheckContext, found: Found) -> CheckFailure:
+    seed, plan, at = found.seed, found.plan, found.details["frame"]
     differs: list[str] = []
-    a = play(ctx.game(seed), choices, ctx.frames, keep_data=True)
-    b = _interleaved(ctx, seed, choices, keep_data=True)
-    again = first_difference(a.hashes, b.hashes)
+    for _ in range(RERUNS):
+        with pinned_globals(1):
+            a = play(ctx.game(seed), plan, ctx.frames, keep_data=True)
+        with pinned_globals(2):
+            b = _interleaved(ctx, seed, plan, keep_data=True)
+        again = first_difference(a.hashes, b.hashes)
+        if again is not None:
+            break
     if again is not None and again < min(len(a.data), len(b.data)):
         at = again
         differs = diff(a.data[at], b.data[at])
     elif again is None:
-        differs = ["(a re-run of this example gave equal frames: the difference depends on what ran before in "
-                   "the process — state kept in a class or module — or on timing)"]
+        differs = [f"({RERUNS} re-runs of this example gave equal frames: the difference depends on what ran "
+                   f"before in the process — state kept in a class or module — or on timing)"]
     actions = a.actions[:at] if again is not None else found.details["actions"]
-    sources = trace_sources(lambda: play(ctx.game(seed), choices, ctx.frames))
-    cause = explain(sources) or (
+    cause = explain(trace_sources(lambda: play(ctx.game(seed), plan, ctx.frames))) or (
         "state shared between two instances of the env (a module-level or class-level variable the env "
         "changes), a value that differs per object (id(), object addresses in a repr), or iteration over "
         "something unordered. Keep all game state on the instance and derive all randomness from the seed "
         "passed to reset()")
-    return CheckFailure(
-        ctx.nodeid, "two runs with the same seed and actions gave different frames",
-        seed=seed, actions=actions, frame=at, differs=differs, cause=cause, shrunk=found.shrunk,
-        replay=replay_snippet(ctx.nodeid, seed, actions))
+    return ctx.failure("two runs with the same seed and actions gave different frames", found, actions=actions,
+                       frame=at, differs=differs, cause=cause)
 
 
 #: The ``PYTHONHASHSEED`` of each fresh process. With two str agent ids iterated from a set, each
@@ -101,7 +124,8 @@ def _fresh_answers(ctx: CheckContext, request: dict, hash_seeds: list[str]) -> l
 
 
 def _first_disagreement(runs: list[tuple[str, list]]) -> tuple[int, int, int] | None:
-    """``(i, j, frame)``: the first pair of runs (this process's first) whose hashes differ."""
+    """``(i, j, frame)``: the first pair of runs whose hashes differ, in order (put the runs whose
+    hash seed is known first: a failure between them reproduces exactly)."""
     for i in range(len(runs)):
         for j in range(i + 1, len(runs)):
             at = first_difference(runs[i][1], runs[j][1])
@@ -110,38 +134,40 @@ def _first_disagreement(runs: list[tuple[str, list]]) -> tuple[int, int, int] | 
     return None
 
 
-def _check_other_processes(ctx: CheckContext) -> None:
-    seed, choices = 12345, [(i * 37) % 256 for i in range(ctx.frames * 4)]
-    here = play(ctx.game(seed), choices, ctx.frames, keep_data=True)
-    request = {"step": str(ctx.step_nodeid), "seed": seed, "choices": choices, "frames": ctx.frames,
+def across_processes(ctx: CheckContext, seed: int, plan: KeyPlan) -> None:
+    """``(seed, plan)`` played here and in fresh processes with other hash seeds gives the same
+    frames everywhere; raises :class:`CheckFailure` naming the two processes that disagree."""
+    here = play(ctx.game(seed), plan, ctx.frames, keep_data=True)
+    request = {"step": str(ctx.step_nodeid), "seed": seed, "keys": plan_to_data(plan), "frames": ctx.frames,
                "rootdir": ctx.rootdir}
-    ours = os.environ.get("PYTHONHASHSEED", "random")
-    runs = [(ours, here.hashes)] + [(s, a["hashes"]) for s, a in _fresh_answers(ctx, request, list(HASH_SEEDS))]
+    # The fresh processes first: their hash seeds are known, so their disagreement reproduces.
+    # This process (its hash seed is often random) is a last extra chance.
+    runs = [(s, a["hashes"]) for s, a in _fresh_answers(ctx, request, list(HASH_SEEDS))] + [(None, here.hashes)]
     found = _first_disagreement(runs)
     if found is None:
         return
     i, j, at = found
-    (seed_a, hashes_a), (seed_b, _) = runs[i], runs[j]
-    asked = [seed_b] if i == 0 else [seed_a, seed_b]  # this process's own data is at hand
+    (seed_a, _), (seed_b, _) = runs[i], runs[j]
+    asked = [s for s in (seed_a, seed_b) if s is not None]
     data = {s: a.get("data") for s, a in _fresh_answers(ctx, {**request, "data_at": at}, asked)}
-    data_a = here.data[at] if i == 0 and at < len(here.data) else _unpickled(data.get(seed_a))
-    data_b = _unpickled(data.get(seed_b))
+    data_a = _unpickled(data.get(seed_a))
+    data_b = here.data[at] if seed_b is None and at < len(here.data) else _unpickled(data.get(seed_b))
     differs = diff(data_a, data_b) if data_a is not None and data_b is not None else []
-    actions = here.actions[:at]
-    who = "this process" if i == 0 else f"a fresh process with PYTHONHASHSEED={seed_a}"
-    raise CheckFailure(
-        ctx.nodeid, f"{who} and a fresh process with PYTHONHASHSEED={seed_b} gave different frames",
-        seed=seed, actions=actions, frame=at, differs=differs, shrunk=False,
-        cause=_hash_order_cause(ctx, seed, choices),
-        replay=replay_snippet(ctx.step_nodeid, seed, actions))
+    who = (f"this process (PYTHONHASHSEED={os.environ.get('PYTHONHASHSEED', 'random')})" if seed_b is None
+           else f"a fresh process with PYTHONHASHSEED={seed_b}")
+    example = Found(seed, plan, frame=at, reproduce={"processes": True})
+    example.shrunk = False
+    raise ctx.failure(f"a fresh process with PYTHONHASHSEED={seed_a} and {who} gave different frames", example,
+                      actions=here.actions[:at], frame=at, differs=differs,
+                      cause=_hash_order_cause(ctx, seed, plan))
 
 
 def _unpickled(text: str | None):
     return pickle.loads(base64.b64decode(text)) if text else None
 
 
-def _hash_order_cause(ctx: CheckContext, seed: int, choices: list) -> str:
-    sites = trace_set_iteration(lambda: play(ctx.game(seed), choices, ctx.frames))
+def _hash_order_cause(ctx: CheckContext, seed: int, plan: KeyPlan) -> str:
+    sites = trace_set_iteration(lambda: play(ctx.game(seed), plan, ctx.frames))
     general = ("the env depends on string hashing (iterating a set built from str, hash() of a str as a seed) "
                "or on process-wide state such as id() or a counter shared across instances")
     if not sites:

@@ -1,15 +1,16 @@
-"""Playing a game from a list of choices: the common ground of the checks.
+"""Playing a game from a key plan: the common ground of the checks.
 
 Checks play through the :class:`~mugkit.runtime.driver.FrameDriver`, the very code that runs a
-study's frames. They do not draw actions: Hypothesis draws a list of small integers, *choices*,
-and each acting human consumes one per frame to pick what to press — no key, or one of the
-step's key combinations (on a masked turn only the legal ones, as the client lets through) —
-which the driver maps to an action as it does for a participant. AI players (``"random"`` and
-``@mk.policy``) play as in the study. Hypothesis shrinks choices toward 0: no key pressed.
+study's frames. Humans hold the keys a :class:`~mugkit.checks.inputs.KeyPlan` says, which the
+driver maps to actions as it does for a participant; in a turn-based step a press whose action the
+mask forbids (or no press) becomes the first legal combination, as a participant would press one.
+AI players (``"random"`` and ``@mk.policy``) play as in the study.
 """
 
 from __future__ import annotations
 
+import contextlib
+import sys
 from dataclasses import dataclass, field
 from typing import Any, Callable, Sequence
 
@@ -18,9 +19,12 @@ from ..runtime.ai import AIPlayer
 from ..runtime.driver import FrameDriver
 from ..runtime.keys import KeyInput
 from ..runtime.policies import Onnx, RandomPolicy, action_mask, mask_allows
+from ..runtime.state import state_view
 from ..steps import GameStep
+from .inputs import KeyPlan
 
-__all__ = ["Run", "make_game", "choose_keys", "play", "replay_actions", "first_difference", "CHECK_PARTICIPANT"]
+__all__ = ["Run", "make_game", "plan_keys", "tick", "play", "replay_actions", "first_difference", "Coverage",
+           "pinned_globals", "CHECK_PARTICIPANT"]
 
 CHECK_PARTICIPANT = Participant("check-0", {}, None)
 
@@ -40,24 +44,30 @@ def make_game(step: GameStep, policies: dict, seed: int, conditions: Sequence[An
     return game
 
 
-def choose_keys(step: GameStep, driver: FrameDriver, choices: Sequence[int], cursor: int) -> tuple[dict, int]:
-    """The key input of every acting human for the current frame, consuming choices from
-    ``cursor`` (0 past the end): choice ``c`` taps the ``c``-th of "no key" (real-time frames
-    only: a turn-based frame would wait) and the key combinations legal under the action mask."""
-    frame = driver.frame
+def plan_keys(driver: FrameDriver, plan: KeyPlan, i: int) -> dict:
+    """The key input of every acting human at tick ``i``."""
+    return {agent: plan.key_input(agent, i, driver.turn_based) for agent in driver.frame.acting
+            if agent in driver.mappers}
+
+
+def _first_legal_presses(step: GameStep, driver: FrameDriver) -> dict:
+    """For a turn-based frame that waits: each waiting human presses the first legal combination."""
     keys = {}
-    combos = step.options.combos
-    for agent in frame.acting:
-        if agent not in driver.mappers:
-            continue
-        c = choices[cursor] if cursor < len(choices) else 0
-        cursor += 1
-        mask = action_mask(frame.observations.get(agent), frame.infos.get(agent))
-        legal = [combo for combo, action in combos if mask_allows(mask, action)] or [combo for combo, _ in combos]
-        pick = legal if driver.turn_based else [frozenset()] + legal
-        pressed = pick[c % len(pick)]
-        keys[agent] = KeyInput(frozenset(), pressed, pressed)  # a tap: counts in every input mode
-    return keys, cursor
+    for agent in driver.waiting_for:
+        f = driver.frame
+        mask = action_mask(f.observations.get(agent), f.infos.get(agent))
+        legal = [combo for combo, action in step.options.combos if mask_allows(mask, action)]
+        if legal:
+            keys[agent] = KeyInput(frozenset(), legal[0], legal[0])
+    return keys
+
+
+def tick(game: Game, driver: FrameDriver, plan: KeyPlan, i: int) -> Any:
+    """Plays tick ``i`` of ``plan``; None when the frame waits for an input no plan can give."""
+    result = driver.tick(plan_keys(driver, plan, i))
+    if result is None and driver.turn_based and driver.waiting_for:
+        result = driver.tick(_first_legal_presses(game.step, driver))
+    return result
 
 
 @dataclass
@@ -75,28 +85,32 @@ class Run:
             self.data.append(driver.env.frame_data(driver.frame))
 
 
-def play(game: Game, choices: Sequence[int], frames: int, *, render: bool = False, keep_data: bool = False,
-         each_frame: Callable[[Game, int], None] | None = None, run: Run | None = None) -> Run:
-    """Plays the first episode of ``game`` through its driver for up to ``frames`` frames (stops
-    when the episode ends), humans pressing what ``choices`` say, hashing every frame; with
-    ``keep_data`` also keeps each frame's data. Records into ``run`` when given (what was recorded
-    survives an exception)."""
+def play(game: Game, plan: KeyPlan, frames: int, *, render: bool = False, keep_data: bool = False,
+         each_frame: Callable[[Game, int], None] | None = None, run: Run | None = None,
+         coverage: Coverage | None = None) -> Run:
+    """Plays the first episode of ``game`` through its driver for up to ``frames`` frames (or the
+    plan's length, if longer; stops when the episode ends), humans holding what ``plan`` says,
+    hashing every frame; with ``keep_data`` also keeps each frame's data, with ``coverage`` notes
+    which state fields changed. Records into ``run`` when given (what was recorded survives an
+    exception)."""
     run = run if run is not None else Run()
     driver = game.driver(render=render)
     driver.start()
     run.record(driver, keep_data)
-    cursor = 0
-    for i in range(1, frames + 1):
+    if coverage is not None:
+        coverage.start(driver)
+    for i in range(max(frames, len(plan))):
         if driver.frame.done:
             break
-        keys, cursor = choose_keys(game.step, driver, choices, cursor)
-        result = driver.tick(keys)
+        result = tick(game, driver, plan, i)
         if result is None:
-            break  # waits for an input no choice can give
+            break  # waits for an input no plan can give
         run.actions.append(result.actions)
         run.record(driver, keep_data)
+        if coverage is not None:
+            coverage.see(driver)
         if each_frame:
-            each_frame(game, i)
+            each_frame(game, i + 1)
     return run
 
 
@@ -121,3 +135,61 @@ def first_difference(a: Sequence[str], b: Sequence[str]) -> int | None:
         if x != y:
             return i
     return None if len(a) == len(b) else min(len(a), len(b))
+
+
+@contextlib.contextmanager
+def pinned_globals(seed: int):
+    """Seeds the process-wide generators (``random``'s and numpy's) for one run and puts them back
+    afterwards. Two runs pinned to different seeds differ when an env draws from them, and each
+    run, replayed, gives the same frames again: a failure caused by global randomness reproduces."""
+    import random
+
+    np = sys.modules.get("numpy")
+    saved = (random.getstate(), np.random.get_state() if np is not None else None)
+    random.seed(seed)
+    if np is not None:
+        np.random.seed(seed)
+    try:
+        yield
+    finally:
+        random.setstate(saved[0])
+        if np is not None:
+            np.random.set_state(saved[1])
+
+
+class Coverage:
+    """Which fields of the env's state (keys of ``get_state()``, or attributes) changed during the
+    runs it watched: the ones that never did are what the checks could not see."""
+
+    def __init__(self) -> None:
+        self.fields: set = set()
+        self.changed: set = set()
+        self._first: dict = {}
+
+    def _digests(self, driver: FrameDriver, names) -> dict:
+        from ..runtime.hashing import digest
+
+        state = driver.env.state_data()
+        if not isinstance(state, dict):
+            return {}
+        return {k: digest(state_view(state[k])) for k in names if k in state}
+
+    def start(self, driver: FrameDriver) -> None:
+        state = driver.env.state_data()
+        names = [k for k in state if isinstance(k, str)] if isinstance(state, dict) else []
+        self.fields.update(names)
+        self._first = self._digests(driver, [k for k in names if k not in self.changed])
+
+    def see(self, driver: FrameDriver) -> None:
+        if not self._first:
+            return
+        now = self._digests(driver, list(self._first))
+        for k, d in now.items():
+            if d != self._first[k]:
+                self.changed.add(k)
+                del self._first[k]
+
+    @property
+    def unexercised(self) -> list[str]:
+        """The fields no watched run changed, sorted."""
+        return sorted(self.fields - self.changed)

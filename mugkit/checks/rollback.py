@@ -1,46 +1,72 @@
 """``rollback``: for browser steps with two or more humans, peers over a simulated network
 (latency, jitter, loss, reordering) confirm frame by frame the history of a run with no network.
 
-Hypothesis draws the network, input delay (0 to the step's), the seed and the humans' actions;
-an AI player's policy decides on its host from what the host sees (predicted frames included)
-and its answer travels as an input, so AI actions stay deterministic under rollback. The
-scenario itself is in :func:`mugkit.netcode.check.check_rollback`.
+Hypothesis draws the network, the input delay (0 to the step's), the game seed and the keys the
+humans hold (a :class:`~mugkit.checks.inputs.KeyPlan`); each human's peer maps its keys to actions
+as a browser peer does. An AI player's policy decides on its host through the host's frame driver
+(predicted frames included) and its answer travels as an input, so AI actions stay deterministic
+under rollback. The scenario itself is in :func:`mugkit.netcode.check.run_scenario`.
 """
 
 from __future__ import annotations
 
-from ..runtime.policies import RandomPolicy, action_mask, mask_allows
-from .base import CheckContext, bounded_shrinking, hypothesis_settings
-from .report import CheckFailure
+from typing import Any
 
-__all__ = ["check_rollback"]
+from ..netcode.check import Link, RollbackMismatch, Scenario, draw_scenario, run_scenario
+from ..runtime.keys import KeyMapper
+from ..runtime.policies import RandomPolicy, action_mask, mask_allows, sample_action
+from ..runtime.seeding import derive_rng
+from .base import CheckContext, bounded_shrinking, hypothesis_settings, quiet_hypothesis
+from .inputs import KeyPlan, plan_strategy
+from .report import CheckFailure, reproduce_snippet
+
+__all__ = ["check_rollback", "reproduce"]
 
 
-def _human_source(step, agent: str, data):
-    """A human's keys: drawn from what the keys give; on a masked turn (turn-based games) only the
-    legal ones, as the client lets through."""
-    from hypothesis import strategies as st
-
-    actions = step.options.key_actions
-    picks = data.draw(st.lists(st.integers(0, 255), min_size=1, max_size=200), label=f"keys[{agent}]")
+def _human_source(ctx: CheckContext, agent: Any, plan: KeyPlan):
+    """A human's peer: the keys the plan holds, mapped to an action by the peer's own key mapper;
+    on a turn with no legal key held, the first legal action (a participant presses one)."""
+    mapper = KeyMapper(ctx.step.options)
+    options = ctx.step.options
+    turn_based = options.turn_based
 
     def press(i: int, frame):
         mask = action_mask(frame.observations.get(agent), frame.infos.get(agent))
-        legal = [a for a in actions if mask_allows(mask, a)] or actions
-        return legal[picks[i % len(picks)] % len(legal)]
+        action, _, _ = mapper.resolve(plan.key_input(agent, i, turn_based), mask, turn_based)
+        if action is None or not mask_allows(mask, action):
+            legal = [a for a in options.key_actions if mask_allows(mask, a)] or options.key_actions
+            action = legal[0]
+        return action
 
     return press
 
 
-def _ai_source(game, agent, drivers: list):
+def _ai_source(game, agent, drivers: list, seed: int):
     """An AI player as in a browser study: its host (peer 0, whose driver is ``drivers[0]``) asks
     it through the frame driver each frame — its policy, its schedule, from the frame the host sees
-    then, predicted or not — and sends the answer as the AI's input. A ``"random"`` player draws
-    from its action space instead, so Hypothesis can shrink it."""
+    then, predicted or not — and sends the answer as the AI's input. A ``"random"`` player samples
+    its action space from (seed, tick)."""
     ai = game.ais.get(agent)
     if ai is None or isinstance(ai.policy, RandomPolicy):
-        return game.env.action_space(agent)
+        space = game.env.action_space(agent)
+        return lambda i, frame: sample_action(space, derive_rng(seed, i, agent, "rollback"))
     return lambda i, frame: drivers[0].ai_action(agent)
+
+
+def _run(ctx: CheckContext, plan: KeyPlan, scenario: Scenario) -> None:
+    """Runs one scenario; raises :class:`RollbackMismatch`."""
+    step = ctx.step
+    game = ctx.game(scenario.seed)
+    drivers: list = []  # one per peer, in peer order (then the reference run's)
+
+    def make_game():
+        drivers.append(ctx.game(scenario.seed).driver())
+        return drivers[-1]
+
+    agents = game.env.agents
+    inputs = [_human_source(ctx, a, plan) if a in step.humans else _ai_source(game, a, drivers, scenario.seed)
+              for a in agents]
+    run_scenario(make_game, agents, step.humans, inputs, scenario, default_action=step.options.default_action)
 
 
 def check_rollback(ctx: CheckContext) -> None:
@@ -48,34 +74,63 @@ def check_rollback(ctx: CheckContext) -> None:
     from hypothesis import given
     from hypothesis import strategies as st
 
-    from ..netcode.check import check_rollback as run_scenario
-
     step = ctx.step
-    game = ctx.game(0)
-    agents = game.env.agents
-    humans = step.humans
+    frames = max(ctx.frames, 20)
+    failing: list = []
+
     @hypothesis_settings(ctx.examples)
     @given(data=st.data())
-    def scenario(data):
-        drivers: list = []  # one per peer, in peer order (then the reference run's)
-        seed = data.draw(st.integers(0, 2**16), label="game_seed")
-
-        def make_game():
-            drivers.append(ctx.game(seed).driver())
-            return drivers[-1]
-
+    def search(data):
         delay = data.draw(st.integers(0, step.options.input_delay), label="input_delay")
-        spaces = {a: (_human_source(step, a, data) if a in humans else _ai_source(game, a, drivers)) for a in agents}
-        run_scenario(make_game, agents, humans, spaces, step.options.max_rollback, delay, data,
-                     default_action=step.options.default_action, max_frames=max(ctx.frames, 20))
+        scenario = draw_scenario(data, step.options.max_rollback, delay, frames)
+        plan = data.draw(plan_strategy(step, scenario.frames), label="keys")
+        try:
+            _run(ctx, plan, scenario)
+        except RollbackMismatch:
+            failing[:] = [plan, scenario]
+            raise
 
     try:
-        with bounded_shrinking():
-            scenario()
-    except AssertionError as exc:
-        summary = str(exc).splitlines()[0]
+        with bounded_shrinking(), quiet_hypothesis():
+            search()
+    except RollbackMismatch:
+        plan, scenario = failing  # the last failing example is the shrunk one
+        raise report(ctx, plan, scenario) from None
+
+
+def reproduce(ctx: CheckContext, seed: int, plan: KeyPlan, *, frames_run: int, latency_ms: float = 0,
+              jitter_ms: float = 0, loss: float = 0, reorder: float = 0, network_seed: int = 0,
+              input_delay: int = 0) -> None:
+    """Runs one scenario again; raises its :class:`CheckFailure` if it still fails."""
+    scenario = Scenario(seed, frames_run, Link(latency_ms, jitter_ms, loss, reorder), network_seed, input_delay,
+                        ctx.step.options.max_rollback)
+    try:
+        _run(ctx, plan, scenario)
+    except RollbackMismatch:
+        raise report(ctx, plan, scenario) from None
+
+
+def report(ctx: CheckContext, plan: KeyPlan, scenario: Scenario) -> CheckFailure:
+    """The failure of a scenario, explained through the synctest when it finds the cause."""
+    try:
+        _run(ctx, plan, scenario)
+    except RollbackMismatch as exc:
+        summary = str(exc).split(" (seed ")[0]
     else:
-        return
+        summary = "the peers disagreed in one run of this scenario, and agreed when it was run again"
+    link = scenario.link
+    facts = {"network": f"latency {link.latency_ms} ms, jitter {link.jitter_ms} ms, loss {link.loss}, "
+                        f"reorder {link.reorder}, network seed {scenario.network_seed}",
+             "frames": scenario.frames, "input_delay": scenario.input_delay, "max_rollback": scenario.max_rollback}
+    replay = reproduce_snippet(ctx, scenario.seed, plan, frames_run=scenario.frames, latency_ms=link.latency_ms,
+                               jitter_ms=link.jitter_ms, loss=link.loss, reorder=link.reorder,
+                               network_seed=scenario.network_seed, input_delay=scenario.input_delay)
+    cause = _synctest_cause(ctx)
+    return CheckFailure(ctx.nodeid, summary, seed=scenario.seed, plan=plan, cause=cause, replay=replay,
+                        scenario=facts)
+
+
+def _synctest_cause(ctx: CheckContext) -> str:
     # Peers re-simulate after every late input: a divergence is almost always an incomplete restore
     # or nondeterminism, which the synctest pins down to the attribute.
     from .synctest import check_synctest
@@ -83,11 +138,7 @@ def check_rollback(ctx: CheckContext) -> None:
     try:
         check_synctest(ctx)
     except CheckFailure as sync:
-        raise CheckFailure(ctx.nodeid, summary, seed=sync.seed, actions=sync.actions, frame=sync.frame,
-                           differs=sync.differs, shrunk=sync.shrunk, cause=f"the synctest of this step shows why: {sync.summary}. "
-                                                       f"{sync.cause}", replay=sync.replay) from None
-    raise CheckFailure(ctx.nodeid, summary,
-                       cause="the synctest of this step passes, so the env restores and re-simulates exactly in "
-                             "one process: the peers disagree on inputs or on the env's creation (a step "
-                             "function that depends on something other than its seed, such as the participant "
-                             "or the clock)") from None
+        return f"the synctest of this step shows why: {sync.summary}. {sync.cause}"
+    return ("the synctest of this step passes, so the env restores and re-simulates exactly in one process: the "
+            "peers disagree on inputs or on the env's creation (a step function that depends on something other "
+            "than its seed, such as the participant or the clock)")

@@ -16,12 +16,13 @@ from __future__ import annotations
 import time
 
 from ..runtime.state import diff, state_view
-from .base import CheckContext, Found, run_property
+from .base import CheckContext, Found, reproduce_property, run_property
 from .diagnose import explain, trace_sources
-from .play import Run, first_difference, play, replay_actions
-from .report import CheckFailure, replay_snippet
+from .inputs import KeyPlan
+from .play import Coverage, Run, first_difference, pinned_globals, play, replay_actions
+from .report import CheckFailure
 
-__all__ = ["check_synctest"]
+__all__ = ["check_synctest", "example", "report", "reproduce"]
 
 
 def rollback_run(ctx: CheckContext, seed: int, ref: Run, max_rollback: int) -> None:
@@ -51,49 +52,68 @@ def rollback_run(ctx: CheckContext, seed: int, ref: Run, max_rollback: int) -> N
                 saves[k] = driver.save()
 
 
+def example(ctx: CheckContext, seed: int, plan: KeyPlan, coverage: Coverage | None = None) -> None:
+    """One example: a plain run of ``(seed, plan)``, then the same actions with rollbacks; raises
+    :class:`Found` at the first wrong hash."""
+    with pinned_globals(1):
+        ref = play(ctx.game(seed), plan, ctx.frames, coverage=coverage)
+    try:
+        with pinned_globals(1):  # as the reference: only what rollbacks change can differ
+            rollback_run(ctx, seed, ref, ctx.step.options.max_rollback)
+    except Found as found:
+        found.plan = plan
+        found.details["actions"] = ref.actions
+        raise
+
+
 def check_synctest(ctx: CheckContext) -> None:
     """Raises :class:`CheckFailure` when a restore or re-simulation does not reproduce a frame."""
-    max_rollback = ctx.step.options.max_rollback
-
-    def prop(seed: int, choices: list) -> None:
-        ref = play(ctx.game(seed), choices, ctx.frames)
-        try:
-            rollback_run(ctx, seed, ref, max_rollback)
-        except Found as found:
-            found.choices = choices
-            found.details["actions"] = ref.actions
-            raise
-
-    found = run_property(ctx, prop)
+    coverage = Coverage()
+    found = run_property(ctx, lambda seed, plan: example(ctx, seed, plan, coverage))
     if found is not None:
-        raise _report(ctx, found)
+        raise report(ctx, found)
+    if coverage.unexercised:
+        ctx.notes.append(f"{ctx.step_nodeid}: not exercised by the generated inputs: {', '.join(coverage.unexercised)} "
+                         f"(state fields that never changed in any run; add an @mk.playthrough that reaches them)")
     cost = _fallback_cost(ctx)
     if cost:
         ctx.notes.append(cost)
 
 
-def _report(ctx: CheckContext, found: Found) -> CheckFailure:
+def reproduce(ctx: CheckContext, seed: int, plan: KeyPlan) -> None:
+    """Runs one example again; raises its :class:`CheckFailure` if it still fails."""
+    reproduce_property(ctx, lambda s, p: example(ctx, s, p), report, seed, plan)
+
+
+#: Plain runs that must agree before a failure is blamed on a restore rather than on chance.
+PLAIN_RUNS = 5
+
+
+def report(ctx: CheckContext, found: Found) -> CheckFailure:
     """Replays the failing example to tell apart nondeterminism, a render() that changes state
     and an incomplete restore, and says what differs."""
     seed, d = found.seed, found.details
     frame = d["frame"]
     actions = d["actions"][: d.get("at", frame)]
-    ref = play(ctx.game(seed), found.choices, ctx.frames, keep_data=True)
-    again = play(ctx.game(seed), found.choices, ctx.frames, keep_data=True)
-    if first_difference(ref.hashes, again.hashes) is not None:
-        summary, differs, cause = _explain_nondeterminism(ctx, found, ref, again)
+    runs = []
+    for k in range(PLAIN_RUNS):
+        with pinned_globals(1 + k):
+            runs.append(play(ctx.game(seed), found.plan, ctx.frames, keep_data=True))
+    ref = runs[0]
+    other = next((r for r in runs[1:] if first_difference(ref.hashes, r.hashes) is not None), None)
+    if other is not None:
+        summary, differs, cause = _explain_nondeterminism(ctx, found, ref, other)
     elif d["stage"] in ("render", "forward"):
         summary, differs, cause = _explain_forward(ctx, seed, ref, frame)
     else:
         summary, differs, cause = _explain_restore(ctx, seed, ref, d)
-    return CheckFailure(ctx.nodeid, summary, seed=seed, actions=actions, frame=frame, differs=differs,
-                        cause=cause, replay=replay_snippet(ctx.nodeid, seed, actions), shrunk=found.shrunk)
+    return ctx.failure(summary, found, actions=actions, frame=frame, differs=differs, cause=cause)
 
 
 def _explain_nondeterminism(ctx: CheckContext, found: Found, ref: Run, again: Run):
     at = first_difference(ref.hashes, again.hashes)
     differs = diff(ref.data[at], again.data[at]) if at < min(len(ref.data), len(again.data)) else []
-    cause = explain(trace_sources(lambda: play(ctx.game(found.seed), found.choices, ctx.frames))) or (
+    cause = explain(trace_sources(lambda: play(ctx.game(found.seed), found.plan, ctx.frames))) or (
         "two plain runs with the same seed and actions already differ: state shared between instances "
         "or with the process (module or class variables)")
     return (f"frame {at} differs between two plain runs: the env is not deterministic",

@@ -12,15 +12,18 @@ sys.path.insert(0, repo)
 sys.path.insert(0, os.path.join(repo, "experiments"))
 os.chdir(repo)
 
+from mugkit.checks.inputs import fixed_plans  # noqa: E402
 from mugkit.checks.replay import replay  # noqa: E402
+from mugkit.collect import load_step  # noqa: E402
 from mugkit.netcode.simnet import Link, SimNetwork, run_peers  # noqa: E402
 from mugkit.runtime import adapt  # noqa: E402
 
 out = {"python": sys.version.split()[0], "replays": {}, "netcode": {}}
 for nodeid in sys.argv[2:]:
+    plans = fixed_plans(load_step(nodeid, repo)[1], 120)
     for seed in (1, 2):
-        choices = [(i * 53 + seed) % 256 for i in range(300)]
-        out["replays"][f"{nodeid}@{seed}"] = replay(nodeid, seed, choices=choices, frames=120, rootdir=repo,
+        keys = dict(plans[seed % len(plans)].frames)  # held keys and fast changes
+        out["replays"][f"{nodeid}@{seed}"] = replay(nodeid, seed, keys=keys, frames=120, rootdir=repo,
                                                    python_only=True)
 
 from envs.gather import GatherEnv  # noqa: E402
