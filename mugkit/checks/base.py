@@ -138,11 +138,25 @@ def bounded_shrinking(seconds: int = SHRINK_SECONDS):
 @contextlib.contextmanager
 def quiet_hypothesis():
     """Keeps Hypothesis's own reports (falsifying examples, its slow-shrinking notice) out of the
-    output: mugkit reports the failure itself, and bounds shrinking on purpose."""
+    output — mugkit reports the failure itself, and bounds shrinking on purpose — and its storage
+    (a cache of constants it writes even with no example database) out of the working directory,
+    unless ``HYPOTHESIS_STORAGE_DIRECTORY`` says where it goes."""
+    import os
+    import tempfile
+
+    from hypothesis import configuration
     from hypothesis.reporting import with_reporter
 
-    with with_reporter(lambda message: None):
-        yield
+    name = "__hypothesis_home_directory"  # module-level: not name-mangled
+    before = getattr(configuration, name, None)
+    if not os.getenv("HYPOTHESIS_STORAGE_DIRECTORY") and before is None:
+        configuration.set_hypothesis_home_dir(os.path.join(tempfile.gettempdir(), "mugkit-hypothesis"))
+    try:
+        with with_reporter(lambda message: None):
+            yield
+    finally:
+        if before is None:
+            setattr(configuration, name, None)
 
 
 def hypothesis_settings(examples: int):
