@@ -17,14 +17,32 @@ Kinds, told apart by their methods:
 
 from __future__ import annotations
 
+import contextlib
+import contextvars
 from dataclasses import dataclass, field
 from typing import Any, Callable, Sequence
 
 from . import hashing
 from .spaces import is_gymnasium_space
-from .state import Snapshotter, copy_plain, render_attributes, state_view
+from .state import Snapshotter, copy_plain, hash_view, render_attributes, state_view
 
-__all__ = ["adapt", "GameEnv", "Frame", "EnvError", "env_kind", "env_agents"]
+__all__ = ["adapt", "GameEnv", "Frame", "EnvError", "env_kind", "env_agents", "local_fingerprints"]
+
+_LOCAL: contextvars.ContextVar[bool] = contextvars.ContextVar("mugkit_local_fingerprints", default=False)
+
+
+@contextlib.contextmanager
+def local_fingerprints():
+    """Within this block (this thread or task), :meth:`GameEnv.checksum` returns
+    :meth:`GameEnv.fingerprint` instead of the canonical hash: for checks that compare frames
+    only with frames of the same process, where hashing megabytes of pixels with SHA-256 would
+    cost more than playing them. Nothing computed inside may be compared across runtimes (with a
+    browser, a peer, or a hash recorded elsewhere)."""
+    token = _LOCAL.set(True)
+    try:
+        yield
+    finally:
+        _LOCAL.reset(token)
 
 
 class EnvError(Exception):
@@ -217,25 +235,40 @@ class GameEnv:
         """The env's state as plain data: ``get_state()`` when defined, else the view of the
         unwrapped env (wrappers are bookkeeping; their effect shows in the frame) without the
         attributes its ``render()`` assigns (see :func:`~mugkit.runtime.state.render_attributes`)."""
+        return self._state_view(state_view)
+
+    def _state_view(self, view: Callable[[Any], Any]) -> Any:
         if self._snap.uses_state_methods:
-            return state_view(self.env.get_state())
+            return view(self.env.get_state())
         env = getattr(self.env, "unwrapped", self.env)
-        view = state_view(env)
+        data = view(env)
         for name in render_attributes(type(env)):
-            view.pop(name, None)
-        return view
+            data.pop(name, None)
+        return data
 
     def frame_data(self, frame: Frame | None = None) -> dict:
         """Everything the frame hash covers, as plain data: the env state, the frame index, the
         observations, rewards and terminated/truncated flags (infos are left out)."""
+        return self._frame_view(frame, state_view)
+
+    def _frame_view(self, frame: Frame | None, view: Callable[[Any], Any]) -> dict:
         f = frame or self.frame
-        return {"state": self.state_data(), "frame": f.index, "observations": state_view(f.observations),
-                "rewards": state_view(f.rewards), "terminated": state_view(f.terminated),
-                "truncated": state_view(f.truncated)}
+        return {"state": self._state_view(view), "frame": f.index, "observations": view(f.observations),
+                "rewards": view(f.rewards), "terminated": view(f.terminated), "truncated": view(f.truncated)}
 
     def checksum(self, frame: Frame | None = None) -> str:
-        """The canonical hash (16 hex digits) of the env state and the frame (default: current)."""
-        return hashing.digest(self.frame_data(frame))
+        """The canonical hash (16 hex digits) of the env state and the frame (default: current) —
+        or, inside :func:`local_fingerprints`, its :meth:`fingerprint`."""
+        if _LOCAL.get():
+            return self.fingerprint(frame)
+        # hash_view: the frame data without copying arrays (hashed at once, never kept).
+        return hashing.digest(self._frame_view(frame, hash_view))
+
+    def fingerprint(self, frame: Frame | None = None) -> str:
+        """A process-local stand-in for :meth:`checksum`, much faster for envs with large arrays
+        (see :func:`~mugkit.runtime.hashing.fingerprint`): equal frames give equal fingerprints in
+        this process. Never compare it across runtimes."""
+        return hashing.fingerprint(self._frame_view(frame, hash_view))
 
     def render(self) -> Any:
         """The env drawn: ``render(env)`` if the step gave one, else ``env.render()``."""

@@ -28,18 +28,27 @@ Lengths and counts are unsigned LEB128 varints. numpy scalars are normalised to 
 value first (``np.int64(3)`` encodes as ``3``, ``np.float32(0.5)`` as ``0.5``). Anything else
 is first turned into plain data by :func:`mugkit.runtime.state.state_view`.
 
-:func:`digest` is SHA-256 of the encoding, as 16 hex digits.
+:func:`digest` is SHA-256 of the encoding, as 16 hex digits. It feeds the hash as it encodes:
+array bodies go to SHA-256 straight from the array's memory, never copied into the encoding.
+
+:func:`fingerprint` is not canonical: the same encoding, except that each numpy array's body
+(its raw bytes) is replaced by a CRC-32 of them, so a frame with megabytes of pixels costs a
+fraction of a SHA-256 pass. Equal data give equal fingerprints in one Python with one numpy; use
+it only to compare frames within one process (the checks' plain runs against their rollbacks),
+never across runtimes, and never against a :func:`digest` (a fingerprint starts with ``~``, so it
+never equals one).
 """
 
 from __future__ import annotations
 
 import hashlib
 import struct
+import zlib
 from typing import Any
 
 from .varint import write_varint  # shared with the wire codec; still importable from here
 
-__all__ = ["encode", "digest", "write_varint", "UnencodableError"]
+__all__ = ["encode", "digest", "fingerprint", "write_varint", "UnencodableError"]
 
 
 class UnencodableError(TypeError):
@@ -60,15 +69,18 @@ def _all_ints(x) -> bool:
                for t in kinds)
 
 
-_KEYS: dict = {}  # encodings of str keys: states repeat the same few names every frame
+_KEYS: dict = {}  # encodings of short strs: states repeat the same few names every frame
 
 
 def _key_bytes(k: Any) -> bytes:
     if type(k) is str:
         raw = _KEYS.get(k)
         if raw is None:
-            raw = encode(k)
-            if len(_KEYS) < 4096:
+            data = k.encode("utf-8", "surrogatepass")
+            out = bytearray(b"s")
+            _varint(len(data), out)
+            raw = bytes(out + data)
+            if len(_KEYS) < 4096 and len(data) <= 256:
                 _KEYS[k] = raw
         return raw
     return encode(k)
@@ -83,6 +95,17 @@ def _is_numpy(x: Any) -> bool:
     return type(x).__module__ == "numpy"
 
 
+def _encode_int(n: int) -> bytes:
+    raw = _int_bytes(n)
+    out = bytearray(b"i")
+    _varint(len(raw), out)
+    return bytes(out + raw)
+
+
+_SMALL_INTS = [_encode_int(n) for n in range(-256, 1024)]  # frame indices, coordinates, counters
+_FLOAT = struct.Struct(">cd").pack
+
+
 def _encode(x: Any, out: bytearray) -> None:
     t = type(x)
     if x is None:
@@ -90,17 +113,11 @@ def _encode(x: Any, out: bytearray) -> None:
     elif t is bool:
         out += b"T" if x else b"F"
     elif t is int:
-        raw = _int_bytes(x)
-        out += b"i"
-        _varint(len(raw), out)
-        out += raw
+        out += _SMALL_INTS[x + 256] if -256 <= x < 1024 else _encode_int(x)
     elif t is float:
-        out += b"f" + struct.pack(">d", x)
+        out += _FLOAT(b"f", x)
     elif t is str:
-        raw = x.encode("utf-8", "surrogatepass")
-        out += b"s"
-        _varint(len(raw), out)
-        out += raw
+        out += _key_bytes(x)
     elif t is list or t is tuple:
         if len(x) > 1 and _all_ints(x):
             x = [int(v) for v in x] if set(map(type, x)) != _INT_ONLY else x  # numpy ints normalise
@@ -174,7 +191,106 @@ def _encode_numpy(x: Any, out: bytearray) -> None:
     _varint(arr.ndim, out)
     for d in arr.shape:
         _varint(d, out)
-    out += arr.tobytes(order="C")
+    body = _body(arr)
+    if isinstance(out, _Sink):
+        out.body(body, x)
+    else:
+        out += body
+
+
+def _body(arr: Any) -> Any:
+    """The array's C-order bytes, without a copy when it is C-contiguous (a byte view of its memory)."""
+    if arr.flags.c_contiguous:
+        try:
+            return memoryview(arr).cast("B")
+        except (TypeError, ValueError):  # dtypes the buffer protocol does not describe (datetime64, ...)
+            pass
+    return arr.tobytes(order="C")
+
+
+class _Sink(bytearray):
+    """Encoding output that hands array bodies to :meth:`body` instead of appending them."""
+
+    __slots__ = ()
+
+    def body(self, data: Any, array: Any) -> None:
+        raise NotImplementedError
+
+
+class _Hashing(_Sink):
+    """Feeds SHA-256 as it goes: the bytes so far, then each array body straight from its memory."""
+
+    __slots__ = ("hash",)
+
+    def body(self, data: Any, array: Any) -> None:
+        if self:
+            self.hash.update(self)
+            del self[:]
+        self.hash.update(data)
+
+
+class _Fingerprinting(_Sink):
+    """Puts a CRC-32 of each array body in its place (the length follows from dtype and shape)."""
+
+    __slots__ = ()
+
+    def body(self, data: Any, array: Any) -> None:
+        self += _crc(data, array).to_bytes(4, "big")
+
+
+#: Arrays at least this large have their CRC remembered (see :func:`_crc`); smaller ones are cheap.
+_MEMO_MIN_BYTES = 1 << 16
+#: At most this many bytes of remembered array contents.
+_MEMO_MAX_BYTES = 1 << 29
+_memo: dict = {}  # id(array) -> (weak reference to it, its bytes then as uint8, their CRC-32)
+_memo_bytes = [0]
+
+
+def _forget(key: int, ref: Any) -> None:
+    entry = _memo.get(key)
+    if entry is not None and entry[0] is ref:
+        del _memo[key]
+        _memo_bytes[0] -= entry[1].nbytes
+
+
+def _crc(data: Any, array: Any) -> int:
+    """CRC-32 of an array body. An env's large arrays (a Box space's bounds, a background) mostly
+    stay as they are from frame to frame: for those the CRC computed last time is reused once a
+    byte-for-byte comparison (eight bytes at a time, several times faster than the CRC) shows the
+    array still holds the bytes it was computed from. Equal bytes, equal CRC: reuse never changes
+    a fingerprint, it only skips work."""
+    size = len(data) if isinstance(data, bytes) else data.nbytes
+    if size < _MEMO_MIN_BYTES:
+        return zlib.crc32(data)
+    import weakref
+
+    import numpy as np
+
+    now = np.frombuffer(data, dtype=np.uint8)
+    key = id(array)
+    entry = _memo.get(key)
+    if entry is not None and entry[0]() is array and _same_bytes(now, entry[1]):
+        return entry[2]
+    crc = zlib.crc32(data)
+    if entry is not None:
+        _forget(key, entry[0])
+    if _memo_bytes[0] + size <= _MEMO_MAX_BYTES:
+        try:
+            ref = weakref.ref(array, lambda r, k=key: _forget(k, r))
+        except TypeError:  # an object without weak references: nothing to remember it by
+            return crc
+        _memo[key] = (ref, now.copy(), crc)
+        _memo_bytes[0] += size
+    return crc
+
+
+def _same_bytes(a: Any, b: Any) -> bool:
+    if a.shape != b.shape:
+        return False
+    n = a.size // 8 * 8
+    import numpy as np
+
+    return bool(np.array_equal(a[:n].view(np.uint64), b[:n].view(np.uint64))) and bool(np.array_equal(a[n:], b[n:]))
 
 
 def encode(x: Any) -> bytes:
@@ -190,4 +306,17 @@ def encode(x: Any) -> bytes:
 
 def digest(x: Any) -> str:
     """SHA-256 of :func:`encode` ``(x)``, as 16 hex digits."""
-    return hashlib.sha256(encode(x)).hexdigest()[:16]
+    out = _Hashing()
+    out.hash = hashlib.sha256()
+    _encode(x, out)
+    out.hash.update(out)
+    return out.hash.hexdigest()[:16]
+
+
+def fingerprint(x: Any) -> str:
+    """A fast stand-in for :func:`digest` within one process: SHA-256 of the encoding with each
+    numpy array's body replaced by its CRC-32 (see the module docstring), as ``~`` and 16 hex
+    digits. Not canonical: never compare it across runtimes or with a :func:`digest`."""
+    out = _Fingerprinting()
+    _encode(x, out)
+    return "~" + hashlib.sha256(out).hexdigest()[:16]

@@ -33,7 +33,7 @@ from typing import Any
 
 from .hashing import UnencodableError, encode
 
-__all__ = ["state_view", "same", "diff", "copy_plain", "render_attributes", "Snapshotter"]
+__all__ = ["state_view", "hash_view", "same", "diff", "copy_plain", "render_attributes", "Snapshotter"]
 
 _PLAIN = (bool, int, float, complex, str, bytes, bytearray, type(None))
 _SCALARS = {bool, int, float, complex, str, bytes, type(None)}
@@ -45,11 +45,20 @@ def _qualname(t: type) -> str:
     return f"{t.__module__}.{t.__qualname__}"
 
 
+_NUMPY_TYPES: dict = {}  # type -> defined in numpy (a view asks this of every value, so it is cached)
+
+
 def _is_numpy(x: Any) -> bool:
-    return type(x).__module__.split(".")[0] == "numpy"
+    t = type(x)
+    known = _NUMPY_TYPES.get(t)
+    if known is None:
+        known = _NUMPY_TYPES[t] = t.__module__.split(".")[0] == "numpy"
+    return known
 
 
 def _rng_view(x: Any) -> dict | None:
+    if type(x) in _SCALARS:
+        return None
     if isinstance(x, random.Random):
         return {"__class__": "random.Random", "state": x.getstate()}
     name = type(x).__name__
@@ -65,6 +74,8 @@ def _rng_view(x: Any) -> dict | None:
 
 def _is_skipped(x: Any) -> bool:
     """Attribute values left out of an object's view (see the module docstring)."""
+    if x is not None and type(x) in _SCALARS:
+        return False
     return (x is None or isinstance(x, (types.FunctionType, types.BuiltinFunctionType, types.MethodType,
                                          types.ModuleType, type, property))
             or _is_resource(x) or _holds_only_resources(x))
@@ -101,7 +112,17 @@ def _attrs(x: Any) -> dict:
 
 def state_view(x: Any, _seen: frozenset = frozenset(), _depth: int = 0) -> Any:
     """``x`` as plain data (see the module docstring for the rules)."""
-    if isinstance(x, _PLAIN):
+    return _view(x, _seen, _depth, True)
+
+
+def hash_view(x: Any) -> Any:
+    """:func:`state_view` for hashing at once: the same data, but numpy arrays are the env's own
+    (not copies), so the view is only valid until the env changes. Do not keep it."""
+    return _view(x, frozenset(), 0, False)
+
+
+def _view(x: Any, _seen: frozenset, _depth: int, copy_arrays: bool) -> Any:
+    if type(x) in _SCALARS or isinstance(x, _PLAIN):
         return x
     if _depth > _MAX_DEPTH:
         return f"<deeper than {_MAX_DEPTH}>"
@@ -112,31 +133,33 @@ def state_view(x: Any, _seen: frozenset = frozenset(), _depth: int = 0) -> Any:
     if isinstance(x, (list, tuple)):
         if set(map(type, x)) <= _SCALARS:
             return list(x)  # plain already: one copy, not a call per item (RNG states have 625)
-        return [state_view(v, seen, d) for v in x]
+        return [_view(v, seen, d, copy_arrays) for v in x]
     if isinstance(x, dict):
-        return {_key(k): state_view(v, seen, d) for k, v in x.items()}
+        return {_key(k): _view(v, seen, d, copy_arrays) for k, v in x.items()}
     if isinstance(x, (set, frozenset)):
         if all(isinstance(v, _PLAIN) for v in x):
             return set(x)
         # Objects in a set: their views, in the order of their canonical encodings (a repr would
         # carry memory addresses, which differ between runs).
-        return sorted((state_view(v, seen, d) for v in x), key=encode)
+        return sorted((_view(v, seen, d, copy_arrays) for v in x), key=encode)
     if isinstance(x, enum.Enum):
-        return {"__enum__": _qualname(type(x)), "value": state_view(x.value, seen, d)}
+        return {"__enum__": _qualname(type(x)), "value": _view(x.value, seen, d, copy_arrays)}
     rng = _rng_view(x)
     if rng is not None:
-        return state_view(rng, seen, d)
+        return _view(rng, seen, d, copy_arrays)
     if _is_numpy(x):
         if type(x).__name__ == "ndarray":
-            # A copy: a kept view must not change when the env edits the array in place.
-            return [state_view(v, seen, d) for v in x.tolist()] if x.dtype.kind == "O" else x.copy()
+            if x.dtype.kind == "O":
+                return [_view(v, seen, d, copy_arrays) for v in x.tolist()]
+            # A copy for a view that is kept: it must not change when the env edits the array in place.
+            return x.copy() if copy_arrays else x
         if hasattr(x, "dtype") and hasattr(x, "item"):
             return x.item()  # a numpy scalar
         return str(x)  # dtypes and other numpy descriptions
     view = {"__class__": _qualname(type(x))}
     for name, value in _attrs(x).items():
         if not _is_skipped(value):
-            view[name] = state_view(value, seen, d)
+            view[name] = _view(value, seen, d, copy_arrays)
     return view
 
 
@@ -252,6 +275,10 @@ def copy_plain(x: Any) -> Any:
     return copy.deepcopy(x)
 
 
+_LIST, _DICT, _TUPLE, _ARRAY, _OBJECT, _DEEPCOPY, _SHARE = (
+    "list", "dict", "tuple", "array", "object", "deepcopy", "share")
+
+
 class Snapshotter:
     """Saves and restores one env: through ``get_state``/``set_state`` when it has them,
     else by a deep copy that shares resources (see the module docstring).
@@ -262,6 +289,7 @@ class Snapshotter:
         self.uses_state_methods = callable(getattr(env, "get_state", None)) and callable(
             getattr(env, "set_state", None))
         self._resource_types: dict[type, bool] = {}
+        self._kinds: dict[type, str] = {}
 
     def save(self) -> Any:
         """A snapshot that :meth:`load` can restore any number of times."""
@@ -297,32 +325,57 @@ class Snapshotter:
         found = memo.get(id(x), _MISSING)
         if found is not _MISSING:
             return found
-        if t is list:
+        kind = self._kinds.get(t) or self._kind(x)
+        if kind is _LIST:
             out: Any = []
             memo[id(x)] = out
             out.extend(self._deep(v, memo) for v in x)
-        elif t is dict:
+        elif kind is _DICT:
             out = {}
             memo[id(x)] = out
             for k, v in x.items():
                 out[k] = self._deep(v, memo)
-        elif t is tuple:
+        elif kind is _TUPLE:
             out = x if set(map(type, x)) <= _SCALARS else tuple(self._deep(v, memo) for v in x)
-        elif isinstance(x, (types.FunctionType, types.BuiltinFunctionType, types.ModuleType, type)):
-            out = x
-        elif (hasattr(x, "__dict__") and not hasattr(t, "__deepcopy__") and t.__new__ is object.__new__
-              and not isinstance(x, (list, dict, set, tuple, enum.Enum))):
+        elif kind is _ARRAY:
+            # What ndarray.__deepcopy__ does for an array without Python objects in it, minus the
+            # trip through copy.deepcopy.
+            out = x.copy(order="K") if not x.dtype.hasobject else copy.deepcopy(x, memo)
+        elif kind is _OBJECT:
             out = object.__new__(t)
             memo[id(x)] = out
             for name, value in _attrs(x).items():
                 object.__setattr__(out, name, self._deep(value, memo))
-        elif self._copyable(x):
+        elif kind is _DEEPCOPY:
             out = copy.deepcopy(x, memo)
         else:
-            out = x  # a resource (a pygame surface, a window): shared, not copied
+            out = x  # a function, module or class; or a resource (a pygame surface, a window): shared
         memo[id(x)] = out
         memo.setdefault("__keep__", []).append(x)  # as copy.deepcopy does: ids stay unique
         return out
+
+    def _kind(self, x: Any) -> str:
+        """How :meth:`_deep` copies values of ``type(x)`` (decided once per type)."""
+        t = type(x)
+        if t is list:
+            kind = _LIST
+        elif t is dict:
+            kind = _DICT
+        elif t is tuple:
+            kind = _TUPLE
+        elif isinstance(x, (types.FunctionType, types.BuiltinFunctionType, types.ModuleType, type)):
+            kind = _SHARE
+        elif t.__name__ == "ndarray" and t.__module__ == "numpy":
+            kind = _ARRAY
+        elif (hasattr(x, "__dict__") and not hasattr(t, "__deepcopy__") and t.__new__ is object.__new__
+              and not isinstance(x, (list, dict, set, tuple, enum.Enum))):
+            kind = _OBJECT
+        elif self._copyable(x):
+            kind = _DEEPCOPY
+        else:
+            kind = _SHARE
+        self._kinds[t] = kind
+        return kind
 
     def _copyable(self, x: Any) -> bool:
         t = type(x)
