@@ -7,7 +7,10 @@ collection; the checks (and Hypothesis, gymnasium, …) load when an item runs.
 
 from __future__ import annotations
 
+import contextlib
 import json
+import os
+import warnings
 from typing import Any
 
 import pytest
@@ -121,6 +124,22 @@ class StepNode(pytest.Collector):
         return self.step.file, self.step.line - 1, self.step.name
 
 
+@contextlib.contextmanager
+def _user_warnings_only():
+    """Drops warnings raised inside installed packages (PettingZoo's deprecations, Gymnasium's
+    checker notes, which the contract check reports itself) so they do not bury the report; the
+    researcher's own code's warnings are shown as pytest shows any."""
+    import sysconfig
+
+    installed = tuple(os.path.normcase(sysconfig.get_paths()[k]) for k in ("purelib", "platlib", "stdlib"))
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        yield
+    for w in caught:
+        if not os.path.normcase(os.path.abspath(w.filename)).startswith(installed):
+            warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
+
+
 class CheckItem(pytest.Item):
     """One check of one step, e.g. ``experiments/chase.py::chase::synctest``."""
 
@@ -136,7 +155,8 @@ class CheckItem(pytest.Item):
         from .checks.report import CheckFailure
 
         try:
-            run_check(self.name, ctx)
+            with _user_warnings_only():
+                run_check(self.name, ctx)
         except CheckFailure as failure:
             # Data for --junitxml (a <property>) and --json: the failure, not only its text.
             self.user_properties.append(("mugkit_failure", json.dumps(failure.to_dict(), default=repr)))

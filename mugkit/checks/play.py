@@ -137,6 +137,34 @@ def first_difference(a: Sequence[str], b: Sequence[str]) -> int | None:
     return None if len(a) == len(b) else min(len(a), len(b))
 
 
+_ASSIGNED: dict = {}
+
+
+def assigned_outside_init(cls: type) -> set:
+    """The attributes ``cls`` (and its bases) assign as ``self.x = …`` in methods other than
+    ``__init__``: its game state, as opposed to its configuration (an env's gravity, its spaces)."""
+    import ast
+    import inspect
+    import textwrap
+
+    if cls not in _ASSIGNED:
+        names: set = set()
+        for klass in cls.__mro__[:-1]:
+            try:
+                tree = ast.parse(textwrap.dedent(inspect.getsource(klass)))
+            except (OSError, TypeError, SyntaxError):
+                continue
+            for fn in ast.walk(tree):
+                if isinstance(fn, (ast.FunctionDef, ast.AsyncFunctionDef)) and fn.name != "__init__":
+                    for node in ast.walk(fn):
+                        targets = node.targets if isinstance(node, ast.Assign) else (
+                            [node.target] if isinstance(node, (ast.AugAssign, ast.AnnAssign)) else [])
+                        names.update(t.attr for t in targets if isinstance(t, ast.Attribute)
+                                     and isinstance(t.value, ast.Name) and t.value.id == "self")
+        _ASSIGNED[cls] = names
+    return _ASSIGNED[cls]
+
+
 @contextlib.contextmanager
 def pinned_globals(seed: int):
     """Seeds the process-wide generators (``random``'s and numpy's) for one run and puts them back
@@ -177,6 +205,9 @@ class Coverage:
     def start(self, driver: FrameDriver) -> None:
         state = driver.env.state_data()
         names = [k for k in state if isinstance(k, str)] if isinstance(state, dict) else []
+        if not driver.env.uses_state_methods:  # attributes: the public ones the env's methods change
+            changing = assigned_outside_init(type(driver.unwrapped))
+            names = [k for k in names if k in changing and not k.startswith("_")]
         self.fields.update(names)
         self._first = self._digests(driver, [k for k in names if k not in self.changed])
 
