@@ -1,11 +1,23 @@
 """``synctest``: saving, rolling back and re-simulating gives exactly the frames of a plain run.
 
-GGPO's SyncTest, made exhaustive: after every frame ``f`` the game is saved, then for every
-distance ``d`` from 1 to the step's ``max_rollback`` it is restored to frame ``f - d`` and
-re-simulated to ``f`` (saving again on the way, as a rollback session does). Every hash —
-right after each restore and after each re-simulated frame — must equal the hash of the same
-frame in a reference run that never rolled back. Each forward frame is rendered and the reference
-run is not, so a ``render()`` that changes the state is caught too.
+GGPO's SyncTest, made thorough. Every frame ``f`` is played and rendered, then rolled back twice
+(``W`` is the step's ``max_rollback``, or ``f`` while ``f < W``):
+
+- through the whole window: restored to frame ``f - W`` and re-simulated to ``f``, so every frame
+  is re-simulated and compared ``W`` times, from ever older snapshots — every frame that any
+  shorter rollback from ``f`` would re-simulate. The first re-simulated frame is saved again, as a
+  rollback session does, and the next frame's long rollback restores that snapshot;
+- by a distance ``s`` that cycles through ``1 … W`` from frame to frame, restoring a snapshot of
+  frame ``W·k`` that earlier frames of the cycle already restored (at distances ``1 … s - 1``, the
+  env stepped on from it since): a restore that misses a field equal again ``W`` frames later (a
+  flag that toggles) shows at a shorter distance, and a restore that aliases its snapshot (the env
+  keeps and edits the snapshot's own objects) shows when that snapshot is restored again.
+
+Every hash — right after each restore and after each re-simulated frame — must equal the hash of
+the same frame in a reference run that never rolled back and never rendered, so a ``render()``
+that changes the state is caught too. All of these are compared within this process, so they are
+:func:`~mugkit.runtime.adapter.local_fingerprints` (a CRC of each array instead of SHA-256 over
+megabytes of pixels), not canonical hashes.
 
 On a failure the check replays the frames around it to say what differs and, when a restore is
 to blame, which attributes of the env the restore left out.
@@ -15,6 +27,7 @@ from __future__ import annotations
 
 import time
 
+from ..runtime.adapter import local_fingerprints
 from ..runtime.state import diff, state_view
 from .base import CheckContext, Found, reproduce_property, run_property
 from .diagnose import explain, trace_sources
@@ -26,30 +39,56 @@ __all__ = ["check_synctest", "example", "report", "reproduce"]
 
 
 def rollback_run(ctx: CheckContext, seed: int, ref: Run, max_rollback: int) -> None:
-    """Plays ``ref.actions`` through the driver with rendering and rollbacks; raises
-    :class:`Found` at the first wrong hash."""
-    driver = ctx.game(seed).driver()
+    """Plays ``ref.actions`` through the driver with rendering and rollbacks (see the module
+    docstring); raises :class:`Found` at the first frame that differs from a plain run of them.
 
-    def expect(frame: int, stage: str, **where) -> None:
-        if driver.checksum() != ref.hashes[frame]:
-            raise Found(seed, [], frame=frame, stage=stage, **where)
+    Per frame: one forward step, ``W + s`` re-simulated steps (``s`` averages ``(W + 1) / 2``), two
+    restores, one or two saves and ``W + s + 3`` fingerprints — where restoring by every distance
+    ``1 … W`` after every frame took ``W (W + 1) / 2`` steps, ``W`` restores and ``W (W + 3) / 2 + 1``
+    canonical hashes.
+    """
+    actions = ref.actions
+    with local_fingerprints():
+        # The plain run, fingerprinted: ref.hashes are canonical hashes (what the other checks and
+        # the reports compare), and fingerprints are only ever compared with fingerprints.
+        expected = replay_actions(ctx.game(seed), actions)
+        driver = ctx.game(seed).driver()
 
-    driver.start()
-    driver.render()
-    expect(0, "render")
-    saves = {0: driver.save()}
-    for f in range(1, len(ref.actions) + 1):
-        driver.advance(ref.actions[f - 1])
-        driver.render()  # forward frames only, as a browser draws; the reference run never renders
-        expect(f, "forward")
-        saves[f] = driver.save()
-        for d in range(1, min(max_rollback, f) + 1):
-            driver.load(saves[f - d])
-            expect(f - d, "load", at=f, distance=d)
-            for k in range(f - d + 1, f + 1):
-                driver.advance(ref.actions[k - 1])
-                expect(k, "resimulate", at=f, distance=d)
-                saves[k] = driver.save()
+        def expect(frame: int, stage: str, **where) -> None:
+            if frame >= len(expected) or driver.checksum() != expected[frame]:
+                raise Found(seed, [], frame=frame, stage=stage, **where)
+
+        def rollback(f: int, distance: int, resave: bool) -> None:
+            """Restores frame ``f - distance`` with the env at ``f`` and re-simulates to ``f``."""
+            start = f - distance
+            driver.load(saves[start])
+            expect(start, "load", at=f, distance=distance)
+            for k in range(start + 1, f + 1):
+                driver.advance(actions[k - 1])
+                expect(k, "resimulate", at=f, distance=distance)
+                if resave and k == start + 1:
+                    saves[k] = driver.save()  # the snapshot the next frame's long rollback restores
+
+        driver.start()
+        driver.render()
+        expect(0, "render")
+        saves = {0: driver.save()}
+        w = max(1, max_rollback)
+        for f in range(1, len(actions) + 1):
+            driver.advance(actions[f - 1])
+            driver.render()  # forward frames only, as a browser draws; the reference run never renders
+            expect(f, "forward")
+            if f % w == 0:
+                saves[f] = driver.save()  # restored by the short rollbacks of the next W frames
+            window = min(w, f)
+            rollback(f, window, resave=True)
+            # s = 1 … W, one per frame: each restores saves[W·k], the same snapshot for a whole cycle
+            # (and, at s = W, the one the long rollback just restored).
+            short = 1 + (f - 1) % w
+            if short <= window:
+                rollback(f, short, resave=False)
+            for old in [k for k in saves if k < f + 1 - w]:
+                del saves[old]  # never restored again: only frames from f + 1 - W on are
 
 
 def example(ctx: CheckContext, seed: int, plan: KeyPlan, coverage: Coverage | None = None) -> None:

@@ -325,3 +325,68 @@ class HashSeeded(Grid):
 @mk.scene(players={"player": mk.HUMAN}, keys=KEYS, default_action=1)
 def hash_seeded():
     return HashSeeded()
+
+
+# --- Restores and rendering that the synctest must catch ------------------------------------------
+
+
+class Trail:
+    """The cells a walker visited. Its ``__deepcopy__`` forgets the list (a shallow "deep" copy),
+    so a copy shares its cells with the original: mugkit's copy of a restored state does not
+    protect a set_state() that keeps the state's objects."""
+
+    def __init__(self, cells=None):
+        self.cells = [] if cells is None else cells
+
+    def __deepcopy__(self, memo):
+        return Trail(self.cells)
+
+    def copy(self):
+        return Trail(list(self.cells))
+
+
+class Tracker(Grid):
+    """Remembers where it walked. get_state() returns a copy of the trail; with `fault`,
+    set_state() keeps the snapshot's own Trail, which the next steps extend: the first restore of
+    a snapshot is right, a second restore of the same snapshot gives a longer trail."""
+
+    def reset(self, seed=None, options=None):
+        obs, info = super().reset(seed, options)
+        self.trail = Trail()
+        return obs, info
+
+    def step(self, action):
+        out = super().step(action)
+        self.trail.cells.append(self.x)
+        return out
+
+    def get_state(self):
+        return {**super().get_state(), "trail": self.trail.copy()}
+
+    def set_state(self, state):
+        super().set_state(state)
+        self.trail = state["trail"] if self.fault == "aliased_restore" else state["trail"].copy()
+
+
+@mk.scene(players={"player": mk.HUMAN}, keys=KEYS, default_action=1)
+def aliased_restore():
+    return Tracker("aliased_restore")
+
+
+@mk.scene(players={"player": mk.HUMAN}, keys=KEYS, default_action=1)
+def tracker_twin():
+    return Tracker()
+
+
+class Sparkly(Grid):
+    """Its render() puts a sparkle at a random place, drawn from the game's own generator, which
+    the wind draws from too: a game that is drawn blows another wind than one that is not."""
+
+    def render(self):
+        return super().render() + [draw.circle(self.rng.randrange(400), 50, 3, id="sparkle")]
+
+
+@mk.scene(players={"player": mk.HUMAN}, keys=KEYS, default_action=1)
+def render_changes_state():
+    return Sparkly()
+
