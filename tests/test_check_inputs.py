@@ -76,3 +76,24 @@ def test_checks_from_a_folder_holding_mugkit_envs_and_tests_folders(tmp_path):
     assert re.search(r"1 failed, 5 passed", out), out  # hash_seeded::determinism fails, as anywhere
     assert "hash_seeded::determinism" in out and "numpy" not in out.split("short test summary")[0].split("FAILURES")[-1]
     assert not (tmp_path / ".hypothesis").exists()
+
+
+def test_an_unseeded_generator_is_blamed_and_an_irrelevant_uuid_only_seen(inputs):
+    results, _ = inputs
+    for check in ("determinism", "synctest"):
+        msg = results.message(f"::ties::{check}")
+        cause = msg.split("likely cause: ")[1].split("\n")[0]
+        assert re.match(r"the env \(or a library it calls\) creates a random generator without a seed.*"
+                        r"numpy\.random\.default_rng\(\) at tests/faults/_inputs\.py:\d+", cause), cause
+        assert re.search(r"Also seen, but not what makes the frames differ: uuid\.uuid4\(\) at "
+                         r"tests/faults/_inputs\.py:\d+", cause), cause
+
+
+def test_the_explanation_is_the_same_from_one_run_to_the_next(tmp_path):
+    causes = set()
+    for k in range(3):
+        (tmp_path / str(k)).mkdir()
+        r = run_check("tests/faults/_inputs.py::ties::synctest", tmp_path=tmp_path / str(k))
+        msg = r.message("::ties::synctest")
+        causes.add((msg.splitlines()[0], msg.split("likely cause: ")[1].split("\n")[0]))
+    assert len(causes) == 1, causes

@@ -17,7 +17,9 @@ import pickle
 from ..runtime.adapter import local_fingerprints
 from ..runtime.state import diff
 from .base import CheckContext, Found, reproduce_property, run_property
-from .diagnose import explain, trace_set_iteration, trace_sources
+from .diagnose import explain, trace_sources
+from .hash_order import trace_set_iteration
+from .neutralize import plain_runs_differ, split_sources
 from .fresh import start_replays
 from .inputs import KeyPlan, fixed_plans, plan_to_data
 from .play import Run, first_difference, pinned_globals, play, tick
@@ -75,6 +77,12 @@ def reproduce(ctx: CheckContext, seed: int, plan: KeyPlan, processes: bool = Fal
         reproduce_property(ctx, lambda s, p: example(ctx, s, p), report, seed, plan)
 
 
+def _differs(ctx: CheckContext, seed: int, plan: KeyPlan, kinds: set) -> bool:
+    """Whether two plain runs of the example differ with ``kinds`` of source made deterministic
+    (each run with its own fresh deterministic clock and entropy)."""
+    return plain_runs_differ(lambda: play(ctx.game(seed), plan, ctx.frames).hashes, kinds)
+
+
 #: Re-runs of a failing example, to find the frames that differ when they differ only sometimes.
 RERUNS = 5
 
@@ -97,11 +105,12 @@ def report(ctx: CheckContext, found: Found) -> CheckFailure:
         differs = [f"({RERUNS} re-runs of this example gave equal frames: the difference depends on what ran "
                    f"before in the process — state kept in a class or module — or on timing)"]
     actions = a.actions[:at] if again is not None else found.details["actions"]
-    cause = explain(trace_sources(lambda: play(ctx.game(seed), plan, ctx.frames))) or (
+    sources = trace_sources(lambda: play(ctx.game(seed), plan, ctx.frames))
+    cause = explain(*split_sources(sources, lambda kinds: _differs(ctx, seed, plan, kinds)), otherwise=(
         "state shared between two instances of the env (a module-level or class-level variable the env "
         "changes), a value that differs per object (id(), object addresses in a repr), or iteration over "
         "something unordered. Keep all game state on the instance and derive all randomness from the seed "
-        "passed to reset()")
+        "passed to reset()"))
     return ctx.failure("two runs with the same seed and actions gave different frames", found, actions=actions,
                        frame=at, differs=differs, cause=cause)
 

@@ -10,7 +10,6 @@ already found.
 
 from __future__ import annotations
 
-import ast
 import os
 import random
 import sys
@@ -40,7 +39,7 @@ def _not_the_env() -> tuple[str, ...]:
     check (Hypothesis times its own garbage collections, for one). Read at each trace, since the
     harness may be imported after this module."""
     return tuple(p for p in [_STDLIB, os.path.normcase(MUGKIT_DIR)] + [
-        _package_dir(n) for n in ("hypothesis", "_pytest", "pluggy", "coverage")] if p)
+        _package_dir(n) for n in ("hypothesis", "_pytest", "pluggy", "coverage", "numpy")] if p)
 
 
 _NOT_THE_ENV: tuple[str, ...] = ()
@@ -89,6 +88,9 @@ def _classify(event: str, frame, arg) -> tuple[str, str] | None:
         return None
     if event == "call":
         code = frame.f_code
+        if (code.co_filename == random.__file__ and code.co_name == "__init__" and frame.f_locals.get("x") is None
+                and isinstance(frame.f_locals.get("self"), random.Random)):
+            return "unseeded", "random.Random()"
         if (code.co_filename == random.__file__ and not code.co_name.startswith("_")
                 and frame.f_locals.get("self") is random._inst):
             return "random", f"random.{code.co_name}()"
@@ -121,6 +123,7 @@ def trace_sources(fn: Callable[[], Any], limit: int = 20) -> list[Source]:
     np_state = _numpy_global_state()
     old = sys.getprofile()
     unwrap = _wrap_numpy_random(record, lambda: len(found) < limit)
+    unwrap_unseeded = _wrap_unseeded_numpy(record)
     sys.setprofile(profiler)
     try:
         fn()
@@ -128,6 +131,7 @@ def trace_sources(fn: Callable[[], Any], limit: int = 20) -> list[Source]:
         pass  # only the calls matter here; the failure itself is reported elsewhere
     finally:
         sys.setprofile(old)
+        unwrap_unseeded()
         unwrap()
     if not any(s.kind == "numpy-random" for s in found.values()) and np_state is not None:
         if not same(np_state, _numpy_global_state()):
@@ -172,6 +176,91 @@ def _wrap_numpy_random(record: Callable, wanted: Callable[[], bool]) -> Callable
     return unwrap
 
 
+def replace_everywhere(module: Any, name: str, replacement: Any) -> Callable[[], None]:
+    """Puts ``replacement`` in place of ``module.name`` there and in every module of the env's code
+    that imported it by name (``from numpy.random import default_rng``); returns the undo."""
+    original = getattr(module, name)
+    spots = [(module, name)]
+    harness = _not_the_env()
+    for m in list(sys.modules.values()):
+        path = getattr(m, "__file__", None)
+        if m is module or not path or os.path.normcase(os.path.abspath(path)).startswith(harness):
+            continue
+        spots += [(m, k) for k, v in list(vars(m).items()) if v is original]
+    for m, k in spots:
+        setattr(m, k, replacement)
+
+    def undo():
+        for m, k in spots:
+            setattr(m, k, original)
+
+    return undo
+
+
+#: numpy's ways to make a generator; with no seed they draw one from the operating system.
+NUMPY_GENERATOR_MAKERS = ("default_rng", "RandomState", "SeedSequence")
+
+
+def seed_hook(original: Any, on_none: Callable[[], Any]) -> Any:
+    """``original`` (a function or a class whose first argument is the seed) wrapped so that a call
+    without a seed first calls ``on_none()``, which returns the seed to use (None: none)."""
+    def seed_of(args: tuple, kwargs: dict) -> tuple:
+        seed = args[0] if args else kwargs.pop("seed", kwargs.pop("entropy", kwargs.pop("x", None)))
+        if seed is None:
+            seed = on_none()
+        return (seed, *args[1:]), kwargs
+
+    if isinstance(original, type):
+        class Hooked(original):  # a subclass: isinstance() checks against it still work
+            def __init__(self, *args, **kwargs):
+                args, kwargs = seed_of(args, kwargs)
+                super().__init__(*args, **kwargs)
+
+        Hooked.__name__ = Hooked.__qualname__ = original.__name__
+        return Hooked
+
+    def hooked(*args, **kwargs):
+        args, kwargs = seed_of(args, kwargs)
+        return original(*args, **kwargs)
+
+    return hooked
+
+
+def _wrap_unseeded_numpy(record: Callable) -> Callable[[], None]:
+    """Records calls that create a numpy generator without a seed (``np.random.default_rng()``,
+    ``RandomState()``, ``SeedSequence()``) from the env's code or a library it calls."""
+    np = sys.modules.get("numpy")
+    if np is None:
+        return lambda: None
+    undos = []
+    for name in NUMPY_GENERATOR_MAKERS:
+        original = getattr(np.random, name, None)
+        if original is None:
+            continue
+
+        def on_none(_name=name):
+            caller = _caller_outside(sys._getframe(1))
+            if caller is not None:
+                record("unseeded", f"numpy.random.{_name}()", caller)
+            return None
+
+        undos.append(replace_everywhere(np.random, name, seed_hook(original, on_none)))
+
+    def unwrap():
+        for undo in reversed(undos):
+            undo()
+
+    return unwrap
+
+
+def _caller_outside(frame) -> Any:
+    """The first frame, going out, that is not mugkit's wrapping; None if that is harness code."""
+    while frame is not None and os.path.normcase(os.path.abspath(frame.f_code.co_filename)).startswith(
+            os.path.normcase(MUGKIT_DIR)):
+        frame = frame.f_back
+    return None if frame is None or _is_harness(frame) else frame
+
+
 _ADVICE = {
     "random": ("the env draws from the module-level `random` generator, which nobody seeds per game",
                "create `self.rng = random.Random(seed)` in reset(seed=...) and draw from it "
@@ -182,140 +271,30 @@ _ADVICE = {
               "count time in frames (the step index), never in seconds read from a clock"),
     "entropy": ("the env uses operating-system randomness (os.urandom, uuid), which no seed controls",
                 "derive ids and randomness from the seed passed to reset()"),
+    "unseeded": ("the env (or a library it calls) creates a random generator without a seed, so every run draws "
+                 "other numbers",
+                 "create the generator from the seed passed to reset() (np.random.default_rng(seed), "
+                 "random.Random(seed)), keep it on the env and include its state in get_state(); when a library "
+                 "does it, seed or replace its generator"),
 }
 
 
-def explain(sources: list[Source]) -> str | None:
-    """A likely cause and fix for the traced sources, or None when none were found."""
+def explain(sources: list[Source], also_seen: list[Source] = (), otherwise: str | None = None) -> str | None:
+    """A likely cause and fix for the traced ``sources`` (or ``otherwise`` when there are none);
+    sources that were traced but do not make the frames differ (see :mod:`mugkit.checks.neutralize`)
+    are listed after it as ``also_seen``."""
     if not sources:
-        return None
-    kinds = []
-    for s in sources:
-        if s.kind not in kinds:
-            kinds.append(s.kind)
+        if otherwise and also_seen:
+            return f"{otherwise}. Also seen, but not what makes the frames differ: {_shown(also_seen)}"
+        return otherwise
     parts = []
-    for kind in kinds:
-        calls = [s for s in sources if s.kind == kind]
-        shown = ", ".join(f"{s.call} at {s.where}" for s in calls[:3])
+    for kind in dict.fromkeys(s.kind for s in sources):
         what, fix = _ADVICE[kind]
-        parts.append(f"{what} ({shown}). Fix: {fix}.")
+        parts.append(f"{what} ({_shown(s for s in sources if s.kind == kind)}). Fix: {fix}.")
+    if also_seen:
+        parts.append(f"Also seen, but not what makes the frames differ: {_shown(also_seen)}.")
     return " ".join(parts)
 
 
-# -- iteration over sets of strings ---------------------------------------------------------------
-
-#: Calls whose argument is iterated in order.
-_ITERATING_CALLS = {"list", "tuple", "enumerate", "zip", "iter", "next", "dict.fromkeys", "join", "extend"}
-
-
-def _pure(node: ast.expr) -> bool:
-    """An expression that can be evaluated again without side effects: names, attributes,
-    constant subscripts."""
-    if isinstance(node, ast.Name):
-        return True
-    if isinstance(node, ast.Attribute):
-        return _pure(node.value)
-    if isinstance(node, ast.Subscript):
-        return _pure(node.value) and isinstance(node.slice, (ast.Constant, ast.Name))
-    return False
-
-
-def _call_name(node: ast.Call) -> str:
-    f = node.func
-    if isinstance(f, ast.Name):
-        return f.id
-    if isinstance(f, ast.Attribute):
-        return f"dict.{f.attr}" if isinstance(f.value, ast.Name) and f.value.id == "dict" else f.attr
-    return ""
-
-
-def _iterated(tree: ast.AST) -> dict[int, list[tuple[str, ast.expr]]]:
-    """Per line, the expressions iterated in order there (``for``, comprehensions, ``list(x)`` …,
-    ``x.pop()``), reduced to the part that can be re-evaluated (``set(self.names)`` → ``self.names``)."""
-    sites: dict[int, list] = {}
-
-    def add(expr: ast.expr, how: str) -> None:
-        if isinstance(expr, ast.Call) and _call_name(expr) in ("set", "frozenset") and expr.args:
-            expr = expr.args[0]  # iterating set(x) is iterating x's members in hash order
-            how = "set(...)"
-        if _pure(expr):
-            sites.setdefault(expr.lineno, []).append((how, expr))
-
-    for node in ast.walk(tree):
-        if isinstance(node, (ast.For, ast.AsyncFor)):
-            add(node.iter, "for")
-        elif isinstance(node, ast.comprehension):
-            add(node.iter, "comprehension")
-        elif isinstance(node, ast.Call):
-            name = _call_name(node)
-            if name in _ITERATING_CALLS and node.args:
-                add(node.args[-1] if name in ("join", "extend") else node.args[0], f"{name}()")
-            elif name == "pop" and isinstance(node.func, ast.Attribute) and not node.args:
-                add(node.func.value, ".pop()")
-    return sites
-
-
-_SITES: dict[str, dict] = {}
-
-
-def _sites_of(filename: str) -> dict:
-    if filename not in _SITES:
-        try:
-            with open(filename, encoding="utf-8") as f:
-                _SITES[filename] = _iterated(ast.parse(f.read()))
-        except (OSError, SyntaxError, ValueError):
-            _SITES[filename] = {}
-    return _SITES[filename]
-
-
-_CODE: dict[int, Any] = {}
-
-
-def _compiled(expr: ast.expr) -> Any:
-    key = id(expr)  # the nodes live as long as _SITES keeps their tree
-    if key not in _CODE:
-        _CODE[key] = compile(ast.Expression(expr), "<mugkit>", "eval")
-    return _CODE[key]
-
-
-def _hash_ordered(value: Any) -> bool:
-    """A set whose order depends on string hashing: two or more members, some str or bytes."""
-    if not isinstance(value, (set, frozenset)) or len(value) < 2:
-        return False
-    return any(isinstance(v, (str, bytes)) or (isinstance(v, tuple) and any(isinstance(x, (str, bytes)) for x in v))
-               for v in value)
-
-
-def trace_set_iteration(fn: Callable[[], Any], limit: int = 10) -> list[str]:
-    """Runs ``fn()`` with line tracing in the env's code (not the standard library, mugkit or the
-    harness) and returns where it iterates over a set of strings, whose order changes with
-    ``PYTHONHASHSEED``: ``"envs/walk.py:12: for over self.names (a set of 2 str)"``. Slow: only used
-    to explain a failure already found."""
-    global _NOT_THE_ENV
-    _NOT_THE_ENV = _not_the_env()
-    found: dict[str, None] = {}
-
-    def on_line(frame, event, arg):
-        if event == "line" and len(found) < limit:
-            for how, expr in _sites_of(frame.f_code.co_filename).get(frame.f_lineno, ()):
-                try:
-                    value = eval(_compiled(expr), frame.f_globals, frame.f_locals)
-                except Exception:
-                    continue
-                if _hash_ordered(value):
-                    found.setdefault(f"{_where(frame)}: {how} over {ast.unparse(expr)} (a set of {len(value)} "
-                                     f"members, ordered by string hashing)")
-        return on_line
-
-    def on_call(frame, event, arg):
-        return None if _is_harness(frame) else on_line
-
-    old = sys.gettrace()
-    sys.settrace(on_call)
-    try:
-        fn()
-    except Exception:
-        pass  # only where it iterates matters here
-    finally:
-        sys.settrace(old)
-    return list(found)
+def _shown(sources) -> str:
+    return ", ".join(f"{s.call} at {s.where}" for s in list(sources)[:3])

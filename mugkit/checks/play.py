@@ -166,17 +166,18 @@ def assigned_outside_init(cls: type) -> set:
 
 
 @contextlib.contextmanager
-def pinned_globals(seed: int):
-    """Seeds the process-wide generators (``random``'s and numpy's) for one run and puts them back
-    afterwards. Two runs pinned to different seeds differ when an env draws from them, and each
-    run, replayed, gives the same frames again: a failure caused by global randomness reproduces."""
+def pinned_globals(seed: int, numpy_seed: int | None = None):
+    """Seeds the process-wide generators (``random``'s with ``seed``, numpy's with ``numpy_seed``,
+    by default the same) for one run and puts them back afterwards. Two runs pinned to different
+    seeds differ when an env draws from them, and each run, replayed, gives the same frames again:
+    a failure caused by global randomness reproduces."""
     import random
 
     np = sys.modules.get("numpy")
     saved = (random.getstate(), np.random.get_state() if np is not None else None)
     random.seed(seed)
     if np is not None:
-        np.random.seed(seed)
+        np.random.seed(seed if numpy_seed is None else numpy_seed)
     try:
         yield
     finally:

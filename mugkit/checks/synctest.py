@@ -32,6 +32,7 @@ from ..runtime.state import diff, state_view
 from .base import CheckContext, Found, reproduce_property, run_property
 from .diagnose import explain, trace_sources
 from .inputs import KeyPlan
+from .neutralize import neutralized, plain_runs_differ, split_sources
 from .play import Coverage, Run, first_difference, pinned_globals, play, replay_actions
 from .report import CheckFailure
 
@@ -146,15 +147,37 @@ def report(ctx: CheckContext, found: Found) -> CheckFailure:
         summary, differs, cause = _explain_forward(ctx, seed, ref, frame)
     else:
         summary, differs, cause = _explain_restore(ctx, seed, ref, d)
+        # Plain runs that happened to agree do not prove determinism: if making the traced sources
+        # deterministic makes the rollbacks agree too, they are the cause, not the restore.
+        sources = trace_sources(lambda: play(ctx.game(seed), found.plan, ctx.frames))
+        likely, seen = split_sources(sources, lambda kinds: _still_fails(ctx, found, kinds))
+        if likely:
+            summary = summary + ": the env is not deterministic"
+            cause = explain(likely, seen) + " (the determinism check reports this too)"
     return ctx.failure(summary, found, actions=actions, frame=frame, differs=differs, cause=cause)
+
+
+def _still_fails(ctx: CheckContext, found: Found, kinds: set) -> bool:
+    """Whether the failing example still fails with ``kinds`` of source made deterministic."""
+    with neutralized(kinds):
+        try:
+            example(ctx, found.seed, found.plan)
+        except Found:
+            return True
+    return False
 
 
 def _explain_nondeterminism(ctx: CheckContext, found: Found, ref: Run, again: Run):
     at = first_difference(ref.hashes, again.hashes)
     differs = diff(ref.data[at], again.data[at]) if at < min(len(ref.data), len(again.data)) else []
-    cause = explain(trace_sources(lambda: play(ctx.game(found.seed), found.plan, ctx.frames))) or (
+
+    def still_differ(kinds: set) -> bool:
+        return plain_runs_differ(lambda: play(ctx.game(found.seed), found.plan, ctx.frames).hashes, kinds)
+
+    sources = trace_sources(lambda: play(ctx.game(found.seed), found.plan, ctx.frames))
+    cause = explain(*split_sources(sources, still_differ), otherwise=(
         "two plain runs with the same seed and actions already differ: state shared between instances "
-        "or with the process (module or class variables)")
+        "or with the process (module or class variables)"))
     return (f"frame {at} differs between two plain runs: the env is not deterministic",
             differs, cause + " (the determinism check reports this too)")
 

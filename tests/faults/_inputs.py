@@ -121,3 +121,25 @@ def kept_secret():
 @mk.scene(players={"p0": mk.HUMAN, "p1": mk.HUMAN}, keys=DUEL, default_action=0)
 def meet_twin():
     return Meet(forget_stun=False)
+
+
+class Ties(Meet):
+    """CoGrid's pattern: collisions are broken by a fresh, unseeded numpy generator created every
+    step, and a uuid4() for a log line that never reaches the state."""
+
+    def step(self, actions):
+        import uuid
+
+        import numpy as np
+
+        self.log_id = str(uuid.uuid4())  # not part of the state: get_state leaves it out
+        order = list(actions)
+        np.random.default_rng().shuffle(order)  # the planted fault
+        for a in order:
+            self.pos[a] = max(0, min(99, self.pos[a] + {0: 0, 1: -1, 2: 1}[actions[a]] * (1 + (a == order[0]))))
+        return super().step({a: 0 for a in actions})
+
+
+@mk.scene(players={"p0": mk.HUMAN, "p1": mk.HUMAN}, keys=DUEL, default_action=0)
+def ties():
+    return Ties(forget_stun=False)

@@ -1,0 +1,104 @@
+"""Telling which source of nondeterminism reaches the frames: run again with it made deterministic.
+
+A trace (:func:`~mugkit.checks.diagnose.trace_sources`) lists every call to unseeded randomness,
+clocks and entropy that the env's code made — including calls whose values never reach the game
+(a ``uuid4()`` for a log line). To blame the right one, the failing comparison is run again with
+one kind of source made deterministic at a time: the kinds whose neutralization makes the runs
+agree are the likely cause; the others were only seen.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import itertools
+import os
+import random
+import sys
+import time
+import uuid
+from typing import Callable, Iterable
+
+from .diagnose import NUMPY_GENERATOR_MAKERS, Source, replace_everywhere, seed_hook
+
+__all__ = ["neutralized", "plain_runs_differ", "split_sources", "REPEATS"]
+
+_CLOCK_NAMES = ("time", "time_ns", "monotonic", "monotonic_ns", "perf_counter", "perf_counter_ns", "process_time")
+
+
+def _fixed_clock(name: str) -> Callable:
+    ticks = itertools.count(1)
+    return (lambda: next(ticks) * 1_000_000) if name.endswith("_ns") else (lambda: next(ticks) / 1000.0)
+
+
+@contextlib.contextmanager
+def neutralized(kinds: Iterable[str]):
+    """Within the block, the given kinds of source give the same values in every run: ``clock``
+    (the time module's clocks count up from a fixed start), ``entropy`` (``os.urandom`` and
+    ``uuid4`` draw from a fixed generator) and ``unseeded`` (generators created without a seed get
+    seed 0). ``random`` and ``numpy-random`` are pinned by the caller (``pinned_globals``)."""
+    kinds = set(kinds)
+    undos: list = []
+    try:
+        if "clock" in kinds:
+            undos += [replace_everywhere(time, name, _fixed_clock(name)) for name in _CLOCK_NAMES]
+        if "entropy" in kinds:
+            rng = random.Random(0)
+            undos.append(replace_everywhere(os, "urandom", lambda n: rng.randbytes(n)))
+            undos.append(replace_everywhere(uuid, "uuid4", lambda: uuid.UUID(int=rng.getrandbits(128), version=4)))
+        if "unseeded" in kinds:
+            undos += _seed_unseeded()
+        yield
+    finally:
+        for undo in reversed(undos):
+            undo()
+
+
+def _seed_unseeded() -> list:
+    undos = [replace_everywhere(random, "Random", seed_hook(random.Random, lambda: 0))]
+    np = sys.modules.get("numpy")
+    if np is not None:
+        for name in NUMPY_GENERATOR_MAKERS:
+            original = getattr(np.random, name, None)
+            if original is not None:
+                undos.append(replace_everywhere(np.random, name, seed_hook(original, lambda: 0)))
+    return undos
+
+
+def plain_runs_differ(run: Callable[[], list], kinds: set) -> bool:
+    """Whether two runs (``run()`` returns frame hashes) differ with ``kinds`` neutralized: each run
+    in its own :func:`neutralized` block, the process-wide generators pinned to the same seed when
+    ``random``/``numpy-random`` are among the kinds, else to different ones."""
+    from .play import first_difference, pinned_globals
+
+    hashes = []
+    for k in (1, 2):
+        with neutralized(kinds), pinned_globals(1 if "random" in kinds else k, 1 if "numpy-random" in kinds else k):
+            hashes.append(run())
+    return first_difference(*hashes) is not None
+
+
+def split_sources(sources: list[Source], differs: Callable[[set], bool]) -> tuple[list[Source], list[Source]]:
+    """``(likely causes, also seen)``: ``differs(kinds)`` runs the failing comparison with those
+    kinds neutralized and says whether the runs still differ.
+
+    A difference may show only in some runs (a tie broken at random): a kind counts as the cause
+    only when :data:`REPEATS` runs with it neutralized all agree, so a lucky agreement does not
+    change the verdict from one check run to the next."""
+    kinds = list(dict.fromkeys(s.kind for s in sources))
+    if not kinds:
+        return [], []
+    if not any(differs(set()) for _ in range(REPEATS)):
+        return [], sources  # the difference does not show again: nothing can be blamed
+
+    def fixes(neutral: set) -> bool:
+        return not any(differs(neutral) for _ in range(REPEATS))
+
+    blamed = [k for k in kinds if fixes({k})]
+    if not blamed and len(kinds) > 1 and fixes(set(kinds)):
+        blamed = kinds  # only together
+    return [s for s in sources if s.kind in blamed], [s for s in sources if s.kind not in blamed]
+
+
+#: Runs that must all agree with a kind neutralized before it is blamed: a difference showing in
+#: half the runs agrees 12 times by chance once in 4,096.
+REPEATS = 12
