@@ -105,8 +105,12 @@ class _Pixels:
     metadata = {"render_modes": ["rgb_array"]}
 
     def __init__(self):
+        import gymnasium
+
         self.low = np.zeros((100, 120, 3), dtype=np.uint8)
         self.high = np.full((100, 120, 3), 255, dtype=np.uint8)
+        self.action_space = gymnasium.spaces.Discrete(3)
+        self.observation_space = gymnasium.spaces.Box(self.low, self.high, dtype=np.uint8)
 
     def reset(self, seed=None, options=None):
         self.pos = 0

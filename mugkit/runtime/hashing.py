@@ -285,12 +285,15 @@ def _crc(data: Any, array: Any) -> int:
 
 
 def _same_bytes(a: Any, b: Any) -> bool:
+    """Whether two uint8 arrays hold the same bytes (compared eight at a time)."""
     if a.shape != b.shape:
         return False
-    n = a.size // 8 * 8
     import numpy as np
 
-    return bool(np.array_equal(a[:n].view(np.uint64), b[:n].view(np.uint64))) and bool(np.array_equal(a[n:], b[n:]))
+    n = a.size // 8 * 8
+    if not np.array_equal(a[:n].view(np.uint64), b[:n].view(np.uint64)):
+        return False
+    return n == a.size or bool(np.array_equal(a[n:], b[n:]))
 
 
 def encode(x: Any) -> bytes:
