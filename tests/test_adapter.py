@@ -287,3 +287,26 @@ def test_tictactoe_max_steps():
     frame = game.step({frame.acting[0]: 0})
     frame = game.step({frame.acting[0]: 1})
     assert frame.done and frame.truncated == {"player_1": True, "player_2": True}
+
+
+def test_an_env_without_spaces_is_told_how_to_declare_them():
+    class Bare:
+        def reset(self, seed=None, options=None):
+            return 0, {}
+
+        def step(self, action):
+            return 0, 0.0, False, False, {}
+
+    with pytest.raises(EnvError, match=r"^Bare has no action_space and no observation_space: set them in __init__: "
+                                       r"self\.action_space = mugkit\.spaces\.Discrete\(3\)"):
+        adapt(Bare(), ["player"])
+
+    class BareParallel(Bare):
+        possible_agents = ["a", "b"]
+
+        def action_space(self, agent):
+            return Discrete(2)
+
+    with pytest.raises(EnvError, match=r"^BareParallel has no observation_space: define the methods "
+                                       r"action_space\(self, agent\) and observation_space\(self, agent\)"):
+        adapt(BareParallel(), ["a", "b"])

@@ -138,8 +138,25 @@ def adapt(env: Any, agents: Sequence[str] | None = None, *, max_steps: int | Non
                            + "; ".join(parts))
         # The order of `players` as written, not possible_agents: an env may build that from a
         # set, and peers in different processes must give each agent the same handle.
+    _check_spaces(env, kind)
     cls = {"aec": _AECGame, "parallel": _ParallelGame, "gymnasium": _GymnasiumGame}[kind]
     return cls(env, agents, max_steps=max_steps, render=render)
+
+
+def _check_spaces(env: Any, kind: str) -> None:
+    """Keys, AI players and the checks need the spaces: say how to declare missing ones."""
+    name = type(env).__name__
+    if kind == "gymnasium":
+        missing = [n for n in ("action_space", "observation_space") if getattr(env, n, None) is None]
+        how = ("set them in __init__: self.action_space = mugkit.spaces.Discrete(3) and self.observation_space = "
+               "mugkit.spaces.Box(0, 100, shape=(2,), dtype='int') (numpy-free: they run in the browser too), or "
+               "gymnasium.spaces")
+    else:
+        missing = [n for n in ("action_space", "observation_space") if not callable(getattr(env, n, None))]
+        how = ("define the methods action_space(self, agent) and observation_space(self, agent), returning the same "
+               "space object on every call (mugkit.spaces, numpy-free, or gymnasium.spaces)")
+    if missing:
+        raise EnvError(f"{name} has no {' and no '.join(missing)}: {how}")
 
 
 def _copy_frame(frame: Frame | None) -> Frame | None:

@@ -6,6 +6,7 @@ import zlib
 from dataclasses import dataclass, field
 
 from mugkit.netcode import codec
+from mugkit.runtime.spaces import Box, Discrete
 
 
 @dataclass
@@ -89,6 +90,13 @@ class TinyParallelEnv:
         self.possible_agents = ["p0", "p1"]
         self.length = length
         self.forget = forget  # set_state leaves the hidden counter alone (a broken env)
+        self._action, self._observation = Discrete(3), Box(-1000, 1000, shape=(1,), dtype="int")
+
+    def action_space(self, agent):
+        return self._action
+
+    def observation_space(self, agent):
+        return self._observation
 
     def reset(self, seed=None, options=None):
         self.agents = list(self.possible_agents)
