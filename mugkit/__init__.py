@@ -19,6 +19,7 @@ from .games import Participant
 from .pages import Completion, Consent, Page
 from .questions import Choice, Likert, Text
 from .runtime.policies import Onnx
+from .runtime.rng import Random
 from .steps import HUMAN, StepError, policy, scene, survey
 
 __version__ = "0.1.0"
@@ -27,7 +28,7 @@ __all__ = [
     "scene", "survey", "policy", "HUMAN",
     "Page", "Consent", "Completion",
     "Likert", "Choice", "Text",
-    "Onnx",
+    "Onnx", "Random",
     "repeat", "shuffle", "counterbalance",
     "playthrough", "hold",
     "Participant", "StepError",

@@ -364,3 +364,22 @@ def test_diff_of_object_views_names_the_attribute():
     env.step()
     paths = [line.split(":")[0] for line in diff(a, state_view(env), limit=1000)]
     assert "pos[0]" in paths and "child.score" in paths and any(p.startswith("rng.state") for p in paths)
+
+
+def test_differences_in_arrays_give_shape_count_and_first_index():
+    import numpy as np
+
+    from mugkit.runtime.state import diff
+
+    a = np.zeros((280, 480, 3), np.uint8)
+    b = a.copy()
+    b[10, 20, 1], b[200, 3, 0] = 7, 9
+    assert diff({"obs": a}, {"obs": b}) == [
+        "obs: 2 of 403200 elements differ in arrays of shape (280, 480, 3) uint8; first at [10, 20, 1]: 0 != 7"]
+    assert diff({"x": np.array([0.0, 1.0])}, {"x": np.array([-0.0, 1.0])}) == [
+        "x: 1 of 2 elements differ in arrays of shape (2,) float64; first at [0]: 0.0 != -0.0"]
+    assert diff({"x": np.zeros(3)}, {"x": np.zeros((3, 1))}) == [
+        "x: array of shape (3,) float64 != array of shape (3, 1) float64"]
+    state = list(range(625))
+    assert diff({"rng": state}, {"rng": state[:3] + [9] + state[4:]}) == [
+        "rng: 1 of 625 elements differ; first at [3]: 3 != 9"]

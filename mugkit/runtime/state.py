@@ -253,12 +253,55 @@ def _diff(a: Any, b: Any, path: str, out: list[str], limit: int) -> None:
             if len(out) >= limit:
                 return
         return
+    if _is_array(a) and _is_array(b):
+        if not same(a, b):
+            out.append(f"{path or 'value'}: {_array_difference(a, b)}")
+        return
     if isinstance(a, (list, tuple)) and isinstance(b, (list, tuple)) and len(a) == len(b):
+        if len(a) > _ITEMS_SHOWN and set(map(type, a)) | set(map(type, b)) <= _SCALARS:
+            if not same(a, b):  # a long run of numbers (a generator's state): one line
+                out.append(f"{path or 'value'}: {_sequence_difference(a, b)}")
+            return
         for i, (x, y) in enumerate(zip(a, b)):
             _diff(x, y, f"{path}[{i}]", out, limit)
         return
     if not same(a, b):
         out.append(f"{path or 'value'}: {_short(a)} != {_short(b)}")
+
+
+#: Longer sequences of numbers are summarised in one line.
+_ITEMS_SHOWN = 8
+
+
+def _is_array(x: Any) -> bool:
+    return type(x).__name__ == "ndarray" and _is_numpy(x)
+
+
+def _sequence_difference(a: Any, b: Any) -> str:
+    """``"3 of 625 elements differ; first at [1]: 5 != 7"``."""
+    differing = [i for i, (x, y) in enumerate(zip(a, b)) if not same(x, y)]
+    i = differing[0]
+    return f"{len(differing)} of {len(a)} elements differ; first at [{i}]: {_short(a[i])} != {_short(b[i])}"
+
+
+def _array_difference(a: Any, b: Any) -> str:
+    """Shape and dtype when they differ, else how many elements differ and the first of them."""
+    import numpy as np
+
+    if a.shape != b.shape or a.dtype != b.dtype:
+        return f"array of shape {a.shape} {a.dtype} != array of shape {b.shape} {b.dtype}"
+    if a.dtype.kind in "fc":  # bit patterns, as the frame hash compares them (-0.0 != 0.0, NaN == NaN)
+        unequal = a.view(np.uint8).reshape(a.shape + (-1,)) != b.view(np.uint8).reshape(b.shape + (-1,))
+        unequal = unequal.any(axis=-1)
+    else:
+        unequal = a != b
+    where = np.argwhere(unequal)
+    if not len(where):
+        return f"arrays of shape {a.shape} {a.dtype} hold the same values in another memory layout"
+    first = tuple(int(i) for i in where[0])
+    at = ", ".join(map(str, first))
+    return (f"{len(where)} of {a.size} elements differ in arrays of shape {a.shape} {a.dtype}; first at [{at}]: "
+            f"{_short(a[first].item())} != {_short(b[first].item())}")
 
 
 def copy_plain(x: Any) -> Any:
