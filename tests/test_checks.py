@@ -83,7 +83,7 @@ def _reproduction(msg: str) -> str:
 def _report_lines(msg: str) -> list[str]:
     """The lines of a report that say what failed (not how it was found or how to reproduce)."""
     body = msg.split("  reproduce (run from")[0]
-    return [line for line in body.splitlines() if not line.startswith(("  keys held", "  actions", "    frame "))]
+    return [line for line in body.splitlines() if not line.startswith(("  keys held", "  actions", "    frame"))]
 
 
 @pytest.mark.parametrize("item", ["::unseeded::determinism", "::partial_restore::synctest",

@@ -13,13 +13,19 @@ _MAX_ACTIONS_SHOWN = 40
 
 
 def format_actions(actions: list[dict]) -> str:
-    """Actions per frame as one line each: ``frame 3: {'runner': 1, 'chaser': 0}``."""
+    """Actions per frame, one line per run of equal ones: ``frames 3–9: {'runner': 1, 'chaser': 0}``."""
     from ..runtime.state import state_view
 
     actions = state_view(actions)
-    lines = [f"    frame {i + 1}: {a!r}" for i, a in enumerate(actions[:_MAX_ACTIONS_SHOWN])]
-    if len(actions) > _MAX_ACTIONS_SHOWN:
-        lines.append(f"    … {len(actions) - _MAX_ACTIONS_SHOWN} more frames")
+    lines, i = [], 0
+    while i < len(actions) and len(lines) < _MAX_ACTIONS_SHOWN:
+        j = i
+        while j + 1 < len(actions) and actions[j + 1] == actions[i]:
+            j += 1
+        lines.append(f"    frame {i + 1}: {actions[i]!r}" if i == j else f"    frames {i + 1}–{j + 1}: {actions[i]!r}")
+        i = j + 1
+    if i < len(actions):
+        lines.append(f"    … {len(actions) - i} more frames")
     return "\n".join(lines) if lines else "    (none: the reset alone)"
 
 
