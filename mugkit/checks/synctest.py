@@ -144,17 +144,19 @@ def report(ctx: CheckContext, found: Found) -> CheckFailure:
     other = next((r for r in runs[1:] if first_difference(ref.hashes, r.hashes) is not None), None)
     if other is not None:
         summary, differs, cause = _explain_nondeterminism(ctx, found, ref, other)
-    elif d["stage"] in ("render", "forward"):
+        return ctx.failure(summary, found, actions=actions, frame=frame, differs=differs, cause=cause)
+    if d["stage"] in ("render", "forward"):
         summary, differs, cause = _explain_forward(ctx, seed, ref, frame)
     else:
         summary, differs, cause = _explain_restore(ctx, seed, ref, d)
-        # Plain runs that happened to agree do not prove determinism: if making the traced sources
-        # deterministic makes the rollbacks agree too, they are the cause, not the restore.
-        sources = trace_sources(lambda: play(ctx.game(seed), found.plan, ctx.frames))
-        likely, seen = split_sources(sources, lambda kinds: _still_fails(ctx, found, kinds))
-        if likely:
-            summary = summary + ": the env is not deterministic"
-            cause = explain(likely, seen) + " (the determinism check reports this too)"
+    # Plain runs that happened to agree do not prove determinism: if making the traced sources
+    # deterministic makes the rollbacks agree too, they are the cause, not the restore or render().
+    sources = trace_sources(lambda: play(ctx.game(seed), found.plan, ctx.frames))
+    likely, seen = split_sources(sources, lambda kinds: _still_fails(ctx, found, kinds))
+    if likely:
+        summary = f"frame {frame} differs after rolling back and re-simulating: the env is not deterministic"
+        cause = explain(likely, seen) + " (the determinism check reports this too)"
+        differs = [x for x in differs if not x.startswith("after the restore")]  # the restore is not to blame
     return ctx.failure(summary, found, actions=actions, frame=frame, differs=differs, cause=cause)
 
 
