@@ -126,6 +126,9 @@ def reproduce(ctx: CheckContext, seed: int, plan: KeyPlan) -> None:
     reproduce_property(ctx, lambda s, p: example(ctx, s, p), report, seed, plan)
 
 
+#: The summary of a synctest failure whose cause is nondeterminism, however it was told.
+_NONDETERMINISTIC = "frame {frame} differs when the same example is played again: the env is not deterministic"
+
 #: Plain runs that must agree before a failure is blamed on a restore rather than on chance.
 PLAIN_RUNS = 5
 
@@ -154,7 +157,7 @@ def report(ctx: CheckContext, found: Found) -> CheckFailure:
     sources = trace_sources(lambda: play(ctx.game(seed), found.plan, ctx.frames))
     likely, seen = split_sources(sources, lambda kinds: _still_fails(ctx, found, kinds))
     if likely:
-        summary = f"frame {frame} differs after rolling back and re-simulating: the env is not deterministic"
+        summary = _NONDETERMINISTIC.format(frame=frame)
         cause = explain(likely, seen) + " (the determinism check reports this too)"
         differs = [x for x in differs if not x.startswith("after the restore")]  # the restore is not to blame
     return ctx.failure(summary, found, actions=actions, frame=frame, differs=differs, cause=cause)
@@ -181,7 +184,7 @@ def _explain_nondeterminism(ctx: CheckContext, found: Found, ref: Run, again: Ru
     cause = explain(*split_sources(sources, still_differ), otherwise=(
         "two plain runs with the same seed and actions already differ: state shared between instances "
         "or with the process (module or class variables)"))
-    return (f"frame {at} differs between two plain runs: the env is not deterministic",
+    return (_NONDETERMINISTIC.format(frame=at),
             differs, cause + " (the determinism check reports this too)")
 
 
