@@ -13,7 +13,7 @@ def _check(argv: list[str]) -> int:
 
     if not argv or argv[0] in ("-h", "--help"):
         print("usage: mugkit check PATH [PATH ...] [pytest options: -k EXPR, -x, -q, --junitxml FILE, "
-              "--mugkit-examples N, --mugkit-frames N]")
+              "--json FILE, --mugkit-examples N, --mugkit-frames N]")
         return 0 if argv else 2
     # Only mugkit's items: the python plugin would also collect test_*.py files under PATH.
     problem = _unknown_node(argv)

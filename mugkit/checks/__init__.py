@@ -65,8 +65,10 @@ def run_check(name: str, ctx: "CheckContext") -> None:
 
     try:
         _function(name)(ctx)
-    except (CheckFailure, StepError, InternalError):
+    except (CheckFailure, InternalError):
         raise
+    except StepError as exc:  # a step that does not build fails each of its checks, as data too
+        raise CheckFailure(ctx.nodeid, str(exc)) from None
     except PolicyError as exc:  # a model that does not load or does not fit: one sentence says it
         raise CheckFailure(ctx.nodeid, f"{ctx.step.location()}: {ctx.step.name}: {exc}") from None
     except Exception as exc:

@@ -23,6 +23,7 @@ from ..runtime.state import same
 
 __all__ = ["Source", "trace_sources", "explain"]
 
+_RNG_FILE = os.path.join(MUGKIT_DIR, "runtime", "rng.py")
 _CLOCKS = {time.time, time.time_ns, time.monotonic, time.monotonic_ns, time.perf_counter,
            time.perf_counter_ns, time.process_time, time.localtime, time.gmtime, time.ctime}
 _STDLIB = os.path.normcase(sysconfig.get_paths()["stdlib"])
@@ -88,6 +89,8 @@ def _classify(event: str, frame, arg) -> tuple[str, str] | None:
         return None
     if event == "call":
         code = frame.f_code
+        if (code.co_filename == _RNG_FILE and code.co_name == "__init__" and frame.f_locals.get("seed") is None):
+            return "unseeded", "mk.Random()"
         if (code.co_filename == random.__file__ and code.co_name == "__init__" and frame.f_locals.get("x") is None
                 and isinstance(frame.f_locals.get("self"), random.Random)):
             return "unseeded", "random.Random()"
@@ -290,7 +293,7 @@ def explain(sources: list[Source], also_seen: list[Source] = (), otherwise: str 
     parts = []
     for kind in dict.fromkeys(s.kind for s in sources):
         what, fix = _ADVICE[kind]
-        parts.append(f"{what} ({_shown(s for s in sources if s.kind == kind)}). Fix: {fix}.")
+        parts.append(f"{what[0].upper()}{what[1:]} ({_shown(s for s in sources if s.kind == kind)}). Fix: {fix}.")
     if also_seen:
         parts.append(f"Also seen, but not what makes the frames differ: {_shown(also_seen)}.")
     return " ".join(parts)

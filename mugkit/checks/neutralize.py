@@ -10,6 +10,7 @@ agree are the likely cause; the others were only seen.
 from __future__ import annotations
 
 import contextlib
+import datetime
 import itertools
 import os
 import random
@@ -23,6 +24,7 @@ from .diagnose import NUMPY_GENERATOR_MAKERS, Source, replace_everywhere, seed_h
 __all__ = ["neutralized", "plain_runs_differ", "split_sources", "REPEATS"]
 
 _CLOCK_NAMES = ("time", "time_ns", "monotonic", "monotonic_ns", "perf_counter", "perf_counter_ns", "process_time")
+_EPOCH = 1_700_000_000  # a fixed moment for the calendar clocks
 
 
 def _fixed_clock(name: str) -> Callable:
@@ -40,11 +42,13 @@ def neutralized(kinds: Iterable[str]):
     undos: list = []
     try:
         if "clock" in kinds:
-            undos += [replace_everywhere(time, name, _fixed_clock(name)) for name in _CLOCK_NAMES]
+            undos += _fix_clocks()
         if "entropy" in kinds:
             rng = random.Random(0)
             undos.append(replace_everywhere(os, "urandom", lambda n: rng.randbytes(n)))
-            undos.append(replace_everywhere(uuid, "uuid4", lambda: uuid.UUID(int=rng.getrandbits(128), version=4)))
+            for name in ("uuid1", "uuid4"):
+                undos.append(replace_everywhere(uuid, name, lambda *a, **k: uuid.UUID(int=rng.getrandbits(128),
+                                                                                     version=4)))
         if "unseeded" in kinds:
             undos += _seed_unseeded()
         yield
@@ -53,8 +57,47 @@ def neutralized(kinds: Iterable[str]):
             undo()
 
 
+def _fix_clocks() -> list:
+    """The time module's clocks count up from a fixed start; its calendar functions and datetime's
+    ``now()``/``today()``/``utcnow()`` read a fixed moment."""
+    undos = [replace_everywhere(time, name, _fixed_clock(name)) for name in _CLOCK_NAMES]
+    for name in ("localtime", "gmtime"):
+        original = getattr(time, name)
+        undos.append(replace_everywhere(time, name, lambda secs=None, _o=original: _o(_EPOCH if secs is None else secs)))
+    undos.append(replace_everywhere(time, "ctime", lambda secs=None: time.asctime(time.gmtime(_EPOCH if secs is None
+                                                                                               else secs))))
+
+    class FixedDatetime(datetime.datetime):
+        @classmethod
+        def now(cls, tz=None):
+            return cls.fromtimestamp(_EPOCH, tz)
+
+        @classmethod
+        def today(cls):
+            return cls.fromtimestamp(_EPOCH)
+
+        @classmethod
+        def utcnow(cls):
+            return cls.utcfromtimestamp(_EPOCH)
+
+    class FixedDate(datetime.date):
+        @classmethod
+        def today(cls):
+            return cls.fromtimestamp(_EPOCH)
+
+    undos.append(replace_everywhere(datetime, "datetime", FixedDatetime))
+    undos.append(replace_everywhere(datetime, "date", FixedDate))
+    return undos
+
+
 def _seed_unseeded() -> list:
-    undos = [replace_everywhere(random, "Random", seed_hook(random.Random, lambda: 0))]
+    import mugkit
+
+    from ..runtime import rng as mugkit_rng
+
+    seeded = seed_hook(mugkit_rng.Random, lambda: 0)
+    undos = [replace_everywhere(random, "Random", seed_hook(random.Random, lambda: 0)),
+             replace_everywhere(mugkit_rng, "Random", seeded), replace_everywhere(mugkit, "Random", seeded)]
     np = sys.modules.get("numpy")
     if np is not None:
         for name in NUMPY_GENERATOR_MAKERS:

@@ -138,6 +138,8 @@ def first_difference(a: Sequence[str], b: Sequence[str]) -> int | None:
 
 
 _ASSIGNED: dict = {}
+#: Methods that set up, draw or tear down rather than play: what they assign is not game state.
+_NOT_PLAYING = ("__init__", "render", "close")
 
 
 def assigned_outside_init(cls: type) -> set:
@@ -155,7 +157,7 @@ def assigned_outside_init(cls: type) -> set:
             except (OSError, TypeError, SyntaxError):
                 continue
             for fn in ast.walk(tree):
-                if isinstance(fn, (ast.FunctionDef, ast.AsyncFunctionDef)) and fn.name != "__init__":
+                if isinstance(fn, (ast.FunctionDef, ast.AsyncFunctionDef)) and fn.name not in _NOT_PLAYING:
                     for node in ast.walk(fn):
                         targets = node.targets if isinstance(node, ast.Assign) else (
                             [node.target] if isinstance(node, (ast.AugAssign, ast.AnnAssign)) else [])

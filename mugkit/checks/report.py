@@ -59,7 +59,7 @@ class CheckFailure(Exception):
     cause: str | None = None
     replay: str | None = None
     raised_at: list = field(default_factory=list)
-    shrunk: bool = True
+    shrunk: bool = False
     scenario: dict | None = None
 
     def __post_init__(self):

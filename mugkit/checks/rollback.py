@@ -95,7 +95,7 @@ def check_rollback(ctx: CheckContext) -> None:
             search()
     except RollbackMismatch:
         plan, scenario = failing  # the last failing example is the shrunk one
-        raise report(ctx, plan, scenario) from None
+        raise report(ctx, plan, scenario, shrunk=True) from None
 
 
 def reproduce(ctx: CheckContext, seed: int, plan: KeyPlan, *, frames_run: int, latency_ms: float = 0,
@@ -110,7 +110,7 @@ def reproduce(ctx: CheckContext, seed: int, plan: KeyPlan, *, frames_run: int, l
         raise report(ctx, plan, scenario) from None
 
 
-def report(ctx: CheckContext, plan: KeyPlan, scenario: Scenario) -> CheckFailure:
+def report(ctx: CheckContext, plan: KeyPlan, scenario: Scenario, shrunk: bool = False) -> CheckFailure:
     """The failure of a scenario, explained through the synctest when it finds the cause."""
     try:
         _run(ctx, plan, scenario)
@@ -127,7 +127,7 @@ def report(ctx: CheckContext, plan: KeyPlan, scenario: Scenario) -> CheckFailure
                                network_seed=scenario.network_seed, input_delay=scenario.input_delay)
     cause = _synctest_cause(ctx)
     return CheckFailure(ctx.nodeid, summary, seed=scenario.seed, plan=plan, cause=cause, replay=replay,
-                        scenario=facts)
+                        scenario=facts, shrunk=shrunk)
 
 
 def _synctest_cause(ctx: CheckContext) -> str:

@@ -146,8 +146,10 @@ def report(ctx: CheckContext, found: Found) -> CheckFailure:
     ref = runs[0]
     other = next((r for r in runs[1:] if first_difference(ref.hashes, r.hashes) is not None), None)
     if other is not None:
+        at = first_difference(ref.hashes, other.hashes)
         summary, differs, cause = _explain_nondeterminism(ctx, found, ref, other)
-        return ctx.failure(summary, found, actions=actions, frame=frame, differs=differs, cause=cause)
+        found.details["at"] = at  # the reproduction needs the frames up to where the plain runs differ
+        return ctx.failure(summary, found, actions=ref.actions[:at], frame=at, differs=differs, cause=cause)
     if d["stage"] in ("render", "forward"):
         summary, differs, cause = _explain_forward(ctx, seed, ref, frame)
     else:
@@ -233,8 +235,9 @@ def _explain_restore(ctx: CheckContext, seed: int, ref: Run, d: dict):
                  f"their later values. Include them in get_state() and restore them in set_state()")
     else:
         cause = (f"{how} restores every attribute, yet the re-simulated frames differ: the env keeps state outside "
-                 f"itself (a module or class variable, an object shared with another env) or its snapshot shares "
-                 f"a mutable object with the live env (return copies from get_state())")
+                 f"itself (a module or class variable, an object shared with another env) or a snapshot shares a "
+                 f"mutable object with the live env: get_state() must return copies, and set_state() must copy "
+                 f"what it is given rather than keep it (a later step would change the saved snapshot)")
     return summary, differs, cause
 
 
