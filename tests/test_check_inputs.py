@@ -97,3 +97,9 @@ def test_the_explanation_is_the_same_from_one_run_to_the_next(tmp_path):
         msg = r.message("::ties::synctest")
         causes.add((msg.splitlines()[0], msg.split("likely cause: ")[1].split("\n")[0]))
     assert len(causes) == 1, causes
+
+
+def test_the_contract_plays_playthroughs_too(inputs):
+    results, _ = inputs
+    msg = results.message("::secret_overflow::contract")
+    assert "[frames] frame 6: the observation of 'player' is outside its observation space Discrete(1): 1" in msg

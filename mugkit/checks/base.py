@@ -53,6 +53,20 @@ class CheckContext:
         """The experiment's ``@mk.playthrough`` scripts of this step."""
         return [p for p in getattr(self.experiment, "playthroughs", []) if p.step is self.step]
 
+    def scripted_examples(self) -> list[tuple[int, KeyPlan]]:
+        """``(seed, plan)`` of each playthrough of this step, which every check plays.
+
+        Raises:
+            CheckFailure: a playthrough does not return a list of per-frame dicts of the step's humans.
+        """
+        out = []
+        for p in self.playthroughs:
+            try:
+                out.append((p.seed, p.plan(self.step.humans)))
+            except Exception as exc:
+                raise CheckFailure(self.nodeid, f"playthrough {p.name} of {self.step.name}: {exc}") from None
+        return out
+
     def failure(self, summary: str, found: "Found | None" = None, **fields: Any) -> CheckFailure:
         """A :class:`CheckFailure` of this check; with ``found``, its example and a reproduction
         (``found.details["reproduce"]`` holds the check's own extra arguments, if any)."""
@@ -173,14 +187,7 @@ def fixed_examples(ctx: CheckContext) -> list[tuple[int, KeyPlan]]:
     """The examples every property check tries first: the step's playthroughs
     (``@mk.playthrough``), then :func:`~mugkit.checks.inputs.fixed_plans`. They catch most faults
     at once; Hypothesis does not shrink a failure found by one of them."""
-    step = ctx.step
-    scripted = []
-    for p in ctx.playthroughs:
-        try:
-            scripted.append((p.seed, p.plan(step.humans)))
-        except Exception as exc:
-            raise CheckFailure(ctx.nodeid, f"playthrough {p.name} of {step.name}: {exc}") from None
-    return scripted + [(1, plan) for plan in fixed_plans(step, ctx.frames)]
+    return ctx.scripted_examples() + [(1, plan) for plan in fixed_plans(ctx.step, ctx.frames)]
 
 
 def run_property(ctx: CheckContext, prop: Callable[[int, KeyPlan], None]) -> Found | None:

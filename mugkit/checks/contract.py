@@ -170,21 +170,22 @@ def _is_flag(x) -> bool:
 
 
 def _frames_and_render(ctx: CheckContext) -> None:
-    game = ctx.game(0)
-    driver = game.driver(render=True)
-    result = driver.start()
-    plan = fixed_plans(ctx.step, ctx.frames)[-1]
-    for i in range(ctx.frames):
-        _check_frame(ctx, game, driver.frame, result)
-        if driver.frame.done:
-            break
-        try:
-            result = tick(game, driver, plan, i)
-        except Exception as exc:
-            raise _fail(ctx, "frames", f"frame {driver.frame.index + 1}: the game raised {type(exc).__name__}: "
-                        f"{exc}", raised_at=user_frames(exc)) from None
-        if result is None:
-            break
+    """Plays a fixed plan, then each playthrough, checking every frame as it comes."""
+    for seed, plan in [(0, fixed_plans(ctx.step, ctx.frames)[-1])] + ctx.scripted_examples():
+        game = ctx.game(seed)
+        driver = game.driver(render=True)
+        result = driver.start()
+        for i in range(max(ctx.frames, len(plan))):
+            _check_frame(ctx, game, driver.frame, result)
+            if driver.frame.done:
+                break
+            try:
+                result = tick(game, driver, plan, i)
+            except Exception as exc:
+                raise _fail(ctx, "frames", f"frame {driver.frame.index + 1}: the game raised {type(exc).__name__}: "
+                            f"{exc}", raised_at=user_frames(exc)) from None
+            if result is None:
+                break
 
 
 def _check_frame(ctx: CheckContext, game, f, result) -> None:

@@ -23,6 +23,10 @@ from .report import CheckFailure, reproduce_snippet
 __all__ = ["check_rollback", "reproduce"]
 
 
+#: The network playthroughs are played over: a tenth of a second each way, jitter and some loss.
+PLAYTHROUGH_LINK = Link(latency_ms=100, jitter_ms=20, loss=0.05, reorder=0.0)
+
+
 def _human_source(ctx: CheckContext, agent: Any, plan: KeyPlan):
     """A human's peer: the keys the plan holds, mapped to an action by the peer's own key mapper;
     on a turn with no legal key held, the first legal action (a participant presses one)."""
@@ -90,6 +94,13 @@ def check_rollback(ctx: CheckContext) -> None:
             failing[:] = [plan, scenario]
             raise
 
+    for seed, plan in ctx.scripted_examples():  # playthroughs first, over a middling network
+        scenario = Scenario(seed, max(len(plan), 20), PLAYTHROUGH_LINK, 0, step.options.input_delay,
+                            step.options.max_rollback)
+        try:
+            _run(ctx, plan, scenario)
+        except RollbackMismatch:
+            raise report(ctx, plan, scenario) from None
     try:
         with bounded_shrinking(), quiet_hypothesis():
             search()

@@ -143,3 +143,22 @@ class Ties(Meet):
 @mk.scene(players={"p0": mk.HUMAN, "p1": mk.HUMAN}, keys=DUEL, default_action=0)
 def ties():
     return Ties(forget_stun=False)
+
+
+class SecretOverflow(KeptSecret):
+    """Only the secret code puts the observation outside its space: the contract check finds it
+    through the playthrough."""
+
+    def __init__(self):
+        super().__init__()
+        self.observation_space = spaces.Discrete(1)
+
+
+@mk.scene(players={"player": mk.HUMAN}, keys={"ArrowUp": 1, "ArrowDown": 2}, default_action=0)
+def secret_overflow():
+    return SecretOverflow()
+
+
+@mk.playthrough(secret_overflow)
+def overflow_the_secret():
+    return mk.hold({"player": "ArrowUp"}, 3) + mk.hold({"player": "ArrowDown"}, 3)
