@@ -83,7 +83,7 @@ def test_an_unseeded_generator_is_blamed_and_an_irrelevant_uuid_only_seen(inputs
     for check in ("determinism", "synctest"):
         msg = results.message(f"::ties::{check}")
         cause = msg.split("likely cause: ")[1].split("\n")[0]
-        assert re.match(r"the env \(or a library it calls\) creates a random generator without a seed.*"
+        assert re.match(r"The env \(or a library it calls\) creates a random generator without a seed.*"
                         r"numpy\.random\.default_rng\(\) at tests/faults/_inputs\.py:\d+", cause), cause
         assert re.search(r"Also seen, but not what makes the frames differ: uuid\.uuid4\(\) at "
                          r"tests/faults/_inputs\.py:\d+", cause), cause
