@@ -1,0 +1,1 @@
+"""The server side of mugkit: ``mugkit serve``, its storage and ``mugkit data export``."""

@@ -1,0 +1,33 @@
+"""Where the server writes its data (docs/data.md): the :class:`Storage` interface and
+:class:`SQLiteStorage`, its SQLite implementation.
+
+Every method is a coroutine and never blocks the event loop: writes are committed by one writer
+thread that groups whatever is queued into one transaction (``storage_writer``), reads run on
+their own connections in worker threads. A write returns only once the transaction holding it has
+committed with ``synchronous=FULL`` in WAL mode, so an acknowledged row survives a crash of the
+server, of the operating system and a power cut (SQLite's ``PRAGMA synchronous`` documentation:
+with NORMAL, "a transaction committed in WAL mode ... might roll back following a power loss or
+system crash"; with FULL the WAL is synced at every commit). Group commit pays that fsync once
+per batch, not once per row.
+
+Typical use, by the server::
+
+    storage = SQLiteStorage.in_folder("data")
+    await storage.start()
+    await storage.add_game({"game_id": gid, "experiment": "chase", "step": "chase", "seed": 7})
+    await storage.add_steps(gid, result.rows, t_server=time.time())
+    await storage.close()
+
+How values are stored (agent ids and actions of any type, observations as compressed arrays) is
+described in ``storage_values``; the tables and their columns in ``storage_schema``.
+"""
+
+from __future__ import annotations
+
+from .storage_base import DB_FILENAME, PANEL_KEYS, STATUSES, Storage, database_path
+from .storage_schema import (DuplicateRowError, InvalidRowError, MissingRowError, StorageClosedError,
+                             StorageError)
+from .storage_sqlite import SQLiteStorage
+
+__all__ = ["Storage", "SQLiteStorage", "StorageError", "InvalidRowError", "DuplicateRowError",
+           "MissingRowError", "StorageClosedError", "DB_FILENAME", "PANEL_KEYS", "STATUSES", "database_path"]

@@ -1,0 +1,144 @@
+"""The :class:`Storage` interface the server writes and reads its data through (docs/data.md),
+and the names its implementations share. See :mod:`mugkit.web.storage`."""
+
+from __future__ import annotations
+
+import abc
+import os
+from typing import Any
+
+__all__ = ["Storage", "DB_FILENAME", "PANEL_KEYS", "STATUSES", "database_path"]
+
+#: The database file in a data folder (``mugkit serve --data DIR``).
+DB_FILENAME = "mugkit.sqlite3"
+
+#: Participant columns :meth:`Storage.find_participant` looks up by.
+PANEL_KEYS = ("prolific_pid", "worker_id", "session_id", "assignment_id")
+
+#: ``participants.status`` values :meth:`Storage.counts` sums up: arrived and not finished,
+#: finished the study, excluded by the server.
+STATUSES = ("active", "completed", "excluded")
+
+
+class Storage(abc.ABC):
+    """The one interface the server writes and reads its data through.
+
+    :class:`SQLiteStorage` implements it; a PostgreSQL backend will implement the same methods
+    with the same promises:
+
+    - every method is a coroutine that never blocks the event loop;
+    - a write returns only after the transaction holding it has committed durably (a crash loses
+      nothing acknowledged), and raises when it was not stored — :class:`InvalidRowError` (bad
+      row or value, nothing sent to the database), :class:`DuplicateRowError`,
+      :class:`MissingRowError`, or :class:`StorageError` (the database failed);
+    - one failing write never undoes or fails another caller's write;
+    - values come back as they went in (ids and actions of any type, arrays with dtype and shape).
+
+    Times are seconds since the epoch (``time.time()``); a time left out is the time of the call.
+    """
+
+    # -- life ---------------------------------------------------------------------------------
+
+    @abc.abstractmethod
+    async def start(self) -> None:
+        """Opens the database and creates the tables that are missing. Call once, first."""
+
+    @abc.abstractmethod
+    async def close(self) -> None:
+        """Waits until every write already made is committed, then closes. Idempotent."""
+
+    # -- writes -------------------------------------------------------------------------------
+
+    @abc.abstractmethod
+    async def add_participant(self, row: dict) -> None:
+        """Stores a new participant. ``row`` maps ``participants`` columns to values; it needs
+        ``participant_id`` and ``experiment``. ``status`` defaults to ``"active"``, ``started_at``
+        and ``updated_at`` to now. Raises :class:`DuplicateRowError` for a known id."""
+
+    @abc.abstractmethod
+    async def update_participant(self, participant_id: str, **fields: Any) -> None:
+        """Sets some columns of a stored participant (``updated_at`` to now unless given).
+        Raises :class:`MissingRowError` for an unknown id."""
+
+    @abc.abstractmethod
+    async def add_event(self, participant_id: str, step: str | None, kind: str, detail: dict | None = None,
+                        t: float | None = None, *, repetition: int | None = None) -> None:
+        """Stores one flow event (``kind`` e.g. ``"consented"``) of a stored participant."""
+
+    @abc.abstractmethod
+    async def add_answers(self, participant_id: str, step: str, answers: dict, *,
+                          repetition: int | None = None, t: float | None = None) -> None:
+        """Stores a survey's answers, one row per question (``answers``: question name -> value).
+        ``repetition``: which visit of a step repeated with ``mk.repeat`` (0 for the first)."""
+
+    @abc.abstractmethod
+    async def add_game(self, row: dict) -> None:
+        """Stores a new game. ``row`` maps ``games`` columns to values; it needs ``game_id``,
+        ``experiment`` and ``step``; ``started_at`` defaults to now."""
+
+    @abc.abstractmethod
+    async def end_game(self, game_id: str, outcome: str, **fields: Any) -> None:
+        """Sets a stored game's ``outcome`` (and other columns; ``ended_at`` defaults to now)."""
+
+    @abc.abstractmethod
+    async def add_players(self, rows: list[dict]) -> None:
+        """Stores a game's players: per row ``game_id``, ``agent`` and either ``participant_id``
+        (a human) or ``policy`` (an AI: its name, or ``"random"``). All rows or none."""
+
+    @abc.abstractmethod
+    async def add_steps(self, game_id: str, rows: list, *, t_server: float, t_client: float | None = None,
+                        keep_observations: bool = True) -> None:
+        """Stores step rows (:class:`~mugkit.runtime.rows.StepRow`, typically one frame's) of a
+        stored game, all or none. The rows are encoded before this returns to the event loop, so
+        the env may change its arrays afterwards. ``keep_observations=False`` leaves the
+        ``observation`` column NULL. Raises :class:`DuplicateRowError` naming the first row whose
+        (game, episode, frame, agent) is stored already: nothing of the call is stored then."""
+
+    @abc.abstractmethod
+    async def set_meta(self, key: str, value: Any) -> None:
+        """Stores a study-wide value (``"study_seed"``), replacing the previous one."""
+
+    @abc.abstractmethod
+    async def interrupt_unfinished_games(self) -> list[str]:
+        """Gives every game without an outcome the outcome ``"interrupted"`` (call at server start:
+        those games were cut by a stop); returns their ids."""
+
+    # -- reads --------------------------------------------------------------------------------
+
+    @abc.abstractmethod
+    async def get_participant(self, participant_id: str) -> dict | None:
+        """The participant's row (JSON columns decoded), or None."""
+
+    @abc.abstractmethod
+    async def find_participant(self, experiment: str, panel_key: str, panel_id: str) -> dict | None:
+        """The latest participant of ``experiment`` whose ``panel_key`` column (one of
+        :data:`PANEL_KEYS`, e.g. ``"prolific_pid"``) is ``panel_id``, or None."""
+
+    @abc.abstractmethod
+    async def participants(self, experiment: str | None = None) -> list[dict]:
+        """Every participant (of one experiment), in arrival order."""
+
+    @abc.abstractmethod
+    async def games(self, experiment: str | None = None) -> list[dict]:
+        """Every game (of one experiment), in start order."""
+
+    @abc.abstractmethod
+    async def get_meta(self, key: str) -> Any:
+        """The value :meth:`set_meta` stored under ``key``, or None."""
+
+    @abc.abstractmethod
+    async def last_frame(self, game_id: str) -> tuple[int, int] | None:
+        """``(episode, frame)`` of the game's latest stored step row, or None: a resumed game
+        continues after it, since a frame is never written twice."""
+
+    @abc.abstractmethod
+    async def counts(self) -> dict[str, dict[str, int]]:
+        """Per experiment: ``participants``, ``active``, ``completions``, ``exclusions`` (statuses
+        ``active``, ``completed``, ``excluded``), ``by_status`` (every status and its count) and
+        ``games_running`` (games without an outcome). For the admin page."""
+
+
+def database_path(directory: str | os.PathLike) -> str:
+    """The database file of a data folder."""
+    return os.path.join(os.fspath(directory), DB_FILENAME)
+
