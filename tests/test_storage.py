@@ -311,14 +311,17 @@ def assert_same(got, want, name):
 
 
 def test_rows_are_encoded_before_the_env_can_change_them(tmp_path):
-    """Rows hold the env's own arrays; add_steps encodes them before yielding to the loop."""
+    """Rows hold the env's own arrays; add_steps encodes them during the call."""
     async def main():
         storage = await with_game(tmp_path)
         obs = np.zeros(100, np.int32)
-        task = asyncio.create_task(storage.add_steps("g", [StepRow(0, 0, "a", observation=obs)], t_server=1.0))
-        await asyncio.sleep(0)  # add_steps ran up to its await
-        obs[:] = 7              # the env steps on, in place
-        await task
+        # As the server's game loop does: the write is scheduled, not awaited, and the env steps on.
+        write = asyncio.ensure_future(storage.add_steps("g", [StepRow(0, 0, "a", observation=obs)], t_server=1.0))
+        obs[:] = 7
+        bad = asyncio.ensure_future(storage.add_steps("g", [StepRow(0, 1, "a", action={1})], t_server=1.0))
+        await write
+        with pytest.raises(InvalidRowError):  # a bad row is raised by the awaitable, not by the call
+            await bad
         await storage.close()
 
     run(main())

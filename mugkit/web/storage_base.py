@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import abc
 import os
-from typing import Any
+from typing import Any, Awaitable
 
 __all__ = ["Storage", "DB_FILENAME", "PANEL_KEYS", "STATUSES", "database_path"]
 
@@ -26,7 +26,8 @@ class Storage(abc.ABC):
     :class:`SQLiteStorage` implements it; a PostgreSQL backend will implement the same methods
     with the same promises:
 
-    - every method is a coroutine that never blocks the event loop;
+    - every method is a coroutine (``add_steps``: returns an awaitable) that never blocks the
+      event loop;
     - a write returns only after the transaction holding it has committed durably (a crash loses
       nothing acknowledged), and raises when it was not stored — :class:`InvalidRowError` (bad
       row or value, nothing sent to the database), :class:`DuplicateRowError`,
@@ -86,13 +87,17 @@ class Storage(abc.ABC):
         (a human) or ``policy`` (an AI: its name, or ``"random"``). All rows or none."""
 
     @abc.abstractmethod
-    async def add_steps(self, game_id: str, rows: list, *, t_server: float, t_client: float | None = None,
-                        keep_observations: bool = True) -> None:
+    def add_steps(self, game_id: str, rows: list, *, t_server: float, t_client: float | None = None,
+                  keep_observations: bool = True) -> Awaitable[None]:
         """Stores step rows (:class:`~mugkit.runtime.rows.StepRow`, typically one frame's) of a
-        stored game, all or none. The rows are encoded before this returns to the event loop, so
-        the env may change its arrays afterwards. ``keep_observations=False`` leaves the
-        ``observation`` column NULL. Raises :class:`DuplicateRowError` naming the first row whose
-        (game, episode, frame, agent) is stored already: nothing of the call is stored then."""
+        stored game, all or none; await the result (or ``asyncio.ensure_future`` it).
+
+        Unlike the other writes this is not a coroutine function: it encodes the rows during the
+        call, so the env may change the arrays they hold as soon as it returns, however the
+        caller schedules the write. Errors, bad rows included, are raised by the awaitable:
+        :class:`DuplicateRowError` names the first row whose (game, episode, frame, agent) is
+        stored already, and nothing of the call is stored then. ``keep_observations=False``
+        leaves the ``observation`` column NULL."""
 
     @abc.abstractmethod
     async def set_meta(self, key: str, value: Any) -> None:

@@ -128,13 +128,22 @@ class SQLiteStorage(Storage):
         if encoded:
             await self._write(_insert("players", encoded, "players"))
 
-    async def add_steps(self, game_id: str, rows: list, *, t_server: float, t_client: float | None = None,
-                        keep_observations: bool = True) -> None:
-        if not isinstance(game_id, str):
-            raise InvalidRowError(f"steps.game_id must be a str, got {type(game_id).__name__} {game_id!r:.60}")
-        values = [encode_step(game_id, row, t_server, t_client, keep_observations) for row in rows]
-        if values:
-            await self._write(lambda conn: _insert_steps(conn, game_id, rows, values))
+    def add_steps(self, game_id: str, rows: list, *, t_server: float, t_client: float | None = None,
+                  keep_observations: bool = True) -> asyncio.Future:
+        # Not a coroutine: a coroutine's body runs only once awaited or scheduled, and by then the
+        # env may have changed the arrays the rows hold. The rows are encoded here, during the call.
+        loop = asyncio.get_running_loop()
+        try:
+            if not isinstance(game_id, str):
+                raise InvalidRowError(f"steps.game_id must be a str, got {type(game_id).__name__} {game_id!r:.60}")
+            values = [encode_step(game_id, row, t_server, t_client, keep_observations) for row in rows]
+            if self._writer is None:
+                raise StorageClosedError("the storage is not started: await start() first")
+            if not values:
+                return _done(loop, None)
+            return self._writer.submit(lambda conn: _insert_steps(conn, game_id, rows, values))
+        except StorageError as exc:  # given to whoever awaits, like an error of the write itself
+            return _done(loop, exc)
 
     async def set_meta(self, key: str, value: Any) -> None:
         cols = encode_columns("meta", {"key": key, "value": value}, required=("key",))
@@ -211,6 +220,15 @@ class SQLiteStorage(Storage):
             return out
 
         return await self._read(work)
+
+
+def _done(loop: asyncio.AbstractEventLoop, exc: BaseException | None) -> asyncio.Future:
+    future = loop.create_future()
+    if exc is None:
+        future.set_result(None)
+    else:
+        future.set_exception(exc)
+    return future
 
 
 def _empty_counts() -> dict[str, Any]:
