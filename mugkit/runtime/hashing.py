@@ -241,7 +241,7 @@ class _Fingerprinting(_Sink):
 #: Arrays at least this large have their CRC remembered (see :func:`_crc`); smaller ones are cheap.
 _MEMO_MIN_BYTES = 1 << 16
 #: At most this many bytes of remembered array contents.
-_MEMO_MAX_BYTES = 1 << 29
+_MEMO_MAX_BYTES = 1 << 28
 _memo: dict = {}  # id(array) -> (weak reference to it, its bytes then as uint8, their CRC-32)
 _memo_bytes = [0]
 
