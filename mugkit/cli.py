@@ -1,4 +1,4 @@
-"""The ``mugkit`` command: ``check`` now; ``serve``, ``loadtest`` and ``data`` come with the server."""
+"""The ``mugkit`` command: ``serve``, ``check`` and ``data export`` (``loadtest`` comes next)."""
 
 from __future__ import annotations
 
@@ -66,9 +66,11 @@ def _unknown_node(argv: list[str]) -> str | None:
 USAGE = """usage: mugkit COMMAND ...
 
 commands:
+  serve PATH [--host H] [--port 8000] [--data DIR] [--seed N]   serve the experiments to participants
   check PATH [PATH ...] [pytest options]   determinism and rollback checks of experiments (as pytest items)
+  data export DIR [--out DIR] [--format parquet|csv]   the collected data as files, one per table
 
-serve, loadtest and data come with the server."""
+loadtest comes next."""
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -80,6 +82,14 @@ def main(argv: list[str] | None = None) -> int:
     command, rest = argv[0], argv[1:]
     if command == "check":
         return _check(rest)
+    if command == "serve":
+        from .web.serve import main as serve
+
+        return serve(rest)
+    if command == "data" and rest[:1] == ["export"]:
+        from .web.export import main as export
+
+        return export(rest[1:])
     print(f"{USAGE}\n\nmugkit: error: unknown command {command!r}", file=sys.stderr)
     return 2
 

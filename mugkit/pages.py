@@ -65,13 +65,17 @@ class Consent:
 class Completion:
     """The last page: shows the completion ``code`` and, with ``redirect``, sends the participant
     on (``{code}`` and ``{token}`` in ``redirect`` or ``body`` are filled in; ``{token}`` is a
-    per-participant unguessable token the server stores for verification)."""
+    per-participant unguessable token the server stores for verification).
+
+    ``timeout_code``: the code of a participant whose wait for partners timed out (default: ``code``;
+    panels usually pay for the time spent waiting)."""
 
     code: str
     redirect: str | None = None
     title: str = "Thank you"
     body: str = "You have finished the study. Your completion code is **{code}**."
     extra: dict = field(default_factory=dict)
+    timeout_code: str | None = None
 
     def __post_init__(self):
         self.body = resolve_body(self.body, depth=3)

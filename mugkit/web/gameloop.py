@@ -1,0 +1,238 @@
+"""A game run on the server: a clock around the frame driver.
+
+One :class:`ServerGame` per game (one participant or group, one step). It ticks the
+:class:`~mugkit.runtime.driver.FrameDriver` at the step's ``fps`` on absolute deadlines — a late
+tick is measured (``stats``), never slept away, so the game keeps its pace — feeds it the humans'
+keys, streams each frame to the players' browsers and hands the step rows to storage.
+
+Keys arrive as ``keys`` messages with sequence numbers (socket.io handlers may run out of order):
+an older message than the last one applied is ignored, and the presses and releases of every
+message since the last tick are kept, so a tap between two frames still counts.
+
+When a human's connection drops, the game pauses for everyone (no frame is played without them,
+so the rows have no gap) and resumes when they are back; after ``grace`` seconds away the game ends
+with the outcome ``"abandoned"`` (one human) or ``"partner_left"``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import io
+import logging
+import time
+from dataclasses import dataclass, field
+from typing import Any, Awaitable, Callable, Hashable
+
+from ..runtime.keys import KeyInput
+from ..runtime.rows import FrameResult
+from .protocol import Keys
+
+__all__ = ["ServerGame", "KeyState", "GameStats", "GRACE_SECONDS", "IMAGE_FPS"]
+
+log = logging.getLogger("mugkit.game")
+
+#: Seconds a game waits for a human whose connection dropped.
+GRACE_SECONDS = 20.0
+#: Most images per second an RGB-array env streams (each is a compressed JPEG).
+IMAGE_FPS = 15
+
+
+@dataclass
+class KeyState:
+    """One human's keyboard as the server knows it: the keys held in the newest message, and the
+    presses and releases of every message since the last tick."""
+
+    seq: int = -1
+    held: frozenset = frozenset()
+    down: set = field(default_factory=set)
+    up: set = field(default_factory=set)
+    t_client: float | None = None
+
+    def apply(self, keys: Keys) -> bool:
+        """Takes a message; False (and nothing changes) when it is older than one already applied."""
+        if keys.seq <= self.seq:
+            return False
+        self.seq, self.held, self.t_client = keys.seq, keys.held, keys.t
+        self.down |= keys.down
+        self.up |= keys.up
+        return True
+
+    def take(self) -> KeyInput:
+        """The input for this tick; the presses and releases are used up."""
+        out = KeyInput(self.held, frozenset(self.down), frozenset(self.up))
+        self.down.clear()
+        self.up.clear()
+        return out
+
+
+@dataclass
+class GameStats:
+    """How well the clock kept time: ticks played, and how late each tick started (seconds)."""
+
+    ticks: int = 0
+    late: list = field(default_factory=list)
+
+    def note(self, lateness: float) -> None:
+        self.ticks += 1
+        if len(self.late) < 100_000:
+            self.late.append(lateness)
+
+
+def shape_key(shape: dict) -> Any:
+    return shape.get("id")
+
+
+class ServerGame:
+    """Plays one game on the server.
+
+    Args:
+        game_id: its id (the socket.io room of its players is ``"g:" + game_id``).
+        driver: the game's frame driver, rendering every frame.
+        humans: agent id → participant id.
+        emit: ``(event, data, room) -> awaitable``, the socket layer's emit.
+        store_rows: ``(rows, t_server, t_client) -> awaitable``, called with each frame's rows.
+        on_end: ``(game, outcome) -> awaitable``, called once when the game is over.
+        grace: seconds to wait for a human who dropped out.
+    """
+
+    def __init__(self, game_id: str, driver: Any, humans: dict, emit: Callable[..., Awaitable],
+                 store_rows: Callable[..., Awaitable], on_end: Callable[..., Awaitable], *,
+                 grace: float = GRACE_SECONDS):
+        self.game_id = game_id
+        self.room = f"g:{game_id}"
+        self.driver = driver
+        self.humans = dict(humans)
+        self.keys = {agent: KeyState() for agent in humans}
+        self.emit, self.store_rows, self.on_end = emit, store_rows, on_end
+        self.grace = grace
+        self.fps = float(driver.options.fps)
+        self.absent: dict[Hashable, float] = {}
+        self.stats = GameStats()
+        self.outcome: str | None = None
+        self.shapes: dict = {}          # id -> the shape as last sent
+        self._last_image = 0.0
+        self._task: asyncio.Task | None = None
+        self._pending_writes: set = set()
+        self._done = False
+
+    # -- control ---------------------------------------------------------------------------
+
+    def start(self) -> None:
+        """Starts the clock (an asyncio task)."""
+        self._task = asyncio.get_running_loop().create_task(self._run(), name=f"game {self.game_id}")
+
+    def on_keys(self, agent: Hashable, keys: Keys) -> None:
+        """A ``keys`` message of ``agent``'s participant."""
+        state = self.keys.get(agent)
+        if state is not None:
+            state.apply(keys)
+
+    def left(self, agent: Hashable) -> None:
+        """``agent``'s participant lost their connection: the game pauses for them."""
+        self.absent.setdefault(agent, time.monotonic())
+
+    def back(self, agent: Hashable) -> None:
+        """``agent``'s participant is connected again."""
+        self.absent.pop(agent, None)
+
+    def snapshot(self) -> dict:
+        """A full ``frame`` message of the current frame, for a player who (re)joins."""
+        return self._message(self.driver.episode, self.driver.frame.index, list(self.shapes.values()), [], [], None)
+
+    async def stop(self, outcome: str) -> None:
+        """Ends the game now (a server shutting down, an operator)."""
+        if self._task is not None:
+            self._task.cancel()
+        await self._finish(outcome)
+
+    # -- the clock -------------------------------------------------------------------------
+
+    async def _run(self) -> None:
+        loop = asyncio.get_running_loop()
+        try:
+            await self._publish(self.driver.start())
+            period = 1.0 / self.fps
+            deadline = loop.time() + period
+            while not self.driver.finished and self.outcome is None:
+                await asyncio.sleep(max(0.0, deadline - loop.time()))
+                lateness = loop.time() - deadline
+                # Absolute deadlines keep the pace; after a long stall (a paused game, a busy
+                # machine) start counting again from now rather than playing a burst of frames.
+                deadline = deadline + period if lateness < 5 * period else loop.time() + period
+                if self._waiting_for_absent():
+                    continue
+                self.stats.note(lateness)
+                result = self.driver.tick({agent: state.take() for agent, state in self.keys.items()})
+                if result is not None:
+                    await self._publish(result)
+            await self._finish(self.outcome or "completed")
+        except asyncio.CancelledError:
+            raise
+        except Exception:
+            log.exception("game %s crashed", self.game_id)
+            await self._finish("error")
+
+    def _waiting_for_absent(self) -> bool:
+        """True while a human is away (the game pauses); ends the game once one stayed away too long."""
+        if not self.absent:
+            return False
+        if time.monotonic() - min(self.absent.values()) > self.grace:
+            self.outcome = "abandoned" if len(self.humans) == 1 else "partner_left"
+        return True
+
+    async def _finish(self, outcome: str) -> None:
+        if self._done:
+            return
+        self._done = True
+        self.outcome = outcome
+        if self._pending_writes:
+            await asyncio.gather(*self._pending_writes, return_exceptions=True)
+        on_end, self.on_end = self.on_end, None
+        if on_end is not None:
+            await on_end(self, outcome)
+
+    # -- frames out ------------------------------------------------------------------------
+
+    async def _publish(self, result: FrameResult) -> None:
+        t_server = time.time()
+        t_client = max((s.t_client for s in self.keys.values() if s.t_client is not None), default=None)
+        write = asyncio.ensure_future(self.store_rows(result.rows, t_server, t_client))
+        self._pending_writes.add(write)
+        write.add_done_callback(self._written)
+        await self.emit("frame", self._frame(result), room=self.room)
+
+    def _written(self, task: asyncio.Future) -> None:
+        self._pending_writes.discard(task)
+        if not task.cancelled() and task.exception() is not None:
+            log.error("game %s: step rows not stored: %s", self.game_id, task.exception())
+
+    def _frame(self, result: FrameResult) -> dict:
+        image = result.image
+        if image is not None and not isinstance(image, list):
+            return self._message(result.episode, result.frame, [], [], [], self._image_url(image))
+        current = {s["id"]: s for s in (image or []) if "id" in s}
+        changed = [s for k, s in current.items() if self.shapes.get(k) != s]
+        gone = [k for k in self.shapes if k not in current]
+        self.shapes = current
+        return self._message(result.episode, result.frame, changed, gone,
+                             [s for s in (image or []) if "id" not in s], None)
+
+    def _message(self, episode: int, frame: int, changed: list, gone: list, once: list, image: Any) -> dict:
+        acting = getattr(self.driver.frame, "acting", ())
+        turn = acting[0] if self.driver.turn_based and len(acting) == 1 else None
+        return {"game": self.game_id, "episode": episode, "frame": frame, "set": changed, "del": gone,
+                "once": once, "image": image, "turn": turn,
+                "hud": {"episode": episode + 1, "episodes": self.driver.options.episodes}}
+
+    def _image_url(self, array: Any) -> str | None:
+        """An RGB array as a JPEG ``data:`` URL, at most :data:`IMAGE_FPS` a second (None between)."""
+        now = time.monotonic()
+        if now - self._last_image < 1.0 / IMAGE_FPS:
+            return None
+        self._last_image = now
+        from PIL import Image
+
+        buffer = io.BytesIO()
+        Image.fromarray(array[..., :3]).save(buffer, format="JPEG", quality=80)
+        return "data:image/jpeg;base64," + base64.b64encode(buffer.getvalue()).decode("ascii")

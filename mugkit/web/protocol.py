@@ -1,0 +1,129 @@
+"""The messages between the server and a participant's browser (socket.io over websockets only).
+
+Every message is a JSON object. The server validates everything a client sends
+(:func:`parse_keys`, :func:`parse_advance`) and answers bad input with an error, never by
+dropping the connection or losing data.
+
+Connecting
+    The page ``/<experiment>/?<query>`` loads the client, which connects with
+    ``auth = {"experiment": str, "query": {str: str}, "participant": str | None,
+    "resume": str | None}``: ``participant`` and ``resume`` are what the server gave this browser
+    before (kept in ``localStorage``), so a reload resumes. A panel id in the query (Prolific's
+    ``PROLIFIC_PID``, MTurk's ``workerId``) also finds the participant again.
+
+Server → client
+    ``view``: the step to show, ``{"kind", "index", "total", "step", ...}``, by kind:
+
+    - ``page``: ``title``, ``html``, ``button``
+    - ``consent``: ``title``, ``html``, ``agree``, ``decline``
+    - ``survey``: ``title``, ``survey`` (a SurveyJS JSON model)
+    - ``waitroom``: ``present``, ``needed``, ``timeout`` (seconds left)
+    - ``game``: ``game``, ``width``, ``height``, ``fps``, ``keys`` (key names the step maps),
+      ``turn_based``, ``you`` (your agent id, as JSON), ``agents``, ``runtime`` (where it runs)
+    - ``completion``: ``title``, ``html``, ``code``, ``redirect`` (a URL or null), ``mturk``
+      (``{"submit_to": url, "assignment_id": str}`` or null)
+    - ``ended``: ``title``, ``html``, ``code`` (declined, timed out, excluded, partner left …)
+    - ``preview``: ``html`` (an MTurk preview: nothing has started)
+    - ``refused``: ``html`` (e.g. this panel id already completed the study)
+
+    ``identity``: ``{"participant": str, "resume": str}``, to keep for reloads.
+
+    ``frame``: one game frame, ``{"game", "episode", "frame", "set", "del", "once", "image", "turn",
+    "hud"}``: ``set`` lists shapes with an ``id`` that are new or changed since the last frame this
+    client got (draw them until deleted; move them smoothly), ``del`` the ids gone, ``once`` shapes
+    without an id (this frame only), ``image`` a ``data:`` URL of an RGB-array env's frame (or
+    null), ``turn`` the agent whose turn it is in a turn-based game (or null), ``hud`` a short
+    status dict (episode, scores).
+
+    ``waitroom``: ``{"present", "needed", "timeout"}`` while waiting for partners.
+
+    ``error``: ``{"message"}`` for a rejected message (the client shows it; nothing is lost).
+
+Client → server
+    ``keys``: ``{"game": str, "seq": int, "held": [str], "down": [str], "up": [str], "t": float}``
+    — sent when the keyboard changes (not every frame); ``seq`` increases per game; ``down`` and
+    ``up`` list the keys pressed and released since the last message, so a tap between two frames
+    is never lost; ``t`` is the client's clock in milliseconds.
+
+    ``advance``: ``{"index": int, ...}`` — leave step ``index``; a survey adds ``"answers": {name:
+    value}``, a consent ``"agree": bool``. Acknowledged with ``{"ok": true}`` or
+    ``{"ok": false, "error": str}``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+__all__ = ["ProtocolError", "Keys", "parse_keys", "parse_advance", "MAX_KEYS", "MAX_KEY_NAME"]
+
+#: Most key names in one ``keys`` message, and the longest name (``KeyboardEvent.key`` values are
+#: short: "ArrowLeft", "a", " ").
+MAX_KEYS = 16
+MAX_KEY_NAME = 32
+
+
+class ProtocolError(ValueError):
+    """A client message that does not follow the protocol; the message says what is wrong."""
+
+
+@dataclass(frozen=True)
+class Keys:
+    """A validated ``keys`` message."""
+
+    game: str
+    seq: int
+    held: frozenset
+    down: frozenset
+    up: frozenset
+    t: float | None
+
+
+def _names(value: Any, field: str) -> frozenset:
+    if not isinstance(value, list) or len(value) > MAX_KEYS:
+        raise ProtocolError(f"keys.{field} must be a list of at most {MAX_KEYS} key names")
+    if not all(isinstance(k, str) and 0 < len(k) <= MAX_KEY_NAME for k in value):
+        raise ProtocolError(f"keys.{field} must hold key names (strings of 1 to {MAX_KEY_NAME} characters)")
+    return frozenset(value)
+
+
+def _is_int(v: Any) -> bool:
+    return isinstance(v, int) and not isinstance(v, bool)
+
+
+def parse_keys(data: Any) -> Keys:
+    """A ``keys`` message, validated.
+
+    Raises:
+        ProtocolError: not an object, a missing or ill-typed field, too many or too long key names.
+    """
+    if not isinstance(data, dict):
+        raise ProtocolError("keys must be an object")
+    game, seq, t = data.get("game"), data.get("seq"), data.get("t")
+    if not isinstance(game, str) or not game:
+        raise ProtocolError("keys.game must be the game's id")
+    if not _is_int(seq) or seq < 0:
+        raise ProtocolError("keys.seq must be a non-negative integer")
+    if t is not None and (not isinstance(t, (int, float)) or isinstance(t, bool) or t != t):
+        raise ProtocolError("keys.t must be a number (the client's clock in ms)")
+    return Keys(game, seq, _names(data.get("held", []), "held"), _names(data.get("down", []), "down"),
+                _names(data.get("up", []), "up"), None if t is None else float(t))
+
+
+def parse_advance(data: Any) -> dict:
+    """An ``advance`` message, validated for shape (a survey's answers are checked against its
+    questions by the flow).
+
+    Raises:
+        ProtocolError: not an object, no integer ``index``, ``answers`` not an object, ``agree``
+            not a bool.
+    """
+    if not isinstance(data, dict):
+        raise ProtocolError("advance must be an object")
+    if not _is_int(data.get("index")):
+        raise ProtocolError("advance.index must be the index of the step being left")
+    if "answers" in data and not isinstance(data["answers"], dict):
+        raise ProtocolError("advance.answers must be an object: question name -> answer")
+    if "agree" in data and not isinstance(data["agree"], bool):
+        raise ProtocolError("advance.agree must be true or false")
+    return data

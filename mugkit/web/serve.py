@@ -1,0 +1,119 @@
+"""``mugkit serve PATH``: every experiment under PATH, to participants, until stopped.
+
+Start-up collects the experiments, opens the database under ``--data``, takes the study seed
+(``--seed``, or the one stored there, or a new one drawn and stored), marks games a previous run
+left unfinished as interrupted, and prints the links, where the data go and the admin link.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import os
+import secrets
+import sys
+
+__all__ = ["main", "run"]
+
+log = logging.getLogger("mugkit.serve")
+
+DATABASE = "mugkit.sqlite"
+
+
+def _parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="mugkit serve", description="serve the experiments under PATH to participants")
+    p.add_argument("paths", nargs="+", metavar="PATH", help="experiment files or folders")
+    p.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1; 0.0.0.0 for all)")
+    p.add_argument("--port", type=int, default=8000, help="port (default 8000)")
+    p.add_argument("--data", default="data", help="folder of the database (default data/)")
+    p.add_argument("--seed", type=int, default=None,
+                   help="the study seed (default: drawn at the first start and kept in the data folder)")
+    return p
+
+
+async def study_seed(storage, wanted: int | None) -> int:
+    """The seed of this data folder: the stored one; ``wanted`` when nothing is stored yet.
+
+    Raises:
+        SystemExit: ``wanted`` differs from the stored seed (one data folder, one seed).
+    """
+    stored = await storage.get_meta("study_seed")
+    if stored is not None:
+        if wanted is not None and int(stored) != wanted:
+            raise SystemExit(f"mugkit serve: this data folder ran with --seed {stored}; serve it with that seed, "
+                             f"or give another --data folder for seed {wanted}")
+        return int(stored)
+    seed = wanted if wanted is not None else secrets.randbelow(2**31)
+    await storage.set_meta("study_seed", seed)
+    return seed
+
+
+async def run(paths: list[str], host: str, port: int, data: str, seed: int | None,
+              ready: asyncio.Event | None = None) -> None:
+    """Serves until cancelled (or a signal stops uvicorn)."""
+    import uvicorn
+
+    from ..collect import collect
+    from .server import create_app
+    from .storage import SQLiteStorage
+    from .study import Study
+
+    experiments = {e.name: e for e in collect(paths)}
+    if not experiments:
+        raise SystemExit(f"mugkit serve: no experiments under {' '.join(paths)} (a module that imports mugkit and "
+                         f"has @mk.scene or @mk.survey functions)")
+    os.makedirs(data, exist_ok=True)
+    storage = SQLiteStorage(os.path.join(data, DATABASE))
+    await storage.start()
+    study = Study(experiments, storage, await study_seed(storage, seed), emit=None)
+    token = secrets.token_urlsafe(18)
+    app, _, _ = create_app(study, token)
+    await study.start()
+    _announce(experiments, host, port, data, study.seed, token)
+    server = uvicorn.Server(uvicorn.Config(app, host=host, port=port, log_level="warning", ws="websockets-sansio",
+                                           lifespan="on"))
+    try:
+        if ready is not None:
+            asyncio.get_running_loop().create_task(_when_started(server, ready))
+        await server.serve()
+    finally:
+        await study.close()
+        await storage.close()
+
+
+async def _when_started(server, ready: asyncio.Event) -> None:
+    while not server.started:
+        await asyncio.sleep(0.05)
+    ready.set()
+
+
+def _announce(experiments: dict, host: str, port: int, data: str, seed: int, token: str) -> None:
+    shown = "localhost" if host in ("127.0.0.1", "0.0.0.0") else host
+    base = f"http://{shown}:{port}"
+    lines = [f"mugkit serving {len(experiments)} experiment(s), study seed {seed}"]
+    lines += [f"  {base}/{name}/" for name in sorted(experiments)]
+    lines += [f"data: {os.path.abspath(os.path.join(data, DATABASE))}", f"admin: {base}/admin?token={token}"]
+    for line in lines:
+        print(line, flush=True)
+    if runtime_notes := [f"{name}::{s.name}" for name, e in experiments.items() for s in e.steps
+                         if getattr(s, "kind", "") == "game" and s.runtime == "browser"]:
+        print("browser-runtime steps run on the server until the browser runtime lands: " + ", ".join(runtime_notes),
+              flush=True)
+
+
+def main(argv: list[str]) -> int:
+    """The ``mugkit serve`` command."""
+    args = _parser().parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.getLogger("sanic").setLevel(logging.WARNING)  # its banner says nothing a researcher needs
+    try:
+        asyncio.run(run(args.paths, args.host, args.port, args.data, args.seed))
+    except KeyboardInterrupt:
+        pass
+    except SystemExit as exc:
+        if isinstance(exc.code, str):
+            print(exc.code, file=sys.stderr)
+            return 2
+        raise
+    return 0

@@ -1,0 +1,209 @@
+"""The web server: Sanic serves pages and files, python-socketio the live connection.
+
+Why ASGI — ``socketio.ASGIApp`` wrapping the Sanic app, served by uvicorn — rather than
+python-socketio's Sanic mode: its maintainers recommend the ASGI integration and no longer fix
+Sanic-mode bugs; ASGI keeps the same app runnable under any ASGI server, and the Redis client
+manager (several server processes, a later step) plugs into either. Only the websocket transport
+is used (no long-polling): no sticky sessions are needed across workers, and clients disconnect
+cleanly.
+
+Routes: ``/`` (the researcher's index of experiments), ``/<experiment>/`` (the participant's page;
+the client then connects over socket.io), ``/static/…`` (the client and its vendored assets),
+``/<experiment>/files/…`` (images and sprite atlases next to the experiment), ``/admin`` (behind a
+token).
+"""
+
+from __future__ import annotations
+
+import html
+import json
+import logging
+import mimetypes
+import os
+import secrets
+from typing import Any
+
+import socketio
+from sanic import Sanic, response
+
+from .study import Study
+
+__all__ = ["create_app", "STATIC_DIR", "MAX_MESSAGE_BYTES"]
+
+log = logging.getLogger("mugkit.server")
+
+WEB_DIR = os.path.dirname(os.path.abspath(__file__))
+STATIC_DIR = os.path.join(WEB_DIR, "static")
+TEMPLATE = os.path.join(WEB_DIR, "templates", "page.html")
+#: Largest client message handled (bigger ones are answered with an error). engine.io itself closes
+#: a connection whose message passes ``max_http_buffer_size`` (1 MB) before mugkit sees it.
+MAX_MESSAGE_BYTES = 16 * 1024
+#: Files an experiment may serve from its folder (never its Python source or data).
+ASSET_TYPES = (".png", ".jpg", ".jpeg", ".gif", ".svg", ".webp", ".json", ".mp3", ".wav", ".ogg", ".css")
+
+mimetypes.add_type("text/javascript", ".mjs")
+mimetypes.add_type("text/javascript", ".js")
+mimetypes.add_type("application/wasm", ".wasm")
+
+
+def _inside(root: str, relative: str) -> str | None:
+    """The real path of ``relative`` under ``root``, or None when it escapes ``root`` (``..``,
+    absolute paths, symlinks pointing out)."""
+    root = os.path.realpath(root)
+    path = os.path.realpath(os.path.join(root, relative))
+    return path if path.startswith(root + os.sep) and os.path.isfile(path) else None
+
+
+def create_app(study: Study, admin_token: str) -> tuple[Any, socketio.AsyncServer, Sanic]:
+    """The ASGI app (socket.io around Sanic), the socket.io server and the Sanic app.
+
+    ``study.emit`` is set to the socket.io server's emit."""
+    sio = socketio.AsyncServer(async_mode="asgi", transports=["websocket"], cors_allowed_origins=[],
+                               max_http_buffer_size=1_000_000, logger=False, engineio_logger=False)
+    study.emit = sio.emit
+    app = Sanic(f"mugkit_{secrets.token_hex(4)}", configure_logging=False)
+    _http_routes(app, study, admin_token)
+    _socket_events(sio, study)
+    return socketio.ASGIApp(sio, other_asgi_app=app, socketio_path="socket.io"), sio, app
+
+
+# -- HTTP ------------------------------------------------------------------------------------
+
+def _http_routes(app: Sanic, study: Study, admin_token: str) -> None:
+    from .admin import admin_page, admin_table
+
+    @app.get("/")
+    async def index(request):
+        return response.html(_index_html(study))
+
+    @app.get("/static/<path:path>")
+    async def static(request, path: str):
+        found = _inside(STATIC_DIR, path)
+        if found is None:
+            return response.text("not found", status=404)
+        return await response.file(found, mime_type=mimetypes.guess_type(found)[0] or "application/octet-stream")
+
+    @app.get("/<experiment:str>/files/<path:path>")
+    async def files(request, experiment: str, path: str):
+        exp = study.experiments.get(experiment)
+        found = _inside(os.path.dirname(exp.path), path) if exp is not None else None
+        if found is None or not found.lower().endswith(ASSET_TYPES):
+            return response.text("not found", status=404)
+        return await response.file(found)
+
+    @app.get("/<experiment:str>/", strict_slashes=True)
+    async def participant_page(request, experiment: str):
+        if experiment not in study.experiments:
+            return response.html(_message_html("Study not found", "This study link is not valid."), status=404)
+        return response.html(_page_html(experiment))
+
+    @app.get("/<experiment:str>", strict_slashes=True)
+    async def without_slash(request, experiment: str):
+        if experiment not in study.experiments:
+            return response.text("not found", status=404)
+        query = request.query_string
+        return response.redirect(f"/{experiment}/" + (f"?{query}" if query else ""))
+
+    @app.get("/admin")
+    async def admin(request):
+        if not _authorized(request, admin_token):
+            return response.text("forbidden: open the admin link printed when the server started", status=403)
+        return response.html(await admin_page(study, request.args.get("token", "")))
+
+    @app.get("/admin/data/<table:str>")
+    async def admin_data(request, table: str):
+        if not _authorized(request, admin_token):
+            return response.text("forbidden", status=403)
+        return await admin_table(study, table)
+
+
+def _authorized(request: Any, token: str) -> bool:
+    given = request.args.get("token", "") or request.headers.get("x-mugkit-token", "")
+    return bool(token) and secrets.compare_digest(str(given), token)
+
+
+def _page_html(experiment: str) -> str:
+    with open(TEMPLATE, encoding="utf-8") as f:
+        return f.read().replace("__EXPERIMENT__", html.escape(experiment)).replace("__TITLE__", "Study")
+
+
+def _message_html(title: str, text: str) -> str:
+    return (f"<!doctype html><meta charset=utf-8><title>{html.escape(title)}</title>"
+            f"<body style='font-family:system-ui;max-width:40em;margin:4em auto'><h1>{html.escape(title)}</h1>"
+            f"<p>{html.escape(text)}</p></body>")
+
+
+def _index_html(study: Study) -> str:
+    rows = []
+    for name, exp in sorted(study.experiments.items()):
+        steps = ", ".join(html.escape(s.name) for s in exp.steps)
+        rows.append(f"<li><a href='/{html.escape(name)}/'>{html.escape(name)}</a> — {steps}</li>")
+    return ("<!doctype html><meta charset=utf-8><title>mugkit</title>"
+            "<body style='font-family:system-ui;max-width:50em;margin:3em auto'><h1>Experiments</h1>"
+            f"<ul>{''.join(rows)}</ul><p>Share an experiment's link with participants; panels add their "
+            "parameters (Prolific: PROLIFIC_PID, STUDY_ID, SESSION_ID; MTurk: workerId, assignmentId, hitId, "
+            "turkSubmitTo).</p></body>")
+
+
+# -- socket.io -------------------------------------------------------------------------------
+
+def _too_big(data: Any) -> bool:
+    try:
+        return len(json.dumps(data)) > MAX_MESSAGE_BYTES
+    except (TypeError, ValueError):
+        return True
+
+
+def _socket_events(sio: socketio.AsyncServer, study: Study) -> None:
+    async def participant(sid: str):
+        session = await sio.get_session(sid)
+        return study.participants.get(session.get("pid", "")) if session else None
+
+    @sio.event
+    async def connect(sid, environ, auth=None):
+        p, view = await study.enter(auth, environ.get("HTTP_USER_AGENT", ""))
+        await sio.save_session(sid, {"pid": p.id if p else None})
+        if p is not None:
+            await sio.enter_room(sid, f"p:{p.id}")
+            await sio.emit("identity", {"participant": p.id, "resume": p.token}, to=sid)
+            study.connected(p)
+            if view.get("kind") == "game":
+                await sio.enter_room(sid, f"g:{view['game']}")
+        await sio.emit("view", view, to=sid)
+        if view.get("kind") == "game" and view["game"] in study.games:
+            await sio.emit("frame", study.games[view["game"]].snapshot(), to=sid)
+
+    @sio.event
+    async def disconnect(sid, *args):
+        p = await participant(sid)
+        if p is not None:
+            await study.disconnected(p)
+
+    @sio.event
+    async def advance(sid, data=None):
+        p = await participant(sid)
+        if p is None:
+            return {"ok": False, "error": "no participant on this connection: reload the page"}
+        if _too_big(data):
+            return {"ok": False, "error": f"message larger than {MAX_MESSAGE_BYTES} bytes"}
+        return await study.advance(p, data)
+
+    @sio.event
+    async def keys(sid, data=None):
+        p = await participant(sid)
+        error = "no participant on this connection" if p is None else (
+            f"message larger than {MAX_MESSAGE_BYTES} bytes" if _too_big(data) else study.keys(p, data))
+        if error:
+            await sio.emit("error", {"message": error}, to=sid)
+
+    @sio.on("*")
+    async def unknown(event, sid, data=None):
+        await sio.emit("error", {"message": f"unknown event {str(event)[:40]!r}"}, to=sid)
+
+    async def join(pid: str, room: str) -> None:
+        for sid, _ in sio.manager.get_participants("/", f"p:{pid}"):
+            await sio.enter_room(sid, room)
+
+    study.join = join
+
+

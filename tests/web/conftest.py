@@ -1,0 +1,6 @@
+"""tests/web: helpers (serving.py) imported by name."""
+
+import os
+import sys
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))

@@ -1,0 +1,207 @@
+"""`mugkit serve` end to end at the protocol level: a real server process, real socket.io clients,
+a real database file."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import sqlite3
+import urllib.error
+import urllib.request
+
+import pytest
+
+from serving import STUDIES, Browser, serve
+
+pytestmark = pytest.mark.slow
+
+WALK = os.path.join(STUDIES, "_walk.py")
+DUO = os.path.join(STUDIES, "_duo.py")
+
+
+@pytest.fixture
+def server(tmp_path):
+    served = serve(WALK, DUO, data=str(tmp_path / "data"))
+    yield served
+    served.stop()
+
+
+def rows(data: str, sql: str) -> list:
+    with sqlite3.connect(os.path.join(data, "mugkit.sqlite")) as db:
+        return db.execute(sql).fetchall()
+
+
+async def play_walk(b: Browser) -> dict:
+    """Goes through the walk study; returns the completion view."""
+    await b.connect()
+    assert (await b.view("page"))["title"] == "Welcome"
+    assert await b.call("advance", {"index": 0}) == {"ok": True}
+    await b.view("consent")
+    assert await b.call("advance", {"index": 1, "agree": True}) == {"ok": True}
+    game = await b.view("game")
+    for seq in range(3):  # hold ArrowRight for a moment, then let go
+        await b.sio.emit("keys", {"game": game["game"], "seq": seq * 2, "held": ["ArrowRight"], "down": ["ArrowRight"],
+                                  "up": [], "t": 1000.0 + seq})
+        await asyncio.sleep(0.15)
+        await b.sio.emit("keys", {"game": game["game"], "seq": seq * 2 + 1, "held": [], "down": [], "up": ["ArrowRight"],
+                                  "t": 1100.0 + seq})
+    survey = await b.view("survey", timeout=30)
+    assert [q["name"] for q in survey["survey"]["pages"][0]["elements"]] == ["fun", "hand", "comments"]
+    bad = await b.call("advance", {"index": 3, "answers": {"fun": 9, "hand": "left"}})
+    assert bad["ok"] is False and "fun" in bad["error"]
+    assert await b.call("advance", {"index": 3, "answers": {"fun": 4, "hand": "both"}}) == {"ok": True}
+    return await b.view("completion")
+
+
+def test_a_participant_goes_through_the_whole_flow_and_every_frame_is_stored(server):
+    async def main():
+        b = Browser(server.url, "_walk", {"PROLIFIC_PID": "p-123", "STUDY_ID": "s1", "SESSION_ID": "x9"})
+        done = await play_walk(b)
+        await b.close()
+        return b, done
+
+    b, done = asyncio.run(main())
+    assert done["code"] == "C0DE42" and done["redirect"] == "https://app.prolific.com/submissions/complete?cc=C0DE42"
+    assert len(b.frames) >= 40 and b.frames[0]["frame"] == 0
+    steps = rows(server.data, "select frame, keys, action, filled from steps order by frame")
+    assert [r[0] for r in steps] == list(range(46))  # frame 0 (the reset) to max_steps, each once
+    assert any(r[1] and "ArrowRight" in r[1] for r in steps)  # the keys pressed are recorded
+    assert rows(server.data, "select status, outcome_code, prolific_pid from participants") == \
+        [("completed", "C0DE42", "p-123")]
+    assert sorted(r[0] for r in rows(server.data, "select question from answers")) == ["comments", "fun", "hand"]
+
+
+def test_a_completed_panel_id_is_turned_away_and_an_mturk_preview_starts_nothing(server):
+    async def main():
+        b = Browser(server.url, "_walk", {"PROLIFIC_PID": "p-9"})
+        await play_walk(b)
+        await b.close()
+        again = Browser(server.url, "_walk", {"PROLIFIC_PID": "p-9"})
+        await again.connect()
+        refused = await again.view("refused")
+        await again.close()
+        preview = Browser(server.url, "_walk", {"assignmentId": "ASSIGNMENT_ID_NOT_AVAILABLE", "hitId": "h"})
+        await preview.connect()
+        shown = await preview.view("preview")
+        await preview.close()
+        return refused, shown
+
+    refused, shown = asyncio.run(main())
+    assert "already" in refused["html"]
+    assert "Preview" in shown["html"]
+    assert rows(server.data, "select count(*) from participants") == [(1,)]
+
+
+def test_a_reload_mid_game_resumes_the_same_game_without_gap_or_repeat(server):
+    async def main():
+        b = Browser(server.url, "_walk")
+        await b.connect()
+        await b.view("page")
+        await b.call("advance", {"index": 0})
+        await b.view("consent")
+        await b.call("advance", {"index": 1, "agree": True})
+        game = await b.view("game")
+        await asyncio.sleep(0.4)
+        await b.close()  # the reload: the connection drops ...
+        await asyncio.sleep(0.5)
+        again = Browser(server.url, "_walk", identity=b.identity)  # ... and comes back with its identity
+        await again.connect()
+        resumed = await again.view("game")
+        await again.view("survey", timeout=30)
+        await again.close()
+        return game, resumed
+
+    game, resumed = asyncio.run(main())
+    assert resumed["game"] == game["game"]
+    frames = [r[0] for r in rows(server.data, "select frame from steps order by frame")]
+    assert frames == list(range(46))
+
+
+def test_two_participants_are_matched_into_one_game_and_both_finish(server):
+    async def main():
+        a, b = Browser(server.url, "_duo"), Browser(server.url, "_duo")
+        await a.connect()
+        wait = await a.view("waitroom")
+        await b.connect()
+        game_b = await b.view("game")
+        game_a = await a.view("game")
+        done = await asyncio.gather(a.view("completion", timeout=30), b.view("completion", timeout=30))
+        await a.close()
+        await b.close()
+        return wait, game_a, game_b, done
+
+    wait, game_a, game_b, done = asyncio.run(main())
+    assert wait["needed"] == 2 and wait["present"] == 1
+    assert game_a["game"] == game_b["game"] and {game_a["you"], game_b["you"]} == {"left", "right"}
+    assert [d["code"] for d in done] == ["DUO777", "DUO777"]
+    assert rows(server.data, "select count(*) from steps") == [(2 * 31,)]
+
+
+def test_bad_input_is_rejected_and_the_server_keeps_serving(server):
+    async def main():
+        b = Browser(server.url, "_walk")
+        await b.connect()
+        await b.view("page")
+        errors = []
+        for message in ("not an object", {"index": "zero"}, {"index": 0, "answers": "no"}):
+            errors.append(await b.call("advance", message))
+        errors.append(await b.call("advance", {"index": 0, "padding": "x" * 40_000}))
+        await b.sio.emit("keys", {"game": "nope", "seq": -1})
+        first = await b.next("error")
+        await b.sio.emit("no_such_event", {})
+        second = await b.next("error")
+        ok = await b.call("advance", {"index": 0})
+        await b.close()
+        return errors, first, second, ok
+
+    errors, first, second, ok = asyncio.run(main())
+    assert all(e["ok"] is False and e["error"] for e in errors), errors
+    assert "keys.seq" in first["message"] and "unknown event 'no_such_event'" in second["message"]
+    assert ok == {"ok": True}
+    for path in ("/static/../serve.py", "/static/%2e%2e/serve.py", "/_walk/files/_walk.py", "/_walk/files/../../x.png"):
+        with pytest.raises(urllib.error.HTTPError) as e:
+            urllib.request.urlopen(server.url + path)
+        assert e.value.code == 404, path
+    with pytest.raises(urllib.error.HTTPError) as e:
+        urllib.request.urlopen(server.url + "/admin")
+    assert e.value.code == 403
+    assert b"Active participants" in urllib.request.urlopen(f"{server.url}/admin?token={server.token}").read()
+
+
+def test_a_killed_server_keeps_every_acknowledged_row_and_the_participant_goes_on(tmp_path):
+    data = str(tmp_path / "data")
+    served = serve(WALK, data=data)
+
+    async def first_part():
+        b = Browser(served.url, "_walk")
+        await b.connect()
+        await b.view("page")
+        await b.call("advance", {"index": 0})
+        await b.view("consent")
+        await b.call("advance", {"index": 1, "agree": True})
+        await b.view("game")
+        await asyncio.sleep(0.6)
+        return b
+
+    b = asyncio.run(first_part())
+    served.stop(signal.SIGKILL)
+    stored = rows(data, "select count(*) from steps")[0][0]
+    assert stored > 0
+    again = serve(WALK, data=data)
+
+    async def second_part():
+        back = Browser(again.url, "_walk", identity=b.identity)
+        await back.connect()
+        view = await back.view()
+        await back.close()
+        return view
+
+    try:
+        view = asyncio.run(second_part())
+    finally:
+        again.stop()
+    assert view["kind"] == "survey"  # the cut game is over; the participant goes on
+    assert rows(data, "select outcome from games") == [("interrupted",)]
+    assert rows(data, "select count(*) from steps")[0][0] >= stored
+    assert any(r[0] == "game_interrupted" for r in rows(data, "select kind from events"))
