@@ -116,6 +116,10 @@ class GameOptions:
     """Seconds to wait for partners before the participant moves on with its own code. Read by
     the server's matchmaking."""
 
+    record_observations: bool = True
+    """Store every frame's observations in the ``steps`` table (arrays compressed). False leaves
+    them out — for pixel observations a study does not need. Read by the server's storage."""
+
     packages: tuple = ()
     """Extra pinned Python packages (``"chess==1.11.2"``) the browser runtime installs. Read by the
     browser runtime."""
@@ -242,8 +246,9 @@ def _one_of(o: dict, name: str, allowed: tuple) -> list[str]:
 
 def _other_problems(o: dict) -> list[str]:
     out = _one_of(o, "fill", FILLS) + _one_of(o, "input_mode", INPUT_MODES)
-    if not isinstance(o["turn_based"], bool):
-        out.append(f"turn_based must be True or False, got {o['turn_based']!r}")
+    for flag in ("turn_based", "record_observations"):
+        if not isinstance(o[flag], bool):
+            out.append(f"{flag} must be True or False, got {o[flag]!r}")
     for hook in ("render", "on_step", "on_episode_start", "on_episode_end"):
         if o[hook] is not None and not callable(o[hook]):
             out.append(f"{hook} must be a function, got {o[hook]!r}")

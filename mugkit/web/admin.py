@@ -15,7 +15,7 @@ from typing import Any
 
 from sanic import response
 
-__all__ = ["admin_page", "admin_table", "TABLES"]
+__all__ = ["admin_page", "admin_table", "admin_stats_data", "TABLES"]
 
 #: Tables offered as CSV downloads.
 TABLES = ("participants", "games")
@@ -62,6 +62,22 @@ async def admin_page(study: Any, token: str) -> str:
             f"<h2>Games running ({len(study.games)})</h2>"
             f"{_table(_game_rows(study), ['game', 'players', 'episode', 'frame', 'ticks', 'p50 late ms', 'p99 late ms', 'paused for'])}"
             f"<h2>Data</h2><p>{links}; everything: <code>mugkit data export DATA_DIR</code></p>")
+
+
+def admin_stats_data(study: Any) -> dict:
+    """Machine-readable load figures (for benchmarks and monitoring): per running game its ticks
+    and tick lateness, and the server process's CPU time."""
+    import resource
+
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    late = sorted(x for g in study.games.values() for x in g.stats.late)
+
+    def pct(q: float) -> float:
+        return round(late[int(q * (len(late) - 1))] * 1000, 2) if late else 0.0
+
+    return {"games": len(study.games), "ticks": sum(g.stats.ticks for g in study.games.values()),
+            "late_ms": {"p50": pct(0.5), "p99": pct(0.99), "max": pct(1.0)},
+            "cpu_seconds": usage.ru_utime + usage.ru_stime, "participants": len(study.participants)}
 
 
 async def admin_table(study: Any, name: str) -> Any:

@@ -70,7 +70,7 @@ def create_app(study: Study, admin_token: str) -> tuple[Any, socketio.AsyncServe
 # -- HTTP ------------------------------------------------------------------------------------
 
 def _http_routes(app: Sanic, study: Study, admin_token: str) -> None:
-    from .admin import admin_page, admin_table
+    from .admin import admin_page, admin_stats_data, admin_table
 
     @app.get("/")
     async def index(request):
@@ -109,6 +109,12 @@ def _http_routes(app: Sanic, study: Study, admin_token: str) -> None:
         if not _authorized(request, admin_token):
             return response.text("forbidden: open the admin link printed when the server started", status=403)
         return response.html(await admin_page(study, request.args.get("token", "")))
+
+    @app.get("/admin/stats.json")
+    async def admin_stats(request):
+        if not _authorized(request, admin_token):
+            return response.json({"error": "forbidden"}, status=403)
+        return response.json(admin_stats_data(study))
 
     @app.get("/admin/data/<table:str>")
     async def admin_data(request, table: str):

@@ -365,7 +365,9 @@ class Study:
         game_id = new_id()
         humans = dict(zip(step.humans, who))
         game = ServerGame(game_id, built.driver(render=True), humans, self.emit,
-                          lambda rows, t, tc: self.storage.add_steps(game_id, rows, t_server=t, t_client=tc),
+                          lambda rows, t, tc: self.storage.add_steps(
+                              game_id, rows, t_server=t, t_client=tc,
+                              keep_observations=step.options.record_observations),
                           self._game_over)
         await self.storage.add_game({"game_id": game_id, "experiment": name, "step": step.name, "runtime": "server",
                                      "seed": seed, "started_at": time.time(),
