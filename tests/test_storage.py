@@ -8,6 +8,7 @@ import signal
 import sqlite3
 import subprocess
 import sys
+import threading
 import time
 
 import numpy as np
@@ -15,7 +16,7 @@ import pytest
 
 from mugkit.runtime.rows import StepRow
 from mugkit.web.storage import (DB_FILENAME, DuplicateRowError, InvalidRowError, MissingRowError, SQLiteStorage,
-                                Storage, StorageClosedError)
+                                Storage, StorageClosedError, StorageError)
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
@@ -36,6 +37,30 @@ async def with_game(folder, game_id="g", participants=("p",)) -> SQLiteStorage:
         await storage.add_participant({"participant_id": pid, "experiment": "chase"})
     await storage.add_game({"game_id": game_id, "experiment": "chase", "step": "chase", "seed": 7})
     return storage
+
+
+def submit(storage, work):
+    """Queues ``work(conn)`` on the writer thread now (not when awaited), as the write methods do."""
+    return storage._writer.submit(work)
+
+
+async def hold_writer(storage):
+    """Keeps the writer thread busy until the returned function is called: writes made meanwhile
+    queue up and go into one transaction."""
+    started, release = threading.Event(), threading.Event()
+
+    def busy(conn):
+        started.set()
+        release.wait(10)
+
+    held = submit(storage, busy)
+    await asyncio.to_thread(started.wait, 10)
+
+    async def let_go():
+        release.set()
+        await held
+
+    return let_go
 
 
 def frame_rows(frame, agents=("a", "b"), episode=0, **kw):
@@ -157,18 +182,20 @@ def test_a_failing_write_loses_no_other_write_of_its_batch(tmp_path):
     async def main():
         storage = await with_game(tmp_path)
         await storage.add_steps("g", [StepRow(0, 0, "a")], t_server=1.0)
-        block = storage._write(lambda conn: time.sleep(0.3))  # the writer is busy: what follows queues up
+        let_go = await hold_writer(storage)
         writes = [storage.add_steps("g", [StepRow(0, f, "b")], t_server=1.0) for f in range(50)]
         writes.insert(10, storage.add_steps("g", [StepRow(0, 0, "a")], t_server=1.0))    # duplicate
         writes.insert(20, storage.add_steps("nope", [StepRow(0, 0, "a")], t_server=1.0))  # no such game
         writes.insert(30, storage.add_event("nobody", "s", "consented"))                    # no such participant
         writes.insert(40, storage.update_participant("nobody", status="completed"))
+        writes = [asyncio.ensure_future(w) for w in writes]
+        await asyncio.sleep(0)  # the coroutines among them run up to their await: every write is queued
         batches_before = storage.stats.batches
-        await block
+        await let_go()
         results = await asyncio.gather(*writes, return_exceptions=True)
         assert [type(r).__name__ for r in results if r is not None] == [
             "DuplicateRowError", "MissingRowError", "MissingRowError", "MissingRowError"]
-        assert storage.stats.batches - batches_before <= 3  # grouped, not one transaction each
+        assert storage.stats.batches - batches_before == 2  # the held write's, then all 54 together
         assert await storage.last_frame("g") == (0, 49)
         await storage.add_steps("g", [StepRow(0, 1, "a")], t_server=1.0)  # the writer still serves
         await storage.close()
@@ -180,6 +207,47 @@ def test_a_failing_write_loses_no_other_write_of_its_batch(tmp_path):
                                 "'nobody', which is not stored (add it first)")
     assert str(results[40]) == "participants: no participant 'nobody' is stored"
     assert len(stored_keys(tmp_path)) == 52
+
+
+def test_the_writer_survives_a_broken_transaction(tmp_path):
+    """Whatever goes wrong in a batch, every write in it hears back and the next batch is served."""
+    def breaks_the_transaction(conn):
+        conn.execute("ROLLBACK")  # the savepoint is gone: the writer cannot undo this write alone
+        raise RuntimeError("broken")
+
+    async def main():
+        storage = await with_game(tmp_path)
+        let_go = await hold_writer(storage)
+        writes = [storage.add_steps("g", [StepRow(0, 0, "a")], t_server=1.0), submit(storage, breaks_the_transaction)]
+        await let_go()
+        results = await asyncio.gather(*writes, return_exceptions=True)
+        await storage.add_steps("g", [StepRow(0, 1, "a")], t_server=1.0)
+        last = await storage.last_frame("g")
+        await storage.close()
+        return results, last
+
+    results, last = run(main())
+    assert all(isinstance(r, StorageError) and "could not commit to" in str(r) for r in results), results
+    assert last == (0, 1)
+
+
+def test_a_database_locked_by_another_process_fails_the_write_not_the_writer(tmp_path, monkeypatch):
+    import mugkit.web.storage_writer
+
+    monkeypatch.setattr(mugkit.web.storage_writer, "BUSY_TIMEOUT_MS", 100)
+
+    async def main():
+        storage = await with_game(tmp_path)
+        other = sqlite3.connect(tmp_path / DB_FILENAME, isolation_level=None)
+        other.execute("BEGIN IMMEDIATE")  # another process holds the write lock
+        with pytest.raises(StorageError, match="could not commit to .*: database is locked$"):
+            await storage.add_steps("g", [StepRow(0, 0, "a")], t_server=1.0)
+        other.execute("ROLLBACK")
+        await storage.add_steps("g", [StepRow(0, 0, "a")], t_server=1.0)
+        assert storage.pending_writes == 0
+        await storage.close()
+
+    run(main())
 
 
 def test_bad_rows_and_values_are_refused_before_reaching_the_writer(tmp_path):
@@ -396,7 +464,7 @@ def test_writes_never_block_the_event_loop(tmp_path):
                 ticks += 1
 
         task = asyncio.create_task(ticker())
-        await storage._write(lambda conn: time.sleep(0.3))
+        await submit(storage, lambda conn: time.sleep(0.3))
         task.cancel()
         await storage.close()
         return ticks
@@ -427,7 +495,7 @@ def test_life_cycle_errors(tmp_path):
 def test_the_database_is_in_wal_mode_with_full_sync(tmp_path):
     async def main():
         storage = await opened(tmp_path)
-        modes = await storage._write(lambda conn: (conn.execute("PRAGMA journal_mode").fetchone()[0],
+        modes = await submit(storage, lambda conn: (conn.execute("PRAGMA journal_mode").fetchone()[0],
                                                    conn.execute("PRAGMA synchronous").fetchone()[0],
                                                    conn.execute("PRAGMA foreign_keys").fetchone()[0]))
         await storage.close()

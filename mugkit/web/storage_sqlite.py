@@ -49,6 +49,11 @@ class SQLiteStorage(Storage):
         """What the writer thread has committed so far."""
         return self._writer.stats if self._writer is not None else WriterStats()
 
+    @property
+    def pending_writes(self) -> int:
+        """Writes queued and not yet in a transaction: grows when the disk cannot keep up."""
+        return self._writer.pending if self._writer is not None else 0
+
     # -- life ---------------------------------------------------------------------------------
 
     async def start(self) -> None:

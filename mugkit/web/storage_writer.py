@@ -97,6 +97,11 @@ class Writer:
                 self._closing = True
                 self._queue.put(None)
 
+    @property
+    def pending(self) -> int:
+        """Writes queued and not yet taken into a transaction."""
+        return self._queue.qsize()
+
     def join(self, timeout: float | None = None) -> None:
         self._thread.join(timeout)
 
@@ -122,8 +127,12 @@ class Writer:
                 continue
             if fatal is not None:
                 _settle([(w, None, StorageError(f"cannot open {self.path}: {fatal}")) for w in batch])
-            else:
-                _settle(self._commit(conn, batch))
+                continue
+            try:
+                outcomes = self._commit(conn, batch)
+            except Exception as exc:  # the thread must not die: every waiting write hears back
+                outcomes = [(w, None, StorageError(f"could not write to {self.path}: {exc}")) for w in batch]
+            _settle(outcomes)
         if conn is not None:
             conn.close()
 
@@ -152,7 +161,10 @@ class Writer:
             # BEGIN, a savepoint or COMMIT failed (disk full, I/O error, locked by another
             # process): nothing of the batch is stored, and every write says so.
             if conn.in_transaction:
-                conn.execute("ROLLBACK")
+                try:
+                    conn.execute("ROLLBACK")
+                except sqlite3.Error:
+                    pass  # SQLite rolls back by itself when the connection's next BEGIN comes
             error = StorageError(f"could not commit to {self.path}: {exc}")
             return [(w, None, error) for w in batch]
         self.stats.batches += 1
