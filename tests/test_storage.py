@@ -250,7 +250,7 @@ def test_a_database_locked_by_another_process_fails_the_write_not_the_writer(tmp
     run(main())
 
 
-def test_bad_rows_and_values_are_refused_before_reaching_the_writer(tmp_path):
+def test_bad_rows_and_values_are_refused_saying_what_is_wrong(tmp_path):
     async def main():
         storage = await with_game(tmp_path)
         writes = storage.stats.writes
@@ -269,6 +269,9 @@ def test_bad_rows_and_values_are_refused_before_reaching_the_writer(tmp_path):
             await storage.add_steps("g", [{"episode": 0}], t_server=1.0)
         with pytest.raises(InvalidRowError, match=r"^games.seed must be an int, got float 1.5$"):
             await storage.add_game({"game_id": "h", "experiment": "chase", "step": "s", "seed": 1.5})
+        with pytest.raises(MissingRowError, match=r"^players: a player refers to game_id 'g' or participant_id "
+                                                  r"'nobody', which is not stored \(add it first\)$"):
+            await storage.add_players([{"game_id": "g", "agent": "a", "participant_id": "nobody"}])
         with pytest.raises(InvalidRowError, match=r"^players: a player has either a participant_id"):
             await storage.add_players([{"game_id": "g", "agent": "a", "participant_id": "p", "policy": "x"}])
         with pytest.raises(ValueError, match="^panel_key must be one of prolific_pid, worker_id"):

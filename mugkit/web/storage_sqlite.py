@@ -131,7 +131,7 @@ class SQLiteStorage(Storage):
             raise InvalidRowError(f"players: rows must be a list of dicts, got {type(rows).__name__}")
         encoded = [encode_columns("players", row, required=("game_id", "agent")) for row in rows]
         if encoded:
-            await self._write(_insert("players", encoded, "players"))
+            await self._write(_insert("players", encoded, "a player"))
 
     def add_steps(self, game_id: str, rows: list, *, t_server: float, t_client: float | None = None,
                   keep_observations: bool = True) -> asyncio.Future:

@@ -1,0 +1,203 @@
+"""How much the server's storage takes: step rows per second, acknowledgement latency, the event
+loop's lateness beside it, and the bytes an observation costs.
+
+Usage: .venv/bin/python bench/bench_storage.py [--games 100] [--fps 30] [--seconds 20] [--pixel-games 10]
+                                               [--dir DIR]
+
+1. ``sustained``: ``--games`` simulated 2-player games, each a task ticking at ``--fps`` on
+   absolute deadlines, as the server's game loop does: per frame two StepRows (a CartPole-like
+   float32[4] observation, an int action, keys, a reward, an info dict, a hook column), written
+   with ``asyncio.ensure_future(storage.add_steps(...))`` and not awaited by the tick. Reported:
+   rows acknowledged per second, acknowledgement latency (call to commit) p50/p99/max, how late
+   the ticks ran (p99), the time ``add_steps`` holds the loop (encoding), CPU used, transactions
+   per second and rows per transaction, and database bytes per row.
+2. ``pixels``: the same with ``--pixel-games`` games whose observations are rendered frames
+   (PettingZoo's cooperative pong, 280×480×3 uint8, one per agent).
+3. ``flat out``: 200 coroutines writing one-row calls as fast as acknowledgements come.
+4. ``bytes per observation``: the stored size and encoding time of a CartPole ``rgb_array`` frame
+   (400×600×3), a pong frame (280×480×3), random noise of that size (incompressible: the worst
+   case), and small vectors.
+
+The database is on the disk of ``--dir`` (default: a temporary folder under /tmp); commits are
+durable (``synchronous=FULL``), so the disk's fsync time matters. The machine is shared: run one
+benchmark at a time.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import platform
+import resource
+import shutil
+import statistics
+import sys
+import tempfile
+import time
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+sys.path.insert(0, ROOT)
+os.environ.setdefault("SDL_VIDEODRIVER", "dummy")
+
+import numpy as np  # noqa: E402
+
+from mugkit.runtime.rows import StepRow  # noqa: E402
+from mugkit.web.storage import SQLiteStorage  # noqa: E402
+from mugkit.web.storage_values import encode_observation  # noqa: E402
+
+
+def pct(values, q):
+    values = sorted(values)
+    return values[min(len(values) - 1, int(q / 100 * len(values)))] if values else float("nan")
+
+
+def cpu_seconds():
+    r = resource.getrusage(resource.RUSAGE_SELF)
+    return r.ru_utime + r.ru_stime
+
+
+async def play(storage, game_id, fps, seconds, observe, out):
+    """One game: ticks on absolute deadlines, schedules each frame's write without awaiting it."""
+    loop = asyncio.get_running_loop()
+    period, rng = 1.0 / fps, np.random.default_rng(hash(game_id) % 2**32)
+    start = loop.time()
+    deadline, frame, pending = start + period, 0, set()
+    while deadline - start < seconds:
+        await asyncio.sleep(max(0.0, deadline - loop.time()))
+        out["lateness"].append(loop.time() - deadline)
+        deadline += period
+        rows = [StepRow(0, frame, agent, action=int(rng.integers(5)), keys=("ArrowUp",) if agent == "p0" else None,
+                        filled=False, decided_at=None if agent == "p0" else frame - 1, reward=1.0,
+                        observation=observe(rng), info={"lives": 3}, x={"dist": frame % 7})
+                for agent in ("p0", "p1")]
+        called = time.perf_counter()
+        write = asyncio.ensure_future(storage.add_steps(game_id, rows, t_server=time.time()))
+        out["call"].append(time.perf_counter() - called)
+        write.add_done_callback(lambda f, t=called: out["ack"].append(time.perf_counter() - t))
+        pending.add(write)
+        write.add_done_callback(pending.discard)
+        frame += 1
+    await asyncio.gather(*pending)
+    out["rows"] += 2 * frame
+
+
+async def sustained(folder, games, fps, seconds, observe, label):
+    storage = SQLiteStorage.in_folder(folder)
+    await storage.start()
+    for g in range(games):
+        await storage.add_game({"game_id": f"{label}{g}", "experiment": "bench", "step": "game"})
+    out = {"lateness": [], "call": [], "ack": [], "rows": 0}
+    batches0, cpu0, t0 = storage.stats.batches, cpu_seconds(), time.perf_counter()
+    await asyncio.gather(*(play(storage, f"{label}{g}", fps, seconds, observe, out) for g in range(games)))
+    wall, cpu = time.perf_counter() - t0, cpu_seconds() - cpu0
+    stats = storage.stats
+    await storage.close()
+    size = os.path.getsize(os.path.join(folder, "mugkit.sqlite3"))
+    batches = stats.batches - batches0
+    print(f"\n## {label}: {games} games x {fps} fps x 2 agents for {seconds:.0f} s")
+    print(f"rows acknowledged        {out['rows']} ({out['rows'] / wall:,.0f} rows/s; "
+          f"target {games * fps * 2:,} rows/s)")
+    print(f"ack latency              p50 {pct(out['ack'], 50) * 1e3:.1f} ms, p99 {pct(out['ack'], 99) * 1e3:.1f} ms, "
+          f"max {max(out['ack']) * 1e3:.1f} ms")
+    print(f"tick lateness            p50 {pct(out['lateness'], 50) * 1e3:.1f} ms, "
+          f"p99 {pct(out['lateness'], 99) * 1e3:.1f} ms")
+    print(f"add_steps on the loop    mean {statistics.mean(out['call']) * 1e6:.0f} us per frame (2 rows), "
+          f"p99 {pct(out['call'], 99) * 1e6:.0f} us")
+    print(f"CPU                      {cpu / wall:.2f} cores (whole process: simulated games included)")
+    print(f"transactions             {batches / wall:.0f}/s, {out['rows'] / max(batches, 1):.1f} rows each, "
+          f"{stats.commit_seconds / wall * 100:.0f}% of the writer's time in COMMIT")
+    print(f"database                 {size / out['rows']:.0f} bytes per row ({size / 2**20:.1f} MiB)")
+
+
+async def flat_out(folder, writers=200, seconds=5.0):
+    storage = SQLiteStorage.in_folder(folder)
+    await storage.start()
+    await storage.add_game({"game_id": "f", "experiment": "bench", "step": "game"})
+    obs = np.zeros(4, np.float32)
+    stop, count = time.perf_counter() + seconds, [0]
+
+    async def writer(i):
+        frame = 0
+        while time.perf_counter() < stop:
+            await storage.add_steps("f", [StepRow(0, frame, i, action=1, observation=obs)], t_server=time.time())
+            frame += 1
+        count[0] += frame
+
+    t0 = time.perf_counter()
+    await asyncio.gather(*(writer(i) for i in range(writers)))
+    wall = time.perf_counter() - t0
+    await storage.close()
+    print(f"\n## flat out: {writers} coroutines, one row per call, each awaiting its acknowledgement")
+    print(f"rows acknowledged        {count[0] / wall:,.0f} rows/s")
+
+
+def observations():
+    """Name -> a realistic observation."""
+    import gymnasium as gym
+
+    env = gym.make("CartPole-v1", render_mode="rgb_array")
+    env.reset(seed=0)
+    for _ in range(10):
+        env.step(env.action_space.sample())
+    out = {"CartPole rgb_array 400x600x3 uint8": env.render(),
+           "CartPole state float32[4]": np.asarray(env.unwrapped.state, dtype=np.float32)}
+    env.close()
+    try:
+        from pettingzoo.butterfly import cooperative_pong_v6
+
+        pong = cooperative_pong_v6.parallel_env(render_mode="rgb_array")
+        obs, _ = pong.reset(seed=0)
+        for _ in range(10):
+            obs, *_ = pong.step({a: pong.action_space(a).sample() for a in pong.agents})
+        out["pong observation 280x480x3 uint8"] = obs["paddle_0"]
+        pong.close()
+    except ImportError:
+        print("(pettingzoo[butterfly] is not installed: no pong frame)")
+    out["random noise 280x480x3 uint8 (worst case)"] = np.random.default_rng(0).integers(0, 256, (280, 480, 3),
+                                                                                         dtype=np.uint8)
+    out["vector float64[32]"] = np.random.default_rng(0).normal(size=32)
+    out["list of 4 floats"] = [0.01, -0.2, 0.03, 0.4]
+    return out
+
+
+def bytes_per_observation(obs):
+    print("\n## bytes per observation (the stored observation column; raw size in brackets)")
+    for name, value in obs.items():
+        stored = encode_observation(value)
+        t0 = time.perf_counter()
+        for _ in range(20):
+            encode_observation(value)
+        encode_us = (time.perf_counter() - t0) / 20 * 1e6
+        raw = value.nbytes if isinstance(value, np.ndarray) else len(repr(value))
+        print(f"{name:45s} {len(stored):7,} B  [{raw:,} B]  encode {encode_us:,.0f} us  "
+              f"({type(stored).__name__})")
+
+
+async def main():
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--games", type=int, default=100)
+    ap.add_argument("--fps", type=int, default=30)
+    ap.add_argument("--seconds", type=float, default=20)
+    ap.add_argument("--pixel-games", type=int, default=10)
+    ap.add_argument("--dir", default=None, help="where the databases go (default: a temporary folder)")
+    args = ap.parse_args()
+    base = tempfile.mkdtemp(prefix="bench_storage_", dir=args.dir)
+    print(f"# bench_storage: Python {platform.python_version()}, {os.cpu_count()} cores, databases in {base}")
+    try:
+        obs = observations()
+        bytes_per_observation(obs)
+        vector = obs["CartPole state float32[4]"]
+        await sustained(os.path.join(base, "s"), args.games, args.fps, args.seconds, lambda rng: vector + rng.random(),
+                        "sustained")
+        if args.pixel_games and "pong observation 280x480x3 uint8" in obs:
+            pong = obs["pong observation 280x480x3 uint8"]
+            await sustained(os.path.join(base, "p"), args.pixel_games, args.fps, args.seconds,
+                            lambda rng: pong, "pixels")
+        await flat_out(os.path.join(base, "f"))
+    finally:
+        shutil.rmtree(base, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    asyncio.run(main())
