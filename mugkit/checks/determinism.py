@@ -148,9 +148,10 @@ def _first_disagreement(runs: list[tuple[str, list]]) -> tuple[int, int, int] | 
 def across_processes(ctx: CheckContext, seed: int, plan: KeyPlan) -> None:
     """``(seed, plan)`` played here and in fresh processes with other hash seeds gives the same
     frames everywhere; raises :class:`CheckFailure` naming the two processes that disagree."""
-    here = play(ctx.game(seed), plan, ctx.frames, keep_data=True)
+    with local_fingerprints():  # every process is CPython on this machine: fingerprints compare
+        here = play(ctx.game(seed), plan, ctx.frames, keep_data=True)
     request = {"step": str(ctx.step_nodeid), "seed": seed, "keys": plan_to_data(plan), "frames": ctx.frames,
-               "rootdir": ctx.rootdir}
+               "rootdir": ctx.rootdir, "fingerprints": True}
     # The fresh processes first: their hash seeds are known, so their disagreement reproduces.
     # This process (its hash seed is often random) is a last extra chance.
     runs = [(s, a["hashes"]) for s, a in _fresh_answers(ctx, request, list(HASH_SEEDS))] + [(None, here.hashes)]

@@ -19,7 +19,7 @@ from ..runtime.ai import AIPlayer
 from ..runtime.driver import FrameDriver
 from ..runtime.keys import KeyInput
 from ..runtime.policies import Onnx, RandomPolicy, action_mask, mask_allows
-from ..runtime.state import state_view
+from ..runtime.state import hash_view
 from ..steps import GameStep
 from .inputs import KeyPlan
 
@@ -198,12 +198,12 @@ class Coverage:
         self._first: dict = {}
 
     def _digests(self, driver: FrameDriver, names) -> dict:
-        from ..runtime.hashing import digest
+        from ..runtime.hashing import fingerprint  # compared within this process only: the cheap kind
 
         state = driver.env.state_data()
         if not isinstance(state, dict):
             return {}
-        return {k: digest(state_view(state[k])) for k in names if k in state}
+        return {k: fingerprint(hash_view(state[k])) for k in names if k in state}
 
     def start(self, driver: FrameDriver) -> None:
         state = driver.env.state_data()

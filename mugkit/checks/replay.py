@@ -17,6 +17,7 @@ import sys
 from typing import Any
 
 from ..collect import load_step
+from ..runtime.adapter import local_fingerprints
 from .inputs import KeyPlan, plan_from_data
 from .play import make_game, play, replay_actions
 
@@ -46,7 +47,10 @@ def main() -> None:
         experiment, step = load_step(request["step"], request.get("rootdir"))
         game = make_game(step, experiment.policies, request["seed"], experiment.conditions,
                          python_only=request.get("python_only", False))
-        run = play(game, plan_from_data(request.get("keys", [])), request["frames"], keep_data="data_at" in request)
+        # Fingerprints (CRC-32 of arrays) when the asking process compares with its own: both are
+        # CPython on one machine, and hashing megabytes of pixels in SHA-256 costs most of a replay.
+        with local_fingerprints() if request.get("fingerprints") else contextlib.nullcontext():
+            run = play(game, plan_from_data(request.get("keys", [])), request["frames"], keep_data="data_at" in request)
     answer = {"hashes": run.hashes}
     if "data_at" in request and request["data_at"] < len(run.data):
         answer["data"] = base64.b64encode(pickle.dumps(run.data[request["data_at"]])).decode("ascii")
