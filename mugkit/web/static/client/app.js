@@ -1,0 +1,153 @@
+// The participant's app: a page frame (title, progress, connection status, notices) and the
+// current view, replaced whenever the server sends a `view` (mugkit/web/protocol.py).
+
+import {card, el} from "./dom.js";
+import {saveIdentity} from "./identity.js";
+import {CompletionView} from "./views/completion.js";
+import {GameView} from "./views/game.js";
+import {NoticeView} from "./views/notice.js";
+import {ConsentView, PageView} from "./views/page.js";
+import {SurveyView} from "./views/survey.js";
+import {WaitroomView} from "./views/waitroom.js";
+
+/** View kind → class. Each view: constructor(ctx, message), mount(container), destroy(), and
+ *  optionally frame(message), waitroom(message), again() (the same view was sent again). */
+export const VIEWS = {
+  page: PageView,
+  consent: ConsentView,
+  survey: SurveyView,
+  waitroom: WaitroomView,
+  game: GameView,
+  completion: CompletionView,
+  ended: NoticeView,
+  preview: NoticeView,
+  refused: NoticeView,
+};
+
+const STATUS_TEXT = {
+  reconnecting: "Connection lost. Reconnecting…",
+  refused: "The study server refused the connection. Please reload the page in a moment.",
+  offline: "Disconnected from the study server.",
+};
+
+export class App {
+  /**
+   * @param {HTMLElement} root  the element to fill (the page's #mugkit)
+   * @param {{experiment: string, link: object, title?: string}} options
+   */
+  constructor(root, {experiment, link, title = document.title}) {
+    this.experiment = experiment;
+    this.link = link;
+    this.view = null;
+    this.viewKey = null;
+    this.progress = el("div", {class: "mk-progress-bar"});
+    this.stepText = el("span", {class: "mk-step"});
+    this.status = el("div", {class: "mk-status", role: "status", hidden: true});
+    this.notices = el("div", {class: "mk-notices", "aria-live": "polite"});
+    this.main = el("main", {class: "mk-main"});
+    root.replaceChildren(
+      el("header", {class: "mk-header"},
+        el("span", {class: "mk-brand"}, title),
+        el("div", {class: "mk-progress", hidden: true}, this.progress),
+        this.stepText),
+      this.status,
+      this.notices,
+      this.main,
+    );
+    this.root = root;
+    this.showWaiting();
+
+    link.on("view", (message) => this.show(message));
+    link.on("frame", (message) => this.view?.frame?.(message));
+    link.on("waitroom", (message) => this.view?.waitroom?.(message));
+    link.on("identity", (message) => this.identity(message));
+    link.on("error", (message) => this.notify(message?.message || "The server rejected a message."));
+    link.on("status", (status) => this.connection(status));
+  }
+
+  /** The "connecting" card shown until the first view arrives. */
+  showWaiting() {
+    this.waitingTimer = setTimeout(() => {
+      const note = this.main.querySelector(".mk-connecting-note");
+      if (note) note.textContent = "Still trying to reach the study server. Please keep this page open.";
+    }, 8000);
+    this.main.replaceChildren(card(null,
+      el("div", {class: "mk-center"},
+        el("div", {class: "mk-spinner", "aria-hidden": "true"}),
+        el("p", {class: "mk-connecting-note mk-muted"}, "Connecting to the study…"))));
+  }
+
+  /** Context handed to each view. */
+  context(message) {
+    return {
+      experiment: this.experiment,
+      link: this.link,
+      notify: (text) => this.notify(text),
+      /** Leave this step: `advance` with the view's index plus `extra`; resolves to the server's reply. */
+      advance: (extra = {}) => this.link.request("advance", {index: message.index, ...extra}),
+    };
+  }
+
+  show(message) {
+    if (!message || typeof message !== "object" || typeof message.kind !== "string") return;
+    clearTimeout(this.waitingTimer);
+    const key = JSON.stringify(message);
+    if (this.view && key === this.viewKey) {
+      this.view.again?.();   // sent again after a reconnection: keep what the participant entered
+      return;
+    }
+    this.view?.destroy?.();
+    this.view = null;
+    this.viewKey = key;
+    this.updateProgress(message);
+    document.body.dataset.view = message.kind;
+    const View = VIEWS[message.kind];
+    const container = el("div", {class: `mk-view mk-view-${message.kind}`, dataset: {kind: message.kind}});
+    this.main.replaceChildren(container);
+    if (!View) {
+      container.append(card("Something went wrong",
+        el("p", {}, `This page cannot show a step of kind “${message.kind}”. Please reload the page.`)));
+      return;
+    }
+    this.view = new View(this.context(message), message);
+    this.view.mount(container);
+    window.scrollTo(0, 0);
+  }
+
+  updateProgress({index, total, kind}) {
+    const bar = this.progress.parentElement;
+    const done = kind === "completion";
+    if (Number.isInteger(index) && Number.isInteger(total) && total > 0 && !["preview", "refused", "ended"].includes(kind)) {
+      const shown = done ? total : Math.min(index + 1, total);
+      this.progress.style.width = `${(100 * (done ? total : index)) / total}%`;
+      this.stepText.textContent = done ? "Finished" : `Step ${shown} of ${total}`;
+      bar.hidden = false;
+      bar.setAttribute("aria-label", this.stepText.textContent);
+    } else {
+      bar.hidden = true;
+      this.stepText.textContent = "";
+    }
+  }
+
+  identity(message) {
+    if (typeof message?.participant === "string" && typeof message?.resume === "string") {
+      saveIdentity(this.experiment, message);
+    }
+  }
+
+  connection(status) {
+    const text = STATUS_TEXT[status];
+    this.status.textContent = text || "";
+    this.status.hidden = !text;
+    this.status.dataset.status = status;
+  }
+
+  /** A short notice at the top of the page (the server's `error` messages). */
+  notify(text) {
+    const note = el("div", {class: "mk-notice", role: "alert"}, text,
+      el("button", {type: "button", class: "mk-notice-close", "aria-label": "Dismiss",
+        onclick: () => note.remove()}, "×"));
+    this.notices.append(note);
+    setTimeout(() => note.remove(), 8000);
+  }
+}

@@ -1,0 +1,60 @@
+// The connection to the server: socket.io over websockets only, with the `auth` of
+// mugkit/web/protocol.py, wrapped in a small "link" the app talks to.
+
+import {loadIdentity} from "./identity.js";
+
+/** Server → client events (protocol.py). */
+export const SERVER_EVENTS = ["view", "frame", "waitroom", "identity", "error"];
+
+/** The page's query string as {name: value} (the last value of a repeated name wins). */
+export function queryParams(search = location.search) {
+  return Object.fromEntries(new URLSearchParams(search));
+}
+
+/**
+ * Open the socket.io connection for `experiment` (same origin, path /socket.io/). `auth` is read
+ * again at every (re)connection, so a reconnect sends the identity the server gave meanwhile.
+ */
+export function openSocket(experiment, io = globalThis.io) {
+  if (typeof io !== "function") throw new Error("socket.io client did not load (/static/vendor/socket.io.min.js)");
+  const query = queryParams();
+  return io({
+    transports: ["websocket"],
+    auth: (send) => send({experiment, query, ...loadIdentity(experiment)}),
+    reconnectionDelayMax: 5000,
+  });
+}
+
+/**
+ * A link over a socket.io-like socket (`on`, `emit`, `timeout(ms).emit(..., cb(err, reply))`):
+ *   link.send(event, data)             fire and forget
+ *   link.request(event, data, ms)      a Promise of the server's acknowledgement
+ *   link.on(event, fn)                 server messages, plus "status":
+ *                                      "connected" | "reconnecting" | "refused" | "offline"
+ */
+export function createLink(socket) {
+  const handlers = new Map();
+  const fire = (event, data) => (handlers.get(event) || []).forEach((fn) => fn(data));
+  for (const event of SERVER_EVENTS) socket.on(event, (data) => fire(event, data));
+  socket.on("connect", () => fire("status", "connected"));
+  socket.on("disconnect", (reason) => fire("status", reason === "io client disconnect" ? "offline" : "reconnecting"));
+  // A connection the server refused (its connect handler said no) is not retried by socket.io.
+  socket.on("connect_error", (err) => fire("status", socket.active === false ? "refused" : "reconnecting"));
+  return {
+    on(event, fn) {
+      if (!handlers.has(event)) handlers.set(event, []);
+      handlers.get(event).push(fn);
+    },
+    send(event, data) {
+      socket.emit(event, data);
+    },
+    request(event, data, ms = 15000) {
+      return new Promise((resolve) => {
+        socket.timeout(ms).emit(event, data, (err, reply) => {
+          if (err) resolve({ok: false, error: "The server did not answer. Please check your connection and try again."});
+          else resolve(reply && typeof reply === "object" ? reply : {ok: false, error: "Unexpected answer from the server."});
+        });
+      });
+    },
+  };
+}

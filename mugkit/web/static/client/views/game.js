@@ -1,0 +1,121 @@
+// `game` view: the HUD, the canvas and the keyboard. `frame` messages update the scene; the canvas
+// is redrawn on animation frames only while something changed or moves. Input does not depend on
+// animation frames (see keyboard.js).
+
+import {el} from "../dom.js";
+import {Hud} from "../game/hud.js";
+import {ImageStore} from "../game/images.js";
+import {Keyboard} from "../game/keyboard.js";
+import {Scene} from "../game/scene.js";
+import {drawShape} from "../game/shapes.js";
+import {Stage} from "../game/stage.js";
+import {loadSeq, saveSeq} from "../identity.js";
+
+const BACKGROUND = "#000000";
+
+export class GameView {
+  constructor(ctx, message) {
+    this.ctx = ctx;
+    this.message = message;
+    this.raf = 0;
+    this.background = null;     // the decoded `image` of the latest frame that had one
+    this.backgroundUrl = null;
+  }
+
+  mount(container) {
+    const {game, width = 600, height = 400, fps = 30, keys = [], turn_based: turnBased, you, agents} = this.message;
+    this.width = width;
+    this.height = height;
+    this.hud = new Hud({you, agents, keys, turnBased});
+    const box = el("div", {class: "mk-stage"});
+    this.overlay = el("div", {class: "mk-stage-overlay"}, el("span", {}, "Get ready…"));
+    this.focusNote = el("div", {class: "mk-focus-note", role: "status", hidden: true},
+      "Click the game to keep playing: keys are released while this window is not active.");
+    this.root = el("div", {class: "mk-game", dataset: {game}},
+      this.hud.element,
+      el("div", {class: "mk-stage-wrap", onclick: () => window.focus()}, box, this.overlay, this.focusNote),
+      this.hud.keys);
+    container.append(this.root);
+
+    this.scene = new Scene({width, height, fps});
+    // Sprite images are relative to the experiment: the server serves its folder at /<experiment>/files/.
+    this.images = new ImageStore(new URL(`/${encodeURIComponent(this.ctx.experiment)}/files/`, location.href).href,
+      () => this.invalidate());
+    this.stage = new Stage(box, width, height, (stage) => {
+      this.root.style.setProperty("--mk-canvas-w", `${stage.cssW}px`);   // the HUD spans the canvas
+      this.invalidate();
+    });
+    this.keyboard = new Keyboard({
+      game,
+      keys,
+      send: (message) => this.ctx.link.send("keys", message),
+      seq: loadSeq(this.ctx.experiment, game),
+      onseq: (seq) => saveSeq(this.ctx.experiment, game, seq),
+    }).start();
+    this.onBlur = () => (this.focusNote.hidden = false);
+    this.onFocus = () => (this.focusNote.hidden = true);
+    window.addEventListener("blur", this.onBlur);
+    window.addEventListener("focus", this.onFocus);
+    this.invalidate();
+  }
+
+  /** A `frame` message of this game. */
+  frame(message) {
+    if (!message || message.game !== this.message.game) return;
+    this.scene.apply(message, performance.now());
+    this.hud.update(message);
+    this.overlay.hidden = true;
+    if (this.scene.image && this.scene.image !== this.backgroundUrl) this.decodeBackground(this.scene.image);
+    this.invalidate();
+  }
+
+  /** The same view was sent again (a reconnection): the server sends every shape anew. */
+  again() {
+    this.scene.clear();
+    this.invalidate();
+  }
+
+  decodeBackground(url) {
+    this.backgroundUrl = url;
+    ImageStore.decode(url).then((img) => {
+      if (this.backgroundUrl !== url) return;   // a newer frame's image is on its way
+      this.background = img;
+      this.invalidate();
+    }, () => this.images.warn("image", "a frame's image could not be decoded"));
+  }
+
+  invalidate() {
+    if (!this.raf && this.stage) this.raf = requestAnimationFrame(() => this.draw());
+  }
+
+  draw() {
+    this.raf = 0;
+    const now = performance.now();
+    const ctx = this.stage.begin(BACKGROUND);
+    if (this.background) {
+      ctx.imageSmoothingEnabled = true;
+      ctx.drawImage(this.background, 0, 0, this.width, this.height);
+    }
+    for (const shape of this.scene.shapesAt(now)) {
+      let drawn = false;
+      try {
+        drawn = drawShape(ctx, shape, this.images);
+      } catch (err) {
+        this.images.warn(`error:${shape?.type}`, `could not draw a ${shape?.type}: ${err.message}`);
+        drawn = true;
+      }
+      if (!drawn) this.images.warn(`type:${shape?.type}`, `cannot draw a shape of type ${JSON.stringify(shape?.type)}`);
+    }
+    if (this.scene.moving(now)) this.invalidate();
+  }
+
+  destroy() {
+    cancelAnimationFrame(this.raf);
+    this.raf = 0;
+    this.keyboard?.stop();
+    this.stage?.destroy();
+    this.stage = null;
+    window.removeEventListener("blur", this.onBlur);
+    window.removeEventListener("focus", this.onFocus);
+  }
+}
