@@ -43,7 +43,7 @@ os.environ.setdefault("SDL_VIDEODRIVER", "dummy")
 import numpy as np  # noqa: E402
 
 from mugkit.runtime.rows import StepRow  # noqa: E402
-from mugkit.web.storage import SQLiteStorage  # noqa: E402
+from mugkit.web.storage import DB_FILENAME, SQLiteStorage  # noqa: E402
 from mugkit.web.storage_values import encode_observation  # noqa: E402
 
 
@@ -93,7 +93,7 @@ async def sustained(folder, games, fps, seconds, observe, label):
     wall, cpu = time.perf_counter() - t0, cpu_seconds() - cpu0
     stats = storage.stats
     await storage.close()
-    size = os.path.getsize(os.path.join(folder, "mugkit.sqlite3"))
+    size = os.path.getsize(os.path.join(folder, DB_FILENAME))
     batches = stats.batches - batches0
     print(f"\n## {label}: {games} games x {fps} fps x 2 agents for {seconds:.0f} s")
     print(f"rows acknowledged        {out['rows']} ({out['rows'] / wall:,.0f} rows/s; "

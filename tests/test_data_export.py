@@ -95,7 +95,7 @@ def test_load_reads_while_the_server_writes(data):
 def test_load_says_what_is_missing(tmp_path):
     with pytest.raises(FileNotFoundError, match=f"^{tmp_path}/nope: no such folder$"):
         load(tmp_path / "nope")
-    with pytest.raises(FileNotFoundError, match=rf"^{tmp_path} holds no mugkit database \(mugkit.sqlite3\); is it "
+    with pytest.raises(FileNotFoundError, match=rf"^{tmp_path} holds no mugkit database \(mugkit.sqlite\); is it "
                                                 rf"the folder given to mugkit serve --data\?$"):
         load(tmp_path)
     (tmp_path / DB_FILENAME).write_bytes(b"not a database, just some bytes" * 10)
@@ -136,23 +136,30 @@ def check_exported_steps(steps):
 
 
 def test_the_command_exports_and_says_what_went_wrong(data, tmp_path, capsys):
-    assert main(["export", str(data), "--format", "csv"]) == 0
+    assert main([str(data), "--format", "csv"]) == 0
     out = capsys.readouterr().out
     assert f"{data}/export/steps.csv: 6 rows\n" in out and f"{data}/export/meta.csv: 1 row\n" in out
-    assert main(["export", str(data), "--out", str(tmp_path / "x")]) == 0
+    assert main([str(data), "--out", str(tmp_path / "x")]) == 0
     assert sorted(os.listdir(tmp_path / "x")) == sorted(f"{t}.parquet" for t in TABLES)
 
-    assert main(["export", str(tmp_path / "missing")]) == 1
+    assert main([str(tmp_path / "missing")]) == 1
     assert capsys.readouterr().err == f"mugkit data export: error: {tmp_path}/missing: no such folder\n"
-    assert main(["export", str(tmp_path / "x")]) == 1
-    assert "holds no mugkit database (mugkit.sqlite3)" in capsys.readouterr().err
-    assert main(["export", str(data), "--format", "xlsx"]) == 2
+    assert main([str(tmp_path / "x")]) == 1
+    assert "holds no mugkit database (mugkit.sqlite)" in capsys.readouterr().err
+    assert main([str(data), "--format", "xlsx"]) == 2
     assert "argument --format: invalid choice: 'xlsx' (choose from" in capsys.readouterr().err
     assert main([]) == 2
 
 
+def test_mugkit_data_export_on_the_command_line(data):
+    proc = subprocess.run([sys.executable, "-m", "mugkit.cli", "data", "export", str(data), "--format", "csv"],
+                          cwd=ROOT, capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 0, proc.stderr
+    assert f"{data}/export/steps.csv: 6 rows" in proc.stdout
+
+
 def test_the_command_runs_as_a_program(data):
-    proc = subprocess.run([sys.executable, "-m", "mugkit.web.export", "export", str(data)], cwd=ROOT,
+    proc = subprocess.run([sys.executable, "-m", "mugkit.web.export", str(data)], cwd=ROOT,
                           capture_output=True, text=True, timeout=120)
     assert proc.returncode == 0, proc.stderr
     assert (data / "export" / "steps.parquet").is_file()

@@ -68,21 +68,19 @@ def _as_text(column: Any) -> Any:
 
 
 def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="mugkit data", description="Read the data a study wrote.")
-    commands = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
-    ex = commands.add_parser("export", help="write each table of a data folder as a file",
-                             description="Writes each table of a data folder (mugkit serve --data DIR) as "
-                                         "<table>.parquet or <table>.csv.")
-    ex.add_argument("directory", metavar="DIR", help="the data folder")
-    ex.add_argument("--out", metavar="DIR", help="where the files go (default: DIR/export)")
-    ex.add_argument("--format", choices=FORMATS, default=FORMATS[0], help="parquet (default) or csv")
+    parser = argparse.ArgumentParser(prog="mugkit data export",
+                                     description="Writes each table of a data folder (mugkit serve --data DIR) as "
+                                                 "<table>.parquet or <table>.csv.")
+    parser.add_argument("directory", metavar="DIR", help="the data folder")
+    parser.add_argument("--out", metavar="DIR", help="where the files go (default: DIR/export)")
+    parser.add_argument("--format", choices=FORMATS, default=FORMATS[0], help="parquet (default) or csv")
     return parser
 
 
 def main(argv: list[str] | None = None) -> int:
-    """``mugkit data export DIR [--out DIR] [--format parquet|csv]``; ``argv`` starts with
-    ``export``. Returns the exit code: 0 when every file was written, 1 on an error, 2 on a usage
-    error."""
+    """``mugkit data export DIR [--out DIR] [--format parquet|csv]``; ``argv`` is what follows
+    ``data export`` (default: the process's arguments). Returns the exit code: 0 when every file
+    was written, 1 on an error, 2 on a usage error."""
     try:
         args = _parser().parse_args(argv)
     except SystemExit as exc:  # argparse printed the usage error (or --help)

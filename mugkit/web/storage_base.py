@@ -10,7 +10,7 @@ from typing import Any, Awaitable
 __all__ = ["Storage", "DB_FILENAME", "PANEL_KEYS", "STATUSES", "database_path"]
 
 #: The database file in a data folder (``mugkit serve --data DIR``).
-DB_FILENAME = "mugkit.sqlite3"
+DB_FILENAME = "mugkit.sqlite"
 
 #: Participant columns :meth:`Storage.find_participant` looks up by.
 PANEL_KEYS = ("prolific_pid", "worker_id", "session_id", "assignment_id")

@@ -41,7 +41,7 @@ class SQLiteStorage(Storage):
 
     @classmethod
     def in_folder(cls, directory: str | os.PathLike) -> "SQLiteStorage":
-        """The storage of a data folder: ``<directory>/mugkit.sqlite3`` (``start`` creates both)."""
+        """The storage of a data folder: ``<directory>/mugkit.sqlite`` (``start`` creates both)."""
         return cls(database_path(directory))
 
     @property
