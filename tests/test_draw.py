@@ -41,3 +41,14 @@ def test_numpy_numbers_are_named_as_the_likely_cause():
 
     (problem,) = draw.validate([draw.circle(np.int64(1), 2, 3)])  # np.float64 is a float: fine
     assert "a numpy scalar? convert with float() or int()" in problem
+
+
+def test_sprites_cut_from_a_texture_atlas():
+    from mugkit import draw
+
+    s = draw.sprite(0, 0, 32, 32, "sprites/terrain.png", atlas="sprites/terrain.json", frame="counter.png", id="c1")
+    assert s["atlas"] == "sprites/terrain.json" and s["frame"] == "counter.png" and draw.validate([s]) == []
+    assert "atlas" not in draw.sprite(0, 0, 1, 1, "a.png")
+    bad = dict(s, frame=None)
+    assert draw.validate([bad]) == ["shape 0 (sprite): a sprite from an atlas needs both atlas (the JSON file) and "
+                                    "frame (a name in it)"]

@@ -62,10 +62,18 @@ def text(x: float, y: float, text: str, *, size: float = 16, color: str = "#ffff
     return _shape("text", id, depth, x=x, y=y, text=text, size=size, color=color, align=align)
 
 
-def sprite(x: float, y: float, w: float, h: float, image: str, *, id: str | None = None,
-           depth: int = 0) -> dict:
-    """An image (a URL relative to the experiment, e.g. ``"static/car.png"``) in the given box."""
-    return _shape("sprite", id, depth, x=x, y=y, w=w, h=h, image=image)
+def sprite(x: float, y: float, w: float, h: float, image: str, *, atlas: str | None = None,
+           frame: str | None = None, id: str | None = None, depth: int = 0) -> dict:
+    """An image in the box (x, y, w, h). ``image`` is a file next to the experiment (served at
+    ``/<experiment>/files/…``, e.g. ``"sprites/car.png"``).
+
+    For a texture atlas — one image holding many sprites, as MUG's Overcooked ships them — give
+    ``atlas``, the atlas's JSON file (TexturePacker's format: ``{"frames": {name: {"frame": {"x",
+    "y", "w", "h"}}}}``), and ``frame``, the name of the sprite to cut from ``image``."""
+    fields = {"x": x, "y": y, "w": w, "h": h, "image": image}
+    if atlas is not None or frame is not None:
+        fields.update(atlas=atlas, frame=frame)
+    return _shape("sprite", id, depth, **fields)
 
 
 _NUMBER_FIELDS = {
@@ -128,6 +136,9 @@ def validate(shapes: Any) -> list[str]:
             problems.append(f"{where}: text must be a str, got {type(s.get('text')).__name__}")
         if kind == "sprite" and not isinstance(s.get("image"), str):
             problems.append(f"{where}: image must be a URL string")
+        if kind == "sprite" and ("atlas" in s or "frame" in s) and not (
+                isinstance(s.get("atlas"), str) and isinstance(s.get("frame"), str)):
+            problems.append(f"{where}: a sprite from an atlas needs both atlas (the JSON file) and frame (a name in it)")
         if "id" in s:
             if not isinstance(s["id"], (str, int)) or isinstance(s["id"], bool):
                 problems.append(f"{where}: id must be a str or int, got {s['id']!r}")
