@@ -14,6 +14,8 @@ import os
 import secrets
 import sys
 
+from .gameloop import GRACE_SECONDS
+
 __all__ = ["main", "run"]
 
 log = logging.getLogger("mugkit.serve")
@@ -29,6 +31,8 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--data", default="data", help="folder of the database (default data/)")
     p.add_argument("--seed", type=int, default=None,
                    help="the study seed (default: drawn at the first start and kept in the data folder)")
+    p.add_argument("--grace", type=float, default=GRACE_SECONDS, metavar="SECONDS",
+                   help=f"how long a game waits for a player whose connection dropped (default {GRACE_SECONDS:g})")
     return p
 
 
@@ -49,7 +53,7 @@ async def study_seed(storage, wanted: int | None) -> int:
     return seed
 
 
-async def run(paths: list[str], host: str, port: int, data: str, seed: int | None,
+async def run(paths: list[str], host: str, port: int, data: str, seed: int | None, grace: float = GRACE_SECONDS,
               ready: asyncio.Event | None = None) -> None:
     """Serves until cancelled (or a signal stops uvicorn)."""
     import uvicorn
@@ -66,7 +70,7 @@ async def run(paths: list[str], host: str, port: int, data: str, seed: int | Non
     os.makedirs(data, exist_ok=True)
     storage = SQLiteStorage(os.path.join(data, DATABASE))
     await storage.start()
-    study = Study(experiments, storage, await study_seed(storage, seed), emit=None)
+    study = Study(experiments, storage, await study_seed(storage, seed), emit=None, grace=grace)
     token = secrets.token_urlsafe(18)
     app, _, _ = create_app(study, token)
     await study.start()
@@ -108,7 +112,7 @@ def main(argv: list[str]) -> int:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     logging.getLogger("sanic").setLevel(logging.WARNING)  # its banner says nothing a researcher needs
     try:
-        asyncio.run(run(args.paths, args.host, args.port, args.data, args.seed))
+        asyncio.run(run(args.paths, args.host, args.port, args.data, args.seed, args.grace))
     except KeyboardInterrupt:
         pass
     except SystemExit as exc:

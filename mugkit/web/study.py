@@ -25,7 +25,7 @@ from ..pages import Completion, Consent
 from ..runtime.seeding import derive_rng
 from ..steps import GameStep, PageStep, SurveyStep
 from .entry import Entry, new_id, new_token, parse_entry
-from .gameloop import ServerGame
+from .gameloop import GRACE_SECONDS, ServerGame
 from .matchmaking import Waitroom
 from .protocol import ProtocolError, parse_advance, parse_keys
 from .views import check_answers, markdown_html, page_view, survey_view
@@ -78,14 +78,16 @@ class Study:
         storage: a started :class:`~mugkit.web.storage.Storage`.
         seed: the study seed.
         emit: ``(event, data, room) -> awaitable``: the socket layer's emit.
+        grace: seconds a game waits for a player whose connection dropped.
     """
 
     def __init__(self, experiments: dict[str, Experiment], storage: Any, seed: int,
-                 emit: Callable[..., Awaitable]):
+                 emit: Callable[..., Awaitable], grace: float = GRACE_SECONDS):
         self.experiments = experiments
         self.storage = storage
         self.seed = seed
         self.emit = emit
+        self.grace = grace
         self.participants: dict[str, Participant] = {}
         self.games: dict[str, ServerGame] = {}
         self.waitrooms: dict[tuple, Waitroom] = {}
@@ -368,7 +370,7 @@ class Study:
                           lambda rows, t, tc: self.storage.add_steps(
                               game_id, rows, t_server=t, t_client=tc,
                               keep_observations=step.options.record_observations),
-                          self._game_over)
+                          self._game_over, grace=self.grace)
         await self.storage.add_game({"game_id": game_id, "experiment": name, "step": step.name, "runtime": "server",
                                      "seed": seed, "started_at": time.time(),
                                      "detail": {"repetition": rep, "step_runtime": step.runtime}})

@@ -205,3 +205,35 @@ def test_a_killed_server_keeps_every_acknowledged_row_and_the_participant_goes_o
     assert rows(data, "select outcome from games") == [("interrupted",)]
     assert rows(data, "select count(*) from steps")[0][0] >= stored
     assert any(r[0] == "game_interrupted" for r in rows(data, "select kind from events"))
+
+
+def test_a_partner_who_leaves_pauses_the_game_then_ends_it_and_the_other_goes_on(tmp_path):
+    data = str(tmp_path / "data")
+    served = serve(DUO, data=data, grace=1.5)
+
+    async def main():
+        a, b = Browser(served.url, "_duo"), Browser(served.url, "_duo")
+        await a.connect()
+        await a.view("waitroom")
+        await b.connect()
+        await b.view("game")
+        await a.view("game")
+        await asyncio.sleep(0.3)
+        await b.close()  # b's tab closes for good
+        await asyncio.sleep(0.5)
+        paused_at = len(a.frames)
+        await asyncio.sleep(0.5)
+        still = len(a.frames)
+        after = await a.view(timeout=10)
+        await a.close()
+        return paused_at, still, after
+
+    try:
+        paused_at, still, after = asyncio.run(main())
+    finally:
+        served.stop()
+    assert still == paused_at  # no frame is played while a player is away
+    assert after["kind"] == "completion"
+    assert rows(data, "select outcome from games") == [("partner_left",)]
+    kinds = [r[0] for r in rows(data, "select kind from events")]
+    assert "disconnected" in kinds and "game_partner_left" in kinds
