@@ -183,6 +183,15 @@ def test_persistent_shapes_stay_until_deleted_and_once_shapes_last_one_frame(har
     assert close(pixel(harness, 120, 40), BG_RGB)
 
 
+def test_int_and_str_ids_are_different_shapes(harness):
+    send(harness, "view", game_view())
+    send(harness, "frame", frame(1, once=[background()], set=[draw.rect(20, 20, 40, 40, color="#00ff00", id=7),
+                                                             draw.rect(100, 20, 40, 40, color="#0000ff", id="7")]))
+    send(harness, "frame", frame(2, once=[background()], delete=[7]))
+    settle(harness)
+    assert close(pixel(harness, 40, 40), BG_RGB) and close(pixel(harness, 120, 40), (0, 0, 255))
+
+
 def test_at_equal_depth_persistent_shapes_lie_on_the_frames_background(harness):
     """The env's render list is split into `set` and `once`, so their order at equal depth is lost:
     the client draws `once` shapes (backgrounds, usually) under persistent ones."""
@@ -294,12 +303,13 @@ def test_frames_of_another_game_are_ignored(harness):
 
 
 def test_the_hud_shows_the_frames_status_and_whose_turn_it_is(harness):
-    send(harness, "view", game_view(turn_based=True, you="p0", agents=["p0", "p1"], keys=["ArrowLeft", "ArrowRight", " "]))
+    send(harness, "view", game_view(turn_based=True, you="p0", agents=["p0", "p1"],
+                                    keys=[" ", "ArrowDown", "ArrowLeft", "ArrowRight", "ArrowUp"]))
     send(harness, "frame", frame(1, once=[background()], turn="p0", hud={"episode": 1, "team_score": 3.14159}))
     assert harness.inner_text(".mk-turn") == "Your turn"
     hud = harness.inner_text(".mk-hud-items")
     assert "Episode" in hud and "Team score" in hud and "3.14" in hud and "p0" in hud
-    assert harness.inner_text(".mk-controls").split() == ["Controls", "←", "→", "Space"]
+    assert harness.inner_text(".mk-controls").split() == ["Controls", "↑", "↓", "←", "→", "Space"]
     send(harness, "frame", frame(2, turn="p1", hud={"episode": 1, "scores": {"p0": 2, "p1": 5}}))
     assert harness.inner_text(".mk-turn") == "Waiting for p1…"
     assert "p0 2 · p1 5" in harness.inner_text(".mk-hud-items")

@@ -160,3 +160,10 @@ def test_outside_a_game_the_arrow_keys_scroll_as_usual(harness):
     make_scrollable(harness)
     harness.keyboard.press("ArrowDown")
     harness.wait_for_function("window.scrollY > 0")
+
+
+def test_after_a_reconnection_the_held_keys_are_sent_again(harness):
+    start_game(harness)
+    harness.keyboard.down("ArrowUp")
+    start_game(harness)                # the server sends the same view again after a reconnection
+    assert changes(harness) == [(0, ["ArrowUp"], ["ArrowUp"], []), (1, ["ArrowUp"], [], [])]

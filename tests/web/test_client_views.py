@@ -176,8 +176,8 @@ def test_completion_shows_the_code_and_redirects_after_a_pause_with_a_visible_li
     assert harness.inner_text("#landed") == "landed"
 
 
-def test_completion_on_mturk_posts_the_assignment_to_external_submit(harness, site):
-    show(harness, view("completion", 5, title="Thank you", code="C1A2B3C4", redirect=None,
+def test_completion_on_mturk_posts_the_assignment_to_external_submit_whatever_the_redirect(harness, site):
+    show(harness, view("completion", 5, title="Thank you", code="C1A2B3C4", redirect=site.url + "/landed",
                        mturk={"submit_to": site.url, "assignment_id": "ASSIGN-42"},
                        html="<p>You have finished the study.</p>"))
     assert harness.is_visible("text=Submit the HIT")

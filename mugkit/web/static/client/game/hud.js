@@ -7,6 +7,14 @@ const KEY_LABELS = {
   Escape: "Esc", Shift: "Shift", Control: "Ctrl", Alt: "Alt", Meta: "Meta", Tab: "Tab",
 };
 
+const ARROWS = ["ArrowUp", "ArrowDown", "ArrowLeft", "ArrowRight"];
+
+/** Arrow keys first, in the order ↑ ↓ ← →; the rest as the step lists them (a stable sort). */
+function keyOrder(key) {
+  const i = ARROWS.indexOf(key);
+  return i < 0 ? ARROWS.length : i;
+}
+
 /** "team_score" -> "Team score". */
 export function label(name) {
   const words = String(name).replace(/[_-]+/g, " ").trim();
@@ -39,9 +47,10 @@ export class Hud {
       ? el("span", {class: "mk-hud-item"}, el("span", {class: "mk-hud-label"}, "You"), el("span", {class: "mk-hud-value"}, String(you)))
       : null;
     this.element = el("div", {class: "mk-hud"}, this.items, this.turn);
+    const shown = [...(keys || [])].sort((a, b) => keyOrder(a) - keyOrder(b));
     this.keys = el("div", {class: "mk-controls"},
-      (keys || []).length ? el("span", {class: "mk-muted"}, "Controls") : null,
-      ...(keys || []).map((k) => el("kbd", {}, KEY_LABELS[k] || k)));
+      shown.length ? el("span", {class: "mk-muted"}, "Controls") : null,
+      ...shown.map((k) => el("kbd", {}, KEY_LABELS[k] || k)));
     this.update({});
   }
 

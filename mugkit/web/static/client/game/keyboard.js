@@ -83,6 +83,11 @@ export class Keyboard {
     this.emit([], up);
   }
 
+  /** Tell the server the keys held now (after a reconnection), when there are any. */
+  resync() {
+    if (this.held.size) this.emit([], []);
+  }
+
   emit(down, up) {
     this.seq += 1;
     this.send({game: this.game, seq: this.seq, held: [...this.held], down, up, t: this.clock()});

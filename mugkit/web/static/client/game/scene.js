@@ -52,7 +52,7 @@ export class Scene {
 
   /** Forget everything (a new game, or the server starting over after a reconnection). */
   clear() {
-    this.persistent = new Map();   // id -> {from, to, t0}; insertion order = drawing order at equal depth
+    this.persistent = new Map();   // JSON of the id -> {from, to, t0}; insertion order = drawing order at equal depth
     this.once = [];
     this.image = null;             // the latest `image` data: URL
     this.episode = undefined;
@@ -64,10 +64,10 @@ export class Scene {
   apply(message, now) {
     const newEpisode = this.episode !== undefined && message.episode !== this.episode;
     this.episode = message.episode;
-    for (const id of message.del || []) this.persistent.delete(String(id));
+    for (const id of message.del || []) this.persistent.delete(JSON.stringify(id));
     for (const shape of message.set || []) {
       if (!shape || shape.id === undefined || shape.id === null) continue;
-      const key = String(shape.id);
+      const key = JSON.stringify(shape.id);   // 7 and "7" are different ids
       const entry = this.persistent.get(key);
       if (!entry || newEpisode) {
         if (entry) this.persistent.delete(key);

@@ -32,13 +32,8 @@ export class CompletionView {
     if (code) parts.push(el("p", {class: "mk-code-label"}, "Your completion code:"), codeBox(String(code)));
     const target = redirect ? safeUrl(redirect) : null;
     const submitTo = mturk?.submit_to ? safeUrl(mturk.submit_to) : null;
-    if (target) {
-      this.note = el("span", {}, "");
-      parts.push(el("div", {class: "mk-leave"},
-        el("p", {class: "mk-muted"}, this.note),
-        el("a", {class: "mk-button mk-button-primary", href: target.href, rel: "noreferrer"}, "Continue")));
-      this.countdown(target.host, () => location.assign(target.href));
-    } else if (mturk && submitTo) {
+    // A participant who came through MTurk submits there, whatever the redirect says.
+    if (mturk && submitTo) {
       const action = new URL(submitTo.pathname.replace(/\/+$/, "") + "/mturk/externalSubmit", submitTo);
       const form = el("form", {method: "POST", action: action.href, class: "mk-leave"},
         el("input", {type: "hidden", name: "assignmentId", value: mturk.assignment_id ?? ""}),
@@ -49,6 +44,12 @@ export class CompletionView {
         el("button", {type: "submit", class: "mk-button mk-button-primary"}, "Submit the HIT"));
       parts.push(form);
       this.countdown("MTurk", () => form.requestSubmit ? form.requestSubmit() : form.submit());
+    } else if (target) {
+      this.note = el("span", {}, "");
+      parts.push(el("div", {class: "mk-leave"},
+        el("p", {class: "mk-muted"}, this.note),
+        el("a", {class: "mk-button mk-button-primary", href: target.href, rel: "noreferrer"}, "Continue")));
+      this.countdown(target.host, () => location.assign(target.href));
     }
     container.append(card(title || "Thank you", ...parts));
   }

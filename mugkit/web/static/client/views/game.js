@@ -56,6 +56,7 @@ export class GameView {
     this.onFocus = () => (this.focusNote.hidden = true);
     window.addEventListener("blur", this.onBlur);
     window.addEventListener("focus", this.onFocus);
+    this.focusNote.hidden = document.hasFocus();   // e.g. an MTurk iframe the participant has not clicked yet
     this.invalidate();
   }
 
@@ -69,9 +70,11 @@ export class GameView {
     this.invalidate();
   }
 
-  /** The same view was sent again (a reconnection): the server sends every shape anew. */
+  /** The same view was sent again (a reconnection): the server sends every shape anew, and is
+   *  told which keys are held now. */
   again() {
     this.scene.clear();
+    this.keyboard.resync();
     this.invalidate();
   }
 
