@@ -237,3 +237,40 @@ def test_a_partner_who_leaves_pauses_the_game_then_ends_it_and_the_other_goes_on
     assert rows(data, "select outcome from games") == [("partner_left",)]
     kinds = [r[0] for r in rows(data, "select kind from events")]
     assert "disconnected" in kinds and "game_partner_left" in kinds
+
+
+def test_a_turn_based_aec_game_waits_for_each_player_and_says_whose_turn_it_is(tmp_path):
+    served = serve(os.path.join(STUDIES, "_ttt.py"), data=str(tmp_path / "data"))
+
+    async def press(b: Browser, game: str, key: str, seq: int) -> None:
+        await b.sio.emit("keys", {"game": game, "seq": seq, "held": [key], "down": [key], "up": [], "t": 0.0})
+        await b.sio.emit("keys", {"game": game, "seq": seq + 1, "held": [], "down": [], "up": [key], "t": 1.0})
+
+    async def main():
+        a, b = Browser(served.url, "_ttt"), Browser(served.url, "_ttt")
+        await a.connect()
+        await a.view("waitroom")
+        await b.connect()
+        vb, va = await b.view("game"), await a.view("game")
+        first, second = (a, b) if va["you"] == "player_1" else (b, a)
+        await asyncio.sleep(0.5)
+        waited = [f["frame"] for f in first.frames]
+        turn_before = first.frames[-1]["turn"]
+        await press(second, va["game"], "5", 0)  # not second's turn: nothing happens
+        await asyncio.sleep(0.3)
+        await press(first, va["game"], "5", 0)
+        await asyncio.sleep(0.5)
+        turn_after = first.frames[-1]["turn"]
+        await a.close()
+        await b.close()
+        return vb, waited, turn_before, turn_after, first.frames[-1]
+
+    try:
+        vb, waited, turn_before, turn_after, last = asyncio.run(main())
+    finally:
+        served.stop()
+    assert vb["turn_based"] is True
+    assert waited == [0] and turn_before == "player_1"  # the first frame waits for player_1
+    assert turn_after == "player_2" and last["frame"] == 1
+    assert rows(str(tmp_path / "data"), "select frame, agent, action from steps where frame = 1 and action is not null") \
+        == [(1, '"player_1"', "4")]
