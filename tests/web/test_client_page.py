@@ -34,7 +34,7 @@ def test_the_template_loads_its_vendored_assets_and_waits_for_the_server(context
     assert "Connecting to the study" in page.inner_text("main")
     # no server here: socket.io's websocket fails, and the page says it keeps trying
     page.wait_for_selector(".mk-status:not([hidden])")
-    assert "Reconnecting" in page.inner_text(".mk-status")
+    assert "Cannot reach the study server yet. Retrying" in page.inner_text(".mk-status")
     assert all("WebSocket" in e or "socket.io" in e for e in errors), errors
     assert not context.outside, context.outside
     shot(page, "template-offline")

@@ -219,6 +219,7 @@ def test_server_errors_and_lost_connections_are_shown(harness):
     show(harness, view("page", 0, title="Welcome", html="<p>Hi</p>", button="Start"))
     harness.evaluate("harness.receive('error', {message: 'keys.seq must be a non-negative integer'})")
     assert "keys.seq must be" in harness.inner_text(".mk-notices")
+    harness.evaluate("harness.socket.receive('connect')")
     harness.evaluate("harness.socket.receive('disconnect', 'transport close')")
     assert harness.is_visible("text=Connection lost. Reconnecting")
     shot(harness, "reconnecting")

@@ -136,7 +136,10 @@ export class App {
   }
 
   connection(status) {
-    const text = STATUS_TEXT[status];
+    if (status === "connected") this.connected = true;
+    const text = status === "reconnecting" && !this.connected
+      ? "Cannot reach the study server yet. Retrying…"
+      : STATUS_TEXT[status];
     this.status.textContent = text || "";
     this.status.hidden = !text;
     this.status.dataset.status = status;
