@@ -1,0 +1,132 @@
+"""`mugkit serve` in Debian's Chromium: real pages, real key presses, a real database. Each page
+type and a game are screenshotted into tests/web/screenshots/ (look at them)."""
+
+from __future__ import annotations
+
+import os
+import sqlite3
+
+import pytest
+
+from serving import STUDIES, serve
+
+pytestmark = [pytest.mark.browser, pytest.mark.slow]
+
+SHOTS = os.path.join(os.path.dirname(os.path.abspath(__file__)), "screenshots")
+WALK = os.path.join(STUDIES, "_walk.py")
+DUO = os.path.join(STUDIES, "_duo.py")
+
+
+@pytest.fixture(scope="module")
+def chromium():
+    playwright = pytest.importorskip("playwright.sync_api")
+    if not os.path.exists("/usr/bin/chromium"):
+        pytest.skip("Debian's chromium is not installed (./dev test installs it)")
+    with playwright.sync_playwright() as p:
+        browser = p.chromium.launch(executable_path="/usr/bin/chromium")
+        yield browser
+        browser.close()
+
+
+@pytest.fixture
+def server(tmp_path):
+    served = serve(WALK, DUO, data=str(tmp_path / "data"))
+    yield served
+    served.stop()
+
+
+def shot(page, name: str) -> None:
+    os.makedirs(SHOTS, exist_ok=True)
+    page.screenshot(path=os.path.join(SHOTS, f"serve-{name}.png"), full_page=True)
+
+
+def rows(data: str, sql: str) -> list:
+    with sqlite3.connect(os.path.join(data, "mugkit.sqlite")) as db:
+        return db.execute(sql).fetchall()
+
+
+def start_walk(page, url: str) -> None:
+    page.goto(url)
+    page.wait_for_selector("text=Welcome")
+    page.click("text=Start")
+    page.wait_for_selector("text=I agree")
+    page.click("text=I agree")
+    page.wait_for_selector("canvas")
+
+
+def test_one_participant_plays_the_whole_study_with_real_keys(chromium, server):
+    page = chromium.new_page(viewport={"width": 1100, "height": 760})
+    page.route("https://app.prolific.com/**", lambda route: route.fulfill(body="<p>prolific</p>", content_type="text/html"))
+    page.goto(f"{server.url}/_walk/?PROLIFIC_PID=pw1&STUDY_ID=s&SESSION_ID=x")
+    page.wait_for_selector("text=Welcome")
+    shot(page, "page")
+    page.click("text=Start")
+    page.wait_for_selector("text=I agree")
+    shot(page, "consent")
+    page.click("text=I agree")
+    page.wait_for_selector("canvas")
+    page.keyboard.down("ArrowRight")
+    page.wait_for_timeout(500)
+    shot(page, "game")
+    page.keyboard.up("ArrowRight")
+    page.keyboard.press("ArrowLeft")
+    page.wait_for_selector("text=The game was fun.", timeout=20_000)
+    shot(page, "survey")
+    page.click(".sd-rating__item-text >> text='4'")
+    page.click("text=both")
+    page.click("text=Continue")
+    page.wait_for_selector("text=C0DE42")
+    shot(page, "completion")
+    page.wait_for_url("https://app.prolific.com/submissions/complete?cc=C0DE42", timeout=20_000)
+    keys = rows(server.data, "select frame, keys from steps order by frame")
+    assert [f for f, _ in keys] == list(range(46))
+    assert sum("ArrowRight" in (k or "") for _, k in keys) >= 5  # held for half a second at 30 fps
+    assert any("ArrowLeft" in (k or "") for _, k in keys)        # a quick press counts too
+    assert rows(server.data, "select status, outcome_code from participants") == [("completed", "C0DE42")]
+
+
+def test_two_participants_are_matched_and_both_finish(chromium, server):
+    one, two = chromium.new_context().new_page(), chromium.new_context().new_page()
+    one.goto(f"{server.url}/_duo/")
+    one.wait_for_selector(".mk-waitroom-count", timeout=10_000)
+    shot(one, "waitroom")
+    two.goto(f"{server.url}/_duo/")
+    for page in (one, two):
+        page.wait_for_selector("canvas", timeout=10_000)
+    one.keyboard.down("ArrowRight")
+    two.keyboard.down("ArrowLeft")
+    for page in (one, two):
+        page.wait_for_selector("text=DUO777", timeout=20_000)
+    agents = rows(server.data, "select count(distinct agent), count(*) from steps")
+    assert agents == [(2, 62)]
+
+
+def test_a_reload_mid_game_resumes_the_same_game(chromium, server):
+    page = chromium.new_page()
+    start_walk(page, f"{server.url}/_walk/")
+    page.wait_for_timeout(400)
+    page.reload()
+    page.wait_for_selector("canvas")
+    page.wait_for_selector("text=The game was fun.", timeout=20_000)
+    assert [r[0] for r in rows(server.data, "select frame from steps order by frame")] == list(range(46))
+    assert rows(server.data, "select count(*) from games") == [(1,)]
+
+
+def test_a_completed_panel_id_is_turned_away_and_a_preview_starts_nothing(chromium, server):
+    page = chromium.new_page()
+    page.route("https://app.prolific.com/**", lambda route: route.fulfill(body="ok", content_type="text/html"))
+    start_walk(page, f"{server.url}/_walk/?PROLIFIC_PID=done1")
+    page.wait_for_selector("text=The game was fun.", timeout=20_000)
+    page.click(".sd-rating__item-text >> text='2'")
+    page.click("text=left")
+    page.click("text=Continue")
+    page.wait_for_selector("text=C0DE42")
+    again = chromium.new_context().new_page()
+    again.goto(f"{server.url}/_walk/?PROLIFIC_PID=done1")
+    again.wait_for_selector("text=already taken part")
+    shot(again, "refused")
+    preview = chromium.new_context().new_page()
+    preview.goto(f"{server.url}/_walk/?assignmentId=ASSIGNMENT_ID_NOT_AVAILABLE&hitId=h1")
+    preview.wait_for_selector("text=Preview")
+    shot(preview, "preview")
+    assert rows(server.data, "select count(*) from participants") == [(1,)]
