@@ -111,6 +111,7 @@ class ServerGame:
         self.stats = GameStats()
         self.outcome: str | None = None
         self.shapes: dict = {}          # id -> the shape as last sent
+        self.once: list = []            # the last frame's shapes without an id
         self._last_image = 0.0
         self._task: asyncio.Task | None = None
         self._pending_writes: set = set()
@@ -133,12 +134,16 @@ class ServerGame:
         self.absent.setdefault(agent, time.monotonic())
 
     def back(self, agent: Hashable) -> None:
-        """``agent``'s participant is connected again."""
+        """``agent``'s participant is connected (again): a new connection numbers its ``keys``
+        messages afresh (another device), so the sequence starts over."""
         self.absent.pop(agent, None)
+        if agent in self.keys:
+            self.keys[agent] = KeyState()
 
     def snapshot(self) -> dict:
         """A full ``frame`` message of the current frame, for a player who (re)joins."""
-        return self._message(self.driver.episode, self.driver.frame.index, list(self.shapes.values()), [], [], None)
+        return self._message(self.driver.episode, self.driver.frame.index, list(self.shapes.values()), [],
+                             list(self.once), None)
 
     async def stop(self, outcome: str) -> None:
         """Ends the game now (a server shutting down, an operator)."""
@@ -215,8 +220,8 @@ class ServerGame:
         changed = [s for k, s in current.items() if self.shapes.get(k) != s]
         gone = [k for k in self.shapes if k not in current]
         self.shapes = current
-        return self._message(result.episode, result.frame, changed, gone,
-                             [s for s in (image or []) if "id" not in s], None)
+        self.once = [s for s in (image or []) if "id" not in s]
+        return self._message(result.episode, result.frame, changed, gone, self.once, None)
 
     def _message(self, episode: int, frame: int, changed: list, gone: list, once: list, image: Any) -> dict:
         acting = getattr(self.driver.frame, "acting", ())

@@ -95,7 +95,7 @@ def _http_routes(app: Sanic, study: Study, admin_token: str) -> None:
     async def participant_page(request, experiment: str):
         if experiment not in study.experiments:
             return response.html(_message_html("Study not found", "This study link is not valid."), status=404)
-        return response.html(_page_html(experiment))
+        return response.html(_page_html(experiment, _title(study.experiments[experiment])))
 
     @app.get("/<experiment:str>", strict_slashes=True)
     async def without_slash(request, experiment: str):
@@ -128,9 +128,15 @@ def _authorized(request: Any, token: str) -> bool:
     return bool(token) and secrets.compare_digest(str(given), token)
 
 
-def _page_html(experiment: str) -> str:
+def _page_html(experiment: str, title: str) -> str:
     with open(TEMPLATE, encoding="utf-8") as f:
-        return f.read().replace("__EXPERIMENT__", html.escape(experiment)).replace("__TITLE__", "Study")
+        return f.read().replace("__EXPERIMENT__", html.escape(experiment)).replace("__TITLE__", html.escape(title))
+
+
+def _title(experiment: Any) -> str:
+    """The page title: the module's ``TITLE`` if it sets one, else "Study"."""
+    title = getattr(experiment.module, "TITLE", None)
+    return title if isinstance(title, str) and title.strip() else "Study"
 
 
 def _message_html(title: str, text: str) -> str:
