@@ -23,6 +23,7 @@ import difflib
 import math
 from typing import Any, Iterable
 
+from ..runtime.rows import StepRow
 from .storage_values import UnstorableValue, decode_observation, encode_observation, from_json, to_json
 
 __all__ = ["SCHEMA_VERSION", "DDL", "COLUMNS", "StorageError", "InvalidRowError", "DuplicateRowError",
@@ -162,6 +163,11 @@ def encode_value(table: str, column: str, kind: str, value: Any) -> Any:
     """One value as its column stores it (None stays NULL). Raises :class:`InvalidRowError`."""
     if value is None:
         return None
+    if kind == "value":  # the commonest kind; ``where`` is built only for an error message
+        try:
+            return to_json(value, f"{table}.{column}")
+        except UnstorableValue as exc:
+            raise InvalidRowError(str(exc)) from None
     where = f"{table}.{column}"
     if kind == "text":
         if isinstance(value, str):
@@ -195,14 +201,13 @@ def _number(where: str, kind: str, value: Any) -> int | float:
 
 #: The ``steps`` columns in insert order.
 STEP_COLUMNS = tuple(COLUMNS["steps"])
+_STEP_KINDS = tuple(COLUMNS["steps"].items())
 
 
 def encode_step(game_id: str, row: Any, t_server: float, t_client: float | None, keep_observations: bool) -> tuple:
     """One :class:`~mugkit.runtime.rows.StepRow` as the ``steps`` table's values, in
     :data:`STEP_COLUMNS` order. Everything is encoded now, so later changes to the env's own
     objects (rows hold them, not copies) cannot reach the stored row."""
-    from ..runtime.rows import StepRow
-
     if not isinstance(row, StepRow):
         raise InvalidRowError(f"steps: rows must be StepRow objects (mugkit.runtime.rows), got "
                               f"{type(row).__name__} {row!r:.60}")
@@ -216,13 +221,12 @@ def encode_step(game_id: str, row: Any, t_server: float, t_client: float | None,
         "info": row.info, "t_server": t_server, "t_client": t_client, "predicted": row.predicted,
         "rollback_depth": row.rollback_depth, "x": row.x or None,
     }
-    kinds = COLUMNS["steps"]
     for name in ("episode", "frame", "agent", "t_server"):
         if values[name] is None:
             raise InvalidRowError(f"steps.{name} must be given (not None)")
     if values["keys"] is not None and not all(isinstance(k, str) for k in values["keys"]):
         raise InvalidRowError(f"steps.keys must be key names (str), got {row.keys!r:.60}")
-    return tuple(encode_value("steps", name, kinds[name], values[name]) for name in STEP_COLUMNS)
+    return tuple(encode_value("steps", name, kind, values[name]) for name, kind in _STEP_KINDS)
 
 
 # --- decoding ---------------------------------------------------------------------------------
