@@ -97,6 +97,10 @@ def from_json(text: str | None) -> Any:
     return _untag(value) if "$" in text else value  # no "$": no tag, the JSON value is the value
 
 
+#: Types that JSON keeps exactly as they are, with no tag.
+_UNTAGGED = frozenset({type(None), bool, int, str})
+
+
 def _tag(v: Any, where: str) -> Any:
     t = type(v)
     if v is None or t is bool or t is int or t is str:
@@ -104,6 +108,8 @@ def _tag(v: Any, where: str) -> Any:
     if t is float:
         return v if math.isfinite(v) else {"$float": _DOUBLE.pack(v).hex()}
     if t is list:
+        if set(map(type, v)) <= _UNTAGGED:  # plain items need no tag (nor a path for errors)
+            return v
         return [_tag(x, f"{where}[{i}]") for i, x in enumerate(v)]
     if t is tuple:
         return {"$tuple": [_tag(x, f"{where}[{i}]") for i, x in enumerate(v)]}
