@@ -12,7 +12,7 @@ This module is the whole public surface. Importing it imports no server, numpy, 
 onnxruntime: the browser loads the same package into Pyodide.
 """
 
-from . import draw, spaces
+from . import data, draw, spaces
 from .checks.inputs import hold, playthrough
 from .flow import counterbalance, repeat, shuffle
 from .games import Participant
@@ -32,5 +32,5 @@ __all__ = [
     "repeat", "shuffle", "counterbalance",
     "playthrough", "hold",
     "Participant", "StepError",
-    "draw", "spaces",
+    "draw", "spaces", "data",
 ]

@@ -66,7 +66,7 @@ def _unknown_node(argv: list[str]) -> str | None:
 USAGE = """usage: mugkit COMMAND ...
 
 commands:
-  serve PATH [--host H] [--port 8000] [--data DIR] [--seed N]   serve the experiments to participants
+  serve PATH [--host H] [--port 8000] [--data DIR] [--seed N] [--grace S]   serve the experiments to participants
   check PATH [PATH ...] [pytest options]   determinism and rollback checks of experiments (as pytest items)
   data export DIR [--out DIR] [--format parquet|csv]   the collected data as files, one per table
 

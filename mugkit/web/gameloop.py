@@ -201,7 +201,9 @@ class ServerGame:
 
     async def _publish(self, result: FrameResult) -> None:
         t_server = time.time()
-        t_client = max((s.t_client for s in self.keys.values() if s.t_client is not None), default=None)
+        # The newest key message's clock (the client sends milliseconds; stored as seconds).
+        t_ms = max((s.t_client for s in self.keys.values() if s.t_client is not None), default=None)
+        t_client = None if t_ms is None else t_ms / 1000.0
         write = asyncio.ensure_future(self.store_rows(result.rows, t_server, t_client))
         self._pending_writes.add(write)
         write.add_done_callback(self._written)
@@ -209,8 +211,10 @@ class ServerGame:
 
     def _written(self, task: asyncio.Future) -> None:
         self._pending_writes.discard(task)
-        if not task.cancelled() and task.exception() is not None:
-            log.error("game %s: step rows not stored: %s", self.game_id, task.exception())
+        if not task.cancelled() and task.exception() is not None and self.outcome is None:
+            # Frames whose rows cannot be stored must not go on being played: end the game loudly.
+            log.error("game %s: step rows not stored, the game ends: %s", self.game_id, task.exception())
+            self.outcome = "storage_error"
 
     def _frame(self, result: FrameResult) -> dict:
         image = result.image

@@ -63,7 +63,14 @@ async def run(paths: list[str], host: str, port: int, data: str, seed: int | Non
     from .storage import SQLiteStorage
     from .study import Study
 
-    experiments = {e.name: e for e in collect(paths)}
+    from ..collect import CollectError
+    from ..steps import StepError
+
+    try:
+        experiments = {e.name: e for e in collect(paths)}
+    except (CollectError, StepError, FileNotFoundError) as exc:
+        raise SystemExit(f"mugkit serve: {exc}") from None
+    _check_port(host, port)
     if not experiments:
         raise SystemExit(f"mugkit serve: no experiments under {' '.join(paths)} (a module that imports mugkit and "
                          f"has @mk.scene or @mk.survey functions)")
@@ -84,6 +91,19 @@ async def run(paths: list[str], host: str, port: int, data: str, seed: int | Non
     finally:
         await study.close()
         await storage.close()
+
+
+def _check_port(host: str, port: int) -> None:
+    """Fails early, before the links are printed, when the port is taken."""
+    import socket
+
+    with socket.socket() as s:
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            s.bind((host, port))
+        except OSError as exc:
+            raise SystemExit(f"mugkit serve: cannot listen on {host}:{port} ({exc.strerror}); is another server "
+                             f"running there? Give another --port") from None
 
 
 async def _when_started(server, ready: asyncio.Event) -> None:
@@ -109,6 +129,9 @@ def _announce(experiments: dict, host: str, port: int, data: str, seed: int, tok
 def main(argv: list[str]) -> int:
     """The ``mugkit serve`` command."""
     args = _parser().parse_args(argv)
+    if not args.grace > 0:
+        print("mugkit serve: --grace must be a positive number of seconds", file=sys.stderr)
+        return 2
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     logging.getLogger("sanic").setLevel(logging.WARNING)  # its banner says nothing a researcher needs
     try:

@@ -185,7 +185,7 @@ def _socket_events(sio: socketio.AsyncServer, study: Study) -> None:
         await sio.save_session(sid, {"pid": p.id if p else None})
         if p is not None:
             await sio.enter_room(sid, f"p:{p.id}")
-            await sio.emit("identity", {"participant": p.id, "resume": p.token}, to=sid)
+            await sio.emit("identity", {"participant": p.id, "resume": study.resume_key(p.id)}, to=sid)
             study.connected(p)
             if view.get("kind") == "game":
                 await sio.enter_room(sid, f"g:{view['game']}")

@@ -12,7 +12,10 @@ resumes where they were.
 from __future__ import annotations
 
 import asyncio
+import hashlib
+import hmac
 import logging
+import secrets
 import time
 from dataclasses import dataclass, field
 from typing import Any, Awaitable, Callable
@@ -98,8 +101,13 @@ class Study:
         self.join: Callable[[str, str], Awaitable] = _nothing  # (participant id, room): the socket layer's
 
     async def start(self) -> None:
-        """Reads what the storage already holds (a restart): arrival numbers, condition counts;
-        games cut by the restart are marked interrupted."""
+        """Reads what the storage already holds (a restart): arrival numbers, condition counts, the
+        secret of resume keys; games cut by the restart are marked interrupted."""
+        secret = await self.storage.get_meta("resume_secret")
+        if secret is None:
+            secret = secrets.token_hex(32)
+            await self.storage.set_meta("resume_secret", secret)
+        self._secret = bytes.fromhex(secret)
         interrupted = await self.storage.interrupt_unfinished_games()
         if interrupted:
             log.warning("%d game(s) were cut by the restart and are marked interrupted", len(interrupted))
@@ -134,7 +142,7 @@ class Study:
         if p is None and entry.panel_id:
             row = await self.storage.find_participant(name, entry.panel_key, entry.panel_id)
             if row is not None:
-                p = Participant.from_row(row)
+                p = self.participants.get(row["participant_id"]) or Participant.from_row(row)
                 if p.status in FINISHED:
                     return None, {"kind": "refused", "html": markdown_html(
                         "You have already taken part in this study, so you cannot start it again. Thank you!")}
@@ -150,12 +158,22 @@ class Study:
         if p is None:
             row = await self.storage.get_participant(pid)
             p = Participant.from_row(row) if row is not None else None
-        return p if p is not None and p.experiment == name and p.token == resume else None
+        ok = p is not None and p.experiment == name and hmac.compare_digest(resume, self.resume_key(p.id))
+        return p if ok else None
+
+    def resume_key(self, participant_id: str) -> str:
+        """What a browser shows to resume participant ``participant_id`` after a reload. Derived
+        from a secret kept in the database, and unlike the completion ``{token}`` never sent to
+        a panel."""
+        return hmac.new(self._secret, participant_id.encode(), hashlib.sha256).hexdigest()[:32]
 
     async def _create(self, name: str, entry: Entry, user_agent: str) -> Participant:
         experiment = self.experiments[name]
-        number = self.arrivals.get(name, 0)
-        self.arrivals[name] = number + 1
+        arrival = self.arrivals.get(name, 0)
+        self.arrivals[name] = arrival + 1
+        # Orders are balanced across groups: participants who arrive together, and will be matched
+        # into one game, share their order (else two neighbours would wait at different steps).
+        number = arrival // max([len(s.humans) for s in experiment.steps if isinstance(s, GameStep)] or [1])
         pid = new_id()
         counts = self.conditions.setdefault(name, {})
         condition = assign_condition(experiment.conditions, counts)
@@ -214,8 +232,6 @@ class Study:
 
     def _completion_view(self, p: Participant, page: Completion, code: str | None = None) -> dict:
         view = page_view(page, code=code or page.code, token=p.token)
-        if code is not None:
-            view["code"] = code
         if p.params.get("turkSubmitTo") and p.params.get("assignmentId"):
             view["mturk"] = {"submit_to": p.params["turkSubmitTo"], "assignment_id": p.params["assignmentId"]}
         return view
@@ -266,7 +282,8 @@ class Study:
             error = check_answers(questions, data.get("answers"))
             if error:
                 return error
-            await self.storage.add_answers(p.id, step.name, {q.name: data["answers"].get(q.name) for q in questions})
+            await self.storage.add_answers(p.id, step.name, {q.name: data["answers"].get(q.name) for q in questions},
+                                           repetition=p.flow[p.index][1])
         page = self._call(p, step) if isinstance(step, PageStep) else None
         if isinstance(page, Completion):
             return "the study is finished"
@@ -297,7 +314,8 @@ class Study:
 
     async def _event(self, p: Participant, kind: str, detail: dict | None = None) -> None:
         here = self.step_of(p)
-        await self.storage.add_event(p.id, here[0].name if here else None, kind, detail)
+        await self.storage.add_event(p.id, here[0].name if here else None, kind, detail,
+                                     repetition=here[1] if here else None)
 
     async def _push(self, p: Participant) -> None:
         """Sends participant ``p`` their current view (every socket they have open)."""
@@ -371,9 +389,9 @@ class Study:
                               game_id, rows, t_server=t, t_client=tc,
                               keep_observations=step.options.record_observations),
                           self._game_over, grace=self.grace)
-        await self.storage.add_game({"game_id": game_id, "experiment": name, "step": step.name, "runtime": "server",
-                                     "seed": seed, "started_at": time.time(),
-                                     "detail": {"repetition": rep, "step_runtime": step.runtime}})
+        await self.storage.add_game({"game_id": game_id, "experiment": name, "step": step.name, "repetition": rep,
+                                     "runtime": "server", "seed": seed, "started_at": time.time(),
+                                     "detail": {"step_runtime": step.runtime}})
         await self.storage.add_players([{"game_id": game_id, "agent": agent, "participant_id": humans.get(agent),
                                          "policy": None if agent in humans else step.players[agent]}
                                         for agent in built.env.agents])

@@ -37,9 +37,9 @@ def page_view(page: Any, *, code: str | None = None, token: str | None = None) -
         return {"kind": "consent", "title": page.title, "html": markdown_html(page.body), "agree": page.agree,
                 "decline": page.decline}
     if isinstance(page, Completion):
-        return {"kind": "completion", "title": page.title, "code": page.code,
-                "html": markdown_html(fill(page.body, page.code, token)),
-                "redirect": fill(page.redirect, page.code, token) if page.redirect else None, "mturk": None}
+        code = code or page.code  # a timed-out participant's own code, where given
+        return {"kind": "completion", "title": page.title, "code": code, "html": markdown_html(fill(page.body, code, token)),
+                "redirect": fill(page.redirect, code, token) if page.redirect else None, "mturk": None}
     if isinstance(page, Page):
         return {"kind": "page", "title": page.title, "html": markdown_html(page.body), "button": page.button}
     raise TypeError(f"a page scene must return mk.Page, mk.Consent or mk.Completion, got {type(page).__name__}")

@@ -274,3 +274,13 @@ def test_a_turn_based_aec_game_waits_for_each_player_and_says_whose_turn_it_is(t
     assert turn_after == "player_2" and last["frame"] == 1
     assert rows(str(tmp_path / "data"), "select frame, agent, action from steps where frame = 1 and action is not null") \
         == [(1, '"player_1"', "4")]
+
+
+def test_a_timed_out_participant_gets_the_timeout_code_in_the_page_and_the_redirect():
+    from mugkit import Completion
+    from mugkit.web.views import page_view
+
+    page = Completion(code="DONE1", timeout_code="WAIT1", redirect="https://example.org/?cc={code}&t={token}")
+    view = page_view(page, code="WAIT1", token="tok")
+    assert view["code"] == "WAIT1" and "WAIT1" in view["html"] and "DONE1" not in view["html"]
+    assert view["redirect"] == "https://example.org/?cc=WAIT1&t=tok"
