@@ -130,3 +130,43 @@ def test_a_completed_panel_id_is_turned_away_and_a_preview_starts_nothing(chromi
     preview.wait_for_selector("text=Preview")
     shot(preview, "preview")
     assert rows(server.data, "select count(*) from participants") == [(1,)]
+
+
+def test_two_participants_play_example_b_together_and_both_finish(chromium, tmp_path):
+    """experiments/gather.py, as shipped: two strangers are matched, play both rounds (two minutes),
+    answer the survey and are sent back to Prolific."""
+    from serving import ROOT
+
+    served = serve(os.path.join(ROOT, "experiments", "gather.py"), data=str(tmp_path / "data"))
+    try:
+        pages = []
+        for pid in ("g1", "g2"):
+            page = chromium.new_context(viewport={"width": 1000, "height": 760}).new_page()
+            page.route("https://app.prolific.com/**", lambda route: route.fulfill(body="ok", content_type="text/html"))
+            page.goto(f"{served.url}/gather/?PROLIFIC_PID={pid}")
+            page.get_by_role("button", name="Start").click()
+            page.click("button[data-answer='agree']")
+            page.get_by_role("button", name="Find a partner").click()
+            pages.append(page)
+        for page in pages:
+            page.wait_for_selector("canvas", timeout=20_000)
+        pages[0].keyboard.down("ArrowRight")
+        pages[1].keyboard.down("ArrowUp")
+        pages[0].wait_for_timeout(1500)
+        shot(pages[0], "gather-round")
+        for page in pages:
+            page.wait_for_selector("text=My partner and I worked well together.", timeout=200_000)
+        for page in pages:
+            for question in ("My partner and I worked well together.", "The game was fun."):
+                page.locator(".sd-question", has_text=question).locator(".sd-rating__item-text >> text='5'").click()
+            page.click("text=no difference")
+            page.click("text=a human")
+            page.click("text=Continue")
+            page.wait_for_url("https://app.prolific.com/submissions/complete?cc=C5G6T7H8", timeout=20_000)
+        games = rows(served.data, "select outcome, count(*) from games group by outcome")
+        assert games == [("completed", 2)]
+        per_game = rows(served.data, "select count(*) from steps group by game_id")
+        assert [n for (n,) in per_game] == [2 * 1801, 2 * 1801]  # every frame of both rounds, both agents
+        assert rows(served.data, "select count(*) from participants where status = 'completed'") == [(2,)]
+    finally:
+        served.stop()
