@@ -127,12 +127,9 @@ class FrameDriver:
             (:attr:`finished`), or the frame waits for a turn-based human's input or a late AI
             answer (:attr:`waiting_for`).
         """
-        if self.episode == -1:
-            return self.start()
-        if self.finished:
-            return None
-        if self.frame.done:
-            return self._next_episode()
+        between, result = self._between_frames()
+        if between:
+            return result
         actions, meta = {}, {}
         waiting = []
         for agent in self.frame.acting:
@@ -152,15 +149,23 @@ class FrameDriver:
         peers, or a replay. Agents that do not act this frame are ignored. Like :meth:`tick`, it
         starts the next episode after an episode's last frame, and does nothing once
         :attr:`finished`."""
-        if self.episode == -1:
-            return self.start()
-        if self.finished:
-            return None
-        if self.frame.done:
-            return self._next_episode()
+        between, result = self._between_frames()
+        if between:
+            return result
         # A bare game's frame (netcode stubs) may not say who acts: then every agent does.
         acting = getattr(self.frame, "acting", self.agents)
         return self._step({a: actions[a] for a in acting if a in actions}, {})
+
+    def _between_frames(self) -> tuple[bool, FrameResult | None]:
+        """``(True, result)`` when this call is not a frame of play: it starts the game, starts the
+        next episode after one ended, or finds every episode over (None)."""
+        if self.episode == -1:
+            return True, self.start()
+        if self.finished:
+            return True, None
+        if self.frame.done:
+            return True, self._next_episode()
+        return False, None
 
     def ai_action(self, agent: Hashable) -> Any:
         """What AI ``agent`` plays at the current frame, decided as :meth:`tick` decides it (its
