@@ -284,3 +284,30 @@ def test_a_timed_out_participant_gets_the_timeout_code_in_the_page_and_the_redir
     view = page_view(page, code="WAIT1", token="tok")
     assert view["code"] == "WAIT1" and "WAIT1" in view["html"] and "DONE1" not in view["html"]
     assert view["redirect"] == "https://example.org/?cc=WAIT1&t=tok"
+
+
+def test_an_rgb_array_env_streams_images_and_a_lonely_waitroom_times_out_with_its_code(tmp_path):
+    served = serve(os.path.join(STUDIES, "_pixels.py"), data=str(tmp_path / "data"))
+
+    async def main():
+        b = Browser(served.url, "_pixels")
+        await b.connect()
+        await b.view("game")
+        wait = await b.view("waitroom", timeout=20)
+        ended = await b.view(timeout=20)
+        await b.close()
+        return b.frames, wait, ended
+
+    try:
+        frames, wait, ended = asyncio.run(main())
+    finally:
+        served.stop()
+    images = [f["image"] for f in frames if f["image"]]
+    assert images and all(i.startswith("data:image/jpeg;base64,") for i in images)
+    assert wait["needed"] == 2
+    assert ended["kind"] == "completion" and ended["code"] == "ALONE1"
+    assert ended["redirect"] == "https://example.org/?cc=ALONE1"
+    data = str(tmp_path / "data")
+    assert rows(data, "select status, outcome_code from participants") == [("timed_out", "ALONE1")]
+    stored = rows(data, "select count(*), count(observation) from steps")[0]
+    assert stored[0] > 5 and stored[0] == stored[1]  # every frame, with its (compressed) observation
