@@ -50,6 +50,14 @@ def catch(seed):
     return CatchEnv(render_mode="mug")
 
 
+@mk.playthrough(catch)
+def sweep_the_ground():
+    """Long enough for fruit and bombs to land (generated runs are 40 frames): the basket sweeps
+    left and right, so some items are caught, some missed, some bombs hit."""
+    return (mk.hold({}, 60) + mk.hold({"player": "ArrowLeft"}, 45) + mk.hold({"player": "ArrowRight"}, 90)
+            + mk.hold({"player": "ArrowLeft"}, 90) + mk.hold({}, 60))
+
+
 @mk.survey
 def after_game():
     return [
