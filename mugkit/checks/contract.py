@@ -112,8 +112,9 @@ def _library_checker(ctx: CheckContext) -> None:
 
 
 def _env_sources(run) -> list:
-    """The nondeterminism sources a library checker's run reaches, less the checker's own (it
-    resets without a seed on purpose, which creates unseeded generators inside the library)."""
+    """The nondeterminism sources a library checker's run reaches, less what its own ``reset()``
+    calls without a seed cause: generators made without a seed, in the library or in the env's
+    ``reset`` (the determinism check finds an env that makes them itself)."""
     import importlib.util
 
     libraries = []
@@ -121,7 +122,8 @@ def _env_sources(run) -> list:
         spec = importlib.util.find_spec(name)
         if spec is not None and spec.origin:
             libraries.append(os.path.dirname(spec.origin))
-    return [s for s in trace_sources(run) if not os.path.abspath(s.where.rsplit(":", 1)[0]).startswith(tuple(libraries))]
+    return [s for s in trace_sources(run) if s.kind != "unseeded"
+            and not os.path.abspath(s.where.rsplit(":", 1)[0]).startswith(tuple(libraries))]
 
 
 #: What the libraries' checkers' terse assertions usually mean, in the researcher's terms.

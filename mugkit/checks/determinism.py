@@ -77,12 +77,6 @@ def reproduce(ctx: CheckContext, seed: int, plan: KeyPlan, processes: bool = Fal
         reproduce_property(ctx, lambda s, p: example(ctx, s, p), report, seed, plan)
 
 
-def _differs(ctx: CheckContext, seed: int, plan: KeyPlan, kinds: set) -> bool:
-    """Whether two plain runs of the example differ with ``kinds`` of source made deterministic
-    (each run with its own fresh deterministic clock and entropy)."""
-    return plain_runs_differ(lambda: play(ctx.game(seed), plan, ctx.frames).hashes, kinds)
-
-
 #: Re-runs of a failing example, to find the frames that differ when they differ only sometimes.
 RERUNS = 5
 
@@ -106,7 +100,7 @@ def report(ctx: CheckContext, found: Found) -> CheckFailure:
                    f"before in the process — state kept in a class or module — or on timing)"]
     actions = a.actions[:at] if again is not None else found.details["actions"]
     sources = trace_sources(lambda: play(ctx.game(seed), plan, ctx.frames))
-    cause = explain(*split_sources(sources, lambda kinds: _differs(ctx, seed, plan, kinds)), otherwise=(
+    cause = explain(*split_sources(sources, lambda kinds: plain_runs_differ(ctx, seed, plan, kinds)), otherwise=(
         "state shared between two instances of the env (a module-level or class-level variable the env "
         "changes), a value that differs per object (id(), object addresses in a repr), or iteration over "
         "something unordered. Keep all game state on the instance and derive all randomness from the seed "

@@ -17,7 +17,7 @@ import random
 import sys
 import time
 import uuid
-from typing import Callable, Iterable
+from typing import Any, Callable, Iterable
 
 from .diagnose import NUMPY_GENERATOR_MAKERS, Source, replace_everywhere, seed_hook
 
@@ -107,16 +107,16 @@ def _seed_unseeded() -> list:
     return undos
 
 
-def plain_runs_differ(run: Callable[[], list], kinds: set) -> bool:
-    """Whether two runs (``run()`` returns frame hashes) differ with ``kinds`` neutralized: each run
-    in its own :func:`neutralized` block, the process-wide generators pinned to the same seed when
-    ``random``/``numpy-random`` are among the kinds, else to different ones."""
-    from .play import first_difference, pinned_globals
+def plain_runs_differ(ctx: Any, seed: int, plan: Any, kinds: set) -> bool:
+    """Whether two plain runs of the example ``(seed, plan)`` of check ``ctx`` differ with ``kinds``
+    neutralized: each run in its own :func:`neutralized` block, the process-wide generators pinned
+    to the same seed when ``random``/``numpy-random`` are among the kinds, else to different ones."""
+    from .play import first_difference, pinned_globals, play
 
     hashes = []
     for k in (1, 2):
         with neutralized(kinds), pinned_globals(1 if "random" in kinds else k, 1 if "numpy-random" in kinds else k):
-            hashes.append(run())
+            hashes.append(play(ctx.game(seed), plan, ctx.frames).hashes)
     return first_difference(*hashes) is not None
 
 

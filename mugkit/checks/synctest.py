@@ -178,12 +178,9 @@ def _still_fails(ctx: CheckContext, found: Found, kinds: set) -> bool:
 def _explain_nondeterminism(ctx: CheckContext, found: Found, ref: Run, again: Run):
     at = first_difference(ref.hashes, again.hashes)
     differs = diff(ref.data[at], again.data[at]) if at < min(len(ref.data), len(again.data)) else []
-
-    def still_differ(kinds: set) -> bool:
-        return plain_runs_differ(lambda: play(ctx.game(found.seed), found.plan, ctx.frames).hashes, kinds)
-
     sources = trace_sources(lambda: play(ctx.game(found.seed), found.plan, ctx.frames))
-    cause = explain(*split_sources(sources, still_differ), otherwise=(
+    likely, seen = split_sources(sources, lambda kinds: plain_runs_differ(ctx, found.seed, found.plan, kinds))
+    cause = explain(likely, seen, otherwise=(
         "two plain runs with the same seed and actions already differ: state shared between instances "
         "or with the process (module or class variables)"))
     return (_NONDETERMINISTIC.format(frame=at),
