@@ -207,8 +207,9 @@ class Study:
             await self._event(p, "game_interrupted", {"game": p.game})
             await self._move(p, p.index + 1)
         here = self.step_of(p)
-        if here is None:
-            return await self._finish(p, "completed", None, "You have finished. Thank you!")
+        if here is None:  # a flow without a Completion page
+            await self._set_status(p, "completed", None)
+            return self._final_view(p)
         step, rep = here
         base = {"index": p.index, "total": len(p.flow), "step": step.name}
         if isinstance(step, PageStep):
@@ -240,7 +241,8 @@ class Study:
         completion = self._completion_step(p)
         if p.status in ("completed", "timed_out") and completion is not None:
             return self._completion_view(p, completion, p.outcome_code)
-        text = {"declined": "You chose not to take part. Thank you for your time.",
+        text = {"completed": "You have finished. Thank you!",
+                "declined": "You chose not to take part. Thank you for your time.",
                 "timed_out": "No partner could be found in time. Thank you for waiting.",
                 "excluded": "This study has ended for you. Thank you for your time."}.get(p.status, "Thank you!")
         return {"kind": "ended", "title": "Thank you", "html": markdown_html(text), "code": p.outcome_code}
@@ -307,10 +309,6 @@ class Study:
         now = time.time()
         await self.storage.update_participant(p.id, status=status, outcome_code=code, finished_at=now, updated_at=now)
         log.info("participant %s: %s (code %s)", p.id, status, code)
-
-    async def _finish(self, p: Participant, status: str, code: str | None, text: str) -> dict:
-        await self._set_status(p, status, code)
-        return {"kind": "ended", "title": "Thank you", "html": markdown_html(text), "code": code}
 
     async def _event(self, p: Participant, kind: str, detail: dict | None = None) -> None:
         here = self.step_of(p)

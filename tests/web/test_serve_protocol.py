@@ -32,14 +32,19 @@ def rows(data: str, sql: str) -> list:
         return db.execute(sql).fetchall()
 
 
-async def play_walk(b: Browser) -> dict:
-    """Goes through the walk study; returns the completion view."""
+async def into_walk_game(b: Browser) -> dict:
+    """Connects and goes through the walk study's page and consent; returns the game view."""
     await b.connect()
     assert (await b.view("page"))["title"] == "Welcome"
     assert await b.call("advance", {"index": 0}) == {"ok": True}
     await b.view("consent")
     assert await b.call("advance", {"index": 1, "agree": True}) == {"ok": True}
-    game = await b.view("game")
+    return await b.view("game")
+
+
+async def play_walk(b: Browser) -> dict:
+    """Goes through the walk study; returns the completion view."""
+    game = await into_walk_game(b)
     for seq in range(3):  # hold ArrowRight for a moment, then let go
         await b.sio.emit("keys", {"game": game["game"], "seq": seq * 2, "held": ["ArrowRight"], "down": ["ArrowRight"],
                                   "up": [], "t": 1000.0 + seq})
@@ -96,12 +101,7 @@ def test_a_completed_panel_id_is_turned_away_and_an_mturk_preview_starts_nothing
 def test_a_reload_mid_game_resumes_the_same_game_without_gap_or_repeat(server):
     async def main():
         b = Browser(server.url, "_walk")
-        await b.connect()
-        await b.view("page")
-        await b.call("advance", {"index": 0})
-        await b.view("consent")
-        await b.call("advance", {"index": 1, "agree": True})
-        game = await b.view("game")
+        game = await into_walk_game(b)
         await asyncio.sleep(0.4)
         await b.close()  # the reload: the connection drops ...
         await asyncio.sleep(0.5)
@@ -175,12 +175,7 @@ def test_a_killed_server_keeps_every_acknowledged_row_and_the_participant_goes_o
 
     async def first_part():
         b = Browser(served.url, "_walk")
-        await b.connect()
-        await b.view("page")
-        await b.call("advance", {"index": 0})
-        await b.view("consent")
-        await b.call("advance", {"index": 1, "agree": True})
-        await b.view("game")
+        await into_walk_game(b)
         await asyncio.sleep(0.6)
         return b
 
