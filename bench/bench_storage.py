@@ -44,7 +44,7 @@ import numpy as np  # noqa: E402
 
 from mugkit.runtime.rows import StepRow  # noqa: E402
 from mugkit.web.storage import DB_FILENAME, SQLiteStorage  # noqa: E402
-from mugkit.web.storage_values import encode_observation  # noqa: E402
+from mugkit.runtime.values import encode_observation  # noqa: E402
 
 
 def pct(values, q):

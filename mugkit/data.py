@@ -64,7 +64,7 @@ def load(directory: str | os.PathLike, *, tables: list[str] | tuple[str, ...] | 
 def decode(text: str | bytes | None) -> Any:
     """A value as stored in the database or written by ``mugkit data export`` (tagged JSON text,
     or a compressed array), back as the Python value: ``decode('{"$tuple":[1,2]}') == (1, 2)``."""
-    from .web.storage_values import decode_observation
+    from .runtime.values import decode_observation
 
     return decode_observation(text)
 
@@ -87,7 +87,7 @@ def read_columns(directory: str | os.PathLike, *, tables: list[str] | tuple[str,
                  observations: bool | str = True) -> dict[str, dict[str, list]]:
     """The tables as ``{table: {column: list of values}}``, decoded (what :func:`load` and the
     export build on). ``observations="stored"`` gives observations as their stored text instead
-    of decoding them (see ``storage_values.observation_text``)."""
+    of decoding them (see ``mugkit.runtime.values.observation_text``)."""
     import sqlite3
 
     wanted = list(TABLES if tables is None else tables)
@@ -115,7 +115,7 @@ def read_columns(directory: str | os.PathLike, *, tables: list[str] | tuple[str,
 
 def _read_table(conn: Any, table: str, observations: bool | str) -> dict[str, list]:
     from .web.storage_schema import COLUMNS, decode_row
-    from .web.storage_values import observation_text
+    from .runtime.values import observation_text
 
     names = list(COLUMNS[table])
     if table == "steps" and not observations:

@@ -46,6 +46,15 @@ ASSETS = [
     ("survey-core", "survey-core.fontless.min.css", "survey-core.fontless.min.css"),
 ]
 
+#: The browser runtime's large assets: served from node_modules (not copied: Pyodide alone is
+#: 14 MB), their hashes recorded in vendor/runtime.json and checked by the server at start.
+#: (npm package, folder inside it, files the browser loads.)
+RUNTIME = [
+    ("pyodide", "", ["pyodide.mjs", "pyodide.asm.mjs", "pyodide.asm.wasm", "python_stdlib.zip",
+                     "pyodide-lock.json"]),
+]
+RUNTIME_MANIFEST = VENDOR / "runtime.json"
+
 
 def sri(data: bytes) -> str:
     """The Subresource Integrity value of ``data``: ``sha384-`` and the base64 digest."""
@@ -94,6 +103,23 @@ def build_manifest() -> tuple[dict, dict[str, bytes]]:
     return manifest, contents
 
 
+def build_runtime_manifest() -> dict:
+    """vendor/runtime.json: version, bytes and SHA-256 of each runtime file in node_modules."""
+    pinned = pinned_versions()
+    packages = []
+    for package, folder, names in RUNTIME:
+        base = NODE_MODULES / package / folder
+        version = json.loads((NODE_MODULES / package / "package.json").read_text())["version"]
+        if version != pinned.get(package):
+            raise SystemExit(f"{package}: package.json pins {pinned.get(package)}, node_modules has {version}: "
+                             f"run `npm ci`")
+        files = [{"file": n, "bytes": (base / n).stat().st_size,
+                  "sha256": hashlib.sha256((base / n).read_bytes()).hexdigest()} for n in names]
+        packages.append({"package": package, "version": version, "dir": folder, "files": files})
+    return {"about": "The browser runtime's files, served from node_modules and checked against these hashes "
+                     "(scripts/vendor_assets.py). Do not edit by hand.", "packages": packages}
+
+
 _TAG = re.compile(r'<(?:script|link)\b[^>]*?(?:src|href)="/static/vendor/([^"]+)"[^>]*>')
 _INTEGRITY = re.compile(r'integrity="[^"]*"')
 
@@ -124,6 +150,8 @@ def main(argv: list[str] | None = None) -> int:
     template = TEMPLATE.read_text()
     new_template = template_with_hashes(template, manifest)
 
+    runtime_text = json.dumps(build_runtime_manifest(), indent=2) + "\n"
+    contents[RUNTIME_MANIFEST.name] = runtime_text.encode()
     stale = [name for name, data in contents.items()
              if not (VENDOR / name).exists() or (VENDOR / name).read_bytes() != data]
     if not MANIFEST.exists() or MANIFEST.read_text() != manifest_text:

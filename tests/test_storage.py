@@ -541,7 +541,7 @@ def test_any_codec_value_comes_back_exactly():
     from hypothesis import strategies as st
 
     from mugkit.netcode.codec import encode
-    from mugkit.web.storage_values import from_json, to_json
+    from mugkit.runtime.values import from_json, to_json
 
     nan_with_payload = struct.unpack(">d", bytes.fromhex("7ff8000000000abc"))[0]
 

@@ -62,7 +62,7 @@ def _as_text(column: Any) -> Any:
         return column
     import pandas as pd
 
-    from .storage_values import to_json
+    from ..runtime.values import to_json
 
     return pd.Series([None if v is None else to_json(v) for v in column], dtype=object)
 

@@ -24,11 +24,11 @@ import time
 from dataclasses import dataclass, field
 from typing import Any, Awaitable, Callable, Hashable
 
-from ..runtime.keys import KeyInput
+from ..runtime.frames import FrameEncoder, KeyState
 from ..runtime.rows import FrameResult
 from .protocol import Keys
 
-__all__ = ["ServerGame", "KeyState", "GameStats", "GRACE_SECONDS", "IMAGE_FPS"]
+__all__ = ["ServerGame", "GameStats", "GRACE_SECONDS", "IMAGE_FPS"]
 
 log = logging.getLogger("mugkit.game")
 
@@ -36,34 +36,6 @@ log = logging.getLogger("mugkit.game")
 GRACE_SECONDS = 20.0
 #: Most images per second an RGB-array env streams (each is a compressed JPEG).
 IMAGE_FPS = 15
-
-
-@dataclass
-class KeyState:
-    """One human's keyboard as the server knows it: the keys held in the newest message, and the
-    presses and releases of every message since the last tick."""
-
-    seq: int = -1
-    held: frozenset = frozenset()
-    down: set = field(default_factory=set)
-    up: set = field(default_factory=set)
-    t_client: float | None = None
-
-    def apply(self, keys: Keys) -> bool:
-        """Takes a message; False (and nothing changes) when it is older than one already applied."""
-        if keys.seq <= self.seq:
-            return False
-        self.seq, self.held, self.t_client = keys.seq, keys.held, keys.t
-        self.down |= keys.down
-        self.up |= keys.up
-        return True
-
-    def take(self) -> KeyInput:
-        """The input for this tick; the presses and releases are used up."""
-        out = KeyInput(self.held, frozenset(self.down), frozenset(self.up))
-        self.down.clear()
-        self.up.clear()
-        return out
 
 
 @dataclass
@@ -77,10 +49,6 @@ class GameStats:
         self.ticks += 1
         if len(self.late) < 100_000:
             self.late.append(lateness)
-
-
-def shape_key(shape: dict) -> Any:
-    return shape.get("id")
 
 
 class ServerGame:
@@ -110,8 +78,7 @@ class ServerGame:
         self.absent: dict[Hashable, float] = {}
         self.stats = GameStats()
         self.outcome: str | None = None
-        self.shapes: dict = {}          # id -> the shape as last sent
-        self.once: list = []            # the last frame's shapes without an id
+        self.frames = FrameEncoder(game_id, driver, self._image_url)
         self._last_image = 0.0
         self._task: asyncio.Task | None = None
         self._pending_writes: set = set()
@@ -142,8 +109,7 @@ class ServerGame:
 
     def snapshot(self) -> dict:
         """A full ``frame`` message of the current frame, for a player who (re)joins."""
-        return self._message(self.driver.episode, self.driver.frame.index, list(self.shapes.values()), [],
-                             list(self.once), None)
+        return self.frames.snapshot()
 
     async def stop(self, outcome: str) -> None:
         """Ends the game now (a server shutting down, an operator)."""
@@ -207,7 +173,7 @@ class ServerGame:
         write = asyncio.ensure_future(self.store_rows(result.rows, t_server, t_client))
         self._pending_writes.add(write)
         write.add_done_callback(self._written)
-        await self.emit("frame", self._frame(result), room=self.room)
+        await self.emit("frame", self.frames.encode(result), room=self.room)
 
     def _written(self, task: asyncio.Future) -> None:
         self._pending_writes.discard(task)
@@ -215,24 +181,6 @@ class ServerGame:
             # Frames whose rows cannot be stored must not go on being played: end the game loudly.
             log.error("game %s: step rows not stored, the game ends: %s", self.game_id, task.exception())
             self.outcome = "storage_error"
-
-    def _frame(self, result: FrameResult) -> dict:
-        image = result.image
-        if image is not None and not isinstance(image, list):
-            return self._message(result.episode, result.frame, [], [], [], self._image_url(image))
-        current = {s["id"]: s for s in (image or []) if "id" in s}
-        changed = [s for k, s in current.items() if self.shapes.get(k) != s]
-        gone = [k for k in self.shapes if k not in current]
-        self.shapes = current
-        self.once = [s for s in (image or []) if "id" not in s]
-        return self._message(result.episode, result.frame, changed, gone, self.once, None)
-
-    def _message(self, episode: int, frame: int, changed: list, gone: list, once: list, image: Any) -> dict:
-        acting = getattr(self.driver.frame, "acting", ())
-        turn = acting[0] if self.driver.turn_based and len(acting) == 1 else None
-        return {"game": self.game_id, "episode": episode, "frame": frame, "set": changed, "del": gone,
-                "once": once, "image": image, "turn": turn,
-                "hud": {"episode": episode + 1, "episodes": self.driver.options.episodes}}
 
     def _image_url(self, array: Any) -> str | None:
         """An RGB array as a JPEG ``data:`` URL, at most :data:`IMAGE_FPS` a second (None between)."""

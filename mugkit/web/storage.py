@@ -19,7 +19,7 @@ Typical use, by the server::
     await storage.close()
 
 How values are stored (agent ids and actions of any type, observations as compressed arrays) is
-described in ``storage_values``; the tables and their columns in ``storage_schema``.
+described in ``mugkit.runtime.values``; the tables and their columns in ``storage_schema``.
 """
 
 from __future__ import annotations

@@ -9,7 +9,7 @@ text      str                                         TEXT
 real      int or float (times: seconds since epoch)   REAL
 int       int (bool is not an int here)               INTEGER
 bool      bool (numpy bools too)                      INTEGER 0/1
-value     any storable value                          tagged JSON TEXT (see ``storage_values``)
+value     any storable value                          tagged JSON TEXT (see ``runtime.values``)
 obs       an observation                              compressed array BLOB, or tagged JSON TEXT
 ========  ==========================================  ==========================================
 
@@ -24,7 +24,7 @@ import math
 from typing import Any, Iterable
 
 from ..runtime.rows import StepRow
-from .storage_values import UnstorableValue, decode_observation, encode_observation, from_json, to_json
+from ..runtime.values import UnstorableValue, decode_observation, encode_observation, from_json, to_json
 
 __all__ = ["SCHEMA_VERSION", "DDL", "COLUMNS", "StorageError", "InvalidRowError", "DuplicateRowError",
            "MissingRowError", "StorageClosedError", "encode_columns", "decode_row", "STEP_COLUMNS",

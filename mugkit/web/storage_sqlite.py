@@ -13,7 +13,7 @@ from .storage_base import PANEL_KEYS, STATUSES, Storage, database_path
 from .storage_schema import (DDL, SCHEMA_VERSION, STEP_COLUMNS, DuplicateRowError, InvalidRowError,
                              MissingRowError, StorageClosedError, StorageError, decode_row, encode_columns,
                              encode_step)
-from .storage_values import from_json, warm_up
+from ..runtime.values import from_json, warm_up
 from .storage_writer import Readers, Writer, WriterStats
 
 __all__ = ["SQLiteStorage"]

@@ -1,4 +1,6 @@
-"""How stored values are written: lossless tagged JSON, and numpy arrays as compressed bytes.
+"""How values are written — in the database, and on the wire from the browser runtime: lossless
+tagged JSON, and numpy arrays as compressed bytes. Pure Python (numpy only for values holding
+arrays), so the browser encodes its step rows with the very code the server stores them with.
 
 Agent ids, actions, infos, answers and hook columns can be any plain data the netcode codec
 carries (ints of any size, floats with their exact bits, bool apart from int, str, bytes, lists,

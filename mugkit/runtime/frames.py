@@ -1,0 +1,93 @@
+"""What both game loops — the server's and the browser's — do around the frame driver: collect a
+human's key messages between ticks, and turn each frame into the ``frame`` message the client
+draws (mugkit/web/protocol.py), sending only the shapes that changed.
+
+Pure Python, so the browser runtime (in Pyodide) produces the very messages the server does and
+the client draws both with one renderer.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Callable
+
+from .keys import KeyInput
+
+__all__ = ["KeyState", "FrameEncoder"]
+
+
+@dataclass
+class KeyState:
+    """One human's keyboard as the game knows it: the keys held in the newest message, and the
+    presses and releases of every message since the last tick.
+
+    A message is any object with ``seq``, ``held``, ``down``, ``up`` and ``t`` (the client's
+    clock in ms), e.g. :class:`mugkit.web.protocol.Keys`."""
+
+    seq: int = -1
+    held: frozenset = frozenset()
+    down: set = field(default_factory=set)
+    up: set = field(default_factory=set)
+    t_client: float | None = None
+
+    def apply(self, keys: Any) -> bool:
+        """Takes a message; False (and nothing changes) when it is older than one already applied
+        (messages may arrive out of order)."""
+        if keys.seq <= self.seq:
+            return False
+        self.seq, self.held, self.t_client = keys.seq, frozenset(keys.held), keys.t
+        self.down |= set(keys.down)
+        self.up |= set(keys.up)
+        return True
+
+    def take(self) -> KeyInput:
+        """The input for this tick; the presses and releases are used up."""
+        out = KeyInput(self.held, frozenset(self.down), frozenset(self.up))
+        self.down.clear()
+        self.up.clear()
+        return out
+
+
+class FrameEncoder:
+    """Turns a driver's frames into ``frame`` messages: shapes with an ``id`` are sent when new or
+    changed (``set``) and when gone (``del``); shapes without one every frame (``once``).
+
+    Args:
+        game_id: the game's id, in every message.
+        driver: the game's :class:`~mugkit.runtime.driver.FrameDriver`.
+        image_url: turns an RGB-array frame into a ``data:`` URL (or None to skip this one); the
+            server streams JPEGs, the browser runtime draws shapes only.
+    """
+
+    def __init__(self, game_id: str, driver: Any, image_url: Callable[[Any], str | None] | None = None):
+        self.game_id = game_id
+        self.driver = driver
+        self.image_url = image_url
+        self.shapes: dict = {}   # id -> the shape as last sent
+        self.once: list = []     # the last frame's shapes without an id
+
+    def encode(self, result: Any) -> dict:
+        """The ``frame`` message of a :class:`~mugkit.runtime.rows.FrameResult`."""
+        image = result.image
+        if image is not None and not isinstance(image, list):
+            url = self.image_url(image) if self.image_url is not None else None
+            return self.message(result.episode, result.frame, [], [], [], url)
+        current = {s["id"]: s for s in (image or []) if "id" in s}
+        changed = [s for k, s in current.items() if self.shapes.get(k) != s]
+        gone = [k for k in self.shapes if k not in current]
+        self.shapes = current
+        self.once = [s for s in (image or []) if "id" not in s]
+        return self.message(result.episode, result.frame, changed, gone, self.once, None)
+
+    def snapshot(self) -> dict:
+        """A full ``frame`` message of the current frame, for a client that (re)joins."""
+        return self.message(self.driver.episode, self.driver.frame.index, list(self.shapes.values()), [],
+                            list(self.once), None)
+
+    def message(self, episode: int, frame: int, changed: list, gone: list, once: list, image: Any) -> dict:
+        driver = self.driver
+        acting = getattr(driver.frame, "acting", ())
+        turn = acting[0] if driver.turn_based and len(acting) == 1 else None
+        return {"game": self.game_id, "episode": episode, "frame": frame, "set": changed, "del": gone,
+                "once": once, "image": image, "turn": turn,
+                "hud": {"episode": episode + 1, "episodes": driver.options.episodes}}
