@@ -19,8 +19,8 @@ from typing import Any, Callable, Hashable, Mapping, Sequence
 
 from ..runtime.keys import KeyInput
 
-__all__ = ["KeyPlan", "Playthrough", "playthrough", "hold", "plan_strategy", "fixed_plans", "plan_to_data",
-           "plan_from_data", "MAX_RUN"]
+__all__ = ["KeyPlan", "Playthrough", "playthrough", "hold", "plan_strategy", "fixed_plans", "sample_plan",
+           "plan_to_data", "plan_from_data", "MAX_RUN"]
 
 #: Longest run of one held combination in a generated segment, in frames (a second at 30 fps).
 MAX_RUN = 30
@@ -163,6 +163,21 @@ def plan_strategy(step: Any, frames: int) -> Any:
     segment = st.tuples(st.integers(0, len(choices) - 1), st.integers(1, MAX_RUN))
     per_human = st.lists(segment, max_size=frames).map(lambda segs: _expand(segs, choices, frames))
     return st.fixed_dictionaries({h: per_human for h in step.humans}).map(KeyPlan)
+
+
+def sample_plan(step: Any, frames: int, rng: Any) -> KeyPlan:
+    """A plan over ``frames`` ticks drawn with ``rng`` (a ``random.Random``) from the same segments
+    as :func:`plan_strategy`: what the load-test bots hold, outside Hypothesis."""
+    choices = _choices(step.options)
+
+    def one() -> tuple:
+        segments, total = [], 0
+        while total < frames:
+            segments.append((rng.randrange(len(choices)), rng.randint(1, MAX_RUN)))
+            total += segments[-1][1]
+        return _expand(segments, choices, frames)
+
+    return KeyPlan({h: one() for h in step.humans})
 
 
 def fixed_plans(step: Any, frames: int) -> list[KeyPlan]:

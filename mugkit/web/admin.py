@@ -10,12 +10,14 @@ import csv
 import html
 import io
 import json
+import os
 import statistics
+import weakref
 from typing import Any
 
 from sanic import response
 
-__all__ = ["admin_page", "admin_table", "admin_stats_data", "TABLES"]
+__all__ = ["admin_page", "admin_table", "admin_stats_data", "TickLateness", "TABLES"]
 
 #: Tables offered as CSV downloads.
 TABLES = ("participants", "games")
@@ -64,9 +66,61 @@ async def admin_page(study: Any, token: str) -> str:
             f"<h2>Data</h2><p>{links}; everything: <code>mugkit data export DATA_DIR</code></p>")
 
 
+class TickLateness:
+    """Tick lateness of every game the stats were asked about since the server started (for load
+    tests): a running game's list is read live (it is the game's own list, so ticks after the
+    request count too); once the game is over, its ticks are folded into a histogram of 0.1 ms
+    buckets, so memory stays bounded however many games end. A game that starts and ends between
+    two requests is not seen."""
+
+    def __init__(self) -> None:
+        self.live: dict = {}           # game id -> the game's GameStats
+        self.buckets: dict = {}        # lateness in 0.1 ms -> ticks
+
+    def update(self, games: dict) -> None:
+        for game_id, stats in list(self.live.items()):
+            if game_id not in games:
+                for x in self.live.pop(game_id).late:
+                    key = int(x * 10_000)
+                    self.buckets[key] = self.buckets.get(key, 0) + 1
+        for game_id, game in games.items():
+            self.live.setdefault(game_id, game.stats)
+
+    def percentiles(self, qs: tuple = (0.5, 0.95, 0.99, 1.0)) -> tuple[int, list[float]]:
+        """(ticks seen, lateness in ms at each quantile of ``qs``)."""
+        counts = dict(self.buckets)
+        for stats in self.live.values():
+            for x in stats.late:
+                key = int(x * 10_000)
+                counts[key] = counts.get(key, 0) + 1
+        total = sum(counts.values())
+        out, seen, keys = [], 0, sorted(counts)
+        targets = [q * (total - 1) for q in qs]
+        i = 0
+        for key in keys:
+            seen += counts[key]
+            while i < len(targets) and seen > targets[i]:
+                out.append(key / 10.0)
+                i += 1
+        return total, out + [0.0] * (len(qs) - len(out))
+
+
+_LATENESS: "weakref.WeakKeyDictionary" = weakref.WeakKeyDictionary()
+
+
+def _memory_mb() -> float | None:
+    """The server process's resident memory (Linux), or None."""
+    try:
+        with open("/proc/self/statm") as f:
+            return round(int(f.read().split()[1]) * os.sysconf("SC_PAGE_SIZE") / 2**20, 1)
+    except (OSError, ValueError, IndexError):
+        return None
+
+
 def admin_stats_data(study: Any) -> dict:
-    """Machine-readable load figures (for benchmarks and monitoring): per running game its ticks
-    and tick lateness, and the server process's CPU time."""
+    """Machine-readable load figures (for benchmarks, load tests and monitoring): per running game
+    its ticks and tick lateness (``late_ms``), the lateness of every game seen since the start
+    (``late_all_ms``, see :class:`TickLateness`), and the server process's CPU time and memory."""
     import resource
 
     usage = resource.getrusage(resource.RUSAGE_SELF)
@@ -75,9 +129,14 @@ def admin_stats_data(study: Any) -> dict:
     def pct(q: float) -> float:
         return round(late[int(q * (len(late) - 1))] * 1000, 2) if late else 0.0
 
+    seen = _LATENESS.setdefault(study, TickLateness())
+    seen.update(study.games)
+    ticks, (p50, p95, p99, worst) = seen.percentiles()
     return {"games": len(study.games), "ticks": sum(g.stats.ticks for g in study.games.values()),
-            "late_ms": {"p50": pct(0.5), "p99": pct(0.99), "max": pct(1.0)},
-            "cpu_seconds": usage.ru_utime + usage.ru_stime, "participants": len(study.participants)}
+            "late_ms": {"p50": pct(0.5), "p95": pct(0.95), "p99": pct(0.99), "max": pct(1.0)},
+            "late_all_ms": {"ticks": ticks, "p50": p50, "p95": p95, "p99": p99, "max": worst},
+            "cpu_seconds": usage.ru_utime + usage.ru_stime, "rss_mb": _memory_mb(),
+            "max_rss_mb": round(usage.ru_maxrss / 1024, 1), "participants": len(study.participants)}
 
 
 async def admin_table(study: Any, name: str) -> Any:
