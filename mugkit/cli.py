@@ -1,4 +1,4 @@
-"""The ``mugkit`` command: ``serve``, ``check`` and ``data export`` (``loadtest`` comes next)."""
+"""The ``mugkit`` command: ``serve``, ``check``, ``loadtest`` and ``data export``."""
 
 from __future__ import annotations
 
@@ -68,9 +68,9 @@ USAGE = """usage: mugkit COMMAND ...
 commands:
   serve PATH [--host H] [--port 8000] [--data DIR] [--seed N] [--grace S]   serve the experiments to participants
   check PATH [PATH ...] [pytest options]   determinism and rollback checks of experiments (as pytest items)
-  data export DIR [--out DIR] [--format parquet|csv]   the collected data as files, one per table
-
-loadtest comes next."""
+  loadtest PATH --bots N [--url URL] [--rate R] [--json FILE] [--browser K] [--invalid-answers]
+                 simulated participants through the whole flow, with a report and a data audit
+  data export DIR [--out DIR] [--format parquet|csv]   the collected data as files, one per table"""
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -86,6 +86,10 @@ def main(argv: list[str] | None = None) -> int:
         from .web.serve import main as serve
 
         return serve(rest)
+    if command == "loadtest":
+        from .loadtest.cli import main as loadtest
+
+        return loadtest(rest)
     if command == "data" and rest[:1] == ["export"]:
         from .web.export import main as export
 

@@ -1,0 +1,154 @@
+"""The data audit: the database, read directly with ``sqlite3``, against each bot's own log.
+
+Every fact a bot has proof the server took is looked up in the tables (docs/data.md):
+
+- its ``participants`` row, with the outcome code of the final page it was shown;
+- a ``consented`` event per consent it agreed to (acknowledged);
+- an ``answers`` row per question of every survey whose answers were acknowledged, holding the
+  value sent;
+- per game it played, its ``games`` row and its ``players`` row (its agent, its participant id);
+- per frame of a server-run game it received, its agent's ``steps`` row (the server streams a
+  frame only after handing its rows to storage, and ends a game only once they are committed);
+- per row of a browser-run game the server acknowledged, that row, field by field.
+
+A fact that is not there, or differs, is a *lost row*. Rows sent but never acknowledged are
+counted apart, never as lost (the sender could not know they were kept).
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections import Counter
+from dataclasses import dataclass, field
+from typing import Any, Iterable
+
+from ..runtime.values import from_json, to_json
+from .log import BotLog, GameLog
+
+__all__ = ["Audit", "audit", "BROWSER_ROW_FIELDS"]
+
+#: Fields of a browser-run game's rows that must come back exactly as sent.
+BROWSER_ROW_FIELDS = ("action", "keys", "filled", "reward", "terminated", "truncated", "info")
+#: Examples of lost rows kept in the report.
+MAX_EXAMPLES = 20
+
+
+@dataclass
+class Audit:
+    """What the audit found.
+
+    Attributes:
+        checked: table → facts looked up.
+        lost: table → facts missing or different.
+        unacknowledged: rows sent that the server never acknowledged (not lost).
+        examples: the first lost facts, in words.
+    """
+
+    checked: Counter = field(default_factory=Counter)
+    lost: Counter = field(default_factory=Counter)
+    unacknowledged: int = 0
+    examples: list = field(default_factory=list)
+
+    @property
+    def lost_rows(self) -> int:
+        return sum(self.lost.values())
+
+    def found(self, table: str, ok: bool, what: str) -> None:
+        self.checked[table] += 1
+        if not ok:
+            self.lost[table] += 1
+            if len(self.examples) < MAX_EXAMPLES:
+                self.examples.append(f"{table}: {what}")
+
+    def to_dict(self) -> dict:
+        return {"checked": dict(self.checked), "lost": dict(self.lost), "lost_rows": self.lost_rows,
+                "unacknowledged": self.unacknowledged, "examples": list(self.examples)}
+
+
+def audit(database: str, logs: Iterable[BotLog]) -> Audit:
+    """Compares the SQLite database at ``database`` with the bots' logs (see the module docstring)."""
+    result = Audit()
+    db = sqlite3.connect(f"file:{database}?mode=ro", uri=True, timeout=30)
+    try:
+        for log in logs:
+            if log.participant is not None:
+                _participant(db, log, result)
+    finally:
+        db.close()
+    return result
+
+
+def _participant(db: sqlite3.Connection, log: BotLog, result: Audit) -> None:
+    pid = log.participant
+    row = db.execute("select status, outcome_code from participants where participant_id = ?", (pid,)).fetchone()
+    result.found("participants", row is not None, f"bot {log.bot}: participant {pid} not stored")
+    outcome = log.outcome
+    if row is not None and outcome is not None and outcome.status == "completed" and outcome.kind == "completion":
+        result.found("participants", row[1] == outcome.code,
+                     f"bot {log.bot}: participant {pid} was shown code {outcome.code!r}, stored {row[1]!r}")
+    consented = db.execute("select count(*) from events where participant_id = ? and kind = 'consented'",
+                           (pid,)).fetchone()[0]
+    for i, step in enumerate(log.consents):
+        result.found("events", consented > i, f"bot {log.bot}: consent at {step} not stored")
+    _answers(db, log, result)
+    for game in log.games.values():
+        _game(db, log, game, result)
+
+
+def _answers(db: sqlite3.Connection, log: BotLog, result: Audit) -> None:
+    stored: dict = {}
+    for step, question, value in db.execute("select step, question, value from answers where participant_id = ?",
+                                            (log.participant,)):
+        stored.setdefault((step, question), []).append(from_json(value))
+    for step, _, answers in log.answers:
+        for question, value in answers.items():
+            values = stored.get((step, question), [])
+            ok = value in values
+            if ok:
+                values.remove(value)
+            result.found("answers", ok, f"bot {log.bot}: answer {step}.{question} = {value!r} not stored "
+                                        f"(stored: {values!r})")
+
+
+def _game(db: sqlite3.Connection, log: BotLog, game: GameLog, result: Audit) -> None:
+    gid = game.game_id
+    stored = db.execute("select 1 from games where game_id = ?", (gid,)).fetchone()
+    result.found("games", stored is not None, f"bot {log.bot}: game {gid} not stored")
+    player = db.execute("select participant_id from players where game_id = ? and agent = ?",
+                        (gid, to_json(game.agent))).fetchone()
+    result.found("players", player is not None and player[0] == log.participant,
+                 f"bot {log.bot}: game {gid} has no player {game.agent!r} = {log.participant}")
+    # Decoding every field costs: only a browser-run game's acknowledged rows need it.
+    rows = ({(e, f): r for e, f, r in _rows(db, gid, game.agent)} if game.rows_acked else
+            dict.fromkeys(db.execute("select episode, frame from steps where game_id = ? and agent = ?",
+                                     (gid, to_json(game.agent)))))
+    for episode, ranges in game.frames.items():
+        for first, last in ranges:
+            missing = [f for f in range(first, last + 1) if (episode, f) not in rows]
+            result.checked["steps"] += last - first + 1 - len(missing)
+            for f in missing:
+                result.found("steps", False, f"bot {log.bot}: game {gid} episode {episode} frame {f} "
+                                             f"agent {game.agent!r} was streamed but is not stored")
+    for (episode, frame, _agent), sent in game.rows_acked.items():
+        row = rows.get((episode, frame))
+        differs = [] if row is None else [k for k in BROWSER_ROW_FIELDS if k in sent and row.get(k) != sent[k]]
+        result.found("steps", row is not None and not differs,
+                     f"bot {log.bot}: game {gid} episode {episode} frame {frame} was acknowledged but is "
+                     + ("not stored" if row is None else f"stored with other {', '.join(differs)}"))
+    result.unacknowledged += game.rows_unacked
+
+
+def _rows(db: sqlite3.Connection, game_id: str, agent: Any) -> list:
+    """``(episode, frame, row)`` of ``agent``'s stored steps in game ``game_id``; ``row`` holds the
+    decoded fields the audit compares."""
+    columns = ", ".join(BROWSER_ROW_FIELDS)
+    out = []
+    for episode, frame, *values in db.execute(f"select episode, frame, {columns} from steps "
+                                              "where game_id = ? and agent = ?", (game_id, to_json(agent))):
+        row = dict(zip(BROWSER_ROW_FIELDS, values))
+        for k in ("action", "keys", "reward", "info"):
+            row[k] = from_json(row[k])
+        for k in ("filled", "terminated", "truncated"):
+            row[k] = None if row[k] is None else bool(row[k])
+        out.append((episode, frame, row))
+    return out

@@ -1,0 +1,291 @@
+"""A protocol bot: one simulated participant speaking the browser client's socket.io protocol
+(:mod:`mugkit.web.protocol`) through a whole flow — pages, consent, surveys, waitrooms, games,
+completion — and writing down what it did (:class:`~mugkit.loadtest.log.BotLog`).
+
+A bot never hangs. It is *stuck* when nothing moves on for ``Bounds.stuck_after`` seconds (no new
+view, no frame, no acknowledgement; in a waitroom, the waitroom's own timeout comes first), when a
+game runs far past its length, or when the run's deadline passes; it is *failed* when the server
+refuses what a browser would do (valid answers rejected, invalid ones accepted, a lost connection,
+a refused entry). Either way it ends with the step it was at.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import random
+import time
+from dataclasses import dataclass
+from typing import Any
+
+from .answers import invalid_answers, valid_answers
+from .log import BotLog, GameLog, Outcome
+from .players import Player, make_player
+
+__all__ = ["Bounds", "ProtocolBot", "Stuck", "Failed", "GAME_PLAYERS"]
+
+#: ``runtime`` of a game view → ``(view, step, emit, log, rng, progress) -> Player``; the browser
+#: runtime registers its player here (:mod:`mugkit.loadtest.browser_runtime`).
+GAME_PLAYERS: dict[str, Any] = {"server": make_player}
+
+
+@dataclass(frozen=True)
+class Bounds:
+    """How long a bot waits before it calls itself stuck (seconds).
+
+    Attributes:
+        stuck_after: longest time with no progress.
+        connect: longest time to connect and get the first view.
+        deadline: ``time.monotonic()`` after which every bot still going is stuck (the run's
+            ``--duration``), or None.
+    """
+
+    stuck_after: float = 60.0
+    connect: float = 30.0
+    deadline: float | None = None
+
+
+#: How a bot's failure reason starts when the server took answers it should have refused.
+ACCEPTED_INVALID = "the server accepted invalid answers"
+
+
+class Stuck(Exception):
+    """The bot made no progress within its bound; the message says what it waited for."""
+
+
+class Failed(Exception):
+    """The server did something a browser would not accept; the message says what."""
+
+
+class ProtocolBot:
+    """One simulated participant.
+
+    Args:
+        number: the bot's number in the run (seeds its choices, names its panel id).
+        url: the server's base URL.
+        experiment: the experiment's name (its path on the server).
+        steps: step name → step, from the collected experiment (for key combinations and game
+            lengths), or empty when unknown.
+        run_id: the run's id, part of the bot's panel id (so runs never collide).
+        invalid: first send invalid survey answers, which the server must reject.
+        bounds: when the bot calls itself stuck.
+    """
+
+    def __init__(self, number: int, url: str, experiment: str, steps: dict, *, run_id: str,
+                 invalid: bool = False, bounds: Bounds = Bounds()):
+        import socketio
+
+        self.url, self.experiment, self.steps = url, experiment, steps
+        self.invalid, self.bounds = invalid, bounds
+        self.rng = random.Random(f"{run_id}:{number}")
+        self.query = {"PROLIFIC_PID": f"lt-{run_id}-{number}", "STUDY_ID": "loadtest", "SESSION_ID": run_id}
+        self.log = BotLog(number, experiment)
+        self.sio = socketio.AsyncClient(reconnection=False)
+        self.views: asyncio.Queue = asyncio.Queue()
+        self.player: Player | None = None
+        self.player_task: asyncio.Task | None = None
+        self.early: list = []           # frames that arrived before their game view
+        self.progress_at = time.monotonic()
+        self.errors: list = []
+        self.last: dict = {}
+        for event, handler in (("view", self._on_view), ("frame", self._on_frame), ("identity", self._on_identity),
+                               ("waitroom", self._on_other), ("error", self._on_error),
+                               ("disconnect", self._on_disconnect)):
+            self.sio.on(event, handler)
+
+    # -- socket handlers (they may run concurrently: socket.io runs each message as a task) ---
+
+    def moved(self) -> None:
+        """Something moved on: the stuck clock starts again."""
+        self.progress_at = time.monotonic()
+
+    async def _on_view(self, view: dict) -> None:
+        self.log.received += 1
+        self.moved()
+        if self.player is not None and view.get("game") != self.player.game:
+            self._stop_player()
+        if view.get("kind") == "game" and self.player is None:
+            try:
+                self._start_player(view)
+            except Exception as exc:  # raised here it would vanish into socket.io's task
+                view = {"kind": "_failed", "reason": f"cannot play game {view.get('game')}: {exc}"}
+        await self.views.put(view)
+
+    async def _on_frame(self, frame: dict) -> None:
+        self.log.received += 1
+        if self.player is not None and frame.get("game") == self.player.game:
+            await self.player.on_frame(frame)
+        elif len(self.early) < 100:
+            self.early.append(frame)
+
+    async def _on_identity(self, data: dict) -> None:
+        self.log.received += 1
+        self.log.participant = data.get("participant")
+
+    async def _on_other(self, data: Any = None) -> None:
+        self.log.received += 1
+
+    async def _on_error(self, data: Any = None) -> None:
+        self.log.received += 1
+        self.errors.append((self.log.step, (data or {}).get("message") if isinstance(data, dict) else str(data)))
+
+    async def _on_disconnect(self, *args: Any) -> None:
+        if self.log.outcome is None:
+            await self.views.put({"kind": "_disconnected"})
+
+    async def emit(self, event: str, data: dict) -> None:
+        """A message without acknowledgement (``keys``); none once the bot has ended (a frame handled
+        while it disconnects)."""
+        if self.log.outcome is not None or not self.sio.connected:
+            return
+        self.log.sent += 1
+        await self.sio.emit(event, data)
+
+    async def call(self, event: str, data: dict) -> dict:
+        """A message with an acknowledgement; its round trip is a latency sample."""
+        self.log.sent += 1
+        sent = time.monotonic()
+        try:
+            reply = await self.sio.call(event, data, timeout=self.bounds.stuck_after)
+        except Exception as exc:  # socketio.exceptions.TimeoutError, or the connection dropped
+            raise Stuck(f"{event} not acknowledged within {self.bounds.stuck_after:g} s ({type(exc).__name__})") from None
+        self.log.latencies.append(time.monotonic() - sent)
+        self.log.received += 1
+        self.moved()
+        return reply if isinstance(reply, dict) else {"ok": False, "error": f"reply {reply!r}"}
+
+    # -- games ---------------------------------------------------------------------------------
+
+    def _start_player(self, view: dict) -> None:
+        runtime = view.get("runtime", "server")
+        factory = GAME_PLAYERS.get(runtime)
+        if factory is None:
+            raise ValueError(f"runtime {runtime!r} has no bot player")
+        game = self.log.games.setdefault(view["game"], GameLog(view["game"], view.get("step"), view.get("you"), runtime))
+        self.player = factory(view, self.steps.get(view.get("step")), self.emit, game, self.rng, self.moved)
+        self.player_task = asyncio.get_running_loop().create_task(self.player.run())
+        early, self.early = [f for f in self.early if f.get("game") == view["game"]], []
+        for frame in early:
+            asyncio.get_running_loop().create_task(self.player.on_frame(frame))
+
+    def _stop_player(self) -> None:
+        if self.player is not None:
+            self.player.log.over = True
+        if self.player_task is not None:
+            self.player_task.cancel()
+        self.player, self.player_task = None, None
+
+    # -- the flow ------------------------------------------------------------------------------
+
+    async def run(self) -> BotLog:
+        """Goes through the flow until a final view, a failure or being stuck; returns the log."""
+        try:
+            await self._connect()
+            while self.log.outcome is None:
+                await self._handle(await self._next_view())
+        except Stuck as exc:
+            self.log.outcome = Outcome("stuck", self.log.step, str(exc), self.last.get("kind", ""))
+        except Failed as exc:
+            self.log.outcome = Outcome("failed", self.log.step, str(exc), self.last.get("kind", ""))
+        except Exception as exc:  # a bug or the unexpected: reported, never raised out of a load run
+            self.log.outcome = Outcome("failed", self.log.step, f"{type(exc).__name__}: {exc}", self.last.get("kind", ""))
+        finally:
+            self._stop_player()
+            self.log.finished_at = time.monotonic()
+            try:
+                await asyncio.wait_for(self.sio.disconnect(), 5)
+            except Exception:
+                pass
+        return self.log
+
+    async def _connect(self) -> None:
+        try:
+            await asyncio.wait_for(self.sio.connect(
+                self.url, transports=["websocket"], socketio_path="socket.io",
+                auth={"experiment": self.experiment, "query": self.query, "participant": None, "resume": None}),
+                self.bounds.connect)
+        except asyncio.TimeoutError:
+            raise Stuck(f"no connection within {self.bounds.connect:g} s") from None
+        except Exception as exc:
+            raise Failed(f"cannot connect: {exc}") from None
+        self.log.connected_at = time.monotonic()
+        self.moved()
+
+    def _allowed(self) -> tuple[float, str]:
+        """How long the bot may go without progress now, and what it is waiting for."""
+        kind = self.last.get("kind")
+        if kind == "waitroom":
+            return float(self.last.get("timeout") or 0) + self.bounds.stuck_after, "a partner or the waitroom timeout"
+        if kind == "game":
+            return self.bounds.stuck_after, "the game's next frame or its end"
+        return self.bounds.stuck_after, "the next step" if self.last else "the first view"
+
+    async def _next_view(self) -> dict:
+        while True:
+            allowed, waiting_for = self._allowed()
+            now = time.monotonic()
+            if self.bounds.deadline is not None and now > self.bounds.deadline:
+                raise Stuck(f"still waiting for {waiting_for} when the run's --duration ended")
+            if now - self.progress_at > allowed:
+                raise Stuck(f"waited {allowed:g} s for {waiting_for}")
+            self._check_game_length(now)
+            try:
+                view = await asyncio.wait_for(self.views.get(), 1.0)
+            except asyncio.TimeoutError:
+                continue
+            if view.get("kind") == "_disconnected":
+                raise Failed("the server closed the connection")
+            if view.get("kind") == "_failed":
+                raise Failed(view["reason"])
+            if self._same_as_last(view):
+                continue
+            self.last = view
+            self.log.view(view)
+            return view
+
+    def _same_as_last(self, view: dict) -> bool:
+        keys = ("kind", "index", "game")
+        return bool(self.last) and all(view.get(k) == self.last.get(k) for k in keys)
+
+    def _check_game_length(self, now: float) -> None:
+        """A game whose length is known that runs twice as long (plus the bound) is stuck."""
+        step = self.steps.get(self.last.get("step")) if self.last.get("kind") == "game" else None
+        options = getattr(step, "options", None)
+        if options is None or options.max_steps is None or getattr(options, "turn_based", False):
+            return
+        expected = options.episodes * (options.max_steps + 1) / options.fps
+        started = self.log.views[-1][0]
+        if now - started > 2 * expected + self.bounds.stuck_after:
+            raise Stuck(f"the game runs {now - started:.0f} s, its {options.episodes} episode(s) of "
+                        f"{options.max_steps} frames take {expected:.0f} s")
+
+    async def _handle(self, view: dict) -> None:
+        kind = view.get("kind")
+        if kind in ("page", "consent"):
+            extra = {"agree": True} if kind == "consent" else {}
+            reply = await self.call("advance", {"index": view["index"], **extra})
+            if not reply.get("ok"):
+                raise Failed(f"the server refused to leave the {kind}: {reply.get('error')}")
+            if kind == "consent":
+                self.log.consents.append(view.get("step"))
+        elif kind == "survey":
+            await self._survey(view)
+        elif kind in ("completion", "ended"):
+            self.log.outcome = Outcome("completed", self.log.step, kind=kind, code=view.get("code"))
+        elif kind in ("refused", "preview"):
+            raise Failed(f"the server showed a {kind!r} view: {str(view.get('html'))[:120]}")
+        elif kind not in ("waitroom", "game"):
+            raise Failed(f"unknown view kind {kind!r}")
+
+    async def _survey(self, view: dict) -> None:
+        model = view.get("survey")
+        if self.invalid:
+            bad, what = invalid_answers(model, self.rng)
+            reply = await self.call("advance", {"index": view["index"], "answers": bad})
+            if reply.get("ok"):
+                raise Failed(f"{ACCEPTED_INVALID} ({what})")
+            self.log.rejected.append((view.get("step"), what, reply.get("error")))
+        answers = valid_answers(model, self.rng)
+        reply = await self.call("advance", {"index": view["index"], "answers": answers})
+        if not reply.get("ok"):
+            raise Failed(f"the server rejected valid answers {answers}: {reply.get('error')}")
+        self.log.answers.append((view.get("step"), view.get("index"), answers))

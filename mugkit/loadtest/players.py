@@ -1,0 +1,146 @@
+"""How a bot plays a game: one class per kind of game, all with the same small interface.
+
+A bot makes a player when it is shown a ``game`` view and stops it when the next view arrives:
+
+- :class:`HeldKeys` — a real-time game run on the server: the bot holds keys like a person, frame
+  by frame, from the checks' own generator (:func:`mugkit.checks.inputs.sample_plan`: segments of
+  a combination held for a run of frames), and sends a ``keys`` message when what it holds changes,
+  as the browser client does;
+- :class:`Turns` — a turn-based game run on the server: on its turn the bot presses a combination,
+  and tries the next one when the env's action mask refused it (no new frame came).
+
+Each frame received is written into the bot's :class:`~mugkit.loadtest.log.GameLog`, which the audit
+compares with the stored rows.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import random
+import time
+from dataclasses import dataclass
+from typing import Any, Awaitable, Callable
+
+from ..checks.inputs import KeyPlan, sample_plan
+from .log import GameLog
+
+__all__ = ["Player", "HeldKeys", "Turns", "make_player", "PLAN_FRAMES"]
+
+#: Frames of key plan drawn at a time (drawn again when used up).
+PLAN_FRAMES = 900
+#: Seconds a turn-based bot waits for the frame its press should have played before trying another.
+RETRY_PRESS = 0.4
+
+Emit = Callable[[str, dict], Awaitable[None]]
+
+
+@dataclass(frozen=True)
+class _Options:
+    """What the plan generator reads of a step when the bot knows only the game view's key names."""
+
+    combos: tuple
+
+
+@dataclass(frozen=True)
+class _Step:
+    options: Any
+    humans: tuple
+
+
+class Player:
+    """Plays one game for a bot. Subclasses handle frames; :meth:`run` is the player's own clock.
+
+    Args:
+        view: the ``game`` view.
+        step: the experiment's step (its ``options.combos`` make the key plan), or None when the bot
+            does not know it: then each of the view's keys is one combination.
+        emit: ``(event, data) -> awaitable``, the bot's send.
+        log: the game's log.
+        rng: the bot's random generator.
+        progress: called whenever the game moves on (a frame arrived).
+    """
+
+    def __init__(self, view: dict, step: Any, emit: Emit, log: GameLog, rng: random.Random,
+                 progress: Callable[[], None]):
+        self.view, self.emit, self.log, self.rng, self.progress = view, emit, log, rng, progress
+        self.game = view["game"]
+        self.you = view.get("you")
+        options = step.options if step is not None else _Options(tuple(((k,), None) for k in view.get("keys") or []))
+        self.step = _Step(options, (self.you,))
+        self.seq = 0
+        self.held: tuple = ()
+
+    async def run(self) -> None:
+        """The player's clock, if it needs one (cancelled when the game is over)."""
+
+    async def on_frame(self, frame: dict) -> None:
+        """A ``frame`` message of this game."""
+        self.log.frame(frame.get("episode", 0), frame.get("frame", 0))
+        self.progress()
+
+    async def send_keys(self, held: tuple, down: tuple = (), up: tuple = ()) -> None:
+        """One ``keys`` message, numbered."""
+        self.log.keys_sent += 1
+        await self.emit("keys", {"game": self.game, "seq": self.seq, "held": list(held), "down": list(down),
+                                 "up": list(up), "t": time.time() * 1000.0})
+        self.seq += 1
+
+
+class HeldKeys(Player):
+    """A real-time server game: keys held per the plan at the game's frame rate, sent on change."""
+
+    def __init__(self, *args: Any, **kwargs: Any):
+        super().__init__(*args, **kwargs)
+        self.plan: KeyPlan = sample_plan(self.step, PLAN_FRAMES, self.rng)
+        self.tick = 0
+
+    async def on_frame(self, frame: dict) -> None:
+        await super().on_frame(frame)
+        # The frame just played is tick `self.tick`; what is held now is what the next tick sees.
+        if self.tick >= len(self.plan):
+            self.plan, self.tick = sample_plan(self.step, PLAN_FRAMES, self.rng), 0
+        held = self.plan.held(self.you, self.tick)
+        self.tick += 1
+        if held != self.held:
+            down = tuple(k for k in held if k not in self.held)
+            up = tuple(k for k in self.held if k not in held)
+            self.held = held
+            await self.send_keys(held, down, up)
+
+
+class Turns(Player):
+    """A turn-based server game: a press (down and up in one message) of a drawn combination on the
+    bot's turn; another combination when the last one played nothing (masked)."""
+
+    def __init__(self, *args: Any, **kwargs: Any):
+        super().__init__(*args, **kwargs)
+        self.combos = [tuple(sorted(c)) for c, _ in self.step.options.combos] or [()]
+        self.my_turn = False
+        self.pressed_at = 0.0
+        self.frame_at = time.monotonic()
+
+    async def on_frame(self, frame: dict) -> None:
+        await super().on_frame(frame)
+        self.frame_at = time.monotonic()
+        turn = frame.get("turn")
+        self.my_turn = turn is None or turn == self.you
+        if self.my_turn:
+            await self.press()
+
+    async def press(self) -> None:
+        keys = self.rng.choice(self.combos)
+        self.pressed_at = time.monotonic()
+        await self.send_keys((), keys, keys)
+
+    async def run(self) -> None:
+        while True:
+            await asyncio.sleep(RETRY_PRESS)
+            if self.my_turn and self.frame_at < self.pressed_at < time.monotonic() - RETRY_PRESS:
+                await self.press()
+
+
+def make_player(view: dict, step: Any, emit: Emit, log: GameLog, rng: random.Random,
+                progress: Callable[[], None]) -> Player:
+    """The player for a ``game`` view (see the module docstring)."""
+    kind = Turns if view.get("turn_based") else HeldKeys
+    return kind(view, step, emit, log, rng, progress)
