@@ -139,7 +139,9 @@ def find_experiment_files(path: str) -> list[str]:
     return found
 
 
-def _basedir_and_name(path: str) -> tuple[str, str]:
+def basedir_and_name(path: str) -> tuple[str, str]:
+    """The folder a module file is imported from (the first one upward without ``__init__.py``)
+    and its dotted module name there."""
     folder, stem = os.path.split(os.path.splitext(path)[0])
     parts = [stem]
     while os.path.exists(os.path.join(folder, "__init__.py")):
@@ -149,7 +151,7 @@ def _basedir_and_name(path: str) -> tuple[str, str]:
 
 
 def _import(path: str, nodeid: str) -> ModuleType:
-    basedir, name = _basedir_and_name(path)
+    basedir, name = basedir_and_name(path)
     existing = sys.modules.get(name)
     if existing is not None:
         if os.path.abspath(getattr(existing, "__file__", "") or "") == path:
@@ -285,3 +287,6 @@ def load_step(nodeid: str, rootdir: str | None = None) -> tuple[Experiment, Step
     path = file_part if os.path.isabs(file_part) else os.path.join(rootdir or os.getcwd(), file_part)
     experiment = load_experiment(path, rootdir)
     return experiment, experiment.step(step_name)
+
+#: The old private name (kept for callers written before it became public).
+_basedir_and_name = basedir_and_name

@@ -111,11 +111,14 @@ class FrameDriver:
 
     # -- playing ---------------------------------------------------------------------------
 
-    def start(self) -> FrameResult:
-        """Starts episode 0: resets the env, calls ``on_episode_start``; returns frame 0."""
+    def start(self, episode: int = 0) -> FrameResult:
+        """Starts episode 0 — or ``episode``, for a game resumed from its record: resets the env,
+        calls ``on_episode_start``; returns frame 0."""
         if self.episode != -1:
             raise InternalError(f"{self.name}: start() called twice")
-        return self._begin_episode(0)
+        if not 0 <= episode < self.options.episodes:
+            raise InternalError(f"{self.name}: cannot start at episode {episode} of {self.options.episodes}")
+        return self._begin_episode(episode)
 
     def tick(self, keys: Mapping[Hashable, KeyInput | None] | None = None) -> FrameResult | None:
         """Plays one frame: humans' ``keys`` (agent → :class:`KeyInput`; a missing entry is no key)
@@ -127,13 +130,39 @@ class FrameDriver:
             (:attr:`finished`), or the frame waits for a turn-based human's input or a late AI
             answer (:attr:`waiting_for`).
         """
+        return self._play(lambda agent: self._human(agent, (keys or {}).get(agent)))
+
+    def tick_recorded(self, humans: Mapping[Hashable, tuple]) -> FrameResult | None:
+        """Plays one frame again from its record: each acting human plays the recorded
+        ``(action, keys, filled)`` of their step row; AIs decide exactly as :meth:`tick` lets them.
+        A browser game resumed after a reload re-simulates its episode this way (the env is
+        deterministic), so AI and key state — the last action a ``fill="previous"`` repeats —
+        end up as they were.
+
+        Raises:
+            InternalError: an acting human has no recorded entry for this frame.
+        """
+        def recorded(agent: Hashable) -> tuple:
+            if agent not in humans:
+                raise InternalError(f"{self.name}: no recorded input of {agent!r} for frame {self.frame.index + 1}")
+            action, keys, filled = humans[agent]
+            mapper = self.mappers[agent]
+            if not filled:
+                mapper.previous = action
+            # Held keys show as active in "pressed" mode; other modes start from no key held.
+            mapper.last_held = frozenset(keys or ()) if mapper.mode == "pressed" else frozenset()
+            return action, tuple(keys or ()), bool(filled), None
+
+        return self._play(recorded)
+
+    def _play(self, human: Callable[[Hashable], tuple | None]) -> FrameResult | None:
         between, result = self._between_frames()
         if between:
             return result
         actions, meta = {}, {}
         waiting = []
         for agent in self.frame.acting:
-            got = self._human(agent, (keys or {}).get(agent)) if agent in self.mappers else self._ai(agent)
+            got = human(agent) if agent in self.mappers else self._ai(agent)
             if got is None:
                 waiting.append(agent)
             else:

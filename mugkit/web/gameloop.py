@@ -59,7 +59,7 @@ class ServerGame:
         driver: the game's frame driver, rendering every frame.
         humans: agent id → participant id.
         emit: ``(event, data, room) -> awaitable``, the socket layer's emit.
-        store_rows: ``(rows, t_server, t_client) -> awaitable``, called with each frame's rows.
+        store_rows: ``(rows, t_server, t_client, late_ms) -> awaitable``, called with each frame's rows.
         on_end: ``(game, outcome) -> awaitable``, called once when the game is over.
         grace: seconds to wait for a human who dropped out.
     """
@@ -136,7 +136,7 @@ class ServerGame:
                 self.stats.note(lateness)
                 result = self.driver.tick({agent: state.take() for agent, state in self.keys.items()})
                 if result is not None:
-                    await self._publish(result)
+                    await self._publish(result, lateness * 1000.0)
             await self._finish(self.outcome or "completed")
         except asyncio.CancelledError:
             raise
@@ -165,12 +165,12 @@ class ServerGame:
 
     # -- frames out ------------------------------------------------------------------------
 
-    async def _publish(self, result: FrameResult) -> None:
+    async def _publish(self, result: FrameResult, late_ms: float | None = None) -> None:
         t_server = time.time()
         # The newest key message's clock (the client sends milliseconds; stored as seconds).
         t_ms = max((s.t_client for s in self.keys.values() if s.t_client is not None), default=None)
         t_client = None if t_ms is None else t_ms / 1000.0
-        write = asyncio.ensure_future(self.store_rows(result.rows, t_server, t_client))
+        write = asyncio.ensure_future(self.store_rows(result.rows, t_server, t_client, late_ms))
         self._pending_writes.add(write)
         write.add_done_callback(self._written)
         await self.emit("frame", self.frames.encode(result), room=self.room)

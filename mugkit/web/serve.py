@@ -33,6 +33,9 @@ def _parser() -> argparse.ArgumentParser:
                    help="the study seed (default: drawn at the first start and kept in the data folder)")
     p.add_argument("--grace", type=float, default=GRACE_SECONDS, metavar="SECONDS",
                    help=f"how long a game waits for a player whose connection dropped (default {GRACE_SECONDS:g})")
+    p.add_argument("--pyodide-packages", default=None, metavar="URL|DIR",
+                   help="where browsers load Pyodide's own packages (numpy …) from: a URL, or a folder this server "
+                        "serves (offline labs). Default: Pyodide's official distribution of the pinned version")
     return p
 
 
@@ -54,7 +57,7 @@ async def study_seed(storage, wanted: int | None) -> int:
 
 
 async def run(paths: list[str], host: str, port: int, data: str, seed: int | None, grace: float = GRACE_SECONDS,
-              ready: asyncio.Event | None = None) -> None:
+              ready: asyncio.Event | None = None, pyodide_packages: str | None = None) -> None:
     """Serves until cancelled (or a signal stops uvicorn)."""
     import uvicorn
 
@@ -74,10 +77,17 @@ async def run(paths: list[str], host: str, port: int, data: str, seed: int | Non
     if not experiments:
         raise SystemExit(f"mugkit serve: no experiments under {' '.join(paths)} (a module that imports mugkit and "
                          f"has @mk.scene or @mk.survey functions)")
+    from .browser_runtime import prepare_browser_runtime
+
+    try:
+        bundles = prepare_browser_runtime(experiments)
+    except Exception as exc:  # a missing Pyodide, a package that cannot go to the browser: say what to do
+        raise SystemExit(f"mugkit serve: {exc}") from None
     os.makedirs(data, exist_ok=True)
     storage = SQLiteStorage(os.path.join(data, DATABASE))
     await storage.start()
-    study = Study(experiments, storage, await study_seed(storage, seed), emit=None, grace=grace)
+    browser = bundles.games(storage, pyodide_packages) if bundles is not None else None
+    study = Study(experiments, storage, await study_seed(storage, seed), emit=None, grace=grace, browser=browser)
     token = secrets.token_urlsafe(18)
     app, _, _ = create_app(study, token)
     await study.start()
@@ -121,9 +131,9 @@ def _announce(experiments: dict, host: str, port: int, data: str, seed: int, tok
     for line in lines:
         print(line, flush=True)
     if runtime_notes := [f"{name}::{s.name}" for name, e in experiments.items() for s in e.steps
-                         if getattr(s, "kind", "") == "game" and s.runtime == "browser"]:
-        print("browser-runtime steps run on the server until the browser runtime lands: " + ", ".join(runtime_notes),
-              flush=True)
+                         if getattr(s, "kind", "") == "game" and s.runtime == "browser" and len(s.humans) > 1]:
+        print("browser-runtime steps with two or more humans run on the server until browser multiplayer comes: "
+              + ", ".join(runtime_notes), flush=True)
 
 
 def main(argv: list[str]) -> int:
@@ -135,7 +145,8 @@ def main(argv: list[str]) -> int:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     logging.getLogger("sanic").setLevel(logging.WARNING)  # its banner says nothing a researcher needs
     try:
-        asyncio.run(run(args.paths, args.host, args.port, args.data, args.seed, args.grace))
+        asyncio.run(run(args.paths, args.host, args.port, args.data, args.seed, args.grace,
+                        pyodide_packages=args.pyodide_packages))
     except KeyboardInterrupt:
         pass
     except SystemExit as exc:

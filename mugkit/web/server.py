@@ -91,6 +91,8 @@ def _http_routes(app: Sanic, study: Study, admin_token: str) -> None:
             return response.text("not found", status=404)
         return await response.file(found, mime_type=mimetypes.guess_type(found)[0] or "application/octet-stream")
 
+    _runtime_routes(app, study)
+
     @app.get("/<experiment:str>/files/<path:path>")
     async def files(request, experiment: str, path: str):
         exp = study.experiments.get(experiment)
@@ -129,6 +131,38 @@ def _http_routes(app: Sanic, study: Study, admin_token: str) -> None:
         if not _authorized(request, admin_token):
             return response.text("forbidden", status=403)
         return await admin_table(study, table)
+
+
+def _runtime_routes(app: Sanic, study: Study) -> None:
+    """The browser runtime's files: pinned Pyodide / onnxruntime-web, the wheels, and a local
+    Pyodide package folder (``--pyodide-packages DIR``). All content-pinned: cached for good."""
+    from .runtime_assets import CONTENT_TYPES, IMMUTABLE
+
+    def pinned(path: Any, name: str):
+        mime = CONTENT_TYPES.get(os.path.splitext(name)[1], "application/octet-stream")
+        return response.file(path, mime_type=mime, headers={"Cache-Control": IMMUTABLE})
+
+    @app.get("/runtime/wheels/<sha:str>/<name:str>")
+    async def wheel(request, sha: str, name: str):
+        found = study.browser.wheel(sha, name) if study.browser is not None else None
+        if found is None:
+            return response.text("not found", status=404)
+        return response.raw(found.data, content_type="application/zip", headers={"Cache-Control": IMMUTABLE})
+
+    @app.get("/runtime/pyodide-packages/<name:str>")
+    async def pyodide_package(request, name: str):
+        folder = getattr(study.browser, "packages_dir", None)
+        found = _inside(folder, name) if folder else None
+        if found is None:
+            return response.text("not found", status=404)
+        return await pinned(found, name)
+
+    @app.get("/runtime/<package:str>/<version:str>/<name:path>")
+    async def runtime_file(request, package: str, version: str, name: str):
+        found = study.browser.assets.path(package, version, name) if study.browser is not None else None
+        if found is None:
+            return response.text("not found", status=404)
+        return await pinned(found, name)
 
 
 def _authorized(request: Any, token: str) -> bool:
@@ -215,6 +249,24 @@ def _socket_events(sio: socketio.AsyncServer, study: Study) -> None:
             f"message larger than {MAX_MESSAGE_BYTES} bytes" if _too_big(data) else study.keys(p, data))
         if error:
             await sio.emit("error", {"message": error}, to=sid)
+
+    async def browser_message(kind: str, sid: str, data: Any) -> dict:
+        p = await participant(sid)
+        if p is None:
+            return {"ok": False, "error": "no participant on this connection: reload the page"}
+        if study.browser is None:
+            return {"ok": False, "error": "this server runs no games in the browser"}
+        if kind != "rows" and _too_big(data):
+            return {"ok": False, "error": f"message larger than {MAX_MESSAGE_BYTES} bytes"}
+        return await study.browser_message(p, kind, data)
+
+    def browser_handler(kind: str):
+        async def handler(sid, data=None):  # a coroutine function: python-socketio awaits only those
+            return await browser_message(kind, sid, data)
+        return handler
+
+    for kind in ("rows", "resume", "loaded", "load_failed", "game_over"):
+        sio.on(kind, browser_handler(kind))
 
     @sio.on("*")
     async def unknown(event, sid, data=None):

@@ -87,8 +87,8 @@ class Storage(abc.ABC):
         (a human) or ``policy`` (an AI: its name, or ``"random"``). All rows or none."""
 
     @abc.abstractmethod
-    def add_steps(self, game_id: str, rows: list, *, t_server: float, t_client: float | None = None,
-                  keep_observations: bool = True) -> Awaitable[None]:
+    def add_steps(self, game_id: str, rows: list, *, t_server: float, t_client: Any = None,
+                  keep_observations: bool = True, late_ms: Any = None) -> Awaitable[None]:
         """Stores step rows (:class:`~mugkit.runtime.rows.StepRow`, typically one frame's) of a
         stored game, all or none; await the result (or ``asyncio.ensure_future`` it).
 
@@ -97,16 +97,19 @@ class Storage(abc.ABC):
         caller schedules the write. Errors, bad rows included, are raised by the awaitable:
         :class:`DuplicateRowError` names the first row whose (game, episode, frame, agent) is
         stored already, and nothing of the call is stored then. ``keep_observations=False``
-        leaves the ``observation`` column NULL."""
+        leaves the ``observation`` column NULL. ``t_client`` (seconds, the participant's clock) and
+        ``late_ms`` (how late the frame was played behind its clock) are one value for every row
+        or a list of one per row (a browser's batch spans frames)."""
 
     @abc.abstractmethod
     async def set_meta(self, key: str, value: Any) -> None:
         """Stores a study-wide value (``"study_seed"``), replacing the previous one."""
 
     @abc.abstractmethod
-    async def interrupt_unfinished_games(self) -> list[str]:
-        """Gives every game without an outcome the outcome ``"interrupted"`` (call at server start:
-        those games were cut by a stop); returns their ids."""
+    async def interrupt_unfinished_games(self, runtime: str | None = None) -> list[str]:
+        """Gives every game without an outcome (of ``runtime`` only, when given) the outcome
+        ``"interrupted"`` (call at server start: the server's games were cut by a stop; games in
+        browsers go on); returns their ids."""
 
     # -- reads --------------------------------------------------------------------------------
 
@@ -135,6 +138,15 @@ class Storage(abc.ABC):
     async def last_frame(self, game_id: str) -> tuple[int, int] | None:
         """``(episode, frame)`` of the game's latest stored step row, or None: a resumed game
         continues after it, since a frame is never written twice."""
+
+    @abc.abstractmethod
+    async def players(self, game_id: str) -> list[dict]:
+        """The game's ``players`` rows."""
+
+    @abc.abstractmethod
+    async def step_inputs(self, game_id: str, episode: int, agents: list) -> list[tuple]:
+        """``(frame, agent, action, keys, filled)`` of the given agents' stored rows of one
+        episode, by frame: what a browser re-simulates when it resumes a game."""
 
     @abc.abstractmethod
     async def counts(self) -> dict[str, dict[str, int]]:

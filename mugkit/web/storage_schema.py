@@ -31,7 +31,7 @@ __all__ = ["SCHEMA_VERSION", "DDL", "COLUMNS", "StorageError", "InvalidRowError"
            "encode_step", "decode_step"]
 
 #: ``PRAGMA user_version`` of a database this code wrote; a newer one is refused.
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 
 
 class StorageError(Exception):
@@ -77,7 +77,7 @@ COLUMNS: dict[str, dict[str, str]] = {
     "steps": {"game_id": "text", "episode": "int", "frame": "int", "agent": "value", "action": "value",
               "keys": "value", "filled": "bool", "decided_at": "int", "reward": "value",
               "terminated": "bool", "truncated": "bool", "observation": "obs", "info": "value",
-              "t_server": "real", "t_client": "real", "predicted": "bool", "rollback_depth": "int",
+              "t_server": "real", "t_client": "real", "late_ms": "real", "predicted": "bool", "rollback_depth": "int",
               "x": "value"},
     "meta": {"key": "text", "value": "value"},
 }
@@ -204,7 +204,8 @@ STEP_COLUMNS = tuple(COLUMNS["steps"])
 _STEP_KINDS = tuple(COLUMNS["steps"].items())
 
 
-def encode_step(game_id: str, row: Any, t_server: float, t_client: float | None, keep_observations: bool) -> tuple:
+def encode_step(game_id: str, row: Any, t_server: float, t_client: float | None, keep_observations: bool,
+                late_ms: float | None = None) -> tuple:
     """One :class:`~mugkit.runtime.rows.StepRow` as the ``steps`` table's values, in
     :data:`STEP_COLUMNS` order. Everything is encoded now, so later changes to the env's own
     objects (rows hold them, not copies) cannot reach the stored row."""
@@ -218,7 +219,7 @@ def encode_step(game_id: str, row: Any, t_server: float, t_client: float | None,
         "action": row.action, "keys": None if row.keys is None else list(row.keys), "filled": row.filled,
         "decided_at": row.decided_at, "reward": row.reward, "terminated": row.terminated,
         "truncated": row.truncated, "observation": row.observation if keep_observations else None,
-        "info": row.info, "t_server": t_server, "t_client": t_client, "predicted": row.predicted,
+        "info": row.info, "t_server": t_server, "t_client": t_client, "late_ms": late_ms, "predicted": row.predicted,
         "rollback_depth": row.rollback_depth, "x": row.x or None,
     }
     for name in ("episode", "frame", "agent", "t_server"):

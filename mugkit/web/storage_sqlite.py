@@ -13,7 +13,7 @@ from .storage_base import PANEL_KEYS, STATUSES, Storage, database_path
 from .storage_schema import (DDL, SCHEMA_VERSION, STEP_COLUMNS, DuplicateRowError, InvalidRowError,
                              MissingRowError, StorageClosedError, StorageError, decode_row, encode_columns,
                              encode_step)
-from ..runtime.values import from_json, warm_up
+from ..runtime.values import from_json, to_json, warm_up
 from .storage_writer import Readers, Writer, WriterStats
 
 __all__ = ["SQLiteStorage"]
@@ -133,15 +133,17 @@ class SQLiteStorage(Storage):
         if encoded:
             await self._write(_insert("players", encoded, "a player"))
 
-    def add_steps(self, game_id: str, rows: list, *, t_server: float, t_client: float | None = None,
-                  keep_observations: bool = True) -> asyncio.Future:
+    def add_steps(self, game_id: str, rows: list, *, t_server: float, t_client: Any = None,
+                  keep_observations: bool = True, late_ms: Any = None) -> asyncio.Future:
         # Not a coroutine: a coroutine's body runs only once awaited or scheduled, and by then the
         # env may have changed the arrays the rows hold. The rows are encoded here, during the call.
         loop = asyncio.get_running_loop()
         try:
             if not isinstance(game_id, str):
                 raise InvalidRowError(f"steps.game_id must be a str, got {type(game_id).__name__} {game_id!r:.60}")
-            values = [encode_step(game_id, row, t_server, t_client, keep_observations) for row in rows]
+            t_clients, lates = _per_row(t_client, len(rows)), _per_row(late_ms, len(rows))
+            values = [encode_step(game_id, row, t_server, tc, keep_observations, late)
+                      for row, tc, late in zip(rows, t_clients, lates)]
             if self._writer is None:
                 raise StorageClosedError("the storage is not started: await start() first")
             if not values:
@@ -159,10 +161,13 @@ class SQLiteStorage(Storage):
 
         await self._write(work)
 
-    async def interrupt_unfinished_games(self) -> list[str]:
+    async def interrupt_unfinished_games(self, runtime: str | None = None) -> list[str]:
+        where = "outcome IS NULL" + ("" if runtime is None else " AND runtime = ?")
+        params = () if runtime is None else (runtime,)
+
         def work(conn: sqlite3.Connection) -> list[str]:
-            ids = [r[0] for r in conn.execute("SELECT game_id FROM games WHERE outcome IS NULL ORDER BY rowid")]
-            conn.execute("UPDATE games SET outcome = 'interrupted', ended_at = ? WHERE outcome IS NULL", (time.time(),))
+            ids = [r[0] for r in conn.execute(f"SELECT game_id FROM games WHERE {where} ORDER BY rowid", params)]
+            conn.execute(f"UPDATE games SET outcome = 'interrupted', ended_at = ? WHERE {where}", (time.time(), *params))
             return ids
 
         return await self._write(work)
@@ -208,6 +213,20 @@ class SQLiteStorage(Storage):
         rows = await self._read(lambda conn: conn.execute(sql, (game_id,)).fetchall())
         return (rows[0][0], rows[0][1]) if rows else None
 
+    async def players(self, game_id: str) -> list[dict]:
+        return await self._rows("players", "WHERE game_id = ?", (game_id,))
+
+    async def step_inputs(self, game_id: str, episode: int, agents: list) -> list[tuple]:
+        wanted = {to_json(a) for a in agents}
+        sql = ("SELECT frame, agent, action, keys, filled FROM steps WHERE game_id = ? AND episode = ? "
+               "ORDER BY frame")
+
+        def work(conn: sqlite3.Connection) -> list[tuple]:
+            return [(f, from_json(a), from_json(act), from_json(k), bool(filled))
+                    for f, a, act, k, filled in conn.execute(sql, (game_id, episode)) if a in wanted]
+
+        return await self._read(work)
+
     async def counts(self) -> dict[str, dict[str, Any]]:
         def work(conn: sqlite3.Connection) -> dict:
             out: dict[str, dict[str, Any]] = {}
@@ -243,6 +262,15 @@ def _empty_counts() -> dict[str, Any]:
 # --- what the writer thread runs ------------------------------------------------------------------
 
 
+def _per_row(value: Any, n: int) -> list:
+    """One value for every row, or a list of one per row."""
+    if isinstance(value, (list, tuple)):
+        if len(value) != n:
+            raise InvalidRowError(f"steps: {len(value)} timings given for {n} rows")
+        return list(value)
+    return [value] * n
+
+
 def _prepare(path: str) -> None:
     """Creates the database's folder, and imports what compressing arrays needs (pyarrow), so
     neither happens on the event loop later."""
@@ -265,6 +293,8 @@ def _setup(conn: sqlite3.Connection) -> None:
     conn.execute("BEGIN IMMEDIATE")
     for statement in DDL:
         conn.execute(statement)
+    if 0 < version < 2:  # schema 1 had no late_ms (how late a frame was played)
+        conn.execute("ALTER TABLE steps ADD COLUMN late_ms REAL")
     conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
     conn.execute("COMMIT")
 

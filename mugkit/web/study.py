@@ -27,6 +27,8 @@ from ..games import build_game, game_seed
 from ..pages import Completion, Consent
 from ..runtime.seeding import derive_rng
 from ..steps import GameStep, PageStep, SurveyStep
+from ..runtime.values import to_json
+from .browser_games import BrowserGame, BrowserGames, RowError, runs_in_browser
 from .entry import Entry, new_id, new_token, parse_entry
 from .gameloop import GRACE_SECONDS, ServerGame
 from .matchmaking import Waitroom
@@ -82,15 +84,17 @@ class Study:
         seed: the study seed.
         emit: ``(event, data, room) -> awaitable``: the socket layer's emit.
         grace: seconds a game waits for a player whose connection dropped.
+        browser: the browser runtime (None: every game runs on the server).
     """
 
     def __init__(self, experiments: dict[str, Experiment], storage: Any, seed: int,
-                 emit: Callable[..., Awaitable], grace: float = GRACE_SECONDS):
+                 emit: Callable[..., Awaitable], grace: float = GRACE_SECONDS, browser: BrowserGames | None = None):
         self.experiments = experiments
         self.storage = storage
         self.seed = seed
         self.emit = emit
         self.grace = grace
+        self.browser = browser
         self.participants: dict[str, Participant] = {}
         self.games: dict[str, ServerGame] = {}
         self.waitrooms: dict[tuple, Waitroom] = {}
@@ -108,9 +112,10 @@ class Study:
             secret = secrets.token_hex(32)
             await self.storage.set_meta("resume_secret", secret)
         self._secret = bytes.fromhex(secret)
-        interrupted = await self.storage.interrupt_unfinished_games()
+        interrupted = await self.storage.interrupt_unfinished_games(runtime="server")
         if interrupted:
-            log.warning("%d game(s) were cut by the restart and are marked interrupted", len(interrupted))
+            log.warning("%d game(s) on the server were cut by the restart and are marked interrupted",
+                        len(interrupted))
         for row in await self.storage.participants():
             name = row["experiment"]
             self.arrivals[name] = self.arrivals.get(name, 0) + 1
@@ -203,7 +208,7 @@ class Study:
         """What participant ``p`` should see now."""
         if p.status in FINISHED:
             return self._final_view(p)
-        if p.game is not None and p.game not in self.games:
+        if p.game is not None and p.game not in self.games and await self._browser_game(p, p.game) is None:
             await self._event(p, "game_interrupted", {"game": p.game})
             await self._move(p, p.index + 1)
         here = self.step_of(p)
@@ -346,6 +351,8 @@ class Study:
     # -- games -----------------------------------------------------------------------------
 
     async def _game_view(self, p: Participant, step: GameStep, rep: int) -> dict:
+        if self.browser is not None and runs_in_browser(step):
+            return await self._browser_game_view(p, step, rep)
         game = self.games.get(p.game or "")
         if game is None:
             group = await self._group(p, step, rep)
@@ -359,6 +366,73 @@ class Study:
                 "fps": options.fps, "keys": sorted({k for combo, _ in options.combos for k in combo}),
                 "turn_based": game.driver.turn_based, "you": self._agent_of(game, p.id),
                 "agents": list(game.driver.agents), "runtime": "server"}
+
+    def _game_seed(self, experiment: str, step: GameStep, rep: int, who: list[str]) -> int:
+        return game_seed(self.seed, experiment, step.name if not rep else f"{step.name}#{rep}", who)
+
+    # -- games in the browser --------------------------------------------------------------
+
+    async def _browser_game(self, p: Participant, game_id: str) -> BrowserGame | None:
+        if self.browser is None:
+            return None
+        game = await self.browser.find(game_id, self.experiments)
+        return game if game is not None and game.participant == p.id else None
+
+    async def _browser_game_view(self, p: Participant, step: GameStep, rep: int) -> dict:
+        game = await self._browser_game(p, p.game) if p.game else None
+        seed = self._game_seed(p.experiment, step, rep, [p.id])
+        if game is None:
+            game = BrowserGame(new_id(), p.id, p.experiment, step, step.humans[0])
+            await self.storage.add_game({"game_id": game.game_id, "experiment": p.experiment, "step": step.name,
+                                         "repetition": rep, "runtime": "browser", "seed": seed,
+                                         "started_at": time.time(), "detail": {"step_runtime": step.runtime}})
+            await self.storage.add_players([{"game_id": game.game_id, "agent": agent,
+                                             "participant_id": p.id if agent == game.agent else None,
+                                             "policy": None if agent == game.agent else policy}
+                                            for agent, policy in step.players.items()])
+            await self.browser.add(game)
+            await self._move(p, p.index, game.game_id)
+            log.info("game %s: %s::%s started in the browser of %s", game.game_id, p.experiment, step.name, p.id)
+        options = step.options
+        return {"kind": "game", "game": game.game_id, "width": options.width, "height": options.height,
+                "fps": options.fps, "keys": sorted({k for combo, _ in options.combos for k in combo}),
+                "turn_based": bool(options.turn_based), "you": game.agent, "agents": list(step.players),
+                "runtime": "browser", "boot": self.browser.boot(game, seed, p.who())}
+
+    async def browser_message(self, p: Participant, kind: str, data: Any) -> dict:
+        """A browser runtime's ``rows``, ``resume``, ``loaded``, ``load_failed`` or ``game_over``
+        message; the acknowledgement (``{"ok": False, "error"}`` for a bad one, nothing lost)."""
+        if not isinstance(data, dict) or not isinstance(data.get("game"), str):
+            return {"ok": False, "error": f"{kind} must be an object with the game's id"}
+        game = await self._browser_game(p, data["game"])
+        if game is None or p.game != game.game_id:
+            return {"ok": False, "error": "you are not in that game"}
+        try:
+            if kind == "rows":
+                return await self.browser.rows(game, data)
+        except RowError as exc:
+            return {"ok": False, "error": str(exc)}
+        if kind == "resume":
+            record = await self.browser.record(game)
+            return {"ok": True, "record": None if record is None else to_json(record, "the game's record")}
+        if kind in ("loaded", "load_failed"):
+            detail = {k: data.get(k) for k in ("stages", "bytes", "cached", "stage", "package", "reason")
+                      if k in data}
+            if kind == "load_failed":
+                log.warning("participant %s, game %s: the browser runtime failed at %s%s: %s", p.id, game.game_id,
+                            data.get("stage"), f" (package {data['package']})" if data.get("package") else "",
+                            str(data.get("reason"))[:500])
+            await self._event(p, f"game_{kind}", {"game": game.game_id, **detail})
+            return {"ok": True}
+        return await self._browser_game_over(p, game)
+
+    async def _browser_game_over(self, p: Participant, game: BrowserGame) -> dict:
+        if game.last[0] < game.step.options.episodes - 1:
+            return {"ok": False, "error": "the rows of the last episode are not stored yet: send them first"}
+        await self.browser.finish(game, "completed")
+        await self._move(p, p.index + 1)
+        await self._push(p)
+        return {"ok": True}
 
     async def _group(self, p: Participant, step: GameStep, rep: int) -> list[Participant] | None:
         if len(step.humans) == 1:
@@ -377,14 +451,14 @@ class Study:
         as an answer) is sent the game view."""
         experiment = self.experiments[name]
         who = [q.id for q in group]
-        seed = game_seed(self.seed, name, step.name if not rep else f"{step.name}#{rep}", who)
+        seed = self._game_seed(name, step, rep, who)
         built = await asyncio.to_thread(build_game, step, experiment.policies, seed=seed, participant=group[0].who(),
                                         group=[q.who() for q in group])
         game_id = new_id()
         humans = dict(zip(step.humans, who))
         game = ServerGame(game_id, built.driver(render=True), humans, self.emit,
-                          lambda rows, t, tc: self.storage.add_steps(
-                              game_id, rows, t_server=t, t_client=tc,
+                          lambda rows, t, tc, late: self.storage.add_steps(
+                              game_id, rows, t_server=t, t_client=tc, late_ms=late,
                               keep_observations=step.options.record_observations),
                           self._game_over, grace=self.grace)
         await self.storage.add_game({"game_id": game_id, "experiment": name, "step": step.name, "repetition": rep,

@@ -1,0 +1,38 @@
+"""Opening a browser-runtime game inside Pyodide: the worker calls :func:`open_game` once the
+wheels are installed. It imports the experiment from the unpacked experiment folder and builds
+the game exactly as the server would (:func:`mugkit.games.build_game`, same seed, same
+participant), so the browser plays the step the server collected.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+
+from .collect import load_experiment
+from .games import Participant, build_game
+from .runtime.browser_game import BrowserGame
+
+__all__ = ["open_game"]
+
+
+def open_game(spec_json: str, study_dir: str) -> BrowserGame:
+    """The game a ``game`` view's ``boot`` describes (JSON): ``module`` (the experiment module's
+    path inside the experiment wheel), ``step``, ``game``, ``seed``, ``agent`` (the participant's
+    agent, tagged JSON), ``participant`` (``{"id", "params", "condition"}``); the experiment
+    wheel is unpacked in ``study_dir``.
+
+    Raises:
+        mugkit.collect.CollectError: the experiment does not import here (a package the browser
+            lacks, ...): the message says which module failed.
+    """
+    from .runtime.values import from_json
+
+    spec = json.loads(spec_json)
+    experiment = load_experiment(os.path.join(study_dir, spec["module"]), study_dir)
+    step = experiment.step(spec["step"])
+    who = spec["participant"]
+    participant = Participant(who["id"], dict(who.get("params") or {}), who.get("condition"))
+    built = build_game(step, experiment.policies, seed=int(spec["seed"]), participant=participant,
+                       group=[participant])
+    return BrowserGame(spec["game"], built.driver(render=True), from_json(spec["agent"]))

@@ -1,0 +1,192 @@
+"""Games that run in the participant's browser (``runtime="browser"``, one human): what the
+server does for them.
+
+The server does not play these games: it tells the browser what to load (the ``boot`` of the
+``game`` view: pinned Pyodide, the wheels, the step), stores the step rows the browser sends in
+acknowledged batches, answers a reloaded browser with the record it needs to re-simulate the
+episode, and ends the game when the browser says every episode is over. Each batch is
+acknowledged only once committed; rows at or before the newest stored frame are dropped, so a
+batch sent twice (a lost acknowledgement, a reload) is stored once.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import math
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+from ..runtime.rows import StepRow
+from ..runtime.values import from_json, to_json
+from .runtime_assets import RuntimeAssets
+from .wheels import BrowserBundle, Wheel
+
+__all__ = ["BrowserGames", "BrowserGame", "MAX_ROWS_TEXT", "runs_in_browser"]
+
+log = logging.getLogger("mugkit.browser")
+
+#: Largest ``rows`` batch, in characters of tagged JSON (engine.io drops a connection above 1 MB).
+MAX_ROWS_TEXT = 512 * 1024
+#: Fields of a row the browser sends (mugkit.runtime.browser_game.row_dict) and its two timings.
+ROW_KEYS = frozenset({"episode", "frame", "agent", "action", "keys", "filled", "decided_at", "reward", "terminated",
+                      "truncated", "observation", "info", "x", "t_client", "late_ms"})
+
+
+def runs_in_browser(step: Any) -> bool:
+    """True for a game step the browser runtime plays: ``runtime="browser"`` with one human
+    (two or more keep running on the server until browser multiplayer)."""
+    return getattr(step, "runtime", None) == "browser" and len(step.humans) == 1
+
+
+class RowError(ValueError):
+    """A ``rows`` batch that does not follow the protocol; the message says what is wrong."""
+
+
+@dataclass
+class BrowserGame:
+    """What the server keeps of one browser-runtime game."""
+
+    game_id: str
+    participant: str
+    experiment: str
+    step: Any
+    agent: Any
+    last: tuple = (-1, -1)          # (episode, frame) of the newest stored row
+    lock: asyncio.Lock = field(default_factory=asyncio.Lock)
+
+
+class BrowserGames:
+    """The browser-runtime games of a study, and what their browsers load.
+
+    Args:
+        assets: the pinned Pyodide / onnxruntime-web files.
+        bundles: (experiment, step name) → its wheels and Pyodide packages.
+        packages_url: Pyodide's package base URL (numpy and other Pyodide-built packages).
+        storage: the study's storage.
+        packages_dir: a local folder of Pyodide packages this server serves (offline labs), or None.
+    """
+
+    def __init__(self, assets: RuntimeAssets, bundles: dict[tuple, BrowserBundle], packages_url: str, storage: Any,
+                 packages_dir: str | None = None):
+        self.assets = assets
+        self.packages_dir = packages_dir
+        self.bundles = bundles
+        self.packages_url = packages_url
+        self.storage = storage
+        self.games: dict[str, BrowserGame] = {}
+        self.wheels: dict[str, Wheel] = {w.sha256: w for b in bundles.values() for w in b.wheels}
+
+    # -- starting and finding games --------------------------------------------------------
+
+    async def add(self, game: BrowserGame) -> None:
+        """A new game (stored by the caller)."""
+        self.games[game.game_id] = game
+
+    async def find(self, game_id: str, experiments: dict) -> BrowserGame | None:
+        """The game ``game_id``: in memory, or — after a server restart — rebuilt from the database
+        when it is a browser game without an outcome (it kept running in the browser)."""
+        if game_id in self.games:
+            return self.games[game_id]
+        row = next((g for g in await self.storage.games() if g["game_id"] == game_id), None)
+        if row is None or row.get("runtime") != "browser" or row.get("outcome") is not None:
+            return None
+        players = [p for p in await self.storage.players(game_id) if p.get("participant_id")]
+        if len(players) != 1 or row["experiment"] not in experiments:
+            return None
+        step = experiments[row["experiment"]].step(row["step"])
+        game = BrowserGame(game_id, players[0]["participant_id"], row["experiment"], step, players[0]["agent"])
+        game.last = await self.storage.last_frame(game_id) or (-1, -1)
+        self.games[game_id] = game
+        return game
+
+    def boot(self, game: BrowserGame, seed: int, who: Any) -> dict:
+        """The ``boot`` of the game's view: what the browser loads, and the game to open."""
+        bundle = self.bundles[(game.experiment, game.step.name)]
+        spec = {"module": bundle.module_path, "step": game.step.name, "game": game.game_id, "seed": seed,
+                "agent": game.agent,
+                "participant": {"id": who.id, "params": dict(who.params), "condition": who.condition}}
+        ort = self.assets.versions.get("onnxruntime-web")
+        return {"pyodide": self.assets.url("pyodide"), "packages_url": self.packages_url,
+                "pyodide_packages": list(bundle.pyodide_packages),
+                "ort": self.assets.url("onnxruntime-web") if ort else None,
+                "sizes": self.assets.sizes("pyodide"),
+                "wheels": [w.describe() for w in bundle.wheels], "spec": to_json(spec, "the game's spec")}
+
+    # -- messages --------------------------------------------------------------------------
+
+    async def rows(self, game: BrowserGame, data: dict) -> dict:
+        """A ``rows`` batch: stores what is new in it; the ack says up to where rows are stored."""
+        text = data.get("rows")
+        if not isinstance(text, str) or len(text) > MAX_ROWS_TEXT:
+            raise RowError(f"rows.rows must be the tagged JSON text of a list of rows, at most {MAX_ROWS_TEXT} "
+                           f"characters")
+        try:
+            items = from_json(text)
+        except (ValueError, KeyError, TypeError) as exc:
+            raise RowError(f"rows.rows is not tagged JSON: {exc}") from None
+        if not isinstance(items, list):
+            raise RowError("rows.rows must hold a list of rows")
+        async with game.lock:  # socket.io handlers may run concurrently: one batch at a time per game
+            parsed = [self._row(game, item, i) for i, item in enumerate(items)]
+            new = [r for r in parsed if (r[0].episode, r[0].frame) > game.last]
+            if new:
+                await self.storage.add_steps(game.game_id, [r[0] for r in new], t_server=time.time(),
+                                             t_client=[r[1] for r in new], late_ms=[r[2] for r in new],
+                                             keep_observations=game.step.options.record_observations)
+                game.last = max(game.last, max((r.episode, r.frame) for r, _, _ in new))
+        return {"ok": True, "batch": data.get("batch"), "last": list(game.last)}
+
+    def _row(self, game: BrowserGame, item: Any, i: int) -> tuple[StepRow, float | None, float | None]:
+        where = f"rows[{i}]"
+        if not isinstance(item, dict) or not set(item) <= ROW_KEYS:
+            extra = sorted(set(item) - ROW_KEYS) if isinstance(item, dict) else None
+            raise RowError(f"{where} must be a row object" + (f"; unknown fields {extra}" if extra else ""))
+        for name in ("episode", "frame"):
+            v = item.get(name)
+            if not isinstance(v, int) or isinstance(v, bool) or v < 0:
+                raise RowError(f"{where}.{name} must be a non-negative integer")
+        if item["episode"] >= game.step.options.episodes:
+            raise RowError(f"{where}.episode {item['episode']} is past the step's {game.step.options.episodes} episodes")
+        if item.get("agent") not in game.step.players:
+            raise RowError(f"{where}.agent {item.get('agent')!r} is not an agent of {game.step.name}")
+        keys = item.get("keys")
+        if keys is not None and not (isinstance(keys, list) and all(isinstance(k, str) for k in keys)):
+            raise RowError(f"{where}.keys must be a list of key names or null")
+        x = item.get("x") or {}
+        if not isinstance(x, dict):
+            raise RowError(f"{where}.x must be an object of hook columns")
+        row = StepRow(item["episode"], item["frame"], item["agent"], item.get("action"),
+                      None if keys is None else tuple(keys), bool(item.get("filled")), item.get("decided_at"),
+                      item.get("reward", 0), bool(item.get("terminated")), bool(item.get("truncated")),
+                      item.get("observation"), item.get("info"), x)
+        return row, _number(item.get("t_client")), _number(item.get("late_ms"))
+
+    async def record(self, game: BrowserGame) -> dict | None:
+        """What a reloaded browser re-simulates: the current episode's recorded human inputs
+        (``{"episode", "frames": [[frame, {agent: [action, keys, filled]}]], "last"}``), or None
+        when nothing is stored yet (the game starts afresh)."""
+        if game.last == (-1, -1):
+            return None
+        episode = game.last[0]
+        rows = await self.storage.step_inputs(game.game_id, episode, [game.agent])
+        frames = [[frame, {game.agent: [action, keys, filled]}] for frame, _, action, keys, filled in rows if frame > 0]
+        return {"episode": episode, "frames": frames, "last": list(game.last)}
+
+    async def finish(self, game: BrowserGame, outcome: str) -> None:
+        """Ends the game with ``outcome`` (stored)."""
+        self.games.pop(game.game_id, None)
+        await self.storage.end_game(game.game_id, outcome, ended_at=time.time())
+        log.info("game %s: over in the browser (%s)", game.game_id, outcome)
+
+    def wheel(self, sha256: str, filename: str) -> Wheel | None:
+        """The wheel behind ``/runtime/wheels/<sha256>/<filename>``, or None."""
+        w = self.wheels.get(sha256)
+        return w if w is not None and w.filename == filename else None
+
+
+def _number(v: Any) -> float | None:
+    if isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v):
+        return float(v)
+    return None

@@ -1,0 +1,73 @@
+"""Getting the browser runtime ready when ``mugkit serve`` starts: the pinned Pyodide (and
+onnxruntime-web) checked, and per browser-runtime step the wheels its browsers install.
+
+Everything is built once, at start, from the very files the server runs; a problem — Pyodide not
+installed, a ``packages=`` entry the browser cannot get — stops the start with what to do, rather
+than failing for a participant later.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import dataclass
+from typing import Any
+
+from ..collect import basedir_and_name
+from .browser_games import BrowserGames, runs_in_browser
+from .runtime_assets import RuntimeAssets
+from .wheels import BrowserBundle, experiment_wheel, mugkit_wheel, package_wheels
+
+__all__ = ["prepare_browser_runtime", "PreparedRuntime", "default_packages_url"]
+
+
+def default_packages_url(pyodide_version: str) -> str:
+    """Pyodide's official package distribution for the pinned version."""
+    return f"https://cdn.jsdelivr.net/pyodide/v{pyodide_version}/full/"
+
+
+@dataclass
+class PreparedRuntime:
+    """The checked assets and each browser step's bundle, ready to make the study's
+    :class:`BrowserGames`."""
+
+    assets: RuntimeAssets
+    bundles: dict
+
+    def games(self, storage: Any, pyodide_packages: str | None) -> BrowserGames:
+        """The study's browser games, loading Pyodide's packages from ``pyodide_packages``: a URL,
+        a folder this server serves at ``/runtime/pyodide-packages/``, or None (the official
+        distribution)."""
+        folder = None
+        if pyodide_packages and os.path.isdir(pyodide_packages):
+            folder, url = os.path.abspath(pyodide_packages), "/runtime/pyodide-packages/"
+        else:
+            url = pyodide_packages or default_packages_url(self.assets.versions["pyodide"])
+        return BrowserGames(self.assets, self.bundles, url, storage, packages_dir=folder)
+
+
+def prepare_browser_runtime(experiments: dict, assets: RuntimeAssets | None = None) -> PreparedRuntime | None:
+    """The runtime for the experiments' browser steps, or None when none has one.
+
+    Raises:
+        RuntimeAssetError: Pyodide is not installed as pinned.
+        WheelError: a wheel cannot be built or a package cannot go to the browser.
+    """
+    steps = [(name, e, s) for name, e in experiments.items() for s in e.steps if runs_in_browser(s)]
+    if not steps:
+        return None
+    assets = assets or RuntimeAssets.load()
+    assets.require()
+    lock_path = assets.path("pyodide", assets.versions["pyodide"], "pyodide-lock.json")
+    lock = json.loads(lock_path.read_text()) if lock_path else None
+    runtime = mugkit_wheel()
+    per_folder: dict[str, Any] = {}
+    bundles = {}
+    for name, experiment, step in steps:
+        basedir, module = basedir_and_name(experiment.path)
+        if basedir not in per_folder:
+            per_folder[basedir] = experiment_wheel(basedir, os.path.basename(basedir) or module)
+        extra, native = package_wheels(step.options.packages, lock)
+        module_path = os.path.relpath(experiment.path, basedir).replace(os.sep, "/")
+        bundles[(name, step.name)] = BrowserBundle([runtime, *extra, per_folder[basedir]], native, module_path)
+    return PreparedRuntime(assets, bundles)
