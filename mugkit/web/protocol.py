@@ -48,6 +48,34 @@ Client → server
     ``advance``: ``{"index": int, ...}`` — leave step ``index``; a survey adds ``"answers": {name:
     value}``, a consent ``"agree": bool``. Acknowledged with ``{"ok": true}`` or
     ``{"ok": false, "error": str}``.
+
+Browser runtime (``runtime="browser"`` steps with one human; mugkit/web/browser_games.py)
+    The ``game`` view has ``"runtime": "browser"`` and a ``boot``: ``pyodide`` (the pinned
+    Pyodide's folder URL), ``packages_url`` and ``pyodide_packages`` (Pyodide-built packages to
+    load from there), ``ort`` (onnxruntime-web's folder URL or null), ``sizes`` (bytes per Pyodide
+    file, for the loading screen), ``wheels`` (``[{url, file, bytes, integrity, kind}]``: mugkit,
+    pure-Python packages, then the experiment, whose files are unpacked into a study folder) and
+    ``spec`` (tagged JSON, :mod:`mugkit.runtime.values`: ``module``, ``step``, ``game``, ``seed``,
+    ``agent``, ``participant``) for :func:`mugkit.browser.open_game`. No ``frame`` messages come:
+    the browser plays the game with the frame driver and sends its rows. Every message below is
+    acknowledged with ``{"ok": true, ...}`` or ``{"ok": false, "error": str}`` and names the game:
+
+    - ``rows``: ``{"game", "batch": int, "rows": str}``, ``rows`` the tagged JSON of a list of row
+      objects (:func:`mugkit.runtime.browser_game.row_dict` plus ``t_client`` in seconds and
+      ``late_ms``), in frame order, at most 512 KiB. Acknowledged once committed with
+      ``{"ok": true, "batch", "last": [episode, frame]}`` (the newest stored frame); rows at or
+      before the newest stored frame are dropped, so sending a batch again is harmless. A browser
+      keeps each batch (``localStorage``) until it is acknowledged.
+    - ``resume``: ``{"game"}`` → ``{"ok": true, "record": str | null}``: the tagged JSON of
+      ``{"episode", "frames": [[frame, {agent: [action, keys, filled]}]], "last": [episode,
+      frame]}``, the current episode's recorded human inputs, to re-simulate after a reload
+      (null: nothing stored, start afresh). Send unacknowledged batches first.
+    - ``loaded``: ``{"game", "stages": {stage: ms}, "bytes": int, "cached": bool}`` — the loading
+      time, stored as a ``game_loaded`` event.
+    - ``load_failed``: ``{"game", "stage", "package", "reason"}`` — logged by the server (which
+      package failed and why) and stored as a ``game_load_failed`` event.
+    - ``game_over``: ``{"game"}`` — every episode is played and its rows acknowledged; the
+      participant moves on (refused while the last episode's rows are not stored).
 """
 
 from __future__ import annotations
