@@ -18,6 +18,7 @@ counted apart, never as lost (the sender could not know they were kept).
 from __future__ import annotations
 
 import sqlite3
+import zlib
 from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any, Iterable
@@ -25,12 +26,21 @@ from typing import Any, Iterable
 from ..runtime.values import from_json, to_json
 from .log import BotLog, GameLog
 
-__all__ = ["Audit", "audit", "BROWSER_ROW_FIELDS"]
+__all__ = ["Audit", "audit", "row_digest", "BROWSER_ROW_FIELDS"]
 
 #: Fields of a browser-run game's rows that must come back exactly as sent.
 BROWSER_ROW_FIELDS = ("action", "keys", "filled", "reward", "terminated", "truncated", "info")
 #: Examples of lost rows kept in the report.
 MAX_EXAMPLES = 20
+
+
+def row_digest(row: dict) -> int:
+    """A CRC-32 of a row's :data:`BROWSER_ROW_FIELDS` in their stored form (keys as a list, flags as
+    bools): a bot keeps this per acknowledged row instead of the row itself."""
+    keys = row.get("keys")
+    values = [row.get("action"), None if keys is None else list(keys), bool(row.get("filled")), row.get("reward"),
+              bool(row.get("terminated")), bool(row.get("truncated")), row.get("info")]
+    return zlib.crc32(to_json(values, "a step row").encode())
 
 
 @dataclass
@@ -118,37 +128,35 @@ def _game(db: sqlite3.Connection, log: BotLog, game: GameLog, result: Audit) -> 
                         (gid, to_json(game.agent))).fetchone()
     result.found("players", player is not None and player[0] == log.participant,
                  f"bot {log.bot}: game {gid} has no player {game.agent!r} = {log.participant}")
-    # Decoding every field costs: only a browser-run game's acknowledged rows need it.
-    rows = ({(e, f): r for e, f, r in _rows(db, gid, game.agent)} if game.rows_acked else
-            dict.fromkeys(db.execute("select episode, frame from steps where game_id = ? and agent = ?",
-                                     (gid, to_json(game.agent)))))
+    mine = to_json(game.agent)
+    frames = set(db.execute("select episode, frame from steps where game_id = ? and agent = ?", (gid, mine)))
     for episode, ranges in game.frames.items():
         for first, last in ranges:
-            missing = [f for f in range(first, last + 1) if (episode, f) not in rows]
+            missing = [f for f in range(first, last + 1) if (episode, f) not in frames]
             result.checked["steps"] += last - first + 1 - len(missing)
             for f in missing:
                 result.found("steps", False, f"bot {log.bot}: game {gid} episode {episode} frame {f} "
                                              f"agent {game.agent!r} was streamed but is not stored")
-    for (episode, frame, _agent), sent in game.rows_acked.items():
-        row = rows.get((episode, frame))
-        differs = [] if row is None else [k for k in BROWSER_ROW_FIELDS if k in sent and row.get(k) != sent[k]]
-        result.found("steps", row is not None and not differs,
-                     f"bot {log.bot}: game {gid} episode {episode} frame {frame} was acknowledged but is "
-                     + ("not stored" if row is None else f"stored with other {', '.join(differs)}"))
+    if game.rows_acked:
+        rows = _rows(db, gid)
+        for key, digest in game.rows_acked.items():
+            row = rows.get(key)
+            result.found("steps", row is not None and row_digest(row) == digest,
+                         f"bot {log.bot}: game {gid} episode {key[0]} frame {key[1]} agent {key[2]!r} was "
+                         f"acknowledged but is " + ("not stored" if row is None else "stored with other values"))
     result.unacknowledged += game.rows_unacked
 
 
-def _rows(db: sqlite3.Connection, game_id: str, agent: Any) -> list:
-    """``(episode, frame, row)`` of ``agent``'s stored steps in game ``game_id``; ``row`` holds the
+def _decoded(values: tuple) -> dict:
+    row = dict(zip(BROWSER_ROW_FIELDS, values))
+    for k in ("action", "keys", "reward", "info"):
+        row[k] = from_json(row[k])
+    return row
+
+
+def _rows(db: sqlite3.Connection, game_id: str) -> dict:
+    """``(episode, frame, agent) → row`` of game ``game_id``'s stored steps, each row holding the
     decoded fields the audit compares."""
     columns = ", ".join(BROWSER_ROW_FIELDS)
-    out = []
-    for episode, frame, *values in db.execute(f"select episode, frame, {columns} from steps "
-                                              "where game_id = ? and agent = ?", (game_id, to_json(agent))):
-        row = dict(zip(BROWSER_ROW_FIELDS, values))
-        for k in ("action", "keys", "reward", "info"):
-            row[k] = from_json(row[k])
-        for k in ("filled", "terminated", "truncated"):
-            row[k] = None if row[k] is None else bool(row[k])
-        out.append((episode, frame, row))
-    return out
+    return {(episode, frame, from_json(agent)): _decoded(values) for episode, frame, agent, *values in db.execute(
+        f"select episode, frame, agent, {columns} from steps where game_id = ?", (game_id,))}

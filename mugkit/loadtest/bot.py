@@ -23,9 +23,14 @@ from .players import Player, make_player
 
 __all__ = ["Bounds", "ProtocolBot", "Stuck", "Failed", "GAME_PLAYERS"]
 
-#: ``runtime`` of a game view → ``(view, step, emit, log, rng, progress) -> Player``; the browser
-#: runtime registers its player here (:mod:`mugkit.loadtest.browser_runtime`).
-GAME_PLAYERS: dict[str, Any] = {"server": make_player}
+def _browser_player(*args: Any) -> Player:
+    from .browser_runtime import BrowserRuntime
+
+    return BrowserRuntime(*args)
+
+
+#: ``runtime`` of a game view → ``(view, step, link, log, rng, experiment) -> Player``.
+GAME_PLAYERS: dict[str, Any] = {"server": make_player, "browser": _browser_player}
 
 
 @dataclass(frozen=True)
@@ -63,18 +68,19 @@ class ProtocolBot:
         number: the bot's number in the run (seeds its choices, names its panel id).
         url: the server's base URL.
         experiment: the experiment's name (its path on the server).
-        steps: step name → step, from the collected experiment (for key combinations and game
-            lengths), or empty when unknown.
+        collected: the collected experiment (its steps' key combinations and lengths, its
+            policies for browser-run games), or None when unknown.
         run_id: the run's id, part of the bot's panel id (so runs never collide).
         invalid: first send invalid survey answers, which the server must reject.
         bounds: when the bot calls itself stuck.
     """
 
-    def __init__(self, number: int, url: str, experiment: str, steps: dict, *, run_id: str,
+    def __init__(self, number: int, url: str, experiment: str, collected: Any, *, run_id: str,
                  invalid: bool = False, bounds: Bounds = Bounds()):
         import socketio
 
-        self.url, self.experiment, self.steps = url, experiment, steps
+        self.url, self.experiment, self.collected = url, experiment, collected
+        self.steps = {s.name: s for s in collected.steps} if collected is not None else {}
         self.invalid, self.bounds = invalid, bounds
         self.rng = random.Random(f"{run_id}:{number}")
         self.query = {"PROLIFIC_PID": f"lt-{run_id}-{number}", "STUDY_ID": "loadtest", "SESSION_ID": run_id}
@@ -107,7 +113,7 @@ class ProtocolBot:
             try:
                 self._start_player(view)
             except Exception as exc:  # raised here it would vanish into socket.io's task
-                view = {"kind": "_failed", "reason": f"cannot play game {view.get('game')}: {exc}"}
+                view = {"kind": "_failed", "reason": f"cannot play game {view.get('game')}: {exc}", "view": view}
         await self.views.put(view)
 
     async def _on_frame(self, frame: dict) -> None:
@@ -161,11 +167,21 @@ class ProtocolBot:
         if factory is None:
             raise ValueError(f"runtime {runtime!r} has no bot player")
         game = self.log.games.setdefault(view["game"], GameLog(view["game"], view.get("step"), view.get("you"), runtime))
-        self.player = factory(view, self.steps.get(view.get("step")), self.emit, game, self.rng, self.moved)
+        self.player = factory(view, self.steps.get(view.get("step")), self, game, self.rng, self.collected)
         self.player_task = asyncio.get_running_loop().create_task(self.player.run())
+        self.player_task.add_done_callback(self._player_ended)
         early, self.early = [f for f in self.early if f.get("game") == view["game"]], []
         for frame in early:
             asyncio.get_running_loop().create_task(self.player.on_frame(frame))
+
+    def _player_ended(self, task: asyncio.Task) -> None:
+        """A player whose clock raised ends the bot: stuck when it waited too long, else failed."""
+        if task.cancelled() or task.exception() is None:
+            return
+        exc = task.exception()
+        kind = "_stuck" if isinstance(exc, Stuck) else "_failed"
+        reason = str(exc) if isinstance(exc, (Stuck, Failed)) else f"{type(exc).__name__}: {exc}"
+        self.views.put_nowait({"kind": kind, "reason": f"game {self.last.get('game')}: {reason}"})
 
     def _stop_player(self) -> None:
         if self.player is not None:
@@ -235,7 +251,12 @@ class ProtocolBot:
             if view.get("kind") == "_disconnected":
                 raise Failed("the server closed the connection")
             if view.get("kind") == "_failed":
+                if "view" in view:  # the game view it could not play: that is where it failed
+                    self.last = view["view"]
+                    self.log.view(self.last)
                 raise Failed(view["reason"])
+            if view.get("kind") == "_stuck":
+                raise Stuck(view["reason"])
             if self._same_as_last(view):
                 continue
             self.last = view

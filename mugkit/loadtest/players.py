@@ -19,19 +19,30 @@ import asyncio
 import random
 import time
 from dataclasses import dataclass
-from typing import Any, Awaitable, Callable
+from typing import Any
 
 from ..checks.inputs import KeyPlan, sample_plan
 from .log import GameLog
 
-__all__ = ["Player", "HeldKeys", "Turns", "make_player", "PLAN_FRAMES"]
+__all__ = ["Link", "Player", "HeldKeys", "Turns", "make_player", "PLAN_FRAMES"]
 
 #: Frames of key plan drawn at a time (drawn again when used up).
 PLAN_FRAMES = 900
 #: Seconds a turn-based bot waits for the frame its press should have played before trying another.
 RETRY_PRESS = 0.4
 
-Emit = Callable[[str, dict], Awaitable[None]]
+class Link:
+    """What a player uses of its bot (:class:`~mugkit.loadtest.bot.ProtocolBot`)."""
+
+    async def emit(self, event: str, data: dict) -> None:
+        """Sends a message without acknowledgement."""
+
+    async def call(self, event: str, data: dict) -> dict:
+        """Sends a message and returns its acknowledgement."""
+        raise NotImplementedError
+
+    def moved(self) -> None:
+        """The game moved on (the bot is not stuck)."""
 
 
 @dataclass(frozen=True)
@@ -54,15 +65,15 @@ class Player:
         view: the ``game`` view.
         step: the experiment's step (its ``options.combos`` make the key plan), or None when the bot
             does not know it: then each of the view's keys is one combination.
-        emit: ``(event, data) -> awaitable``, the bot's send.
+        link: the bot (its ``emit``, ``call`` and ``moved``).
         log: the game's log.
         rng: the bot's random generator.
-        progress: called whenever the game moves on (a frame arrived).
+        experiment: the collected experiment (its policies), or None.
     """
 
-    def __init__(self, view: dict, step: Any, emit: Emit, log: GameLog, rng: random.Random,
-                 progress: Callable[[], None]):
-        self.view, self.emit, self.log, self.rng, self.progress = view, emit, log, rng, progress
+    def __init__(self, view: dict, step: Any, link: Link, log: GameLog, rng: random.Random, experiment: Any = None):
+        self.view, self.link, self.log, self.rng, self.experiment = view, link, log, rng, experiment
+        self.emit, self.progress = link.emit, link.moved
         self.game = view["game"]
         self.you = view.get("you")
         options = step.options if step is not None else _Options(tuple(((k,), None) for k in view.get("keys") or []))
@@ -139,8 +150,7 @@ class Turns(Player):
                 await self.press()
 
 
-def make_player(view: dict, step: Any, emit: Emit, log: GameLog, rng: random.Random,
-                progress: Callable[[], None]) -> Player:
-    """The player for a ``game`` view (see the module docstring)."""
+def make_player(view: dict, step: Any, link: Link, log: GameLog, rng: random.Random, experiment: Any = None) -> Player:
+    """The player for a ``game`` view of a server-run game (see the module docstring)."""
     kind = Turns if view.get("turn_based") else HeldKeys
-    return kind(view, step, emit, log, rng, progress)
+    return kind(view, step, link, log, rng, experiment)

@@ -71,9 +71,11 @@ class LoadTestConfig:
 
 @dataclass
 class Experiments:
-    """The experiments the bots go through: name → (file, step name → step, humans per game)."""
+    """The experiments the bots go through, by name: their file, the collected experiment, step
+    name → step, humans per game."""
 
     files: dict = field(default_factory=dict)
+    collected: dict = field(default_factory=dict)
     steps: dict = field(default_factory=dict)
     group: dict = field(default_factory=dict)
 
@@ -105,6 +107,7 @@ def resolve(paths: list) -> Experiments:
             if step is not None and step not in names:
                 raise LoadTestError(f"{path} has no step {step!r}; its steps: {', '.join(names)}")
             out.files[e.name] = e.path
+            out.collected[e.name] = e
             out.steps[e.name] = names
             out.group[e.name] = max([len(s.humans) for s in e.steps if isinstance(s, GameStep)] or [1])
     if not out.files:
@@ -218,9 +221,9 @@ async def _run(config: LoadTestConfig, experiments: Experiments, server: Server)
         ticker = asyncio.create_task(_show(progress, logs)) if progress else None
         for i, name in enumerate(names):
             if i in browser_at:
-                bot = await browsers.bot(i, server.url, name, experiments.steps[name], run_id, bounds)
+                bot = await browsers.bot(i, server.url, name, experiments.collected[name], run_id, bounds)
             else:
-                bot = ProtocolBot(i, server.url, name, experiments.steps[name], run_id=run_id,
+                bot = ProtocolBot(i, server.url, name, experiments.collected[name], run_id=run_id,
                                   invalid=config.invalid_answers, bounds=bounds)
             logs.append(bot.log)
             tasks.append(asyncio.create_task(bot.run()))
@@ -277,10 +280,10 @@ class _Browsers:
             self.playwright, self.chromium = await launch(self.config.chromium)
         return self
 
-    async def bot(self, number: int, url: str, name: str, steps: dict, run_id: str, bounds: Bounds) -> Any:
+    async def bot(self, number: int, url: str, name: str, collected: Any, run_id: str, bounds: Bounds) -> Any:
         from .browser_bot import BrowserBot
 
-        return BrowserBot(number, url, name, steps, self.chromium, run_id=run_id, bounds=bounds)
+        return BrowserBot(number, url, name, collected, self.chromium, run_id=run_id, bounds=bounds)
 
     async def __aexit__(self, *exc: Any) -> None:
         if self.chromium is not None:

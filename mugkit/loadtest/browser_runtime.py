@@ -1,0 +1,140 @@
+"""A bot's player for a game that runs in the participant's browser (``runtime="browser"``).
+
+It does what the browser runtime does (mugkit/web/static/client/runtime/), with the same Python:
+it builds the game the ``boot``'s spec describes (experiment step, game id, seed, agent,
+participant) with :func:`mugkit.games.build_game` and wraps its frame driver in
+:class:`mugkit.runtime.browser_game.BrowserGame`, the object the browser's worker calls inside
+Pyodide. Its clock ticks at the step's fps on absolute deadlines, feeding ``keys`` from the checks'
+plan generator; every 250 ms the rows played so far go out as a ``rows`` batch, one batch at a
+time and in order, and each batch the server acknowledges (after commit) is written into the
+bot's log as row digests for the audit. Once every episode is played and every batch
+acknowledged, it sends ``game_over``; the server then sends the next view.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from typing import Any
+
+from ..checks.inputs import sample_plan
+from ..runtime.values import from_json
+from .audit import row_digest
+from .players import PLAN_FRAMES, Player
+
+__all__ = ["BrowserRuntime", "ROWS_EVERY"]
+
+#: Seconds between two ``rows`` batches (the browser worker's ROWS_EVERY_MS).
+ROWS_EVERY = 0.25
+
+
+class BrowserRuntime(Player):
+    """Plays a browser-runtime game in the bot's process and sends its rows as a browser would."""
+
+    def __init__(self, *args: Any, **kwargs: Any):
+        super().__init__(*args, **kwargs)
+        self.outbox: list = []          # batches not yet acknowledged: (number, text)
+        self.batch = 0
+        self.sending: asyncio.Task | None = None
+        self.plan = sample_plan(self.step, PLAN_FRAMES, self.rng)
+        self.tick_index = 0
+
+    def _open(self) -> Any:
+        """The game the boot describes, built as the browser builds it (mugkit.browser.open_game)."""
+        from ..games import Participant, build_game
+        from ..runtime.browser_game import BrowserGame
+
+        if self.experiment is None:
+            raise ValueError("the bot does not know this experiment, so it cannot run its browser game")
+        spec = from_json(self.view["boot"]["spec"])
+        step = self.experiment.step(spec["step"])
+        who = spec["participant"]
+        participant = Participant(who["id"], dict(who.get("params") or {}), who.get("condition"))
+        built = build_game(step, self.experiment.policies, seed=int(spec["seed"]), participant=participant,
+                           group=[participant])
+        return BrowserGame(spec["game"], built.driver(render=True), spec["agent"])
+
+    async def run(self) -> None:
+        started = time.monotonic()
+        game = await asyncio.to_thread(self._open)
+        await self._acked("loaded", {"game": self.game, "stages": {"build": round((time.monotonic() - started) * 1000)},
+                                     "bytes": 0, "cached": True})
+        game.start()
+        self.progress()
+        await self._play(game)
+        self._queue(game.take_rows())
+        while self.outbox:
+            self._check_sender()
+            await asyncio.sleep(0.05)
+        self._check_sender()
+        await self._acked("game_over", {"game": self.game})
+
+    def _check_sender(self) -> None:
+        """Raises what ended the sending task (a refused batch, no acknowledgement)."""
+        if self.sending is not None and self.sending.done() and not self.sending.cancelled():
+            if self.sending.exception() is not None:
+                raise self.sending.exception()
+
+    async def _play(self, game: Any) -> None:
+        loop = asyncio.get_running_loop()
+        period = 1.0 / float(self.view.get("fps") or 30)
+        deadline = loop.time() + period
+        rows_at = loop.time()
+        while not game.finished:
+            await asyncio.sleep(max(0.0, deadline - loop.time()))
+            late = loop.time() - deadline
+            # As the browser's worker: absolute deadlines; after a long stall, count again from now.
+            deadline = deadline + period if late < 5 * period else loop.time() + period
+            self._press(game)
+            if game.tick(time.time(), max(0.0, late * 1000.0)) is not None:
+                self.tick_index += 1
+                self.progress()
+            if loop.time() - rows_at >= ROWS_EVERY:
+                rows_at = loop.time()
+                self._check_sender()
+                self._queue(game.take_rows())
+
+    def _press(self, game: Any) -> None:
+        """What the page would pass to the worker: held keys on change (a press on a turn)."""
+        if self.tick_index >= len(self.plan):
+            self.plan, self.tick_index = sample_plan(self.step, PLAN_FRAMES, self.rng), 0
+        held = self.plan.held(self.you, self.tick_index)
+        if self.view.get("turn_based"):
+            if self.you in getattr(game.driver, "waiting_for", ()) and held:
+                game.key_message(self.seq, [], list(held), list(held), time.time() * 1000.0)
+                self.seq += 1
+            return
+        if held != self.held:
+            down = [k for k in held if k not in self.held]
+            up = [k for k in self.held if k not in held]
+            game.key_message(self.seq, list(held), down, up, time.time() * 1000.0)
+            self.seq += 1
+            self.held = held
+
+    def _queue(self, text: str | None) -> None:
+        if text is None:
+            return
+        self.outbox.append((self.batch, text))
+        self.batch += 1
+        if self.sending is None or self.sending.done():
+            self.sending = asyncio.get_running_loop().create_task(self._send())
+
+    async def _send(self) -> None:
+        """Sends the oldest batch until none is left; an acknowledged batch's rows go into the log."""
+        while self.outbox:
+            number, text = self.outbox[0]
+            reply = await self._acked("rows", {"game": self.game, "batch": number, "rows": text})
+            self.outbox.pop(0)
+            for row in from_json(text):
+                key = (row["episode"], row["frame"], row["agent"])
+                self.log.rows_acked[key] = row_digest(row)
+            self.progress()
+            if reply.get("last") is None:
+                raise ValueError(f"the rows acknowledgement has no 'last': {reply}")
+
+    async def _acked(self, event: str, data: dict) -> dict:
+        reply = await self.link.call(event, data)
+        if not reply.get("ok"):
+            self.log.rows_unacked += len(from_json(data["rows"])) if event == "rows" else 0
+            raise ValueError(f"the server refused {event}: {reply.get('error')}")
+        return reply
