@@ -101,7 +101,7 @@ def attach(driver: Any, key: str, metadata: Mapping[str, Any]) -> None:
     Args:
         driver: the game's :class:`~mugkit.runtime.driver.FrameDriver`.
         key: a :attr:`ModelFile.key`.
-        metadata: what JavaScript's ``createSessions`` gives for the model: ``{"inputs": [...],
+        metadata: what JavaScript's ``createSessions`` gives for the model (a JsProxy is converted): ``{"inputs": [...],
             "outputs": [...]}``, each item ``{"name", "type", "shape"}``; or ``{"error": message}``
             when onnxruntime-web could not open it.
 
@@ -109,6 +109,7 @@ def attach(driver: Any, key: str, metadata: Mapping[str, Any]) -> None:
         PolicyError: onnxruntime-web could not open the model, or its tensors do not fit the
             ``mk.Onnx`` (the same messages as on the server).
     """
+    metadata = _py(metadata)
     users = [p for p in onnx_players(driver).values() if _key(p.model_bytes()) == key]
     if not users:
         raise InternalError(f"attach: no mk.Onnx of {driver.name} uses the model {key}")
@@ -161,12 +162,14 @@ def supply(driver: Any, run: ModelRun, outputs: Mapping[str, Any]) -> None:
     Args:
         driver: the game's driver, still at the frame ``run`` was listed for.
         run: one of :func:`model_runs`' runs.
-        outputs: output name → ``{"dims", "type", "data"}`` (what JavaScript's ``runModels`` gives)
+        outputs: output name → ``{"dims", "type", "data"}`` (what JavaScript's ``runModels`` gives;
+            a JsProxy is converted)
             or a ``(dims, type, data)`` tuple; at least the names in ``run.fetch``.
 
     Raises:
         InternalError: the driver moved on since ``run`` was listed, or an output is missing.
     """
+    outputs = _py(outputs)
     if (driver.episode, driver.frame.index) != (run.episode, run.frame):
         raise InternalError(f"{driver.name}: outputs for episode {run.episode}, frame {run.frame} supplied at "
                             f"episode {driver.episode}, frame {driver.frame.index}")
@@ -174,6 +177,12 @@ def supply(driver: Any, run: ModelRun, outputs: Mapping[str, Any]) -> None:
     if missing:
         raise InternalError(f"{driver.name}: the outputs supplied for {run.agent!r} lack {missing}")
     driver.ais[run.agent].policy.session.supply(run.feeds, {n: _tensor(outputs[n]) for n in run.fetch})
+
+
+def _py(value: Any) -> Any:
+    """A JavaScript object Pyodide hands over (a JsProxy) as Python dicts and lists; else as is."""
+    to_py = getattr(value, "to_py", None)
+    return to_py() if callable(to_py) else value
 
 
 def _tensor(value: Any) -> Tensor:

@@ -269,7 +269,8 @@ class Onnx(Policy):
         if unfed:
             raise PolicyError(f"{self.name}: nothing feeds the model input {unfed[0]!r}: the observation goes to "
                               f"{self._input!r}; name state inputs with state={{input: output}}")
-        self._specs = {n: (tuple(d if isinstance(d, int) else 1 for d in (inputs[n].shape or ())),
+        # a symbolic (str) or unknown (None; -1 in some builds of onnxruntime-web) dim counts as 1
+        self._specs = {n: (tuple(d if isinstance(d, int) and d >= 0 else 1 for d in (inputs[n].shape or ())),
                            web_type(inputs[n].type)) for n in self.state}
 
     # -- recurrent state -----------------------------------------------------------------------
