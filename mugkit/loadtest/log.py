@@ -47,7 +47,7 @@ class GameLog:
         ranges = self.frames.setdefault(episode, [])
         if ranges and ranges[-1][1] + 1 == index:
             ranges[-1][1] = index
-        elif not ranges or not ranges[-1][0] <= index <= ranges[-1][1]:
+        elif not any(a <= index <= b for a, b in ranges):  # out of order or repeated: rare, ranges are few
             ranges.append([index, index])
 
     def frame_count(self) -> int:

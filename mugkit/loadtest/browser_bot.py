@@ -1,0 +1,208 @@
+"""A browser bot: a real headless Chromium page (Playwright) going through the participant's page
+as a person would — clicking buttons, filling SurveyJS questions, holding keys in games.
+
+Its log (:class:`~mugkit.loadtest.log.BotLog`) is read off the page's own websocket: every
+socket.io packet the page sends and receives is parsed, so the audit checks exactly what the
+real client sent and what the server acknowledged (answers, consent, frames streamed, rows of a
+browser-run game). A page costs far more than a protocol bot (``bench/bench_loadtest.py``):
+use a few for a smoke run through the real client.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import random
+import re
+import time
+from typing import Any
+
+from ..checks.inputs import sample_plan
+from ..runtime.values import from_json
+from .answers import questions_of, valid_answers
+from .audit import row_digest
+from .bot import Bounds, Failed, Stuck
+from .log import BotLog, GameLog, Outcome
+from .players import PLAN_FRAMES, _Options, _Step
+
+__all__ = ["BrowserBot", "launch"]
+
+_PACKET = re.compile(r"^4([23])(\d*)(.*)$", re.S)
+
+
+async def launch(executable: str) -> tuple[Any, Any]:
+    """Playwright and a headless Chromium (Debian's, at ``executable``)."""
+    from playwright.async_api import async_playwright
+
+    playwright = await async_playwright().start()
+    try:
+        return playwright, await playwright.chromium.launch(executable_path=executable)
+    except Exception:
+        await playwright.stop()
+        raise
+
+
+class BrowserBot:
+    """One participant in a Chromium page (arguments as :class:`~mugkit.loadtest.bot.ProtocolBot`,
+    plus the launched ``chromium``)."""
+
+    def __init__(self, number: int, url: str, experiment: str, collected: Any, chromium: Any, *, run_id: str,
+                 bounds: Bounds = Bounds()):
+        self.url, self.experiment, self.chromium, self.bounds = url, experiment, chromium, bounds
+        self.steps = {s.name: s for s in collected.steps} if collected is not None else {}
+        self.rng = random.Random(f"{run_id}:browser:{number}")
+        self.query = f"PROLIFIC_PID=lt-{run_id}-{number}&STUDY_ID=loadtest&SESSION_ID={run_id}"
+        self.log = BotLog(number, experiment, kind="browser")
+        self.pending: dict = {}           # ack id -> (event, data) sent
+        self.view: dict = {}
+        self.views: asyncio.Queue = asyncio.Queue()
+        self.progress_at = time.monotonic()
+
+    # -- the page's websocket, parsed ------------------------------------------------------
+
+    def _sent(self, payload: Any) -> None:
+        m = _PACKET.match(payload) if isinstance(payload, str) else None
+        if m is None or m.group(1) != "2":
+            return
+        event, *args = json.loads(m.group(3))
+        self.log.sent += 1
+        if m.group(2):
+            self.pending[m.group(2)] = (event, args[0] if args else None, time.monotonic())
+
+    def _received(self, payload: Any) -> None:
+        m = _PACKET.match(payload) if isinstance(payload, str) else None
+        if m is None:
+            return
+        self.log.received += 1
+        self.progress_at = time.monotonic()
+        body = json.loads(m.group(3))
+        if m.group(1) == "3":
+            self._ack(m.group(2), body[0] if body else None)
+            return
+        event, data = body[0], body[1] if len(body) > 1 else None
+        if event == "identity":
+            self.log.participant = data.get("participant")
+        elif event == "view":
+            self.views.put_nowait(data)
+        elif event == "frame" and data.get("game") in self.log.games:
+            self.log.games[data["game"]].frame(data.get("episode", 0), data.get("frame", 0))
+
+    def _ack(self, ack_id: str, reply: Any) -> None:
+        event, data, sent = self.pending.pop(ack_id, (None, None, 0.0))
+        if not isinstance(reply, dict) or not reply.get("ok") or event is None:
+            return
+        self.log.latencies.append(time.monotonic() - sent)
+        if event == "advance" and "answers" in data:
+            self.log.answers.append((self.view.get("step"), data.get("index"), data["answers"]))
+        elif event == "advance" and data.get("agree") is True:
+            self.log.consents.append(self.view.get("step"))
+        elif event == "rows" and data.get("game") in self.log.games:
+            game = self.log.games[data["game"]]
+            for row in from_json(data["rows"]):
+                game.rows_acked[(row["episode"], row["frame"], row["agent"])] = row_digest(row)
+
+    # -- the flow --------------------------------------------------------------------------
+
+    async def run(self) -> BotLog:
+        """Goes through the flow in a fresh browser context; returns the log."""
+        context = await self.chromium.new_context(viewport={"width": 1000, "height": 760})
+        page = await context.new_page()
+        # Completion redirects leave for the panel's site: answered locally (tests run offline).
+        await page.route(re.compile(r"^https?://(?!127\.0\.0\.1|localhost)"),
+                         lambda route: route.fulfill(body="ok", content_type="text/html"))
+        page.on("websocket", self._watch)
+        try:
+            await page.goto(f"{self.url}/{self.experiment}/?{self.query}", timeout=self.bounds.connect * 1000)
+            self.log.connected_at = time.monotonic()
+            while self.log.outcome is None:
+                await self._act(page, await self._next_view())
+        except Stuck as exc:
+            self.log.outcome = Outcome("stuck", self.log.step, str(exc), self.view.get("kind", ""))
+        except Failed as exc:
+            self.log.outcome = Outcome("failed", self.log.step, str(exc), self.view.get("kind", ""))
+        except Exception as exc:
+            self.log.outcome = Outcome("failed", self.log.step, f"{type(exc).__name__}: {exc}".splitlines()[0],
+                                       self.view.get("kind", ""))
+        finally:
+            self.log.finished_at = time.monotonic()
+            await context.close()
+        return self.log
+
+    def _watch(self, ws: Any) -> None:
+        ws.on("framesent", self._sent)
+        ws.on("framereceived", self._received)
+
+    async def _next_view(self) -> dict:
+        while True:
+            allowed = self.bounds.stuck_after + (float(self.view.get("timeout") or 0)
+                                                 if self.view.get("kind") == "waitroom" else 0.0)
+            now = time.monotonic()
+            if self.bounds.deadline is not None and now > self.bounds.deadline:
+                raise Stuck("still going when the run's --duration ended")
+            if now - self.progress_at > allowed:
+                raise Stuck(f"the page showed nothing new for {allowed:g} s")
+            try:
+                view = await asyncio.wait_for(self.views.get(), 1.0)
+            except asyncio.TimeoutError:
+                continue
+            if all(view.get(k) == self.view.get(k) for k in ("kind", "index", "game")):
+                continue
+            self.view = view
+            self.log.view(view)
+            if view.get("kind") == "game":
+                self.log.games.setdefault(view["game"], GameLog(view["game"], view.get("step"), view.get("you"),
+                                                                view.get("runtime", "server")))
+            return view
+
+    async def _act(self, page: Any, view: dict) -> None:
+        kind = view.get("kind")
+        if kind == "page":
+            await page.locator(".mk-actions button").first.click()
+        elif kind == "consent":
+            await page.click("button[data-answer='agree']")
+        elif kind == "survey":
+            await self._survey(page, view)
+        elif kind == "game":
+            await self._game(page, view)
+        elif kind in ("completion", "ended"):
+            self.log.outcome = Outcome("completed", self.log.step, kind=kind, code=view.get("code"))
+        elif kind in ("refused", "preview"):
+            raise Failed(f"the page showed a {kind!r} view")
+
+    async def _survey(self, page: Any, view: dict) -> None:
+        answers = valid_answers(view.get("survey"), self.rng)
+        for q in questions_of(view.get("survey")):
+            value = answers[q["name"]]
+            if value is None:
+                continue
+            box = page.locator(f".sd-question[data-name='{q['name']}']")
+            if q.get("type") == "rating":
+                await box.locator(f".sd-rating__item-text >> text='{value}'").click()
+            elif q.get("type") in ("radiogroup", "checkbox"):
+                for choice in value if isinstance(value, list) else [value]:
+                    await box.get_by_text(choice, exact=True).click()
+            else:
+                await box.locator("input, textarea").first.fill(value)
+        await page.locator(".sd-navigation__complete-btn, input[value='Continue']").first.click()
+
+    async def _game(self, page: Any, view: dict) -> None:
+        """Holds keys from the plan at the game's fps until the next view arrives."""
+        step = self.steps.get(view.get("step"))
+        options = step.options if step is not None else _Options(tuple(((k,), None) for k in view.get("keys") or []))
+        plan = sample_plan(_Step(options, (view.get("you"),)), PLAN_FRAMES, self.rng)
+        period, held, i = 1.0 / float(view.get("fps") or 30), (), 0
+        await page.wait_for_selector("canvas", timeout=self.bounds.stuck_after * 1000)
+        while self.views.empty() and self.log.outcome is None:
+            now = plan.held(view.get("you"), i % len(plan))
+            for key in held:
+                if key not in now:
+                    await page.keyboard.up(key)
+            for key in now:
+                if key not in held:
+                    await page.keyboard.down(key)
+            held, i = now, i + 1
+            if time.monotonic() - self.progress_at > self.bounds.stuck_after:
+                raise Stuck(f"no frame or view for {self.bounds.stuck_after:g} s in the game")
+            await asyncio.sleep(period)
+        for key in held:
+            await page.keyboard.up(key)

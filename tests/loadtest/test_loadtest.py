@@ -1,0 +1,229 @@
+"""`mugkit loadtest`: bots through whole flows against a real `mugkit serve` process, real
+socket.io, a real SQLite database read by the audit (and tampered with behind the bots' backs)."""
+
+from __future__ import annotations
+
+import json
+import os
+import random
+import sqlite3
+import subprocess
+import sys
+import textwrap
+
+import pytest
+
+from mugkit.loadtest import LoadTestConfig, LoadTestError, run_loadtest
+from mugkit.loadtest.answers import UnknownQuestion, invalid_answers, valid_answers
+from mugkit.loadtest.log import GameLog
+from mugkit.loadtest.report import peak_concurrent, percentiles
+from mugkit.loadtest.run import spread
+from mugkit.questions import Choice, Likert, Text
+from mugkit.web.views import check_answers, survey_view
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+ROOT = os.path.dirname(os.path.dirname(HERE))
+STUDIES = os.path.join(HERE, "studies")
+BRIEF, PAIR, LOCKED = (os.path.join(STUDIES, f"_{n}.py") for n in ("brief", "pair", "locked"))
+
+QUESTIONS = [Likert("fun", "Fun?", points=7), Likert("calm", "Calm?", points=3, required=False),
+             Choice("hand", "Hand?", ["left", "right", "both"]), Choice("seen", "Seen?", ["a", "b", "c"], multiple=True),
+             Text("why", "Why?"), Text("more", "More?", required=False, multiline=True)]
+
+
+# -- fast: answers, spreading, figures -------------------------------------------------------
+
+def test_answers_made_from_the_surveyjs_model_pass_the_servers_own_validation():
+    model = survey_view("After", QUESTIONS)["survey"]
+    rng = random.Random(0)
+    for _ in range(300):
+        answers = valid_answers(model, rng)
+        assert check_answers(QUESTIONS, answers) is None, answers
+        assert set(answers) == {q.name for q in QUESTIONS}
+
+
+def test_invalid_answers_are_each_rejected_by_the_server_and_say_what_is_wrong():
+    model = survey_view("After", QUESTIONS)["survey"]
+    rng = random.Random(1)
+    seen = set()
+    for _ in range(300):
+        answers, what = invalid_answers(model, rng)
+        assert check_answers(QUESTIONS, answers) is not None, (what, answers)
+        seen.add(what)
+    assert len(seen) >= 8  # every way of breaking each question comes up
+
+
+def test_a_question_type_the_bots_do_not_know_is_an_error_naming_it():
+    model = {"pages": [{"elements": [{"type": "matrix", "name": "grid"}]}]}
+    with pytest.raises(UnknownQuestion, match="'grid' has type 'matrix'"):
+        valid_answers(model, random.Random(0))
+
+
+def test_bots_are_spread_in_whole_groups_and_only_a_leftover_waits_alone():
+    names = spread({"solo": 1, "duo": 2}, 7)
+    assert sorted(names) == ["duo"] * 4 + ["solo"] * 3
+    assert spread({"duo": 2}, 3) == ["duo"] * 3  # the third is unmatched: the waitroom-timeout path
+    assert spread({"a": 1, "b": 1, "c": 3}, 6).count("c") == 3
+
+
+def test_frames_are_kept_as_ranges_and_peaks_and_percentiles_are_exact():
+    game = GameLog("g", "s", "a")
+    for f in [0, 1, 2, 3, 7, 8, 3]:
+        game.frame(0, f)
+    assert game.frames == {0: [[0, 3], [7, 8]]} and game.frame_count() == 6
+    assert percentiles([i / 1000 for i in range(101)], 1000.0) == {"p50": 50.0, "p95": 95.0, "p99": 99.0}
+    assert percentiles([]) is None
+
+    class L:
+        def __init__(self, a, b):
+            self.connected_at, self.finished_at = a, b
+
+    assert peak_concurrent([L(0, 10), L(1, 2), L(3, 11), L(10.5, 12), L(None, None)]) == 2
+
+
+def test_bad_input_is_a_clear_error(tmp_path):
+    with pytest.raises(LoadTestError, match="no such file"):
+        run_loadtest(LoadTestConfig([str(tmp_path / "nope.py")], 1))
+    with pytest.raises(LoadTestError, match="no step 'nope'; its steps: welcome"):
+        run_loadtest(LoadTestConfig([f"{BRIEF}::nope"], 1))
+    with pytest.raises(LoadTestError, match="--bots must be at least 1"):
+        run_loadtest(LoadTestConfig([BRIEF], 0))
+    (tmp_path / "empty").mkdir()
+    with pytest.raises(LoadTestError, match="no experiments under"):
+        run_loadtest(LoadTestConfig([str(tmp_path / "empty")], 1))
+
+
+# -- slow: real servers --------------------------------------------------------------------
+
+
+def _delete_one_step_row(database: str) -> None:
+    with sqlite3.connect(database) as db:
+        db.execute("delete from steps where rowid = (select max(rowid) from steps)")
+
+
+@pytest.mark.slow
+@pytest.mark.load
+@pytest.mark.timeout(300)
+def test_ten_bots_complete_and_a_row_deleted_behind_their_backs_is_reported_lost(tmp_path):
+    out = tmp_path / "report.json"
+    config = LoadTestConfig([BRIEF, PAIR], 10, rate=10, stuck_after=30, invalid_answers=True, progress=False,
+                            data=str(tmp_path / "data"), before_audit=_delete_one_step_row)
+    report = run_loadtest(config)
+    report.write(str(out))
+    d = json.loads(out.read_text())
+    assert (d["bots"], d["completed"], d["failed"], d["stuck"]) == (10, 10, 0, 0), d["failures"]
+    assert d["experiments"] == {"_brief": 4, "_pair": 6}
+    assert d["paths"] == {"completion": 10}
+    assert d["lost_rows"] == 1 and d["audit"]["lost"] == {"steps": 1}
+    assert "is not stored" in d["audit"]["examples"][0]
+    assert not report.ok
+    # Everything the bots did was looked up: 4 × (server game 41 frames + browser game 2 × 21 rows) + 6 × 31.
+    assert d["audit"]["checked"]["steps"] == 4 * (41 + 42) + 6 * 31
+    assert d["audit"]["checked"]["answers"] == 4 * 4 and d["audit"]["checked"]["events"] == 4
+    assert d["invalid_answers"] == {"rejected": 4, "accepted": 0}
+    assert 1 <= d["peak_concurrent"] <= 10 and d["failures"] == []
+    for field in ("tick_lateness_ms", "latency_ms"):
+        assert set(d[field]) >= {"p50", "p95", "p99"} and d[field]["p50"] <= d[field]["p99"]
+    assert d["server"]["cpu_seconds"] > 0 and d["server"]["rss_mb_peak"] > 20
+    with sqlite3.connect(tmp_path / "data" / "mugkit.sqlite") as db:
+        assert db.execute("select count(*) from participants where status = 'completed'").fetchone() == (10,)
+        assert db.execute("select count(*) from games where runtime = 'browser' and outcome = 'completed'").fetchone() \
+            == (4,)
+
+
+@pytest.mark.slow
+@pytest.mark.load
+@pytest.mark.timeout(120)
+def test_an_unmatched_bot_takes_the_waitroom_timeout_path_with_its_code():
+    report = run_loadtest(LoadTestConfig([PAIR], 3, rate=20, progress=False))
+    d = report.data
+    assert report.ok and d["completed"] == 3
+    assert d["paths"] == {"completion": 2, "waitroom timeout": 1}
+
+
+@pytest.mark.slow
+@pytest.mark.load
+@pytest.mark.timeout(120)
+def test_a_flow_that_never_lets_a_bot_advance_is_reported_stuck_at_that_step():
+    report = run_loadtest(LoadTestConfig([LOCKED], 2, rate=10, stuck_after=3, progress=False))
+    d = report.data
+    assert (d["completed"], d["failed"], d["stuck"]) == (0, 0, 2)
+    assert [f["step"] for f in d["failures"]] == ["locked (game)"] * 2
+    assert all("waited 3 s for the game's next frame" in f["reason"] for f in d["failures"])
+    assert d["lost_rows"] == 0 and not report.ok
+
+
+THIRD_PARTY = '''
+    """Third-party envs, unchanged, served and load-tested from outside the repository."""
+    import mugkit as mk
+
+
+    @mk.scene
+    def welcome():
+        return mk.Page(title="Hello", body="Outside the repository.")
+
+
+    @mk.scene(players={"player": mk.HUMAN}, keys={"ArrowLeft": 0, "ArrowRight": 1}, default_action=0, max_steps=25)
+    def cartpole():
+        import gymnasium
+
+        return gymnasium.make("CartPole-v1", render_mode="rgb_array")
+
+
+    @mk.scene(players={"elf": mk.HUMAN}, keys={"ArrowLeft": 0, "ArrowDown": 1, "ArrowRight": 2, "ArrowUp": 3},
+              turn_based=True, max_steps=6, render=lambda env: [mk.draw.text(10, 30, "lake")])
+    def frozenlake():
+        import gymnasium
+
+        return gymnasium.make("FrozenLake-v1")
+
+
+    @mk.scene(players={"player_1": mk.HUMAN, "player_2": mk.HUMAN}, keys={str(i + 1): i for i in range(9)},
+              waitroom_timeout=60, render=lambda env: [mk.draw.text(10, 30, "board")])
+    def tictactoe(group):
+        from pettingzoo.classic import tictactoe_v3
+
+        return tictactoe_v3.env()
+
+
+    @mk.survey
+    def after():
+        return [mk.Likert("fun", "Fun?", points=5), mk.Text("why", "Why?", required=False)]
+
+
+    @mk.scene
+    def done():
+        return mk.Completion(code="OUTSIDE")
+'''
+
+
+@pytest.mark.slow
+@pytest.mark.load
+@pytest.mark.timeout(300)
+def test_the_command_against_gymnasium_and_pettingzoo_envs_outside_the_repository(tmp_path):
+    """CartPole (RGB frames), FrozenLake (turn-based) and PettingZoo's tic-tac-toe (an AEC env whose
+    action mask refuses taken cells: the bots try other keys) for pairs of bots, through the CLI."""
+    study = tmp_path / "outside" / "board_games.py"
+    study.parent.mkdir()
+    study.write_text(textwrap.dedent(THIRD_PARTY))
+    out = tmp_path / "report.json"
+    run = subprocess.run([sys.executable, "-m", "mugkit.cli", "loadtest", str(study.parent), "--bots", "4",
+                          "--rate", "10", "--stuck-after", "30", "--json", str(out), "-q"],
+                         cwd=tmp_path, capture_output=True, text=True, timeout=280)
+    assert run.returncode == 0, run.stdout + run.stderr
+    d = json.loads(out.read_text())
+    assert (d["completed"], d["lost_rows"]) == (4, 0) and d["paths"] == {"completion": 4}
+    assert d["audit"]["checked"]["games"] == 4 * 3  # every bot played all three games
+    assert "PASS" in run.stdout and "data audit: 0 lost" in run.stdout
+
+
+@pytest.mark.slow
+@pytest.mark.load
+@pytest.mark.timeout(120)
+def test_the_exit_code_is_non_zero_when_a_bot_is_stuck(tmp_path):
+    run = subprocess.run([sys.executable, "-m", "mugkit.cli", "loadtest", LOCKED, "--bots", "1", "--stuck-after", "2",
+                          "-q"], cwd=ROOT, capture_output=True, text=True, timeout=110)
+    assert run.returncode == 1 and "STUCK bot 0 (_locked) at locked (game)" in run.stdout and "FAIL" in run.stdout
+    bad = subprocess.run([sys.executable, "-m", "mugkit.cli", "loadtest", str(tmp_path), "--bots", "1"],
+                         cwd=ROOT, capture_output=True, text=True, timeout=60)
+    assert bad.returncode == 2 and "mugkit loadtest: no experiments under" in bad.stderr
