@@ -258,3 +258,58 @@ def test_a_model_onnxruntime_web_cannot_open_is_a_policy_error(page):
     with pytest.raises(browser_ai.PolicyError, match=r"^mk\.Onnx: cannot load chaser\.onnx in the browser "
                                                      r"\(onnxruntime-web\): \S"):
         browser_ai.attach(driver, f.key, meta["broken"])
+
+
+# The same game in Pyodide (in the worker, beside onnxruntime-web) and in CPython: new_driver(),
+# tick(driver, i) -> bool, result(driver) -> JSON of every frame's rows and checksum.
+GAME = '''
+import json, os, random, sys
+sys.path.insert(0, STUDY)
+os.chdir(STUDY)
+from mugkit.collect import load_step
+from mugkit.games import build_game
+from mugkit.runtime.keys import KeyInput
+
+rng = random.Random(6)
+PLAN, held = [], frozenset()
+for _ in range(300):
+    if rng.random() < 0.2:
+        held = frozenset(rng.sample(("ArrowUp", "ArrowDown", "ArrowLeft", "ArrowRight"), rng.choice((0, 1, 1, 2))))
+    PLAN.append(KeyInput.of(held=held))
+FRAMES = []
+
+def new_driver():
+    experiment, step = load_step("chase.py::chase", STUDY)
+    return build_game(step, experiment.policies, seed=3).driver()
+
+def tick(driver, i):
+    result = driver.tick({"runner": PLAN[i]}) if i < len(PLAN) else None
+    if result is not None:
+        FRAMES.append([[r.episode, r.frame, r.agent, r.action, r.filled, r.decided_at, r.reward] for r in result.rows]
+                      + [driver.checksum()])
+    return result is not None
+
+def result(driver):
+    return json.dumps(FRAMES)
+'''
+
+
+def test_pyodide_plays_the_chase_example_with_its_chaser_in_onnxruntime_web(site, page):
+    from mugkit.web.wheels import experiment_wheel, mugkit_wheel
+
+    wheels = []
+    for wheel, folder in ((mugkit_wheel(), "/lib/python3.14/site-packages"),
+                          (experiment_wheel(str(ROOT / "experiments"), "chase"), "/study")):
+        site.wheels[f"/wheels/{wheel.filename}"] = wheel.data
+        wheels.append({"url": f"/wheels/{wheel.filename}", "dir": folder})
+    got = call(page, "playInPyodide", {"wheels": wheels, "code": "STUDY = '/study'\n" + GAME})
+    scope = {"STUDY": str(ROOT / "experiments")}
+    exec(GAME, scope)
+    driver = scope["new_driver"]()
+    i = 0
+    while scope["tick"](driver, i):
+        i += 1
+    cpython = json.loads(scope["result"](driver))
+    assert got["numpy"] is False  # mk.Onnx ran without numpy
+    assert got["runs"] >= 290  # the chaser decided through onnxruntime-web on (nearly) every frame
+    assert json.loads(got["result"]) == cpython

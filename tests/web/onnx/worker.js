@@ -20,9 +20,10 @@ const methods = {
     ort ??= await loadOrt(`/runtime/onnxruntime-web/${ORT_VERSION}/`);
     const {loadPyodide} = await import("/pyodide/pyodide.mjs");
     pyodide ??= await loadPyodide({indexURL: "/pyodide/"});
-    for (const url of wheels) {
+    for (const {url, dir} of wheels) {
       const bytes = new Uint8Array(await (await fetch(url)).arrayBuffer());
-      pyodide.unpackArchive(bytes, "wheel", {extractDir: "/lib/python3.14/site-packages"});
+      pyodide.FS.mkdirTree(dir);
+      pyodide.unpackArchive(bytes, "wheel", {extractDir: dir});
     }
     pyodide.runPython(code);  // defines new_driver(), tick(driver, i) and result(driver)
     const browserAi = pyodide.pyimport("mugkit.runtime.browser_ai");

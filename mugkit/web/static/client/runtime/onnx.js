@@ -115,7 +115,8 @@ export async function attachModels(ort, browserAi, driver) {
   const files = browserAi.model_files(driver);
   const models = [];
   try {
-    for (const file of files) {
+    for (let i = 0; i < files.length; i++) {
+      const file = files.get(i);  // owned proxies: a for-of loop's are destroyed as it ends
       const plain = file.plain();
       models.push(plain.toJs(TO_JS));
       plain.destroy();
@@ -139,7 +140,8 @@ export async function prefetch(ort, browserAi, driver, sessions) {
     if (runs.length === 0) return 0;
     const items = [];
     const plain = [];
-    for (const run of runs) {
+    for (let i = 0; i < runs.length; i++) {
+      const run = runs.get(i);  // owned: kept until supplied (a for-of loop's are borrowed)
       items.push(run);
       const p = run.plain();
       plain.push(p.toJs(TO_JS));
