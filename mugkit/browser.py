@@ -6,7 +6,6 @@ participant), so the browser plays the step the server collected.
 
 from __future__ import annotations
 
-import json
 import os
 
 from .collect import load_experiment
@@ -17,7 +16,7 @@ __all__ = ["open_game"]
 
 
 def open_game(spec_json: str, study_dir: str) -> BrowserGame:
-    """The game a ``game`` view's ``boot`` describes (JSON): ``module`` (the experiment module's
+    """The game a ``game`` view's ``boot`` describes (tagged JSON, :mod:`mugkit.runtime.values`): ``module`` (the experiment module's
     path inside the experiment wheel), ``step``, ``game``, ``seed``, ``agent`` (the participant's
     agent, tagged JSON), ``participant`` (``{"id", "params", "condition"}``); the experiment
     wheel is unpacked in ``study_dir``.
@@ -28,11 +27,11 @@ def open_game(spec_json: str, study_dir: str) -> BrowserGame:
     """
     from .runtime.values import from_json
 
-    spec = json.loads(spec_json)
+    spec = from_json(spec_json)
     experiment = load_experiment(os.path.join(study_dir, spec["module"]), study_dir)
     step = experiment.step(spec["step"])
     who = spec["participant"]
     participant = Participant(who["id"], dict(who.get("params") or {}), who.get("condition"))
     built = build_game(step, experiment.policies, seed=int(spec["seed"]), participant=participant,
                        group=[participant])
-    return BrowserGame(spec["game"], built.driver(render=True), from_json(spec["agent"]))
+    return BrowserGame(spec["game"], built.driver(render=True), spec["agent"])

@@ -52,6 +52,8 @@ ASSETS = [
 RUNTIME = [
     ("pyodide", "", ["pyodide.mjs", "pyodide.asm.mjs", "pyodide.asm.wasm", "python_stdlib.zip",
                      "pyodide-lock.json"]),
+    # The wasm-only build, one thread (mugkit/web/static/client/runtime/onnx.js says why).
+    ("onnxruntime-web", "dist", ["ort.wasm.bundle.min.mjs", "ort-wasm-simd-threaded.wasm"]),
 ]
 RUNTIME_MANIFEST = VENDOR / "runtime.json"
 

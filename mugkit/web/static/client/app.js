@@ -4,6 +4,7 @@
 import {card, el} from "./dom.js";
 import {saveIdentity} from "./identity.js";
 import {CompletionView} from "./views/completion.js";
+import {BrowserGameView} from "./views/browser_game.js";
 import {GameView} from "./views/game.js";
 import {NoticeView} from "./views/notice.js";
 import {ConsentView, PageView} from "./views/page.js";
@@ -101,7 +102,7 @@ export class App {
     this.viewKey = key;
     this.updateProgress(message);
     document.body.dataset.view = message.kind;
-    const View = VIEWS[message.kind];
+    const View = message.kind === "game" && message.runtime === "browser" ? BrowserGameView : VIEWS[message.kind];
     const container = el("div", {class: `mk-view mk-view-${message.kind}`, dataset: {kind: message.kind}});
     this.main.replaceChildren(container);
     if (!View) {

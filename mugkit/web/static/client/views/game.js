@@ -48,7 +48,7 @@ export class GameView {
     this.keyboard = new Keyboard({
       game,
       keys,
-      send: (message) => this.ctx.link.send("keys", message),
+      send: (message) => this.sendKeys(message),
       seq: loadSeq(this.ctx.experiment, game),
       onseq: (seq) => saveSeq(this.ctx.experiment, game, seq),
     }).start();
@@ -60,11 +60,19 @@ export class GameView {
     this.invalidate();
   }
 
+  /** Where key messages go: the server (a browser-runtime game sends them to its worker). */
+  sendKeys(message) {
+    this.ctx.link.send("keys", message);
+  }
+
   /** A `frame` message of this game. */
   frame(message) {
     if (!message || message.game !== this.message.game) return;
     this.scene.apply(message, performance.now());
     this.hud.update(message);
+    // Where the game stands, for the tests and anyone inspecting the page.
+    this.root.dataset.episode = message.episode;
+    this.root.dataset.frame = message.frame;
     this.overlay.hidden = true;
     if (this.scene.image && this.scene.image !== this.backgroundUrl) this.decodeBackground(this.scene.image);
     this.invalidate();

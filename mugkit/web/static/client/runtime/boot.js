@@ -1,0 +1,164 @@
+// Loading the browser runtime: the pinned Pyodide from our own server, Pyodide's own packages
+// (numpy …) from the package base URL, then the wheels the server built (mugkit, pure-Python
+// packages, the experiment), each checked against the hash in its URL. Reports real progress
+// (bytes and stages) and fails with the stage, the package and the reason — never an endless
+// spinner. An ES module with no DOM use: it runs in the game's Web Worker, and in the `parity`
+// check's page.
+
+/** Where the experiment wheel is unpacked: its module loads from the same relative paths as on
+ *  the server. */
+export const STUDY_DIR = "/home/pyodide/study";
+
+/** The files of the pinned Pyodide this module fetches itself, for progress (Pyodide then reads
+ *  them from the HTTP cache: the server marks them immutable). */
+const PYODIDE_FILES = ["pyodide.asm.wasm", "python_stdlib.zip", "pyodide.asm.mjs", "pyodide-lock.json"];
+
+/** A failure to load, with where it happened. */
+export class LoadError extends Error {
+  constructor(stage, reason, pkg = null) {
+    super(reason);
+    this.stage = stage;
+    this.package = pkg;
+  }
+}
+
+/** `url` absolute against this worker or page. */
+function absolute(url) {
+  return new URL(url, globalThis.location?.href).href;
+}
+
+/** Fetches `url` fully, calling `onBytes(n)` as bytes arrive; resolves to the bytes. */
+async function download(url, onBytes, integrity) {
+  const response = await fetch(url, integrity ? {integrity} : {});
+  if (!response.ok) throw new Error(`${url}: HTTP ${response.status}`);
+  const reader = response.body.getReader();
+  const chunks = [];
+  let size = 0;
+  for (;;) {
+    const {done, value} = await reader.read();
+    if (done) break;
+    chunks.push(value);
+    size += value.length;
+    onBytes(value.length);
+  }
+  const out = new Uint8Array(size);
+  let at = 0;
+  for (const c of chunks) {
+    out.set(c, at);
+    at += c.length;
+  }
+  return out;
+}
+
+/** Times each stage and counts bytes; tells `onProgress({stage, loaded, total})`. */
+class Progress {
+  constructor(total, onProgress) {
+    this.total = total;
+    this.loaded = 0;
+    this.stages = {};
+    this.onProgress = onProgress;
+    this.stage = null;
+    this.since = performance.now();
+  }
+
+  begin(stage) {
+    this.end();
+    this.stage = stage;
+    this.since = performance.now();
+    this.tell();
+  }
+
+  end() {
+    if (this.stage) this.stages[this.stage] = Math.round(performance.now() - this.since);
+    this.stage = null;
+  }
+
+  bytes(n) {
+    this.loaded += n;
+    this.tell();
+  }
+
+  tell() {
+    this.onProgress({stage: this.stage, loaded: this.loaded, total: this.total});
+  }
+}
+
+/** Whether the browser had the Pyodide files cached (nothing went over the network for them). */
+function fromCache(base) {
+  const entries = performance.getEntriesByType?.("resource") ?? [];
+  const ours = entries.filter((e) => e.name.startsWith(base) && PYODIDE_FILES.some((f) => e.name.endsWith(f)));
+  return ours.length > 0 && ours.every((e) => e.transferSize === 0);
+}
+
+async function loadPyodideFiles(boot, progress) {
+  const base = absolute(boot.pyodide);
+  progress.begin("download");
+  await Promise.all(PYODIDE_FILES.map((f) => download(base + f, (n) => progress.bytes(n))));
+  progress.begin("python");
+  const {loadPyodide} = await import(base + "pyodide.mjs");
+  const py = await loadPyodide({indexURL: base, packageBaseUrl: absolute(boot.packages_url),
+    stdout: (s) => console.log(s), stderr: (s) => console.warn(s)});
+  return {py, cached: fromCache(base)};
+}
+
+async function loadPyodidePackages(py, names) {
+  if (!names.length) return;
+  const errors = [];
+  await py.loadPackage(names, {messageCallback: () => {}, errorCallback: (e) => errors.push(String(e))});
+  for (const name of names) {
+    if (!(name in py.loadedPackages)) {
+      throw new LoadError("packages", errors.join("; ") || `Pyodide's package ${name} did not load`, name);
+    }
+  }
+}
+
+async function installWheels(py, wheels, progress) {
+  const site = py.runPython("import sysconfig; sysconfig.get_paths()['purelib']");
+  for (const wheel of wheels) {
+    let data;
+    try {
+      data = await download(absolute(wheel.url), (n) => progress.bytes(n), wheel.integrity);
+    } catch (err) {
+      throw new LoadError("wheels", `${wheel.file} did not download: ${err.message}`, wheel.file);
+    }
+    const study = wheel.kind === "experiment";
+    py.FS.mkdirTree(study ? STUDY_DIR : site);
+    py.unpackArchive(data, study ? "zip" : "wheel", {extractDir: study ? STUDY_DIR : site});
+  }
+}
+
+/**
+ * Loads Pyodide and installs everything `boot` (a `game` view's boot, mugkit/web/protocol.py)
+ * names. `onProgress({stage, loaded, total})` is told as stages begin and bytes arrive.
+ * Resolves to {py, stages: {stage: ms}, bytes, cached}; rejects with a LoadError.
+ */
+export async function bootPython(boot, onProgress = () => {}) {
+  const pyodideBytes = Object.values(boot.sizes || {}).reduce((a, b) => a + b, 0);
+  const wheelBytes = (boot.wheels || []).reduce((a, w) => a + (w.bytes || 0), 0);
+  const progress = new Progress(pyodideBytes + wheelBytes, onProgress);
+  let loaded;
+  try {
+    loaded = await loadPyodideFiles(boot, progress);
+  } catch (err) {
+    throw err instanceof LoadError ? err : new LoadError(progress.stage || "download", `Pyodide did not load: ${err.message}`, "pyodide");
+  }
+  const {py, cached} = loaded;
+  progress.begin("packages");
+  await loadPyodidePackages(py, boot.pyodide_packages || []);
+  progress.begin("wheels");
+  await installWheels(py, boot.wheels || [], progress);
+  progress.end();
+  return {py, stages: progress.stages, bytes: progress.loaded, cached, progress};
+}
+
+/** The module a Python exception says is missing (`No module named 'x'`), or null. */
+export function missingModule(text) {
+  const match = /No module named '([^']+)'/.exec(String(text));
+  return match ? match[1] : null;
+}
+
+/** The last line of a Python traceback: what went wrong, without the frames. */
+export function lastLine(text) {
+  const lines = String(text).trim().split("\n").filter((l) => l.trim());
+  return lines[lines.length - 1] || String(text);
+}

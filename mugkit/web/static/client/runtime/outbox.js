@@ -1,0 +1,95 @@
+// The rows a browser game played, on their way to the server: each batch is kept in localStorage
+// until the server acknowledges it (after its commit), so a reload or a lost connection loses no
+// row. Batches go one at a time, in order; a batch sent twice is stored once (the server drops
+// frames it has), so retrying is always safe.
+
+const RETRY_MS = 2000;
+
+function storageKey(experiment, game) {
+  return `mugkit:${experiment}:outbox:${game}`;
+}
+
+export class Outbox {
+  /**
+   * @param {{experiment: string, game: string, link: object, onError?: (text) => void}} options
+   *   `link`: the connection (link.request(event, data) resolves to the server's ack).
+   */
+  constructor({experiment, game, link, onError = () => {}}) {
+    this.key = storageKey(experiment, game);
+    this.game = game;
+    this.link = link;
+    this.onError = onError;
+    this.batches = this.load();
+    this.next = this.batches.reduce((n, b) => Math.max(n, b.batch + 1), 0);
+    this.sending = false;
+    this.timer = 0;
+    this.waiters = [];
+    this.stopped = false;
+  }
+
+  load() {
+    try {
+      const saved = JSON.parse(localStorage.getItem(this.key) || "[]");
+      return Array.isArray(saved) ? saved.filter((b) => typeof b?.rows === "string") : [];
+    } catch {
+      return [];
+    }
+  }
+
+  save() {
+    try {
+      if (this.batches.length) localStorage.setItem(this.key, JSON.stringify(this.batches));
+      else localStorage.removeItem(this.key);
+    } catch {
+      // Storage full or blocked: the batches stay in memory and are still sent.
+    }
+  }
+
+  /** Rows not yet acknowledged. */
+  get pending() {
+    return this.batches.length;
+  }
+
+  /** Adds a batch of rows (tagged JSON text from the worker) and sends it. */
+  add(text) {
+    this.batches.push({game: this.game, batch: this.next++, rows: text});
+    this.save();
+    this.flush();
+  }
+
+  /** Sends the oldest batches until none is left (or the connection fails: retried later). */
+  async flush() {
+    if (this.sending || this.stopped) return;
+    this.sending = true;
+    clearTimeout(this.timer);
+    try {
+      while (this.batches.length && !this.stopped) {
+        const batch = this.batches[0];
+        const reply = await this.link.request("rows", batch);
+        if (!reply.ok && /did not answer|Unexpected/.test(reply.error || "")) {
+          this.timer = setTimeout(() => this.flush(), RETRY_MS);   // no connection: keep it, try again
+          return;
+        }
+        if (!reply.ok) this.onError(`rows of this game were refused: ${reply.error}`);
+        this.batches.shift();   // stored (or refused as malformed: sending it again cannot help)
+        this.save();
+      }
+    } finally {
+      this.sending = false;
+    }
+    if (!this.batches.length) this.waiters.splice(0).forEach((resolve) => resolve());
+  }
+
+  /** Resolves once every batch is acknowledged. */
+  drained() {
+    if (!this.batches.length) return Promise.resolve();
+    const done = new Promise((resolve) => this.waiters.push(resolve));
+    this.flush();
+    return done;
+  }
+
+  stop() {
+    this.stopped = true;
+    clearTimeout(this.timer);
+  }
+}

@@ -1,0 +1,153 @@
+// The browser runtime's Web Worker: Pyodide, the experiment and the game's clock, off the page's
+// thread, so drawing and input stay smooth. Everything about a frame happens in Python
+// (mugkit/runtime/browser_game.py: the same frame driver as the server); this file keeps time,
+// runs ONNX models (onnx.js) and passes messages.
+//
+// Page → worker: {type: "start", boot, record}, {type: "keys", message}, {type: "stop"}.
+// Worker → page: {type: "progress", stage, loaded, total}, {type: "loaded", stages, bytes, cached},
+//   {type: "frame", text} (a `frame` message as JSON text), {type: "rows", text} (tagged JSON),
+//   {type: "timing", fps, late_ms}, {type: "finished"}, {type: "failed", stage, package, reason}.
+//
+// The clock runs on absolute deadlines with setTimeout, never requestAnimationFrame (a hidden tab
+// stops animation frames). A machine too slow for the step's fps plays every frame late rather
+// than skipping any: the lateness is in each row (late_ms) and the page shows a notice.
+
+import {bootPython, lastLine, LoadError, missingModule, STUDY_DIR} from "./boot.js";
+import {attachModels, loadOrt, prefetch} from "./onnx.js";
+
+const ROWS_EVERY_MS = 250;   // how often played rows go to the page (then to the server)
+
+let state = null;   // {py, game, ort, sessions, browserAi, period, stopped}
+
+const post = (message) => self.postMessage(message);
+
+function fail(stage, reason, pkg = null) {
+  post({type: "failed", stage, package: pkg, reason: String(reason)});
+}
+
+async function openGame(py, boot) {
+  try {
+    const {open_game: openGameFn} = py.pyimport("mugkit.browser");
+    return openGameFn(boot.spec, STUDY_DIR);
+  } catch (err) {
+    const text = String(err?.message ?? err);
+    const missing = missingModule(text);
+    const reason = missing
+      ? `the experiment imports ${missing}, which is not available in the browser: declare it in the step's packages=, or keep that import out of browser steps (${lastLine(text)})`
+      : lastLine(text);
+    throw new LoadError("experiment", reason, missing);
+  }
+}
+
+async function start({boot, record}) {
+  let booted;
+  try {
+    booted = await bootPython(boot, (p) => post({type: "progress", ...p}));
+  } catch (err) {
+    return fail(err.stage || "download", err.message, err.package);
+  }
+  const {py, progress} = booted;
+  try {
+    progress.begin("experiment");
+    const game = await openGame(py, boot);
+    const browserAi = py.pyimport("mugkit.runtime.browser_ai");
+    let ort = null;
+    let sessions = null;
+    const models = browserAi.model_files(game.driver);
+    const hasModels = models.length > 0;
+    models.destroy();
+    if (hasModels) {
+      progress.begin("models");
+      if (!boot.ort) throw new LoadError("models", "this server does not serve onnxruntime-web", "onnxruntime-web");
+      ort = await loadOrt(boot.ort);
+      sessions = await attachModels(ort, browserAi, game.driver);
+    }
+    state = {py, game, ort, sessions, browserAi, period: 1000 / game.driver.options.fps, stopped: false};
+    progress.begin("resume");
+    await begin(record);
+    progress.end();
+    post({type: "loaded", stages: progress.stages, bytes: progress.loaded, cached: booted.cached});
+  } catch (err) {
+    return fail(err.stage || "experiment", err instanceof LoadError ? err.message : lastLine(err?.message ?? err),
+      err.package ?? null);
+  }
+  run();
+}
+
+/** Starts the game, or re-simulates the recorded episode after a reload. */
+async function begin(record) {
+  const {game} = state;
+  if (!record) {
+    post({type: "frame", text: game.start()});
+    return;
+  }
+  game.resume(record);
+  while (game.replaying) {
+    await prefetch(state.ort, state.browserAi, game.driver, state.sessions);
+    game.replay_step();
+  }
+  post({type: "frame", text: game.snapshot()});
+}
+
+function sendRows() {
+  const text = state.game.take_rows();
+  if (text !== undefined && text !== null) post({type: "rows", text});
+}
+
+/** The clock: one tick per period on absolute deadlines. */
+function run() {
+  const {period} = state;
+  let deadline = performance.now() + period;
+  let lastRows = performance.now();
+  let played = 0;
+  let windowStart = performance.now();
+  let worstLate = 0;
+  const tick = async () => {
+    if (state.stopped) return;
+    const now = performance.now();
+    const late = now - deadline;
+    // After a long stall (a suspended laptop), count again from now instead of a burst of frames.
+    deadline = late < 5 * period ? deadline + period : now + period;
+    try {
+      await prefetch(state.ort, state.browserAi, state.game.driver, state.sessions);
+      const text = state.game.tick((performance.timeOrigin + now) / 1000, Math.max(0, late));
+      if (text !== undefined && text !== null) {
+        post({type: "frame", text});
+        played += 1;
+        worstLate = Math.max(worstLate, late);
+      }
+    } catch (err) {
+      sendRows();
+      return fail("game", lastLine(err?.message ?? err));
+    }
+    if (now - lastRows >= ROWS_EVERY_MS || state.game.finished) {
+      sendRows();
+      lastRows = now;
+    }
+    if (now - windowStart >= 1000) {
+      post({type: "timing", fps: (played * 1000) / (now - windowStart), late_ms: Math.max(0, worstLate)});
+      played = 0;
+      worstLate = 0;
+      windowStart = now;
+    }
+    if (state.game.finished) {
+      sendRows();
+      post({type: "finished"});
+      return;
+    }
+    setTimeout(tick, Math.max(0, deadline - performance.now()));
+  };
+  setTimeout(tick, Math.max(0, deadline - performance.now()));
+}
+
+self.onmessage = ({data}) => {
+  if (!data || typeof data !== "object") return;
+  if (data.type === "start") {
+    start(data);
+  } else if (data.type === "keys" && state) {
+    const {seq, held = [], down = [], up = [], t = null} = data.message;
+    state.game.key_message(seq, held, down, up, t);
+  } else if (data.type === "stop" && state) {
+    state.stopped = true;
+  }
+};

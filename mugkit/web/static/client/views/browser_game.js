@@ -1,0 +1,134 @@
+// `game` view of a browser-runtime game (`runtime: "browser"`): the game runs in a Web Worker
+// (runtime/worker.js) on this machine; the page draws its frames with the same renderer as a
+// server game, sends it the keys, and passes its step rows on to the server (runtime/outbox.js).
+// A loading screen shows real progress (bytes and stages) until the first frame; a failure shows
+// what failed and tells the server; a machine too slow for the game's fps gets a notice.
+
+import {card, el} from "../dom.js";
+import {Outbox} from "../runtime/outbox.js";
+import {GameView} from "./game.js";
+
+const STAGES = {
+  download: "Downloading the game engine",
+  python: "Starting Python",
+  packages: "Loading packages",
+  wheels: "Installing the game",
+  experiment: "Opening the game",
+  models: "Loading the computer player",
+  resume: "Resuming where you left off",
+};
+const SLOW_FRACTION = 0.8;   // below this share of the fps for two seconds, the notice shows
+
+function megabytes(n) {
+  return (n / 1e6).toFixed(1);
+}
+
+export class BrowserGameView extends GameView {
+  mount(container) {
+    super.mount(container);
+    const {game, boot} = this.message;
+    this.container = container;
+    this.bar = el("div", {class: "mk-load-bar"});
+    this.stageText = el("div", {class: "mk-load-stage"}, "Preparing the game…");
+    this.bytesText = el("div", {class: "mk-load-bytes mk-muted"}, "");
+    this.loading = el("div", {class: "mk-loading", role: "status", "aria-live": "polite"},
+      el("div", {class: "mk-load-title"}, "Loading the game"),
+      this.stageText, el("div", {class: "mk-load-track"}, this.bar), this.bytesText);
+    this.overlay.replaceChildren(this.loading);
+    this.slowNote = el("div", {class: "mk-slow-note", role: "status", hidden: true});
+    this.root.append(this.slowNote);
+    this.slowSeconds = 0;
+    this.outbox = new Outbox({experiment: this.ctx.experiment, game, link: this.ctx.link,
+      onError: (text) => console.warn(text)});
+    this.worker = new Worker(new URL("../runtime/worker.js", import.meta.url), {type: "module"});
+    this.worker.onmessage = ({data}) => this.fromWorker(data);
+    this.worker.onerror = (event) => this.failed({stage: "worker", reason: event.message || "the game's worker stopped"});
+    this.begin(boot);
+  }
+
+  /** Stores what an earlier visit left unsent, asks where the game stands, then starts the worker. */
+  async begin(boot) {
+    await this.outbox.drained();
+    const reply = await this.ctx.link.request("resume", {game: this.message.game});
+    if (!reply.ok) return this.failed({stage: "resume", reason: reply.error});
+    this.worker.postMessage({type: "start", boot, record: reply.record ?? null});
+  }
+
+  sendKeys(message) {
+    this.worker?.postMessage({type: "keys", message});
+  }
+
+  fromWorker(data) {
+    const handler = {
+      progress: () => this.progress(data),
+      loaded: () => this.loaded(data),
+      frame: () => this.frame(JSON.parse(data.text)),
+      rows: () => this.outbox.add(data.text),
+      timing: () => this.timing(data),
+      finished: () => this.finished(),
+      failed: () => this.failed(data),
+    }[data?.type];
+    handler?.();
+  }
+
+  progress({stage, loaded, total}) {
+    this.stageText.textContent = STAGES[stage] || "Loading…";
+    this.root.dataset.loadStage = stage || "";
+    if (total > 0) {
+      this.bar.style.width = `${Math.min(100, (100 * loaded) / total)}%`;
+      this.bytesText.textContent = `${megabytes(loaded)} of ${megabytes(total)} MB`;
+    }
+  }
+
+  loaded({stages, bytes, cached}) {
+    this.overlay.hidden = true;
+    this.root.dataset.loaded = "true";
+    this.ctx.link.request("loaded", {game: this.message.game, stages, bytes, cached});
+  }
+
+  timing({fps}) {
+    const target = this.message.fps || 30;
+    this.slowSeconds = fps < SLOW_FRACTION * target ? this.slowSeconds + 1 : 0;
+    const slow = this.slowSeconds >= 2;
+    this.slowNote.hidden = !slow;
+    this.root.dataset.slow = slow ? "true" : "false";
+    if (slow) {
+      this.slowNote.textContent = `Your computer is running this game slower than intended (${Math.round(fps)} of ${target} frames a second). Closing other tabs and programs may help.`;
+    }
+  }
+
+  async finished() {
+    this.worker?.terminate();
+    this.worker = null;
+    for (;;) {
+      await this.outbox.drained();
+      const reply = await this.ctx.link.request("game_over", {game: this.message.game});
+      if (reply.ok || this.destroyed) return;   // the server sends the next view
+      await new Promise((resolve) => setTimeout(resolve, 2000));
+    }
+  }
+
+  failed({stage, package: pkg, reason}) {
+    this.worker?.terminate();
+    this.worker = null;
+    this.ctx.link.request("load_failed", {game: this.message.game, stage, package: pkg ?? null,
+      reason: String(reason).slice(0, 2000)});
+    this.root.dataset.failed = stage || "unknown";
+    this.overlay.hidden = false;
+    this.overlay.replaceChildren(card("The game could not start in your browser",
+      el("p", {}, stage === "game" ? "The game stopped because of an error." :
+        "Something this game needs did not load on your computer."),
+      el("p", {class: "mk-muted mk-load-reason"}, String(reason)),
+      el("p", {}, "Please reload the page to try again. If it happens again, contact the researchers; your progress so far is saved."),
+      el("button", {type: "button", class: "mk-button", onclick: () => location.reload()}, "Reload the page")));
+    this.overlay.classList.add("mk-stage-overlay-failed");
+  }
+
+  destroy() {
+    this.destroyed = true;
+    this.worker?.terminate();
+    this.worker = null;
+    this.outbox?.stop();
+    super.destroy();
+  }
+}
