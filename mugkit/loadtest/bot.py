@@ -91,7 +91,6 @@ class ProtocolBot:
         self.player_task: asyncio.Task | None = None
         self.early: list = []           # frames that arrived before their game view
         self.progress_at = time.monotonic()
-        self.errors: list = []
         self.last: dict = {}
         for event, handler in (("view", self._on_view), ("frame", self._on_frame), ("identity", self._on_identity),
                                ("waitroom", self._on_other), ("error", self._on_error),
@@ -132,7 +131,7 @@ class ProtocolBot:
 
     async def _on_error(self, data: Any = None) -> None:
         self.log.received += 1
-        self.errors.append((self.log.step, (data or {}).get("message") if isinstance(data, dict) else str(data)))
+        self.log.errors.append((self.log.step, data.get("message") if isinstance(data, dict) else str(data)))
 
     async def _on_disconnect(self, *args: Any) -> None:
         if self.log.outcome is None:
@@ -150,10 +149,14 @@ class ProtocolBot:
         """A message with an acknowledgement; its round trip is a latency sample."""
         self.log.sent += 1
         sent = time.monotonic()
+        from socketio.exceptions import TimeoutError as NoAck
+
         try:
             reply = await self.sio.call(event, data, timeout=self.bounds.stuck_after)
-        except Exception as exc:  # socketio.exceptions.TimeoutError, or the connection dropped
-            raise Stuck(f"{event} not acknowledged within {self.bounds.stuck_after:g} s ({type(exc).__name__})") from None
+        except NoAck:
+            raise Stuck(f"{event} not acknowledged within {self.bounds.stuck_after:g} s") from None
+        except Exception as exc:  # the connection dropped
+            raise Failed(f"{event} could not be sent: {type(exc).__name__}: {exc}") from None
         self.log.latencies.append(time.monotonic() - sent)
         self.log.received += 1
         self.moved()
@@ -186,6 +189,7 @@ class ProtocolBot:
     def _stop_player(self) -> None:
         if self.player is not None:
             self.player.log.over = True
+            self.player.stop()
         if self.player_task is not None:
             self.player_task.cancel()
         self.player, self.player_task = None, None

@@ -54,7 +54,8 @@ class BrowserBot:
         self.query = f"PROLIFIC_PID=lt-{run_id}-{number}&STUDY_ID=loadtest&SESSION_ID={run_id}"
         self.log = BotLog(number, experiment, kind="browser")
         self.pending: dict = {}           # ack id -> (event, data) sent
-        self.view: dict = {}
+        self.view: dict = {}              # the view the bot acts on
+        self.shown: dict = {}             # the newest view the page received
         self.views: asyncio.Queue = asyncio.Queue()
         self.progress_at = time.monotonic()
 
@@ -67,7 +68,8 @@ class BrowserBot:
         event, *args = json.loads(m.group(3))
         self.log.sent += 1
         if m.group(2):
-            self.pending[m.group(2)] = (event, args[0] if args else None, time.monotonic())
+            # The step it answers is the newest view the page got (the next view comes before the ack).
+            self.pending[m.group(2)] = (event, args[0] if args else None, time.monotonic(), self.shown.get("step"))
 
     def _received(self, payload: Any) -> None:
         m = _PACKET.match(payload) if isinstance(payload, str) else None
@@ -83,19 +85,23 @@ class BrowserBot:
         if event == "identity":
             self.log.participant = data.get("participant")
         elif event == "view":
+            self.shown = data
+            if data.get("kind") == "game":  # now, so that no frame after it goes unrecorded
+                self.log.games.setdefault(data["game"], GameLog(data["game"], data.get("step"), data.get("you"),
+                                                                data.get("runtime", "server")))
             self.views.put_nowait(data)
         elif event == "frame" and data.get("game") in self.log.games:
             self.log.games[data["game"]].frame(data.get("episode", 0), data.get("frame", 0))
 
     def _ack(self, ack_id: str, reply: Any) -> None:
-        event, data, sent = self.pending.pop(ack_id, (None, None, 0.0))
+        event, data, sent, step = self.pending.pop(ack_id, (None, None, 0.0, None))
         if not isinstance(reply, dict) or not reply.get("ok") or event is None:
             return
         self.log.latencies.append(time.monotonic() - sent)
         if event == "advance" and "answers" in data:
-            self.log.answers.append((self.view.get("step"), data.get("index"), data["answers"]))
+            self.log.answers.append((step, data.get("index"), data["answers"]))
         elif event == "advance" and data.get("agree") is True:
-            self.log.consents.append(self.view.get("step"))
+            self.log.consents.append(step)
         elif event == "rows" and data.get("game") in self.log.games:
             game = self.log.games[data["game"]]
             for row in from_json(data["rows"]):
@@ -149,9 +155,6 @@ class BrowserBot:
                 continue
             self.view = view
             self.log.view(view)
-            if view.get("kind") == "game":
-                self.log.games.setdefault(view["game"], GameLog(view["game"], view.get("step"), view.get("you"),
-                                                                view.get("runtime", "server")))
             return view
 
     async def _act(self, page: Any, view: dict) -> None:

@@ -39,6 +39,13 @@ class BrowserRuntime(Player):
         self.plan = sample_plan(self.step, PLAN_FRAMES, self.rng)
         self.tick_index = 0
 
+    def stop(self) -> None:
+        """Batches never acknowledged are counted (not lost: the server never said it kept them)."""
+        if self.sending is not None:
+            self.sending.cancel()
+        self.log.rows_unacked += sum(len(from_json(text)) for _, text in self.outbox)
+        self.outbox = []
+
     def _open(self) -> Any:
         """The game the boot describes, built as the browser builds it (mugkit.browser.open_game)."""
         from ..games import Participant, build_game
@@ -135,6 +142,5 @@ class BrowserRuntime(Player):
     async def _acked(self, event: str, data: dict) -> dict:
         reply = await self.link.call(event, data)
         if not reply.get("ok"):
-            self.log.rows_unacked += len(from_json(data["rows"])) if event == "rows" else 0
             raise ValueError(f"the server refused {event}: {reply.get('error')}")
         return reply

@@ -20,7 +20,7 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--data", metavar="DIR",
                    help="the started server's data folder (default: a temporary one), or the --url server's "
                         "data folder (for the audit)")
-    p.add_argument("--rate", type=float, default=5.0, metavar="R", help="bots started per second (default 5)")
+    p.add_argument("--rate", type=float, default=10.0, metavar="R", help="bots started per second (default 10)")
     p.add_argument("--duration", type=float, metavar="S", help="bots still going after S seconds are stuck")
     p.add_argument("--stuck-after", type=float, default=60.0, metavar="S",
                    help="a bot with no progress for S seconds is stuck (default 60)")

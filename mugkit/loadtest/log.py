@@ -80,6 +80,7 @@ class BotLog:
     consents: list = field(default_factory=list)  # step names where consent was acknowledged
     games: dict = field(default_factory=dict)     # game id → GameLog
     latencies: list = field(default_factory=list)  # seconds from send to acknowledgement
+    errors: list = field(default_factory=list)     # (step, message) of the server's ``error`` messages
     sent: int = 0
     received: int = 0
     connected_at: float | None = None

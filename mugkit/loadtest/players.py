@@ -84,6 +84,9 @@ class Player:
     async def run(self) -> None:
         """The player's clock, if it needs one (cancelled when the game is over)."""
 
+    def stop(self) -> None:
+        """The game is over for the bot (the next view came, or the bot ended)."""
+
     async def on_frame(self, frame: dict) -> None:
         """A ``frame`` message of this game."""
         self.log.frame(frame.get("episode", 0), frame.get("frame", 0))

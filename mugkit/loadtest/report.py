@@ -77,6 +77,9 @@ class Report:
         lines.append(f"  server tick lateness: {_pct(d['tick_lateness_ms'])}")
         lines.append(f"  messages: {d['messages']['sent']} sent, {d['messages']['received']} received, "
                      f"{d['messages_per_second']:.0f}/s")
+        if d["server_errors"]["count"]:
+            lines.append(f"  error messages from the server: {d['server_errors']['count']} "
+                         f"(e.g. {d['server_errors']['examples'][0]})")
         s = d["server"]
         if s:
             lines.append(f"  server: CPU {s.get('cpu_cores_mean', 0):.2f} cores mean, "
@@ -125,6 +128,8 @@ def build_report(logs: Sequence[BotLog], *, audit: Audit | None, server: dict, t
         "messages": {"sent": sent, "received": received},
         "messages_per_second": (sent + received) / duration if duration > 0 else 0.0,
         "frames_received": sum(g.frame_count() for log in logs for g in log.games.values()),
+        "server_errors": {"count": sum(len(log.errors) for log in logs),
+                          "examples": sorted({f"{step}: {message}" for log in logs for step, message in log.errors})[:10]},
         "server": server, "audit": audit.to_dict() if audit is not None else None, "audit_skipped": audit_skipped,
         "invalid_answers": ({"rejected": sum(len(log.rejected) for log in logs),
                              "accepted": sum(f["reason"].startswith(ACCEPTED_INVALID) for f in failures)}

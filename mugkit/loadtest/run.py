@@ -57,7 +57,7 @@ class LoadTestConfig:
     url: str | None = None
     token: str | None = None
     data: str | None = None
-    rate: float = 5.0
+    rate: float = 10.0
     duration: float | None = None
     stuck_after: float = 60.0
     browser: int = 0
@@ -117,21 +117,21 @@ def resolve(paths: list) -> Experiments:
 
 
 def spread(groups: dict, bots: int) -> list:
-    """Experiment names for ``bots`` bots, taking turns, in whole groups: a multiplayer experiment
-    gets its bots in runs of its group size, so they are matched with each other. Bots left over
+    """Experiment names for ``bots`` bots, in arrival order: each turn goes to the experiment with
+    the fewest bots so far, which gets a whole group of them (its largest game's humans), so bots
+    are matched with each other and the experiments get about as many bots each. Bots left over
     that fill no group go to a one-player experiment if there is one; otherwise the last of them
     waits alone and takes the waitroom-timeout path."""
     names = sorted(groups)
+    counts = dict.fromkeys(names, 0)
     out: list = []
-    i = 0
     while len(out) < bots:
         left = bots - len(out)
-        fitting = [n for n in names if groups[n] <= left]
-        name = names[i % len(names)]
-        if groups[name] > left:
-            name = fitting[0] if fitting else name
-        out += [name] * min(groups[name], left)
-        i += 1
+        order = sorted(names, key=lambda n: (counts[n], names.index(n)))
+        name = next((n for n in order if groups[n] <= left), order[0])
+        take = min(groups[name], left)
+        out += [name] * take
+        counts[name] += take
     return out
 
 

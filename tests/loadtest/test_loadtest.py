@@ -112,15 +112,15 @@ def test_ten_bots_complete_and_a_row_deleted_behind_their_backs_is_reported_lost
     report.write(str(out))
     d = json.loads(out.read_text())
     assert (d["bots"], d["completed"], d["failed"], d["stuck"]) == (10, 10, 0, 0), d["failures"]
-    assert d["experiments"] == {"_brief": 4, "_pair": 6}
+    assert d["experiments"] == {"_brief": 6, "_pair": 4}
     assert d["paths"] == {"completion": 10}
     assert d["lost_rows"] == 1 and d["audit"]["lost"] == {"steps": 1}
     assert "is not stored" in d["audit"]["examples"][0]
     assert not report.ok
-    # Everything the bots did was looked up: 4 × (server game 41 frames + browser game 2 × 21 rows) + 6 × 31.
-    assert d["audit"]["checked"]["steps"] == 4 * (41 + 42) + 6 * 31
-    assert d["audit"]["checked"]["answers"] == 4 * 4 and d["audit"]["checked"]["events"] == 4
-    assert d["invalid_answers"] == {"rejected": 4, "accepted": 0}
+    # Everything the bots did was looked up: 6 × (server game 41 frames + browser game 2 × 21 rows) + 4 × 31.
+    assert d["audit"]["checked"]["steps"] == 6 * (41 + 42) + 4 * 31
+    assert d["audit"]["checked"]["answers"] == 6 * 4 and d["audit"]["checked"]["events"] == 6
+    assert d["invalid_answers"] == {"rejected": 6, "accepted": 0}
     assert 1 <= d["peak_concurrent"] <= 10 and d["failures"] == []
     for field in ("tick_lateness_ms", "latency_ms"):
         assert set(d[field]) >= {"p50", "p95", "p99"} and d[field]["p50"] <= d[field]["p99"]
@@ -128,7 +128,7 @@ def test_ten_bots_complete_and_a_row_deleted_behind_their_backs_is_reported_lost
     with sqlite3.connect(tmp_path / "data" / "mugkit.sqlite") as db:
         assert db.execute("select count(*) from participants where status = 'completed'").fetchone() == (10,)
         assert db.execute("select count(*) from games where runtime = 'browser' and outcome = 'completed'").fetchone() \
-            == (4,)
+            == (6,)
 
 
 @pytest.mark.slow
