@@ -25,12 +25,14 @@ def test_check_on_a_missing_path_fails():
 
 
 @pytest.mark.slow
+@pytest.mark.browser  # parity runs the browser steps in Chromium
 def test_examples_pass_every_check(tmp_path):
     results = run_check("experiments/", tmp_path=tmp_path)
     assert results.returncode == 0, results.output
     names = {k.split("::")[-1] for k in results.outcomes}
-    assert names == {"contract", "determinism", "synctest", "policy", "rollback", "survey", "page"}
-    assert "parity" not in results.output  # not collected until it exists, never faked
+    assert names == {"contract", "determinism", "synctest", "policy", "rollback", "parity", "survey", "page"}
+    assert sorted(k for k in results.outcomes if k.endswith("::parity")) == [
+        "catch::parity", "chase::parity", "round_in_browser::parity"]
     assert all(status == "passed" for status, _ in results.outcomes.values())
 
 

@@ -1,8 +1,8 @@
 """The checks ``mugkit check`` runs, by name, and which steps each applies to (API.md §5).
 
 ``page`` is mugkit's own addition to API.md's list: page scenes are steps too, and a typo in a
-completion redirect costs a study its completions. ``parity`` (Pyodide in Chromium) is not collected until the browser runtime exists: a check
-that cannot run is never reported as passing.
+completion redirect costs a study its completions. ``parity`` (Pyodide in headless Chromium against
+CPython) applies to every browser step and runs last: it is the slowest.
 """
 
 from __future__ import annotations
@@ -24,6 +24,7 @@ CHECKS = {
     "synctest": "synctest:check_synctest",
     "policy": "policy:check_policy",
     "rollback": "rollback:check_rollback",
+    "parity": "parity:check_parity",
     "survey": "survey:check_survey",
     "page": "page:check_page",
 }
@@ -42,6 +43,8 @@ def applicable(step: Step) -> list[str]:
         names.append("policy")
     if step.runtime == "browser" and len(step.humans) >= 2:
         names.append("rollback")
+    if step.runtime == "browser":
+        names.append("parity")
     return names
 
 

@@ -27,7 +27,7 @@ __all__ = ["reproduce"]
 
 #: Checks whose examples can be run again, and the module that does it.
 _MODULES = {"determinism": "determinism", "synctest": "synctest", "policy": "policy", "rollback": "rollback",
-            "contract": "contract"}
+            "contract": "contract", "parity": "parity"}
 
 
 def reproduce(nodeid: str, *, seed: int = 0, keys: dict | None = None, frames: int = DEFAULT_FRAMES,
