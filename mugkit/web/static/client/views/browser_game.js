@@ -62,13 +62,19 @@ export class BrowserGameView extends GameView {
     const handler = {
       progress: () => this.progress(data),
       loaded: () => this.loaded(data),
-      frame: () => this.frame(JSON.parse(data.text)),
+      frame: () => this.workerFrame(JSON.parse(data.text)),
       rows: () => this.outbox.add(data.text),
       timing: () => this.timing(data),
       finished: () => this.finished(),
       failed: () => this.failed(data),
     }[data?.type];
     handler?.();
+  }
+
+  workerFrame(message) {
+    // The first frame shows where the game (re)started: after a reload, where its record ends.
+    if (!this.root.dataset.firstFrame) this.root.dataset.firstFrame = `${message.episode}:${message.frame}`;
+    this.frame(message);
   }
 
   progress({stage, loaded, total}) {
