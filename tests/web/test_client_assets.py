@@ -36,8 +36,29 @@ def test_every_vendored_file_matches_its_manifest_hash_and_size():
 
 
 def test_the_vendor_folder_holds_only_the_manifests_files():
-    listed = {e["file"] for e in MANIFEST["files"]} | {"manifest.json"}
+    listed = {e["file"] for e in MANIFEST["files"]} | {"manifest.json", "runtime.json"}
     assert {p.name for p in VENDOR.iterdir()} == listed
+
+
+def test_the_browser_runtime_files_are_served_only_as_pinned(tmp_path):
+    """Pyodide and onnxruntime-web come from node_modules, checked against vendor/runtime.json: a
+    file that differs is refused with what to do, and only listed files are served."""
+    from mugkit.web.runtime_assets import RuntimeAssetError, RuntimeAssets, find_node_modules
+
+    assets = RuntimeAssets.load()
+    assets.require()  # ./dev installs them with npm ci
+    version = assets.versions["pyodide"]
+    assert assets.path("pyodide", version, "pyodide.asm.wasm").is_file()
+    assert assets.path("pyodide", version, "package.json") is None  # present on disk, not pinned: not served
+    assert assets.path("pyodide", "0.0.1", "pyodide.asm.wasm") is None
+    fake = tmp_path / "node_modules" / "pyodide"
+    fake.mkdir(parents=True)
+    for f in json.loads((VENDOR / "runtime.json").read_text())["packages"][0]["files"]:
+        (fake / f["file"]).write_bytes(b"not the pinned file")
+    broken = RuntimeAssets(json.loads((VENDOR / "runtime.json").read_text()), tmp_path / "node_modules")
+    with pytest.raises(RuntimeAssetError, match="npm ci"):
+        broken.require()
+    assert find_node_modules() is not None
 
 
 def test_versions_are_pinned_exactly_and_match_the_lockfile():
