@@ -1,11 +1,13 @@
 """Pyodide in headless Chromium, for the ``parity`` check: the browser half of every comparison.
 
-:class:`BrowserPython` starts a small HTTP server on the loopback interface that serves the
-pinned Pyodide, the wheels ``serve`` ships for the step and a runner page (``static/parity.html``), opens
-that page in headless Chromium through Playwright, boots Pyodide there and loads the step. Then
-:meth:`BrowserPython.play` plays one example at a time through
-:mod:`mugkit.checks.browser_side` and returns its frame hashes (and, when asked, one frame's
-data), exactly as :func:`mugkit.checks.play.play` gives them in CPython.
+:class:`BrowserPython` starts a small HTTP server on the loopback interface that serves what
+``serve`` serves a browser step — the pinned Pyodide and onnxruntime-web (checked against their
+recorded hashes), the step's wheels (:func:`step_bundle`), the browser runtime's loader
+(``boot.js``, ``onnx.js``) — plus a runner page (``static/parity.html``). It opens that page in
+headless Chromium through Playwright, boots Pyodide there and loads the step. Then
+:meth:`BrowserPython.play` plays one example at a time through :mod:`mugkit.checks.browser_side`
+(ONNX players through onnxruntime-web) and returns its frame hashes (and, when asked, one
+frame's data), as :func:`mugkit.checks.play.play` gives them in CPython.
 
 Chromium is looked for in this order: the ``MUGKIT_CHROMIUM`` environment variable (a path),
 ``chromium``, ``chromium-browser``, ``google-chrome`` and ``google-chrome-stable`` on ``PATH``,
@@ -28,11 +30,10 @@ from typing import Any
 from ..paths import MUGKIT_DIR
 from .inputs import KeyPlan, plan_to_data
 
-__all__ = ["BrowserPython", "BrowserUnavailable", "find_chromium", "STUDY_DIR"]
+__all__ = ["BrowserPython", "BrowserUnavailable", "find_chromium", "step_bundle"]
 
-#: Where the experiment's folder is unpacked in Pyodide's file system; node ids are relative to it.
-STUDY_DIR = "/home/pyodide/study"
 _STATIC = os.path.join(MUGKIT_DIR, "checks", "static")
+_CLIENT = os.path.join(MUGKIT_DIR, "web", "static", "client")
 _BROWSERS = ("chromium", "chromium-browser", "google-chrome", "google-chrome-stable")
 _TYPES = {".wasm": "application/wasm", ".mjs": "text/javascript", ".js": "text/javascript",
           ".whl": "application/zip", ".zip": "application/zip", ".json": "application/json",
@@ -104,6 +105,30 @@ class _Handler(http.server.BaseHTTPRequestHandler):
         pass  # the check reports what matters; a request log would bury it
 
 
+def step_bundle(node: str, rootdir: str, assets: Any) -> Any:
+    """The :class:`~mugkit.web.wheels.BrowserBundle` ``serve`` builds for the step ``node``
+    (:func:`mugkit.web.browser_runtime.prepare_browser_runtime`: the same wheels, byte for byte).
+
+    ``serve`` keeps steps with two or more humans on the server until browser multiplayer comes
+    and builds no bundle for them; their browser peers will install the same wheels, so they are
+    built here the same way."""
+    from ..collect import basedir_and_name, load_step
+    from ..web.browser_games import runs_in_browser
+    from ..web.browser_runtime import prepare_browser_runtime
+    from ..web.wheels import BrowserBundle, experiment_wheel, mugkit_wheel, package_wheels
+
+    experiment, step = load_step(node, rootdir)
+    if runs_in_browser(step):
+        return prepare_browser_runtime({experiment.name: experiment}, assets).bundles[(experiment.name, step.name)]
+    lock_path = assets.path("pyodide", assets.versions["pyodide"], "pyodide-lock.json")
+    lock = json.loads(lock_path.read_text()) if lock_path else None
+    basedir, module = basedir_and_name(experiment.path)
+    extra, native = package_wheels(step.options.packages, lock)
+    folder = experiment_wheel(basedir, os.path.basename(basedir) or module)
+    return BrowserBundle([mugkit_wheel(), *extra, folder], native,
+                         os.path.relpath(experiment.path, basedir).replace(os.sep, "/"))
+
+
 class BrowserPython:
     """One browser step's game in Pyodide in headless Chromium (see the module docstring).
 
@@ -116,15 +141,22 @@ class BrowserPython:
     Args:
         node: the step's node id, relative to ``rootdir``.
         rootdir: the folder node ids are relative to.
+        packages_url: Pyodide's package base URL (or a folder) for Pyodide-built ``packages=``
+            (numpy …), as ``serve --pyodide-packages`` takes it; default
+            ``$MUGKIT_PYODIDE_PACKAGES``, else Pyodide's official distribution.
         timeout: seconds for Chromium to open the page and for Pyodide to boot.
 
     Raises:
         BrowserUnavailable: at :meth:`start`, when Chromium or Playwright is missing.
     """
 
-    def __init__(self, node: str, rootdir: str, *, timeout: float = 180.0):
+    def __init__(self, node: str, rootdir: str, *, timeout: float = 180.0, packages_url: str | None = None):
+        from ..collect import basedir_and_name, load_step
+
         self.node = node
         self.rootdir = os.path.abspath(rootdir)
+        self.packages_url = packages_url or os.environ.get("MUGKIT_PYODIDE_PACKAGES")
+        self._basedir = basedir_and_name(load_step(node, self.rootdir)[0].path)[0]
         self.timeout = timeout
         self.loaded: dict = {}
         self._server: _Files | None = None
@@ -179,36 +211,38 @@ class BrowserPython:
         assets.require()
         server = _Files(assets)
         server.folders["/parity/"] = _STATIC
-        self._wheels = self._build_wheels(assets)
-        for wheel in self._wheels:
+        server.folders["/client/"] = _CLIENT  # boot.js and onnx.js: the browser runtime's own loader
+        self._bundle = step_bundle(self.node, self.rootdir, assets)
+        for wheel in self._bundle.wheels:
             server.blobs[wheel.url] = wheel.data
         threading.Thread(target=server.serve_forever, name="mugkit-parity-files", daemon=True).start()
         self._server = server
-        self._pyodide_url = assets.url("pyodide")
+        self._assets = assets
+        self._packages = self._packages_url(server, assets)
 
-    def _build_wheels(self, assets) -> list:
-        """The wheels ``serve`` ships for this step: mugkit's runtime, the experiment's folder and
-        the step's pure-Python ``packages=`` (:mod:`mugkit.web.wheels`)."""
-        from ..collect import _basedir_and_name, load_step
-        from ..web.wheels import experiment_wheel, mugkit_wheel, package_wheels
+    def _packages_url(self, server: _Files, assets: Any) -> str:
+        """Pyodide's package base URL, as ``serve --pyodide-packages`` takes it: a URL, a local
+        folder (served here), or by default Pyodide's official distribution."""
+        from ..web.browser_runtime import default_packages_url
 
-        experiment, step = load_step(self.node, self.rootdir)
-        self._basedir, module = _basedir_and_name(os.path.abspath(experiment.path))
-        lock_path = assets.path("pyodide", assets.versions["pyodide"], "pyodide-lock.json")
-        with open(lock_path, encoding="utf-8") as f:
-            lock = json.load(f)
-        packages, self._pyodide_packages = package_wheels(step.options.packages, lock)
-        return [mugkit_wheel(), experiment_wheel(self._basedir, module), *packages]
+        given = self.packages_url
+        if given and os.path.isdir(given):
+            server.folders["/runtime/pyodide-packages/"] = os.path.abspath(given)
+            return server.url + "/runtime/pyodide-packages/"
+        return given or default_packages_url(assets.versions["pyodide"])
 
     def _boot_description(self) -> dict:
+        """What the page boots: a game view's ``boot`` as ``serve`` gives it (minus the game's
+        spec), the step's node id and its folder relative to the root folder."""
+        assets, bundle = self._assets, self._bundle
         base = self._server.url
-        rel = os.path.relpath(self._basedir, self.rootdir).replace(os.sep, "/")
-        where = STUDY_DIR if rel == "." else f"{STUDY_DIR}/{rel}"
-        return {"pyodide": {"indexURL": base + self._pyodide_url},
-                "wheels": [{**w.describe(), "url": base + w.url,
-                            "extractDir": where if w.kind == "experiment" else None} for w in self._wheels],
-                "packages": self._pyodide_packages, "node": "::".join(self.node.split("::")[:2]),
-                "rootdir": STUDY_DIR}
+        ort = "onnxruntime-web" in assets.versions
+        folder = os.path.relpath(self._basedir, self.rootdir).replace(os.sep, "/")
+        return {"boot": {"pyodide": base + assets.url("pyodide"), "packages_url": self._packages,
+                         "pyodide_packages": list(bundle.pyodide_packages),
+                         "ort": base + assets.url("onnxruntime-web") if ort else None,
+                         "sizes": assets.sizes("pyodide"), "wheels": [w.describe() for w in bundle.wheels]},
+                "node": "::".join(self.node.split("::")[:2]), "folder": folder}
 
     def _open(self) -> None:
         try:

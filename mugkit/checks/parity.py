@@ -37,8 +37,6 @@ FRAMES = 300
 SEEDS = (0, 1, 2)
 #: Largest relative difference of two floats still counted as a rounding difference (drift).
 DRIFT = 1e-9
-#: ONNX players run in Python on both sides until onnxruntime-web is wired into the browser runtime.
-PYTHON_ONLY = True
 
 
 def check_parity(ctx: CheckContext) -> None:
@@ -75,7 +73,8 @@ def _explicit(ctx: CheckContext, browser: BrowserPython, seed: int, plan: KeyPla
 
 
 def _game(ctx: CheckContext, seed: int):
-    return make_game(ctx.step, ctx.experiment.policies, seed, ctx.experiment.conditions, python_only=PYTHON_ONLY)
+    """The CPython side's game: ONNX players through onnxruntime, as on the server."""
+    return make_game(ctx.step, ctx.experiment.policies, seed, ctx.experiment.conditions)
 
 
 def example(ctx: CheckContext, browser: BrowserPython, seed: int, plan: KeyPlan) -> None:
