@@ -3,8 +3,9 @@
 Usage: .venv/bin/python bench/bench_serve.py [--games 10 25 50 ...] [--seconds 20]
 
 For each count, a fresh server process (loopback) runs bench/studies/_capacity.py and one client
-process plays 2 × games protocol-level participants (python-socketio clients, websocket
-transport) that send keys on change, about three times a second. Per client: frames received per
+process plays 2 × games `mugkit loadtest` protocol bots (python-socketio clients, websocket
+transport) that hold keys like people (the checks' plan generator) and send them on change,
+about twice a second, then finish the study. Per client: frames received per
 second and the 99th percentile gap between frames; per server: tick lateness (p50/p99, from
 /admin/stats.json) and CPU. A count is *held* by MUG's criteria: every client receives at least
 95 % of 30 fps and every client's p99 frame gap is under 2 frames (66.7 ms).
@@ -14,54 +15,35 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import json
 import os
 import platform
-import random
+import secrets
 import statistics
 import sys
 import time
-import urllib.request
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-sys.path.insert(0, os.path.join(ROOT, "tests", "web"))
+sys.path.insert(0, ROOT)
 
-from serving import serve  # noqa: E402
+from mugkit.collect import load_experiment  # noqa: E402
+from mugkit.loadtest.bot import Bounds, ProtocolBot  # noqa: E402
+from mugkit.loadtest.server import fetch_stats, start_server  # noqa: E402
 
 STUDY = os.path.join(ROOT, "bench", "studies", "_capacity.py")
 FPS = 30
+WARM_UP = 3.0  # seconds after the last bot joined before measuring: every game has started
 
 
-class Client:
-    def __init__(self, url: str):
-        import socketio
+class TimedBot(ProtocolBot):
+    """A `mugkit loadtest` bot that also notes when each frame arrives."""
 
-        self.url = url
-        self.sio = socketio.AsyncClient(reconnection=False)
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
         self.times: list[float] = []
-        self.game: str | None = None
-        self.sio.on("frame", self._frame)
-        self.sio.on("view", self._view)
 
-    async def _view(self, view):
-        if view.get("kind") == "game":
-            self.game = view["game"]
-
-    async def _frame(self, frame):
+    async def _on_frame(self, frame: dict) -> None:
         self.times.append(time.monotonic())
-
-    async def run(self, seconds: float, rng: random.Random) -> None:
-        await self.sio.connect(self.url, transports=["websocket"], auth={"experiment": "_capacity", "query": {}})
-        seq, end = 0, time.monotonic() + seconds
-        keys = ["ArrowUp", "ArrowDown", "ArrowLeft", "ArrowRight"]
-        while time.monotonic() < end:
-            await asyncio.sleep(rng.uniform(0.2, 0.5))
-            if self.game:
-                held = [rng.choice(keys)] if rng.random() < 0.7 else []
-                await self.sio.emit("keys", {"game": self.game, "seq": seq, "held": held, "down": held, "up": [],
-                                             "t": time.monotonic() * 1000})
-                seq += 1
-        await self.sio.disconnect()
+        await super()._on_frame(frame)
 
     def figures(self, start: float, end: float) -> tuple[float, float]:
         """(frames per second, p99 gap in ms) over [start, end]."""
@@ -72,41 +54,45 @@ class Client:
         return (len(t) - 1) / (t[-1] - t[0]), gaps[int(0.99 * (len(gaps) - 1))] * 1000
 
 
-async def load(url: str, games: int, seconds: float) -> list[tuple[float, float]]:
-    rng = random.Random(games)
-    clients = [Client(url) for _ in range(2 * games)]
+async def load(url: str, token: str, games: int, seconds: float) -> list[tuple[float, float]]:
+    experiment = load_experiment(STUDY)
+    run_id = secrets.token_hex(3)
+    bots = [TimedBot(i, url, "_capacity", experiment, run_id=run_id, bounds=Bounds(stuck_after=60))
+            for i in range(2 * games)]
     tasks = []
-    for c in clients:  # join in order: the waitroom pairs neighbours
-        tasks.append(asyncio.create_task(c.run(seconds + 4, rng)))
+    for bot in bots:  # join in order: the waitroom pairs neighbours
+        tasks.append(asyncio.create_task(bot.run()))
         await asyncio.sleep(0.01)
-    await asyncio.sleep(3)  # every game started; measure the steady state
+    await asyncio.sleep(WARM_UP)
+    # Asked while every game runs, the server follows their tick lateness to the end (late_all_ms).
+    await asyncio.to_thread(fetch_stats, url, token)
     start = time.monotonic()
     await asyncio.sleep(seconds)
     end = time.monotonic()
-    await asyncio.gather(*tasks, return_exceptions=True)
-    return [c.figures(start, end) for c in clients]
-
-
-def stats(url: str, token: str) -> dict:
-    return json.loads(urllib.request.urlopen(f"{url}/admin/stats.json?token={token}").read())
+    logs = await asyncio.gather(*tasks)
+    unfinished = [log.outcome for log in logs if log.outcome.status != "completed"]
+    if unfinished:
+        print(f"  {len(unfinished)} bot(s) did not complete, e.g. {unfinished[0]}", flush=True)
+    return [bot.figures(start, end) for bot in bots]
 
 
 def measure(games: int, seconds: float, data: str) -> dict:
-    os.environ["MUGKIT_BENCH_FRAMES"] = str(int((seconds + 30) * FPS))
-    served = serve(STUDY, data=data)
+    # Games last the measured window plus the ramp and warm-up, then the bots complete the study.
+    os.environ["MUGKIT_BENCH_FRAMES"] = str(int((seconds + WARM_UP + 0.01 * 2 * games + 3) * FPS))
+    served = start_server([STUDY], data, seed=7)
     try:
-        cpu0 = stats(served.url, served.token)["cpu_seconds"]
+        cpu0 = fetch_stats(served.url, served.token)["cpu_seconds"]
         wall0 = time.monotonic()
-        figures = asyncio.run(load(served.url, games, seconds))
-        server = stats(served.url, served.token)
+        figures = asyncio.run(load(served.url, served.token, games, seconds))
+        server = fetch_stats(served.url, served.token)
         cpu = (server["cpu_seconds"] - cpu0) / (time.monotonic() - wall0)
     finally:
         served.stop()
     rates, gaps = [f for f, _ in figures], [g for _, g in figures]
     held = min(rates) >= 0.95 * FPS and max(gaps) < 2000 / FPS
     return {"games": games, "held": held, "min_fps": min(rates), "median_fps": statistics.median(rates),
-            "worst_p99_gap_ms": max(gaps), "late_p50_ms": server["late_ms"]["p50"],
-            "late_p99_ms": server["late_ms"]["p99"], "server_cpu": cpu}
+            "worst_p99_gap_ms": max(gaps), "late_p50_ms": server["late_all_ms"]["p50"],
+            "late_p99_ms": server["late_all_ms"]["p99"], "server_cpu": cpu}
 
 
 def main() -> None:
