@@ -2,8 +2,9 @@
 Node) and give the very frame hashes and confirmed histories CPython gives: the examples'
 browser steps are parity-exact, and rollback peers in a browser agree with the server's checks.
 
-Pyodide comes from npm (package.json); `./dev test` installs it. Not a stand-in for the
-`parity` check in Chromium, which comes with the browser runtime."""
+Pyodide comes from npm (package.json); `./dev test` installs it. The proof in the participant's
+browser is the `parity` check (Pyodide in headless Chromium, tests/test_parity.py); this test
+stays for the netcode, which `parity` does not run."""
 
 import json
 import os
