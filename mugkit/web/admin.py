@@ -81,7 +81,7 @@ class TickLateness:
         for game_id, stats in list(self.live.items()):
             if game_id not in games:
                 for x in self.live.pop(game_id).late:
-                    key = int(x * 10_000)
+                    key = round(x * 10_000)
                     self.buckets[key] = self.buckets.get(key, 0) + 1
         for game_id, game in games.items():
             self.live.setdefault(game_id, game.stats)
@@ -91,7 +91,7 @@ class TickLateness:
         counts = dict(self.buckets)
         for stats in self.live.values():
             for x in stats.late:
-                key = int(x * 10_000)
+                key = round(x * 10_000)
                 counts[key] = counts.get(key, 0) + 1
         total = sum(counts.values())
         out, seen, keys = [], 0, sorted(counts)

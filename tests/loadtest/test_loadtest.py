@@ -81,6 +81,24 @@ def test_frames_are_kept_as_ranges_and_peaks_and_percentiles_are_exact():
     assert peak_concurrent([L(0, 10), L(1, 2), L(3, 11), L(10.5, 12), L(None, None)]) == 2
 
 
+def test_the_servers_tick_lateness_covers_games_after_they_ended():
+    from types import SimpleNamespace
+
+    from mugkit.web.admin import TickLateness
+
+    def game(late):
+        return SimpleNamespace(stats=SimpleNamespace(late=late))
+
+    seen = TickLateness()
+    first = game([i / 1000 for i in range(50)])
+    seen.update({"a": first})
+    first.stats.late.extend(i / 1000 for i in range(50, 100))  # ticks after the request count too
+    seen.update({"b": game([0.2])})                            # "a" ended: folded into the histogram
+    assert seen.live.keys() == {"b"}
+    ticks, (p50, p99, worst) = seen.percentiles((0.5, 0.99, 1.0))
+    assert ticks == 101 and p50 == 50.0 and p99 == 99.0 and worst == 200.0
+
+
 def test_bad_input_is_a_clear_error(tmp_path):
     with pytest.raises(LoadTestError, match="no such file"):
         run_loadtest(LoadTestConfig([str(tmp_path / "nope.py")], 1))
@@ -151,6 +169,9 @@ def test_a_flow_that_never_lets_a_bot_advance_is_reported_stuck_at_that_step():
     assert [f["step"] for f in d["failures"]] == ["locked (game)"] * 2
     assert all("waited 3 s for the game's next frame" in f["reason"] for f in d["failures"])
     assert d["lost_rows"] == 0 and not report.ok
+    # --duration ends a run whatever the bots' own bound says.
+    report = run_loadtest(LoadTestConfig([LOCKED], 1, stuck_after=600, duration=3, progress=False))
+    assert report.data["stuck"] == 1 and "--duration ended" in report.data["failures"][0]["reason"]
 
 
 THIRD_PARTY = '''
