@@ -39,11 +39,12 @@ class Served:
                 self.process.kill()
 
 
-def serve(*paths: str, data: str, seed: int = 7, port: int | None = None, grace: float = 20) -> Served:
+def serve(*paths: str, data: str, seed: int = 7, port: int | None = None, grace: float = 20,
+          extra: list[str] = ()) -> Served:
     """Starts `mugkit serve` on loopback and waits until it prints its admin link."""
     port = port or free_port()
     process = subprocess.Popen([sys.executable, "-m", "mugkit.cli", "serve", *paths, "--port", str(port), "--data",
-                                data, "--seed", str(seed), "--grace", str(grace)], cwd=ROOT, stdout=subprocess.PIPE,
+                                data, "--seed", str(seed), "--grace", str(grace), *extra], cwd=ROOT, stdout=subprocess.PIPE,
                                stderr=subprocess.STDOUT, text=True, env={**os.environ, "PYTHONUNBUFFERED": "1"})
     lines: list[str] = []
     deadline = time.monotonic() + 60

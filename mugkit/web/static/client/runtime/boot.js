@@ -101,13 +101,18 @@ async function loadPyodideFiles(boot, progress) {
   return {py, cached: fromCache(base)};
 }
 
-async function loadPyodidePackages(py, names) {
+async function loadPyodidePackages(py, names, baseUrl) {
   if (!names.length) return;
   const errors = [];
-  await py.loadPackage(names, {messageCallback: () => {}, errorCallback: (e) => errors.push(String(e))});
+  try {
+    await py.loadPackage(names, {messageCallback: () => {}, errorCallback: (e) => errors.push(String(e))});
+  } catch (err) {
+    errors.push(String(err?.message ?? err));
+  }
   for (const name of names) {
     if (!(name in py.loadedPackages)) {
-      throw new LoadError("packages", errors.join("; ") || `Pyodide's package ${name} did not load`, name);
+      const why = errors.map((e) => e.replace(/^The following error occurred while loading \S+:;?\s*/, "")).join("; ");
+      throw new LoadError("packages", `${name} did not load from ${absolute(baseUrl)}: ${why || "unknown error"}`, name);
     }
   }
 }
@@ -144,7 +149,7 @@ export async function bootPython(boot, onProgress = () => {}) {
   }
   const {py, cached} = loaded;
   progress.begin("packages");
-  await loadPyodidePackages(py, boot.pyodide_packages || []);
+  await loadPyodidePackages(py, boot.pyodide_packages || [], boot.packages_url);
   progress.begin("wheels");
   await installWheels(py, boot.wheels || [], progress);
   progress.end();

@@ -1,0 +1,175 @@
+"""What a browser-runtime step's ``packages=`` bring to the browser: pure-Python packages served by
+our server as wheels (dependencies resolved), Pyodide-built ones loaded from the package base URL,
+and a clear message — for the participant and in the server log — when one cannot load."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import textwrap
+import zipfile
+import io
+
+import pytest
+
+from serving import ROOT, free_port, serve
+
+from mugkit.web.wheels import WheelError, experiment_wheel, package_wheels
+
+LOCK = json.loads(open(os.path.join(ROOT, "node_modules", "pyodide", "pyodide-lock.json")).read()) \
+    if os.path.exists(os.path.join(ROOT, "node_modules", "pyodide", "pyodide-lock.json")) else {"packages": {}}
+
+
+def names(wheel) -> set:
+    return set(zipfile.ZipFile(io.BytesIO(wheel.data)).namelist())
+
+
+def test_a_pure_package_is_served_with_its_dependencies_and_pyodides_own_are_loaded_by_name():
+    wheels, native = package_wheels(["gymnasium==1.4.0"], LOCK)
+    files = {w.filename for w in wheels}
+    assert "gymnasium-1.4.0-py3-none-any.whl" in files
+    assert any(f.startswith("farama_notifications-") for f in files)   # a dependency, resolved
+    assert "numpy" in native and "cloudpickle" in native               # Pyodide builds these
+    gym = next(w for w in wheels if w.filename.startswith("gymnasium"))
+    assert "gymnasium/core.py" in names(gym) and gym.url.endswith(gym.filename)
+    again, _ = package_wheels(["gymnasium==1.4.0"], LOCK)
+    assert [w.sha256 for w in again] == [w.sha256 for w in wheels]       # reproducible: same URL
+
+
+@pytest.mark.parametrize("requirement, message", [
+    ("surely-not-installed-pkg==1.0", "is not installed on the server"),
+    ("gymnasium==0.1.0", "is pinned but the server has gymnasium 1.4.0"),
+    ("onnxruntime==" + __import__("importlib.metadata").metadata.version("onnxruntime"), "has compiled code"),
+])
+def test_a_package_the_browser_cannot_get_is_refused_with_what_to_do(requirement, message):
+    with pytest.raises(WheelError, match=message):
+        package_wheels([requirement], LOCK)
+
+
+def test_the_experiment_wheel_holds_its_folder_but_not_tests_or_caches(tmp_path):
+    (tmp_path / "envs").mkdir()
+    (tmp_path / "envs" / "__init__.py").write_text("")
+    (tmp_path / "study.py").write_text("import mugkit as mk\n")
+    (tmp_path / "test_study.py").write_text("")
+    (tmp_path / "__pycache__").mkdir()
+    (tmp_path / "__pycache__" / "x.pyc").write_bytes(b"")
+    (tmp_path / "model.onnx").write_bytes(b"onnx")
+    wheel = experiment_wheel(str(tmp_path), "study")
+    inside = {n for n in names(wheel) if ".dist-info/" not in n}
+    assert inside == {"envs/__init__.py", "study.py", "model.onnx"}
+
+
+ENV = '''
+import mugkit as mk
+from mugkit import draw, spaces
+
+class Counter:
+    """A tiny one-agent env: the action adds to a counter; over after 40 frames."""
+    metadata = {"render_modes": ["mug"]}
+    possible_agents = ["me"]
+
+    def __init__(self):
+        self.n = self.t = 0
+        self.agents = ["me"]
+
+    def observation_space(self, agent):
+        return spaces.Discrete(1000)
+
+    def action_space(self, agent):
+        return spaces.Discrete(2)
+
+    def reset(self, seed=None, options=None):
+        self.n = self.t = 0
+        self.agents = ["me"]
+        return {"me": 0}, {"me": {}}
+
+    def step(self, actions):
+        self.n += actions["me"]
+        self.t += 1
+        done = self.t >= 40
+        if done:
+            self.agents = []  # a parallel env's episode ends when no agent is left
+        return {"me": self.n}, {"me": 0}, {"me": False}, {"me": done}, {"me": {}}
+
+    def get_state(self):
+        return [self.n, self.t]
+
+    def set_state(self, state):
+        self.n, self.t = state
+
+    def render(self):
+        return [draw.text(10, 10, f"count {self.n}", id="n")]
+'''
+
+
+def study(tmp_path, imports: str, packages: tuple) -> str:
+    folder = tmp_path / "exp"
+    folder.mkdir()
+    (folder / "counter.py").write_text(textwrap.dedent(ENV))
+    (folder / "pkgstudy.py").write_text(textwrap.dedent(f'''
+        import mugkit as mk
+        from counter import Counter
+
+        @mk.scene(players={{"me": mk.HUMAN}}, runtime="browser", fps=30, episodes=1,
+                  keys={{"ArrowUp": 1}}, default_action=0, packages={packages!r})
+        def count(seed):
+            {imports}
+            return Counter()
+
+        @mk.scene
+        def done():
+            return mk.Completion(code="PKG1")
+    '''))
+    return str(folder / "pkgstudy.py")
+
+
+@pytest.mark.browser
+@pytest.mark.slow
+class TestInTheBrowser:
+    @pytest.fixture(scope="class")
+    @classmethod
+    def chromium(cls):
+        playwright = pytest.importorskip("playwright.sync_api")
+        with playwright.sync_playwright() as p:
+            browser = p.chromium.launch(executable_path="/usr/bin/chromium")
+            yield browser
+            browser.close()
+
+    def test_a_served_pure_package_imports_in_the_browser(self, chromium, tmp_path):
+        path = study(tmp_path, "import farama_notifications  # served by our server as a wheel",
+                     ("farama-notifications==0.0.6",))
+        served = serve(path, data=str(tmp_path / "data"))
+        try:
+            page = chromium.new_page()
+            page.goto(f"{served.url}/pkgstudy/")
+            page.wait_for_selector("text=PKG1", timeout=90_000)   # played to the end
+        finally:
+            served.stop()
+
+    def test_a_package_that_cannot_load_says_which_and_why(self, chromium, tmp_path):
+        path = study(tmp_path, "import numpy", ("numpy==2.4.6",))
+        dead = f"http://127.0.0.1:{free_port()}/"   # nothing listens: the package base URL is unreachable
+        served = serve(path, data=str(tmp_path / "data"), extra=["--pyodide-packages", dead])
+        try:
+            page = chromium.new_page(viewport={"width": 1000, "height": 700})
+            page.goto(f"{served.url}/pkgstudy/")
+            page.wait_for_selector(".mk-game[data-failed]", timeout=90_000)
+            assert page.get_attribute(".mk-game", "data-failed") == "packages"
+            text = page.inner_text(".mk-stage-overlay")
+            assert "could not start" in text and "numpy" in text
+            page.screenshot(path=os.path.join(os.path.dirname(__file__), "screenshots", "browser-load-failed.png"))
+            page.wait_for_timeout(500)
+            log = "".join(served.output)
+            assert "failed at packages (package numpy)" in log
+        finally:
+            served.stop()
+
+
+def test_serve_stops_at_start_when_a_package_cannot_go_to_the_browser(tmp_path):
+    path = study(tmp_path, "pass", ("surely-not-installed-pkg==1.0",))
+    out = subprocess.run([sys.executable, "-m", "mugkit.cli", "serve", path, "--port", str(free_port()), "--data",
+                          str(tmp_path / "data")], cwd=ROOT, capture_output=True, text=True, timeout=120)
+    assert out.returncode != 0
+    assert "surely-not-installed-pkg is not installed on the server" in out.stderr
