@@ -248,3 +248,22 @@ def test_the_exit_code_is_non_zero_when_a_bot_is_stuck(tmp_path):
     bad = subprocess.run([sys.executable, "-m", "mugkit.cli", "loadtest", str(tmp_path), "--bots", "1"],
                          cwd=ROOT, capture_output=True, text=True, timeout=60)
     assert bad.returncode == 2 and "mugkit loadtest: no experiments under" in bad.stderr
+
+
+@pytest.mark.slow
+@pytest.mark.load
+@pytest.mark.timeout(180)
+def test_a_running_server_is_tested_by_url_and_audited_through_its_data_folder(tmp_path):
+    from mugkit.loadtest.server import start_server
+
+    server = start_server([PAIR], str(tmp_path / "data"))
+    try:
+        audited = run_loadtest(LoadTestConfig([PAIR], 2, url=server.url, token=server.token, data=str(tmp_path / "data"),
+                                              progress=False)).data
+        blind = run_loadtest(LoadTestConfig([PAIR], 2, url=server.url, progress=False))
+    finally:
+        server.stop()
+    assert audited["completed"] == 2 and audited["audit"]["checked"]["steps"] == 2 * 31
+    assert audited["tick_lateness_ms"]["p50"] >= 0 and audited["server"]["source"] == "stats.json"
+    assert blind.data["completed"] == 2 and blind.data["audit"] is None and blind.data["tick_lateness_ms"] is None
+    assert "data audit: not run (give --data DIR" in blind.text()

@@ -33,3 +33,16 @@ def test_browser_bots_and_protocol_bots_complete_the_same_study_and_their_data_i
     assert d["audit"]["checked"]["answers"] == 4 * 3 and d["audit"]["checked"]["events"] == 4
     assert d["audit"]["checked"]["steps"] == 4 * 46 and d["lost_rows"] == 0
     assert d["paths"] == {"completion": 4}
+
+
+@pytest.mark.timeout(240)
+def test_a_browser_bot_plays_a_browser_runtime_game_in_pyodide_and_its_rows_are_audited():
+    """The page boots Pyodide, plays the step in its worker and sends rows; the bot reads them off
+    the websocket, and the audit finds every acknowledged row, field by field."""
+    brief = os.path.join(ROOT, "tests", "loadtest", "studies", "_brief.py")
+    report = run_loadtest(LoadTestConfig([brief], 2, browser=1, rate=4, stuck_after=60, progress=False))
+    d = report.data
+    assert (d["completed"], d["failed"], d["stuck"]) == (2, 0, 0), d["failures"]
+    # Each bot: 41 streamed frames of the server game, 2 × 21 acknowledged rows of the browser game.
+    assert d["audit"]["checked"]["steps"] == 2 * (41 + 42) and d["lost_rows"] == 0
+    assert d["audit"]["unacknowledged"] == 0
