@@ -140,14 +140,14 @@ def _runtime_routes(app: Sanic, study: Study) -> None:
 
     def pinned(path: Any, name: str):
         mime = CONTENT_TYPES.get(os.path.splitext(name)[1], "application/octet-stream")
-        return response.file(path, mime_type=mime, headers={"Cache-Control": IMMUTABLE})
+        return response.file(path, mime_type=mime, headers={"cache-control": IMMUTABLE})
 
     @app.get("/runtime/wheels/<sha:str>/<name:str>")
     async def wheel(request, sha: str, name: str):
         found = study.browser.wheel(sha, name) if study.browser is not None else None
         if found is None:
             return response.text("not found", status=404)
-        return response.raw(found.data, content_type="application/zip", headers={"Cache-Control": IMMUTABLE})
+        return response.raw(found.data, content_type="application/zip", headers={"cache-control": IMMUTABLE})
 
     @app.get("/runtime/pyodide-packages/<name:str>")
     async def pyodide_package(request, name: str):

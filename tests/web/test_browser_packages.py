@@ -173,3 +173,23 @@ def test_serve_stops_at_start_when_a_package_cannot_go_to_the_browser(tmp_path):
                           str(tmp_path / "data")], cwd=ROOT, capture_output=True, text=True, timeout=120)
     assert out.returncode != 0
     assert "surely-not-installed-pkg is not installed on the server" in out.stderr
+
+
+def test_runtime_files_and_wheels_are_served_pinned_and_cached_for_good(tmp_path):
+    import urllib.request
+
+    served = serve(os.path.join(ROOT, "experiments", "catch.py"), data=str(tmp_path / "data"))
+    try:
+        from mugkit.web.runtime_assets import RuntimeAssets
+
+        version = RuntimeAssets.load().versions["pyodide"]
+        with urllib.request.urlopen(f"{served.url}/runtime/pyodide/{version}/pyodide.asm.wasm") as r:
+            assert r.headers.get_all("cache-control") == ["public, max-age=31536000, immutable"]
+            assert r.headers["content-type"] == "application/wasm"
+        for bad in (f"/runtime/pyodide/{version}/package.json", "/runtime/pyodide/0.0.1/pyodide.asm.wasm",
+                    f"/runtime/pyodide/{version}/../../../pyproject.toml", "/runtime/wheels/00/mugkit.whl"):
+            with pytest.raises(urllib.error.HTTPError) as err:
+                urllib.request.urlopen(served.url + bad)
+            assert err.value.code == 404, bad
+    finally:
+        served.stop()
