@@ -89,6 +89,7 @@ def measure(bots: int, browser: int) -> dict:
 
 
 def main() -> None:
+    """Runs both kinds at both sizes and prints the table and the marginal cost per bot."""
     parser = argparse.ArgumentParser()
     parser.add_argument("--protocol", type=int, nargs=2, default=[10, 40], metavar=("A", "B"))
     parser.add_argument("--browser", type=int, nargs=2, default=[2, 4], metavar=("A", "B"))

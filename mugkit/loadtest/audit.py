@@ -21,7 +21,7 @@ import sqlite3
 import zlib
 from collections import Counter
 from dataclasses import dataclass, field
-from typing import Any, Iterable
+from typing import Iterable
 
 from ..runtime.values import from_json, to_json
 from .log import BotLog, GameLog
@@ -61,9 +61,12 @@ class Audit:
 
     @property
     def lost_rows(self) -> int:
+        """Facts missing or different, over every table."""
         return sum(self.lost.values())
 
     def found(self, table: str, ok: bool, what: str) -> None:
+        """One fact of ``table`` looked up: ``ok`` when it is there as the bot logged it; else ``what``
+        says what is missing."""
         self.checked[table] += 1
         if not ok:
             self.lost[table] += 1
@@ -71,6 +74,7 @@ class Audit:
                 self.examples.append(f"{table}: {what}")
 
     def to_dict(self) -> dict:
+        """The audit as the report's ``audit`` field."""
         return {"checked": dict(self.checked), "lost": dict(self.lost), "lost_rows": self.lost_rows,
                 "unacknowledged": self.unacknowledged, "examples": list(self.examples)}
 

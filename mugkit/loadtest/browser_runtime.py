@@ -62,6 +62,7 @@ class BrowserRuntime(Player):
         return BrowserGame(spec["game"], built.driver(render=True), spec["agent"])
 
     async def run(self) -> None:
+        """Builds, plays and ends the game; raises when the server refuses a message."""
         started = time.monotonic()
         game = await asyncio.to_thread(self._open)
         await self._acked("loaded", {"game": self.game, "stages": {"build": round((time.monotonic() - started) * 1000)},

@@ -51,6 +51,7 @@ class GameLog:
             ranges.append([index, index])
 
     def frame_count(self) -> int:
+        """Frames received, over every episode."""
         return sum(b - a + 1 for ranges in self.frames.values() for a, b in ranges)
 
 
@@ -88,6 +89,7 @@ class BotLog:
     outcome: Outcome | None = None
 
     def view(self, view: dict) -> None:
+        """A view the bot acted on (when, kind, step, index)."""
         self.views.append((time.monotonic(), view.get("kind"), view.get("step"), view.get("index")))
 
     @property

@@ -142,11 +142,13 @@ class Turns(Player):
             await self.press()
 
     async def press(self) -> None:
+        """Presses a drawn combination (down and up in one message)."""
         keys = self.rng.choice(self.combos)
         self.pressed_at = time.monotonic()
         await self.send_keys((), keys, keys)
 
     async def run(self) -> None:
+        """Presses again when the last press played no frame (the action mask refused it)."""
         while True:
             await asyncio.sleep(RETRY_PRESS)
             if self.my_turn and self.frame_at < self.pressed_at < time.monotonic() - RETRY_PRESS:

@@ -27,6 +27,7 @@ class Progress:
         self.last_messages = (self.started, 0)
 
     def line(self, logs: Sequence[BotLog]) -> str:
+        """The bar and the running counts, on one line."""
         done = [log for log in logs if log.outcome is not None]
         count = {s: sum(log.outcome.status == s for log in done) for s in ("completed", "failed", "stuck")}
         running = sum(log.connected_at is not None and log.outcome is None for log in logs)

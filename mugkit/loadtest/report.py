@@ -15,7 +15,7 @@ import platform
 import time
 from collections import Counter
 from dataclasses import dataclass, field
-from typing import Any, Sequence
+from typing import Sequence
 
 from .audit import Audit
 from .bot import ACCEPTED_INVALID
@@ -58,9 +58,11 @@ class Report:
         return d["failed"] == 0 and d["stuck"] == 0 and d["lost_rows"] == 0
 
     def to_json(self) -> str:
+        """The report as indented JSON."""
         return json.dumps(self.data, indent=2, default=str)
 
     def write(self, path: str) -> None:
+        """Writes :meth:`to_json` to ``path``."""
         with open(path, "w", encoding="utf-8") as f:
             f.write(self.to_json() + "\n")
 

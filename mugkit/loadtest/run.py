@@ -14,7 +14,7 @@ import shutil
 import tempfile
 import time
 from dataclasses import dataclass, field
-from typing import Any, Callable, TextIO
+from typing import Any, Callable
 
 from .audit import audit
 from .bot import Bounds, ProtocolBot
@@ -145,6 +145,7 @@ class Watch:
         self.stats: dict | None = None
 
     async def poll(self) -> None:
+        """Takes one sample (a failed request is skipped: a busy server answers late)."""
         if self.server.token:
             try:
                 self.stats = await asyncio.to_thread(fetch_stats, self.server.url, self.server.token)
@@ -157,6 +158,7 @@ class Watch:
             self.samples.append((time.monotonic(), *usage))
 
     async def run(self) -> None:
+        """Samples every ``every`` seconds until cancelled."""
         while True:
             await self.poll()
             await asyncio.sleep(self.every)
@@ -173,6 +175,7 @@ class Watch:
                 "rss_mb_end": round(s[-1][2], 1), "source": "/proc" if self.server.pid else "stats.json"}
 
     def tick_lateness(self) -> dict | None:
+        """p50/p95/p99 (ms) of every tick the server saw, from the last ``stats.json``; None without one."""
         late = (self.stats or {}).get("late_all_ms")
         if not late or not late.get("ticks"):
             return None
@@ -281,6 +284,7 @@ class _Browsers:
         return self
 
     async def bot(self, number: int, url: str, name: str, collected: Any, run_id: str, bounds: Bounds) -> Any:
+        """A browser bot in the launched Chromium."""
         from .browser_bot import BrowserBot
 
         return BrowserBot(number, url, name, collected, self.chromium, run_id=run_id, bounds=bounds)

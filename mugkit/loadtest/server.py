@@ -56,6 +56,7 @@ class Server:
 
     @property
     def pid(self) -> int | None:
+        """The server process's id when this load test started it."""
         return self.process.pid if self.process is not None else None
 
     def stop(self) -> None:
