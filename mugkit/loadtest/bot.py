@@ -157,7 +157,7 @@ class ProtocolBot:
             raise Stuck(f"{event} not acknowledged within {self.bounds.stuck_after:g} s") from None
         except Exception as exc:  # the connection dropped
             raise Failed(f"{event} could not be sent: {type(exc).__name__}: {exc}") from None
-        self.log.latencies.append(time.monotonic() - sent)
+        self.log.latencies.append((event, time.monotonic() - sent))
         self.log.received += 1
         self.moved()
         return reply if isinstance(reply, dict) else {"ok": False, "error": f"reply {reply!r}"}
@@ -190,7 +190,9 @@ class ProtocolBot:
         if self.player is not None:
             self.player.log.over = True
             self.player.stop()
-        if self.player_task is not None:
+        # A player ending the game itself (game_over) gets the next view before its acknowledgement:
+        # let it take the acknowledgement (its latency) rather than cancel it.
+        if self.player_task is not None and not (self.player is not None and self.player.finishing):
             self.player_task.cancel()
         self.player, self.player_task = None, None
 

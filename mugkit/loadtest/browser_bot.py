@@ -97,7 +97,7 @@ class BrowserBot:
         event, data, sent, step = self.pending.pop(ack_id, (None, None, 0.0, None))
         if not isinstance(reply, dict) or not reply.get("ok") or event is None:
             return
-        self.log.latencies.append(time.monotonic() - sent)
+        self.log.latencies.append((event, time.monotonic() - sent))
         if event == "advance" and "answers" in data:
             self.log.answers.append((step, data.get("index"), data["answers"]))
         elif event == "advance" and data.get("agree") is True:

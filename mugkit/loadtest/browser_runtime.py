@@ -75,6 +75,7 @@ class BrowserRuntime(Player):
             self._check_sender()
             await asyncio.sleep(0.05)
         self._check_sender()
+        self.finishing = True
         await self._acked("game_over", {"game": self.game})
 
     def _check_sender(self) -> None:

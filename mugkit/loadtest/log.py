@@ -80,7 +80,7 @@ class BotLog:
     rejected: list = field(default_factory=list)  # (step, what was wrong, the server's error) for invalid answers
     consents: list = field(default_factory=list)  # step names where consent was acknowledged
     games: dict = field(default_factory=dict)     # game id → GameLog
-    latencies: list = field(default_factory=list)  # seconds from send to acknowledgement
+    latencies: list = field(default_factory=list)  # (event, seconds from send to acknowledgement)
     errors: list = field(default_factory=list)     # (step, message) of the server's ``error`` messages
     sent: int = 0
     received: int = 0

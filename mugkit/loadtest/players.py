@@ -80,6 +80,7 @@ class Player:
         self.step = _Step(options, (self.you,))
         self.seq = 0
         self.held: tuple = ()
+        self.finishing = False   # the player is ending the game itself: its clock is not cancelled
 
     async def run(self) -> None:
         """The player's clock, if it needs one (cancelled when the game is over)."""

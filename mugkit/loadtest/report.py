@@ -76,6 +76,8 @@ class Report:
         if d["paths"]:
             lines.append("  ended by: " + ", ".join(f"{k} {v}" for k, v in d["paths"].items()))
         lines.append(f"  latency (acknowledged messages): {_pct(d['latency_ms'])}")
+        if len(d["latency_by_message_ms"]) > 1:
+            lines += [f"    {event}: {_pct(p)}" for event, p in d["latency_by_message_ms"].items()]
         lines.append(f"  server tick lateness: {_pct(d['tick_lateness_ms'])}")
         lines.append(f"  messages: {d['messages']['sent']} sent, {d['messages']['received']} received, "
                      f"{d['messages_per_second']:.0f}/s")
@@ -117,12 +119,17 @@ def build_report(logs: Sequence[BotLog], *, audit: Audit | None, server: dict, t
                  "participant": log.participant, "step": log.outcome.step, "reason": log.outcome.reason}
                 for log in logs if log.outcome and log.outcome.status != "completed"]
     sent, received = sum(log.sent for log in logs), sum(log.received for log in logs)
-    latencies = [x for log in logs for x in log.latencies]
+    latencies = [x for log in logs for _, x in log.latencies]
+    by_event: dict = {}
+    for log in logs:
+        for event, x in log.latencies:
+            by_event.setdefault(event, []).append(x)
     return Report({
         "bots": len(logs), "completed": status["completed"], "failed": status["failed"], "stuck": status["stuck"],
         "lost_rows": audit.lost_rows if audit is not None else 0,
         "peak_concurrent": peak_concurrent(logs),
         "tick_lateness_ms": tick_lateness, "latency_ms": percentiles(latencies, 1000.0),
+        "latency_by_message_ms": {event: percentiles(xs, 1000.0) for event, xs in sorted(by_event.items())},
         "failures": failures,
         "browser_bots": sum(log.kind == "browser" for log in logs),
         "experiments": dict(Counter(log.experiment for log in logs)),
