@@ -14,6 +14,7 @@ import io
 
 import pytest
 
+from browser_data import query
 from serving import ROOT, free_port, serve
 
 from mugkit.web.wheels import WheelError, experiment_wheel, package_wheels
@@ -69,6 +70,7 @@ class Counter:
     """A tiny one-agent env: the action adds to a counter; over after 40 frames."""
     metadata = {"render_modes": ["mug"]}
     possible_agents = ["me"]
+    DELAY = 0.0  # seconds each step takes: a machine too slow for the fps
 
     def __init__(self):
         self.n = self.t = 0
@@ -86,6 +88,10 @@ class Counter:
         return {"me": 0}, {"me": {}}
 
     def step(self, actions):
+        import time
+        start = time.perf_counter()
+        while time.perf_counter() - start < self.DELAY:
+            pass
         self.n += actions["me"]
         self.t += 1
         done = self.t >= 40
@@ -163,6 +169,22 @@ class TestInTheBrowser:
             page.wait_for_timeout(500)
             log = "".join(served.output)
             assert "failed at packages (package numpy)" in log
+        finally:
+            served.stop()
+
+
+    def test_a_machine_too_slow_for_the_fps_plays_late_visibly_and_measurably(self, chromium, tmp_path):
+        path = study(tmp_path, "Counter.DELAY = 0.06  # 60 ms a frame: at most 16 of the 30 fps", ())
+        served = serve(path, data=str(tmp_path / "data"))
+        try:
+            page = chromium.new_page(viewport={"width": 1000, "height": 700})
+            page.goto(f"{served.url}/pkgstudy/")
+            page.wait_for_selector(".mk-game[data-slow=true]", timeout=90_000)
+            assert "slower than intended" in page.inner_text(".mk-slow-note")
+            page.wait_for_selector("text=PKG1", timeout=90_000)   # every frame is still played
+            late = query(served.data, "select frame, late_ms from steps where frame > 0 order by frame")
+            assert [f for f, _ in late] == list(range(1, 41))
+            assert sum(ms > 20 for _, ms in late) > 30               # each row says how late it was
         finally:
             served.stop()
 
