@@ -112,21 +112,11 @@ def step_bundle(node: str, rootdir: str, assets: Any) -> Any:
     ``serve`` keeps steps with two or more humans on the server until browser multiplayer comes
     and builds no bundle for them; their browser peers will install the same wheels, so they are
     built here the same way."""
-    from ..collect import basedir_and_name, load_step
-    from ..web.browser_games import runs_in_browser
-    from ..web.browser_runtime import prepare_browser_runtime
-    from ..web.wheels import BrowserBundle, experiment_wheel, mugkit_wheel, package_wheels
+    from ..collect import load_step
+    from ..web.browser_runtime import build_bundle
 
     experiment, step = load_step(node, rootdir)
-    if runs_in_browser(step):
-        return prepare_browser_runtime({experiment.name: experiment}, assets).bundles[(experiment.name, step.name)]
-    lock_path = assets.path("pyodide", assets.versions["pyodide"], "pyodide-lock.json")
-    lock = json.loads(lock_path.read_text()) if lock_path else None
-    basedir, module = basedir_and_name(experiment.path)
-    extra, native = package_wheels(step.options.packages, lock)
-    folder = experiment_wheel(basedir, os.path.basename(basedir) or module)
-    return BrowserBundle([mugkit_wheel(), *extra, folder], native,
-                         os.path.relpath(experiment.path, basedir).replace(os.sep, "/"))
+    return build_bundle(experiment, step, assets)
 
 
 class BrowserPython:

@@ -16,9 +16,9 @@ from typing import Any
 from ..collect import basedir_and_name
 from .browser_games import BrowserGames, runs_in_browser
 from .runtime_assets import RuntimeAssets
-from .wheels import BrowserBundle, experiment_wheel, mugkit_wheel, package_wheels
+from .wheels import BrowserBundle, Wheel, experiment_wheel, mugkit_wheel, package_wheels
 
-__all__ = ["prepare_browser_runtime", "PreparedRuntime", "default_packages_url"]
+__all__ = ["prepare_browser_runtime", "build_bundle", "PreparedRuntime", "default_packages_url"]
 
 
 def default_packages_url(pyodide_version: str) -> str:
@@ -58,16 +58,28 @@ def prepare_browser_runtime(experiments: dict, assets: RuntimeAssets | None = No
         return None
     assets = assets or RuntimeAssets.load()
     assets.require()
+    runtime = mugkit_wheel()
+    folders: dict[str, Any] = {}
+    bundles = {(name, step.name): build_bundle(experiment, step, assets, runtime, folders)
+               for name, experiment, step in steps}
+    return PreparedRuntime(assets, bundles)
+
+
+def build_bundle(experiment: Any, step: Any, assets: RuntimeAssets, runtime: Wheel | None = None,
+                 folders: dict | None = None) -> BrowserBundle:
+    """What browsers install for one step: mugkit's wheel (``runtime``, built when None), the
+    step's ``packages=`` and the experiment folder's wheel (kept in ``folders`` by folder, so
+    experiments sharing a folder share it).
+
+    Raises:
+        WheelError: a wheel cannot be built or a package cannot go to the browser.
+    """
+    folders = {} if folders is None else folders
     lock_path = assets.path("pyodide", assets.versions["pyodide"], "pyodide-lock.json")
     lock = json.loads(lock_path.read_text()) if lock_path else None
-    runtime = mugkit_wheel()
-    per_folder: dict[str, Any] = {}
-    bundles = {}
-    for name, experiment, step in steps:
-        basedir, module = basedir_and_name(experiment.path)
-        if basedir not in per_folder:
-            per_folder[basedir] = experiment_wheel(basedir, os.path.basename(basedir) or module)
-        extra, native = package_wheels(step.options.packages, lock)
-        module_path = os.path.relpath(experiment.path, basedir).replace(os.sep, "/")
-        bundles[(name, step.name)] = BrowserBundle([runtime, *extra, per_folder[basedir]], native, module_path)
-    return PreparedRuntime(assets, bundles)
+    basedir, module = basedir_and_name(experiment.path)
+    if basedir not in folders:
+        folders[basedir] = experiment_wheel(basedir, os.path.basename(basedir) or module)
+    extra, native = package_wheels(step.options.packages, lock)
+    module_path = os.path.relpath(experiment.path, basedir).replace(os.sep, "/")
+    return BrowserBundle([runtime or mugkit_wheel(), *extra, folders[basedir]], native, module_path)
