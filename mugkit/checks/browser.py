@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import base64
 import http.server
-import json
 import mimetypes
 import os
 import pickle

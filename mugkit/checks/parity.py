@@ -26,7 +26,7 @@ from ..runtime.state import diff, same
 from .base import CheckContext, Found, reproduce_property, run_property
 from .browser import BrowserPython, BrowserUnavailable
 from .inputs import KeyPlan, fixed_plans
-from .play import Run, first_difference, make_game, play
+from .play import first_difference, make_game, play
 from .report import CheckFailure
 
 __all__ = ["check_parity", "reproduce", "classify", "FRAMES", "SEEDS", "DRIFT"]

@@ -26,7 +26,7 @@ from .errors import InternalError
 from .policies import Policy, PolicyError, action_mask
 from .seeding import derive_rng
 from .spaces import _flat, _nest
-from .tensors import Tensor, cast, observation_tensor, pack, tensor, tensor_key, unpack, web_type, zeros
+from .tensors import Tensor, cast, observation_tensor, pack, tensor_key, unpack, web_type, zeros
 
 __all__ = ["Onnx", "TensorInfo", "NativeSession", "PrefetchSession", "Logits"]
 
