@@ -73,29 +73,48 @@ class ProtocolBot:
         run_id: the run's id, part of the bot's panel id (so runs never collide).
         invalid: first send invalid survey answers, which the server must reject.
         bounds: when the bot calls itself stuck.
+        reload: reload the page once during the bot's first game (20–60 % into it): the
+            connection closes and a new one comes back with the identity the server gave, as
+            a reloaded page does; the game resumes (a browser-run game re-simulates the episode
+            from the server's record).
     """
 
     def __init__(self, number: int, url: str, experiment: str, collected: Any, *, run_id: str,
-                 invalid: bool = False, bounds: Bounds = Bounds()):
-        import socketio
-
+                 invalid: bool = False, bounds: Bounds = Bounds(), reload: bool = False):
         self.url, self.experiment, self.collected = url, experiment, collected
         self.steps = {s.name: s for s in collected.steps} if collected is not None else {}
         self.invalid, self.bounds = invalid, bounds
         self.rng = random.Random(f"{run_id}:{number}")
         self.query = {"PROLIFIC_PID": f"lt-{run_id}-{number}", "STUDY_ID": "loadtest", "SESSION_ID": run_id}
         self.log = BotLog(number, experiment)
-        self.sio = socketio.AsyncClient(reconnection=False)
+        self.reload_at: float | None = None if reload else float("inf")  # inf: never
+        self.identity: dict = {}
+        self.carry: Any = None          # what a reloaded page kept of its game (unacknowledged rows)
+        self.generation = 0             # of the connection: events of a closed one are ignored
+        self.sio = self._client()
         self.views: asyncio.Queue = asyncio.Queue()
         self.player: Player | None = None
         self.player_task: asyncio.Task | None = None
         self.early: list = []           # frames that arrived before their game view
         self.progress_at = time.monotonic()
         self.last: dict = {}
+
+    def _client(self) -> Any:
+        """A socket.io client with the bot's handlers (a new one per connection)."""
+        import socketio
+
+        sio = socketio.AsyncClient(reconnection=False)
         for event, handler in (("view", self._on_view), ("frame", self._on_frame), ("identity", self._on_identity),
-                               ("waitroom", self._on_other), ("error", self._on_error),
-                               ("disconnect", self._on_disconnect)):
-            self.sio.on(event, handler)
+                               ("waitroom", self._on_other), ("error", self._on_error)):
+            sio.on(event, handler)
+        generation = self.generation
+
+        async def disconnected(*args: Any) -> None:
+            if generation == self.generation:
+                await self._on_disconnect()
+
+        sio.on("disconnect", disconnected)
+        return sio
 
     # -- socket handlers (they may run concurrently: socket.io runs each message as a task) ---
 
@@ -125,6 +144,7 @@ class ProtocolBot:
     async def _on_identity(self, data: dict) -> None:
         self.log.received += 1
         self.log.participant = data.get("participant")
+        self.identity = dict(data)
 
     async def _on_other(self, data: Any = None) -> None:
         self.log.received += 1
@@ -140,16 +160,29 @@ class ProtocolBot:
     async def emit(self, event: str, data: dict) -> None:
         """A message without acknowledgement (``keys``); none once the bot has ended (a frame handled
         while it disconnects)."""
-        if self.log.outcome is not None or not self.sio.connected:
+        if self.log.outcome is not None or not await self._ready():
             return
         self.log.sent += 1
         await self.sio.emit(event, data)
 
+    async def _ready(self) -> bool:
+        """Waits (up to the connect bound) until the connection's namespace is open: after a reload
+        the server's first messages (the game view) come before the client counts as connected."""
+        deadline = time.monotonic() + self.bounds.connect
+        while "/" not in self.sio.namespaces:
+            if time.monotonic() > deadline or self.log.outcome is not None:
+                return False
+            await asyncio.sleep(0.01)
+        return True
+
     async def call(self, event: str, data: dict) -> dict:
         """A message with an acknowledgement; its round trip is a latency sample."""
+        from socketio.exceptions import TimeoutError as NoAck
+
+        if not await self._ready():
+            raise Failed(f"{event} could not be sent: not connected")
         self.log.sent += 1
         sent = time.monotonic()
-        from socketio.exceptions import TimeoutError as NoAck
 
         try:
             reply = await self.sio.call(event, data, timeout=self.bounds.stuck_after)
@@ -171,6 +204,9 @@ class ProtocolBot:
             raise ValueError(f"runtime {runtime!r} has no bot player")
         game = self.log.games.setdefault(view["game"], GameLog(view["game"], view.get("step"), view.get("you"), runtime))
         self.player = factory(view, self.steps.get(view.get("step")), self, game, self.rng, self.collected)
+        self.player.resuming, self.carry = self.carry, None
+        if self.reload_at is None:  # the first game of a bot that reloads: when
+            self.reload_at = time.monotonic() + self._reload_delay(self.steps.get(view.get("step")))
         self.player_task = asyncio.get_running_loop().create_task(self.player.run())
         self.player_task.add_done_callback(self._player_ended)
         early, self.early = [f for f in self.early if f.get("game") == view["game"]], []
@@ -184,7 +220,7 @@ class ProtocolBot:
         exc = task.exception()
         kind = "_stuck" if isinstance(exc, Stuck) else "_failed"
         reason = str(exc) if isinstance(exc, (Stuck, Failed)) else f"{type(exc).__name__}: {exc}"
-        self.views.put_nowait({"kind": kind, "reason": f"game {self.last.get('game')}: {reason}"})
+        self.views.put_nowait({"kind": kind, "reason": reason})
 
     def _stop_player(self) -> None:
         if self.player is not None:
@@ -220,17 +256,41 @@ class ProtocolBot:
         return self.log
 
     async def _connect(self) -> None:
+        auth = {"experiment": self.experiment, "query": self.query, "participant": self.identity.get("participant"),
+                "resume": self.identity.get("resume")}
         try:
-            await asyncio.wait_for(self.sio.connect(
-                self.url, transports=["websocket"], socketio_path="socket.io",
-                auth={"experiment": self.experiment, "query": self.query, "participant": None, "resume": None}),
-                self.bounds.connect)
+            await asyncio.wait_for(self.sio.connect(self.url, transports=["websocket"], socketio_path="socket.io",
+                                                    auth=auth), self.bounds.connect)
         except asyncio.TimeoutError:
             raise Stuck(f"no connection within {self.bounds.connect:g} s") from None
         except Exception as exc:
             raise Failed(f"cannot connect: {exc}") from None
-        self.log.connected_at = time.monotonic()
+        if self.log.connected_at is None:
+            self.log.connected_at = time.monotonic()
         self.moved()
+
+    def _reload_delay(self, step: Any) -> float:
+        """Seconds into the game to reload: 20–60 % of its length when known, else 1–3 s."""
+        options = getattr(step, "options", None)
+        if options is None or options.max_steps is None or options.turn_based:
+            return self.rng.uniform(1.0, 3.0)
+        return self.rng.uniform(0.2, 0.6) * options.episodes * options.max_steps / options.fps
+
+    async def _reload(self) -> None:
+        """A page reload: the connection closes, the page keeps what a browser keeps (identity,
+        unacknowledged rows), and a new connection comes back; the server resends the game view."""
+        self.reload_at = float("inf")
+        self.log.reloads += 1
+        carry = self.player.carry() if self.player is not None else None
+        self._stop_player()
+        self.generation += 1
+        try:
+            await asyncio.wait_for(self.sio.disconnect(), 5)
+        except Exception:
+            pass
+        self.carry, self.last = carry, {}  # the same game view comes again: a new player for it
+        self.sio = self._client()
+        await self._connect()
 
     def _allowed(self) -> tuple[float, str]:
         """How long the bot may go without progress now, and what it is waiting for."""
@@ -250,8 +310,12 @@ class ProtocolBot:
             if now - self.progress_at > allowed:
                 raise Stuck(f"waited {allowed:g} s for {waiting_for}")
             self._check_game_length(now)
+            if self.last.get("kind") == "game" and now >= (self.reload_at or float("inf")):
+                await self._reload()
+                continue
+            wait = min(1.0, max(0.01, (self.reload_at or float("inf")) - now))
             try:
-                view = await asyncio.wait_for(self.views.get(), 1.0)
+                view = await asyncio.wait_for(self.views.get(), wait)
             except asyncio.TimeoutError:
                 continue
             if view.get("kind") == "_disconnected":

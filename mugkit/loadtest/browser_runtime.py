@@ -39,6 +39,12 @@ class BrowserRuntime(Player):
         self.plan = sample_plan(self.step, PLAN_FRAMES, self.rng)
         self.tick_index = 0
 
+    def carry(self) -> Any:
+        """The batches not yet acknowledged and the next batch number: a browser keeps them in
+        ``localStorage`` over a reload."""
+        kept, self.outbox = self.outbox, []
+        return kept, self.batch
+
     def stop(self) -> None:
         """Batches never acknowledged are counted (not lost: the server never said it kept them)."""
         if self.sending is not None:
@@ -67,7 +73,10 @@ class BrowserRuntime(Player):
         game = await asyncio.to_thread(self._open)
         await self._acked("loaded", {"game": self.game, "stages": {"build": round((time.monotonic() - started) * 1000)},
                                      "bytes": 0, "cached": True})
-        game.start()
+        if self.resuming is not None:
+            await self._resume(game)
+        else:
+            game.start()
         self.progress()
         await self._play(game)
         self._queue(game.take_rows())
@@ -77,6 +86,26 @@ class BrowserRuntime(Player):
         self._check_sender()
         self.finishing = True
         await self._acked("game_over", {"game": self.game})
+
+    async def _resume(self, game: Any) -> None:
+        """After a reload, as the browser does: the kept batches first, then the server's record of
+        the episode, re-simulated frame by frame (its rows are not sent again)."""
+        kept, self.batch = self.resuming
+        for number, text in kept:
+            self.outbox.append((number, text))
+        if self.outbox:
+            self.sending = asyncio.get_running_loop().create_task(self._send())
+        while self.outbox:
+            self._check_sender()
+            await asyncio.sleep(0.05)
+        reply = await self._acked("resume", {"game": self.game})
+        if reply.get("record") is None:
+            game.start()
+            return
+        game.resume(reply["record"])
+        while game.replaying:
+            game.replay_step()
+        self.log.resumed_at = game.position
 
     def _check_sender(self) -> None:
         """Raises what ended the sending task (a refused batch, no acknowledgement)."""

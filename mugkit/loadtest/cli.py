@@ -28,6 +28,8 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--chromium", default="/usr/bin/chromium", help="the Chromium executable for --browser")
     p.add_argument("--invalid-answers", action="store_true",
                    help="bots first send invalid survey answers, which the server must reject")
+    p.add_argument("--reloads", type=int, default=0, metavar="K",
+                   help="K of the protocol bots reload the page once in their first game (the game must resume)")
     p.add_argument("--seed", type=int, default=1, help="the started server's study seed (default 1)")
     p.add_argument("--json", metavar="FILE", help="write the report as JSON")
     p.add_argument("-q", "--quiet", action="store_true", help="no live progress")
@@ -42,7 +44,7 @@ def main(argv: list[str]) -> int:
     args = _parser().parse_args(argv)
     config = LoadTestConfig(args.paths, args.bots, url=args.url, token=args.token, data=args.data, rate=args.rate,
                             duration=args.duration, stuck_after=args.stuck_after, browser=args.browser,
-                            invalid_answers=args.invalid_answers, seed=args.seed, chromium=args.chromium,
+                            invalid_answers=args.invalid_answers, reloads=args.reloads, seed=args.seed, chromium=args.chromium,
                             progress=False if args.quiet else None)
     try:
         report = run_loadtest(config)

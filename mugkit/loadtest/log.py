@@ -39,6 +39,7 @@ class GameLog:
     frames: dict = field(default_factory=dict)
     rows_acked: dict = field(default_factory=dict)
     rows_unacked: int = 0
+    resumed_at: list | None = None
     keys_sent: int = 0
     over: bool = False
 
@@ -84,6 +85,7 @@ class BotLog:
     errors: list = field(default_factory=list)     # (step, message) of the server's ``error`` messages
     sent: int = 0
     received: int = 0
+    reloads: int = 0
     connected_at: float | None = None
     finished_at: float | None = None
     outcome: Outcome | None = None

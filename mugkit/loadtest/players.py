@@ -81,12 +81,17 @@ class Player:
         self.seq = 0
         self.held: tuple = ()
         self.finishing = False   # the player is ending the game itself: its clock is not cancelled
+        self.resuming: Any = None  # after a reload: what the page kept (see carry), else None
 
     async def run(self) -> None:
         """The player's clock, if it needs one (cancelled when the game is over)."""
 
     def stop(self) -> None:
         """The game is over for the bot (the next view came, or the bot ended)."""
+
+    def carry(self) -> Any:
+        """What a reloaded page keeps of this game for the next player (``resuming``)."""
+        return ()
 
     async def on_frame(self, frame: dict) -> None:
         """A ``frame`` message of this game."""

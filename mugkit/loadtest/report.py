@@ -74,7 +74,8 @@ class Report:
                  f"  completed {d['completed']}, failed {d['failed']}, stuck {d['stuck']}; "
                  f"peak concurrent {d['peak_concurrent']}"]
         if d["paths"]:
-            lines.append("  ended by: " + ", ".join(f"{k} {v}" for k, v in d["paths"].items()))
+            lines.append("  ended by: " + ", ".join(f"{k} {v}" for k, v in d["paths"].items())
+                         + (f"; {d['reloads']} page reload(s) mid-game" if d["reloads"] else ""))
         lines.append(f"  latency (acknowledged messages): {_pct(d['latency_ms'])}")
         if len(d["latency_by_message_ms"]) > 1:
             lines += [f"    {event}: {_pct(p)}" for event, p in d["latency_by_message_ms"].items()]
@@ -134,6 +135,7 @@ def build_report(logs: Sequence[BotLog], *, audit: Audit | None, server: dict, t
         "browser_bots": sum(log.kind == "browser" for log in logs),
         "experiments": dict(Counter(log.experiment for log in logs)),
         "paths": dict(Counter(_path(log) for log in logs if log.outcome and log.outcome.status == "completed")),
+        "reloads": sum(log.reloads for log in logs),
         "messages": {"sent": sent, "received": received},
         "messages_per_second": (sent + received) / duration if duration > 0 else 0.0,
         "frames_received": sum(g.frame_count() for log in logs for g in log.games.values()),

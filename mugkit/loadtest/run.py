@@ -46,6 +46,7 @@ class LoadTestConfig:
         stuck_after: seconds without progress after which a bot is stuck.
         browser: how many of the bots are headless Chromium pages.
         invalid_answers: bots first send invalid survey answers, which must be rejected.
+        reloads: how many protocol bots reload the page once in their first game.
         seed: the study seed of a started server.
         grace: ``--grace`` of a started server.
         before_audit: called with the database path before the audit (tests).
@@ -62,6 +63,7 @@ class LoadTestConfig:
     stuck_after: float = 60.0
     browser: int = 0
     invalid_answers: bool = False
+    reloads: int = 0
     seed: int = 1
     grace: float | None = None
     before_audit: Callable[[str], Any] | None = None
@@ -191,6 +193,8 @@ def run_loadtest(config: LoadTestConfig) -> Report:
     """
     if config.bots < 1 or config.rate <= 0 or not 0 <= config.browser <= config.bots:
         raise LoadTestError("--bots must be at least 1, --rate positive, and --browser between 0 and --bots")
+    if not 0 <= config.reloads <= config.bots - config.browser:
+        raise LoadTestError("--reloads must be between 0 and the number of protocol bots (--bots minus --browser)")
     experiments = resolve(config.paths)
     temp = None
     if config.url is None:
@@ -213,6 +217,8 @@ async def _run(config: LoadTestConfig, experiments: Experiments, server: Server)
     deadline = time.monotonic() + config.duration if config.duration else None
     bounds = Bounds(stuck_after=config.stuck_after, deadline=deadline)
     browser_at = set(_every(config.bots, config.browser))
+    protocol = [i for i in range(config.bots) if i not in browser_at]
+    reload_at = {protocol[j] for j in _every(len(protocol), config.reloads, offset=0.5)}
     watch = Watch(server)
     await watch.poll()
     watcher = asyncio.create_task(watch.run())
@@ -227,7 +233,7 @@ async def _run(config: LoadTestConfig, experiments: Experiments, server: Server)
                 bot = await browsers.bot(i, server.url, name, experiments.collected[name], run_id, bounds)
             else:
                 bot = ProtocolBot(i, server.url, name, experiments.collected[name], run_id=run_id,
-                                  invalid=config.invalid_answers, bounds=bounds)
+                                  invalid=config.invalid_answers, bounds=bounds, reload=i in reload_at)
             logs.append(bot.log)
             tasks.append(asyncio.create_task(bot.run()))
             await asyncio.sleep(1.0 / config.rate)
@@ -264,9 +270,9 @@ async def _show(progress: Progress, logs: list) -> None:
         await asyncio.sleep(0.5)
 
 
-def _every(n: int, k: int) -> list:
-    """``k`` bot numbers of ``n``, evenly spaced (the first is 0)."""
-    return [int(i * n / k) for i in range(k)] if k else []
+def _every(n: int, k: int, offset: float = 0.0) -> list:
+    """``k`` of the numbers ``0 … n-1``, evenly spaced, starting ``offset`` of a space in."""
+    return [int((i + offset) * n / k) for i in range(k)] if k else []
 
 
 class _Browsers:

@@ -267,3 +267,23 @@ def test_a_running_server_is_tested_by_url_and_audited_through_its_data_folder(t
     assert audited["tick_lateness_ms"]["p50"] >= 0 and audited["server"]["source"] == "stats.json"
     assert blind.data["completed"] == 2 and blind.data["audit"] is None and blind.data["tick_lateness_ms"] is None
     assert "data audit: not run (give --data DIR" in blind.text()
+
+
+@pytest.mark.slow
+@pytest.mark.load
+@pytest.mark.timeout(180)
+def test_bots_that_reload_mid_game_resume_it_and_nothing_is_lost_or_stored_twice(tmp_path):
+    """A browser-run game re-simulated from the server's record after a reload (kept batches sent
+    first), a two-player server game paused and resumed for the partner: every row once."""
+    report = run_loadtest(LoadTestConfig([BRIEF, PAIR], 6, reloads=6, rate=10, stuck_after=30, progress=False,
+                                         data=str(tmp_path / "data")))
+    d = report.data
+    assert report.ok and d["completed"] == 6 and d["reloads"] == 6, d["failures"]
+    assert "resume" in d["latency_by_message_ms"]  # the browser games asked for their record
+    with sqlite3.connect(tmp_path / "data" / "mugkit.sqlite") as db:
+        per_game = db.execute("select g.runtime, g.outcome, count(s.frame), count(distinct s.episode * 1000 + s.frame) "
+                              "from games g join steps s using (game_id) group by g.game_id").fetchall()
+    browser = [r for r in per_game if r[0] == "browser"]
+    assert len(browser) == 4 and all(r == ("browser", "completed", 42, 42) for r in browser)
+    server = [r for r in per_game if r[0] == "server"]
+    assert all(r[1] == "completed" for r in server) and len(server) == 4 + 1

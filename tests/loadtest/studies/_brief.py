@@ -1,5 +1,5 @@
-"""A short study for the load-test tests: every kind of step, games of a second or two (one run on
-the server, one in the browser), every question type (named with _ so checks skip it)."""
+"""A short study for the load-test tests: every kind of step, games of a second or two (one run in
+the browser, then one on the server), every question type (named with _ so checks skip it)."""
 
 import mugkit as mk
 from mugkit import draw, spaces
@@ -45,14 +45,14 @@ def consent():
     return mk.Consent(body="Do you agree?", decline_code="DECLINED")
 
 
-@mk.scene(players={"walker": mk.HUMAN}, keys=KEYS, default_action=1, fps=30, max_steps=40)
-def on_server(seed):
-    return Line(render_mode="mug")
-
-
 @mk.scene(players={"walker": mk.HUMAN}, keys=KEYS, default_action=1, fps=30, max_steps=20, episodes=2,
           runtime="browser")
 def in_browser(seed):
+    return Line(render_mode="mug")
+
+
+@mk.scene(players={"walker": mk.HUMAN}, keys=KEYS, default_action=1, fps=30, max_steps=40)
+def on_server(seed):
     return Line(render_mode="mug")
 
 
