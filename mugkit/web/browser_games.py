@@ -54,6 +54,7 @@ class BrowserGame:
     step: Any
     agent: Any
     last: tuple = (-1, -1)          # (episode, frame) of the newest stored row
+    session: str | None = None      # the page now playing it (the last to ask for the record)
     lock: asyncio.Lock = field(default_factory=asyncio.Lock)
 
 
@@ -128,6 +129,11 @@ class BrowserGames:
             raise RowError(f"rows.rows is not tagged JSON: {exc}") from None
         if not isinstance(items, list):
             raise RowError("rows.rows must hold a list of rows")
+        if game.session is not None and data.get("session") != game.session:
+            # Another window took the game over (a second tab, a reload): two pages must not
+            # both record it, or the rows would mix two different plays.
+            return {"ok": False, "superseded": True,
+                    "error": "this game continues in another window or tab; its rows come from there"}
         async with game.lock:  # socket.io handlers may run concurrently: one batch at a time per game
             parsed = [self._row(game, item, i) for i, item in enumerate(items)]
             new = [r for r in parsed if (r[0].episode, r[0].frame) > game.last]
@@ -163,10 +169,13 @@ class BrowserGames:
                       item.get("observation"), item.get("info"), x)
         return row, _number(item.get("t_client")), _number(item.get("late_ms"))
 
-    async def record(self, game: BrowserGame) -> dict | None:
-        """What a reloaded browser re-simulates: the current episode's recorded human inputs
+    async def record(self, game: BrowserGame, session: Any = None) -> dict | None:
+        """What a (re)loaded page re-simulates: the current episode's recorded human inputs
         (``{"episode", "frames": [[frame, {agent: [action, keys, filled]}]], "last"}``), or None
-        when nothing is stored yet (the game starts afresh)."""
+        when nothing is stored yet (the game starts afresh). The asking page's ``session`` plays
+        the game from now on: rows from any other page are refused."""
+        if isinstance(session, str) and 0 < len(session) <= 64:
+            game.session = session
         if game.last == (-1, -1):
             return None
         episode = game.last[0]

@@ -60,21 +60,24 @@ Browser runtime (``runtime="browser"`` steps with one human; mugkit/web/browser_
     the browser plays the game with the frame driver and sends its rows. Every message below is
     acknowledged with ``{"ok": true, ...}`` or ``{"ok": false, "error": str}`` and names the game:
 
-    - ``rows``: ``{"game", "batch": int, "rows": str}``, ``rows`` the tagged JSON of a list of row
+    - ``rows``: ``{"game", "session", "batch": int, "rows": str}``, ``rows`` the tagged JSON of a list of row
       objects (:func:`mugkit.runtime.browser_game.row_dict` plus ``t_client`` in seconds and
       ``late_ms``), in frame order, at most 512 KiB. Acknowledged once committed with
       ``{"ok": true, "batch", "last": [episode, frame]}`` (the newest stored frame); rows at or
       before the newest stored frame are dropped, so sending a batch again is harmless. A browser
-      keeps each batch (``localStorage``) until it is acknowledged.
-    - ``resume``: ``{"game"}`` → ``{"ok": true, "record": str | null}``: the tagged JSON of
+      keeps each batch (``localStorage``) until it is acknowledged. Rows of a page whose
+      ``session`` is not the one that last asked for ``resume`` are refused with
+      ``"superseded": true`` (the game goes on in another window).
+    - ``resume``: ``{"game", "session"}`` → ``{"ok": true, "record": str | null}``: the tagged JSON of
       ``{"episode", "frames": [[frame, {agent: [action, keys, filled]}]], "last": [episode,
       frame]}``, the current episode's recorded human inputs, to re-simulate after a reload
-      (null: nothing stored, start afresh). Send unacknowledged batches first.
+      (null: nothing stored, start afresh). Send unacknowledged batches first. ``session`` (a
+      random id per page, at most 64 characters) makes this page the one that records the game.
     - ``loaded``: ``{"game", "stages": {stage: ms}, "bytes": int, "cached": bool}`` — the loading
       time, stored as a ``game_loaded`` event.
     - ``load_failed``: ``{"game", "stage", "package", "reason"}`` — logged by the server (which
       package failed and why) and stored as a ``game_load_failed`` event.
-    - ``game_over``: ``{"game"}`` — every episode is played and its rows acknowledged; the
+    - ``game_over``: ``{"game", "session"}`` — every episode is played and its rows acknowledged; the
       participant moves on (refused while the last episode's rows are not stored).
 """
 

@@ -413,7 +413,7 @@ class Study:
         except RowError as exc:
             return {"ok": False, "error": str(exc)}
         if kind == "resume":
-            record = await self.browser.record(game)
+            record = await self.browser.record(game, data.get("session"))
             return {"ok": True, "record": None if record is None else to_json(record, "the game's record")}
         if kind in ("loaded", "load_failed"):
             detail = {k: data.get(k) for k in ("stages", "bytes", "cached", "stage", "package", "reason")
@@ -424,9 +424,11 @@ class Study:
                             str(data.get("reason"))[:500])
             await self._event(p, f"game_{kind}", {"game": game.game_id, **detail})
             return {"ok": True}
-        return await self._browser_game_over(p, game)
+        return await self._browser_game_over(p, game, data)
 
-    async def _browser_game_over(self, p: Participant, game: BrowserGame) -> dict:
+    async def _browser_game_over(self, p: Participant, game: BrowserGame, data: dict) -> dict:
+        if game.session is not None and data.get("session") != game.session:
+            return {"ok": False, "superseded": True, "error": "this game continues in another window or tab"}
         if game.last[0] < game.step.options.episodes - 1:
             return {"ok": False, "error": "the rows of the last episode are not stored yet: send them first"}
         await self.browser.finish(game, "completed")

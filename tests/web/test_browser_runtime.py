@@ -158,6 +158,7 @@ def test_coin_chase_resumes_after_a_reload_at_the_frame_it_stopped(chromium, ser
     page.reload()
     wait_loaded(page)
     resumed = tuple(map(int, page.get_attribute(".mk-game", "data-first-frame").split(":")))
+    page.wait_for_timeout(1000)   # the resumed page's first batches (sent four times a second)
 
     after = stored_rows(server.data, game_id)
     assert {k: after[k] for k in before} == before          # nothing acknowledged was lost
@@ -172,3 +173,20 @@ def test_coin_chase_resumes_after_a_reload_at_the_frame_it_stopped(chromium, ser
     assert_complete(server, game_id, "chase", episodes=3)
     chaser = [r for (_, f, a), r in stored_rows(server.data, game_id).items() if a == "chaser" and f > 0]
     assert len({r["action"] for r in chaser}) >= 3                   # the model really steered
+
+
+def test_a_second_tab_takes_the_game_over_and_the_first_stops_recording(chromium, server):
+    context = chromium.new_context(viewport={"width": 1000, "height": 760})
+    first = context.new_page()
+    enter_game(first, f"{server.url}/chase/")
+    wait_loaded(first)
+    rng = random.Random(5)
+    play(first, ["ArrowLeft", "ArrowUp"], 1.5, rng)
+    second = context.new_page()   # the same browser: the same participant, the same game
+    second.goto(f"{server.url}/chase/")
+    wait_loaded(second)
+    first.wait_for_selector(".mk-game[data-superseded=true]", timeout=10_000)
+    assert "continues in another window" in first.inner_text(".mk-stage-overlay")
+    play_until_over(second, ["ArrowRight", "ArrowDown", "ArrowLeft", "ArrowUp"], rng, limit=120)
+    game_id = game_of(server, "chase")
+    assert_complete(server, game_id, "chase", episodes=3)   # one play, not two mixed

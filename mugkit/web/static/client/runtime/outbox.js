@@ -11,12 +11,17 @@ function storageKey(experiment, game) {
 
 export class Outbox {
   /**
-   * @param {{experiment: string, game: string, link: object, onError?: (text) => void}} options
-   *   `link`: the connection (link.request(event, data) resolves to the server's ack).
+   * @param {{experiment: string, game: string, session: string, link: object,
+   *          onError?: (text) => void, onSuperseded?: () => void}} options
+   *   `link`: the connection (link.request(event, data) resolves to the server's ack);
+   *   `session`: this page's id (batches kept from an earlier page keep theirs);
+   *   `onSuperseded`: another window took the game over (this page's rows are refused).
    */
-  constructor({experiment, game, link, onError = () => {}}) {
+  constructor({experiment, game, session, link, onError = () => {}, onSuperseded = () => {}}) {
     this.key = storageKey(experiment, game);
     this.game = game;
+    this.session = session;
+    this.onSuperseded = onSuperseded;
     this.link = link;
     this.onError = onError;
     this.batches = this.load();
@@ -52,7 +57,7 @@ export class Outbox {
 
   /** Adds a batch of rows (tagged JSON text from the worker) and sends it. */
   add(text) {
-    this.batches.push({game: this.game, batch: this.next++, rows: text});
+    this.batches.push({game: this.game, session: this.session, batch: this.next++, rows: text});
     this.save();
     this.flush();
   }
@@ -68,6 +73,11 @@ export class Outbox {
         const reply = await this.link.request("rows", batch);
         if (!reply.ok && /did not answer|Unexpected/.test(reply.error || "")) {
           this.timer = setTimeout(() => this.flush(), RETRY_MS);   // no connection: keep it, try again
+          return;
+        }
+        if (reply.superseded) {
+          this.stop();
+          this.onSuperseded();
           return;
         }
         if (!reply.ok) this.onError(`rows of this game were refused: ${reply.error}`);

@@ -38,8 +38,10 @@ export class BrowserGameView extends GameView {
     this.slowNote = el("div", {class: "mk-slow-note", role: "status", hidden: true});
     this.root.append(this.slowNote);
     this.slowSeconds = 0;
-    this.outbox = new Outbox({experiment: this.ctx.experiment, game, link: this.ctx.link,
-      onError: (text) => console.warn(text)});
+    // This page's id: the server takes rows only from the page that last resumed the game.
+    this.session = `${Date.now().toString(36)}-${Math.random().toString(36).slice(2, 12)}`;
+    this.outbox = new Outbox({experiment: this.ctx.experiment, game, session: this.session, link: this.ctx.link,
+      onError: (text) => console.warn(text), onSuperseded: () => this.superseded()});
     this.worker = new Worker(new URL("../runtime/worker.js", import.meta.url), {type: "module"});
     this.worker.onmessage = ({data}) => this.fromWorker(data);
     this.worker.onerror = (event) => this.failed({stage: "worker", reason: event.message || "the game's worker stopped"});
@@ -49,7 +51,7 @@ export class BrowserGameView extends GameView {
   /** Stores what an earlier visit left unsent, asks where the game stands, then starts the worker. */
   async begin(boot) {
     await this.outbox.drained();
-    const reply = await this.ctx.link.request("resume", {game: this.message.game});
+    const reply = await this.ctx.link.request("resume", {game: this.message.game, session: this.session});
     if (!reply.ok) return this.failed({stage: "resume", reason: reply.error});
     this.worker.postMessage({type: "start", boot, record: reply.record ?? null});
   }
@@ -108,8 +110,9 @@ export class BrowserGameView extends GameView {
     this.worker = null;
     for (;;) {
       await this.outbox.drained();
-      const reply = await this.ctx.link.request("game_over", {game: this.message.game});
+      const reply = await this.ctx.link.request("game_over", {game: this.message.game, session: this.session});
       if (reply.ok || this.destroyed) return;   // the server sends the next view
+      if (reply.superseded) return this.superseded();
       await new Promise((resolve) => setTimeout(resolve, 2000));
     }
   }
@@ -128,6 +131,17 @@ export class BrowserGameView extends GameView {
       el("p", {}, "Please reload the page to try again. If it happens again, contact the researchers; your progress so far is saved."),
       el("button", {type: "button", class: "mk-button", onclick: () => location.reload()}, "Reload the page")));
     this.overlay.classList.add("mk-stage-overlay-failed");
+  }
+
+  /** Another window or tab resumed this game: this page stops playing it. */
+  superseded() {
+    this.worker?.terminate();
+    this.worker = null;
+    this.root.dataset.superseded = "true";
+    this.overlay.hidden = false;
+    this.overlay.classList.add("mk-stage-overlay-failed");
+    this.overlay.replaceChildren(card("This game continues in another window",
+      el("p", {}, "The study is open in another window or tab, and the game goes on there. Please close this one.")));
   }
 
   destroy() {
