@@ -90,7 +90,7 @@ class BrowserGames:
         when it is a browser game without an outcome (it kept running in the browser)."""
         if game_id in self.games:
             return self.games[game_id]
-        row = next((g for g in await self.storage.games() if g["game_id"] == game_id), None)
+        row = await self.storage.get_game(game_id)
         if row is None or row.get("runtime") != "browser" or row.get("outcome") is not None:
             return None
         players = [p for p in await self.storage.players(game_id) if p.get("participant_id")]

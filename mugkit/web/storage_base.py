@@ -140,6 +140,10 @@ class Storage(abc.ABC):
         continues after it, since a frame is never written twice."""
 
     @abc.abstractmethod
+    async def get_game(self, game_id: str) -> dict | None:
+        """The game's row (JSON columns decoded), or None."""
+
+    @abc.abstractmethod
     async def players(self, game_id: str) -> list[dict]:
         """The game's ``players`` rows."""
 

@@ -213,6 +213,10 @@ class SQLiteStorage(Storage):
         rows = await self._read(lambda conn: conn.execute(sql, (game_id,)).fetchall())
         return (rows[0][0], rows[0][1]) if rows else None
 
+    async def get_game(self, game_id: str) -> dict | None:
+        rows = await self._rows("games", "WHERE game_id = ?", (game_id,), "")
+        return rows[0] if rows else None
+
     async def players(self, game_id: str) -> list[dict]:
         return await self._rows("players", "WHERE game_id = ?", (game_id,))
 

@@ -190,3 +190,24 @@ def test_a_second_tab_takes_the_game_over_and_the_first_stops_recording(chromium
     play_until_over(second, ["ArrowRight", "ArrowDown", "ArrowLeft", "ArrowUp"], rng, limit=120)
     game_id = game_of(server, "chase")
     assert_complete(server, game_id, "chase", episodes=3)   # one play, not two mixed
+
+
+def test_a_server_restart_does_not_cut_a_browser_game(chromium, tmp_path):
+    data = str(tmp_path / "data")
+    served = serve(os.path.join(EXPERIMENTS, "chase.py"), data=data)
+    try:
+        page = chromium.new_page(viewport={"width": 1000, "height": 760})
+        enter_game(page, f"{served.url}/chase/")
+        wait_loaded(page)
+        rng = random.Random(7)
+        play(page, ["ArrowLeft", "ArrowDown"], 1.5, rng)
+        port = int(served.url.rsplit(":", 1)[1])
+        served.stop()                       # the game goes on in the browser meanwhile
+        play(page, ["ArrowRight", "ArrowUp"], 1.0, rng)
+        served = serve(os.path.join(EXPERIMENTS, "chase.py"), data=data, port=port)
+        play_until_over(page, ["ArrowLeft", "ArrowUp", "ArrowRight", "ArrowDown"], rng, limit=120)
+        game_id = game_of(served, "chase")
+        assert_complete(served, game_id, "chase", episodes=3)
+        assert query(data, "select count(*) from games") == [(1,)]
+    finally:
+        served.stop()

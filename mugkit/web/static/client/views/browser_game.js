@@ -56,6 +56,13 @@ export class BrowserGameView extends GameView {
     this.worker.postMessage({type: "start", boot, record: reply.record ?? null});
   }
 
+  /** The view came again (a reconnection): the game never stopped here, so keep drawing it, and
+   *  send what waited for the connection. */
+  again() {
+    this.keyboard.resync();
+    this.outbox.flush();
+  }
+
   sendKeys(message) {
     this.worker?.postMessage({type: "keys", message});
   }
