@@ -27,6 +27,7 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, ROOT)
 sys.path.insert(0, os.path.join(ROOT, "tests", "web"))
 
+from browser_data import enter_game, wait_loaded  # noqa: E402
 from serving import serve  # noqa: E402
 
 from mugkit.checks.browser import BrowserPython  # noqa: E402
@@ -35,23 +36,6 @@ from mugkit.checks.play import make_game, play  # noqa: E402
 from mugkit.collect import load_step  # noqa: E402
 
 GATHER = "experiments/gather.py::round_in_browser"
-
-
-def enter_game(page, url: str) -> float:
-    """Goes to the game step; returns when the game view appeared (perf_counter)."""
-    page.goto(url)
-    for _ in range(8):
-        page.wait_for_selector("body[data-view]")
-        kind = page.get_attribute("body", "data-view")
-        if kind == "game":
-            return time.perf_counter()
-        page.click("button[data-answer='agree']" if kind == "consent" else "button.mk-button")
-        page.wait_for_timeout(200)
-    raise RuntimeError("never reached the game")
-
-
-def first_frame(page) -> None:
-    page.wait_for_selector(".mk-game[data-loaded=true]", timeout=120_000)
 
 
 def start_times(repeats: int) -> dict:
@@ -68,12 +52,13 @@ def start_times(repeats: int) -> dict:
                 context = p.chromium.launch_persistent_context(tempfile.mkdtemp(prefix="mugkit-profile-"),
                                                                executable_path="/usr/bin/chromium")
                 page = context.new_page()
-                t0 = enter_game(page, f"{served.url}/catch/")
-                first_frame(page)
+                enter_game(page, f"{served.url}/catch/")
+                t0 = time.perf_counter()
+                wait_loaded(page)
                 cold.append(time.perf_counter() - t0)
                 t0 = time.perf_counter()
                 page.reload()                      # the same profile: Pyodide from the HTTP cache
-                first_frame(page)
+                wait_loaded(page)
                 warm.append(time.perf_counter() - t0)
                 context.close()
     finally:

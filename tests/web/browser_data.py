@@ -1,6 +1,7 @@
-"""Reading a browser-runtime game back from the database, and replaying it in CPython: the rows
-the browser recorded must be exactly what CPython's frame driver plays from the same seed and the
-same human inputs (AIs included: onnxruntime-web in the browser, onnxruntime here)."""
+"""Browser-runtime games in tests and benches: reaching a game in a page, and reading a game back
+from the database and replaying it in CPython — the rows the browser recorded must be exactly what
+CPython's frame driver plays from the same seed and the same human inputs (AIs included:
+onnxruntime-web in the browser, onnxruntime here)."""
 
 from __future__ import annotations
 
@@ -12,6 +13,29 @@ from mugkit.games import Participant, build_game
 from mugkit.runtime.values import from_json
 
 COMPARED = ("action", "filled", "decided_at", "reward", "terminated", "truncated")
+
+
+def enter_game(page, url: str) -> None:
+    """Goes through the pages before the game (buttons, consent) until the game view."""
+    page.goto(url)
+    for _ in range(8):
+        page.wait_for_selector("body[data-view]")
+        kind = page.get_attribute("body", "data-view")
+        if kind == "game":
+            return
+        if kind == "consent":
+            page.click("button[data-answer='agree']")
+        else:
+            page.click("button.mk-button")
+        page.wait_for_function(f"document.body.dataset.view !== {kind!r} || document.querySelector('.mk-view')")
+        page.wait_for_timeout(300)
+    raise AssertionError("never reached the game")
+
+
+def wait_loaded(page) -> None:
+    page.wait_for_selector(".mk-game[data-loaded=true], .mk-game[data-failed]", timeout=90_000)
+    failed = page.get_attribute(".mk-game", "data-failed")
+    assert failed is None, page.inner_text(".mk-stage-overlay")
 
 
 def query(data: str, sql: str, *params) -> list:

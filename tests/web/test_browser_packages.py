@@ -134,15 +134,6 @@ def study(tmp_path, imports: str, packages: tuple) -> str:
 @pytest.mark.browser
 @pytest.mark.slow
 class TestInTheBrowser:
-    @pytest.fixture(scope="class")
-    @classmethod
-    def chromium(cls):
-        playwright = pytest.importorskip("playwright.sync_api")
-        with playwright.sync_playwright() as p:
-            browser = p.chromium.launch(executable_path="/usr/bin/chromium")
-            yield browser
-            browser.close()
-
     def test_a_served_pure_package_imports_in_the_browser(self, chromium, tmp_path):
         path = study(tmp_path, "import farama_notifications  # served by our server as a wheel",
                      ("farama-notifications==0.0.6",))

@@ -13,24 +13,13 @@ import time
 
 import pytest
 
-from browser_data import differences, frames_of, query, resimulate, stored_rows
+from browser_data import differences, enter_game, frames_of, query, resimulate, stored_rows, wait_loaded
 from serving import ROOT, serve
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
 SHOTS = os.path.join(os.path.dirname(os.path.abspath(__file__)), "screenshots")
 EXPERIMENTS = os.path.join(ROOT, "experiments")
-
-
-@pytest.fixture(scope="module")
-def chromium():
-    playwright = pytest.importorskip("playwright.sync_api")
-    if not os.path.exists("/usr/bin/chromium"):
-        pytest.skip("Debian's chromium is not installed (./dev test installs it)")
-    with playwright.sync_playwright() as p:
-        browser = p.chromium.launch(executable_path="/usr/bin/chromium")
-        yield browser
-        browser.close()
 
 
 @pytest.fixture(scope="module")
@@ -43,29 +32,6 @@ def server(tmp_path_factory):
 def shot(page, name: str) -> None:
     os.makedirs(SHOTS, exist_ok=True)
     page.screenshot(path=os.path.join(SHOTS, f"browser-{name}.png"))
-
-
-def enter_game(page, url: str) -> None:
-    """Goes through the pages before the game (buttons, consent) until the game view."""
-    page.goto(url)
-    for _ in range(8):
-        page.wait_for_selector("body[data-view]")
-        kind = page.get_attribute("body", "data-view")
-        if kind == "game":
-            return
-        if kind == "consent":
-            page.click("button[data-answer='agree']")
-        else:
-            page.click("button.mk-button")
-        page.wait_for_function(f"document.body.dataset.view !== {kind!r} || document.querySelector('.mk-view')")
-        page.wait_for_timeout(300)
-    raise AssertionError("never reached the game")
-
-
-def wait_loaded(page) -> None:
-    page.wait_for_selector(".mk-game[data-loaded=true], .mk-game[data-failed]", timeout=90_000)
-    failed = page.get_attribute(".mk-game", "data-failed")
-    assert failed is None, page.inner_text(".mk-stage-overlay")
 
 
 def play(page, keys: list[str], seconds: float, rng: random.Random) -> None:

@@ -17,17 +17,6 @@ WALK = os.path.join(STUDIES, "_walk.py")
 DUO = os.path.join(STUDIES, "_duo.py")
 
 
-@pytest.fixture(scope="module")
-def chromium():
-    playwright = pytest.importorskip("playwright.sync_api")
-    if not os.path.exists("/usr/bin/chromium"):
-        pytest.skip("Debian's chromium is not installed (./dev test installs it)")
-    with playwright.sync_playwright() as p:
-        browser = p.chromium.launch(executable_path="/usr/bin/chromium")
-        yield browser
-        browser.close()
-
-
 @pytest.fixture
 def server(tmp_path):
     served = serve(WALK, DUO, data=str(tmp_path / "data"))
