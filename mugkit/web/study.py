@@ -423,6 +423,8 @@ class Study:
                             data.get("stage"), f" (package {data['package']})" if data.get("package") else "",
                             str(data.get("reason"))[:500])
             await self._event(p, f"game_{kind}", {"game": game.game_id, **detail})
+            if kind == "load_failed" and data.get("stage") == "game":
+                await self._browser_game_end(p, game, "error")  # the env raised: go on, as on the server
             return {"ok": True}
         return await self._browser_game_over(p, game, data)
 
@@ -431,10 +433,15 @@ class Study:
             return {"ok": False, "superseded": True, "error": "this game continues in another window or tab"}
         if game.last[0] < game.step.options.episodes - 1:
             return {"ok": False, "error": "the rows of the last episode are not stored yet: send them first"}
-        await self.browser.finish(game, "completed")
+        await self._browser_game_end(p, game, "completed")
+        return {"ok": True}
+
+    async def _browser_game_end(self, p: Participant, game: BrowserGame, outcome: str) -> None:
+        await self.browser.finish(game, outcome)
+        if outcome != "completed":
+            await self._event(p, f"game_{outcome}", {"game": game.game_id})
         await self._move(p, p.index + 1)
         await self._push(p)
-        return {"ok": True}
 
     async def _group(self, p: Participant, step: GameStep, rep: int) -> list[Participant] | None:
         if len(step.humans) == 1:

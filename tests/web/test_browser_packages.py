@@ -72,6 +72,9 @@ class Counter:
     possible_agents = ["me"]
     DELAY = 0.0  # seconds each step takes: a machine too slow for the fps
 
+    def step_hook(self):
+        """Called at each step: tests replace it (an env that raises)."""
+
     def __init__(self):
         self.n = self.t = 0
         self.agents = ["me"]
@@ -92,6 +95,7 @@ class Counter:
         start = time.perf_counter()
         while time.perf_counter() - start < self.DELAY:
             pass
+        self.step_hook()
         self.n += actions["me"]
         self.t += 1
         done = self.t >= 40
@@ -204,5 +208,23 @@ def test_runtime_files_and_wheels_are_served_pinned_and_cached_for_good(tmp_path
             with pytest.raises(urllib.error.HTTPError) as err:
                 urllib.request.urlopen(served.url + bad)
             assert err.value.code == 404, bad
+    finally:
+        served.stop()
+
+
+@pytest.mark.browser
+@pytest.mark.slow
+def test_an_env_that_raises_mid_game_ends_it_as_error_and_the_participant_goes_on(chromium, tmp_path):
+    path = study(tmp_path, "Counter.step_hook = lambda self: 1 / (self.t != 25)  # the step to frame 26 raises", ())
+    served = serve(path, data=str(tmp_path / "data"))
+    try:
+        page = chromium.new_page()
+        page.goto(f"{served.url}/pkgstudy/")
+        page.wait_for_selector("text=PKG1", timeout=90_000)   # the completion page: the participant went on
+        frames = [f for (f,) in query(served.data, "select frame from steps order by frame")]
+        assert frames == list(range(26))                        # every frame played before the error is stored
+        assert query(served.data, "select outcome from games") == [("error",)]
+        (detail,), = query(served.data, "select detail from events where kind = 'game_load_failed'")
+        assert "ZeroDivisionError" in detail
     finally:
         served.stop()

@@ -124,11 +124,18 @@ export class BrowserGameView extends GameView {
     }
   }
 
-  failed({stage, package: pkg, reason}) {
+  async failed({stage, package: pkg, reason}) {
     this.worker?.terminate();
     this.worker = null;
+    this.showFailure(stage, reason);
+    // A game that raised ends on the server (outcome "error") and the participant goes on: its
+    // rows must all be stored first.
+    if (stage === "game") await this.outbox.drained();
     this.ctx.link.request("load_failed", {game: this.message.game, stage, package: pkg ?? null,
       reason: String(reason).slice(0, 2000)});
+  }
+
+  showFailure(stage, reason) {
     this.root.dataset.failed = stage || "unknown";
     this.overlay.hidden = false;
     this.overlay.replaceChildren(card("The game could not start in your browser",
