@@ -59,11 +59,11 @@ class Server:
         """The server process's id when this load test started it."""
         return self.process.pid if self.process is not None else None
 
-    def stop(self) -> None:
-        """Stops a server this load test started (SIGTERM, then SIGKILL after 20 s)."""
+    def stop(self, sig: int = signal.SIGTERM) -> None:
+        """Stops a server this load test started (``sig``, then SIGKILL after 20 s)."""
         if self.process is None or self.process.poll() is not None:
             return
-        self.process.send_signal(signal.SIGTERM)
+        self.process.send_signal(sig)
         try:
             self.process.wait(timeout=20)
         except subprocess.TimeoutExpired:
@@ -72,17 +72,19 @@ class Server:
 
 
 def start_server(paths: list[str], data: str, *, seed: int = 1, grace: float | None = None,
-                 timeout: float = 90.0) -> Server:
-    """Starts ``mugkit serve PATHS`` on a free loopback port with its data in ``data``.
+                 timeout: float = 90.0, port: int | None = None, extra: list[str] = (),
+                 cwd: str | None = None) -> Server:
+    """Starts ``mugkit serve PATHS`` on a loopback port (a free one unless given) with its data in
+    ``data``; ``extra`` are more ``mugkit serve`` options.
 
     Raises:
         ServerError: it exited or printed no admin link within ``timeout`` seconds (its output is
             in the message).
     """
-    port = free_port()
+    port = port or free_port()
     command = [sys.executable, "-m", "mugkit.cli", "serve", *paths, "--host", "127.0.0.1", "--port", str(port),
-               "--data", data, "--seed", str(seed)] + (["--grace", str(grace)] if grace else [])
-    process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+               "--data", data, "--seed", str(seed)] + (["--grace", str(grace)] if grace else []) + list(extra)
+    process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, cwd=cwd,
                                env={**os.environ, "PYTHONUNBUFFERED": "1"})
     lines: list[str] = []
     deadline = time.monotonic() + timeout

@@ -4,26 +4,20 @@ from __future__ import annotations
 
 import asyncio
 import os
-import re
 import signal
-import socket
 import subprocess
-import sys
-import time
 from dataclasses import dataclass
+
+from mugkit.loadtest.server import free_port, start_server  # noqa: F401  (free_port: for the tests)
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 STUDIES = os.path.join(ROOT, "tests", "web", "studies")
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @dataclass
 class Served:
+    """A running ``mugkit serve``: its URL, admin token, data folder, process and output lines."""
+
     url: str
     token: str
     data: str
@@ -31,57 +25,18 @@ class Served:
     output: list
 
     def stop(self, sig: int = signal.SIGTERM) -> None:
-        if self.process.poll() is None:
-            self.process.send_signal(sig)
-            try:
-                self.process.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
+        self._server.stop(sig)
 
 
 def serve(*paths: str, data: str, seed: int = 7, port: int | None = None, grace: float = 20,
           extra: list[str] = ()) -> Served:
-    """Starts `mugkit serve` on loopback and waits until it prints its admin link."""
-    port = port or free_port()
-    process = subprocess.Popen([sys.executable, "-m", "mugkit.cli", "serve", *paths, "--port", str(port), "--data",
-                                data, "--seed", str(seed), "--grace", str(grace), *extra], cwd=ROOT, stdout=subprocess.PIPE,
-                               stderr=subprocess.STDOUT, text=True, env={**os.environ, "PYTHONUNBUFFERED": "1"})
-    lines: list[str] = []
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        line = process.stdout.readline()
-        if not line:
-            raise RuntimeError("mugkit serve exited:\n" + "".join(lines))
-        lines.append(line)
-        m = re.search(r"admin: (http://\S+)/admin\?token=(\S+)", line)
-        if m:
-            break
-    else:
-        process.kill()
-        raise RuntimeError("mugkit serve did not start:\n" + "".join(lines))
-    _drain(process, lines)
-    _wait_for_port(port)
-    return Served(f"http://127.0.0.1:{port}", m.group(2), data, process, lines)
-
-
-def _drain(process: subprocess.Popen, lines: list) -> None:
-    import threading
-
-    def read():
-        for line in process.stdout:
-            lines.append(line)
-
-    threading.Thread(target=read, daemon=True).start()
-
-
-def _wait_for_port(port: int) -> None:
-    deadline = time.monotonic() + 20
-    while time.monotonic() < deadline:
-        with socket.socket() as s:
-            if s.connect_ex(("127.0.0.1", port)) == 0:
-                return
-        time.sleep(0.05)
-    raise RuntimeError(f"nothing listens on port {port}")
+    """Starts `mugkit serve` on loopback (as `mugkit loadtest` does) and waits until it prints its
+    admin link."""
+    server = start_server(list(paths), data, seed=seed, grace=grace, port=port, extra=list(extra), cwd=ROOT,
+                          timeout=60)
+    served = Served(server.url, server.token, data, server.process, server.output)
+    served._server = server
+    return served
 
 
 class Browser:
