@@ -228,3 +228,26 @@ def test_an_env_that_raises_mid_game_ends_it_as_error_and_the_participant_goes_o
         assert "ZeroDivisionError" in detail
     finally:
         served.stop()
+
+
+def test_an_offline_lab_serves_pyodides_packages_from_a_folder(tmp_path):
+    import urllib.request
+
+    folder = tmp_path / "pyodide-packages"
+    folder.mkdir()
+    (folder / "numpy-2.4.6-cp314-cp314-pyemscripten_2026_0_wasm32.whl").write_bytes(b"wheel bytes")
+    path = study(tmp_path, "pass", ())
+    served = serve(path, data=str(tmp_path / "data"), extra=["--pyodide-packages", str(folder)])
+    try:
+        url = f"{served.url}/runtime/pyodide-packages/numpy-2.4.6-cp314-cp314-pyemscripten_2026_0_wasm32.whl"
+        with urllib.request.urlopen(url) as r:
+            assert r.read() == b"wheel bytes"
+        with pytest.raises(urllib.error.HTTPError):
+            urllib.request.urlopen(f"{served.url}/runtime/pyodide-packages/..%2F..%2Fdata%2Fmugkit.sqlite")
+    finally:
+        served.stop()
+    from mugkit.collect import collect
+    from mugkit.web.browser_runtime import prepare_browser_runtime
+
+    games = prepare_browser_runtime({e.name: e for e in collect([path])}).games(None, str(folder))
+    assert games.packages_url == "/runtime/pyodide-packages/" and games.packages_dir == str(folder)
