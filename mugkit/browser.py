@@ -8,11 +8,11 @@ from __future__ import annotations
 
 import os
 
-from .collect import load_experiment
+from .collect import Experiment, load_experiment
 from .games import Participant, build_game
 from .runtime.browser_game import BrowserGame
 
-__all__ = ["open_game"]
+__all__ = ["open_game", "game_from_spec"]
 
 
 def open_game(spec_json: str, study_dir: str) -> BrowserGame:
@@ -28,7 +28,12 @@ def open_game(spec_json: str, study_dir: str) -> BrowserGame:
     from .runtime.values import from_json
 
     spec = from_json(spec_json)
-    experiment = load_experiment(os.path.join(study_dir, spec["module"]), study_dir)
+    return game_from_spec(load_experiment(os.path.join(study_dir, spec["module"]), study_dir), spec)
+
+
+def game_from_spec(experiment: Experiment, spec: dict) -> BrowserGame:
+    """The game of a decoded ``spec`` (see :func:`open_game`) in a collected ``experiment``: what
+    the browser plays, and what a load-test bot plays in its place."""
     step = experiment.step(spec["step"])
     who = spec["participant"]
     participant = Participant(who["id"], dict(who.get("params") or {}), who.get("condition"))

@@ -54,18 +54,11 @@ class BrowserRuntime(Player):
 
     def _open(self) -> Any:
         """The game the boot describes, built as the browser builds it (mugkit.browser.open_game)."""
-        from ..games import Participant, build_game
-        from ..runtime.browser_game import BrowserGame
+        from ..browser import game_from_spec
 
         if self.experiment is None:
             raise ValueError("the bot does not know this experiment, so it cannot run its browser game")
-        spec = from_json(self.view["boot"]["spec"])
-        step = self.experiment.step(spec["step"])
-        who = spec["participant"]
-        participant = Participant(who["id"], dict(who.get("params") or {}), who.get("condition"))
-        built = build_game(step, self.experiment.policies, seed=int(spec["seed"]), participant=participant,
-                           group=[participant])
-        return BrowserGame(spec["game"], built.driver(render=True), spec["agent"])
+        return game_from_spec(self.experiment, from_json(self.view["boot"]["spec"]))
 
     async def run(self) -> None:
         """Builds, plays and ends the game; raises when the server refuses a message."""
