@@ -133,6 +133,27 @@ def _http_routes(app: Sanic, study: Study, admin_token: str) -> None:
         return await admin_table(study, table)
 
 
+def _browser_events(sio: socketio.AsyncServer, study: Study, participant: Any) -> None:
+    """The browser runtime's messages (protocol.py): rows, resume, loaded, load_failed, game_over."""
+    async def browser_message(kind: str, sid: str, data: Any) -> dict:
+        p = await participant(sid)
+        if p is None:
+            return {"ok": False, "error": "no participant on this connection: reload the page"}
+        if study.browser is None:
+            return {"ok": False, "error": "this server runs no games in the browser"}
+        if kind != "rows" and _too_big(data):  # a rows batch has its own, larger bound
+            return {"ok": False, "error": f"message larger than {MAX_MESSAGE_BYTES} bytes"}
+        return await study.browser_message(p, kind, data)
+
+    def handler_of(kind: str):
+        async def handler(sid, data=None):  # a coroutine function: python-socketio awaits only those
+            return await browser_message(kind, sid, data)
+        return handler
+
+    for kind in ("rows", "resume", "loaded", "load_failed", "game_over"):
+        sio.on(kind, handler_of(kind))
+
+
 def _runtime_routes(app: Sanic, study: Study) -> None:
     """The browser runtime's files: pinned Pyodide / onnxruntime-web, the wheels, and a local
     Pyodide package folder (``--pyodide-packages DIR``). All content-pinned: cached for good."""
@@ -250,23 +271,7 @@ def _socket_events(sio: socketio.AsyncServer, study: Study) -> None:
         if error:
             await sio.emit("error", {"message": error}, to=sid)
 
-    async def browser_message(kind: str, sid: str, data: Any) -> dict:
-        p = await participant(sid)
-        if p is None:
-            return {"ok": False, "error": "no participant on this connection: reload the page"}
-        if study.browser is None:
-            return {"ok": False, "error": "this server runs no games in the browser"}
-        if kind != "rows" and _too_big(data):
-            return {"ok": False, "error": f"message larger than {MAX_MESSAGE_BYTES} bytes"}
-        return await study.browser_message(p, kind, data)
-
-    def browser_handler(kind: str):
-        async def handler(sid, data=None):  # a coroutine function: python-socketio awaits only those
-            return await browser_message(kind, sid, data)
-        return handler
-
-    for kind in ("rows", "resume", "loaded", "load_failed", "game_over"):
-        sio.on(kind, browser_handler(kind))
+    _browser_events(sio, study, participant)
 
     @sio.on("*")
     async def unknown(event, sid, data=None):
