@@ -26,7 +26,7 @@ from typing import Iterable
 from ..runtime.values import from_json, to_json
 from .log import BotLog, GameLog
 
-__all__ = ["Audit", "audit", "row_digest", "BROWSER_ROW_FIELDS"]
+__all__ = ["Audit", "audit", "acknowledged", "row_digest", "BROWSER_ROW_FIELDS"]
 
 #: Fields of a browser-run game's rows that must come back exactly as sent.
 BROWSER_ROW_FIELDS = ("action", "keys", "filled", "reward", "terminated", "truncated", "info")
@@ -41,6 +41,13 @@ def row_digest(row: dict) -> int:
     values = [row.get("action"), None if keys is None else list(keys), bool(row.get("filled")), row.get("reward"),
               bool(row.get("terminated")), bool(row.get("truncated")), row.get("info")]
     return zlib.crc32(to_json(values, "a step row").encode())
+
+
+def acknowledged(game: GameLog, rows: Iterable[dict]) -> None:
+    """Writes rows of a browser-run game that the server acknowledged into ``game``'s log, as
+    :func:`row_digest` per ``(episode, frame, agent)``."""
+    for row in rows:
+        game.rows_acked[(row["episode"], row["frame"], row["agent"])] = row_digest(row)
 
 
 @dataclass
@@ -128,11 +135,11 @@ def _game(db: sqlite3.Connection, log: BotLog, game: GameLog, result: Audit) -> 
     gid = game.game_id
     stored = db.execute("select 1 from games where game_id = ?", (gid,)).fetchone()
     result.found("games", stored is not None, f"bot {log.bot}: game {gid} not stored")
+    mine = to_json(game.agent)
     player = db.execute("select participant_id from players where game_id = ? and agent = ?",
-                        (gid, to_json(game.agent))).fetchone()
+                        (gid, mine)).fetchone()
     result.found("players", player is not None and player[0] == log.participant,
                  f"bot {log.bot}: game {gid} has no player {game.agent!r} = {log.participant}")
-    mine = to_json(game.agent)
     frames = set(db.execute("select episode, frame from steps where game_id = ? and agent = ?", (gid, mine)))
     for episode, ranges in game.frames.items():
         for first, last in ranges:

@@ -20,10 +20,10 @@ from typing import Any
 from ..checks.inputs import sample_plan
 from ..runtime.values import from_json
 from .answers import questions_of, valid_answers
-from .audit import row_digest
+from .audit import acknowledged
 from .bot import Bounds, Failed, Stuck
 from .log import BotLog, GameLog, Outcome
-from .players import PLAN_FRAMES, _Options, _Step
+from .players import PLAN_FRAMES, plan_step
 
 __all__ = ["BrowserBot", "launch"]
 
@@ -103,9 +103,7 @@ class BrowserBot:
         elif event == "advance" and data.get("agree") is True:
             self.log.consents.append(step)
         elif event == "rows" and data.get("game") in self.log.games:
-            game = self.log.games[data["game"]]
-            for row in from_json(data["rows"]):
-                game.rows_acked[(row["episode"], row["frame"], row["agent"])] = row_digest(row)
+            acknowledged(self.log.games[data["game"]], from_json(data["rows"]))
 
     # -- the flow --------------------------------------------------------------------------
 
@@ -190,9 +188,7 @@ class BrowserBot:
 
     async def _game(self, page: Any, view: dict) -> None:
         """Holds keys from the plan at the game's fps until the next view arrives."""
-        step = self.steps.get(view.get("step"))
-        options = step.options if step is not None else _Options(tuple(((k,), None) for k in view.get("keys") or []))
-        plan = sample_plan(_Step(options, (view.get("you"),)), PLAN_FRAMES, self.rng)
+        plan = sample_plan(plan_step(view, self.steps.get(view.get("step"))), PLAN_FRAMES, self.rng)
         period, held, i = 1.0 / float(view.get("fps") or 30), (), 0
         await page.wait_for_selector("canvas", timeout=self.bounds.stuck_after * 1000)
         while self.views.empty() and self.log.outcome is None:

@@ -19,7 +19,7 @@ from typing import Any
 
 from ..checks.inputs import sample_plan
 from ..runtime.values import from_json
-from .audit import row_digest
+from .audit import acknowledged
 from .players import PLAN_FRAMES, Player
 
 __all__ = ["BrowserRuntime", "ROWS_EVERY"]
@@ -135,12 +135,11 @@ class BrowserRuntime(Player):
                 game.key_message(self.seq, [], list(held), list(held), time.time() * 1000.0)
                 self.seq += 1
             return
-        if held != self.held:
-            down = [k for k in held if k not in self.held]
-            up = [k for k in self.held if k not in held]
-            game.key_message(self.seq, list(held), down, up, time.time() * 1000.0)
+        change = self.hold(held)
+        if change is not None:
+            down, up = change
+            game.key_message(self.seq, list(held), list(down), list(up), time.time() * 1000.0)
             self.seq += 1
-            self.held = held
 
     def _queue(self, text: str | None) -> None:
         if text is None:
@@ -156,9 +155,7 @@ class BrowserRuntime(Player):
             number, text = self.outbox[0]
             reply = await self._acked("rows", {"game": self.game, "batch": number, "rows": text})
             self.outbox.pop(0)
-            for row in from_json(text):
-                key = (row["episode"], row["frame"], row["agent"])
-                self.log.rows_acked[key] = row_digest(row)
+            acknowledged(self.log, from_json(text))
             self.progress()
             if reply.get("last") is None:
                 raise ValueError(f"the rows acknowledgement has no 'last': {reply}")

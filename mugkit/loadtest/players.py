@@ -24,7 +24,7 @@ from typing import Any
 from ..checks.inputs import KeyPlan, sample_plan
 from .log import GameLog
 
-__all__ = ["Link", "Player", "HeldKeys", "Turns", "make_player", "PLAN_FRAMES"]
+__all__ = ["Link", "Player", "HeldKeys", "Turns", "make_player", "plan_step", "PLAN_FRAMES"]
 
 #: Frames of key plan drawn at a time (drawn again when used up).
 PLAN_FRAMES = 900
@@ -58,6 +58,14 @@ class _Step:
     humans: tuple
 
 
+def plan_step(view: dict, step: Any) -> Any:
+    """What :func:`~mugkit.checks.inputs.sample_plan` reads for the bot in a ``game`` view: the
+    step's key combinations (each of the view's keys alone when ``step`` is None), with the bot's
+    agent as the only human."""
+    options = step.options if step is not None else _Options(tuple(((k,), None) for k in view.get("keys") or []))
+    return _Step(options, (view.get("you"),))
+
+
 class Player:
     """Plays one game for a bot. Subclasses handle frames; :meth:`run` is the player's own clock.
 
@@ -76,8 +84,7 @@ class Player:
         self.emit, self.progress = link.emit, link.moved
         self.game = view["game"]
         self.you = view.get("you")
-        options = step.options if step is not None else _Options(tuple(((k,), None) for k in view.get("keys") or []))
-        self.step = _Step(options, (self.you,))
+        self.step = plan_step(view, step)
         self.seq = 0
         self.held: tuple = ()
         self.finishing = False   # the player is ending the game itself: its clock is not cancelled
@@ -97,6 +104,16 @@ class Player:
         """A ``frame`` message of this game."""
         self.log.frame(frame.get("episode", 0), frame.get("frame", 0))
         self.progress()
+
+    def hold(self, held: tuple) -> tuple[tuple, tuple] | None:
+        """Holds ``held`` from now on: the keys it presses and releases, or None when the same
+        keys are held already (nothing to send)."""
+        if held == self.held:
+            return None
+        down = tuple(k for k in held if k not in self.held)
+        up = tuple(k for k in self.held if k not in held)
+        self.held = held
+        return down, up
 
     async def send_keys(self, held: tuple, down: tuple = (), up: tuple = ()) -> None:
         """One ``keys`` message, numbered."""
@@ -121,11 +138,9 @@ class HeldKeys(Player):
             self.plan, self.tick = sample_plan(self.step, PLAN_FRAMES, self.rng), 0
         held = self.plan.held(self.you, self.tick)
         self.tick += 1
-        if held != self.held:
-            down = tuple(k for k in held if k not in self.held)
-            up = tuple(k for k in self.held if k not in held)
-            self.held = held
-            await self.send_keys(held, down, up)
+        change = self.hold(held)
+        if change is not None:
+            await self.send_keys(held, *change)
 
 
 class Turns(Player):
