@@ -25,9 +25,10 @@ class GameLog:
         agent: the bot's agent id.
         runtime: ``"server"`` or ``"browser"`` (as the game view said).
         frames: episode → list of ``[first, last]`` frame ranges received (server runtime).
-        rows_acked: rows the server acknowledged (browser runtime): ``(episode, frame, agent) → row``
-            as sent, the columns the audit compares.
+        rows_acked: rows the server acknowledged (browser runtime): ``(episode, frame, agent) →``
+            the CRC of the row as sent (:func:`~mugkit.loadtest.audit.row_digest`).
         rows_unacked: rows sent without an acknowledgement (never counted lost).
+        resumed_at: after a reload, where the re-simulated record ended (browser runtime).
         keys_sent: ``keys`` messages sent.
         over: True once the game ended and the bot moved on.
     """

@@ -51,6 +51,7 @@ class LoadTestConfig:
         grace: ``--grace`` of a started server.
         before_audit: called with the database path before the audit (tests).
         progress: where the live progress goes (None: stderr; False: nowhere).
+        chromium: the Chromium executable the ``browser`` bots run in.
     """
 
     paths: list

@@ -2,8 +2,8 @@
 
 :func:`start_server` starts a real ``mugkit serve`` subprocess (the same command a researcher runs)
 on a free loopback port with a fresh data folder, and waits until it prints its admin link.
-:class:`ServerStats` reads ``/admin/stats.json`` (tick lateness, CPU, memory) and, for its own
-process, the process's CPU time and resident memory from ``/proc`` as well.
+:func:`fetch_stats` reads ``/admin/stats.json`` (tick lateness, CPU, memory) and
+:func:`proc_usage` a process's CPU time and resident memory from ``/proc`` (for a server it started).
 """
 
 from __future__ import annotations
