@@ -78,11 +78,11 @@ class TickLateness:
         self.buckets: dict = {}        # lateness in 0.1 ms -> ticks
 
     def update(self, games: dict) -> None:
-        for game_id, stats in list(self.live.items()):
+        """Folds the games no longer in ``games`` (game id → game) into the histogram and starts
+        watching the new ones."""
+        for game_id in list(self.live):
             if game_id not in games:
-                for x in self.live.pop(game_id).late:
-                    key = round(x * 10_000)
-                    self.buckets[key] = self.buckets.get(key, 0) + 1
+                _count(self.buckets, self.live.pop(game_id).late)
         for game_id, game in games.items():
             self.live.setdefault(game_id, game.stats)
 
@@ -90,9 +90,7 @@ class TickLateness:
         """(ticks seen, lateness in ms at each quantile of ``qs``)."""
         counts = dict(self.buckets)
         for stats in self.live.values():
-            for x in stats.late:
-                key = round(x * 10_000)
-                counts[key] = counts.get(key, 0) + 1
+            _count(counts, stats.late)
         total = sum(counts.values())
         out, seen, keys = [], 0, sorted(counts)
         targets = [q * (total - 1) for q in qs]
@@ -103,6 +101,13 @@ class TickLateness:
                 out.append(key / 10.0)
                 i += 1
         return total, out + [0.0] * (len(qs) - len(out))
+
+
+def _count(buckets: dict, late: Any) -> None:
+    """Adds tick lateness values (seconds) to ``buckets`` (0.1 ms → ticks)."""
+    for x in late:
+        key = round(x * 10_000)
+        buckets[key] = buckets.get(key, 0) + 1
 
 
 _LATENESS: "weakref.WeakKeyDictionary" = weakref.WeakKeyDictionary()
