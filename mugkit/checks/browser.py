@@ -34,9 +34,7 @@ __all__ = ["BrowserPython", "BrowserUnavailable", "find_chromium", "step_bundle"
 _STATIC = os.path.join(MUGKIT_DIR, "checks", "static")
 _CLIENT = os.path.join(MUGKIT_DIR, "web", "static", "client")
 _BROWSERS = ("chromium", "chromium-browser", "google-chrome", "google-chrome-stable")
-_TYPES = {".wasm": "application/wasm", ".mjs": "text/javascript", ".js": "text/javascript",
-          ".whl": "application/zip", ".zip": "application/zip", ".json": "application/json",
-          ".html": "text/html; charset=utf-8"}
+_PAGE_TYPE = "text/html; charset=utf-8"  # the runner page; the runtime's files as serve types them
 
 
 class BrowserUnavailable(Exception):
@@ -93,9 +91,12 @@ class _Handler(http.server.BaseHTTPRequestHandler):
         if body is None:
             self.send_error(404)
             return
+        from ..web.runtime_assets import CONTENT_TYPES
+
         ext = os.path.splitext(self.path.split("?", 1)[0])[1]
+        kind = _PAGE_TYPE if ext == ".html" else CONTENT_TYPES.get(ext)
         self.send_response(200)
-        self.send_header("Content-Type", _TYPES.get(ext) or mimetypes.guess_type(self.path)[0] or "application/octet-stream")
+        self.send_header("Content-Type", kind or mimetypes.guess_type(self.path)[0] or "application/octet-stream")
         self.send_header("Content-Length", str(len(body)))
         self.end_headers()
         self.wfile.write(body)
