@@ -249,11 +249,15 @@ class ProtocolBot:
         finally:
             self._stop_player()
             self.log.finished_at = time.monotonic()
-            try:
-                await asyncio.wait_for(self.sio.disconnect(), 5)
-            except Exception:
-                pass
+            await self._disconnect()
         return self.log
+
+    async def _disconnect(self) -> None:
+        """Closes the connection, giving up after 5 s (a server gone already is no error here)."""
+        try:
+            await asyncio.wait_for(self.sio.disconnect(), 5)
+        except Exception:
+            pass
 
     async def _connect(self) -> None:
         auth = {"experiment": self.experiment, "query": self.query, "participant": self.identity.get("participant"),
@@ -284,10 +288,7 @@ class ProtocolBot:
         carry = self.player.carry() if self.player is not None else None
         self._stop_player()
         self.generation += 1
-        try:
-            await asyncio.wait_for(self.sio.disconnect(), 5)
-        except Exception:
-            pass
+        await self._disconnect()
         self.carry, self.last = carry, {}  # the same game view comes again: a new player for it
         self.sio = self._client()
         await self._connect()
