@@ -438,8 +438,12 @@ class Study:
 
     async def _browser_game_end(self, p: Participant, game: BrowserGame, outcome: str) -> None:
         await self.browser.finish(game, outcome)
+        await self._leave_game(p, game.game_id, outcome)
+
+    async def _leave_game(self, p: Participant, game_id: str, outcome: str) -> None:
+        """``p``'s game ``game_id`` ended with ``outcome``: noted when not completed; on to the next step."""
         if outcome != "completed":
-            await self._event(p, f"game_{outcome}", {"game": game.game_id})
+            await self._event(p, f"game_{outcome}", {"game": game_id})
         await self._move(p, p.index + 1)
         await self._push(p)
 
@@ -495,10 +499,7 @@ class Study:
             p = self.participants.get(pid)
             if p is None or p.game != game.game_id:
                 continue
-            if outcome != "completed":
-                await self._event(p, f"game_{outcome}", {"game": game.game_id})
-            await self._move(p, p.index + 1)
-            await self._push(p)
+            await self._leave_game(p, game.game_id, outcome)
 
     def keys(self, p: Participant, data: Any) -> str | None:
         """A ``keys`` message; an error text for the client when it is not valid."""
