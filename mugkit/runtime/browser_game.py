@@ -20,7 +20,7 @@ from typing import Any, Hashable
 
 from .errors import InternalError
 from .frames import FrameEncoder, KeyState
-from .values import to_json
+from .values import from_json, to_json
 
 __all__ = ["BrowserGame", "KeyMessage", "row_dict"]
 
@@ -76,8 +76,6 @@ class BrowserGame:
         {agent: [action, keys, filled]}], ...], "last": [episode, frame]}`` (JSON; values tagged,
         see :mod:`mugkit.runtime.values`): starts that episode; :meth:`replay_step` then plays
         the recorded frames one by one."""
-        from .values import from_json
-
         record = from_json(record_json)
         self._recorded_until = tuple(record["last"])
         self._replay = list(record["frames"])
