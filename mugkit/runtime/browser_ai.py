@@ -28,7 +28,7 @@ from typing import Any
 from .errors import InternalError
 from .onnx import Onnx, PrefetchSession, TensorInfo
 from .policies import PolicyError
-from .tensors import Tensor, tensor
+from .tensors import Tensor, as_list, tensor
 
 __all__ = ["ModelFile", "ModelRun", "onnx_players", "model_files", "attach", "model_runs", "supply"]
 
@@ -67,7 +67,7 @@ class ModelRun:
     def plain(self) -> dict:
         """The run as JavaScript's ``runModels`` takes it: ``{"agent", "key", "episode", "frame",
         "feeds": {name: {"dims": [...], "type": "float32", "data": [...]}}, "fetch": [...]}``."""
-        feeds = {n: {"dims": list(dims), "type": type, "data": data.tolist() if hasattr(data, "tolist") else list(data)}
+        feeds = {n: {"dims": list(dims), "type": type, "data": as_list(data)}
                  for n, (dims, type, data) in self.feeds.items()}
         return {"agent": self.agent, "key": self.key, "episode": self.episode, "frame": self.frame, "feeds": feeds,
                 "fetch": list(self.fetch)}

@@ -26,7 +26,7 @@ from .errors import InternalError
 from .policies import Policy, PolicyError, action_mask
 from .seeding import derive_rng
 from .spaces import _flat, _nest
-from .tensors import Tensor, cast, observation_tensor, pack, tensor_key, unpack, web_type, zeros
+from .tensors import Tensor, as_list, cast, observation_tensor, pack, tensor_key, unpack, web_type, zeros
 
 __all__ = ["Onnx", "TensorInfo", "NativeSession", "PrefetchSession", "Logits"]
 
@@ -365,8 +365,7 @@ class Onnx(Policy):
             raise PolicyError(f"{self.name}: the model failed on inputs {shapes}: {exc}") from exc
         # the state keeps the state input's type (numpy's astype), in the output's shape
         after = {n: cast(got[out], self._specs[n][1]) for n, out in self.state.items()}
-        dims, type, data = got[self._output]
-        return Logits(data.tolist() if hasattr(data, "tolist") else data), after
+        return Logits(as_list(got[self._output][2])), after
 
     def logits(self, observation: Any) -> Logits:
         """The model's raw output for one observation, flat (a list of floats with ``tolist()``).
@@ -407,7 +406,7 @@ class Onnx(Policy):
         logits = [float(v) for v in out]
         mask = action_mask(observation, info)
         if mask is not None:
-            allowed = mask.tolist() if hasattr(mask, "tolist") else list(mask)
+            allowed = as_list(mask)
             logits = [v if bool(m) else -math.inf for v, m in zip(logits, allowed)]
         if not self.sample:
             return start + _argmax(logits)

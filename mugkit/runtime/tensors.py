@@ -16,7 +16,7 @@ import struct
 from typing import Any, Sequence
 
 __all__ = ["Tensor", "TYPES", "web_type", "tensor", "flat_float32", "observation_tensor", "tensor_key", "cast",
-           "zeros", "pack", "unpack", "size_of"]
+           "zeros", "pack", "unpack", "size_of", "as_list"]
 
 Tensor = tuple  # (dims: tuple[int, ...], type: str, data: list | flat numpy array)
 
@@ -53,6 +53,11 @@ def size_of(dims: Sequence[int]) -> int:
     for d in dims:
         n *= int(d)
     return n
+
+
+def as_list(data: Any) -> list:
+    """Flat values as a list of Python numbers: a numpy array's ``tolist()``, else a copy."""
+    return data.tolist() if hasattr(data, "tolist") else list(data)
 
 
 def tensor(dims: Sequence[int], type: str, data: Any) -> Tensor:
@@ -134,7 +139,7 @@ def cast(t: Tensor, type: str) -> Tensor:
     """``t`` with its values converted to ``type`` as numpy's ``astype`` converts them (floats
     rounded, floats to ints truncated towards zero)."""
     dims, old, data = t
-    values = data.tolist() if hasattr(data, "tolist") else list(data)
+    values = as_list(data)
     if old == type:
         return tuple(dims), type, values
     if type in ("float32", "float16"):
@@ -158,7 +163,7 @@ def pack(t: Tensor) -> tuple:
     ``tobytes()`` gives (little-endian)."""
     dims, type, data = t
     fmt, dtype = TYPES[type]
-    values = data.tolist() if hasattr(data, "tolist") else data
+    values = as_list(data)
     return tuple(dims), dtype, struct.pack(f"<{len(values)}{fmt}", *values)
 
 
