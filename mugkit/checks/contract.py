@@ -4,10 +4,9 @@ Named checks, each failing with call / expected / actual / likely cause:
 
 - ``build``: the step builds (returns an env whose agents are its players; keys and
   ``default_action`` lie inside the action space; a real-time human game has a default action);
-- ``library_checker``: Gymnasium's ``check_env`` or PettingZoo's ``parallel_api_test``, through a
-  view with gymnasium spaces for numpy-free envs; PettingZoo's ``api_test`` for AEC envs, as they
-  are (an AEC env declaring ``mugkit.spaces`` is not viewed: PettingZoo's checker needs
-  gymnasium spaces there);
+- ``library_checker``: Gymnasium's ``check_env``, PettingZoo's ``parallel_api_test`` or (AEC envs)
+  ``api_test``, through a view with gymnasium spaces for numpy-free envs and envs that are not
+  subclasses of the library's base class (duck-typed browser envs);
 - ``reset_seed``: a reset with a seed gives the same frame on a fresh env and after playing;
 - ``frames``: observations lie in the observation space, rewards are numbers, flags are bools;
 - ``render``: shapes are well formed (``mugkit.draw``), or an RGB array for server steps;
@@ -63,7 +62,7 @@ def reproduce(ctx: CheckContext, seed: int = 0, plan=None) -> None:
 
 
 def _library_checker(ctx: CheckContext) -> None:
-    from .views import gymnasium_view, needs_view, parallel_view
+    from .views import aec_view, gymnasium_view, needs_view, parallel_view
 
     game = ctx.game(0).env
     env, kind = game.env, game.kind
@@ -90,7 +89,7 @@ def _library_checker(ctx: CheckContext) -> None:
             name = "PettingZoo's api_test"
 
             def checker(env):
-                api_test(env, num_cycles=100)
+                api_test(aec_view(env) if needs_view(env, kind) else env, num_cycles=100)
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         try:

@@ -2,7 +2,8 @@
 
 A browser env declares ``mugkit.spaces`` and returns plain lists. The views present the same
 env with ``gymnasium.spaces`` and numpy values (converting both ways), which is exactly what
-``gymnasium.utils.env_checker.check_env`` and ``pettingzoo.test.parallel_api_test`` expect.
+``gymnasium.utils.env_checker.check_env``, ``pettingzoo.test.parallel_api_test`` and
+``pettingzoo.test.api_test`` (AEC envs) expect.
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ import gymnasium
 
 from ..runtime.spaces import Space
 
-__all__ = ["gymnasium_view", "parallel_view", "needs_view"]
+__all__ = ["gymnasium_view", "parallel_view", "aec_view", "needs_view"]
 
 
 def _to_gym(space: Any) -> Any:
@@ -34,6 +35,13 @@ def needs_view(env: Any, kind: str) -> bool:
     if kind == "gymnasium":
         return not isinstance(env, gymnasium.Env) or isinstance(env.action_space, Space) or isinstance(
             env.observation_space, Space)
+    if kind == "aec":
+        try:
+            from pettingzoo import AECEnv
+        except ImportError:  # pragma: no cover - the caller imports pettingzoo first
+            AECEnv = ()
+        if not isinstance(env, AECEnv):
+            return True
     agents = list(env.possible_agents)
     return any(isinstance(env.action_space(a), Space) or isinstance(env.observation_space(a), Space) for a in agents)
 
@@ -102,3 +110,73 @@ def parallel_view(env: Any) -> Any:
             raise NotImplementedError
 
     return _ParallelView(env)
+
+
+def _mask_to_gym(obs: Any) -> Any:
+    """PettingZoo's checker samples with ``obs["action_mask"]``, which gymnasium wants as int8."""
+    if isinstance(obs, dict) and "action_mask" in obs:
+        import numpy as np
+
+        obs = dict(obs)
+        obs["action_mask"] = np.asarray(obs["action_mask"], dtype=np.int8)
+    return obs
+
+
+def aec_view(env: Any) -> Any:
+    """``env`` (PettingZoo AEC API, duck-typed or with mugkit spaces) as a ``pettingzoo.AECEnv``
+    with gymnasium spaces: the turn-keeping attributes are the env's own, read through."""
+    from pettingzoo import AECEnv
+
+    class _AECView(AECEnv):
+        def __init__(self, inner):
+            self.inner = inner
+            self.possible_agents = list(inner.possible_agents)
+            self.metadata = dict(getattr(inner, "metadata", {}) or {})
+            self.render_mode = None
+            self._obs = {a: _to_gym(inner.observation_space(a)) for a in self.possible_agents}
+            self._act = {a: _to_gym(inner.action_space(a)) for a in self.possible_agents}
+
+        agents = property(lambda self: self.inner.agents)
+        agent_selection = property(lambda self: self.inner.agent_selection)
+        rewards = property(lambda self: self.inner.rewards)
+        terminations = property(lambda self: self.inner.terminations)
+        truncations = property(lambda self: self.inner.truncations)
+        infos = property(lambda self: self.inner.infos)
+
+        @property
+        def _cumulative_rewards(self):
+            return getattr(self.inner, "_cumulative_rewards", self.inner.rewards)
+
+        def observation_space(self, agent):
+            return self._obs[agent]
+
+        def action_space(self, agent):
+            return self._act[agent]
+
+        def observe(self, agent):
+            return _mask_to_gym(_value_to_gym(self.inner.observation_space(agent), self.inner.observe(agent)))
+
+        def last(self, observe=True):
+            obs, reward, terminated, truncated, info = self.inner.last(observe=False)
+            return (self.observe(self.agent_selection) if observe else None), reward, terminated, truncated, info
+
+        def reset(self, seed=None, options=None):
+            self.inner.reset(seed=seed, options=options)
+
+        def step(self, action):
+            if action is not None:
+                action = _value_from_gym(self.inner.action_space(self.agent_selection), action)
+            self.inner.step(action)
+
+        def render(self):
+            return None
+
+        def close(self):
+            close = getattr(self.inner, "close", None)
+            if close is not None:
+                close()
+
+        def state(self):
+            raise NotImplementedError
+
+    return _AECView(env)
