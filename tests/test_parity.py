@@ -91,6 +91,17 @@ def test_an_undeclared_package_fails_saying_how_to_declare_it(faults):
 
 @pytest.mark.browser
 @pytest.mark.slow
+def test_a_module_imported_inside_step_says_how_to_ship_it_like_a_failed_load(faults):
+    results, _ = faults
+    msg = results.message("::imports_in_step::parity")
+    assert results.outcome("::imports_in_step::parity") == "failed"
+    assert "raised ModuleNotFoundError: No module named 'chess' in the browser" in msg
+    assert "tests/faults/_parity.py:" in msg and "import chess" in msg
+    assert "add packages=['chess==1.11.2'] to the step" in msg
+
+
+@pytest.mark.browser
+@pytest.mark.slow
 def test_the_examples_browser_steps_pass(tmp_path):
     results = run_check("experiments/", "-k", "parity", tmp_path=tmp_path)
     assert results.returncode == 0, results.output

@@ -138,7 +138,7 @@ def report(ctx: CheckContext, browser: BrowserPython, found: Found) -> CheckFail
         error = found.details["browser_error"]
         return ctx.failure(f"the game raised {error['type']}: {error['message']} in the browser ({where}) at frame "
                            f"{at}, but not in CPython", found, actions=here.actions[:at], frame=at,
-                           raised_at=list(error.get("traceback", [])), cause=_browser_only_crash(error))
+                           raised_at=list(error.get("traceback", [])), cause=_browser_only_crash(ctx, error))
     there = browser.play(seed, plan, ctx.frames, data_at=at)
     mine, theirs = (here.data[at] if at < len(here.data) else None), there.get("data")
     if mine is None or theirs is None:
@@ -167,7 +167,15 @@ def _versions(browser: BrowserPython) -> str:
     return f"Pyodide, Python {browser.loaded.get('python', '?')}"
 
 
-def _browser_only_crash(error: dict) -> str:
+def _browser_only_crash(ctx: CheckContext, error: dict) -> str:
+    import re
+
+    if error.get("type") in ("ModuleNotFoundError", "ImportError"):
+        # An import inside a function (step(), a helper) fails only when the game reaches it: the
+        # same cause and fix as an import that fails when the step loads.
+        missing = re.search(r"No module named '([\w.]+)'", str(error.get("message", "")))
+        if missing:
+            return _missing_module_cause(ctx, missing[1].split(".")[0])
     return ("the same code raised only in the browser: something differs between the two Pythons (Python "
             "3.14 in Pyodide, a 32-bit WebAssembly platform, sys.platform 'emscripten', no threads, no "
             "subprocesses, no network, only the files of the experiment's folder). The lines above say where")

@@ -7,6 +7,8 @@ experiment; tests/test_parity.py runs `mugkit check` on it by name.
 - `needs_numpy`: the step function imports numpy, which the browser cannot load offline.
 - `undeclared`: the step imports chess (pure Python), installed here but not declared in
   packages=, so the browser does not get it.
+- `imports_in_step`: the env's step() imports chess (undeclared) at frame 1 only: the step loads,
+  then the game raises in the browser alone, with the same fix as `undeclared`.
 - `declared`: the same import with the package declared (`packages=`): it loads, and passes.
 - `glider_twin`: the same glider with `math.fsum`, identical in both Pythons.
 """
@@ -85,6 +87,18 @@ def chess_glider():
 @mk.scene(**GAME)
 def undeclared():
     return chess_glider()
+
+
+class LateChessGlider(Glider):
+    def step(self, action):
+        import chess  # imported when the game first steps, not when the step loads
+
+        return super().step(action)
+
+
+@mk.scene(**GAME)
+def imports_in_step():
+    return LateChessGlider()
 
 
 @mk.scene(**GAME, packages=["chess==1.11.2"])
