@@ -74,6 +74,23 @@ async function start({boot, record}) {
   run();
 }
 
+/** What the env raised, where the game stood and the line of the experiment's code that raised
+ * (the researcher reads it in the server's log and the `game_load_failed` event):
+ * "RuntimeError: boom at episode 0, frame 50 (envs/walk.py:8 in step)". */
+function crashReason(err) {
+  const text = String(err?.message ?? err);
+  let reason = lastLine(text);
+  try {
+    const position = state.game.position.toJs();
+    reason += ` at episode ${position[0]}, frame ${position[1] + 1}`;
+  } catch (_) { /* the game object is gone: the message alone */ }
+  const lines = [...text.matchAll(/File "([^"]+)", line (\d+), in (\S+)/g)];
+  const mine = lines.filter((m) => m[1].startsWith(`${STUDY_DIR}/`));
+  const where = mine.length ? mine[mine.length - 1] : lines[lines.length - 1];
+  if (where) reason += ` (${where[1].replace(`${STUDY_DIR}/`, "")}:${where[2]} in ${where[3]})`;
+  return reason;
+}
+
 /** Starts the game, or re-simulates the recorded episode after a reload. */
 async function begin(record) {
   const {game} = state;
@@ -118,7 +135,7 @@ function run() {
       }
     } catch (err) {
       sendRows();
-      return fail("game", lastLine(err?.message ?? err));
+      return fail("game", crashReason(err));
     }
     if (now - lastRows >= ROWS_EVERY_MS || state.game.finished) {
       sendRows();
