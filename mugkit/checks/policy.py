@@ -81,7 +81,10 @@ class _Checked(Policy):
         if not same(action, again):
             raise ctx.failure(f"{where} answered {action!r}, then {again!r} for the same (seed, frame, agent)",
                               self.example,
-                              cause="the policy draws randomness that is not a function of (seed, frame, agent): take "
-                                    "the `rng` parameter (mugkit passes a generator seeded for each frame) instead of "
-                                    "a generator of your own")
+                              cause="the policy's answer is not a function of (observation, seed, frame, agent): "
+                                    "either it draws randomness of its own — take the `rng` parameter (mugkit passes "
+                                    "a generator seeded for each frame) instead — or it keeps memory between calls "
+                                    "(a counter, past observations), which a replay, a rollback or a browser game "
+                                    "resumed after a reload does not restore: compute from `frame`, the "
+                                    "observation and `env` instead (a recurrent model: mk.Onnx with state=)")
         return action
