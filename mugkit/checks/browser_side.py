@@ -34,9 +34,14 @@ def describe_error(exc: BaseException) -> dict:
     import named, and the lines of the env's code it passed through."""
     from ..paths import user_frames
 
-    return {"type": type(exc).__name__, "message": str(exc),
-            "module": getattr(exc, "name", None) if isinstance(exc, ImportError) else None,
-            "traceback": user_frames(exc), "python": sys.version.split()[0], "platform": sys.platform}
+    module = getattr(exc, "name", None) if isinstance(exc, ImportError) else None
+    return _error(type(exc).__name__, str(exc), module, user_frames(exc))
+
+
+def _error(kind: str, message: str, module: str | None, traceback: list) -> dict:
+    """An error as :func:`describe_error` answers it, with this Python's version and platform."""
+    return {"type": kind, "message": message, "module": module, "traceback": traceback,
+            "python": sys.version.split()[0], "platform": sys.platform}
 
 
 def _mount(study_dir: str, folder: str) -> None:
@@ -137,8 +142,7 @@ class Example:
 
     def fail(self, message: str) -> None:
         """Records a failure outside Python (onnxruntime-web's run) as the example's error."""
-        self.error = {"type": "Error", "message": message, "module": None, "traceback": [],
-                      "python": sys.version.split()[0], "platform": sys.platform}
+        self.error = _error("Error", message, None, [])
 
     def finish(self) -> str:
         """The answer: ``{"hashes"}`` (index 0 is the reset), ``"data"`` (frame ``data_at``'s data,
