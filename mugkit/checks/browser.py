@@ -213,13 +213,13 @@ class BrowserPython:
     def _packages_url(self, server: _Files, assets: Any) -> str:
         """Pyodide's package base URL, as ``serve --pyodide-packages`` takes it: a URL, a local
         folder (served here), or by default Pyodide's official distribution."""
-        from ..web.browser_runtime import default_packages_url
+        from ..web.browser_runtime import packages_location
 
-        given = self.packages_url
-        if given and os.path.isdir(given):
-            server.folders["/runtime/pyodide-packages/"] = os.path.abspath(given)
-            return server.url + "/runtime/pyodide-packages/"
-        return given or default_packages_url(assets.versions["pyodide"])
+        folder, url = packages_location(self.packages_url, assets.versions["pyodide"])
+        if folder is None:
+            return url
+        server.folders[url] = folder
+        return server.url + url
 
     def _boot_description(self) -> dict:
         """What the page boots: a game view's ``boot`` as ``serve`` gives it (minus the game's

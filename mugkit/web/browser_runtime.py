@@ -18,12 +18,24 @@ from .browser_games import BrowserGames, runs_in_browser
 from .runtime_assets import RuntimeAssets
 from .wheels import BrowserBundle, Wheel, experiment_wheel, mugkit_wheel, package_wheels
 
-__all__ = ["prepare_browser_runtime", "build_bundle", "PreparedRuntime", "default_packages_url"]
+__all__ = ["prepare_browser_runtime", "build_bundle", "PreparedRuntime", "default_packages_url", "packages_location"]
+
+#: Where a server serves a local Pyodide package folder (``--pyodide-packages DIR``).
+PACKAGES_PATH = "/runtime/pyodide-packages/"
 
 
 def default_packages_url(pyodide_version: str) -> str:
     """Pyodide's official package distribution for the pinned version."""
     return f"https://cdn.jsdelivr.net/pyodide/v{pyodide_version}/full/"
+
+
+def packages_location(given: str | None, pyodide_version: str) -> tuple[str | None, str]:
+    """Where Pyodide's own packages load from, as ``serve --pyodide-packages`` takes ``given``:
+    ``(folder, PACKAGES_PATH)`` for a local folder the server serves, else ``(None, URL)`` — the
+    URL given, or by default Pyodide's official distribution."""
+    if given and os.path.isdir(given):
+        return os.path.abspath(given), PACKAGES_PATH
+    return None, given or default_packages_url(pyodide_version)
 
 
 @dataclass
@@ -38,11 +50,7 @@ class PreparedRuntime:
         """The study's browser games, loading Pyodide's packages from ``pyodide_packages``: a URL,
         a folder this server serves at ``/runtime/pyodide-packages/``, or None (the official
         distribution)."""
-        folder = None
-        if pyodide_packages and os.path.isdir(pyodide_packages):
-            folder, url = os.path.abspath(pyodide_packages), "/runtime/pyodide-packages/"
-        else:
-            url = pyodide_packages or default_packages_url(self.assets.versions["pyodide"])
+        folder, url = packages_location(pyodide_packages, self.assets.versions["pyodide"])
         return BrowserGames(self.assets, self.bundles, url, storage, packages_dir=folder)
 
 
