@@ -52,3 +52,22 @@ def test_sprites_cut_from_a_texture_atlas():
     bad = dict(s, frame=None)
     assert draw.validate([bad]) == ["shape 0 (sprite): a sprite from an atlas needs both atlas (the JSON file) and "
                                     "frame (a name in it)"]
+
+
+def test_a_frame_drawn_with_something_else_than_shapes_is_an_error_saying_what_to_return():
+    """The frame encoder (server games and the browser runtime alike) names the bad shapes and the
+    frame instead of failing inside mugkit with a TypeError."""
+    from types import SimpleNamespace
+
+    from mugkit.runtime.frames import FrameEncoder, RenderError
+
+    driver = SimpleNamespace(episode=0, frame=SimpleNamespace(index=0, acting=()), turn_based=False,
+                             options=SimpleNamespace(episodes=1))
+    encoder = FrameEncoder("g", driver)
+    good = encoder.encode(SimpleNamespace(episode=0, frame=1, image=[draw.rect(1, 2, 3, 4, id="a")]))
+    assert [s["id"] for s in good["set"]] == ["a"]
+    with pytest.raises(RenderError) as err:
+        encoder.encode(SimpleNamespace(episode=0, frame=31, image=[{"kind": "blob"}, "not a shape", None]))
+    text = str(err.value)
+    assert "render() output is not well formed at episode 0, frame 31" in text
+    assert "shape 2 is not a mugkit.draw shape" in text and "Return a list of mugkit.draw shapes" in text

@@ -11,9 +11,10 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Callable
 
+from .draw import KINDS, validate
 from .keys import KeyInput
 
-__all__ = ["KeyState", "FrameEncoder"]
+__all__ = ["KeyState", "FrameEncoder", "RenderError"]
 
 
 @dataclass
@@ -48,6 +49,18 @@ class KeyState:
         return out
 
 
+class RenderError(ValueError):
+    """``render()`` gave something that is not a list of :mod:`mugkit.draw` shapes (the game
+    cannot be drawn): says what, and at which frame."""
+
+    def __init__(self, episode: int, frame: int, image: Any):
+        problems = validate(image) or ["not a list of mugkit.draw shapes"]
+        shown = "; ".join(problems[:3]) + (f"; and {len(problems) - 3} more" if len(problems) > 3 else "")
+        super().__init__(f"render() output is not well formed at episode {episode}, frame {frame}: {shown}. "
+                         "Return a list of mugkit.draw shapes (draw.rect, draw.circle, …); `mugkit check`'s "
+                         "contract check finds this too")
+
+
 class FrameEncoder:
     """Turns a driver's frames into ``frame`` messages: shapes with an ``id`` are sent when new or
     changed (``set``) and when gone (``del``); shapes without one every frame (``once``).
@@ -72,6 +85,8 @@ class FrameEncoder:
         if image is not None and not isinstance(image, list):
             url = self.image_url(image) if self.image_url is not None else None
             return self.message(result.episode, result.frame, [], [], [], url)
+        if image and not all(isinstance(s, dict) and s.get("type") in KINDS for s in image):
+            raise RenderError(result.episode, result.frame, image)
         current = {s["id"]: s for s in (image or []) if "id" in s}
         changed = [s for k, s in current.items() if self.shapes.get(k) != s]
         gone = [k for k in self.shapes if k not in current]

@@ -228,7 +228,7 @@ def test_an_env_that_raises_mid_game_ends_it_as_error_and_the_participant_goes_o
         (detail,), = query(served.data, "select detail from events where kind = 'game_load_failed'")
         assert "ZeroDivisionError" in detail
         # where the game stood and the experiment's line that raised, for the researcher to fix
-        assert "at episode 0, frame 26" in detail and re.search(r"pkgstudy\.py:\d+ in <lambda>", detail), detail
+        assert "the game stood at episode 0, frame 25" in detail and re.search(r"pkgstudy\.py:\d+ in <lambda>", detail), detail
         assert any("ZeroDivisionError" in line and "pkgstudy.py:" in line for line in served.output)
     finally:
         served.stop()

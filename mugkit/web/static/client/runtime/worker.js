@@ -76,13 +76,14 @@ async function start({boot, record}) {
 
 /** What the env raised, where the game stood and the line of the experiment's code that raised
  * (the researcher reads it in the server's log and the `game_load_failed` event):
- * "RuntimeError: boom at episode 0, frame 50 (envs/walk.py:8 in step)". */
+ * "RuntimeError: boom (the game stood at episode 0, frame 49) (envs/walk.py:8 in step)": the last
+ * frame played, whether the next step() or the drawing of that frame raised. */
 function crashReason(err) {
   const text = String(err?.message ?? err);
   let reason = lastLine(text);
   try {
     const position = state.game.position.toJs();
-    reason += ` at episode ${position[0]}, frame ${position[1] + 1}`;
+    reason += ` (the game stood at episode ${position[0]}, frame ${position[1]})`;
   } catch (_) { /* the game object is gone: the message alone */ }
   const lines = [...text.matchAll(/File "([^"]+)", line (\d+), in (\S+)/g)];
   const mine = lines.filter((m) => m[1].startsWith(`${STUDY_DIR}/`));
