@@ -117,8 +117,13 @@ class BrowserRuntime(Player):
             # As the browser's worker: absolute deadlines; after a long stall, count again from now.
             deadline = deadline + period if late < 5 * period else loop.time() + period
             self._press(game)
-            if game.tick(time.time(), max(0.0, late * 1000.0)) is not None:
+            played = game.tick(time.time(), max(0.0, late * 1000.0)) is not None
+            # A turn-based game waits: the plan moves on anyway, so a press the action mask
+            # forbids (or a plan span of no key) is followed by another, as the server game's
+            # Turns bot does, instead of the same press for ever.
+            if played or game.driver.turn_based:
                 self.tick_index += 1
+            if played:
                 self.progress()
             if loop.time() - rows_at >= ROWS_EVERY:
                 rows_at = loop.time()
@@ -130,7 +135,8 @@ class BrowserRuntime(Player):
         if self.tick_index >= len(self.plan):
             self.plan, self.tick_index = sample_plan(self.step, PLAN_FRAMES, self.rng), 0
         held = self.plan.held(self.you, self.tick_index)
-        if self.view.get("turn_based"):
+        # The driver knows (an AEC env is always turn-based; the view says only the step's option).
+        if game.driver.turn_based:
             if self.you in getattr(game.driver, "waiting_for", ()) and held:
                 game.key_message(self.seq, [], list(held), list(held), time.time() * 1000.0)
                 self.seq += 1

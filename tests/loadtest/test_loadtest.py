@@ -287,3 +287,16 @@ def test_bots_that_reload_mid_game_resume_it_and_nothing_is_lost_or_stored_twice
     assert len(browser) == 4 and all(r == ("browser", "completed", 42, 42) for r in browser)
     server = [r for r in per_game if r[0] == "server"]
     assert all(r[1] == "completed" for r in server) and len(server) == 4 + 1
+
+
+@pytest.mark.slow
+@pytest.mark.load
+@pytest.mark.timeout(180)
+def test_bots_play_a_turn_based_browser_game_whose_mask_forbids_most_presses_to_its_end():
+    """A press the action mask forbids plays nothing: the bot tries another combination, as a
+    participant would, instead of pressing the same one until it is reported stuck."""
+    nim = os.path.join(STUDIES, "_nim.py")
+    report = run_loadtest(LoadTestConfig([nim], 6, rate=10, stuck_after=20, progress=False))
+    d = report.data
+    assert (d["completed"], d["failed"], d["stuck"]) == (6, 0, 0), d["failures"]
+    assert d["lost_rows"] == 0 and report.ok
