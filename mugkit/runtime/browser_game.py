@@ -45,6 +45,17 @@ def row_dict(row: Any, record_observations: bool) -> dict:
     return out
 
 
+def _divergence(result: Any, stored: dict) -> dict | None:
+    """Where a re-simulated frame's rows differ from the stored ``{agent: [action, reward]}``."""
+    for row in result.rows:
+        want = stored.get(row.agent)
+        got = [row.action, row.reward]
+        if want is not None and to_json(list(want)) != to_json(got):
+            return {"episode": row.episode, "frame": row.frame, "agent": row.agent, "stored": list(want),
+                    "replayed": got}
+    return None
+
+
 class BrowserGame:
     """One browser-runtime game around its :class:`~mugkit.runtime.driver.FrameDriver`.
 
@@ -64,6 +75,10 @@ class BrowserGame:
         self._outbox: list[dict] = []
         self._replay: list = []        # recorded frames still to re-simulate
         self._recorded_until: tuple = (-1, -1)  # rows up to here are stored: not sent again
+        #: After a resume: the first replayed frame whose actions or rewards differ from the stored
+        #: ones (``{"episode", "frame", "agent", "stored", "replayed"}``), or None. A deterministic
+        #: env and stateless policies never diverge; `mugkit check` finds those that would.
+        self.diverged: dict | None = None
 
     # -- starting --------------------------------------------------------------------------
 
@@ -73,9 +88,10 @@ class BrowserGame:
 
     def resume(self, record_json: str) -> None:
         """Prepares to re-simulate from the server's record ``{"episode", "frames": [[frame,
-        {agent: [action, keys, filled]}], ...], "last": [episode, frame]}`` (JSON; values tagged,
-        see :mod:`mugkit.runtime.values`): starts that episode; :meth:`replay_step` then plays
-        the recorded frames one by one."""
+        {human: [action, keys, filled]}, {agent: [action, reward]}], ...], "last": [episode,
+        frame]}`` (JSON; values tagged, see :mod:`mugkit.runtime.values`): starts that episode;
+        :meth:`replay_step` then plays the recorded frames one by one, checking each against the
+        stored actions and rewards (:attr:`diverged`)."""
         record = from_json(record_json)
         self._recorded_until = tuple(record["last"])
         self._replay = list(record["frames"])
@@ -88,13 +104,19 @@ class BrowserGame:
 
     def replay_step(self) -> None:
         """Re-simulates the next recorded frame (the worker answers model runs before each)."""
-        frame, humans = self._replay.pop(0)
+        frame, humans, stored = self._replay.pop(0)
         if self.driver.frame.index + 1 != frame:
             raise InternalError(f"{self.game_id}: the record jumps from frame {self.driver.frame.index} to {frame}")
         result = self.driver.tick_recorded({a: tuple(v) for a, v in humans.items()})
         if result is None:
             raise InternalError(f"{self.game_id}: a recorded frame ({frame}) did not play")
+        if self.diverged is None:
+            self.diverged = _divergence(result, stored)
         self._publish(result, None, None)  # its rows are stored already: only the shapes move on
+
+    def divergence(self) -> str | None:
+        """:attr:`diverged` as tagged JSON (for the page to report), or None."""
+        return None if self.diverged is None else to_json(self.diverged, "the divergence")
 
     def snapshot(self) -> str:
         """The full ``frame`` message of the current frame (JSON), after a resume."""

@@ -170,18 +170,24 @@ class BrowserGames:
         return row, _number(item.get("t_client")), _number(item.get("late_ms"))
 
     async def record(self, game: BrowserGame, session: Any = None) -> dict | None:
-        """What a (re)loaded page re-simulates: the current episode's recorded human inputs
-        (``{"episode", "frames": [[frame, {agent: [action, keys, filled]}]], "last"}``), or None
-        when nothing is stored yet (the game starts afresh). The asking page's ``session`` plays
-        the game from now on: rows from any other page are refused."""
+        """What a (re)loaded page re-simulates: the current episode's recorded human inputs and,
+        to check the replay against, every agent's stored action and reward —
+        ``{"episode", "frames": [[frame, {human: [action, keys, filled]}, {agent: [action,
+        reward]}]], "last"}`` — or None when nothing is stored yet (the game starts afresh). The
+        asking page's ``session`` plays the game from now on: rows from any other page are refused."""
         if isinstance(session, str) and 0 < len(session) <= 64:
             game.session = session
         if game.last == (-1, -1):
             return None
         episode = game.last[0]
-        rows = await self.storage.step_inputs(game.game_id, episode, [game.agent])
-        frames = [[frame, {game.agent: [action, keys, filled]}] for frame, _, action, keys, filled in rows if frame > 0]
-        return {"episode": episode, "frames": frames, "last": list(game.last)}
+        frames: dict = {}
+        for frame, agent, action, keys, filled, reward in await self.storage.step_inputs(game.game_id, episode):
+            humans, stored = frames.setdefault(frame, ({}, {}))
+            if agent == game.agent:
+                humans[agent] = [action, keys, filled]
+            stored[agent] = [action, reward]
+        return {"episode": episode, "frames": [[f, h, s] for f, (h, s) in sorted(frames.items()) if f > 0],
+                "last": list(game.last)}
 
     async def finish(self, game: BrowserGame, outcome: str) -> None:
         """Ends the game with ``outcome`` (stored)."""

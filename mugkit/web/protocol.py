@@ -69,12 +69,15 @@ Browser runtime (``runtime="browser"`` steps with one human; mugkit/web/browser_
       ``session`` is not the one that last asked for ``resume`` are refused with
       ``"superseded": true`` (the game goes on in another window).
     - ``resume``: ``{"game", "session"}`` → ``{"ok": true, "record": str | null}``: the tagged JSON of
-      ``{"episode", "frames": [[frame, {agent: [action, keys, filled]}]], "last": [episode,
-      frame]}``, the current episode's recorded human inputs, to re-simulate after a reload
+      ``{"episode", "frames": [[frame, {human: [action, keys, filled]}, {agent: [action,
+      reward]}]], "last": [episode, frame]}``, the current episode's recorded human inputs and
+      every agent's stored action and reward (to check the replay), to re-simulate after a reload
       (null: nothing stored, start afresh). Send unacknowledged batches first. ``session`` (a
       random id per page, at most 64 characters) makes this page the one that records the game.
-    - ``loaded``: ``{"game", "stages": {stage: ms}, "bytes": int, "cached": bool}`` — the loading
-      time, stored as a ``game_loaded`` event.
+    - ``loaded``: ``{"game", "stages": {stage: ms}, "bytes": int, "cached": bool, "diverged": str |
+      null}`` — the loading time, stored as a ``game_loaded`` event. ``diverged``: after a
+      resume, the tagged JSON of the first re-simulated frame whose actions or rewards differ
+      from the stored ones (logged, and stored as a ``game_resume_diverged`` event).
     - ``load_failed``: ``{"game", "stage", "package", "reason"}`` — logged by the server (which
       package failed and why) and stored as a ``game_load_failed`` event.
     - ``game_over``: ``{"game", "session"}`` — every episode is played and its rows acknowledged; the

@@ -148,9 +148,9 @@ class Storage(abc.ABC):
         """The game's ``players`` rows."""
 
     @abc.abstractmethod
-    async def step_inputs(self, game_id: str, episode: int, agents: list) -> list[tuple]:
-        """``(frame, agent, action, keys, filled)`` of the given agents' stored rows of one
-        episode, by frame: what a browser re-simulates when it resumes a game."""
+    async def step_inputs(self, game_id: str, episode: int) -> list[tuple]:
+        """``(frame, agent, action, keys, filled, reward)`` of every stored row of one episode, by
+        frame: what a browser re-simulates when it resumes a game, and checks its replay against."""
 
     @abc.abstractmethod
     async def counts(self) -> dict[str, dict[str, int]]:

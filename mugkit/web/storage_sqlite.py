@@ -220,14 +220,13 @@ class SQLiteStorage(Storage):
     async def players(self, game_id: str) -> list[dict]:
         return await self._rows("players", "WHERE game_id = ?", (game_id,))
 
-    async def step_inputs(self, game_id: str, episode: int, agents: list) -> list[tuple]:
-        wanted = {to_json(a) for a in agents}
-        sql = ("SELECT frame, agent, action, keys, filled FROM steps WHERE game_id = ? AND episode = ? "
-               "ORDER BY frame")
+    async def step_inputs(self, game_id: str, episode: int) -> list[tuple]:
+        sql = ("SELECT frame, agent, action, keys, filled, reward FROM steps WHERE game_id = ? AND episode = ? "
+               "ORDER BY frame, rowid")
 
         def work(conn: sqlite3.Connection) -> list[tuple]:
-            return [(f, from_json(a), from_json(act), from_json(k), bool(filled))
-                    for f, a, act, k, filled in conn.execute(sql, (game_id, episode)) if a in wanted]
+            return [(f, from_json(a), from_json(act), from_json(k), bool(filled), from_json(r))
+                    for f, a, act, k, filled, r in conn.execute(sql, (game_id, episode))]
 
         return await self._read(work)
 

@@ -27,7 +27,7 @@ from ..games import build_game, game_seed
 from ..pages import Completion, Consent
 from ..runtime.seeding import derive_rng
 from ..steps import GameStep, PageStep, SurveyStep
-from ..runtime.values import to_json
+from ..runtime.values import from_json, to_json
 from .browser_games import BrowserGame, BrowserGames, RowError, runs_in_browser
 from .entry import Entry, new_id, new_token, parse_entry
 from .gameloop import GRACE_SECONDS, ServerGame
@@ -418,6 +418,8 @@ class Study:
         if kind in ("loaded", "load_failed"):
             detail = {k: data.get(k) for k in ("stages", "bytes", "cached", "stage", "package", "reason")
                       if k in data}
+            if kind == "loaded" and isinstance(data.get("diverged"), str):
+                await self._resume_diverged(p, game, data["diverged"][:2000])
             if kind == "load_failed":
                 log.warning("participant %s, game %s: the browser runtime failed at %s%s: %s", p.id, game.game_id,
                             data.get("stage"), f" (package {data['package']})" if data.get("package") else "",
@@ -427,6 +429,19 @@ class Study:
                 await self._browser_game_end(p, game, "error")  # the env raised: go on, as on the server
             return {"ok": True}
         return await self._browser_game_over(p, game, data)
+
+    async def _resume_diverged(self, p: Participant, game: BrowserGame, diverged: str) -> None:
+        """A reloaded page's re-simulation did not give the stored actions or rewards: the env or a
+        policy is not deterministic (``mugkit check`` says which). The game goes on; the data say
+        from which frame on it is not one continuous play."""
+        log.warning("participant %s, game %s: the resumed game's replay differs from its stored rows (%s); "
+                    "run mugkit check on the step: its env or a policy is not deterministic", p.id, game.game_id,
+                    diverged)
+        try:
+            where: Any = from_json(diverged)
+        except (ValueError, KeyError, TypeError):
+            where = diverged  # kept as sent
+        await self._event(p, "game_resume_diverged", {"game": game.game_id, "diverged": where})
 
     async def _browser_game_over(self, p: Participant, game: BrowserGame, data: dict) -> dict:
         if game.session is not None and data.get("session") != game.session:

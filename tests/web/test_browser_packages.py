@@ -15,7 +15,7 @@ import io
 
 import pytest
 
-from browser_data import query
+from browser_data import query, wait_loaded
 from serving import ROOT, free_port, serve
 
 from mugkit.web.wheels import WheelError, experiment_wheel, package_wheels
@@ -72,6 +72,8 @@ class Counter:
     metadata = {"render_modes": ["mug"]}
     possible_agents = ["me"]
     DELAY = 0.0  # seconds each step takes: a machine too slow for the fps
+    LENGTH = 40  # frames in an episode
+    REWARD = staticmethod(lambda: 0)  # tests replace it (an unseeded reward)
 
     def step_hook(self):
         """Called at each step: tests replace it (an env that raises)."""
@@ -99,10 +101,10 @@ class Counter:
         self.step_hook()
         self.n += actions["me"]
         self.t += 1
-        done = self.t >= 40
+        done = self.t >= self.LENGTH
         if done:
             self.agents = []  # a parallel env's episode ends when no agent is left
-        return {"me": self.n}, {"me": 0}, {"me": False}, {"me": done}, {"me": {}}
+        return {"me": self.n}, {"me": self.REWARD()}, {"me": False}, {"me": done}, {"me": {}}
 
     def get_state(self):
         return [self.n, self.t]
@@ -255,3 +257,25 @@ def test_an_offline_lab_serves_pyodides_packages_from_a_folder(tmp_path):
 
     games = prepare_browser_runtime({e.name: e for e in collect([path])}).games(None, str(folder))
     assert games.packages_url == "/runtime/pyodide-packages/" and games.packages_dir == str(folder)
+
+
+@pytest.mark.browser
+@pytest.mark.slow
+def test_a_resume_whose_replay_differs_from_the_record_is_reported(chromium, tmp_path):
+    setup = "import random; Counter.LENGTH = 600; Counter.REWARD = staticmethod(random.random)  # unseeded"
+    served = serve(study(tmp_path, setup, ()), data=str(tmp_path / "data"))
+    try:
+        page = chromium.new_page()
+        page.goto(f"{served.url}/pkgstudy/")
+        wait_loaded(page)
+        page.wait_for_timeout(1500)
+        page.reload()
+        wait_loaded(page)
+        page.wait_for_timeout(500)
+        (detail,), = query(served.data, "select detail from events where kind = 'game_resume_diverged'")
+        diverged = json.loads(detail)["diverged"]
+        assert (diverged["episode"], diverged["frame"], diverged["agent"]) == (0, 1, "me")  # the first replayed frame
+        assert diverged["stored"][1] != diverged["replayed"][1]      # the unseeded reward
+        assert "not deterministic" in "".join(served.output)
+    finally:
+        served.stop()

@@ -135,6 +135,7 @@ def test_coin_chase_resumes_after_a_reload_at_the_frame_it_stopped(chromium, ser
                                                          "where game_id = ? and t_client is not null", game_id)}
     assert max(t for k, t in clock.items() if k <= resumed) < reloaded_at
     assert min(t for k, t in clock.items() if k > resumed) > reloaded_at
+    assert query(server.data, "select count(*) from events where kind = 'game_resume_diverged'") == [(0,)]
     play_until_over(page, ["ArrowLeft", "ArrowUp", "ArrowRight", "ArrowDown"], rng, limit=120)
     assert_complete(server, game_id, "chase", episodes=3)
     chaser = [r for (_, f, a), r in stored_rows(server.data, game_id).items() if a == "chaser" and f > 0]

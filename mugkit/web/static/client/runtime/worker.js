@@ -4,7 +4,7 @@
 // runs ONNX models (onnx.js) and passes messages.
 //
 // Page → worker: {type: "start", boot, record}, {type: "keys", message}, {type: "stop"}.
-// Worker → page: {type: "progress", stage, loaded, total}, {type: "loaded", stages, bytes, cached},
+// Worker → page: {type: "progress", stage, loaded, total}, {type: "loaded", stages, bytes, cached, diverged},
 //   {type: "frame", text} (a `frame` message as JSON text), {type: "rows", text} (tagged JSON),
 //   {type: "timing", fps, late_ms}, {type: "finished"}, {type: "failed", stage, package, reason}.
 //
@@ -66,7 +66,8 @@ async function start({boot, record}) {
     progress.begin("resume");
     await begin(record);
     progress.end();
-    post({type: "loaded", stages: progress.stages, bytes: progress.loaded, cached: booted.cached});
+    const diverged = game.divergence() ?? null;   // a resumed replay that did not match the record
+    post({type: "loaded", stages: progress.stages, bytes: progress.loaded, cached: booted.cached, diverged});
   } catch (err) {
     return fail(err.stage || "experiment", err instanceof LoadError ? err.message : lastLine(err?.message ?? err),
       err.package ?? null);

@@ -95,10 +95,10 @@ export class BrowserGameView extends GameView {
     }
   }
 
-  loaded({stages, bytes, cached}) {
+  loaded({stages, bytes, cached, diverged}) {
     this.overlay.hidden = true;
     this.root.dataset.loaded = "true";
-    this.ctx.link.request("loaded", {game: this.message.game, stages, bytes, cached});
+    this.ctx.link.request("loaded", {game: this.message.game, stages, bytes, cached, diverged: diverged ?? null});
   }
 
   timing({fps}) {
