@@ -420,13 +420,18 @@ class Study:
                       if k in data}
             if kind == "loaded" and isinstance(data.get("diverged"), str):
                 await self._resume_diverged(p, game, data["diverged"][:2000])
+            if kind == "load_failed" and data.get("stage") == "game":
+                # The env, a policy or a hook raised: the game ends as on the server, and the
+                # participant goes on (the page sent every row before saying so).
+                log.warning("participant %s, game %s: the game raised in the browser: %s", p.id, game.game_id,
+                            str(data.get("reason"))[:500])
+                await self._browser_game_end(p, game, "error", {"reason": str(data.get("reason"))[:2000]})
+                return {"ok": True}
             if kind == "load_failed":
                 log.warning("participant %s, game %s: the browser runtime failed at %s%s: %s", p.id, game.game_id,
                             data.get("stage"), f" (package {data['package']})" if data.get("package") else "",
                             str(data.get("reason"))[:500])
             await self._event(p, f"game_{kind}", {"game": game.game_id, **detail})
-            if kind == "load_failed" and data.get("stage") == "game":
-                await self._browser_game_end(p, game, "error")  # the env raised: go on, as on the server
             return {"ok": True}
         return await self._browser_game_over(p, game, data)
 
@@ -451,14 +456,16 @@ class Study:
         await self._browser_game_end(p, game, "completed")
         return {"ok": True}
 
-    async def _browser_game_end(self, p: Participant, game: BrowserGame, outcome: str) -> None:
+    async def _browser_game_end(self, p: Participant, game: BrowserGame, outcome: str,
+                                detail: dict | None = None) -> None:
         await self.browser.finish(game, outcome)
-        await self._leave_game(p, game.game_id, outcome)
+        await self._leave_game(p, game.game_id, outcome, detail)
 
-    async def _leave_game(self, p: Participant, game_id: str, outcome: str) -> None:
-        """``p``'s game ``game_id`` ended with ``outcome``: noted when not completed; on to the next step."""
+    async def _leave_game(self, p: Participant, game_id: str, outcome: str, detail: dict | None = None) -> None:
+        """``p``'s game ``game_id`` ended with ``outcome``: noted (with ``detail``) when not
+        completed; on to the next step."""
         if outcome != "completed":
-            await self._event(p, f"game_{outcome}", {"game": game_id})
+            await self._event(p, f"game_{outcome}", {"game": game_id, **(detail or {})})
         await self._move(p, p.index + 1)
         await self._push(p)
 

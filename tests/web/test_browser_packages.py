@@ -227,7 +227,8 @@ def test_an_env_that_raises_mid_game_ends_it_as_error_and_the_participant_goes_o
         frames = [f for (f,) in query(served.data, "select frame from steps order by frame")]
         assert frames == list(range(26))                        # every frame played before the error is stored
         assert query(served.data, "select outcome from games") == [("error",)]
-        (detail,), = query(served.data, "select detail from events where kind = 'game_load_failed'")
+        assert query(served.data, "select count(*) from events where kind = 'game_load_failed'") == [(0,)]
+        (detail,), = query(served.data, "select detail from events where kind = 'game_error'")
         assert "ZeroDivisionError" in detail
         # where the game stood and the experiment's line that raised, for the researcher to fix
         assert "the game stood at episode 0, frame 25" in detail and re.search(r"pkgstudy\.py:\d+ in <lambda>", detail), detail
