@@ -4,84 +4,14 @@ gymnasium spaces and int8 action masks), as parallel and Gymnasium envs already 
 
 from __future__ import annotations
 
-import textwrap
+import os
 
 import pytest
 
 from checkrun import run_check
 
-AEC_ENV = textwrap.dedent('''
-    import mugkit as mk
-    from mugkit import draw, spaces
-
-
-    class Nim:
-        """Take 1-3 stones from a pile of 7; who takes the last one wins."""
-        metadata = {"render_modes": ["mug"], "name": "nim_v0"}
-
-        def __init__(self, render_mode="mug"):
-            self.render_mode = render_mode
-            self.possible_agents = ["first", "second"]
-            self._act = {a: spaces.Discrete(3) for a in self.possible_agents}
-            self._obs = {a: spaces.Dict({"observation": spaces.Box(0, 7, shape=(1,), dtype="int"),
-                                         "action_mask": spaces.Box(0, 1, shape=(3,), dtype="int")})
-                         for a in self.possible_agents}
-            self.reset()
-
-        def action_space(self, agent):
-            return self._act[agent]
-
-        def observation_space(self, agent):
-            return self._obs[agent]
-
-        def reset(self, seed=None, options=None):
-            self.pile = 7
-            self.agents = list(self.possible_agents)
-            self.agent_selection = "first"
-            self.rewards = {a: 0 for a in self.agents}
-            self._cumulative_rewards = {a: 0 for a in self.agents}
-            self.terminations = {a: False for a in self.agents}
-            self.truncations = {a: False for a in self.agents}
-            self.infos = {a: {} for a in self.agents}
-
-        def observe(self, agent):
-            return {"observation": [self.pile], "action_mask": [1 if n + 1 <= self.pile else 0 for n in range(3)]}
-
-        def last(self, observe=True):
-            a = self.agent_selection
-            return (self.observe(a) if observe else None, self._cumulative_rewards[a], self.terminations[a],
-                    self.truncations[a], self.infos[a])
-
-        def step(self, action):
-            a = self.agent_selection
-            if self.terminations[a]:
-                for d in (self.rewards, self._cumulative_rewards, self.terminations, self.truncations, self.infos):
-                    del d[a]
-                self.agents.remove(a)
-                self.rewards = {b: 0 for b in self.agents}
-                if self.agents:
-                    self.agent_selection = self.agents[0]
-                return
-            self._cumulative_rewards[a] = 0
-            other = "second" if a == "first" else "first"
-            self.pile -= action + 1
-            self.rewards = {a: 0, other: 0}
-            if self.pile == 0:
-                self.rewards = {a: 1, other: -1}
-                self.terminations = {b: True for b in self.agents}
-            for b in self.agents:
-                self._cumulative_rewards[b] += self.rewards[b]
-            self.agent_selection = other
-
-        def render(self):
-            return [draw.text(10, 10, f"stones: {self.pile}", id="pile")]
-
-
-    @mk.scene(players={"first": mk.HUMAN, "second": "random"}, runtime="browser",
-              keys={"1": 0, "2": 1, "3": 2})
-    def nim(seed):
-        return Nim()
-''')
+# The load-test tests' turn-based study: Nim, with an action mask (one env, two uses).
+AEC_ENV = open(os.path.join(os.path.dirname(os.path.abspath(__file__)), "loadtest", "studies", "_nim.py")).read()
 
 
 @pytest.mark.slow
