@@ -224,14 +224,10 @@ class BrowserPython:
     def _boot_description(self) -> dict:
         """What the page boots: a game view's ``boot`` as ``serve`` gives it (minus the game's
         spec), the step's node id and its folder relative to the root folder."""
-        assets, bundle = self._assets, self._bundle
-        base = self._server.url
-        ort = "onnxruntime-web" in assets.versions
+        from ..web.browser_runtime import boot_files
+
         folder = os.path.relpath(self._basedir, self.rootdir).replace(os.sep, "/")
-        return {"boot": {"pyodide": base + assets.url("pyodide"), "packages_url": self._packages,
-                         "pyodide_packages": list(bundle.pyodide_packages),
-                         "ort": base + assets.url("onnxruntime-web") if ort else None,
-                         "sizes": assets.sizes("pyodide"), "wheels": [w.describe() for w in bundle.wheels]},
+        return {"boot": boot_files(self._assets, self._bundle, self._packages, base=self._server.url),
                 "node": "::".join(self.node.split("::")[:2]), "folder": folder}
 
     def _open(self) -> None:

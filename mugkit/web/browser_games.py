@@ -57,6 +57,11 @@ class BrowserGame:
     session: str | None = None      # the page now playing it (the last to ask for the record)
     lock: asyncio.Lock = field(default_factory=asyncio.Lock)
 
+    def plays_here(self, data: dict) -> bool:
+        """Whether a message comes from the page now playing the game: another window took the
+        game over when it asked for the record since (a game that never had a session takes any)."""
+        return self.session is None or data.get("session") == self.session
+
 
 class BrowserGames:
     """The browser-runtime games of a study, and what their browsers load.
@@ -108,12 +113,9 @@ class BrowserGames:
         spec = {"module": bundle.module_path, "step": game.step.name, "game": game.game_id, "seed": seed,
                 "agent": game.agent,
                 "participant": {"id": who.id, "params": dict(who.params), "condition": who.condition}}
-        ort = self.assets.versions.get("onnxruntime-web")
-        return {"pyodide": self.assets.url("pyodide"), "packages_url": self.packages_url,
-                "pyodide_packages": list(bundle.pyodide_packages),
-                "ort": self.assets.url("onnxruntime-web") if ort else None,
-                "sizes": self.assets.sizes("pyodide"),
-                "wheels": [w.describe() for w in bundle.wheels], "spec": to_json(spec, "the game's spec")}
+        from .browser_runtime import boot_files  # that module builds BrowserGames: imported here, not at the top
+
+        return {**boot_files(self.assets, bundle, self.packages_url), "spec": to_json(spec, "the game's spec")}
 
     # -- messages --------------------------------------------------------------------------
 
@@ -129,7 +131,7 @@ class BrowserGames:
             raise RowError(f"rows.rows is not tagged JSON: {exc}") from None
         if not isinstance(items, list):
             raise RowError("rows.rows must hold a list of rows")
-        if game.session is not None and data.get("session") != game.session:
+        if not game.plays_here(data):
             # Another window took the game over (a second tab, a reload): two pages must not
             # both record it, or the rows would mix two different plays.
             return {"ok": False, "superseded": True,

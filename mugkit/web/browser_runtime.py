@@ -18,7 +18,7 @@ from .browser_games import BrowserGames, runs_in_browser
 from .runtime_assets import RuntimeAssets
 from .wheels import BrowserBundle, Wheel, experiment_wheel, mugkit_wheel, package_wheels
 
-__all__ = ["prepare_browser_runtime", "build_bundle", "PreparedRuntime", "default_packages_url", "packages_location"]
+__all__ = ["prepare_browser_runtime", "build_bundle", "boot_files", "PreparedRuntime", "default_packages_url", "packages_location"]
 
 #: Where a server serves a local Pyodide package folder (``--pyodide-packages DIR``).
 PACKAGES_PATH = "/runtime/pyodide-packages/"
@@ -71,6 +71,17 @@ def prepare_browser_runtime(experiments: dict, assets: RuntimeAssets | None = No
     bundles = {(name, step.name): build_bundle(experiment, step, assets, runtime, folders)
                for name, experiment, step in steps}
     return PreparedRuntime(assets, bundles)
+
+
+def boot_files(assets: RuntimeAssets, bundle: BrowserBundle, packages_url: str, base: str = "") -> dict:
+    """What a browser loads for a step (a game view's ``boot`` without the game's spec): Pyodide,
+    Pyodide's package base URL and the packages to load from it, onnxruntime-web, the wheels.
+    ``base`` goes before the server's own URLs (a page served from another origin)."""
+    ort = "onnxruntime-web" in assets.versions
+    return {"pyodide": base + assets.url("pyodide"), "packages_url": packages_url,
+            "pyodide_packages": list(bundle.pyodide_packages),
+            "ort": base + assets.url("onnxruntime-web") if ort else None,
+            "sizes": assets.sizes("pyodide"), "wheels": [w.describe() for w in bundle.wheels]}
 
 
 def build_bundle(experiment: Any, step: Any, assets: RuntimeAssets, runtime: Wheel | None = None,

@@ -71,6 +71,13 @@ class Participant:
         return Who(self.id, dict(self.params), self.condition)
 
 
+def _game_message(step: GameStep, game_id: str, **fields: Any) -> dict:
+    """A ``game`` view (protocol.py): the step's canvas, clock and keys, and ``fields``."""
+    options = step.options
+    return {"kind": "game", "game": game_id, "width": options.width, "height": options.height, "fps": options.fps,
+            "keys": sorted({k for combo, _ in options.combos for k in combo}), **fields}
+
+
 async def _nothing(*args: Any) -> None:
     return None
 
@@ -361,11 +368,8 @@ class Study:
                 return {"kind": "waitroom", "present": len(room.waiting), "needed": room.needed,
                         "timeout": room.remaining(p.id)}
             game = await self._start_game(p.experiment, step, rep, group, p)
-        options = step.options
-        return {"kind": "game", "game": game.game_id, "width": options.width, "height": options.height,
-                "fps": options.fps, "keys": sorted({k for combo, _ in options.combos for k in combo}),
-                "turn_based": game.driver.turn_based, "you": self._agent_of(game, p.id),
-                "agents": list(game.driver.agents), "runtime": "server"}
+        return _game_message(step, game.game_id, turn_based=game.driver.turn_based, you=self._agent_of(game, p.id),
+                          agents=list(game.driver.agents), runtime="server")
 
     def _game_seed(self, experiment: str, step: GameStep, rep: int, who: list[str]) -> int:
         return game_seed(self.seed, experiment, step.name if not rep else f"{step.name}#{rep}", who)
@@ -393,11 +397,8 @@ class Study:
             await self.browser.add(game)
             await self._move(p, p.index, game.game_id)
             log.info("game %s: %s::%s started in the browser of %s", game.game_id, p.experiment, step.name, p.id)
-        options = step.options
-        return {"kind": "game", "game": game.game_id, "width": options.width, "height": options.height,
-                "fps": options.fps, "keys": sorted({k for combo, _ in options.combos for k in combo}),
-                "turn_based": bool(options.turn_based), "you": game.agent, "agents": list(step.players),
-                "runtime": "browser", "boot": self.browser.boot(game, seed, p.who())}
+        return _game_message(step, game.game_id, turn_based=bool(step.options.turn_based), you=game.agent,
+                          agents=list(step.players), runtime="browser", boot=self.browser.boot(game, seed, p.who()))
 
     async def browser_message(self, p: Participant, kind: str, data: Any) -> dict:
         """A browser runtime's ``rows``, ``resume``, ``loaded``, ``load_failed`` or ``game_over``
@@ -449,7 +450,7 @@ class Study:
         await self._event(p, "game_resume_diverged", {"game": game.game_id, "diverged": where})
 
     async def _browser_game_over(self, p: Participant, game: BrowserGame, data: dict) -> dict:
-        if game.session is not None and data.get("session") != game.session:
+        if not game.plays_here(data):
             return {"ok": False, "superseded": True, "error": "this game continues in another window or tab"}
         if game.last[0] < game.step.options.episodes - 1:
             return {"ok": False, "error": "the rows of the last episode are not stored yet: send them first"}
