@@ -71,28 +71,33 @@ def gymnasium_view(env: Any) -> gymnasium.Env:
     return _GymnasiumView(env)
 
 
+class _AgentSpaces:
+    """What both PettingZoo views share: the inner env's agents and metadata, and its spaces as
+    gymnasium's (first in the views' bases, so these methods are the views')."""
+
+    def __init__(self, inner: Any):
+        self.inner = inner
+        self.possible_agents = list(inner.possible_agents)
+        self.metadata = dict(getattr(inner, "metadata", {}) or {})
+        self.render_mode = None
+        self._obs = {a: _to_gym(inner.observation_space(a)) for a in self.possible_agents}
+        self._act = {a: _to_gym(inner.action_space(a)) for a in self.possible_agents}
+
+    def observation_space(self, agent: Any) -> Any:
+        return self._obs[agent]
+
+    def action_space(self, agent: Any) -> Any:
+        return self._act[agent]
+
+
 def parallel_view(env: Any) -> Any:
     """``env`` (PettingZoo parallel API, mugkit spaces) as a ``pettingzoo.ParallelEnv`` with gymnasium spaces."""
     from pettingzoo import ParallelEnv
 
-    class _ParallelView(ParallelEnv):
-        def __init__(self, inner):
-            self.inner = inner
-            self.possible_agents = list(inner.possible_agents)
-            self.metadata = dict(getattr(inner, "metadata", {}) or {})
-            self.render_mode = None
-            self._obs = {a: _to_gym(inner.observation_space(a)) for a in self.possible_agents}
-            self._act = {a: _to_gym(inner.action_space(a)) for a in self.possible_agents}
-
+    class _ParallelView(_AgentSpaces, ParallelEnv):
         @property
         def agents(self):
             return list(self.inner.agents)
-
-        def observation_space(self, agent):
-            return self._obs[agent]
-
-        def action_space(self, agent):
-            return self._act[agent]
 
         def _obs_to_gym(self, obs):
             return {a: _value_to_gym(self.inner.observation_space(a), o) for a, o in obs.items()}
@@ -127,15 +132,7 @@ def aec_view(env: Any) -> Any:
     with gymnasium spaces: the turn-keeping attributes are the env's own, read through."""
     from pettingzoo import AECEnv
 
-    class _AECView(AECEnv):
-        def __init__(self, inner):
-            self.inner = inner
-            self.possible_agents = list(inner.possible_agents)
-            self.metadata = dict(getattr(inner, "metadata", {}) or {})
-            self.render_mode = None
-            self._obs = {a: _to_gym(inner.observation_space(a)) for a in self.possible_agents}
-            self._act = {a: _to_gym(inner.action_space(a)) for a in self.possible_agents}
-
+    class _AECView(_AgentSpaces, AECEnv):
         agents = property(lambda self: self.inner.agents)
         agent_selection = property(lambda self: self.inner.agent_selection)
         rewards = property(lambda self: self.inner.rewards)
@@ -146,12 +143,6 @@ def aec_view(env: Any) -> Any:
         @property
         def _cumulative_rewards(self):
             return getattr(self.inner, "_cumulative_rewards", self.inner.rewards)
-
-        def observation_space(self, agent):
-            return self._obs[agent]
-
-        def action_space(self, agent):
-            return self._act[agent]
 
         def observe(self, agent):
             return _mask_to_gym(_value_to_gym(self.inner.observation_space(agent), self.inner.observe(agent)))

@@ -19,3 +19,14 @@ def chromium():
         browser = p.chromium.launch(executable_path="/usr/bin/chromium")
         yield browser
         browser.close()
+
+
+@pytest.fixture
+def server(tmp_path):
+    """A ``mugkit serve`` of the walk and duo studies (a test module may serve others under the
+    same name)."""
+    from serving import DUO, WALK, serve
+
+    served = serve(WALK, DUO, data=str(tmp_path / "data"))
+    yield served
+    served.stop()

@@ -12,6 +12,8 @@ from mugkit.loadtest.server import free_port, start_server  # noqa: F401  (free_
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 STUDIES = os.path.join(ROOT, "tests", "web", "studies")
+WALK = os.path.join(STUDIES, "_walk.py")   # one human walks to a goal: pages, a game, a survey
+DUO = os.path.join(STUDIES, "_duo.py")     # two humans matched in a waitroom
 
 
 @dataclass

@@ -8,20 +8,11 @@ import sqlite3
 
 import pytest
 
-from serving import STUDIES, serve
+from serving import serve
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
 SHOTS = os.path.join(os.path.dirname(os.path.abspath(__file__)), "screenshots")
-WALK = os.path.join(STUDIES, "_walk.py")
-DUO = os.path.join(STUDIES, "_duo.py")
-
-
-@pytest.fixture
-def server(tmp_path):
-    served = serve(WALK, DUO, data=str(tmp_path / "data"))
-    yield served
-    served.stop()
 
 
 def shot(page, name: str) -> None:

@@ -12,19 +12,10 @@ import urllib.request
 
 import pytest
 
-from serving import STUDIES, Browser, serve
+from serving import DUO, STUDIES, WALK, Browser, serve
 
 pytestmark = pytest.mark.slow
 
-WALK = os.path.join(STUDIES, "_walk.py")
-DUO = os.path.join(STUDIES, "_duo.py")
-
-
-@pytest.fixture
-def server(tmp_path):
-    served = serve(WALK, DUO, data=str(tmp_path / "data"))
-    yield served
-    served.stop()
 
 
 def rows(data: str, sql: str) -> list:
