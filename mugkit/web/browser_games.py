@@ -54,6 +54,7 @@ class BrowserGame:
     step: Any
     agent: Any
     last: tuple = (-1, -1)          # (episode, frame) of the newest stored row
+    over: bool = False              # the last episode's final frame is stored: the game may end
     session: str | None = None      # the page now playing it (the last to ask for the record)
     lock: asyncio.Lock = field(default_factory=asyncio.Lock)
 
@@ -104,6 +105,10 @@ class BrowserGames:
         step = experiments[row["experiment"]].step(row["step"])
         game = BrowserGame(game_id, players[0]["participant_id"], row["experiment"], step, players[0]["agent"])
         game.last = await self.storage.last_frame(game_id) or (-1, -1)
+        if game.last[0] == step.options.episodes - 1:
+            newest = [StepRow(*game.last, agent, terminated=done) for frame, agent, *_, done
+                      in await self.storage.step_inputs(game_id, game.last[0]) if frame == game.last[1]]
+            game.over = self._final(game, newest)
         self.games[game_id] = game
         return game
 
@@ -144,7 +149,14 @@ class BrowserGames:
                                              t_client=[r[1] for r in new], late_ms=[r[2] for r in new],
                                              keep_observations=game.step.options.record_observations)
                 game.last = max(game.last, max((r.episode, r.frame) for r, _, _ in new))
+                game.over = self._final(game, [r for r, _, _ in new if (r.episode, r.frame) == game.last])
         return {"ok": True, "batch": data.get("batch"), "last": list(game.last)}
+
+    @staticmethod
+    def _final(game: BrowserGame, newest: list) -> bool:
+        """Whether the rows of the newest stored frame end the game's last episode. (Any ending
+        row counts: refusing a game's end by mistake would hold the participant there for good.)"""
+        return game.last[0] == game.step.options.episodes - 1 and any(r.terminated or r.truncated for r in newest)
 
     def _row(self, game: BrowserGame, item: Any, i: int) -> tuple[StepRow, float | None, float | None]:
         where = f"rows[{i}]"
@@ -183,7 +195,7 @@ class BrowserGames:
             return None
         episode = game.last[0]
         frames: dict = {}
-        for frame, agent, action, keys, filled, reward in await self.storage.step_inputs(game.game_id, episode):
+        for frame, agent, action, keys, filled, reward, _ in await self.storage.step_inputs(game.game_id, episode):
             humans, stored = frames.setdefault(frame, ({}, {}))
             if agent == game.agent:
                 humans[agent] = [action, keys, filled]

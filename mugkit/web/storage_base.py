@@ -149,8 +149,9 @@ class Storage(abc.ABC):
 
     @abc.abstractmethod
     async def step_inputs(self, game_id: str, episode: int) -> list[tuple]:
-        """``(frame, agent, action, keys, filled, reward)`` of every stored row of one episode, by
-        frame: what a browser re-simulates when it resumes a game, and checks its replay against."""
+        """``(frame, agent, action, keys, filled, reward, done)`` of every stored row of one
+        episode, by frame (``done``: terminated or truncated): what a browser re-simulates when it
+        resumes a game and checks its replay against, and whether the episode's end is stored."""
 
     @abc.abstractmethod
     async def counts(self) -> dict[str, dict[str, int]]:

@@ -13,7 +13,7 @@ from .storage_base import PANEL_KEYS, STATUSES, Storage, database_path
 from .storage_schema import (DDL, SCHEMA_VERSION, STEP_COLUMNS, DuplicateRowError, InvalidRowError,
                              MissingRowError, StorageClosedError, StorageError, decode_row, encode_columns,
                              encode_step)
-from ..runtime.values import from_json, to_json, warm_up
+from ..runtime.values import from_json, warm_up
 from .storage_writer import Readers, Writer, WriterStats
 
 __all__ = ["SQLiteStorage"]
@@ -221,12 +221,12 @@ class SQLiteStorage(Storage):
         return await self._rows("players", "WHERE game_id = ?", (game_id,))
 
     async def step_inputs(self, game_id: str, episode: int) -> list[tuple]:
-        sql = ("SELECT frame, agent, action, keys, filled, reward FROM steps WHERE game_id = ? AND episode = ? "
-               "ORDER BY frame, rowid")
+        sql = ("SELECT frame, agent, action, keys, filled, reward, terminated OR truncated FROM steps "
+               "WHERE game_id = ? AND episode = ? ORDER BY frame, rowid")
 
         def work(conn: sqlite3.Connection) -> list[tuple]:
-            return [(f, from_json(a), from_json(act), from_json(k), bool(filled), from_json(r))
-                    for f, a, act, k, filled, r in conn.execute(sql, (game_id, episode))]
+            return [(f, from_json(a), from_json(act), from_json(k), bool(filled), from_json(r), bool(done))
+                    for f, a, act, k, filled, r, done in conn.execute(sql, (game_id, episode))]
 
         return await self._read(work)
 

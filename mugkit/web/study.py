@@ -452,7 +452,7 @@ class Study:
     async def _browser_game_over(self, p: Participant, game: BrowserGame, data: dict) -> dict:
         if not game.plays_here(data):
             return {"ok": False, "superseded": True, "error": "this game continues in another window or tab"}
-        if game.last[0] < game.step.options.episodes - 1:
+        if not game.over:
             return {"ok": False, "error": "the rows of the last episode are not stored yet: send them first"}
         await self._browser_game_end(p, game, "completed")
         return {"ok": True}

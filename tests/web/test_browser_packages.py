@@ -280,3 +280,69 @@ def test_a_resume_whose_replay_differs_from_the_record_is_reported(chromium, tmp
         assert "not deterministic" in "".join(served.output)
     finally:
         served.stop()
+
+
+def test_malformed_browser_messages_are_refused_with_what_is_wrong_and_nothing_is_lost(tmp_path):
+    """A page speaking the browser runtime's protocol badly: each message gets an error saying what
+    is wrong; rows sent twice are stored once; the game's data stay whole."""
+    import asyncio
+
+    from mugkit.runtime.values import to_json
+    from serving import Browser
+
+    def row(frame: int, **extra) -> dict:
+        return {"episode": 0, "frame": frame, "agent": "me", "action": 0, "keys": [], "filled": True,
+                "reward": 0, "terminated": False, "truncated": False, **extra}
+
+    async def main(url: str) -> dict:
+        b = Browser(url, "pkgstudy")
+        await b.connect()
+        view = await b.view("game")
+        game = view["game"]
+        out = {"resume": await b.call("resume", {"game": game, "session": "s1"})}
+        send = lambda rows, **kw: b.call("rows", {"game": game, "session": "s1", "batch": 0, "rows": rows, **kw})
+        out["not_json"] = await send("{no")
+        out["not_a_list"] = await send(to_json({"a": 1}))
+        out["bad_frame"] = await send(to_json([row(-1)]))
+        out["unknown_field"] = await send(to_json([row(1, evil=1)]))
+        out["ghost_agent"] = await send(to_json([{**row(1), "agent": "ghost"}]))
+        out["other_page"] = await b.call("rows", {"game": game, "session": "s2", "batch": 0, "rows": to_json([row(1)])})
+        out["good"] = await send(to_json([row(0), row(1)]))
+        out["again"] = await send(to_json([row(0), row(1), row(2)]))
+        out["early_over"] = await b.call("game_over", {"game": game, "session": "s1"})
+        out["rest"] = await send(to_json([row(f, truncated=f == 40) for f in range(3, 41)]))
+        await b.close()
+        return out, b.identity, game
+
+    async def finish(url: str, identity: dict, game: str) -> dict:
+        b = Browser(url, "pkgstudy", identity=identity)   # the same participant, after a restart
+        await b.connect()
+        await b.view("game")
+        over = await b.call("game_over", {"game": game, "session": "s1"})
+        done = await b.view()
+        await b.close()
+        return {"over": over, "next": done["kind"]}
+
+    path = study(tmp_path, "pass", ())
+    served = serve(path, data=str(tmp_path / "data"))
+    try:
+        out, identity, game = asyncio.run(main(served.url))
+        stored = query(served.data, "select frame from steps order by frame")
+        served.stop()
+        served = serve(path, data=str(tmp_path / "data"))   # the server forgets: the end is read back
+        ended = asyncio.run(finish(served.url, identity, game))
+    finally:
+        served.stop()
+    assert out["resume"] == {"ok": True, "record": None}
+    assert "rows.rows is not tagged JSON" in out["not_json"]["error"]
+    assert out["not_a_list"]["error"] == "rows.rows must hold a list of rows"
+    assert out["bad_frame"]["error"] == "rows[0].frame must be a non-negative integer"
+    assert out["unknown_field"]["error"] == "rows[0] must be a row object; unknown fields ['evil']"
+    assert out["ghost_agent"]["error"] == "rows[0].agent 'ghost' is not an agent of count"
+    assert out["other_page"]["superseded"] is True
+    assert out["good"] == {"ok": True, "batch": 0, "last": [0, 1]}
+    assert out["again"] == {"ok": True, "batch": 0, "last": [0, 2]}       # frames 0 and 1 not stored twice
+    assert "not stored yet" in out["early_over"]["error"]
+    assert stored == [(i,) for i in range(41)]
+    assert out["rest"]["last"] == [0, 40]
+    assert ended == {"over": {"ok": True}, "next": "completion"}
