@@ -282,11 +282,19 @@ def test_a_resume_whose_replay_differs_from_the_record_is_reported(chromium, tmp
         served.stop()
 
 
+def run_apart(coroutine):
+    """Runs ``coroutine`` to its end in a thread of its own: this module's Chromium (sync
+    Playwright) keeps an event loop running in the test's thread."""
+    import asyncio
+    from concurrent.futures import ThreadPoolExecutor
+
+    with ThreadPoolExecutor(1) as pool:
+        return pool.submit(asyncio.run, coroutine).result()
+
+
 def test_malformed_browser_messages_are_refused_with_what_is_wrong_and_nothing_is_lost(tmp_path):
     """A page speaking the browser runtime's protocol badly: each message gets an error saying what
     is wrong; rows sent twice are stored once; the game's data stay whole."""
-    import asyncio
-
     from mugkit.runtime.values import to_json
     from serving import Browser
 
@@ -326,11 +334,11 @@ def test_malformed_browser_messages_are_refused_with_what_is_wrong_and_nothing_i
     path = study(tmp_path, "pass", ())
     served = serve(path, data=str(tmp_path / "data"))
     try:
-        out, identity, game = asyncio.run(main(served.url))
+        out, identity, game = run_apart(main(served.url))
         stored = query(served.data, "select frame from steps order by frame")
         served.stop()
         served = serve(path, data=str(tmp_path / "data"))   # the server forgets: the end is read back
-        ended = asyncio.run(finish(served.url, identity, game))
+        ended = run_apart(finish(served.url, identity, game))
     finally:
         served.stop()
     assert out["resume"] == {"ok": True, "record": None}
