@@ -71,7 +71,7 @@ def decode(text: str | bytes | None) -> Any:
 
 def database_file(directory: str | os.PathLike) -> str:
     """The database file of a data folder; raises FileNotFoundError, saying what is missing."""
-    from .web.storage_base import DB_FILENAME, database_path
+    from .web.storage.base import DB_FILENAME, database_path
 
     directory = os.fspath(directory)
     if not os.path.isdir(directory):
@@ -95,7 +95,7 @@ def read_columns(directory: str | os.PathLike, *, tables: list[str] | tuple[str,
     if unknown:
         raise ValueError(f"unknown table {unknown[0]!r}; the tables: {', '.join(TABLES)}")
     path = database_file(directory)
-    from .web.storage_schema import SCHEMA_VERSION
+    from .web.storage.schema import SCHEMA_VERSION
 
     conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True)  # never changes the data
     conn.row_factory = sqlite3.Row
@@ -114,7 +114,7 @@ def read_columns(directory: str | os.PathLike, *, tables: list[str] | tuple[str,
 
 
 def _read_table(conn: Any, table: str, observations: bool | str) -> dict[str, list]:
-    from .web.storage_schema import COLUMNS, decode_row
+    from .web.storage.schema import COLUMNS, decode_row
     from .runtime.values import observation_text
 
     names = list(COLUMNS[table])

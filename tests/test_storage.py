@@ -233,9 +233,9 @@ def test_the_writer_survives_a_broken_transaction(tmp_path):
 
 
 def test_a_database_locked_by_another_process_fails_the_write_not_the_writer(tmp_path, monkeypatch):
-    import mugkit.web.storage_writer
+    import mugkit.web.storage.writer
 
-    monkeypatch.setattr(mugkit.web.storage_writer, "BUSY_TIMEOUT_MS", 100)
+    monkeypatch.setattr(mugkit.web.storage.writer, "BUSY_TIMEOUT_MS", 100)
 
     async def main():
         storage = await with_game(tmp_path)

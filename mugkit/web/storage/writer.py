@@ -23,7 +23,7 @@ import time
 from dataclasses import dataclass
 from typing import Any, Callable
 
-from .storage_schema import StorageClosedError, StorageError
+from .schema import StorageClosedError, StorageError
 
 __all__ = ["Writer", "Readers", "WriterStats", "connect"]
 

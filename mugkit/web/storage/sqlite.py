@@ -1,5 +1,5 @@
-""":class:`SQLiteStorage`: the :class:`~mugkit.web.storage_base.Storage` interface on one SQLite
-file in WAL mode, written by one thread with group commit (``storage_writer``)."""
+""":class:`SQLiteStorage`: the :class:`~mugkit.web.storage.Storage` interface on one SQLite
+file in WAL mode, written by one thread with group commit (``writer``)."""
 
 from __future__ import annotations
 
@@ -9,12 +9,12 @@ import sqlite3
 import time
 from typing import Any, Callable
 
-from .storage_base import PANEL_KEYS, STATUSES, Storage, database_path
-from .storage_schema import (DDL, SCHEMA_VERSION, STEP_COLUMNS, DuplicateRowError, InvalidRowError,
+from .base import PANEL_KEYS, STATUSES, Storage, database_path
+from .schema import (DDL, SCHEMA_VERSION, STEP_COLUMNS, DuplicateRowError, InvalidRowError,
                              MissingRowError, StorageClosedError, StorageError, decode_row, encode_columns,
                              encode_step)
-from ..runtime.values import from_json, warm_up
-from .storage_writer import Readers, Writer, WriterStats
+from ...runtime.values import from_json, warm_up
+from .writer import Readers, Writer, WriterStats
 
 __all__ = ["SQLiteStorage"]
 

@@ -23,8 +23,8 @@ import difflib
 import math
 from typing import Any, Iterable
 
-from ..runtime.rows import StepRow
-from ..runtime.values import UnstorableValue, decode_observation, encode_observation, from_json, to_json
+from ...runtime.rows import StepRow
+from ...runtime.values import UnstorableValue, decode_observation, encode_observation, from_json, to_json
 
 __all__ = ["SCHEMA_VERSION", "DDL", "COLUMNS", "StorageError", "InvalidRowError", "DuplicateRowError",
            "MissingRowError", "StorageClosedError", "encode_columns", "decode_row", "STEP_COLUMNS",

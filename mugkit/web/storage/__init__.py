@@ -2,7 +2,7 @@
 :class:`SQLiteStorage`, its SQLite implementation.
 
 Every method is a coroutine and never blocks the event loop: writes are committed by one writer
-thread that groups whatever is queued into one transaction (``storage_writer``), reads run on
+thread that groups whatever is queued into one transaction (``writer``), reads run on
 their own connections in worker threads. A write returns only once the transaction holding it has
 committed with ``synchronous=FULL`` in WAL mode, so an acknowledged row survives a crash of the
 server, of the operating system and a power cut (SQLite's ``PRAGMA synchronous`` documentation:
@@ -19,15 +19,15 @@ Typical use, by the server::
     await storage.close()
 
 How values are stored (agent ids and actions of any type, observations as compressed arrays) is
-described in ``mugkit.runtime.values``; the tables and their columns in ``storage_schema``.
+described in ``mugkit.runtime.values``; the tables and their columns in ``schema``.
 """
 
 from __future__ import annotations
 
-from .storage_base import DB_FILENAME, PANEL_KEYS, STATUSES, Storage, database_path
-from .storage_schema import (DuplicateRowError, InvalidRowError, MissingRowError, StorageClosedError,
+from .base import DB_FILENAME, PANEL_KEYS, STATUSES, Storage, database_path
+from .schema import (DuplicateRowError, InvalidRowError, MissingRowError, StorageClosedError,
                              StorageError)
-from .storage_sqlite import SQLiteStorage
+from .sqlite import SQLiteStorage
 
 __all__ = ["Storage", "SQLiteStorage", "StorageError", "InvalidRowError", "DuplicateRowError",
            "MissingRowError", "StorageClosedError", "DB_FILENAME", "PANEL_KEYS", "STATUSES", "database_path"]
