@@ -88,47 +88,24 @@ def read_columns(directory: str | os.PathLike, *, tables: list[str] | tuple[str,
     """The tables as ``{table: {column: list of values}}``, decoded (what :func:`load` and the
     export build on). ``observations="stored"`` gives observations as their stored text instead
     of decoding them (see ``mugkit.runtime.values.observation_text``)."""
-    import sqlite3
+    from .web.storage import SQLiteStorage
+    from .web.storage.schema import COLUMNS
 
     wanted = list(TABLES if tables is None else tables)
     unknown = [t for t in wanted if t not in TABLES]
     if unknown:
         raise ValueError(f"unknown table {unknown[0]!r}; the tables: {', '.join(TABLES)}")
-    path = database_file(directory)
-    from .web.storage.schema import SCHEMA_VERSION
-
-    conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True)  # never changes the data
-    conn.row_factory = sqlite3.Row
-    try:
-        conn.execute("BEGIN")  # one snapshot for every table
-        try:
-            version = conn.execute("PRAGMA user_version").fetchone()[0]
-        except sqlite3.DatabaseError as exc:
-            raise ValueError(f"{path} is not a mugkit database: {exc}") from None
-        if version == 0 or version > SCHEMA_VERSION:
-            raise ValueError(f"{path} is not a mugkit database this mugkit can read (schema version "
-                             f"{version}, this one reads {SCHEMA_VERSION})")
-        return {table: _read_table(conn, table, observations) for table in wanted}
-    finally:
-        conn.close()
+    with SQLiteStorage.reader(database_file(directory)) as reader:  # one snapshot for every table
+        return {table: _columns([c for c in COLUMNS[table] if c != "x" and (observations or c != "observation")],
+                                reader.rows(table, observations=observations)) for table in wanted}
 
 
-def _read_table(conn: Any, table: str, observations: bool | str) -> dict[str, list]:
-    from .web.storage.schema import COLUMNS, decode_row
-    from .runtime.values import observation_text
-
-    names = list(COLUMNS[table])
-    if table == "steps" and not observations:
-        names.remove("observation")
-    cols: dict[str, list] = {name: [] for name in names if name != "x"}
+def _columns(names: list[str], rows: Any) -> dict[str, list]:
+    """Decoded rows as ``{column: values}`` (``names`` first); a hook column missing from some rows
+    gets None there."""
+    cols: dict[str, list] = {name: [] for name in names}
     n = 0
-    for row in conn.execute(f"SELECT {', '.join(names)} FROM {table} ORDER BY rowid"):
-        if table == "steps" and observations == "stored":
-            stored = row["observation"]
-            values = decode_row(table, _Without(row, "observation"))
-            values["observation"] = observation_text(stored)
-        else:
-            values = decode_row(table, row)
+    for values in rows:
         for name, value in values.items():
             if name not in cols:  # a hook column first seen in this row
                 cols[name] = [None] * n
@@ -138,19 +115,6 @@ def _read_table(conn: Any, table: str, observations: bool | str) -> dict[str, li
             if len(values_list) < n:  # a hook column this row lacks
                 values_list.append(None)
     return cols
-
-
-class _Without:
-    """A row without one column (read as NULL), for decoding the others."""
-
-    def __init__(self, row: Any, name: str):
-        self._row, self._name = row, name
-
-    def keys(self) -> list[str]:
-        return [k for k in self._row.keys() if k != self._name]
-
-    def __getitem__(self, key: str) -> Any:
-        return self._row[key]
 
 
 def series(values: list) -> Any:

@@ -1,4 +1,4 @@
-"""The data audit: the database, read directly with ``sqlite3``, against each bot's own log.
+"""The data audit: the database, read through the storage's read-only view, against each bot's own log.
 
 Every fact a bot has proof the server took is looked up in the tables (docs/data.md):
 
@@ -17,13 +17,12 @@ counted apart, never as lost (the sender could not know they were kept).
 
 from __future__ import annotations
 
-import sqlite3
 import zlib
 from collections import Counter
 from dataclasses import dataclass, field
-from typing import Iterable
+from typing import Any, Iterable
 
-from ..runtime.values import from_json, to_json
+from ..runtime.values import to_json
 from .log import BotLog, GameLog
 
 __all__ = ["Audit", "audit", "acknowledged", "row_digest", "BROWSER_ROW_FIELDS"]
@@ -88,27 +87,45 @@ class Audit:
 
 def audit(database: str, logs: Iterable[BotLog]) -> Audit:
     """Compares the SQLite database at ``database`` with the bots' logs (see the module docstring)."""
+    from ..web.storage import SQLiteStorage
+
     result = Audit()
-    db = sqlite3.connect(f"file:{database}?mode=ro", uri=True, timeout=30)
-    try:
-        for log in logs:
-            if log.participant is not None:
-                _participant(db, log, result)
-    finally:
-        db.close()
+    with SQLiteStorage.reader(database) as reader:
+        stored = _Stored(reader)
+    for log in logs:
+        if log.participant is not None:
+            _participant(stored, log, result)
     return result
 
 
-def _participant(db: sqlite3.Connection, log: BotLog, result: Audit) -> None:
+class _Stored:
+    """The tables the audit looks facts up in, read once and indexed by participant and game."""
+
+    def __init__(self, reader: Any):
+        self.participants = {r["participant_id"]: r for r in reader.rows(
+            "participants", columns=["participant_id", "status", "outcome_code"])}
+        self.consents: Counter = Counter(r["participant_id"] for r in reader.rows(
+            "events", columns=["participant_id"], where={"kind": "consented"}))
+        self.answers: dict = {}
+        for r in reader.rows("answers", columns=["participant_id", "step", "question", "value"]):
+            self.answers.setdefault(r["participant_id"], []).append(r)
+        self.games = {r["game_id"] for r in reader.rows("games", columns=["game_id"])}
+        self.players = {(r["game_id"], to_json(r["agent"])): r["participant_id"]
+                        for r in reader.rows("players", columns=["game_id", "agent", "participant_id"])}
+        self.steps: dict = {}
+        for r in reader.rows("steps", columns=["game_id", "episode", "frame", "agent", *BROWSER_ROW_FIELDS]):
+            self.steps.setdefault(r["game_id"], {})[(r["episode"], r["frame"], r["agent"])] = r
+
+
+def _participant(db: _Stored, log: BotLog, result: Audit) -> None:
     pid = log.participant
-    row = db.execute("select status, outcome_code from participants where participant_id = ?", (pid,)).fetchone()
+    row = db.participants.get(pid)
     result.found("participants", row is not None, f"bot {log.bot}: participant {pid} not stored")
     outcome = log.outcome
     if row is not None and outcome is not None and outcome.status == "completed" and outcome.kind == "completion":
-        result.found("participants", row[1] == outcome.code,
-                     f"bot {log.bot}: participant {pid} was shown code {outcome.code!r}, stored {row[1]!r}")
-    consented = db.execute("select count(*) from events where participant_id = ? and kind = 'consented'",
-                           (pid,)).fetchone()[0]
+        result.found("participants", row["outcome_code"] == outcome.code,
+                     f"bot {log.bot}: participant {pid} was shown code {outcome.code!r}, stored {row['outcome_code']!r}")
+    consented = db.consents[pid]
     for i, step in enumerate(log.consents):
         result.found("events", consented > i, f"bot {log.bot}: consent at {step} not stored")
     _answers(db, log, result)
@@ -116,11 +133,10 @@ def _participant(db: sqlite3.Connection, log: BotLog, result: Audit) -> None:
         _game(db, log, game, result)
 
 
-def _answers(db: sqlite3.Connection, log: BotLog, result: Audit) -> None:
+def _answers(db: _Stored, log: BotLog, result: Audit) -> None:
     stored: dict = {}
-    for step, question, value in db.execute("select step, question, value from answers where participant_id = ?",
-                                            (log.participant,)):
-        stored.setdefault((step, question), []).append(from_json(value))
+    for r in db.answers.get(log.participant, []):
+        stored.setdefault((r["step"], r["question"]), []).append(r["value"])
     for step, _, answers in log.answers:
         for question, value in answers.items():
             values = stored.get((step, question), [])
@@ -131,16 +147,15 @@ def _answers(db: sqlite3.Connection, log: BotLog, result: Audit) -> None:
                                         f"(stored: {values!r})")
 
 
-def _game(db: sqlite3.Connection, log: BotLog, game: GameLog, result: Audit) -> None:
+def _game(db: _Stored, log: BotLog, game: GameLog, result: Audit) -> None:
     gid = game.game_id
-    stored = db.execute("select 1 from games where game_id = ?", (gid,)).fetchone()
-    result.found("games", stored is not None, f"bot {log.bot}: game {gid} not stored")
+    result.found("games", gid in db.games, f"bot {log.bot}: game {gid} not stored")
     mine = to_json(game.agent)
-    player = db.execute("select participant_id from players where game_id = ? and agent = ?",
-                        (gid, mine)).fetchone()
-    result.found("players", player is not None and player[0] == log.participant,
+    player = db.players.get((gid, mine), "")
+    result.found("players", player == log.participant,
                  f"bot {log.bot}: game {gid} has no player {game.agent!r} = {log.participant}")
-    frames = set(db.execute("select episode, frame from steps where game_id = ? and agent = ?", (gid, mine)))
+    rows = db.steps.get(gid, {})
+    frames = {(e, f) for e, f, agent in rows if to_json(agent) == mine}
     for episode, ranges in game.frames.items():
         for first, last in ranges:
             missing = [f for f in range(first, last + 1) if (episode, f) not in frames]
@@ -148,26 +163,9 @@ def _game(db: sqlite3.Connection, log: BotLog, game: GameLog, result: Audit) -> 
             for f in missing:
                 result.found("steps", False, f"bot {log.bot}: game {gid} episode {episode} frame {f} "
                                              f"agent {game.agent!r} was streamed but is not stored")
-    if game.rows_acked:
-        rows = _rows(db, gid)
-        for key, digest in game.rows_acked.items():
-            row = rows.get(key)
-            result.found("steps", row is not None and row_digest(row) == digest,
-                         f"bot {log.bot}: game {gid} episode {key[0]} frame {key[1]} agent {key[2]!r} was "
-                         f"acknowledged but is " + ("not stored" if row is None else "stored with other values"))
+    for key, digest in game.rows_acked.items():
+        row = rows.get(key)
+        result.found("steps", row is not None and row_digest(row) == digest,
+                     f"bot {log.bot}: game {gid} episode {key[0]} frame {key[1]} agent {key[2]!r} was "
+                     f"acknowledged but is " + ("not stored" if row is None else "stored with other values"))
     result.unacknowledged += game.rows_unacked
-
-
-def _decoded(values: tuple) -> dict:
-    row = dict(zip(BROWSER_ROW_FIELDS, values))
-    for k in ("action", "keys", "reward", "info"):
-        row[k] = from_json(row[k])
-    return row
-
-
-def _rows(db: sqlite3.Connection, game_id: str) -> dict:
-    """``(episode, frame, agent) → row`` of game ``game_id``'s stored steps, each row holding the
-    decoded fields the audit compares."""
-    columns = ", ".join(BROWSER_ROW_FIELDS)
-    return {(episode, frame, from_json(agent)): _decoded(values) for episode, frame, agent, *values in db.execute(
-        f"select episode, frame, agent, {columns} from steps where game_id = ?", (game_id,))}

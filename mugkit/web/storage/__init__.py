@@ -24,10 +24,10 @@ described in ``mugkit.runtime.values``; the tables and their columns in ``schema
 
 from __future__ import annotations
 
-from .base import DB_FILENAME, PANEL_KEYS, STATUSES, Storage, database_path
+from .base import DB_FILENAME, PANEL_KEYS, STATUSES, Storage, TableReader, database_path
 from .schema import (DuplicateRowError, InvalidRowError, MissingRowError, StorageClosedError,
                              StorageError)
 from .sqlite import SQLiteStorage
 
-__all__ = ["Storage", "SQLiteStorage", "StorageError", "InvalidRowError", "DuplicateRowError",
+__all__ = ["Storage", "TableReader", "SQLiteStorage", "StorageError", "InvalidRowError", "DuplicateRowError",
            "MissingRowError", "StorageClosedError", "DB_FILENAME", "PANEL_KEYS", "STATUSES", "database_path"]

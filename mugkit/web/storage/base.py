@@ -5,9 +5,9 @@ from __future__ import annotations
 
 import abc
 import os
-from typing import Any, Awaitable
+from typing import Any, Awaitable, Iterator, Sequence
 
-__all__ = ["Storage", "DB_FILENAME", "PANEL_KEYS", "STATUSES", "database_path"]
+__all__ = ["Storage", "TableReader", "DB_FILENAME", "PANEL_KEYS", "STATUSES", "database_path"]
 
 #: The database file in a data folder (``mugkit serve --data DIR``).
 DB_FILENAME = "mugkit.sqlite"
@@ -18,6 +18,35 @@ PANEL_KEYS = ("prolific_pid", "worker_id", "session_id", "assignment_id")
 #: ``participants.status`` values :meth:`Storage.counts` sums up: arrived and not finished,
 #: finished the study, excluded by the server.
 STATUSES = ("active", "completed", "excluded")
+
+
+class TableReader(abc.ABC):
+    """A read-only view of a study's tables at one moment, for readers outside the server
+    (``mk.data.load``, ``mugkit data export``, the load test's audit). Opening one never changes
+    the data. Use it as a context manager (or call :meth:`close`)."""
+
+    @abc.abstractmethod
+    def rows(self, table: str, *, columns: Sequence[str] | None = None, observations: bool | str = True,
+             where: dict[str, Any] | None = None) -> Iterator[dict]:
+        """The rows of ``table`` in the order they were stored, decoded as :meth:`Storage.games`
+        gives them (``steps``: ``keys`` a tuple, hook values as ``x_<name>``).
+
+        Args:
+            columns: only these columns (default: all).
+            observations: ``False`` leaves ``steps.observation`` out; ``"stored"`` gives it as
+                tagged JSON text without decompressing it.
+            where: only rows whose columns equal these (stored) values.
+        """
+
+    @abc.abstractmethod
+    def close(self) -> None:
+        """Ends the read."""
+
+    def __enter__(self) -> "TableReader":
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        self.close()
 
 
 class Storage(abc.ABC):
@@ -39,6 +68,13 @@ class Storage(abc.ABC):
     """
 
     # -- life ---------------------------------------------------------------------------------
+
+    @classmethod
+    @abc.abstractmethod
+    def reader(cls, location: str) -> TableReader:
+        """A read-only view of the stored tables at ``location`` (for SQLite: the database file),
+        which may be read while a server writes. Raises ValueError for something that is not a
+        mugkit database."""
 
     @abc.abstractmethod
     async def start(self) -> None:

@@ -14,6 +14,7 @@ from .schema import (DDL, SCHEMA_VERSION, STEP_COLUMNS, DuplicateRowError, Inval
                              MissingRowError, StorageClosedError, StorageError, decode_row, encode_columns,
                              encode_step)
 from ...runtime.values import from_json, warm_up
+from .reader import SQLiteReader
 from .writer import Readers, Writer, WriterStats
 
 __all__ = ["SQLiteStorage"]
@@ -43,6 +44,10 @@ class SQLiteStorage(Storage):
     def in_folder(cls, directory: str | os.PathLike) -> "SQLiteStorage":
         """The storage of a data folder: ``<directory>/mugkit.sqlite`` (``start`` creates both)."""
         return cls(database_path(directory))
+
+    @classmethod
+    def reader(cls, location: str | os.PathLike) -> SQLiteReader:
+        return SQLiteReader(os.fspath(location))
 
     @property
     def stats(self) -> WriterStats:
