@@ -57,13 +57,26 @@ async def admin_page(study: Any, token: str) -> str:
     return ("<!doctype html><meta charset=utf-8><meta http-equiv=refresh content=5><title>mugkit admin</title>"
             "<style>body{font-family:system-ui;margin:2em}table{border-collapse:collapse}"
             "td,th{border:1px solid #ccc;padding:.2em .6em;font-size:14px}</style>"
-            f"<h1>mugkit</h1><p>study seed {study.seed}</p>"
+            f"<h1>mugkit</h1>{_paused_banner(study)}<p>study seed {study.seed}</p>"
             f"<h2>Experiments</h2>{_table(count_rows, list(count_rows[0]) if count_rows else [])}"
             f"<h2>Active participants ({len(live)})</h2>"
             f"{_table(live, ['participant', 'experiment', 'step', 'status', 'connected', 'game'])}"
             f"<h2>Games running ({len(study.games)})</h2>"
             f"{_table(_game_rows(study), ['game', 'players', 'episode', 'frame', 'ticks', 'p50 late ms', 'p99 late ms', 'paused for'])}"
             f"<h2>Data</h2><p>{links}; everything: <code>mugkit data export DATA_DIR</code></p>")
+
+
+def _paused_banner(study: Any) -> str:
+    """Why the study is paused (participants see a "paused" page meanwhile), or nothing."""
+    if study.paused is None:
+        return ""
+    if study.paused == "storage":
+        why = (f"the storage cannot write: {study.storage.failure or 'recovering'}. Free disk space (or fix the "
+               f"disk): writes are retried, the study goes on by itself, and no acknowledged data are lost.")
+    else:
+        why = study.paused
+    return (f"<p id=paused style='background:#fde2e1;padding:.6em;border:1px solid #c0392b'>"
+            f"<b>The study is paused</b>: {html.escape(why)}</p>")
 
 
 class TickLateness:

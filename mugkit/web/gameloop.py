@@ -12,6 +12,10 @@ message since the last tick are kept, so a tap between two frames still counts.
 When a human's connection drops, the game pauses for everyone (no frame is played without them,
 so the rows have no gap) and resumes when they are back; after ``grace`` seconds away the game ends
 with the outcome ``"abandoned"`` (one human) or ``"partner_left"``.
+
+The game does not run ahead of its storage: while more than :data:`MAX_UNSAVED_SECONDS` of its
+frames wait to be committed (a slow disk), it waits too. A write that fails ends the game with the
+outcome ``"storage_failed"`` (a full disk pauses the whole study: mugkit/web/pause.py).
 """
 
 from __future__ import annotations
@@ -36,6 +40,8 @@ log = logging.getLogger("mugkit.game")
 GRACE_SECONDS = 20.0
 #: Most images per second an RGB-array env streams (each is a compressed JPEG).
 IMAGE_FPS = 15
+#: Seconds of frames whose rows may wait to be committed before the game waits for its storage.
+MAX_UNSAVED_SECONDS = 2.0
 
 
 @dataclass
@@ -131,7 +137,7 @@ class ServerGame:
                 # Absolute deadlines keep the pace; after a long stall (a paused game, a busy
                 # machine) start counting again from now rather than playing a burst of frames.
                 deadline = deadline + period if lateness < 5 * period else loop.time() + period
-                if self._waiting_for_absent():
+                if self._waiting_for_absent() or len(self._pending_writes) > MAX_UNSAVED_SECONDS * self.fps:
                     continue
                 self.stats.note(lateness)
                 result = self.driver.tick({agent: state.take() for agent, state in self.keys.items()})
@@ -180,7 +186,7 @@ class ServerGame:
         if not task.cancelled() and task.exception() is not None and self.outcome is None:
             # Frames whose rows cannot be stored must not go on being played: end the game loudly.
             log.error("game %s: step rows not stored, the game ends: %s", self.game_id, task.exception())
-            self.outcome = "storage_error"
+            self.outcome = "storage_failed"
 
     def _image_url(self, array: Any) -> str | None:
         """An RGB array as a JPEG ``data:`` URL, at most :data:`IMAGE_FPS` a second (None between)."""

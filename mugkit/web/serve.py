@@ -1,18 +1,28 @@
 """``mugkit serve PATH``: every experiment under PATH, to participants, until stopped.
 
-Start-up collects the experiments, opens the database under ``--data``, takes the study seed
-(``--seed``, or the one stored there, or a new one drawn and stored), marks games a previous run
-left unfinished as interrupted, and prints the links, where the data go and the admin link.
+Start-up collects the experiments, checks the data folder ``--data`` (a damaged, deleted or
+replaced database is refused: :mod:`mugkit.web.storage.folder`), opens its database, takes the
+study seed (``--seed``, or the one stored there, or a new one drawn and stored), marks games a
+previous run left unfinished as interrupted, and prints the links, where the data go and the admin
+link.
+
+SIGTERM or SIGINT (Ctrl-C) shuts down cleanly: every running game ends with the outcome
+``interrupted`` and its players are moved on to their next step, every acknowledged write is
+committed, and the process exits 0 — within :data:`SHUTDOWN_SECONDS` for the games. A second
+signal stops at once (the data acknowledged so far are safe either way).
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import logging
 import os
 import secrets
+import signal
 import sys
+from typing import Any, Awaitable, Callable, Iterator
 
 from .gameloop import GRACE_SECONDS
 
@@ -21,6 +31,9 @@ __all__ = ["main", "run"]
 log = logging.getLogger("mugkit.serve")
 
 DATABASE = "mugkit.sqlite"
+
+#: Seconds a shutdown waits for the games to end and their players to move on.
+SHUTDOWN_SECONDS = 10.0
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -64,6 +77,8 @@ async def run(paths: list[str], host: str, port: int, data: str, seed: int | Non
     from ..collect import collect
     from .server import create_app
     from .storage import SQLiteStorage
+    from .pause import StoragePause
+    from .storage.folder import DataFolder, DataFolderError
     from .study import Study
 
     from ..collect import CollectError
@@ -84,23 +99,89 @@ async def run(paths: list[str], host: str, port: int, data: str, seed: int | Non
     except Exception as exc:  # a missing Pyodide, a package that cannot go to the browser: say what to do
         raise SystemExit(f"mugkit serve: {exc}") from None
     os.makedirs(data, exist_ok=True)
-    storage = SQLiteStorage(os.path.join(data, DATABASE))
+    folder = DataFolder(data)
+    try:
+        folder.check()  # before the database is opened: opening would create or "repair" it
+    except DataFolderError as exc:
+        raise SystemExit(f"mugkit serve: refusing to start: {exc}") from None
+    storage = SQLiteStorage.in_folder(data)
     await storage.start()
+    try:
+        seed = await study_seed(storage, seed)
+        await folder.claim(storage, seed)
+    except (SystemExit, DataFolderError) as exc:
+        await storage.close()
+        raise SystemExit(f"mugkit serve: refusing to start: {exc}" if isinstance(exc, DataFolderError)
+                         else exc.code) from None
     browser = bundles.games(storage, pyodide_packages) if bundles is not None else None
-    study = Study(experiments, storage, await study_seed(storage, seed), emit=None, grace=grace, browser=browser)
+    study = Study(experiments, storage, seed, emit=None, grace=grace, browser=browser)
     token = secrets.token_urlsafe(18)
     app, _, _ = create_app(study, token)
     await study.start()
     _announce(experiments, host, port, data, study.seed, token)
-    server = uvicorn.Server(uvicorn.Config(app, host=host, port=port, log_level="warning", ws="websockets-sansio",
-                                           lifespan="on"))
+    server = _stoppable_server(uvicorn.Config(app, host=host, port=port, log_level="warning", ws="websockets-sansio",
+                                              lifespan="on"), on_signal=study.close)
+    watcher = asyncio.get_running_loop().create_task(StoragePause(study).run())
     try:
         if ready is not None:
             asyncio.get_running_loop().create_task(_when_started(server, ready))
         await server.serve()
     finally:
-        await study.close()
-        await storage.close()
+        watcher.cancel()
+        try:  # again: a game may have started while the server was stopping
+            await asyncio.wait_for(study.close(), SHUTDOWN_SECONDS)
+        except asyncio.TimeoutError:
+            log.error("games could not be ended within %g s (is the disk full?); their outcome stays empty "
+                      "and the next start marks them interrupted", SHUTDOWN_SECONDS)
+        await storage.close()  # every acknowledged write committed
+    folder.release()
+    log.info("stopped cleanly; the data are in %s", os.path.abspath(data))
+
+
+def _stoppable_server(config: Any, on_signal: Callable[[], Awaitable]) -> Any:
+    """uvicorn's server, stopped our way: on SIGTERM or SIGINT ``on_signal`` (the study's close:
+    games end with an outcome and their players are moved on, while their connections are still
+    open) runs first, and only then does uvicorn stop. uvicorn's own handling would close the
+    connections first and then re-raise the signal, killing the process before the study could
+    close (exit -15). (A factory: uvicorn is imported only when serving.)"""
+    import uvicorn
+
+    class Server(uvicorn.Server):
+        def __init__(self) -> None:
+            super().__init__(config)
+            self._on_signal, self._stopping = on_signal, None
+
+        @contextlib.contextmanager
+        def capture_signals(self) -> Iterator[None]:
+            loop = asyncio.get_running_loop()
+            try:
+                for sig in (signal.SIGINT, signal.SIGTERM):
+                    loop.add_signal_handler(sig, self._signalled, sig)
+            except (RuntimeError, ValueError):  # not the main thread: whoever runs us stops us
+                yield
+                return
+            try:
+                yield
+            finally:
+                for sig in (signal.SIGINT, signal.SIGTERM):
+                    loop.remove_signal_handler(sig)
+
+        def _signalled(self, sig: int) -> None:
+            if self._stopping is not None:  # a second signal: stop now
+                self.should_exit = self.force_exit = True
+                return
+            log.info("%s: ending the running games, then stopping", signal.Signals(sig).name)
+            self._stopping = asyncio.get_running_loop().create_task(self._stop())
+
+        async def _stop(self) -> None:
+            try:
+                await asyncio.wait_for(self._on_signal(), SHUTDOWN_SECONDS)
+            except asyncio.TimeoutError:
+                log.warning("the games did not all end within %g s; stopping anyway", SHUTDOWN_SECONDS)
+            finally:
+                self.should_exit = True
+
+    return Server()
 
 
 def _check_port(host: str, port: int) -> None:

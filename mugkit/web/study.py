@@ -33,7 +33,7 @@ from .entry import Entry, new_id, new_token, parse_entry
 from .gameloop import GRACE_SECONDS, ServerGame
 from .matchmaking import Waitroom
 from .protocol import ProtocolError, parse_advance, parse_keys
-from .views import check_answers, markdown_html, page_view, survey_view
+from .views import check_answers, markdown_html, page_view, paused_view, survey_view
 
 __all__ = ["Study", "Participant"]
 
@@ -109,6 +109,9 @@ class Study:
         self.arrivals: dict[str, int] = {}
         self.conditions: dict[str, dict] = {}
         self._ticker: asyncio.Task | None = None
+        #: Why the study is paused (the server is stopping; the storage cannot write), or None.
+        #: While paused every participant is shown the ``paused`` view (mugkit/web/pause.py).
+        self.paused: str | None = None
         self.join: Callable[[str, str], Awaitable] = _nothing  # (participant id, room): the socket layer's
 
     async def start(self) -> None:
@@ -132,11 +135,24 @@ class Study:
         self._ticker = asyncio.get_running_loop().create_task(self._tick_waitrooms())
 
     async def close(self) -> None:
-        """Stops the games (marked interrupted) and the waitroom clock."""
+        """A shutdown: stops the waitroom clock, ends every running game with the outcome
+        ``"interrupted"`` and moves its players on to their next step (sent to them while their
+        connections are open), then gives any other game still without an outcome (a browser game
+        of an earlier run whose page has not come back) ``"interrupted"`` too. The players are
+        shown the ``paused`` view: the server is stopping. Safe to call again."""
+        self.paused = self.paused or "the server is stopping"  # no new game starts; players see why
         if self._ticker is not None:
             self._ticker.cancel()
         for game in list(self.games.values()):
-            await game.stop("interrupted")
+            await game.stop("interrupted")  # _game_over stores the outcome and moves the players on
+        for game in list(self.browser.games.values()) if self.browser is not None else []:
+            p = self.participants.get(game.participant)
+            if p is not None and p.game == game.game_id:
+                await self._browser_game_end(p, game, "interrupted")
+            else:
+                await self.browser.finish(game, "interrupted")
+        if await self.storage.interrupt_unfinished_games():
+            log.info("games of earlier runs without an outcome are marked interrupted")
 
     # -- arriving --------------------------------------------------------------------------
 
@@ -213,6 +229,8 @@ class Study:
 
     async def view(self, p: Participant) -> dict:
         """What participant ``p`` should see now."""
+        if self.paused is not None and p.status not in FINISHED:
+            return paused_view(self.paused)
         if p.status in FINISHED:
             return self._final_view(p)
         if p.game is not None and p.game not in self.games and await self._browser_game(p, p.game) is None:

@@ -13,7 +13,7 @@ from typing import Any
 from ..pages import Completion, Consent, Page
 from ..questions import Choice, Likert, Question, Text
 
-__all__ = ["page_view", "survey_view", "check_answers", "fill", "markdown_html"]
+__all__ = ["page_view", "paused_view", "survey_view", "check_answers", "fill", "markdown_html"]
 
 
 def markdown_html(text: str) -> str:
@@ -43,6 +43,23 @@ def page_view(page: Any, *, code: str | None = None, token: str | None = None) -
     if isinstance(page, Page):
         return {"kind": "page", "title": page.title, "html": markdown_html(page.body), "button": page.button}
     raise TypeError(f"a page scene must return mk.Page, mk.Consent or mk.Completion, got {type(page).__name__}")
+
+
+#: What a paused participant reads, per reason (:attr:`mugkit.web.study.Study.paused`).
+PAUSED_TEXT = {
+    "the server is stopping": "The study server is restarting. Please keep this page open: the study continues "
+                              "here as soon as the server is back. Nothing you have done so far is lost.",
+    "storage": "The study is paused: the server cannot save data right now, and the researchers have been told. "
+               "Please keep this page open: the study continues here as soon as saving works again. Nothing you "
+               "have done so far is lost.",
+}
+
+
+def paused_view(reason: str) -> dict:
+    """The ``paused`` view: the study cannot go on for now (``reason``: the server is stopping, or
+    the storage cannot write); the page waits and is sent its step again when it can."""
+    text = PAUSED_TEXT.get(reason, PAUSED_TEXT["storage"])
+    return {"kind": "paused", "title": "The study is paused", "html": markdown_html(text), "reason": reason}
 
 
 def _question(q: Question) -> dict:

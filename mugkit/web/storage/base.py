@@ -58,7 +58,9 @@ class Storage(abc.ABC):
     - every method is a coroutine (``add_steps``: returns an awaitable) that never blocks the
       event loop;
     - a write returns only after the transaction holding it has committed durably (a crash loses
-      nothing acknowledged), and raises when it was not stored — :class:`InvalidRowError` (bad
+      nothing acknowledged); when the database cannot take writes now (a full disk), writes wait
+      and :attr:`failure` says why; writes beyond a bound wait for room (backpressure); a write
+      raises when it was not stored — :class:`InvalidRowError` (bad
       row or value, nothing sent to the database), :class:`DuplicateRowError`,
       :class:`MissingRowError`, or :class:`StorageError` (the database failed);
     - one failing write never undoes or fails another caller's write;
@@ -83,6 +85,12 @@ class Storage(abc.ABC):
     @abc.abstractmethod
     async def close(self) -> None:
         """Waits until every write already made is committed, then closes. Idempotent."""
+
+    @property
+    def failure(self) -> str | None:
+        """Why writes cannot be stored now (e.g. the disk is full), or None. While it is set,
+        writes wait (nothing acknowledged is lost) and the server pauses the study."""
+        return None
 
     # -- writes -------------------------------------------------------------------------------
 

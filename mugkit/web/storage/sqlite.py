@@ -4,6 +4,7 @@ file in WAL mode, written by one thread with group commit (``writer``)."""
 from __future__ import annotations
 
 import asyncio
+import collections
 import os
 import sqlite3
 import time
@@ -18,6 +19,10 @@ from .reader import SQLiteReader
 from .writer import Readers, Writer, WriterStats
 
 __all__ = ["SQLiteStorage"]
+
+#: At most this many writes are queued or in a transaction; a write beyond waits (awaits) for room,
+#: so a disk slower than the writes holds the writers back instead of filling the memory.
+MAX_PENDING_WRITES = 5000
 
 _STEP_INSERT = f"INSERT INTO steps ({', '.join(STEP_COLUMNS)}) VALUES ({', '.join('?' * len(STEP_COLUMNS))})"
 
@@ -39,6 +44,7 @@ class SQLiteStorage(Storage):
         self.path = path
         self._writer: Writer | None = None
         self._readers: Readers | None = None
+        self._slots = _Slots(MAX_PENDING_WRITES)
 
     @classmethod
     def in_folder(cls, directory: str | os.PathLike) -> "SQLiteStorage":
@@ -58,6 +64,15 @@ class SQLiteStorage(Storage):
     def pending_writes(self) -> int:
         """Writes queued and not yet in a transaction: grows when the disk cannot keep up."""
         return self._writer.pending if self._writer is not None else 0
+
+    @property
+    def waiting_writes(self) -> int:
+        """Writes waiting for room in the queue (it holds :data:`MAX_PENDING_WRITES`)."""
+        return len(self._slots.waiting)
+
+    @property
+    def failure(self) -> str | None:
+        return self._writer.failure if self._writer is not None else None
 
     # -- life ---------------------------------------------------------------------------------
 
@@ -87,7 +102,22 @@ class SQLiteStorage(Storage):
     async def _write(self, work: Callable[[sqlite3.Connection], Any]) -> Any:
         if self._writer is None:
             raise StorageClosedError("the storage is not started: await start() first")
-        return await self._writer.submit(work)
+        await self._slots.take()
+        return await self._submit(work)
+
+    def _submit(self, work: Callable[[sqlite3.Connection], Any]) -> asyncio.Future:
+        """Queues ``work`` on a slot already taken; the slot is free again once it is settled."""
+        try:
+            future = self._writer.submit(work)
+        except BaseException:
+            self._slots.give()
+            raise
+        future.add_done_callback(self._slots.give)
+        return future
+
+    async def _submit_later(self, work: Callable[[sqlite3.Connection], Any]) -> Any:
+        await self._slots.take()
+        return await self._submit(work)
 
     async def add_participant(self, row: dict) -> None:
         now = time.time()
@@ -153,7 +183,10 @@ class SQLiteStorage(Storage):
                 raise StorageClosedError("the storage is not started: await start() first")
             if not values:
                 return _done(loop, None)
-            return self._writer.submit(lambda conn: _insert_steps(conn, game_id, rows, values))
+            work = lambda conn: _insert_steps(conn, game_id, rows, values)  # noqa: E731
+            if self._slots.take_now():
+                return self._submit(work)
+            return asyncio.ensure_future(self._submit_later(work))  # waits for room in the queue
         except StorageError as exc:  # given to whoever awaits, like an error of the write itself
             return _done(loop, exc)
 
@@ -252,6 +285,41 @@ class SQLiteStorage(Storage):
             return out
 
         return await self._read(work)
+
+
+class _Slots:
+    """Room for ``size`` writes queued or in a transaction. :meth:`take` waits for a free slot,
+    first come first served; :meth:`give` frees one (to the longest waiter)."""
+
+    def __init__(self, size: int):
+        self.size, self.used = size, 0
+        self.waiting: collections.deque = collections.deque()
+
+    def take_now(self) -> bool:
+        if self.used < self.size and not self.waiting:
+            self.used += 1
+            return True
+        return False
+
+    async def take(self) -> None:
+        if self.take_now():
+            return
+        turn = asyncio.get_running_loop().create_future()
+        self.waiting.append(turn)
+        try:
+            await turn  # give() handed its slot over
+        except asyncio.CancelledError:
+            if turn.done() and not turn.cancelled():
+                self.give()  # handed over just as the waiter was cancelled: pass it on
+            raise
+
+    def give(self, _: Any = None) -> None:
+        while self.waiting:
+            turn = self.waiting.popleft()
+            if not turn.done():
+                turn.set_result(None)  # the slot goes to this waiter: ``used`` stays
+                return
+        self.used -= 1
 
 
 def _done(loop: asyncio.AbstractEventLoop, exc: BaseException | None) -> asyncio.Future:

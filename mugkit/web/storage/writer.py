@@ -9,6 +9,12 @@ and only then resolves the waiting coroutines' futures, on their event loop. A w
 is rolled back to its savepoint alone, and its future gets the error; the other writes of the
 batch commit as usual.
 
+When the disk is full (or fails to write), a batch is not failed: its transaction is rolled back
+and retried every :data:`RETRY_SECONDS` until it commits, so nothing a caller is waiting for is
+lost and nothing is acknowledged that was not stored. Meanwhile :attr:`Writer.failure` says why
+(the server pauses the study, mugkit/web/pause.py). Only when the storage is closing does a
+batch that still cannot commit fail, after :data:`CLOSE_RETRY_SECONDS`.
+
 Reads run on separate connections in worker threads (``asyncio.to_thread``); in WAL mode they see
 the last committed state and never wait for the writer.
 """
@@ -16,6 +22,7 @@ the last committed state and never wait for the writer.
 from __future__ import annotations
 
 import asyncio
+import logging
 import queue
 import sqlite3
 import threading
@@ -27,12 +34,23 @@ from .schema import StorageClosedError, StorageError
 
 __all__ = ["Writer", "Readers", "WriterStats", "connect"]
 
+log = logging.getLogger("mugkit.storage")
+
 #: How long a connection waits for a lock held by another process (another server on the same
 #: file, a backup tool) before the write fails with "database is locked".
 BUSY_TIMEOUT_MS = 10_000
 
 #: At most this many writes in one transaction: bounds the time one commit keeps writes waiting.
 MAX_BATCH = 2000
+
+#: Seconds between two tries of a batch the disk did not take (full, or an I/O error).
+RETRY_SECONDS = 1.0
+#: How long a closing storage goes on retrying such a batch before failing its writes.
+CLOSE_RETRY_SECONDS = 5.0
+
+# SQLite's result codes for a disk that did not take a write: SQLITE_FULL, SQLITE_IOERR (and its
+# extended codes, whose low byte is SQLITE_IOERR).
+_SQLITE_FULL, _SQLITE_IOERR = 13, 10
 
 
 def connect(path: str, *, readonly: bool = False) -> sqlite3.Connection:
@@ -75,6 +93,8 @@ class Writer:
         self._lock = threading.Lock()   # makes "not closing, then enqueue" atomic against stop()
         self._closing = False
         self._thread = threading.Thread(target=self._run, name="mugkit-storage-writer", daemon=True)
+        #: Why the last try to commit failed while the writer retries (the disk is full …), else None.
+        self.failure: str | None = None
 
     def start(self) -> None:
         self._thread.start()
@@ -128,13 +148,37 @@ class Writer:
             if fatal is not None:
                 _settle([(w, None, StorageError(f"cannot open {self.path}: {fatal}")) for w in batch])
                 continue
-            try:
-                outcomes = self._commit(conn, batch)
-            except Exception as exc:  # the thread must not die: every waiting write hears back
-                outcomes = [(w, None, StorageError(f"could not write to {self.path}: {exc}")) for w in batch]
-            _settle(outcomes)
+            _settle(self._commit_retrying(conn, batch))
         if conn is not None:
             conn.close()
+
+    def _commit_retrying(self, conn: sqlite3.Connection, batch: list[_Write]) -> list[tuple]:
+        """Commits the batch, trying again while the disk does not take it (see the module
+        docstring); returns what :meth:`_commit` returns."""
+        given_up_at = None
+        while True:
+            try:
+                outcomes = self._commit(conn, batch)
+            except _DiskError as exc:
+                if self.failure is None:
+                    log.error("the storage cannot write to %s (%s); retrying every %g s, and the writes wait",
+                              self.path, exc, RETRY_SECONDS)
+                self.failure = f"{exc} (writing {self.path})"
+                with self._lock:
+                    closing = self._closing
+                if closing:
+                    given_up_at = given_up_at or time.monotonic() + CLOSE_RETRY_SECONDS
+                    if time.monotonic() > given_up_at:
+                        error = StorageError(f"could not commit to {self.path}: {exc}")
+                        return [(w, None, error) for w in batch]
+                time.sleep(RETRY_SECONDS)
+                continue
+            except Exception as exc:  # the thread must not die: every waiting write hears back
+                return [(w, None, StorageError(f"could not write to {self.path}: {exc}")) for w in batch]
+            if self.failure is not None:
+                log.warning("the storage writes to %s again", self.path)
+                self.failure = None
+            return outcomes
 
     def _commit(self, conn: sqlite3.Connection, batch: list[_Write]) -> list[tuple]:
         """Runs the batch in one transaction, each write in its own savepoint; returns
@@ -146,6 +190,13 @@ class Writer:
                 conn.execute("SAVEPOINT one")
                 try:
                     result = w.work(conn)
+                except sqlite3.Error as exc:
+                    if _disk_failed(exc):
+                        raise  # the whole batch is tried again (below)
+                    conn.execute("ROLLBACK TO one")
+                    conn.execute("RELEASE one")
+                    out.append((w, None, exc))
+                    continue
                 except Exception as exc:
                     # Undo this write only; the others in the transaction are unaffected.
                     conn.execute("ROLLBACK TO one")
@@ -165,6 +216,8 @@ class Writer:
                     conn.execute("ROLLBACK")
                 except sqlite3.Error:
                     pass  # SQLite rolls back by itself when the connection's next BEGIN comes
+            if _disk_failed(exc):
+                raise _DiskError(str(exc)) from None
             error = StorageError(f"could not commit to {self.path}: {exc}")
             return [(w, None, error) for w in batch]
         self.stats.batches += 1
@@ -173,6 +226,14 @@ class Writer:
         self.stats.failed += failed
         self.stats.writes += len(out) - failed
         return out
+
+
+def _disk_failed(exc: sqlite3.Error) -> bool:
+    return (getattr(exc, "sqlite_errorcode", 0) or 0) & 0xFF in (_SQLITE_FULL, _SQLITE_IOERR)
+
+
+class _DiskError(Exception):
+    """The disk did not take a batch (full, or an I/O error): worth trying again."""
 
 
 def _settle(outcomes: list[tuple]) -> None:

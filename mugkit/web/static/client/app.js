@@ -23,6 +23,7 @@ export const VIEWS = {
   ended: NoticeView,
   preview: NoticeView,
   refused: NoticeView,
+  paused: NoticeView,
 };
 
 const STATUS_TEXT = {
@@ -118,7 +119,7 @@ export class App {
   updateProgress({index, total, kind}) {
     const bar = this.progress.parentElement;
     const done = kind === "completion";
-    if (Number.isInteger(index) && Number.isInteger(total) && total > 0 && !["preview", "refused", "ended"].includes(kind)) {
+    if (Number.isInteger(index) && Number.isInteger(total) && total > 0 && !["preview", "refused", "ended", "paused"].includes(kind)) {
       const shown = done ? total : Math.min(index + 1, total);
       this.progress.style.width = `${(100 * (done ? total : index)) / total}%`;
       this.stepText.textContent = done ? "Finished" : `Step ${shown} of ${total}`;

@@ -4,6 +4,9 @@
 // frames it has), so retrying is always safe.
 
 const RETRY_MS = 2000;
+// An acknowledgement slower than this shows "saving…" (the server's storage is busy or paused: it
+// acknowledges a batch only once committed, and the page keeps every batch until then).
+const SLOW_ACK_MS = 1000;
 
 function storageKey(experiment, game) {
   return `mugkit:${experiment}:outbox:${game}`;
@@ -12,18 +15,20 @@ function storageKey(experiment, game) {
 export class Outbox {
   /**
    * @param {{experiment: string, game: string, session: string, link: object,
-   *          onError?: (text) => void, onSuperseded?: () => void}} options
+   *          onError?: (text) => void, onSuperseded?: () => void, onSaving?: (slow) => void}} options
    *   `link`: the connection (link.request(event, data) resolves to the server's ack);
    *   `session`: this page's id (batches kept from an earlier page keep theirs);
-   *   `onSuperseded`: another window took the game over (this page's rows are refused).
+   *   `onSuperseded`: another window took the game over (this page's rows are refused);
+   *   `onSaving(slow)`: true when an acknowledgement is slow (show "saving…"), false once rows are stored.
    */
-  constructor({experiment, game, session, link, onError = () => {}, onSuperseded = () => {}}) {
+  constructor({experiment, game, session, link, onError = () => {}, onSuperseded = () => {}, onSaving = () => {}}) {
     this.key = storageKey(experiment, game);
     this.game = game;
     this.session = session;
     this.onSuperseded = onSuperseded;
     this.link = link;
     this.onError = onError;
+    this.onSaving = onSaving;
     this.batches = this.load();
     this.next = this.batches.reduce((n, b) => Math.max(n, b.batch + 1), 0);
     this.sending = false;
@@ -70,7 +75,9 @@ export class Outbox {
     try {
       while (this.batches.length && !this.stopped) {
         const batch = this.batches[0];
-        const reply = await this.link.request("rows", batch);
+        const slow = setTimeout(() => this.onSaving(true), SLOW_ACK_MS);
+        const reply = await this.link.request("rows", batch).finally(() => clearTimeout(slow));
+        if (reply.ok) this.onSaving(false);
         if (!reply.ok && /did not answer|Unexpected/.test(reply.error || "")) {
           this.timer = setTimeout(() => this.flush(), RETRY_MS);   // no connection: keep it, try again
           return;

@@ -41,11 +41,21 @@ export class BrowserGameView extends GameView {
     // This page's id: the server takes rows only from the page that last resumed the game.
     this.session = `${Date.now().toString(36)}-${Math.random().toString(36).slice(2, 12)}`;
     this.outbox = new Outbox({experiment: this.ctx.experiment, game, session: this.session, link: this.ctx.link,
-      onError: (text) => console.warn(text), onSuperseded: () => this.superseded()});
+      onError: (text) => console.warn(text), onSuperseded: () => this.superseded(),
+      onSaving: (slow) => this.saving(slow)});
     this.worker = new Worker(new URL("../runtime/worker.js", import.meta.url), {type: "module"});
     this.worker.onmessage = ({data}) => this.fromWorker(data);
     this.worker.onerror = (event) => this.failed({stage: "worker", reason: event.message || "the game's worker stopped"});
     this.begin(boot);
+  }
+
+  /** Shows "saving…" while the server is slow to acknowledge rows (they stay on this page meanwhile). */
+  saving(slow) {
+    if (!this.savingNote) {
+      this.savingNote = el("div", {class: "mk-slow-note mk-saving", role: "status", hidden: true}, "Saving…");
+      this.root.append(this.savingNote);
+    }
+    this.savingNote.hidden = !slow;
   }
 
   /** Stores what an earlier visit left unsent, asks where the game stands, then starts the worker. */

@@ -1,5 +1,6 @@
-// `ended`, `preview` and `refused` views: a message from the server, and a code when there is one
-// (a declined consent, a timeout or an exclusion has its own code to report to the panel).
+// `ended`, `preview`, `refused` and `paused` views: a message from the server, and a code when
+// there is one (a declined consent, a timeout or an exclusion has its own code to report to the
+// panel). A `paused` study sends the step again by itself once it can go on.
 
 import {card, el, prose} from "../dom.js";
 import {codeBox} from "./completion.js";
@@ -8,6 +9,7 @@ const DEFAULT_TITLES = {
   ended: "The study has ended",
   preview: "Preview",
   refused: "This study is not available",
+  paused: "The study is paused",
 };
 
 export class NoticeView {
