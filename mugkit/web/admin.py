@@ -158,7 +158,8 @@ def admin_stats_data(study: Any) -> dict:
 
 
 async def admin_table(study: Any, name: str) -> Any:
-    """A table as CSV (``participants.csv``, ``games.csv``)."""
+    """A table as CSV (``participants.csv``, ``games.csv``); text that would run as a spreadsheet
+    formula gets a ``'`` in front (:func:`mugkit.web.export.csv_safe`)."""
     table = name.removesuffix(".csv")
     if table not in TABLES:
         return response.text(f"no table {table!r}; tables: {', '.join(TABLES)}", status=404)
@@ -167,7 +168,9 @@ async def admin_table(study: Any, name: str) -> Any:
     columns = sorted({k for r in rows for k in r})
     writer = csv.DictWriter(out, fieldnames=columns)
     writer.writeheader()
+    from .export import csv_safe  # participant text must not run as a formula in a spreadsheet
+
     for r in rows:
-        writer.writerow({k: _cell(v) if v is not None else "" for k, v in r.items()})
+        writer.writerow({k: csv_safe(_cell(v)) if v is not None else "" for k, v in r.items()})
     return response.text(out.getvalue(), content_type="text/csv",
                          headers={"content-disposition": f"attachment; filename={table}.csv"})

@@ -8,6 +8,12 @@ back into the value. Observations are always tagged JSON text; arrays keep their
 small ones as numbers (``{"$ndarray": {"dtype": "<f4", "shape": [4], "data": [...]}}``), larger
 ones as base64 of their zstd-compressed bytes.
 
+In CSV, a text cell that a spreadsheet would run as a formula — one starting with ``=``, ``+``,
+``-``, ``@``, a tab or a carriage return, and not a plain number — gets a ``'`` in front
+(:func:`csv_safe`): participants type answers, URL parameters and user agents, and
+``=HYPERLINK(...)`` must not become a live formula on the researcher's machine. Parquet keeps
+every value as it is.
+
 The export reads every table into memory first (it is :func:`mugkit.data.load` underneath).
 """
 
@@ -18,7 +24,10 @@ import os
 import sys
 from typing import Any
 
-__all__ = ["export", "main", "FORMATS"]
+__all__ = ["export", "main", "FORMATS", "csv_safe", "FORMULA_STARTS"]
+
+#: What a spreadsheet takes as the start of a formula (OWASP's list of CSV injection triggers).
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 
 #: The formats ``--format`` takes (the first is the default).
 FORMATS = ("parquet", "csv")
@@ -51,9 +60,26 @@ def export(directory: str | os.PathLike, out: str | os.PathLike, fmt: str = "par
         if fmt == "parquet":
             frame.to_parquet(path, index=False, engine="pyarrow")
         else:
+            frame = frame.apply(lambda column: column.map(csv_safe) if column.dtype == object
+                                or pd.api.types.is_string_dtype(column) else column)
             frame.to_csv(path, index=False)
         written[path] = len(frame)
     return written
+
+
+def csv_safe(value: Any) -> Any:
+    """``value`` with a ``'`` in front when it is text a spreadsheet would run as a formula (it
+    starts with one of :data:`FORMULA_STARTS` and is not a plain number, like ``-3.5``); any other
+    value as it is."""
+    if not isinstance(value, str) or not value.startswith(FORMULA_STARTS):
+        return value
+    try:
+        float(value)
+        if value == value.strip():
+            return value  # a number, never a formula
+    except ValueError:
+        pass
+    return "'" + value
 
 
 def _as_text(column: Any) -> Any:

@@ -236,3 +236,116 @@ def test_sigterm_mid_game_ends_every_game_moves_the_players_on_and_exits_0(tmp_p
     assert query(data, "select count(*) from events where kind = 'game_interrupted'") == [(2,)]
     assert not os.path.exists(os.path.join(data, "mugkit.running"))
     assert "stopped cleanly" in "".join(server.output)
+
+
+# -- a full disk ---------------------------------------------------------------------------------
+
+LONG = os.path.join(HERE, "studies", "_long.py")
+
+
+@pytest.fixture
+def small_disk(tmp_path):
+    """A real 3 MiB file system (tmpfs; needs root) that fills up."""
+    disk = str(tmp_path / "disk")
+    os.makedirs(disk)
+    mounted = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=3m", "tmpfs", disk], capture_output=True, text=True)
+    if mounted.returncode != 0:
+        pytest.skip(f"cannot mount a small tmpfs here (root needed): {mounted.stderr.strip()}")
+    yield disk
+    subprocess.run(["umount", "-l", disk], check=False)
+
+
+def fill(disk: str) -> str:
+    """Fills the file system with one file; returns its path."""
+    path = os.path.join(disk, "filler")
+    with open(path, "wb", buffering=0) as f:
+        try:
+            while True:
+                f.write(b"\1" * 65536)
+        except OSError:
+            pass
+        try:
+            while True:
+                f.write(b"\1" * 512)
+        except OSError:
+            pass
+    return path
+
+
+def test_a_full_disk_pauses_the_study_ends_the_game_with_its_outcome_and_it_goes_on_once_freed(small_disk):
+    import urllib.request
+
+    data = os.path.join(small_disk, "data")
+    server = start_server([LONG], data, seed=3, cwd=ROOT, timeout=60)
+
+    async def main():
+        c = Client(server.url, "_long")
+        await c.connect()
+        game = await c.view("game")
+        await asyncio.sleep(0.5)  # frames are stored
+        filler = fill(small_disk)
+        paused = await c.view("paused")  # not a frozen game
+        admin = urllib.request.urlopen(f"{server.url}/admin?token={server.token}", timeout=10).read().decode()
+        os.remove(filler)
+        after = await c.view()
+        while after["kind"] == "paused":  # (the game's end, stored once the disk took it, says so again)
+            after = await c.view()
+        await c.sio.disconnect()
+        return game, paused, admin, after
+
+    try:
+        game, paused, admin, after = asyncio.run(main())
+    finally:
+        server.stop()
+    assert server.process.returncode == 0
+    assert after["kind"] == "survey"  # the study went on by itself, at the next step
+    assert paused["reason"] == "storage" and "cannot save" in paused["html"]
+    assert "The study is paused" in admin and "full" in admin
+    log = "".join(server.output)
+    assert "the study is paused: the storage cannot write" in log and "disk is full" in log
+    assert query(data, "select game_id, outcome from games") == [(game["game"], "storage_failed")]
+    frames = [f for f, in query(data, "select frame from steps order by frame")]
+    assert frames == list(range(len(frames))) and len(frames) > 5  # no gap: every row streamed is stored
+
+
+# -- exports -------------------------------------------------------------------------------------
+
+
+def test_participant_text_cannot_become_a_formula_in_csv_exports_and_parquet_keeps_it(tmp_path):
+    import csv
+    import io
+    import urllib.request
+
+    import pandas as pd
+
+    from mugkit.web.export import csv_safe
+
+    data = str(tmp_path / "data")
+    server = serve(data)
+    pid, session, agent = '=HYPERLINK("http://evil.example","x")', "-2+3+cmd|' /C calc'!A0", "@SUM(1,2)\tx"
+
+    async def main():
+        c = Client(server.url, "_walk")
+        await c.sio.connect(server.url, transports=["websocket"], socketio_path="socket.io", headers={"User-Agent": agent},
+                            auth={"experiment": "_walk", "query": {"PROLIFIC_PID": pid, "SESSION_ID": session}})
+        await c.view("page")
+        await c.sio.disconnect()
+
+    try:
+        asyncio.run(main())
+        admin = urllib.request.urlopen(f"{server.url}/admin/data/participants.csv?token={server.token}",
+                                       timeout=10).read().decode()
+    finally:
+        server.stop()
+    row, = csv.DictReader(io.StringIO(admin))
+    assert (row["prolific_pid"], row["session_id"], row["user_agent"]) == ("'" + pid, "'" + session, "'" + agent)
+
+    for fmt in ("csv", "parquet"):
+        done = subprocess.run([sys.executable, "-m", "mugkit.cli", "data", "export", data, "--format", fmt,
+                               "--out", str(tmp_path / fmt)], capture_output=True, text=True, cwd=ROOT)
+        assert done.returncode == 0, done.stderr
+    exported = pd.read_csv(tmp_path / "csv" / "participants.csv", dtype=str, keep_default_na=False).iloc[0]
+    assert (exported.prolific_pid, exported.session_id, exported.user_agent) == ("'" + pid, "'" + session, "'" + agent)
+    raw = pd.read_parquet(tmp_path / "parquet" / "participants.parquet").iloc[0]
+    assert (raw.prolific_pid, raw.session_id, raw.user_agent) == (pid, session, agent)
+    assert [csv_safe(v) for v in ("-3.5", "+7", "plain", "\r=1", 12)] == ["-3.5", "+7", "plain", "'\r=1", 12]
