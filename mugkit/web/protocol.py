@@ -25,6 +25,9 @@ Server → client
     - ``ended``: ``title``, ``html``, ``code`` (declined, timed out, excluded, partner left …)
     - ``preview``: ``html`` (an MTurk preview: nothing has started)
     - ``refused``: ``html`` (e.g. this panel id already completed the study)
+    - ``paused``: ``title``, ``html``, ``reason`` (``"the server is stopping"`` or ``"storage"``:
+      the disk does not take writes). The study cannot go on for now; the server sends the step
+      again when it can (a reconnection, or the storage writing again)
 
     ``identity``: ``{"participant": str, "resume": str}``, to keep for reloads.
 
@@ -62,7 +65,8 @@ Browser runtime (``runtime="browser"`` steps with one human; mugkit/web/browser_
 
     - ``rows``: ``{"game", "session", "batch": int, "rows": str}``, ``rows`` the tagged JSON of a list of row
       objects (:func:`mugkit.runtime.browser_game.row_dict` plus ``t_client`` in seconds and
-      ``late_ms``), in frame order, at most 512 KiB. Acknowledged once committed with
+      ``late_ms``), in frame order, at most 512 KiB. Acknowledged once committed (later while
+      the server's storage is busy or the disk is full: the page shows "saving…") with
       ``{"ok": true, "batch", "last": [episode, frame]}`` (the newest stored frame); rows at or
       before the newest stored frame are dropped, so sending a batch again is harmless. A browser
       keeps each batch (``localStorage``) until it is acknowledged. Rows of a page whose
