@@ -118,7 +118,12 @@ class ServerGame:
         return self.frames.snapshot()
 
     async def stop(self, outcome: str) -> None:
-        """Ends the game now (a server shutting down, an operator)."""
+        """Ends the game now (a server shutting down, an operator, a full disk). A game already
+        ending (its last rows being stored) ends with its own outcome: this waits for that."""
+        if self._done:
+            if self._task is not None and self._task is not asyncio.current_task():
+                await asyncio.wait({self._task})
+            return
         if self._task is not None:
             self._task.cancel()
         await self._finish(outcome)

@@ -76,9 +76,7 @@ async def run(paths: list[str], host: str, port: int, data: str, seed: int | Non
 
     from ..collect import collect
     from .server import create_app
-    from .storage import SQLiteStorage
     from .pause import StoragePause
-    from .storage.folder import DataFolder, DataFolderError
     from .study import Study
 
     from ..collect import CollectError
@@ -98,21 +96,7 @@ async def run(paths: list[str], host: str, port: int, data: str, seed: int | Non
         bundles = prepare_browser_runtime(experiments)
     except Exception as exc:  # a missing Pyodide, a package that cannot go to the browser: say what to do
         raise SystemExit(f"mugkit serve: {exc}") from None
-    os.makedirs(data, exist_ok=True)
-    folder = DataFolder(data)
-    try:
-        folder.check()  # before the database is opened: opening would create or "repair" it
-    except DataFolderError as exc:
-        raise SystemExit(f"mugkit serve: refusing to start: {exc}") from None
-    storage = SQLiteStorage.in_folder(data)
-    await storage.start()
-    try:
-        seed = await study_seed(storage, seed)
-        await folder.claim(storage, seed)
-    except (SystemExit, DataFolderError) as exc:
-        await storage.close()
-        raise SystemExit(f"mugkit serve: refusing to start: {exc}" if isinstance(exc, DataFolderError)
-                         else exc.code) from None
+    storage, folder, seed = await _open_data(data, seed)
     browser = bundles.games(storage, pyodide_packages) if bundles is not None else None
     study = Study(experiments, storage, seed, emit=None, grace=grace, browser=browser)
     token = secrets.token_urlsafe(18)
@@ -131,11 +115,38 @@ async def run(paths: list[str], host: str, port: int, data: str, seed: int | Non
         try:  # again: a game may have started while the server was stopping
             await asyncio.wait_for(study.close(), SHUTDOWN_SECONDS)
         except asyncio.TimeoutError:
-            log.error("games could not be ended within %g s (is the disk full?); their outcome stays empty "
-                      "and the next start marks them interrupted", SHUTDOWN_SECONDS)
+            log.error("games could not be ended within %g s (is the disk full?); a game on the server without "
+                      "an outcome is marked interrupted at the next start", SHUTDOWN_SECONDS)
         await storage.close()  # every acknowledged write committed
     folder.release()
-    log.info("stopped cleanly; the data are in %s", os.path.abspath(data))
+    log.info("stopped; the data are in %s", os.path.abspath(data))
+
+
+async def _open_data(data: str, seed: int | None) -> tuple[Any, Any, int]:
+    """The data folder checked, its storage started and tied to it: ``(storage, folder, seed)``.
+
+    Raises:
+        SystemExit: the folder is refused, or ``seed`` differs from its stored seed.
+    """
+    from .storage import SQLiteStorage
+    from .storage.folder import DataFolder, DataFolderError
+
+    os.makedirs(data, exist_ok=True)
+    folder = DataFolder(data)
+    try:
+        folder.check()  # before the database is opened: opening would create or "repair" it
+    except DataFolderError as exc:
+        raise SystemExit(f"mugkit serve: refusing to start: {exc}") from None
+    storage = SQLiteStorage.in_folder(data)
+    await storage.start()
+    try:
+        seed = await study_seed(storage, seed)
+        await folder.claim(storage, seed)
+    except (SystemExit, DataFolderError) as exc:
+        await storage.close()
+        raise SystemExit(f"mugkit serve: refusing to start: {exc}" if isinstance(exc, DataFolderError)
+                         else exc.code) from None
+    return storage, folder, seed
 
 
 def _stoppable_server(config: Any, on_signal: Callable[[], Awaitable]) -> Any:

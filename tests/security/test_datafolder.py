@@ -235,7 +235,7 @@ def test_sigterm_mid_game_ends_every_game_moves_the_players_on_and_exits_0(tmp_p
         [("browser", "interrupted"), ("server", "interrupted")]
     assert query(data, "select count(*) from events where kind = 'game_interrupted'") == [(2,)]
     assert not os.path.exists(os.path.join(data, "mugkit.running"))
-    assert "stopped cleanly" in "".join(server.output)
+    assert "stopped; the data are in" in "".join(server.output)
 
 
 # -- a full disk ---------------------------------------------------------------------------------
@@ -276,76 +276,67 @@ def test_a_full_disk_pauses_the_study_ends_the_game_with_its_outcome_and_it_goes
     import urllib.request
 
     data = os.path.join(small_disk, "data")
-    server = start_server([LONG], data, seed=3, cwd=ROOT, timeout=60)
+    server = start_server([LONG, BRIEF], data, seed=3, cwd=ROOT, timeout=60)
 
     async def main():
-        c = Client(server.url, "_long")
+        c, b = Client(server.url, "_long"), Client(server.url, "_brief")
         await c.connect()
         game = await c.view("game")
+        browser_game = await b.into_game()
         await asyncio.sleep(0.5)  # frames are stored
         filler = fill(small_disk)
+        rows = asyncio.ensure_future(b.sio.call("rows", {"game": browser_game["game"], "batch": 0, "rows": to_json(
+            [_browser_row(0), _browser_row(1)])}, timeout=60))
         paused = await c.view("paused")  # not a frozen game
         admin = urllib.request.urlopen(f"{server.url}/admin?token={server.token}", timeout=10).read().decode()
+        waiting = not rows.done() and b.views.empty()  # the browser game goes on; its rows wait for the disk
         os.remove(filler)
         after = await c.view()
         while after["kind"] == "paused":  # (the game's end, stored once the disk took it, says so again)
             after = await c.view()
-        await c.sio.disconnect()
-        return game, paused, admin, after
+        acked = await rows
+        for client in (b, c):
+            await client.sio.disconnect()
+        return game, paused, admin, waiting, after, acked
 
     try:
-        game, paused, admin, after = asyncio.run(main())
+        game, paused, admin, waiting, after, acked = asyncio.run(main())
     finally:
         server.stop()
     assert server.process.returncode == 0
     assert after["kind"] == "survey"  # the study went on by itself, at the next step
     assert paused["reason"] == "storage" and "cannot save" in paused["html"]
     assert "The study is paused" in admin and "full" in admin
+    assert waiting and acked["ok"] and acked["last"] == [0, 1]
     log = "".join(server.output)
     assert "the study is paused: the storage cannot write" in log and "disk is full" in log
-    assert query(data, "select game_id, outcome from games") == [(game["game"], "storage_failed")]
-    frames = [f for f, in query(data, "select frame from steps order by frame")]
+    assert query(data, "select game_id, outcome from games where runtime = 'server'") == \
+        [(game["game"], "storage_failed")]
+    frames = [f for f, in query(data, "select frame from steps where game_id = '%s' order by frame" % game["game"])]
     assert frames == list(range(len(frames))) and len(frames) > 5  # no gap: every row streamed is stored
+    assert query(data, "select count(*) from steps where game_id != '%s'" % game["game"]) == [(2,)]
 
 
-# -- exports -------------------------------------------------------------------------------------
+def test_writes_beyond_the_bound_wait_for_room_and_none_is_lost(small_disk, monkeypatch):
+    import mugkit.web.storage.sqlite as sqlite_storage
+    from mugkit.web.storage import SQLiteStorage
 
-
-def test_participant_text_cannot_become_a_formula_in_csv_exports_and_parquet_keeps_it(tmp_path):
-    import csv
-    import io
-    import urllib.request
-
-    import pandas as pd
-
-    from mugkit.web.export import csv_safe
-
-    data = str(tmp_path / "data")
-    server = serve(data)
-    pid, session, agent = '=HYPERLINK("http://evil.example","x")', "-2+3+cmd|' /C calc'!A0", "@SUM(1,2)\tx"
+    monkeypatch.setattr(sqlite_storage, "MAX_PENDING_WRITES", 10)
 
     async def main():
-        c = Client(server.url, "_walk")
-        await c.sio.connect(server.url, transports=["websocket"], socketio_path="socket.io", headers={"User-Agent": agent},
-                            auth={"experiment": "_walk", "query": {"PROLIFIC_PID": pid, "SESSION_ID": session}})
-        await c.view("page")
-        await c.sio.disconnect()
+        storage = SQLiteStorage.in_folder(os.path.join(small_disk, "data"))
+        await storage.start()
+        filler = fill(small_disk)
+        writes = [asyncio.ensure_future(storage.set_meta(f"k{i}", "v" * 100)) for i in range(50)]
+        while storage.failure is None:  # the writer met the full disk
+            await asyncio.sleep(0.05)
+        held = (storage.waiting_writes, storage.pending_writes, any(w.done() for w in writes))
+        os.remove(filler)
+        await asyncio.gather(*writes)
+        stored = [await storage.get_meta(f"k{i}") for i in range(50)]
+        await storage.close()
+        return held, stored, storage.failure
 
-    try:
-        asyncio.run(main())
-        admin = urllib.request.urlopen(f"{server.url}/admin/data/participants.csv?token={server.token}",
-                                       timeout=10).read().decode()
-    finally:
-        server.stop()
-    row, = csv.DictReader(io.StringIO(admin))
-    assert (row["prolific_pid"], row["session_id"], row["user_agent"]) == ("'" + pid, "'" + session, "'" + agent)
-
-    for fmt in ("csv", "parquet"):
-        done = subprocess.run([sys.executable, "-m", "mugkit.cli", "data", "export", data, "--format", fmt,
-                               "--out", str(tmp_path / fmt)], capture_output=True, text=True, cwd=ROOT)
-        assert done.returncode == 0, done.stderr
-    exported = pd.read_csv(tmp_path / "csv" / "participants.csv", dtype=str, keep_default_na=False).iloc[0]
-    assert (exported.prolific_pid, exported.session_id, exported.user_agent) == ("'" + pid, "'" + session, "'" + agent)
-    raw = pd.read_parquet(tmp_path / "parquet" / "participants.parquet").iloc[0]
-    assert (raw.prolific_pid, raw.session_id, raw.user_agent) == (pid, session, agent)
-    assert [csv_safe(v) for v in ("-3.5", "+7", "plain", "\r=1", 12)] == ["-3.5", "+7", "plain", "'\r=1", 12]
+    (waiting, queued, any_done), stored, failure = asyncio.run(main())
+    assert waiting == 40 and queued <= 10 and not any_done  # 10 in the queue, 40 waiting for room
+    assert stored == ["v" * 100] * 50 and failure is None

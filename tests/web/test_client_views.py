@@ -10,6 +10,8 @@ from pathlib import Path
 
 import pytest
 
+from mugkit.web.views import paused_view
+
 sys.path.insert(0, str(Path(__file__).resolve().parent / "harness"))
 from client_harness import browser, context, harness, open_harness, shot, site  # noqa: E402,F401
 
@@ -198,8 +200,9 @@ def test_a_redirect_that_is_not_a_web_address_is_not_followed(harness):
                "html": "<p>You chose not to take part. Please return the study on Prolific.</p>"}, "CDECLINE"),
     ("preview", {"html": "<p>This is a preview. Accept the HIT to begin.</p>"}, "Accept the HIT"),
     ("refused", {"html": "<p>You have already taken part in this study.</p>"}, "already taken part"),
+    ("paused", {k: v for k, v in paused_view("storage").items() if k != "kind"}, "keep this page open"),
 ])
-def test_ended_preview_and_refused_show_the_servers_message(harness, kind, fields, text):
+def test_ended_preview_refused_and_paused_show_the_servers_message(harness, kind, fields, text):
     show(harness, view(kind, 1, **fields))
     assert text in harness.inner_text("main")
     shot(harness, kind)
