@@ -49,9 +49,8 @@ def page_view(page: Any, *, code: str | None = None, token: str | None = None) -
 PAUSED_TEXT = {
     "the server is stopping": "The study server is restarting. Please keep this page open: the study continues "
                               "here as soon as the server is back. Nothing you have done so far is lost.",
-    "storage": "The study is paused: the server cannot save data right now, and the researchers have been told. "
-               "Please keep this page open: the study continues here as soon as saving works again. Nothing you "
-               "have done so far is lost.",
+    "storage": "The server cannot save data right now. Please keep this page open: the study continues here as "
+               "soon as saving works again. Nothing you have done so far is lost.",
 }
 
 

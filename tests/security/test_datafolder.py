@@ -340,3 +340,40 @@ def test_writes_beyond_the_bound_wait_for_room_and_none_is_lost(small_disk, monk
     (waiting, queued, any_done), stored, failure = asyncio.run(main())
     assert waiting == 40 and queued <= 10 and not any_done  # 10 in the queue, 40 waiting for room
     assert stored == ["v" * 100] * 50 and failure is None
+
+
+@pytest.mark.browser
+def test_a_browser_game_on_a_full_disk_shows_saving_and_every_row_arrives_once_freed(small_disk):
+    """Real Chromium, the game in Pyodide: its rows wait on the page ("Saving…") while the disk is
+    full, and all arrive once it is freed."""
+    import time
+
+    playwright = pytest.importorskip("playwright.sync_api")
+    if not os.path.exists("/usr/bin/chromium"):
+        pytest.skip("Debian's chromium is not installed (./dev test installs it)")
+    data = os.path.join(small_disk, "data")
+    server = start_server([BRIEF], data, seed=5, cwd=ROOT, timeout=60)
+    try:
+        with playwright.sync_playwright() as p:
+            browser = p.chromium.launch(executable_path="/usr/bin/chromium")
+            page = browser.new_page(viewport={"width": 900, "height": 700})
+            page.goto(f"{server.url}/_brief/")
+            page.click("button.mk-button")
+            page.click("button[data-answer='agree']")
+            page.wait_for_selector("body[data-view=game]")
+            filler = fill(small_disk)  # while Pyodide loads: the game's rows meet a full disk
+            page.wait_for_selector(".mk-saving:not([hidden])", timeout=90_000)
+            os.makedirs(os.path.join(ROOT, "tests", "web", "screenshots"), exist_ok=True)
+            page.screenshot(path=os.path.join(ROOT, "tests", "web", "screenshots", "security-saving.png"))
+            kept = page.evaluate("Object.keys(localStorage).filter((k) => k.includes(':outbox:')).length")
+            os.remove(filler)
+            deadline = time.monotonic() + 60  # a bound on waiting, not a timed assertion
+            while time.monotonic() < deadline and query(data, "select outcome from games") != [("completed",)]:
+                time.sleep(0.2)
+            browser.close()
+    finally:
+        server.stop()
+    assert kept == 1  # the page kept its unacknowledged rows meanwhile
+    assert query(data, "select outcome from games where runtime = 'browser'") == [("completed",)]
+    frames = query(data, "select episode, count(distinct frame), max(frame) from steps group by episode")
+    assert [(e, n == top + 1) for e, n, top in frames] == [(0, True), (1, True)]  # every frame, once
