@@ -6,9 +6,10 @@ study seed (``--seed``, or the one stored there, or a new one drawn and stored),
 previous run left unfinished as interrupted, and prints the links, where the data go and the admin
 link.
 
-SIGTERM or SIGINT (Ctrl-C) shuts down cleanly: every running game ends with the outcome
-``interrupted`` and its players are moved on to their next step, every acknowledged write is
-committed, and the process exits 0 — within :data:`SHUTDOWN_SECONDS` for the games. A second
+SIGTERM or SIGINT (Ctrl-C) shuts down cleanly: every game running on the server ends with the
+outcome ``interrupted`` and its players are moved on to their next step, every acknowledged write
+is committed, and the process exits 0 — within :data:`SHUTDOWN_SECONDS` for the games. Games in
+participants' browsers go on there (their rows are stored once the server is back). A second
 signal stops at once (the data acknowledged so far are safe either way).
 """
 

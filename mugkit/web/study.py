@@ -135,24 +135,15 @@ class Study:
         self._ticker = asyncio.get_running_loop().create_task(self._tick_waitrooms())
 
     async def close(self) -> None:
-        """A shutdown: stops the waitroom clock, ends every running game with the outcome
-        ``"interrupted"`` and moves its players on to their next step (sent to them while their
-        connections are open), then gives any other game still without an outcome (a browser game
-        of an earlier run whose page has not come back) ``"interrupted"`` too. The players are
-        shown the ``paused`` view: the server is stopping. Safe to call again."""
+        """A shutdown: stops the waitroom clock, ends every game running on the server with the
+        outcome ``"interrupted"`` and moves its players on (they are shown the ``paused`` view
+        while their connections are still open: the server is stopping). Games in participants'
+        browsers go on there; their rows are stored once the server is back. Safe to call again."""
         self.paused = self.paused or "the server is stopping"  # no new game starts; players see why
         if self._ticker is not None:
             self._ticker.cancel()
         for game in list(self.games.values()):
             await game.stop("interrupted")  # _game_over stores the outcome and moves the players on
-        for game in list(self.browser.games.values()) if self.browser is not None else []:
-            p = self.participants.get(game.participant)
-            if p is not None and p.game == game.game_id:
-                await self._browser_game_end(p, game, "interrupted")
-            else:
-                await self.browser.finish(game, "interrupted")
-        if await self.storage.interrupt_unfinished_games():
-            log.info("games of earlier runs without an outcome are marked interrupted")
 
     # -- arriving --------------------------------------------------------------------------
 

@@ -53,17 +53,18 @@ def query(data: str, sql: str) -> list:
 class Client:
     """A participant at the protocol level: a socket.io client keeping every view it gets."""
 
-    def __init__(self, url: str, experiment: str):
+    def __init__(self, url: str, experiment: str, identity: dict | None = None):
         import socketio
 
-        self.url, self.experiment = url, experiment
+        self.url, self.experiment, self.identity = url, experiment, identity or {}
         self.sio = socketio.AsyncClient(reconnection=False)
         self.views: asyncio.Queue = asyncio.Queue()
         self.sio.on("view", self.views.put)
+        self.sio.on("identity", self.identity.update)
 
     async def connect(self) -> None:
         await self.sio.connect(self.url, transports=["websocket"], socketio_path="socket.io",
-                               auth={"experiment": self.experiment, "query": {}})
+                               auth={"experiment": self.experiment, "query": {}, **self.identity})
 
     async def view(self, kind: str | None = None) -> dict:
         view = await asyncio.wait_for(self.views.get(), 30)
@@ -198,44 +199,69 @@ def test_a_damaged_wal_is_refused_rather_than_its_later_commits_dropped(tmp_path
 # -- shutdown ------------------------------------------------------------------------------------
 
 
-def _browser_row(frame: int) -> dict:
-    return {"episode": 0, "frame": frame, "agent": "walker", "action": 1, "keys": [], "filled": True,
-            "reward": 0.0, "terminated": False, "truncated": False, "t_client": 1.0, "late_ms": 0.0}
+def _browser_row(frame: int, episode: int = 0, last: bool = False) -> dict:
+    return {"episode": episode, "frame": frame, "agent": "walker", "action": 1, "keys": [], "filled": True,
+            "reward": 0.0, "terminated": False, "truncated": last, "t_client": 1.0, "late_ms": 0.0}
 
 
-def test_sigterm_mid_game_ends_every_game_moves_the_players_on_and_exits_0(tmp_path):
+def test_sigterm_mid_game_ends_the_server_game_moves_its_player_on_and_exits_0(tmp_path):
+    """The server game ends "interrupted" and its player moves on; the browser game goes on in the
+    browser (docs/browser-runtime.md) and ends "completed" after the restart, every row stored."""
     data = str(tmp_path / "data")
     server = serve(data, WALK, BRIEF)
 
-    async def main():
+    async def before_the_stop():
         on_server, in_browser = Client(server.url, "_walk"), Client(server.url, "_brief")
         await on_server.into_game()
         game = await in_browser.into_game()
         assert game["runtime"] == "browser"
-        ack = await in_browser.sio.call("rows", {"game": game["game"], "batch": 0,
-                                                 "rows": to_json([_browser_row(0), _browser_row(1)])}, timeout=10)
+        ack = await in_browser.sio.call("rows", {"game": game["game"], "batch": 0, "rows": to_json(
+            [_browser_row(f) for f in range(10)])}, timeout=10)
         assert ack["ok"], ack
         await asyncio.sleep(0.5)
         server.process.send_signal(signal.SIGTERM)
-        told = [await on_server.view(), await in_browser.view()]  # pushed while still connected
+        told = await on_server.view()  # pushed while still connected
         for c in (on_server, in_browser):
             await c.sio.disconnect()
-        return told
+        return told, game["game"], in_browser.identity
 
     try:
-        told = asyncio.run(main())
+        told, browser_game, identity = asyncio.run(before_the_stop())
+        server.process.wait(timeout=60)
     finally:
         server.stop()
     assert server.process.returncode == 0
-    assert [(v["kind"], v["reason"]) for v in told] == [("paused", "the server is stopping")] * 2
-    # Each moved on: past its game (step 2 of both flows), which is left.
-    assert query(data, "select experiment, position from participants order by experiment") == \
-        [("_brief", '{"index":3,"game":null}'), ("_walk", '{"index":3,"game":null}')]
+    assert (told["kind"], told["reason"]) == ("paused", "the server is stopping")
     assert query(data, "select runtime, outcome from games order by runtime") == \
-        [("browser", "interrupted"), ("server", "interrupted")]
-    assert query(data, "select count(*) from events where kind = 'game_interrupted'") == [(2,)]
+        [("browser", None), ("server", "interrupted")]
+    # The server game's player moved on past it (step 2), which is left; it has the event.
+    assert query(data, "select position from participants where experiment = '_walk'") == \
+        [('{"index":3,"game":null}',)]
+    assert query(data, "select count(*) from events where kind = 'game_interrupted'") == [(1,)]
     assert not os.path.exists(os.path.join(data, "mugkit.running"))
     assert "stopped; the data are in" in "".join(server.output)
+
+    again = serve(data, WALK, BRIEF)
+
+    async def after_the_restart():
+        back = Client(again.url, "_brief", identity)
+        await back.connect()
+        assert (await back.view("game"))["game"] == browser_game  # the same game goes on
+        rows = [_browser_row(f, 0, f == 20) for f in range(10, 21)] + [_browser_row(f, 1, f == 20) for f in range(21)]
+        ack = await back.sio.call("rows", {"game": browser_game, "batch": 1, "rows": to_json(rows)}, timeout=10)
+        over = await back.sio.call("game_over", {"game": browser_game}, timeout=10)
+        await back.sio.disconnect()
+        return ack, over
+
+    try:
+        ack, over = asyncio.run(after_the_restart())
+    finally:
+        again.stop()
+    assert again.process.returncode == 0
+    assert ack["last"] == [1, 20] and over == {"ok": True}
+    assert query(data, f"select outcome from games where game_id = '{browser_game}'") == [("completed",)]
+    assert query(data, "select episode, count(*) from steps where game_id = ? group by episode".replace(
+        "?", f"'{browser_game}'")) == [(0, 21), (1, 21)]
 
 
 # -- a full disk ---------------------------------------------------------------------------------
