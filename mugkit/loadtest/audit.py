@@ -123,8 +123,9 @@ def _participant(db: _Stored, log: BotLog, result: Audit) -> None:
     result.found("participants", row is not None, f"bot {log.bot}: participant {pid} not stored")
     outcome = log.outcome
     if row is not None and outcome is not None and outcome.status == "completed" and outcome.kind == "completion":
-        result.found("participants", row["outcome_code"] == outcome.code,
-                     f"bot {log.bot}: participant {pid} was shown code {outcome.code!r}, stored {row['outcome_code']!r}")
+        stored = row["outcome_code"]
+        result.found("participants", stored == outcome.code,
+                     f"bot {log.bot}: participant {pid} was shown code {outcome.code!r}, stored {stored!r}")
     consented = db.consents[pid]
     for i, step in enumerate(log.consents):
         result.found("events", consented > i, f"bot {log.bot}: consent at {step} not stored")

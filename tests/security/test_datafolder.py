@@ -389,8 +389,12 @@ def test_a_browser_game_on_a_full_disk_shows_saving_and_every_row_arrives_once_f
             page.wait_for_selector("body[data-view=game]")
             filler = fill(small_disk)  # while Pyodide loads: the game's rows meet a full disk
             page.wait_for_selector(".mk-saving:not([hidden])", timeout=90_000)
-            os.makedirs(os.path.join(ROOT, "tests", "web", "screenshots"), exist_ok=True)
-            page.screenshot(path=os.path.join(ROOT, "tests", "web", "screenshots", "security-saving.png"))
+            shots = os.path.join(ROOT, "tests", "web", "screenshots")  # not committed (its .gitignore)
+            os.makedirs(shots, exist_ok=True)
+            if not os.path.exists(os.path.join(shots, ".gitignore")):
+                with open(os.path.join(shots, ".gitignore"), "w") as f:
+                    f.write("*\n")
+            page.screenshot(path=os.path.join(shots, "security-saving.png"))
             kept = page.evaluate("Object.keys(localStorage).filter((k) => k.includes(':outbox:')).length")
             os.remove(filler)
             deadline = time.monotonic() + 60  # a bound on waiting, not a timed assertion

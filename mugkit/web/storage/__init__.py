@@ -20,6 +20,12 @@ Typical use, by the server::
 
 How values are stored (agent ids and actions of any type, observations as compressed arrays) is
 described in ``mugkit.runtime.values``; the tables and their columns in ``schema``.
+
+The package's modules: ``base`` (the :class:`Storage` and :class:`TableReader` interfaces),
+``schema`` (tables, encoding), ``sqlite`` (:class:`SQLiteStorage`), ``writer`` (its writer thread:
+group commit, retries on a full disk), ``reader`` (:class:`SQLiteReader`, the read-only view
+readers outside the server use: ``SQLiteStorage.reader(path)``) and ``folder`` (the data folder's
+start-up check: identity, damage, a deleted or damaged WAL).
 """
 
 from __future__ import annotations
