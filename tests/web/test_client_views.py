@@ -81,6 +81,18 @@ def test_a_page_shows_the_servers_html_and_its_button_advances(harness):
     assert wait_advances(harness, 1) == [{"index": 0}]
 
 
+def test_a_slow_acknowledgement_shows_saving_until_it_comes(harness):
+    harness.evaluate("harness.replies.push({ok: true, holdMs: 2500})")  # the server's disk is slow
+    show(harness, view("page", 0, title="Welcome", html=WELCOME_HTML, button="Start"))
+    assert harness.is_hidden(".mk-saving")
+    harness.click("text=Start")
+    harness.wait_for_selector(".mk-saving:not([hidden])")
+    assert harness.inner_text(".mk-saving") == "Saving…"
+    shot(harness, "saving")
+    harness.wait_for_selector(".mk-saving", state="hidden")
+    assert wait_advances(harness, 1) == [{"index": 0}]
+
+
 def test_a_rejected_advance_shows_the_servers_error_and_lets_the_participant_retry(harness):
     harness.evaluate("harness.replies.push({ok: false, error: 'the study is full'})")
     show(harness, view("page", 2, title="Instructions", html="<p>Read this.</p>", button="Continue"))

@@ -1,7 +1,8 @@
 // The client's App over a fake socket.io socket. Tests drive it through `window.harness`:
 //   harness.receive(event, data)    a server message (view, frame, waitroom, identity, error)
 //   harness.sent(event?)            what the client emitted, in order ({event, data})
-//   harness.replies                 acknowledgements to give, in order (default {ok: true})
+//   harness.replies                 acknowledgements to give, in order (default {ok: true}); a
+//                                   reply's `holdMs` holds it back that long (a slow server)
 //   harness.pixel(x, y)             [r, g, b, a] of the game canvas at canvas pixel (x, y)
 //   harness.frames(n)               resolves after n animation frames
 import {App} from "/static/client/app.js";
@@ -23,8 +24,8 @@ class FakeSocket {
   emit(event, data, ack) {
     this.log.push({event, data: structuredClone(data)});
     if (ack) {
-      const reply = this.replies.length ? this.replies.shift() : {ok: true};
-      setTimeout(() => ack(reply), 10);
+      const {holdMs = 10, ...reply} = this.replies.length ? this.replies.shift() : {ok: true};
+      setTimeout(() => ack(reply), holdMs);
     }
   }
 

@@ -26,6 +26,10 @@ export const VIEWS = {
   paused: NoticeView,
 };
 
+// An acknowledgement slower than this shows "Saving…" (the server acknowledges a step only once
+// what it sent is stored, and waits while its disk is busy or full).
+const SLOW_ACK_MS = 1000;
+
 const STATUS_TEXT = {
   reconnecting: "Connection lost. Reconnecting…",
   refused: "The study server refused the connection. Please reload the page in a moment.",
@@ -45,6 +49,7 @@ export class App {
     this.progress = el("div", {class: "mk-progress-bar"});
     this.stepText = el("span", {class: "mk-step"});
     this.status = el("div", {class: "mk-status", role: "status", hidden: true});
+    this.saving = el("div", {class: "mk-status mk-saving", role: "status", hidden: true}, "Saving…");
     this.notices = el("div", {class: "mk-notices", "aria-live": "polite"});
     this.main = el("main", {class: "mk-main"});
     root.replaceChildren(
@@ -53,6 +58,7 @@ export class App {
         el("div", {class: "mk-progress", hidden: true}, this.progress),
         this.stepText),
       this.status,
+      this.saving,
       this.notices,
       this.main,
     );
@@ -86,8 +92,17 @@ export class App {
       link: this.link,
       notify: (text) => this.notify(text),
       /** Leave this step: `advance` with the view's index plus `extra`; resolves to the server's reply. */
-      advance: (extra = {}) => this.link.request("advance", {index: message.index, ...extra}),
+      advance: (extra = {}) => this.saved(this.link.request("advance", {index: message.index, ...extra})),
     };
+  }
+
+  /** `reply` (a request's Promise), showing "Saving…" while it is slower than SLOW_ACK_MS. */
+  saved(reply) {
+    const timer = setTimeout(() => (this.saving.hidden = false), SLOW_ACK_MS);
+    return reply.finally(() => {
+      clearTimeout(timer);
+      this.saving.hidden = true;
+    });
   }
 
   show(message) {
