@@ -165,6 +165,17 @@ def test_a_database_from_another_study_is_refused(tmp_path):
     assert "replaced" in text and "Restore" in text
 
 
+def test_a_second_server_on_a_folder_in_use_is_refused(tmp_path):
+    data = str(tmp_path / "data")
+    first = serve(data)
+    try:
+        text = refused(data)
+    finally:
+        first.stop()
+    assert f"another mugkit server (process {first.pid}) is using" in text
+    assert first.process.returncode == 0
+
+
 def test_after_a_kill_the_folder_starts_with_every_committed_row(tmp_path):
     data = str(tmp_path / "data")
     started_and_killed(data)

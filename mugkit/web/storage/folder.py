@@ -87,8 +87,8 @@ def check_folder(directory: str) -> None:
     passes: the first start creates it.
 
     Raises:
-        DataFolderError: the database was deleted, damaged, or its WAL was deleted or damaged
-            after an unclean stop. The message says what to do.
+        DataFolderError: another server uses the folder; the database was deleted, damaged, or
+            its WAL was deleted or damaged after an unclean stop. The message says what to do.
     """
     db = os.path.join(directory, DB_FILENAME)
     identity = read_identity(directory)
@@ -99,7 +99,13 @@ def check_folder(directory: str) -> None:
                 f"database was deleted or moved. The server does not start a new study over an old one, "
                 f"whose participants could then take part again. {_FIX_RESTORE}")
         return
-    if os.path.exists(os.path.join(directory, RUNNING_FILENAME)):
+    marker = os.path.join(directory, RUNNING_FILENAME)
+    if os.path.exists(marker):
+        owner = _live_owner(marker)
+        if owner is not None:
+            raise DataFolderError(
+                f"another mugkit server (process {owner}) is using {directory}: two servers on one data folder "
+                f"would mix their studies. Stop it first, or give another --data folder.")
         _check_wal(db)
     study_id, seed = _quick_check(db)
     if identity is not None:
@@ -117,6 +123,30 @@ def _check_identity(directory: str, identity: dict, study_id: str | None, seed: 
         raise DataFolderError(
             f"{db} holds another study seed than {IDENTITY_FILENAME} records: the database was edited or "
             f"replaced. {_FIX_RESTORE}")
+
+
+def _live_owner(marker: str) -> int | None:
+    """The process id in a running marker when that process still runs mugkit (Linux's /proc;
+    elsewhere, when it runs at all), else None: the marker is a leftover of an unclean stop."""
+    try:
+        with open(marker, encoding="utf-8") as f:
+            pid = int(json.load(f)["pid"])
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+    if pid == os.getpid():
+        return None
+    try:
+        with open(f"/proc/{pid}/cmdline", "rb") as f:
+            return pid if b"mugkit" in f.read() else None
+    except FileNotFoundError:
+        return None  # no such process
+    except OSError:
+        pass
+    try:
+        os.kill(pid, 0)
+    except OSError:
+        return None
+    return pid
 
 
 def _check_wal(db: str) -> None:
