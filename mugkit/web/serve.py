@@ -62,7 +62,7 @@ async def run(paths: list[str], host: str, port: int, data: str, seed: int | Non
     import uvicorn
 
     from ..collect import collect
-    from .server import create_app
+    from .server import create_app, socket_layer, socket_server
     from .storage import SQLiteStorage
     from .study import Study
 
@@ -87,9 +87,11 @@ async def run(paths: list[str], host: str, port: int, data: str, seed: int | Non
     storage = SQLiteStorage(os.path.join(data, DATABASE))
     await storage.start()
     browser = bundles.games(storage, pyodide_packages) if bundles is not None else None
-    study = Study(experiments, storage, await study_seed(storage, seed), emit=None, grace=grace, browser=browser)
+    sio = socket_server()
+    study = Study(experiments, storage, await study_seed(storage, seed), **socket_layer(sio), grace=grace,
+                  browser=browser)
     token = secrets.token_urlsafe(18)
-    app, _, _ = create_app(study, token)
+    app, _, _ = create_app(study, token, sio)
     await study.start()
     _announce(experiments, host, port, data, study.seed, token)
     server = uvicorn.Server(uvicorn.Config(app, host=host, port=port, log_level="warning", ws="websockets-sansio",
