@@ -139,9 +139,10 @@ export class App {
 
   connection(status) {
     if (status === "connected") this.connected = true;
+    const over = ["ended", "refused", "completion"].includes(document.body.dataset.view);
     const text = status === "reconnecting" && !this.connected
       ? "Cannot reach the study server yet. Retrying…"
-      : STATUS_TEXT[status];
+      : status === "offline" && over ? "" : STATUS_TEXT[status];   // a finished page needs no server
     this.status.textContent = text || "";
     this.status.hidden = !text;
     this.status.dataset.status = status;
