@@ -26,6 +26,9 @@ from typing import Any
 import socketio
 from sanic import Sanic, response
 
+from .arrivals import ArrivalLimit, TooManyArrivals
+from .limits import Limits
+from .socket_limits import LimitedSocketServer, origin_check
 from .study import Study
 
 __all__ = ["create_app", "STATIC_DIR", "MAX_MESSAGE_BYTES"]
@@ -61,17 +64,25 @@ def _inside(root: str, relative: str) -> str | None:
     return path if path.startswith(root + os.sep) and os.path.isfile(path) else None
 
 
-def create_app(study: Study, admin_token: str) -> tuple[Any, socketio.AsyncServer, Sanic]:
+def create_app(study: Study, admin_token: str, limits: Limits = Limits(),
+               allow_origins: list[str] = ()) -> tuple[Any, socketio.AsyncServer, Sanic]:
     """The ASGI app (socket.io around Sanic), the socket.io server and the Sanic app.
 
+    Args:
+        limits: what one client may send (mugkit/web/limits.py).
+        allow_origins: pages of other origins that may open the socket (``--allow-origin``); pages
+            of this server always may.
+
     ``study.emit`` is set to the socket.io server's emit."""
-    sio = socketio.AsyncServer(async_mode="asgi", transports=["websocket"], cors_allowed_origins=[],
-                               serializer=_TextPacket,
-                               max_http_buffer_size=1_000_000, logger=False, engineio_logger=False)
+    sio = LimitedSocketServer(limits, async_mode="asgi", transports=["websocket"],
+                              cors_allowed_origins=origin_check(list(allow_origins)), serializer=_TextPacket,
+                              max_http_buffer_size=limits.message_bytes, logger=False, engineio_logger=False)
     study.emit = sio.emit
+    if study.browser is not None:
+        study.browser.frames_per_episode = limits.frames_per_episode
     app = Sanic(f"mugkit_{secrets.token_hex(4)}", configure_logging=False)
     _http_routes(app, study, admin_token)
-    _socket_events(sio, study)
+    _socket_events(sio, study, limits)
     return socketio.ASGIApp(sio, other_asgi_app=app, socketio_path="socket.io"), sio, app
 
 
@@ -133,8 +144,10 @@ def _http_routes(app: Sanic, study: Study, admin_token: str) -> None:
         return await admin_table(study, table)
 
 
-def _browser_events(sio: socketio.AsyncServer, study: Study, participant: Any) -> None:
+def _browser_events(sio: socketio.AsyncServer, study: Study, participant: Any, limits: Limits) -> None:
     """The browser runtime's messages (protocol.py): rows, resume, loaded, load_failed, game_over."""
+    stored: dict[str, int] = {}   # game id -> loaded / load_failed messages stored
+
     async def browser_message(kind: str, sid: str, data: Any) -> dict:
         p = await participant(sid)
         if p is None:
@@ -143,6 +156,14 @@ def _browser_events(sio: socketio.AsyncServer, study: Study, participant: Any) -
             return {"ok": False, "error": "this server runs no games in the browser"}
         if kind != "rows" and _too_big(data):  # a rows batch has its own, larger bound
             return {"ok": False, "error": f"message larger than {MAX_MESSAGE_BYTES} bytes"}
+        if kind in ("loaded", "load_failed") and p.game is not None and isinstance(data, dict) \
+                and data.get("game") == p.game:
+            # Each is stored as an event: a page sends one per load, a script could fill the database.
+            if stored.get(p.game, 0) >= limits.game_events:
+                return {"ok": False, "limit": "game_events",
+                        "error": f"{kind} refused: {limits.game_events} loaded/load_failed messages are stored for "
+                                 f"this game already (limit game_events)"}
+            stored[p.game] = stored.get(p.game, 0) + 1
         return await study.browser_message(p, kind, data)
 
     def handler_of(kind: str):
@@ -225,18 +246,25 @@ def _index_html(study: Study) -> str:
 def _too_big(data: Any) -> bool:
     try:
         return len(json.dumps(data)) > MAX_MESSAGE_BYTES
-    except (TypeError, ValueError):
+    except (TypeError, ValueError, RecursionError):
         return True
 
 
-def _socket_events(sio: socketio.AsyncServer, study: Study) -> None:
+def _socket_events(sio: socketio.AsyncServer, study: Study, limits: Limits) -> None:
+    arrivals = ArrivalLimit(limits.arrivals_per_minute, limits.log_interval)
+
     async def participant(sid: str):
         session = await sio.get_session(sid)
         return study.participants.get(session.get("pid", "")) if session else None
 
     @sio.event
     async def connect(sid, environ, auth=None):
-        p, view = await study.enter(auth, environ.get("HTTP_USER_AGENT", ""))
+        address = str((environ.get("asgi.scope", {}).get("client") or (environ.get("REMOTE_ADDR"),))[0])
+        try:
+            p, view = await study.enter(auth, environ.get("HTTP_USER_AGENT", ""), admit=lambda: arrivals.admit(address))
+        except TooManyArrivals as exc:
+            p, view = None, {"kind": "refused", "limit": "arrivals_per_minute", "retry_after": round(exc.retry_after),
+                             "html": f"<p>{html.escape(str(exc))}</p>"}
         await sio.save_session(sid, {"pid": p.id if p else None})
         if p is not None:
             await sio.enter_room(sid, f"p:{p.id}")
@@ -271,7 +299,7 @@ def _socket_events(sio: socketio.AsyncServer, study: Study) -> None:
         if error:
             await sio.emit("error", {"message": error}, to=sid)
 
-    _browser_events(sio, study, participant)
+    _browser_events(sio, study, participant, limits)
 
     @sio.on("*")
     async def unknown(event, sid, data=None):

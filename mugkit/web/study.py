@@ -28,6 +28,7 @@ from ..pages import Completion, Consent
 from ..runtime.seeding import derive_rng
 from ..steps import GameStep, PageStep, SurveyStep
 from ..runtime.values import from_json, to_json
+from .client_values import SMALL_LIMITS
 from .browser_games import BrowserGame, BrowserGames, RowError, runs_in_browser
 from .entry import Entry, new_id, new_token, parse_entry
 from .gameloop import GRACE_SECONDS, ServerGame
@@ -140,8 +141,11 @@ class Study:
 
     # -- arriving --------------------------------------------------------------------------
 
-    async def enter(self, auth: Any, user_agent: str = "") -> tuple[Participant | None, dict]:
-        """A browser connects: find or create its participant; returns them and their view."""
+    async def enter(self, auth: Any, user_agent: str = "",
+                    admit: Callable[[], None] = lambda: None) -> tuple[Participant | None, dict]:
+        """A browser connects: find or create its participant; returns them and their view.
+        ``admit`` is called just before a participant is created, and raises to refuse (the socket
+        layer's per-address limit, mugkit/web/arrivals.py)."""
         auth = auth if isinstance(auth, dict) else {}
         name = auth.get("experiment")
         if name not in self.experiments:
@@ -159,6 +163,7 @@ class Study:
                     return None, {"kind": "refused", "html": markdown_html(
                         "You have already taken part in this study, so you cannot start it again. Thank you!")}
         if p is None:
+            admit()
             p = await self._create(name, entry, user_agent)
         self.participants[p.id] = p
         return p, await self.view(p)
@@ -444,7 +449,7 @@ class Study:
                     "run mugkit check on the step: its env or a policy is not deterministic", p.id, game.game_id,
                     diverged)
         try:
-            where: Any = from_json(diverged)
+            where: Any = from_json(diverged, SMALL_LIMITS)  # the browser's text: decoded within limits
         except (ValueError, KeyError, TypeError):
             where = diverged  # kept as sent
         await self._event(p, "game_resume_diverged", {"game": game.game_id, "diverged": where})

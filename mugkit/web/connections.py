@@ -1,0 +1,147 @@
+"""Connection limits at the TCP level, where uvicorn reads requests: a cap on open connections
+overall and per client address, a deadline for a request's headers (slowloris), and a cap on
+their size.
+
+These cannot be ASGI middleware: the app is called only once a request's headers are complete,
+so a client that sends them one byte a minute, or opens thousands of connections and sends
+nothing, never reaches it. uvicorn offers ``limit_concurrency`` (one global count: one client can
+still fill it) and a keep-alive timeout (between requests only). So :func:`protocols` gives
+uvicorn's own HTTP and websocket protocol classes with the limits added: a connection over a cap
+is answered ``503`` with ``Retry-After`` and closed before anything is read; headers not complete
+in ``header_timeout`` seconds get ``408``, and more than ``header_bytes`` get ``431``.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
+from uvicorn.protocols.websockets.websockets_sansio_impl import WebSocketsSansIOProtocol
+
+from .limits import Limits, RateLog
+
+__all__ = ["ConnectionCounter", "protocols"]
+
+log = logging.getLogger("mugkit.limits")
+
+
+class ConnectionCounter:
+    """Open connections, overall and per client address. A connection is counted from its first
+    byte to its close, through the upgrade from HTTP to websocket."""
+
+    def __init__(self, limits: Limits):
+        self.limits = limits
+        self.open: dict[Any, str] = {}          # transport -> client address
+        self.per_address: dict[str, int] = {}
+        self.refusals = RateLog(log, limits.log_interval)
+
+    def admit(self, transport: Any, address: str) -> str | None:
+        """Counts the connection; or the reason it is refused (nothing counted)."""
+        if len(self.open) >= self.limits.connections:
+            return f"the server has {self.limits.connections} connections open (limit connections)"
+        if self.per_address.get(address, 0) >= self.limits.connections_per_address:
+            return (f"{self.limits.connections_per_address} connections are open from this address "
+                    f"(limit connections_per_address)")
+        self.open[transport] = address
+        self.per_address[address] = self.per_address.get(address, 0) + 1
+        return None
+
+    def release(self, transport: Any) -> None:
+        """The connection closed (safe to call twice)."""
+        address = self.open.pop(transport, None)
+        if address is None:
+            return
+        left = self.per_address[address] - 1
+        if left:
+            self.per_address[address] = left
+        else:
+            del self.per_address[address]
+
+
+def _response(status: str, text: str, retry_after: int | None = None) -> bytes:
+    body = (text + "\n").encode()
+    head = [f"HTTP/1.1 {status}", "content-type: text/plain; charset=utf-8", f"content-length: {len(body)}",
+            "connection: close"] + ([f"retry-after: {retry_after}"] if retry_after else [])
+    return ("\r\n".join(head) + "\r\n\r\n").encode() + body
+
+
+def protocols(limits: Limits) -> tuple[type, type, ConnectionCounter]:
+    """uvicorn's HTTP and websocket protocol classes (``http=``, ``ws=``) with ``limits`` added,
+    and the counter they share."""
+    counter = ConnectionCounter(limits)
+
+    class LimitedHttp(HttpToolsProtocol):
+        _header_timer = None
+        _header_bytes = 0
+        _reading_headers = False
+        _refused = False
+
+        def connection_made(self, transport) -> None:
+            super().connection_made(transport)
+            address = self.client[0] if self.client else "unknown"
+            refused = counter.admit(transport, address)
+            if refused is not None:
+                counter.refusals.note(address, "connection over a cap", refused)
+                self._close_with("503 Service Unavailable", f"Too many connections: {refused}. Try again "
+                                 f"in a few seconds.", retry_after=5)
+                return
+            self._start_headers()
+
+        def _start_headers(self) -> None:
+            self._reading_headers, self._header_bytes = True, 0
+            if self._header_timer is None:
+                self._header_timer = self.loop.call_later(limits.header_timeout, self._headers_too_slow)
+
+        def _stop_headers(self) -> None:
+            self._reading_headers = False
+            if self._header_timer is not None:
+                self._header_timer.cancel()
+                self._header_timer = None
+
+        def _headers_too_slow(self) -> None:
+            self._header_timer = None
+            if self._reading_headers and not self._refused:
+                counter.refusals.note(self.client[0] if self.client else "unknown", "headers too slow")
+                self._close_with("408 Request Timeout", f"The request's headers did not arrive within "
+                                 f"{limits.header_timeout:g} seconds (limit header_timeout).")
+
+        def _close_with(self, status: str, text: str, retry_after: int | None = None) -> None:
+            # Answer, then close a moment later: what the client sends meanwhile is read and
+            # dropped, so the close is not a reset that could lose the answer on its way.
+            self._stop_headers()
+            self._refused = True
+            self.transport.write(_response(status, text, retry_after))
+            self.loop.call_later(0.5, self.transport.close)
+
+        def data_received(self, data: bytes) -> None:
+            if self._refused:
+                return
+            if self._reading_headers:
+                self._header_bytes += len(data)
+                if self._header_bytes > limits.header_bytes:
+                    counter.refusals.note(self.client[0] if self.client else "unknown", "headers too large")
+                    self._close_with("431 Request Header Fields Too Large",
+                                     f"Request headers larger than {limits.header_bytes} bytes (limit header_bytes).")
+                    return
+            super().data_received(data)
+
+        def on_message_begin(self) -> None:
+            super().on_message_begin()
+            self._start_headers()
+
+        def on_headers_complete(self) -> None:
+            self._stop_headers()
+            super().on_headers_complete()
+
+        def connection_lost(self, exc) -> None:
+            self._stop_headers()
+            counter.release(self.transport)
+            super().connection_lost(exc)
+
+    class LimitedWebSocket(WebSocketsSansIOProtocol):
+        def connection_lost(self, exc) -> None:
+            counter.release(self.transport)
+            super().connection_lost(exc)
+
+    return LimitedHttp, LimitedWebSocket, counter

@@ -1,0 +1,137 @@
+"""Limits on the socket.io connection: which pages may open it (Origin), and how much one
+connection may send (messages and bytes per second, nesting depth), checked on the raw message
+before python-socketio parses it.
+
+A message over a limit is answered, not dropped: a message that asked for an acknowledgement gets
+``{"ok": false, "error", "limit"}``; others an ``error`` message (at most one a second, so the
+answers cannot become a flood of their own).
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import time
+from typing import Any
+from urllib.parse import urlsplit
+
+import socketio
+from socketio import packet
+
+from ..runtime.values import json_depth
+from .limits import Limits, RateLog, TokenBucket
+
+__all__ = ["LimitedSocketServer", "origin_check"]
+
+log = logging.getLogger("mugkit.limits")
+
+#: An event packet's head: namespace, acknowledgement id, event name.
+_HEAD = re.compile(r'2(?:(/[^,]{0,100}),)?(\d{1,20})?(?:\["([^"\\]{0,40})")?')
+#: JSON strings (the unrolled form: no backtracking).
+_STRINGS = re.compile(r'"[^"\\]*(?:\\.[^"\\]*)*"')
+
+
+def origin_check(allowed: list[str]):
+    """engine.io's ``cors_allowed_origins``: a page of this server (its Origin's host is the
+    request's Host, or the ``X-Forwarded-Host`` a proxy set) or one of ``allowed`` (URLs such as
+    ``https://lab.example.org``). Clients that send no Origin (not browsers) are not checked here;
+    the connection limits hold for them."""
+    extra = {o.rstrip("/").lower() for o in allowed}
+
+    def check(origin: str | None, environ: dict) -> bool:
+        if not origin:
+            return True
+        origin = origin.rstrip("/").lower()
+        if origin in extra or "*" in extra:
+            return True
+        hosts = {environ.get("HTTP_HOST", "").lower()}
+        hosts |= {h.strip().lower() for h in environ.get("HTTP_X_FORWARDED_HOST", "").split(",") if h.strip()}
+        return urlsplit(origin).netloc in hosts
+    return check
+
+
+class _Budget:
+    """One connection's message and byte allowances."""
+
+    def __init__(self, limits: Limits, address: str):
+        self.address = address
+        self.messages = TokenBucket(limits.messages_per_second, limits.message_burst)
+        self.bytes = TokenBucket(limits.bytes_per_second, limits.byte_burst)
+        self.last_error = 0.0
+
+
+class LimitedSocketServer(socketio.AsyncServer):
+    """python-socketio's server with mugkit's per-connection limits (:class:`~.limits.Limits`).
+
+    Args:
+        limits: the limits.
+        **kwargs: for :class:`socketio.AsyncServer`.
+    """
+
+    def __init__(self, limits: Limits, **kwargs: Any):
+        super().__init__(**kwargs)
+        self.limits = limits
+        self.budgets: dict[str, _Budget] = {}
+        self.refusals = RateLog(log, limits.log_interval)
+
+    async def _handle_eio_connect(self, eio_sid, environ):
+        self.budgets[eio_sid] = _Budget(self.limits, _address(environ))
+        return await super()._handle_eio_connect(eio_sid, environ)
+
+    async def _handle_eio_disconnect(self, eio_sid, reason):
+        self.budgets.pop(eio_sid, None)
+        return await super()._handle_eio_disconnect(eio_sid, reason)
+
+    async def _handle_eio_message(self, eio_sid, data):
+        budget = self.budgets.get(eio_sid)
+        refused = self._over(budget, data) if budget is not None else None
+        if refused is None:
+            try:
+                return await super()._handle_eio_message(eio_sid, data)
+            except (ValueError, RecursionError) as exc:   # not a socket.io packet, or not JSON
+                refused = ("malformed", f"malformed message ({type(exc).__name__}): send socket.io events of JSON")
+        limit, message = refused
+        if budget is not None:
+            self.refusals.note(budget.address, f"socket message over {limit}", message)
+        await self._refuse(eio_sid, budget, data, limit, message)
+
+    def _over(self, budget: _Budget, data: Any) -> tuple[str, str] | None:
+        """(limit, what to tell the client) when ``data`` passes a limit, else None."""
+        lim = self.limits
+        if not isinstance(data, str):
+            return "binary", "binary messages are refused: mugkit's messages are JSON"
+        if not budget.messages.take():
+            return "messages_per_second", (f"too many messages: at most {lim.messages_per_second:g} a second "
+                                           f"(bursts of {lim.message_burst}) on one connection; slow down")
+        if not budget.bytes.take(len(data)):
+            return "bytes_per_second", (f"too much data: at most {lim.bytes_per_second:g} bytes a second "
+                                        f"(bursts of {lim.byte_burst}) on one connection; send less, or wait")
+        if data[:1] == "2":
+            outside = _STRINGS.sub("", data)   # brackets inside strings (the rows text) do not count here
+            if outside.count("[") + outside.count("{") > lim.message_depth and \
+                    (depth := json_depth(outside)) > lim.message_depth:
+                return "message_depth", (f"message nested {depth} deep, deeper than {lim.message_depth} "
+                                         f"(limit message_depth): send flatter data")
+        return None
+
+    async def _refuse(self, eio_sid: str, budget: _Budget | None, data: Any, limit: str, message: str) -> None:
+        head = _HEAD.match(data[:200]) if isinstance(data, str) else None
+        namespace = (head.group(1) if head else None) or "/"
+        if head and head.group(2):
+            reply = {"ok": False, "error": message, "limit": limit}
+            await self._send_packet(eio_sid, self.packet_class(packet.ACK, namespace=namespace, data=[reply],
+                                                               id=int(head.group(2))))
+            return
+        now = time.monotonic()
+        if budget is not None and now - budget.last_error < 1.0:
+            return
+        if budget is not None:
+            budget.last_error = now
+        event = head.group(3) if head and head.group(3) else "message"
+        await self._send_packet(eio_sid, self.packet_class(
+            packet.EVENT, namespace=namespace, data=["error", {"message": f"{event}: {message}", "limit": limit}]))
+
+
+def _address(environ: dict) -> str:
+    client = environ.get("asgi.scope", {}).get("client") or (environ.get("REMOTE_ADDR"), None)
+    return str(client[0])
