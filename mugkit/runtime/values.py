@@ -89,22 +89,27 @@ class DecodeLimits:
 #: dtypes a limited decode accepts: bool, integers and floats, one value per element (no
 #: sub-arrays, records, objects or strings).
 _NUMERIC_DTYPE = re.compile(r"[<>|=]?(b1|[iu][1248]|f[248])")
-#: A JSON string (the unrolled form: no backtracking), or one bracket.
-_JSON_TOKEN = re.compile(r'"[^"\\]*(?:\\.[^"\\]*)*"|[\[\]{}]')
+#: A JSON string (the unrolled form: no backtracking).
+_JSON_STRING = re.compile(r'"[^"\\]*(?:\\.[^"\\]*)*"')
+#: An innermost list or object: brackets with none inside.
+_INNERMOST = re.compile(r"\[[^\[\]{}]*\]|\{[^\[\]{}]*\}")
 
 
-def json_depth(text: str) -> int:
-    """How deeply lists and objects nest in JSON ``text`` (brackets inside strings do not count).
-    Cheap for text whose brackets are mostly inside strings."""
-    depth = deepest = 0
-    for m in _JSON_TOKEN.finditer(text):
-        token = m.group()
-        if token in "[{":
-            depth += 1
-            deepest = max(deepest, depth)
-        elif token in "]}":
-            depth -= 1
-    return deepest
+def json_structure(text: str) -> str:
+    """JSON ``text`` without its strings: its brackets, numbers and literals (quick, in C)."""
+    return _JSON_STRING.sub("", text)
+
+
+def nested_deeper_than(structure: str, depth: int) -> bool:
+    """Whether lists and objects in ``structure`` (:func:`json_structure` of the text) nest deeper
+    than ``depth``. Each pass removes the innermost level in C: at most ``depth`` passes over the
+    text (keep it short: tens of kilobytes)."""
+    text = structure
+    for _ in range(depth):
+        text, removed = _INNERMOST.subn("", text)
+        if not removed:
+            return False
+    return "[" in text or "{" in text
 
 
 class _Budget:
@@ -200,14 +205,34 @@ def from_json(text: str | None, limits: DecodeLimits | None = None) -> Any:
 def _limited(text: str, limits: DecodeLimits) -> Any:
     if len(text) > limits.max_text:
         raise DecodeRefused(f"text of {len(text)} characters, more than {limits.max_text}")
-    depth = json_depth(text)
-    if depth > limits.max_depth:
-        raise DecodeRefused(f"values nested {depth} deep, deeper than {limits.max_depth}")
     try:
-        return _untag(_decode_json(text), _Budget(limits))
+        value = _decode_json(text)
+    except RecursionError:   # the C decoder stops at Python's recursion limit, at once
+        value = None
+        deep = True
+    else:
+        deep = _deeper_than(value, limits.max_depth)
+    if deep:
+        raise DecodeRefused(f"values nested deeper than {limits.max_depth}")
+    try:
+        return _untag(value, _Budget(limits))
     except (KeyError, TypeError, AttributeError, IndexError, OSError, struct.error) as exc:
         # A tag with a body of the wrong form, or compressed bytes that do not fit their shape.
         raise ValueError(f"malformed tagged value ({type(exc).__name__}: {exc})") from None
+
+
+def _deeper_than(value: Any, depth: int) -> bool:
+    """Whether lists and dicts in decoded JSON nest deeper than ``depth`` (no recursion)."""
+    todo = [(value, 1)]
+    while todo:
+        v, level = todo.pop()
+        items = v if type(v) is list else v.values() if type(v) is dict else None
+        if items is None:
+            continue
+        if level > depth:
+            return True
+        todo.extend((x, level + 1) for x in items if type(x) in (list, dict))
+    return False
 
 
 #: Types that JSON keeps exactly as they are, with no tag.
@@ -406,13 +431,16 @@ def _decompress(codec: str, body: bytes, nbytes: int) -> bytes:
         inflate = zlib.decompressobj()
         raw = inflate.decompress(body, nbytes)
         if inflate.unconsumed_tail:
-            raise ValueError(f"compressed array data hold more than the {nbytes} bytes its shape states")
+            raise ValueError(f"compressed array data do not fit the {nbytes} bytes its shape states")
         return raw
     if codec == "zstd":
         pa = _zstd()
         if pa is None:
             raise RuntimeError("this observation is zstd-compressed: reading it needs pyarrow with zstd")
-        return pa.decompress(body, decompressed_size=nbytes, codec="zstd", asbytes=True)
+        try:
+            return pa.decompress(body, decompressed_size=nbytes, codec="zstd", asbytes=True)
+        except OSError as exc:   # pyarrow: more data than the buffer of ``nbytes``, or not zstd
+            raise ValueError(f"compressed array data do not fit the {nbytes} bytes its shape states ({exc})") from None
     raise ValueError(f"unknown compression {codec!r} in a stored array")
 
 

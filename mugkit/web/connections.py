@@ -7,7 +7,7 @@ so a client that sends them one byte a minute, or opens thousands of connections
 nothing, never reaches it. uvicorn offers ``limit_concurrency`` (one global count: one client can
 still fill it) and a keep-alive timeout (between requests only). So :func:`protocols` gives
 uvicorn's own HTTP and websocket protocol classes with the limits added: a connection over a cap
-is answered ``503`` with ``Retry-After`` and closed before anything is read; headers not complete
+is answered ``503`` with ``Retry-After`` and closed without being parsed; headers not complete
 in ``header_timeout`` seconds get ``408``, and more than ``header_bytes`` get ``431``.
 """
 
@@ -76,15 +76,20 @@ def protocols(limits: Limits) -> tuple[type, type, ConnectionCounter]:
         _header_bytes = 0
         _reading_headers = False
         _refused = False
+        _answer = b""
 
         def connection_made(self, transport) -> None:
             super().connection_made(transport)
             address = self.client[0] if self.client else "unknown"
             refused = counter.admit(transport, address)
             if refused is not None:
+                # Answered when the request comes (a response before it confuses clients); closed
+                # within two seconds whatever the client does.
                 counter.refusals.note(address, "connection over a cap", refused)
-                self._close_with("503 Service Unavailable", f"Too many connections: {refused}. Try again "
-                                 f"in a few seconds.", retry_after=5)
+                self._refused = True
+                self._answer = _response("503 Service Unavailable", f"Too many connections: {refused}. Try again "
+                                         f"in a few seconds.", retry_after=5)
+                self.loop.call_later(2.0, self.transport.close)
                 return
             self._start_headers()
 
@@ -116,6 +121,10 @@ def protocols(limits: Limits) -> tuple[type, type, ConnectionCounter]:
 
         def data_received(self, data: bytes) -> None:
             if self._refused:
+                if self._answer:
+                    self.transport.write(self._answer)
+                    self._answer = b""
+                    self.loop.call_later(0.5, self.transport.close)
                 return
             if self._reading_headers:
                 self._header_bytes += len(data)

@@ -49,6 +49,9 @@ class Limits:
     byte_burst: int = 16 * 1024 * 1024
     #: Deepest nesting of lists and objects in a socket.io message (its JSON, not the rows text).
     message_depth: int = 16
+    #: Characters of a socket.io message outside its strings (its numbers and brackets; mugkit's
+    #: messages have a few hundred: a batch of rows is one string).
+    message_structure: int = 16 * 1024
     #: New participants one client address may create per minute (resumes do not count).
     arrivals_per_minute: int = 30
     #: ``loaded`` and ``load_failed`` messages stored per browser game (a page sends one per load).

@@ -28,7 +28,7 @@ from sanic import Sanic, response
 
 from .arrivals import ArrivalLimit, TooManyArrivals
 from .limits import Limits
-from .socket_limits import LimitedSocketServer, origin_check
+from .socket_limits import LimitedSocketServer, OriginGuard, origin_check
 from .study import Study
 
 __all__ = ["create_app", "STATIC_DIR", "MAX_MESSAGE_BYTES"]
@@ -74,8 +74,9 @@ def create_app(study: Study, admin_token: str, limits: Limits = Limits(),
             of this server always may.
 
     ``study.emit`` is set to the socket.io server's emit."""
+    origins = origin_check(list(allow_origins))
     sio = LimitedSocketServer(limits, async_mode="asgi", transports=["websocket"],
-                              cors_allowed_origins=origin_check(list(allow_origins)), serializer=_TextPacket,
+                              cors_allowed_origins=origins, serializer=_TextPacket,
                               max_http_buffer_size=limits.message_bytes, logger=False, engineio_logger=False)
     study.emit = sio.emit
     if study.browser is not None:
@@ -83,7 +84,8 @@ def create_app(study: Study, admin_token: str, limits: Limits = Limits(),
     app = Sanic(f"mugkit_{secrets.token_hex(4)}", configure_logging=False)
     _http_routes(app, study, admin_token)
     _socket_events(sio, study, limits)
-    return socketio.ASGIApp(sio, other_asgi_app=app, socketio_path="socket.io"), sio, app
+    asgi = socketio.ASGIApp(sio, other_asgi_app=app, socketio_path="socket.io")
+    return OriginGuard(asgi, origins, limits.log_interval), sio, app
 
 
 # -- HTTP ------------------------------------------------------------------------------------

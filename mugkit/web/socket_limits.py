@@ -18,17 +18,15 @@ from urllib.parse import urlsplit
 import socketio
 from socketio import packet
 
-from ..runtime.values import json_depth
+from ..runtime.values import json_structure, nested_deeper_than
 from .limits import Limits, RateLog, TokenBucket
 
-__all__ = ["LimitedSocketServer", "origin_check"]
+__all__ = ["LimitedSocketServer", "origin_check", "OriginGuard"]
 
 log = logging.getLogger("mugkit.limits")
 
 #: An event packet's head: namespace, acknowledgement id, event name.
 _HEAD = re.compile(r'2(?:(/[^,]{0,100}),)?(\d{1,20})?(?:\["([^"\\]{0,40})")?')
-#: JSON strings (the unrolled form: no backtracking).
-_STRINGS = re.compile(r'"[^"\\]*(?:\\.[^"\\]*)*"')
 
 
 def origin_check(allowed: list[str]):
@@ -48,6 +46,36 @@ def origin_check(allowed: list[str]):
         hosts |= {h.strip().lower() for h in environ.get("HTTP_X_FORWARDED_HOST", "").split(",") if h.strip()}
         return urlsplit(origin).netloc in hosts
     return check
+
+
+class OriginGuard:
+    """ASGI middleware: a websocket from a page whose Origin :func:`origin_check` refuses gets
+    ``403`` with a text saying how to allow it (engine.io's own check would answer an empty 403)."""
+
+    def __init__(self, app: Any, check: Any, log_interval: float):
+        self.app, self.check = app, check
+        self.refusals = RateLog(log, log_interval)
+
+    async def __call__(self, scope, receive, send):
+        if scope["type"] == "websocket":
+            headers = dict(scope.get("headers") or [])
+            origin = headers.get(b"origin", b"").decode("latin-1")
+            environ = {"HTTP_HOST": headers.get(b"host", b"").decode("latin-1"),
+                       "HTTP_X_FORWARDED_HOST": headers.get(b"x-forwarded-host", b"").decode("latin-1")}
+            if not self.check(origin, environ):
+                client = (scope.get("client") or ("unknown",))[0]
+                self.refusals.note(str(client), "socket from another origin", origin[:100])
+                await _deny(send, 403, f"{origin[:100]} may not open this server's live connection: only its own "
+                                       f"pages may (mugkit serve --allow-origin {origin[:100]} allows that origin)")
+                return
+        await self.app(scope, receive, send)
+
+
+async def _deny(send: Any, status: int, text: str) -> None:
+    body = (text + "\n").encode()
+    await send({"type": "websocket.http.response.start", "status": status,
+                "headers": [(b"content-type", b"text/plain; charset=utf-8"), (b"content-length", str(len(body)).encode())]})
+    await send({"type": "websocket.http.response.body", "body": body})
 
 
 class _Budget:
@@ -107,11 +135,13 @@ class LimitedSocketServer(socketio.AsyncServer):
             return "bytes_per_second", (f"too much data: at most {lim.bytes_per_second:g} bytes a second "
                                         f"(bursts of {lim.byte_burst}) on one connection; send less, or wait")
         if data[:1] == "2":
-            outside = _STRINGS.sub("", data)   # brackets inside strings (the rows text) do not count here
-            if outside.count("[") + outside.count("{") > lim.message_depth and \
-                    (depth := json_depth(outside)) > lim.message_depth:
-                return "message_depth", (f"message nested {depth} deep, deeper than {lim.message_depth} "
-                                         f"(limit message_depth): send flatter data")
+            structure = json_structure(data)   # the rows text is a string: not part of it
+            if len(structure) > lim.message_structure:
+                return "message_structure", (f"message of {len(structure)} characters outside its strings, more than "
+                                             f"{lim.message_structure} (limit message_structure): send less")
+            if nested_deeper_than(structure, lim.message_depth):
+                return "message_depth", (f"message nested deeper than {lim.message_depth} (limit message_depth): "
+                                         f"send flatter data")
         return None
 
     async def _refuse(self, eio_sid: str, budget: _Budget | None, data: Any, limit: str, message: str) -> None:
