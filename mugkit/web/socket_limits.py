@@ -126,7 +126,7 @@ class LimitedSocketServer(socketio.AsyncServer):
     def _over(self, budget: _Budget, data: Any) -> tuple[str, str] | None:
         """(limit, what to tell the client) when ``data`` passes a limit, else None."""
         lim = self.limits
-        if not isinstance(data, str):
+        if not isinstance(data, str) or data[:1] in ("5", "6"):   # binary data, or a packet announcing some
             return "binary", "binary messages are refused: mugkit's messages are JSON"
         if not budget.messages.take():
             return "messages_per_second", (f"too many messages: at most {lim.messages_per_second:g} a second "
@@ -134,14 +134,13 @@ class LimitedSocketServer(socketio.AsyncServer):
         if not budget.bytes.take(len(data)):
             return "bytes_per_second", (f"too much data: at most {lim.bytes_per_second:g} bytes a second "
                                         f"(bursts of {lim.byte_burst}) on one connection; send less, or wait")
-        if data[:1] == "2":
-            structure = json_structure(data)   # the rows text is a string: not part of it
-            if len(structure) > lim.message_structure:
-                return "message_structure", (f"message of {len(structure)} characters outside its strings, more than "
-                                             f"{lim.message_structure} (limit message_structure): send less")
-            if nested_deeper_than(structure, lim.message_depth):
-                return "message_depth", (f"message nested deeper than {lim.message_depth} (limit message_depth): "
-                                         f"send flatter data")
+        structure = json_structure(data)   # the rows text is a string: not part of it
+        if len(structure) > lim.message_structure:
+            return "message_structure", (f"message of {len(structure)} characters outside its strings, more than "
+                                         f"{lim.message_structure} (limit message_structure): send less")
+        if nested_deeper_than(structure, lim.message_depth):
+            return "message_depth", (f"message nested deeper than {lim.message_depth} (limit message_depth): "
+                                     f"send flatter data")
         return None
 
     async def _refuse(self, eio_sid: str, budget: _Budget | None, data: Any, limit: str, message: str) -> None:

@@ -462,3 +462,17 @@ def test_pages_of_another_origin_cannot_open_the_socket_unless_allowed(server):
     assert bytes(refused.value.response.body) == (
         b"https://evil.example may not open this server's live connection: only its own pages may "
         b"(mugkit serve --allow-origin https://evil.example allows that origin)\n")
+
+
+@pytest.mark.parametrize("option, message", [
+    ("bogus=1", "mugkit serve: --limit bogus=1: no limit named 'bogus'; limits are connections, "
+                "connections_per_address, header_timeout,"),
+    ("connections=-3", "mugkit serve: --limit connections=-3: connections must be a positive whole number"),
+    ("header_timeout=soon", "mugkit serve: --limit header_timeout=soon: header_timeout must be a positive number"),
+])
+def test_a_bad_limit_option_stops_the_server_at_start_with_what_to_fix(option, message, tmp_path):
+    import subprocess
+
+    proc = subprocess.run([sys.executable, "-m", "mugkit.cli", "serve", WALK, "--data", str(tmp_path), "--limit", option],
+                          capture_output=True, text=True, cwd=ROOT, timeout=60)
+    assert proc.returncode == 2 and proc.stderr.startswith(message), proc.stderr
