@@ -19,7 +19,7 @@ from typing import Any
 from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 from uvicorn.protocols.websockets.websockets_sansio_impl import WebSocketsSansIOProtocol
 
-from .limits import Limits, RateLog
+from .limits import LOCAL_ADDRESSES, Limits, RateLog
 
 __all__ = ["ConnectionCounter", "protocols"]
 
@@ -40,7 +40,7 @@ class ConnectionCounter:
         """Counts the connection; or the reason it is refused (nothing counted)."""
         if len(self.open) >= self.limits.connections:
             return f"the server has {self.limits.connections} connections open (limit connections)"
-        if self.per_address.get(address, 0) >= self.limits.connections_per_address:
+        if address not in LOCAL_ADDRESSES and self.per_address.get(address, 0) >= self.limits.connections_per_address:
             return (f"{self.limits.connections_per_address} connections are open from this address "
                     f"(limit connections_per_address)")
         self.open[transport] = address

@@ -14,7 +14,14 @@ import time
 from dataclasses import dataclass
 from typing import Any
 
-__all__ = ["Limits", "LimitError", "parse_limit", "RateLog", "TokenBucket", "WindowCounter", "RepeatFilter"]
+__all__ = ["LOCAL_ADDRESSES", "Limits", "LimitError", "parse_limit", "RateLog", "TokenBucket", "WindowCounter", "RepeatFilter"]
+
+
+#: This machine itself: a reverse proxy in front of the server, or a load test. Not held to the
+#: per-address limits (every participant behind a local proxy would share its address); the
+#: overall ones still hold. A proxy passes the participant's address on (``X-Forwarded-For``,
+#: which uvicorn trusts from 127.0.0.1), and the per-address limit on new participants applies to it.
+LOCAL_ADDRESSES = frozenset({"127.0.0.1", "::1"})
 
 
 class LimitError(ValueError):

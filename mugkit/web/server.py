@@ -28,7 +28,7 @@ from sanic import Sanic, response
 
 from .arrivals import ArrivalLimit, TooManyArrivals
 from .limits import Limits
-from .socket_limits import LimitedSocketServer, OriginGuard, origin_check
+from .socket_limits import LimitedSocketServer, OriginGuard, client_address, origin_check
 from .study import Study
 
 __all__ = ["create_app", "STATIC_DIR", "MAX_MESSAGE_BYTES"]
@@ -261,7 +261,7 @@ def _socket_events(sio: socketio.AsyncServer, study: Study, limits: Limits) -> N
 
     @sio.event
     async def connect(sid, environ, auth=None):
-        address = str((environ.get("asgi.scope", {}).get("client") or (environ.get("REMOTE_ADDR"),))[0])
+        address = client_address(environ)
         try:
             p, view = await study.enter(auth, environ.get("HTTP_USER_AGENT", ""), admit=lambda: arrivals.admit(address))
         except TooManyArrivals as exc:

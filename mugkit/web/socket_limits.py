@@ -21,7 +21,7 @@ from socketio import packet
 from ..runtime.values import json_structure, nested_deeper_than
 from .limits import Limits, RateLog, TokenBucket
 
-__all__ = ["LimitedSocketServer", "origin_check", "OriginGuard"]
+__all__ = ["LimitedSocketServer", "origin_check", "OriginGuard", "client_address"]
 
 log = logging.getLogger("mugkit.limits")
 
@@ -103,7 +103,7 @@ class LimitedSocketServer(socketio.AsyncServer):
         self.refusals = RateLog(log, limits.log_interval)
 
     async def _handle_eio_connect(self, eio_sid, environ):
-        self.budgets[eio_sid] = _Budget(self.limits, _address(environ))
+        self.budgets[eio_sid] = _Budget(self.limits, client_address(environ))
         return await super()._handle_eio_connect(eio_sid, environ)
 
     async def _handle_eio_disconnect(self, eio_sid, reason):
@@ -161,6 +161,8 @@ class LimitedSocketServer(socketio.AsyncServer):
             packet.EVENT, namespace=namespace, data=["error", {"message": f"{event}: {message}", "limit": limit}]))
 
 
-def _address(environ: dict) -> str:
-    client = environ.get("asgi.scope", {}).get("client") or (environ.get("REMOTE_ADDR"), None)
+def client_address(environ: dict) -> str:
+    """The client's address of a socket.io connection (the participant's, as a proxy on this
+    machine passes it on in ``X-Forwarded-For``)."""
+    client = environ.get("asgi.scope", {}).get("client") or (environ.get("REMOTE_ADDR"),)
     return str(client[0])
