@@ -1,14 +1,15 @@
 """Connection limits at the TCP level, where uvicorn reads requests: a cap on open connections
-overall and per client address, a deadline for a request's headers (slowloris), and a cap on
-their size.
+overall and per client address, a deadline for a whole request (a slowloris sends its headers, or
+its body, a byte at a time), and a cap on its size.
 
 These cannot be ASGI middleware: the app is called only once a request's headers are complete,
 so a client that sends them one byte a minute, or opens thousands of connections and sends
 nothing, never reaches it. uvicorn offers ``limit_concurrency`` (one global count: one client can
 still fill it) and a keep-alive timeout (between requests only). So :func:`protocols` gives
 uvicorn's own HTTP and websocket protocol classes with the limits added: a connection over a cap
-is answered ``503`` with ``Retry-After`` and closed without being parsed; headers not complete
-in ``header_timeout`` seconds get ``408``, and more than ``header_bytes`` get ``431``.
+is answered ``503`` with ``Retry-After`` and closed without being parsed; a request not complete
+in ``request_timeout`` seconds gets ``408``, and one of more than ``request_bytes`` ``431``
+(headers) or ``413`` (body). mugkit's pages take no uploads: every request is small.
 """
 
 from __future__ import annotations
@@ -72,9 +73,10 @@ def protocols(limits: Limits) -> tuple[type, type, ConnectionCounter]:
     counter = ConnectionCounter(limits)
 
     class LimitedHttp(HttpToolsProtocol):
-        _header_timer = None
-        _header_bytes = 0
-        _reading_headers = False
+        _request_timer = None
+        _request_bytes = 0
+        _reading = False          # a request is arriving (its first byte came; not all of it yet)
+        _headers_done = False     # ... and its headers are complete (its body is arriving)
         _refused = False
         _answer = b""
 
@@ -91,30 +93,35 @@ def protocols(limits: Limits) -> tuple[type, type, ConnectionCounter]:
                                          f"in a few seconds.", retry_after=5)
                 self.loop.call_later(2.0, self.transport.close)
                 return
-            self._start_headers()
+            self._start_request()
 
-        def _start_headers(self) -> None:
-            self._reading_headers, self._header_bytes = True, 0
-            if self._header_timer is None:
-                self._header_timer = self.loop.call_later(limits.header_timeout, self._headers_too_slow)
+        def _start_request(self) -> None:
+            self._reading, self._headers_done, self._request_bytes = True, False, 0
+            if self._request_timer is None:
+                self._request_timer = self.loop.call_later(limits.request_timeout, self._too_slow)
 
-        def _stop_headers(self) -> None:
-            self._reading_headers = False
-            if self._header_timer is not None:
-                self._header_timer.cancel()
-                self._header_timer = None
+        def _stop_request(self) -> None:
+            self._reading = False
+            if self._request_timer is not None:
+                self._request_timer.cancel()
+                self._request_timer = None
 
-        def _headers_too_slow(self) -> None:
-            self._header_timer = None
-            if self._reading_headers and not self._refused:
-                counter.refusals.note(self.client[0] if self.client else "unknown", "headers too slow")
-                self._close_with("408 Request Timeout", f"The request's headers did not arrive within "
-                                 f"{limits.header_timeout:g} seconds (limit header_timeout).")
+        def _too_slow(self) -> None:
+            self._request_timer = None
+            if not self._reading or self._refused:
+                return
+            counter.refusals.note(self.client[0] if self.client else "unknown", "request too slow")
+            if self._headers_done and self.cycle.response_started:   # answered already; the body crawls
+                self._stop_request()
+                self.transport.close()
+                return
+            self._close_with("408 Request Timeout", f"The request did not arrive whole within "
+                             f"{limits.request_timeout:g} seconds (limit request_timeout).")
 
         def _close_with(self, status: str, text: str, retry_after: int | None = None) -> None:
             # Answer, then close a moment later: what the client sends meanwhile is read and
             # dropped, so the close is not a reset that could lose the answer on its way.
-            self._stop_headers()
+            self._stop_request()
             self._refused = True
             self.transport.write(_response(status, text, retry_after))
             self.loop.call_later(0.5, self.transport.close)
@@ -126,25 +133,33 @@ def protocols(limits: Limits) -> tuple[type, type, ConnectionCounter]:
                     self._answer = b""
                     self.loop.call_later(0.5, self.transport.close)
                 return
-            if self._reading_headers:
-                self._header_bytes += len(data)
-                if self._header_bytes > limits.header_bytes:
-                    counter.refusals.note(self.client[0] if self.client else "unknown", "headers too large")
-                    self._close_with("431 Request Header Fields Too Large",
-                                     f"Request headers larger than {limits.header_bytes} bytes (limit header_bytes).")
+            if self._reading:
+                self._request_bytes += len(data)
+                if self._request_bytes > limits.request_bytes:
+                    counter.refusals.note(self.client[0] if self.client else "unknown", "request too large")
+                    status = "413 Content Too Large" if self._headers_done else "431 Request Header Fields Too Large"
+                    self._close_with(status, f"Request larger than {limits.request_bytes} bytes (limit request_bytes).")
                     return
             super().data_received(data)
 
         def on_message_begin(self) -> None:
             super().on_message_begin()
-            self._start_headers()
+            self._start_request()
 
         def on_headers_complete(self) -> None:
-            self._stop_headers()
+            self._headers_done = True
             super().on_headers_complete()
 
+        def on_message_complete(self) -> None:
+            self._stop_request()
+            super().on_message_complete()
+
+        def handle_websocket_upgrade(self) -> None:
+            self._stop_request()   # the websocket's own limits hold from here on
+            super().handle_websocket_upgrade()
+
         def connection_lost(self, exc) -> None:
-            self._stop_headers()
+            self._stop_request()
             counter.release(self.transport)
             super().connection_lost(exc)
 

@@ -38,10 +38,11 @@ class Limits:
     #: Open TCP connections from one client address (a browser uses up to ~7; a lab behind one NAT
     #: address shares this).
     connections_per_address: int = 100
-    #: Seconds a client has to send a request's headers (slowloris).
-    header_timeout: float = 10.0
-    #: Largest request line plus headers, in bytes; more is answered 431.
-    header_bytes: int = 64 * 1024
+    #: Seconds a client has to send a whole request, headers and body (a slowloris sends them a
+    #: byte at a time).
+    request_timeout: float = 10.0
+    #: Largest request (line, headers and body), in bytes: mugkit's pages take no uploads.
+    request_bytes: int = 64 * 1024
     #: Seconds an idle keep-alive HTTP connection stays open (uvicorn's ``timeout_keep_alive``).
     keep_alive: float = 5.0
     #: Largest websocket message, in bytes (engine.io's limit too).

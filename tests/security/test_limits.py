@@ -37,7 +37,7 @@ FRAME = 1 / 30
 #: How much the server's peak memory may grow while it refuses every bomb (the bombs asked for
 #: 1 GB and 3.8 GB before the limits).
 MEMORY_BOUND_MB = 200
-LIMITS = ["--limit", "header_timeout=3", "--limit", "arrivals_per_minute=6", "--limit", "connections_per_address=40",
+LIMITS = ["--limit", "request_timeout=3", "--limit", "arrivals_per_minute=6", "--limit", "connections_per_address=40",
           "--allow-origin", "https://lab.example.org"]
 
 
@@ -348,7 +348,7 @@ def test_a_slowloris_and_a_connection_flood_do_not_stop_an_honest_participant(se
     """127.0.0.3 sends headers one byte a second on 60 connections, 127.0.0.4 opens 120 and keeps
     them, while an honest participant (127.0.0.1) goes through a whole study: connections past
     the per-address cap (40) get 503 with Retry-After at once, the slow ones 408 after
-    header_timeout (3 s); the honest participant completes."""
+    request_timeout (3 s); the honest participant completes."""
     port = port_of(server)
 
     async def main():
@@ -466,9 +466,9 @@ def test_pages_of_another_origin_cannot_open_the_socket_unless_allowed(server):
 
 @pytest.mark.parametrize("option, message", [
     ("bogus=1", "mugkit serve: --limit bogus=1: no limit named 'bogus'; limits are connections, "
-                "connections_per_address, header_timeout,"),
+                "connections_per_address, request_timeout,"),
     ("connections=-3", "mugkit serve: --limit connections=-3: connections must be a positive whole number"),
-    ("header_timeout=soon", "mugkit serve: --limit header_timeout=soon: header_timeout must be a positive number"),
+    ("request_timeout=soon", "mugkit serve: --limit request_timeout=soon: request_timeout must be a positive number"),
 ])
 def test_a_bad_limit_option_stops_the_server_at_start_with_what_to_fix(option, message, tmp_path):
     import subprocess
@@ -476,3 +476,25 @@ def test_a_bad_limit_option_stops_the_server_at_start_with_what_to_fix(option, m
     proc = subprocess.run([sys.executable, "-m", "mugkit.cli", "serve", WALK, "--data", str(tmp_path), "--limit", option],
                           capture_output=True, text=True, cwd=ROOT, timeout=60)
     assert proc.returncode == 2 and proc.stderr.startswith(message), proc.stderr
+
+
+def test_a_request_whose_body_crawls_is_closed_after_request_timeout(server):
+    """A slowloris of the body: the headers come whole, then the body one byte a second."""
+    c = socket.create_connection(("127.0.0.1", port_of(server)), timeout=1, source_address=("127.0.0.13", 0))
+    c.sendall(b"POST / HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: 100000\r\n\r\n")
+    got, closed = b"", False
+    for _ in range(20):   # at most about 20 s; request_timeout is 3 s
+        try:
+            c.sendall(b"a")
+            data = c.recv(1000)
+        except socket.timeout:
+            continue
+        except OSError:
+            closed = True
+            break
+        if not data:
+            closed = True
+            break
+        got += data
+    c.close()
+    assert got.startswith(b"HTTP/1.1 405 Method Not Allowed") and closed
