@@ -24,8 +24,10 @@ Server → client
       (``{"submit_to": url, "assignment_id": str}`` or null)
     - ``ended``: ``title``, ``html``, ``code`` (declined, timed out, excluded, partner left …)
     - ``preview``: ``html`` (an MTurk preview: nothing has started)
-    - ``refused``: ``html`` (e.g. this panel id already completed the study); when a limit
-      refused it, also ``limit`` (its name, docs/security/limits.md) and ``retry_after`` (seconds)
+    - ``refused``: ``html`` (e.g. this panel id already took part, from another browser); when a
+      limit refused it, also ``limit`` (its name, docs/security/limits.md) and ``retry_after`` (seconds)
+    - ``transfer``: ``title``, ``html``, ``button`` — this browser shows the panel id and panel
+      attempt of a participant who started in another browser; ``transfer`` takes their place
 
     ``identity``: ``{"participant": str, "resume": str}``, to keep for reloads.
 
@@ -50,7 +52,15 @@ Client → server
 
     ``advance``: ``{"index": int, ...}`` — leave step ``index``; a survey adds ``"answers": {name:
     value}``, a consent ``"agree": bool``. Acknowledged with ``{"ok": true}`` or
-    ``{"ok": false, "error": str}``.
+    ``{"ok": false, "error": str}``; ``"stale": true`` (and the participant's ``index``) when
+    that step was already left — the message was sent twice, or from another window — and the
+    current view is on its way: nothing to retry. Messages that move a participant are handled one
+    at a time per participant, so none moves anyone twice.
+
+    ``transfer``: ``{}`` — after a ``transfer`` view: this browser takes the participant's place
+    (their other windows get an ``ended`` view and are disconnected). Acknowledged with
+    ``{"ok": true}`` (then ``identity`` and ``view`` follow) or ``{"ok": false, "error"}`` (e.g. in
+    the middle of a game).
 
 Browser runtime (``runtime="browser"`` steps with one human; mugkit/web/browser_games.py)
     The ``game`` view has ``"runtime": "browser"`` and a ``boot``: ``pyodide`` (the pinned
@@ -61,7 +71,8 @@ Browser runtime (``runtime="browser"`` steps with one human; mugkit/web/browser_
     ``spec`` (tagged JSON, :mod:`mugkit.runtime.values`: ``module``, ``step``, ``game``, ``seed``,
     ``agent``, ``participant``) for :func:`mugkit.browser.open_game`. No ``frame`` messages come:
     the browser plays the game with the frame driver and sends its rows. Every message below is
-    acknowledged with ``{"ok": true, ...}`` or ``{"ok": false, "error": str}`` and names the game:
+    acknowledged with ``{"ok": true, ...}`` or ``{"ok": false, "error": str}`` and names the game;
+    ``"stale": true`` says the game is over or not this participant's (nothing to retry):
 
     - ``rows``: ``{"game", "session", "batch": int, "rows": str}``, ``rows`` the tagged JSON of a list of row
       objects (:func:`mugkit.runtime.browser_game.row_dict` plus ``t_client`` in seconds and
@@ -98,6 +109,8 @@ __all__ = ["ProtocolError", "Keys", "parse_keys", "parse_advance", "MAX_KEYS", "
 #: short: "ArrowLeft", "a", " ").
 MAX_KEYS = 16
 MAX_KEY_NAME = 32
+#: ``keys.seq`` stays below this (a page numbers its messages from 0; a game has far fewer).
+MAX_SEQ = 2**31
 
 
 class ProtocolError(ValueError):
@@ -139,8 +152,8 @@ def parse_keys(data: Any) -> Keys:
     game, seq, t = data.get("game"), data.get("seq"), data.get("t")
     if not isinstance(game, str) or not game:
         raise ProtocolError("keys.game must be the game's id")
-    if not _is_int(seq) or seq < 0:
-        raise ProtocolError("keys.seq must be a non-negative integer")
+    if not _is_int(seq) or not 0 <= seq < MAX_SEQ:
+        raise ProtocolError(f"keys.seq must be an integer from 0 to {MAX_SEQ - 1}")
     if t is not None and (not isinstance(t, (int, float)) or isinstance(t, bool) or t != t):
         raise ProtocolError("keys.t must be a number (the client's clock in ms)")
     return Keys(game, seq, _names(data.get("held", []), "held"), _names(data.get("down", []), "down"),

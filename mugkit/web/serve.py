@@ -72,7 +72,7 @@ async def run(paths: list[str], host: str, port: int, data: str, seed: int | Non
     from .connections import protocols
 
     from ..collect import collect
-    from .server import create_app
+    from .server import create_app, socket_layer, socket_server
     from .storage import SQLiteStorage
     from .study import Study
 
@@ -97,10 +97,12 @@ async def run(paths: list[str], host: str, port: int, data: str, seed: int | Non
     storage = SQLiteStorage(os.path.join(data, DATABASE))
     await storage.start()
     browser = bundles.games(storage, pyodide_packages) if bundles is not None else None
-    study = Study(experiments, storage, await study_seed(storage, seed), emit=None, grace=grace, browser=browser)
-    token = secrets.token_urlsafe(18)
     limits = limits or Limits()
-    app, _, _ = create_app(study, token, limits, allow_origins)
+    sio = socket_server(limits, allow_origins)
+    study = Study(experiments, storage, await study_seed(storage, seed), **socket_layer(sio), grace=grace,
+                  browser=browser)
+    token = secrets.token_urlsafe(18)
+    app, _, _ = create_app(study, token, sio, limits, allow_origins)
     await study.start()
     _announce(experiments, host, port, data, study.seed, token)
     http, ws, _ = protocols(limits)   # connection caps and the header deadline (connections.py)

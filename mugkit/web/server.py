@@ -29,9 +29,10 @@ from sanic import Sanic, response
 from .arrivals import ArrivalLimit, TooManyArrivals
 from .limits import Limits
 from .socket_limits import LimitedSocketServer, OriginGuard, client_address, origin_check
+from .flow import Arrival
 from .study import Study
 
-__all__ = ["create_app", "STATIC_DIR", "MAX_MESSAGE_BYTES"]
+__all__ = ["create_app", "socket_server", "socket_layer", "STATIC_DIR", "MAX_MESSAGE_BYTES"]
 
 log = logging.getLogger("mugkit.server")
 
@@ -64,28 +65,51 @@ def _inside(root: str, relative: str) -> str | None:
     return path if path.startswith(root + os.sep) and os.path.isfile(path) else None
 
 
-def create_app(study: Study, admin_token: str, limits: Limits = Limits(),
-               allow_origins: list[str] = ()) -> tuple[Any, socketio.AsyncServer, Sanic]:
-    """The ASGI app (socket.io around Sanic), the socket.io server and the Sanic app.
+def socket_server(limits: Limits = Limits(), allow_origins: list[str] = ()) -> LimitedSocketServer:
+    """The socket.io server (websockets only; see the module's docstring), with the limits on
+    what one connection may send and the Origin check (mugkit/web/socket_limits.py).
 
     Args:
         limits: what one client may send (mugkit/web/limits.py).
         allow_origins: pages of other origins that may open the socket (``--allow-origin``); pages
             of this server always may.
+    """
+    return LimitedSocketServer(limits, async_mode="asgi", transports=["websocket"],
+                               cors_allowed_origins=origin_check(list(allow_origins)), serializer=_TextPacket,
+                               max_http_buffer_size=limits.message_bytes, logger=False, engineio_logger=False)
 
-    ``study.emit`` is set to the socket.io server's emit."""
-    origins = origin_check(list(allow_origins))
-    sio = LimitedSocketServer(limits, async_mode="asgi", transports=["websocket"],
-                              cors_allowed_origins=origins, serializer=_TextPacket,
-                              max_http_buffer_size=limits.message_bytes, logger=False, engineio_logger=False)
-    study.emit = sio.emit
+
+def socket_layer(sio: socketio.AsyncServer) -> dict:
+    """What a :class:`~mugkit.web.study.Study` is given of the socket layer: ``emit``, ``join``
+    (a participant's sockets into a room) and ``evict`` (a participant's windows closed)."""
+    async def join(pid: str, room: str) -> None:
+        for sid, _ in list(sio.manager.get_participants("/", f"p:{pid}")):
+            await sio.enter_room(sid, room)
+
+    async def evict(pid: str) -> None:
+        room = f"p:{pid}"
+        await sio.emit("view", {"kind": "ended", "title": "This study continues elsewhere", "html":
+                                "<p>You went on with this study in another browser or on another device, so this "
+                                "window has stopped. You can close it.</p>", "code": None}, room=room)
+        for sid, _ in list(sio.manager.get_participants("/", room)):
+            await sio.disconnect(sid)  # its disconnect handler still runs: the socket counts stay right
+
+    return {"emit": sio.emit, "join": join, "evict": evict}
+
+
+def create_app(study: Study, admin_token: str, sio: socketio.AsyncServer | None = None, limits: Limits = Limits(),
+               allow_origins: list[str] = ()) -> tuple[Any, socketio.AsyncServer, Sanic]:
+    """The ASGI app (socket.io around Sanic), the socket.io server and the Sanic app. ``sio`` is
+    the socket.io server the study was given (:func:`socket_layer`); a new one by default.
+    ``limits`` and ``allow_origins`` as for :func:`socket_server` (give ``sio`` the same)."""
+    sio = sio or socket_server(limits, allow_origins)
     if study.browser is not None:
         study.browser.frames_per_episode = limits.frames_per_episode
     app = Sanic(f"mugkit_{secrets.token_hex(4)}", configure_logging=False)
     _http_routes(app, study, admin_token)
     _socket_events(sio, study, limits)
     asgi = socketio.ASGIApp(sio, other_asgi_app=app, socketio_path="socket.io")
-    return OriginGuard(asgi, origins, limits.log_interval), sio, app
+    return OriginGuard(asgi, origin_check(list(allow_origins)), limits.log_interval), sio, app
 
 
 # -- HTTP ------------------------------------------------------------------------------------
@@ -257,26 +281,48 @@ def _socket_events(sio: socketio.AsyncServer, study: Study, limits: Limits) -> N
 
     async def participant(sid: str):
         session = await sio.get_session(sid)
-        return study.participants.get(session.get("pid", "")) if session else None
+        return await study.participant(session.get("pid")) if session and session.get("pid") else None
+
+    async def seat(sid: str, p: Any, view: dict) -> None:
+        """Connects socket ``sid`` to participant ``p`` and sends them who they are and ``view``."""
+        await sio.save_session(sid, {"pid": p.id})
+        await sio.enter_room(sid, f"p:{p.id}")
+        await sio.emit("identity", {"participant": p.id, "resume": study.resume_key(p)}, to=sid)
+        study.connected(p)
+        if view.get("kind") == "game":
+            await sio.enter_room(sid, f"g:{view['game']}")
+        await sio.emit("view", view, to=sid)
+        snapshot = study.snapshot(view["game"]) if view.get("kind") == "game" else None
+        if snapshot is not None:
+            await sio.emit("frame", snapshot, to=sid)
 
     @sio.event
     async def connect(sid, environ, auth=None):
         address = client_address(environ)
         try:
-            p, view = await study.enter(auth, environ.get("HTTP_USER_AGENT", ""), admit=lambda: arrivals.admit(address))
+            arrival = await study.enter(auth, environ.get("HTTP_USER_AGENT", ""), admit=lambda: arrivals.admit(address))
         except TooManyArrivals as exc:
-            p, view = None, {"kind": "refused", "limit": "arrivals_per_minute", "retry_after": round(exc.retry_after),
-                             "html": f"<p>{html.escape(str(exc))}</p>"}
-        await sio.save_session(sid, {"pid": p.id if p else None})
-        if p is not None:
-            await sio.enter_room(sid, f"p:{p.id}")
-            await sio.emit("identity", {"participant": p.id, "resume": study.resume_key(p.id)}, to=sid)
-            study.connected(p)
-            if view.get("kind") == "game":
-                await sio.enter_room(sid, f"g:{view['game']}")
-        await sio.emit("view", view, to=sid)
-        if view.get("kind") == "game" and view["game"] in study.games:
-            await sio.emit("frame", study.games[view["game"]].snapshot(), to=sid)
+            arrival = Arrival(None, {"kind": "refused", "limit": "arrivals_per_minute",
+                                     "retry_after": round(exc.retry_after), "html": f"<p>{html.escape(str(exc))}</p>"})
+        if arrival.participant is None:
+            await sio.save_session(sid, {"pid": None, "offer": arrival.offer.id if arrival.offer else None})
+            await sio.emit("view", arrival.view, to=sid)
+            return
+        await seat(sid, arrival.participant, arrival.view)
+
+    @sio.event
+    async def transfer(sid, data=None):
+        session = await sio.get_session(sid)
+        offered = await study.participant(session.get("offer")) if session else None
+        if offered is None:
+            return {"ok": False, "error": "this window has no study to continue: reload the page"}
+        environ = sio.get_environ(sid) or {}
+        p, view = await study.transfer(offered, environ.get("HTTP_USER_AGENT", ""))
+        if p is None:
+            await sio.emit("view", view, to=sid)
+            return {"ok": False, "error": "not now: see the page"}
+        await seat(sid, p, view)
+        return {"ok": True}
 
     @sio.event
     async def disconnect(sid, *args):
@@ -306,11 +352,3 @@ def _socket_events(sio: socketio.AsyncServer, study: Study, limits: Limits) -> N
     @sio.on("*")
     async def unknown(event, sid, data=None):
         await sio.emit("error", {"message": f"unknown event {str(event)[:40]!r}"}, to=sid)
-
-    async def join(pid: str, room: str) -> None:
-        for sid, _ in sio.manager.get_participants("/", f"p:{pid}"):
-            await sio.enter_room(sid, room)
-
-    study.join = join
-
-
