@@ -32,19 +32,21 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(os.path.dirname(HERE))
 STEADY = os.path.join(HERE, "studies", "_steady.py")          # a 60 s server game at 30 fps
 INBROWSER = os.path.join(HERE, "studies", "_inbrowser.py")    # a browser-runtime game, max_steps=1800
+ENDLESS = os.path.join(HERE, "studies", "_endless.py")        # a browser-runtime game without max_steps
 WALK = os.path.join(ROOT, "tests", "web", "studies", "_walk.py")  # a short whole study
 FRAME = 1 / 30
 #: How much the server's peak memory may grow while it refuses every bomb (the bombs asked for
 #: 1 GB and 3.8 GB before the limits).
 MEMORY_BOUND_MB = 200
 LIMITS = ["--limit", "request_timeout=3", "--limit", "arrivals_per_minute=6", "--limit", "connections_per_address=40",
+          "--limit", "frames_per_episode=100",
           "--allow-origin", "https://lab.example.org"]
 
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory):
     data = str(tmp_path_factory.mktemp("limits") / "data")
-    served = start_server([STEADY, INBROWSER, WALK], data, seed=3, grace=20, extra=LIMITS, cwd=ROOT, timeout=60)
+    served = start_server([STEADY, INBROWSER, ENDLESS, WALK], data, seed=3, grace=20, extra=LIMITS, cwd=ROOT, timeout=60)
     yield served
     served.stop()
 
@@ -398,6 +400,18 @@ def test_frames_past_max_steps_are_refused(server):
     assert past == {"ok": False, "error": "rows[1].frame 73500 is past the episode's last frame 1800 "
                                           "(the step's max_steps)"}
     assert last == {"ok": True, "batch": 1, "last": [0, 1800]}
+
+
+def test_frames_past_the_absolute_cap_are_refused_when_a_step_sets_no_max_steps(server):
+    b = Raw(port_of(server), source="127.0.0.14")
+    game = b.join("_endless")["game"]
+    b.call("resume", {"game": game, "session": "s1"})
+    past = b.call("rows", {"game": game, "session": "s1", "batch": 0, "rows": rows_text(row(101))})
+    last = b.call("rows", {"game": game, "session": "s1", "batch": 1, "rows": rows_text(row(100))})
+    b.close()
+    assert past == {"ok": False, "error": "rows[0].frame 101 is past the episode's last frame 100 "
+                                          "(limit frames_per_episode: the step sets no max_steps)"}
+    assert last == {"ok": True, "batch": 1, "last": [0, 100]}
 
 
 def test_loaded_events_per_game_are_capped(server):
