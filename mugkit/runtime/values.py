@@ -207,11 +207,9 @@ def _limited(text: str, limits: DecodeLimits) -> Any:
         raise DecodeRefused(f"text of {len(text)} characters, more than {limits.max_text}")
     try:
         value = _decode_json(text)
-    except RecursionError:   # the C decoder stops at Python's recursion limit, at once
-        value = None
-        deep = True
-    else:
         deep = _deeper_than(value, limits.max_depth)
+    except RecursionError:   # the C decoder stops at Python's recursion limit, at once
+        deep = True
     if deep:
         raise DecodeRefused(f"values nested deeper than {limits.max_depth}")
     try:
