@@ -160,7 +160,7 @@ class Player:
         """The 99th percentile of the gaps between frames that arrived in [since, until], seconds."""
         times = [t for t in self.frame_times if since <= t <= until]
         gaps = [b - a for a, b in zip(times, times[1:])]
-        return statistics.quantiles(gaps, n=100)[98]
+        return statistics.quantiles(gaps, n=100, method="inclusive")[98]
 
 
 async def walk_study(url: str) -> dict:
