@@ -19,7 +19,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ..runtime.rows import StepRow
-from ..runtime.values import from_json, to_json
+from ..runtime.values import DecodeRefused, to_json
+from .client_values import decode
 from .runtime_assets import RuntimeAssets
 from .wheels import BrowserBundle, Wheel
 
@@ -30,6 +31,8 @@ log = logging.getLogger("mugkit.browser")
 #: Largest ``rows`` batch, in characters of tagged JSON (engine.io drops a connection above 1 MB).
 MAX_ROWS_TEXT = 512 * 1024
 #: Fields of a row the browser sends (mugkit.runtime.browser_game.row_dict) and its two timings.
+#: Frames per episode of a step with no ``max_steps`` (``--limit frames_per_episode``): 30 fps for two hours.
+FRAMES_PER_EPISODE = 216_000
 ROW_KEYS = frozenset({"episode", "frame", "agent", "action", "keys", "filled", "decided_at", "reward", "terminated",
                       "truncated", "observation", "info", "x", "t_client", "late_ms"})
 
@@ -82,6 +85,8 @@ class BrowserGames:
         self.bundles = bundles
         self.packages_url = packages_url
         self.storage = storage
+        #: Last frame of an episode when the step sets no ``max_steps`` (rows past it are refused).
+        self.frames_per_episode = FRAMES_PER_EPISODE
         self.games: dict[str, BrowserGame] = {}
         self.wheels: dict[str, Wheel] = {w.sha256: w for b in bundles.values() for w in b.wheels}
 
@@ -131,7 +136,9 @@ class BrowserGames:
             raise RowError(f"rows.rows must be the tagged JSON text of a list of rows, at most {MAX_ROWS_TEXT} "
                            f"characters")
         try:
-            items = from_json(text)
+            items = await decode(text)   # off the event loop, within limits (client_values.py)
+        except DecodeRefused as exc:
+            raise RowError(f"rows.rows refused: {exc}; send smaller batches and arrays") from None
         except (ValueError, KeyError, TypeError) as exc:
             raise RowError(f"rows.rows is not tagged JSON: {exc}") from None
         if not isinstance(items, list):
@@ -169,6 +176,11 @@ class BrowserGames:
                 raise RowError(f"{where}.{name} must be a non-negative integer")
         if item["episode"] >= game.step.options.episodes:
             raise RowError(f"{where}.episode {item['episode']} is past the step's {game.step.options.episodes} episodes")
+        last = self.last_frame(game.step)
+        if item["frame"] > last:
+            raise RowError(f"{where}.frame {item['frame']} is past the episode's last frame {last} "
+                           + ("(the step's max_steps)" if game.step.options.max_steps is not None
+                              else "(limit frames_per_episode: the step sets no max_steps)"))
         if item.get("agent") not in game.step.players:
             raise RowError(f"{where}.agent {item.get('agent')!r} is not an agent of {game.step.name}")
         keys = item.get("keys")
@@ -182,6 +194,12 @@ class BrowserGames:
                       item.get("reward", 0), bool(item.get("terminated")), bool(item.get("truncated")),
                       item.get("observation"), item.get("info"), x)
         return row, _number(item.get("t_client")), _number(item.get("late_ms"))
+
+    def last_frame(self, step: Any) -> int:
+        """The last frame an episode of ``step`` can have: its ``max_steps`` (frame 0 is the
+        reset), or :attr:`frames_per_episode` when it sets none."""
+        max_steps = step.options.max_steps
+        return max_steps if max_steps is not None else self.frames_per_episode
 
     async def record(self, game: BrowserGame, session: Any = None) -> dict | None:
         """What a (re)loaded page re-simulates: the current episode's recorded human inputs and,

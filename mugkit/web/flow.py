@@ -93,8 +93,9 @@ class Flow:
 
     # -- arriving --------------------------------------------------------------------------
 
-    async def enter(self, auth: Any, user_agent: str = "") -> Arrival:
-        """A browser connects with ``auth`` (protocol.py): find or create its participant."""
+    async def enter(self, auth: Any, user_agent: str = "", admit: Callable[[], None] = lambda: None) -> Arrival:
+        """A browser connects with ``auth`` (protocol.py): find or create its participant.
+        ``admit()`` is called just before one is created, and raises to refuse (a limit)."""
         auth = auth if isinstance(auth, dict) else {}
         name = auth.get("experiment")
         if not isinstance(name, str) or name not in self.experiments:
@@ -114,8 +115,10 @@ class Flow:
                 row = await self.storage.find_participant(name, entry.panel_key, entry.panel_id)
                 if row is not None:
                     return await self._known_panel_id(name, entry, row, user_agent)
+                admit()
                 p = await self._create(name, entry, user_agent)
         elif p is None:
+            admit()
             p = await self._create(name, entry, user_agent)
         async with self.registry.transition(p):
             return Arrival(p, await self.view(p))

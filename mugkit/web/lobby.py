@@ -18,6 +18,7 @@ from typing import Any, Awaitable, Callable, Protocol
 from ..collect import Experiment
 from ..games import build_game, game_seed
 from ..runtime.values import from_json, to_json
+from .client_values import SMALL_LIMITS
 from ..steps import GameStep
 from .browser_games import BrowserGame, BrowserGames, RowError, runs_in_browser
 from .entry import new_id
@@ -331,7 +332,7 @@ class Lobby:
                     "run mugkit check on the step: its env or a policy is not deterministic", p.id, game.game_id,
                     diverged)
         try:
-            where: Any = from_json(diverged)
+            where: Any = from_json(diverged, SMALL_LIMITS)  # the browser's text: decoded within limits
         except (ValueError, KeyError, TypeError):
             where = diverged  # kept as sent
         await self.listener.event(p, "game_resume_diverged", {"game": game.game_id, "diverged": where})

@@ -24,7 +24,8 @@ Server → client
       (``{"submit_to": url, "assignment_id": str}`` or null)
     - ``ended``: ``title``, ``html``, ``code`` (declined, timed out, excluded, partner left …)
     - ``preview``: ``html`` (an MTurk preview: nothing has started)
-    - ``refused``: ``html`` (e.g. this panel id already took part, from another browser)
+    - ``refused``: ``html`` (e.g. this panel id already took part, from another browser); when a
+      limit refused it, also ``limit`` (its name, docs/security/limits.md) and ``retry_after`` (seconds)
     - ``transfer``: ``title``, ``html``, ``button`` — this browser shows the panel id and panel
       attempt of a participant who started in another browser; ``transfer`` takes their place
 
@@ -39,7 +40,9 @@ Server → client
 
     ``waitroom``: ``{"present", "needed", "timeout"}`` while waiting for partners.
 
-    ``error``: ``{"message"}`` for a rejected message (the client shows it; nothing is lost).
+    ``error``: ``{"message"}`` for a rejected message (the client shows it; nothing is lost), with
+    ``limit`` when a limit refused it (mugkit/web/socket_limits.py). A message that asked for an
+    acknowledgement gets ``{"ok": false, "error", "limit"}`` instead.
 
 Client → server
     ``keys``: ``{"game": str, "seq": int, "held": [str], "down": [str], "up": [str], "t": float}``

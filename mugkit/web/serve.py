@@ -15,6 +15,7 @@ import secrets
 import sys
 
 from .gameloop import GRACE_SECONDS
+from .limits import LimitError, Limits, RepeatFilter
 
 __all__ = ["main", "run"]
 
@@ -36,6 +37,12 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--pyodide-packages", default=None, metavar="URL|DIR",
                    help="where browsers load Pyodide's own packages (numpy …) from: a URL, or a folder this server "
                         "serves (offline labs). Default: Pyodide's official distribution of the pinned version")
+    p.add_argument("--allow-origin", action="append", default=[], metavar="URL",
+                   help="also let pages of this origin (e.g. https://lab.example.org) open the live connection; "
+                        "repeat for several (default: only pages of this server)")
+    p.add_argument("--limit", action="append", default=[], metavar="NAME=VALUE",
+                   help="change one of the limits on what a client may send, e.g. connections_per_address=300 "
+                        "(repeat for several; docs/security/limits.md lists them)")
     return p
 
 
@@ -57,9 +64,12 @@ async def study_seed(storage, wanted: int | None) -> int:
 
 
 async def run(paths: list[str], host: str, port: int, data: str, seed: int | None, grace: float = GRACE_SECONDS,
-              ready: asyncio.Event | None = None, pyodide_packages: str | None = None) -> None:
+              ready: asyncio.Event | None = None, pyodide_packages: str | None = None,
+              limits: Limits | None = None, allow_origins: list[str] = ()) -> None:
     """Serves until cancelled (or a signal stops uvicorn)."""
     import uvicorn
+
+    from .connections import protocols
 
     from ..collect import collect
     from .server import create_app, socket_layer, socket_server
@@ -87,15 +97,18 @@ async def run(paths: list[str], host: str, port: int, data: str, seed: int | Non
     storage = SQLiteStorage(os.path.join(data, DATABASE))
     await storage.start()
     browser = bundles.games(storage, pyodide_packages) if bundles is not None else None
-    sio = socket_server()
+    limits = limits or Limits()
+    sio = socket_server(limits, allow_origins)
     study = Study(experiments, storage, await study_seed(storage, seed), **socket_layer(sio), grace=grace,
                   browser=browser)
     token = secrets.token_urlsafe(18)
-    app, _, _ = create_app(study, token, sio)
+    app, _, _ = create_app(study, token, sio, limits, allow_origins)
     await study.start()
     _announce(experiments, host, port, data, study.seed, token)
-    server = uvicorn.Server(uvicorn.Config(app, host=host, port=port, log_level="warning", ws="websockets-sansio",
-                                           lifespan="on"))
+    http, ws, _ = protocols(limits)   # connection caps and the header deadline (connections.py)
+    server = uvicorn.Server(uvicorn.Config(app, host=host, port=port, log_level="warning", http=http, ws=ws,
+                                           lifespan="on", timeout_keep_alive=limits.keep_alive,
+                                           ws_max_size=limits.message_bytes))
     try:
         if ready is not None:
             asyncio.get_running_loop().create_task(_when_started(server, ready))
@@ -144,11 +157,19 @@ def main(argv: list[str]) -> int:
     if not args.grace > 0:
         print("mugkit serve: --grace must be a positive number of seconds", file=sys.stderr)
         return 2
+    try:
+        limits = Limits().with_options(args.limit)
+    except LimitError as exc:
+        print(f"mugkit serve: {exc}", file=sys.stderr)
+        return 2
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     logging.getLogger("sanic").setLevel(logging.WARNING)  # its banner says nothing a researcher needs
+    for name in ("uvicorn.error", "engineio.server", "socketio.server", "sanic.error"):
+        # a flood of bad requests must not become a flood of log lines
+        logging.getLogger(name).addFilter(RepeatFilter(limits.log_interval))
     try:
         asyncio.run(run(args.paths, args.host, args.port, args.data, args.seed, args.grace,
-                        pyodide_packages=args.pyodide_packages))
+                        pyodide_packages=args.pyodide_packages, limits=limits, allow_origins=args.allow_origin))
     except KeyboardInterrupt:
         pass
     except SystemExit as exc:

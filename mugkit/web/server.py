@@ -26,6 +26,10 @@ from typing import Any
 import socketio
 from sanic import Sanic, response
 
+from .arrivals import ArrivalLimit, TooManyArrivals
+from .limits import Limits
+from .socket_limits import LimitedSocketServer, OriginGuard, client_address, origin_check
+from .flow import Arrival
 from .study import Study
 
 __all__ = ["create_app", "socket_server", "socket_layer", "STATIC_DIR", "MAX_MESSAGE_BYTES"]
@@ -61,11 +65,18 @@ def _inside(root: str, relative: str) -> str | None:
     return path if path.startswith(root + os.sep) and os.path.isfile(path) else None
 
 
-def socket_server() -> socketio.AsyncServer:
-    """The socket.io server (websockets only; see the module's docstring)."""
-    return socketio.AsyncServer(async_mode="asgi", transports=["websocket"], cors_allowed_origins=[],
-                                serializer=_TextPacket, max_http_buffer_size=1_000_000, logger=False,
-                                engineio_logger=False)
+def socket_server(limits: Limits = Limits(), allow_origins: list[str] = ()) -> LimitedSocketServer:
+    """The socket.io server (websockets only; see the module's docstring), with the limits on
+    what one connection may send and the Origin check (mugkit/web/socket_limits.py).
+
+    Args:
+        limits: what one client may send (mugkit/web/limits.py).
+        allow_origins: pages of other origins that may open the socket (``--allow-origin``); pages
+            of this server always may.
+    """
+    return LimitedSocketServer(limits, async_mode="asgi", transports=["websocket"],
+                               cors_allowed_origins=origin_check(list(allow_origins)), serializer=_TextPacket,
+                               max_http_buffer_size=limits.message_bytes, logger=False, engineio_logger=False)
 
 
 def socket_layer(sio: socketio.AsyncServer) -> dict:
@@ -86,15 +97,19 @@ def socket_layer(sio: socketio.AsyncServer) -> dict:
     return {"emit": sio.emit, "join": join, "evict": evict}
 
 
-def create_app(study: Study, admin_token: str, sio: socketio.AsyncServer | None = None
-               ) -> tuple[Any, socketio.AsyncServer, Sanic]:
+def create_app(study: Study, admin_token: str, sio: socketio.AsyncServer | None = None, limits: Limits = Limits(),
+               allow_origins: list[str] = ()) -> tuple[Any, socketio.AsyncServer, Sanic]:
     """The ASGI app (socket.io around Sanic), the socket.io server and the Sanic app. ``sio`` is
-    the socket.io server the study was given (:func:`socket_layer`); a new one by default."""
-    sio = sio or socket_server()
+    the socket.io server the study was given (:func:`socket_layer`); a new one by default.
+    ``limits`` and ``allow_origins`` as for :func:`socket_server` (give ``sio`` the same)."""
+    sio = sio or socket_server(limits, allow_origins)
+    if study.browser is not None:
+        study.browser.frames_per_episode = limits.frames_per_episode
     app = Sanic(f"mugkit_{secrets.token_hex(4)}", configure_logging=False)
     _http_routes(app, study, admin_token)
-    _socket_events(sio, study)
-    return socketio.ASGIApp(sio, other_asgi_app=app, socketio_path="socket.io"), sio, app
+    _socket_events(sio, study, limits)
+    asgi = socketio.ASGIApp(sio, other_asgi_app=app, socketio_path="socket.io")
+    return OriginGuard(asgi, origin_check(list(allow_origins)), limits.log_interval), sio, app
 
 
 # -- HTTP ------------------------------------------------------------------------------------
@@ -155,8 +170,10 @@ def _http_routes(app: Sanic, study: Study, admin_token: str) -> None:
         return await admin_table(study, table)
 
 
-def _browser_events(sio: socketio.AsyncServer, study: Study, participant: Any) -> None:
+def _browser_events(sio: socketio.AsyncServer, study: Study, participant: Any, limits: Limits) -> None:
     """The browser runtime's messages (protocol.py): rows, resume, loaded, load_failed, game_over."""
+    stored: dict[str, int] = {}   # game id -> loaded / load_failed messages stored
+
     async def browser_message(kind: str, sid: str, data: Any) -> dict:
         p = await participant(sid)
         if p is None:
@@ -165,6 +182,14 @@ def _browser_events(sio: socketio.AsyncServer, study: Study, participant: Any) -
             return {"ok": False, "error": "this server runs no games in the browser"}
         if kind != "rows" and _too_big(data):  # a rows batch has its own, larger bound
             return {"ok": False, "error": f"message larger than {MAX_MESSAGE_BYTES} bytes"}
+        if kind in ("loaded", "load_failed") and p.game is not None and isinstance(data, dict) \
+                and data.get("game") == p.game:
+            # Each is stored as an event: a page sends one per load, a script could fill the database.
+            if stored.get(p.game, 0) >= limits.game_events:
+                return {"ok": False, "limit": "game_events",
+                        "error": f"{kind} refused: {limits.game_events} loaded/load_failed messages are stored for "
+                                 f"this game already (limit game_events)"}
+            stored[p.game] = stored.get(p.game, 0) + 1
         return await study.browser_message(p, kind, data)
 
     def handler_of(kind: str):
@@ -247,11 +272,13 @@ def _index_html(study: Study) -> str:
 def _too_big(data: Any) -> bool:
     try:
         return len(json.dumps(data)) > MAX_MESSAGE_BYTES
-    except (TypeError, ValueError):
+    except (TypeError, ValueError, RecursionError):
         return True
 
 
-def _socket_events(sio: socketio.AsyncServer, study: Study) -> None:
+def _socket_events(sio: socketio.AsyncServer, study: Study, limits: Limits) -> None:
+    arrivals = ArrivalLimit(limits.arrivals_per_minute, limits.log_interval)
+
     async def participant(sid: str):
         session = await sio.get_session(sid)
         return await study.participant(session.get("pid")) if session and session.get("pid") else None
@@ -271,7 +298,12 @@ def _socket_events(sio: socketio.AsyncServer, study: Study) -> None:
 
     @sio.event
     async def connect(sid, environ, auth=None):
-        arrival = await study.enter(auth, environ.get("HTTP_USER_AGENT", ""))
+        address = client_address(environ)
+        try:
+            arrival = await study.enter(auth, environ.get("HTTP_USER_AGENT", ""), admit=lambda: arrivals.admit(address))
+        except TooManyArrivals as exc:
+            arrival = Arrival(None, {"kind": "refused", "limit": "arrivals_per_minute",
+                                     "retry_after": round(exc.retry_after), "html": f"<p>{html.escape(str(exc))}</p>"})
         if arrival.participant is None:
             await sio.save_session(sid, {"pid": None, "offer": arrival.offer.id if arrival.offer else None})
             await sio.emit("view", arrival.view, to=sid)
@@ -315,7 +347,7 @@ def _socket_events(sio: socketio.AsyncServer, study: Study) -> None:
         if error:
             await sio.emit("error", {"message": error}, to=sid)
 
-    _browser_events(sio, study, participant)
+    _browser_events(sio, study, participant, limits)
 
     @sio.on("*")
     async def unknown(event, sid, data=None):

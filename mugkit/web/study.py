@@ -93,9 +93,11 @@ class Study:
 
     # -- what the socket layer calls -----------------------------------------------------------
 
-    async def enter(self, auth: Any, user_agent: str = "") -> Arrival:
-        """A browser connects: its participant (found or created), their view, or a refusal."""
-        return await self.flow.enter(auth, user_agent)
+    async def enter(self, auth: Any, user_agent: str = "", admit: Callable[[], None] = lambda: None) -> Arrival:
+        """A browser connects: its participant (found or created), their view, or a refusal.
+        ``admit`` is called just before a participant is created and raises to refuse (the socket
+        layer's per-address limit, mugkit/web/arrivals.py)."""
+        return await self.flow.enter(auth, user_agent, admit)
 
     async def transfer(self, p: Participant, user_agent: str = "") -> tuple[Participant | None, dict]:
         """A browser takes the place it was offered (:attr:`Arrival.offer`)."""
