@@ -10,7 +10,11 @@ cleanly.
 Routes: ``/`` (the researcher's index of experiments), ``/<experiment>/`` (the participant's page;
 the client then connects over socket.io), ``/static/…`` (the client and its vendored assets),
 ``/<experiment>/files/…`` (images and sprite atlases next to the experiment), ``/admin`` (behind a
-token).
+token). Every response carries the security headers of :mod:`mugkit.web.headers`.
+
+The admin token leaves the URL at once: ``/admin?token=…`` (the link printed at start) sets an
+``HttpOnly``, ``SameSite=Strict`` cookie for ``/admin`` and redirects to ``/admin``; later requests
+carry the cookie, or scripts send the ``X-Mugkit-Token`` header.
 """
 
 from __future__ import annotations
@@ -26,9 +30,10 @@ from typing import Any
 import socketio
 from sanic import Sanic, response
 
+from .headers import add_security_headers
 from .study import Study
 
-__all__ = ["create_app", "STATIC_DIR", "MAX_MESSAGE_BYTES"]
+__all__ = ["create_app", "STATIC_DIR", "MAX_MESSAGE_BYTES", "ADMIN_COOKIE"]
 
 log = logging.getLogger("mugkit.server")
 
@@ -39,6 +44,8 @@ TEMPLATE = os.path.join(WEB_DIR, "templates", "page.html")
 #: a connection whose message passes ``max_http_buffer_size`` (1 MB) before mugkit sees it.
 MAX_MESSAGE_BYTES = 16 * 1024
 #: Files an experiment may serve from its folder (never its Python source or data).
+#: The cookie that carries the admin token after the first visit (Path=/admin).
+ADMIN_COOKIE = "mugkit_admin"
 ASSET_TYPES = (".png", ".jpg", ".jpeg", ".gif", ".svg", ".webp", ".json", ".mp3", ".wav", ".ogg", ".css")
 
 mimetypes.add_type("text/javascript", ".mjs")
@@ -71,6 +78,7 @@ def create_app(study: Study, admin_token: str) -> tuple[Any, socketio.AsyncServe
     study.emit = sio.emit
     app = Sanic(f"mugkit_{secrets.token_hex(4)}", configure_logging=False)
     _http_routes(app, study, admin_token)
+    add_security_headers(app, getattr(study.browser, "packages_url", None))
     _socket_events(sio, study)
     return socketio.ASGIApp(sio, other_asgi_app=app, socketio_path="socket.io"), sio, app
 
@@ -116,9 +124,14 @@ def _http_routes(app: Sanic, study: Study, admin_token: str) -> None:
 
     @app.get("/admin")
     async def admin(request):
+        given = request.args.get("token")
+        if given is not None:  # the printed link: trade the token in the URL for a cookie
+            if not _same_token(given, admin_token):
+                return response.text("forbidden: open the admin link printed when the server started", status=403)
+            return _admin_cookie(response.redirect("/admin", status=303), admin_token, request.scheme == "https")
         if not _authorized(request, admin_token):
             return response.text("forbidden: open the admin link printed when the server started", status=403)
-        return response.html(await admin_page(study, request.args.get("token", "")))
+        return response.html(await admin_page(study))
 
     @app.get("/admin/stats.json")
     async def admin_stats(request):
@@ -186,9 +199,23 @@ def _runtime_routes(app: Sanic, study: Study) -> None:
         return await pinned(found, name)
 
 
+def _same_token(given: Any, token: str) -> bool:
+    """Whether ``given`` is the admin token; any odd value (non-ASCII, not text) is simply not."""
+    if not token or not isinstance(given, str):
+        return False
+    return secrets.compare_digest(given.encode("utf-8", "replace"), token.encode("utf-8"))
+
+
 def _authorized(request: Any, token: str) -> bool:
-    given = request.args.get("token", "") or request.headers.get("x-mugkit-token", "")
-    return bool(token) and secrets.compare_digest(str(given), token)
+    """The admin cookie or the ``X-Mugkit-Token`` header holds the token (a token in the URL is
+    taken only by ``/admin`` itself, which trades it for the cookie)."""
+    given = request.cookies.get(ADMIN_COOKIE, "") or request.headers.get("x-mugkit-token", "")
+    return _same_token(given, token)
+
+
+def _admin_cookie(resp: Any, token: str, secure: bool) -> Any:
+    resp.add_cookie(ADMIN_COOKIE, token, path="/admin", httponly=True, samesite="Strict", secure=secure)
+    return resp
 
 
 def _page_html(experiment: str, title: str) -> str:

@@ -25,11 +25,11 @@ from ..flow import assign_condition, condition_name, expand
 from ..games import Participant as Who
 from ..games import build_game, game_seed
 from ..pages import Completion, Consent
-from ..runtime.seeding import derive_rng
+from ..runtime.seeding import keyed_rng
 from ..steps import GameStep, PageStep, SurveyStep
 from ..runtime.values import from_json, to_json
 from .browser_games import BrowserGame, BrowserGames, RowError, runs_in_browser
-from .entry import Entry, new_id, new_token, parse_entry
+from .entry import Entry, mturk_submit_to, new_id, new_token, parse_entry
 from .gameloop import GRACE_SECONDS, ServerGame
 from .matchmaking import Waitroom
 from .protocol import ProtocolError, parse_advance, parse_keys
@@ -191,7 +191,7 @@ class Study:
         condition = assign_condition(experiment.conditions, counts)
         if condition is not None:
             counts[condition_name(condition)] = counts.get(condition_name(condition), 0) + 1
-        rng = derive_rng(self.seed, name, "flow", pid)
+        rng = keyed_rng(self.seed, name, "flow", pid)  # keyed: an order says nothing of the seed
         flow = [[step.name, rep] for step, rep in expand(experiment.flow, number, rng)]
         p = Participant(pid, name, new_token(), flow, condition=condition, params=dict(entry.params))
         now = time.time()
@@ -245,8 +245,9 @@ class Study:
 
     def _completion_view(self, p: Participant, page: Completion, code: str | None = None) -> dict:
         view = page_view(page, code=code or page.code, token=p.token)
-        if p.params.get("turkSubmitTo") and p.params.get("assignmentId"):
-            view["mturk"] = {"submit_to": p.params["turkSubmitTo"], "assignment_id": p.params["assignmentId"]}
+        submit_to = mturk_submit_to(p.params.get("turkSubmitTo"))  # MTurk's own hosts only
+        if submit_to and p.params.get("assignmentId"):
+            view["mturk"] = {"submit_to": submit_to, "assignment_id": p.params["assignmentId"]}
         return view
 
     def _final_view(self, p: Participant) -> dict:
