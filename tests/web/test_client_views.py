@@ -60,7 +60,7 @@ def advances(page) -> list:
 
 
 def wait_advances(page, n: int) -> list:
-    page.wait_for_function(f"harness.sent('advance').length >= {n}")
+    page.wait_for_function(f"() => harness.sent('advance').length >= {n}")
     return advances(page)
 
 
@@ -160,7 +160,7 @@ def test_the_waitroom_counts_participants_and_the_time_left(harness):
     harness.evaluate("harness.receive('waitroom', {present: 2, needed: 3, timeout: 61})")
     assert "2 of 3 participants are here" in harness.inner_text("main")
     assert harness.locator(".mk-seat-taken").count() == 2
-    harness.wait_for_function("document.querySelector('.mk-waitroom-time').textContent === '1:00'", timeout=3000)
+    harness.wait_for_function("() => document.querySelector('.mk-waitroom-time').textContent === '1:00'", timeout=3000)
 
 
 def test_completion_shows_the_code_and_redirects_after_a_pause_with_a_visible_link(harness, site):
@@ -176,7 +176,7 @@ def test_completion_shows_the_code_and_redirects_after_a_pause_with_a_visible_li
     assert harness.inner_text("#landed") == "landed"
 
 
-def test_completion_on_mturk_posts_the_assignment_to_external_submit_whatever_the_redirect(harness, site):
+def test_completion_on_mturk_posts_the_assignment_to_external_submit_whatever_the_redirect(harness, site, context):
     sandbox = "https://workersandbox.mturk.com"
     posts = []
 
@@ -192,6 +192,7 @@ def test_completion_on_mturk_posts_the_assignment_to_external_submit_whatever_th
     shot(harness, "completion-mturk")
     harness.wait_for_url(sandbox + "/mturk/externalSubmit", timeout=6000)
     assert posts == ["assignmentId=ASSIGN-42&code=C1A2B3C4"]
+    context.outside.remove(sandbox + "/mturk/externalSubmit")  # the one request meant to leave
 
 
 def test_completion_never_posts_to_a_submit_target_that_is_not_mturk(harness, site):

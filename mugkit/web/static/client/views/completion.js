@@ -3,8 +3,8 @@
 
 import {button, card, el, prose, safeUrl} from "../dom.js";
 
-/** The only places a completion is POSTed to: MTurk and its sandbox (the server checks too). */
-export const MTURK_ORIGINS = ["https://www.mturk.com", "https://workersandbox.mturk.com"];
+/** The only hosts a completion is POSTed to, over https: MTurk and its sandbox (the server checks too). */
+export const MTURK_HOSTS = ["www.mturk.com", "workersandbox.mturk.com"];
 
 /** Seconds between showing the code and leaving the page. */
 export const LEAVE_AFTER_S = 3;
@@ -35,7 +35,7 @@ export class CompletionView {
     if (code) parts.push(el("p", {class: "mk-code-label"}, "Your completion code:"), codeBox(String(code)));
     const target = redirect ? safeUrl(redirect) : null;
     let submitTo = mturk?.submit_to ? safeUrl(mturk.submit_to) : null;
-    if (submitTo && !MTURK_ORIGINS.includes(submitTo.origin)) submitTo = null;
+    if (submitTo && (submitTo.protocol !== "https:" || !MTURK_HOSTS.includes(submitTo.host))) submitTo = null;
     // A participant who came through MTurk submits there, whatever the redirect says.
     if (mturk && submitTo) {
       const action = new URL("/mturk/externalSubmit", submitTo.origin);
