@@ -259,6 +259,8 @@ async def finish_echo(url: str, query: dict) -> tuple[dict, str]:
     await b.connect()
     await b.view("page")
     assert await b.call("advance", {"index": 0}) == {"ok": True}
+    await b.view("survey")
+    assert await b.call("advance", {"index": 1, "answers": {}}) == {"ok": True}
     done = await b.view("completion")
     await b.close()
     return done, b.identity["participant"]
@@ -347,6 +349,13 @@ def test_script_injected_through_a_url_parameter_does_not_run_in_chromium(served
     assert any("Content Security Policy" in e for e in errors), errors
     reported = wait_for_report(served, seen)
     assert reported and "script-src" in reported[0], served.output[-5:]
+
+    # A survey question built from the same value shows it as text.
+    page.click("button.mk-button")
+    page.wait_for_selector("text=come?")
+    assert page.evaluate("document.querySelectorAll('#bait').length") == 0
+    assert "<img" in page.inner_text("main, body")
+    assert page.evaluate("window.__pwned") is None
     page.close()
 
 
