@@ -13,7 +13,7 @@ the client then connects over socket.io), ``/static/…`` (the client and its ve
 token). Every response carries the security headers of :mod:`mugkit.web.headers`.
 
 The admin token leaves the URL at once: ``/admin?token=…`` (the link printed at start) sets an
-``HttpOnly``, ``SameSite=Strict`` cookie for ``/admin`` and redirects to ``/admin``; later requests
+``HttpOnly``, ``SameSite=Strict`` cookie for ``/admin`` and sends the browser on to ``/admin``; later requests
 carry the cookie, or scripts send the ``X-Mugkit-Token`` header.
 """
 
@@ -128,7 +128,7 @@ def _http_routes(app: Sanic, study: Study, admin_token: str) -> None:
         if given is not None:  # the printed link: trade the token in the URL for a cookie
             if not _same_token(given, admin_token):
                 return response.text("forbidden: open the admin link printed when the server started", status=403)
-            return _admin_cookie(response.redirect("/admin", status=303), admin_token, request.scheme == "https")
+            return _admin_cookie(response.html(_ADMIN_REDIRECT), admin_token, request.scheme == "https")
         if not _authorized(request, admin_token):
             return response.text("forbidden: open the admin link printed when the server started", status=403)
         return response.html(await admin_page(study))
@@ -211,6 +211,13 @@ def _authorized(request: Any, token: str) -> bool:
     taken only by ``/admin`` itself, which trades it for the cookie)."""
     given = request.cookies.get(ADMIN_COOKIE, "") or request.headers.get("x-mugkit-token", "")
     return _same_token(given, token)
+
+
+# The move to /admin is made by the page, not a 303: the link usually comes by mail or chat, and a
+# browser withholds a SameSite=Strict cookie from a redirect that another site started, so a 303
+# would answer 403. A navigation this page starts is same-site, and the cookie goes along.
+_ADMIN_REDIRECT = ("<!doctype html><meta charset=utf-8><meta http-equiv=refresh content='0;url=/admin'>"
+                   "<title>mugkit admin</title><p><a href='/admin'>Open the admin page</a></p>")
 
 
 def _admin_cookie(resp: Any, token: str, secure: bool) -> Any:
