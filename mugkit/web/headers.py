@@ -106,7 +106,8 @@ def _describe(body: bytes) -> str:
     """A one-line summary of a ``application/csp-report`` body (or its raw start)."""
     try:
         report = json.loads(body).get("csp-report", {})
-        return (f"{str(report.get('blocked-uri', '?'))[:200]} ({str(report.get('violated-directive', '?'))[:100]}) "
+        text = (f"{str(report.get('blocked-uri', '?'))[:200]} ({str(report.get('violated-directive', '?'))[:100]}) "
                 f"on {str(report.get('document-uri', '?'))[:200]}")
     except (ValueError, AttributeError):
         return repr(body[:200])
+    return "".join(c if c.isprintable() else "?" for c in text)  # a report cannot forge log lines
