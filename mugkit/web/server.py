@@ -13,8 +13,8 @@ the client then connects over socket.io), ``/static/…`` (the client and its ve
 token). Every response carries the security headers of :mod:`mugkit.web.headers`.
 
 The admin token leaves the URL at once: ``/admin?token=…`` (the link printed at start) sets an
-``HttpOnly``, ``SameSite=Strict`` cookie for ``/admin`` and sends the browser on to ``/admin``; later requests
-carry the cookie, or scripts send the ``X-Mugkit-Token`` header.
+``HttpOnly``, ``SameSite=Strict`` cookie for ``/admin`` and sends the browser on to ``/admin``;
+later requests carry the cookie, or scripts send the ``X-Mugkit-Token`` header.
 """
 
 from __future__ import annotations
@@ -43,9 +43,9 @@ TEMPLATE = os.path.join(WEB_DIR, "templates", "page.html")
 #: Largest client message handled (bigger ones are answered with an error). engine.io itself closes
 #: a connection whose message passes ``max_http_buffer_size`` (1 MB) before mugkit sees it.
 MAX_MESSAGE_BYTES = 16 * 1024
-#: Files an experiment may serve from its folder (never its Python source or data).
 #: The cookie that carries the admin token after the first visit (Path=/admin).
 ADMIN_COOKIE = "mugkit_admin"
+#: Files an experiment may serve from its folder (never its Python source or data).
 ASSET_TYPES = (".png", ".jpg", ".jpeg", ".gif", ".svg", ".webp", ".json", ".mp3", ".wav", ".ogg", ".css")
 
 mimetypes.add_type("text/javascript", ".mjs")
