@@ -269,7 +269,8 @@ async def finish_echo(url: str, query: dict) -> tuple[dict, str]:
 
 @pytest.mark.parametrize("submit_to", ["https://evil.example", "https://www.mturk.com.evil.example",
                                        "http://www.mturk.com", "https://www.mturk.com:8443",
-                                       "https://www.mturk.com@evil.example", "https://evil.example/?https://www.mturk.com",
+                                       "https://www.mturk.com@evil.example",
+                                       "https://evil.example/?https://www.mturk.com",
                                        "//evil.example", "javascript:alert(1)//www.mturk.com"])
 def test_a_crafted_turk_submit_to_is_kept_as_data_but_never_used(served, submit_to):
     worker = f"W-{abs(hash(submit_to))}"

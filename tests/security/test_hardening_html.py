@@ -129,7 +129,8 @@ def test_whatever_markup_goes_in_nothing_that_runs_comes_out(parts):
 
 
 @pytest.mark.parametrize("value, expected", [
-    ("https://www.mturk.com", "https://www.mturk.com"), ("https://workersandbox.mturk.com/", "https://workersandbox.mturk.com"),
+    ("https://www.mturk.com", "https://www.mturk.com"),
+    ("https://workersandbox.mturk.com/", "https://workersandbox.mturk.com"),
     ("HTTPS://WWW.MTURK.COM", "https://www.mturk.com"), (" https://www.mturk.com ", "https://www.mturk.com"),
     ("http://www.mturk.com", None), ("https://mturk.com", None), ("https://www.mturk.com.evil.example", None),
     ("https://evil.example/www.mturk.com", None), ("https://www.mturk.com@evil.example", None),
