@@ -10,18 +10,31 @@ upper-case letters and digits starting with ``A``. A link with a malformed id st
 The panel's per-attempt id — Prolific's ``SESSION_ID``, MTurk's ``assignmentId`` — is what lets
 a person who moved to another browser take their place back (:mod:`mugkit.web.flow`): a panel
 id alone is public enough (researchers and other participants see it) never to be a key.
+
+``turkSubmitTo`` says where the completion form is POSTed, so a crafted link could send a
+worker's completion code to any host: only MTurk's own two origins are accepted
+(:func:`mturk_submit_to`, an exact match of scheme and host). Any other value stays in ``params``
+(what the link said, for the record) but never becomes the ``turk_submit_to`` column or a submit
+target.
 """
 
 from __future__ import annotations
 
+import logging
 import re
 import secrets
 import unicodedata
 from dataclasses import dataclass, field
+from urllib.parse import urlsplit
 
-__all__ = ["Entry", "parse_entry", "normalise_id", "prolific_like", "new_id", "new_token", "MTURK_PREVIEW", "MAX_PARAM_LENGTH"]
+__all__ = ["Entry", "parse_entry", "normalise_id", "prolific_like", "new_id", "new_token", "mturk_submit_to",
+           "MTURK_PREVIEW", "MTURK_SUBMIT_TO", "MAX_PARAM_LENGTH"]
+
+log = logging.getLogger("mugkit.entry")
 
 MTURK_PREVIEW = "ASSIGNMENT_ID_NOT_AVAILABLE"
+#: The only ``turkSubmitTo`` values accepted: MTurk's live site and its sandbox.
+MTURK_SUBMIT_TO = ("https://www.mturk.com", "https://workersandbox.mturk.com")
 #: Longest URL parameter kept (longer ones are cut: ids on both panels are short).
 MAX_PARAM_LENGTH = 256
 #: Most URL parameters kept.
@@ -64,7 +77,32 @@ class Entry:
 
     def columns(self) -> dict:
         """The ``participants`` columns these parameters fill."""
-        return {column: self.params[name] for name, column in _COLUMNS.items() if self.params.get(name)}
+        columns = {column: self.params[name] for name, column in _COLUMNS.items() if self.params.get(name)}
+        if "turk_submit_to" in columns:
+            submit_to = mturk_submit_to(columns.pop("turk_submit_to"))
+            columns.update({"turk_submit_to": submit_to} if submit_to else {})
+        return columns
+
+
+def mturk_submit_to(value: object) -> str | None:
+    """The MTurk origin ``value`` names (``https://www.mturk.com`` or
+    ``https://workersandbox.mturk.com``), or None for anything else: another scheme, host or port,
+    a user name, a path other than ``/``, a query or a fragment.
+
+    Example:
+        >>> mturk_submit_to("https://workersandbox.mturk.com/"), mturk_submit_to("https://evil.example")
+        ('https://workersandbox.mturk.com', None)
+    """
+    if not isinstance(value, str):
+        return None
+    try:
+        url = urlsplit(value.strip())
+        port = url.port
+    except ValueError:
+        return None
+    origin = f"{url.scheme}://{url.netloc}".lower()
+    exact = port is None and url.path in ("", "/") and not url.query and not url.fragment
+    return origin if exact and origin in MTURK_SUBMIT_TO else None
 
 
 def parse_entry(query: object) -> Entry:
@@ -75,6 +113,9 @@ def parse_entry(query: object) -> Entry:
               if isinstance(k, str) and isinstance(v, (str, int))}
     if params.get("assignmentId") == MTURK_PREVIEW and not params.get("PROLIFIC_PID"):
         return Entry(params, "mturk", None, None, preview=True)
+    if params.get("turkSubmitTo") and mturk_submit_to(params["turkSubmitTo"]) is None:
+        log.warning("turkSubmitTo %r is not MTurk's: kept in params, never used as the submit target",
+                    params["turkSubmitTo"][:80])
     for panel, (name, column, pattern, case, attempt) in _PANELS.items():
         if name not in params:
             continue

@@ -26,9 +26,9 @@ from typing import Any, Awaitable, Callable
 from ..collect import Experiment
 from ..flow import assign_condition, condition_name, expand
 from ..pages import Completion, Consent
-from ..runtime.seeding import derive_rng
+from ..runtime.seeding import keyed_rng
 from ..steps import GameStep, PageStep, SurveyStep
-from .entry import Entry, new_id, new_token, parse_entry
+from .entry import Entry, mturk_submit_to, new_id, new_token, parse_entry
 from .lobby import Lobby
 from .protocol import ProtocolError, parse_advance
 from .registry import FINISHED, Participant, Registry
@@ -167,7 +167,7 @@ class Flow:
         condition = assign_condition(experiment.conditions, await self.state.counts(f"conditions:{name}"))
         if condition is not None:
             await self.state.count(f"conditions:{name}", condition_name(condition))
-        rng = derive_rng(self.seed, name, "flow", pid)
+        rng = keyed_rng(self.seed, name, "flow", pid)
         flow = [[step.name, rep] for step, rep in expand(experiment.flow, number, rng)]
         p = Participant(pid, name, new_token(), flow, condition=condition, params=dict(entry.params))
         now = time.time()
@@ -221,8 +221,9 @@ class Flow:
 
     def _completion_view(self, p: Participant, page: Completion, code: str | None = None) -> dict:
         view = page_view(page, code=code or page.code, token=p.token)
-        if p.params.get("turkSubmitTo") and p.params.get("assignmentId"):
-            view["mturk"] = {"submit_to": p.params["turkSubmitTo"], "assignment_id": p.params["assignmentId"]}
+        submit_to = mturk_submit_to(p.params.get("turkSubmitTo"))  # MTurk's own hosts only
+        if submit_to and p.params.get("assignmentId"):
+            view["mturk"] = {"submit_to": submit_to, "assignment_id": p.params["assignmentId"]}
         return view
 
     def _final_view(self, p: Participant) -> dict:

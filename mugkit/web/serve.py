@@ -22,6 +22,10 @@ __all__ = ["main", "run"]
 log = logging.getLogger("mugkit.serve")
 
 DATABASE = "mugkit.sqlite"
+#: Bits of a drawn study seed.
+SEED_BITS = 128
+#: A study seed of this many bits or fewer can be searched for: the server warns.
+GUESSABLE_BITS = 64
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -31,7 +35,8 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--port", type=int, default=8000, help="port (default 8000)")
     p.add_argument("--data", default="data", help="folder of the database (default data/)")
     p.add_argument("--seed", type=int, default=None,
-                   help="the study seed (default: drawn at the first start and kept in the data folder)")
+                   help="the study seed, a secret key (default: 128 random bits drawn at the first start and kept "
+                        "in the data folder). A small --seed is for reproducible tests: it can be guessed")
     p.add_argument("--grace", type=float, default=GRACE_SECONDS, metavar="SECONDS",
                    help=f"how long a game waits for a player whose connection dropped (default {GRACE_SECONDS:g})")
     p.add_argument("--pyodide-packages", default=None, metavar="URL|DIR",
@@ -58,9 +63,19 @@ async def study_seed(storage, wanted: int | None) -> int:
             raise SystemExit(f"mugkit serve: this data folder ran with --seed {stored}; serve it with that seed, "
                              f"or give another --data folder for seed {wanted}")
         return int(stored)
-    seed = wanted if wanted is not None else secrets.randbelow(2**31)
+    seed = wanted if wanted is not None else secrets.randbits(SEED_BITS)
     await storage.set_meta("study_seed", seed)
     return seed
+
+
+def _short_seed_warning(seed: int) -> str | None:
+    """A warning for a study seed an attacker could search (a ``--seed`` from a test, or a data
+    folder from before seeds were 128 bits): from one game's seed they could find it and predict
+    other participants' games."""
+    if seed.bit_length() > GUESSABLE_BITS:  # a drawn seed is this short one time in 2**64
+        return None
+    return (f"warning: the study seed has {seed.bit_length()} bits, so it can be guessed and participants' game "
+            f"seeds predicted; fine for tests, but for a real study start with a fresh --data folder and no --seed")
 
 
 async def run(paths: list[str], host: str, port: int, data: str, seed: int | None, grace: float = GRACE_SECONDS,
@@ -141,6 +156,7 @@ def _announce(experiments: dict, host: str, port: int, data: str, seed: int, tok
     shown = "localhost" if host in ("127.0.0.1", "0.0.0.0") else host
     base = f"http://{shown}:{port}"
     lines = [f"mugkit serving {len(experiments)} experiment(s), study seed {seed}"]
+    lines += [w] if (w := _short_seed_warning(seed)) else []
     lines += [f"  {base}/{name}/" for name in sorted(experiments)]
     lines += [f"data: {os.path.abspath(os.path.join(data, DATABASE))}", f"admin: {base}/admin?token={token}"]
     for line in lines:

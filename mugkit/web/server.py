@@ -10,7 +10,11 @@ cleanly.
 Routes: ``/`` (the researcher's index of experiments), ``/<experiment>/`` (the participant's page;
 the client then connects over socket.io), ``/static/…`` (the client and its vendored assets),
 ``/<experiment>/files/…`` (images and sprite atlases next to the experiment), ``/admin`` (behind a
-token).
+token). Every response carries the security headers of :mod:`mugkit.web.headers`.
+
+The admin token leaves the URL at once: ``/admin?token=…`` (the link printed at start) sets an
+``HttpOnly``, ``SameSite=Strict`` cookie for ``/admin`` and sends the browser on to ``/admin``;
+later requests carry the cookie, or scripts send the ``X-Mugkit-Token`` header.
 """
 
 from __future__ import annotations
@@ -27,12 +31,13 @@ import socketio
 from sanic import Sanic, response
 
 from .arrivals import ArrivalLimit, TooManyArrivals
+from .flow import Arrival
+from .headers import add_security_headers
 from .limits import Limits
 from .socket_limits import LimitedSocketServer, OriginGuard, client_address, origin_check
-from .flow import Arrival
 from .study import Study
 
-__all__ = ["create_app", "socket_server", "socket_layer", "STATIC_DIR", "MAX_MESSAGE_BYTES"]
+__all__ = ["create_app", "socket_server", "socket_layer", "STATIC_DIR", "MAX_MESSAGE_BYTES", "ADMIN_COOKIE"]
 
 log = logging.getLogger("mugkit.server")
 
@@ -42,6 +47,8 @@ TEMPLATE = os.path.join(WEB_DIR, "templates", "page.html")
 #: Largest client message handled (bigger ones are answered with an error). engine.io itself closes
 #: a connection whose message passes ``max_http_buffer_size`` (1 MB) before mugkit sees it.
 MAX_MESSAGE_BYTES = 16 * 1024
+#: The cookie that carries the admin token after the first visit (Path=/admin).
+ADMIN_COOKIE = "mugkit_admin"
 #: Files an experiment may serve from its folder (never its Python source or data).
 ASSET_TYPES = (".png", ".jpg", ".jpeg", ".gif", ".svg", ".webp", ".json", ".mp3", ".wav", ".ogg", ".css")
 
@@ -107,6 +114,7 @@ def create_app(study: Study, admin_token: str, sio: socketio.AsyncServer | None 
         study.browser.frames_per_episode = limits.frames_per_episode
     app = Sanic(f"mugkit_{secrets.token_hex(4)}", configure_logging=False)
     _http_routes(app, study, admin_token)
+    add_security_headers(app, getattr(study.browser, "packages_url", None))
     _socket_events(sio, study, limits)
     asgi = socketio.ASGIApp(sio, other_asgi_app=app, socketio_path="socket.io")
     return OriginGuard(asgi, origin_check(list(allow_origins)), limits.log_interval), sio, app
@@ -153,9 +161,14 @@ def _http_routes(app: Sanic, study: Study, admin_token: str) -> None:
 
     @app.get("/admin")
     async def admin(request):
+        given = request.args.get("token")
+        if given is not None:  # the printed link: trade the token in the URL for a cookie
+            if not _same_token(given, admin_token):
+                return response.text("forbidden: open the admin link printed when the server started", status=403)
+            return _admin_cookie(response.html(_ADMIN_REDIRECT), admin_token, request.scheme == "https")
         if not _authorized(request, admin_token):
             return response.text("forbidden: open the admin link printed when the server started", status=403)
-        return response.html(await admin_page(study, request.args.get("token", "")))
+        return response.html(await admin_page(study))
 
     @app.get("/admin/stats.json")
     async def admin_stats(request):
@@ -233,9 +246,30 @@ def _runtime_routes(app: Sanic, study: Study) -> None:
         return await pinned(found, name)
 
 
+def _same_token(given: Any, token: str) -> bool:
+    """Whether ``given`` is the admin token; any odd value (non-ASCII, not text) is simply not."""
+    if not token or not isinstance(given, str):
+        return False
+    return secrets.compare_digest(given.encode("utf-8", "replace"), token.encode("utf-8"))
+
+
 def _authorized(request: Any, token: str) -> bool:
-    given = request.args.get("token", "") or request.headers.get("x-mugkit-token", "")
-    return bool(token) and secrets.compare_digest(str(given), token)
+    """The admin cookie or the ``X-Mugkit-Token`` header holds the token (a token in the URL is
+    taken only by ``/admin`` itself, which trades it for the cookie)."""
+    given = request.cookies.get(ADMIN_COOKIE, "") or request.headers.get("x-mugkit-token", "")
+    return _same_token(given, token)
+
+
+# The move to /admin is made by the page, not a 303: the link usually comes by mail or chat, and a
+# browser withholds a SameSite=Strict cookie from a redirect that another site started, so a 303
+# would answer 403. A navigation this page starts is same-site, and the cookie goes along.
+_ADMIN_REDIRECT = ("<!doctype html><meta charset=utf-8><meta http-equiv=refresh content='0;url=/admin'>"
+                   "<title>mugkit admin</title><p><a href='/admin'>Open the admin page</a></p>")
+
+
+def _admin_cookie(resp: Any, token: str, secure: bool) -> Any:
+    resp.add_cookie(ADMIN_COOKIE, token, path="/admin", httponly=True, samesite="Strict", secure=secure)
+    return resp
 
 
 def _page_html(experiment: str, title: str) -> str:

@@ -161,7 +161,9 @@ def test_bad_input_is_rejected_and_the_server_keeps_serving(server):
     with pytest.raises(urllib.error.HTTPError) as e:
         urllib.request.urlopen(server.url + "/admin")
     assert e.value.code == 403
-    assert b"Active participants" in urllib.request.urlopen(f"{server.url}/admin?token={server.token}").read()
+    admin = urllib.request.build_opener(urllib.request.HTTPCookieProcessor())  # the token becomes a cookie
+    assert b"url=/admin" in admin.open(f"{server.url}/admin?token={server.token}").read()
+    assert b"Active participants" in admin.open(f"{server.url}/admin").read()
 
 
 def test_a_killed_server_keeps_every_acknowledged_row_and_the_participant_goes_on(tmp_path):
