@@ -273,7 +273,7 @@ async def finish_echo(url: str, query: dict) -> tuple[dict, str]:
                                        "https://evil.example/?https://www.mturk.com",
                                        "//evil.example", "javascript:alert(1)//www.mturk.com"])
 def test_a_crafted_turk_submit_to_is_kept_as_data_but_never_used(served, submit_to):
-    worker = f"W-{abs(hash(submit_to))}"
+    worker = f"AW{abs(hash(submit_to))}"
     done, pid = asyncio.run(finish_echo(served.url, {"workerId": worker, "assignmentId": "A-1", "hitId": "H-1",
                                                      "turkSubmitTo": submit_to}))
     assert done["code"] == "ECHO42" and done["mturk"] is None
@@ -285,7 +285,8 @@ def test_a_crafted_turk_submit_to_is_kept_as_data_but_never_used(served, submit_
 @pytest.mark.parametrize("given, used", [(SANDBOX, SANDBOX), (SANDBOX + "/", SANDBOX),
                                          ("https://www.mturk.com", "https://www.mturk.com")])
 def test_mturks_own_hosts_are_the_submit_target(served, given, used):
-    done, pid = asyncio.run(finish_echo(served.url, {"workerId": f"W-{given}", "assignmentId": "A-2", "hitId": "H",
+    worker = f"AW{abs(hash(given))}"
+    done, pid = asyncio.run(finish_echo(served.url, {"workerId": worker, "assignmentId": "A-2", "hitId": "H",
                                                      "turkSubmitTo": given}))
     assert done["mturk"] == {"submit_to": used, "assignment_id": "A-2"}
     assert query(served.database, "select turk_submit_to from participants where participant_id = ?", pid) == [
