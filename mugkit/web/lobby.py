@@ -24,7 +24,7 @@ from .browser_games import BrowserGame, BrowserGames, RowError, runs_in_browser
 from .entry import new_id
 from .gameloop import GRACE_SECONDS, ServerGame
 from .protocol import ProtocolError, parse_keys
-from .registry import FINISHED, Participant, Registry
+from .registry import Participant, Registry
 from .shared import SharedState
 
 __all__ = ["Lobby", "Listener", "game_message"]
@@ -152,10 +152,10 @@ class Lobby:
         if game is not None:
             game.left(self._agent_of(game, p.id))
             await self.listener.event(p, "disconnected", {"game": game.game_id})
-        elif p.status in FINISHED:
-            # Nobody needs them in memory (storage has them), and a finished participant never
-            # moves again, so a second copy read later cannot disagree with this one.
-            self.state.forget_participant(p.id)
+        else:
+            # Nobody needs them in memory until they come back (storage has them), so arrivals
+            # that leave at once cannot fill it; a transition reads a dropped copy again.
+            self.registry.forget(p)
 
     @staticmethod
     def _agent_of(game: ServerGame, pid: str) -> Any:

@@ -16,7 +16,7 @@ import hmac
 import logging
 import time
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, AsyncIterator
 
 from ..games import Participant as Who
 from .shared import SharedState
@@ -115,9 +115,23 @@ class Registry:
 
     # -- moving ----------------------------------------------------------------------------
 
-    def transition(self, p: Participant) -> contextlib.AbstractAsyncContextManager:
-        """Held while a message changes ``p``'s place: one at a time per participant."""
-        return self.state.transition(f"p:{p.id}")
+    @contextlib.asynccontextmanager
+    async def transition(self, p: Participant) -> AsyncIterator[None]:
+        """Held while a message changes ``p``'s place: one at a time per participant. Inside it
+        ``p`` is up to date: a copy that is not the cached one (the participant was dropped from
+        memory and read again meanwhile) is first read again from storage, where every earlier
+        transition has been written."""
+        async with self.state.transition(f"p:{p.id}"):
+            if self.state.participant(p.id) is not p:
+                row = await self.storage.get_participant(p.id)
+                if row is not None:
+                    vars(p).update(vars(Participant.from_row(row)))
+                self.state.keep_participant(p)
+            yield
+
+    def forget(self, p: Participant) -> None:
+        """Drops ``p`` from memory (they have no window open; storage keeps them)."""
+        self.state.forget_participant(p.id)
 
     async def move(self, p: Participant, index: int, game: str | None = None) -> None:
         """``p`` is now at step ``index`` (in game ``game``)."""

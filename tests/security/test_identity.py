@@ -185,3 +185,33 @@ def test_a_forged_key_sequence_number_is_refused_and_the_players_keys_still_coun
     assert "jumps more than 1000" in jump["message"]
     rows = query(served, "select action from steps where game_id = ? and action = 2", game)
     assert rows, "the participant's own keys after the forged ones still move them"
+
+
+def test_participants_who_leave_are_not_kept_in_memory_and_come_back_where_they_were(served):
+    import urllib.request
+
+    def in_memory() -> int:
+        request = urllib.request.Request(f"{served.url}/admin/stats.json", headers={"x-mugkit-token": served.token})
+        with urllib.request.urlopen(request) as r:
+            return json.load(r)["participants"]
+
+    async def main():
+        tabs = [Browser(served.url, "_race") for _ in range(30)]
+        for t in tabs:
+            await t.connect()
+            await t.view("consent")
+        while_open = in_memory()
+        await asyncio.gather(*(t.close() for t in tabs))
+        await asyncio.sleep(0.5)
+        after = in_memory()
+        back = Browser(served.url, "_race", identity=tabs[0].identity)   # read again from storage
+        await back.connect()
+        consent = await back.view("consent")
+        moved = await back.call("advance", {"index": consent["index"], "agree": True})
+        game = await back.view("game")
+        await back.close()
+        return while_open, after, moved, game
+
+    while_open, after, moved, game = asyncio.run(main())
+    assert while_open >= 30 and after <= while_open - 30
+    assert moved == {"ok": True} and game["runtime"] == "browser"
