@@ -91,6 +91,8 @@ async def run(paths: list[str], host: str, port: int, data: str, seed: int | Non
     token = secrets.token_urlsafe(18)
     app, _, _ = create_app(study, token)
     await study.start()
+    if browser is not None:
+        await browser.start()  # verifies browser games a stop left unverified
     _announce(experiments, host, port, data, study.seed, token)
     server = uvicorn.Server(uvicorn.Config(app, host=host, port=port, log_level="warning", ws="websockets-sansio",
                                            lifespan="on"))
@@ -100,6 +102,8 @@ async def run(paths: list[str], host: str, port: int, data: str, seed: int | Non
         await server.serve()
     finally:
         await study.close()
+        if browser is not None:
+            await browser.close()
         await storage.close()
 
 

@@ -30,7 +30,7 @@ from ..steps import GameStep, PageStep, SurveyStep
 from ..runtime.values import from_json, to_json
 from .browser_games import BrowserGame, BrowserGames, RowError, runs_in_browser
 from .entry import Entry, new_id, new_token, parse_entry
-from .gameloop import GRACE_SECONDS, ServerGame
+from .gameloop import GRACE_SECONDS, OUTCOME_REASONS, ServerGame
 from .matchmaking import Waitroom
 from .protocol import ProtocolError, parse_advance, parse_keys
 from .views import check_answers, markdown_html, page_view, survey_view
@@ -216,6 +216,8 @@ class Study:
         if p.status in FINISHED:
             return self._final_view(p)
         if p.game is not None and p.game not in self.games and await self._browser_game(p, p.game) is None:
+            if self.browser is not None and not await self.browser.counts(p.game):  # [verify] verify="require"
+                return await self._not_counted(p, p.game)
             await self._event(p, "game_interrupted", {"game": p.game})
             await self._move(p, p.index + 1)
         here = self.step_of(p)
@@ -335,6 +337,8 @@ class Study:
 
     def connected(self, p: Participant) -> None:
         self.sockets[p.id] = self.sockets.get(p.id, 0) + 1
+        if self.browser is not None and p.game:  # [verify] back: their browser game's grace clock stops
+            self.browser.back(p.game)
         game = self.games.get(p.game or "")
         if game is not None:
             game.back(self._agent_of(game, p.id))
@@ -346,6 +350,8 @@ class Study:
             return
         for room in self.waitrooms.values():
             room.leave(p.id)
+        if self.browser is not None and p.game:  # [verify] gone: their browser game ends after the grace
+            self.browser.left(p.game, self.grace)
         game = self.games.get(p.game or "")
         if game is not None:
             game.left(self._agent_of(game, p.id))
@@ -426,7 +432,8 @@ class Study:
                 # participant goes on (the page sent every row before saying so).
                 log.warning("participant %s, game %s: the game raised in the browser: %s", p.id, game.game_id,
                             str(data.get("reason"))[:500])
-                await self._browser_game_end(p, game, "error", {"reason": str(data.get("reason"))[:2000]})
+                await self._browser_game_end(p, game, "error", {"reason": str(data.get("reason"))[:2000]},
+                                             reason="client_error")
                 return {"ok": True}
             if kind == "load_failed":
                 log.warning("participant %s, game %s: the browser runtime failed at %s%s: %s", p.id, game.game_id,
@@ -454,13 +461,23 @@ class Study:
             return {"ok": False, "superseded": True, "error": "this game continues in another window or tab"}
         if not game.over:
             return {"ok": False, "error": "the rows of the last episode are not stored yet: send them first"}
-        await self._browser_game_end(p, game, "completed")
+        await self._browser_game_end(p, game, "completed", reason="game_over")
         return {"ok": True}
 
     async def _browser_game_end(self, p: Participant, game: BrowserGame, outcome: str,
-                                detail: dict | None = None) -> None:
-        await self.browser.finish(game, outcome)
+                                detail: dict | None = None, *, reason: str) -> None:
+        if not await self.browser.finish(game, outcome, reason):  # [verify] verify="require", not verified
+            await self._not_counted(p, game.game_id)
+            await self._push(p)
+            return
         await self._leave_game(p, game.game_id, outcome, detail)
+
+    async def _not_counted(self, p: Participant, game_id: str) -> dict:
+        """[verify] A game of a ``verify="require"`` step that is not completed and verified: the
+        participant is excluded, without a completion code (docs/game-steps.md)."""
+        await self._event(p, "game_not_counted", {"game": game_id})
+        await self._set_status(p, "excluded", None)
+        return self._final_view(p)
 
     async def _leave_game(self, p: Participant, game_id: str, outcome: str, detail: dict | None = None) -> None:
         """``p``'s game ``game_id`` ended with ``outcome``: noted (with ``detail``) when not
@@ -516,7 +533,8 @@ class Study:
 
     async def _game_over(self, game: ServerGame, outcome: str) -> None:
         self.games.pop(game.game_id, None)
-        await self.storage.end_game(game.game_id, outcome, ended_at=time.time())
+        await self.storage.end_game(game.game_id, outcome, ended_at=time.time(),
+                                    outcome_reason=OUTCOME_REASONS.get(outcome))  # [verify] why it ended
         log.info("game %s: over (%s)", game.game_id, outcome)
         for pid in game.humans.values():
             p = self.participants.get(pid)
