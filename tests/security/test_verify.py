@@ -298,3 +298,35 @@ def test_an_abandoned_game_ends_after_the_grace_with_its_reason(server, experime
         return view
 
     assert asyncio.run(back())["kind"] == next_kind
+
+
+# -- the load test's audit ---------------------------------------------------------------------
+
+
+@pytest.mark.load
+@pytest.mark.timeout(300)
+def test_the_load_test_audit_checks_every_browser_game_is_verified(tmp_path):
+    """The bots play real BrowserGames, so their games verify; a verdict changed behind their
+    backs fails the run."""
+    from mugkit.loadtest import LoadTestConfig, run_loadtest
+
+    brief = os.path.join(os.path.dirname(HERE), "loadtest", "studies", "_brief.py")
+
+    def spoil(database: str) -> None:
+        with sqlite3.connect(database) as db:
+            for _ in range(600):  # the server may still be verifying
+                if db.execute("select count(*) from games where runtime = 'browser' and verification = 'verified'"
+                              ).fetchone()[0] == 3:
+                    break
+                time.sleep(0.1)
+            db.execute("update games set verification = 'failed' where game_id = (select min(game_id) from games "
+                       "where runtime = 'browser')")
+
+    report = run_loadtest(LoadTestConfig([brief], 3, rate=10, stuck_after=30, progress=False,
+                                         data=str(tmp_path / "data"), before_audit=spoil))
+    d = report.data
+    assert d["completed"] == 3 and d["lost_rows"] == 0, d["failures"]
+    assert d["audit"]["checked"]["verification"] == 3
+    assert d["unverified_games"] == 1 and d["audit"]["unverified"] == 1 and not report.ok
+    assert any(e.startswith("verification: bot") and "is failed" in e for e in d["audit"]["examples"])
+    assert "1 browser game(s) not verified" in report.text()
