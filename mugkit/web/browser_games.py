@@ -26,6 +26,7 @@ from typing import Any
 
 from ..runtime.rows import StepRow
 from ..runtime.values import from_json, to_json
+from ..steps import StepError
 from .runtime_assets import RuntimeAssets
 from .verify import Job, Verifier
 from .wheels import BrowserBundle, Wheel
@@ -257,9 +258,8 @@ class BrowserGames:
         row = await self.storage.get_game(game.game_id) or {}
         who = await self.storage.get_participant(game.participant) or {}
         try:
-            return await asyncio.to_thread(_action_spaces, self.paths.get(game.experiment), game,
-                                           int(row.get("seed") or 0), who)
-        except Exception as exc:  # the user's step function raised: verification will say so too
+            return await asyncio.to_thread(_action_spaces, game, int(row.get("seed") or 0), who)
+        except StepError as exc:  # the user's step function raised: verification will say so too
             log.warning("game %s: its env does not build on the server (%s); actions are checked when it is "
                         "verified", game.game_id, exc)
             return {}
@@ -390,14 +390,12 @@ class BrowserGames:
         return w if w is not None and w.filename == filename else None
 
 
-def _action_spaces(path: str | None, game: BrowserGame, seed: int, who: dict) -> dict:
-    from ..collect import load_experiment
-    from ..games import Participant, build_game
+def _action_spaces(game: BrowserGame, seed: int, who: dict) -> dict:
+    from ..games import Participant, build_env
 
     participant = Participant(game.participant, dict(who.get("params") or {}), who.get("condition"))
-    policies = load_experiment(path).policies if path else {}
-    built = build_game(game.step, policies, seed=seed, participant=participant, group=[participant])
-    return {agent: built.env.action_space(agent) for agent in built.env.agents}
+    env = build_env(game.step, seed=seed, participant=participant, group=[participant])
+    return {agent: env.action_space(agent) for agent in env.agents}
 
 
 def _columns(result: dict) -> dict:

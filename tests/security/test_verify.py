@@ -330,3 +330,19 @@ def test_the_load_test_audit_checks_every_browser_game_is_verified(tmp_path):
     assert d["unverified_games"] == 1 and d["audit"]["unverified"] == 1 and not report.ok
     assert any(e.startswith("verification: bot") and "is failed" in e for e in d["audit"]["examples"])
     assert "1 browser game(s) not verified" in report.text()
+
+
+def test_a_game_a_stop_left_unverified_is_verified_after_the_restart(tmp_path):
+    data = str(tmp_path / "data")
+    served = serve(PATHS["_verify_flag"], data=data)
+    try:
+        got = play(served, "_verify_flag", edit=_set(2, 1, reward=3.0))
+        assert verdict(served, got["game"])["verification"] == "failed"
+        served.stop()
+        with sqlite3.connect(os.path.join(data, "mugkit.sqlite")) as db:   # as if the stop came first
+            db.execute("update games set verification = 'pending', verification_detail = null")
+        served = serve(PATHS["_verify_flag"], data=data)
+        v = verdict(served, got["game"])
+        assert v["verification"] == "failed" and v["detail"]["difference"]["episode"] == 2
+    finally:
+        served.stop()
