@@ -123,8 +123,8 @@ async def main(args) -> None:
         finally:
             verifier.close()
             await storage.close()
-    print(f"{time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}, {os.cpu_count()} cores "
-          f"({platform.processor() or platform.machine()}), CPython {platform.python_version()}, "
+    print(f"{time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}, {os.cpu_count()} cores ({_cpu()}), "
+          f"CPython {platform.python_version()}, "
           f"median of {args.games} games after one warm-up")
     print("| step | frames (agents) | read rows | build | re-simulate + compare | per frame | whole, in the worker "
           "process | first game (starts the worker) |")
@@ -133,6 +133,14 @@ async def main(args) -> None:
         print(f"| `{r['step']}` | {r['frames']:.0f} ({r['agents']}) | {r['read_ms']:.0f} ms | {r['build_ms']:.0f} ms | "
               f"{r['replay_ms']:.0f} ms | {r['per_frame_us']:.0f} µs | {r['whole_ms']:.0f} ms | "
               f"{r['first_whole_ms']:.0f} ms |")
+
+
+def _cpu() -> str:
+    try:
+        with open("/proc/cpuinfo", encoding="utf-8") as f:
+            return next(line.split(":", 1)[1].strip() for line in f if line.startswith("model name"))
+    except (OSError, StopIteration):
+        return platform.machine()
 
 
 if __name__ == "__main__":
