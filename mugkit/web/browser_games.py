@@ -65,6 +65,7 @@ class BrowserGame:
     over: bool = False              # the last episode's final frame is stored: the game may end
     ended: bool = False             # the newest stored frame ends its episode (the next row starts one)
     spaces: dict | None = None      # agent -> action space, built on the first batch
+    ending: bool = False            # finish() has begun: a second end (game_over twice) does nothing
     session: str | None = None      # the page now playing it (the last to ask for the record)
     lock: asyncio.Lock = field(default_factory=asyncio.Lock)
 
@@ -284,12 +285,16 @@ class BrowserGames:
         return {"episode": episode, "frames": [[f, h, s] for f, (h, s) in sorted(frames.items()) if f > 0],
                 "last": list(game.last)}
 
-    async def finish(self, game: BrowserGame, outcome: str, reason: str) -> bool:
+    async def finish(self, game: BrowserGame, outcome: str, reason: str) -> bool | None:
         """Ends the game with ``outcome`` and ``reason`` (``games.outcome_reason``), and verifies it:
         in the background with ``verify="flag"``, before the outcome is stored with
         ``verify="require"`` (a restart meanwhile leaves the game open: the page's ``game_over``
         comes again). Returns whether the game counts towards completion: always with ``"flag"``;
-        with ``"require"`` only a ``completed`` game whose rows are ``verified``."""
+        with ``"require"`` only a ``completed`` game whose rows are ``verified``; None when the game
+        is ending already (a second ``game_over``, or ``load_failed`` after it): nothing to do."""
+        if game.ending:
+            return None
+        game.ending = True
         if game.step.options.verify == "require":
             result = await self._verify(game.game_id)
             await self._report(game.game_id, result)

@@ -466,7 +466,10 @@ class Study:
 
     async def _browser_game_end(self, p: Participant, game: BrowserGame, outcome: str,
                                 detail: dict | None = None, *, reason: str) -> None:
-        if not await self.browser.finish(game, outcome, reason):  # [verify] verify="require", not verified
+        counts = await self.browser.finish(game, outcome, reason)  # [verify]
+        if counts is None:  # [verify] ending already: a second game_over or load_failed
+            return
+        if not counts:  # [verify] verify="require", not verified
             await self._not_counted(p, game.game_id)
             await self._push(p)
             return

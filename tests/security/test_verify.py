@@ -346,3 +346,20 @@ def test_a_game_a_stop_left_unverified_is_verified_after_the_restart(tmp_path):
         assert v["verification"] == "failed" and v["detail"]["difference"]["episode"] == 2
     finally:
         served.stop()
+
+
+def test_game_over_sent_twice_at_once_moves_the_participant_on_once(server):
+    async def main():
+        c = Client(server, "_verify_require")
+        await c.send(honest("_verify_require", await c.enter()))
+        acks = await asyncio.gather(c.over(), c.over(), c.b.sio.call(
+            "load_failed", {"game": c.game, "stage": "game", "reason": "late"}, timeout=120))
+        after = await c.b.view(timeout=60)
+        await c.close()
+        return c, acks, after
+
+    c, acks, after = asyncio.run(main())
+    assert all(a["ok"] for a in acks) and after["code"] == "VREQUIRE1"
+    assert query(server, "select status, outcome_code, position from participants where participant_id = ?",
+                 c.b.identity["participant"]) == [("completed", "VREQUIRE1", '{"index":1,"game":null}')]
+    assert verdict(server, c.game)["outcome"] == "completed"
