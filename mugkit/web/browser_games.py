@@ -2,10 +2,11 @@
 server does for them.
 
 Rows are checked as they arrive (:meth:`BrowserGames.rows` refuses, at once, frames past
-``max_steps`` or after the game's end, gaps, a second row of an agent in a frame, actions outside
-the action space), and every game is verified when it ends: the server re-simulates it from its
-seed and the stored human actions (:mod:`mugkit.web.verify`) and stores the verdict in
-``games.verification``. With ``verify="require"`` a game that is not verified does not count.
+``max_steps``, gaps, a second row of an agent in a frame, actions outside the action space), and
+every game is verified when it ends: the server re-simulates it from its seed and the stored human
+actions (:mod:`mugkit.web.verify`) and stores the verdict in ``games.verification``. With
+``verify="require"`` a game that is not verified does not count. A game whose participant stays
+away longer than the grace period is ended by the server (``abandoned``).
 
 The server does not play these games: it tells the browser what to load (the ``boot`` of the
 ``game`` view: pinned Pyodide, the wheels, the step), stores the step rows the browser sends in
@@ -28,7 +29,7 @@ from ..runtime.rows import StepRow
 from ..runtime.values import from_json, to_json
 from ..steps import StepError
 from .runtime_assets import RuntimeAssets
-from .verify import Job, Verifier
+from .verify import Verifier, report_unverified
 from .wheels import BrowserBundle, Wheel
 
 __all__ = ["BrowserGames", "BrowserGame", "MAX_ROWS_TEXT", "runs_in_browser"]
@@ -296,8 +297,8 @@ class BrowserGames:
             return None
         game.ending = True
         if game.step.options.verify == "require":
-            result = await self._verify(game.game_id)
-            await self._report(game.game_id, result)
+            result = await self.verifier.verify_game(self.storage, self.paths, game.game_id)
+            await report_unverified(self.storage, game.game_id, result)
             await self.storage.end_game(game.game_id, outcome, ended_at=time.time(), outcome_reason=reason,
                                         **_columns(result))
             self.games.pop(game.game_id, None)
@@ -351,43 +352,18 @@ class BrowserGames:
     def _background(self, game_id: str) -> None:
         task = asyncio.get_running_loop().create_task(self._verify_and_store(game_id))
         self._verifying.add(task)
-        task.add_done_callback(self._verifying.discard)
+        task.add_done_callback(self._verified)
+
+    def _verified(self, task: asyncio.Task) -> None:
+        self._verifying.discard(task)
+        if not task.cancelled() and task.exception() is not None:  # the storage failed: say so, stay pending
+            log.error("storing a verification failed; the game stays pending and is verified again at the next "
+                      "start", exc_info=task.exception())
 
     async def _verify_and_store(self, game_id: str) -> None:
-        result = await self._verify(game_id)
-        await self._report(game_id, result)  # first: a verdict read back has its event stored
+        result = await self.verifier.verify_game(self.storage, self.paths, game_id)
+        await report_unverified(self.storage, game_id, result)  # first: a verdict read back has its event
         await self.storage.update_game(game_id, **_columns(result))
-
-    async def wait_verified(self) -> None:
-        """Waits for the verifications running in the background (tests, benchmarks)."""
-        while self._verifying:
-            await asyncio.gather(*self._verifying, return_exceptions=True)
-
-    async def _verify(self, game_id: str) -> dict:
-        """Re-simulates a stored game (:mod:`mugkit.web.verify`): ``{"verification", "detail", "timing"}``."""
-        row = await self.storage.get_game(game_id)
-        humans = [p for p in await self.storage.players(game_id) if p.get("participant_id")]
-        path = self.paths.get(row["experiment"]) if row else None
-        if row is None or len(humans) != 1 or path is None:
-            return {"verification": "unverifiable", "timing": None,
-                    "detail": {"reason": "the server does not serve this game's experiment, or it has no one human"}}
-        who = await self.storage.get_participant(humans[0]["participant_id"]) or {}
-        job = Job(game_id, path, row["step"], int(row["seed"]),
-                  (humans[0]["participant_id"], who.get("params") or {}, who.get("condition")), humans[0]["agent"],
-                  await self.storage.game_steps(game_id))
-        return await self.verifier.verify(job)
-
-    async def _report(self, game_id: str, result: dict) -> None:
-        """A game that is not verified: logged, and a ``game_unverified`` event of its participant."""
-        if result["verification"] == "verified":
-            return
-        row = await self.storage.get_game(game_id) or {}
-        humans = [p["participant_id"] for p in await self.storage.players(game_id) if p.get("participant_id")]
-        log.warning("game %s: %s: %s", game_id, result["verification"], result["detail"])
-        for pid in humans:
-            await self.storage.add_event(pid, row.get("step"), "game_unverified",
-                                         {"game": game_id, "verification": result["verification"],
-                                          "detail": result["detail"]}, repetition=row.get("repetition"))
 
     def wheel(self, sha256: str, filename: str) -> Wheel | None:
         """The wheel behind ``/runtime/wheels/<sha256>/<filename>``, or None."""

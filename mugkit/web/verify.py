@@ -27,7 +27,7 @@ from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
 from typing import Any
 
-__all__ = ["Job", "Verifier", "run_job", "VERIFICATIONS"]
+__all__ = ["Job", "Verifier", "run_job", "report_unverified", "VERIFICATIONS"]
 
 log = logging.getLogger("mugkit.verify")
 
@@ -103,6 +103,21 @@ class Verifier:
             log.exception("game %s: verification failed inside mugkit", job.game_id)
             return _unverifiable(job, f"{type(exc).__name__} in the verifier: {exc}")
 
+    async def verify_game(self, storage: Any, paths: dict[str, str], game_id: str) -> dict:
+        """Verifies stored game ``game_id``: its row, player, participant and step rows read from
+        ``storage``, its experiment's module from ``paths`` (experiment name → file)."""
+        row = await storage.get_game(game_id)
+        humans = [p for p in await storage.players(game_id) if p.get("participant_id")] if row else []
+        path = paths.get(row["experiment"]) if row else None
+        if row is None or len(humans) != 1 or path is None:
+            return {"verification": "unverifiable", "timing": None,
+                    "detail": {"reason": "the server does not serve this game's experiment, or it has no one human"}}
+        pid, agent = humans[0]["participant_id"], humans[0]["agent"]
+        who = await storage.get_participant(pid) or {}
+        job = Job(game_id, path, row["step"], int(row["seed"]), (pid, who.get("params") or {}, who.get("condition")),
+                  agent, await storage.game_steps(game_id))
+        return await self.verify(job)
+
     def close(self) -> None:
         """Stops the workers (jobs still running are abandoned: their games stay ``pending``)."""
         if self._pool is not None:
@@ -112,3 +127,17 @@ class Verifier:
 
 def _unverifiable(job: Job, reason: str) -> dict:
     return {"verification": "unverifiable", "detail": {"reason": reason}, "timing": None}
+
+
+async def report_unverified(storage: Any, game_id: str, result: dict) -> None:
+    """A game that is not verified: logged, and a ``game_unverified`` event of its participant
+    (``detail``: the game, the verdict and its detail)."""
+    if result["verification"] == "verified":
+        return
+    row = await storage.get_game(game_id) or {}
+    humans = [p["participant_id"] for p in await storage.players(game_id) if p.get("participant_id")]
+    log.warning("game %s: %s: %s", game_id, result["verification"], result["detail"])
+    for pid in humans:
+        await storage.add_event(pid, row.get("step"), "game_unverified",
+                                {"game": game_id, "verification": result["verification"], "detail": result["detail"]},
+                                repetition=row.get("repetition"))
