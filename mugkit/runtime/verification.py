@@ -23,11 +23,13 @@ from typing import Any, Hashable, Iterable
 
 from .errors import InternalError
 from .hashing import UnencodableError, digest
+from .policies import action_mask
 
 __all__ = ["COMPARED", "Difference", "Verdict", "replay", "timing"]
 
 #: Step-row columns re-simulation must reproduce exactly (plus the observation when the step
-#: records observations, and every ``x_<name>`` hook column). ``keys`` is the client's word.
+#: records observations, and every ``x_<name>`` hook column). The human's ``keys`` are the client's
+#: word, but their ``action`` and ``filled`` must be what those keys map to (:func:`_from_keys`).
 COMPARED = ("action", "filled", "decided_at", "reward", "terminated", "truncated", "info")
 
 
@@ -191,11 +193,34 @@ def _next(driver: Any, key: tuple, stored: dict, human: Hashable) -> Any:
         if row is None:
             raise _Mismatch(Difference(*key, human, ("row",), {}, {}, f"no row of the human {human!r}"))
         humans[human] = (row.get("action"), row.get("keys"), bool(row.get("filled")))
+        want = _from_keys(driver, human, row.get("keys"))
+        if want is None or not _same(list(want), [row.get("action"), bool(row.get("filled"))]):
+            raise _Mismatch(Difference(*key, human, ("action", "filled"),
+                                       {"action": _short(row.get("action")), "filled": _short(row.get("filled")),
+                                        "keys": _short(row.get("keys"))},
+                                       {"action": _short(want and want[0]), "filled": _short(want and want[1])},
+                                       f"the action of {human!r} is not what its keys map to"))
     result = driver.tick_recorded(humans)
     if result is None:
         raise _Mismatch(Difference(*key, None, ("row",), {}, {}, f"the frame does not play: it waits for "
                                    f"{list(driver.waiting_for)!r}"))
     return result
+
+
+def _from_keys(driver: Any, human: Hashable, keys: Any) -> tuple | None:
+    """``(action, filled)`` the human's active ``keys`` give at the coming frame, as the browser's
+    key mapper gives it (the longest legal combination; else ``fill``); None for a turn-based
+    frame no combination answers (it would have waited)."""
+    mapper = driver.mappers[human]
+    f = driver.frame
+    hit = mapper.match(frozenset(keys or ()), action_mask(f.observations.get(human), f.infos.get(human)))
+    if hit is not None:
+        return hit[0], False
+    if driver.turn_based:
+        return None
+    if mapper.fill == "previous" and mapper.previous is not None:
+        return mapper.previous, True
+    return mapper.default_action, True
 
 
 def timing(rows: Iterable[dict], human: Hashable) -> dict:

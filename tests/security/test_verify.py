@@ -176,7 +176,8 @@ def _set(episode: int, frame: int, **values):
     (_set(0, 5, terminated=True), ["terminated"]),        # an episode end where the env did not end
     (_set(0, 5, observation=150), ["observation"]),
     (_set(0, 5, info={"x": 150}), ["info"]),
-], ids=["reward", "terminated", "observation", "info"])
+    (_set(0, 5, keys=["ArrowLeft"], action=2, filled=False), ["action", "filled"]),   # keys say 0
+], ids=["reward", "terminated", "observation", "info", "action-not-from-keys"])
 def test_a_changed_row_is_flagged_at_its_frame_and_the_participant_goes_on(server, edit, fields):
     got = play(server, "_verify_flag", edit=edit)
     assert got["over"] == {"ok": True} and got["after"]["kind"] == "completion"   # verify="flag": goes on
