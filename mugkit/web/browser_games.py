@@ -297,7 +297,7 @@ class BrowserGames:
             return None
         game.ending = True
         if game.step.options.verify == "require":
-            result = await self.verifier.verify_game(self.storage, self.paths, game.game_id)
+            result = await self.verifier.verify_game(self.storage, self.paths, game.game_id, outcome)
             await report_unverified(self.storage, game.game_id, result)
             await self.storage.end_game(game.game_id, outcome, ended_at=time.time(), outcome_reason=reason,
                                         **_columns(result))

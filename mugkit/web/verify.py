@@ -47,6 +47,8 @@ class Job:
         participant: ``(id, params, condition)`` of its participant.
         agent: the agent the participant played.
         rows: the stored step rows (column dicts, in frame order).
+        completed: the game ended as ``completed``: its rows must then reach the end of its last
+            episode (a page that said so earlier ended it before the env did).
     """
 
     game_id: str
@@ -56,6 +58,7 @@ class Job:
     participant: tuple
     agent: Any
     rows: list
+    completed: bool = True
 
 
 _experiments: dict = {}  # in a worker: experiment path -> collected experiment
@@ -80,7 +83,11 @@ def run_job(job: Job) -> dict:
         return {"verification": "unverifiable", "detail": {"reason": f"the game does not build on the server: {exc}"},
                 "timing": stats}
     verdict = replay(game.driver(), job.rows, job.agent, observations=bool(step.options.record_observations))
-    return {"verification": "verified" if verdict.agrees else "failed", "detail": verdict.plain(), "timing": stats}
+    detail = verdict.plain()
+    ok = verdict.agrees and (verdict.complete or not job.completed)
+    if verdict.agrees and not ok:
+        detail["note"] = "the game ended as completed, but the env had not ended its last episode"
+    return {"verification": "verified" if ok else "failed", "detail": detail, "timing": stats}
 
 
 class Verifier:
@@ -103,9 +110,10 @@ class Verifier:
             log.exception("game %s: verification failed inside mugkit", job.game_id)
             return _unverifiable(job, f"{type(exc).__name__} in the verifier: {exc}")
 
-    async def verify_game(self, storage: Any, paths: dict[str, str], game_id: str) -> dict:
+    async def verify_game(self, storage: Any, paths: dict[str, str], game_id: str, outcome: str | None = None) -> dict:
         """Verifies stored game ``game_id``: its row, player, participant and step rows read from
-        ``storage``, its experiment's module from ``paths`` (experiment name → file)."""
+        ``storage``, its experiment's module from ``paths`` (experiment name → file). ``outcome``:
+        how it ended, when that is not stored yet."""
         row = await storage.get_game(game_id)
         humans = [p for p in await storage.players(game_id) if p.get("participant_id")] if row else []
         path = paths.get(row["experiment"]) if row else None
@@ -115,7 +123,7 @@ class Verifier:
         pid, agent = humans[0]["participant_id"], humans[0]["agent"]
         who = await storage.get_participant(pid) or {}
         job = Job(game_id, path, row["step"], int(row["seed"]), (pid, who.get("params") or {}, who.get("condition")),
-                  agent, await storage.game_steps(game_id))
+                  agent, await storage.game_steps(game_id), (outcome or row.get("outcome")) == "completed")
         return await self.verify(job)
 
     def close(self) -> None:
