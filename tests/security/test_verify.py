@@ -364,3 +364,34 @@ def test_game_over_sent_twice_at_once_moves_the_participant_on_once(server):
     assert query(server, "select status, outcome_code, position from participants where participant_id = ?",
                  c.b.identity["participant"]) == [("completed", "VREQUIRE1", '{"index":1,"game":null}')]
     assert verdict(server, c.game)["outcome"] == "completed"
+
+
+def test_a_schema_2_database_gets_the_verification_columns_and_keeps_its_games(tmp_path):
+    from mugkit.web.storage import SQLiteStorage
+
+    path = str(tmp_path / "mugkit.sqlite")
+
+    async def write():
+        storage = SQLiteStorage(path)
+        await storage.start()
+        await storage.add_game({"game_id": "g1", "experiment": "e", "step": "s", "runtime": "browser", "seed": 1})
+        await storage.close()
+
+    asyncio.run(write())
+    with sqlite3.connect(path) as db:   # as mugkit wrote it before verification
+        for column in ("outcome_reason", "verification", "verification_detail", "timing"):
+            db.execute(f"alter table games drop column {column}")
+        db.execute("pragma user_version = 2")
+
+    async def again():
+        storage = SQLiteStorage(path)
+        await storage.start()
+        await storage.update_game("g1", verification="verified", verification_detail={"frames": 3})
+        row = await storage.get_game("g1")
+        await storage.close()
+        return row
+
+    row = asyncio.run(again())
+    assert (row["seed"], row["verification"], row["verification_detail"]) == (1, "verified", {"frames": 3})
+    with sqlite3.connect(path) as db:
+        assert db.execute("pragma user_version").fetchone() == (3,)
