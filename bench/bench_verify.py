@@ -13,8 +13,10 @@ a ``rows`` batch, then verified as the server verifies them:
 - ``whole``: the server's path, a :class:`~mugkit.web.verify.Verifier` with one spawned worker
   process, the rows pickled to it (warm: its first game, which starts the process, is left out).
 
-Per frame is per stored frame (every agent's row of it). The machine is shared: run one benchmark
-at a time.
+Per frame is per stored frame (every agent's row of it). Then ``loop``: what verification does to
+the server's event loop — a 100 Hz ticker's lateness while the stored games are verified one after
+another through the Verifier (rows read, pickled to the worker, verdict back), against the same
+ticker alone for as long. The machine is shared: run one benchmark at a time.
 """
 
 from __future__ import annotations
@@ -110,6 +112,38 @@ async def bench_step(storage, verifier, experiment, step, games: int, rng: rando
             "whole_ms": 1e3 * statistics.median(whole[1:]), "first_whole_ms": 1e3 * whole[0]}
 
 
+async def ticker(stop: asyncio.Event) -> list[float]:
+    """Lateness (s) of 10 ms sleeps until ``stop``: how long the event loop was kept busy."""
+    late, loop = [], asyncio.get_running_loop()
+    while not stop.is_set():
+        t0 = loop.time()
+        await asyncio.sleep(0.01)
+        late.append(loop.time() - t0 - 0.01)
+    return late
+
+
+async def loop_lateness(storage, verifier, jobs: list) -> dict:
+    """The ticker's p50/p99/max lateness (ms) while ``jobs`` are verified, then idle as long."""
+    out = {}
+    for mode in ("on", "off"):
+        stop = asyncio.Event()
+        task = asyncio.create_task(ticker(stop))
+        t0 = time.perf_counter()
+        if mode == "on":
+            for experiment, step, game_id, seed in jobs:
+                rows = await storage.game_steps(game_id)
+                await verifier.verify(Job(game_id, experiment.path, step.name, seed, (game_id, {}, None),
+                                          step.humans[0], rows))
+            spent = time.perf_counter() - t0
+        else:
+            await asyncio.sleep(spent)
+        stop.set()
+        late = sorted(await task)
+        out[mode] = {"p50": 1e3 * late[len(late) // 2], "p99": 1e3 * late[int(0.99 * (len(late) - 1))],
+                     "max": 1e3 * late[-1], "seconds": spent}
+    return out
+
+
 async def main(args) -> None:
     experiments = collect([args.experiments])
     steps = [(e, s) for e in experiments for s in e.steps if runs_in_browser(s)]
@@ -120,6 +154,9 @@ async def main(args) -> None:
         await storage.start()
         try:
             results = [await bench_step(storage, verifier, e, s, args.games, rng) for e, s in steps]
+            jobs = [(e, s, f"{s.name}-{g}", game_seed(7, e.name, s.name, f"{s.name}-{g}"))
+                    for e, s in steps for g in range(args.games + 1)]
+            lateness = await loop_lateness(storage, verifier, jobs)
         finally:
             verifier.close()
             await storage.close()
@@ -133,6 +170,13 @@ async def main(args) -> None:
         print(f"| `{r['step']}` | {r['frames']:.0f} ({r['agents']}) | {r['read_ms']:.0f} ms | {r['build_ms']:.0f} ms | "
               f"{r['replay_ms']:.0f} ms | {r['per_frame_us']:.0f} µs | {r['whole_ms']:.0f} ms | "
               f"{r['first_whole_ms']:.0f} ms |")
+    print(f"\nThe event loop while {len(jobs)} games are verified back to back ({lateness['on']['seconds']:.1f} s), "
+          f"lateness of a 10 ms sleep:")
+    print("| verification | p50 | p99 | max |")
+    print("| --- | --- | --- | --- |")
+    for mode in ("off", "on"):
+        m = lateness[mode]
+        print(f"| {mode} | {m['p50']:.2f} ms | {m['p99']:.2f} ms | {m['max']:.1f} ms |")
 
 
 def _cpu() -> str:
