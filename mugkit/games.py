@@ -26,7 +26,7 @@ from .runtime.policies import Policy, PolicyError, as_policy
 from .runtime.seeding import episode_seed, keyed_seed
 from .steps import HUMAN, GameStep
 
-__all__ = ["Participant", "Game", "build_game", "game_seed", "episode_seed"]
+__all__ = ["Participant", "Game", "build_game", "build_env", "game_seed", "episode_seed"]
 
 
 @dataclass(frozen=True)
@@ -102,6 +102,17 @@ def build_game(step: GameStep, policies: dict, *, seed: int, episode: int = 0,
     env = make_env(episode)
     ais = _build_ais(step, policies)
     return Game(step, env, ais, seed, make_env if "episode" in step.params else None)
+
+
+def build_env(step: GameStep, *, seed: int, participant: Participant | None = None,
+              group: Sequence[Participant] = ()) -> GameEnv:
+    """The step's env of episode 0, adapted and validated as :func:`build_game` builds it, without
+    its policies (the server checks a browser game's actions against its action spaces).
+
+    Raises:
+        StepError: as :func:`build_game`.
+    """
+    return _build_env(step, seed, 0, participant, group)
 
 
 def _build_env(step: GameStep, seed: int, episode: int, participant: Participant | None,

@@ -192,6 +192,8 @@ class Flow:
         if p.status in FINISHED:
             return self._final_view(p)
         if p.game is not None and not await self.lobby.game_alive(p):
+            if not await self.lobby.counts(p.game):  # verify="require": it ended, and does not count
+                return await self.not_counted(p, p.game)
             await self.event(p, "game_interrupted", {"game": p.game})
             await self.registry.move(p, p.index + 1)
         here = self.step_of(p)
@@ -298,6 +300,13 @@ class Flow:
         here = self.step_of(p)
         await self.storage.add_event(p.id, here[0].name if here else None, kind, detail,
                                      repetition=here[1] if here else None)
+
+    async def not_counted(self, p: Participant, game_id: str) -> dict:
+        """A game of a ``verify="require"`` step that is not both completed and verified: ``p`` is
+        excluded, without a completion code (docs/game-steps.md); returns their view."""
+        await self.event(p, "game_not_counted", {"game": game_id})
+        await self.registry.set_status(p, "excluded", None)
+        return self._final_view(p)
 
     async def waitroom_timed_out(self, p: Participant) -> None:
         """``p`` waited for partners in vain: they finish with the completion's timeout code."""

@@ -28,12 +28,15 @@ from ..runtime.frames import FrameEncoder, KeyState
 from ..runtime.rows import FrameResult
 from .protocol import Keys
 
-__all__ = ["ServerGame", "GameStats", "GRACE_SECONDS", "IMAGE_FPS"]
+__all__ = ["ServerGame", "GameStats", "GRACE_SECONDS", "IMAGE_FPS", "OUTCOME_REASONS"]
 
 log = logging.getLogger("mugkit.game")
 
 #: Seconds a game waits for a human whose connection dropped.
 GRACE_SECONDS = 20.0
+#: A server-run game's outcome → ``games.outcome_reason``: who ended it, and why.
+OUTCOME_REASONS = {"completed": "game_over", "abandoned": "grace_expired", "partner_left": "grace_expired",
+                   "interrupted": "server_stop", "storage_error": "storage_error", "error": "env_raised"}
 #: Most images per second an RGB-array env streams (each is a compressed JPEG).
 IMAGE_FPS = 15
 #: How far one ``keys`` message's ``seq`` may run ahead of the last one applied. A page sends one

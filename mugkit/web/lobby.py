@@ -22,7 +22,7 @@ from .client_values import SMALL_LIMITS
 from ..steps import GameStep
 from .browser_games import BrowserGame, BrowserGames, RowError, runs_in_browser
 from .entry import new_id
-from .gameloop import GRACE_SECONDS, ServerGame
+from .gameloop import GRACE_SECONDS, OUTCOME_REASONS, ServerGame
 from .protocol import ProtocolError, parse_keys
 from .registry import Participant, Registry
 from .shared import SharedState
@@ -43,6 +43,9 @@ class Listener(Protocol):
 
     async def waitroom_timed_out(self, p: Participant) -> None:
         """``p`` waited for partners in vain."""
+
+    async def not_counted(self, p: Participant, game_id: str) -> dict:
+        """``p``'s game ``game_id`` does not count (``verify="require"``); returns their view."""
 
 
 def game_message(step: GameStep, game_id: str, **fields: Any) -> dict:
@@ -99,6 +102,11 @@ class Lobby:
 
     # -- where a participant's game is ---------------------------------------------------------
 
+    async def counts(self, game_id: str) -> bool:
+        """Whether an ended game counts towards completion (a browser game of a
+        ``verify="require"`` step only when it completed and verified)."""
+        return self.browser is None or await self.browser.counts(game_id)
+
     async def game_alive(self, p: Participant) -> bool:
         """Whether ``p``'s game (``p.game``) still runs: on this server, starting, or in their browser."""
         if p.game is None:
@@ -136,6 +144,8 @@ class Lobby:
     def connected(self, p: Participant) -> None:
         """One more socket of ``p`` is open."""
         self.sockets[p.id] = self.sockets.get(p.id, 0) + 1
+        if self.browser is not None and p.game:
+            self.browser.back(p.game)  # their browser game's grace clock stops
         game = self.games.get(p.game or "")
         if game is not None:
             game.back(self._agent_of(game, p.id))
@@ -148,6 +158,8 @@ class Lobby:
             return
         self.sockets.pop(p.id, None)
         await self.state.leave_waitrooms(p.id)
+        if self.browser is not None and p.game:
+            self.browser.left(p.game, self.grace)  # their browser game ends unless they are back in time
         game = self.games.get(p.game or "")
         if game is not None:
             game.left(self._agent_of(game, p.id))
@@ -229,7 +241,8 @@ class Lobby:
     async def _game_over(self, game: ServerGame, outcome: str) -> None:
         self.games.pop(game.game_id, None)
         await self.state.release_game(game.game_id)
-        await self.storage.end_game(game.game_id, outcome, ended_at=time.time())
+        await self.storage.end_game(game.game_id, outcome, ended_at=time.time(),
+                                    outcome_reason=OUTCOME_REASONS.get(outcome))
         log.info("game %s: over (%s)", game.game_id, outcome)
         for pid in game.humans.values():
             p = await self.registry.get(pid)
@@ -315,7 +328,8 @@ class Lobby:
             # participant goes on (the page sent every row before saying so).
             log.warning("participant %s, game %s: the game raised in the browser: %s", p.id, game.game_id,
                         str(data.get("reason"))[:500])
-            await self._browser_game_end(p, game, "error", {"reason": str(data.get("reason"))[:2000]})
+            await self._browser_game_end(p, game, "error", {"reason": str(data.get("reason"))[:2000]},
+                                         reason="client_error")
             return {"ok": True}
         if kind == "load_failed":
             log.warning("participant %s, game %s: the browser runtime failed at %s%s: %s", p.id, game.game_id,
@@ -342,16 +356,24 @@ class Lobby:
             return {"ok": False, "superseded": True, "error": "this game continues in another window or tab"}
         if not game.over:
             return {"ok": False, "error": "the rows of the last episode are not stored yet: send them first"}
-        if not await self._browser_game_end(p, game, "completed"):
+        if not await self._browser_game_end(p, game, "completed", reason="game_over"):
             return {"ok": False, "stale": True, "error": "that game is already over"}
         return {"ok": True}
 
     async def _browser_game_end(self, p: Participant, game: BrowserGame, outcome: str,
-                                detail: dict | None = None) -> bool:
+                                detail: dict | None = None, *, reason: str) -> bool:
+        """Ends ``p``'s browser game (``reason``: ``games.outcome_reason``) and moves them on;
+        False when it ended meanwhile (the same message twice, at once)."""
         async with self.registry.transition(p):
-            if p.game != game.game_id:  # ended meanwhile (the same message twice, at once)
+            if p.game != game.game_id:
                 return False
-            await self.browser.finish(game, outcome)
+            counts = await self.browser.finish(game, outcome, reason)
+            if counts is None:  # ending already (the grace clock ran out meanwhile)
+                return False
+            if not counts:  # verify="require", and not both completed and verified
+                await self.listener.not_counted(p, game.game_id)
+                await self.listener.push(p)
+                return True
             return await self.leave_game(p, game.game_id, outcome, detail)
 
     # -- waitrooms -------------------------------------------------------------------------

@@ -81,7 +81,13 @@ Browser runtime (``runtime="browser"`` steps with one human; mugkit/web/browser_
       before the newest stored frame are dropped, so sending a batch again is harmless. A browser
       keeps each batch (``localStorage``) until it is acknowledged. Rows of a page whose
       ``session`` is not the one that last asked for ``resume`` are refused with
-      ``"superseded": true`` (the game goes on in another window).
+      ``"superseded": true`` (the game goes on in another window). A batch is refused, with what
+      is wrong and nothing of it stored, when a row is past ``max_steps`` or the step's episodes,
+      does not continue the stored game frame by frame (a gap; a new episode where no row of the
+      frame before ended one), repeats an agent within a frame, or has an action outside the
+      agent's action space. Rows carry no frame hash: the server re-simulates the game from its
+      seed and the stored human actions when it ends (mugkit/web/verify.py), which covers the
+      env's state.
     - ``resume``: ``{"game", "session"}`` → ``{"ok": true, "record": str | null}``: the tagged JSON of
       ``{"episode", "frames": [[frame, {human: [action, keys, filled]}, {agent: [action,
       reward]}]], "last": [episode, frame]}``, the current episode's recorded human inputs and
@@ -93,9 +99,17 @@ Browser runtime (``runtime="browser"`` steps with one human; mugkit/web/browser_
       resume, the tagged JSON of the first re-simulated frame whose actions or rewards differ
       from the stored ones (logged, and stored as a ``game_resume_diverged`` event).
     - ``load_failed``: ``{"game", "stage", "package", "reason"}`` — logged by the server (which
-      package failed and why) and stored as a ``game_load_failed`` event.
+      package failed and why) and stored as a ``game_load_failed`` event. With ``"stage": "game"``
+      (the env, a policy or a hook raised) it ends the game: outcome ``error``, reason
+      ``client_error``; send every row first.
     - ``game_over``: ``{"game", "session"}`` — every episode is played and its rows acknowledged; the
-      participant moves on (refused while the last episode's rows are not stored).
+      participant moves on (refused while the last episode's rows are not stored). The server
+      verifies the game: in the background with ``verify="flag"``; with ``verify="require"`` before
+      it answers, and a game that is not verified sends the ``ended`` view (no code) instead of
+      the next step.
+
+    A participant with no connection left for longer than the grace period has their game ended
+    by the server (outcome ``abandoned``, reason ``grace_expired``).
 """
 
 from __future__ import annotations

@@ -119,6 +119,8 @@ async def run(paths: list[str], host: str, port: int, data: str, seed: int | Non
     token = secrets.token_urlsafe(18)
     app, _, _ = create_app(study, token, sio, limits, allow_origins)
     await study.start()
+    if browser is not None:
+        await browser.start()  # verifies browser games a stop left unverified
     _announce(experiments, host, port, data, study.seed, token)
     http, ws, _ = protocols(limits)   # connection caps and the header deadline (connections.py)
     server = uvicorn.Server(uvicorn.Config(app, host=host, port=port, log_level="warning", http=http, ws=ws,
@@ -130,6 +132,8 @@ async def run(paths: list[str], host: str, port: int, data: str, seed: int | Non
         await server.serve()
     finally:
         await study.close()
+        if browser is not None:
+            await browser.close()
         await storage.close()
 
 
