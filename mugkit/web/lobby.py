@@ -328,8 +328,9 @@ class Lobby:
             # participant goes on (the page sent every row before saying so).
             log.warning("participant %s, game %s: the game raised in the browser: %s", p.id, game.game_id,
                         str(data.get("reason"))[:500])
-            await self._browser_game_end(p, game, "error", {"reason": str(data.get("reason"))[:2000]},
-                                         reason="client_error")
+            if not await self._browser_game_end(p, game, "error", {"reason": str(data.get("reason"))[:2000]},
+                                                reason="client_error"):
+                return {"ok": False, "stale": True, "error": "that game is already over"}
             return {"ok": True}
         if kind == "load_failed":
             log.warning("participant %s, game %s: the browser runtime failed at %s%s: %s", p.id, game.game_id,

@@ -225,7 +225,7 @@ def bombs() -> dict[str, str]:
         "zstd_bomb": rows_text(row(1, observation=array("|u1", [4, 1024, 1024], zstd=zstd_bomb(1 << 30)))),
         "huge_shape": rows_text(row(1, observation=array("<f8", [100000, 100000, 100], zstd=""))),
         "deep_nesting": rows_text(row(1, info="X")).replace('"X"', "[" * 50_000 + "]" * 50_000),
-        "under_limit": to_json([row(1, observation=big)]),
+        "under_limit": to_json([row(0), row(1, observation=big)]),   # frames 0 and 1: the game's start
     }
 
 
@@ -395,7 +395,8 @@ def test_frames_past_max_steps_are_refused(server):
     game = b.join("_inbrowser")["game"]
     b.call("resume", {"game": game, "session": "s1"})
     past = b.call("rows", {"game": game, "session": "s1", "batch": 0, "rows": rows_text(row(0), row(73_500))})
-    last = b.call("rows", {"game": game, "session": "s1", "batch": 1, "rows": rows_text(row(0), row(1800))})
+    # every frame up to the last one (rows must continue the game frame by frame)
+    last = b.call("rows", {"game": game, "session": "s1", "batch": 1, "rows": rows_text(*map(row, range(1801)))})
     b.close()
     assert past == {"ok": False, "error": "rows[1].frame 73500 is past the episode's last frame 1800 "
                                           "(the step's max_steps)"}
@@ -407,7 +408,7 @@ def test_frames_past_the_absolute_cap_are_refused_when_a_step_sets_no_max_steps(
     game = b.join("_endless")["game"]
     b.call("resume", {"game": game, "session": "s1"})
     past = b.call("rows", {"game": game, "session": "s1", "batch": 0, "rows": rows_text(row(101))})
-    last = b.call("rows", {"game": game, "session": "s1", "batch": 1, "rows": rows_text(row(100))})
+    last = b.call("rows", {"game": game, "session": "s1", "batch": 1, "rows": rows_text(*map(row, range(101)))})
     b.close()
     assert past == {"ok": False, "error": "rows[0].frame 101 is past the episode's last frame 100 "
                                           "(limit frames_per_episode: the step sets no max_steps)"}

@@ -236,7 +236,7 @@ def test_with_verify_require_a_changed_reward_earns_no_completion_code(server):
 
 @pytest.mark.parametrize("edit, error", [
     (_set(0, 3, action=7), "rows[3].action 7 is outside 'walker''s action space Discrete(3)"),
-    (lambda rows: rows.insert(4, {**at(rows, 0, 3), "frame": 21}), "rows[4].frame 21 is past the step's max_steps=20"),
+    (lambda rows: rows.insert(4, {**at(rows, 0, 3), "frame": 21}), "rows[4].frame 21 is past the episode's last frame 20 (the step's max_steps)"),
     (lambda rows: rows.remove(at(rows, 0, 4)), "rows must continue the game frame by frame: after episode 0 frame 3 "
                                                "comes episode 0 frame 4, not episode 0 frame 5"),
     (lambda rows: rows.insert(4, dict(at(rows, 0, 3))), "episode 0 frame 3 has two rows of agent 'walker'"),
@@ -360,9 +360,10 @@ def test_game_over_sent_twice_at_once_moves_the_participant_on_once(server):
         return c, acks, after
 
     c, acks, after = asyncio.run(main())
-    assert all(a["ok"] for a in acks) and after["code"] == "VREQUIRE1"
+    assert sorted(a["ok"] for a in acks) == [False, False, True] and after["code"] == "VREQUIRE1"
+    assert all(a["stale"] for a in acks if not a["ok"])     # told: nothing to retry
     assert query(server, "select status, outcome_code, position from participants where participant_id = ?",
-                 c.b.identity["participant"]) == [("completed", "VREQUIRE1", '{"index":1,"game":null}')]
+                 c.b.identity["participant"]) == [("completed", "VREQUIRE1", '{"index":1,"game":null,"device":0}')]
     assert verdict(server, c.game)["outcome"] == "completed"
 
 
