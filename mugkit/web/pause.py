@@ -5,7 +5,7 @@ retried (mugkit/web/storage/writer.py), and :attr:`~mugkit.web.storage.Storage.f
 Participants must not sit in front of a frozen game meanwhile. So, while the storage reports a
 failure, :class:`StoragePause`:
 
-- logs why (an error line) and sets :attr:`Study.paused`, which the admin page shows and which
+- logs why (an error line) and sets the flow's ``paused``, which the admin page shows and which
   makes every participant's view the ``paused`` view (no new game or step starts);
 - ends every server game with the outcome ``"storage_failed"`` (stored once the disk takes writes
   again; its players then go on to their next step) and sends its players the ``paused`` view;
@@ -20,6 +20,8 @@ from __future__ import annotations
 import asyncio
 import logging
 from typing import Any
+
+from .views import paused_view
 
 __all__ = ["StoragePause", "STORAGE_FAILED", "CHECK_SECONDS"]
 
@@ -51,7 +53,7 @@ class StoragePause:
 
     async def pause(self, failure: str) -> None:
         study = self.study
-        study.paused = "storage"
+        study.flow.paused = "storage"
         log.error("the study is paused: the storage cannot write (%s). Free disk space (or fix the disk); the "
                   "study goes on by itself once writes succeed, and no acknowledged data are lost", failure)
         for game in list(study.games.values()):
@@ -60,20 +62,25 @@ class StoragePause:
             self.ending.add(task)
             task.add_done_callback(self.ending.discard)
         in_browser = set(getattr(study.browser, "games", {}) or {})
-        for pid, sockets in list(study.sockets.items()):
-            p = study.participants.get(pid)
+        for pid, sockets in list(study.lobby.sockets.items()):
+            p = await study.participant(pid)
             if sockets > 0 and p is not None and p.game not in in_browser:
                 self.told.add(pid)
-                await study._push(p)  # view() is the paused view now
+                # Not through a transition: one may be waiting for the disk. Paused, the view is this.
+                await study.flow.emit("view", paused_view("storage"), room=f"p:{pid}")
 
     async def resume(self) -> None:
         study = self.study
         if self.ending:  # the games' rows and outcomes first: their ends move their players on
             await asyncio.gather(*self.ending, return_exceptions=True)
-        study.paused = None
+        study.flow.paused = None
         log.warning("the storage writes again: the study goes on")
         told, self.told = self.told, set()
         for pid in told:
-            p = study.participants.get(pid)
-            if p is not None and study.sockets.get(pid, 0) > 0:
-                await study._push(p)
+            p = await study.participant(pid)
+            if p is not None and study.lobby.sockets.get(pid, 0) > 0:
+                await self._push(p)
+
+    async def _push(self, p: Any) -> None:
+        async with self.study.registry.transition(p):  # one change of a participant at a time
+            await self.study.flow.push(p)

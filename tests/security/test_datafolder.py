@@ -7,6 +7,7 @@ socket.io clients."""
 from __future__ import annotations
 
 import asyncio
+import json
 import os
 import shutil
 import signal
@@ -246,8 +247,8 @@ def test_sigterm_mid_game_ends_the_server_game_moves_its_player_on_and_exits_0(t
     assert query(data, "select runtime, outcome from games order by runtime") == \
         [("browser", None), ("server", "interrupted")]
     # The server game's player moved on past it (step 2), which is left; it has the event.
-    assert query(data, "select position from participants where experiment = '_walk'") == \
-        [('{"index":3,"game":null}',)]
+    (position,), = query(data, "select position from participants where experiment = '_walk'")
+    assert json.loads(position)["index"] == 3 and json.loads(position)["game"] is None
     assert query(data, "select count(*) from events where kind = 'game_interrupted'") == [(1,)]
     assert not os.path.exists(os.path.join(data, "mugkit.running"))
     assert "stopped; the data are in" in "".join(server.output)
@@ -325,7 +326,8 @@ def test_a_full_disk_pauses_the_study_ends_the_game_with_its_outcome_and_it_goes
         rows = asyncio.ensure_future(b.sio.call("rows", {"game": browser_game["game"], "batch": 0, "rows": to_json(
             [_browser_row(0), _browser_row(1)])}, timeout=60))
         paused = await c.view("paused")  # not a frozen game
-        admin = urllib.request.urlopen(f"{server.url}/admin?token={server.token}", timeout=10).read().decode()
+        admin = urllib.request.urlopen(urllib.request.Request(f"{server.url}/admin", headers={
+            "X-Mugkit-Token": server.token}), timeout=10).read().decode()
         waiting = not rows.done() and b.views.empty()  # the browser game goes on; its rows wait for the disk
         os.remove(filler)
         after = await c.view()
@@ -418,3 +420,47 @@ def test_a_browser_game_on_a_full_disk_shows_saving_and_every_row_arrives_once_f
     assert query(data, "select outcome from games where runtime = 'browser'") == [("completed",)]
     frames = query(data, "select episode, count(distinct frame), max(frame) from steps group by episode")
     assert [(e, n == top + 1) for e, n, top in frames] == [(0, True), (1, True)]  # every frame, once
+
+
+# -- exports -------------------------------------------------------------------------------------
+
+
+def test_participant_text_cannot_become_a_formula_in_csv_exports_and_parquet_keeps_it(tmp_path):
+    import csv
+    import io
+    import urllib.request
+
+    import pandas as pd
+
+    from mugkit.web.export import csv_safe
+
+    data = str(tmp_path / "data")
+    server = serve(data)
+    agent = '=HYPERLINK("http://evil.example","x")'  # the user agent is the participant's raw text
+
+    async def main():
+        c = Client(server.url, "_walk")
+        await c.sio.connect(server.url, transports=["websocket"], socketio_path="socket.io", headers={"User-Agent": agent},
+                            auth={"experiment": "_walk", "query": {}})
+        await c.view("page")
+        await c.sio.disconnect()
+
+    try:
+        asyncio.run(main())
+        admin = urllib.request.urlopen(urllib.request.Request(f"{server.url}/admin/data/participants.csv", headers={
+            "X-Mugkit-Token": server.token}), timeout=10).read().decode()
+    finally:
+        server.stop()
+    row, = csv.DictReader(io.StringIO(admin))
+    assert row["user_agent"] == "'" + agent
+
+    for fmt in ("csv", "parquet"):
+        done = subprocess.run([sys.executable, "-m", "mugkit.cli", "data", "export", data, "--format", fmt,
+                               "--out", str(tmp_path / fmt)], capture_output=True, text=True, cwd=ROOT)
+        assert done.returncode == 0, done.stderr
+    exported = pd.read_csv(tmp_path / "csv" / "participants.csv", dtype=str, keep_default_na=False).iloc[0]
+    assert exported.user_agent == "'" + agent
+    raw = pd.read_parquet(tmp_path / "parquet" / "participants.parquet").iloc[0]
+    assert raw.user_agent == agent
+    assert [csv_safe(v) for v in ("-3.5", "+7", "plain", "\r=1", "@SUM(1,2)", "-2+3+cmd|' /C calc'!A0", "\t5", 12)] == \
+        ["-3.5", "+7", "plain", "'\r=1", "'@SUM(1,2)", "'-2+3+cmd|' /C calc'!A0", "'\t5", 12]
