@@ -2,7 +2,8 @@
 
 Start-up collects the experiments, opens the database under ``--data``, takes the study seed
 (``--seed``, or the one stored there, or a new one drawn and stored), marks games a previous run
-left unfinished as interrupted, and prints the links, where the data go and the admin link.
+left unfinished as interrupted, and prints the links, where the data go and the admin link, and
+for each browser-runtime step the experiment's files its participants download, with their sizes.
 """
 
 from __future__ import annotations
@@ -92,6 +93,11 @@ async def run(paths: list[str], host: str, port: int, data: str, seed: int | Non
     app, _, _ = create_app(study, token)
     await study.start()
     _announce(experiments, host, port, data, study.seed, token)
+    if bundles is not None:
+        from .browser_runtime import shipped_report
+
+        for line in shipped_report(bundles.bundles):
+            print(line, flush=True)
     server = uvicorn.Server(uvicorn.Config(app, host=host, port=port, log_level="warning", ws="websockets-sansio",
                                            lifespan="on"))
     try:

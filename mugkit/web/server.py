@@ -9,8 +9,9 @@ cleanly.
 
 Routes: ``/`` (the researcher's index of experiments), ``/<experiment>/`` (the participant's page;
 the client then connects over socket.io), ``/static/…`` (the client and its vendored assets),
-``/<experiment>/files/…`` (images and sprite atlases next to the experiment), ``/admin`` (behind a
-token).
+``/<experiment>/files/…`` (images, sounds and sprite atlases next to the experiment: asset types
+only, never hidden paths, data, databases, backups or symlinks out of the folder —
+:mod:`mugkit.web.public_files`), ``/admin`` (behind a token).
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ from typing import Any
 import socketio
 from sanic import Sanic, response
 
+from .public_files import public_path
 from .study import Study
 
 __all__ = ["create_app", "STATIC_DIR", "MAX_MESSAGE_BYTES"]
@@ -38,7 +40,8 @@ TEMPLATE = os.path.join(WEB_DIR, "templates", "page.html")
 #: Largest client message handled (bigger ones are answered with an error). engine.io itself closes
 #: a connection whose message passes ``max_http_buffer_size`` (1 MB) before mugkit sees it.
 MAX_MESSAGE_BYTES = 16 * 1024
-#: Files an experiment may serve from its folder (never its Python source or data).
+#: Files an experiment may serve from its folder (never its Python source or data), when
+#: :func:`~mugkit.web.public_files.public_path` lets them out.
 ASSET_TYPES = (".png", ".jpg", ".jpeg", ".gif", ".svg", ".webp", ".json", ".mp3", ".wav", ".ogg", ".css")
 
 mimetypes.add_type("text/javascript", ".mjs")
@@ -96,8 +99,9 @@ def _http_routes(app: Sanic, study: Study, admin_token: str) -> None:
     @app.get("/<experiment:str>/files/<path:path>")
     async def files(request, experiment: str, path: str):
         exp = study.experiments.get(experiment)
-        found = _inside(os.path.dirname(exp.path), path) if exp is not None else None
-        if found is None or not found.lower().endswith(ASSET_TYPES):
+        # The same rules as the browser step's wheel (public_files.py), and only asset types.
+        found = public_path(os.path.dirname(exp.path), path) if exp is not None else None
+        if found is None or not path.lower().endswith(ASSET_TYPES) or not found.lower().endswith(ASSET_TYPES):
             return response.text("not found", status=404)
         return await response.file(found)
 
