@@ -36,17 +36,17 @@ def _is_in_browser(test: ast.expr) -> bool:
 
 def _browser_nodes(tree: ast.AST):
     """Every node the browser may run: the walk skips server-only branches of ``mk.in_browser``."""
-    todo = [tree]
+    todo = [tree]  # a stack, children pushed in reverse: nodes come in source order
     while todo:
         node = todo.pop()
         yield node
+        children = list(ast.iter_child_nodes(node))
         if isinstance(node, ast.If):
             test = node.test
             negated = isinstance(test, ast.UnaryOp) and isinstance(test.op, ast.Not)
             if _is_in_browser(test.operand if negated else test):
-                todo.extend(node.orelse if negated else node.body)
-                continue
-        todo.extend(ast.iter_child_nodes(node))
+                children = node.orelse if negated else node.body
+        todo.extend(reversed(children))
 
 
 def _module_files(basedir: str, dotted: str) -> list[str]:
