@@ -125,6 +125,8 @@ def step_files(experiment: Any, step: Any) -> StepFiles:
     for rel in modules:
         _add(found, rel, rel, "module", where)
     for path in _model_paths(experiment, step, where):
+        if not os.path.exists(path):
+            raise ShippingError(f"{where}: mk.Onnx: no model file at {path}")
         _add(found, _relative(basedir, path), os.path.basename(path), "model", where)
     module_dir = os.path.dirname(experiment.path)
     for entry in step.options.files:

@@ -270,3 +270,24 @@ def test_serve_refuses_to_start_naming_the_declared_file(study, tmp_path):
         os.remove(path)
     assert out.returncode != 0
     assert "files= entry '.env' (declared) is never shipped to browsers: '.env' is hidden" in out.stderr
+
+
+def test_a_model_outside_the_folder_or_missing_stops_the_start_saying_so(study, tmp_path):
+    outside = tmp_path / "chaser.onnx"
+    outside.write_bytes(b"onnx")
+    for model, message in ((str(outside), "chaser.onnx is outside the experiment's folder"),
+                           ("models/none.onnx", "mk.Onnx: no model file at"),
+                           (".secret/token.json", "token.json (model) is never shipped to browsers: '.secret' is hidden")):
+        source = (study / "dlstudy.py").read_text().replace('players={"me": mk.HUMAN}',
+                                                            'players={"me": mk.HUMAN, "bot": "bot"}')
+        source += f"\n\n@mk.policy\ndef bot():\n    return mk.Onnx({model!r})\n"
+        module = study / "with_model.py"
+        module.write_text(source)
+        try:
+            experiment = load_experiment(str(module), str(study))
+            with pytest.raises(ShippingError) as err:
+                step_files(experiment, experiment.step("walk"))
+        finally:
+            os.remove(module)
+            sys.modules.pop("with_model", None)
+        assert message in str(err.value)
