@@ -291,3 +291,36 @@ def test_a_model_outside_the_folder_or_missing_stops_the_start_saying_so(study, 
             os.remove(module)
             sys.modules.pop("with_model", None)
         assert message in str(err.value)
+
+
+# -- what ships is enough: the study plays in a real browser -----------------------------------------------
+
+@pytest.fixture(scope="module")
+def chromium():
+    """Debian's Chromium through Playwright (as tests/web/conftest.py starts it)."""
+    playwright = pytest.importorskip("playwright.sync_api")
+    if not os.path.exists("/usr/bin/chromium"):
+        pytest.skip("Debian's chromium is not installed (./dev test installs it)")
+    with playwright.sync_playwright() as p:
+        browser = p.chromium.launch(executable_path="/usr/bin/chromium")
+        yield browser
+        browser.close()
+
+
+@pytest.mark.browser
+def test_the_study_plays_in_the_browser_from_what_shipped(served, chromium):
+    """Pyodide imports the study from the wheel alone: its relative imports resolve, the env reads
+    the declared level file, and the server-only import under `if not mk.in_browser` is skipped
+    (server_keys.py is not there)."""
+    import sqlite3
+
+    page = chromium.new_page()
+    page.goto(f"{served.url}/dlstudy/")
+    page.wait_for_selector("text=DL1", timeout=90_000)   # the game played to its end, then the completion page
+    with sqlite3.connect(served.database) as db:
+        # (the other game is the protocol-level participant's of the wheel test, who never played)
+        (game, runtime), = db.execute("select game_id, runtime from games where outcome = 'completed'").fetchall()
+        assert runtime == "browser"
+        assert db.execute("select count(*) from events where kind in ('game_load_failed', 'game_error')"
+                          ).fetchone() == (0,)
+        assert db.execute("select count(*) from steps where game_id = ?", (game,)).fetchone() == (31,)  # frames 0-30
