@@ -137,6 +137,7 @@ def study(tmp_path_factory):
     outside.write_text(PASSWD)
     for name in LINKS:
         os.symlink(outside, folder / name)
+    os.symlink(".secret/token.json", folder / "inner_link.json")   # inside the folder, onto a hidden file
     return folder
 
 
@@ -218,7 +219,7 @@ def test_serve_prints_what_each_browser_step_ships(served):
 
 @pytest.mark.parametrize("path", sorted(SECRETS) + list(LINKS) + [
     "%2Esecret/token.json", ".secret%2Ftoken.json", "../exp/.env", "..%2F.env", "%2e%2e/passwd",
-    "envs/../.env", "dlstudy.py", "levels/level1.txt", "pilot/export/participants.json",
+    "envs/../.env", "inner_link.json", "dlstudy.py", "levels/level1.txt", "pilot/export/participants.json",
 ])
 def test_files_serves_none_of_them(served, path):
     with pytest.raises(urllib.error.HTTPError) as err:
@@ -324,3 +325,25 @@ def test_the_study_plays_in_the_browser_from_what_shipped(served, chromium):
         assert db.execute("select count(*) from events where kind in ('game_load_failed', 'game_error')"
                           ).fetchone() == (0,)
         assert db.execute("select count(*) from steps where game_id = ?", (game,)).fetchone() == (31,)  # frames 0-30
+
+
+def test_a_declared_folder_ships_what_may_leave_and_lists_what_it_left_out(study, tmp_path):
+    extra = {"levels/.draft.txt": "9\n", "levels/level2.txt.bak": "8\n"}
+    for rel, text in extra.items():
+        (study / rel).write_text(text)
+    path = declaring(study, tmp_path, "levels/")
+    try:
+        experiment = load_experiment(path, str(study))
+        found = step_files(experiment, experiment.step("walk"))
+        (study / "levels" / "scores.csv").write_text("level,best\n1,7\n")   # now levels/ holds data
+        extra["levels/scores.csv"] = ""
+        with pytest.raises(ShippingError) as err:
+            step_files(experiment, experiment.step("walk"))
+    finally:
+        os.remove(path)
+        for rel in extra:
+            os.remove(study / rel)
+    assert found.files["levels/level1.txt"] == "declared"
+    assert found.left_out == {"levels/.draft.txt": "'.draft.txt' is hidden",
+                              "levels/level2.txt.bak": "it is a backup (by its name)"}
+    assert "is never shipped to browsers: the folder 'levels' holds data (scores.csv)" in str(err.value)
