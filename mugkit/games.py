@@ -7,7 +7,9 @@ episode with :func:`episode_seed`.
 
 Seeds derive from the study seed: ``game_seed(study_seed, experiment, step, who)`` where ``who``
 is the participant id or the group's sorted ids, and ``episode_seed(game_seed, episode)``. A whole
-study replays from its seed.
+study replays from its seed. The study seed is a secret key (an HMAC key, see
+:func:`mugkit.runtime.seeding.keyed_seed`): one participant's game seed reveals nothing about it
+or about another participant's.
 """
 
 from __future__ import annotations
@@ -21,10 +23,10 @@ from .runtime.adapter import EnvError, GameEnv, adapt
 from .runtime.ai import AIPlayer
 from .runtime.driver import FrameDriver
 from .runtime.policies import Policy, PolicyError, as_policy
-from .runtime.seeding import derive_seed, episode_seed
+from .runtime.seeding import episode_seed, keyed_seed
 from .steps import HUMAN, GameStep
 
-__all__ = ["Participant", "Game", "build_game", "game_seed", "episode_seed"]
+__all__ = ["Participant", "Game", "build_game", "build_env", "game_seed", "episode_seed"]
 
 
 @dataclass(frozen=True)
@@ -37,9 +39,10 @@ class Participant:
 
 
 def game_seed(study_seed: int, experiment: str, step: str, who: Sequence[str] | str) -> int:
-    """The seed of one game: one per (study seed, experiment, step, participant or group)."""
+    """The seed of one game (63 bits): one per (study seed, experiment, step, participant or
+    group), keyed with the study seed, so one game's seed says nothing about another's."""
     ids = [who] if isinstance(who, str) else sorted(who)
-    return derive_seed(study_seed, experiment, step, ids)
+    return keyed_seed(study_seed, experiment, step, ids)
 
 
 @dataclass
@@ -99,6 +102,17 @@ def build_game(step: GameStep, policies: dict, *, seed: int, episode: int = 0,
     env = make_env(episode)
     ais = _build_ais(step, policies)
     return Game(step, env, ais, seed, make_env if "episode" in step.params else None)
+
+
+def build_env(step: GameStep, *, seed: int, participant: Participant | None = None,
+              group: Sequence[Participant] = ()) -> GameEnv:
+    """The step's env of episode 0, adapted and validated as :func:`build_game` builds it, without
+    its policies (the server checks a browser game's actions against its action spaces).
+
+    Raises:
+        StepError: as :func:`build_game`.
+    """
+    return _build_env(step, seed, 0, participant, group)
 
 
 def _build_env(step: GameStep, seed: int, episode: int, participant: Participant | None,

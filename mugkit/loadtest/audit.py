@@ -9,7 +9,10 @@ Every fact a bot has proof the server took is looked up in the tables (docs/data
 - per game it played, its ``games`` row and its ``players`` row (its agent, its participant id);
 - per frame of a server-run game it received, its agent's ``steps`` row (the server streams a
   frame only after handing its rows to storage, and ends a game only once they are committed);
-- per row of a browser-run game the server acknowledged, that row, field by field.
+- per row of a browser-run game the server acknowledged, that row, field by field;
+- per browser-run game that ended, its verification: the bots play mugkit's own BrowserGame, so
+  the server's re-simulation must find every row as the env gives it (``games.verification`` is
+  ``"verified"``; the audit waits for verifications still running, up to :data:`VERIFY_WAIT`).
 
 A fact that is not there, or differs, is a *lost row*. Rows sent but never acknowledged are
 counted apart, never as lost (the sender could not know they were kept).
@@ -17,7 +20,9 @@ counted apart, never as lost (the sender could not know they were kept).
 
 from __future__ import annotations
 
+import os
 import sqlite3
+import time
 import zlib
 from collections import Counter
 from dataclasses import dataclass, field
@@ -32,6 +37,8 @@ __all__ = ["Audit", "audit", "acknowledged", "row_digest", "BROWSER_ROW_FIELDS"]
 BROWSER_ROW_FIELDS = ("action", "keys", "filled", "reward", "terminated", "truncated", "info")
 #: Examples of lost rows kept in the report.
 MAX_EXAMPLES = 20
+#: Seconds the audit waits for the server to finish verifying the bots' browser games.
+VERIFY_WAIT = 120.0
 
 
 def row_digest(row: dict) -> int:
@@ -58,12 +65,14 @@ class Audit:
         checked: table → facts looked up.
         lost: table → facts missing or different.
         unacknowledged: rows sent that the server never acknowledged (not lost).
-        examples: the first lost facts, in words.
+        unverified: browser-run games whose verification is not ``"verified"``.
+        examples: the first lost facts and unverified games, in words.
     """
 
     checked: Counter = field(default_factory=Counter)
     lost: Counter = field(default_factory=Counter)
     unacknowledged: int = 0
+    unverified: int = 0
     examples: list = field(default_factory=list)
 
     @property
@@ -77,17 +86,21 @@ class Audit:
         self.checked[table] += 1
         if not ok:
             self.lost[table] += 1
-            if len(self.examples) < MAX_EXAMPLES:
-                self.examples.append(f"{table}: {what}")
+            self.example(f"{table}: {what}")
 
     def to_dict(self) -> dict:
         """The audit as the report's ``audit`` field."""
         return {"checked": dict(self.checked), "lost": dict(self.lost), "lost_rows": self.lost_rows,
-                "unacknowledged": self.unacknowledged, "examples": list(self.examples)}
+                "unacknowledged": self.unacknowledged, "unverified": self.unverified, "examples": list(self.examples)}
+
+    def example(self, what: str) -> None:
+        if len(self.examples) < MAX_EXAMPLES:
+            self.examples.append(what)
 
 
-def audit(database: str, logs: Iterable[BotLog]) -> Audit:
+def audit(database: str, logs: Iterable[BotLog], verify_wait: float = VERIFY_WAIT) -> Audit:
     """Compares the SQLite database at ``database`` with the bots' logs (see the module docstring)."""
+    logs = list(logs)
     result = Audit()
     db = sqlite3.connect(f"file:{database}?mode=ro", uri=True, timeout=30)
     try:
@@ -96,7 +109,31 @@ def audit(database: str, logs: Iterable[BotLog]) -> Audit:
                 _participant(db, log, result)
     finally:
         db.close()
+    _verifications(os.path.dirname(database), logs, result, verify_wait)
     return result
+
+
+def _verifications(folder: str, logs: list, result: Audit, wait: float) -> None:
+    """Every ended browser-run game of the bots is ``verified`` (read through ``mk.data``)."""
+    from ..data import read_columns
+
+    mine = {g.game_id: log.bot for log in logs for g in log.games.values() if g.runtime == "browser"}
+    if not mine:
+        return
+    deadline = time.monotonic() + wait
+    while True:
+        games = read_columns(folder, tables=["games"])["games"]
+        rows = {gid: (outcome, verification, detail) for gid, outcome, verification, detail
+                in zip(games["game_id"], games["outcome"], games["verification"], games["verification_detail"])
+                if gid in mine and outcome is not None}
+        if all(v not in (None, "pending") for _, v, _ in rows.values()) or time.monotonic() > deadline:
+            break
+        time.sleep(0.25)
+    for gid, (outcome, verification, detail) in rows.items():
+        result.checked["verification"] += 1
+        if verification != "verified":
+            result.unverified += 1
+            result.example(f"verification: bot {mine[gid]}: game {gid} ({outcome}) is {verification}: {detail}")
 
 
 def _participant(db: sqlite3.Connection, log: BotLog, result: Audit) -> None:

@@ -17,6 +17,7 @@ import time
 from dataclasses import dataclass
 from typing import Any
 
+from ..web.entry import prolific_like
 from .answers import invalid_answers, valid_answers
 from .log import BotLog, GameLog, Outcome
 from .players import Player, make_player
@@ -85,7 +86,8 @@ class ProtocolBot:
         self.steps = {s.name: s for s in collected.steps} if collected is not None else {}
         self.invalid, self.bounds = invalid, bounds
         self.rng = random.Random(f"{run_id}:{number}")
-        self.query = {"PROLIFIC_PID": f"lt-{run_id}-{number}", "STUDY_ID": "loadtest", "SESSION_ID": run_id}
+        self.query = {"PROLIFIC_PID": prolific_like(f"lt-{run_id}-{number}"), "STUDY_ID": "loadtest",
+                      "SESSION_ID": run_id}
         self.log = BotLog(number, experiment)
         self.reload_at: float | None = None if reload else float("inf")  # inf: never
         self.identity: dict = {}

@@ -19,6 +19,7 @@ from typing import Any
 
 from ..checks.inputs import sample_plan
 from ..runtime.values import from_json
+from ..web.entry import prolific_like
 from .answers import questions_of, valid_answers
 from .audit import acknowledged
 from .bot import Bounds, Failed, Stuck
@@ -51,7 +52,8 @@ class BrowserBot:
         self.url, self.experiment, self.chromium, self.bounds = url, experiment, chromium, bounds
         self.steps = {s.name: s for s in collected.steps} if collected is not None else {}
         self.rng = random.Random(f"{run_id}:browser:{number}")
-        self.query = f"PROLIFIC_PID=lt-{run_id}-{number}&STUDY_ID=loadtest&SESSION_ID={run_id}"
+        pid = prolific_like(f"lt-{run_id}-{number}")
+        self.query = f"PROLIFIC_PID={pid}&STUDY_ID=loadtest&SESSION_ID={run_id}"
         self.log = BotLog(number, experiment, kind="browser")
         self.pending: dict = {}           # ack id -> (event, data) sent
         self.view: dict = {}              # the view the bot acts on

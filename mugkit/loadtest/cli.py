@@ -12,7 +12,8 @@ def _parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
         prog="mugkit loadtest",
         description="simulated participants through every step of the experiments under PATH, against a server "
-                    "this command starts (or --url); exit 0 only when none failed or got stuck and no row was lost")
+                    "this command starts (or --url); exit 0 only when none failed or got stuck, no row was lost "
+                    "and every browser game was verified")
     p.add_argument("paths", nargs="+", metavar="PATH", help="experiment files, folders or node ids (file.py::step)")
     p.add_argument("--bots", type=int, required=True, metavar="N", help="simulated participants")
     p.add_argument("--url", help="a running server to test (default: start one on a free loopback port)")

@@ -53,9 +53,9 @@ class Report:
 
     @property
     def ok(self) -> bool:
-        """No failed or stuck participant and no lost row."""
+        """No failed or stuck participant, no lost row, and every browser-run game verified."""
         d = self.data
-        return d["failed"] == 0 and d["stuck"] == 0 and d["lost_rows"] == 0
+        return d["failed"] == 0 and d["stuck"] == 0 and d["lost_rows"] == 0 and d.get("unverified_games", 0) == 0
 
     def to_json(self) -> str:
         """The report as indented JSON."""
@@ -95,7 +95,8 @@ class Report:
         else:
             checked = ", ".join(f"{t} {n}" for t, n in sorted(a["checked"].items()))
             lines.append(f"  data audit: {d['lost_rows']} lost of {sum(a['checked'].values())} checked ({checked})"
-                         + (f"; {a['unacknowledged']} rows sent without acknowledgement" if a["unacknowledged"] else ""))
+                         + (f"; {a['unacknowledged']} rows sent without acknowledgement" if a["unacknowledged"] else "")
+                         + (f"; {a['unverified']} browser game(s) not verified" if a.get("unverified") else ""))
             lines += [f"    {e}" for e in a["examples"][:10]]
         if d["invalid_answers"] is not None:
             bad = d["invalid_answers"]
@@ -128,6 +129,7 @@ def build_report(logs: Sequence[BotLog], *, audit: Audit | None, server: dict, t
     return Report({
         "bots": len(logs), "completed": status["completed"], "failed": status["failed"], "stuck": status["stuck"],
         "lost_rows": audit.lost_rows if audit is not None else 0,
+        "unverified_games": audit.unverified if audit is not None else 0,
         "peak_concurrent": peak_concurrent(logs),
         "tick_lateness_ms": tick_lateness, "latency_ms": percentiles(latencies, 1000.0),
         "latency_by_message_ms": {event: percentiles(xs, 1000.0) for event, xs in sorted(by_event.items())},

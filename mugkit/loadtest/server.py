@@ -71,11 +71,12 @@ class Server:
             self.process.wait(timeout=5)
 
 
-def start_server(paths: list[str], data: str, *, seed: int = 1, grace: float | None = None,
+def start_server(paths: list[str], data: str, *, seed: int | None = 1, grace: float | None = None,
                  timeout: float = 90.0, port: int | None = None, extra: list[str] = (),
                  cwd: str | None = None) -> Server:
     """Starts ``mugkit serve PATHS`` on a loopback port (a free one unless given) with its data in
-    ``data``; ``extra`` are more ``mugkit serve`` options.
+    ``data``; ``extra`` are more ``mugkit serve`` options. ``seed`` None: no ``--seed`` (the
+    server draws a secret one, or keeps the one stored in ``data``).
 
     Raises:
         ServerError: it exited or printed no admin link within ``timeout`` seconds (its output is
@@ -83,7 +84,8 @@ def start_server(paths: list[str], data: str, *, seed: int = 1, grace: float | N
     """
     port = port or free_port()
     command = [sys.executable, "-m", "mugkit.cli", "serve", *paths, "--host", "127.0.0.1", "--port", str(port),
-               "--data", data, "--seed", str(seed)] + (["--grace", str(grace)] if grace else []) + list(extra)
+               "--data", data] + (["--seed", str(seed)] if seed is not None else []) \
+        + (["--grace", str(grace)] if grace else []) + list(extra)
     process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, cwd=cwd,
                                env={**os.environ, "PYTHONUNBUFFERED": "1"})
     lines: list[str] = []

@@ -12,7 +12,7 @@ from dataclasses import dataclass, fields
 from functools import cached_property
 from typing import Any, Callable, Hashable, Mapping
 
-__all__ = ["GameOptions", "OptionsError", "HUMAN", "FILLS", "INPUT_MODES", "RUNTIMES",
+__all__ = ["GameOptions", "OptionsError", "HUMAN", "FILLS", "INPUT_MODES", "RUNTIMES", "VERIFY_MODES",
            "INPUT_DELAY_MAX", "MAX_ROLLBACK_MIN", "MAX_ROLLBACK_MAX"]
 
 INPUT_DELAY_MAX = 30      #: largest input delay in frames (one second at 30 fps)
@@ -21,6 +21,7 @@ MAX_ROLLBACK_MAX = 64     #: largest prediction window in frames
 RUNTIMES = ("server", "browser")
 FILLS = ("default", "previous")
 INPUT_MODES = ("pressed", "keydown", "keyup")
+VERIFY_MODES = ("flag", "require")
 
 
 class _Human:
@@ -119,6 +120,14 @@ class GameOptions:
     record_observations: bool = True
     """Store every frame's observations in the ``steps`` table (arrays compressed). False leaves
     them out — for pixel observations a study does not need. Read by the server's storage."""
+
+    verify: str = "flag"
+    """Browser runtime: what a game whose rows do not verify (the server re-simulates every
+    browser game from its seed and the stored human actions) means for the participant.
+    ``"flag"``: the verdict is stored (``games.verification``) and the participant goes on at
+    once. ``"require"``: the server verifies before the participant goes on, and a game that is
+    not ``completed`` and ``verified`` (forged rows, ended by the page, not re-simulable) earns no
+    completion code: the participant is ``excluded``. Read by the server's browser games."""
 
     packages: tuple = ()
     """Extra pinned Python packages (``"chess==1.11.2"``) the browser runtime installs. Read by the
@@ -252,7 +261,7 @@ def _one_of(o: dict, name: str, allowed: tuple) -> list[str]:
 
 
 def _other_problems(o: dict) -> list[str]:
-    out = _one_of(o, "fill", FILLS) + _one_of(o, "input_mode", INPUT_MODES)
+    out = _one_of(o, "fill", FILLS) + _one_of(o, "input_mode", INPUT_MODES) + _one_of(o, "verify", VERIFY_MODES)
     for flag in ("turn_based", "record_observations"):
         if not isinstance(o[flag], bool):
             out.append(f"{flag} must be True or False, got {o[flag]!r}")

@@ -32,6 +32,11 @@ objects cannot be stored: :class:`UnstorableValue` names where in the value they
 
 A whole observation that is a larger array is stored as bytes rather than text (no base64):
 :func:`pack_array` gives a JSON header line (dtype, shape, codec) then the compressed body.
+
+Text from someone who may mean harm (a browser's rows) is read with :class:`DecodeLimits`:
+``from_json(text, limits)`` refuses, with :class:`DecodeRefused`, text that is too long or nested
+too deep, arrays of other than numeric dtypes, and arrays or bytes larger than the limits, before
+allocating them (a compressed array is never decompressed past its stated size).
 """
 
 from __future__ import annotations
@@ -40,10 +45,12 @@ import base64
 import functools
 import json
 import math
+import re
 import struct
+from dataclasses import dataclass
 from typing import Any
 
-__all__ = ["UnstorableValue", "to_json", "from_json", "pack_array", "unpack_array",
+__all__ = ["UnstorableValue", "DecodeLimits", "DecodeRefused", "to_json", "from_json", "pack_array", "unpack_array",
            "encode_observation", "decode_observation", "observation_text", "SMALL_ARRAY"]
 
 #: Arrays with at most this many elements are written as readable numbers; larger ones compressed.
@@ -54,6 +61,91 @@ _DOUBLE = struct.Struct(">d")
 
 class UnstorableValue(ValueError):
     """A value that has no stored form; the message says where in the value it is."""
+
+
+class DecodeRefused(ValueError):
+    """Text refused by :class:`DecodeLimits`; the message names the limit and the value found."""
+
+
+@dataclass(frozen=True)
+class DecodeLimits:
+    """Bounds on what :func:`from_json` builds from text it did not write itself (a browser's).
+
+    Every limit is checked before the memory is allocated: a dtype and shape are read before any
+    array is built, and compressed data are never decompressed past the size they state."""
+
+    #: Longest text, in characters.
+    max_text: int = 1024 * 1024
+    #: Deepest nesting of lists, objects and tags (``[[[...]]]``).
+    max_depth: int = 64
+    #: Most elements in one array (the product of its shape).
+    max_elements: int = 4 * 1024 * 1024
+    #: Most dimensions of one array.
+    max_dims: int = 8
+    #: Most bytes of all arrays and bytes values in the text together, once decoded.
+    max_bytes: int = 32 * 1024 * 1024
+
+
+#: dtypes a limited decode accepts: bool, integers and floats, one value per element (no
+#: sub-arrays, records, objects or strings).
+_NUMERIC_DTYPE = re.compile(r"[<>|=]?(b1|[iu][1248]|f[248])")
+#: A JSON string (the unrolled form: no backtracking).
+_JSON_STRING = re.compile(r'"[^"\\]*(?:\\.[^"\\]*)*"')
+#: An innermost list or object: brackets with none inside.
+_INNERMOST = re.compile(r"\[[^\[\]{}]*\]|\{[^\[\]{}]*\}")
+
+
+def json_structure(text: str) -> str:
+    """JSON ``text`` without its strings: its brackets, numbers and literals (quick, in C)."""
+    return _JSON_STRING.sub("", text)
+
+
+def nested_deeper_than(structure: str, depth: int) -> bool:
+    """Whether lists and objects in ``structure`` (:func:`json_structure` of the text) nest deeper
+    than ``depth``. Each pass removes the innermost level in C: at most ``depth`` passes over the
+    text (keep it short: tens of kilobytes)."""
+    text = structure
+    for _ in range(depth):
+        text, removed = _INNERMOST.subn("", text)
+        if not removed:
+            return False
+    return "[" in text or "{" in text
+
+
+class _Budget:
+    """What a limited decode has left to spend."""
+
+    def __init__(self, limits: DecodeLimits):
+        self.limits = limits
+        self.bytes_left = limits.max_bytes
+
+    def spend(self, nbytes: int, what: str) -> None:
+        self.bytes_left -= nbytes
+        if self.bytes_left < 0:
+            raise DecodeRefused(f"{what} takes the decoded size past {self.limits.max_bytes} bytes")
+
+    def array(self, body: Any) -> tuple[Any, tuple]:
+        """The dtype and shape of an ``$ndarray`` body, checked before any memory is allocated."""
+        import numpy as np
+
+        lim = self.limits
+        if not isinstance(body, dict):
+            raise DecodeRefused("an $ndarray must be an object with dtype and shape")
+        dtype, shape = body.get("dtype"), body.get("shape")
+        if not isinstance(dtype, str) or not _NUMERIC_DTYPE.fullmatch(dtype):
+            raise DecodeRefused(f"array dtype {str(dtype)[:40]!r} refused: only bool, integer and float dtypes "
+                                f"such as '<f4' or '|u1'")
+        if not (isinstance(shape, list) and len(shape) <= lim.max_dims
+                and all(type(n) is int and 0 <= n <= lim.max_elements for n in shape)):
+            raise DecodeRefused(f"array shape {str(shape)[:60]} refused: a list of at most {lim.max_dims} "
+                                f"non-negative integers")
+        if math.prod(shape) > lim.max_elements:
+            raise DecodeRefused(f"array shape {shape} has {math.prod(shape)} elements, more than {lim.max_elements}")
+        dtype = np.dtype(dtype)
+        self.spend(_nbytes(dtype, tuple(shape)), f"an array of shape {shape} and dtype {dtype.str}")
+        if "items" in body:
+            raise DecodeRefused("object arrays ($ndarray with items) are refused")
+        return dtype, tuple(shape)
 
 
 _encode_json = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), allow_nan=False).encode
@@ -85,10 +177,21 @@ _decode_json = json.JSONDecoder().decode
 _LITERALS = {"null": None, "true": True, "false": False}
 
 
-def from_json(text: str | None) -> Any:
-    """The value :func:`to_json` wrote (None for SQL NULL)."""
+def from_json(text: str | None, limits: DecodeLimits | None = None) -> Any:
+    """The value :func:`to_json` wrote (None for SQL NULL).
+
+    Args:
+        limits: for text from outside (a browser): refuse what passes them. None: no bounds (the
+            database's own values).
+
+    Raises:
+        DecodeRefused: the text passes ``limits``; the message names the limit.
+        ValueError: not tagged JSON.
+    """
     if text is None:
         return None
+    if limits is not None:
+        return _limited(text, limits)
     # Fast paths: millions of step rows hold small ints, flags and tag-free JSON.
     literal = _LITERALS.get(text, _LITERALS)
     if literal is not _LITERALS:
@@ -97,6 +200,37 @@ def from_json(text: str | None) -> Any:
         return int(text)
     value = _decode_json(text)
     return _untag(value) if "$" in text else value  # no "$": no tag, the JSON value is the value
+
+
+def _limited(text: str, limits: DecodeLimits) -> Any:
+    if len(text) > limits.max_text:
+        raise DecodeRefused(f"text of {len(text)} characters, more than {limits.max_text}")
+    try:
+        value = _decode_json(text)
+        deep = _deeper_than(value, limits.max_depth)
+    except RecursionError:   # the C decoder stops at Python's recursion limit, at once
+        deep = True
+    if deep:
+        raise DecodeRefused(f"values nested deeper than {limits.max_depth}")
+    try:
+        return _untag(value, _Budget(limits))
+    except (KeyError, TypeError, AttributeError, IndexError, OSError, struct.error) as exc:
+        # A tag with a body of the wrong form, or compressed bytes that do not fit their shape.
+        raise ValueError(f"malformed tagged value ({type(exc).__name__}: {exc})") from None
+
+
+def _deeper_than(value: Any, depth: int) -> bool:
+    """Whether lists and dicts in decoded JSON nest deeper than ``depth`` (no recursion)."""
+    todo = [(value, 1)]
+    while todo:
+        v, level = todo.pop()
+        items = v if type(v) is list else v.values() if type(v) is dict else None
+        if items is None:
+            continue
+        if level > depth:
+            return True
+        todo.extend((x, level + 1) for x in items if type(x) in (list, dict))
+    return False
 
 
 #: Types that JSON keeps exactly as they are, with no tag.
@@ -158,36 +292,41 @@ def _tag_numpy(v: Any, where: str) -> Any:
     return {"$ndarray": {**head, codec: base64.b64encode(body).decode("ascii")}}
 
 
-def _untag(j: Any) -> Any:
+def _untag(j: Any, budget: _Budget | None = None) -> Any:
     if type(j) is list:
-        return [_untag(x) for x in j]
+        return [_untag(x, budget) for x in j]
     if type(j) is not dict:
         return j
     if len(j) == 1:
         (key, body), = j.items()
         if key.startswith("$"):
-            return _untag_one(key, body)
-    return {k: _untag(x) for k, x in j.items()}
+            return _untag_one(key, body, budget)
+    return {k: _untag(x, budget) for k, x in j.items()}
 
 
-def _untag_one(key: str, body: Any) -> Any:
+def _untag_one(key: str, body: Any, budget: _Budget | None) -> Any:
     if key == "$tuple":
-        return tuple(_untag(x) for x in body)
+        return tuple(_untag(x, budget) for x in body)
     if key == "$float":
         return _DOUBLE.unpack(bytes.fromhex(body))[0]
     if key == "$bytes":
+        if budget is not None:
+            budget.spend(len(body) * 3 // 4, "a $bytes value")
         return base64.b64decode(body)
     if key == "$dict":
-        return {_untag(k): _untag(x) for k, x in body}
+        return {_untag(k, budget): _untag(x, budget) for k, x in body}
     if key == "$ndarray":
-        return _untag_array(body)
+        return _untag_array(body, budget)
     raise ValueError(f"unknown tag {key!r} in stored JSON")
 
 
-def _untag_array(body: dict) -> Any:
+def _untag_array(body: dict, budget: _Budget | None = None) -> Any:
     import numpy as np
 
-    dtype, shape = np.dtype(body["dtype"]), tuple(body["shape"])
+    if budget is not None:
+        dtype, shape = budget.array(body)
+    else:
+        dtype, shape = np.dtype(body["dtype"]), tuple(body["shape"])
     if "items" in body:
         out = np.empty(len(body["items"]), dtype=object)
         out[:] = [_untag(x) for x in body["items"]]
@@ -283,15 +422,23 @@ def _compress(data: Any) -> tuple[str, bytes]:
 
 
 def _decompress(codec: str, body: bytes, nbytes: int) -> bytes:
+    """``body`` decompressed; never more than ``nbytes`` (the array's stated size) is produced."""
     if codec == "zlib":
         import zlib
 
-        return zlib.decompress(body)
+        inflate = zlib.decompressobj()
+        raw = inflate.decompress(body, nbytes)
+        if inflate.unconsumed_tail:
+            raise ValueError(f"compressed array data do not fit the {nbytes} bytes its shape states")
+        return raw
     if codec == "zstd":
         pa = _zstd()
         if pa is None:
             raise RuntimeError("this observation is zstd-compressed: reading it needs pyarrow with zstd")
-        return pa.decompress(body, decompressed_size=nbytes, codec="zstd", asbytes=True)
+        try:
+            return pa.decompress(body, decompressed_size=nbytes, codec="zstd", asbytes=True)
+        except OSError as exc:   # pyarrow: more data than the buffer of ``nbytes``, or not zstd
+            raise ValueError(f"compressed array data do not fit the {nbytes} bytes its shape states ({exc})") from None
     raise ValueError(f"unknown compression {codec!r} in a stored array")
 
 

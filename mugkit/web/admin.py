@@ -1,7 +1,7 @@
 """``/admin``: who is taking part now, how the games run, and the data to download.
 
-Behind the token printed at start-up (there is no default password). The page is plain HTML that
-reloads itself every few seconds.
+Behind the token printed at start-up (there is no default password), which the first visit trades
+for a cookie (server.py). The page is plain HTML that reloads itself every few seconds.
 """
 
 from __future__ import annotations
@@ -46,14 +46,14 @@ def _game_rows(study: Any) -> list[dict]:
     return rows
 
 
-async def admin_page(study: Any, token: str) -> str:
+async def admin_page(study: Any) -> str:
     """The admin page: counts per experiment, live participants and games, downloads."""
     counts = await study.storage.counts()
     live = [{"participant": p.id, "experiment": p.experiment, "step": p.flow[p.index][0] if p.index < len(p.flow) else "",
              "status": p.status, "connected": study.sockets.get(p.id, 0) > 0, "game": p.game or ""}
             for p in study.participants.values() if p.status == "active"]
     count_rows = [{"experiment": name, **c} for name, c in sorted(counts.items())]
-    links = " · ".join(f"<a href='/admin/data/{t}.csv?token={html.escape(token)}'>{t}.csv</a>" for t in TABLES)
+    links = " · ".join(f"<a href='/admin/data/{t}.csv'>{t}.csv</a>" for t in TABLES)  # the cookie goes along
     return ("<!doctype html><meta charset=utf-8><meta http-equiv=refresh content=5><title>mugkit admin</title>"
             "<style>body{font-family:system-ui;margin:2em}table{border-collapse:collapse}"
             "td,th{border:1px solid #ccc;padding:.2em .6em;font-size:14px}</style>"

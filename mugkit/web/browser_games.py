@@ -1,6 +1,13 @@
 """Games that run in the participant's browser (``runtime="browser"``, one human): what the
 server does for them.
 
+Rows are checked as they arrive (:meth:`BrowserGames.rows` refuses, at once, frames past
+``max_steps``, gaps, a second row of an agent in a frame, actions outside the action space), and
+every game is verified when it ends: the server re-simulates it from its seed and the stored human
+actions (:mod:`mugkit.web.verify`) and stores the verdict in ``games.verification``. With
+``verify="require"`` a game that is not verified does not count. A game whose participant stays
+away longer than the grace period is ended by the server (``abandoned``).
+
 The server does not play these games: it tells the browser what to load (the ``boot`` of the
 ``game`` view: pinned Pyodide, the wheels, the step), stores the step rows the browser sends in
 acknowledged batches, answers a reloaded browser with the record it needs to re-simulate the
@@ -19,8 +26,11 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ..runtime.rows import StepRow
-from ..runtime.values import from_json, to_json
+from ..runtime.values import DecodeRefused, to_json
+from ..steps import StepError
+from .client_values import decode
 from .runtime_assets import RuntimeAssets
+from .verify import Verifier, report_unverified
 from .wheels import BrowserBundle, Wheel
 
 __all__ = ["BrowserGames", "BrowserGame", "MAX_ROWS_TEXT", "runs_in_browser"]
@@ -30,6 +40,8 @@ log = logging.getLogger("mugkit.browser")
 #: Largest ``rows`` batch, in characters of tagged JSON (engine.io drops a connection above 1 MB).
 MAX_ROWS_TEXT = 512 * 1024
 #: Fields of a row the browser sends (mugkit.runtime.browser_game.row_dict) and its two timings.
+#: Frames per episode of a step with no ``max_steps`` (``--limit frames_per_episode``): 30 fps for two hours.
+FRAMES_PER_EPISODE = 216_000
 ROW_KEYS = frozenset({"episode", "frame", "agent", "action", "keys", "filled", "decided_at", "reward", "terminated",
                       "truncated", "observation", "info", "x", "t_client", "late_ms"})
 
@@ -55,6 +67,9 @@ class BrowserGame:
     agent: Any
     last: tuple = (-1, -1)          # (episode, frame) of the newest stored row
     over: bool = False              # the last episode's final frame is stored: the game may end
+    ended: bool = False             # the newest stored frame ends its episode (the next row starts one)
+    spaces: dict | None = None      # agent -> action space, built on the first batch
+    ending: bool = False            # finish() has begun: a second end (game_over twice) does nothing
     session: str | None = None      # the page now playing it (the last to ask for the record)
     lock: asyncio.Lock = field(default_factory=asyncio.Lock)
 
@@ -73,17 +88,43 @@ class BrowserGames:
         packages_url: Pyodide's package base URL (numpy and other Pyodide-built packages).
         storage: the study's storage.
         packages_dir: a local folder of Pyodide packages this server serves (offline labs), or None.
+        paths: experiment name → its module's file (to re-simulate its games).
+        steps: (experiment name, step name) → its browser-runtime step.
+        verifier: re-simulates ended games (default: one worker process, started on first use).
     """
 
     def __init__(self, assets: RuntimeAssets, bundles: dict[tuple, BrowserBundle], packages_url: str, storage: Any,
-                 packages_dir: str | None = None):
+                 packages_dir: str | None = None, paths: dict[str, str] | None = None,
+                 steps: dict[tuple, Any] | None = None, verifier: Verifier | None = None):
         self.assets = assets
         self.packages_dir = packages_dir
         self.bundles = bundles
         self.packages_url = packages_url
         self.storage = storage
+        #: Last frame of an episode when the step sets no ``max_steps`` (rows past it are refused).
+        self.frames_per_episode = FRAMES_PER_EPISODE
         self.games: dict[str, BrowserGame] = {}
         self.wheels: dict[str, Wheel] = {w.sha256: w for b in bundles.values() for w in b.wheels}
+        self.paths = dict(paths or {})
+        self.steps = dict(steps or {})
+        self.verifier = verifier or Verifier()
+        self._verifying: set[asyncio.Task] = set()
+        self._absent: dict[str, asyncio.Task] = {}  # game id -> its grace clock while its participant is away
+
+    async def start(self) -> None:
+        """Verifies, in the background, the browser games that ended but were never verified (the
+        server stopped first)."""
+        for row in await self.storage.games():
+            if row.get("runtime") == "browser" and row.get("outcome") is not None and \
+                    row.get("verification") in (None, "pending"):
+                self._background(row["game_id"])
+
+    async def close(self) -> None:
+        """Stops verifying (unfinished verifications stay ``pending``: :meth:`start` redoes them)."""
+        for task in [*self._verifying, *self._absent.values()]:
+            task.cancel()
+        await asyncio.gather(*self._verifying, *self._absent.values(), return_exceptions=True)
+        self.verifier.close()
 
     # -- starting and finding games --------------------------------------------------------
 
@@ -105,9 +146,10 @@ class BrowserGames:
         step = experiments[row["experiment"]].step(row["step"])
         game = BrowserGame(game_id, players[0]["participant_id"], row["experiment"], step, players[0]["agent"])
         game.last = await self.storage.last_frame(game_id) or (-1, -1)
-        if game.last[0] == step.options.episodes - 1:
+        if game.last != (-1, -1):
             newest = [StepRow(*game.last, agent, terminated=done) for frame, agent, *_, done
                       in await self.storage.step_inputs(game_id, game.last[0]) if frame == game.last[1]]
+            game.ended = any(r.terminated for r in newest)
             game.over = self._final(game, newest)
         self.games[game_id] = game
         return game
@@ -131,7 +173,9 @@ class BrowserGames:
             raise RowError(f"rows.rows must be the tagged JSON text of a list of rows, at most {MAX_ROWS_TEXT} "
                            f"characters")
         try:
-            items = from_json(text)
+            items = await decode(text)   # off the event loop, within limits (client_values.py)
+        except DecodeRefused as exc:
+            raise RowError(f"rows.rows refused: {exc}; send smaller batches and arrays") from None
         except (ValueError, KeyError, TypeError) as exc:
             raise RowError(f"rows.rows is not tagged JSON: {exc}") from None
         if not isinstance(items, list):
@@ -142,14 +186,19 @@ class BrowserGames:
             return {"ok": False, "superseded": True,
                     "error": "this game continues in another window or tab; its rows come from there"}
         async with game.lock:  # socket.io handlers may run concurrently: one batch at a time per game
+            if game.spaces is None:
+                game.spaces = await self._spaces(game)
             parsed = [self._row(game, item, i) for i, item in enumerate(items)]
             new = [r for r in parsed if (r[0].episode, r[0].frame) > game.last]
+            self._continues(game, [r for r, _, _ in new])
             if new:
                 await self.storage.add_steps(game.game_id, [r[0] for r in new], t_server=time.time(),
                                              t_client=[r[1] for r in new], late_ms=[r[2] for r in new],
                                              keep_observations=game.step.options.record_observations)
                 game.last = max(game.last, max((r.episode, r.frame) for r, _, _ in new))
-                game.over = self._final(game, [r for r, _, _ in new if (r.episode, r.frame) == game.last])
+                newest = [r for r, _, _ in new if (r.episode, r.frame) == game.last]
+                game.ended = any(r.terminated or r.truncated for r in newest)
+                game.over = self._final(game, newest)
         return {"ok": True, "batch": data.get("batch"), "last": list(game.last)}
 
     @staticmethod
@@ -169,8 +218,16 @@ class BrowserGames:
                 raise RowError(f"{where}.{name} must be a non-negative integer")
         if item["episode"] >= game.step.options.episodes:
             raise RowError(f"{where}.episode {item['episode']} is past the step's {game.step.options.episodes} episodes")
+        last = self.last_frame(game.step)
+        if item["frame"] > last:
+            raise RowError(f"{where}.frame {item['frame']} is past the episode's last frame {last} "
+                           + ("(the step's max_steps)" if game.step.options.max_steps is not None
+                              else "(limit frames_per_episode: the step sets no max_steps)"))
         if item.get("agent") not in game.step.players:
             raise RowError(f"{where}.agent {item.get('agent')!r} is not an agent of {game.step.name}")
+        space = (game.spaces or {}).get(item["agent"])
+        if item.get("action") is not None and space is not None and not _contains(space, item["action"]):
+            raise RowError(f"{where}.action {item['action']!r:.60} is outside {item['agent']!r}'s action space {space}")
         keys = item.get("keys")
         if keys is not None and not (isinstance(keys, list) and all(isinstance(k, str) for k in keys)):
             raise RowError(f"{where}.keys must be a list of key names or null")
@@ -182,6 +239,47 @@ class BrowserGames:
                       item.get("reward", 0), bool(item.get("terminated")), bool(item.get("truncated")),
                       item.get("observation"), item.get("info"), x)
         return row, _number(item.get("t_client")), _number(item.get("late_ms"))
+
+    def last_frame(self, step: Any) -> int:
+        """The last frame an episode of ``step`` can have: its ``max_steps`` (frame 0 is the
+        reset), or :attr:`frames_per_episode` when it sets none."""
+        max_steps = step.options.max_steps
+        return max_steps if max_steps is not None else self.frames_per_episode
+
+    @staticmethod
+    def _continues(game: BrowserGame, new: list[StepRow]) -> None:
+        """Refuses new rows that do not continue the stored game frame by frame: a gap, an agent
+        twice in a frame, a new episode where no row of the frame before ended one. (Whether the
+        env really ended it, and rows past the env's own end, only re-simulation can tell.)"""
+        last, ended, seen = game.last, game.ended or game.last == (-1, -1), set()
+        for row in new:
+            here = (row.episode, row.frame)
+            if here == last:
+                if row.agent in seen:
+                    raise RowError(f"episode {row.episode} frame {row.frame} has two rows of agent {row.agent!r}")
+            else:
+                nexts = [(last[0], last[1] + 1)] if last != (-1, -1) else []
+                nexts += [(last[0] + 1, 0)] if ended else []
+                if here not in nexts:
+                    raise RowError(f"rows must continue the game frame by frame: after episode {last[0]} frame "
+                                   f"{last[1]} comes {' or '.join(f'episode {e} frame {f}' for e, f in nexts)}, "
+                                   f"not episode {row.episode} frame {row.frame}")
+                last, ended, seen = here, False, set()
+            seen.add(row.agent)
+            ended = ended or row.terminated or row.truncated
+
+    async def _spaces(self, game: BrowserGame) -> dict:
+        """The game's action spaces (agent → space), from its env built as the browser builds it
+        (in a thread: the step function is the user's code). Empty when it does not build here:
+        then only re-simulation checks the actions."""
+        row = await self.storage.get_game(game.game_id) or {}
+        who = await self.storage.get_participant(game.participant) or {}
+        try:
+            return await asyncio.to_thread(_action_spaces, game, int(row.get("seed") or 0), who)
+        except StepError as exc:  # the user's step function raised: verification will say so too
+            log.warning("game %s: its env does not build on the server (%s); actions are checked when it is "
+                        "verified", game.game_id, exc)
+            return {}
 
     async def record(self, game: BrowserGame, session: Any = None) -> dict | None:
         """What a (re)loaded page re-simulates: the current episode's recorded human inputs and,
@@ -203,16 +301,110 @@ class BrowserGames:
         return {"episode": episode, "frames": [[f, h, s] for f, (h, s) in sorted(frames.items()) if f > 0],
                 "last": list(game.last)}
 
-    async def finish(self, game: BrowserGame, outcome: str) -> None:
-        """Ends the game with ``outcome`` (stored)."""
-        self.games.pop(game.game_id, None)
-        await self.storage.end_game(game.game_id, outcome, ended_at=time.time())
-        log.info("game %s: over in the browser (%s)", game.game_id, outcome)
+    async def finish(self, game: BrowserGame, outcome: str, reason: str) -> bool | None:
+        """Ends the game with ``outcome`` and ``reason`` (``games.outcome_reason``), and verifies it:
+        in the background with ``verify="flag"``, before the outcome is stored with
+        ``verify="require"`` (a restart meanwhile leaves the game open: the page's ``game_over``
+        comes again). Returns whether the game counts towards completion: always with ``"flag"``;
+        with ``"require"`` only a ``completed`` game whose rows are ``verified``; None when the game
+        is ending already (a second ``game_over``, or ``load_failed`` after it): nothing to do."""
+        if game.ending:
+            return None
+        game.ending = True
+        if game.step.options.verify == "require":
+            result = await self.verifier.verify_game(self.storage, self.paths, game.game_id, outcome)
+            await report_unverified(self.storage, game.game_id, result)
+            await self.storage.end_game(game.game_id, outcome, ended_at=time.time(), outcome_reason=reason,
+                                        **_columns(result))
+            self.games.pop(game.game_id, None)
+            counts = outcome == "completed" and result["verification"] == "verified"
+        else:
+            await self.storage.end_game(game.game_id, outcome, ended_at=time.time(), outcome_reason=reason,
+                                        verification="pending")
+            self.games.pop(game.game_id, None)
+            self._background(game.game_id)
+            counts = True
+        log.info("game %s: over in the browser (%s: %s)", game.game_id, outcome, reason)
+        return counts
+
+    async def counts(self, game_id: str) -> bool:
+        """Whether an ended game counts towards completion (see :meth:`finish`); True for a game that
+        is not a browser game or not ended."""
+        row = await self.storage.get_game(game_id)
+        if row is None or row.get("runtime") != "browser" or row.get("outcome") is None:
+            return True
+        step = self.steps.get((row["experiment"], row["step"]))
+        if step is None or step.options.verify != "require":
+            return True
+        return row["outcome"] == "completed" and row.get("verification") == "verified"
+
+    # -- participants away -----------------------------------------------------------------
+
+    def left(self, game_id: str, grace: float) -> None:
+        """The game's participant has no connection left: unless they are back within ``grace``
+        seconds, the server ends the game as ``abandoned`` (reason ``grace_expired``). (Only games
+        the server holds in memory: after a restart, a game whose participant never comes back
+        keeps no outcome.)"""
+        if game_id in self.games and game_id not in self._absent:
+            self._absent[game_id] = asyncio.get_running_loop().create_task(self._expire(game_id, grace))
+
+    def back(self, game_id: str) -> None:
+        """The game's participant is connected again: the grace clock stops."""
+        task = self._absent.pop(game_id, None)
+        if task is not None:
+            task.cancel()
+
+    async def _expire(self, game_id: str, grace: float) -> None:
+        await asyncio.sleep(grace)
+        self._absent.pop(game_id, None)
+        game = self.games.get(game_id)
+        if game is not None:
+            async with game.lock:
+                await self.finish(game, "abandoned", "grace_expired")
+
+    # -- verification ----------------------------------------------------------------------
+
+    def _background(self, game_id: str) -> None:
+        task = asyncio.get_running_loop().create_task(self._verify_and_store(game_id))
+        self._verifying.add(task)
+        task.add_done_callback(self._verified)
+
+    def _verified(self, task: asyncio.Task) -> None:
+        self._verifying.discard(task)
+        if not task.cancelled() and task.exception() is not None:  # the storage failed: say so, stay pending
+            log.error("storing a verification failed; the game stays pending and is verified again at the next "
+                      "start", exc_info=task.exception())
+
+    async def _verify_and_store(self, game_id: str) -> None:
+        result = await self.verifier.verify_game(self.storage, self.paths, game_id)
+        await report_unverified(self.storage, game_id, result)  # first: a verdict read back has its event
+        await self.storage.update_game(game_id, **_columns(result))
 
     def wheel(self, sha256: str, filename: str) -> Wheel | None:
         """The wheel behind ``/runtime/wheels/<sha256>/<filename>``, or None."""
         w = self.wheels.get(sha256)
         return w if w is not None and w.filename == filename else None
+
+
+def _action_spaces(game: BrowserGame, seed: int, who: dict) -> dict:
+    from ..games import Participant, build_env
+
+    participant = Participant(game.participant, dict(who.get("params") or {}), who.get("condition"))
+    env = build_env(game.step, seed=seed, participant=participant, group=[participant])
+    return {agent: env.action_space(agent) for agent in env.agents}
+
+
+def _columns(result: dict) -> dict:
+    """A verification result as ``games`` columns."""
+    return {"verification": result["verification"], "verification_detail": result["detail"],
+            "timing": result["timing"]}
+
+
+def _contains(space: Any, action: Any) -> bool:
+    try:
+        return bool(space.contains(action))
+    except Exception:  # a space that cannot even compare the value: it is not inside
+        return False
 
 
 def _number(v: Any) -> float | None:

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import json
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from ..collect import basedir_and_name
@@ -48,13 +48,16 @@ class PreparedRuntime:
 
     assets: RuntimeAssets
     bundles: dict
+    paths: dict = field(default_factory=dict)  # experiment name -> its module's file (verification)
+    steps: dict = field(default_factory=dict)  # (experiment name, step name) -> the browser step
 
     def games(self, storage: Any, pyodide_packages: str | None) -> BrowserGames:
         """The study's browser games, loading Pyodide's packages from ``pyodide_packages``: a URL,
         a folder this server serves at ``/runtime/pyodide-packages/``, or None (the official
         distribution)."""
         folder, url = packages_location(pyodide_packages, self.assets.versions["pyodide"])
-        return BrowserGames(self.assets, self.bundles, url, storage, packages_dir=folder)
+        return BrowserGames(self.assets, self.bundles, url, storage, packages_dir=folder, paths=self.paths,
+                            steps=self.steps)
 
 
 def prepare_browser_runtime(experiments: dict, assets: RuntimeAssets | None = None) -> PreparedRuntime | None:
@@ -73,7 +76,8 @@ def prepare_browser_runtime(experiments: dict, assets: RuntimeAssets | None = No
     folders: dict[str, Any] = {}
     bundles = {(name, step.name): build_bundle(experiment, step, assets, runtime, folders)
                for name, experiment, step in steps}
-    return PreparedRuntime(assets, bundles)
+    return PreparedRuntime(assets, bundles, {name: e.path for name, e in experiments.items()},
+                           {(name, step.name): step for name, _, step in steps})
 
 
 def boot_files(assets: RuntimeAssets, bundle: BrowserBundle, packages_url: str, base: str = "") -> dict:

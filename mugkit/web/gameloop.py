@@ -28,14 +28,21 @@ from ..runtime.frames import FrameEncoder, KeyState
 from ..runtime.rows import FrameResult
 from .protocol import Keys
 
-__all__ = ["ServerGame", "GameStats", "GRACE_SECONDS", "IMAGE_FPS"]
+__all__ = ["ServerGame", "GameStats", "GRACE_SECONDS", "IMAGE_FPS", "OUTCOME_REASONS"]
 
 log = logging.getLogger("mugkit.game")
 
 #: Seconds a game waits for a human whose connection dropped.
 GRACE_SECONDS = 20.0
+#: A server-run game's outcome → ``games.outcome_reason``: who ended it, and why.
+OUTCOME_REASONS = {"completed": "game_over", "abandoned": "grace_expired", "partner_left": "grace_expired",
+                   "interrupted": "server_stop", "storage_error": "storage_error", "error": "env_raised"}
 #: Most images per second an RGB-array env streams (each is a compressed JPEG).
 IMAGE_FPS = 15
+#: How far one ``keys`` message's ``seq`` may run ahead of the last one applied. A page sends one
+#: message per keyboard change, so a few messages lost or reordered jump a little; a forged huge
+#: ``seq`` would make every later honest message look old, and is refused instead.
+MAX_SEQ_STEP = 1000
 
 
 @dataclass
@@ -90,11 +97,16 @@ class ServerGame:
         """Starts the clock (an asyncio task)."""
         self._task = asyncio.get_running_loop().create_task(self._run(), name=f"game {self.game_id}")
 
-    def on_keys(self, agent: Hashable, keys: Keys) -> None:
-        """A ``keys`` message of ``agent``'s participant."""
+    def on_keys(self, agent: Hashable, keys: Keys) -> str | None:
+        """A ``keys`` message of ``agent``'s participant; an error text when it is refused."""
         state = self.keys.get(agent)
-        if state is not None:
-            state.apply(keys)
+        if state is None:
+            return None
+        if state.seq >= 0 and keys.seq > state.seq + MAX_SEQ_STEP:
+            return (f"keys.seq {keys.seq} jumps more than {MAX_SEQ_STEP} past the last one applied ({state.seq}); "
+                    "number messages one after another")
+        state.apply(keys)
+        return None
 
     def left(self, agent: Hashable) -> None:
         """``agent``'s participant lost their connection: the game pauses for them."""

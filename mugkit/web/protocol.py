@@ -24,7 +24,10 @@ Server → client
       (``{"submit_to": url, "assignment_id": str}`` or null)
     - ``ended``: ``title``, ``html``, ``code`` (declined, timed out, excluded, partner left …)
     - ``preview``: ``html`` (an MTurk preview: nothing has started)
-    - ``refused``: ``html`` (e.g. this panel id already completed the study)
+    - ``refused``: ``html`` (e.g. this panel id already took part, from another browser); when a
+      limit refused it, also ``limit`` (its name, docs/security/limits.md) and ``retry_after`` (seconds)
+    - ``transfer``: ``title``, ``html``, ``button`` — this browser shows the panel id and panel
+      attempt of a participant who started in another browser; ``transfer`` takes their place
 
     ``identity``: ``{"participant": str, "resume": str}``, to keep for reloads.
 
@@ -37,7 +40,9 @@ Server → client
 
     ``waitroom``: ``{"present", "needed", "timeout"}`` while waiting for partners.
 
-    ``error``: ``{"message"}`` for a rejected message (the client shows it; nothing is lost).
+    ``error``: ``{"message"}`` for a rejected message (the client shows it; nothing is lost), with
+    ``limit`` when a limit refused it (mugkit/web/socket_limits.py). A message that asked for an
+    acknowledgement gets ``{"ok": false, "error", "limit"}`` instead.
 
 Client → server
     ``keys``: ``{"game": str, "seq": int, "held": [str], "down": [str], "up": [str], "t": float}``
@@ -47,7 +52,15 @@ Client → server
 
     ``advance``: ``{"index": int, ...}`` — leave step ``index``; a survey adds ``"answers": {name:
     value}``, a consent ``"agree": bool``. Acknowledged with ``{"ok": true}`` or
-    ``{"ok": false, "error": str}``.
+    ``{"ok": false, "error": str}``; ``"stale": true`` (and the participant's ``index``) when
+    that step was already left — the message was sent twice, or from another window — and the
+    current view is on its way: nothing to retry. Messages that move a participant are handled one
+    at a time per participant, so none moves anyone twice.
+
+    ``transfer``: ``{}`` — after a ``transfer`` view: this browser takes the participant's place
+    (their other windows get an ``ended`` view and are disconnected). Acknowledged with
+    ``{"ok": true}`` (then ``identity`` and ``view`` follow) or ``{"ok": false, "error"}`` (e.g. in
+    the middle of a game).
 
 Browser runtime (``runtime="browser"`` steps with one human; mugkit/web/browser_games.py)
     The ``game`` view has ``"runtime": "browser"`` and a ``boot``: ``pyodide`` (the pinned
@@ -58,7 +71,8 @@ Browser runtime (``runtime="browser"`` steps with one human; mugkit/web/browser_
     ``spec`` (tagged JSON, :mod:`mugkit.runtime.values`: ``module``, ``step``, ``game``, ``seed``,
     ``agent``, ``participant``) for :func:`mugkit.browser.open_game`. No ``frame`` messages come:
     the browser plays the game with the frame driver and sends its rows. Every message below is
-    acknowledged with ``{"ok": true, ...}`` or ``{"ok": false, "error": str}`` and names the game:
+    acknowledged with ``{"ok": true, ...}`` or ``{"ok": false, "error": str}`` and names the game;
+    ``"stale": true`` says the game is over or not this participant's (nothing to retry):
 
     - ``rows``: ``{"game", "session", "batch": int, "rows": str}``, ``rows`` the tagged JSON of a list of row
       objects (:func:`mugkit.runtime.browser_game.row_dict` plus ``t_client`` in seconds and
@@ -67,7 +81,13 @@ Browser runtime (``runtime="browser"`` steps with one human; mugkit/web/browser_
       before the newest stored frame are dropped, so sending a batch again is harmless. A browser
       keeps each batch (``localStorage``) until it is acknowledged. Rows of a page whose
       ``session`` is not the one that last asked for ``resume`` are refused with
-      ``"superseded": true`` (the game goes on in another window).
+      ``"superseded": true`` (the game goes on in another window). A batch is refused, with what
+      is wrong and nothing of it stored, when a row is past ``max_steps`` or the step's episodes,
+      does not continue the stored game frame by frame (a gap; a new episode where no row of the
+      frame before ended one), repeats an agent within a frame, or has an action outside the
+      agent's action space. Rows carry no frame hash: the server re-simulates the game from its
+      seed and the stored human actions when it ends (mugkit/web/verify.py), which covers the
+      env's state.
     - ``resume``: ``{"game", "session"}`` → ``{"ok": true, "record": str | null}``: the tagged JSON of
       ``{"episode", "frames": [[frame, {human: [action, keys, filled]}, {agent: [action,
       reward]}]], "last": [episode, frame]}``, the current episode's recorded human inputs and
@@ -79,9 +99,17 @@ Browser runtime (``runtime="browser"`` steps with one human; mugkit/web/browser_
       resume, the tagged JSON of the first re-simulated frame whose actions or rewards differ
       from the stored ones (logged, and stored as a ``game_resume_diverged`` event).
     - ``load_failed``: ``{"game", "stage", "package", "reason"}`` — logged by the server (which
-      package failed and why) and stored as a ``game_load_failed`` event.
+      package failed and why) and stored as a ``game_load_failed`` event. With ``"stage": "game"``
+      (the env, a policy or a hook raised) it ends the game: outcome ``error``, reason
+      ``client_error``; send every row first.
     - ``game_over``: ``{"game", "session"}`` — every episode is played and its rows acknowledged; the
-      participant moves on (refused while the last episode's rows are not stored).
+      participant moves on (refused while the last episode's rows are not stored). The server
+      verifies the game: in the background with ``verify="flag"``; with ``verify="require"`` before
+      it answers, and a game that is not verified sends the ``ended`` view (no code) instead of
+      the next step.
+
+    A participant with no connection left for longer than the grace period has their game ended
+    by the server (outcome ``abandoned``, reason ``grace_expired``).
 """
 
 from __future__ import annotations
@@ -95,6 +123,8 @@ __all__ = ["ProtocolError", "Keys", "parse_keys", "parse_advance", "MAX_KEYS", "
 #: short: "ArrowLeft", "a", " ").
 MAX_KEYS = 16
 MAX_KEY_NAME = 32
+#: ``keys.seq`` stays below this (a page numbers its messages from 0; a game has far fewer).
+MAX_SEQ = 2**31
 
 
 class ProtocolError(ValueError):
@@ -136,8 +166,8 @@ def parse_keys(data: Any) -> Keys:
     game, seq, t = data.get("game"), data.get("seq"), data.get("t")
     if not isinstance(game, str) or not game:
         raise ProtocolError("keys.game must be the game's id")
-    if not _is_int(seq) or seq < 0:
-        raise ProtocolError("keys.seq must be a non-negative integer")
+    if not _is_int(seq) or not 0 <= seq < MAX_SEQ:
+        raise ProtocolError(f"keys.seq must be an integer from 0 to {MAX_SEQ - 1}")
     if t is not None and (not isinstance(t, (int, float)) or isinstance(t, bool) or t != t):
         raise ProtocolError("keys.t must be a number (the client's clock in ms)")
     return Keys(game, seq, _names(data.get("held", []), "held"), _names(data.get("down", []), "down"),

@@ -16,12 +16,17 @@ import secrets
 import sys
 
 from .gameloop import GRACE_SECONDS
+from .limits import LimitError, Limits, RepeatFilter
 
 __all__ = ["main", "run"]
 
 log = logging.getLogger("mugkit.serve")
 
 DATABASE = "mugkit.sqlite"
+#: Bits of a drawn study seed.
+SEED_BITS = 128
+#: A study seed of this many bits or fewer can be searched for: the server warns.
+GUESSABLE_BITS = 64
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -31,12 +36,19 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--port", type=int, default=8000, help="port (default 8000)")
     p.add_argument("--data", default="data", help="folder of the database (default data/)")
     p.add_argument("--seed", type=int, default=None,
-                   help="the study seed (default: drawn at the first start and kept in the data folder)")
+                   help="the study seed, a secret key (default: 128 random bits drawn at the first start and kept "
+                        "in the data folder). A small --seed is for reproducible tests: it can be guessed")
     p.add_argument("--grace", type=float, default=GRACE_SECONDS, metavar="SECONDS",
                    help=f"how long a game waits for a player whose connection dropped (default {GRACE_SECONDS:g})")
     p.add_argument("--pyodide-packages", default=None, metavar="URL|DIR",
                    help="where browsers load Pyodide's own packages (numpy …) from: a URL, or a folder this server "
                         "serves (offline labs). Default: Pyodide's official distribution of the pinned version")
+    p.add_argument("--allow-origin", action="append", default=[], metavar="URL",
+                   help="also let pages of this origin (e.g. https://lab.example.org) open the live connection; "
+                        "repeat for several (default: only pages of this server)")
+    p.add_argument("--limit", action="append", default=[], metavar="NAME=VALUE",
+                   help="change one of the limits on what a client may send, e.g. connections_per_address=300 "
+                        "(repeat for several; docs/security/limits.md lists them)")
     return p
 
 
@@ -52,18 +64,31 @@ async def study_seed(storage, wanted: int | None) -> int:
             raise SystemExit(f"mugkit serve: this data folder ran with --seed {stored}; serve it with that seed, "
                              f"or give another --data folder for seed {wanted}")
         return int(stored)
-    seed = wanted if wanted is not None else secrets.randbelow(2**31)
+    seed = wanted if wanted is not None else secrets.randbits(SEED_BITS)
     await storage.set_meta("study_seed", seed)
     return seed
 
 
+def _short_seed_warning(seed: int) -> str | None:
+    """A warning for a study seed an attacker could search (a ``--seed`` from a test, or a data
+    folder from before seeds were 128 bits): from one game's seed they could find it and predict
+    other participants' games."""
+    if seed.bit_length() > GUESSABLE_BITS:  # a drawn seed is this short one time in 2**64
+        return None
+    return (f"warning: the study seed has {seed.bit_length()} bits, so it can be guessed and participants' game "
+            f"seeds predicted; fine for tests, but for a real study start with a fresh --data folder and no --seed")
+
+
 async def run(paths: list[str], host: str, port: int, data: str, seed: int | None, grace: float = GRACE_SECONDS,
-              ready: asyncio.Event | None = None, pyodide_packages: str | None = None) -> None:
+              ready: asyncio.Event | None = None, pyodide_packages: str | None = None,
+              limits: Limits | None = None, allow_origins: list[str] = ()) -> None:
     """Serves until cancelled (or a signal stops uvicorn)."""
     import uvicorn
 
+    from .connections import protocols
+
     from ..collect import collect
-    from .server import create_app
+    from .server import create_app, socket_layer, socket_server
     from .storage import SQLiteStorage
     from .study import Study
 
@@ -88,24 +113,33 @@ async def run(paths: list[str], host: str, port: int, data: str, seed: int | Non
     storage = SQLiteStorage(os.path.join(data, DATABASE))
     await storage.start()
     browser = bundles.games(storage, pyodide_packages) if bundles is not None else None
-    study = Study(experiments, storage, await study_seed(storage, seed), emit=None, grace=grace, browser=browser)
+    limits = limits or Limits()
+    sio = socket_server(limits, allow_origins)
+    study = Study(experiments, storage, await study_seed(storage, seed), **socket_layer(sio), grace=grace,
+                  browser=browser)
     token = secrets.token_urlsafe(18)
-    app, _, _ = create_app(study, token)
+    app, _, _ = create_app(study, token, sio, limits, allow_origins)
     await study.start()
+    if browser is not None:
+        await browser.start()  # verifies browser games a stop left unverified
     _announce(experiments, host, port, data, study.seed, token)
     if bundles is not None:
         from .browser_runtime import shipped_report
 
         for line in shipped_report(bundles.bundles):
             print(line, flush=True)
-    server = uvicorn.Server(uvicorn.Config(app, host=host, port=port, log_level="warning", ws="websockets-sansio",
-                                           lifespan="on"))
+    http, ws, _ = protocols(limits)   # connection caps and the header deadline (connections.py)
+    server = uvicorn.Server(uvicorn.Config(app, host=host, port=port, log_level="warning", http=http, ws=ws,
+                                           lifespan="on", timeout_keep_alive=limits.keep_alive,
+                                           ws_max_size=limits.message_bytes))
     try:
         if ready is not None:
             asyncio.get_running_loop().create_task(_when_started(server, ready))
         await server.serve()
     finally:
         await study.close()
+        if browser is not None:
+            await browser.close()
         await storage.close()
 
 
@@ -132,6 +166,7 @@ def _announce(experiments: dict, host: str, port: int, data: str, seed: int, tok
     shown = "localhost" if host in ("127.0.0.1", "0.0.0.0") else host
     base = f"http://{shown}:{port}"
     lines = [f"mugkit serving {len(experiments)} experiment(s), study seed {seed}"]
+    lines += [w] if (w := _short_seed_warning(seed)) else []
     lines += [f"  {base}/{name}/" for name in sorted(experiments)]
     lines += [f"data: {os.path.abspath(os.path.join(data, DATABASE))}", f"admin: {base}/admin?token={token}"]
     for line in lines:
@@ -148,11 +183,19 @@ def main(argv: list[str]) -> int:
     if not args.grace > 0:
         print("mugkit serve: --grace must be a positive number of seconds", file=sys.stderr)
         return 2
+    try:
+        limits = Limits().with_options(args.limit)
+    except LimitError as exc:
+        print(f"mugkit serve: {exc}", file=sys.stderr)
+        return 2
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     logging.getLogger("sanic").setLevel(logging.WARNING)  # its banner says nothing a researcher needs
+    for name in ("uvicorn.error", "engineio.server", "socketio.server", "sanic.error"):
+        # a flood of bad requests must not become a flood of log lines
+        logging.getLogger(name).addFilter(RepeatFilter(limits.log_interval))
     try:
         asyncio.run(run(args.paths, args.host, args.port, args.data, args.seed, args.grace,
-                        pyodide_packages=args.pyodide_packages))
+                        pyodide_packages=args.pyodide_packages, limits=limits, allow_origins=args.allow_origin))
     except KeyboardInterrupt:
         pass
     except SystemExit as exc:

@@ -11,7 +11,12 @@ Routes: ``/`` (the researcher's index of experiments), ``/<experiment>/`` (the p
 the client then connects over socket.io), ``/static/…`` (the client and its vendored assets),
 ``/<experiment>/files/…`` (images, sounds and sprite atlases next to the experiment: asset types
 only, never hidden paths, data, databases, backups or symlinks out of the folder —
-:mod:`mugkit.web.public_files`), ``/admin`` (behind a token).
+:mod:`mugkit.web.public_files`), ``/admin`` (behind a token). Every response carries the security
+headers of :mod:`mugkit.web.headers`.
+
+The admin token leaves the URL at once: ``/admin?token=…`` (the link printed at start) sets an
+``HttpOnly``, ``SameSite=Strict`` cookie for ``/admin`` and sends the browser on to ``/admin``;
+later requests carry the cookie, or scripts send the ``X-Mugkit-Token`` header.
 """
 
 from __future__ import annotations
@@ -27,10 +32,15 @@ from typing import Any
 import socketio
 from sanic import Sanic, response
 
+from .arrivals import ArrivalLimit, TooManyArrivals
+from .flow import Arrival
+from .headers import add_security_headers
+from .limits import Limits
 from .public_files import public_path
+from .socket_limits import LimitedSocketServer, OriginGuard, client_address, origin_check
 from .study import Study
 
-__all__ = ["create_app", "STATIC_DIR", "MAX_MESSAGE_BYTES"]
+__all__ = ["create_app", "socket_server", "socket_layer", "STATIC_DIR", "MAX_MESSAGE_BYTES", "ADMIN_COOKIE"]
 
 log = logging.getLogger("mugkit.server")
 
@@ -40,6 +50,8 @@ TEMPLATE = os.path.join(WEB_DIR, "templates", "page.html")
 #: Largest client message handled (bigger ones are answered with an error). engine.io itself closes
 #: a connection whose message passes ``max_http_buffer_size`` (1 MB) before mugkit sees it.
 MAX_MESSAGE_BYTES = 16 * 1024
+#: The cookie that carries the admin token after the first visit (Path=/admin).
+ADMIN_COOKIE = "mugkit_admin"
 #: Files an experiment may serve from its folder (never its Python source or data), when
 #: :func:`~mugkit.web.public_files.public_path` lets them out.
 ASSET_TYPES = (".png", ".jpg", ".jpeg", ".gif", ".svg", ".webp", ".json", ".mp3", ".wav", ".ogg", ".css")
@@ -64,18 +76,52 @@ def _inside(root: str, relative: str) -> str | None:
     return path if path.startswith(root + os.sep) and os.path.isfile(path) else None
 
 
-def create_app(study: Study, admin_token: str) -> tuple[Any, socketio.AsyncServer, Sanic]:
-    """The ASGI app (socket.io around Sanic), the socket.io server and the Sanic app.
+def socket_server(limits: Limits = Limits(), allow_origins: list[str] = ()) -> LimitedSocketServer:
+    """The socket.io server (websockets only; see the module's docstring), with the limits on
+    what one connection may send and the Origin check (mugkit/web/socket_limits.py).
 
-    ``study.emit`` is set to the socket.io server's emit."""
-    sio = socketio.AsyncServer(async_mode="asgi", transports=["websocket"], cors_allowed_origins=[],
-                               serializer=_TextPacket,
-                               max_http_buffer_size=1_000_000, logger=False, engineio_logger=False)
-    study.emit = sio.emit
+    Args:
+        limits: what one client may send (mugkit/web/limits.py).
+        allow_origins: pages of other origins that may open the socket (``--allow-origin``); pages
+            of this server always may.
+    """
+    return LimitedSocketServer(limits, async_mode="asgi", transports=["websocket"],
+                               cors_allowed_origins=origin_check(list(allow_origins)), serializer=_TextPacket,
+                               max_http_buffer_size=limits.message_bytes, logger=False, engineio_logger=False)
+
+
+def socket_layer(sio: socketio.AsyncServer) -> dict:
+    """What a :class:`~mugkit.web.study.Study` is given of the socket layer: ``emit``, ``join``
+    (a participant's sockets into a room) and ``evict`` (a participant's windows closed)."""
+    async def join(pid: str, room: str) -> None:
+        for sid, _ in list(sio.manager.get_participants("/", f"p:{pid}")):
+            await sio.enter_room(sid, room)
+
+    async def evict(pid: str) -> None:
+        room = f"p:{pid}"
+        await sio.emit("view", {"kind": "ended", "title": "This study continues elsewhere", "html":
+                                "<p>You went on with this study in another browser or on another device, so this "
+                                "window has stopped. You can close it.</p>", "code": None}, room=room)
+        for sid, _ in list(sio.manager.get_participants("/", room)):
+            await sio.disconnect(sid)  # its disconnect handler still runs: the socket counts stay right
+
+    return {"emit": sio.emit, "join": join, "evict": evict}
+
+
+def create_app(study: Study, admin_token: str, sio: socketio.AsyncServer | None = None, limits: Limits = Limits(),
+               allow_origins: list[str] = ()) -> tuple[Any, socketio.AsyncServer, Sanic]:
+    """The ASGI app (socket.io around Sanic), the socket.io server and the Sanic app. ``sio`` is
+    the socket.io server the study was given (:func:`socket_layer`); a new one by default.
+    ``limits`` and ``allow_origins`` as for :func:`socket_server` (give ``sio`` the same)."""
+    sio = sio or socket_server(limits, allow_origins)
+    if study.browser is not None:
+        study.browser.frames_per_episode = limits.frames_per_episode
     app = Sanic(f"mugkit_{secrets.token_hex(4)}", configure_logging=False)
     _http_routes(app, study, admin_token)
-    _socket_events(sio, study)
-    return socketio.ASGIApp(sio, other_asgi_app=app, socketio_path="socket.io"), sio, app
+    add_security_headers(app, getattr(study.browser, "packages_url", None))
+    _socket_events(sio, study, limits)
+    asgi = socketio.ASGIApp(sio, other_asgi_app=app, socketio_path="socket.io")
+    return OriginGuard(asgi, origin_check(list(allow_origins)), limits.log_interval), sio, app
 
 
 # -- HTTP ------------------------------------------------------------------------------------
@@ -120,9 +166,14 @@ def _http_routes(app: Sanic, study: Study, admin_token: str) -> None:
 
     @app.get("/admin")
     async def admin(request):
+        given = request.args.get("token")
+        if given is not None:  # the printed link: trade the token in the URL for a cookie
+            if not _same_token(given, admin_token):
+                return response.text("forbidden: open the admin link printed when the server started", status=403)
+            return _admin_cookie(response.html(_ADMIN_REDIRECT), admin_token, request.scheme == "https")
         if not _authorized(request, admin_token):
             return response.text("forbidden: open the admin link printed when the server started", status=403)
-        return response.html(await admin_page(study, request.args.get("token", "")))
+        return response.html(await admin_page(study))
 
     @app.get("/admin/stats.json")
     async def admin_stats(request):
@@ -137,8 +188,10 @@ def _http_routes(app: Sanic, study: Study, admin_token: str) -> None:
         return await admin_table(study, table)
 
 
-def _browser_events(sio: socketio.AsyncServer, study: Study, participant: Any) -> None:
+def _browser_events(sio: socketio.AsyncServer, study: Study, participant: Any, limits: Limits) -> None:
     """The browser runtime's messages (protocol.py): rows, resume, loaded, load_failed, game_over."""
+    stored: dict[str, int] = {}   # game id -> loaded / load_failed messages stored
+
     async def browser_message(kind: str, sid: str, data: Any) -> dict:
         p = await participant(sid)
         if p is None:
@@ -147,6 +200,14 @@ def _browser_events(sio: socketio.AsyncServer, study: Study, participant: Any) -
             return {"ok": False, "error": "this server runs no games in the browser"}
         if kind != "rows" and _too_big(data):  # a rows batch has its own, larger bound
             return {"ok": False, "error": f"message larger than {MAX_MESSAGE_BYTES} bytes"}
+        if kind in ("loaded", "load_failed") and p.game is not None and isinstance(data, dict) \
+                and data.get("game") == p.game:
+            # Each is stored as an event: a page sends one per load, a script could fill the database.
+            if stored.get(p.game, 0) >= limits.game_events:
+                return {"ok": False, "limit": "game_events",
+                        "error": f"{kind} refused: {limits.game_events} loaded/load_failed messages are stored for "
+                                 f"this game already (limit game_events)"}
+            stored[p.game] = stored.get(p.game, 0) + 1
         return await study.browser_message(p, kind, data)
 
     def handler_of(kind: str):
@@ -190,9 +251,30 @@ def _runtime_routes(app: Sanic, study: Study) -> None:
         return await pinned(found, name)
 
 
+def _same_token(given: Any, token: str) -> bool:
+    """Whether ``given`` is the admin token; any odd value (non-ASCII, not text) is simply not."""
+    if not token or not isinstance(given, str):
+        return False
+    return secrets.compare_digest(given.encode("utf-8", "replace"), token.encode("utf-8"))
+
+
 def _authorized(request: Any, token: str) -> bool:
-    given = request.args.get("token", "") or request.headers.get("x-mugkit-token", "")
-    return bool(token) and secrets.compare_digest(str(given), token)
+    """The admin cookie or the ``X-Mugkit-Token`` header holds the token (a token in the URL is
+    taken only by ``/admin`` itself, which trades it for the cookie)."""
+    given = request.cookies.get(ADMIN_COOKIE, "") or request.headers.get("x-mugkit-token", "")
+    return _same_token(given, token)
+
+
+# The move to /admin is made by the page, not a 303: the link usually comes by mail or chat, and a
+# browser withholds a SameSite=Strict cookie from a redirect that another site started, so a 303
+# would answer 403. A navigation this page starts is same-site, and the cookie goes along.
+_ADMIN_REDIRECT = ("<!doctype html><meta charset=utf-8><meta http-equiv=refresh content='0;url=/admin'>"
+                   "<title>mugkit admin</title><p><a href='/admin'>Open the admin page</a></p>")
+
+
+def _admin_cookie(resp: Any, token: str, secure: bool) -> Any:
+    resp.add_cookie(ADMIN_COOKIE, token, path="/admin", httponly=True, samesite="Strict", secure=secure)
+    return resp
 
 
 def _page_html(experiment: str, title: str) -> str:
@@ -229,28 +311,57 @@ def _index_html(study: Study) -> str:
 def _too_big(data: Any) -> bool:
     try:
         return len(json.dumps(data)) > MAX_MESSAGE_BYTES
-    except (TypeError, ValueError):
+    except (TypeError, ValueError, RecursionError):
         return True
 
 
-def _socket_events(sio: socketio.AsyncServer, study: Study) -> None:
+def _socket_events(sio: socketio.AsyncServer, study: Study, limits: Limits) -> None:
+    arrivals = ArrivalLimit(limits.arrivals_per_minute, limits.log_interval)
+
     async def participant(sid: str):
         session = await sio.get_session(sid)
-        return study.participants.get(session.get("pid", "")) if session else None
+        return await study.participant(session.get("pid")) if session and session.get("pid") else None
+
+    async def seat(sid: str, p: Any, view: dict) -> None:
+        """Connects socket ``sid`` to participant ``p`` and sends them who they are and ``view``."""
+        await sio.save_session(sid, {"pid": p.id})
+        await sio.enter_room(sid, f"p:{p.id}")
+        await sio.emit("identity", {"participant": p.id, "resume": study.resume_key(p)}, to=sid)
+        study.connected(p)
+        if view.get("kind") == "game":
+            await sio.enter_room(sid, f"g:{view['game']}")
+        await sio.emit("view", view, to=sid)
+        snapshot = study.snapshot(view["game"]) if view.get("kind") == "game" else None
+        if snapshot is not None:
+            await sio.emit("frame", snapshot, to=sid)
 
     @sio.event
     async def connect(sid, environ, auth=None):
-        p, view = await study.enter(auth, environ.get("HTTP_USER_AGENT", ""))
-        await sio.save_session(sid, {"pid": p.id if p else None})
-        if p is not None:
-            await sio.enter_room(sid, f"p:{p.id}")
-            await sio.emit("identity", {"participant": p.id, "resume": study.resume_key(p.id)}, to=sid)
-            study.connected(p)
-            if view.get("kind") == "game":
-                await sio.enter_room(sid, f"g:{view['game']}")
-        await sio.emit("view", view, to=sid)
-        if view.get("kind") == "game" and view["game"] in study.games:
-            await sio.emit("frame", study.games[view["game"]].snapshot(), to=sid)
+        address = client_address(environ)
+        try:
+            arrival = await study.enter(auth, environ.get("HTTP_USER_AGENT", ""), admit=lambda: arrivals.admit(address))
+        except TooManyArrivals as exc:
+            arrival = Arrival(None, {"kind": "refused", "limit": "arrivals_per_minute",
+                                     "retry_after": round(exc.retry_after), "html": f"<p>{html.escape(str(exc))}</p>"})
+        if arrival.participant is None:
+            await sio.save_session(sid, {"pid": None, "offer": arrival.offer.id if arrival.offer else None})
+            await sio.emit("view", arrival.view, to=sid)
+            return
+        await seat(sid, arrival.participant, arrival.view)
+
+    @sio.event
+    async def transfer(sid, data=None):
+        session = await sio.get_session(sid)
+        offered = await study.participant(session.get("offer")) if session else None
+        if offered is None:
+            return {"ok": False, "error": "this window has no study to continue: reload the page"}
+        environ = sio.get_environ(sid) or {}
+        p, view = await study.transfer(offered, environ.get("HTTP_USER_AGENT", ""))
+        if p is None:
+            await sio.emit("view", view, to=sid)
+            return {"ok": False, "error": "not now: see the page"}
+        await seat(sid, p, view)
+        return {"ok": True}
 
     @sio.event
     async def disconnect(sid, *args):
@@ -275,16 +386,8 @@ def _socket_events(sio: socketio.AsyncServer, study: Study) -> None:
         if error:
             await sio.emit("error", {"message": error}, to=sid)
 
-    _browser_events(sio, study, participant)
+    _browser_events(sio, study, participant, limits)
 
     @sio.on("*")
     async def unknown(event, sid, data=None):
         await sio.emit("error", {"message": f"unknown event {str(event)[:40]!r}"}, to=sid)
-
-    async def join(pid: str, room: str) -> None:
-        for sid, _ in sio.manager.get_participants("/", f"p:{pid}"):
-            await sio.enter_room(sid, room)
-
-    study.join = join
-
-

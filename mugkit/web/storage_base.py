@@ -82,6 +82,11 @@ class Storage(abc.ABC):
         """Sets a stored game's ``outcome`` (and other columns; ``ended_at`` defaults to now)."""
 
     @abc.abstractmethod
+    async def update_game(self, game_id: str, **fields: Any) -> None:
+        """Sets some columns of a stored game (a browser game's ``verification`` once it is
+        verified). Raises :class:`MissingRowError` for an unknown id."""
+
+    @abc.abstractmethod
     async def add_players(self, rows: list[dict]) -> None:
         """Stores a game's players: per row ``game_id``, ``agent`` and either ``participant_id``
         (a human) or ``policy`` (an AI: its name, or ``"random"``). All rows or none."""
@@ -146,6 +151,11 @@ class Storage(abc.ABC):
     @abc.abstractmethod
     async def players(self, game_id: str) -> list[dict]:
         """The game's ``players`` rows."""
+
+    @abc.abstractmethod
+    async def game_steps(self, game_id: str) -> list[dict]:
+        """Every stored step row of the game, decoded (as ``mk.data.load`` gives them: ``keys`` a
+        tuple, hook values as ``x_<name>``), by episode and frame: what verification re-simulates."""
 
     @abc.abstractmethod
     async def step_inputs(self, game_id: str, episode: int) -> list[tuple]:

@@ -31,7 +31,7 @@ __all__ = ["SCHEMA_VERSION", "DDL", "COLUMNS", "StorageError", "InvalidRowError"
            "encode_step", "decode_step"]
 
 #: ``PRAGMA user_version`` of a database this code wrote; a newer one is refused.
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 
 
 class StorageError(Exception):
@@ -72,7 +72,9 @@ COLUMNS: dict[str, dict[str, str]] = {
     "answers": {"participant_id": "text", "step": "text", "repetition": "int", "question": "text",
                 "value": "value", "t": "real"},
     "games": {"game_id": "text", "experiment": "text", "step": "text", "repetition": "int", "runtime": "text",
-              "seed": "int", "outcome": "text", "started_at": "real", "ended_at": "real", "detail": "value"},
+              "seed": "int", "outcome": "text", "started_at": "real", "ended_at": "real", "detail": "value",
+              # schema 3: why the game ended, and a browser game's verification (mugkit.web.verify)
+              "outcome_reason": "text", "verification": "text", "verification_detail": "value", "timing": "value"},
     "players": {"game_id": "text", "agent": "value", "participant_id": "text", "policy": "text"},
     "steps": {"game_id": "text", "episode": "int", "frame": "int", "agent": "value", "action": "value",
               "keys": "value", "filled": "bool", "decided_at": "int", "reward": "value",

@@ -11,7 +11,7 @@ from typing import Any, Callable
 
 from .storage_base import PANEL_KEYS, STATUSES, Storage, database_path
 from .storage_schema import (DDL, SCHEMA_VERSION, STEP_COLUMNS, DuplicateRowError, InvalidRowError,
-                             MissingRowError, StorageClosedError, StorageError, decode_row, encode_columns,
+                             MissingRowError, StorageClosedError, StorageError, decode_row, decode_step, encode_columns,
                              encode_step)
 from ..runtime.values import from_json, warm_up
 from .storage_writer import Readers, Writer, WriterStats
@@ -126,6 +126,11 @@ class SQLiteStorage(Storage):
         cols = encode_columns("games", {"ended_at": time.time(), **fields, "outcome": outcome}, required=("outcome",))
         await self._write(_update("games", "game_id", game_id, cols))
 
+    async def update_game(self, game_id: str, **fields: Any) -> None:
+        if "game_id" in fields:
+            raise InvalidRowError("games.game_id cannot be changed")
+        await self._write(_update("games", "game_id", game_id, encode_columns("games", fields)))
+
     async def add_players(self, rows: list[dict]) -> None:
         if not isinstance(rows, (list, tuple)):
             raise InvalidRowError(f"players: rows must be a list of dicts, got {type(rows).__name__}")
@@ -167,7 +172,8 @@ class SQLiteStorage(Storage):
 
         def work(conn: sqlite3.Connection) -> list[str]:
             ids = [r[0] for r in conn.execute(f"SELECT game_id FROM games WHERE {where} ORDER BY rowid", params)]
-            conn.execute(f"UPDATE games SET outcome = 'interrupted', ended_at = ? WHERE {where}", (time.time(), *params))
+            conn.execute(f"UPDATE games SET outcome = 'interrupted', outcome_reason = 'server_stop', ended_at = ? "
+                         f"WHERE {where}", (time.time(), *params))
             return ids
 
         return await self._write(work)
@@ -219,6 +225,10 @@ class SQLiteStorage(Storage):
 
     async def players(self, game_id: str) -> list[dict]:
         return await self._rows("players", "WHERE game_id = ?", (game_id,))
+
+    async def game_steps(self, game_id: str) -> list[dict]:
+        sql = "SELECT * FROM steps WHERE game_id = ? ORDER BY episode, frame, rowid"
+        return await self._read(lambda conn: [decode_step(r) for r in conn.execute(sql, (game_id,))])
 
     async def step_inputs(self, game_id: str, episode: int) -> list[tuple]:
         sql = ("SELECT frame, agent, action, keys, filled, reward, terminated OR truncated FROM steps "
@@ -298,6 +308,9 @@ def _setup(conn: sqlite3.Connection) -> None:
         conn.execute(statement)
     if 0 < version < 2:  # schema 1 had no late_ms (how late a frame was played)
         conn.execute("ALTER TABLE steps ADD COLUMN late_ms REAL")
+    if 0 < version < 3:  # schema 3: why a game ended, and a browser game's verification
+        for column in ("outcome_reason TEXT", "verification TEXT", "verification_detail TEXT", "timing TEXT"):
+            conn.execute(f"ALTER TABLE games ADD COLUMN {column}")
     conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
     conn.execute("COMMIT")
 

@@ -1,7 +1,8 @@
 """What the browser shows for each step: the ``view`` messages of :mod:`mugkit.web.protocol`.
 
-Pages are Markdown (or HTML files, shown as they are), rendered on the server so the client
-needs no Markdown library. Surveys become SurveyJS models; their answers are validated here again
+Pages are Markdown (or HTML files), rendered on the server so the client needs no Markdown
+library, then cleaned to an allow-list (:mod:`mugkit.web.sanitize`): a page may show participant
+values, and those must never run as script. Surveys become SurveyJS models; their answers are validated here again
 (:func:`check_answers`), whatever the client let through.
 """
 
@@ -12,18 +13,20 @@ from typing import Any
 
 from ..pages import Completion, Consent, Page
 from ..questions import Choice, Likert, Question, Text
+from .sanitize import clean_html
 
 __all__ = ["page_view", "survey_view", "check_answers", "fill", "markdown_html"]
 
 
 def markdown_html(text: str) -> str:
-    """``text`` as HTML: a body that already is HTML (starts with ``<``) is kept as it is, anything
-    else is Markdown."""
+    """``text`` as HTML: a body that already is HTML (starts with ``<``) is taken as HTML, anything
+    else as Markdown; either way cleaned by :func:`~mugkit.web.sanitize.clean_html` (no script,
+    no event handlers, no ``javascript:`` links)."""
     if text.lstrip().startswith("<"):
-        return text
+        return clean_html(text)
     import markdown
 
-    return markdown.markdown(text, extensions=["extra", "sane_lists"])
+    return clean_html(markdown.markdown(text, extensions=["extra", "sane_lists"]))
 
 
 def fill(text: str, code: str | None, token: str | None) -> str:

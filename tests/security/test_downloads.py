@@ -296,18 +296,6 @@ def test_a_model_outside_the_folder_or_missing_stops_the_start_saying_so(study, 
 
 # -- what ships is enough: the study plays in a real browser -----------------------------------------------
 
-@pytest.fixture(scope="module")
-def chromium():
-    """Debian's Chromium through Playwright (as tests/web/conftest.py starts it)."""
-    playwright = pytest.importorskip("playwright.sync_api")
-    if not os.path.exists("/usr/bin/chromium"):
-        pytest.skip("Debian's chromium is not installed (./dev test installs it)")
-    with playwright.sync_playwright() as p:
-        browser = p.chromium.launch(executable_path="/usr/bin/chromium")
-        yield browser
-        browser.close()
-
-
 @pytest.mark.browser
 def test_the_study_plays_in_the_browser_from_what_shipped(served, chromium):
     """Pyodide imports the study from the wheel alone: its relative imports resolve, the env reads

@@ -27,7 +27,7 @@ def enter_game(page, url: str) -> None:
             page.click("button[data-answer='agree']")
         else:
             page.click("button.mk-button")
-        page.wait_for_function(f"document.body.dataset.view !== {kind!r} || document.querySelector('.mk-view')")
+        page.wait_for_function(f"() => document.body.dataset.view !== {kind!r} || document.querySelector('.mk-view')")
         page.wait_for_timeout(300)
     raise AssertionError("never reached the game")
 

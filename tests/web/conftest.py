@@ -7,18 +7,19 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 
 import pytest
+from browsers import chromium  # noqa: F401  (a fixture, shared with tests/security)
 
 
-@pytest.fixture(scope="module")
-def chromium():
-    """Debian's Chromium through Playwright, one per test module."""
-    playwright = pytest.importorskip("playwright.sync_api")
-    if not os.path.exists("/usr/bin/chromium"):
-        pytest.skip("Debian's chromium is not installed (./dev test installs it)")
-    with playwright.sync_playwright() as p:
-        browser = p.chromium.launch(executable_path="/usr/bin/chromium")
-        yield browser
-        browser.close()
+@pytest.fixture(autouse=True)
+def no_csp_violations(request):
+    """Fails a test whose ``server`` logged a report of something the pages' Content-Security-
+    Policy blocked (browsers report every violation, in workers too, to ``/csp-report``)."""
+    yield
+    served = request.node.funcargs.get("server")
+    if served is not None and hasattr(served, "output"):
+        from mugkit.web.headers import BLOCKED
+
+        assert not [line for line in served.output if BLOCKED in line], "".join(served.output)
 
 
 @pytest.fixture

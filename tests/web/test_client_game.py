@@ -87,7 +87,7 @@ def test_every_shape_type_is_drawn_where_draw_py_puts_it(harness):
     ]
     assert draw.validate(shapes) == []
     send(harness, "frame", frame(1, once=shapes))
-    harness.wait_for_function("harness.pixel(25, 260)[0] > 200")   # the sprite's image has loaded
+    harness.wait_for_function("() => harness.pixel(25, 260)[0] > 200")   # the sprite's image has loaded
     settle(harness)
     # rect: fill, and a stroke centred on its edge
     assert close(pixel(harness, 50, 40), (255, 0, 0))
@@ -144,7 +144,7 @@ def test_sprites_are_cut_from_a_texture_atlas(harness):
         atlas_sprite(260, 20, 32, 32, "split.png", atlas="sheet-array.json"),
         atlas_sprite(320, 20, 32, 32, "no-such-frame.png"),
     ]))
-    harness.wait_for_function("harness.pixel(36, 36)[1] > 200 && harness.pixel(276, 26)[0] > 200")
+    harness.wait_for_function("() => harness.pixel(36, 36)[1] > 200 && harness.pixel(276, 26)[0] > 200")
     settle(harness)
     assert close(pixel(harness, 36, 36), (0, 255, 0))
     assert find(harness, (255, 255, 255), [0, 0, 600, 80], tol=10) is None   # nothing cut from outside a frame
@@ -285,7 +285,7 @@ def test_an_rgb_array_frame_is_drawn_scaled_to_the_canvas_under_the_shapes(harne
     send(harness, "view", game_view(width=600, height=400))
     image = png_data_url(60, 40, lambda x, y: (255, 0, 0, 255) if x < 30 else (0, 0, 255, 255))
     send(harness, "frame", frame(1, image=image, once=[draw.rect(290, 190, 20, 20, color="#00ff00")]))
-    harness.wait_for_function("harness.pixel(150, 200)[0] > 200")
+    harness.wait_for_function("() => harness.pixel(150, 200)[0] > 200")
     assert close(pixel(harness, 150, 200), (255, 0, 0)) and close(pixel(harness, 450, 200), (0, 0, 255))
     assert close(pixel(harness, 5, 5), (255, 0, 0)) and close(pixel(harness, 595, 395), (0, 0, 255))
     assert close(pixel(harness, 300, 200), (0, 255, 0))

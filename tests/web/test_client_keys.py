@@ -159,7 +159,7 @@ def test_outside_a_game_the_arrow_keys_scroll_as_usual(harness):
     harness.evaluate("harness.receive('view', {kind: 'page', index: 0, total: 5, step: 's', title: 'Hi', html: '<p>x</p>', button: 'Next'})")
     make_scrollable(harness)
     harness.keyboard.press("ArrowDown")
-    harness.wait_for_function("window.scrollY > 0")
+    harness.wait_for_function("() => window.scrollY > 0")
 
 
 def test_after_a_reconnection_the_held_keys_are_sent_again(harness):

@@ -10,6 +10,7 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parent / "harness"))
 from client_harness import ROOT, browser, context, shot, site  # noqa: E402,F401
+from mugkit.web.entry import prolific_like
 
 pytestmark = pytest.mark.browser
 
@@ -23,7 +24,7 @@ def test_the_template_loads_its_vendored_assets_and_waits_for_the_server(context
     page.on("pageerror", lambda e: errors.append(str(e)))
     responses = {}
     page.on("response", lambda r: responses.__setitem__(r.url.removeprefix(site.url), r))
-    page.goto(site.url + "/demo/?PROLIFIC_PID=abc")
+    page.goto(site.url + f"/demo/?PROLIFIC_PID={prolific_like('abc')}")
     page.wait_for_selector(".mk-card")
     assert page.title() == "A study & more"
     assert page.evaluate("document.body.dataset.experiment") == "demo"
@@ -76,7 +77,7 @@ def test_a_participant_goes_through_a_study_on_the_real_server(browser, served):
         body="<!doctype html><link rel=icon href=data:,><title>Prolific</title><p>back on Prolific</p>",
         content_type="text/html"))
     try:
-        page.goto(served.url + "/_walk/?PROLIFIC_PID=pw-1&STUDY_ID=s&SESSION_ID=x")
+        page.goto(served.url + f"/_walk/?PROLIFIC_PID={prolific_like('pw-1')}&STUDY_ID=s&SESSION_ID=x")
         page.wait_for_selector("text=Welcome")
         assert "walk" in page.inner_text(".mk-prose")
         page.click("text=Start")

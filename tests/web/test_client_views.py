@@ -60,7 +60,7 @@ def advances(page) -> list:
 
 
 def wait_advances(page, n: int) -> list:
-    page.wait_for_function(f"harness.sent('advance').length >= {n}")
+    page.wait_for_function(f"() => harness.sent('advance').length >= {n}")
     return advances(page)
 
 
@@ -160,7 +160,7 @@ def test_the_waitroom_counts_participants_and_the_time_left(harness):
     harness.evaluate("harness.receive('waitroom', {present: 2, needed: 3, timeout: 61})")
     assert "2 of 3 participants are here" in harness.inner_text("main")
     assert harness.locator(".mk-seat-taken").count() == 2
-    harness.wait_for_function("document.querySelector('.mk-waitroom-time').textContent === '1:00'", timeout=3000)
+    harness.wait_for_function("() => document.querySelector('.mk-waitroom-time').textContent === '1:00'", timeout=3000)
 
 
 def test_completion_shows_the_code_and_redirects_after_a_pause_with_a_visible_link(harness, site):
@@ -176,14 +176,33 @@ def test_completion_shows_the_code_and_redirects_after_a_pause_with_a_visible_li
     assert harness.inner_text("#landed") == "landed"
 
 
-def test_completion_on_mturk_posts_the_assignment_to_external_submit_whatever_the_redirect(harness, site):
+def test_completion_on_mturk_posts_the_assignment_to_external_submit_whatever_the_redirect(harness, site, context):
+    sandbox = "https://workersandbox.mturk.com"
+    posts = []
+
+    def external_submit(route):  # MTurk's sandbox, played by Playwright: no network here
+        posts.append(route.request.post_data)
+        route.fulfill(status=200, content_type="text/html", body="<p id=submitted>submitted</p>")
+
+    harness.route(sandbox + "/mturk/externalSubmit", external_submit)
     show(harness, view("completion", 5, title="Thank you", code="C1A2B3C4", redirect=site.url + "/landed",
-                       mturk={"submit_to": site.url, "assignment_id": "ASSIGN-42"},
+                       mturk={"submit_to": sandbox, "assignment_id": "ASSIGN-42"},
                        html="<p>You have finished the study.</p>"))
     assert harness.is_visible("text=Submit the HIT")
     shot(harness, "completion-mturk")
-    harness.wait_for_url(site.url + "/mturk/externalSubmit", timeout=6000)
-    assert site.posts[-1] == {"path": "/mturk/externalSubmit", "form": {"assignmentId": "ASSIGN-42", "code": "C1A2B3C4"}}
+    harness.wait_for_url(sandbox + "/mturk/externalSubmit", timeout=6000)
+    assert posts == ["assignmentId=ASSIGN-42&code=C1A2B3C4"]
+    context.outside.remove(sandbox + "/mturk/externalSubmit")  # the one request meant to leave
+
+
+def test_completion_never_posts_to_a_submit_target_that_is_not_mturk(harness, site):
+    posted_before = len(site.posts)
+    show(harness, view("completion", 5, title="Thank you", code="C1A2B3C4", redirect=site.url + "/landed",
+                       mturk={"submit_to": site.url, "assignment_id": "ASSIGN-42"},
+                       html="<p>You have finished the study.</p>"))
+    assert harness.locator("form").count() == 0  # the researcher's redirect is followed instead
+    harness.wait_for_url(site.url + "/landed", timeout=6000)
+    assert len(site.posts) == posted_before
 
 
 def test_a_redirect_that_is_not_a_web_address_is_not_followed(harness):

@@ -9,6 +9,7 @@ import sqlite3
 import pytest
 
 from serving import serve
+from mugkit.web.entry import prolific_like
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
@@ -37,7 +38,7 @@ def start_walk(page, url: str) -> None:
 def test_one_participant_plays_the_whole_study_with_real_keys(chromium, server):
     page = chromium.new_page(viewport={"width": 1100, "height": 760})
     page.route("https://app.prolific.com/**", lambda route: route.fulfill(body="<p>prolific</p>", content_type="text/html"))
-    page.goto(f"{server.url}/_walk/?PROLIFIC_PID=pw1&STUDY_ID=s&SESSION_ID=x")
+    page.goto(f"{server.url}/_walk/?PROLIFIC_PID={prolific_like('pw1')}&STUDY_ID=s&SESSION_ID=x")
     page.wait_for_selector("text=Welcome")
     shot(page, "page")
     page.click("text=Start")
@@ -95,14 +96,14 @@ def test_a_reload_mid_game_resumes_the_same_game(chromium, server):
 def test_a_completed_panel_id_is_turned_away_and_a_preview_starts_nothing(chromium, server):
     page = chromium.new_page()
     page.route("https://app.prolific.com/**", lambda route: route.fulfill(body="ok", content_type="text/html"))
-    start_walk(page, f"{server.url}/_walk/?PROLIFIC_PID=done1")
+    start_walk(page, f"{server.url}/_walk/?PROLIFIC_PID={prolific_like('done1')}")
     page.wait_for_selector("text=The game was fun.", timeout=20_000)
     page.click(".sd-rating__item-text >> text='2'")
     page.click("text=left")
     page.click("text=Continue")
     page.wait_for_selector("text=C0DE42")
     again = chromium.new_context().new_page()
-    again.goto(f"{server.url}/_walk/?PROLIFIC_PID=done1")
+    again.goto(f"{server.url}/_walk/?PROLIFIC_PID={prolific_like('done1')}")
     again.wait_for_selector("text=already taken part")
     shot(again, "refused")
     preview = chromium.new_context().new_page()
@@ -123,7 +124,7 @@ def test_two_participants_play_example_b_together_and_both_finish(chromium, tmp_
         for pid in ("g1", "g2"):
             page = chromium.new_context(viewport={"width": 1000, "height": 760}).new_page()
             page.route("https://app.prolific.com/**", lambda route: route.fulfill(body="ok", content_type="text/html"))
-            page.goto(f"{served.url}/gather/?PROLIFIC_PID={pid}")
+            page.goto(f"{served.url}/gather/?PROLIFIC_PID={prolific_like(pid)}")
             page.get_by_role("button", name="Start").click()
             page.click("button[data-answer='agree']")
             page.get_by_role("button", name="Find a partner").click()

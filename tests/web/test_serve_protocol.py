@@ -14,6 +14,10 @@ import pytest
 
 from serving import DUO, STUDIES, WALK, Browser, serve
 
+from mugkit.web.entry import prolific_like
+
+P123, P9 = prolific_like("p-123"), prolific_like("p-9")
+
 pytestmark = pytest.mark.slow
 
 
@@ -52,7 +56,7 @@ async def play_walk(b: Browser) -> dict:
 
 def test_a_participant_goes_through_the_whole_flow_and_every_frame_is_stored(server):
     async def main():
-        b = Browser(server.url, "_walk", {"PROLIFIC_PID": "p-123", "STUDY_ID": "s1", "SESSION_ID": "x9"})
+        b = Browser(server.url, "_walk", {"PROLIFIC_PID": P123, "STUDY_ID": "s1", "SESSION_ID": "x9"})
         done = await play_walk(b)
         await b.close()
         return b, done
@@ -64,16 +68,16 @@ def test_a_participant_goes_through_the_whole_flow_and_every_frame_is_stored(ser
     assert [r[0] for r in steps] == list(range(46))  # frame 0 (the reset) to max_steps, each once
     assert any(r[1] and "ArrowRight" in r[1] for r in steps)  # the keys pressed are recorded
     assert rows(server.data, "select status, outcome_code, prolific_pid from participants") == \
-        [("completed", "C0DE42", "p-123")]
+        [("completed", "C0DE42", P123)]
     assert sorted(r[0] for r in rows(server.data, "select question from answers")) == ["comments", "fun", "hand"]
 
 
 def test_a_completed_panel_id_is_turned_away_and_an_mturk_preview_starts_nothing(server):
     async def main():
-        b = Browser(server.url, "_walk", {"PROLIFIC_PID": "p-9"})
+        b = Browser(server.url, "_walk", {"PROLIFIC_PID": P9})
         await play_walk(b)
         await b.close()
-        again = Browser(server.url, "_walk", {"PROLIFIC_PID": "p-9"})
+        again = Browser(server.url, "_walk", {"PROLIFIC_PID": P9})
         await again.connect()
         refused = await again.view("refused")
         await again.close()
@@ -157,7 +161,9 @@ def test_bad_input_is_rejected_and_the_server_keeps_serving(server):
     with pytest.raises(urllib.error.HTTPError) as e:
         urllib.request.urlopen(server.url + "/admin")
     assert e.value.code == 403
-    assert b"Active participants" in urllib.request.urlopen(f"{server.url}/admin?token={server.token}").read()
+    admin = urllib.request.build_opener(urllib.request.HTTPCookieProcessor())  # the token becomes a cookie
+    assert b"url=/admin" in admin.open(f"{server.url}/admin?token={server.token}").read()
+    assert b"Active participants" in admin.open(f"{server.url}/admin").read()
 
 
 def test_a_killed_server_keeps_every_acknowledged_row_and_the_participant_goes_on(tmp_path):

@@ -3,8 +3,10 @@
 The server serves ``/static/`` (mugkit/web/static), ``/harness/`` (this folder: a page that runs
 the real client modules over a fake socket), ``/demo/`` (the real page template, experiment
 "demo"), ``/demo/files/`` (test images and atlases written by :func:`write_assets`), ``/landed``
-(where completion redirects go) and ``POST /mturk/externalSubmit`` (recorded). Test modules import
-the fixtures: ``from client_harness import *``.
+(where completion redirects go) and ``POST /mturk/externalSubmit`` (recorded). Every response
+carries the Content-Security-Policy and ``nosniff`` that ``mugkit serve`` sends, so a view that
+the policy would break logs a console error, and the ``harness`` fixture fails on it. Test
+modules import the fixtures: ``from client_harness import *``.
 """
 
 from __future__ import annotations
@@ -21,6 +23,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
+
+from mugkit.web.headers import content_security_policy
 
 __all__ = ["ROOT", "STATIC", "TEMPLATE", "SCREENSHOTS", "png", "png_data_url", "write_assets", "site",
            "browser", "context", "harness", "open_harness", "shot", "CHROMIUM"]
@@ -126,6 +130,8 @@ class Site:
                 self.send_header("Content-Type", kind)
                 self.send_header("Content-Length", str(len(body)))
                 self.send_header("Cache-Control", "no-store")
+                self.send_header("Content-Security-Policy", content_security_policy())
+                self.send_header("X-Content-Type-Options", "nosniff")
                 self.end_headers()
                 self.wfile.write(body)
 

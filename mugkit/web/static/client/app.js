@@ -6,7 +6,7 @@ import {saveIdentity} from "./identity.js";
 import {CompletionView} from "./views/completion.js";
 import {BrowserGameView} from "./views/browser_game.js";
 import {GameView} from "./views/game.js";
-import {NoticeView} from "./views/notice.js";
+import {NoticeView, TransferView} from "./views/notice.js";
 import {ConsentView, PageView} from "./views/page.js";
 import {SurveyView} from "./views/survey.js";
 import {WaitroomView} from "./views/waitroom.js";
@@ -23,6 +23,7 @@ export const VIEWS = {
   ended: NoticeView,
   preview: NoticeView,
   refused: NoticeView,
+  transfer: TransferView,
 };
 
 const STATUS_TEXT = {
@@ -138,9 +139,10 @@ export class App {
 
   connection(status) {
     if (status === "connected") this.connected = true;
+    const over = ["ended", "refused", "completion"].includes(document.body.dataset.view);
     const text = status === "reconnecting" && !this.connected
       ? "Cannot reach the study server yet. Retrying…"
-      : STATUS_TEXT[status];
+      : status === "offline" && over ? "" : STATUS_TEXT[status];   // a finished page needs no server
     this.status.textContent = text || "";
     this.status.hidden = !text;
     this.status.dataset.status = status;

@@ -37,7 +37,10 @@ export function createLink(socket) {
   const fire = (event, data) => (handlers.get(event) || []).forEach((fn) => fn(data));
   for (const event of SERVER_EVENTS) socket.on(event, (data) => fire(event, data));
   socket.on("connect", () => fire("status", "connected"));
-  socket.on("disconnect", (reason) => fire("status", reason === "io client disconnect" ? "offline" : "reconnecting"));
+  // The server closes a connection itself only for good (the study went on in another window):
+  // socket.io does not reconnect then, and neither do we.
+  socket.on("disconnect", (reason) => fire("status",
+    reason === "io client disconnect" || reason === "io server disconnect" ? "offline" : "reconnecting"));
   // A connection the server refused (its connect handler said no) is not retried by socket.io.
   socket.on("connect_error", (err) => fire("status", socket.active === false ? "refused" : "reconnecting"));
   return {

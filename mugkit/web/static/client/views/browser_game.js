@@ -118,7 +118,7 @@ export class BrowserGameView extends GameView {
     for (;;) {
       await this.outbox.drained();
       const reply = await this.ctx.link.request("game_over", {game: this.message.game, session: this.session});
-      if (reply.ok || this.destroyed) return;   // the server sends the next view
+      if (reply.ok || reply.stale || this.destroyed) return;   // the server sends the next view
       if (reply.superseded) return this.superseded();
       await new Promise((resolve) => setTimeout(resolve, 2000));
     }

@@ -3,6 +3,9 @@
 
 import {button, card, el, prose, safeUrl} from "../dom.js";
 
+/** The only hosts a completion is POSTed to, over https: MTurk and its sandbox (the server checks too). */
+export const MTURK_HOSTS = ["www.mturk.com", "workersandbox.mturk.com"];
+
 /** Seconds between showing the code and leaving the page. */
 export const LEAVE_AFTER_S = 3;
 
@@ -31,10 +34,11 @@ export class CompletionView {
     const parts = [prose(html)];
     if (code) parts.push(el("p", {class: "mk-code-label"}, "Your completion code:"), codeBox(String(code)));
     const target = redirect ? safeUrl(redirect) : null;
-    const submitTo = mturk?.submit_to ? safeUrl(mturk.submit_to) : null;
+    let submitTo = mturk?.submit_to ? safeUrl(mturk.submit_to) : null;
+    if (submitTo && (submitTo.protocol !== "https:" || !MTURK_HOSTS.includes(submitTo.host))) submitTo = null;
     // A participant who came through MTurk submits there, whatever the redirect says.
     if (mturk && submitTo) {
-      const action = new URL(submitTo.pathname.replace(/\/+$/, "") + "/mturk/externalSubmit", submitTo);
+      const action = new URL("/mturk/externalSubmit", submitTo.origin);
       const form = el("form", {method: "POST", action: action.href, class: "mk-leave"},
         el("input", {type: "hidden", name: "assignmentId", value: mturk.assignment_id ?? ""}),
         // MTurk refuses a submission whose only field is assignmentId.

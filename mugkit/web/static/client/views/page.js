@@ -7,7 +7,8 @@ async function submit(buttons, error, send) {
   buttons.forEach((b) => (b.disabled = true));
   error.show(null);
   const reply = await send();
-  if (!reply?.ok) {
+  // `stale`: the step was already left (a second click, another window): its next view is coming.
+  if (!reply?.ok && !reply?.stale) {
     error.show(reply?.error || "Something went wrong. Please try again.");
     buttons.forEach((b) => (b.disabled = false));
   }

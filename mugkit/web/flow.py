@@ -1,0 +1,320 @@
+"""The flow on the server: arriving, pages, surveys, leaving a step, and the end.
+
+:class:`Flow` answers a participant's browser: who they are when it connects (:meth:`Flow.enter`),
+what they see (:meth:`Flow.view`), and what happens when they leave a step (:meth:`Flow.advance`).
+Games are the lobby's (:mod:`mugkit.web.lobby`). Every message that moves a participant names the
+step it belongs to and is handled inside the participant's transition
+(:meth:`~mugkit.web.registry.Registry.transition`): sent twice, late or at once, it moves nobody
+twice, skips no step and starts no second game.
+
+Identity. A browser that has been here before shows its resume key. A panel id alone (Prolific's
+``PROLIFIC_PID``, MTurk's ``workerId``) never gives a browser someone's place: others can know it.
+A person who opens the study in another browser, with the same panel attempt (``SESSION_ID`` /
+``assignmentId``), is asked whether to continue there; saying yes is a recorded ``device_moved``
+event, gives that browser a new resume key and closes the old window, and is only possible
+between steps, never in the middle of a game. Any other browser with a known panel id is refused
+with a message, and the conflict is stored as a ``panel_conflict`` event for the researcher.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from dataclasses import dataclass
+from typing import Any, Awaitable, Callable
+
+from ..collect import Experiment
+from ..flow import assign_condition, condition_name, expand
+from ..pages import Completion, Consent
+from ..runtime.seeding import keyed_rng
+from ..steps import GameStep, PageStep, SurveyStep
+from .entry import Entry, mturk_submit_to, new_id, new_token, parse_entry
+from .lobby import Lobby
+from .protocol import ProtocolError, parse_advance
+from .registry import FINISHED, Participant, Registry
+from .shared import SharedState
+from .views import check_answers, markdown_html, page_view, survey_view
+
+__all__ = ["Flow", "Arrival"]
+
+log = logging.getLogger("mugkit.study")
+
+_ENDED_TEXT = {"completed": "You have finished. Thank you!",
+               "declined": "You chose not to take part. Thank you for your time.",
+               "timed_out": "No partner could be found in time. Thank you for waiting.",
+               "excluded": "This study has ended for you. Thank you for your time."}
+
+
+@dataclass
+class Arrival:
+    """What :meth:`Flow.enter` found: the participant (None when the browser gets no place), the
+    view to show, and the participant this browser may move to (a ``transfer`` offer), if any."""
+
+    participant: Participant | None
+    view: dict
+    offer: Participant | None = None
+
+
+def _refused(text: str) -> dict:
+    return {"kind": "refused", "html": markdown_html(text)}
+
+
+class Flow:
+    """Participants' way through their experiment (see the module's docstring).
+
+    Args:
+        experiments: name → collected experiment.
+        registry: the participants.
+        state: the state shared between server processes (counters, transitions).
+        seed: the study seed.
+        emit: ``(event, data, room) -> awaitable``: the socket layer's emit.
+        evict: ``(participant id) -> awaitable``: closes that participant's open windows (they
+            moved to another browser).
+    """
+
+    def __init__(self, experiments: dict[str, Experiment], registry: Registry, state: SharedState, seed: int,
+                 emit: Callable[..., Awaitable], evict: Callable[[str], Awaitable]):
+        self.experiments = experiments
+        self.registry = registry
+        self.storage = registry.storage
+        self.state = state
+        self.seed = seed
+        self.emit = emit
+        self.evict = evict
+        self.lobby: Lobby | None = None  # set by the study, which builds both
+
+    async def start(self) -> None:
+        """Counts the participants already stored (a restart): arrival numbers and conditions."""
+        for row in await self.storage.participants():
+            name = row["experiment"]
+            await self.state.count(f"arrivals:{name}")
+            if row.get("condition") is not None:
+                await self.state.count(f"conditions:{name}", condition_name(row["condition"]))
+
+    # -- arriving --------------------------------------------------------------------------
+
+    async def enter(self, auth: Any, user_agent: str = "", admit: Callable[[], None] = lambda: None) -> Arrival:
+        """A browser connects with ``auth`` (protocol.py): find or create its participant.
+        ``admit()`` is called just before one is created, and raises to refuse (a limit)."""
+        auth = auth if isinstance(auth, dict) else {}
+        name = auth.get("experiment")
+        if not isinstance(name, str) or name not in self.experiments:
+            return Arrival(None, _refused("This study link is not valid."))
+        entry = parse_entry(auth.get("query"))
+        if entry.preview:
+            return Arrival(None, {"kind": "preview", "html": markdown_html(
+                "**Preview.** Accept the HIT to take part. Nothing has started yet.")})
+        if entry.invalid:
+            return Arrival(None, _refused(f"This study link is not valid: {entry.invalid}. Please open the "
+                                          "study again from the panel's page."))
+        p = await self.registry.resumed(name, auth.get("participant"), auth.get("resume"))
+        if p is None and entry.panel_id:
+            # One person, one participant: two browsers arriving at once with a new panel id
+            # must not both create one.
+            async with self.state.transition(f"panel:{name}:{entry.panel_key}:{entry.panel_id}"):
+                row = await self.storage.find_participant(name, entry.panel_key, entry.panel_id)
+                if row is not None:
+                    return await self._known_panel_id(name, entry, row, user_agent)
+                admit()
+                p = await self._create(name, entry, user_agent)
+        elif p is None:
+            admit()
+            p = await self._create(name, entry, user_agent)
+        async with self.registry.transition(p):
+            return Arrival(p, await self.view(p))
+
+    async def _known_panel_id(self, name: str, entry: Entry, row: dict, user_agent: str) -> Arrival:
+        """A browser without this participant's resume key shows their panel id."""
+        p = await self.registry.get(row["participant_id"])
+        attempt = row.get("session_id" if entry.panel == "prolific" else "assignment_id")
+        same_attempt = entry.attempt is not None and attempt == entry.attempt
+        if same_attempt and p.status == "active":
+            return Arrival(None, {"kind": "transfer", "title": "Continue in this browser?", "html": markdown_html(
+                "You have already started this study in another browser or on another device. You can go on "
+                "here: the other window will stop. (In the middle of a game, finish it there first.)"),
+                "button": "Continue here"}, offer=p)
+        if same_attempt:
+            return Arrival(None, self._final_view(p))  # their own ending again (the code, for a lost tab)
+        await self.event(p, "panel_conflict", {"attempt": entry.attempt, "user_agent": str(user_agent)[:300]})
+        log.warning("participant %s: another browser arrived with their panel id (attempt %r); refused",
+                    p.id, entry.attempt)
+        return Arrival(None, _refused(
+            "Someone with this panel id has already taken part in this study, so it cannot start again here. "
+            f"If that was not you, please contact the researchers and give them this reference: `{p.id}`."))
+
+    async def transfer(self, p: Participant, user_agent: str = "") -> tuple[Participant | None, dict]:
+        """A browser offered ``p``'s place (:class:`Arrival`) takes it: recorded, with a new resume
+        key; their other windows close. Refused in the middle of a game."""
+        async with self.registry.transition(p):
+            if p.status != "active":
+                return None, self._final_view(p)
+            if await self.lobby.game_alive(p):
+                return None, _refused("You are in the middle of a game in your other window. Please finish it "
+                                      "there; afterwards you can continue here by reloading this page.")
+            await self.evict(p.id)
+            await self.registry.new_device(p)
+            await self.event(p, "device_moved", {"device": p.device, "user_agent": str(user_agent)[:300]})
+            log.info("participant %s: moved to another browser (device %d)", p.id, p.device)
+            return p, await self.view(p)
+
+    async def _create(self, name: str, entry: Entry, user_agent: str) -> Participant:
+        experiment = self.experiments[name]
+        arrival = await self.state.count(f"arrivals:{name}")
+        # Orders are balanced across groups: participants who arrive together, and will be matched
+        # into one game, share their order (else two neighbours would wait at different steps).
+        number = arrival // max([len(s.humans) for s in experiment.steps if isinstance(s, GameStep)] or [1])
+        pid = new_id()
+        condition = assign_condition(experiment.conditions, await self.state.counts(f"conditions:{name}"))
+        if condition is not None:
+            await self.state.count(f"conditions:{name}", condition_name(condition))
+        rng = keyed_rng(self.seed, name, "flow", pid)
+        flow = [[step.name, rep] for step, rep in expand(experiment.flow, number, rng)]
+        p = Participant(pid, name, new_token(), flow, condition=condition, params=dict(entry.params))
+        now = time.time()
+        await self.registry.add(p, {
+            "participant_id": pid, "experiment": name, "params": p.params, "condition": condition,
+            "status": "active", "token": p.token, "user_agent": str(user_agent)[:500], "flow": flow,
+            "position": p.position(), "started_at": now, "updated_at": now, **entry.columns()})
+        log.info("participant %s: arrived at %s (%s)", pid, name, entry.panel or "no panel")
+        return p
+
+    # -- where they are --------------------------------------------------------------------
+
+    def step_of(self, p: Participant) -> tuple[Any, int] | None:
+        """The participant's current step and repetition, or None past the end of the flow."""
+        if p.index >= len(p.flow):
+            return None
+        name, rep = p.flow[p.index]
+        return self.experiments[p.experiment].step(name), rep
+
+    async def view(self, p: Participant) -> dict:
+        """What participant ``p`` should see now (called inside their transition)."""
+        if p.status in FINISHED:
+            return self._final_view(p)
+        if p.game is not None and not await self.lobby.game_alive(p):
+            if not await self.lobby.counts(p.game):  # verify="require": it ended, and does not count
+                return await self.not_counted(p, p.game)
+            await self.event(p, "game_interrupted", {"game": p.game})
+            await self.registry.move(p, p.index + 1)
+        here = self.step_of(p)
+        if here is None:  # a flow without a Completion page
+            await self.registry.set_status(p, "completed", None)
+            return self._final_view(p)
+        step, rep = here
+        base = {"index": p.index, "total": len(p.flow), "step": step.name}
+        if isinstance(step, PageStep):
+            return {**base, **await self._page(p, step)}
+        if isinstance(step, SurveyStep):
+            return {**base, **survey_view(step.name.replace("_", " ").capitalize(), self._questions(p, step))}
+        return {**base, **await self.lobby.game_view(p, step, rep)}
+
+    def _call(self, p: Participant, step: Any) -> Any:
+        return step.fn(**({"participant": p.who()} if "participant" in step.params else {}))
+
+    def _questions(self, p: Participant, step: SurveyStep) -> list:
+        return list(self._call(p, step))
+
+    async def _page(self, p: Participant, step: PageStep) -> dict:
+        page = self._call(p, step)
+        if isinstance(page, Completion):
+            await self.registry.set_status(p, "completed", page.code)
+            return self._completion_view(p, page)
+        return page_view(page)
+
+    def _completion_view(self, p: Participant, page: Completion, code: str | None = None) -> dict:
+        view = page_view(page, code=code or page.code, token=p.token)
+        submit_to = mturk_submit_to(p.params.get("turkSubmitTo"))  # MTurk's own hosts only
+        if submit_to and p.params.get("assignmentId"):
+            view["mturk"] = {"submit_to": submit_to, "assignment_id": p.params["assignmentId"]}
+        return view
+
+    def _final_view(self, p: Participant) -> dict:
+        completion = self._completion_step(p)
+        if p.status in ("completed", "timed_out") and completion is not None:
+            return self._completion_view(p, completion, p.outcome_code)
+        text = _ENDED_TEXT.get(p.status, "Thank you!")
+        return {"kind": "ended", "title": "Thank you", "html": markdown_html(text), "code": p.outcome_code}
+
+    def _completion_step(self, p: Participant) -> Completion | None:
+        """The Completion page at the end of the participant's flow, if it has one."""
+        for name, _ in reversed(p.flow):
+            step = self.experiments[p.experiment].step(name)
+            if isinstance(step, PageStep):
+                page = self._call(p, step)
+                if isinstance(page, Completion):
+                    return page
+        return None
+
+    # -- leaving a step --------------------------------------------------------------------
+
+    async def advance(self, p: Participant, data: Any) -> dict:
+        """``advance`` from the browser; the ack: ``{"ok": True}``, or ``{"ok": False, "error"}``
+        (with ``"stale": True`` when the step was already left: nothing to retry)."""
+        try:
+            data = parse_advance(data)
+        except ProtocolError as exc:
+            return {"ok": False, "error": str(exc)}
+        async with self.registry.transition(p):
+            if p.status in FINISHED or data["index"] < p.index:
+                # A second click, a second tab, a message sent twice: the step is already left.
+                return {"ok": False, "stale": True, "index": p.index, "error": "that step was already left"}
+            if data["index"] > p.index:
+                return {"ok": False, "error": "that step is not reached yet"}
+            step, _ = self.step_of(p) or (None, 0)
+            error = await self._leave(p, step, data)
+            if error:
+                return {"ok": False, "error": error}
+            await self.push(p)
+        return {"ok": True}
+
+    async def _leave(self, p: Participant, step: Any, data: dict) -> str | None:
+        if isinstance(step, GameStep) or step is None:
+            return "this step ends by itself"
+        if isinstance(step, SurveyStep):
+            questions = self._questions(p, step)
+            error = check_answers(questions, data.get("answers"))
+            if error:
+                return error
+            await self.storage.add_answers(p.id, step.name, {q.name: data["answers"].get(q.name) for q in questions},
+                                           repetition=p.flow[p.index][1])
+        page = self._call(p, step) if isinstance(step, PageStep) else None
+        if isinstance(page, Completion):
+            return "the study is finished"
+        if isinstance(page, Consent):
+            if data.get("agree") is not True:
+                await self.event(p, "declined")
+                await self.registry.set_status(p, "declined", page.decline_code)
+                return None
+            await self.event(p, "consented")
+        await self.registry.move(p, p.index + 1)
+        return None
+
+    # -- what the lobby asks of the flow -------------------------------------------------------
+
+    async def push(self, p: Participant) -> None:
+        """Sends participant ``p`` their current view (every socket they have open)."""
+        await self.emit("view", await self.view(p), room=f"p:{p.id}")
+
+    async def event(self, p: Participant, kind: str, detail: dict | None = None) -> None:
+        """Stores a flow event of ``p`` at their current step."""
+        here = self.step_of(p)
+        await self.storage.add_event(p.id, here[0].name if here else None, kind, detail,
+                                     repetition=here[1] if here else None)
+
+    async def not_counted(self, p: Participant, game_id: str) -> dict:
+        """A game of a ``verify="require"`` step that is not both completed and verified: ``p`` is
+        excluded, without a completion code (docs/game-steps.md); returns their view."""
+        await self.event(p, "game_not_counted", {"game": game_id})
+        await self.registry.set_status(p, "excluded", None)
+        return self._final_view(p)
+
+    async def waitroom_timed_out(self, p: Participant) -> None:
+        """``p`` waited for partners in vain: they finish with the completion's timeout code."""
+        async with self.registry.transition(p):
+            if p.status != "active" or p.game is not None:
+                return  # grouped or gone meanwhile
+            completion = self._completion_step(p)
+            code = (getattr(completion, "timeout_code", None) or completion.code) if completion else None
+            await self.event(p, "waitroom_timeout")
+            await self.registry.set_status(p, "timed_out", code)
+            await self.push(p)

@@ -1,0 +1,397 @@
+"""The lobby: grouping participants into games, and the games of both runtimes.
+
+A participant who reaches a game step gets its view from :meth:`Lobby.game_view`: a game on the
+server (:class:`~mugkit.web.gameloop.ServerGame`, after a waitroom when the step has several
+humans) or one in their browser (:mod:`mugkit.web.browser_games`). When a game ends, the lobby
+moves its players on through the flow (:class:`Listener`). Every change of a participant's place
+runs inside their transition (:meth:`Registry.transition`) and checks that the game is still
+theirs, so an end reported twice or at once moves nobody twice.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from typing import Any, Awaitable, Callable, Protocol
+
+from ..collect import Experiment
+from ..games import build_game, game_seed
+from ..runtime.values import from_json, to_json
+from .client_values import SMALL_LIMITS
+from ..steps import GameStep
+from .browser_games import BrowserGame, BrowserGames, RowError, runs_in_browser
+from .entry import new_id
+from .gameloop import GRACE_SECONDS, OUTCOME_REASONS, ServerGame
+from .protocol import ProtocolError, parse_keys
+from .registry import Participant, Registry
+from .shared import SharedState
+
+__all__ = ["Lobby", "Listener", "game_message"]
+
+log = logging.getLogger("mugkit.study")
+
+
+class Listener(Protocol):
+    """What the lobby asks of the flow."""
+
+    async def push(self, p: Participant) -> None:
+        """Sends ``p`` the view of where they are now."""
+
+    async def event(self, p: Participant, kind: str, detail: dict | None = None) -> None:
+        """Stores a flow event of ``p`` at their current step."""
+
+    async def waitroom_timed_out(self, p: Participant) -> None:
+        """``p`` waited for partners in vain."""
+
+    async def not_counted(self, p: Participant, game_id: str) -> dict:
+        """``p``'s game ``game_id`` does not count (``verify="require"``); returns their view."""
+
+
+def game_message(step: GameStep, game_id: str, **fields: Any) -> dict:
+    """A ``game`` view (protocol.py): the step's canvas, clock and keys, and ``fields``."""
+    options = step.options
+    return {"kind": "game", "game": game_id, "width": options.width, "height": options.height, "fps": options.fps,
+            "keys": sorted({k for combo, _ in options.combos for k in combo}), **fields}
+
+
+class Lobby:
+    """Waitrooms and running games.
+
+    Args:
+        experiments: name → collected experiment.
+        registry: the participants.
+        state: the state shared between server processes (waitrooms, game ownership).
+        seed: the study seed.
+        emit: ``(event, data, room) -> awaitable``: the socket layer's emit.
+        join: ``(participant id, room) -> awaitable``: puts a participant's sockets in a room.
+        listener: the flow.
+        grace: seconds a game waits for a player whose connection dropped.
+        browser: the browser runtime (None: every game runs on the server).
+    """
+
+    def __init__(self, experiments: dict[str, Experiment], registry: Registry, state: SharedState, seed: int,
+                 emit: Callable[..., Awaitable], join: Callable[[str, str], Awaitable], listener: Listener,
+                 grace: float = GRACE_SECONDS, browser: BrowserGames | None = None):
+        self.experiments = experiments
+        self.registry = registry
+        self.storage = registry.storage
+        self.state = state
+        self.seed = seed
+        self.emit = emit
+        self.join = join
+        self.listener = listener
+        self.grace = grace
+        self.browser = browser
+        self.games: dict[str, ServerGame] = {}
+        self.sockets: dict[str, int] = {}          # participant id -> open sockets
+        self._starting: dict[str, asyncio.Future] = {}
+        self._ticker: asyncio.Task | None = None
+        self._owner = new_id()                     # this process, as an owner of games
+
+    def start(self) -> None:
+        """Starts the waitrooms' clock."""
+        self._ticker = asyncio.get_running_loop().create_task(self._tick_waitrooms())
+
+    async def close(self, outcome: str = "interrupted") -> None:
+        """Stops the waitroom clock and every server game (ended with ``outcome``)."""
+        if self._ticker is not None:
+            self._ticker.cancel()
+        for game in list(self.games.values()):
+            await game.stop(outcome)
+
+    # -- where a participant's game is ---------------------------------------------------------
+
+    async def counts(self, game_id: str) -> bool:
+        """Whether an ended game counts towards completion (a browser game of a
+        ``verify="require"`` step only when it completed and verified)."""
+        return self.browser is None or await self.browser.counts(game_id)
+
+    async def game_alive(self, p: Participant) -> bool:
+        """Whether ``p``'s game (``p.game``) still runs: on this server, starting, or in their browser."""
+        if p.game is None:
+            return False
+        if p.game in self.games or p.game in self._starting:
+            return True
+        return await self._browser_game(p, p.game) is not None
+
+    async def game_view(self, p: Participant, step: GameStep, rep: int) -> dict:
+        """The view of ``p`` at game step ``step``: their game (started when it is time), or the
+        waitroom. Called inside ``p``'s transition."""
+        if self.browser is not None and runs_in_browser(step):
+            return await self._browser_game_view(p, step, rep)
+        if p.game in self._starting:  # their group's game is being built by a partner's transition
+            await asyncio.shield(self._starting[p.game])
+        game = self.games.get(p.game or "")
+        if game is None:
+            group = await self._group(p, step, rep)
+            if group is None:
+                return {"kind": "waitroom", **await self.state.waitroom_status((p.experiment, step.name, rep), p.id)}
+            game = await self._start_game(p.experiment, step, rep, group, p)
+        return game_message(step, game.game_id, turn_based=game.driver.turn_based, you=self._agent_of(game, p.id),
+                            agents=list(game.driver.agents), runtime="server")
+
+    def snapshot(self, game_id: str) -> dict | None:
+        """The current frame of server game ``game_id`` for a player who (re)joins, or None."""
+        game = self.games.get(game_id)
+        return game.snapshot() if game is not None else None
+
+    def _game_seed(self, experiment: str, step: GameStep, rep: int, who: list[str]) -> int:
+        return game_seed(self.seed, experiment, step.name if not rep else f"{step.name}#{rep}", who)
+
+    # -- connections -----------------------------------------------------------------------
+
+    def connected(self, p: Participant) -> None:
+        """One more socket of ``p`` is open."""
+        self.sockets[p.id] = self.sockets.get(p.id, 0) + 1
+        if self.browser is not None and p.game:
+            self.browser.back(p.game)  # their browser game's grace clock stops
+        game = self.games.get(p.game or "")
+        if game is not None:
+            game.back(self._agent_of(game, p.id))
+
+    async def disconnected(self, p: Participant) -> None:
+        """One socket of ``p`` closed: with none left, they leave waitrooms and their game pauses."""
+        left = self.sockets.get(p.id, 1) - 1
+        if left > 0:
+            self.sockets[p.id] = left
+            return
+        self.sockets.pop(p.id, None)
+        await self.state.leave_waitrooms(p.id)
+        if self.browser is not None and p.game:
+            self.browser.left(p.game, self.grace)  # their browser game ends unless they are back in time
+        game = self.games.get(p.game or "")
+        if game is not None:
+            game.left(self._agent_of(game, p.id))
+            await self.listener.event(p, "disconnected", {"game": game.game_id})
+        else:
+            # Nobody needs them in memory until they come back (storage has them), so arrivals
+            # that leave at once cannot fill it; a transition reads a dropped copy again.
+            self.registry.forget(p)
+
+    @staticmethod
+    def _agent_of(game: ServerGame, pid: str) -> Any:
+        return next((agent for agent, who in game.humans.items() if who == pid), None)
+
+    # -- server games --------------------------------------------------------------------------
+
+    async def _group(self, p: Participant, step: GameStep, rep: int) -> list[Participant] | None:
+        if len(step.humans) == 1:
+            return [p]
+        ids = await self.state.join_waitroom((p.experiment, step.name, rep), p.id, len(step.humans),
+                                             step.options.waitroom_timeout)
+        if ids is None:
+            await self._waitroom_news()
+            return None
+        group = [await self.registry.get(pid) for pid in ids]
+        return [q for q in group if q is not None]
+
+    async def _start_game(self, name: str, step: GameStep, rep: int, group: list[Participant],
+                          asking: Participant) -> ServerGame:
+        """Builds and starts the game of ``group``; every member but ``asking`` (who gets the view
+        as an answer) is sent the game view."""
+        game_id = new_id()
+        # Marked at once, before anything is awaited: a member's own message arriving meanwhile
+        # waits for this game instead of starting another.
+        starting = self._starting[game_id] = asyncio.get_running_loop().create_future()
+        for q in group:
+            q.game = game_id
+        try:
+            game = await self._build_game(game_id, name, step, rep, group)
+        except BaseException:
+            for q in group:
+                q.game = None
+            raise
+        finally:
+            self._starting.pop(game_id, None)
+            starting.set_result(None)
+        for q in group:
+            if q is not asking:
+                await self.listener.push(q)
+        return game
+
+    async def _build_game(self, game_id: str, name: str, step: GameStep, rep: int,
+                          group: list[Participant]) -> ServerGame:
+        experiment = self.experiments[name]
+        who = [q.id for q in group]
+        seed = self._game_seed(name, step, rep, who)
+        built = await asyncio.to_thread(build_game, step, experiment.policies, seed=seed, participant=group[0].who(),
+                                        group=[q.who() for q in group])
+        humans = dict(zip(step.humans, who))
+        game = ServerGame(game_id, built.driver(render=True), humans, self.emit,
+                          lambda rows, t, tc, late: self.storage.add_steps(
+                              game_id, rows, t_server=t, t_client=tc, late_ms=late,
+                              keep_observations=step.options.record_observations),
+                          self._game_over, grace=self.grace)
+        await self.state.own_game(game_id, self._owner)
+        await self.storage.add_game({"game_id": game_id, "experiment": name, "step": step.name, "repetition": rep,
+                                     "runtime": "server", "seed": seed, "started_at": time.time(),
+                                     "detail": {"step_runtime": step.runtime}})
+        await self.storage.add_players([{"game_id": game_id, "agent": agent, "participant_id": humans.get(agent),
+                                         "policy": None if agent in humans else step.players[agent]}
+                                        for agent in built.env.agents])
+        self.games[game_id] = game
+        for q in group:
+            await self.registry.move(q, q.index, game_id)
+            await self.join(q.id, game.room)
+        game.start()
+        log.info("game %s: %s::%s started for %s", game_id, name, step.name, ", ".join(who))
+        return game
+
+    async def _game_over(self, game: ServerGame, outcome: str) -> None:
+        self.games.pop(game.game_id, None)
+        await self.state.release_game(game.game_id)
+        await self.storage.end_game(game.game_id, outcome, ended_at=time.time(),
+                                    outcome_reason=OUTCOME_REASONS.get(outcome))
+        log.info("game %s: over (%s)", game.game_id, outcome)
+        for pid in game.humans.values():
+            p = await self.registry.get(pid)
+            if p is not None:
+                await self.leave_game(p, game.game_id, outcome)
+
+    async def leave_game(self, p: Participant, game_id: str, outcome: str, detail: dict | None = None) -> bool:
+        """``p``'s game ``game_id`` ended with ``outcome``: noted (with ``detail``) when not
+        completed; on to the next step. False (nothing done) when ``p`` is no longer in that game."""
+        async with self.registry.transition(p):
+            if p.game != game_id:
+                return False
+            if outcome != "completed":
+                await self.listener.event(p, f"game_{outcome}", {"game": game_id, **(detail or {})})
+            await self.registry.move(p, p.index + 1)
+            await self.listener.push(p)
+        return True
+
+    def keys(self, p: Participant, data: Any) -> str | None:
+        """A ``keys`` message; an error text for the client when it is not valid."""
+        try:
+            keys = parse_keys(data)
+        except ProtocolError as exc:
+            return str(exc)
+        game = self.games.get(p.game or "")
+        if game is None or keys.game != game.game_id:
+            return "you are not in that game"
+        return game.on_keys(self._agent_of(game, p.id), keys)
+
+    # -- games in the browser ------------------------------------------------------------------
+
+    async def _browser_game(self, p: Participant, game_id: str) -> BrowserGame | None:
+        if self.browser is None:
+            return None
+        game = await self.browser.find(game_id, self.experiments)
+        return game if game is not None and game.participant == p.id else None
+
+    async def _browser_game_view(self, p: Participant, step: GameStep, rep: int) -> dict:
+        game = await self._browser_game(p, p.game) if p.game else None
+        seed = self._game_seed(p.experiment, step, rep, [p.id])
+        if game is None:
+            game = BrowserGame(new_id(), p.id, p.experiment, step, step.humans[0])
+            await self.storage.add_game({"game_id": game.game_id, "experiment": p.experiment, "step": step.name,
+                                         "repetition": rep, "runtime": "browser", "seed": seed,
+                                         "started_at": time.time(), "detail": {"step_runtime": step.runtime}})
+            await self.storage.add_players([{"game_id": game.game_id, "agent": agent,
+                                             "participant_id": p.id if agent == game.agent else None,
+                                             "policy": None if agent == game.agent else policy}
+                                            for agent, policy in step.players.items()])
+            await self.browser.add(game)
+            await self.registry.move(p, p.index, game.game_id)
+            log.info("game %s: %s::%s started in the browser of %s", game.game_id, p.experiment, step.name, p.id)
+        return game_message(step, game.game_id, turn_based=bool(step.options.turn_based), you=game.agent,
+                            agents=list(step.players), runtime="browser", boot=self.browser.boot(game, seed, p.who()))
+
+    async def browser_message(self, p: Participant, kind: str, data: Any) -> dict:
+        """A browser runtime's ``rows``, ``resume``, ``loaded``, ``load_failed`` or ``game_over``
+        message; the acknowledgement (``{"ok": False, "error"}`` for a bad one, nothing lost;
+        ``"stale": True`` when the game is over or not this participant's: nothing to retry)."""
+        if not isinstance(data, dict) or not isinstance(data.get("game"), str):
+            return {"ok": False, "error": f"{kind} must be an object with the game's id"}
+        game = await self._browser_game(p, data["game"])
+        if game is None or p.game != game.game_id:
+            return {"ok": False, "stale": True, "error": "you are not in that game (it is over, or not yours)"}
+        try:
+            if kind == "rows":
+                return await self.browser.rows(game, data)
+        except RowError as exc:
+            return {"ok": False, "error": str(exc)}
+        if kind == "resume":
+            record = await self.browser.record(game, data.get("session"))
+            return {"ok": True, "record": None if record is None else to_json(record, "the game's record")}
+        if kind in ("loaded", "load_failed"):
+            return await self._browser_load_news(p, game, kind, data)
+        return await self._browser_game_over(p, game, data)
+
+    async def _browser_load_news(self, p: Participant, game: BrowserGame, kind: str, data: dict) -> dict:
+        detail = {k: data.get(k) for k in ("stages", "bytes", "cached", "stage", "package", "reason") if k in data}
+        if kind == "loaded" and isinstance(data.get("diverged"), str):
+            await self._resume_diverged(p, game, data["diverged"][:2000])
+        if kind == "load_failed" and data.get("stage") == "game":
+            # The env, a policy or a hook raised: the game ends as on the server, and the
+            # participant goes on (the page sent every row before saying so).
+            log.warning("participant %s, game %s: the game raised in the browser: %s", p.id, game.game_id,
+                        str(data.get("reason"))[:500])
+            if not await self._browser_game_end(p, game, "error", {"reason": str(data.get("reason"))[:2000]},
+                                                reason="client_error"):
+                return {"ok": False, "stale": True, "error": "that game is already over"}
+            return {"ok": True}
+        if kind == "load_failed":
+            log.warning("participant %s, game %s: the browser runtime failed at %s%s: %s", p.id, game.game_id,
+                        data.get("stage"), f" (package {data['package']})" if data.get("package") else "",
+                        str(data.get("reason"))[:500])
+        await self.listener.event(p, f"game_{kind}", {"game": game.game_id, **detail})
+        return {"ok": True}
+
+    async def _resume_diverged(self, p: Participant, game: BrowserGame, diverged: str) -> None:
+        """A reloaded page's re-simulation did not give the stored actions or rewards: the env or a
+        policy is not deterministic (``mugkit check`` says which). The game goes on; the data say
+        from which frame on it is not one continuous play."""
+        log.warning("participant %s, game %s: the resumed game's replay differs from its stored rows (%s); "
+                    "run mugkit check on the step: its env or a policy is not deterministic", p.id, game.game_id,
+                    diverged)
+        try:
+            where: Any = from_json(diverged, SMALL_LIMITS)  # the browser's text: decoded within limits
+        except (ValueError, KeyError, TypeError):
+            where = diverged  # kept as sent
+        await self.listener.event(p, "game_resume_diverged", {"game": game.game_id, "diverged": where})
+
+    async def _browser_game_over(self, p: Participant, game: BrowserGame, data: dict) -> dict:
+        if not game.plays_here(data):
+            return {"ok": False, "superseded": True, "error": "this game continues in another window or tab"}
+        if not game.over:
+            return {"ok": False, "error": "the rows of the last episode are not stored yet: send them first"}
+        if not await self._browser_game_end(p, game, "completed", reason="game_over"):
+            return {"ok": False, "stale": True, "error": "that game is already over"}
+        return {"ok": True}
+
+    async def _browser_game_end(self, p: Participant, game: BrowserGame, outcome: str,
+                                detail: dict | None = None, *, reason: str) -> bool:
+        """Ends ``p``'s browser game (``reason``: ``games.outcome_reason``) and moves them on;
+        False when it ended meanwhile (the same message twice, at once)."""
+        async with self.registry.transition(p):
+            if p.game != game.game_id:
+                return False
+            counts = await self.browser.finish(game, outcome, reason)
+            if counts is None:  # ending already (the grace clock ran out meanwhile)
+                return False
+            if not counts:  # verify="require", and not both completed and verified
+                await self.listener.not_counted(p, game.game_id)
+                await self.listener.push(p)
+                return True
+            return await self.leave_game(p, game.game_id, outcome, detail)
+
+    # -- waitrooms -------------------------------------------------------------------------
+
+    async def _waitroom_news(self) -> None:
+        for room, waiting in (await self.state.waiting()).items():
+            for pid in waiting:
+                await self.emit("waitroom", await self.state.waitroom_status(room, pid), room=f"p:{pid}")
+
+    async def _tick_waitrooms(self) -> None:
+        while True:
+            await asyncio.sleep(1.0)
+            try:
+                for pid in await self.state.waitroom_timeouts():
+                    p = await self.registry.get(pid)
+                    if p is not None:
+                        await self.listener.waitroom_timed_out(p)
+                await self._waitroom_news()
+            except Exception:  # a failure here must not stop the clock of every other waitroom
+                log.exception("the waitroom clock failed once; it goes on")

@@ -1,0 +1,168 @@
+"""Limits on the socket.io connection: which pages may open it (Origin), and how much one
+connection may send (messages and bytes per second, nesting depth), checked on the raw message
+before python-socketio parses it.
+
+A message over a limit is answered, not dropped: a message that asked for an acknowledgement gets
+``{"ok": false, "error", "limit"}``; others an ``error`` message (at most one a second, so the
+answers cannot become a flood of their own).
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import time
+from typing import Any
+from urllib.parse import urlsplit
+
+import socketio
+from socketio import packet
+
+from ..runtime.values import json_structure, nested_deeper_than
+from .limits import Limits, RateLog, TokenBucket
+
+__all__ = ["LimitedSocketServer", "origin_check", "OriginGuard", "client_address"]
+
+log = logging.getLogger("mugkit.limits")
+
+#: An event packet's head: namespace, acknowledgement id, event name.
+_HEAD = re.compile(r'2(?:(/[^,]{0,100}),)?(\d{1,20})?(?:\["([^"\\]{0,40})")?')
+
+
+def origin_check(allowed: list[str]):
+    """engine.io's ``cors_allowed_origins``: a page of this server (its Origin's host is the
+    request's Host, or the ``X-Forwarded-Host`` a proxy set) or one of ``allowed`` (URLs such as
+    ``https://lab.example.org``). Clients that send no Origin (not browsers) are not checked here;
+    the connection limits hold for them."""
+    extra = {o.rstrip("/").lower() for o in allowed}
+
+    def check(origin: str | None, environ: dict) -> bool:
+        if not origin:
+            return True
+        origin = origin.rstrip("/").lower()
+        if origin in extra or "*" in extra:
+            return True
+        hosts = {environ.get("HTTP_HOST", "").lower()}
+        hosts |= {h.strip().lower() for h in environ.get("HTTP_X_FORWARDED_HOST", "").split(",") if h.strip()}
+        return urlsplit(origin).netloc in hosts
+    return check
+
+
+class OriginGuard:
+    """ASGI middleware: a websocket from a page whose Origin :func:`origin_check` refuses gets
+    ``403`` with a text saying how to allow it (engine.io's own check would answer an empty 403)."""
+
+    def __init__(self, app: Any, check: Any, log_interval: float):
+        self.app, self.check = app, check
+        self.refusals = RateLog(log, log_interval)
+
+    async def __call__(self, scope, receive, send):
+        if scope["type"] == "websocket":
+            headers = dict(scope.get("headers") or [])
+            origin = headers.get(b"origin", b"").decode("latin-1")
+            environ = {"HTTP_HOST": headers.get(b"host", b"").decode("latin-1"),
+                       "HTTP_X_FORWARDED_HOST": headers.get(b"x-forwarded-host", b"").decode("latin-1")}
+            if not self.check(origin, environ):
+                client = (scope.get("client") or ("unknown",))[0]
+                self.refusals.note(str(client), "socket from another origin", origin[:100])
+                await _deny(send, 403, f"{origin[:100]} may not open this server's live connection: only its own "
+                                       f"pages may (mugkit serve --allow-origin {origin[:100]} allows that origin)")
+                return
+        await self.app(scope, receive, send)
+
+
+async def _deny(send: Any, status: int, text: str) -> None:
+    body = (text + "\n").encode()
+    await send({"type": "websocket.http.response.start", "status": status,
+                "headers": [(b"content-type", b"text/plain; charset=utf-8"), (b"content-length", str(len(body)).encode())]})
+    await send({"type": "websocket.http.response.body", "body": body})
+
+
+class _Budget:
+    """One connection's message and byte allowances."""
+
+    def __init__(self, limits: Limits, address: str):
+        self.address = address
+        self.messages = TokenBucket(limits.messages_per_second, limits.message_burst)
+        self.bytes = TokenBucket(limits.bytes_per_second, limits.byte_burst)
+        self.last_error = 0.0
+
+
+class LimitedSocketServer(socketio.AsyncServer):
+    """python-socketio's server with mugkit's per-connection limits (:class:`~.limits.Limits`).
+
+    Args:
+        limits: the limits.
+        **kwargs: for :class:`socketio.AsyncServer`.
+    """
+
+    def __init__(self, limits: Limits, **kwargs: Any):
+        super().__init__(**kwargs)
+        self.limits = limits
+        self.budgets: dict[str, _Budget] = {}
+        self.refusals = RateLog(log, limits.log_interval)
+
+    async def _handle_eio_connect(self, eio_sid, environ):
+        self.budgets[eio_sid] = _Budget(self.limits, client_address(environ))
+        return await super()._handle_eio_connect(eio_sid, environ)
+
+    async def _handle_eio_disconnect(self, eio_sid, reason):
+        self.budgets.pop(eio_sid, None)
+        return await super()._handle_eio_disconnect(eio_sid, reason)
+
+    async def _handle_eio_message(self, eio_sid, data):
+        budget = self.budgets.get(eio_sid)
+        refused = self._over(budget, data) if budget is not None else None
+        if refused is None:
+            try:
+                return await super()._handle_eio_message(eio_sid, data)
+            except (ValueError, RecursionError) as exc:   # not a socket.io packet, or not JSON
+                refused = ("malformed", f"malformed message ({type(exc).__name__}): send socket.io events of JSON")
+        limit, message = refused
+        if budget is not None:
+            self.refusals.note(budget.address, f"socket message over {limit}", message)
+        await self._refuse(eio_sid, budget, data, limit, message)
+
+    def _over(self, budget: _Budget, data: Any) -> tuple[str, str] | None:
+        """(limit, what to tell the client) when ``data`` passes a limit, else None."""
+        lim = self.limits
+        if not isinstance(data, str) or data[:1] in ("5", "6"):   # binary data, or a packet announcing some
+            return "binary", "binary messages are refused: mugkit's messages are JSON"
+        if not budget.messages.take():
+            return "messages_per_second", (f"too many messages: at most {lim.messages_per_second:g} a second "
+                                           f"(bursts of {lim.message_burst}) on one connection; slow down")
+        if not budget.bytes.take(len(data)):
+            return "bytes_per_second", (f"too much data: at most {lim.bytes_per_second:g} bytes a second "
+                                        f"(bursts of {lim.byte_burst}) on one connection; send less, or wait")
+        structure = json_structure(data)   # the rows text is a string: not part of it
+        if len(structure) > lim.message_structure:
+            return "message_structure", (f"message of {len(structure)} characters outside its strings, more than "
+                                         f"{lim.message_structure} (limit message_structure): send less")
+        if nested_deeper_than(structure, lim.message_depth):
+            return "message_depth", (f"message nested deeper than {lim.message_depth} (limit message_depth): "
+                                     f"send flatter data")
+        return None
+
+    async def _refuse(self, eio_sid: str, budget: _Budget | None, data: Any, limit: str, message: str) -> None:
+        head = _HEAD.match(data[:200]) if isinstance(data, str) else None
+        namespace = (head.group(1) if head else None) or "/"
+        if head and head.group(2):
+            reply = {"ok": False, "error": message, "limit": limit}
+            await self._send_packet(eio_sid, self.packet_class(packet.ACK, namespace=namespace, data=[reply],
+                                                               id=int(head.group(2))))
+            return
+        now = time.monotonic()
+        if budget is not None and now - budget.last_error < 1.0:
+            return
+        if budget is not None:
+            budget.last_error = now
+        event = head.group(3) if head and head.group(3) else "message"
+        await self._send_packet(eio_sid, self.packet_class(
+            packet.EVENT, namespace=namespace, data=["error", {"message": f"{event}: {message}", "limit": limit}]))
+
+
+def client_address(environ: dict) -> str:
+    """The client's address of a socket.io connection (the participant's, as a proxy on this
+    machine passes it on in ``X-Forwarded-For``)."""
+    client = environ.get("asgi.scope", {}).get("client") or (environ.get("REMOTE_ADDR"),)
+    return str(client[0])
