@@ -12,6 +12,8 @@ This module is the whole public surface. Importing it imports no server, numpy, 
 onnxruntime: the browser loads the same package into Pyodide.
 """
 
+import sys as _sys
+
 from . import data, draw, spaces
 from .checks.inputs import hold, playthrough
 from .flow import counterbalance, repeat, shuffle
@@ -24,11 +26,16 @@ from .steps import HUMAN, StepError, policy, scene, survey
 
 __version__ = "0.1.0"
 
+#: True inside the participant's browser (Pyodide), False on the server and in checks. Imports
+#: under ``if not mk.in_browser:`` stay on the server: the browser runtime never ships the
+#: experiment's modules they name (a ``config.py`` with API keys).
+in_browser: bool = _sys.platform == "emscripten"
+
 __all__ = [
     "scene", "survey", "policy", "HUMAN",
     "Page", "Consent", "Completion",
     "Likert", "Choice", "Text",
-    "Onnx", "Random",
+    "Onnx", "Random", "in_browser",
     "repeat", "shuffle", "counterbalance",
     "playthrough", "hold",
     "Participant", "StepError",

@@ -14,7 +14,7 @@ import mugkit as mk
 from mugkit.games import build_game
 from mugkit.runtime.ai import AIPlayer
 from mugkit.runtime.driver import HookError
-from mugkit.runtime.keys import KeyInput
+from mugkit.runtime.keys import KeyInput, peer_input
 from mugkit.runtime.seeding import episode_seed
 from mugkit.spaces import Discrete
 
@@ -163,6 +163,24 @@ def test_max_steps_truncates_every_episode():
     assert len(last) == 2 and all(r.truncated and not r.terminated for r in last)
     assert max(r.frame for r in rows) == 4
 
+
+def test_a_rollback_peer_maps_keys_as_the_driver_does():
+    inputs = [KeyInput.of(held={"ArrowLeft"}), tap("ArrowRight"), None, KeyInput.of(held={"ArrowLeft", "ArrowRight"}),
+              KeyInput.of(held={"Shift", "ArrowLeft", "ArrowRight"}), None]
+    d = driver_of(Walk)
+    expected = actions_for(d, inputs)
+    press = peer_input(d.options, "player", lambda i: inputs[i])
+    assert [press(i, d.frame) for i in range(len(inputs))] == expected == [1, 2, 0, 3, 4, 0]
+
+
+def test_a_rollback_peer_sends_the_first_legal_action_on_a_turn_with_no_legal_key():
+    class Frame:
+        observations = {"player": {"action_mask": [0, 0, 1, 1, 1]}}
+        infos = {"player": {}}
+
+    d = driver_of(Walk, turn_based=True)
+    press = peer_input(d.options, "player", lambda i: [KeyInput.of(down={"ArrowLeft"}), None][i])
+    assert [press(0, Frame), press(1, Frame)] == [2, 2]  # ArrowLeft (1) is masked; nothing held
 
 # -- turn-based ------------------------------------------------------------------------------
 

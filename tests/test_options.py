@@ -59,3 +59,13 @@ def test_every_problem_is_listed():
         GameOptions.from_kwargs(players={"p": mk.HUMAN}, fps=0, turn_based="yes")
     assert e.value.problems == ["fps must be a positive number, got 0", "turn_based must be True or False, got 'yes'",
                                 "keys is required when a human plays: a dict KeyboardEvent.key name -> action"]
+
+
+def test_files_are_paths_inside_the_folder_for_browser_steps():
+    ok = GameOptions.from_kwargs(players={"p": "random"}, runtime="browser", files=["maps/level1.txt", "sprites/"])
+    assert ok.files == ("maps/level1.txt", "sprites/")
+    for files in ("maps/level1.txt", ["/etc/passwd"], ["../secrets.txt"], ["maps/../../x"], [""], [3]):
+        with pytest.raises(OptionsError, match=r"^files must be a list of paths inside the experiment's folder"):
+            GameOptions.from_kwargs(players={"p": "random"}, runtime="browser", files=files)
+    with pytest.raises(OptionsError, match=r"^files= lists what a browser step ships; this step runs on the server"):
+        GameOptions.from_kwargs(players={"p": "random"}, files=["maps/level1.txt"])

@@ -13,8 +13,8 @@ from __future__ import annotations
 from typing import Any
 
 from ..netcode.check import Link, RollbackMismatch, Scenario, draw_scenario, run_scenario
-from ..runtime.keys import KeyMapper
-from ..runtime.policies import RandomPolicy, action_mask, mask_allows, sample_action
+from ..runtime.keys import peer_input
+from ..runtime.policies import RandomPolicy, sample_action
 from ..runtime.seeding import derive_rng
 from .base import CheckContext, bounded_shrinking, hypothesis_settings, quiet_hypothesis
 from .inputs import KeyPlan, plan_strategy
@@ -28,21 +28,9 @@ PLAYTHROUGH_LINK = Link(latency_ms=100, jitter_ms=20, loss=0.05, reorder=0.0)
 
 
 def _human_source(ctx: CheckContext, agent: Any, plan: KeyPlan):
-    """A human's peer: the keys the plan holds, mapped to an action by the peer's own key mapper;
-    on a turn with no legal key held, the first legal action (a participant presses one)."""
-    mapper = KeyMapper(ctx.step.options)
-    options = ctx.step.options
-    turn_based = options.turn_based
-
-    def press(i: int, frame):
-        mask = action_mask(frame.observations.get(agent), frame.infos.get(agent))
-        action, _, _ = mapper.resolve(plan.key_input(agent, i, turn_based), mask, turn_based)
-        if action is None or not mask_allows(mask, action):
-            legal = [a for a in options.key_actions if mask_allows(mask, a)] or options.key_actions
-            action = legal[0]
-        return action
-
-    return press
+    """A human's peer: the keys the plan holds, mapped to actions as a browser peer maps them."""
+    turn_based = ctx.step.options.turn_based
+    return peer_input(ctx.step.options, agent, lambda i: plan.key_input(agent, i, turn_based))
 
 
 def _ai_source(game, agent, drivers: list, seed: int):

@@ -14,17 +14,20 @@ up in ``down`` (and ``up``) though not in ``held``, so a quick tap is never lost
   only legal moves through.
 - No active combination: the input is *missing*. A real-time frame fills it with
   ``default_action`` or the previous action (``fill``); a turn-based frame waits.
+
+The frame driver and every rollback peer (:func:`peer_input`) map keys through a
+:class:`KeyMapper`, so all of them agree on what a key means.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, Iterable
+from typing import Any, Callable, Hashable, Iterable
 
 from .options import GameOptions
-from .policies import mask_allows
+from .policies import action_mask, mask_allows
 
-__all__ = ["KeyInput", "KeyMapper", "NO_KEYS"]
+__all__ = ["KeyInput", "KeyMapper", "NO_KEYS", "peer_input"]
 
 
 @dataclass(frozen=True)
@@ -104,3 +107,28 @@ class KeyMapper:
 
     def set_state(self, state: tuple) -> None:
         self.last_held, self.previous = state
+
+
+def peer_input(options: GameOptions, agent: Hashable,
+               keys_at: Callable[[int], KeyInput | None]) -> Callable[[int, Any], Any]:
+    """A rollback peer's input for its human ``agent``: ``(i, frame) -> action``, the form
+    :class:`~mugkit.netcode.peer_loop.PeerLoop` takes, where ``keys_at(i)`` is what the human's
+    keyboard holds at the session's frame ``i`` and ``frame`` is the game's current (possibly
+    predicted) frame.
+
+    A peer must send an action every frame, so on a turn where no key held maps to a legal action
+    it sends the first legal action of ``keys`` (as a participant would press one); with no
+    action mask, that is the first action of ``keys``.
+    """
+    mapper = KeyMapper(options)
+    turn_based = options.turn_based
+
+    def press(i: int, frame: Any) -> Any:
+        mask = action_mask(frame.observations.get(agent), frame.infos.get(agent))
+        action, _, _ = mapper.resolve(keys_at(i), mask, turn_based)
+        if action is None or not mask_allows(mask, action):
+            legal = [a for a in options.key_actions if mask_allows(mask, a)] or options.key_actions
+            action = legal[0]
+        return action
+
+    return press

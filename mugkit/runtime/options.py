@@ -133,6 +133,12 @@ class GameOptions:
     """Extra pinned Python packages (``"chess==1.11.2"``) the browser runtime installs. Read by the
     browser runtime."""
 
+    files: tuple = ()
+    """Data files and folders (paths relative to the experiment module's folder) a
+    ``runtime="browser"`` step's env reads, shipped with it — beyond the modules it imports and
+    its ``mk.Onnx`` models, which ship by themselves. Read by the browser runtime
+    (``mugkit.web.shipping``)."""
+
     on_step: Callable | None = None
     """Hook called after every frame; a dict it returns becomes ``x_<name>`` columns of that frame's
     rows. Read by the driver."""
@@ -193,8 +199,9 @@ class GameOptions:
         if problems:
             raise OptionsError(problems)
         options["players"] = dict(options["players"])
-        if "packages" in options:
-            options["packages"] = tuple(options["packages"])
+        for name in ("packages", "files"):
+            if name in options:
+                options[name] = tuple(options[name])
         return cls(**options)
 
 
@@ -264,6 +271,12 @@ def _other_problems(o: dict) -> list[str]:
     packages = o["packages"]
     if isinstance(packages, str) or not all(isinstance(p, str) and "==" in p for p in packages):
         out.append(f"packages must be a list of pinned requirements like 'chess==1.11.2', got {packages!r}")
+    files = o["files"]
+    if isinstance(files, str) or not isinstance(files, (list, tuple)) \
+            or not all(isinstance(f, str) and f and not f.startswith("/") and ".." not in f.split("/") for f in files):
+        out.append(f"files must be a list of paths inside the experiment's folder like 'maps/level1.txt', got {files!r}")
+    elif files and o["runtime"] != "browser":
+        out.append("files= lists what a browser step ships; this step runs on the server, which reads its folder itself")
     return out
 
 

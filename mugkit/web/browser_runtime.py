@@ -1,5 +1,6 @@
 """Getting the browser runtime ready when ``mugkit serve`` starts: the pinned Pyodide (and
-onnxruntime-web) checked, and per browser-runtime step the wheels its browsers install.
+onnxruntime-web) checked, and per browser-runtime step the wheels its browsers install — with
+the experiment's files each step ships listed at start-up (:func:`shipped_report`).
 
 Everything is built once, at start, from the very files the server runs; a problem — Pyodide not
 installed, a ``packages=`` entry the browser cannot get — stops the start with what to do, rather
@@ -16,9 +17,11 @@ from typing import Any
 from ..collect import basedir_and_name
 from .browser_games import BrowserGames, runs_in_browser
 from .runtime_assets import RuntimeAssets
-from .wheels import BrowserBundle, Wheel, experiment_wheel, mugkit_wheel, package_wheels
+from .shipping import ShippingError, step_files
+from .wheels import BrowserBundle, Wheel, WheelError, experiment_wheel, mugkit_wheel, package_wheels
 
-__all__ = ["prepare_browser_runtime", "build_bundle", "boot_files", "PreparedRuntime", "default_packages_url", "packages_location"]
+__all__ = ["prepare_browser_runtime", "build_bundle", "boot_files", "shipped_report", "PreparedRuntime",
+           "default_packages_url", "packages_location"]
 
 #: Where a server serves a local Pyodide package folder (``--pyodide-packages DIR``).
 PACKAGES_PATH = "/runtime/pyodide-packages/"
@@ -91,18 +94,44 @@ def boot_files(assets: RuntimeAssets, bundle: BrowserBundle, packages_url: str, 
 def build_bundle(experiment: Any, step: Any, assets: RuntimeAssets, runtime: Wheel | None = None,
                  folders: dict | None = None) -> BrowserBundle:
     """What browsers install for one step: mugkit's wheel (``runtime``, built when None), the
-    step's ``packages=`` and the experiment folder's wheel (kept in ``folders`` by folder, so
-    experiments sharing a folder share it).
+    step's ``packages=`` and its experiment wheel — only the files the step needs
+    (:func:`mugkit.web.shipping.step_files`). ``folders`` keeps experiment wheels by their file
+    set, so steps shipping the same files share one.
 
     Raises:
-        WheelError: a wheel cannot be built or a package cannot go to the browser.
+        WheelError: a wheel cannot be built, a package cannot go to the browser, or a file the
+            step needs may not leave the server (the message says which and why).
     """
     folders = {} if folders is None else folders
     lock_path = assets.path("pyodide", assets.versions["pyodide"], "pyodide-lock.json")
     lock = json.loads(lock_path.read_text()) if lock_path else None
+    try:
+        chosen = step_files(experiment, step)
+    except ShippingError as exc:
+        raise WheelError(str(exc)) from None
     basedir, module = basedir_and_name(experiment.path)
-    if basedir not in folders:
-        folders[basedir] = experiment_wheel(basedir, os.path.basename(basedir) or module)
+    key = (basedir, tuple(chosen.files))
+    if key not in folders:
+        folders[key] = experiment_wheel(basedir, os.path.basename(basedir) or module, chosen.files)
     extra, native = package_wheels(step.options.packages, lock)
     module_path = os.path.relpath(experiment.path, basedir).replace(os.sep, "/")
-    return BrowserBundle([runtime or mugkit_wheel(), *extra, folders[basedir]], native, module_path)
+    shipped = {rel: (os.path.getsize(os.path.join(basedir, rel)), why) for rel, why in chosen.files.items()}
+    return BrowserBundle([runtime or mugkit_wheel(), *extra, folders[key]], native, module_path, shipped,
+                         dict(chosen.left_out))
+
+
+def shipped_report(bundles: dict) -> list[str]:
+    """What ``mugkit serve`` prints at start-up: per browser step, the experiment's files its
+    browsers download, with their sizes, and what a declared folder left out."""
+    lines = []
+    for (experiment, step), bundle in sorted(bundles.items()):
+        total = sum(size for size, _ in bundle.shipped.values())
+        lines.append(f"{experiment}::{step} ships {len(bundle.shipped)} file(s) of the experiment to browsers "
+                     f"({_size(total)}):")
+        lines += [f"  {rel}  {_size(size)}  ({why})" for rel, (size, why) in bundle.shipped.items()]
+        lines += [f"  left out: {rel} ({why})" for rel, why in bundle.left_out.items()]
+    return lines
+
+
+def _size(n: int) -> str:
+    return f"{n} B" if n < 1024 else f"{n / 1024:.1f} kB" if n < 1024 * 1024 else f"{n / 1024 / 1024:.1f} MB"

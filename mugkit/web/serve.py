@@ -4,7 +4,8 @@ Start-up collects the experiments, checks the data folder ``--data`` (a damaged,
 replaced database is refused: :mod:`mugkit.web.storage.folder`), opens its database, takes the
 study seed (``--seed``, or the one stored there, or a new one drawn and stored), marks games a
 previous run left unfinished as interrupted, and prints the links, where the data go and the admin
-link.
+link, and for each browser-runtime step the experiment's files its participants download, with
+their sizes.
 
 SIGTERM or SIGINT (Ctrl-C) shuts down cleanly: every game running on the server ends with the
 outcome ``interrupted`` and its players are moved on to their next step, every acknowledged write
@@ -133,6 +134,11 @@ async def run(paths: list[str], host: str, port: int, data: str, seed: int | Non
     if browser is not None:
         await browser.start()  # verifies browser games a stop left unverified
     _announce(experiments, host, port, data, study.seed, token)
+    if bundles is not None:
+        from .browser_runtime import shipped_report
+
+        for line in shipped_report(bundles.bundles):
+            print(line, flush=True)
     http, ws, _ = protocols(limits)   # connection caps and the header deadline (connections.py)
     server = _stoppable_server(uvicorn.Config(app, host=host, port=port, log_level="warning", http=http, ws=ws,
                                               lifespan="on", timeout_keep_alive=limits.keep_alive,

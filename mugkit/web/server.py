@@ -9,8 +9,10 @@ cleanly.
 
 Routes: ``/`` (the researcher's index of experiments), ``/<experiment>/`` (the participant's page;
 the client then connects over socket.io), ``/static/…`` (the client and its vendored assets),
-``/<experiment>/files/…`` (images and sprite atlases next to the experiment), ``/admin`` (behind a
-token). Every response carries the security headers of :mod:`mugkit.web.headers`.
+``/<experiment>/files/…`` (images, sounds and sprite atlases next to the experiment: asset types
+only, never hidden paths, data, databases, backups or symlinks out of the folder —
+:mod:`mugkit.web.public_files`), ``/admin`` (behind a token). Every response carries the security
+headers of :mod:`mugkit.web.headers`.
 
 The admin token leaves the URL at once: ``/admin?token=…`` (the link printed at start) sets an
 ``HttpOnly``, ``SameSite=Strict`` cookie for ``/admin`` and sends the browser on to ``/admin``;
@@ -34,6 +36,7 @@ from .arrivals import ArrivalLimit, TooManyArrivals
 from .flow import Arrival
 from .headers import add_security_headers
 from .limits import Limits
+from .public_files import public_path
 from .socket_limits import LimitedSocketServer, OriginGuard, client_address, origin_check
 from .study import Study
 
@@ -49,7 +52,8 @@ TEMPLATE = os.path.join(WEB_DIR, "templates", "page.html")
 MAX_MESSAGE_BYTES = 16 * 1024
 #: The cookie that carries the admin token after the first visit (Path=/admin).
 ADMIN_COOKIE = "mugkit_admin"
-#: Files an experiment may serve from its folder (never its Python source or data).
+#: Files an experiment may serve from its folder (never its Python source or data), when
+#: :func:`~mugkit.web.public_files.public_path` lets them out.
 ASSET_TYPES = (".png", ".jpg", ".jpeg", ".gif", ".svg", ".webp", ".json", ".mp3", ".wav", ".ogg", ".css")
 
 mimetypes.add_type("text/javascript", ".mjs")
@@ -141,8 +145,9 @@ def _http_routes(app: Sanic, study: Study, admin_token: str) -> None:
     @app.get("/<experiment:str>/files/<path:path>")
     async def files(request, experiment: str, path: str):
         exp = study.experiments.get(experiment)
-        found = _inside(os.path.dirname(exp.path), path) if exp is not None else None
-        if found is None or not found.lower().endswith(ASSET_TYPES):
+        # The same rules as the browser step's wheel (public_files.py), and only asset types.
+        found = public_path(os.path.dirname(exp.path), path) if exp is not None else None
+        if found is None or not path.lower().endswith(ASSET_TYPES) or not found.lower().endswith(ASSET_TYPES):
             return response.text("not found", status=404)
         return await response.file(found)
 

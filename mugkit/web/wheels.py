@@ -7,10 +7,11 @@ of its bytes (``/runtime/wheels/<sha256>/<file name>``): a URL never changes mea
 cached for good, and the browser checks the bytes against the hash in the URL.
 
 - **mugkit**: every module of the ``mugkit`` package except the server (``mugkit/web``).
-- **the experiment**: the files of the folder the experiment module is imported from (its
-  sibling modules and packages, models, pages), without tests, caches and hidden files. In
-  Pyodide it is unpacked into a study folder, not ``site-packages``, so that the module loads from
-  the same relative paths as on the server (``mk.Onnx("models/chaser.onnx")`` finds its file).
+- **the experiment**: only the files one browser step needs — the modules its experiment imports,
+  its ``mk.Onnx`` models and the files it declares (:mod:`mugkit.web.shipping` chooses them and
+  :mod:`mugkit.web.public_files` refuses secrets and data). In Pyodide it is unpacked into a
+  study folder, not ``site-packages``, so that the module loads from the same relative paths as
+  on the server (``mk.Onnx("models/chaser.onnx")`` finds its file).
 - **packages**: ``packages=("chess==1.11.2",)`` names pinned requirements. One that Pyodide
   builds itself (numpy …: listed in Pyodide's lock file) loads from the Pyodide package base URL;
   any other must be installed on the server in exactly that version and be pure Python: its
@@ -31,13 +32,10 @@ from importlib import metadata
 from typing import Iterable
 
 from ..paths import MUGKIT_DIR
+from .public_files import public_path, refusal
 
 __all__ = ["Wheel", "WheelError", "BrowserBundle", "mugkit_wheel", "experiment_wheel", "package_wheels",
-           "build_wheel", "EXPERIMENT_SKIP_DIRS"]
-
-#: Folders never packed from an experiment's folder.
-EXPERIMENT_SKIP_DIRS = {"__pycache__", "node_modules", "site-packages", "venv", ".venv", "build", "dist", "data",
-                        "tests"}
+           "build_wheel"]
 #: Largest experiment wheel, in bytes: participants download it before the game starts.
 MAX_EXPERIMENT_BYTES = 64 * 1024 * 1024
 _DATE = (1980, 1, 1, 0, 0, 0)
@@ -82,6 +80,10 @@ class BrowserBundle:
     wheels: list[Wheel]
     pyodide_packages: list[str] = field(default_factory=list)
     module_path: str = ""   # the experiment module, relative to the unpacked experiment folder
+    #: The experiment wheel's files: path → (bytes, why it ships: "module", "model", "declared").
+    shipped: dict = field(default_factory=dict)
+    #: Files under a declared folder that never ship: path → why.
+    left_out: dict = field(default_factory=dict)
 
 
 def _normalize(name: str) -> str:
@@ -141,32 +143,28 @@ def mugkit_wheel() -> Wheel:
     return build_wheel("mugkit", __version__, _read_tree(MUGKIT_DIR, "mugkit/", keep), "mugkit")
 
 
-def _keep_experiment_file(name: str, is_dir: bool) -> bool:
-    if name.startswith(".") or (is_dir and name in EXPERIMENT_SKIP_DIRS):
-        return False
-    if is_dir:
-        return True
-    if name.endswith((".pyc", ".pyo", ".sqlite", ".sqlite-wal", ".sqlite-shm")):
-        return False
-    return not (name.endswith(".py") and (name.startswith("test_") or name.endswith("_test.py")
-                                            or name == "conftest.py"))
-
-
-def experiment_wheel(basedir: str, module_name: str) -> Wheel:
-    """The experiment's folder ``basedir`` (where its module is imported from) as a wheel.
+def experiment_wheel(basedir: str, module_name: str, files: Iterable[str]) -> Wheel:
+    """A wheel of ``files`` (paths relative to ``basedir``, the folder the experiment module is
+    imported from), as :func:`mugkit.web.shipping.step_files` chose them. Each is checked against
+    :func:`mugkit.web.public_files.refusal` again as it is read.
 
     Raises:
-        WheelError: the folder is larger than :data:`MAX_EXPERIMENT_BYTES`.
+        WheelError: a file may not leave the server, or the files are larger than
+            :data:`MAX_EXPERIMENT_BYTES`.
     """
-    files = _read_tree(basedir, "", _keep_experiment_file)
-    size = sum(len(v) for v in files.values())
+    contents = {}
+    for rel in files:
+        path = public_path(basedir, rel)
+        if path is None:
+            raise WheelError(f"{rel} may not be shipped to browsers: {refusal(basedir, rel)}")
+        contents[rel] = _read(path)
+    size = sum(len(v) for v in contents.values())
     if size > MAX_EXPERIMENT_BYTES:
-        biggest = sorted(files, key=lambda k: -len(files[k]))[:3]
+        biggest = sorted(contents, key=lambda k: -len(contents[k]))[:3]
         raise WheelError(f"{basedir}: {size / 1e6:.0f} MB of files would go to every participant's browser "
-                         f"(largest: {', '.join(biggest)}); move data the browser does not need out of the "
-                         f"experiment's folder")
-    digest = hashlib.sha256(b"".join(k.encode() + v for k, v in sorted(files.items()))).hexdigest()[:12]
-    return build_wheel(f"mugkit-study-{module_name}", f"0+{digest}", files, "experiment")
+                         f"(largest: {', '.join(biggest)}); ship only what the browser needs")
+    digest = hashlib.sha256(b"".join(k.encode() + v for k, v in sorted(contents.items()))).hexdigest()[:12]
+    return build_wheel(f"mugkit-study-{module_name}", f"0+{digest}", contents, "experiment")
 
 
 def _pyodide_lock_packages(lock: dict | None) -> dict[str, str]:

@@ -50,17 +50,18 @@ def test_a_package_the_browser_cannot_get_is_refused_with_what_to_do(requirement
         package_wheels([requirement], LOCK)
 
 
-def test_the_experiment_wheel_holds_its_folder_but_not_tests_or_caches(tmp_path):
+def test_the_experiment_wheel_holds_the_files_given_and_refuses_data(tmp_path):
     (tmp_path / "envs").mkdir()
     (tmp_path / "envs" / "__init__.py").write_text("")
     (tmp_path / "study.py").write_text("import mugkit as mk\n")
-    (tmp_path / "test_study.py").write_text("")
-    (tmp_path / "__pycache__").mkdir()
-    (tmp_path / "__pycache__" / "x.pyc").write_bytes(b"")
     (tmp_path / "model.onnx").write_bytes(b"onnx")
-    wheel = experiment_wheel(str(tmp_path), "study")
+    (tmp_path / "other.py").write_text("")
+    (tmp_path / "answers.csv").write_text("a,b\n")
+    wheel = experiment_wheel(str(tmp_path), "study", ["study.py", "envs/__init__.py", "model.onnx"])
     inside = {n for n in names(wheel) if ".dist-info/" not in n}
     assert inside == {"envs/__init__.py", "study.py", "model.onnx"}
+    with pytest.raises(WheelError, match=r"^answers.csv may not be shipped to browsers: it is a data export"):
+        experiment_wheel(str(tmp_path), "study", ["study.py", "answers.csv"])
 
 
 ENV = '''

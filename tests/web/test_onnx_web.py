@@ -295,11 +295,15 @@ def result(driver):
 
 
 def test_pyodide_plays_the_chase_example_with_its_chaser_in_onnxruntime_web(site, page):
+    from mugkit.collect import load_experiment
+    from mugkit.web.shipping import step_files
     from mugkit.web.wheels import experiment_wheel, mugkit_wheel
 
+    chase = load_experiment(str(ROOT / "experiments" / "chase.py"), str(ROOT))
+    shipped = step_files(chase, chase.step("chase")).files   # what serve ships: the model among them
     wheels = []
     for wheel, folder in ((mugkit_wheel(), "/lib/python3.14/site-packages"),
-                          (experiment_wheel(str(ROOT / "experiments"), "chase"), "/study")):
+                          (experiment_wheel(str(ROOT / "experiments"), "chase", shipped), "/study")):
         site.wheels[f"/wheels/{wheel.filename}"] = wheel.data
         wheels.append({"url": f"/wheels/{wheel.filename}", "dir": folder})
     got = call(page, "playInPyodide", {"wheels": wheels, "code": "STUDY = '/study'\n" + GAME})
