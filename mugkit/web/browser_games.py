@@ -111,13 +111,20 @@ class BrowserGames:
         self._verifying: set[asyncio.Task] = set()
         self._absent: dict[str, asyncio.Task] = {}  # game id -> its grace clock while its participant is away
 
-    async def start(self) -> None:
-        """Verifies, in the background, the browser games that ended but were never verified (the
-        server stopped first)."""
+    async def start(self, experiments: dict | None = None, grace: float | None = None) -> None:
+        """After a (re)start: verifies, in the background, the browser games that ended but were
+        never verified (the server stopped first); and gives every browser game still open —
+        it went on in its browser while the server was down — ``grace`` seconds for its page to
+        come back, else it ends ``abandoned`` (so a stop leaves no game without an outcome for
+        good)."""
         for row in await self.storage.games():
-            if row.get("runtime") == "browser" and row.get("outcome") is not None and \
-                    row.get("verification") in (None, "pending"):
+            if row.get("runtime") != "browser":
+                continue
+            if row.get("outcome") is not None and row.get("verification") in (None, "pending"):
                 self._background(row["game_id"])
+            elif row.get("outcome") is None and experiments is not None and grace is not None:
+                if await self.find(row["game_id"], experiments) is not None:
+                    self.left(row["game_id"], grace)
 
     async def close(self) -> None:
         """Stops verifying (unfinished verifications stay ``pending``: :meth:`start` redoes them)."""

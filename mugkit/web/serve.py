@@ -132,7 +132,7 @@ async def run(paths: list[str], host: str, port: int, data: str, seed: int | Non
     app, _, _ = create_app(study, token, sio, limits, allow_origins)
     await study.start()
     if browser is not None:
-        await browser.start()  # verifies browser games a stop left unverified
+        await browser.start(experiments, grace)  # games a stop left open or unverified
     _announce(experiments, host, port, data, study.seed, token)
     if bundles is not None:
         from .browser_runtime import shipped_report
