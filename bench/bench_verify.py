@@ -10,7 +10,7 @@ a ``rows`` batch, then verified as the server verifies them:
 - ``read``: reading the game's rows back (``Storage.game_steps``);
 - ``build``: building the game in the worker (the experiment imported once; env and policies);
 - ``replay``: re-simulating and comparing every row (``mugkit.runtime.verification.replay``);
-- ``whole``: the server's path, a :class:`~mugkit.web.verify.Verifier` with one spawned worker
+- ``whole``: the server's path, a :class:`~mugkit.web.browser.verify.Verifier` with one spawned worker
   process, the rows pickled to it (warm: its first game, which starts the process, is left out).
 
 Per frame is per stored frame (every agent's row of it). Then ``loop``: what verification does to
@@ -41,9 +41,9 @@ from mugkit.games import Participant, build_game, game_seed  # noqa: E402
 from mugkit.runtime.rows import StepRow  # noqa: E402
 from mugkit.runtime.values import from_json  # noqa: E402
 from mugkit.runtime.verification import replay  # noqa: E402
-from mugkit.web.browser_games import runs_in_browser  # noqa: E402
+from mugkit.web.browser.games import runs_in_browser  # noqa: E402
 from mugkit.web.storage import SQLiteStorage  # noqa: E402
-from mugkit.web.verify import Job, Verifier  # noqa: E402
+from mugkit.web.browser.verify import Job, Verifier  # noqa: E402
 
 
 def play(experiment, step, game_id: str, seed: int, rng: random.Random) -> list[dict]:

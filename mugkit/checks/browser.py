@@ -91,7 +91,7 @@ class _Handler(http.server.BaseHTTPRequestHandler):
         if body is None:
             self.send_error(404)
             return
-        from ..web.runtime_assets import CONTENT_TYPES
+        from ..web.browser.assets import CONTENT_TYPES
 
         ext = os.path.splitext(self.path.split("?", 1)[0])[1]
         kind = _PAGE_TYPE if ext == ".html" else CONTENT_TYPES.get(ext)
@@ -106,14 +106,14 @@ class _Handler(http.server.BaseHTTPRequestHandler):
 
 
 def step_bundle(node: str, rootdir: str, assets: Any) -> Any:
-    """The :class:`~mugkit.web.wheels.BrowserBundle` ``serve`` builds for the step ``node``
-    (:func:`mugkit.web.browser_runtime.prepare_browser_runtime`: the same wheels, byte for byte).
+    """The :class:`~mugkit.web.browser.wheels.BrowserBundle` ``serve`` builds for the step ``node``
+    (:func:`mugkit.web.browser.boot.prepare_browser_runtime`: the same wheels, byte for byte).
 
     ``serve`` keeps steps with two or more humans on the server until browser multiplayer comes
     and builds no bundle for them; their browser peers will install the same wheels, so they are
     built here the same way."""
     from ..collect import load_step
-    from ..web.browser_runtime import build_bundle
+    from ..web.browser.boot import build_bundle
 
     experiment, step = load_step(node, rootdir)
     return build_bundle(experiment, step, assets)
@@ -195,7 +195,7 @@ class BrowserPython:
     # -- set-up ----------------------------------------------------------------------------
 
     def _serve(self) -> None:
-        from ..web.runtime_assets import RuntimeAssets
+        from ..web.browser.assets import RuntimeAssets
 
         assets = RuntimeAssets.load()
         assets.require()
@@ -213,7 +213,7 @@ class BrowserPython:
     def _packages_url(self, server: _Files, assets: Any) -> str:
         """Pyodide's package base URL, as ``serve --pyodide-packages`` takes it: a URL, a local
         folder (served here), or by default Pyodide's official distribution."""
-        from ..web.browser_runtime import packages_location
+        from ..web.browser.boot import packages_location
 
         folder, url = packages_location(self.packages_url, assets.versions["pyodide"])
         if folder is None:
@@ -224,7 +224,7 @@ class BrowserPython:
     def _boot_description(self) -> dict:
         """What the page boots: a game view's ``boot`` as ``serve`` gives it (minus the game's
         spec), the step's node id and its folder relative to the root folder."""
-        from ..web.browser_runtime import boot_files
+        from ..web.browser.boot import boot_files
 
         folder = os.path.relpath(self._basedir, self.rootdir).replace(os.sep, "/")
         return {"boot": boot_files(self._assets, self._bundle, self._packages, base=self._server.url),

@@ -5,7 +5,7 @@ library, WebAssembly), while the checks, the server and any replay of the data r
 The check plays the same examples in both — the step's playthroughs, the fixed plans and
 Hypothesis-generated seeds and key plans of the other checks (:func:`~mugkit.checks.base.run_property`),
 then seeds 0, 1 and 2 — each at least :data:`FRAMES` frames, and requires identical frame hashes.
-The browser installs the very wheels ``serve`` ships (:mod:`mugkit.web.wheels`).
+The browser installs the very wheels ``serve`` ships (:mod:`mugkit.web.browser.wheels`).
 
 When the hashes differ, both sides replay the example and the check compares their data at the
 first differing frame: which state keys, observations or rewards differ, with both values, and
@@ -101,8 +101,8 @@ class _Browser:
         self.browser = BrowserPython(str(ctx.step_nodeid), ctx.rootdir)
 
     def __enter__(self) -> BrowserPython:
-        from ..web.runtime_assets import RuntimeAssetError
-        from ..web.wheels import WheelError
+        from ..web.browser.assets import RuntimeAssetError
+        from ..web.browser.wheels import WheelError
 
         try:
             loaded = self.browser.start()
@@ -332,7 +332,7 @@ def _pyodide_packages() -> set[str]:
     """The import names of the packages Pyodide builds (its lock file), e.g. ``numpy``."""
     import json
 
-    from ..web.runtime_assets import RuntimeAssets
+    from ..web.browser.assets import RuntimeAssets
 
     assets = RuntimeAssets.load()
     path = assets.path("pyodide", assets.versions["pyodide"], "pyodide-lock.json")

@@ -137,7 +137,7 @@ class GameOptions:
     """Data files and folders (paths relative to the experiment module's folder) a
     ``runtime="browser"`` step's env reads, shipped with it — beyond the modules it imports and
     its ``mk.Onnx`` models, which ship by themselves. Read by the browser runtime
-    (``mugkit.web.shipping``)."""
+    (``mugkit.web.browser.shipping``)."""
 
     on_step: Callable | None = None
     """Hook called after every frame; a dict it returns becomes ``x_<name>`` columns of that frame's

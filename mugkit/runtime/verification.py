@@ -12,7 +12,7 @@ What this proves: the rows are what the env gives for those human actions. What 
 that a human chose them (a script can send any action inside the action space); the timing
 statistics (:func:`timing`) are there to help a researcher judge that.
 
-Pure Python, no I/O: the server runs it in a worker process (:mod:`mugkit.web.verify`).
+Pure Python, no I/O: the server runs it in a worker process (:mod:`mugkit.web.browser.verify`).
 """
 
 from __future__ import annotations

@@ -2,7 +2,7 @@
 
 A participant who reaches a game step gets its view from :meth:`Lobby.game_view`: a game on the
 server (:class:`~mugkit.web.gameloop.ServerGame`, after a waitroom when the step has several
-humans) or one in their browser (:mod:`mugkit.web.browser_games`). When a game ends, the lobby
+humans) or one in their browser (:mod:`mugkit.web.browser.games`). When a game ends, the lobby
 moves its players on through the flow (:class:`Listener`). Every change of a participant's place
 runs inside their transition (:meth:`Registry.transition`) and checks that the game is still
 theirs, so an end reported twice or at once moves nobody twice.
@@ -18,9 +18,9 @@ from typing import Any, Awaitable, Callable, Protocol
 from ..collect import Experiment
 from ..games import build_game, game_seed
 from ..runtime.values import from_json, to_json
-from .client_values import SMALL_LIMITS
+from .limits.decoding import SMALL_LIMITS
 from ..steps import GameStep
-from .browser_games import BrowserGame, BrowserGames, RowError, runs_in_browser
+from .browser.games import BrowserGame, BrowserGames, RowError, runs_in_browser
 from .entry import new_id
 from .gameloop import GRACE_SECONDS, OUTCOME_REASONS, ServerGame
 from .protocol import ProtocolError, parse_keys

@@ -44,7 +44,7 @@ Server → client
     ``waitroom``: ``{"present", "needed", "timeout"}`` while waiting for partners.
 
     ``error``: ``{"message"}`` for a rejected message (the client shows it; nothing is lost), with
-    ``limit`` when a limit refused it (mugkit/web/socket_limits.py). A message that asked for an
+    ``limit`` when a limit refused it (mugkit/web/limits/sockets.py). A message that asked for an
     acknowledgement gets ``{"ok": false, "error", "limit"}`` instead.
 
 Client → server
@@ -65,7 +65,7 @@ Client → server
     ``{"ok": true}`` (then ``identity`` and ``view`` follow) or ``{"ok": false, "error"}`` (e.g. in
     the middle of a game).
 
-Browser runtime (``runtime="browser"`` steps with one human; mugkit/web/browser_games.py)
+Browser runtime (``runtime="browser"`` steps with one human; mugkit/web/browser/games.py)
     The ``game`` view has ``"runtime": "browser"`` and a ``boot``: ``pyodide`` (the pinned
     Pyodide's folder URL), ``packages_url`` and ``pyodide_packages`` (Pyodide-built packages to
     load from there), ``ort`` (onnxruntime-web's folder URL or null), ``sizes`` (bytes per Pyodide
@@ -90,7 +90,7 @@ Browser runtime (``runtime="browser"`` steps with one human; mugkit/web/browser_
       does not continue the stored game frame by frame (a gap; a new episode where no row of the
       frame before ended one), repeats an agent within a frame, or has an action outside the
       agent's action space. Rows carry no frame hash: the server re-simulates the game from its
-      seed and the stored human actions when it ends (mugkit/web/verify.py), which covers the
+      seed and the stored human actions when it ends (mugkit/web/browser/verify.py), which covers the
       env's state.
     - ``resume``: ``{"game", "session"}`` → ``{"ok": true, "record": str | null}``: the tagged JSON of
       ``{"episode", "frames": [[frame, {human: [action, keys, filled]}, {agent: [action,

@@ -99,7 +99,7 @@ async def run(paths: list[str], host: str, port: int, data: str, seed: int | Non
     """Serves until cancelled, or until SIGTERM or SIGINT stop it cleanly (see the module docstring)."""
     import uvicorn
 
-    from .connections import protocols
+    from .limits.connections import protocols
 
     from ..collect import collect
     from .pause import StoragePause
@@ -117,7 +117,7 @@ async def run(paths: list[str], host: str, port: int, data: str, seed: int | Non
     if not experiments:
         raise SystemExit(f"mugkit serve: no experiments under {' '.join(paths)} (a module that imports mugkit and "
                          f"has @mk.scene or @mk.survey functions)")
-    from .browser_runtime import prepare_browser_runtime
+    from .browser.boot import prepare_browser_runtime
 
     try:
         bundles = prepare_browser_runtime(experiments)
@@ -135,11 +135,11 @@ async def run(paths: list[str], host: str, port: int, data: str, seed: int | Non
         await browser.start(experiments, grace)  # games a stop left open or unverified
     _announce(experiments, host, port, data, study.seed, token)
     if bundles is not None:
-        from .browser_runtime import shipped_report
+        from .browser.boot import shipped_report
 
         for line in shipped_report(bundles.bundles):
             print(line, flush=True)
-    http, ws, _ = protocols(limits)   # connection caps and the header deadline (connections.py)
+    http, ws, _ = protocols(limits)   # connection caps and the header deadline (limits/connections.py)
     server = _stoppable_server(uvicorn.Config(app, host=host, port=port, log_level="warning", http=http, ws=ws,
                                               lifespan="on", timeout_keep_alive=limits.keep_alive,
                                               ws_max_size=limits.message_bytes), on_signal=study.close)

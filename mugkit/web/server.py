@@ -11,7 +11,7 @@ Routes: ``/`` (the researcher's index of experiments), ``/<experiment>/`` (the p
 the client then connects over socket.io), ``/static/…`` (the client and its vendored assets),
 ``/<experiment>/files/…`` (images, sounds and sprite atlases next to the experiment: asset types
 only, never hidden paths, data, databases, backups or symlinks out of the folder —
-:mod:`mugkit.web.public_files`), ``/admin`` (behind a token). Every response carries the security
+:mod:`mugkit.web.browser.public_files`), ``/admin`` (behind a token). Every response carries the security
 headers of :mod:`mugkit.web.headers`.
 
 The admin token leaves the URL at once: ``/admin?token=…`` (the link printed at start) sets an
@@ -32,12 +32,12 @@ from typing import Any
 import socketio
 from sanic import Sanic, response
 
-from .arrivals import ArrivalLimit, TooManyArrivals
+from .limits.arrivals import ArrivalLimit, TooManyArrivals
 from .flow import Arrival
 from .headers import add_security_headers
 from .limits import Limits
-from .public_files import public_path
-from .socket_limits import LimitedSocketServer, OriginGuard, client_address, origin_check
+from .browser.public_files import public_path
+from .limits.sockets import LimitedSocketServer, OriginGuard, client_address, origin_check
 from .study import Study
 
 __all__ = ["create_app", "socket_server", "socket_layer", "STATIC_DIR", "MAX_MESSAGE_BYTES", "ADMIN_COOKIE"]
@@ -53,7 +53,7 @@ MAX_MESSAGE_BYTES = 16 * 1024
 #: The cookie that carries the admin token after the first visit (Path=/admin).
 ADMIN_COOKIE = "mugkit_admin"
 #: Files an experiment may serve from its folder (never its Python source or data), when
-#: :func:`~mugkit.web.public_files.public_path` lets them out.
+#: :func:`~mugkit.web.browser.public_files.public_path` lets them out.
 ASSET_TYPES = (".png", ".jpg", ".jpeg", ".gif", ".svg", ".webp", ".json", ".mp3", ".wav", ".ogg", ".css")
 
 mimetypes.add_type("text/javascript", ".mjs")
@@ -78,10 +78,10 @@ def _inside(root: str, relative: str) -> str | None:
 
 def socket_server(limits: Limits = Limits(), allow_origins: list[str] = ()) -> LimitedSocketServer:
     """The socket.io server (websockets only; see the module's docstring), with the limits on
-    what one connection may send and the Origin check (mugkit/web/socket_limits.py).
+    what one connection may send and the Origin check (mugkit/web/limits/sockets.py).
 
     Args:
-        limits: what one client may send (mugkit/web/limits.py).
+        limits: what one client may send (mugkit/web/limits/settings.py).
         allow_origins: pages of other origins that may open the socket (``--allow-origin``); pages
             of this server always may.
     """
@@ -145,7 +145,7 @@ def _http_routes(app: Sanic, study: Study, admin_token: str) -> None:
     @app.get("/<experiment:str>/files/<path:path>")
     async def files(request, experiment: str, path: str):
         exp = study.experiments.get(experiment)
-        # The same rules as the browser step's wheel (public_files.py), and only asset types.
+        # The same rules as the browser step's wheel (browser/public_files.py), and only asset types.
         found = public_path(os.path.dirname(exp.path), path) if exp is not None else None
         if found is None or not path.lower().endswith(ASSET_TYPES) or not found.lower().endswith(ASSET_TYPES):
             return response.text("not found", status=404)
@@ -222,7 +222,7 @@ def _browser_events(sio: socketio.AsyncServer, study: Study, participant: Any, l
 def _runtime_routes(app: Sanic, study: Study) -> None:
     """The browser runtime's files: pinned Pyodide / onnxruntime-web, the wheels, and a local
     Pyodide package folder (``--pyodide-packages DIR``). All content-pinned: cached for good."""
-    from .runtime_assets import CONTENT_TYPES, IMMUTABLE
+    from .browser.assets import CONTENT_TYPES, IMMUTABLE
 
     def pinned(path: Any, name: str):
         mime = CONTENT_TYPES.get(os.path.splitext(name)[1], "application/octet-stream")

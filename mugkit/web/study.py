@@ -22,7 +22,7 @@ import secrets
 from typing import Any, Awaitable, Callable
 
 from ..collect import Experiment
-from .browser_games import BrowserGames
+from .browser.games import BrowserGames
 from .flow import Arrival, Flow
 from .gameloop import GRACE_SECONDS, ServerGame
 from .lobby import Lobby
@@ -106,7 +106,7 @@ class Study:
     async def enter(self, auth: Any, user_agent: str = "", admit: Callable[[], None] = lambda: None) -> Arrival:
         """A browser connects: its participant (found or created), their view, or a refusal.
         ``admit`` is called just before a participant is created and raises to refuse (the socket
-        layer's per-address limit, mugkit/web/arrivals.py)."""
+        layer's per-address limit, mugkit/web/limits/arrivals.py)."""
         return await self.flow.enter(auth, user_agent, admit)
 
     async def transfer(self, p: Participant, user_agent: str = "") -> tuple[Participant | None, dict]:

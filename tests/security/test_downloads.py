@@ -28,9 +28,9 @@ import pytest
 
 from mugkit.collect import load_experiment
 from mugkit.loadtest.server import free_port, start_server
-from mugkit.web.runtime_assets import RuntimeAssets
-from mugkit.web.browser_runtime import build_bundle
-from mugkit.web.shipping import ShippingError, step_files
+from mugkit.web.browser.assets import RuntimeAssets
+from mugkit.web.browser.boot import build_bundle
+from mugkit.web.browser.shipping import ShippingError, step_files
 
 pytestmark = pytest.mark.slow
 

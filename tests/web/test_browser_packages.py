@@ -18,7 +18,7 @@ import pytest
 from browser_data import query, wait_loaded
 from serving import ROOT, free_port, serve
 
-from mugkit.web.wheels import WheelError, experiment_wheel, package_wheels
+from mugkit.web.browser.wheels import WheelError, experiment_wheel, package_wheels
 
 LOCK = json.loads(open(os.path.join(ROOT, "node_modules", "pyodide", "pyodide-lock.json")).read()) \
     if os.path.exists(os.path.join(ROOT, "node_modules", "pyodide", "pyodide-lock.json")) else {"packages": {}}
@@ -201,7 +201,7 @@ def test_runtime_files_and_wheels_are_served_pinned_and_cached_for_good(tmp_path
 
     served = serve(os.path.join(ROOT, "experiments", "catch.py"), data=str(tmp_path / "data"))
     try:
-        from mugkit.web.runtime_assets import RuntimeAssets
+        from mugkit.web.browser.assets import RuntimeAssets
 
         version = RuntimeAssets.load().versions["pyodide"]
         with urllib.request.urlopen(f"{served.url}/runtime/pyodide/{version}/pyodide.asm.wasm") as r:
@@ -255,7 +255,7 @@ def test_an_offline_lab_serves_pyodides_packages_from_a_folder(tmp_path):
     finally:
         served.stop()
     from mugkit.collect import collect
-    from mugkit.web.browser_runtime import prepare_browser_runtime
+    from mugkit.web.browser.boot import prepare_browser_runtime
 
     games = prepare_browser_runtime({e.name: e for e in collect([path])}).games(None, str(folder))
     assert games.packages_url == "/runtime/pyodide-packages/" and games.packages_dir == str(folder)

@@ -43,7 +43,7 @@ def test_the_vendor_folder_holds_only_the_manifests_files():
 def test_the_browser_runtime_files_are_served_only_as_pinned(tmp_path):
     """Pyodide and onnxruntime-web come from node_modules, checked against vendor/runtime.json: a
     file that differs is refused with what to do, and only listed files are served."""
-    from mugkit.web.runtime_assets import RuntimeAssetError, RuntimeAssets, find_node_modules
+    from mugkit.web.browser.assets import RuntimeAssetError, RuntimeAssets, find_node_modules
 
     assets = RuntimeAssets.load()
     assets.require()  # ./dev installs them with npm ci

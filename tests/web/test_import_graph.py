@@ -1,4 +1,4 @@
-"""mugkit.web.import_graph: which of the experiment's own modules a browser step ships, read from
+"""mugkit.web.browser.imports: which of the experiment's own modules a browser step ships, read from
 the imports without running them."""
 
 from __future__ import annotations
@@ -7,7 +7,7 @@ import textwrap
 
 import pytest
 
-from mugkit.web.import_graph import ImportGraphError, local_modules
+from mugkit.web.browser.imports import ImportGraphError, local_modules
 
 
 def folder(tmp_path, files: dict) -> str:

@@ -296,8 +296,8 @@ def result(driver):
 
 def test_pyodide_plays_the_chase_example_with_its_chaser_in_onnxruntime_web(site, page):
     from mugkit.collect import load_experiment
-    from mugkit.web.shipping import step_files
-    from mugkit.web.wheels import experiment_wheel, mugkit_wheel
+    from mugkit.web.browser.shipping import step_files
+    from mugkit.web.browser.wheels import experiment_wheel, mugkit_wheel
 
     chase = load_experiment(str(ROOT / "experiments" / "chase.py"), str(ROOT))
     shipped = step_files(chase, chase.step("chase")).files   # what serve ships: the model among them

@@ -73,7 +73,7 @@ COLUMNS: dict[str, dict[str, str]] = {
                 "value": "value", "t": "real"},
     "games": {"game_id": "text", "experiment": "text", "step": "text", "repetition": "int", "runtime": "text",
               "seed": "int", "outcome": "text", "started_at": "real", "ended_at": "real", "detail": "value",
-              # schema 3: why the game ended, and a browser game's verification (mugkit.web.verify)
+              # schema 3: why the game ended, and a browser game's verification (mugkit.web.browser.verify)
               "outcome_reason": "text", "verification": "text", "verification_detail": "value", "timing": "value"},
     "players": {"game_id": "text", "agent": "value", "participant_id": "text", "policy": "text"},
     "steps": {"game_id": "text", "episode": "int", "frame": "int", "agent": "value", "action": "value",

@@ -18,8 +18,8 @@ from urllib.parse import urlsplit
 import socketio
 from socketio import packet
 
-from ..runtime.values import json_structure, nested_deeper_than
-from .limits import Limits, RateLog, TokenBucket
+from ...runtime.values import json_structure, nested_deeper_than
+from .settings import Limits, RateLog, TokenBucket
 
 __all__ = ["LimitedSocketServer", "origin_check", "OriginGuard", "client_address"]
 

@@ -1,7 +1,7 @@
 """Which files of an experiment's folder may ever leave the server.
 
 Two doors open onto an experiment's folder: the experiment wheel a browser-runtime step installs
-(:mod:`mugkit.web.shipping`) and the ``/<experiment>/files/…`` route (images, sounds, sprite
+(:mod:`mugkit.web.browser.shipping`) and the ``/<experiment>/files/…`` route (images, sounds, sprite
 atlases). Both ask :func:`refusal`, so one set of rules holds for both. Never out, even when a
 step declares the file:
 
@@ -14,7 +14,7 @@ step declares the file:
   (a study's data folder: its JSON is data too).
 
 The rules look at names, not contents: a secret in a file with an innocent name (``config.py``)
-is kept out only because nothing imports it for the browser (see :mod:`mugkit.web.import_graph`).
+is kept out only because nothing imports it for the browser (see :mod:`mugkit.web.browser.imports`).
 """
 
 from __future__ import annotations

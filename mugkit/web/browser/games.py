@@ -4,7 +4,7 @@ server does for them.
 Rows are checked as they arrive (:meth:`BrowserGames.rows` refuses, at once, frames past
 ``max_steps``, gaps, a second row of an agent in a frame, actions outside the action space), and
 every game is verified when it ends: the server re-simulates it from its seed and the stored human
-actions (:mod:`mugkit.web.verify`) and stores the verdict in ``games.verification``. With
+actions (:mod:`mugkit.web.browser.verify`) and stores the verdict in ``games.verification``. With
 ``verify="require"`` a game that is not verified does not count. A game whose participant stays
 away longer than the grace period is ended by the server (``abandoned``).
 
@@ -25,11 +25,11 @@ import time
 from dataclasses import dataclass, field
 from typing import Any
 
-from ..runtime.rows import StepRow
-from ..runtime.values import DecodeRefused, to_json
-from ..steps import StepError
-from .client_values import decode
-from .runtime_assets import RuntimeAssets
+from ...runtime.rows import StepRow
+from ...runtime.values import DecodeRefused, to_json
+from ...steps import StepError
+from ..limits.decoding import decode
+from .assets import RuntimeAssets
 from .verify import Verifier, report_unverified
 from .wheels import BrowserBundle, Wheel
 
@@ -167,7 +167,7 @@ class BrowserGames:
         spec = {"module": bundle.module_path, "step": game.step.name, "game": game.game_id, "seed": seed,
                 "agent": game.agent,
                 "participant": {"id": who.id, "params": dict(who.params), "condition": who.condition}}
-        from .browser_runtime import boot_files  # that module builds BrowserGames: imported here, not at the top
+        from .boot import boot_files  # that module builds BrowserGames: imported here, not at the top
 
         return {**boot_files(self.assets, bundle, self.packages_url), "spec": to_json(spec, "the game's spec")}
 
@@ -394,7 +394,7 @@ class BrowserGames:
 
 
 def _action_spaces(game: BrowserGame, seed: int, who: dict) -> dict:
-    from ..games import Participant, build_env
+    from ...games import Participant, build_env
 
     participant = Participant(game.participant, dict(who.get("params") or {}), who.get("condition"))
     env = build_env(game.step, seed=seed, participant=participant, group=[participant])

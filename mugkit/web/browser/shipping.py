@@ -2,14 +2,14 @@
 wheel, chosen file by file, never the whole folder.
 
 1. **Modules**: the experiment module and the experiment's own modules it imports
-   (:func:`mugkit.web.import_graph.local_modules`).
+   (:func:`mugkit.web.browser.imports.local_modules`).
 2. **Models**: the ``.onnx`` file of every ``mk.Onnx`` the step's AI players use — found by
    calling their ``@mk.policy`` factories once at start-up (cheap: ``mk.Onnx`` opens its file only
    when it first acts), so the path is the very one the browser computes.
 3. **Declared files**: the step's ``files=("maps/level1.txt", "sprites/")`` — paths relative to
    the experiment module's folder; a folder entry ships the files under it.
 
-Every file must pass :func:`mugkit.web.public_files.refusal` (no hidden paths, databases,
+Every file must pass :func:`mugkit.web.browser.public_files.refusal` (no hidden paths, databases,
 backups, data exports, symlinks out of the folder …). A module, model or declared file that is
 refused stops the start with the reason; a file under a declared folder that is refused is left
 out and listed (:attr:`StepFiles.left_out`).
@@ -21,9 +21,9 @@ import os
 from dataclasses import dataclass, field
 from typing import Any
 
-from ..collect import basedir_and_name
-from ..runtime.onnx import Onnx
-from .import_graph import ImportGraphError, local_modules
+from ...collect import basedir_and_name
+from ...runtime.onnx import Onnx
+from .imports import ImportGraphError, local_modules
 from .public_files import refusal
 
 __all__ = ["StepFiles", "step_files", "ShippingError"]

@@ -66,10 +66,10 @@ _experiments: dict = {}  # in a worker: experiment path -> collected experiment
 
 def run_job(job: Job) -> dict:
     """Re-simulates ``job`` (in a worker process): ``{"verification", "detail", "timing"}``."""
-    from ..collect import CollectError, load_experiment
-    from ..games import Participant, build_game
-    from ..runtime.verification import replay, timing
-    from ..steps import StepError
+    from ...collect import CollectError, load_experiment
+    from ...games import Participant, build_game
+    from ...runtime.verification import replay, timing
+    from ...steps import StepError
 
     stats = timing(job.rows, job.agent)
     try:

@@ -20,7 +20,7 @@ from typing import Any
 from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 from uvicorn.protocols.websockets.websockets_sansio_impl import WebSocketsSansIOProtocol
 
-from .limits import LOCAL_ADDRESSES, Limits, RateLog
+from .settings import LOCAL_ADDRESSES, Limits, RateLog
 
 __all__ = ["ConnectionCounter", "protocols"]
 

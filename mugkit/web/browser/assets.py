@@ -17,7 +17,7 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
-from ..paths import MUGKIT_DIR
+from ...paths import MUGKIT_DIR
 
 __all__ = ["RuntimeAssets", "RuntimeAssetError", "MANIFEST", "CONTENT_TYPES", "find_node_modules"]
 

@@ -8,8 +8,8 @@ cached for good, and the browser checks the bytes against the hash in the URL.
 
 - **mugkit**: every module of the ``mugkit`` package except the server (``mugkit/web``).
 - **the experiment**: only the files one browser step needs — the modules its experiment imports,
-  its ``mk.Onnx`` models and the files it declares (:mod:`mugkit.web.shipping` chooses them and
-  :mod:`mugkit.web.public_files` refuses secrets and data). In Pyodide it is unpacked into a
+  its ``mk.Onnx`` models and the files it declares (:mod:`mugkit.web.browser.shipping` chooses them and
+  :mod:`mugkit.web.browser.public_files` refuses secrets and data). In Pyodide it is unpacked into a
   study folder, not ``site-packages``, so that the module loads from the same relative paths as
   on the server (``mk.Onnx("models/chaser.onnx")`` finds its file).
 - **packages**: ``packages=("chess==1.11.2",)`` names pinned requirements. One that Pyodide
@@ -31,7 +31,7 @@ from dataclasses import dataclass, field
 from importlib import metadata
 from typing import Iterable
 
-from ..paths import MUGKIT_DIR
+from ...paths import MUGKIT_DIR
 from .public_files import public_path, refusal
 
 __all__ = ["Wheel", "WheelError", "BrowserBundle", "mugkit_wheel", "experiment_wheel", "package_wheels",
@@ -133,7 +133,7 @@ def _read(path: str) -> bytes:
 
 def mugkit_wheel() -> Wheel:
     """mugkit's own modules without the server: what an experiment imports in the browser."""
-    from .. import __version__
+    from ... import __version__
 
     def keep(name: str, is_dir: bool) -> bool:
         if is_dir:
@@ -145,8 +145,8 @@ def mugkit_wheel() -> Wheel:
 
 def experiment_wheel(basedir: str, module_name: str, files: Iterable[str]) -> Wheel:
     """A wheel of ``files`` (paths relative to ``basedir``, the folder the experiment module is
-    imported from), as :func:`mugkit.web.shipping.step_files` chose them. Each is checked against
-    :func:`mugkit.web.public_files.refusal` again as it is read.
+    imported from), as :func:`mugkit.web.browser.shipping.step_files` chose them. Each is checked against
+    :func:`mugkit.web.browser.public_files.refusal` again as it is read.
 
     Raises:
         WheelError: a file may not leave the server, or the files are larger than

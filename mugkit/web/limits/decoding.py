@@ -11,7 +11,7 @@ import asyncio
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
-from ..runtime.values import DecodeLimits, from_json
+from ...runtime.values import DecodeLimits, from_json
 
 __all__ = ["ROWS_LIMITS", "SMALL_LIMITS", "decode"]
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import logging
 
-from .limits import LOCAL_ADDRESSES, RateLog, WindowCounter
+from .settings import LOCAL_ADDRESSES, RateLog, WindowCounter
 
 __all__ = ["ArrivalLimit", "TooManyArrivals"]
 

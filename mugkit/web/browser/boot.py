@@ -14,9 +14,9 @@ import os
 from dataclasses import dataclass, field
 from typing import Any
 
-from ..collect import basedir_and_name
-from .browser_games import BrowserGames, runs_in_browser
-from .runtime_assets import RuntimeAssets
+from ...collect import basedir_and_name
+from .games import BrowserGames, runs_in_browser
+from .assets import RuntimeAssets
 from .shipping import ShippingError, step_files
 from .wheels import BrowserBundle, Wheel, WheelError, experiment_wheel, mugkit_wheel, package_wheels
 
@@ -95,7 +95,7 @@ def build_bundle(experiment: Any, step: Any, assets: RuntimeAssets, runtime: Whe
                  folders: dict | None = None) -> BrowserBundle:
     """What browsers install for one step: mugkit's wheel (``runtime``, built when None), the
     step's ``packages=`` and its experiment wheel — only the files the step needs
-    (:func:`mugkit.web.shipping.step_files`). ``folders`` keeps experiment wheels by their file
+    (:func:`mugkit.web.browser.shipping.step_files`). ``folders`` keeps experiment wheels by their file
     set, so steps shipping the same files share one.
 
     Raises:
