@@ -309,17 +309,6 @@ def test_participant_values_in_a_page_reach_the_browser_without_script(served):
         assert bad not in html, html
 
 
-@pytest.fixture(scope="module")
-def chromium():
-    playwright = pytest.importorskip("playwright.sync_api")
-    if not os.path.exists("/usr/bin/chromium"):
-        pytest.skip("Debian's chromium is not installed (./dev test installs it)")
-    with playwright.sync_playwright() as p:
-        browser = p.chromium.launch(executable_path="/usr/bin/chromium")
-        yield browser
-        browser.close()
-
-
 def csp_reports(server) -> list[str]:
     return [line for line in server.output if BLOCKED in line]
 

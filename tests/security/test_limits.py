@@ -16,7 +16,6 @@ import socket
 import sqlite3
 import statistics
 import sys
-import threading
 import time
 import urllib.error
 import urllib.request

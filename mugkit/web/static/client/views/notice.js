@@ -4,6 +4,7 @@
 
 import {button, card, el, errorBox, prose} from "../dom.js";
 import {codeBox} from "./completion.js";
+import {submit} from "./page.js";
 
 const DEFAULT_TITLES = {
   ended: "The study has ended",
@@ -38,16 +39,9 @@ export class TransferView {
   mount(container) {
     const {title, html, button: label} = this.message;
     const error = errorBox();
-    const go = button(label || "Continue here", async () => {
-      go.disabled = true;
-      error.show(null);
-      const reply = await this.ctx.link.request("transfer", {});
-      if (!reply?.ok) {
-        error.show(reply?.error || "Something went wrong. Please try again.");
-        go.disabled = false;
-      }
-      // On success the server sends who this browser is now, and the next view.
-    }, "primary", {dataset: {answer: "transfer"}});
+    // On success the server sends who this browser is now, and the next view.
+    const go = button(label || "Continue here", () => submit([go], error, () => this.ctx.link.request("transfer", {})),
+      "primary", {dataset: {answer: "transfer"}});
     container.append(card(title, prose(html), error, el("div", {class: "mk-actions"}, go)));
   }
 

@@ -3,7 +3,7 @@
 import {button, card, el, errorBox, prose} from "../dom.js";
 
 /** Runs `send` once at a time: buttons are disabled while waiting, and the error is shown. */
-async function submit(buttons, error, send) {
+export async function submit(buttons, error, send) {
   buttons.forEach((b) => (b.disabled = true));
   error.show(null);
   const reply = await send();
