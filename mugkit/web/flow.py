@@ -111,6 +111,8 @@ class Flow:
             return Arrival(None, _refused(f"This study link is not valid: {entry.invalid}. Please open the "
                                           "study again from the panel's page."))
         p = await self.registry.resumed(name, auth.get("participant"), auth.get("resume"))
+        if p is not None and entry.panel_id and p.row.get(entry.panel_key) != entry.panel_id:
+            p = None  # this browser kept someone else's place (a lab's shared computer): not theirs
         if p is None and entry.panel_id:
             # One person, one participant: two browsers arriving at once with a new panel id
             # must not both create one.
@@ -174,10 +176,10 @@ class Flow:
         flow = [[step.name, rep] for step, rep in expand(experiment.flow, number, rng)]
         p = Participant(pid, name, new_token(), flow, condition=condition, params=dict(entry.params))
         now = time.time()
-        await self.registry.add(p, {
-            "participant_id": pid, "experiment": name, "params": p.params, "condition": condition,
-            "status": "active", "token": p.token, "user_agent": str(user_agent)[:500], "flow": flow,
-            "position": p.position(), "started_at": now, "updated_at": now, **entry.columns()})
+        p.row = {"participant_id": pid, "experiment": name, "params": p.params, "condition": condition,
+                 "status": "active", "token": p.token, "user_agent": str(user_agent)[:500], "flow": flow,
+                 "position": p.position(), "started_at": now, "updated_at": now, **entry.columns()}
+        await self.registry.add(p, p.row)
         log.info("participant %s: arrived at %s (%s)", pid, name, entry.panel or "no panel")
         return p
 

@@ -215,3 +215,30 @@ def test_participants_who_leave_are_not_kept_in_memory_and_come_back_where_they_
     while_open, after, moved, game = asyncio.run(main())
     assert while_open >= 30 and after <= while_open - 30
     assert moved == {"ok": True} and game["runtime"] == "browser"
+
+
+def test_a_browser_that_kept_someone_elses_place_does_not_give_it_to_the_next_panel_id(served):
+    """A lab's shared computer: the next person's link (their own panel id) starts their own study,
+    though the browser still holds the previous participant's resume key."""
+    first_pid, next_pid = prolific_like("lab-first"), prolific_like("lab-next")
+
+    async def main():
+        first = Browser(served.url, "_race", link(first_pid, "a"))
+        await into_browser_game(first)
+        await first.close()
+        again = Browser(served.url, "_race", link(first_pid, "a"), identity=first.identity)
+        await again.connect()
+        resumed = await again.view()
+        await again.close()
+        nxt = Browser(served.url, "_race", link(next_pid, "b"), identity=first.identity)
+        await nxt.connect()
+        view = await nxt.view()
+        await nxt.close()
+        return first.identity, resumed, view, nxt.identity
+
+    first_identity, resumed, view, next_identity = asyncio.run(main())
+    assert resumed["kind"] == "game"                      # the same person in the same browser goes on
+    assert view["kind"] == "consent" and view["index"] == 0
+    assert next_identity["participant"] != first_identity["participant"]
+    assert query(served, "select count(*) from participants where prolific_pid in (?, ?)", first_pid, next_pid) == \
+        [(2,)]
