@@ -230,7 +230,7 @@ class BrowserGames:
             raise RowError(f"{where}.frame {item['frame']} is past the episode's last frame {last} "
                            + ("(the step's max_steps)" if game.step.options.max_steps is not None
                               else "(limit frames_per_episode: the step sets no max_steps)"))
-        if item.get("agent") not in game.step.players:
+        if not _is_agent(item.get("agent"), game.step.players):
             raise RowError(f"{where}.agent {item.get('agent')!r} is not an agent of {game.step.name}")
         space = (game.spaces or {}).get(item["agent"])
         if item.get("action") is not None and space is not None and not _contains(space, item["action"]):
@@ -239,8 +239,8 @@ class BrowserGames:
         if keys is not None and not (isinstance(keys, list) and all(isinstance(k, str) for k in keys)):
             raise RowError(f"{where}.keys must be a list of key names or null")
         x = item.get("x") or {}
-        if not isinstance(x, dict):
-            raise RowError(f"{where}.x must be an object of hook columns")
+        if not isinstance(x, dict) or not all(isinstance(k, str) for k in x):
+            raise RowError(f"{where}.x must be an object of hook columns (column name -> value)")
         row = StepRow(item["episode"], item["frame"], item["agent"], item.get("action"),
                       None if keys is None else tuple(keys), bool(item.get("filled")), item.get("decided_at"),
                       item.get("reward", 0), bool(item.get("terminated")), bool(item.get("truncated")),
@@ -411,6 +411,13 @@ def _contains(space: Any, action: Any) -> bool:
     try:
         return bool(space.contains(action))
     except Exception:  # a space that cannot even compare the value: it is not inside
+        return False
+
+
+def _is_agent(agent: Any, players: dict) -> bool:
+    try:
+        return agent in players
+    except TypeError:  # an unhashable value (a list, an object) names no agent
         return False
 
 

@@ -325,7 +325,10 @@ class Lobby:
             await self._resume_diverged(p, game, data["diverged"][:2000])
         if kind == "load_failed" and data.get("stage") == "game":
             # The env, a policy or a hook raised: the game ends as on the server, and the
-            # participant goes on (the page sent every row before saying so).
+            # participant goes on (the page sent every row before saying so). Only the page now
+            # playing the game may end it: a window it superseded must not end its game.
+            if not game.plays_here(data):
+                return {"ok": False, "superseded": True, "error": "this game continues in another window or tab"}
             log.warning("participant %s, game %s: the game raised in the browser: %s", p.id, game.game_id,
                         str(data.get("reason"))[:500])
             if not await self._browser_game_end(p, game, "error", {"reason": str(data.get("reason"))[:2000]},
