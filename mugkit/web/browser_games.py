@@ -187,12 +187,13 @@ class BrowserGames:
             raise RowError(f"rows.rows is not tagged JSON: {exc}") from None
         if not isinstance(items, list):
             raise RowError("rows.rows must hold a list of rows")
-        if not game.plays_here(data):
-            # Another window took the game over (a second tab, a reload): two pages must not
-            # both record it, or the rows would mix two different plays.
-            return {"ok": False, "superseded": True,
-                    "error": "this game continues in another window or tab; its rows come from there"}
         async with game.lock:  # socket.io handlers may run concurrently: one batch at a time per game
+            if not game.plays_here(data):
+                # Another window took the game over (a second tab, a reload): two pages must not
+                # both record it, or the rows would mix two different plays. Checked under the
+                # lock: a `resume` between the check and the commit would miss these rows.
+                return {"ok": False, "superseded": True,
+                        "error": "this game continues in another window or tab; its rows come from there"}
             if game.spaces is None:
                 game.spaces = await self._spaces(game)
             parsed = [self._row(game, item, i) for i, item in enumerate(items)]
@@ -293,20 +294,23 @@ class BrowserGames:
         to check the replay against, every agent's stored action and reward —
         ``{"episode", "frames": [[frame, {human: [action, keys, filled]}, {agent: [action,
         reward]}]], "last"}`` — or None when nothing is stored yet (the game starts afresh). The
-        asking page's ``session`` plays the game from now on: rows from any other page are refused."""
-        if isinstance(session, str) and 0 < len(session) <= 64:
-            game.session = session
-        if game.last == (-1, -1):
-            return None
-        episode = game.last[0]
-        frames: dict = {}
-        for frame, agent, action, keys, filled, reward, _ in await self.storage.step_inputs(game.game_id, episode):
-            humans, stored = frames.setdefault(frame, ({}, {}))
-            if agent == game.agent:
-                humans[agent] = [action, keys, filled]
-            stored[agent] = [action, reward]
-        return {"episode": episode, "frames": [[f, h, s] for f, (h, s) in sorted(frames.items()) if f > 0],
-                "last": list(game.last)}
+        asking page's ``session`` plays the game from now on: rows from any other page are refused.
+        Taken under the game's lock, so a batch being stored is either in the record or refused."""
+        async with game.lock:
+            if isinstance(session, str) and 0 < len(session) <= 64:
+                game.session = session
+            if game.last == (-1, -1):
+                return None
+            episode = game.last[0]
+            frames: dict = {}
+            for frame, agent, action, keys, filled, reward, _ in await self.storage.step_inputs(game.game_id,
+                                                                                               episode):
+                humans, stored = frames.setdefault(frame, ({}, {}))
+                if agent == game.agent:
+                    humans[agent] = [action, keys, filled]
+                stored[agent] = [action, reward]
+            return {"episode": episode, "frames": [[f, h, s] for f, (h, s) in sorted(frames.items()) if f > 0],
+                    "last": list(game.last)}
 
     async def finish(self, game: BrowserGame, outcome: str, reason: str) -> bool | None:
         """Ends the game with ``outcome`` and ``reason`` (``games.outcome_reason``), and verifies it:
