@@ -71,6 +71,7 @@ class BrowserGame:
     spaces: dict | None = None      # agent -> action space, built on the first batch
     ending: bool = False            # finish() has begun: a second end (game_over twice) does nothing
     session: str | None = None      # the page now playing it (the last to ask for the record)
+    record_text: tuple | None = None  # (last, tagged JSON of the record at that frame): resume's answer
     lock: asyncio.Lock = field(default_factory=asyncio.Lock)
 
     def plays_here(self, data: dict) -> bool:
@@ -297,20 +298,39 @@ class BrowserGames:
         asking page's ``session`` plays the game from now on: rows from any other page are refused.
         Taken under the game's lock, so a batch being stored is either in the record or refused."""
         async with game.lock:
-            if isinstance(session, str) and 0 < len(session) <= 64:
-                game.session = session
+            self._take_over(game, session)
+            return await self._record(game)
+
+    async def record_json(self, game: BrowserGame, session: Any = None) -> str | None:
+        """:meth:`record` as tagged JSON text (``resume``'s answer). Read and encoded once per
+        stored frame, the encoding off the event loop: a page asks once per load, and a flood of
+        ``resume`` messages must not cost a whole episode's encoding each (other games would wait)."""
+        async with game.lock:
+            self._take_over(game, session)
             if game.last == (-1, -1):
                 return None
-            episode = game.last[0]
-            frames: dict = {}
-            for frame, agent, action, keys, filled, reward, _ in await self.storage.step_inputs(game.game_id,
-                                                                                               episode):
-                humans, stored = frames.setdefault(frame, ({}, {}))
-                if agent == game.agent:
-                    humans[agent] = [action, keys, filled]
-                stored[agent] = [action, reward]
-            return {"episode": episode, "frames": [[f, h, s] for f, (h, s) in sorted(frames.items()) if f > 0],
-                    "last": list(game.last)}
+            if game.record_text is None or game.record_text[0] != game.last:
+                record = await self._record(game)
+                game.record_text = (game.last, await asyncio.to_thread(to_json, record, "the game's record"))
+            return game.record_text[1]
+
+    @staticmethod
+    def _take_over(game: BrowserGame, session: Any) -> None:
+        if isinstance(session, str) and 0 < len(session) <= 64:
+            game.session = session
+
+    async def _record(self, game: BrowserGame) -> dict | None:
+        if game.last == (-1, -1):
+            return None
+        episode = game.last[0]
+        frames: dict = {}
+        for frame, agent, action, keys, filled, reward, _ in await self.storage.step_inputs(game.game_id, episode):
+            humans, stored = frames.setdefault(frame, ({}, {}))
+            if agent == game.agent:
+                humans[agent] = [action, keys, filled]
+            stored[agent] = [action, reward]
+        return {"episode": episode, "frames": [[f, h, s] for f, (h, s) in sorted(frames.items()) if f > 0],
+                "last": list(game.last)}
 
     async def finish(self, game: BrowserGame, outcome: str, reason: str) -> bool | None:
         """Ends the game with ``outcome`` and ``reason`` (``games.outcome_reason``), and verifies it:

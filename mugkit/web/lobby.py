@@ -17,7 +17,7 @@ from typing import Any, Awaitable, Callable, Protocol
 
 from ..collect import Experiment
 from ..games import build_game, game_seed
-from ..runtime.values import from_json, to_json
+from ..runtime.values import from_json
 from .client_values import SMALL_LIMITS
 from ..steps import GameStep
 from .browser_games import BrowserGame, BrowserGames, RowError, runs_in_browser
@@ -313,8 +313,7 @@ class Lobby:
         except RowError as exc:
             return {"ok": False, "error": str(exc)}
         if kind == "resume":
-            record = await self.browser.record(game, data.get("session"))
-            return {"ok": True, "record": None if record is None else to_json(record, "the game's record")}
+            return {"ok": True, "record": await self.browser.record_json(game, data.get("session"))}
         if kind in ("loaded", "load_failed"):
             return await self._browser_load_news(p, game, kind, data)
         return await self._browser_game_over(p, game, data)

@@ -72,3 +72,25 @@ def test_a_batch_stored_while_another_tab_resumes_is_in_its_record_or_refused(se
             assert record_last == ack["last"] == [0, 1499]     # B re-simulates from A's newest frame
         else:
             assert ack["superseded"] is True and record_last == [0, 49]
+
+
+def test_resume_answers_the_newest_record_however_often_it_is_asked(served):
+    """`resume` is answered from one encoding per stored frame (a flood of them held every game on
+    the server up by a whole episode's encoding each): the answer still follows every new batch."""
+    async def main():
+        a = Browser(served.url, "_inbrowser")
+        await a.connect()
+        view = await a.view("game")
+        game, rows = view["game"], honest_rows(view)
+        lasts = []
+        for batch, (start, end) in enumerate([(0, 50), (50, 51), (51, 900)]):
+            assert (await a.call("rows", {"game": game, "session": "A", "batch": batch,
+                                          "rows": to_json(rows[start:end])}))["ok"]
+            answers = [await a.call("resume", {"game": game, "session": "A"}) for _ in range(3)]
+            assert answers[0] == answers[1] == answers[2]
+            record = from_json(answers[0]["record"])
+            lasts.append((record["last"], len(record["frames"])))
+        await a.close()
+        return lasts
+
+    assert asyncio.run(main()) == [([0, 49], 49), ([0, 50], 50), ([0, 899], 899)]
