@@ -269,7 +269,9 @@ class Lobby:
             return str(exc)
         game = self.games.get(p.game or "")
         if game is None or keys.game != game.game_id:
-            return "you are not in that game"
+            # Keys of a game that just ended (the page sent them before its next view came): nothing
+            # to do, and nothing to say — an error would show on the next step's page.
+            return None
         return game.on_keys(self._agent_of(game, p.id), keys)
 
     # -- games in the browser ------------------------------------------------------------------
