@@ -6,7 +6,8 @@ while a worker only previews the HIT: nothing starts then). Anyone else gets a f
 
 Panel ids are normalised (spaces, invisible characters and case do not make another person) and
 checked against the panel's format: a Prolific id is 24 hexadecimal digits, an MTurk worker id
-upper-case letters and digits starting with ``A``. A link with a malformed id starts nothing.
+upper-case letters and digits starting with ``A``. A link with a malformed id, or with the ids of
+both panels, starts nothing.
 The panel's per-attempt id — Prolific's ``SESSION_ID``, MTurk's ``assignmentId`` — is what lets
 a person who moved to another browser take their place back (:mod:`mugkit.web.flow`): a panel
 id alone is public enough (researchers and other participants see it) never to be a key.
@@ -116,6 +117,12 @@ def parse_entry(query: object) -> Entry:
     if params.get("turkSubmitTo") and mturk_submit_to(params["turkSubmitTo"]) is None:
         log.warning("turkSubmitTo %r is not MTurk's: kept in params, never used as the submit target",
                     params["turkSubmitTo"][:80])
+    named = [name for name, *_ in _PANELS.values() if name in params]
+    if len(named) > 1:
+        # One person, one panel: a second panel's id would be stored unchecked next to the first
+        # (someone else's worker id, say, in the data a researcher pays or deduplicates by).
+        return Entry(params, invalid=f"the link has ids of two panels ({' and '.join(named)}); open the link "
+                                     f"your panel gave you")
     for panel, (name, column, pattern, case, attempt) in _PANELS.items():
         if name not in params:
             continue

@@ -17,7 +17,7 @@ from typing import Any, Awaitable, Callable, Protocol
 
 from ..collect import Experiment
 from ..games import build_game, game_seed
-from ..runtime.values import from_json, to_json
+from ..runtime.values import from_json
 from .limits.decoding import SMALL_LIMITS
 from ..steps import GameStep
 from .browser.games import BrowserGame, BrowserGames, RowError, runs_in_browser
@@ -269,7 +269,9 @@ class Lobby:
             return str(exc)
         game = self.games.get(p.game or "")
         if game is None or keys.game != game.game_id:
-            return "you are not in that game"
+            # Keys of a game that just ended (the page sent them before its next view came): nothing
+            # to do, and nothing to say — an error would show on the next step's page.
+            return None
         return game.on_keys(self._agent_of(game, p.id), keys)
 
     # -- games in the browser ------------------------------------------------------------------
@@ -313,8 +315,7 @@ class Lobby:
         except RowError as exc:
             return {"ok": False, "error": str(exc)}
         if kind == "resume":
-            record = await self.browser.record(game, data.get("session"))
-            return {"ok": True, "record": None if record is None else to_json(record, "the game's record")}
+            return {"ok": True, "record": await self.browser.record_json(game, data.get("session"))}
         if kind in ("loaded", "load_failed"):
             return await self._browser_load_news(p, game, kind, data)
         return await self._browser_game_over(p, game, data)
@@ -325,7 +326,10 @@ class Lobby:
             await self._resume_diverged(p, game, data["diverged"][:2000])
         if kind == "load_failed" and data.get("stage") == "game":
             # The env, a policy or a hook raised: the game ends as on the server, and the
-            # participant goes on (the page sent every row before saying so).
+            # participant goes on (the page sent every row before saying so). Only the page now
+            # playing the game may end it: a window it superseded must not end its game.
+            if not game.plays_here(data):
+                return {"ok": False, "superseded": True, "error": "this game continues in another window or tab"}
             log.warning("participant %s, game %s: the game raised in the browser: %s", p.id, game.game_id,
                         str(data.get("reason"))[:500])
             if not await self._browser_game_end(p, game, "error", {"reason": str(data.get("reason"))[:2000]},

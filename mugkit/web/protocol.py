@@ -102,10 +102,11 @@ Browser runtime (``runtime="browser"`` steps with one human; mugkit/web/browser/
       null}`` — the loading time, stored as a ``game_loaded`` event. ``diverged``: after a
       resume, the tagged JSON of the first re-simulated frame whose actions or rewards differ
       from the stored ones (logged, and stored as a ``game_resume_diverged`` event).
-    - ``load_failed``: ``{"game", "stage", "package", "reason"}`` — logged by the server (which
+    - ``load_failed``: ``{"game", "session", "stage", "package", "reason"}`` — logged by the server (which
       package failed and why) and stored as a ``game_load_failed`` event. With ``"stage": "game"``
       (the env, a policy or a hook raised) it ends the game: outcome ``error``, reason
-      ``client_error``; send every row first.
+      ``client_error``; send every row first. From a page whose ``session`` is not the one playing
+      the game it is refused with ``"superseded": true``.
     - ``game_over``: ``{"game", "session"}`` — every episode is played and its rows acknowledged; the
       participant moves on (refused while the last episode's rows are not stored). The server
       verifies the game: in the background with ``verify="flag"``; with ``verify="require"`` before

@@ -113,6 +113,7 @@ async def run(paths: list[str], host: str, port: int, data: str, seed: int | Non
         experiments = {e.name: e for e in collect(paths)}
     except (CollectError, StepError, FileNotFoundError) as exc:
         raise SystemExit(f"mugkit serve: {exc}") from None
+    _check_reserved(experiments)
     _check_port(host, port)
     if not experiments:
         raise SystemExit(f"mugkit serve: no experiments under {' '.join(paths)} (a module that imports mugkit and "
@@ -233,6 +234,20 @@ def _stoppable_server(config: Any, on_signal: Callable[[], Awaitable]) -> Any:
                 self.should_exit = True
 
     return Server()
+
+
+#: Experiment names that are the server's own paths (``/admin``, ``/static/``, ``/runtime/``).
+RESERVED_NAMES = ("admin", "static", "runtime")
+
+
+def _check_reserved(experiments: dict) -> None:
+    """An experiment named like one of the server's own paths would share it: its participants'
+    page under the admin page's path (and its token cookie), its link without the slash opening
+    the admin page."""
+    clash = sorted(name for name in experiments if name in RESERVED_NAMES)
+    if clash:
+        raise SystemExit(f"mugkit serve: the experiment name(s) {', '.join(clash)} are the server's own paths "
+                         f"(/{', /'.join(RESERVED_NAMES)}): rename the module (e.g. {clash[0]}_study.py)")
 
 
 def _check_port(host: str, port: int) -> None:

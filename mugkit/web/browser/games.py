@@ -71,6 +71,7 @@ class BrowserGame:
     spaces: dict | None = None      # agent -> action space, built on the first batch
     ending: bool = False            # finish() has begun: a second end (game_over twice) does nothing
     session: str | None = None      # the page now playing it (the last to ask for the record)
+    record_text: tuple | None = None  # (last, tagged JSON of the record at that frame): resume's answer
     lock: asyncio.Lock = field(default_factory=asyncio.Lock)
 
     def plays_here(self, data: dict) -> bool:
@@ -180,19 +181,20 @@ class BrowserGames:
             raise RowError(f"rows.rows must be the tagged JSON text of a list of rows, at most {MAX_ROWS_TEXT} "
                            f"characters")
         try:
-            items = await decode(text)   # off the event loop, within limits (client_values.py)
+            items = await decode(text)   # off the event loop, within limits (limits/decoding.py)
         except DecodeRefused as exc:
             raise RowError(f"rows.rows refused: {exc}; send smaller batches and arrays") from None
         except (ValueError, KeyError, TypeError) as exc:
             raise RowError(f"rows.rows is not tagged JSON: {exc}") from None
         if not isinstance(items, list):
             raise RowError("rows.rows must hold a list of rows")
-        if not game.plays_here(data):
-            # Another window took the game over (a second tab, a reload): two pages must not
-            # both record it, or the rows would mix two different plays.
-            return {"ok": False, "superseded": True,
-                    "error": "this game continues in another window or tab; its rows come from there"}
         async with game.lock:  # socket.io handlers may run concurrently: one batch at a time per game
+            if not game.plays_here(data):
+                # Another window took the game over (a second tab, a reload): two pages must not
+                # both record it, or the rows would mix two different plays. Checked under the
+                # lock: a `resume` between the check and the commit would miss these rows.
+                return {"ok": False, "superseded": True,
+                        "error": "this game continues in another window or tab; its rows come from there"}
             if game.spaces is None:
                 game.spaces = await self._spaces(game)
             parsed = [self._row(game, item, i) for i, item in enumerate(items)]
@@ -230,7 +232,7 @@ class BrowserGames:
             raise RowError(f"{where}.frame {item['frame']} is past the episode's last frame {last} "
                            + ("(the step's max_steps)" if game.step.options.max_steps is not None
                               else "(limit frames_per_episode: the step sets no max_steps)"))
-        if item.get("agent") not in game.step.players:
+        if not _is_agent(item.get("agent"), game.step.players):
             raise RowError(f"{where}.agent {item.get('agent')!r} is not an agent of {game.step.name}")
         space = (game.spaces or {}).get(item["agent"])
         if item.get("action") is not None and space is not None and not _contains(space, item["action"]):
@@ -239,8 +241,8 @@ class BrowserGames:
         if keys is not None and not (isinstance(keys, list) and all(isinstance(k, str) for k in keys)):
             raise RowError(f"{where}.keys must be a list of key names or null")
         x = item.get("x") or {}
-        if not isinstance(x, dict):
-            raise RowError(f"{where}.x must be an object of hook columns")
+        if not isinstance(x, dict) or not all(isinstance(k, str) for k in x):
+            raise RowError(f"{where}.x must be an object of hook columns (column name -> value)")
         row = StepRow(item["episode"], item["frame"], item["agent"], item.get("action"),
                       None if keys is None else tuple(keys), bool(item.get("filled")), item.get("decided_at"),
                       item.get("reward", 0), bool(item.get("terminated")), bool(item.get("truncated")),
@@ -293,9 +295,31 @@ class BrowserGames:
         to check the replay against, every agent's stored action and reward —
         ``{"episode", "frames": [[frame, {human: [action, keys, filled]}, {agent: [action,
         reward]}]], "last"}`` — or None when nothing is stored yet (the game starts afresh). The
-        asking page's ``session`` plays the game from now on: rows from any other page are refused."""
+        asking page's ``session`` plays the game from now on: rows from any other page are refused.
+        Taken under the game's lock, so a batch being stored is either in the record or refused."""
+        async with game.lock:
+            self._take_over(game, session)
+            return await self._record(game)
+
+    async def record_json(self, game: BrowserGame, session: Any = None) -> str | None:
+        """:meth:`record` as tagged JSON text (``resume``'s answer). Read and encoded once per
+        stored frame, the encoding off the event loop: a page asks once per load, and a flood of
+        ``resume`` messages must not cost a whole episode's encoding each (other games would wait)."""
+        async with game.lock:
+            self._take_over(game, session)
+            if game.last == (-1, -1):
+                return None
+            if game.record_text is None or game.record_text[0] != game.last:
+                record = await self._record(game)
+                game.record_text = (game.last, await asyncio.to_thread(to_json, record, "the game's record"))
+            return game.record_text[1]
+
+    @staticmethod
+    def _take_over(game: BrowserGame, session: Any) -> None:
         if isinstance(session, str) and 0 < len(session) <= 64:
             game.session = session
+
+    async def _record(self, game: BrowserGame) -> dict | None:
         if game.last == (-1, -1):
             return None
         episode = game.last[0]
@@ -411,6 +435,13 @@ def _contains(space: Any, action: Any) -> bool:
     try:
         return bool(space.contains(action))
     except Exception:  # a space that cannot even compare the value: it is not inside
+        return False
+
+
+def _is_agent(agent: Any, players: dict) -> bool:
+    try:
+        return agent in players
+    except TypeError:  # an unhashable value (a list, an object) names no agent
         return False
 
 

@@ -141,7 +141,7 @@ export class BrowserGameView extends GameView {
     // A game that raised ends on the server (outcome "error") and the participant goes on: its
     // rows must all be stored first.
     if (stage === "game") await this.outbox.drained();
-    this.ctx.link.request("load_failed", {game: this.message.game, stage, package: pkg ?? null,
+    this.ctx.link.request("load_failed", {game: this.message.game, session: this.session, stage, package: pkg ?? null,
       reason: String(reason).slice(0, 2000)});
   }
 
