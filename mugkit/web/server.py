@@ -116,6 +116,7 @@ def create_app(study: Study, admin_token: str, sio: socketio.AsyncServer | None 
     sio = sio or socket_server(limits, allow_origins)
     if study.browser is not None:
         study.browser.frames_per_episode = limits.frames_per_episode
+        study.browser.game_bytes = limits.game_bytes
     app = Sanic(f"mugkit_{secrets.token_hex(4)}", configure_logging=False)
     _http_routes(app, study, admin_token)
     add_security_headers(app, getattr(study.browser, "packages_url", None))

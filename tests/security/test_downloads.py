@@ -335,3 +335,14 @@ def test_a_declared_folder_ships_what_may_leave_and_lists_what_it_left_out(study
     assert found.left_out == {"levels/.draft.txt": "'.draft.txt' is hidden",
                               "levels/level2.txt.bak": "it is a backup (by its name)"}
     assert "is never shipped to browsers: the folder 'levels' holds data (scores.csv)" in str(err.value)
+
+
+def test_a_data_folder_inside_the_experiments_folder_gives_nothing_away(tmp_path):
+    """`--data` pointed at the experiment's own folder: its identity file and marker stay home."""
+    from mugkit.web.browser.public_files import refusal
+
+    for name in ("mugkit-study.json", "mugkit.running", "mugkit.sqlite", "mugkit.sqlite-wal"):
+        (tmp_path / name).write_text("{}")
+        assert refusal(str(tmp_path), name) == "it is a database (by its name)", name
+    (tmp_path / "level.json").write_text("{}")
+    assert refusal(str(tmp_path), "level.json") is None

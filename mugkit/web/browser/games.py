@@ -40,6 +40,8 @@ log = logging.getLogger("mugkit.browser")
 #: Largest ``rows`` batch, in characters of tagged JSON (engine.io drops a connection above 1 MB).
 MAX_ROWS_TEXT = 512 * 1024
 #: Fields of a row the browser sends (mugkit.runtime.browser_game.row_dict) and its two timings.
+#: Characters of rows one game may store in one server run (``--limit game_bytes``).
+GAME_BYTES = 256 * 1024 * 1024
 #: Frames per episode of a step with no ``max_steps`` (``--limit frames_per_episode``): 30 fps for two hours.
 FRAMES_PER_EPISODE = 216_000
 ROW_KEYS = frozenset({"episode", "frame", "agent", "action", "keys", "filled", "decided_at", "reward", "terminated",
@@ -71,6 +73,7 @@ class BrowserGame:
     spaces: dict | None = None      # agent -> action space, built on the first batch
     ending: bool = False            # finish() has begun: a second end (game_over twice) does nothing
     session: str | None = None      # the page now playing it (the last to ask for the record)
+    stored_text: int = 0            # characters of the batches stored in this server run (limit game_bytes)
     record_text: tuple | None = None  # (last, tagged JSON of the record at that frame): resume's answer
     lock: asyncio.Lock = field(default_factory=asyncio.Lock)
 
@@ -104,6 +107,8 @@ class BrowserGames:
         self.storage = storage
         #: Last frame of an episode when the step sets no ``max_steps`` (rows past it are refused).
         self.frames_per_episode = FRAMES_PER_EPISODE
+        #: Characters of rows one game may store in this run (``--limit game_bytes``).
+        self.game_bytes = GAME_BYTES
         self.games: dict[str, BrowserGame] = {}
         self.wheels: dict[str, Wheel] = {w.sha256: w for b in bundles.values() for w in b.wheels}
         self.paths = dict(paths or {})
@@ -200,7 +205,11 @@ class BrowserGames:
             parsed = [self._row(game, item, i) for i, item in enumerate(items)]
             new = [r for r in parsed if (r[0].episode, r[0].frame) > game.last]
             self._continues(game, [r for r, _, _ in new])
+            if new and game.stored_text + len(text) > self.game_bytes:
+                raise RowError(f"rows refused: this game's rows passed {self.game_bytes} characters (limit "
+                               f"game_bytes); it stores no more")
             if new:
+                game.stored_text += len(text)
                 await self.storage.add_steps(game.game_id, [r[0] for r in new], t_server=time.time(),
                                              t_client=[r[1] for r in new], late_ms=[r[2] for r in new],
                                              keep_observations=game.step.options.record_observations)

@@ -32,10 +32,15 @@ EXPORT_SUFFIXES = (".csv", ".tsv", ".parquet", ".feather", ".arrow", ".xlsx", ".
                    ".sav", ".dta", ".rds", ".rdata", ".h5", ".hdf5")
 
 
+#: The files of a mugkit data folder besides its database (a folder served with ``--data`` inside
+#: the experiment's folder must not give them away).
+DATA_FOLDER_FILES = frozenset({"mugkit-study.json", "mugkit.running"})
+
+
 def _kind(name: str) -> str | None:
     """What a file name says the file is, when it is something that never leaves the server."""
     lower = name.lower()
-    if lower.endswith(DATABASE_SUFFIXES) or ".sqlite" in lower:
+    if lower.endswith(DATABASE_SUFFIXES) or ".sqlite" in lower or lower in DATA_FOLDER_FILES:
         return "a database"
     if lower.endswith(BACKUP_SUFFIXES):
         return "a backup"

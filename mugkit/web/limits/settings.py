@@ -66,6 +66,9 @@ class Limits:
     game_events: int = 50
     #: Frames per episode of a step with no ``max_steps`` (30 fps for two hours).
     frames_per_episode: int = 216_000
+    #: Characters of rows one browser game may store in one server run (its batches' tagged JSON):
+    #: a page sending big observations must not fill the disk that every game shares.
+    game_bytes: int = 256 * 1024 * 1024
     #: Seconds between two log lines about one address's refusals.
     log_interval: float = 10.0
 
