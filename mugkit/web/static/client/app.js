@@ -6,8 +6,8 @@ import {saveIdentity} from "./identity.js";
 import {CompletionView} from "./views/completion.js";
 import {BrowserGameView} from "./views/browser_game.js";
 import {GameView} from "./views/game.js";
-import {NoticeView, TransferView} from "./views/notice.js";
-import {ConsentView, PageView} from "./views/page.js";
+import {NoticeView} from "./views/notice.js";
+import {ConsentView, PageView, TransferView} from "./views/page.js";
 import {SurveyView} from "./views/survey.js";
 import {WaitroomView} from "./views/waitroom.js";
 

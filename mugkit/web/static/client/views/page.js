@@ -1,9 +1,9 @@
-// `page` and `consent` views: server-rendered HTML in a card, with a button (or two).
+// `page`, `consent` and `transfer` views: server-rendered HTML in a card, with a button (or two).
 
 import {button, card, el, errorBox, prose} from "../dom.js";
 
 /** Runs `send` once at a time: buttons are disabled while waiting, and the error is shown. */
-export async function submit(buttons, error, send) {
+async function submit(buttons, error, send) {
   buttons.forEach((b) => (b.disabled = true));
   error.show(null);
   const reply = await send();
@@ -21,10 +21,15 @@ export class PageView {
     this.message = message;
   }
 
+  /** What the button sends: leaving this step. */
+  send() {
+    return this.ctx.advance();
+  }
+
   mount(container) {
     const {title, html, button: label} = this.message;
     const error = errorBox();
-    const next = button(label || "Continue", () => submit([next], error, () => this.ctx.advance()));
+    const next = button(label || "Continue", () => submit([next], error, () => this.send()));
     container.append(card(title, prose(html), error, el("div", {class: "mk-actions"}, next)));
   }
 
@@ -50,4 +55,12 @@ export class ConsentView {
   }
 
   destroy() {}
+}
+
+/** `transfer`: this browser may take over a participant who started in another one. On success
+ *  the server sends who this browser is now, and the next view. */
+export class TransferView extends PageView {
+  send() {
+    return this.ctx.link.request("transfer", {});
+  }
 }
