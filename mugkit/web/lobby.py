@@ -321,6 +321,11 @@ class Lobby:
         return await self._browser_game_over(p, game, data)
 
     async def _browser_load_news(self, p: Participant, game: BrowserGame, kind: str, data: dict) -> dict:
+        if game.events >= self.browser.game_events:  # each is an event row: a script could fill the database
+            return {"ok": False, "limit": "game_events",
+                    "error": f"{kind} refused: {self.browser.game_events} loaded/load_failed messages are stored for "
+                             f"this game already (limit game_events)"}
+        game.events += 1
         detail = {k: data.get(k) for k in ("stages", "bytes", "cached", "stage", "package", "reason") if k in data}
         if kind == "loaded" and isinstance(data.get("diverged"), str):
             await self._resume_diverged(p, game, data["diverged"][:2000])

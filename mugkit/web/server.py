@@ -117,6 +117,7 @@ def create_app(study: Study, admin_token: str, sio: socketio.AsyncServer | None 
     if study.browser is not None:
         study.browser.frames_per_episode = limits.frames_per_episode
         study.browser.game_bytes = limits.game_bytes
+        study.browser.game_events = limits.game_events
     app = Sanic(f"mugkit_{secrets.token_hex(4)}", configure_logging=False)
     _http_routes(app, study, admin_token)
     add_security_headers(app, getattr(study.browser, "packages_url", None))
@@ -189,10 +190,8 @@ def _http_routes(app: Sanic, study: Study, admin_token: str) -> None:
         return await admin_table(study, table)
 
 
-def _browser_events(sio: socketio.AsyncServer, study: Study, participant: Any, limits: Limits) -> None:
+def _browser_events(sio: socketio.AsyncServer, study: Study, participant: Any) -> None:
     """The browser runtime's messages (protocol.py): rows, resume, loaded, load_failed, game_over."""
-    stored: dict[str, int] = {}   # game id -> loaded / load_failed messages stored
-
     async def browser_message(kind: str, sid: str, data: Any) -> dict:
         p = await participant(sid)
         if p is None:
@@ -201,14 +200,6 @@ def _browser_events(sio: socketio.AsyncServer, study: Study, participant: Any, l
             return {"ok": False, "error": "this server runs no games in the browser"}
         if kind != "rows" and _too_big(data):  # a rows batch has its own, larger bound
             return {"ok": False, "error": f"message larger than {MAX_MESSAGE_BYTES} bytes"}
-        if kind in ("loaded", "load_failed") and p.game is not None and isinstance(data, dict) \
-                and data.get("game") == p.game:
-            # Each is stored as an event: a page sends one per load, a script could fill the database.
-            if stored.get(p.game, 0) >= limits.game_events:
-                return {"ok": False, "limit": "game_events",
-                        "error": f"{kind} refused: {limits.game_events} loaded/load_failed messages are stored for "
-                                 f"this game already (limit game_events)"}
-            stored[p.game] = stored.get(p.game, 0) + 1
         return await study.browser_message(p, kind, data)
 
     def handler_of(kind: str):
@@ -387,7 +378,7 @@ def _socket_events(sio: socketio.AsyncServer, study: Study, limits: Limits) -> N
         if error:
             await sio.emit("error", {"message": error}, to=sid)
 
-    _browser_events(sio, study, participant, limits)
+    _browser_events(sio, study, participant)
 
     @sio.on("*")
     async def unknown(event, sid, data=None):

@@ -40,6 +40,9 @@ log = logging.getLogger("mugkit.browser")
 #: Largest ``rows`` batch, in characters of tagged JSON (engine.io drops a connection above 1 MB).
 MAX_ROWS_TEXT = 512 * 1024
 #: Fields of a row the browser sends (mugkit.runtime.browser_game.row_dict) and its two timings.
+#: ``loaded``/``load_failed`` messages stored per game: a page sends one per load, a script could
+#: fill the database with them (``--limit game_events``).
+GAME_EVENTS = 50
 #: Characters of rows one game may store in one server run (``--limit game_bytes``).
 GAME_BYTES = 256 * 1024 * 1024
 #: Frames per episode of a step with no ``max_steps`` (``--limit frames_per_episode``): 30 fps for two hours.
@@ -73,6 +76,7 @@ class BrowserGame:
     spaces: dict | None = None      # agent -> action space, built on the first batch
     ending: bool = False            # finish() has begun: a second end (game_over twice) does nothing
     session: str | None = None      # the page now playing it (the last to ask for the record)
+    events: int = 0                 # loaded / load_failed messages stored in this server run (limit game_events)
     stored_text: int = 0            # characters of the batches stored in this server run (limit game_bytes)
     record_text: tuple | None = None  # (last, tagged JSON of the record at that frame): resume's answer
     lock: asyncio.Lock = field(default_factory=asyncio.Lock)
@@ -109,6 +113,8 @@ class BrowserGames:
         self.frames_per_episode = FRAMES_PER_EPISODE
         #: Characters of rows one game may store in this run (``--limit game_bytes``).
         self.game_bytes = GAME_BYTES
+        #: ``loaded``/``load_failed`` messages stored per game (``--limit game_events``).
+        self.game_events = GAME_EVENTS
         self.games: dict[str, BrowserGame] = {}
         self.wheels: dict[str, Wheel] = {w.sha256: w for b in bundles.values() for w in b.wheels}
         self.paths = dict(paths or {})
