@@ -7,6 +7,12 @@ value), any other value (a flag, a name, a small array's digest) is its own buck
 generators' states and large arrays (pixels) are left out: they change every frame and say
 nothing about where the game is.
 
+Games are about things meeting: players bumping, a chaser catching, two agents entering one
+cell. So a cell also holds the *gap* between sibling numbers — fields whose paths differ in one
+place only (``pos.a[0]`` and ``pos.b[0]``; ``agents[0].x`` and ``agents[1].x``), among groups of
+two to four — bucketed on a doubling scale (0, 1, 2–3, 4–7, …): coming closer is a new cell at
+every halving of the distance, which leads exploration to the states where they meet.
+
 The ranges grow as exploration finds new values, so the buckets are re-drawn now and then
 (:meth:`CellKeys.redraw`) and the archive re-keyed, as Go-Explore re-computes its downscaling.
 """
@@ -14,6 +20,8 @@ The ranges grow as exploration finds new values, so the buckets are re-drawn now
 from __future__ import annotations
 
 import math
+import re
+from itertools import combinations
 from typing import Any, Hashable
 
 from .fields import Digest
@@ -24,6 +32,30 @@ __all__ = ["CellKeys", "BUCKETS"]
 BUCKETS = 8
 #: A :class:`~mugkit.checks.fields.Digest` of an array or list larger than this is not a cell field.
 MAX_CELL_ITEMS = 256
+
+
+#: Sibling groups larger than this (a list of 30 items) add no gaps: their pairs would swamp the key.
+MAX_SIBLINGS = 4
+_SEGMENT = re.compile(r"\.[^.\[]+|\[[^\]]*\]|^[^.\[]+")
+
+
+def _siblings(paths: list[str]) -> list[tuple[str, str]]:
+    """Pairs of paths that differ in exactly one segment, within groups of 2–MAX_SIBLINGS."""
+    groups: dict[tuple, list[str]] = {}
+    for p in paths:
+        parts = _SEGMENT.findall(p)
+        for i in range(len(parts)):
+            groups.setdefault((i, *parts[:i], *parts[i + 1:]), []).append(p)
+    pairs = set()
+    for members in groups.values():
+        if 2 <= len(members) <= MAX_SIBLINGS:
+            pairs.update(combinations(sorted(members), 2))
+    return sorted(pairs)
+
+
+def _gap(a: float, b: float) -> int:
+    d = abs(a - b)
+    return 0 if d < 1 else min(16, 1 + int(math.log2(d)))
 
 
 def _is_number(v: Any) -> bool:
@@ -49,6 +81,7 @@ class CellKeys:
         self._paths: tuple = ()
         self._width: dict[str, float] = {}
         self._low: dict[str, float] = {}
+        self._pairs: list[tuple[str, str]] = []
 
     def observe(self, fields: dict[str, Any], frame: int) -> bool:
         """Notes the fields of one state at ``frame``; returns whether a field changed for the
@@ -99,6 +132,7 @@ class CellKeys:
                 integral = isinstance(lo, int) and isinstance(hi, int)
                 self._low[p] = lo
                 self._width[p] = 1 if integral and span < 2 * self.buckets else (span / self.buckets or 1)
+        self._pairs = _siblings(list(self._width))
 
     def key(self, fields: dict[str, Any]) -> Hashable:
         """The cell of a state, under the buckets last drawn."""
@@ -109,6 +143,9 @@ class CellKeys:
                 out.append(min(self.buckets * 2, int((v - self._low[p]) // self._width[p])))
             else:
                 out.append(v if isinstance(v, Hashable) else repr(v))
+        for a, b in self._pairs:
+            va, vb = fields.get(a), fields.get(b)
+            out.append(_gap(va, vb) if _is_number(va) and _is_number(vb) else None)
         return tuple(out)
 
 

@@ -26,7 +26,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ..paths import passes_through_user_code
-from ..runtime.policies import PolicyError
+from ..runtime.policies import PolicyError, as_policy, policy_seed
+from ..runtime.state import same
 from ..steps import StepError
 from .cells import CellKeys
 from .coverage import Coverage, attribute_digests
@@ -47,6 +48,10 @@ JUDGE_FRAMES = 400
 ROLLOUT = (10, 60)
 #: The archive aims at one cell per this many explored ticks (see ``_Explorer._rekey``).
 TICKS_PER_CELL = 10
+#: The share of rollouts in which ``mk.stand_in`` policies play their humans.
+STAND_IN_SHARE = 0.5
+#: The playout looks at the env's fields every this many frames (and at its last), for coverage.
+PLAYOUT_FIELDS_EVERY = 16
 #: Cells kept with a snapshot, at most (each snapshot of a deep-copied env may be large).
 MAX_CELLS = 3000
 
@@ -95,7 +100,8 @@ class Trajectory:
     Attributes:
         seed: the game seed (:data:`EXPLORE_SEED`).
         plan: the keys held, tick by tick (replayed with :func:`~mugkit.checks.play.play`).
-        reached: what it reaches: ``"new cells"`` or ``"the episode's end"``.
+        reached: what it reaches: ``"new cells"``, ``"a first change"`` (of a field) or
+            ``"the episode's end"``.
     """
 
     seed: int
@@ -160,6 +166,42 @@ class Exploration:
                 "left_out": sorted(self.coverage.left_out), "crash": None if self.crash is None else repr(self.crash.error)}
 
 
+class _StandIns:
+    """Humans played by policies while exploring (:func:`mugkit.stand_in`): each presses the keys
+    whose combination gives the action its policy chose (in keydown/keyup steps, released every
+    other frame so that each press counts)."""
+
+    def __init__(self, ctx: Any):
+        self.step = ctx.step
+        self.policies: dict = {}
+        for s in getattr(ctx.experiment, "stand_ins", ()):
+            if s.step is ctx.step:
+                for agent, name in s.players.items():
+                    made = "random" if name == "random" else ctx.experiment.policies[name]()
+                    self.policies[agent] = as_policy(made, name)
+        self.tap = ctx.step.options.input_mode in ("keydown", "keyup")
+        self.last: dict = {}
+
+    def reset(self) -> None:
+        self.last.clear()
+        for policy in self.policies.values():
+            policy.reset()
+
+    def press(self, driver: Any, held: dict) -> None:
+        """Replaces the keys of every acting stand-in human in ``held``."""
+        f = driver.frame
+        for agent, policy in self.policies.items():
+            if agent not in f.acting:
+                continue
+            action = policy.act(f.observations.get(agent), agent=agent, frame=f.index,
+                                seed=policy_seed(driver.episode_seed, agent), space=driver.env.action_space(agent),
+                                info=f.infos.get(agent), env=driver.unwrapped)
+            combo = next((tuple(sorted(c)) for c, a in self.step.options.combos if same(a, action)), ())
+            if self.tap and combo and self.last.get(agent) == combo:
+                combo = ()
+            self.last[agent] = held[agent] = combo
+
+
 class _Node:
     """A piece of a trajectory: the ticks played after its parent's (shared by the cells below)."""
 
@@ -210,6 +252,8 @@ class _Explorer:
         self.driver = self.game.driver()
         self.driver.start()
         self.presser = HumanInput(ctx.step, self.rng)
+        self.stand_ins = _StandIns(ctx)
+        self.standing = False  # this rollout's stand-in humans play their policies
         self.keys = CellKeys()
         env = self.driver.env
         self.restores = env.uses_state_methods
@@ -217,6 +261,7 @@ class _Explorer:
         self.out = Exploration(EXPLORE_SEED, budget, max_steps=ctx.step.options.max_steps)
         self.out.coverage.state_like = set(assigned_outside_init(type(self.driver.unwrapped)))
         self.archive: dict = {}
+        self.milestones: list[_Node] = []  # where a field changed for the first time
         self.target = max(50, budget.frames // TICKS_PER_CELL)
         fields = self._fields()
         self.keys.observe(fields, 0)
@@ -240,6 +285,8 @@ class _Explorer:
     def _restore(self, cell: _Cell) -> None:
         self.driver.load(cell.snapshot)
         self.presser.reset()
+        self.stand_ins.reset()
+        self.standing = bool(self.stand_ins.policies) and self.rng.random() < STAND_IN_SHARE
         if cell.digests is not None:
             now = attribute_digests(env_fields(self.driver.unwrapped, self.restores))
             self.out.coverage.note_restore(cell.digests, now, cell.frame, self.how)
@@ -248,6 +295,8 @@ class _Explorer:
         """One tick of human-like keys; records it in ``segment``. None: the frame waits for an
         input no key can give. Raises :class:`_Crashed` when the game raises."""
         held = self.presser.keys(self.driver)
+        if self.standing:
+            self.stand_ins.press(self.driver, held)
         segment.append(held)
         try:
             return tick(self.game, self.driver, KeyPlan({a: (k,) for a, k in held.items()}), 0)
@@ -263,7 +312,6 @@ class _Explorer:
         cell.chosen += 1
         self._restore(cell)
         node, segment = cell.node, []
-        redraw = False
         for _ in range(self.rng.randint(*ROLLOUT)):
             if self.driver.frame.done or self._spent():
                 break
@@ -271,7 +319,12 @@ class _Explorer:
                 break
             self.out.frames += 1
             fields = self._fields()
-            redraw |= self.keys.observe(fields, self.driver.frame.index)
+            if self.keys.observe(fields, self.driver.frame.index):
+                # A field changed for the first time: the trajectory here is judged whatever else
+                # is kept, and the cells are re-drawn with that field in them at once.
+                node, segment = _Node(node, tuple(segment)), []
+                self.milestones.append(node)
+                self._rekey()
             if self.driver.frame.done:
                 self.out.episodes_ended += 1
             key = self.keys.key(fields)
@@ -281,7 +334,7 @@ class _Explorer:
                 self.archive[key] = self._cell(node, fields)
             elif hit is not None:
                 hit.seen += 1
-        if redraw or (len(self.archive) > self.target and self.keys.buckets > 2):
+        if len(self.archive) > self.target and self.keys.buckets > 2:
             self._rekey()
 
     def _rekey(self) -> None:
@@ -342,6 +395,8 @@ class _Explorer:
         while not self.driver.frame.done and self.driver.frame.index < END_FRAMES:
             if self._tick(start.node, segment) is None or time.perf_counter() - began > max(self.budget.seconds, 1):
                 break
+            if len(segment) % PLAYOUT_FIELDS_EVERY == 0 or self.driver.frame.done:
+                self.keys.observe(self._fields(), self.driver.frame.index)  # coverage only: no cells here
         ticks = (start.node.all_ticks() if start.node else []) + segment
         frame = self.driver.frame.index
         self.out.deepest = max(self.out.deepest, frame)
@@ -377,6 +432,11 @@ class _Explorer:
 
         covered: set = set()
         chosen, used = [], 0
+        for node in self.milestones:  # always judged: where something happened for the first time
+            if id(node) not in covered:
+                covered.update(path(node))
+                used += node.length
+                chosen.append(Trajectory(EXPLORE_SEED, _plan(self.humans, node.all_ticks()), "a first change"))
         for leaf in sorted(leaves, key=lambda n: (-len(path(n)), n.length)):
             new = [k for k in path(leaf) if k not in covered]
             if not new or used + leaf.length > JUDGE_FRAMES:
