@@ -8,10 +8,11 @@ generators' states and large arrays (pixels) are left out: they change every fra
 nothing about where the game is.
 
 Games are about things meeting: players bumping, a chaser catching, two agents entering one
-cell. So a cell also holds the *gap* between sibling numbers — fields whose paths differ in one
-place only (``pos.a[0]`` and ``pos.b[0]``; ``agents[0].x`` and ``agents[1].x``), among groups of
-two to four — bucketed on a doubling scale (0, 1, 2–3, 4–7, …): coming closer is a new cell at
-every halving of the distance, which leads exploration to the states where they meet.
+cell. So a cell also holds how far apart two *things* are — fields whose paths differ in one
+segment before the last (``pos.a[0]`` and ``pos.b[0]``, ``pos.a[1]`` and ``pos.b[1]``: things
+``pos.a`` and ``pos.b``; ``agents[0].x`` and ``agents[1].x``), among two to four things — as
+their largest coordinate gap on a doubling scale (0, 1, 2–3, 4–7, …): coming closer is a new
+cell at every halving of the distance, which leads exploration to the states where they meet.
 
 The ranges grow as exploration finds new values, so the buckets are re-drawn now and then
 (:meth:`CellKeys.redraw`) and the archive re-keyed, as Go-Explore re-computes its downscaling.
@@ -39,17 +40,24 @@ MAX_SIBLINGS = 4
 _SEGMENT = re.compile(r"\.[^.\[]+|\[[^\]]*\]|^[^.\[]+")
 
 
-def _siblings(paths: list[str]) -> list[tuple[str, str]]:
-    """Pairs of paths that differ in exactly one segment, within groups of 2–MAX_SIBLINGS."""
-    groups: dict[tuple, list[str]] = {}
+def _siblings(paths: list[str]) -> list[tuple[tuple[str, ...], tuple[str, ...]]]:
+    """Pairs of things with the same coordinates, as aligned paths: numbers whose paths differ in
+    exactly one segment, not the last (``pos.a[0]``/``pos.b[0]`` and ``pos.a[1]``/``pos.b[1]``:
+    things ``pos.a`` and ``pos.b`` with coordinates ``[0]`` and ``[1]``), among groups of
+    2–MAX_SIBLINGS things."""
+    things: dict[tuple, dict[str, list]] = {}  # (segment index, path around it) → thing → coordinates
     for p in paths:
         parts = _SEGMENT.findall(p)
-        for i in range(len(parts)):
-            groups.setdefault((i, *parts[:i], *parts[i + 1:]), []).append(p)
+        for i in range(len(parts) - 1):
+            around = (i, "".join(parts[:i]), "".join(parts[i + 1:]))
+            things.setdefault(around[:2], {}).setdefault("".join(parts[:i + 1]), []).append(around[2])
     pairs = set()
-    for members in groups.values():
-        if 2 <= len(members) <= MAX_SIBLINGS:
-            pairs.update(combinations(sorted(members), 2))
+    for by_thing in things.values():
+        if 2 <= len(by_thing) <= MAX_SIBLINGS:
+            for a, b in combinations(sorted(by_thing), 2):
+                coords = sorted(set(by_thing[a]) & set(by_thing[b]))
+                if coords:
+                    pairs.add((tuple(a + c for c in coords), tuple(b + c for c in coords)))
     return sorted(pairs)
 
 
@@ -81,7 +89,7 @@ class CellKeys:
         self._paths: tuple = ()
         self._width: dict[str, float] = {}
         self._low: dict[str, float] = {}
-        self._pairs: list[tuple[str, str]] = []
+        self._pairs: list[tuple[tuple[str, ...], tuple[str, ...]]] = []
 
     def observe(self, fields: dict[str, Any], frame: int) -> bool:
         """Notes the fields of one state at ``frame``; returns whether a field changed for the
@@ -134,6 +142,11 @@ class CellKeys:
                 self._width[p] = 1 if integral and span < 2 * self.buckets else (span / self.buckets or 1)
         self._pairs = _siblings(list(self._width))
 
+    @property
+    def gap_dims(self) -> range:
+        """The positions in a key that hold distances between things (the key's last ones)."""
+        return range(len(self._paths), len(self._paths) + len(self._pairs))
+
     def key(self, fields: dict[str, Any]) -> Hashable:
         """The cell of a state, under the buckets last drawn."""
         out = []
@@ -143,9 +156,10 @@ class CellKeys:
                 out.append(min(self.buckets * 2, int((v - self._low[p]) // self._width[p])))
             else:
                 out.append(v if isinstance(v, Hashable) else repr(v))
-        for a, b in self._pairs:
-            va, vb = fields.get(a), fields.get(b)
-            out.append(_gap(va, vb) if _is_number(va) and _is_number(vb) else None)
+        for a, b in self._pairs:  # how far apart two things are: their largest coordinate gap
+            gaps = [abs(fields.get(x) - fields.get(y)) for x, y in zip(a, b)
+                    if _is_number(fields.get(x)) and _is_number(fields.get(y))]
+            out.append(_gap(max(gaps), 0) if gaps else None)
         return tuple(out)
 
 

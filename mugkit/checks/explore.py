@@ -45,9 +45,14 @@ END_FRAMES = 3000
 #: Ticks of explored trajectories (the playout aside) that the checks replay, at most.
 JUDGE_FRAMES = 400
 #: Ticks played from a restored cell before choosing again.
-ROLLOUT = (10, 60)
+ROLLOUT = (20, 80)
 #: The archive aims at one cell per this many explored ticks (see ``_Explorer._rekey``).
 TICKS_PER_CELL = 10
+#: Shares of the choices of where to explore from (see ``_Explorer._select``): among the cells
+#: where two things are the closest they have come, and among those holding a field's least visited
+#: value; the rest by Go-Explore's counts.
+NEAR_SHARE = 0.3
+RARE_SHARE = 0.2
 #: The share of rollouts in which ``mk.stand_in`` policies play their humans.
 STAND_IN_SHARE = 0.5
 #: The playout looks at the env's fields every this many frames (and at its last), for coverage.
@@ -279,8 +284,31 @@ class _Explorer:
                      attribute_digests(fields) if self.restores else None, self.driver.frame.done)
 
     def _select(self) -> _Cell:
-        cells = list(self.archive.values())
-        return self.rng.choices(cells, weights=[c.weight for c in cells])[0]
+        """A cell to explore from. Go-Explore's choice (rarely chosen or seen cells) most of the
+        time; otherwise a cell holding the least visited value of some field (the furthest right,
+        the highest score), or one where two things are the closest they have come (where games
+        happen: bumps, catches, ties)."""
+        keys = [k for k, c in self.archive.items() if not c.done] or list(self.archive)
+        draw = self.rng.random()
+        if draw < NEAR_SHARE and self.keys.gap_dims:
+            d = self.rng.choice(self.keys.gap_dims)
+            closest = min((k[d] for k in keys if k[d] is not None), default=None)
+            keys = [k for k in keys if closest is not None and k[d] == closest] or keys
+        elif draw < NEAR_SHARE + RARE_SHARE and keys[0]:
+            counts = self._visits(keys)
+            d = self.rng.randrange(len(keys[0]))
+            rarest = min(counts[d].values())
+            keys = [k for k in keys if counts[d][k[d]] == rarest]
+        return self.archive[self.rng.choices(keys, weights=[self.archive[k].weight for k in keys])[0]]
+
+    def _visits(self, keys: list) -> list[dict]:
+        """Per field of the cell key, how many visited frames held each value."""
+        counts: list[dict] = [{} for _ in range(len(keys[0]) if keys else 0)]
+        for key in keys:
+            visits = self.archive[key].seen + 1
+            for d, v in enumerate(key):
+                counts[d][v] = counts[d].get(v, 0) + visits
+        return counts
 
     def _restore(self, cell: _Cell) -> None:
         self.driver.load(cell.snapshot)
