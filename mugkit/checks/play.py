@@ -53,9 +53,10 @@ def key_inputs(driver: FrameDriver, held: Mapping[Hashable, Sequence[str]]) -> d
     missing from it, none) — in a turn-based step, presses them.
 
     Where the driver would find only combinations the frame's action mask forbids, or in a
-    turn-based step no combination at all, the human presses a legal combination instead:
-    ``legal[(entry + frame) % len(legal)]``, ``entry`` being the held keys' place among the
-    step's choices (no key first). In real time with no legal combination, no key.
+    turn-based step no combination at all, the human presses a legal combination instead, chosen
+    from the held keys (their place among the step's choices) and the frame's index: a plan played
+    again gives the same game, and plans spread over the legal moves. In real time with no legal
+    combination, no key.
     """
     return {agent: _legal_input(driver, agent, tuple(held.get(agent, ()))) for agent in driver.frame.acting
             if agent in driver.mappers}
@@ -80,7 +81,7 @@ def _legal_input(driver: FrameDriver, agent: Hashable, keys: tuple) -> KeyInput:
     legal = [combo for combo, action in probe.combos if mask_allows(mask, action)]
     if not legal:
         return wanted if turn_based else NO_KEYS  # a turn-based frame then waits for good
-    pick = legal[(_entry_index(driver, keys) + f.index) % len(legal)]
+    pick = legal[_pick(_entry_index(driver, keys), f.index, len(legal))]
     return KeyInput(frozenset(), pick, pick)  # pressed and let go within the tick
 
 
@@ -88,6 +89,13 @@ def _entry_index(driver: FrameDriver, keys: tuple) -> int:
     """The entry's place among the step's choices; a stable number for keys that are none of them."""
     choices = _choices(driver.options)
     return choices.index(keys) if keys in choices else zlib.crc32("+".join(keys).encode())
+
+
+def _pick(entry: int, frame: int, n: int) -> int:
+    """Which of ``n`` legal combinations: consecutive frames take consecutive ones, and each run
+    of ``n`` frames starts where the entry and the run's number say (a stable hash), so that taps
+    at any pace, not only a press every frame, meet every legal combination."""
+    return (zlib.crc32(f"{entry}/{frame // n}".encode()) + frame) % n
 
 
 def tick(game: Game, driver: FrameDriver, plan: KeyPlan, i: int) -> Any:
