@@ -14,12 +14,8 @@ import pytest
 import mugkit as mk
 from checkrun import ROOT, run_check
 from mugkit import draw, spaces
-from mugkit.checks.inputs import MAX_GAP, HumanInput, KeyPlan, fixed_plans, plan_strategy, sample_plan
+from mugkit.checks.inputs import HumanInput, KeyPlan, fixed_plans, plan_strategy, sample_plan
 from mugkit.checks.play import key_inputs, make_game, play
-from mugkit.runtime.policies import mask_allows
-
-sys.path.insert(0, os.path.join(ROOT, "tests", "faults"))
-import _inputs as faults  # noqa: E402
 
 
 @pytest.fixture(scope="module")
@@ -351,3 +347,12 @@ def test_human_input_taps_in_keydown_steps_and_keeps_to_the_mask():
     for s in range(5):
         seq = record_human(walk_step("pressed", masked=True), s, 300)[0].frames["player"]
         assert ("ArrowRight",) not in seq  # never holds a forbidden key
+
+
+def test_a_printed_plan_folds_holds_and_taps_and_reads_back_as_the_same_plan():
+    plan = KeyPlan.of({"p0": ["ArrowUp"] * 3 + ["ArrowRight", None] * 11 + [("ArrowLeft", "ArrowUp"), None, None] * 2,
+                       "p1": []})
+    text = plan.literal()
+    assert text == ("{'p0': [('ArrowUp',)] * 3 + [('ArrowRight',), ()] * 11 + [('ArrowLeft', 'ArrowUp'), (), ()] * 2, "
+                    "'p1': []}")
+    assert KeyPlan.of(eval(text)) == plan

@@ -303,10 +303,11 @@ class HumanInput:
         if queue and queue[0] and queue[0] not in legal:
             queue.clear()  # the mask changed since the segment began: people change their mind
         if not queue:
-            choices = legal if turn_based else [()] + legal  # a turn is always played
+            # A turn is always played (an AEC env is turn-based whatever the step's options say).
+            choices, gaps = (legal, (0,)) if turn_based else ([()] + legal, self._gaps)
             if not choices:
                 return ()
-            queue += _random_segment(self.rng, choices, self._gaps)
+            queue += _random_segment(self.rng, choices, gaps)
         return queue.pop(0)
 
 

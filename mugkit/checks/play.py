@@ -25,7 +25,7 @@ from ..runtime.keys import NO_KEYS, KeyInput
 from ..runtime.policies import Onnx, RandomPolicy, action_mask, mask_allows
 from ..runtime.state import hash_view
 from ..steps import GameStep
-from .inputs import KeyPlan, _choices, entry_input
+from .inputs import KeyPlan, _choices, _names, entry_input
 
 __all__ = ["Run", "make_game", "key_inputs", "plan_keys", "tick", "play", "replay_actions", "first_difference",
            "Coverage", "pinned_globals", "CHECK_PARTICIPANT"]
@@ -49,8 +49,9 @@ def make_game(step: GameStep, policies: dict, seed: int, conditions: Sequence[An
 
 
 def key_inputs(driver: FrameDriver, held: Mapping[Hashable, Sequence[str]]) -> dict:
-    """The driver's input for every acting human, who holds the keys ``held`` names (a human
-    missing from it, none) — in a turn-based step, presses them.
+    """The driver's input for every acting human, who holds the keys ``held`` names (a key name,
+    a tuple of names, or None; a human missing from it holds none) — in a turn-based step, presses
+    them.
 
     Where the driver would find only combinations the frame's action mask forbids, or in a
     turn-based step no combination at all, the human presses a legal combination instead, chosen
@@ -58,7 +59,7 @@ def key_inputs(driver: FrameDriver, held: Mapping[Hashable, Sequence[str]]) -> d
     again gives the same game, and plans spread over the legal moves. In real time with no legal
     combination, no key.
     """
-    return {agent: _legal_input(driver, agent, tuple(held.get(agent, ()))) for agent in driver.frame.acting
+    return {agent: _legal_input(driver, agent, _names(held.get(agent))) for agent in driver.frame.acting
             if agent in driver.mappers}
 
 
@@ -68,6 +69,7 @@ def plan_keys(driver: FrameDriver, plan: KeyPlan, i: int) -> dict:
 
 
 def _legal_input(driver: FrameDriver, agent: Hashable, keys: tuple) -> KeyInput:
+    """``agent``'s input holding ``keys`` (sorted names), or a legal stand-in (see :func:`key_inputs`)."""
     turn_based = driver.turn_based
     wanted = entry_input(keys, turn_based)
     f = driver.frame
