@@ -2,29 +2,33 @@
 
 Checks play through the :class:`~mugkit.runtime.driver.FrameDriver`, the very code that runs a
 study's frames. Humans hold the keys a :class:`~mugkit.checks.inputs.KeyPlan` says, which the
-driver maps to actions as it does for a participant; in a turn-based step a press whose action the
-mask forbids (or no press) becomes the first legal combination, as a participant would press one.
-AI players (``"random"`` and ``@mk.policy``) play as in the study.
+driver maps to actions as it does for a participant. A combination the action mask forbids (or,
+in a turn-based step, no press) becomes a legal one, as a participant would press one: which one
+follows from the plan's entry and the frame, so plans spread over the legal moves and a plan
+played again gives the same game (:func:`key_inputs`). AI players (``"random"`` and
+``@mk.policy``) play as in the study.
 """
 
 from __future__ import annotations
 
 import contextlib
+import copy
 import sys
+import zlib
 from dataclasses import dataclass, field
-from typing import Any, Callable, Sequence
+from typing import Any, Callable, Hashable, Mapping, Sequence
 
 from ..games import Game, Participant, build_game
 from ..runtime.ai import AIPlayer
 from ..runtime.driver import FrameDriver
-from ..runtime.keys import KeyInput
+from ..runtime.keys import NO_KEYS, KeyInput
 from ..runtime.policies import Onnx, RandomPolicy, action_mask, mask_allows
 from ..runtime.state import hash_view
 from ..steps import GameStep
-from .inputs import KeyPlan
+from .inputs import KeyPlan, _choices, _names, entry_input
 
-__all__ = ["Run", "make_game", "plan_keys", "tick", "play", "replay_actions", "first_difference", "Coverage",
-           "pinned_globals", "CHECK_PARTICIPANT"]
+__all__ = ["Run", "make_game", "key_inputs", "plan_keys", "tick", "play", "replay_actions", "first_difference",
+           "Coverage", "pinned_globals", "CHECK_PARTICIPANT"]
 
 CHECK_PARTICIPANT = Participant("check-0", {}, None)
 
@@ -44,30 +48,62 @@ def make_game(step: GameStep, policies: dict, seed: int, conditions: Sequence[An
     return game
 
 
-def plan_keys(driver: FrameDriver, plan: KeyPlan, i: int) -> dict:
-    """The key input of every acting human at tick ``i``."""
-    return {agent: plan.key_input(agent, i, driver.turn_based) for agent in driver.frame.acting
+def key_inputs(driver: FrameDriver, held: Mapping[Hashable, Sequence[str]]) -> dict:
+    """The driver's input for every acting human, who holds the keys ``held`` names (a key name,
+    a tuple of names, or None; a human missing from it holds none) — in a turn-based step, presses
+    them.
+
+    Where the driver would find only combinations the frame's action mask forbids, or in a
+    turn-based step no combination at all, the human presses a legal combination instead, chosen
+    from the held keys (their place among the step's choices) and the frame's index: a plan played
+    again gives the same game, and plans spread over the legal moves. In real time with no legal
+    combination, no key.
+    """
+    return {agent: _legal_input(driver, agent, _names(held.get(agent))) for agent in driver.frame.acting
             if agent in driver.mappers}
 
 
-def _first_legal_presses(step: GameStep, driver: FrameDriver) -> dict:
-    """For a turn-based frame that waits: each waiting human presses the first legal combination."""
-    keys = {}
-    for agent in driver.waiting_for:
-        f = driver.frame
-        mask = action_mask(f.observations.get(agent), f.infos.get(agent))
-        legal = [combo for combo, action in step.options.combos if mask_allows(mask, action)]
-        if legal:
-            keys[agent] = KeyInput(frozenset(), legal[0], legal[0])
-    return keys
+def plan_keys(driver: FrameDriver, plan: KeyPlan, i: int) -> dict:
+    """The key input of every acting human at tick ``i`` (see :func:`key_inputs`)."""
+    return key_inputs(driver, {agent: plan.held(agent, i) for agent in driver.frame.acting})
+
+
+def _legal_input(driver: FrameDriver, agent: Hashable, keys: tuple) -> KeyInput:
+    """``agent``'s input holding ``keys`` (sorted names), or a legal stand-in (see :func:`key_inputs`)."""
+    turn_based = driver.turn_based
+    wanted = entry_input(keys, turn_based)
+    f = driver.frame
+    mask = action_mask(f.observations.get(agent), f.infos.get(agent))
+    if mask is None and not turn_based:
+        return wanted
+    probe = copy.copy(driver.mappers[agent])  # what the driver will make of it, its key state untouched
+    active = probe.active(wanted, turn_based)
+    if probe.match(active, mask) is not None or (not turn_based and probe.match(active) is None):
+        return wanted  # a legal combination, or in real time none at all (the frame fills it)
+    legal = [combo for combo, action in probe.combos if mask_allows(mask, action)]
+    if not legal:
+        return wanted if turn_based else NO_KEYS  # a turn-based frame then waits for good
+    pick = legal[_pick(_entry_index(driver, keys), f.index, len(legal))]
+    return KeyInput(frozenset(), pick, pick)  # pressed and let go within the tick
+
+
+def _entry_index(driver: FrameDriver, keys: tuple) -> int:
+    """The entry's place among the step's choices; a stable number for keys that are none of them."""
+    choices = _choices(driver.options)
+    return choices.index(keys) if keys in choices else zlib.crc32("+".join(keys).encode())
+
+
+def _pick(entry: int, frame: int, n: int) -> int:
+    """Which of ``n`` legal combinations: consecutive frames take consecutive ones, and each run
+    of ``n`` frames starts where the entry and the run's number say (a stable hash), so that taps
+    at any pace, not only a press every frame, meet every legal combination."""
+    return (zlib.crc32(f"{entry}/{frame // n}".encode()) + frame) % n
 
 
 def tick(game: Game, driver: FrameDriver, plan: KeyPlan, i: int) -> Any:
-    """Plays tick ``i`` of ``plan``; None when the frame waits for an input no plan can give."""
-    result = driver.tick(plan_keys(driver, plan, i))
-    if result is None and driver.turn_based and driver.waiting_for:
-        result = driver.tick(_first_legal_presses(game.step, driver))
-    return result
+    """Plays tick ``i`` of ``plan`` on ``game``'s ``driver``; None when the frame waits for an
+    input no plan can give (a turn with no legal combination, a late AI answer)."""
+    return driver.tick(plan_keys(driver, plan, i))
 
 
 @dataclass
