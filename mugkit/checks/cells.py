@@ -11,7 +11,7 @@ Games are about things meeting: players bumping, a chaser catching, two agents e
 cell. So a cell also holds how far apart two *things* are — fields whose paths differ in one
 segment before the last (``pos.a[0]`` and ``pos.b[0]``, ``pos.a[1]`` and ``pos.b[1]``: things
 ``pos.a`` and ``pos.b``; ``agents[0].x`` and ``agents[1].x``), among two to four things — as
-their largest coordinate gap on a doubling scale (0, 1, 2–3, 4–7, …): coming closer is a new
+their largest coordinate gap on a scale of four steps per doubling: coming closer is a new
 cell at every halving of the distance, which leads exploration to the states where they meet.
 
 The ranges grow as exploration finds new values, so the buckets are re-drawn now and then
@@ -35,6 +35,8 @@ BUCKETS = 8
 MAX_CELL_ITEMS = 256
 
 
+#: Steps of the distance scale per doubling of the distance.
+GAP_STEPS = 4
 #: Sibling groups larger than this (a list of 30 items) add no gaps: their pairs would swamp the key.
 MAX_SIBLINGS = 4
 _SEGMENT = re.compile(r"\.[^.\[]+|\[[^\]]*\]|^[^.\[]+")
@@ -62,8 +64,9 @@ def _siblings(paths: list[str]) -> list[tuple[tuple[str, ...], tuple[str, ...]]]
 
 
 def _gap(a: float, b: float) -> int:
+    """A distance on a scale of four steps per doubling: each step about a fifth closer."""
     d = abs(a - b)
-    return 0 if d < 1 else min(16, 1 + int(math.log2(d)))
+    return 0 if d < 1 else 1 + int(GAP_STEPS * math.log2(d))
 
 
 def _is_number(v: Any) -> bool:
@@ -142,11 +145,6 @@ class CellKeys:
                 self._width[p] = 1 if integral and span < 2 * self.buckets else (span / self.buckets or 1)
         self._pairs = _siblings(list(self._width))
 
-    @property
-    def gap_dims(self) -> range:
-        """The positions in a key that hold distances between things (the key's last ones)."""
-        return range(len(self._paths), len(self._paths) + len(self._pairs))
-
     def key(self, fields: dict[str, Any]) -> Hashable:
         """The cell of a state, under the buckets last drawn."""
         out = []
@@ -156,11 +154,22 @@ class CellKeys:
                 out.append(min(self.buckets * 2, int((v - self._low[p]) // self._width[p])))
             else:
                 out.append(v if isinstance(v, Hashable) else repr(v))
-        for a, b in self._pairs:  # how far apart two things are: their largest coordinate gap
-            gaps = [abs(fields.get(x) - fields.get(y)) for x, y in zip(a, b)
-                    if _is_number(fields.get(x)) and _is_number(fields.get(y))]
-            out.append(_gap(max(gaps), 0) if gaps else None)
+        for pair in self._pairs:
+            apart = self.distance(fields, pair)
+            out.append(None if apart is None else _gap(apart, 0))
         return tuple(out)
+
+    @property
+    def pairs(self) -> list:
+        """The pairs of things whose distance a cell holds (see the module docstring)."""
+        return self._pairs
+
+    @staticmethod
+    def distance(fields: dict[str, Any], pair: tuple) -> float | None:
+        """How far apart the two things of ``pair`` are: their largest coordinate gap."""
+        gaps = [abs(fields.get(x) - fields.get(y)) for x, y in zip(*pair)
+                if _is_number(fields.get(x)) and _is_number(fields.get(y))]
+        return max(gaps) if gaps else None
 
 
 class _Missing:

@@ -32,9 +32,8 @@ from ..steps import StepError
 from .cells import CellKeys
 from .coverage import Coverage, attribute_digests
 from .fields import env_fields
-from .human import HumanInput
-from .inputs import KeyPlan
-from .play import assigned_outside_init, tick
+from .inputs import HumanInput, KeyPlan
+from .play import assigned_outside_init, key_inputs
 
 __all__ = ["Budget", "Exploration", "Trajectory", "Crash", "explore", "EXPLORE_SEED", "END_FRAMES", "JUDGE_FRAMES"]
 
@@ -45,14 +44,19 @@ END_FRAMES = 3000
 #: Ticks of explored trajectories (the playout aside) that the checks replay, at most.
 JUDGE_FRAMES = 400
 #: Ticks played from a restored cell before choosing again.
-ROLLOUT = (20, 80)
+ROLLOUT = (10, 60)
+#: Ticks played from a cell where two things are the closest they have come: a near miss is
+#: searched around, not walked away from.
+NEAR_ROLLOUT = (5, 30)
 #: The archive aims at one cell per this many explored ticks (see ``_Explorer._rekey``).
 TICKS_PER_CELL = 10
 #: Shares of the choices of where to explore from (see ``_Explorer._select``): among the cells
 #: where two things are the closest they have come, and among those holding a field's least visited
 #: value; the rest by Go-Explore's counts.
-NEAR_SHARE = 0.3
+NEAR_SHARE = 0.5
 RARE_SHARE = 0.2
+#: Where two things came closest: this many cells.
+NEAREST = 4
 #: The share of rollouts in which ``mk.stand_in`` policies play their humans.
 STAND_IN_SHARE = 0.5
 #: The playout looks at the env's fields every this many frames (and at its last), for coverage.
@@ -259,6 +263,7 @@ class _Explorer:
         self.presser = HumanInput(ctx.step, self.rng)
         self.stand_ins = _StandIns(ctx)
         self.standing = False  # this rollout's stand-in humans play their policies
+        self.near = False  # this rollout starts where two things are the closest they have come
         self.keys = CellKeys()
         env = self.driver.env
         self.restores = env.uses_state_methods
@@ -290,10 +295,11 @@ class _Explorer:
         happen: bumps, catches, ties)."""
         keys = [k for k, c in self.archive.items() if not c.done] or list(self.archive)
         draw = self.rng.random()
-        if draw < NEAR_SHARE and self.keys.gap_dims:
-            d = self.rng.choice(self.keys.gap_dims)
-            closest = min((k[d] for k in keys if k[d] is not None), default=None)
-            keys = [k for k in keys if closest is not None and k[d] == closest] or keys
+        self.near = draw < NEAR_SHARE and bool(self.keys.pairs)
+        if self.near:
+            pair = self.rng.choice(self.keys.pairs)
+            apart = {k: self.keys.distance(self.archive[k].fields, pair) for k in keys}
+            keys = sorted((k for k in keys if apart[k] is not None), key=lambda k: apart[k])[:NEAREST] or keys
         elif draw < NEAR_SHARE + RARE_SHARE and keys[0]:
             counts = self._visits(keys)
             d = self.rng.randrange(len(keys[0]))
@@ -327,7 +333,7 @@ class _Explorer:
             self.stand_ins.press(self.driver, held)
         segment.append(held)
         try:
-            return tick(self.game, self.driver, KeyPlan({a: (k,) for a, k in held.items()}), 0)
+            return self.driver.tick(key_inputs(self.driver, held))
         except (StepError, PolicyError):
             raise
         except Exception as exc:
@@ -340,7 +346,7 @@ class _Explorer:
         cell.chosen += 1
         self._restore(cell)
         node, segment = cell.node, []
-        for _ in range(self.rng.randint(*ROLLOUT)):
+        for _ in range(self.rng.randint(*(NEAR_ROLLOUT if self.near else ROLLOUT))):
             if self.driver.frame.done or self._spent():
                 break
             if self._tick(node, segment) is None:

@@ -28,7 +28,7 @@ from ..steps import GameStep
 from .inputs import KeyPlan, _choices, _names, entry_input
 
 __all__ = ["Run", "make_game", "key_inputs", "plan_keys", "tick", "play", "replay_actions", "first_difference",
-           "Coverage", "pinned_globals", "CHECK_PARTICIPANT"]
+           "pinned_globals", "CHECK_PARTICIPANT"]
 
 CHECK_PARTICIPANT = Participant("check-0", {}, None)
 
@@ -122,19 +122,15 @@ class Run:
 
 
 def play(game: Game, plan: KeyPlan, frames: int, *, render: bool = False, keep_data: bool = False,
-         each_frame: Callable[[Game, int], None] | None = None, run: Run | None = None,
-         coverage: Coverage | None = None) -> Run:
+         each_frame: Callable[[Game, int], None] | None = None, run: Run | None = None) -> Run:
     """Plays the first episode of ``game`` through its driver for up to ``frames`` frames (or the
     plan's length, if longer; stops when the episode ends), humans holding what ``plan`` says,
-    hashing every frame; with ``keep_data`` also keeps each frame's data, with ``coverage`` notes
-    which state fields changed. Records into ``run`` when given (what was recorded survives an
-    exception)."""
+    hashing every frame; with ``keep_data`` also keeps each frame's data. Records into ``run``
+    when given (what was recorded survives an exception)."""
     run = run if run is not None else Run()
     driver = game.driver(render=render)
     driver.start()
     run.record(driver, keep_data)
-    if coverage is not None:
-        coverage.start(driver)
     for i in range(max(frames, len(plan))):
         if driver.frame.done:
             break
@@ -143,8 +139,6 @@ def play(game: Game, plan: KeyPlan, frames: int, *, render: bool = False, keep_d
             break  # waits for an input no plan can give
         run.actions.append(result.actions)
         run.record(driver, keep_data)
-        if coverage is not None:
-            coverage.see(driver)
         if each_frame:
             each_frame(game, i + 1)
     return run
@@ -222,44 +216,3 @@ def pinned_globals(seed: int, numpy_seed: int | None = None):
         random.setstate(saved[0])
         if np is not None:
             np.random.set_state(saved[1])
-
-
-class Coverage:
-    """Which fields of the env's state (keys of ``get_state()``, or attributes) changed during the
-    runs it watched: the ones that never did are what the checks could not see."""
-
-    def __init__(self) -> None:
-        self.fields: set = set()
-        self.changed: set = set()
-        self._first: dict = {}
-
-    def _digests(self, driver: FrameDriver, names) -> dict:
-        from ..runtime.hashing import fingerprint  # compared within this process only: the cheap kind
-
-        state = driver.env.state_data()
-        if not isinstance(state, dict):
-            return {}
-        return {k: fingerprint(hash_view(state[k])) for k in names if k in state}
-
-    def start(self, driver: FrameDriver) -> None:
-        state = driver.env.state_data()
-        names = [k for k in state if isinstance(k, str)] if isinstance(state, dict) else []
-        if not driver.env.uses_state_methods:  # attributes: the public ones the env's methods change
-            changing = assigned_outside_init(type(driver.unwrapped))
-            names = [k for k in names if k in changing and not k.startswith("_")]
-        self.fields.update(names)
-        self._first = self._digests(driver, [k for k in names if k not in self.changed])
-
-    def see(self, driver: FrameDriver) -> None:
-        if not self._first:
-            return
-        now = self._digests(driver, list(self._first))
-        for k, d in now.items():
-            if d != self._first[k]:
-                self.changed.add(k)
-                del self._first[k]
-
-    @property
-    def unexercised(self) -> list[str]:
-        """The fields no watched run changed, sorted."""
-        return sorted(self.fields - self.changed)
