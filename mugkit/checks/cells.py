@@ -11,7 +11,7 @@ Games are about things meeting: players bumping, a chaser catching, two agents e
 cell. So a cell also holds how far apart two *things* are — fields whose paths differ in one
 segment before the last (``pos.a[0]`` and ``pos.b[0]``, ``pos.a[1]`` and ``pos.b[1]``: things
 ``pos.a`` and ``pos.b``; ``agents[0].x`` and ``agents[1].x``), among two to four things — as
-their largest coordinate gap on a scale of four steps per doubling: coming closer is a new
+the sum of their coordinate gaps on a scale of four steps per doubling: coming closer is a new
 cell at every halving of the distance, which leads exploration to the states where they meet.
 
 The ranges grow as exploration finds new values, so the buckets are re-drawn now and then
@@ -44,13 +44,16 @@ _SEGMENT = re.compile(r"\.[^.\[]+|\[[^\]]*\]|^[^.\[]+")
 
 def _siblings(paths: list[str]) -> list[tuple[tuple[str, ...], tuple[str, ...]]]:
     """Pairs of things with the same coordinates, as aligned paths: numbers whose paths differ in
-    exactly one segment, not the last (``pos.a[0]``/``pos.b[0]`` and ``pos.a[1]``/``pos.b[1]``:
-    things ``pos.a`` and ``pos.b`` with coordinates ``[0]`` and ``[1]``), among groups of
-    2–MAX_SIBLINGS things."""
+    exactly one segment, not a last list index (``pos.a[0]``/``pos.b[0]`` and
+    ``pos.a[1]``/``pos.b[1]``: things ``pos.a`` and ``pos.b`` with coordinates ``[0]`` and
+    ``[1]``; ``score.p0``/``score.p1``), among groups of 2–MAX_SIBLINGS things."""
     things: dict[tuple, dict[str, list]] = {}  # (segment index, path around it) → thing → coordinates
     for p in paths:
         parts = _SEGMENT.findall(p)
-        for i in range(len(parts) - 1):
+        # A last segment that is a list index is a coordinate ([0] is x, [1] is y); one that is a
+        # name (score.p0, score.p1) names a thing: two players' scores are apart, or tied.
+        last = len(parts) if parts and not parts[-1].startswith("[") else len(parts) - 1
+        for i in range(last):
             around = (i, "".join(parts[:i]), "".join(parts[i + 1:]))
             things.setdefault(around[:2], {}).setdefault("".join(parts[:i + 1]), []).append(around[2])
     pairs = set()
@@ -166,10 +169,11 @@ class CellKeys:
 
     @staticmethod
     def distance(fields: dict[str, Any], pair: tuple) -> float | None:
-        """How far apart the two things of ``pair`` are: their largest coordinate gap."""
+        """How far apart the two things of ``pair`` are: the sum of their coordinate gaps (on a
+        grid, the moves between them: two agents two moves apart can step into one cell)."""
         gaps = [abs(fields.get(x) - fields.get(y)) for x, y in zip(*pair)
                 if _is_number(fields.get(x)) and _is_number(fields.get(y))]
-        return max(gaps) if gaps else None
+        return sum(gaps) if gaps else None
 
 
 class _Missing:

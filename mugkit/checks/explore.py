@@ -19,6 +19,7 @@ exploration early on a slow env (the report then says so).
 
 from __future__ import annotations
 
+import itertools
 import math
 import random
 import time
@@ -26,6 +27,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ..paths import passes_through_user_code
+from ..runtime.adapter import local_fingerprints
 from ..runtime.policies import PolicyError, as_policy, policy_seed
 from ..runtime.state import same
 from ..steps import StepError
@@ -55,10 +57,19 @@ TICKS_PER_CELL = 10
 #: value; the rest by Go-Explore's counts.
 NEAR_SHARE = 0.5
 RARE_SHARE = 0.2
-#: Where two things came closest: this many cells.
-NEAREST = 4
+#: Where two things came closest: the cells at this many of the smallest distances seen.
+NEAREST = 3
 #: The share of rollouts in which ``mk.stand_in`` policies play their humans.
 STAND_IN_SHARE = 0.5
+#: Every this many rollouts (and every rollout from where two things came closest) is played
+#: again from its cell to see that the same keys give the same game.
+ECHO_EVERY = 4
+#: A probe (see ``_Explorer._probe``) plays each joint key choice this many times, and tries at
+#: most this many joint choices.
+PROBE_REPEATS = 3
+MAX_PROBES = 36
+#: Trajectories that gave another game when played again, kept at most.
+MAX_UNSTABLE = 3
 #: The playout looks at the env's fields every this many frames (and at its last), for coverage.
 PLAYOUT_FIELDS_EVERY = 16
 #: Cells kept with a snapshot, at most (each snapshot of a deep-copied env may be large).
@@ -67,8 +78,9 @@ MAX_CELLS = 3000
 
 @dataclass(frozen=True)
 class Budget:
-    """How much exploration a step gets: ``frames`` ticks played from restored cells, and at most
-    ``seconds`` of wall time (the playout to the episode's end gets its own ``seconds``)."""
+    """How much exploration a step gets: ``frames`` ticks played from restored cells (and as many
+    again replayed to see that the same keys give the same game), and at most ``seconds`` of wall
+    time (the playouts to the episode's end get their own ``seconds``)."""
 
     frames: int = 2500
     seconds: float = 2.0
@@ -149,11 +161,13 @@ class Exploration:
     max_steps: int | None = None
     coverage: Coverage = field(default_factory=Coverage)
     crash: Crash | None = None
+    echoed: int = 0
+    unstable: list[Trajectory] = field(default_factory=list)
     restore_crash: str | None = None
 
     def summary(self, nodeid: Any) -> str:
         """The coverage report of the step, one paragraph (a note of the check run)."""
-        parts = [f"{nodeid}: explored {self.frames} frames in {self.seconds:.1f} s"
+        parts = [f"{nodeid}: explored {self.frames} frames (and played {self.echoed} again) in {self.seconds:.1f} s"
                  + (" (stopped by the time budget)" if self.stopped_by == "seconds" else "")
                  + f": {self.cells} cells, deepest frame {self.deepest}, {self.episodes_ended} episode ends; "
                  + self.end]
@@ -162,6 +176,9 @@ class Exploration:
         never = self.coverage.never_changed
         if never:
             parts.append(f"never changed: {', '.join(never)}")
+        if self.unstable:
+            parts.append(f"{len(self.unstable)} rollouts gave another game when played again from the same state "
+                         f"with the same keys")
         if self.restore_crash:
             parts.append(self.restore_crash)
         return "; ".join(parts)
@@ -169,7 +186,8 @@ class Exploration:
     def to_dict(self) -> dict:
         """The report as JSON-ready data (``--json``'s ``explorations``)."""
         return {"cells": self.cells, "deepest_frame": self.deepest, "episode_ends": self.episodes_ended,
-                "frames": self.frames, "seconds": round(self.seconds, 3), "stopped_by": self.stopped_by,
+                "frames": self.frames, "played_again": self.echoed, "unstable": len(self.unstable),
+                "seconds": round(self.seconds, 3), "stopped_by": self.stopped_by,
                 "end": self.end, "max_steps": self.max_steps, "trajectories": len(self.trajectories),
                 "never_changed": self.coverage.never_changed, "changed": self.coverage.changed_attributes,
                 "left_out": sorted(self.coverage.left_out), "crash": None if self.crash is None else repr(self.crash.error)}
@@ -239,6 +257,7 @@ class _Cell:
     done: bool
     chosen: int = 0
     seen: int = 0
+    probed: bool = False
 
     @property
     def weight(self) -> float:
@@ -261,6 +280,7 @@ class _Explorer:
         self.driver = self.game.driver()
         self.driver.start()
         self.presser = HumanInput(ctx.step, self.rng)
+        self.choices = [()] + [tuple(sorted(c)) for c, _ in ctx.step.options.combos]
         self.stand_ins = _StandIns(ctx)
         self.standing = False  # this rollout's stand-in humans play their policies
         self.near = False  # this rollout starts where two things are the closest they have come
@@ -272,6 +292,7 @@ class _Explorer:
         self.out.coverage.state_like = set(assigned_outside_init(type(self.driver.unwrapped)))
         self.archive: dict = {}
         self.milestones: list[_Node] = []  # where a field changed for the first time
+        self.rollouts = 0
         self.target = max(50, budget.frames // TICKS_PER_CELL)
         fields = self._fields()
         self.keys.observe(fields, 0)
@@ -299,7 +320,8 @@ class _Explorer:
         if self.near:
             pair = self.rng.choice(self.keys.pairs)
             apart = {k: self.keys.distance(self.archive[k].fields, pair) for k in keys}
-            keys = sorted((k for k in keys if apart[k] is not None), key=lambda k: apart[k])[:NEAREST] or keys
+            closest = sorted({d for d in apart.values() if d is not None})[:NEAREST]
+            keys = [k for k in keys if apart[k] in closest] or keys
         elif draw < NEAR_SHARE + RARE_SHARE and keys[0]:
             counts = self._visits(keys)
             d = self.rng.randrange(len(keys[0]))
@@ -344,13 +366,17 @@ class _Explorer:
 
     def rollout(self, cell: _Cell) -> None:
         cell.chosen += 1
+        if self.near and not cell.probed and self._may_replay():
+            self._probe(cell)
         self._restore(cell)
         node, segment = cell.node, []
+        played: list = []  # every tick of this rollout (segment restarts at each new cell)
         for _ in range(self.rng.randint(*(NEAR_ROLLOUT if self.near else ROLLOUT))):
             if self.driver.frame.done or self._spent():
                 break
             if self._tick(node, segment) is None:
                 break
+            played.append(segment[-1])
             self.out.frames += 1
             fields = self._fields()
             if self.keys.observe(fields, self.driver.frame.index):
@@ -368,8 +394,69 @@ class _Explorer:
                 self.archive[key] = self._cell(node, fields)
             elif hit is not None:
                 hit.seen += 1
+        self.rollouts += 1
+        if played and (self.near or self.rollouts % ECHO_EVERY == 0) and self._may_replay():
+            self._echo(cell, played)
         if len(self.archive) > self.target and self.keys.buckets > 2:
             self._rekey()
+
+    def _probe(self, cell: _Cell) -> None:
+        """Where two things came closest, tries every joint key choice of the acting humans for one
+        frame, :data:`PROBE_REPEATS` times each from the same state: a collision or a tie that an
+        unseeded draw decides gives another frame on some repeat."""
+        cell.probed = True
+        if cell.done:
+            return
+        self.driver.load(cell.snapshot)
+        acting = [h for h in self.humans if h in self.driver.frame.acting]
+        joint = [dict(zip(acting, keys)) for keys in itertools.product(self.choices, repeat=len(acting))]
+        if len(joint) > MAX_PROBES:
+            joint = self.rng.sample(joint, MAX_PROBES)
+        with local_fingerprints():
+            for held in joint:
+                seen = set()
+                for _ in range(PROBE_REPEATS):
+                    self.driver.load(cell.snapshot)
+                    try:
+                        if self.driver.tick(key_inputs(self.driver, held)) is None:
+                            break
+                        seen.add(self.driver.checksum())
+                    except Exception as exc:
+                        if not passes_through_user_code(exc):
+                            raise
+                        raise _Crashed(Crash(EXPLORE_SEED, _plan(self.humans, (cell.node.all_ticks() if cell.node
+                                                                             else []) + [held]),
+                                             exc, self.driver.frame.index + 1)) from exc
+                    self.out.echoed += 1
+                if len(seen) > 1:
+                    self._unstable(cell, [held])
+                    return
+
+    def _unstable(self, cell: _Cell, played: list) -> None:
+        if len(self.out.unstable) < MAX_UNSTABLE:
+            ticks = (cell.node.all_ticks() if cell.node else []) + played
+            self.out.unstable.append(Trajectory(EXPLORE_SEED, _plan(self.humans, ticks),
+                                                "a different game when played again"))
+
+    def _echo(self, cell: _Cell, played: list) -> None:
+        """Plays the rollout again from its cell and compares where it ends: the same keys must
+        give the same game. A difference (a tie broken by an unseeded draw, a clock) is kept as
+        a trajectory the checks judge first."""
+        with local_fingerprints():
+            end = self.driver.checksum()
+            self.driver.load(cell.snapshot)
+            try:
+                for held in played:
+                    if self.driver.tick(key_inputs(self.driver, held)) is None:
+                        break
+                again = self.driver.checksum()
+            except Exception as exc:
+                if not passes_through_user_code(exc):
+                    raise
+                again = None  # raised only the second time: as different as it gets
+        self.out.echoed += len(played)
+        if again != end:
+            self._unstable(cell, played)
 
     def _rekey(self) -> None:
         """Re-draws the buckets and files every cell under its new key (the shortest way in wins).
@@ -389,6 +476,10 @@ class _Explorer:
                 kept.chosen, kept.seen = kept.chosen + cell.chosen, kept.seen + cell.seen
         self.archive = archive
 
+    def _may_replay(self) -> bool:
+        """Probes and echoes replay frames already explored; they get as many frames again."""
+        return self.out.echoed < self.budget.frames
+
     def _spent(self) -> bool:
         if self.out.frames >= self.budget.frames:
             return True
@@ -403,13 +494,38 @@ class _Explorer:
             while not self._spent():
                 self.rollout(self._select())
             self.out.seconds = time.perf_counter() - self.started
-            playout = self.playout()
+            playouts = [self.playout(), self.idle_playout()]
         except _Crashed as crashed:
             self.out.seconds = time.perf_counter() - self.started
             self.out.crash = crashed.crash
-            playout = None
-        self._finish(playout)
+            playouts = []
+        self._finish([p for p in playouts if p is not None])
         return self.out
+
+    def idle_playout(self) -> Trajectory | None:
+        """Plays from the reset to the episode's end with no key pressed (AIs play as ever): the
+        ending nobody plays for — a draw at 0:0 — is the one a game most often forgets."""
+        root = next((c for c in self.archive.values() if c.node is None), None)  # the reset's cell
+        if root is None:
+            return None
+        self._restore(root)
+        segment: list = []
+        began = time.perf_counter()
+        while not self.driver.frame.done and self.driver.frame.index < END_FRAMES:
+            held = {h: () for h in self.humans if h in self.driver.frame.acting}
+            segment.append(held)
+            try:
+                if self.driver.tick(key_inputs(self.driver, held)) is None:
+                    break
+            except Exception as exc:
+                if not passes_through_user_code(exc):
+                    raise
+                raise _Crashed(Crash(EXPLORE_SEED, _plan(self.humans, segment), exc, self.driver.frame.index + 1)) from exc
+            if time.perf_counter() - began > max(self.budget.seconds, 1):
+                break
+        if self.driver.frame.done:
+            self.out.episodes_ended += 1
+        return Trajectory(EXPLORE_SEED, _plan(self.humans, segment), "the episode's end with no key pressed")
 
     def playout(self) -> Trajectory | None:
         """Plays on from the deepest cell to the episode's end (or :data:`END_FRAMES`), without
@@ -443,12 +559,12 @@ class _Explorer:
             self.out.end = f"the playout stopped by the time budget at frame {frame}, before the episode's end"
         return Trajectory(EXPLORE_SEED, _plan(self.humans, ticks), "the episode's end")
 
-    def _finish(self, playout: Trajectory | None) -> None:
+    def _finish(self, playouts: list[Trajectory]) -> None:
         out = self.out
         out.cells = len(self.archive)
         out.deepest = max([out.deepest] + [c.frame for c in self.archive.values()])
         out.coverage.changed = set(self.keys.changed)
-        out.trajectories = self._chosen() + ([playout] if playout is not None else [])
+        out.trajectories = out.unstable + self._chosen() + playouts
 
     def _chosen(self) -> list[Trajectory]:
         """Trajectories to replay: leaves of the archive's tree, those through most cells first,
