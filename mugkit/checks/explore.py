@@ -37,8 +37,11 @@ from .fields import env_fields
 from .inputs import HumanInput, KeyPlan
 from .play import assigned_outside_init, key_inputs
 
-__all__ = ["Budget", "Exploration", "Trajectory", "Crash", "explore", "EXPLORE_SEED", "END_FRAMES", "JUDGE_FRAMES"]
+__all__ = ["Budget", "Exploration", "Trajectory", "Crash", "explore", "EXPLORE_SEED", "END_FRAMES", "JUDGE_FRAMES",
+           "UNSTABLE"]
 
+#: What a trajectory reached when the same keys from the same state gave another game.
+UNSTABLE = "a different game when played again"
 #: The game seed exploration plays.
 EXPLORE_SEED = 1
 #: The playout to an episode's end stops at this frame when the episode has not ended.
@@ -121,8 +124,8 @@ class Trajectory:
     Attributes:
         seed: the game seed (:data:`EXPLORE_SEED`).
         plan: the keys held, tick by tick (replayed with :func:`~mugkit.checks.play.play`).
-        reached: what it reaches: ``"new cells"``, ``"a first change"`` (of a field) or
-            ``"the episode's end"``.
+        reached: what it reaches: ``"new cells"``, ``"a first change"`` (of a field),
+            ``"the episode's end"`` (with or without keys), or :data:`UNSTABLE`.
     """
 
     seed: int
@@ -435,8 +438,7 @@ class _Explorer:
     def _unstable(self, cell: _Cell, played: list) -> None:
         if len(self.out.unstable) < MAX_UNSTABLE:
             ticks = (cell.node.all_ticks() if cell.node else []) + played
-            self.out.unstable.append(Trajectory(EXPLORE_SEED, _plan(self.humans, ticks),
-                                                "a different game when played again"))
+            self.out.unstable.append(Trajectory(EXPLORE_SEED, _plan(self.humans, ticks), UNSTABLE))
 
     def _echo(self, cell: _Cell, played: list) -> None:
         """Plays the rollout again from its cell and compares where it ends: the same keys must
