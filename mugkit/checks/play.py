@@ -115,30 +115,42 @@ class Run:
     actions: list[dict] = field(default_factory=list)
     data: list[dict] = field(default_factory=list)  # frame data, when recorded
 
-    def record(self, driver: FrameDriver, keep_data: bool) -> None:
-        self.hashes.append(driver.checksum())
+    def record(self, driver: FrameDriver, keep_data: bool, hashed: bool = True) -> None:
+        self.hashes.append(driver.checksum() if hashed else None)
         if keep_data:
             self.data.append(driver.env.frame_data(driver.frame))
 
 
+#: A run longer than this many frames (an explored trajectory, a playout to the episode's end) is
+#: compared frame by frame over its last this-many frames only (see ``play``'s ``sparse``).
+FULL_TAIL = 120
+#: Before that, every this-many frames.
+SPARSE_EVERY = 8
+
+
 def play(game: Game, plan: KeyPlan, frames: int, *, render: bool = False, keep_data: bool = False,
-         each_frame: Callable[[Game, int], None] | None = None, run: Run | None = None) -> Run:
+         each_frame: Callable[[Game, int], None] | None = None, run: Run | None = None,
+         sparse: bool = False) -> Run:
     """Plays the first episode of ``game`` through its driver for up to ``frames`` frames (or the
     plan's length, if longer; stops when the episode ends), humans holding what ``plan`` says,
-    hashing every frame; with ``keep_data`` also keeps each frame's data. Records into ``run``
-    when given (what was recorded survives an exception)."""
+    hashing every frame — with ``sparse``, every :data:`SPARSE_EVERY`-th frame but the last
+    :data:`FULL_TAIL` (the others' hashes are None): a long run is fast-forwarded to where it is
+    compared. With ``keep_data`` also keeps each frame's data. Records into ``run`` when given
+    (what was recorded survives an exception)."""
     run = run if run is not None else Run()
     driver = game.driver(render=render)
     driver.start()
     run.record(driver, keep_data)
-    for i in range(max(frames, len(plan))):
+    ticks = max(frames, len(plan))
+    dense_from = ticks - FULL_TAIL if sparse else 0
+    for i in range(ticks):
         if driver.frame.done:
             break
         result = tick(game, driver, plan, i)
         if result is None:
             break  # waits for an input no plan can give
         run.actions.append(result.actions)
-        run.record(driver, keep_data)
+        run.record(driver, keep_data, i + 1 >= dense_from or (i + 1) % SPARSE_EVERY == 0)
         if each_frame:
             each_frame(game, i + 1)
     return run
