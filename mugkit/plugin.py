@@ -30,7 +30,7 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     group.addoption("--mugkit-frames", type=int, default=40, metavar="N",
                     help="frames per generated action sequence (default 40)")
     group.addoption("--mugkit-explore", default="2s,2500", metavar="BUDGET",
-                    help="exploration per game step before its checks judge: frames and/or seconds, e.g. 4000, "
+                    help="exploration per game step before its checks judge: frames and/or seconds, e.g. 2500, "
                          "2s or 2s,2500 (default 2s,2500; 0 turns it off)")
     group.addoption("--json", dest="mugkit_json", metavar="FILE", default=None,
                     help="write every check's outcome, and each failure as data, to FILE (JSON)")

@@ -96,6 +96,8 @@ class CellKeys:
         self._width: dict[str, float] = {}
         self._low: dict[str, float] = {}
         self._pairs: list[tuple[tuple[str, ...], tuple[str, ...]]] = []
+        self._drawn: dict[str, tuple] = {}  # the range each number's buckets cover, with a margin
+        self.stale = False  # a number left that range: the buckets should be redrawn
 
     def observe(self, fields: dict[str, Any], frame: int) -> bool:
         """Notes the fields of one state at ``frame``; returns whether a field changed for the
@@ -122,6 +124,10 @@ class CellKeys:
             if path not in self.changed and self.start.get(path, _MISSING) != v:
                 self.changed.add(path)
                 first = True
+        for p, (bottom, top) in self._drawn.items():
+            v = fields.get(p)
+            if _is_number(v) and not bottom <= v <= top:
+                self.stale = True  # the range outgrew the buckets: time to redraw them
         return first
 
     def coarser(self) -> bool:
@@ -138,7 +144,8 @@ class CellKeys:
         assert self.start is not None
         # A frame counter is left out: every frame would be a new cell, and time is not a place.
         self._paths = tuple(sorted(p for p in self.changed if _in_cells(self.start.get(p)) and p not in self.clocks))
-        self._low, self._width = {}, {}
+        self._low, self._width, self._drawn = {}, {}, {}
+        self.stale = False
         for p in self._paths:
             if p in self.lo:
                 lo, hi = self.lo[p], self.hi[p]
@@ -146,6 +153,8 @@ class CellKeys:
                 integral = isinstance(lo, int) and isinstance(hi, int)
                 self._low[p] = lo
                 self._width[p] = 1 if integral and span < 2 * self.buckets else (span / self.buckets or 1)
+                margin = max(self._width[p], span / 4)
+                self._drawn[p] = (lo - margin, hi + margin)
         self._pairs = _siblings(list(self._width))
 
     def key(self, fields: dict[str, Any]) -> Hashable:

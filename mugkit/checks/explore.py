@@ -60,6 +60,10 @@ TICKS_PER_CELL = 10
 #: value; the rest by Go-Explore's counts.
 NEAR_SHARE = 0.5
 RARE_SHARE = 0.2
+#: The share of those rollouts that bring the two things closer on purpose (see ``_closer``), and
+#: how many frames each joint key choice is tried for there.
+APPROACH_SHARE = 0.5
+LOOKAHEAD = 1
 #: Where two things came closest: the cells at this many of the smallest distances seen.
 NEAREST = 3
 #: The share of rollouts in which ``mk.stand_in`` policies play their humans.
@@ -90,7 +94,7 @@ class Budget:
 
     @classmethod
     def parse(cls, text: str) -> "Budget":
-        """``"4000"`` (frames), ``"3s"`` (seconds), ``"3s,4000"`` (both), ``"0"`` or ``"off"`` (none).
+        """``"2500"`` (frames), ``"2s"`` (seconds), ``"2s,2500"`` (both), ``"0"`` or ``"off"`` (none).
 
         Raises:
             ValueError: the text is none of those, saying what is expected.
@@ -106,7 +110,7 @@ class Budget:
                 else:
                     frames = int(part[:-1] if part.endswith("f") else part)
             except ValueError:
-                raise ValueError(f"--mugkit-explore takes frames and/or seconds, e.g. 4000, 3s or 3s,4000 "
+                raise ValueError(f"--mugkit-explore takes frames and/or seconds, e.g. 2500, 2s or 2s,2500 "
                                  f"(0 turns exploration off); got {text!r}") from None
         if frames < 0 or seconds < 0:
             raise ValueError(f"--mugkit-explore cannot be negative; got {text!r}")
@@ -287,6 +291,7 @@ class _Explorer:
         self.stand_ins = _StandIns(ctx)
         self.standing = False  # this rollout's stand-in humans play their policies
         self.near = False  # this rollout starts where two things are the closest they have come
+        self.approach = None  # the pair of things this rollout brings closer, if any
         self.keys = CellKeys()
         env = self.driver.env
         self.restores = env.uses_state_methods
@@ -320,8 +325,11 @@ class _Explorer:
         keys = [k for k, c in self.archive.items() if not c.done] or list(self.archive)
         draw = self.rng.random()
         self.near = draw < NEAR_SHARE and bool(self.keys.pairs)
+        self.approach = None
         if self.near:
             pair = self.rng.choice(self.keys.pairs)
+            if self.rng.random() < APPROACH_SHARE:
+                self.approach = pair
             apart = {k: self.keys.distance(self.archive[k].fields, pair) for k in keys}
             closest = sorted({d for d in apart.values() if d is not None})[:NEAREST]
             keys = [k for k in keys if apart[k] in closest] or keys
@@ -353,7 +361,10 @@ class _Explorer:
     def _tick(self, node: _Node | None, segment: list) -> Any:
         """One tick of human-like keys; records it in ``segment``. None: the frame waits for an
         input no key can give. Raises :class:`_Crashed` when the game raises."""
-        held = self.presser.keys(self.driver)
+        if self.approach and self._may_replay():
+            held = self._closer(self.approach, node, segment)
+        else:
+            held = self.presser.keys(self.driver)
         if self.standing:
             self.stand_ins.press(self.driver, held)
         segment.append(held)
@@ -400,8 +411,48 @@ class _Explorer:
         self.rollouts += 1
         if played and (self.near or self.rollouts % ECHO_EVERY == 0) and self._may_replay():
             self._echo(cell, played)
-        if len(self.archive) > self.target and self.keys.buckets > 2:
+        if self.keys.stale or (len(self.archive) > self.target and self.keys.buckets > 2):
             self._rekey()
+
+    def _closer(self, pair: tuple, node: _Node | None, segment: list) -> dict:
+        """The joint key choice that brings the two things of ``pair`` closest over the next
+        :data:`LOOKAHEAD` frames, found by trying each from the current state (greedy descent:
+        where random keys wander, a near miss becomes a meeting). Each is tried twice: a choice
+        that gives two different games is kept as an unstable trajectory (``node``, ``segment``:
+        the ticks that led here)."""
+        snapshot = self.driver.save()
+        now = self.keys.distance(env_fields(self.driver.unwrapped, self.restores), pair)
+        acting = [h for h in self.humans if h in self.driver.frame.acting]
+        joint = [dict(zip(acting, keys)) for keys in itertools.product(self.choices, repeat=len(acting))]
+        if len(joint) > MAX_PROBES:
+            joint = self.rng.sample(joint, MAX_PROBES)
+        best, nearest = self.presser.keys(self.driver), None
+        for held in joint:
+            ends = set()
+            for _ in range(2):  # twice: where things meet, an unseeded draw may break the tie
+                self.driver.load(snapshot)
+                try:
+                    for _ in range(LOOKAHEAD):
+                        if self.driver.frame.done or self.driver.tick(key_inputs(self.driver, held)) is None:
+                            break
+                        self.out.echoed += 1
+                except Exception as exc:
+                    if not passes_through_user_code(exc):
+                        raise
+                    self.driver.load(snapshot)
+                    return held  # the crash is worth reaching: play it for real
+                with local_fingerprints():
+                    ends.add(self.driver.checksum())
+            if len(ends) > 1 and len(self.out.unstable) < MAX_UNSTABLE:
+                ticks = (node.all_ticks() if node else []) + segment + [held] * LOOKAHEAD
+                self.out.unstable.append(Trajectory(EXPLORE_SEED, _plan(self.humans, ticks), UNSTABLE))
+            apart = self.keys.distance(env_fields(self.driver.unwrapped, self.restores), pair)
+            if apart is not None and (nearest is None or apart < nearest):
+                best, nearest = held, apart
+        self.driver.load(snapshot)
+        if nearest is None or now is None or nearest >= now:
+            self.approach = None  # as close as they get: from here on, people's keys
+        return best
 
     def _probe(self, cell: _Cell) -> None:
         """Where two things came closest, tries every joint key choice of the acting humans for one
@@ -479,8 +530,9 @@ class _Explorer:
         self.archive = archive
 
     def _may_replay(self) -> bool:
-        """Probes and echoes replay frames already explored; they get as many frames again."""
-        return self.out.echoed < self.budget.frames
+        """Probes, echoes and approaches try frames from states already explored; they get twice
+        the frames exploration gets."""
+        return self.out.echoed < 2 * self.budget.frames
 
     def _spent(self) -> bool:
         if self.out.frames >= self.budget.frames:
