@@ -223,11 +223,13 @@ def fixed_examples(ctx: CheckContext) -> list[tuple[int, KeyPlan]]:
     return ctx.scripted_examples() + [(1, plan) for plan in fixed_plans(ctx.step, ctx.frames)]
 
 
-def run_property(ctx: CheckContext, prop: Callable[[int, KeyPlan], None], explored: bool = False) -> Found | None:
+def run_property(ctx: CheckContext, prop: Callable[[int, KeyPlan], None], explored: bool = False,
+                 playouts: bool = True) -> Found | None:
     """Runs ``prop(seed, plan)`` on :func:`fixed_examples`, then on Hypothesis-generated seeds and
     key plans (:func:`~mugkit.checks.inputs.plan_strategy`), shrinking a failure; with
     ``explored``, first raises a crash that exploration found, and last runs ``prop`` on the
-    explored trajectories (:meth:`CheckContext.exploration`), shrinking a failure with
+    explored trajectories (:meth:`CheckContext.exploration`; without its playouts to the episode's
+    end unless ``playouts``), shrinking a failure with
     :func:`~mugkit.checks.shrink.shrink`. Returns the minimal :class:`Found` (its ``shrunk`` is
     False when a fixed example failed), or None when every example passed. A crash of the env or a
     policy is raised as a report.
@@ -266,7 +268,7 @@ def run_property(ctx: CheckContext, prop: Callable[[int, KeyPlan], None], explor
         found = search(with_fixed=False) or found
         found.shrunk = (found.seed, found.plan) not in fixed
     if found is None and explored:
-        found = run_explored(ctx, prop)
+        found = run_explored(ctx, prop, playouts)
     if found is not None and "crash" in found.details:
         raise crash_report(ctx.sized(found), found) from None
     return found
@@ -284,12 +286,15 @@ UNSTABLE_TRIES = 8
 SHRINK_TRIES = 4
 
 
-def run_explored(ctx: CheckContext, prop: Callable[[int, KeyPlan], None]) -> Found | None:
-    """Runs ``prop`` on every trajectory exploration kept; the first failure, shrunk."""
+def run_explored(ctx: CheckContext, prop: Callable[[int, KeyPlan], None], playouts: bool = True) -> Found | None:
+    """Runs ``prop`` on every trajectory exploration kept (``playouts``: also on the playouts to
+    the episode's end); the first failure, shrunk."""
     from .shrink import shrink
 
     exploration = ctx.exploration()
     for t in exploration.trajectories if exploration is not None else ():
+        if t.playout and not playouts:
+            continue
         ticks = max(ctx.frames, t.frames)
         try:
             # A trajectory that gave another game when played again may agree by chance (a coin

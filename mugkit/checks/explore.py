@@ -42,12 +42,14 @@ __all__ = ["Budget", "Exploration", "Trajectory", "Crash", "explore", "EXPLORE_S
 
 #: What a trajectory reached when the same keys from the same state gave another game.
 UNSTABLE = "a different game when played again"
+#: What a playout reaches.
+PLAYOUT = "the episode's end"
 #: The game seed exploration plays.
 EXPLORE_SEED = 1
 #: The playout to an episode's end stops at this frame when the episode has not ended.
 END_FRAMES = 3000
 #: Ticks of explored trajectories (the playout aside) that the checks replay, at most.
-JUDGE_FRAMES = 400
+JUDGE_FRAMES = 300
 #: Ticks played from a restored cell before choosing again.
 ROLLOUT = (10, 60)
 #: Ticks played from a cell where two things are the closest they have come: a near miss is
@@ -140,6 +142,11 @@ class Trajectory:
     def frames(self) -> int:
         return len(self.plan)
 
+    @property
+    def playout(self) -> bool:
+        """A playout to the episode's end (long, and judged by the checks that look at its end)."""
+        return self.reached.startswith(PLAYOUT)
+
 
 @dataclass
 class Crash:
@@ -174,10 +181,11 @@ class Exploration:
 
     def summary(self, nodeid: Any) -> str:
         """The coverage report of the step, one paragraph (a note of the check run)."""
-        parts = [f"{nodeid}: explored {self.frames} frames (and played {self.echoed} again) in {self.seconds:.1f} s"
-                 + (" (stopped by the time budget)" if self.stopped_by == "seconds" else "")
-                 + f": {self.cells} cells, deepest frame {self.deepest}, {self.episodes_ended} episode ends; "
-                 + self.end]
+        end = self.end if self.crash is None else (f"the game raised {type(self.crash.error).__name__} at frame "
+                                                   f"{self.crash.frame}")
+        parts = [f"{nodeid}: explored {self.frames} frames (+{self.echoed} tried again from states it had reached) "
+                 f"in {self.seconds:.1f} s" + (" (stopped by the time budget)" if self.stopped_by == "seconds" else "")
+                 + f": {self.cells} cells, deepest frame {self.deepest}, {self.episodes_ended} episode ends; " + end]
         if self.coverage.left_out:
             parts.append("likely restore bug: " + "; ".join(self.coverage.left_out.values()))
         never = self.coverage.never_changed
@@ -579,7 +587,7 @@ class _Explorer:
                 break
         if self.driver.frame.done:
             self.out.episodes_ended += 1
-        return Trajectory(EXPLORE_SEED, _plan(self.humans, segment), "the episode's end with no key pressed")
+        return Trajectory(EXPLORE_SEED, _plan(self.humans, segment), f"{PLAYOUT} with no key pressed")
 
     def playout(self) -> Trajectory | None:
         """Plays on from the deepest cell to the episode's end (or :data:`END_FRAMES`), without
@@ -588,11 +596,11 @@ class _Explorer:
         if ended and self.out.max_steps is not None and any(c.frame >= self.out.max_steps for c in ended):
             best = min(ended, key=lambda c: c.frame)
             self.out.end = f"the episode's end reached at frame {best.frame}"
-            return Trajectory(EXPLORE_SEED, _plan(self.humans, best.node.all_ticks()), "the episode's end")
+            return Trajectory(EXPLORE_SEED, _plan(self.humans, best.node.all_ticks()), PLAYOUT)
         start = max(self.archive.values(), key=lambda c: (not c.done, c.frame))
         if start.done:
             self.out.end = f"the episode's end reached at frame {start.frame}"
-            return Trajectory(EXPLORE_SEED, _plan(self.humans, start.node.all_ticks()), "the episode's end")
+            return Trajectory(EXPLORE_SEED, _plan(self.humans, start.node.all_ticks()), PLAYOUT)
         self._restore(start)
         segment: list = []
         began = time.perf_counter()
@@ -611,7 +619,7 @@ class _Explorer:
             self.out.end = f"no episode end within {END_FRAMES} frames"
         else:
             self.out.end = f"the playout stopped by the time budget at frame {frame}, before the episode's end"
-        return Trajectory(EXPLORE_SEED, _plan(self.humans, ticks), "the episode's end")
+        return Trajectory(EXPLORE_SEED, _plan(self.humans, ticks), PLAYOUT)
 
     def _finish(self, playouts: list[Trajectory]) -> None:
         out = self.out
