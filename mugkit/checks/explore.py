@@ -44,6 +44,8 @@ __all__ = ["Budget", "Exploration", "Trajectory", "Crash", "explore", "EXPLORE_S
 UNSTABLE = "a different game when played again"
 #: What a playout reaches.
 PLAYOUT = "the episode's end"
+#: A step whose exploration reached less than this share of its ``max_steps`` says so.
+SHARE_OF_EPISODE = 0.5
 #: The game seed exploration plays.
 EXPLORE_SEED = 1
 #: The playout to an episode's end stops at this frame when the episode has not ended.
@@ -186,6 +188,10 @@ class Exploration:
         parts = [f"{nodeid}: explored {self.frames} frames (+{self.echoed} tried again from states it had reached) "
                  f"in {self.seconds:.1f} s" + (" (stopped by the time budget)" if self.stopped_by == "seconds" else "")
                  + f": {self.cells} cells, deepest frame {self.deepest}, {self.episodes_ended} episode ends; " + end]
+        if self.max_steps and self.deepest < SHARE_OF_EPISODE * self.max_steps:
+            parts.append(f"reached only frame {self.deepest} of its {self.max_steps}-frame episode "
+                         f"({100 * self.deepest // self.max_steps} %): raise --mugkit-explore, or add an "
+                         f"@mk.playthrough or a mk.stand_in that gets further")
         if self.coverage.left_out:
             parts.append("likely restore bug: " + "; ".join(self.coverage.left_out.values()))
         never = self.coverage.never_changed
