@@ -335,7 +335,7 @@ def explored_crash(ctx: CheckContext) -> Found | None:
     if crash is None:
         return None
     if id(crash) not in _SHRUNK_CRASHES:
-        where = (type(crash.error), user_frames(crash.error)[-1:])
+        where = (type(crash.error), crash.where)
 
         def fails(plan: KeyPlan) -> bool:
             try:

@@ -15,8 +15,10 @@ __all__ = ["Node", "Cell", "Archive", "plan_of", "JUDGE_FRAMES"]
 
 #: The archive aims at one cell per this many explored ticks (see :meth:`Archive.rekey`).
 TICKS_PER_CELL = 10
-#: Cells kept, at most (each holds a snapshot, and a deep-copied env's may be large).
+#: Cells kept, at most: each holds a snapshot, and a deep copy of an env (one without
+#: ``get_state``) may hold megabytes of arrays.
 MAX_CELLS = 3000
+MAX_DEEP_COPIES = 500
 #: Shares of the choices of where to explore from (see :meth:`Archive.select`): among the cells
 #: where two things are the closest they have come, and among those holding a field's least
 #: visited value; the rest by Go-Explore's counts.
@@ -104,8 +106,9 @@ class Choice:
 class Archive:
     """Cells by key (:class:`~mugkit.checks.cells.CellKeys`), and the first changes of fields."""
 
-    def __init__(self, keys: CellKeys, frames_budget: int):
+    def __init__(self, keys: CellKeys, frames_budget: int, deep_copies: bool = False):
         self.keys = keys
+        self.max_cells = MAX_DEEP_COPIES if deep_copies else MAX_CELLS
         self.cells: dict[Hashable, Cell] = {}
         self.milestones: list[Node] = []  # where a field changed for the first time
         self.target = max(50, frames_budget // TICKS_PER_CELL)
@@ -118,7 +121,7 @@ class Archive:
         if hit is not None:
             hit.seen += 1
             return None
-        if len(self.cells) >= MAX_CELLS:
+        if len(self.cells) >= self.max_cells:
             return None
         cell = make()
         self.cells[key] = cell

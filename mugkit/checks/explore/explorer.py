@@ -6,7 +6,7 @@ import random
 import time
 from typing import Any
 
-from ...paths import passes_through_user_code
+from ...paths import passes_through_user_code, user_frames
 from ...runtime.policies import PolicyError
 from ...steps import StepError
 from ..cells import CellKeys
@@ -62,7 +62,7 @@ class Explorer:
         self.out = Exploration(EXPLORE_SEED, budget, max_steps=ctx.step.options.max_steps)
         self.out.coverage.state_like = set(assigned_outside_init(type(self.driver.unwrapped)))
         self.keys = CellKeys()
-        self.archive = Archive(self.keys, budget.frames)
+        self.archive = Archive(self.keys, budget.frames, deep_copies=not self.restores)
         self.rollouts = 0
         fields = self.fields()
         self.keys.observe(fields, 0)
@@ -185,7 +185,9 @@ class Explorer:
             ends = [playouts.playout(self), playouts.idle_playout(self)]
         except Crashed as crashed:
             self.out.seconds = time.perf_counter() - self.started
-            self.out.crash = crashed.crash
+            crash = self.out.crash = crashed.crash
+            crash.where = user_frames(crash.error)[-1:]
+            crash.error = crash.error.with_traceback(None)
             ends = []
         out = self.out
         out.cells = len(self.archive.cells)

@@ -46,12 +46,15 @@ class Trajectory:
 
 @dataclass
 class Crash:
-    """The game raised during exploration: ``plan`` (from the reset, seed ``seed``) reaches it."""
+    """The game raised during exploration: ``plan`` (from the reset, seed ``seed``) reaches it, at
+    ``frame``; ``where`` is the innermost line of the env's code that raised. The error keeps no
+    traceback (it would keep the whole archive of snapshots alive): replay the plan to get one."""
 
     seed: int
     plan: KeyPlan
     error: BaseException
     frame: int
+    where: list = field(default_factory=list)
 
 
 @dataclass
