@@ -47,25 +47,28 @@ def _interleaved(ctx: CheckContext, seed: int, plan: KeyPlan, keep_data: bool = 
 def example(ctx: CheckContext, seed: int, plan: KeyPlan, watch: UnseededWatch | None = None) -> None:
     """One example: a plain run and an interleaved run of ``(seed, plan)`` give the same frames.
 
-    When they agree but the env drew unseeded randomness (the process-wide generators, or a
+    When they agree but the first run drew unseeded randomness (the process-wide generators, or a
     generator made without a seed, as ``watch`` saw), the two runs may have agreed by luck — a tie
     broken the same way twice — so more plain runs, each with other values for that randomness,
     must agree too (:func:`~mugkit.checks.neutralize.more_draws_differ`)."""
     if watch is None:
         with watching_unseeded() as watch:
             return example(ctx, seed, plan, watch)
-    watch.reset()
     with local_fingerprints():  # the runs are compared only with each other, in this process
         with pinned_globals(1):
+            game = ctx.game(seed)
+            # Watched while the game plays (reset and steps), not while it is built: envs commonly
+            # make a generator without a seed when constructed and replace it in reset(seed).
+            watch.reset()
             pinned = global_states()
-            first = play(ctx.game(seed), plan, ctx.frames)
-            drew = global_states() != pinned
+            first = play(game, plan, ctx.frames)
+            drew, made = global_states() != pinned, watch.made
         with pinned_globals(2):
             second = _interleaved(ctx, seed, plan)
         at = first_difference(first.hashes, second.hashes)
         if at is not None:
             raise Found(seed, plan, frame=at, actions=first.actions[:at])
-        if drew or watch.made:
+        if drew or made:
             differs = more_draws_differ(ctx, seed, plan)
             if differs is not None:
                 draw, run, at = differs
@@ -92,6 +95,9 @@ def check_determinism(ctx: CheckContext, extra: Sequence[tuple[int, KeyPlan]] = 
     # The fresh processes start first and work while this process plays its own examples.
     fresh = start_fresh(ctx, process_examples(ctx) + extra)
     try:
+        # A first game, outside the examples: libraries the step imports now may draw from the
+        # process-wide generators once, at import, which is not the env drawing in each game.
+        ctx.game(PROCESS_SEED).driver().start()
         with watching_unseeded() as watch:
             def stopped_report(ctx: CheckContext, found: Found) -> CheckFailure:
                 watch.stop()  # the report traces the env: mugkit's hooks would hide its calls
