@@ -230,7 +230,9 @@ def seed_hook(original: Any, on_none: Callable[[], Any]) -> Any:
                 args, kwargs = seed_of(args, kwargs)
                 super().__init__(*args, **kwargs)
 
-        Hooked.__name__ = Hooked.__qualname__ = original.__name__
+        # Named as the original, so that state views and hashes see the same generator.
+        Hooked.__name__, Hooked.__qualname__, Hooked.__module__ = (original.__name__, original.__qualname__,
+                                                                   original.__module__)
         return Hooked
 
     def hooked(*args, **kwargs):
