@@ -22,15 +22,16 @@ from .neutralize import (UnseededWatch, global_states, more_draws_differ, neutra
                          watching_unseeded)
 from .play import Run, first_difference, pinned_globals, play, tick
 from .processes import HASH_SEEDS, across_processes, start_fresh
+from .replay import DataAt
 from .report import CheckFailure
 
 __all__ = ["check_determinism", "example", "report", "reproduce", "across_processes", "process_examples",
            "HASH_SEEDS"]
 
 
-def _interleaved(ctx: CheckContext, seed: int, plan: KeyPlan, keep_data: bool = False) -> Run:
+def _interleaved(ctx: CheckContext, seed: int, plan: KeyPlan, run: Run | None = None) -> Run:
     """A run of ``(seed, plan)`` with another game of the step (another seed, the plan reversed)
-    stepped between its frames, to expose state shared between instances."""
+    stepped between its frames, to expose state shared between instances (recorded into ``run``)."""
     other = ctx.game(seed ^ 0x5EED)
     driver = other.driver()
     driver.start()
@@ -41,7 +42,7 @@ def _interleaved(ctx: CheckContext, seed: int, plan: KeyPlan, keep_data: bool = 
         if tick(other, driver, other_plan, i % max(1, len(other_plan))) is None and driver.finished:
             driver.load(restart)
 
-    return play(ctx.game(seed), plan, ctx.frames, each_frame=step_other, keep_data=keep_data)
+    return play(ctx.game(seed), plan, ctx.frames, each_frame=step_other, run=run)
 
 
 def example(ctx: CheckContext, seed: int, plan: KeyPlan, watch: UnseededWatch | None = None) -> None:
@@ -127,36 +128,43 @@ def reproduce(ctx: CheckContext, seed: int, plan: KeyPlan, processes: bool = Fal
 RERUNS = 5
 
 
-def _runs_again(ctx: CheckContext, found: Found) -> tuple[Run, Run]:
-    """The two runs that differed, played again with each frame's data."""
+def _runs_again(ctx: CheckContext, found: Found, frame: int | None = None) -> tuple[Run, Run]:
+    """The two runs that differed, played again (keeping the data of ``frame``)."""
     seed, plan = found.seed, found.plan
     draw = found.details.get("draw")
+
+    def run() -> Run:
+        return DataAt(frame) if frame is not None else Run()
+
     if draw is not None:  # two plain runs with other values for the unseeded randomness
         runs = []
         for k in (1, draw):
             with neutralized({"unseeded"}, seed=k), pinned_globals(k):
-                runs.append(play(ctx.game(seed), plan, ctx.frames, keep_data=True))
+                runs.append(play(ctx.game(seed), plan, ctx.frames, run=run()))
         return runs[0], runs[1]
     with pinned_globals(1):
-        a = play(ctx.game(seed), plan, ctx.frames, keep_data=True)
+        a = play(ctx.game(seed), plan, ctx.frames, run=run())
     with pinned_globals(2):
-        b = _interleaved(ctx, seed, plan, keep_data=True)
+        b = _interleaved(ctx, seed, plan, run=run())
     return a, b
 
 
 def report(ctx: CheckContext, found: Found) -> CheckFailure:
     seed, plan, at = found.seed, found.plan, found.details["frame"]
     differs: list[str] = []
-    for _ in range(RERUNS):
-        with local_fingerprints():
-            a, b = _runs_again(ctx, found)
-        again = first_difference(a.hashes, b.hashes)
-        if again is not None:
-            break
-    if again is not None and again < min(len(a.data), len(b.data)):
+    target, again = at, None
+    with local_fingerprints():
+        for _ in range(RERUNS):  # each keeps the data of one frame (megabytes each): the one that differed last
+            a, b = _runs_again(ctx, found, frame=target)
+            again = first_difference(a.hashes, b.hashes)
+            if again is not None and again == target:
+                break
+            target = again if again is not None else target
+    if again is not None:
         at = again
-        differs = diff(a.data[at], b.data[at])
-    elif again is None:
+        if again == target and a.data and b.data:
+            differs = diff(a.data[0], b.data[0])
+    else:
         differs = [f"({RERUNS} re-runs of this example gave equal frames: the difference depends on what ran "
                    f"before in the process — state kept in a class or module — or on timing)"]
     actions = a.actions[:at] if again is not None else found.details["actions"]

@@ -27,6 +27,7 @@ from .diagnose import Source, explain
 from .fresh import FreshRun, start_replays
 from .inputs import KeyPlan, plan_to_data
 from .play import first_difference, play
+from .replay import DataAt
 from .report import CheckFailure
 
 __all__ = ["HASH_SEEDS", "Replays", "start_fresh", "across_processes"]
@@ -125,10 +126,9 @@ def _failure(ctx: CheckContext, examples: Examples, runs: list, found: tuple[int
     here = None
     if seed_b is None:
         with local_fingerprints():
-            here = play(ctx.game(seed), plan, ctx.frames, keep_data=True)
+            here = play(ctx.game(seed), plan, ctx.frames, run=DataAt(at))
     data_a = _unpickled(again[seed_a].get("data"))
-    data_b = (here.data[at] if at < len(here.data) else None) if here is not None else _unpickled(
-        again[seed_b].get("data"))
+    data_b = (here.data[0] if here.data else None) if here is not None else _unpickled(again[seed_b].get("data"))
     differs = diff(data_a, data_b) if data_a is not None and data_b is not None else []
     first = {s: hashes for s, hashes in runs if s is not None}
     cause = _cause(ctx, examples, first, {s: a["runs"][k] for s, a in again.items()})

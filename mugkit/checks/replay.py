@@ -20,9 +20,24 @@ from typing import Any
 from ..collect import load_step
 from ..runtime.adapter import local_fingerprints
 from .inputs import KeyPlan, plan_from_data
-from .play import make_game, play, replay_actions
+from .play import Run, make_game, play, replay_actions
 
-__all__ = ["replay"]
+__all__ = ["replay", "DataAt"]
+
+
+class DataAt(Run):
+    """A :class:`~mugkit.checks.play.Run` that keeps the data of one frame only, ``data[0]``: the
+    frame data of an env with pixel observations is megabytes, and explored runs are hundreds of
+    frames long. Pass it to :func:`~mugkit.checks.play.play` as ``run``."""
+
+    def __init__(self, frame: int):
+        super().__init__()
+        self.frame = frame
+
+    def record(self, driver, keep_data: bool) -> None:
+        super().record(driver, False)
+        if len(self.hashes) - 1 == self.frame:
+            self.data = [driver.env.frame_data(driver.frame)]
 
 
 def replay(nodeid: str, seed: int, actions: list[dict[str, Any]] | None = None, *, keys: dict | None = None,
@@ -135,10 +150,10 @@ def _play_all(request: dict, examples: list, game, data_at, answer: dict) -> Non
     with local_fingerprints() if request.get("fingerprints") else contextlib.nullcontext():
         for i, (seed, plan) in enumerate(examples):
             keep = data_at is not None and data_at[0] == i
-            run = play(game(seed), plan, request["frames"], keep_data=keep)
+            run = play(game(seed), plan, request["frames"], run=DataAt(data_at[1]) if keep else None)
             answer["runs"].append(run.hashes)
-            if keep and data_at[1] < len(run.data):
-                answer["data"] = base64.b64encode(pickle.dumps(run.data[data_at[1]])).decode("ascii")
+            if keep and run.data:
+                answer["data"] = base64.b64encode(pickle.dumps(run.data[0])).decode("ascii")
 
 
 if __name__ == "__main__":
