@@ -53,15 +53,17 @@ def test_the_twin_that_breaks_ties_with_a_seeded_generator_passes(ties, check):
 
 
 @pytest.mark.slow
-def test_a_value_drawn_once_per_process_is_not_blamed_on_string_hashing(ties):
-    """os.urandom at import: the same in every run of one process, so only the fresh processes
-    differ — and two of them with the same hash seed differ too, so it is not string hashing."""
-    assert ties.outcome("::import_entropy::determinism") == "failed", ties.output
-    msg = ties.message("::import_entropy::determinism")
+@pytest.mark.parametrize("step, call, text", [("import_entropy", r"os\.urandom\(\)", "_IMPORT_COIN = "),
+                                              ("import_rng", r"numpy\.random\.default_rng\(\)", "_IMPORT_RNG_COIN = ")])
+def test_a_value_drawn_once_per_process_is_not_blamed_on_string_hashing(ties, step, call, text):
+    """A draw at import: the same in every run of one process, so only the fresh processes differ —
+    and two of them with the same hash seed differ too, so it is not string hashing. The fresh
+    process that traces it traces the import too."""
+    assert ties.outcome(f"::{step}::determinism") == "failed", ties.output
+    msg = ties.message(f"::{step}::determinism")
     assert re.search(r"a fresh process with PYTHONHASHSEED=\d+ and (this process \(PYTHONHASHSEED=\w+\)|a fresh "
                      r"process with PYTHONHASHSEED=\d+) gave different frames", msg), msg
-    assert re.search(rf"likely cause: .*os\.urandom\(\) at tests/faults/_ties\.py:{_line_of('_IMPORT_COIN = ')}\b",
-                     msg), msg
+    assert re.search(rf"likely cause: .*{call} at tests/faults/_ties\.py:{_line_of(text)}\b", msg), msg
     assert "hash" not in msg.split("likely cause:")[1].split("\n")[0], msg
 
 

@@ -104,6 +104,10 @@ def _answer(request: dict) -> dict:
         # The import of the experiment is traced too (the first game loads it): a value drawn once
         # per process, at import, differs between processes but not between runs in one.
         seed, plan = examples[request["trace"]]
+        try:
+            import numpy  # noqa: F401  (before the trace: it hooks numpy's generators only if numpy is loaded)
+        except ImportError:
+            pass
         if request.get("trace_kind") == "set_iteration":
             from .hash_order import trace_set_iteration
 

@@ -2,8 +2,9 @@
 by unseeded randomness — the module-level `random`, numpy's global generator, a
 `np.random.default_rng()` or a `random.Random()` made in step() — which is used for nothing else.
 `ties_twin` breaks ties with a generator seeded in reset(). The playthrough makes the walkers meet
-(the generated inputs rarely do), so every check plays a tie. `import_entropy` draws once, at
-import, from `os.urandom`: the same in every run of one process, different in each process."""
+(the generated inputs rarely do), so every check plays a tie. `import_entropy` (`os.urandom`) and
+`import_rng` (a `np.random.default_rng()` made at import) draw once, at import: the same in every
+run of one process, different in each process."""
 
 import os
 import random
@@ -18,6 +19,7 @@ MOVES = {0: 0, 1: -1, 2: 1}
 START = {"west": 3, "east": 7}
 
 _IMPORT_COIN = os.urandom(1)[0] % 2  # the planted fault of import_entropy: drawn once per process
+_IMPORT_RNG_COIN = int(np.random.default_rng().integers(2))  # import_rng's: a generator made at import
 
 
 class Corridor:
@@ -54,6 +56,8 @@ class Corridor:
             return random.Random().randrange(2)
         if self.coin == "import_entropy":
             return _IMPORT_COIN
+        if self.coin == "import_rng":
+            return _IMPORT_RNG_COIN
         return self.rng.randrange(2)
 
     def step(self, actions):
@@ -117,6 +121,11 @@ def import_entropy():
 
 
 @mk.scene(players=PLAYERS, keys=KEYS, default_action=0)
+def import_rng():
+    return Corridor("import_rng")
+
+
+@mk.scene(players=PLAYERS, keys=KEYS, default_action=0)
 def ties_twin():
     return Corridor()
 
@@ -132,4 +141,5 @@ meet_numpy_global = mk.playthrough(ties_numpy_global)(_meet)
 meet_default_rng = mk.playthrough(ties_default_rng)(_meet)
 meet_random_instance = mk.playthrough(ties_random_instance)(_meet)
 meet_import_entropy = mk.playthrough(import_entropy)(_meet)
+meet_import_rng = mk.playthrough(import_rng)(_meet)
 meet_twin = mk.playthrough(ties_twin)(_meet)
