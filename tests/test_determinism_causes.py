@@ -20,7 +20,7 @@ TIES = "tests/faults/_ties.py"
 SOURCES = {
     "ties_random": (r"random\.random\(\)", "random.random() < 0.5"),
     "ties_numpy_global": (r"numpy\.random\.rand\(\)", "np.random.rand() < 0.5"),
-    "ties_default_rng": (r"numpy\.random\.default_rng\(\)", "np.random.default_rng().integers(2)"),
+    "ties_default_rng": (r"numpy\.random\.default_rng\(\)", "return int(np.random.default_rng().integers(2))"),
     "ties_random_instance": (r"random\.Random\(\)", "random.Random().randrange(2)"),
 }
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import base64
 import contextlib
+import importlib
 import json
 import pickle
 import sys
@@ -104,8 +105,8 @@ def _answer(request: dict) -> dict:
         # The import of the experiment is traced too (the first game loads it): a value drawn once
         # per process, at import, differs between processes but not between runs in one.
         seed, plan = examples[request["trace"]]
-        try:
-            import numpy  # noqa: F401  (before the trace: it hooks numpy's generators only if numpy is loaded)
+        try:  # before the trace, which hooks numpy's generators only if numpy is loaded
+            importlib.import_module("numpy")
         except ImportError:
             pass
         if request.get("trace_kind") == "set_iteration":
