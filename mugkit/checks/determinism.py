@@ -2,9 +2,9 @@
 
 For generated seeds and action sequences, the step is played twice in this process — the second
 time interleaved frame by frame with another game of the same step (other seed, other actions),
-which exposes state shared between instances. A fixed example (and any extra ones, see
-:func:`check_determinism`) is played once more in eight fresh processes at once, each with its
-own ``PYTHONHASHSEED``, which exposes envs that depend on string hashing (iterating a set of
+which exposes state shared between instances. The step's playthroughs, a fixed example and any
+extra ones (see :func:`check_determinism`) are played once more in eight fresh processes at once,
+each with its own ``PYTHONHASHSEED``, which exposes envs that depend on string hashing (iterating a set of
 names) or on anything else that differs from process to process; an experiment then tells which
 (see :mod:`mugkit.checks.processes`).
 """
@@ -98,7 +98,10 @@ def check_determinism(ctx: CheckContext, extra: Sequence[tuple[int, KeyPlan]] = 
     try:
         # A first game, outside the examples: libraries the step imports now may draw from the
         # process-wide generators once, at import, which is not the env drawing in each game.
-        ctx.game(PROCESS_SEED).driver().start()
+        try:
+            ctx.game(PROCESS_SEED).driver().start()
+        except Exception:
+            pass  # an env that crashes crashes again in the examples, which report it with seed and keys
         with watching_unseeded() as watch:
             def stopped_report(ctx: CheckContext, found: Found) -> CheckFailure:
                 watch.stop()  # the report traces the env: mugkit's hooks would hide its calls
