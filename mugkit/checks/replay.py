@@ -35,8 +35,8 @@ class DataAt(Run):
         super().__init__()
         self.frame = frame
 
-    def record(self, driver, keep_data: bool) -> None:
-        super().record(driver, False)
+    def record(self, driver, keep_data: bool, hashed: bool = True) -> None:
+        super().record(driver, False, hashed)
         if len(self.hashes) - 1 == self.frame:
             self.data = [driver.env.frame_data(driver.frame)]
 
