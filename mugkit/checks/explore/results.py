@@ -55,6 +55,8 @@ class Crash:
     error: BaseException
     frame: int
     where: list = field(default_factory=list)
+    judged: bool = False  # the checks shrank it (into ``found``, a Found; None: no crash from the reset)
+    found: Any = None
 
 
 @dataclass
