@@ -182,7 +182,7 @@ class Explorer:
             while not self._spent():
                 self.rollout(self.archive.select(self.rng))
             self.out.seconds = time.perf_counter() - self.started
-            ends = [playouts.playout(self), playouts.idle_playout(self)]
+            ends = [playouts.playout(self), playouts.idle_playout(self), playouts.stand_in_playout(self)]
         except Crashed as crashed:
             self.out.seconds = time.perf_counter() - self.started
             crash = self.out.crash = crashed.crash

@@ -2,7 +2,8 @@
 
 One plays on from the deepest cell with people's keys; one plays from the reset with no key
 pressed (AIs play as ever): the ending nobody plays for — a draw at 0:0 — is the one a game most
-often forgets.
+often forgets; and when the step has ``mk.stand_in`` policies, one plays from the reset with them
+playing all the way.
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ from typing import Any
 from .archive import plan_of, ticks_of
 from .results import PLAYOUT, Trajectory
 
-__all__ = ["playout", "idle_playout", "END_FRAMES"]
+__all__ = ["playout", "idle_playout", "stand_in_playout", "END_FRAMES"]
 
 #: A playout stops at this frame when the episode has not ended.
 END_FRAMES = 3000
@@ -67,6 +68,28 @@ def playout(ex: Any) -> Trajectory | None:
 
 def idle_playout(ex: Any) -> Trajectory | None:
     """Plays from the reset to the episode's end (or :data:`END_FRAMES`) with no key pressed."""
+    return _from_reset(ex, lambda: {h: () for h in ex.humans if h in ex.driver.frame.acting},
+                       f"{PLAYOUT} with no key pressed")
+
+
+def stand_in_playout(ex: Any) -> Trajectory | None:
+    """Plays from the reset to the episode's end (or :data:`END_FRAMES`) with the ``mk.stand_in``
+    policies playing their humans all the way (the others with people's keys): the furthest a
+    purposeful player gets. None when the step has no stand-ins."""
+    if not ex.stand_ins.policies:
+        return None
+
+    def held() -> dict:
+        keys = ex.presser.keys(ex.driver)
+        ex.stand_ins.press(ex.driver, keys)
+        return keys
+
+    return _from_reset(ex, held, f"{PLAYOUT} with the stand-ins playing", look=True)
+
+
+def _from_reset(ex: Any, held: Any, reached: str, look: bool = False) -> Trajectory | None:
+    """Plays from the reset with ``held()`` keys each frame until the episode ends (``look``:
+    noting the env's fields now and then, for the coverage report)."""
     root = ex.archive.root()
     if root is None:
         return None
@@ -74,12 +97,15 @@ def idle_playout(ex: Any) -> Trajectory | None:
     segment: list = []
     began = time.perf_counter()
     while not ex.driver.frame.done and ex.driver.frame.index < END_FRAMES:
-        held = {h: () for h in ex.humans if h in ex.driver.frame.acting}
-        if ex.step(held, None, segment) is None:
+        keys = held()
+        if ex.step(keys, None, segment) is None:
             break
-        segment.append(held)
+        segment.append(keys)
         if time.perf_counter() - began > _seconds(ex):
             break
+        if look and (len(segment) % FIELDS_EVERY == 0 or ex.driver.frame.done):
+            ex.keys.observe(ex.fields(), ex.driver.frame.index)
+    ex.out.deepest = max(ex.out.deepest, ex.driver.frame.index)
     if ex.driver.frame.done:
         ex.out.episodes_ended += 1
-    return Trajectory(ex.seed, plan_of(ex.humans, segment), f"{PLAYOUT} with no key pressed")
+    return Trajectory(ex.seed, plan_of(ex.humans, segment), reached)
