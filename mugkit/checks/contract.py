@@ -184,8 +184,11 @@ def _frames_and_render(ctx: CheckContext) -> None:
     if crash is not None:
         raise _frames_crash(ctx.sized(crash), crash)
     exploration = ctx.exploration()
+    # Not the playouts to the episode's end: a crash there stopped exploration already, and their
+    # thousands of frames would cost more than they add here.
     for t in exploration.trajectories if exploration is not None else ():
-        _play_checked(ctx, t.seed, t.plan, draw_every=EXPLORED_DRAW_EVERY)
+        if not t.playout:
+            _play_checked(ctx, t.seed, t.plan, draw_every=EXPLORED_DRAW_EVERY)
 
 
 #: Explored trajectories are drawn every this many frames (and at their last): exploration

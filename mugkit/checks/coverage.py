@@ -14,23 +14,19 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from ..runtime.hashing import fingerprint
-from .fields import Digest, top_name
+from .fields import top_name
 
-__all__ = ["Coverage", "attribute_digests"]
+__all__ = ["Coverage"]
+
+_GONE = object()  # a field missing from one of two states
+
+
+def _same(a: Any, b: Any) -> bool:
+    return a == b or (a != a and b != b)  # NaN is NaN
 
 #: Attributes of any env that describe it rather than its play (not reported as never changed).
 _DESCRIPTIVE = {"metadata", "render_mode", "possible_agents", "observation_spaces", "action_spaces",
                 "observation_space", "action_space", "spec", "np_random_seed", "reward_range"}
-
-
-def attribute_digests(fields: dict[str, Any]) -> dict[str, str]:
-    """One digest per env attribute (``players`` for ``players[0].x`` …), to compare two states
-    attribute by attribute."""
-    groups: dict[str, list] = {}
-    for path, v in fields.items():
-        groups.setdefault(top_name(path), []).append((path, v.value if isinstance(v, Digest) else v))
-    return {name: fingerprint(items) for name, items in groups.items()}
 
 
 @dataclass
@@ -50,11 +46,15 @@ class Coverage:
     left_out: dict = field(default_factory=dict)
     state_like: set = field(default_factory=set)
 
-    def note_restore(self, saved: dict[str, str], restored: dict[str, str], frame: int, how: str) -> None:
-        """Compares attribute digests taken when a snapshot was saved with those right after it
-        was restored (at ``frame``): attributes that differ are left out by the restore."""
-        for name, d in saved.items():
-            if restored.get(name) != d and name not in self.left_out:
+    def note_restore(self, saved: dict[str, Any], restored: dict[str, Any], frame: int, how: str) -> None:
+        """Compares the env's fields when a snapshot was saved (``saved``) with those right after
+        it was restored at ``frame`` (``restored``): attributes that differ are left out by the
+        restore."""
+        if restored == saved:
+            return
+        for path in saved.keys() | restored.keys():
+            name = top_name(path)
+            if not _same(saved.get(path, _GONE), restored.get(path, _GONE)) and name not in self.left_out:
                 self.left_out[name] = (f"`{name}` changes during play but {how} does not restore it: after "
                                        f"restoring frame {frame} it kept a later value")
 

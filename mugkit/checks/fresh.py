@@ -13,6 +13,7 @@ import json
 import os
 import subprocess
 import sys
+import tempfile
 from dataclasses import dataclass
 
 from ..paths import MUGKIT_DIR
@@ -73,16 +74,20 @@ def start_replays(request: dict, cwd: str, hash_seeds: list[str | None], blocked
     """Starts one child per entry of ``hash_seeds`` (None: inherit), all at once, each answering
     ``request`` (see :func:`mugkit.checks.replay.main`). Wait for each with :meth:`FreshRun.result`."""
     runs = []
-    for seed in hash_seeds:
-        env = dict(os.environ)
-        if seed is not None:
-            env["PYTHONHASHSEED"] = seed
-        process = subprocess.Popen([sys.executable, "-P", "-c", _ENTRY, os.path.dirname(MUGKIT_DIR), ",".join(blocked)],
-                                   stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                                   cwd=cwd, env=env)
-        # The request goes in at once, so every child works while the caller waits for the first.
-        process.stdin.write(json.dumps(request))
-        process.stdin.close()
-        process.stdin = None  # communicate() must not flush the closed pipe
-        runs.append(FreshRun(seed, process, request))
+    # The request goes through a file, not a pipe: a long one (explored trajectories) would block
+    # on each pipe until that child has started and imported, one child after another.
+    with tempfile.NamedTemporaryFile("w", suffix=".json", delete=False) as f:
+        json.dump(request, f)
+    try:
+        for seed in hash_seeds:
+            env = dict(os.environ)
+            if seed is not None:
+                env["PYTHONHASHSEED"] = seed
+            with open(f.name, encoding="utf-8") as stdin:
+                process = subprocess.Popen([sys.executable, "-P", "-c", _ENTRY, os.path.dirname(MUGKIT_DIR),
+                                            ",".join(blocked)], stdin=stdin, stdout=subprocess.PIPE,
+                                           stderr=subprocess.PIPE, text=True, cwd=cwd, env=env)
+            runs.append(FreshRun(seed, process, request))
+    finally:
+        os.unlink(f.name)  # each child has it open already
     return runs

@@ -75,7 +75,7 @@ def start_fresh(ctx: CheckContext, examples: Examples, hash_seeds=HASH_SEEDS, **
     """Starts a fresh process per hash seed, each replaying every example (``more``: further
     fields of the request, see :func:`mugkit.checks.replay.main`); they run while the caller works."""
     request = {"step": str(ctx.step_nodeid), "examples": [[seed, plan_to_data(plan)] for seed, plan in examples],
-               "frames": ctx.frames, "rootdir": ctx.rootdir, "fingerprints": True, **more}
+               "frames": ctx.frames, "rootdir": ctx.rootdir, "fingerprints": True, "sparse": True, **more}
     return Replays(ctx, list(examples), start_replays(request, ctx.rootdir, list(hash_seeds)) if examples else [])
 
 
@@ -86,7 +86,9 @@ def across_processes(ctx: CheckContext, examples: Examples, fresh: Replays | Non
     disagree and why."""
     fresh = fresh if fresh is not None else start_fresh(ctx, examples)
     with local_fingerprints():  # every process is CPython on this machine: fingerprints compare
-        here = [play(ctx.game(seed), plan, ctx.frames).hashes for seed, plan in examples]
+        # Long runs (explored trajectories, playouts) are compared every few frames and then
+        # frame by frame over their last ones, here as in the fresh processes (``sparse``).
+        here = [play(ctx.game(seed), plan, ctx.frames, sparse=True).hashes for seed, plan in examples]
     answers = fresh.answers()
     for k in range(len(examples)):
         # The fresh processes first: their hash seeds are known, so their disagreement reproduces.

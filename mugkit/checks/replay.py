@@ -71,6 +71,8 @@ def main() -> None:
       called, ``[kind, call, where]``), or with ``"trace_kind": "set_iteration"`` under
       :func:`~mugkit.checks.hash_order.trace_set_iteration` (``"set_iteration"``: where it
       iterated a set of strings);
+    - ``sparse``: long runs hash every few frames and then every frame of their last ones (see
+      :func:`~mugkit.checks.play.play`; the other hashes are null);
     - ``neutralize``: kinds of source (``"random"``, ``"numpy-random"``, ``"unseeded"``,
       ``"clock"``, ``"entropy"``) made to give the same values in every process.
     """
@@ -155,7 +157,8 @@ def _play_all(request: dict, examples: list, game, data_at, answer: dict) -> Non
     with local_fingerprints() if request.get("fingerprints") else contextlib.nullcontext():
         for i, (seed, plan) in enumerate(examples):
             keep = data_at is not None and data_at[0] == i
-            run = play(game(seed), plan, request["frames"], run=DataAt(data_at[1]) if keep else None)
+            run = play(game(seed), plan, request["frames"], run=DataAt(data_at[1]) if keep else None,
+                       sparse=request.get("sparse", False))
             answer["runs"].append(run.hashes)
             if keep and run.data:
                 answer["data"] = base64.b64encode(pickle.dumps(run.data[0])).decode("ascii")

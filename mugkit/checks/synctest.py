@@ -95,10 +95,12 @@ def rollback_run(ctx: CheckContext, seed: int, ref: Run, max_rollback: int, star
                 del saves[old]  # never restored again: only frames from f + 1 - W on are
 
 
-#: A run longer than this many frames (an explored trajectory, a playout to the episode's end) is
-#: rolled back over its last this-many frames; the frames before are played plainly and compared
-#: by the determinism check.
-WINDOW = 120
+#: A run longer than ``--mugkit-frames`` (an explored trajectory, a playout to the episode's end)
+#: is rolled back over its last this-many frames — where what exploration found lies: a new cell,
+#: a field's first change, the episode's end; the frames before are played plainly and compared
+#: by the determinism check. The window is at least twice ``max_rollback``, so that every rollback
+#: distance is tried there.
+WINDOW = 32
 
 
 def example(ctx: CheckContext, seed: int, plan: KeyPlan) -> None:
@@ -108,7 +110,10 @@ def example(ctx: CheckContext, seed: int, plan: KeyPlan) -> None:
         ref = play(ctx.game(seed), plan, ctx.frames)
     try:
         with pinned_globals(1):  # as the reference: only what rollbacks change can differ
-            rollback_run(ctx, seed, ref, ctx.step.options.max_rollback, max(0, len(ref.actions) - WINDOW))
+            w = ctx.step.options.max_rollback
+            window = max(WINDOW, 2 * w)
+            long = len(ref.actions) > max(ctx.frames, window)
+            rollback_run(ctx, seed, ref, w, len(ref.actions) - window if long else 0)
     except Found as found:
         found.plan = plan
         found.details["actions"] = ref.actions

@@ -76,8 +76,7 @@ class Cell:
     node: Node | None
     snapshot: Any
     frame: int
-    fields: dict
-    digests: dict | None  # attribute digests when saved, to see what a restore leaves out
+    fields: dict  # the env's fields when saved (its cell; and what a restore must give back)
     done: bool
     chosen: int = 0
     seen: int = 0
@@ -141,7 +140,9 @@ class Archive:
         draw = rng.random()
         choice = Choice(self.cells[keys[0]])
         if draw < NEAR_SHARE and self.keys.pairs:
-            pair = rng.choice(self.keys.pairs)
+            # Things with more coordinates first: two players' positions meeting say more than
+            # two scores being level.
+            pair = rng.choices(self.keys.pairs, weights=[len(a) ** 2 for a, _ in self.keys.pairs])[0]
             choice.near = True
             choice.approach = pair if rng.random() < APPROACH_SHARE else None
             apart = {k: self.keys.distance(self.cells[k].fields, pair) for k in keys}
@@ -187,16 +188,18 @@ class Archive:
         return next((c for c in self.cells.values() if c.node is None), None)
 
     def judged(self, seed: int, humans: tuple) -> list[Trajectory]:
-        """Trajectories to replay: every first change of a field, then leaves of the archive's
-        tree, those through most cells first, until every cell is on one or :data:`JUDGE_FRAMES`
-        ticks are used."""
+        """Trajectories to replay: first changes of fields (the shortest ways first), then leaves
+        of the archive's tree, those through most cells first, until every cell is on one or
+        :data:`JUDGE_FRAMES` ticks are used."""
         nodes = {id(c.node): c.node for c in self.cells.values() if c.node is not None}
         parents = {id(n.parent) for n in nodes.values() if n.parent is not None}
         leaves = [n for k, n in nodes.items() if k not in parents]
         covered: set = set()
         chosen, used = [], 0
-        for node in self.milestones:  # always judged: where something happened for the first time
-            if id(node) not in covered:
+        # First where something happened for the first time (the shortest ways there first), then
+        # the leaves; a trajectory counts its ticks against the budget.
+        for node in sorted(self.milestones, key=lambda n: n.length):
+            if id(node) not in covered and (not chosen or used + node.length <= JUDGE_FRAMES):
                 covered.update(node.path())
                 used += node.length
                 chosen.append(Trajectory(seed, plan_of(humans, node.all_ticks()), "a first change"))

@@ -8,9 +8,9 @@ from typing import Any
 
 from ...paths import passes_through_user_code, user_frames
 from ...runtime.policies import PolicyError
+from ...runtime.state import same
 from ...steps import StepError
 from ..cells import CellKeys
-from ..coverage import attribute_digests
 from ..fields import env_fields
 from ..inputs import HumanInput
 from ..play import assigned_outside_init, key_inputs
@@ -28,8 +28,20 @@ EXPLORE_SEED = 1
 #: (a near miss is searched around, not walked away from).
 ROLLOUT = (10, 60)
 NEAR_ROLLOUT = (5, 30)
+#: Replaying and trying get this many frames per explored frame (see ``_may_replay``).
+REPLAY_SHARE = 2.0
 #: The share of rollouts in which ``mk.stand_in`` policies play their humans.
 STAND_IN_SHARE = 0.5
+
+
+def _choices(combos: list) -> list[tuple]:
+    """No key, then one key combination per action (WASD beside the arrows adds no new move)."""
+    out, actions = [()], []
+    for combo, action in combos:
+        if not any(same(action, a) for a in actions):
+            actions.append(action)
+            out.append(tuple(sorted(combo)))
+    return out
 
 
 class Crashed(Exception):
@@ -54,7 +66,7 @@ class Explorer:
         self.driver = self.game.driver()
         self.driver.start()
         self.presser = HumanInput(ctx.step, self.rng)
-        self.choices = [()] + [tuple(sorted(c)) for c, _ in ctx.step.options.combos]
+        self.choices = _choices(ctx.step.options.combos)
         self.stand_ins = StandInPlayers(ctx)
         self.standing = False  # this rollout's stand-in humans play their policies
         self.restores = self.driver.env.uses_state_methods
@@ -78,8 +90,7 @@ class Explorer:
         return fields
 
     def _cell(self, node: Node | None, fields: dict) -> Cell:
-        return Cell(node, self.driver.save(), self.driver.frame.index, fields,
-                    attribute_digests(fields) if self.restores else None, self.driver.frame.done)
+        return Cell(node, self.driver.save(), self.driver.frame.index, fields, self.driver.frame.done)
 
     def step(self, held: dict, node: Node | None = None, segment: list = ()) -> Any:
         """Plays one frame with the humans holding ``held``; the driver's result (None: the frame
@@ -103,9 +114,9 @@ class Explorer:
         self.presser.reset()
         self.stand_ins.reset()
         self.standing = bool(self.stand_ins.policies) and self.rng.random() < STAND_IN_SHARE
-        if cell.digests is not None:
-            now = attribute_digests(env_fields(self.driver.unwrapped, self.restores))
-            self.out.coverage.note_restore(cell.digests, now, cell.frame, self.how)
+        if self.restores:  # a deep copy restores everything; set_state() may not
+            now = env_fields(self.driver.unwrapped, self.restores)
+            self.out.coverage.note_restore(cell.fields, now, cell.frame, self.how)
 
     def held(self, node: Node | None, segment: list, approach: tuple | None = None) -> tuple[dict, tuple | None]:
         """The keys the humans hold this frame, and the pair still being brought closer: people's
@@ -163,9 +174,10 @@ class Explorer:
         return node, segment
 
     def _may_replay(self) -> bool:
-        """Probes, echoes and approaches try frames from states already reached; they get twice
-        the frames exploration gets."""
-        return self.out.echoed < 2 * self.budget.frames
+        """Probes, echoes and approaches try frames from states already reached; they get
+        :data:`REPLAY_SHARE` times the frames exploration gets (counted in frames, not seconds,
+        so that a run reproduces)."""
+        return self.out.echoed < REPLAY_SHARE * self.budget.frames
 
     def _spent(self) -> bool:
         if self.out.frames >= self.budget.frames:

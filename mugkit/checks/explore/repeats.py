@@ -115,6 +115,7 @@ def closer(ex: Any, pair: tuple, node: Any, segment: list) -> tuple[dict | None,
         if len(ends) > 1:
             _unstable(ex, ticks_of(node) + segment + [held] * LOOKAHEAD)
         apart = ex.keys.distance(env_fields(ex.driver.unwrapped, ex.restores), pair)
+        ex.out.echoed += 1  # reading the env's fields costs about a frame
         if apart is not None and (nearest is None or apart < nearest):
             best, nearest = held, apart
     ex.driver.load(snapshot)
