@@ -16,8 +16,10 @@ observations, no get_state/set_state; needs ``pettingzoo[butterfly]``). For each
     segments as the Hypothesis strategy; Hypothesis's own draws are not replayable outside it) —
     counted as distinct *cells* by :func:`cell_signature` (bucketed changed attributes of the
     unwrapped env) and the deepest frame reached;
-  - **after**: what the exploration reports in the ``--json`` output, read by
-    :func:`exploration_states` (the one place to change when that report's format settles).
+  - **after, replayed**: the trajectories the exploration keeps (explored again in this process at
+    its default budget), replayed and counted the same way, with the same buckets;
+  - **after, reported**: what the exploration reports in the ``--json`` output (its own cells),
+    read by :func:`exploration_states`.
 
 The script measures the mugkit next to it: its repository root goes first on ``sys.path`` and on
 the ``PYTHONPATH`` of the CLI it runs. To measure an older commit with the same venv:
@@ -106,30 +108,31 @@ def run_cli(target: str, *extra: str) -> dict:
 
 
 def exploration_states(report: dict) -> dict:
-    """Step name → ``{"cells": int, "deepest": int}`` from a ``--json`` report of the exploring
-    checks; ``{}`` when the report has none (a commit before exploration).
+    """Step name → ``{"cells", "deepest", …}`` from a ``--json`` report of the exploring checks;
+    ``{}`` when the report has none (a commit before exploration).
 
-    >>> PARSE THE EXPLORATION'S REPORT HERE <<<  The format is the lead's: this reads, in order,
-    a top-level ``"exploration"`` entry (a dict by step, or a list of dicts with a ``step``/
-    ``nodeid``) with ``cells`` and ``deepest``/``deepest_frame``/``frames`` keys, then notes that
-    name a step and say ``N cells`` and ``… frame N``.
+    >>> THE ONE PLACE THAT READS THE EXPLORATION'S REPORT <<<  ``--json`` holds
+    ``"explorations": {"<file>::<step>": {"cells", "deepest_frame", "frames", "seconds",
+    "episode_ends", "left_out", "never_changed", …}}`` (``Exploration.to_dict`` in
+    ``mugkit/checks/explore.py``); notes saying ``N cells, deepest frame M`` are read as a fallback.
     """
     out: dict = {}
-    entry = report.get("exploration")
+    entry = report.get("explorations", report.get("exploration"))
     if isinstance(entry, dict):
         entry = [{"step": k, **v} for k, v in entry.items() if isinstance(v, dict)]
     for item in entry or []:
         step = str(item.get("step") or item.get("nodeid") or "").split("::")
         name = step[1] if len(step) > 1 else step[0]
-        deepest = next((item[k] for k in ("deepest", "deepest_frame", "frames") if k in item), None)
-        out[name] = {"cells": item.get("cells"), "deepest": deepest}
+        deepest = next((item[k] for k in ("deepest_frame", "deepest") if k in item), None)
+        out[name] = {"cells": item.get("cells"), "deepest": deepest, "explored": item.get("frames"),
+                     "seconds": item.get("seconds"), "episode_ends": item.get("episode_ends"),
+                     "left_out": item.get("left_out"), "never_changed": item.get("never_changed")}
     for note in report.get("notes", []):
         step = re.match(r"[^:\s]+\.py::(\w+)", note)
         cells = re.search(r"(\d+) cells", note)
-        deepest = re.search(r"(?:deepest|furthest|latest)[^0-9]*?frame (\d+)|frame (\d+)[^.;]*?deepest", note)
+        deepest = re.search(r"deepest frame (\d+)", note)
         if step and cells and step.group(1) not in out:
-            out[step.group(1)] = {"cells": int(cells.group(1)),
-                                  "deepest": int(next(g for g in deepest.groups() if g)) if deepest else None}
+            out[step.group(1)] = {"cells": int(cells.group(1)), "deepest": int(deepest.group(1)) if deepest else None}
     return out
 
 
@@ -198,9 +201,41 @@ def old_examples(step) -> list:
     return out
 
 
-def states_before(target: str) -> dict:
-    """Step name → ``{"cells", "deepest", "frames"}`` over :func:`old_examples` replayed."""
-    from mugkit.checks.play import make_game, tick
+def _replay(game, plan, frames: int) -> list[dict]:
+    """The attributes of every frame of ``plan`` played from the reset (see :func:`attributes`)."""
+    from mugkit.checks.play import tick
+
+    driver = game.driver()
+    driver.start()
+    out = [attributes(game)]
+    for i in range(max(frames, len(plan))):
+        if driver.frame.done or tick(game, driver, plan, i) is None:
+            break
+        out.append(attributes(game))
+    return out
+
+
+def _explored_examples(experiment, step, target: str) -> list | None:
+    """``(seed, plan)`` of every trajectory the exploration of ``step`` keeps (its default budget,
+    run in this process), or None on a commit without exploration."""
+    try:
+        from mugkit.checks.base import CheckContext
+        from mugkit.checks.explore import Budget  # noqa: F401  (absent before exploration)
+        from mugkit.nodeid import NodeId
+    except ImportError:
+        return None
+    ctx = CheckContext(experiment, step, NodeId.parse(f"{target}::{step.name}::synctest"), ROOT)
+    exploration = ctx.exploration()
+    return [(t.seed, t.plan) for t in exploration.trajectories] if exploration else None
+
+
+def states(target: str) -> dict:
+    """Step name → ``{"before": …, "after_replayed": …}``, each ``{"cells", "deepest", "frames"}``
+    by :func:`cell_signature`: *before* over the 40-frame examples (playthroughs and
+    :func:`old_examples`), *after_replayed* over the trajectories exploration keeps, replayed from
+    the reset (None before exploration). Both are bucketed over the ranges of both, so their
+    cells compare."""
+    from mugkit.checks.play import make_game
     from mugkit.collect import load_experiment
     from mugkit.steps import GameStep
 
@@ -209,20 +244,23 @@ def states_before(target: str) -> dict:
     for step in experiment.steps:
         if not isinstance(step, GameStep):
             continue
-        examples = [(p.seed, p.plan(step.humans)) for p in getattr(experiment, "playthroughs", [])
-                    if p.step is step] + old_examples(step)
-        frames, deepest = [], 0
-        for seed, plan in examples:
-            game = make_game(step, experiment.policies, seed, experiment.conditions)
-            driver = game.driver()
-            driver.start()
-            frames.append(attributes(game))
-            for i in range(max(FRAMES, len(plan))):
-                if driver.frame.done or tick(game, driver, plan, i) is None:
-                    break
-                frames.append(attributes(game))
-                deepest = max(deepest, driver.frame.index)
-        out[step.name] = {"cells": len(set(cell_signature(frames))), "deepest": deepest, "frames": len(frames)}
+        old = [(p.seed, p.plan(step.humans)) for p in getattr(experiment, "playthroughs", [])
+               if p.step is step] + old_examples(step)
+        new = _explored_examples(experiment, step, target)
+        runs = {"before": old, "after_replayed": new}
+        frames = {k: [_replay(make_game(step, experiment.policies, seed, experiment.conditions), plan, FRAMES)
+                      for seed, plan in examples] for k, examples in runs.items() if examples is not None}
+        flat = {k: [f for run in v for f in run] for k, v in frames.items()}
+        cells = cell_signature([f for v in flat.values() for f in v])
+        out[step.name], start = {}, 0
+        for k in runs:
+            if k not in flat:
+                out[step.name][k] = None
+                continue
+            mine = cells[start:start + len(flat[k])]
+            start += len(flat[k])
+            out[step.name][k] = {"cells": len(set(mine)), "deepest": max(len(run) - 1 for run in frames[k]),
+                                 "frames": len(flat[k]), "runs": len(frames[k])}
     return out
 
 
@@ -262,9 +300,9 @@ def main() -> None:
         if run["tail"]:
             print(run["tail"])
         after = exploration_states(run["report"])
-        before = states_before(target)
-        for step in sorted(set(before) | set(after)):
-            results["steps"][f"{target}::{step}"] = {"before": before.get(step), "after": after.get(step)}
+        reached = states(target)
+        for step in sorted(set(reached) | set(after)):
+            results["steps"][f"{target}::{step}"] = {**reached.get(step, {}), "after": after.get(step)}
         results["runs"].append({k: v for k, v in run.items() if k != "report"} | {"notes": run["report"]["notes"]})
     if not args.no_parity and not args.only:
         with chromium_lock():
@@ -275,13 +313,19 @@ def main() -> None:
             print(run["tail"])
         results["runs"].append({k: v for k, v in run.items() if k != "report"})
 
-    print(f"\n{'states reached (step)':44} {'before cells':>12} {'deepest':>8} {'after cells':>12} {'deepest':>8}")
+    print(f"\n{'states reached (step)':44} {'before':>16} {'after, replayed':>16} {'after, reported':>16}")
+    print(f"{'':44} {'cells deepest':>16} {'cells deepest':>16} {'cells deepest':>16}")
     for name, s in results["steps"].items():
-        b, a = s["before"] or {}, s["after"] or {}
-        print(f"{name:44} {b.get('cells', '-')!s:>12} {b.get('deepest', '-')!s:>8} {a.get('cells', '-')!s:>12} "
-              f"{a.get('deepest', '-')!s:>8}")
-    print(f"before: playthroughs, fixed plans and {EXAMPLES} generated {FRAMES}-frame plans replayed, cells by "
-          f"bench/bench_check_explore.py's cell_signature; after: the exploration's own report ('-': none)")
+        cols = [s.get("before") or {}, s.get("after_replayed") or {}, s["after"] or {}]
+        print(f"{name:44} " + " ".join(f"{c.get('cells', '-')!s:>7} {c.get('deepest', '-')!s:>8}" for c in cols))
+    print(f"before: playthroughs, fixed plans and {EXAMPLES} generated {FRAMES}-frame plans replayed; after, replayed: "
+          f"the trajectories the exploration keeps, replayed — both counted by this script's cell_signature over "
+          f"the ranges of both; after, reported: the exploration's own cells ('-': none)")
+    for name, s in results["steps"].items():
+        a = s["after"] or {}
+        if a.get("explored") is not None:
+            print(f"  {name}: explored {a['explored']} frames in {a['seconds']} s, {a['episode_ends']} episode ends; "
+                  f"left out of the snapshot: {a['left_out'] or 'nothing'}; never changed: {a['never_changed'] or '-'}")
     if args.out:
         with open(args.out, "w", encoding="utf-8") as f:
             json.dump(results, f, indent=1, default=repr)
