@@ -20,6 +20,7 @@ from .steps import StepError
 
 _NOTES_KEY = pytest.StashKey[list]()
 _RESULTS_KEY = pytest.StashKey[list]()
+_EXPLORED_KEY = pytest.StashKey[dict]()
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -28,6 +29,9 @@ def pytest_addoption(parser: pytest.Parser) -> None:
                     help="generated examples (seeds and action sequences) per property check (default 10)")
     group.addoption("--mugkit-frames", type=int, default=40, metavar="N",
                     help="frames per generated action sequence (default 40)")
+    group.addoption("--mugkit-explore", default="2s,2500", metavar="BUDGET",
+                    help="exploration per game step before its checks judge: frames and/or seconds, e.g. 4000, "
+                         "2s or 2s,2500 (default 2s,2500; 0 turns it off)")
     group.addoption("--json", dest="mugkit_json", metavar="FILE", default=None,
                     help="write every check's outcome, and each failure as data, to FILE (JSON)")
 
@@ -35,6 +39,15 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 def pytest_configure(config: pytest.Config) -> None:
     config.stash[_NOTES_KEY] = []
     config.stash[_RESULTS_KEY] = []
+    config.stash[_EXPLORED_KEY] = {}
+    budget = config.getoption("mugkit_explore", None)
+    if budget is not None:
+        from .checks.explore import Budget
+
+        try:
+            Budget.parse(budget)
+        except ValueError as exc:
+            raise pytest.UsageError(str(exc)) from None
 
 
 @pytest.hookimpl(hookwrapper=True)
@@ -55,7 +68,8 @@ def pytest_sessionfinish(session: pytest.Session) -> None:
     if path:
         with open(path, "w", encoding="utf-8") as f:
             json.dump({"checks": session.config.stash.get(_RESULTS_KEY, []),
-                       "notes": list(dict.fromkeys(session.config.stash.get(_NOTES_KEY, [])))}, f, indent=2)
+                       "notes": list(dict.fromkeys(session.config.stash.get(_NOTES_KEY, []))),
+                       "explorations": session.config.stash.get(_EXPLORED_KEY, {})}, f, indent=2)
 
 
 def pytest_collect_file(file_path, parent: pytest.Collector):
@@ -146,12 +160,14 @@ class CheckItem(pytest.Item):
     def runtest(self) -> None:
         from .checks import run_check
         from .checks.base import CheckContext
+        from .checks.explore import Budget
         from .nodeid import NodeId
 
         parent: StepNode = self.parent
         ctx = CheckContext(parent.experiment, parent.step, NodeId.parse(self.nodeid), str(self.config.rootpath),
                            examples=self.config.getoption("mugkit_examples"),
-                           frames=self.config.getoption("mugkit_frames"))
+                           frames=self.config.getoption("mugkit_frames"),
+                           explore=Budget.parse(self.config.getoption("mugkit_explore")))
         from .checks.report import CheckFailure
 
         try:
@@ -163,6 +179,9 @@ class CheckItem(pytest.Item):
             raise
         finally:
             self.config.stash[_NOTES_KEY].extend(ctx.notes)
+            explored = ctx.explored()
+            if explored is not None:
+                self.config.stash[_EXPLORED_KEY][str(ctx.step_nodeid)] = explored.to_dict()
 
     def repr_failure(self, excinfo: pytest.ExceptionInfo[BaseException], style=None) -> Any:
         from .checks.report import CheckFailure

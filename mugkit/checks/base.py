@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 from dataclasses import dataclass, field
 from typing import Any, Callable
 
@@ -12,6 +13,7 @@ from ..nodeid import NodeId
 from ..paths import passes_through_user_code
 from ..runtime.policies import PolicyError
 from ..steps import Step, StepError
+from .explore import Budget, Exploration, explore
 from .inputs import KeyPlan, fixed_plans, plan_strategy
 from .play import make_game
 from .report import CheckFailure, reproduce_snippet
@@ -29,6 +31,7 @@ class CheckContext:
         rootdir: the folder node ids are relative to.
         examples: how many generated examples (seeds and action sequences) a property check tries.
         frames: the longest action sequence, in frames.
+        explore: the exploration budget of the step (``--mugkit-explore``).
     """
 
     experiment: Experiment
@@ -38,6 +41,30 @@ class CheckContext:
     examples: int = 10
     frames: int = 40
     notes: list = field(default_factory=list)  # facts for the run's summary (not failures)
+    explore: Budget = Budget()
+
+    def exploration(self) -> Exploration | None:
+        """What exploring the step found (:mod:`mugkit.checks.explore`), once per step and budget
+        in a process; None when exploration is off."""
+        if self.explore.off:
+            return None
+        key = self._exploration_key()
+        if key not in _EXPLORED:
+            _EXPLORED[key] = explore(self, self.explore)
+        self.notes.append(_EXPLORED[key].summary(self.step_nodeid))
+        return _EXPLORED[key]
+
+    def explored(self) -> Exploration | None:
+        """The step's exploration if a check of this process made it, else None (never explores)."""
+        return _EXPLORED.get(self._exploration_key())
+
+    def _exploration_key(self) -> tuple:
+        return (id(self.step), str(self.step_nodeid), self.rootdir, self.explore)
+
+    def sized(self, found: "Found") -> "CheckContext":
+        """This context, playing as many frames as ``found`` needs (an explored example may be
+        longer than ``frames``)."""
+        return dataclasses.replace(self, frames=max(self.frames, found.frames or 0))
 
     @property
     def step_nodeid(self) -> NodeId:
@@ -80,6 +107,10 @@ class CheckContext:
         return CheckFailure(self.nodeid, summary, **fields)
 
 
+#: Explorations made in this process: (step, node id, root, budget) → Exploration.
+_EXPLORED: dict = {}
+
+
 def call_step(ctx: CheckContext, what: str) -> Any:
     """Calls a page or survey step as a participant would get it; a crash becomes a CheckFailure
     naming ``what`` ("page scene", "survey") and the step's file and line."""
@@ -99,7 +130,9 @@ class Found(Exception):
     Attributes:
         seed, plan: the example (game seed and :class:`~mugkit.checks.inputs.KeyPlan`).
         details: what the check found (frame, stage, …).
-        shrunk: whether Hypothesis shrank the example (False for a fixed one or a playthrough).
+        shrunk: whether the example was shrunk (False for a fixed one or a playthrough).
+        frames: the frames the example plays, when it needs more than ``--mugkit-frames`` (an
+            explored trajectory); else None.
     """
 
     def __init__(self, seed: int, plan: KeyPlan, **details: Any):
@@ -108,6 +141,7 @@ class Found(Exception):
         self.plan = plan
         self.details = details
         self.shrunk = True
+        self.frames: int | None = None
 
 
 def _find(exc: BaseException) -> Found | None:
@@ -190,15 +224,22 @@ def fixed_examples(ctx: CheckContext) -> list[tuple[int, KeyPlan]]:
     return ctx.scripted_examples() + [(1, plan) for plan in fixed_plans(ctx.step, ctx.frames)]
 
 
-def run_property(ctx: CheckContext, prop: Callable[[int, KeyPlan], None]) -> Found | None:
+def run_property(ctx: CheckContext, prop: Callable[[int, KeyPlan], None], explored: bool = False) -> Found | None:
     """Runs ``prop(seed, plan)`` on :func:`fixed_examples`, then on Hypothesis-generated seeds and
-    key plans (:func:`~mugkit.checks.inputs.plan_strategy`), shrinking a failure. Returns the
-    minimal :class:`Found` (its ``shrunk`` is False when a fixed example failed), or None when
-    every example passed. A crash of the env or a policy is raised as a report.
+    key plans (:func:`~mugkit.checks.inputs.plan_strategy`), shrinking a failure; with
+    ``explored``, first raises a crash that exploration found, and last runs ``prop`` on the
+    explored trajectories (:meth:`CheckContext.exploration`), shrinking a failure with
+    :func:`~mugkit.checks.shrink.shrink`. Returns the minimal :class:`Found` (its ``shrunk`` is
+    False when a fixed example failed), or None when every example passed. A crash of the env or a
+    policy is raised as a report.
 
     Runs are derandomized (the same examples every time, so a check result is reproducible) and
     keep no example database.
     """
+    if explored:
+        crash = explored_crash(ctx)
+        if crash is not None:
+            raise crash_report(ctx.sized(crash), crash) from None
     from hypothesis import example, given
     from hypothesis import strategies as st
 
@@ -225,9 +266,77 @@ def run_property(ctx: CheckContext, prop: Callable[[int, KeyPlan], None]) -> Fou
         # Hypothesis does not shrink a failing explicit example: look for one it can shrink.
         found = search(with_fixed=False) or found
         found.shrunk = (found.seed, found.plan) not in fixed
+    if found is None and explored:
+        found = run_explored(ctx, prop)
     if found is not None and "crash" in found.details:
-        raise crash_report(ctx, found) from None
+        raise crash_report(ctx.sized(found), found) from None
     return found
+
+
+def _padded(plan: KeyPlan, ticks: int) -> KeyPlan:
+    """``plan`` with no-key ticks added up to ``ticks``, so that playing it reaches that far."""
+    return KeyPlan({h: seq + ((),) * (ticks - len(seq)) for h, seq in plan.frames.items()})
+
+
+def run_explored(ctx: CheckContext, prop: Callable[[int, KeyPlan], None]) -> Found | None:
+    """Runs ``prop`` on every trajectory exploration kept; the first failure, shrunk."""
+    from .shrink import shrink
+
+    exploration = ctx.exploration()
+    for t in exploration.trajectories if exploration is not None else ():
+        ticks = max(ctx.frames, t.frames)
+        try:
+            _property(prop)(t.seed, t.plan)
+        except Found as found:
+            def fails(plan: KeyPlan) -> bool:
+                try:
+                    _property(prop)(t.seed, _padded(plan, ticks))
+                except Found as again:
+                    return again.details.keys() == found.details.keys()
+                return False
+
+            plan = shrink(t.plan, fails)
+            try:
+                _property(prop)(t.seed, _padded(plan, ticks))
+            except Found as final:  # the shrunk example's own details (its frame, its actions)
+                found = final
+            found.plan, found.frames, found.shrunk = plan, ticks, len(plan) < len(t.plan)
+            return found
+    return None
+
+
+_SHRUNK_CRASHES: dict = {}
+
+
+def explored_crash(ctx: CheckContext) -> Found | None:
+    """The crash exploration found, as a shrunk example (shrunk once per exploration), or None."""
+    from ..paths import user_frames
+    from .play import play
+    from .shrink import shrink
+
+    exploration = ctx.exploration()
+    crash = exploration.crash if exploration is not None else None
+    if crash is None:
+        return None
+    if id(crash) not in _SHRUNK_CRASHES:
+        where = (type(crash.error), user_frames(crash.error)[-1:])
+
+        def fails(plan: KeyPlan) -> bool:
+            try:
+                play(ctx.game(crash.seed), _padded(plan, crash.frame), crash.frame)
+            except Exception as exc:
+                return (type(exc), user_frames(exc)[-1:]) == where
+            return False
+
+        plan = shrink(crash.plan, fails) if fails(crash.plan) else crash.plan
+        found = Found(crash.seed, plan, crash=crash.error)
+        try:  # the shrunk example's own exception (its message may name other values)
+            play(ctx.game(crash.seed), _padded(plan, crash.frame), crash.frame)
+        except Exception as exc:
+            found.details["crash"] = exc
+        found.frames, found.shrunk = crash.frame, len(plan) < len(crash.plan)
+        _SHRUNK_CRASHES[id(crash)] = (crash, found)
+    return _SHRUNK_CRASHES[id(crash)][1]
 
 
 def reproduce_property(ctx: CheckContext, prop: Callable[[int, KeyPlan], None],

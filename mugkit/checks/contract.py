@@ -20,10 +20,10 @@ import os
 import re
 import warnings
 
-from ..paths import user_frames
+from ..paths import passes_through_user_code, user_frames
 from ..runtime import draw
 from ..runtime.state import diff
-from .base import CheckContext
+from .base import CheckContext, Found, crash_report, explored_crash
 from .diagnose import explain, trace_sources
 from .fresh import start_replays
 from .inputs import fixed_plans, plan_to_data
@@ -57,8 +57,12 @@ def check_contract(ctx: CheckContext) -> None:
 
 
 def reproduce(ctx: CheckContext, seed: int = 0, plan=None) -> None:
-    """The contract check is deterministic: runs it again."""
-    check_contract(ctx)
+    """With keys (``plan``), plays that example checking every frame; else runs the whole check
+    again (it is deterministic)."""
+    if plan is not None and len(plan):
+        _play_checked(ctx, seed, plan)
+    else:
+        check_contract(ctx)
 
 
 def _library_checker(ctx: CheckContext) -> None:
@@ -171,22 +175,44 @@ def _is_flag(x) -> bool:
 
 
 def _frames_and_render(ctx: CheckContext) -> None:
-    """Plays a fixed plan, then each playthrough, checking every frame as it comes."""
+    """Plays a fixed plan, each playthrough, then what exploration found (a crash it reached, the
+    trajectories it kept), checking every frame as it comes."""
     for seed, plan in [(0, fixed_plans(ctx.step, ctx.frames)[-1])] + ctx.scripted_examples():
-        game = ctx.game(seed)
-        driver = game.driver(render=True)
-        result = driver.start()
-        for i in range(max(ctx.frames, len(plan))):
-            _check_frame(ctx, game, driver.frame, result)
-            if driver.frame.done:
-                break
-            try:
-                result = tick(game, driver, plan, i)
-            except Exception as exc:
-                raise _fail(ctx, "frames", f"frame {driver.frame.index + 1}: the game raised {type(exc).__name__}: "
-                            f"{exc}", raised_at=user_frames(exc)) from None
-            if result is None:
-                break
+        _play_checked(ctx, seed, plan)
+    crash = explored_crash(ctx)
+    if crash is not None:
+        raise _frames_crash(ctx.sized(crash), crash)
+    exploration = ctx.exploration()
+    for t in exploration.trajectories if exploration is not None else ():
+        _play_checked(ctx, t.seed, t.plan)
+
+
+def _frames_crash(ctx: CheckContext, found: Found) -> CheckFailure:
+    failure = crash_report(ctx, found)
+    failure.summary = f"[frames] {failure.summary}"
+    return failure
+
+
+def _play_checked(ctx: CheckContext, seed: int, plan) -> None:
+    """Plays one example with rendering, checking every frame; a crash is reported with the
+    example's keys and a reproduction."""
+    game = ctx.game(seed)
+    driver = game.driver(render=True)
+    result = driver.start()
+    for i in range(max(ctx.frames, len(plan))):
+        _check_frame(ctx, game, driver.frame, result)
+        if driver.frame.done:
+            break
+        try:
+            result = tick(game, driver, plan, i)
+        except Exception as exc:
+            if not passes_through_user_code(exc):
+                raise  # mugkit's own bug
+            found = Found(seed, plan, crash=exc)
+            found.shrunk, found.frames = False, max(ctx.frames, len(plan))
+            raise _frames_crash(ctx.sized(found), found) from None
+        if result is None:
+            break
 
 
 def _check_frame(ctx: CheckContext, game, f, result) -> None:

@@ -62,7 +62,7 @@ PROCESS_SEED = 12345
 
 def check_determinism(ctx: CheckContext) -> None:
     """Raises :class:`CheckFailure` when two runs with the same seed and actions differ."""
-    found = run_property(ctx, lambda seed, plan: example(ctx, seed, plan))
+    found = run_property(ctx, lambda seed, plan: example(ctx, seed, plan), explored=True)
     if found is not None:
         raise report(ctx, found)
     across_processes(ctx, PROCESS_SEED, fixed_plans(ctx.step, ctx.frames)[0])
@@ -82,6 +82,7 @@ RERUNS = 5
 
 
 def report(ctx: CheckContext, found: Found) -> CheckFailure:
+    ctx = ctx.sized(found)
     seed, plan, at = found.seed, found.plan, found.details["frame"]
     differs: list[str] = []
     for _ in range(RERUNS):
