@@ -71,18 +71,27 @@ def test_a_field_the_snapshot_leaves_out_is_caught_by_the_synctest_naming_it(exp
     assert explore.outcome("::bump::determinism") == "passed", explore.message("::bump::determinism")
 
 
+def _exploration(explore, step: str) -> dict:
+    """The --json report's exploration of ``step`` (``explorations``, keyed by the step's node id)."""
+    found = {k: v for k, v in explore.json.get("explorations", {}).items() if k.endswith(f"::{step}")}
+    assert len(found) == 1, explore.json.get("explorations")
+    return next(iter(found.values()))
+
+
 def test_coverage_names_the_field_the_snapshot_leaves_out(explore):
     """Coverage watches every attribute of the unwrapped env: `stun` changes during play (once the
-    players meet) but get_state() leaves it out, and the report says so for `bump`."""
+    players meet) but get_state() leaves it out, and the report says so for `bump` — in its
+    notes (not as a field that never changed) and in --json."""
+    assert "stun" in _exploration(explore, "bump")["left_out"], _exploration(explore, "bump")
     notes = [n for n in explore.json["notes"] if re.search(r"::bump(?!\w)", n)]
-    assert any(re.search(r"\bstun\b", n) for n in notes), explore.json["notes"]
+    assert any(re.search(r"\bstun\b", n.split("never changed")[0]) for n in notes), notes
 
 
 def test_coverage_of_the_twin_does_not_list_the_field_once_play_reaches_it(explore):
-    """The twin keeps `stun` in its state; exploration bumps the players, so no note says `stun`
-    never changed."""
-    notes = [n for n in explore.json["notes"] if "::bump_twin" in n]
-    assert not any(re.search(r"\bstun\b", n) for n in notes), notes
+    """The twin keeps `stun` in its state; exploration bumps the players, so `stun` changed and
+    nothing is left out."""
+    twin = _exploration(explore, "bump_twin")
+    assert "stun" not in twin["never_changed"] and not twin["left_out"], twin
 
 
 @pytest.mark.parametrize("check", ["determinism", "synctest"])

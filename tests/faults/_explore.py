@@ -6,8 +6,7 @@ run `mugkit check` on it by name (tests/test_explore_faults.py, bench/bench_expl
 Each fault sits a second or more of play away from the start, where 40 frames of generated keys
 do not go:
 
-- ``bump``: a coin race; the players start 680 px apart (over 100 frames of walking toward each
-  other). Bumping into each other stuns both, and ``get_state``/``set_state`` leave ``stun`` out.
+- ``bump``: a coin race; the players start 300 px apart (100 frames of one player's walk). Bumping into each other stuns both, and ``get_state``/``set_state`` leave ``stun`` out.
 - ``edge``: a grid cave played with taps (``input_mode="keydown"``); the right wall is missing,
   and the 13th tap to the right indexes past the level's row (IndexError).
 - ``turns``: tic-tac-toe (a PettingZoo AEC env with an action mask); the ninth move can complete
@@ -15,8 +14,8 @@ do not go:
   line expects one (ValueError).
 - ``last_frame``: a 30-second coin duel; the winner's bonus at frame 900 is given to nobody on a
   tie (KeyError).
-- ``tie``: a grid race for gems; two players stepping into one cell on the same frame are told
-  apart by a generator made without a seed, in step().
+- ``tie``: a grid race for gems from opposite corners; two players stepping into one cell on the
+  same frame are told apart by a generator made without a seed, in step().
 
 The lines the tests look for carry a ``# planted: <fault>`` comment.
 """
@@ -169,13 +168,12 @@ class Arena:
 
 
 class CoinRace(Arena):
-    """A wide arena: the players start 680 px apart, so walking straight at each other they touch
-    after some 110 frames. Bumping pushes both back and stuns them for 1.5 s (a stunned player
-    cannot move). With ``forget_stun`` the snapshot leaves ``stun`` out."""
+    """The players start 300 px apart: 100 frames of one player's walk (3 px a frame), some 46
+    frames with both walking straight at each other. Bumping pushes both back and stuns them for
+    1.5 s (a stunned player cannot move). With ``forget_stun`` the snapshot leaves ``stun`` out."""
 
     metadata = {"render_modes": ["mug"], "name": "coin_race_v0"}
-    WIDTH = 800
-    START = {"p0": (60, 200), "p1": (740, 200)}
+    START = {"p0": (150, 200), "p1": (450, 200)}
     STUN_FRAMES, PUSH = 45, 20
 
     def __init__(self, forget_stun=False):
@@ -221,12 +219,12 @@ class CoinRace(Arena):
             self.stun = dict(state["stun"])
 
 
-@mk.scene(players={"p0": mk.HUMAN, "p1": mk.HUMAN}, keys=ARROWS, default_action=0, width=800)
+@mk.scene(players={"p0": mk.HUMAN, "p1": mk.HUMAN}, keys=ARROWS, default_action=0)
 def bump():
     return CoinRace(forget_stun=True)
 
 
-@mk.scene(players={"p0": mk.HUMAN, "p1": mk.HUMAN}, keys=ARROWS, default_action=0, width=800)
+@mk.scene(players={"p0": mk.HUMAN, "p1": mk.HUMAN}, keys=ARROWS, default_action=0)
 def bump_twin():
     return CoinRace()
 
@@ -479,15 +477,16 @@ def last_frame_twin():
 
 
 class GemGrid:
-    """Two players race for gems on a 19×9 grid; a held arrow walks one cell every 8 frames. Both
-    start in the middle row at opposite ends. When both step into one cell on the same frame, a coin
-    flip says who gets it: with ``seeded`` False from a generator made on the spot, without a seed.
-    PettingZoo parallel API, numpy-free."""
+    """Two players race for gems on a 19×9 grid, one cell per frame at 10 frames a second, from
+    opposite corners. When both step into one cell on the same frame, a coin flip says who gets
+    it: with ``seeded`` False from a generator made on the spot, without a seed. PettingZoo
+    parallel API, numpy-free."""
 
     metadata = {"render_modes": ["mug"], "name": "gem_grid_v0"}
     possible_agents = ["p0", "p1"]
-    W, H, CELL, MOVE_EVERY, GEMS = 19, 9, 30, 8, 6
-    START = {"p0": (1, 4), "p1": (17, 4)}
+    W, H, CELL, GEMS = 19, 9, 30, 6
+    ROUND_FRAMES = 600  # a minute at 10 frames a second
+    START = {"p0": (0, 0), "p1": (18, 8)}
 
     def __init__(self, seeded=True):
         self.seeded = seeded
@@ -507,7 +506,6 @@ class GemGrid:
         self.agents = list(self.possible_agents)
         self.frame = 0
         self.pos = {a: list(self.START[a]) for a in self.agents}
-        self.wait = {a: 0 for a in self.agents}
         self.score = {a: 0 for a in self.agents}
         self.gems = []
         while len(self.gems) < self.GEMS:
@@ -533,13 +531,10 @@ class GemGrid:
         """Where each player that moves this frame wants to go."""
         targets = {}
         for a, act in actions.items():
-            self.wait[a] = max(0, self.wait[a] - 1)
             dx, dy = MOVES[act]
-            if (dx or dy) and self.wait[a] == 0:
-                x, y = self.pos[a][0] + dx, self.pos[a][1] + dy
-                if 0 <= x < self.W and 0 <= y < self.H:
-                    targets[a] = [x, y]
-                    self.wait[a] = self.MOVE_EVERY
+            x, y = self.pos[a][0] + dx, self.pos[a][1] + dy
+            if (dx or dy) and 0 <= x < self.W and 0 <= y < self.H:
+                targets[a] = [x, y]
         return targets
 
     def step(self, actions):
@@ -557,7 +552,7 @@ class GemGrid:
                 self.score[a] += 1
                 rewards[a] = 1
                 self._add_gem()
-        over = self.frame >= 900
+        over = self.frame >= self.ROUND_FRAMES
         agents = list(self.agents)
         out = (self._observations(), rewards, _flags(agents, False), _flags(agents, over),
                {a: {"score": self.score[a]} for a in agents})
@@ -577,22 +572,22 @@ class GemGrid:
 
     def get_state(self):
         return {"frame": self.frame, "agents": list(self.agents), "pos": {a: list(p) for a, p in self.pos.items()},
-                "wait": dict(self.wait), "score": dict(self.score), "gems": [list(g) for g in self.gems],
+                "score": dict(self.score), "gems": [list(g) for g in self.gems],
                 "rng": self.rng.getstate()}
 
     def set_state(self, state):
         self.frame, self.agents = state["frame"], list(state["agents"])
         self.pos = {a: list(p) for a, p in state["pos"].items()}
-        self.wait, self.score = dict(state["wait"]), dict(state["score"])
+        self.score = dict(state["score"])
         self.gems = [list(g) for g in state["gems"]]
         self.rng.setstate(state["rng"])
 
 
-@mk.scene(players={"p0": mk.HUMAN, "p1": mk.HUMAN}, keys=ARROWS, default_action=0)
+@mk.scene(players={"p0": mk.HUMAN, "p1": mk.HUMAN}, keys=ARROWS, default_action=0, fps=10)
 def tie():
     return GemGrid(seeded=False)
 
 
-@mk.scene(players={"p0": mk.HUMAN, "p1": mk.HUMAN}, keys=ARROWS, default_action=0)
+@mk.scene(players={"p0": mk.HUMAN, "p1": mk.HUMAN}, keys=ARROWS, default_action=0, fps=10)
 def tie_twin():
     return GemGrid()
