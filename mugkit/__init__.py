@@ -16,6 +16,7 @@ import sys as _sys
 
 from . import data, draw, spaces
 from .checks.inputs import hold, playthrough
+from .checks.stand_in import stand_in
 from .flow import counterbalance, repeat, shuffle
 from .games import Participant
 from .pages import Completion, Consent, Page
@@ -37,7 +38,7 @@ __all__ = [
     "Likert", "Choice", "Text",
     "Onnx", "Random", "in_browser",
     "repeat", "shuffle", "counterbalance",
-    "playthrough", "hold",
+    "playthrough", "hold", "stand_in",
     "Participant", "StepError",
     "draw", "spaces", "data",
 ]

@@ -28,6 +28,7 @@ from typing import Iterable
 
 from .flow import check_item, flow_steps
 from .checks.inputs import Playthrough
+from .checks.stand_in import StandIn
 from .nodeid import NodeId
 from .paths import nodeid_of, user_frames
 from .steps import GameStep, PolicyDef, Step, StepError
@@ -54,6 +55,7 @@ class Experiment:
     policies: dict[str, PolicyDef]
     conditions: list = field(default_factory=list)
     playthroughs: list = field(default_factory=list)  # @mk.playthrough scripts of its game steps
+    stand_ins: list = field(default_factory=list)  # mk.stand_in policies for humans, while checks explore
 
     @property
     def steps(self) -> list[Step]:
@@ -237,7 +239,8 @@ def load_experiment(path: str, rootdir: str | None = None) -> Experiment:
     if not isinstance(conditions, (list, tuple)):
         raise CollectError(f"{nodeid}: CONDITIONS must be a list, got {type(conditions).__name__}")
     experiment = Experiment(module.__name__, path, nodeid, module, list(flow), policies, list(conditions),
-                            [m for m in members if isinstance(m, Playthrough)])
+                            [m for m in members if isinstance(m, Playthrough)],
+                            [m for m in members if isinstance(m, StandIn)])
     names = [s.name for s in experiment.steps]
     for dup in {n for n in names if names.count(n) > 1}:
         raise CollectError(f"{nodeid}: two steps are named {dup!r}")
@@ -250,6 +253,12 @@ def load_experiment(path: str, rootdir: str | None = None) -> Experiment:
                     raise CollectError(f"{step.location()}: {step.name}: unknown policy {name!r}" + (f" (did you mean {hint[0]!r}?)" if hint else "")
                                      + f"; players name mk.HUMAN, 'random' or a @mk.policy of this module "
                                        f"(defined here: {known})")
+    for s in experiment.stand_ins:
+        for agent, name in s.players.items():
+            if name != "random" and name not in policies:
+                raise CollectError(f"{nodeid}: mk.stand_in({s.step.name}, ...) names policy {name!r} for {agent!r}, "
+                                   f"which is not a @mk.policy of this module (defined here: "
+                                   f"{', '.join(policies) or 'none'}) or 'random'")
     return experiment
 
 

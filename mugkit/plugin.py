@@ -30,7 +30,7 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     group.addoption("--mugkit-frames", type=int, default=40, metavar="N",
                     help="frames per generated action sequence (default 40)")
     group.addoption("--mugkit-explore", default="2s,2500", metavar="BUDGET",
-                    help="exploration per game step before its checks judge: frames and/or seconds, e.g. 4000, "
+                    help="exploration per game step before its checks judge: frames and/or seconds, e.g. 2500, "
                          "2s or 2s,2500 (default 2s,2500; 0 turns it off)")
     group.addoption("--json", dest="mugkit_json", metavar="FILE", default=None,
                     help="write every check's outcome, and each failure as data, to FILE (JSON)")
@@ -69,7 +69,8 @@ def pytest_sessionfinish(session: pytest.Session) -> None:
         with open(path, "w", encoding="utf-8") as f:
             json.dump({"checks": session.config.stash.get(_RESULTS_KEY, []),
                        "notes": list(dict.fromkeys(session.config.stash.get(_NOTES_KEY, []))),
-                       "explorations": session.config.stash.get(_EXPLORED_KEY, {})}, f, indent=2)
+                       "explorations": {step: {"summary": text, **data} for step, (text, data)
+                                        in session.config.stash.get(_EXPLORED_KEY, {}).items()}}, f, indent=2)
 
 
 def pytest_collect_file(file_path, parent: pytest.Collector):
@@ -181,7 +182,9 @@ class CheckItem(pytest.Item):
             self.config.stash[_NOTES_KEY].extend(ctx.notes)
             explored = ctx.explored()
             if explored is not None:
-                self.config.stash[_EXPLORED_KEY][str(ctx.step_nodeid)] = explored.to_dict()
+                # The latest word on the step: a later check may add to what exploration found.
+                self.config.stash[_EXPLORED_KEY][str(ctx.step_nodeid)] = (explored.summary(ctx.step_nodeid),
+                                                                          explored.to_dict())
 
     def repr_failure(self, excinfo: pytest.ExceptionInfo[BaseException], style=None) -> Any:
         from .checks.report import CheckFailure
@@ -201,8 +204,9 @@ class CheckItem(pytest.Item):
 
 
 def pytest_terminal_summary(terminalreporter, exitstatus, config: pytest.Config) -> None:
-    notes = config.stash.get(_NOTES_KEY, [])
+    notes = list(dict.fromkeys(config.stash.get(_NOTES_KEY, [])))
+    notes += [text for text, _ in config.stash.get(_EXPLORED_KEY, {}).values()]
     if notes:
         terminalreporter.section("mugkit")
-        for note in dict.fromkeys(notes):
+        for note in notes:
             terminalreporter.write_line(note)

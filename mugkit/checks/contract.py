@@ -184,7 +184,12 @@ def _frames_and_render(ctx: CheckContext) -> None:
         raise _frames_crash(ctx.sized(crash), crash)
     exploration = ctx.exploration()
     for t in exploration.trajectories if exploration is not None else ():
-        _play_checked(ctx, t.seed, t.plan)
+        _play_checked(ctx, t.seed, t.plan, draw_every=EXPLORED_DRAW_EVERY)
+
+
+#: Explored trajectories are drawn every this many frames (and at their last): exploration
+#: reaches far more frames than a plan, and drawing most of them tells little new.
+EXPLORED_DRAW_EVERY = 10
 
 
 def _frames_crash(ctx: CheckContext, found: Found) -> CheckFailure:
@@ -193,14 +198,17 @@ def _frames_crash(ctx: CheckContext, found: Found) -> CheckFailure:
     return failure
 
 
-def _play_checked(ctx: CheckContext, seed: int, plan) -> None:
-    """Plays one example with rendering, checking every frame; a crash is reported with the
-    example's keys and a reproduction."""
+def _play_checked(ctx: CheckContext, seed: int, plan, draw_every: int = 1) -> None:
+    """Plays one example, checking every frame (its drawing every ``draw_every`` frames and the
+    last); a crash is reported with the example's keys and a reproduction."""
     game = ctx.game(seed)
-    driver = game.driver(render=True)
+    driver = game.driver(render=draw_every == 1)
     result = driver.start()
-    for i in range(max(ctx.frames, len(plan))):
-        _check_frame(ctx, game, driver.frame, result)
+    ticks = max(ctx.frames, len(plan))
+    for i in range(ticks):
+        image = result.image if draw_every == 1 else (
+            driver.render() if i % draw_every == 0 or i == ticks - 1 or driver.frame.done else _NOT_DRAWN)
+        _check_frame(ctx, game, driver.frame, result, image)
         if driver.frame.done:
             break
         try:
@@ -215,7 +223,11 @@ def _play_checked(ctx: CheckContext, seed: int, plan) -> None:
             break
 
 
-def _check_frame(ctx: CheckContext, game, f, result) -> None:
+#: An explored frame whose drawing is not checked (see ``_play_checked``).
+_NOT_DRAWN = object()
+
+
+def _check_frame(ctx: CheckContext, game, f, result, image) -> None:
     """The frame's actions, observations, rewards, flags and drawing are well formed."""
     env = game.env
     for agent, action in result.actions.items():
@@ -236,7 +248,8 @@ def _check_frame(ctx: CheckContext, game, f, result) -> None:
         for agent, flag in flags.items():
             if not _is_flag(flag):
                 raise _fail(ctx, "frames", f"frame {f.index}: {name} of {agent!r} is {flag!r}, not a bool")
-    _check_render(ctx, result.image, f.index)
+    if image is not _NOT_DRAWN:
+        _check_render(ctx, image, f.index)
 
 
 def _check_render(ctx: CheckContext, shapes, frame: int) -> None:

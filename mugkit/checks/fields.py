@@ -80,8 +80,7 @@ def _flatten(x: Any, path: str, out: dict, depth: int) -> None:
         return
     if _is_array(x):
         if x.size <= SMALL and x.dtype.kind in "biuf":
-            for i, v in enumerate(x.ravel().tolist()):
-                out[f"{path}[{i}]"] = v
+            _flatten(x.tolist(), path, out, depth)  # nested lists keep the array's rows apart
         elif x.dtype.kind != "O":  # raw bytes: a CRC, not an encoding (called for every explored frame)
             out[path] = Digest("array", int(x.size), f"{x.dtype.str}{x.shape}{zlib.crc32(x.tobytes())}")
         else:

@@ -60,7 +60,7 @@ def reproduce(ctx: CheckContext, seed: int, plan: KeyPlan) -> None:
     ctx = replace(ctx, frames=max(ctx.frames, FRAMES))
     with _browser(ctx) as browser:
         reproduce_property(ctx, lambda s, p: example(ctx, browser, s, p), lambda c, f: report(c, browser, f),
-                           seed, plan)
+                           seed, plan, tries=1)
 
 
 def _explicit(ctx: CheckContext, browser: BrowserPython, seed: int, plan: KeyPlan) -> Found | None:

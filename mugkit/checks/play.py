@@ -2,28 +2,32 @@
 
 Checks play through the :class:`~mugkit.runtime.driver.FrameDriver`, the very code that runs a
 study's frames. Humans hold the keys a :class:`~mugkit.checks.inputs.KeyPlan` says, which the
-driver maps to actions as it does for a participant; in a turn-based step a press whose action the
-mask forbids (or no press) becomes the first legal combination, as a participant would press one.
-AI players (``"random"`` and ``@mk.policy``) play as in the study.
+driver maps to actions as it does for a participant. A combination the action mask forbids (or,
+in a turn-based step, no press) becomes a legal one, as a participant would press one: which one
+follows from the plan's entry and the frame, so plans spread over the legal moves and a plan
+played again gives the same game (:func:`key_inputs`). AI players (``"random"`` and
+``@mk.policy``) play as in the study.
 """
 
 from __future__ import annotations
 
 import contextlib
+import copy
 import sys
+import zlib
 from dataclasses import dataclass, field
-from typing import Any, Callable, Sequence
+from typing import Any, Callable, Hashable, Mapping, Sequence
 
 from ..games import Game, Participant, build_game
 from ..runtime.ai import AIPlayer
 from ..runtime.driver import FrameDriver
-from ..runtime.keys import KeyInput
+from ..runtime.keys import NO_KEYS, KeyInput
 from ..runtime.policies import Onnx, RandomPolicy, action_mask, mask_allows
 from ..runtime.state import hash_view
 from ..steps import GameStep
-from .inputs import KeyPlan
+from .inputs import KeyPlan, _choices, _names, entry_input
 
-__all__ = ["Run", "make_game", "plan_keys", "tick", "play", "replay_actions", "first_difference", "Coverage",
+__all__ = ["Run", "make_game", "key_inputs", "plan_keys", "tick", "play", "replay_actions", "first_difference",
            "pinned_globals", "CHECK_PARTICIPANT"]
 
 CHECK_PARTICIPANT = Participant("check-0", {}, None)
@@ -44,30 +48,62 @@ def make_game(step: GameStep, policies: dict, seed: int, conditions: Sequence[An
     return game
 
 
-def plan_keys(driver: FrameDriver, plan: KeyPlan, i: int) -> dict:
-    """The key input of every acting human at tick ``i``."""
-    return {agent: plan.key_input(agent, i, driver.turn_based) for agent in driver.frame.acting
+def key_inputs(driver: FrameDriver, held: Mapping[Hashable, Sequence[str]]) -> dict:
+    """The driver's input for every acting human, who holds the keys ``held`` names (a key name,
+    a tuple of names, or None; a human missing from it holds none) — in a turn-based step, presses
+    them.
+
+    Where the driver would find only combinations the frame's action mask forbids, or in a
+    turn-based step no combination at all, the human presses a legal combination instead, chosen
+    from the held keys (their place among the step's choices) and the frame's index: a plan played
+    again gives the same game, and plans spread over the legal moves. In real time with no legal
+    combination, no key.
+    """
+    return {agent: _legal_input(driver, agent, _names(held.get(agent))) for agent in driver.frame.acting
             if agent in driver.mappers}
 
 
-def _first_legal_presses(step: GameStep, driver: FrameDriver) -> dict:
-    """For a turn-based frame that waits: each waiting human presses the first legal combination."""
-    keys = {}
-    for agent in driver.waiting_for:
-        f = driver.frame
-        mask = action_mask(f.observations.get(agent), f.infos.get(agent))
-        legal = [combo for combo, action in step.options.combos if mask_allows(mask, action)]
-        if legal:
-            keys[agent] = KeyInput(frozenset(), legal[0], legal[0])
-    return keys
+def plan_keys(driver: FrameDriver, plan: KeyPlan, i: int) -> dict:
+    """The key input of every acting human at tick ``i`` (see :func:`key_inputs`)."""
+    return key_inputs(driver, {agent: plan.held(agent, i) for agent in driver.frame.acting})
+
+
+def _legal_input(driver: FrameDriver, agent: Hashable, keys: tuple) -> KeyInput:
+    """``agent``'s input holding ``keys`` (sorted names), or a legal stand-in (see :func:`key_inputs`)."""
+    turn_based = driver.turn_based
+    wanted = entry_input(keys, turn_based)
+    f = driver.frame
+    mask = action_mask(f.observations.get(agent), f.infos.get(agent))
+    if mask is None and not turn_based:
+        return wanted
+    probe = copy.copy(driver.mappers[agent])  # what the driver will make of it, its key state untouched
+    active = probe.active(wanted, turn_based)
+    if probe.match(active, mask) is not None or (not turn_based and probe.match(active) is None):
+        return wanted  # a legal combination, or in real time none at all (the frame fills it)
+    legal = [combo for combo, action in probe.combos if mask_allows(mask, action)]
+    if not legal:
+        return wanted if turn_based else NO_KEYS  # a turn-based frame then waits for good
+    pick = legal[_pick(_entry_index(driver, keys), f.index, len(legal))]
+    return KeyInput(frozenset(), pick, pick)  # pressed and let go within the tick
+
+
+def _entry_index(driver: FrameDriver, keys: tuple) -> int:
+    """The entry's place among the step's choices; a stable number for keys that are none of them."""
+    choices = _choices(driver.options)
+    return choices.index(keys) if keys in choices else zlib.crc32("+".join(keys).encode())
+
+
+def _pick(entry: int, frame: int, n: int) -> int:
+    """Which of ``n`` legal combinations: consecutive frames take consecutive ones, and each run
+    of ``n`` frames starts where the entry and the run's number say (a stable hash), so that taps
+    at any pace, not only a press every frame, meet every legal combination."""
+    return (zlib.crc32(f"{entry}/{frame // n}".encode()) + frame) % n
 
 
 def tick(game: Game, driver: FrameDriver, plan: KeyPlan, i: int) -> Any:
-    """Plays tick ``i`` of ``plan``; None when the frame waits for an input no plan can give."""
-    result = driver.tick(plan_keys(driver, plan, i))
-    if result is None and driver.turn_based and driver.waiting_for:
-        result = driver.tick(_first_legal_presses(game.step, driver))
-    return result
+    """Plays tick ``i`` of ``plan`` on ``game``'s ``driver``; None when the frame waits for an
+    input no plan can give (a turn with no legal combination, a late AI answer)."""
+    return driver.tick(plan_keys(driver, plan, i))
 
 
 @dataclass
@@ -79,36 +115,42 @@ class Run:
     actions: list[dict] = field(default_factory=list)
     data: list[dict] = field(default_factory=list)  # frame data, when recorded
 
-    def record(self, driver: FrameDriver, keep_data: bool) -> None:
-        self.hashes.append(driver.checksum())
+    def record(self, driver: FrameDriver, keep_data: bool, hashed: bool = True) -> None:
+        self.hashes.append(driver.checksum() if hashed else None)
         if keep_data:
             self.data.append(driver.env.frame_data(driver.frame))
 
 
+#: A run longer than this many frames (an explored trajectory, a playout to the episode's end) is
+#: compared frame by frame over its last this-many frames only (see ``play``'s ``sparse``).
+FULL_TAIL = 120
+#: Before that, every this-many frames.
+SPARSE_EVERY = 8
+
+
 def play(game: Game, plan: KeyPlan, frames: int, *, render: bool = False, keep_data: bool = False,
          each_frame: Callable[[Game, int], None] | None = None, run: Run | None = None,
-         coverage: Coverage | None = None) -> Run:
+         sparse: bool = False) -> Run:
     """Plays the first episode of ``game`` through its driver for up to ``frames`` frames (or the
     plan's length, if longer; stops when the episode ends), humans holding what ``plan`` says,
-    hashing every frame; with ``keep_data`` also keeps each frame's data, with ``coverage`` notes
-    which state fields changed. Records into ``run`` when given (what was recorded survives an
-    exception)."""
+    hashing every frame — with ``sparse``, every :data:`SPARSE_EVERY`-th frame but the last
+    :data:`FULL_TAIL` (the others' hashes are None): a long run is fast-forwarded to where it is
+    compared. With ``keep_data`` also keeps each frame's data. Records into ``run`` when given
+    (what was recorded survives an exception)."""
     run = run if run is not None else Run()
     driver = game.driver(render=render)
     driver.start()
     run.record(driver, keep_data)
-    if coverage is not None:
-        coverage.start(driver)
-    for i in range(max(frames, len(plan))):
+    ticks = max(frames, len(plan))
+    dense_from = ticks - FULL_TAIL if sparse else 0
+    for i in range(ticks):
         if driver.frame.done:
             break
         result = tick(game, driver, plan, i)
         if result is None:
             break  # waits for an input no plan can give
         run.actions.append(result.actions)
-        run.record(driver, keep_data)
-        if coverage is not None:
-            coverage.see(driver)
+        run.record(driver, keep_data, i + 1 >= dense_from or (i + 1) % SPARSE_EVERY == 0)
         if each_frame:
             each_frame(game, i + 1)
     return run
@@ -186,44 +228,3 @@ def pinned_globals(seed: int, numpy_seed: int | None = None):
         random.setstate(saved[0])
         if np is not None:
             np.random.set_state(saved[1])
-
-
-class Coverage:
-    """Which fields of the env's state (keys of ``get_state()``, or attributes) changed during the
-    runs it watched: the ones that never did are what the checks could not see."""
-
-    def __init__(self) -> None:
-        self.fields: set = set()
-        self.changed: set = set()
-        self._first: dict = {}
-
-    def _digests(self, driver: FrameDriver, names) -> dict:
-        from ..runtime.hashing import fingerprint  # compared within this process only: the cheap kind
-
-        state = driver.env.state_data()
-        if not isinstance(state, dict):
-            return {}
-        return {k: fingerprint(hash_view(state[k])) for k in names if k in state}
-
-    def start(self, driver: FrameDriver) -> None:
-        state = driver.env.state_data()
-        names = [k for k in state if isinstance(k, str)] if isinstance(state, dict) else []
-        if not driver.env.uses_state_methods:  # attributes: the public ones the env's methods change
-            changing = assigned_outside_init(type(driver.unwrapped))
-            names = [k for k in names if k in changing and not k.startswith("_")]
-        self.fields.update(names)
-        self._first = self._digests(driver, [k for k in names if k not in self.changed])
-
-    def see(self, driver: FrameDriver) -> None:
-        if not self._first:
-            return
-        now = self._digests(driver, list(self._first))
-        for k, d in now.items():
-            if d != self._first[k]:
-                self.changed.add(k)
-                del self._first[k]
-
-    @property
-    def unexercised(self) -> list[str]:
-        """The fields no watched run changed, sorted."""
-        return sorted(self.fields - self.changed)

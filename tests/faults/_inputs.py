@@ -162,3 +162,48 @@ def secret_overflow():
 @mk.playthrough(secret_overflow)
 def overflow_the_secret():
     return mk.hold({"player": "ArrowUp"}, 3) + mk.hold({"player": "ArrowDown"}, 3)
+
+
+class Edge:
+    """A walker on a row of 11 cells that moves one cell per tap (keydown: a held key moves it
+    once). The planted fault: it reads the cell past the row's right end, 11 taps from the start;
+    only taps in a row get there."""
+
+    metadata = {"name": "edge"}
+    CELLS = 11
+
+    def __init__(self, guard=False):
+        self.action_space = spaces.Discrete(3)
+        self.observation_space = spaces.Discrete(self.CELLS)
+        self.guard = guard
+
+    def reset(self, seed=None, options=None):
+        self.row, self.x, self.t = [0] * self.CELLS, 0, 0
+        return self.x, {}
+
+    def step(self, action):
+        self.t += 1
+        self.x = max(0, self.x + {0: 0, 1: -1, 2: 1}[action])
+        if self.guard:
+            self.x = min(self.x, self.CELLS - 1)
+        self.row[self.x] += 1  # the planted fault (without the guard): IndexError at x == 11
+        return self.x, 0.0, False, self.t >= 200, {}
+
+    def get_state(self):
+        return {"row": list(self.row), "x": self.x, "t": self.t}
+
+    def set_state(self, s):
+        self.row, self.x, self.t = list(s["row"]), s["x"], s["t"]
+
+    def render(self):
+        return [draw.circle(10 + self.x * 20, 50, 8, id="walker")]
+
+
+@mk.scene(players={"player": mk.HUMAN}, keys=DUEL, default_action=0, input_mode="keydown")
+def edge():
+    return Edge()
+
+
+@mk.scene(players={"player": mk.HUMAN}, keys=DUEL, default_action=0, input_mode="keydown")
+def edge_twin():
+    return Edge(guard=True)
