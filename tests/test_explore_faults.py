@@ -80,11 +80,13 @@ def _exploration(explore, step: str) -> dict:
 
 def test_coverage_names_the_field_the_snapshot_leaves_out(explore):
     """Coverage watches every attribute of the unwrapped env: `stun` changes during play (once the
-    players meet) but get_state() leaves it out, and the report says so for `bump` — in its
-    notes (not as a field that never changed) and in --json."""
-    assert "stun" in _exploration(explore, "bump")["left_out"], _exploration(explore, "bump")
-    notes = [n for n in explore.json["notes"] if re.search(r"::bump(?!\w)", n)]
-    assert any(re.search(r"\bstun\b", n.split("never changed")[0]) for n in notes), notes
+    players meet) but get_state() leaves it out, and the report says so for `bump` — in --json
+    and in the printed summary (not as a field that never changed)."""
+    bump = _exploration(explore, "bump")
+    assert "stun" in bump["left_out"], bump
+    reports = [n for n in explore.json["notes"] if re.search(r"::bump(?!\w)", n)] + [bump.get("summary", "")]
+    assert any(re.search(r"\bstun\b", n.split("never changed")[0]) for n in reports), reports
+    assert re.search(r"::bump: .*\bstun\b", explore.output), explore.output  # printed too, not only in --json
 
 
 def test_coverage_of_the_twin_does_not_list_the_field_once_play_reaches_it(explore):
