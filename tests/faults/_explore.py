@@ -6,7 +6,8 @@ run `mugkit check` on it by name (tests/test_explore_faults.py, bench/bench_expl
 Each fault sits a second or more of play away from the start, where 40 frames of generated keys
 do not go:
 
-- ``bump``: a coin race; the players start 300 px apart (100 frames of one player's walk). Bumping into each other stuns both, and ``get_state``/``set_state`` leave ``stun`` out.
+- ``bump``: a coin race; the players start 300 px apart (100 frames of one player's walk).
+  Bumping into each other stuns both, and ``get_state``/``set_state`` leave ``stun`` out.
 - ``edge``: a grid cave played with taps (``input_mode="keydown"``); the right wall is missing,
   and the 13th tap to the right indexes past the level's row (IndexError).
 - ``turns``: tic-tac-toe (a PettingZoo AEC env with an action mask); the ninth move can complete
@@ -312,7 +313,7 @@ def edge_twin():
     return Cave()
 
 
-# --- turns: a crash at one configuration of a full board, nine legal moves in ---------------------------------------------
+# --- turns: a crash at one configuration of a full board, nine legal moves in ---------------------
 
 LINES = [(0, 1, 2), (3, 4, 5), (6, 7, 8), (0, 3, 6), (1, 4, 7), (2, 5, 8), (0, 4, 8), (2, 4, 6)]
 OTHER = {"x": "o", "o": "x"}
@@ -408,7 +409,8 @@ class TicTacToe:
         return shapes
 
     def get_state(self):
-        return {"board": list(self.board), "line": self.line, "agents": list(self.agents), "agent_selection": self.agent_selection,
+        return {"board": list(self.board), "line": self.line, "agents": list(self.agents),
+                "agent_selection": self.agent_selection,
                 "rewards": dict(self.rewards), "cumulative": dict(self._cumulative_rewards),
                 "terminations": dict(self.terminations), "truncations": dict(self.truncations),
                 "infos": {a: dict(i) for a, i in self.infos.items()}}
