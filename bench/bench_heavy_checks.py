@@ -1,7 +1,8 @@
 """How long `mugkit check`'s `synctest` and `determinism` take on envs with large observations
 and no get_state/set_state, against plain stepping of the same number of frames.
 
-Usage: .venv/bin/python bench/bench_heavy_checks.py [--only pong|cartpole] [--examples 10] [--frames 40]
+Usage: .venv/bin/python bench/bench_heavy_checks.py [--only pong|cartpole] [--check synctest|determinism]
+       [--examples 10] [--frames 40]
 
 Two third-party envs, unchanged, checked at the default settings (``--mugkit-examples 10
 --mugkit-frames 40``) through the real CLI (``python -m mugkit.cli check``), one check at a time:
@@ -129,6 +130,7 @@ def main() -> None:
     parser.add_argument("--only", choices=["pong", "cartpole"])
     parser.add_argument("--examples", type=int, default=10)
     parser.add_argument("--frames", type=int, default=40)
+    parser.add_argument("--check", choices=CHECKS, help="only this check")
     args = parser.parse_args()
 
     import mugkit
@@ -154,7 +156,7 @@ def main() -> None:
         print(f"{'env':9} {'check':12} {'outcome':8} {'check s':>8} {'CPU s':>8} {'plain ms':>9} {'× plain':>8}")
         for name in envs:
             plain = plain_seconds(name, frames)
-            for check in CHECKS:
+            for check in [args.check] if args.check else CHECKS:
                 outcome, seconds, cpu_s = run_check(folder, name, check, args.examples, args.frames)
                 print(f"{name:9} {check:12} {outcome:8} {seconds:8.1f} {cpu_s:8.1f} {plain * 1e3:9.1f} "
                       f"{seconds / plain:8.0f}", flush=True)

@@ -93,6 +93,7 @@ def test_remembered_crcs_go_with_their_arrays():
     arrays = [np.full((200, 200, 3), i, dtype=np.uint8) for i in range(5)]
     fps = [fingerprint(a) for a in arrays]
     assert len(set(fps)) == 5
+    assert [fingerprint(a) for a in arrays] == fps  # remembered from the second fingerprint on
     assert hashing._memo_bytes[0] >= before + sum(a.nbytes for a in arrays)
     del arrays, fps
     gc.collect()

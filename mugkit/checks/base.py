@@ -13,7 +13,7 @@ from ..nodeid import NodeId
 from ..paths import passes_through_user_code
 from ..runtime.policies import PolicyError
 from ..steps import Step, StepError
-from .explore import UNSTABLE, Budget, Exploration, explore
+from .explore import Budget, Exploration, explore
 from .inputs import KeyPlan, fixed_plans, plan_strategy
 from .play import make_game
 from .report import CheckFailure, reproduce_snippet
@@ -237,6 +237,8 @@ def run_property(ctx: CheckContext, prop: Callable[[int, KeyPlan], None], explor
     Runs are derandomized (the same examples every time, so a check result is reproducible) and
     keep no example database.
     """
+    from .explored import explored_crash, run_explored
+
     if explored:
         crash = explored_crash(ctx)
         if crash is not None:
@@ -274,99 +276,12 @@ def run_property(ctx: CheckContext, prop: Callable[[int, KeyPlan], None], explor
     return found
 
 
-def _padded(plan: KeyPlan, ticks: int) -> KeyPlan:
-    """``plan`` with no-key ticks added up to ``ticks``, so that playing it reaches that far."""
-    return KeyPlan({h: seq + ((),) * (ticks - len(seq)) for h, seq in plan.frames.items()})
-
-
-#: Tries of an explored trajectory that gave another game when played again (a difference that
-#: shows half the time is missed by all of them once in 256).
-UNSTABLE_TRIES = 8
-#: Tries of each smaller candidate while shrinking such a trajectory.
-SHRINK_TRIES = 4
-
-
-def run_explored(ctx: CheckContext, prop: Callable[[int, KeyPlan], None], playouts: bool = True) -> Found | None:
-    """Runs ``prop`` on every trajectory exploration kept (``playouts``: also on the playouts to
-    the episode's end); the first failure, shrunk."""
-    from .shrink import shrink
-
-    exploration = ctx.exploration()
-    for t in exploration.trajectories if exploration is not None else ():
-        if t.playout and not playouts:
-            continue
-        ticks = max(ctx.frames, t.frames)
-        try:
-            # A trajectory that gave another game when played again may agree by chance (a coin
-            # flip that came up the same): it is tried until it differs, a few times at most.
-            for _ in range(UNSTABLE_TRIES if t.reached == UNSTABLE else 1):
-                _property(prop)(t.seed, t.plan)
-        except Found as found:
-            def fails(plan: KeyPlan) -> bool:
-                try:
-                    for _ in range(SHRINK_TRIES if t.reached == UNSTABLE else 1):
-                        _property(prop)(t.seed, _padded(plan, ticks))
-                except Found as again:
-                    return again.details.keys() == found.details.keys()
-                return False
-
-            plan = shrink(t.plan, fails)
-            try:
-                for _ in range(UNSTABLE_TRIES if t.reached == UNSTABLE else 1):
-                    _property(prop)(t.seed, _padded(plan, ticks))
-            except Found as final:  # the shrunk example's own details (its frame, its actions)
-                found = final
-            found.plan, found.frames, found.shrunk = plan, ticks, len(plan) < len(t.plan)
-            return found
-    return None
-
-
-_SHRUNK_CRASHES: dict = {}
-
-
-def explored_crash(ctx: CheckContext) -> Found | None:
-    """The crash exploration found, as a shrunk example (shrunk once per exploration), or None."""
-    from ..paths import user_frames
-    from .play import play
-    from .shrink import shrink
-
-    exploration = ctx.exploration()
-    crash = exploration.crash if exploration is not None else None
-    if crash is None:
-        return None
-    if id(crash) not in _SHRUNK_CRASHES:
-        where = (type(crash.error), user_frames(crash.error)[-1:])
-
-        def fails(plan: KeyPlan) -> bool:
-            try:
-                play(ctx.game(crash.seed), _padded(plan, crash.frame), crash.frame)
-            except Exception as exc:
-                return (type(exc), user_frames(exc)[-1:]) == where
-            return False
-
-        if not fails(crash.plan):  # raised only after a restore: the synctest finds the incomplete restore
-            exploration.restore_crash = (f"the game raised {type(crash.error).__name__} after a restore during "
-                                         f"exploration, but not when the same keys were replayed from the start: "
-                                         f"a restore is incomplete")
-            _SHRUNK_CRASHES[id(crash)] = (crash, None)
-            return None
-        plan = shrink(crash.plan, fails)
-        found = Found(crash.seed, plan, crash=crash.error)
-        try:  # the shrunk example's own exception (its message may name other values)
-            play(ctx.game(crash.seed), _padded(plan, crash.frame), crash.frame)
-        except Exception as exc:
-            found.details["crash"] = exc
-        found.frames, found.shrunk = crash.frame, len(plan) < len(crash.plan)
-        _SHRUNK_CRASHES[id(crash)] = (crash, found)
-    return _SHRUNK_CRASHES[id(crash)][1]
-
-
 def reproduce_property(ctx: CheckContext, prop: Callable[[int, KeyPlan], None],
                        report: Callable[[CheckContext, "Found"], CheckFailure], seed: int, plan: KeyPlan,
-                       tries: int = UNSTABLE_TRIES) -> None:
+                       tries: int = 8) -> None:
     """Runs one example of a property check again, outside Hypothesis, up to ``tries`` times (a
     difference that shows in some runs only, a coin flip by an unseeded draw, is tried as the check
-    tried it); raises the check's :class:`CheckFailure` (or its crash report) if it still fails."""
+    tries an unstable explored trajectory); raises the check's :class:`CheckFailure` (or its crash report) if it still fails."""
     try:
         for _ in range(tries):
             _property(prop)(seed, plan)

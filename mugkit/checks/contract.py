@@ -23,7 +23,8 @@ import warnings
 from ..paths import passes_through_user_code, user_frames
 from ..runtime import draw
 from ..runtime.state import diff
-from .base import CheckContext, Found, crash_report, explored_crash
+from .base import CheckContext, Found, crash_report
+from .explored import explored_crash
 from .diagnose import explain, trace_sources
 from .fresh import start_replays
 from .inputs import fixed_plans, plan_to_data

@@ -71,7 +71,18 @@ def _user_frame(frame) -> Any:
 
 
 def _where(frame) -> str:
-    return f"{nodeid_of(frame.f_code.co_filename)}:{frame.f_lineno}"
+    return f"{shown_path(frame.f_code.co_filename)}:{frame.f_lineno}"
+
+
+def shown_path(filename: str) -> str:
+    """A file of the experiment as its node id (relative to the working directory); a library's
+    file outside it relative to its entry of ``sys.path`` (``cogrid/core/step_pipeline.py``)."""
+    shown = nodeid_of(filename)
+    if not os.path.isabs(shown):
+        return shown
+    roots = [os.path.abspath(p) for p in sys.path if p and os.path.isdir(p)]
+    under = [r for r in roots if shown.startswith(r.rstrip(os.sep) + os.sep)]
+    return os.path.relpath(shown, max(under, key=len)).replace(os.sep, "/") if under else shown
 
 
 def _classify(event: str, frame, arg) -> tuple[str, str] | None:
@@ -219,7 +230,9 @@ def seed_hook(original: Any, on_none: Callable[[], Any]) -> Any:
                 args, kwargs = seed_of(args, kwargs)
                 super().__init__(*args, **kwargs)
 
-        Hooked.__name__ = Hooked.__qualname__ = original.__name__
+        # Named as the original, so that state views and hashes see the same generator.
+        Hooked.__name__, Hooked.__qualname__, Hooked.__module__ = (original.__name__, original.__qualname__,
+                                                                   original.__module__)
         return Hooked
 
     def hooked(*args, **kwargs):

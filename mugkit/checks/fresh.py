@@ -62,6 +62,12 @@ class FreshRun:
             answer = None
         return self.process.returncode, answer, err
 
+    def stop(self) -> None:
+        """Ends the child if it still runs (its answer is no longer wanted)."""
+        if self.process.poll() is None:
+            self.process.kill()
+        self.process.communicate()
+
 
 def start_replays(request: dict, cwd: str, hash_seeds: list[str | None], blocked: tuple = ()) -> list[FreshRun]:
     """Starts one child per entry of ``hash_seeds`` (None: inherit), all at once, each answering

@@ -19,9 +19,10 @@ import time
 import uuid
 from typing import Any, Callable, Iterable
 
-from .diagnose import NUMPY_GENERATOR_MAKERS, Source, replace_everywhere, seed_hook
+from .diagnose import NUMPY_GENERATOR_MAKERS, Source, _caller_outside, replace_everywhere, seed_hook
 
-__all__ = ["neutralized", "plain_runs_differ", "split_sources", "REPEATS"]
+__all__ = ["neutralized", "plain_runs_differ", "split_sources", "REPEATS", "watching_unseeded", "global_states",
+           "more_draws_differ", "DRAWS"]
 
 _CLOCK_NAMES = ("time", "time_ns", "monotonic", "monotonic_ns", "perf_counter", "perf_counter_ns", "process_time")
 _EPOCH = 1_700_000_000  # a fixed moment for the calendar clocks
@@ -33,24 +34,24 @@ def _fixed_clock(name: str) -> Callable:
 
 
 @contextlib.contextmanager
-def neutralized(kinds: Iterable[str]):
+def neutralized(kinds: Iterable[str], seed: int = 0):
     """Within the block, the given kinds of source give the same values in every run: ``clock``
     (the time module's clocks count up from a fixed start), ``entropy`` (``os.urandom`` and
-    ``uuid4`` draw from a fixed generator) and ``unseeded`` (generators created without a seed get
-    seed 0). ``random`` and ``numpy-random`` are pinned by the caller (``pinned_globals``)."""
+    ``uuid4`` draw from a generator seeded ``seed``) and ``unseeded`` (generators created without a
+    seed get ``seed``). ``random`` and ``numpy-random`` are pinned by the caller (``pinned_globals``)."""
     kinds = set(kinds)
     undos: list = []
     try:
         if "clock" in kinds:
             undos += _fix_clocks()
         if "entropy" in kinds:
-            rng = random.Random(0)
+            rng = random.Random(seed)
             undos.append(replace_everywhere(os, "urandom", lambda n: rng.randbytes(n)))
             for name in ("uuid1", "uuid4"):
                 undos.append(replace_everywhere(uuid, name, lambda *a, **k: uuid.UUID(int=rng.getrandbits(128),
                                                                                      version=4)))
         if "unseeded" in kinds:
-            undos += _seed_unseeded()
+            undos += _hook_unseeded(lambda: seed)
         yield
     finally:
         for undo in reversed(undos):
@@ -90,39 +91,116 @@ def _fix_clocks() -> list:
     return undos
 
 
-def _seed_unseeded() -> list:
+def _hook_unseeded(on_none: Callable[[], Any]) -> list:
+    """Hooks every way to make a generator (``random.Random``, ``mk.Random``, numpy's makers) so
+    that one made without a seed gets ``on_none()`` (None: none); returns the undos."""
     import mugkit
 
     from ..runtime import rng as mugkit_rng
 
-    seeded = seed_hook(mugkit_rng.Random, lambda: 0)
-    undos = [replace_everywhere(random, "Random", seed_hook(random.Random, lambda: 0)),
+    seeded = seed_hook(mugkit_rng.Random, on_none)
+    undos = [replace_everywhere(random, "Random", seed_hook(random.Random, on_none)),
              replace_everywhere(mugkit_rng, "Random", seeded), replace_everywhere(mugkit, "Random", seeded)]
     np = sys.modules.get("numpy")
     if np is not None:
         for name in NUMPY_GENERATOR_MAKERS:
             original = getattr(np.random, name, None)
             if original is not None:
-                undos.append(replace_everywhere(np.random, name, seed_hook(original, lambda: 0)))
+                undos.append(replace_everywhere(np.random, name, seed_hook(original, on_none)))
     return undos
 
 
-def plain_runs_differ(ctx: Any, seed: int, plan: Any, kinds: set) -> bool:
-    """Whether two plain runs of the example ``(seed, plan)`` of check ``ctx`` differ with ``kinds``
-    neutralized: each run in its own :func:`neutralized` block, the process-wide generators pinned
-    to the same seed when ``random``/``numpy-random`` are among the kinds, else to different ones."""
+class UnseededWatch:
+    """Within :func:`watching_unseeded`: whether the env's code (or a library it calls) made a
+    generator without a seed since the last :meth:`reset`."""
+
+    def __init__(self) -> None:
+        self.made = False
+        self._undos = _hook_unseeded(self._on_none)
+
+    def reset(self) -> None:
+        self.made = False
+
+    def stop(self) -> None:
+        """Puts the originals back (before tracing the env: the hooks would hide its calls)."""
+        for undo in reversed(self._undos):
+            undo()
+        self._undos = []
+
+    def _on_none(self) -> None:
+        if _caller_outside(sys._getframe(1)) is not None:
+            self.made = True
+        return None  # the generator keeps drawing its seed from the operating system
+
+
+@contextlib.contextmanager
+def watching_unseeded():
+    """Yields an :class:`UnseededWatch` of the block. Such a generator draws other numbers in every
+    run, so two runs may agree by luck (a tie broken the same way twice); a check that sees one
+    plays more runs with other values (see :func:`more_draws_differ`)."""
+    watch = UnseededWatch()
+    try:
+        yield watch
+    finally:
+        watch.stop()
+
+
+def global_states() -> tuple:
+    """The state of the process-wide generators (``random``'s and numpy's), comparable with ``==``:
+    a run that changed it drew from them."""
+    np = sys.modules.get("numpy")
+    if np is None:
+        return (random.getstate(),)
+    kind, keys, pos, has_gauss, gauss = np.random.get_state()
+    return random.getstate(), keys.tobytes(), pos, has_gauss, gauss
+
+
+#: Plain runs, each with other values for the unseeded randomness, played when the env drew from
+#: it: a draw that decides the frames half of the time shows in one of them but once in 2,048.
+DRAWS = 12
+
+
+def more_draws_differ(ctx: Any, seed: int, plan: Any) -> tuple[int, Any, int] | None:
+    """Plays ``(seed, plan)`` with the process-wide generators pinned to 1, 2, … :data:`DRAWS` and
+    generators made without a seed given the same seeds; returns ``(draw, the first run's
+    Run, frame)`` of the first run that differs from the first, or None. The same every time: a
+    failure found so reproduces."""
     from .play import first_difference, pinned_globals, play
 
+    first = None
+    for k in range(1, DRAWS + 1):
+        with neutralized({"unseeded"}, seed=k), pinned_globals(k):
+            run = play(ctx.game(seed), plan, ctx.frames)
+        if first is None:
+            first = run
+            continue
+        at = first_difference(first.hashes, run.hashes)
+        if at is not None:
+            return k, first, at
+    return None
+
+
+def plain_runs_differ(ctx: Any, seed: int, plan: Any, kinds: set, attempt: int = 0) -> bool:
+    """Whether two plain runs of the example ``(seed, plan)`` of check ``ctx`` differ with ``kinds``
+    neutralized: each run in its own :func:`neutralized` block, the process-wide generators pinned
+    to the same seed when ``random``/``numpy-random`` are among the kinds, else to different ones.
+    Each ``attempt`` pins them to other seeds: two fixed seeds may break a tie the same way."""
+    from .play import first_difference, pinned_globals, play
+
+    same = attempt + 1
     hashes = []
     for k in (1, 2):
-        with neutralized(kinds), pinned_globals(1 if "random" in kinds else k, 1 if "numpy-random" in kinds else k):
+        own = 2 * attempt + k
+        with neutralized(kinds, seed=same), pinned_globals(same if "random" in kinds else own,
+                                                           same if "numpy-random" in kinds else own):
             hashes.append(play(ctx.game(seed), plan, ctx.frames).hashes)
     return first_difference(*hashes) is not None
 
 
-def split_sources(sources: list[Source], differs: Callable[[set], bool]) -> tuple[list[Source], list[Source]]:
-    """``(likely causes, also seen)``: ``differs(kinds)`` runs the failing comparison with those
-    kinds neutralized and says whether the runs still differ.
+def split_sources(sources: list[Source], differs: Callable[[set, int], bool]) -> tuple[list[Source], list[Source]]:
+    """``(likely causes, also seen)``: ``differs(kinds, attempt)`` runs the failing comparison with
+    those kinds neutralized (each ``attempt`` with other values for the rest) and says whether the
+    runs still differ.
 
     A difference may show only in some runs (a tie broken at random): a kind counts as the cause
     only when :data:`REPEATS` runs with it neutralized all agree, so a lucky agreement does not
@@ -130,11 +208,11 @@ def split_sources(sources: list[Source], differs: Callable[[set], bool]) -> tupl
     kinds = list(dict.fromkeys(s.kind for s in sources))
     if not kinds:
         return [], []
-    if not any(differs(set()) for _ in range(REPEATS)):
+    if not any(differs(set(), a) for a in range(REPEATS)):
         return [], sources  # the difference does not show again: nothing can be blamed
 
     def fixes(neutral: set) -> bool:
-        return not any(differs(neutral) for _ in range(REPEATS))
+        return not any(differs(neutral, a) for a in range(REPEATS))
 
     blamed = [k for k in kinds if fixes({k})]
     if not blamed and len(kinds) > 1 and fixes(set(kinds)):

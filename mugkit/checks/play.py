@@ -203,8 +203,9 @@ def assigned_outside_init(cls: type) -> set:
                     for node in ast.walk(fn):
                         targets = node.targets if isinstance(node, ast.Assign) else (
                             [node.target] if isinstance(node, (ast.AugAssign, ast.AnnAssign)) else [])
-                        names.update(t.attr for t in targets if isinstance(t, ast.Attribute)
-                                     and isinstance(t.value, ast.Name) and t.value.id == "self")
+                        names.update(t.attr for target in targets for t in ast.walk(target)  # a, self.b = …
+                                     if isinstance(t, ast.Attribute) and isinstance(t.value, ast.Name)
+                                     and t.value.id == "self")
         _ASSIGNED[cls] = names
     return _ASSIGNED[cls]
 

@@ -15,7 +15,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Hashable, Mapping
 
-__all__ = ["StandIn", "stand_in"]
+__all__ = ["StandIn", "stand_in", "StandInPlayers"]
 
 
 @dataclass(frozen=True)
@@ -53,3 +53,44 @@ def stand_in(step: Any, players: Mapping[Hashable, str]) -> StandIn:
         raise StepError(f"mk.stand_in({step.name}, ...): policies are named by str (an @mk.policy or 'random'), "
                         f"got {bad[0]!r}")
     return StandIn(step, dict(players))
+
+
+class StandInPlayers:
+    """Humans played by their stand-in policies while exploring: each presses the keys
+    whose combination gives the action its policy chose (in keydown/keyup steps, released every
+    other frame so that each press counts)."""
+
+    def __init__(self, ctx: Any):
+        from ..runtime.policies import as_policy
+
+        self.step = ctx.step
+        self.policies: dict = {}
+        for s in getattr(ctx.experiment, "stand_ins", ()):
+            if s.step is ctx.step:
+                for agent, name in s.players.items():
+                    made = "random" if name == "random" else ctx.experiment.policies[name]()
+                    self.policies[agent] = as_policy(made, name)
+        self.tap = ctx.step.options.input_mode in ("keydown", "keyup")
+        self.last: dict = {}
+
+    def reset(self) -> None:
+        self.last.clear()
+        for policy in self.policies.values():
+            policy.reset()
+
+    def press(self, driver: Any, held: dict) -> None:
+        """Replaces the keys of every acting stand-in human in ``held``."""
+        from ..runtime.policies import policy_seed
+        from ..runtime.state import same
+
+        f = driver.frame
+        for agent, policy in self.policies.items():
+            if agent not in f.acting:
+                continue
+            action = policy.act(f.observations.get(agent), agent=agent, frame=f.index,
+                                seed=policy_seed(driver.episode_seed, agent), space=driver.env.action_space(agent),
+                                info=f.infos.get(agent), env=driver.unwrapped)
+            combo = next((tuple(sorted(c)) for c, a in self.step.options.combos if same(a, action)), ())
+            if self.tap and combo and self.last.get(agent) == combo:
+                combo = ()
+            self.last[agent] = held[agent] = combo

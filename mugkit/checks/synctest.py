@@ -162,7 +162,7 @@ def report(ctx: CheckContext, found: Found) -> CheckFailure:
     # Plain runs that happened to agree do not prove determinism: if making the traced sources
     # deterministic makes the rollbacks agree too, they are the cause, not the restore or render().
     sources = trace_sources(lambda: play(ctx.game(seed), found.plan, ctx.frames))
-    likely, seen = split_sources(sources, lambda kinds: _still_fails(ctx, found, kinds))
+    likely, seen = split_sources(sources, lambda kinds, attempt: _still_fails(ctx, found, kinds))
     if likely:
         summary = _NONDETERMINISTIC.format(frame=frame)
         cause = explain(likely, seen) + " (the determinism check reports this too)"
@@ -184,7 +184,8 @@ def _explain_nondeterminism(ctx: CheckContext, found: Found, ref: Run, again: Ru
     at = first_difference(ref.hashes, again.hashes)
     differs = diff(ref.data[at], again.data[at]) if at < min(len(ref.data), len(again.data)) else []
     sources = trace_sources(lambda: play(ctx.game(found.seed), found.plan, ctx.frames))
-    likely, seen = split_sources(sources, lambda kinds: plain_runs_differ(ctx, found.seed, found.plan, kinds))
+    likely, seen = split_sources(sources, lambda kinds, attempt: plain_runs_differ(ctx, found.seed, found.plan,
+                                                                                       kinds, attempt))
     cause = explain(likely, seen, otherwise=(
         "two plain runs with the same seed and actions already differ: state shared between instances "
         "or with the process (module or class variables)"))

@@ -253,12 +253,31 @@ def _forget(key: int, ref: Any) -> None:
         _memo_bytes[0] -= entry[1].nbytes
 
 
+_once: dict = {}  # id(array) -> weak reference to it: large arrays fingerprinted once so far
+
+
+def _seen_before(key: int, array: Any) -> bool:
+    """Whether ``array`` was fingerprinted before (and still lives); notes it if not."""
+    import weakref
+
+    ref = _once.get(key)
+    if ref is not None and ref() is array:
+        del _once[key]
+        return True
+    try:
+        _once[key] = weakref.ref(array, lambda r, k=key: _once.pop(k, None) if _once.get(k) is r else None)
+    except TypeError:  # an object without weak references: never remembered
+        pass
+    return False
+
+
 def _crc(data: Any, array: Any) -> int:
     """CRC-32 of an array body. An env's large arrays (a Box space's bounds, a background) mostly
     stay as they are from frame to frame: for those the CRC computed last time is reused once a
-    byte-for-byte comparison (eight bytes at a time, several times faster than the CRC) shows the
-    array still holds the bytes it was computed from. Equal bytes, equal CRC: reuse never changes
-    a fingerprint, it only skips work."""
+    byte-for-byte comparison (``memcmp``, several times faster than the CRC) shows the array still
+    holds the bytes it was computed from. Equal bytes, equal CRC: reuse never changes a
+    fingerprint, it only skips work. An array is remembered (its bytes copied) from its second
+    fingerprint on: observations are new arrays every frame, and copying them would be waste."""
     size = len(data) if isinstance(data, bytes) else data.nbytes
     if size < _MEMO_MIN_BYTES:
         return zlib.crc32(data)
@@ -274,6 +293,8 @@ def _crc(data: Any, array: Any) -> int:
     crc = zlib.crc32(data)
     if entry is not None:
         _forget(key, entry[0])
+    elif not _seen_before(key, array):
+        return crc
     if _memo_bytes[0] + size <= _MEMO_MAX_BYTES:
         try:
             ref = weakref.ref(array, lambda r, k=key: _forget(k, r))
@@ -285,15 +306,37 @@ def _crc(data: Any, array: Any) -> int:
 
 
 def _same_bytes(a: Any, b: Any) -> bool:
-    """Whether two uint8 arrays hold the same bytes (compared eight at a time)."""
+    """Whether two contiguous uint8 arrays hold the same bytes: the C library's ``memcmp`` where
+    there is one (three times numpy's speed), else compared eight bytes at a time."""
     if a.shape != b.shape:
         return False
+    memcmp = _memcmp()
+    if memcmp is not None:
+        return memcmp(a.ctypes.data, b.ctypes.data, a.nbytes) == 0
     import numpy as np
 
     n = a.size // 8 * 8
     if not np.array_equal(a[:n].view(np.uint64), b[:n].view(np.uint64)):
         return False
     return n == a.size or bool(np.array_equal(a[n:], b[n:]))
+
+
+_MEMCMP: list = []
+
+
+def _memcmp() -> Any:
+    """The C library's ``memcmp`` through ctypes, or None (Pyodide, Windows: no ``CDLL(None)``)."""
+    if not _MEMCMP:
+        try:
+            import ctypes
+
+            fn = ctypes.CDLL(None).memcmp
+            fn.restype = ctypes.c_int
+            fn.argtypes = [ctypes.c_void_p, ctypes.c_void_p, ctypes.c_size_t]
+        except Exception:  # no ctypes, or no C library loaded into the process by that name
+            fn = None
+        _MEMCMP.append(fn)
+    return _MEMCMP[0]
 
 
 def encode(x: Any) -> bytes:
