@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from ..runtime.hashing import fingerprint
-from ..runtime.state import hash_view, render_attributes
+from ..runtime.state import attribute_views, render_attributes, viewed_attributes
 
 __all__ = ["Digest", "env_fields", "top_name", "SMALL"]
 
@@ -53,19 +53,39 @@ def _is_generator(cls: Any) -> bool:
     return isinstance(cls, str) and cls.rsplit(".", 1)[-1] in ("Random", "Generator", "RandomState", "RNG", "Rng")
 
 
-def env_fields(env: Any, uses_state_methods: bool = True) -> dict[str, Any]:
-    """``path → leaf`` for the unwrapped ``env``'s attributes (see the module docstring). For an
-    env snapshotted by deep copy (``uses_state_methods`` False), the attributes its ``render()``
-    assigns are left out, as the frame hash leaves them out."""
-    view = hash_view(env)
-    if not isinstance(view, dict):
-        return {"": view}
-    skip = set() if uses_state_methods else set(render_attributes(type(env)))
+def env_fields(env: Any, uses_state_methods: bool = True, skip: frozenset = frozenset()) -> dict[str, Any]:
+    """``path → leaf`` for the unwrapped ``env``'s attributes (see the module docstring), but
+    those named in ``skip``. For an env snapshotted by deep copy (``uses_state_methods`` False),
+    the attributes its ``render()`` assigns are left out, as the frame hash leaves them out."""
+    skip = skip | (frozenset() if uses_state_methods else render_attributes(type(env)))
     out: dict[str, Any] = {}
-    for name, value in view.items():
-        if name != "__class__" and name not in skip:
-            _flatten(value, name, out, 1)
+    for name, view in attribute_views(env, skip).items():
+        _flatten(view, name, out, 1)
     return out
+
+
+def large_configuration(env: Any, state_like: set) -> frozenset:
+    """The env's attributes that only ``__init__`` assigns (configuration, by its source) and that
+    hold more than :data:`~mugkit.checks.cells.MAX_CELL_ITEMS`-odd items — a transition table, a
+    map's tiles. Reading them every frame would cost more than the game (a toy-text env's table is
+    thousands of tuples); they are not game state. Empty when the source is not available."""
+    if not state_like:
+        return frozenset()
+    return frozenset(name for name, value in viewed_attributes(env).items()
+                     if name not in state_like and _size(value) > LARGE)
+
+
+#: An attribute holding more items than this is large (see :func:`large_configuration`).
+LARGE = 256
+
+
+def _size(value: Any) -> int:
+    if _is_array(value):
+        return int(value.size)
+    if isinstance(value, (dict, list, tuple, set, frozenset)):
+        return len(value) + sum(len(v) for v in (value.values() if isinstance(value, dict) else value)
+                                if isinstance(v, (dict, list, tuple)))
+    return 0
 
 
 def _flatten(x: Any, path: str, out: dict, depth: int) -> None:

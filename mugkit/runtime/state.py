@@ -33,7 +33,7 @@ from typing import Any
 
 from .hashing import UnencodableError, encode
 
-__all__ = ["state_view", "hash_view", "same", "diff", "copy_plain", "render_attributes", "Snapshotter"]
+__all__ = ["state_view", "hash_view", "viewed_attributes", "attribute_views", "same", "diff", "copy_plain", "render_attributes", "Snapshotter"]
 
 _PLAIN = (bool, int, float, complex, str, bytes, bytearray, type(None))
 _SCALARS = {bool, int, float, complex, str, bytes, type(None)}
@@ -108,6 +108,19 @@ def _attrs(x: Any) -> dict:
             if slot not in ("__dict__", "__weakref__") and hasattr(x, slot):
                 out[slot] = getattr(x, slot)
     return out
+
+
+def viewed_attributes(x: Any) -> dict[str, Any]:
+    """The attributes of an object that its view covers (see the module docstring), by name."""
+    return {name: value for name, value in _attrs(x).items() if not _is_skipped(value)}
+
+
+def attribute_views(x: Any, leave_out: frozenset = frozenset()) -> dict[str, Any]:
+    """:func:`hash_view` of ``x``, attribute by attribute, without the attributes in ``leave_out``
+    (never viewed: a large table costs nothing). The same as the entries of ``hash_view(x)``."""
+    seen = frozenset({id(x)})
+    return {name: _view(value, seen, 1, False) for name, value in viewed_attributes(x).items()
+            if name not in leave_out}
 
 
 def state_view(x: Any, _seen: frozenset = frozenset(), _depth: int = 0) -> Any:

@@ -11,7 +11,7 @@ from ...runtime.policies import PolicyError
 from ...runtime.state import same
 from ...steps import StepError
 from ..cells import CellKeys
-from ..fields import env_fields
+from ..fields import env_fields, large_configuration
 from ..inputs import HumanInput
 from ..play import assigned_outside_init, key_inputs
 from ..stand_in import StandInPlayers
@@ -73,6 +73,7 @@ class Explorer:
         self.how = "set_state()" if self.restores else "the deep-copy restore"
         self.out = Exploration(EXPLORE_SEED, budget, max_steps=ctx.step.options.max_steps)
         self.out.coverage.state_like = set(assigned_outside_init(type(self.driver.unwrapped)))
+        self.config = large_configuration(self.driver.unwrapped, self.out.coverage.state_like)
         self.keys = CellKeys()
         self.archive = Archive(self.keys, budget.frames, deep_copies=not self.restores)
         self.rollouts = 0
@@ -85,7 +86,7 @@ class Explorer:
 
     def fields(self) -> dict:
         """The env's fields now (noted for the coverage report)."""
-        fields = env_fields(self.driver.unwrapped, self.restores)
+        fields = env_fields(self.driver.unwrapped, self.restores, self.config)
         self.out.coverage.fields.update(fields)
         return fields
 
@@ -115,7 +116,7 @@ class Explorer:
         self.stand_ins.reset()
         self.standing = bool(self.stand_ins.policies) and self.rng.random() < STAND_IN_SHARE
         if self.restores:  # a deep copy restores everything; set_state() may not
-            now = env_fields(self.driver.unwrapped, self.restores)
+            now = env_fields(self.driver.unwrapped, self.restores, self.config)
             self.out.coverage.note_restore(cell.fields, now, cell.frame, self.how)
 
     def held(self, node: Node | None, segment: list, approach: tuple | None = None) -> tuple[dict, tuple | None]:

@@ -97,7 +97,7 @@ def closer(ex: Any, pair: tuple, node: Any, segment: list) -> tuple[dict | None,
     (``node`` and ``segment``: the ticks from the reset to now). A choice that crashes the game is
     returned at once: the crash is worth reaching."""
     snapshot = ex.driver.save()
-    now = ex.keys.distance(env_fields(ex.driver.unwrapped, ex.restores), pair)
+    now = ex.keys.distance(env_fields(ex.driver.unwrapped, ex.restores, ex.config), pair)
     best, nearest = None, None
     for held in _joint(ex):
         ends = set()
@@ -114,7 +114,7 @@ def closer(ex: Any, pair: tuple, node: Any, segment: list) -> tuple[dict | None,
             ends.add(_end(ex))
         if len(ends) > 1:
             _unstable(ex, ticks_of(node) + segment + [held] * LOOKAHEAD)
-        apart = ex.keys.distance(env_fields(ex.driver.unwrapped, ex.restores), pair)
+        apart = ex.keys.distance(env_fields(ex.driver.unwrapped, ex.restores, ex.config), pair)
         ex.out.echoed += 1  # reading the env's fields costs about a frame
         if apart is not None and (nearest is None or apart < nearest):
             best, nearest = held, apart
