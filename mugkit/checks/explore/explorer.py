@@ -199,6 +199,7 @@ class Explorer:
         except Crashed as crashed:
             self.out.seconds = time.perf_counter() - self.started
             crash = self.out.crash = crashed.crash
+            self.out.deepest = max(self.out.deepest, crash.frame)
             crash.where = user_frames(crash.error)[-1:]
             crash.error = crash.error.with_traceback(None)
             ends = []

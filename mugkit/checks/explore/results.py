@@ -87,7 +87,7 @@ class Exploration:
         parts = [f"{nodeid}: explored {self.frames} frames (+{self.echoed} tried again from states it had reached) "
                  f"in {self.seconds:.1f} s" + (" (stopped by the time budget)" if self.stopped_by == "seconds" else "")
                  + f": {self.cells} cells, deepest frame {self.deepest}, {self.episodes_ended} episode ends; " + end]
-        if self.max_steps and self.deepest < SHARE_OF_EPISODE * self.max_steps:
+        if self.max_steps and self.crash is None and self.deepest < SHARE_OF_EPISODE * self.max_steps:
             parts.append(f"reached only frame {self.deepest} of its {self.max_steps}-frame episode "
                          f"({100 * self.deepest // self.max_steps} %): raise --mugkit-explore, or add an "
                          f"@mk.playthrough or a mk.stand_in that gets further")
@@ -98,7 +98,8 @@ class Exploration:
             parts.append(f"never changed: {', '.join(never)}")
         if self.unstable:
             parts.append(f"{len(self.unstable)} rollouts gave another game when played again from the same state "
-                         f"with the same keys")
+                         f"with the same keys (an unseeded random draw or a clock, or a restore that leaves something "
+                         f"out: the determinism and synctest checks tell which)")
         if self.restore_crash:
             parts.append(self.restore_crash)
         return "; ".join(parts)
