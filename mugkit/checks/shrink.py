@@ -17,7 +17,7 @@ from .inputs import KeyPlan
 __all__ = ["shrink", "SHRINK_SECONDS"]
 
 #: Shrinking an explored failure stops after this long (it replays whole games).
-SHRINK_SECONDS = 20.0
+SHRINK_SECONDS = 10.0
 
 
 def _ticks(plan: KeyPlan) -> list[dict]:
