@@ -45,3 +45,14 @@ def run_check(*args: str, cwd: str = ROOT, tmp_path=None, env: dict | None = Non
                     status, message = tag if tag != "failure" else "failed", (el.text or "") + "\n" + (el.get("message") or "")
             outcomes[name] = (status, message)
     return CheckResults(proc.returncode, proc.stdout + proc.stderr, outcomes)
+
+
+def reproduction(msg: str) -> str:
+    """The program a check failure prints under its "reproduce (run from …):" line."""
+    block = msg.split("reproduce (run from the folder where the check ran):\n")[1]
+    lines = []
+    for line in block.splitlines():
+        if not line.startswith("    "):
+            break
+        lines.append(line[4:])
+    return "\n".join(lines)

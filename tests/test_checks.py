@@ -5,7 +5,7 @@ import re
 
 import pytest
 
-from checkrun import run_check
+from checkrun import reproduction, run_check
 
 pytestmark = pytest.mark.slow
 
@@ -71,14 +71,6 @@ def test_policy_outside_the_action_space_is_caught(faults):
     assert re.search(r"^  seed: 0$", msg, re.M)
 
 
-def _reproduction(msg: str) -> str:
-    block = msg.split("reproduce (run from the folder where the check ran):\n")[1]
-    lines = []
-    for line in block.splitlines():
-        if not line.startswith("    "):
-            break
-        lines.append(line[4:])
-    return "\n".join(lines)
 
 
 def _report_lines(msg: str) -> list[str]:
@@ -99,7 +91,7 @@ def test_every_printed_reproduction_raises_the_same_failure(faults, item):
     from checkrun import ROOT
 
     msg = faults.message(item)
-    proc = subprocess.run([sys.executable, "-c", _reproduction(msg)], cwd=ROOT, capture_output=True, text=True,
+    proc = subprocess.run([sys.executable, "-c", reproduction(msg)], cwd=ROOT, capture_output=True, text=True,
                           timeout=600, env={**__import__("os").environ, "SDL_VIDEODRIVER": "dummy"})
     assert proc.returncode != 0, proc.stdout + proc.stderr
     again = proc.stderr.split("CheckFailure: ", 1)[1]

@@ -12,7 +12,7 @@ import sys
 
 import pytest
 
-from checkrun import ROOT, run_check
+from checkrun import ROOT, reproduction, run_check
 
 TIES = "tests/faults/_ties.py"
 
@@ -67,14 +67,6 @@ def test_a_value_drawn_once_per_process_is_not_blamed_on_string_hashing(ties, st
     assert "hash" not in msg.split("likely cause:")[1].split("\n")[0], msg
 
 
-def _reproduction(msg: str) -> str:
-    block = msg.split("reproduce (run from the folder where the check ran):\n")[1]
-    lines = []
-    for line in block.splitlines():
-        if not line.startswith("    "):
-            break
-        lines.append(line[4:])
-    return "\n".join(lines)
 
 
 @pytest.mark.slow
@@ -82,7 +74,7 @@ def _reproduction(msg: str) -> str:
                                   "::import_entropy::determinism", "::ties_default_rng::synctest"])
 def test_the_printed_reproduction_fails_again_with_the_same_cause(ties, item):
     msg = ties.message(item)
-    proc = subprocess.run([sys.executable, "-c", _reproduction(msg)], cwd=ROOT, capture_output=True, text=True,
+    proc = subprocess.run([sys.executable, "-c", reproduction(msg)], cwd=ROOT, capture_output=True, text=True,
                           timeout=600)
     assert proc.returncode != 0, proc.stdout + proc.stderr
     again = proc.stderr.split("CheckFailure: ", 1)[1]

@@ -12,7 +12,7 @@ import sys
 
 import pytest
 
-from checkrun import ROOT, run_check
+from checkrun import ROOT, reproduction, run_check
 
 pytestmark = pytest.mark.slow
 
@@ -116,17 +116,6 @@ def test_each_fault_fails_with_its_seed_and_a_reproduction(explore, fault):
         assert record["failure"]["seed"] is not None and record["failure"]["reproduce"], record
 
 
-def _reproduction(msg: str) -> str:
-    """The program under the report's "reproduce …:" line (indented four spaces)."""
-    lines, inside = [], False
-    for line in msg.splitlines():
-        if not inside:
-            inside = line.lstrip().startswith("reproduce") and line.rstrip().endswith(":")
-            continue
-        if not line.startswith("    "):
-            break
-        lines.append(line[4:])
-    return "\n".join(lines)
 
 
 @pytest.mark.parametrize("item, fact", [("::edge::synctest", "IndexError"), ("::last_frame::determinism", "KeyError"),
@@ -135,7 +124,7 @@ def test_a_printed_reproduction_raises_again(explore, item, fact):
     """The program a failure prints, run as printed from the repository root in a fresh
     interpreter, fails again with the same key fact and exits non-zero."""
     msg = explore.message(item)
-    program = _reproduction(msg)
+    program = reproduction(msg)
     assert program, msg
     proc = subprocess.run([sys.executable, "-c", program], cwd=ROOT, capture_output=True, text=True, timeout=900,
                           env={**os.environ, "SDL_VIDEODRIVER": "dummy"})

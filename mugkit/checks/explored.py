@@ -41,15 +41,16 @@ def run_explored(ctx: CheckContext, prop: Callable[[int, KeyPlan], None], playou
         if t.playout and not playouts:
             continue
         ticks = max(ctx.frames, t.frames)
+        # A trajectory that gave another game when played again may agree by chance (a coin flip
+        # that came up the same): it is tried until it differs, a few times at most.
+        unstable = t.reached == UNSTABLE
         try:
-            # A trajectory that gave another game when played again may agree by chance (a coin
-            # flip that came up the same): it is tried until it differs, a few times at most.
-            for _ in range(UNSTABLE_TRIES if t.reached == UNSTABLE else 1):
+            for _ in range(UNSTABLE_TRIES if unstable else 1):
                 _property(prop)(t.seed, t.plan)
         except Found as found:
             def fails(plan: KeyPlan) -> bool:
                 try:
-                    for _ in range(SHRINK_TRIES if t.reached == UNSTABLE else 1):
+                    for _ in range(SHRINK_TRIES if unstable else 1):
                         _property(prop)(t.seed, _padded(plan, ticks))
                 except Found as again:
                     return again.details.keys() == found.details.keys()
@@ -57,7 +58,7 @@ def run_explored(ctx: CheckContext, prop: Callable[[int, KeyPlan], None], playou
 
             plan = shrink(t.plan, fails)
             try:
-                for _ in range(UNSTABLE_TRIES if t.reached == UNSTABLE else 1):
+                for _ in range(UNSTABLE_TRIES if unstable else 1):
                     _property(prop)(t.seed, _padded(plan, ticks))
             except Found as final:  # the shrunk example's own details (its frame, its actions)
                 found = final
