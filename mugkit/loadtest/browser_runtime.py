@@ -20,7 +20,7 @@ from typing import Any
 from ..checks.inputs import sample_plan
 from ..runtime.values import from_json
 from .audit import acknowledged
-from .players import PLAN_FRAMES, Player
+from .players import PLAN_FRAMES, Player, Untried
 
 __all__ = ["BrowserRuntime", "ROWS_EVERY"]
 
@@ -38,6 +38,7 @@ class BrowserRuntime(Player):
         self.sending: asyncio.Task | None = None
         self.plan = sample_plan(self.step, PLAN_FRAMES, self.rng)
         self.tick_index = 0
+        self.untried = Untried(self.step, self.rng)
 
     def carry(self) -> Any:
         """The batches not yet acknowledged and the next batch number: a browser keeps them in
@@ -124,6 +125,7 @@ class BrowserRuntime(Player):
             if played or game.driver.turn_based:
                 self.tick_index += 1
             if played:
+                self.untried.played()
                 self.progress()
             if loop.time() - rows_at >= ROWS_EVERY:
                 rows_at = loop.time()
@@ -137,8 +139,10 @@ class BrowserRuntime(Player):
         held = self.plan.held(self.you, self.tick_index)
         # The driver knows (an AEC env is always turn-based; the view says only the step's option).
         if game.driver.turn_based:
+            # The plan paces the presses; which keys is drawn from those not yet refused this turn.
             if self.you in getattr(game.driver, "waiting_for", ()) and held:
-                game.key_message(self.seq, [], list(held), list(held), time.time() * 1000.0)
+                keys = list(self.untried.draw())
+                game.key_message(self.seq, [], keys, keys, time.time() * 1000.0)
                 self.seq += 1
             return
         change = self.hold(held)

@@ -143,13 +143,33 @@ class HeldKeys(Player):
             await self.send_keys(held, *change)
 
 
+class Untried:
+    """The key combinations a bot has not yet pressed on this turn, drawn without replacement: a
+    participant whose press the action mask refused tries another key, not the same one again."""
+
+    def __init__(self, step: Any, rng: random.Random):
+        self.combos = [tuple(sorted(c)) for c, _ in step.options.combos] or [()]
+        self.rng = rng
+        self.left: list = []
+
+    def draw(self) -> tuple:
+        """A combination not pressed since the last :meth:`played` (every one, then again)."""
+        if not self.left:
+            self.left = list(self.combos)
+        return self.left.pop(self.rng.randrange(len(self.left)))
+
+    def played(self) -> None:
+        """A frame played: the next turn may press anything."""
+        self.left = []
+
+
 class Turns(Player):
     """A turn-based server game: a press (down and up in one message) of a drawn combination on the
     bot's turn; another combination when the last one played nothing (masked)."""
 
     def __init__(self, *args: Any, **kwargs: Any):
         super().__init__(*args, **kwargs)
-        self.combos = [tuple(sorted(c)) for c, _ in self.step.options.combos] or [()]
+        self.untried = Untried(self.step, self.rng)
         self.my_turn = False
         self.pressed_at = 0.0
         self.frame_at = time.monotonic()
@@ -157,6 +177,7 @@ class Turns(Player):
     async def on_frame(self, frame: dict) -> None:
         await super().on_frame(frame)
         self.frame_at = time.monotonic()
+        self.untried.played()
         turn = frame.get("turn")
         self.my_turn = turn is None or turn == self.you
         if self.my_turn:
@@ -164,7 +185,7 @@ class Turns(Player):
 
     async def press(self) -> None:
         """Presses a drawn combination (down and up in one message)."""
-        keys = self.rng.choice(self.combos)
+        keys = self.untried.draw()
         self.pressed_at = time.monotonic()
         await self.send_keys((), keys, keys)
 
