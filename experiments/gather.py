@@ -9,6 +9,10 @@ The data answer two questions at once: how pairs coordinate (small gems alone vs
 together: ``small_gems`` and ``big_gems`` in ``info``, positions in the observations), and
 whether the two runtimes feel different to participants (the survey asks which round felt more
 responsive; the step order is stored per participant).
+
+Until browser multiplayer is built, a browser step with two humans runs on the server, so today
+both rounds run on the server and the comparison is not yet one (``mugkit serve`` says so before
+it opens). For a between-runtime comparison now, see ``responsiveness.py``: one human per game.
 """
 
 import mugkit as mk

@@ -32,7 +32,7 @@ def test_examples_pass_every_check(tmp_path):
     names = {k.split("::")[-1] for k in results.outcomes}
     assert names == {"contract", "determinism", "synctest", "policy", "rollback", "parity", "survey", "page"}
     assert sorted(k for k in results.outcomes if k.endswith("::parity")) == [
-        "catch::parity", "chase::parity", "round_in_browser::parity"]
+        "catch::parity", "catch_in_browser::parity", "chase::parity", "round_in_browser::parity"]
     assert all(status == "passed" for status, _ in results.outcomes.values())
 
 
