@@ -1,4 +1,4 @@
-"""The browser runtime's speed, measured on this machine (numbers go in the README):
+"""The browser runtime's speed, measured on this machine (numbers go in docs/benchmarks.md):
 
 1. **Start**: a real ``mugkit serve experiments/`` on localhost and a participant in headless
    Chromium: the time from entering the game step to the first frame drawn, cold (a fresh on-disk
