@@ -20,8 +20,12 @@ Example::
     steps = tables["steps"]                      # one row per agent per frame
     steps.groupby(["game_id", "agent"]).reward.sum()
     frame = steps.observation.iloc[0]            # a numpy array, as the env gave it
+    mk.data.summary("data").groupby("participant_id").reward.mean()   # one row per participant per game
 
-This module imports pandas and sqlite3 only when :func:`load` is called: ``import mugkit`` stays
+No column is a DataFrame attribute (``steps.keys`` would be the method: the column is
+``active_keys``, see :data:`RENAMED`), and no secret is ever read out (:data:`SECRET_META_KEYS`).
+
+This module imports pandas and sqlite3 only when :func:`load` or :func:`summary` is called: ``import mugkit`` stays
 light (the browser loads the same package).
 """
 
@@ -60,7 +64,8 @@ def load(directory: str | os.PathLike, *, tables: list[str] | tuple[str, ...] | 
 
     Returns:
         ``{table name: DataFrame}``, rows in the order they were stored. ``steps`` has one column
-        per hook value (``x_<name>``; None where a row has no such value) and ``keys`` as tuples.
+        per hook value (``x_<name>``; None where a row has no such value) and ``active_keys`` as
+        tuples (see :data:`RENAMED`). Never a secret (:data:`SECRET_META_KEYS`).
 
     Raises:
         FileNotFoundError: the folder does not exist, or holds no mugkit database.
@@ -146,8 +151,8 @@ def database_file(directory: str | os.PathLike) -> str:
 
 def read_columns(directory: str | os.PathLike, *, tables: list[str] | tuple[str, ...] | None = None,
                  observations: bool | str = True) -> dict[str, dict[str, list]]:
-    """The tables as ``{table: {column: list of values}}``, decoded (what :func:`load` and the
-    export build on). ``observations="stored"`` gives observations as their stored text instead
+    """The tables as ``{table: {column: list of values}}``, decoded, under the names :func:`load`
+    gives and without secrets (what :func:`load` and the export build on). ``observations="stored"`` gives observations as their stored text instead
     of decoding them (see ``mugkit.runtime.values.observation_text``)."""
     from .web.storage import SQLiteStorage
     from .web.storage.schema import COLUMNS

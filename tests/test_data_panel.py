@@ -174,8 +174,8 @@ def test_anonymized_export_holds_no_raw_id_token_or_user_agent(data, tmp_path, f
 
 
 def test_a_salt_given_on_the_command_line(data, tmp_path, capsys):
-    proc = subprocess.run([sys.executable, "-m", "mugkit.cli", "data", "export", str(data), "--out", str(tmp_path / "s"),
-                           "--format", "csv", "--anonymize", "--salt", "lab-salt-2026"],
+    proc = subprocess.run([sys.executable, "-m", "mugkit.cli", "data", "export", str(data),
+                           "--out", str(tmp_path / "s"), "--format", "csv", "--anonymize", "--salt", "lab-salt-2026"],
                           cwd=ROOT, capture_output=True, text=True, timeout=120)
     assert proc.returncode == 0, proc.stderr
     text = exported_text(tmp_path / "s")
