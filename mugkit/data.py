@@ -82,7 +82,8 @@ def load(directory: str | os.PathLike, *, tables: list[str] | tuple[str, ...] | 
 def _renamed_frame() -> type:
     """The DataFrame class of a table with :data:`RENAMED` columns: ``df["keys"]`` (or a list
     holding ``"keys"``) gives ``df["active_keys"]`` with a DeprecationWarning, as do the rows
-    (``df.iloc[0]["keys"]``). Defined on first use: pandas is imported only by :func:`load`."""
+    (``df.iloc[0]["keys"]``); frames made from it (filtered, merged, copied) too. It pickles as a
+    plain DataFrame. Defined on first use: pandas is imported only by :func:`load`."""
     import warnings
 
     import pandas as pd
@@ -108,6 +109,9 @@ def _renamed_frame() -> type:
         def __getitem__(self, key: Any) -> Any:
             return super().__getitem__(new_name(self.index, key))
 
+        def __reduce_ex__(self, protocol: Any) -> Any:  # pickled as a plain Series: unpickles without mugkit
+            return pd.Series, (pd.Series(self),)
+
     class RenamedFrame(pd.DataFrame):
         @property
         def _constructor(self) -> type:
@@ -122,8 +126,9 @@ def _renamed_frame() -> type:
                 return super().__getitem__([new_name(self.columns, k) for k in key])
             return super().__getitem__(new_name(self.columns, key))
 
-    RenamedFrame.__name__ = RenamedFrame.__qualname__ = "DataFrame"  # what reprs and errors show
-    RenamedSeries.__name__ = RenamedSeries.__qualname__ = "Series"
+        def __reduce_ex__(self, protocol: Any) -> Any:  # pickled as a plain DataFrame
+            return pd.DataFrame, (pd.DataFrame(self),)
+
     return RenamedFrame
 
 

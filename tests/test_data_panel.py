@@ -5,6 +5,7 @@ names readable with a DeprecationWarning), and `mk.data.summary`."""
 import asyncio
 import json
 import os
+import pickle
 import subprocess
 import sys
 import warnings
@@ -228,6 +229,9 @@ def test_the_old_step_column_names_still_read_with_a_warning(data):
         assert steps.groupby("game_id").reward.sum()["g1"] == 5 + 18 + 9  # no warning for other columns
         with pytest.raises(KeyError):
             steps["no such column"]
+    # Pickled (joblib, multiprocessing, to_pickle) as plain pandas objects: read back without mugkit.
+    assert b"mugkit" not in pickle.dumps(steps) and b"mugkit" not in pickle.dumps(steps.frame)
+    assert type(pickle.loads(pickle.dumps(steps))) is pd.DataFrame and pickle.loads(pickle.dumps(steps)).equals(steps)
 
 
 # -- summary ----------------------------------------------------------------------------------
