@@ -35,7 +35,8 @@ import functools
 import os
 from typing import Any
 
-__all__ = ["load", "decode", "summary", "TABLES", "RENAMED", "SECRET_META_KEYS", "SUMMARY_COLUMNS"]
+__all__ = ["load", "decode", "summary", "TABLES", "RENAMED", "SECRET_META_KEYS", "SECRET_SUFFIXES",
+           "SUMMARY_COLUMNS", "is_secret"]
 
 #: The tables of a data folder, in the order :func:`load` returns them (docs/data.md).
 TABLES = ("participants", "events", "answers", "games", "players", "steps", "meta")
@@ -48,8 +49,15 @@ RENAMED = {"steps": {"keys": "active_keys", "info": "env_info"}}
 
 #: ``meta`` rows that authenticate someone and never leave the database: not in :func:`load`,
 #: not in any export. ``resume_secret`` is the key of the participants' resume keys (a browser
-#: showing one takes over that participant's session).
+#: showing one takes over that participant's session). A key ending in one of
+#: :data:`SECRET_SUFFIXES` counts as a secret too, so a secret stored later stays in by its name.
 SECRET_META_KEYS = frozenset({"resume_secret"})
+SECRET_SUFFIXES = ("_secret", "_token", "_password", "_key")
+
+
+def is_secret(meta_key: Any) -> bool:
+    """Whether the ``meta`` row ``meta_key`` is a secret that never leaves the database."""
+    return isinstance(meta_key, str) and (meta_key in SECRET_META_KEYS or meta_key.endswith(SECRET_SUFFIXES))
 
 
 def load(directory: str | os.PathLike, *, tables: list[str] | tuple[str, ...] | None = None,
@@ -171,7 +179,7 @@ def read_columns(directory: str | os.PathLike, *, tables: list[str] | tuple[str,
         for table in wanted:
             rows = reader.rows(table, observations=observations)
             if table == "meta":  # secrets stay in the database
-                rows = (row for row in rows if row["key"] not in SECRET_META_KEYS)
+                rows = (row for row in rows if not is_secret(row["key"]))
             names = [c for c in COLUMNS[table] if c != "x" and (observations or c != "observation")]
             renamed = RENAMED.get(table, {})
             out[table] = {renamed.get(name, name): values for name, values in _columns(names, rows).items()}

@@ -46,6 +46,7 @@ async def panel_study(folder):
     await storage.start()
     await storage.set_meta("study_seed", 77)
     await storage.set_meta("resume_secret", RESUME_SECRET)
+    await storage.set_meta("admin_token", "later-secret-by-its-name")  # a secret stored later: kept in by its name
     await storage.add_participant({
         "participant_id": "p1", "experiment": "panel", "prolific_pid": PROLIFIC_PID, "study_id": "STUDY-1",
         "session_id": SESSION_ID, "condition": "fast", "token": TOKENS[0], "user_agent": AGENTS[0],
@@ -138,7 +139,7 @@ def test_no_secret_in_load_or_any_export(data, tmp_path):
     for fmt in ("csv", "parquet"):
         export(data, tmp_path / fmt, fmt)
         text = exported_text(tmp_path / fmt)
-        assert RESUME_SECRET not in text and "resume_secret" not in text
+        assert RESUME_SECRET not in text and "resume_secret" not in text and "later-secret" not in text
         assert PROLIFIC_PID in text and TOKENS[0] in text  # a plain export keeps ids and tokens
     export(data, tmp_path / "anon", "csv", anonymize=True)
     assert RESUME_SECRET not in exported_text(tmp_path / "anon")
