@@ -190,6 +190,14 @@ def test_a_salt_given_on_the_command_line(data, tmp_path, capsys):
     assert "--salt is empty" in capsys.readouterr().err
 
 
+def test_an_anonymized_export_goes_to_its_own_folder(data, capsys):
+    assert main([str(data), "--format", "csv", "--anonymize"]) == 0
+    assert main([str(data), "--format", "csv"]) == 0  # a plain export afterwards overwrites nothing anonymized
+    anonymized = (data / "export-anonymized" / "participants.csv").read_text()
+    assert PROLIFIC_PID not in anonymized and PROLIFIC_PID in (data / "export" / "participants.csv").read_text()
+    assert f"{data}/export-anonymized/participants.csv: 2 rows" in capsys.readouterr().out
+
+
 def test_a_salt_that_cannot_be_read_asks_for_one(data, tmp_path, capsys):
     (data / SALT_FILENAME).mkdir()  # not a file: cannot be read (even by root, unlike a permission)
     assert main([str(data), "--out", str(tmp_path / "x"), "--anonymize"]) == 1

@@ -162,7 +162,8 @@ def _parser() -> argparse.ArgumentParser:
                                      description="Writes each table of a data folder (mugkit serve --data DIR) as "
                                                  "<table>.parquet or <table>.csv.")
     parser.add_argument("directory", metavar="DIR", help="the data folder")
-    parser.add_argument("--out", metavar="DIR", help="where the files go (default: DIR/export)")
+    parser.add_argument("--out", metavar="DIR",
+                        help="where the files go (default: DIR/export, or DIR/export-anonymized with --anonymize)")
     parser.add_argument("--format", choices=FORMATS, default=FORMATS[0], help="parquet (default) or csv")
     parser.add_argument("--anonymize", action="store_true",
                         help="panel ids and URL parameters as salted hashes; no user agents, no tokens")
@@ -184,7 +185,9 @@ def main(argv: list[str] | None = None) -> int:
             parser.error("--salt is empty: give the salt's text (or leave it out to use the data folder's own)")
     except SystemExit as exc:  # argparse printed the usage error (or --help)
         return int(exc.code or 0)
-    out = args.out if args.out is not None else os.path.join(args.directory, "export")
+    # An anonymized export has its own default folder: a later plain export never overwrites it.
+    default = "export-anonymized" if args.anonymize else "export"
+    out = args.out if args.out is not None else os.path.join(args.directory, default)
     try:
         written = export(args.directory, out, args.format, anonymize=args.anonymize, salt=args.salt)
     except (FileNotFoundError, ValueError, ImportError, OSError) as exc:
