@@ -72,6 +72,9 @@ async def panel_study(folder):
     await storage.add_steps("g2", rows(0, "me", [0, 0.5]), t_server=3.0)
     await storage.add_steps("g3", rows(0, "me", [0, 1, 1, 1]), t_server=4.0)
     await storage.add_steps("g4", rows(0, "ai", [0, 1]), t_server=5.0)
+    await storage.add_game({"game_id": "g5", "experiment": "panel", "step": "race", "seed": 6, "runtime": "server"})
+    await storage.add_players([{"game_id": "g5", "agent": "me", "participant_id": "p2"}])  # left before frame 0
+    await storage.end_game("g5", "abandoned")
     for game_id, verification in (("g1", None), ("g2", "verified"), ("g3", "failed"), ("g4", None)):
         await storage.end_game(game_id, "completed", ended_at=100.0, verification=verification)
     await storage.update_game("g1", started_at=40.0)
@@ -250,7 +253,9 @@ def test_summary_has_one_row_per_participant_per_game(data):
     summary = mk.data.summary(data)
     assert list(summary.columns) == list(mk.data.SUMMARY_COLUMNS)
     rows = summary.set_index(["participant_id", "game_id"])
-    assert sorted(rows.index) == [("p1", "g1"), ("p1", "g3"), ("p2", "g2")]  # g4: AIs only
+    assert sorted(rows.index) == [("p1", "g1"), ("p1", "g3"), ("p2", "g2"), ("p2", "g5")]  # g4: AIs only
+    g5 = rows.loc[("p2", "g5")]
+    assert (g5.returns, g5.episodes, g5.frames, g5.outcome) == ((), 0, 0, "abandoned") and pd.isna(g5.reward)
     g1 = rows.loc[("p1", "g1")]
     assert (g1.agent, g1.reward, g1.returns, g1.episodes, g1.frames) == ("me", 5.0, (2.0, 3.0), 2, 3)
     assert (g1.condition, g1.runtime, g1.outcome, g1.duration) == ("fast", "server", "completed", 60.0)
