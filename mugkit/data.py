@@ -165,8 +165,9 @@ def database_file(directory: str | os.PathLike) -> str:
 def read_columns(directory: str | os.PathLike, *, tables: list[str] | tuple[str, ...] | None = None,
                  observations: bool | str = True) -> dict[str, dict[str, list]]:
     """The tables as ``{table: {column: list of values}}``, decoded, under the names :func:`load`
-    gives and without secrets (what :func:`load` and the export build on). ``observations="stored"`` gives observations as their stored text instead
-    of decoding them (see ``mugkit.runtime.values.observation_text``)."""
+    gives and without secrets (what :func:`load` and the export build on).
+    ``observations="stored"`` gives observations as their stored text instead of decoding them
+    (see ``mugkit.runtime.values.observation_text``)."""
     from .web.storage import SQLiteStorage
     from .web.storage.schema import COLUMNS
 
