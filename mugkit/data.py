@@ -282,11 +282,12 @@ def _summary_row(game: dict, pid: str, condition: Any, agents: list, keys: list,
             per_episode[episode] = None if total is None or before is None else before + total
     episode_returns = tuple(per_episode[e] for e in sorted(per_episode))
     started, ended = game["started_at"], game["ended_at"]
+    complete = episode_returns and None not in episode_returns  # every reward a number, and some stored
     return {
         "participant_id": pid, "experiment": game["experiment"], "condition": condition,
         "game_id": game["game_id"], "step": game["step"], "repetition": game["repetition"],
         "runtime": game["runtime"], "seed": game["seed"], "agent": agents[0] if len(agents) == 1 else tuple(agents),
-        "reward": None if None in episode_returns or not episode_returns else float(sum(episode_returns)), "returns": episode_returns,
+        "reward": float(sum(episode_returns)) if complete else None, "returns": episode_returns,
         "episodes": len(episode_returns), "frames": sum(frames.get(key, 0) for key in keys),
         "outcome": game["outcome"], "outcome_reason": game["outcome_reason"], "verification": game["verification"],
         "trusted": game["runtime"] == "server" or game["verification"] == "verified",
