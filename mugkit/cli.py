@@ -70,7 +70,8 @@ commands:
   check PATH [PATH ...] [pytest options]   determinism and rollback checks of experiments (as pytest items)
   loadtest PATH --bots N [--url URL] [--rate R] [--json FILE] [--browser K] [--invalid-answers]
                  simulated participants through the whole flow, with a report and a data audit
-  data export DIR [--out DIR] [--format parquet|csv]   the collected data as files, one per table"""
+  data export DIR [--out DIR] [--format parquet|csv] [--anonymize [--salt TEXT]]
+                 the collected data as files, one per table (--anonymize: panel ids hashed)"""
 
 
 def main(argv: list[str] | None = None) -> int:

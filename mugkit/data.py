@@ -20,20 +20,44 @@ Example::
     steps = tables["steps"]                      # one row per agent per frame
     steps.groupby(["game_id", "agent"]).reward.sum()
     frame = steps.observation.iloc[0]            # a numpy array, as the env gave it
+    mk.data.summary("data").groupby("participant_id").reward.mean()   # one row per participant per game
 
-This module imports pandas and sqlite3 only when :func:`load` is called: ``import mugkit`` stays
+No column is a DataFrame attribute (``steps.keys`` would be the method: the column is
+``active_keys``, see :data:`RENAMED`), and no secret is ever read out (:data:`SECRET_META_KEYS`).
+
+This module imports pandas and sqlite3 only when :func:`load` or :func:`summary` is called: ``import mugkit`` stays
 light (the browser loads the same package).
 """
 
 from __future__ import annotations
 
+import functools
 import os
 from typing import Any
 
-__all__ = ["load", "decode", "TABLES"]
+__all__ = ["load", "decode", "summary", "TABLES", "RENAMED", "SECRET_META_KEYS", "SECRET_SUFFIXES",
+           "SUMMARY_COLUMNS", "is_secret"]
 
 #: The tables of a data folder, in the order :func:`load` returns them (docs/data.md).
 TABLES = ("participants", "events", "answers", "games", "players", "steps", "meta")
+
+#: Columns that :func:`load` and the export give under another name than the database's, per
+#: table: ``{stored name: name given}``. The stored names are DataFrame methods (``df.keys``,
+#: ``df.info``), so ``steps.keys`` never reached the column. ``steps["keys"]`` still works on what
+#: :func:`load` returns, with a DeprecationWarning.
+RENAMED = {"steps": {"keys": "active_keys", "info": "env_info"}}
+
+#: ``meta`` rows that authenticate someone and never leave the database: not in :func:`load`,
+#: not in any export. ``resume_secret`` is the key of the participants' resume keys (a browser
+#: showing one takes over that participant's session). A key ending in one of
+#: :data:`SECRET_SUFFIXES` counts as a secret too, so a secret stored later stays in by its name.
+SECRET_META_KEYS = frozenset({"resume_secret"})
+SECRET_SUFFIXES = ("_secret", "_token", "_password", "_key")
+
+
+def is_secret(meta_key: Any) -> bool:
+    """Whether the ``meta`` row ``meta_key`` is a secret that never leaves the database."""
+    return isinstance(meta_key, str) and (meta_key in SECRET_META_KEYS or meta_key.endswith(SECRET_SUFFIXES))
 
 
 def load(directory: str | os.PathLike, *, tables: list[str] | tuple[str, ...] | None = None,
@@ -48,7 +72,8 @@ def load(directory: str | os.PathLike, *, tables: list[str] | tuple[str, ...] | 
 
     Returns:
         ``{table name: DataFrame}``, rows in the order they were stored. ``steps`` has one column
-        per hook value (``x_<name>``; None where a row has no such value) and ``keys`` as tuples.
+        per hook value (``x_<name>``; None where a row has no such value) and ``active_keys`` as
+        tuples (see :data:`RENAMED`). Never a secret (:data:`SECRET_META_KEYS`).
 
     Raises:
         FileNotFoundError: the folder does not exist, or holds no mugkit database.
@@ -57,8 +82,62 @@ def load(directory: str | os.PathLike, *, tables: list[str] | tuple[str, ...] | 
     import pandas as pd
 
     columns = read_columns(directory, tables=tables, observations=observations)
-    return {name: pd.DataFrame({c: series(values) for c, values in cols.items()})
+    return {name: (_renamed_frame() if name in RENAMED else pd.DataFrame)({c: series(v) for c, v in cols.items()})
             for name, cols in columns.items()}
+
+
+@functools.cache
+def _renamed_frame() -> type:
+    """The DataFrame class of a table with :data:`RENAMED` columns: ``df["keys"]`` (or a list
+    holding ``"keys"``) gives ``df["active_keys"]`` with a DeprecationWarning, as do the rows
+    (``df.iloc[0]["keys"]``); frames made from it (filtered, merged, copied) too. It pickles as a
+    plain DataFrame. Defined on first use: pandas is imported only by :func:`load`."""
+    import warnings
+
+    import pandas as pd
+
+    old_names = {old: new for renamed in RENAMED.values() for old, new in renamed.items()}
+
+    def new_name(labels: Any, key: Any) -> Any:
+        if isinstance(key, str) and key in old_names and key not in labels:
+            warnings.warn(f"the column {key!r} is now {old_names[key]!r} ({key!r} is a DataFrame method); "
+                          f"the old name will go", DeprecationWarning, stacklevel=3)
+            return old_names[key]
+        return key
+
+    class RenamedSeries(pd.Series):
+        @property
+        def _constructor(self) -> type:
+            return RenamedSeries
+
+        @property
+        def _constructor_expanddim(self) -> type:
+            return RenamedFrame
+
+        def __getitem__(self, key: Any) -> Any:
+            return super().__getitem__(new_name(self.index, key))
+
+        def __reduce_ex__(self, protocol: Any) -> Any:  # pickled as a plain Series: unpickles without mugkit
+            return pd.Series, (pd.Series(self),)
+
+    class RenamedFrame(pd.DataFrame):
+        @property
+        def _constructor(self) -> type:
+            return RenamedFrame
+
+        @property
+        def _constructor_sliced(self) -> type:
+            return RenamedSeries
+
+        def __getitem__(self, key: Any) -> Any:
+            if isinstance(key, list):
+                return super().__getitem__([new_name(self.columns, k) for k in key])
+            return super().__getitem__(new_name(self.columns, key))
+
+        def __reduce_ex__(self, protocol: Any) -> Any:  # pickled as a plain DataFrame
+            return pd.DataFrame, (pd.DataFrame(self),)
+
+    return RenamedFrame
 
 
 def decode(text: str | bytes | None) -> Any:
@@ -85,9 +164,10 @@ def database_file(directory: str | os.PathLike) -> str:
 
 def read_columns(directory: str | os.PathLike, *, tables: list[str] | tuple[str, ...] | None = None,
                  observations: bool | str = True) -> dict[str, dict[str, list]]:
-    """The tables as ``{table: {column: list of values}}``, decoded (what :func:`load` and the
-    export build on). ``observations="stored"`` gives observations as their stored text instead
-    of decoding them (see ``mugkit.runtime.values.observation_text``)."""
+    """The tables as ``{table: {column: list of values}}``, decoded, under the names :func:`load`
+    gives and without secrets (what :func:`load` and the export build on).
+    ``observations="stored"`` gives observations as their stored text instead of decoding them
+    (see ``mugkit.runtime.values.observation_text``)."""
     from .web.storage import SQLiteStorage
     from .web.storage.schema import COLUMNS
 
@@ -95,9 +175,16 @@ def read_columns(directory: str | os.PathLike, *, tables: list[str] | tuple[str,
     unknown = [t for t in wanted if t not in TABLES]
     if unknown:
         raise ValueError(f"unknown table {unknown[0]!r}; the tables: {', '.join(TABLES)}")
+    out = {}
     with SQLiteStorage.reader(database_file(directory)) as reader:  # one snapshot for every table
-        return {table: _columns([c for c in COLUMNS[table] if c != "x" and (observations or c != "observation")],
-                                reader.rows(table, observations=observations)) for table in wanted}
+        for table in wanted:
+            rows = reader.rows(table, observations=observations)
+            if table == "meta":  # secrets stay in the database
+                rows = (row for row in rows if not is_secret(row["key"]))
+            names = [c for c in COLUMNS[table] if c != "x" and (observations or c != "observation")]
+            renamed = RENAMED.get(table, {})
+            out[table] = {renamed.get(name, name): values for name, values in _columns(names, rows).items()}
+    return out
 
 
 def _columns(names: list[str], rows: Any) -> dict[str, list]:
@@ -138,3 +225,93 @@ def series(values: list) -> Any:
     for i, v in enumerate(values):  # one by one: a list of equal-shaped arrays must not become 2-D
         out[i] = v
     return pd.Series(out, dtype=object)
+
+
+#: The columns of :func:`summary`, in order.
+SUMMARY_COLUMNS = ("participant_id", "experiment", "condition", "game_id", "step", "repetition", "runtime", "seed",
+                   "agent", "reward", "returns", "episodes", "frames", "outcome", "outcome_reason", "verification",
+                   "trusted", "started_at", "ended_at", "duration")
+
+
+def summary(directory: str | os.PathLike) -> Any:
+    """One row per participant per game they played, as a pandas DataFrame: what most analyses
+    start from. ``summary(DIR).groupby("participant_id").reward.mean()`` is the mean reward per
+    participant.
+
+    Columns (docs/data.md#one-row-per-participant-per-game-mkdatasummary): the participant and
+    their ``condition``; the game (``game_id``, ``experiment``, ``step``, ``repetition``,
+    ``runtime``, ``seed``); ``agent``, the agent they played (a tuple of agents if several);
+    ``reward``, the sum of their agent's rewards over the whole game, and ``returns``, that sum per
+    episode (a tuple); ``episodes`` and ``frames`` (their agent's rows after each reset) played;
+    the game's ``outcome``, ``outcome_reason`` and ``verification``; ``trusted``, True when no
+    one could have forged the rows (a server game, or a verified browser game); ``started_at``,
+    ``ended_at`` and ``duration`` (seconds). AI-only games have no row.
+
+    Raises:
+        FileNotFoundError: the folder does not exist, or holds no mugkit database.
+    """
+    import pandas as pd
+
+    from .runtime.values import to_json
+    from .web.storage import SQLiteStorage
+
+    with SQLiteStorage.reader(database_file(directory)) as reader:  # one snapshot
+        games = {g["game_id"]: g for g in reader.rows("games")}
+        humans = [p for p in reader.rows("players") if p["participant_id"] is not None]
+        conditions = {p["participant_id"]: p["condition"]
+                      for p in reader.rows("participants", columns=["participant_id", "condition"])}
+        played = {(p["game_id"], to_json(p["agent"])) for p in humans}
+        returns, frames = _agent_totals(reader.rows("steps", columns=["game_id", "episode", "frame", "agent", "reward"],
+                                                    observations=False), played)
+    mine: dict[tuple, list] = {}  # (game, participant) -> their agents, in the players' order
+    for p in humans:
+        mine.setdefault((p["game_id"], p["participant_id"]), []).append(p["agent"])
+    rows = [_summary_row(games[game_id], pid, conditions.get(pid), agents,
+                         [(game_id, to_json(a)) for a in agents], returns, frames)
+            for (game_id, pid), agents in mine.items()]
+    return pd.DataFrame({c: series([row[c] for row in rows]) for c in SUMMARY_COLUMNS})
+
+
+def _summary_row(game: dict, pid: str, condition: Any, agents: list, keys: list, returns: dict,
+                 frames: dict) -> dict:
+    """The :func:`summary` row of participant ``pid`` in ``game``, who played ``agents``."""
+    per_episode: dict[int, Any] = {}  # their agents' rewards summed, per episode
+    for key in keys:
+        for episode, total in returns.get(key, {}).items():
+            before = per_episode.get(episode, 0)
+            per_episode[episode] = None if total is None or before is None else before + total
+    episode_returns = tuple(per_episode[e] for e in sorted(per_episode))
+    started, ended = game["started_at"], game["ended_at"]
+    complete = episode_returns and None not in episode_returns  # every reward a number, and some stored
+    return {
+        "participant_id": pid, "experiment": game["experiment"], "condition": condition,
+        "game_id": game["game_id"], "step": game["step"], "repetition": game["repetition"],
+        "runtime": game["runtime"], "seed": game["seed"], "agent": agents[0] if len(agents) == 1 else tuple(agents),
+        "reward": float(sum(episode_returns)) if complete else None, "returns": episode_returns,
+        "episodes": len(episode_returns), "frames": sum(frames.get(key, 0) for key in keys),
+        "outcome": game["outcome"], "outcome_reason": game["outcome_reason"], "verification": game["verification"],
+        "trusted": game["runtime"] == "server" or game["verification"] == "verified",
+        "started_at": started, "ended_at": ended,
+        "duration": ended - started if started is not None and ended is not None else None}
+
+
+def _agent_totals(steps: Any, played: set) -> tuple[dict, dict]:
+    """Per ``(game_id, agent as JSON)`` in ``played``: ``{episode: sum of rewards}`` (None when a
+    reward is not a number) and the number of rows after each reset (frames played)."""
+    returns: dict[tuple, dict] = {}
+    frames: dict[tuple, int] = {}
+    from .runtime.values import to_json
+
+    for row in steps:
+        key = (row["game_id"], to_json(row["agent"]))
+        if key not in played:
+            continue
+        episodes = returns.setdefault(key, {})
+        total, reward = episodes.get(row["episode"], 0), row["reward"]
+        if reward is not None and (total is None or not isinstance(reward, (int, float))):
+            total = None
+        elif reward is not None:
+            total += reward
+        episodes[row["episode"]] = total
+        frames[key] = frames.get(key, 0) + (row["frame"] > 0)
+    return returns, frames

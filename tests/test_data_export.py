@@ -60,7 +60,8 @@ def test_load_gives_every_table_with_values_as_they_went_in(data):
     assert str(steps.frame.dtype) == "int64" and str(steps.reward.dtype) == "float64"
     assert str(steps.filled.dtype) == "bool" and str(steps.decided_at.dtype) == "Int64"
     assert list(steps.action) == [None, None, 1, (1, 2), 1, (1, 2)]
-    assert list(steps["keys"]) == [(), None, ("ArrowUp",), None, ("ArrowUp",), None]
+    assert list(steps.active_keys) == [(), None, ("ArrowUp",), None, ("ArrowUp",), None]
+    assert list(steps.env_info) == [{}, {"lives": 0}, {}, {"lives": 1}, {}, {"lives": 2}]
     assert steps.x_dist.tolist() == [0, pd.NA, 1, pd.NA, 2, pd.NA]
     assert steps.observation[5].dtype == np.uint8 and np.array_equal(steps.observation[5], IMAGE + 2)
     assert steps.observation[4].dtype == np.float32 and list(steps.observation[4]) == [2, 3, 4, 5]
@@ -110,6 +111,7 @@ def test_export_parquet_reads_back_with_pandas(data, tmp_path):
         "players.parquet": 2, "steps.parquet": 6, "meta.parquet": 1}
     steps = pd.read_parquet(tmp_path / "out" / "steps.parquet")
     check_exported_steps(steps)
+    assert [None if k is None else list(k) for k in steps.active_keys] == [[], None, ["ArrowUp"], None, ["ArrowUp"], None]
     assert pd.read_parquet(tmp_path / "out" / "participants.parquet").prolific_pid[0] == "PID"
 
 
@@ -117,16 +119,17 @@ def test_export_csv_reads_back_with_pandas(data, tmp_path):
     export(data, tmp_path / "out", "csv")
     steps = pd.read_csv(tmp_path / "out" / "steps.csv", keep_default_na=False, na_values=[""])
     check_exported_steps(steps)
-    assert pd.read_csv(tmp_path / "out" / "answers.csv").value.tolist() == ["5", '"because"']
+    assert steps.active_keys.fillna("missing").tolist()[:3] == ["[]", "missing", '["ArrowUp"]']
+    assert pd.read_csv(tmp_path / "out" / "answers.csv").value.tolist() == ["5", "because"]
 
 
 def check_exported_steps(steps):
     assert len(steps) == 6 and steps.frame.tolist() == [0, 0, 1, 1, 2, 2]
     assert steps.agent.tolist() == ["runner", "chaser"] * 3
     assert steps.reward.tolist() == [0, 0, 0.5, 0, 0.5, 0] and steps.truncated.tolist()[-1]
-    # Mixed columns are tagged JSON text, which decode() turns back into the values.
-    assert [decode(a) if isinstance(a, str) else None for a in steps.action] == [None, None, 1, (1, 2), 1, (1, 2)]
-    assert steps["keys"][2] == '["ArrowUp"]'
+    # A column of mixed kinds holds plain text: numbers as digits, tuples as JSON lists.
+    assert steps.action.tolist()[2:] == ["1", "[1,2]", "1", "[1,2]"]
+    assert steps.env_info.tolist()[:2] == ["{}", '{"lives":0}']
     image = decode(steps.observation[5])
     assert image.dtype == np.uint8 and np.array_equal(image, IMAGE + 2)
     vector = decode(steps.observation[0])

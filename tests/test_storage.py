@@ -333,7 +333,7 @@ def test_agent_ids_and_actions_come_back_as_they_went_in(tmp_path):
         else:
             assert row.action == action and type(row.action) is type(action if type(action).__module__ != "numpy"
                                                                         else action.item())
-        assert row["keys"] == ("ArrowUp",) and row["info"] == {"n": i} and row.x_score == i and row.x_where == (i, i)
+        assert row.active_keys == ("ArrowUp",) and row.env_info == {"n": i} and row.x_score == i and row.x_where == (i, i)
     assert steps.action.iloc[2] == 2**70
     assert str(steps.action.iloc[5]["dx"]) == "-0.0"
 

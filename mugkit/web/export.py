@@ -1,18 +1,27 @@
 """``mugkit data export DIR``: a data folder's tables as files, ``<table>.parquet`` or ``<table>.csv``.
 
-The files hold what :func:`mugkit.data.load` gives, written so that any tool can read them: a
-column whose values are all of one kind (ints, numbers, bools, strings) is written as that type;
-any other column (tuples, dicts, mixed kinds) as *tagged JSON* text — plain JSON where JSON is
-exact, ``{"$tuple": [...]}`` and the like where it is not — which ``mk.data.decode(text)`` turns
-back into the value. Observations are always tagged JSON text; arrays keep their dtype and shape,
-small ones as numbers (``{"$ndarray": {"dtype": "<f4", "shape": [4], "data": [...]}}``), larger
-ones as base64 of their zstd-compressed bytes.
+The files hold what :func:`mugkit.data.load` gives (its column names; no secret: see
+:data:`mugkit.data.SECRET_META_KEYS`), written as plain values any tool reads without cleaning:
+
+- a column whose values are all of one kind (ints, numbers, bools, strings) is written as that type;
+- in Parquet, a column of lists of one kind (``steps.active_keys``: key names) stays a list column;
+- in any other column — answers of several question types, dicts, tuples — each cell is plain
+  text (:func:`plain_text`): a string as itself, a number as its digits, a bool as ``True`` or
+  ``False``, a list, tuple or dict as JSON (tagged JSON only for what JSON cannot hold: NaN,
+  bytes, arrays, dicts with keys that are not strings; ``mk.data.decode`` reads it).
+
+Observations are always tagged JSON text; arrays keep their dtype and shape, small ones as
+numbers (``{"$ndarray": {"dtype": "<f4", "shape": [4], "data": [...]}}``), larger ones as base64
+of their zstd-compressed bytes.
 
 In CSV, a text cell that a spreadsheet would run as a formula — one starting with ``=``, ``+``,
 ``-``, ``@``, a tab or a carriage return, and not a plain number — gets a ``'`` in front
 (:func:`csv_safe`): participants type answers, URL parameters and user agents, and
 ``=HYPERLINK(...)`` must not become a live formula on the researcher's machine. Parquet keeps
 every value as it is.
+
+``--anonymize`` writes pseudonyms for panel ids and leaves out user agents and tokens
+(:mod:`mugkit.web.anonymize`).
 
 The export reads every table into memory first (it is :func:`mugkit.data.load` underneath).
 """
@@ -24,7 +33,7 @@ import os
 import sys
 from typing import Any
 
-__all__ = ["export", "main", "FORMATS", "csv_safe", "FORMULA_STARTS"]
+__all__ = ["export", "main", "FORMATS", "csv_safe", "plain_text", "FORMULA_STARTS"]
 
 #: What a spreadsheet takes as the start of a formula (OWASP's list of CSV injection triggers).
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
@@ -33,29 +42,42 @@ FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 FORMATS = ("parquet", "csv")
 
 
-def export(directory: str | os.PathLike, out: str | os.PathLike, fmt: str = "parquet") -> dict[str, int]:
+def export(directory: str | os.PathLike, out: str | os.PathLike, fmt: str = "parquet", *,
+           anonymize: bool = False, salt: str | None = None) -> dict[str, int]:
     """Writes each table of the data folder ``directory`` to ``out/<table>.<fmt>``.
+
+    Args:
+        anonymize: panel ids and URL parameters as pseudonyms, no user agents, no tokens
+            (:mod:`mugkit.web.anonymize`).
+        salt: the pseudonyms' salt; default: the data folder's own (made at the first anonymized
+            export). Only with ``anonymize``.
 
     Returns:
         ``{path written: number of rows}``, in table order.
 
     Raises:
-        ValueError: an unknown ``fmt``, or a file that is not a mugkit database.
+        ValueError: an unknown ``fmt``, a file that is not a mugkit database, or a salt without
+            ``anonymize``.
         FileNotFoundError: ``directory`` does not exist or holds no mugkit database.
+        OSError: the data folder's salt cannot be read or made.
     """
     if fmt not in FORMATS:
         raise ValueError(f"unknown format {fmt!r}; the formats: {', '.join(FORMATS)}")
+    if salt is not None and not anonymize:
+        raise ValueError("a salt is for --anonymize; add --anonymize or leave out --salt")
     import pandas as pd
 
-    from ..data import read_columns, series
+    from ..data import read_columns
 
     tables = read_columns(directory, observations="stored")  # observations as text, not decoded
+    if anonymize:
+        from .anonymize import anonymize as anonymized, folder_salt
+
+        tables = anonymized(tables, salt if salt is not None else folder_salt(directory))
     os.makedirs(out, exist_ok=True)
     written = {}
     for table, columns in tables.items():
-        if "keys" in columns:  # key names: a JSON list reads better than a tagged tuple
-            columns["keys"] = [None if k is None else list(k) for k in columns["keys"]]
-        frame = pd.DataFrame({name: _as_text(series(values)) for name, values in columns.items()})
+        frame = pd.DataFrame({name: _column(values, fmt) for name, values in columns.items()})
         path = os.path.join(os.fspath(out), f"{table}.{fmt}")
         if fmt == "parquet":
             frame.to_parquet(path, index=False, engine="pyarrow")
@@ -65,6 +87,59 @@ def export(directory: str | os.PathLike, out: str | os.PathLike, fmt: str = "par
             frame.to_csv(path, index=False)
         written[path] = len(frame)
     return written
+
+
+def plain_text(value: Any) -> str | None:
+    """A cell of a column of mixed kinds as plain text: None stays missing, a string is itself, a
+    bool ``True``/``False``, a number its shortest digits (``nan``, ``inf`` for those); lists,
+    tuples (as lists) and dicts JSON, tagged only where JSON cannot hold a value exactly."""
+    from ..runtime.values import to_json
+
+    if value is None or isinstance(value, str):
+        return value
+    if isinstance(value, bool):
+        return str(value)
+    if isinstance(value, (int, float)):
+        return repr(value)
+    return to_json(_as_lists(value))
+
+
+def _as_lists(value: Any) -> Any:
+    """``value`` with its tuples as lists, inside lists and dicts too (plain JSON arrays)."""
+    if isinstance(value, (list, tuple)):
+        return [_as_lists(v) for v in value]
+    if isinstance(value, dict):
+        return {k: _as_lists(v) for k, v in value.items()}
+    return value
+
+
+def _column(values: list, fmt: str) -> Any:
+    """A column as written: typed when its values are of one kind (see the module docstring),
+    a list column in Parquet when they are lists of one kind, plain text otherwise."""
+    import pandas as pd
+
+    from ..data import series
+
+    column = series(values)
+    if column.dtype != object:
+        return column
+    if fmt == "parquet" and _list_kind(values) is not None:
+        return pd.Series([None if v is None else list(v) for v in values], dtype=object)
+    return pd.Series([plain_text(v) for v in values], dtype=object)
+
+
+def _list_kind(values: list) -> type | None:
+    """The one kind (str, int, float, bool) of the items of ``values``, when every value is a
+    list or tuple (or missing), at least one is, and every item is of that kind; else None."""
+    lists = [v for v in values if v is not None]
+    if not lists or not all(isinstance(v, (list, tuple)) for v in lists):
+        return None
+    kinds = {type(item) for v in lists for item in v}
+    if len(kinds) > 1 or kinds - {str, int, float, bool}:
+        return None
+    if kinds == {int} and not all(-2**63 <= item < 2**63 for v in lists for item in v):
+        return None
+    return next(iter(kinds), str)  # only empty lists: lists of strings
 
 
 def csv_safe(value: Any) -> Any:
@@ -82,38 +157,39 @@ def csv_safe(value: Any) -> Any:
     return "'" + value
 
 
-def _as_text(column: Any) -> Any:
-    """A column of Python objects as tagged JSON text (None stays missing); typed columns as they are."""
-    if column.dtype != object:
-        return column
-    import pandas as pd
-
-    from ..runtime.values import to_json
-
-    return pd.Series([None if v is None else to_json(v) for v in column], dtype=object)
-
-
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="mugkit data export",
                                      description="Writes each table of a data folder (mugkit serve --data DIR) as "
                                                  "<table>.parquet or <table>.csv.")
     parser.add_argument("directory", metavar="DIR", help="the data folder")
-    parser.add_argument("--out", metavar="DIR", help="where the files go (default: DIR/export)")
+    parser.add_argument("--out", metavar="DIR",
+                        help="where the files go (default: DIR/export, or DIR/export-anonymized with --anonymize)")
     parser.add_argument("--format", choices=FORMATS, default=FORMATS[0], help="parquet (default) or csv")
+    parser.add_argument("--anonymize", action="store_true",
+                        help="panel ids and URL parameters as salted hashes; no user agents, no tokens")
+    parser.add_argument("--salt", metavar="TEXT",
+                        help="the hashes' salt (default: the data folder's own, kept in DIR/mugkit-export-salt)")
     return parser
 
 
 def main(argv: list[str] | None = None) -> int:
-    """``mugkit data export DIR [--out DIR] [--format parquet|csv]``; ``argv`` is what follows
-    ``data export`` (default: the process's arguments). Returns the exit code: 0 when every file
-    was written, 1 on an error, 2 on a usage error."""
+    """``mugkit data export DIR [--out DIR] [--format parquet|csv] [--anonymize [--salt TEXT]]``;
+    ``argv`` is what follows ``data export`` (default: the process's arguments). Returns the exit
+    code: 0 when every file was written, 1 on an error, 2 on a usage error."""
+    parser = _parser()
     try:
-        args = _parser().parse_args(argv)
+        args = parser.parse_args(argv)
+        if args.salt is not None and not args.anonymize:
+            parser.error("--salt is the salt of --anonymize's hashes: add --anonymize, or leave out --salt")
+        if args.salt is not None and not args.salt.strip():
+            parser.error("--salt is empty: give the salt's text (or leave it out to use the data folder's own)")
     except SystemExit as exc:  # argparse printed the usage error (or --help)
         return int(exc.code or 0)
-    out = args.out if args.out is not None else os.path.join(args.directory, "export")
+    # An anonymized export has its own default folder: a later plain export never overwrites it.
+    default = "export-anonymized" if args.anonymize else "export"
+    out = args.out if args.out is not None else os.path.join(args.directory, default)
     try:
-        written = export(args.directory, out, args.format)
+        written = export(args.directory, out, args.format, anonymize=args.anonymize, salt=args.salt)
     except (FileNotFoundError, ValueError, ImportError, OSError) as exc:
         print(f"mugkit data export: error: {exc}", file=sys.stderr)
         return 1
