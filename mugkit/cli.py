@@ -21,13 +21,26 @@ def _check(argv: list[str]) -> int:
         print(f"mugkit: {problem}", file=sys.stderr)
         return int(pytest.ExitCode.USAGE_ERROR)
     # mugkit is imported before pytest starts, so pytest cannot rewrite its asserts: say nothing of it.
+    collection = _CollectionErrors()
     code = int(pytest.main(["-p", "no:cacheprovider", "-o", "python_files=",
-                            "-W", "ignore::pytest.PytestAssertRewriteWarning", *argv]))
+                            "-W", "ignore::pytest.PytestAssertRewriteWarning", *argv], plugins=[collection]))
+    if code == pytest.ExitCode.INTERRUPTED and collection.failed:
+        code = 1  # pytest's 2 for an experiment that does not collect; 2 is ours for "no path" (docs/commands.md)
     if code == pytest.ExitCode.NO_TESTS_COLLECTED:
         print("mugkit: no checks collected. An experiment is a .py module that imports mugkit and has "
               "@mk.scene or @mk.survey functions; modules named _* or test_* are skipped unless named "
               "explicitly, and -k may have deselected everything.", file=sys.stderr)
     return code
+
+
+class _CollectionErrors:
+    """Notes whether an experiment failed to collect (pytest then exits 2, "interrupted")."""
+
+    failed = False
+
+    def pytest_collectreport(self, report) -> None:
+        if report.failed:
+            self.failed = True
 
 
 def _unknown_node(argv: list[str]) -> str | None:
