@@ -152,7 +152,15 @@ def _library_hint(message: str) -> str:
 def _reset_seed(ctx: CheckContext) -> None:
     """A reset with a seed gives the same frame on a fresh env and on one that already played."""
     game = ctx.game(0)
-    played = play(game, fixed_plans(ctx.step, ctx.frames)[0], min(ctx.frames, 20), keep_data=True)
+    plan = fixed_plans(ctx.step, ctx.frames)[0]
+    try:
+        played = play(game, plan, min(ctx.frames, 20), keep_data=True)
+    except Exception as exc:  # a crash while playing: reported as the frames check reports one, with its keys
+        if not passes_through_user_code(exc):
+            raise  # mugkit's own bug
+        found = Found(0, plan, crash=exc)
+        found.shrunk, found.frames = False, max(ctx.frames, len(plan))
+        raise _frames_crash(ctx.sized(found), found) from None
     again = game.driver()  # the same env object, reset again by a new driver
     again.start()
     seed = again.episode_seed
@@ -272,6 +280,27 @@ def _check_render(ctx: CheckContext, shapes, frame: int) -> None:
     problems = draw.validate(shapes)
     if problems:
         raise _fail(ctx, "render", f"frame {frame}: render() output is not well formed: " + "; ".join(problems[:5]))
+    _check_sprite_files(ctx, shapes, frame)
+
+
+def _check_sprite_files(ctx: CheckContext, shapes, frame: int) -> None:
+    """Every sprite's image (and atlas) is a file next to the experiment: the participant's browser
+    would show nothing where it is missing."""
+    from ..runtime.files import missing_file
+
+    folder = os.path.dirname(os.path.abspath(ctx.experiment.path))
+    for shape in shapes:
+        if not isinstance(shape, dict) or shape.get("type") != "sprite":
+            continue
+        for field in ("image", "atlas"):
+            name = shape.get(field)
+            if not isinstance(name, str) or name.startswith(("http://", "https://", "data:")):
+                continue
+            path = os.path.join(folder, name)
+            if not os.path.isfile(path):
+                raise _fail(ctx, "render", f"frame {frame}: a sprite's {field} " + missing_file("file", path),
+                            f"{field} names a file relative to the experiment's folder ({folder}), served at "
+                            f"/<experiment>/files/{name}")
 
 
 def _browser_import(ctx: CheckContext) -> None:

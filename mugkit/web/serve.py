@@ -63,6 +63,9 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--limit", action="append", default=[], metavar="NAME=VALUE",
                    help="change one of the limits on what a client may send, e.g. connections_per_address=300 "
                         "(repeat for several; docs/security/limits.md lists them)")
+    p.add_argument("--no-preflight", dest="preflight", action="store_false",
+                   help="start without the pre-flight checks (every step built, every page rendered, a few frames "
+                        "of every game played); a study that fails them is otherwise refused")
     return p
 
 
@@ -95,8 +98,10 @@ def _short_seed_warning(seed: int) -> str | None:
 
 async def run(paths: list[str], host: str, port: int, data: str, seed: int | None, grace: float = GRACE_SECONDS,
               ready: asyncio.Event | None = None, pyodide_packages: str | None = None,
-              limits: Limits | None = None, allow_origins: list[str] = ()) -> None:
-    """Serves until cancelled, or until SIGTERM or SIGINT stop it cleanly (see the module docstring)."""
+              limits: Limits | None = None, allow_origins: list[str] = (), preflight: bool = True) -> None:
+    """Serves until cancelled, or until SIGTERM or SIGINT stop it cleanly (see the module docstring).
+    With ``preflight`` the study is checked first (:mod:`mugkit.preflight`): a study that fails
+    is refused (SystemExit 1)."""
     import uvicorn
 
     from .limits.connections import protocols
@@ -118,6 +123,7 @@ async def run(paths: list[str], host: str, port: int, data: str, seed: int | Non
     if not experiments:
         raise SystemExit(f"mugkit serve: no experiments under {' '.join(paths)} (a module that imports mugkit and "
                          f"has @mk.scene or @mk.survey functions)")
+    _preflight(paths, experiments, checks=preflight)
     from .browser.boot import prepare_browser_runtime
 
     try:
@@ -278,10 +284,30 @@ def _announce(experiments: dict, host: str, port: int, data: str, seed: int, tok
     lines += [f"data: {os.path.abspath(os.path.join(data, DATABASE))}", f"admin: {base}/admin?token={token}"]
     for line in lines:
         print(line, flush=True)
-    if runtime_notes := [f"{name}::{s.name}" for name, e in experiments.items() for s in e.steps
-                         if getattr(s, "kind", "") == "game" and s.runtime == "browser" and len(s.humans) > 1]:
-        print("browser-runtime steps with two or more humans run on the server until browser multiplayer comes: "
-              + ", ".join(runtime_notes), flush=True)
+
+
+def _preflight(paths: list[str], experiments: dict, checks: bool) -> None:
+    """Prints where each game step runs and any confounded comparison; with ``checks``, runs the
+    pre-flight checks and refuses to start (SystemExit 1) when one fails, printing ``mugkit
+    check``'s report of it."""
+    from .. import preflight
+
+    for line in preflight.placement_lines(experiments) + preflight.confounds(experiments):
+        print(line, flush=True)
+    if not checks:
+        print("pre-flight checks skipped (--no-preflight)", flush=True)
+        return
+    print(f"pre-flight: building every step, rendering every page and survey, playing {preflight.FRAMES} frames "
+          f"of every game …", flush=True)
+    result = preflight.run_checks(paths)
+    if result.ok:
+        print(f"pre-flight passed: {result.summary()} in {result.seconds:.1f} s", flush=True)
+        return
+    print(result.report, flush=True)
+    print(f"mugkit serve: refusing to start: participants would meet the problem(s) above. Fix what each names "
+          f"(`mugkit check {' '.join(paths)}` checks again, and more), or start with --no-preflight to serve anyway.",
+          file=sys.stderr, flush=True)
+    raise SystemExit(1)
 
 
 def main(argv: list[str]) -> int:
@@ -302,7 +328,8 @@ def main(argv: list[str]) -> int:
         logging.getLogger(name).addFilter(RepeatFilter(limits.log_interval))
     try:
         asyncio.run(run(args.paths, args.host, args.port, args.data, args.seed, args.grace,
-                        pyodide_packages=args.pyodide_packages, limits=limits, allow_origins=args.allow_origin))
+                        pyodide_packages=args.pyodide_packages, limits=limits, allow_origins=args.allow_origin,
+                        preflight=args.preflight))
     except KeyboardInterrupt:
         pass
     except SystemExit as exc:
