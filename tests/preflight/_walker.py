@@ -25,3 +25,29 @@ class Walker:
 
     def render(self):
         return [draw.circle(self.x * 6, 200, 12, id="walker")]
+
+
+class Duo:
+    """Two walkers (a parallel env), for comparisons of two-human games."""
+
+    possible_agents = ["a", "b"]
+
+    def action_space(self, agent):
+        return spaces.Discrete(3)
+
+    def observation_space(self, agent):
+        return spaces.Discrete(100)
+
+    def reset(self, seed=None, options=None):
+        self.agents = list(self.possible_agents)
+        self.pos = {"a": 20, "b": 80}
+        return dict(self.pos), {a: {} for a in self.agents}
+
+    def step(self, actions):
+        for a, act in actions.items():
+            self.pos[a] = max(0, min(99, self.pos[a] + act - 1))
+        no = {a: False for a in self.agents}
+        return dict(self.pos), {a: 0.0 for a in self.agents}, no, dict(no), {a: {} for a in self.agents}
+
+    def render(self):
+        return [draw.circle(self.pos[a] * 6, 100 + 100 * i, 10, id=a) for i, a in enumerate(self.agents)]

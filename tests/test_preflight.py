@@ -1,0 +1,88 @@
+"""`mugkit serve`'s pre-flight: a study participants could not get through is refused before the
+server opens, with `mugkit check`'s report of what to fix; `--no-preflight` opens anyway."""
+
+import os
+import subprocess
+import sys
+
+import pytest
+
+from checkrun import ROOT, reproduction
+
+sys.path.insert(0, os.path.join(ROOT, "tests", "web"))
+from serving import free_port, serve  # noqa: E402
+
+STUDIES = os.path.join("tests", "preflight")
+
+
+def refused(study: str, tmp_path) -> subprocess.CompletedProcess:
+    """Runs `mugkit serve` on one of tests/preflight's studies; asserts it never opened."""
+    proc = subprocess.run([sys.executable, "-m", "mugkit.cli", "serve", os.path.join(STUDIES, study),
+                           "--port", str(free_port()), "--data", str(tmp_path / "data")],
+                          cwd=ROOT, capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 1, proc.stdout + proc.stderr
+    assert "admin:" not in proc.stdout and "mugkit serving" not in proc.stdout
+    last = proc.stderr.strip().splitlines()[-1]
+    assert last.startswith("mugkit serve: refusing to start: participants would meet the problem(s) above")
+    assert f"`mugkit check {os.path.join(STUDIES, study)}`" in last and "--no-preflight" in last
+    return proc
+
+
+def test_a_missing_page_file_is_refused_with_the_close_name(tmp_path):
+    proc = refused("_missing_page.py", tmp_path)
+    assert ("tests/preflight/_missing_page.py::instructions::page: tests/preflight/_missing_page.py:6: the page "
+            "scene raised FileNotFoundError: page body file not found: "
+            f"{ROOT}/tests/preflight/instruction.md (did you mean `instructions.md`?)") in proc.stdout
+
+
+def test_a_key_outside_the_action_space_is_refused_naming_the_key_once(tmp_path):
+    proc = refused("_bad_key.py", tmp_path)
+    assert ("tests/preflight/_bad_key.py::walk::contract: [build] tests/preflight/_bad_key.py:9: walk: "
+            "keys[\" \"] = 5 is outside the action space of 'player', Discrete(3); its actions are 0 … 2: "
+            "map it to an action inside it") in proc.stdout
+    # Both steps share the mistake: one failure, the other step's contract points to it.
+    assert "1 failed, 1 skipped" in proc.stdout
+
+
+def test_an_env_that_raises_at_frame_3_is_refused_with_a_reproduction_that_raises_it(tmp_path):
+    proc = refused("_crash.py", tmp_path)
+    assert ("tests/preflight/_crash.py::walk::contract: [frames] the game raised ZeroDivisionError: the walker "
+            "fell off the edge") in proc.stdout
+    assert "tests/preflight/_walker.py:22 in step" in proc.stdout
+    program = reproduction(proc.stdout)
+    again = subprocess.run([sys.executable, "-c", program], cwd=ROOT, capture_output=True, text=True, timeout=120)
+    assert again.returncode == 1 and "the game raised ZeroDivisionError: the walker fell off the edge" in again.stderr
+
+
+def test_no_preflight_opens_a_study_that_would_be_refused(tmp_path):
+    served = serve(os.path.join(STUDIES, "_crash.py"), data=str(tmp_path / "data"), extra=["--no-preflight"])
+    try:
+        assert "pre-flight checks skipped (--no-preflight)\n" in served.output
+    finally:
+        served.stop()
+
+
+def test_serve_says_where_each_game_runs_and_warns_of_a_confounded_comparison(tmp_path):
+    served = serve(os.path.join(STUDIES, "_compare.py"), data=str(tmp_path / "data"))
+    try:
+        out = "".join(served.output)
+    finally:
+        served.stop()
+    assert "tests/preflight/_compare.py::on_server: server (runtime='server')" in out
+    assert ("tests/preflight/_compare.py::in_browser: server (runtime='browser' asked, but two humans: browser "
+            "multiplayer is not available yet, so it runs on the server)") in out
+    assert ("warning: tests/preflight/_compare.py: mk.counterbalance(on_server, in_browser) compares "
+            "runtime='server' with runtime='browser', but every one of them runs on the server") in out
+    assert "the comparison is confounded" in out
+    assert "pre-flight passed: 2 checks passed" in out  # a warning, not a refusal
+
+
+@pytest.mark.slow
+def test_the_examples_pass_preflight(tmp_path):
+    served = serve("experiments", data=str(tmp_path / "data"))
+    try:
+        text = "".join(served.output)
+        assert "pre-flight passed:" in text and "checks passed" in text
+        assert "experiments/catch.py::catch: browser (runtime='browser', one human" in text
+    finally:
+        served.stop()
