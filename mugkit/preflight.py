@@ -127,10 +127,10 @@ def _runtime_confound(experiment: Any, group: tuple[str, list[GameStep]]) -> lis
     if len({p.where for p in where.values()}) > 1:
         return []
     runs = next(iter(where.values())).where
-    moved = "; ".join(f"{s.name}: {where[s.name].why}" for s in steps if where[s.name].where != s.runtime)
+    moved = ", ".join(s.name for s in steps if where[s.name].where != s.runtime)
     names = ", ".join(s.name for s in steps)
     return [f"warning: {experiment.nodeid}: {helper}({names}) compares runtime='server' with runtime='browser', "
-            f"but every one of them runs on the {runs} ({moved}): the conditions do not differ by runtime, so "
+            f"but all of them run on the {runs} ({moved}: see above), so its conditions do not differ by runtime: "
             f"the comparison is confounded. Compare runtimes with games of one human each"]
 
 

@@ -114,22 +114,28 @@ async def run(paths: list[str], host: str, port: int, data: str, seed: int | Non
     from ..collect import CollectError
     from ..steps import StepError
 
+    for path in paths:  # a path that is not there is a usage error (2), not a broken study (1)
+        if not os.path.exists(path.split("::")[0]):
+            raise SystemExit(f"mugkit serve: {path}: no such file or folder")
     try:
         experiments = {e.name: e for e in collect(paths)}
-    except (CollectError, StepError, FileNotFoundError) as exc:
+    except (CollectError, StepError) as exc:  # a broken study, as `mugkit check` exits 1 for it
+        print(f"mugkit serve: refusing to start: {exc}", file=sys.stderr, flush=True)
+        raise SystemExit(1) from None
+    except FileNotFoundError as exc:
         raise SystemExit(f"mugkit serve: {exc}") from None
     _check_reserved(experiments)
     _check_port(host, port)
     if not experiments:
         raise SystemExit(f"mugkit serve: no experiments under {' '.join(paths)} (a module that imports mugkit and "
                          f"has @mk.scene or @mk.survey functions)")
-    _preflight(paths, experiments, checks=preflight)
     from .browser.boot import prepare_browser_runtime
 
     try:
         bundles = prepare_browser_runtime(experiments)
     except Exception as exc:  # a missing Pyodide, a package that cannot go to the browser: say what to do
         raise SystemExit(f"mugkit serve: {exc}") from None
+    _preflight(paths, experiments, checks=preflight)
     storage, folder, seed = await _open_data(data, seed)
     browser = bundles.games(storage, pyodide_packages) if bundles is not None else None
     limits = limits or Limits()
