@@ -86,3 +86,15 @@ def test_the_examples_pass_preflight(tmp_path):
         assert "experiments/catch.py::catch: browser (runtime='browser', one human" in text
     finally:
         served.stop()
+
+
+def test_every_condition_is_built_and_rendered(tmp_path):
+    from checkrun import run_check
+
+    results = run_check("tests/preflight/_conditions.py", "--mugkit-checks", "contract,page", tmp_path=tmp_path)
+    assert results.returncode == 1
+    condition = "for a participant in condition {'name': 'fast', 'sped': 4}"
+    assert (f"tests/preflight/_conditions.py:10: the page scene raised KeyError {condition}: 'speed'"
+            in results.message("instructions::page"))
+    assert (f"[build] tests/preflight/_conditions.py:15: walk: calling walk() raised KeyError: 'speed' ({condition})"
+            in results.message("walk::contract"))

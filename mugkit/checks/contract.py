@@ -50,11 +50,27 @@ def check_contract(ctx: CheckContext) -> None:
         ctx.game(0)
     except StepError as exc:
         raise _fail(ctx, "build", str(exc)) from None
+    _build_every_condition(ctx)
     _library_checker(ctx)
     _reset_seed(ctx)
     _frames_and_render(ctx)
     if ctx.step.runtime == "browser":
         _browser_import(ctx)
+
+
+def _build_every_condition(ctx: CheckContext) -> None:
+    """The step builds for a participant (or group) of every condition of ``CONDITIONS``, not only
+    the first, which the other checks play."""
+    from ..steps import StepError
+    from .play import make_game
+
+    for condition in ctx.experiment.conditions[1:]:
+        try:
+            make_game(ctx.step, ctx.experiment.policies, 0, [condition])
+        except StepError as exc:
+            first, *rest = str(exc).split("\n", 1)
+            raise _fail(ctx, "build", "\n".join([f"{first} (for a participant in condition {condition!r})", *rest])) \
+                from None
 
 
 def reproduce(ctx: CheckContext, seed: int = 0, plan=None) -> None:

@@ -25,8 +25,12 @@ def _placeholders(text: str) -> list[str]:
 
 def check_page(ctx: CheckContext) -> None:
     """Raises :class:`CheckFailure` saying what is wrong with the page scene."""
+    for page in call_step(ctx, "page scene"):
+        _check_one(ctx, page)
+
+
+def _check_one(ctx: CheckContext, page) -> None:
     step = ctx.step
-    page = call_step(ctx, "page scene")
     if not isinstance(page, (Page, Consent, Completion)):
         raise CheckFailure(ctx.nodeid, f"{step.location()}: a page scene must return mk.Page, mk.Consent or "
                            f"mk.Completion, got {type(page).__name__}"
@@ -40,3 +44,18 @@ def check_page(ctx: CheckContext) -> None:
         if page.redirect and not page.redirect.startswith(("https://", "http://")):
             raise CheckFailure(ctx.nodeid, f"{step.location()}: the completion redirect {page.redirect!r} is not "
                                f"a web address (https://…)")
+    _render(ctx, page)
+
+
+def _render(ctx: CheckContext, page) -> None:
+    """Renders the page as the server sends it to the participant's page (Markdown to HTML)."""
+    from ..paths import passes_through_user_code
+    from ..web.views import page_view
+
+    try:
+        page_view(page, token="check-token")
+    except Exception as exc:
+        if not passes_through_user_code(exc):
+            raise  # mugkit's own bug: shown with its traceback
+        raise CheckFailure(ctx.nodeid, f"{ctx.step.location()}: the page does not render: "
+                           f"{type(exc).__name__}: {exc}") from None
