@@ -1,7 +1,7 @@
 """Pre-flight: what ``mugkit serve`` checks before it opens, so participants never meet a study
 that cannot run.
 
-Three parts, each printed at start-up:
+:func:`preflight` does it all; three parts, each printed at start-up:
 
 - :func:`placements`: where each game step runs (server or browser) and why;
 - :func:`confounds`: warnings for a ``mk.counterbalance``/``mk.shuffle`` comparison (or
@@ -30,8 +30,8 @@ from typing import Any
 from .flow import Counterbalance, Repeat, Shuffle
 from .steps import GameStep
 
-__all__ = ["CHECKS", "FRAMES", "Placement", "placements", "placement_lines", "confounds", "PreflightResult",
-           "run_checks"]
+__all__ = ["preflight", "CHECKS", "FRAMES", "Placement", "placements", "placement_lines", "confounds",
+           "PreflightResult", "run_checks"]
 
 #: The checks pre-flight runs: cheap, and they catch what would stop a participant.
 CHECKS = ("contract", "page", "survey", "policy")
@@ -153,18 +153,36 @@ class PreflightResult:
                                                             if counts.get("skipped") else "")
 
 
-def check_command(paths: list[str]) -> list[str]:
-    """The ``mugkit check`` command pre-flight runs (printed with a failure, to run it again)."""
-    return ["mugkit", "check", *paths, "--mugkit-checks", ",".join(CHECKS), "--mugkit-frames", str(FRAMES),
-            "--mugkit-examples", "1", "--mugkit-explore", "0", "-q"]
-
-
 def run_checks(paths: list[str], cwd: str | None = None) -> PreflightResult:
-    """Runs :func:`check_command` in a child process; ``ok`` when every check passed (or no
-    check applies)."""
+    """Runs ``mugkit check PATHS`` with :data:`CHECKS` and :data:`FRAMES` frames (one generated
+    example, no exploration) in a child process; ``ok`` when every check passed (or none applies)."""
     start = time.monotonic()
-    command = [sys.executable, "-m", "mugkit.cli", *check_command(paths)[1:], "--no-header"]
+    command = [sys.executable, "-m", "mugkit.cli", "check", *paths, "--mugkit-checks", ",".join(CHECKS),
+               "--mugkit-frames", str(FRAMES), "--mugkit-examples", "1", "--mugkit-explore", "0", "-q", "--no-header"]
     proc = subprocess.run(command, capture_output=True, text=True, cwd=cwd,
                           env={**os.environ, "SDL_VIDEODRIVER": os.environ.get("SDL_VIDEODRIVER", "dummy")})
     ok = proc.returncode in (0, 5)  # 5: no checks collected (nothing to check)
     return PreflightResult(ok, (proc.stdout + proc.stderr).rstrip(), proc.returncode, time.monotonic() - start)
+
+
+def preflight(paths: list[str], experiments: dict, checks: bool = True) -> bool:
+    """What ``mugkit serve`` does before it opens: prints where each game step runs and any
+    confounded comparison; with ``checks``, runs :func:`run_checks`. Returns False when the study
+    must be refused, after printing ``mugkit check``'s report of its failures and a last line (to
+    stderr) saying how to fix them or skip the checks."""
+    for line in placement_lines(experiments) + confounds(experiments):
+        print(line, flush=True)
+    if not checks:
+        print("pre-flight checks skipped (--no-preflight)", flush=True)
+        return True
+    print(f"pre-flight: building every step, rendering every page and survey, playing {FRAMES} frames of every "
+          f"game …", flush=True)
+    result = run_checks(paths)
+    if result.ok:
+        print(f"pre-flight passed: {result.summary()} in {result.seconds:.1f} s", flush=True)
+        return True
+    print(result.report, flush=True)
+    print(f"mugkit serve: refusing to start: participants would meet the problem(s) above. Fix what each names "
+          f"(`mugkit check {' '.join(paths)}` checks again, and more), or start with --no-preflight to serve anyway.",
+          file=sys.stderr, flush=True)
+    return False

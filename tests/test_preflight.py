@@ -98,3 +98,25 @@ def test_every_condition_is_built_and_rendered(tmp_path):
             in results.message("instructions::page"))
     assert (f"[build] tests/preflight/_conditions.py:15: walk: calling walk() raised KeyError: 'speed' ({condition})"
             in results.message("walk::contract"))
+
+
+def test_a_key_name_no_browser_sends_is_refused_with_the_name_to_use(tmp_path):
+    proc = refused("_key_name.py", tmp_path)
+    assert ("tests/preflight/_key_name.py::walk::contract: [keys] tests/preflight/_key_name.py:7: walk: "
+            "keys['Space']: 'Space' is a KeyboardEvent.code (a key's place on the keyboard); keys= takes "
+            "KeyboardEvent.key names: did you mean ' '?") in proc.stdout
+
+
+@pytest.mark.parametrize("name, wanted", [("space", "' '"), ("Up", "'ArrowUp'"), ("ArowUp", "'ArrowUp'"),
+                                          ("Esc", "'Escape'"), ("KeyW", "'w'")])
+def test_key_names_people_write_get_the_name_browsers_send(name, wanted):
+    from mugkit.runtime.key_names import key_name_problem
+
+    assert key_name_problem(name).endswith(f"did you mean {wanted}?")
+
+
+@pytest.mark.parametrize("name", [" ", "a", "W", "ArrowUp", "Enter", "Shift", "F5", "MediaPlayPause"])
+def test_key_names_browsers_send_pass(name):
+    from mugkit.runtime.key_names import key_name_problem
+
+    assert key_name_problem(name) is None

@@ -2,8 +2,10 @@
 
 Named checks, each failing with call / expected / actual / likely cause:
 
-- ``build``: the step builds (returns an env whose agents are its players; keys and
-  ``default_action`` lie inside the action space; a real-time human game has a default action);
+- ``build``: the step builds, for every condition of ``CONDITIONS`` (returns an env whose agents
+  are its players; keys and ``default_action`` lie inside the action space; a real-time human game
+  has a default action);
+- ``keys``: every key name is a ``KeyboardEvent.key`` a browser sends (``" "``, not ``"Space"``);
 - ``library_checker``: Gymnasium's ``check_env``, PettingZoo's ``parallel_api_test`` or (AEC envs)
   ``api_test``, through a view with gymnasium spaces for numpy-free envs and envs that are not
   subclasses of the library's base class (duck-typed browser envs);
@@ -51,6 +53,7 @@ def check_contract(ctx: CheckContext) -> None:
     except StepError as exc:
         raise _fail(ctx, "build", str(exc)) from None
     _build_every_condition(ctx)
+    _key_names(ctx)
     _library_checker(ctx)
     _reset_seed(ctx)
     _frames_and_render(ctx)
@@ -71,6 +74,20 @@ def _build_every_condition(ctx: CheckContext) -> None:
             first, *rest = str(exc).split("\n", 1)
             raise _fail(ctx, "build", "\n".join([f"{first} (for a participant in condition {condition!r})", *rest])) \
                 from None
+
+
+def _key_names(ctx: CheckContext) -> None:
+    """Every key name is one a browser sends (``" "``, not ``"Space"``): a mapping no key press
+    can reach leaves the participant without that action."""
+    from ..runtime.key_names import key_name_problem
+
+    for key in ctx.step.options.keys or {}:
+        for name in key if isinstance(key, tuple) else (key,):
+            problem = key_name_problem(name)
+            if problem:
+                raise _fail(ctx, "keys", f"{ctx.step.location()}: {ctx.step.name}: keys[{key!r}]: {problem}",
+                            "keys= maps KeyboardEvent.key names, as a browser reports them: ' ' for the space "
+                            "bar, 'ArrowUp', 'Enter', 'Escape', a letter or digit itself")
 
 
 def reproduce(ctx: CheckContext, seed: int = 0, plan=None) -> None:

@@ -1,6 +1,8 @@
 """``mugkit serve PATH``: every experiment under PATH, to participants, until stopped.
 
-Start-up collects the experiments, checks the data folder ``--data`` (a damaged, deleted or
+Start-up collects the experiments, runs the pre-flight (:mod:`mugkit.preflight`: where each game
+step runs and why, confounded comparisons, the cheap checks; a study that fails them is refused
+with exit status 1 unless ``--no-preflight``), checks the data folder ``--data`` (a damaged, deleted or
 replaced database is refused: :mod:`mugkit.web.storage.folder`), opens its database, takes the
 study seed (``--seed``, or the one stored there, or a new one drawn and stored), marks games a
 previous run left unfinished as interrupted, and prints the links, where the data go and the admin
@@ -293,27 +295,11 @@ def _announce(experiments: dict, host: str, port: int, data: str, seed: int, tok
 
 
 def _preflight(paths: list[str], experiments: dict, checks: bool) -> None:
-    """Prints where each game step runs and any confounded comparison; with ``checks``, runs the
-    pre-flight checks and refuses to start (SystemExit 1) when one fails, printing ``mugkit
-    check``'s report of it."""
-    from .. import preflight
+    """:func:`mugkit.preflight.preflight`; a study it refuses stops the start (SystemExit 1)."""
+    from ..preflight import preflight
 
-    for line in preflight.placement_lines(experiments) + preflight.confounds(experiments):
-        print(line, flush=True)
-    if not checks:
-        print("pre-flight checks skipped (--no-preflight)", flush=True)
-        return
-    print(f"pre-flight: building every step, rendering every page and survey, playing {preflight.FRAMES} frames "
-          f"of every game …", flush=True)
-    result = preflight.run_checks(paths)
-    if result.ok:
-        print(f"pre-flight passed: {result.summary()} in {result.seconds:.1f} s", flush=True)
-        return
-    print(result.report, flush=True)
-    print(f"mugkit serve: refusing to start: participants would meet the problem(s) above. Fix what each names "
-          f"(`mugkit check {' '.join(paths)}` checks again, and more), or start with --no-preflight to serve anyway.",
-          file=sys.stderr, flush=True)
-    raise SystemExit(1)
+    if not preflight(paths, experiments, checks=checks):
+        raise SystemExit(1)
 
 
 def main(argv: list[str]) -> int:
