@@ -120,3 +120,31 @@ def test_key_names_browsers_send_pass(name):
     from mugkit.runtime.key_names import key_name_problem
 
     assert key_name_problem(name) is None
+
+
+def test_a_missing_image_of_a_page_or_sprite_is_named_with_the_close_name(tmp_path):
+    from checkrun import run_check
+
+    study = tmp_path / "study"
+    study.mkdir()
+    (study / "logo.png").write_bytes(b"\x89PNG\r\n\x1a\n")
+    (study / "pics.py").write_text(
+        "import mugkit as mk\n"
+        "from mugkit import draw, spaces\n\n"
+        "class Still:\n"
+        "    def __init__(self):\n"
+        "        self.action_space, self.observation_space = spaces.Discrete(2), spaces.Discrete(2)\n"
+        "    def reset(self, seed=None, options=None):\n        return 0, {}\n"
+        "    def step(self, action):\n        return 0, 0.0, False, False, {}\n"
+        "    def render(self):\n        return [draw.sprite(0, 0, 10, 10, 'logo.pgn')]\n\n"
+        "@mk.scene\n"
+        "def hello():\n"
+        "    return mk.Page(title='Hi', body='![our logo](files/lgo.png)')\n\n"
+        "@mk.scene(players={'p': mk.HUMAN}, keys={'a': 1}, default_action=0, max_steps=5)\n"
+        "def still(seed):\n    return Still()\n")
+    results = run_check(str(study), "--mugkit-checks", "contract,page", tmp_path=tmp_path)
+    assert results.returncode == 1
+    assert (f"the page loads files/lgo.png, but there is no file {study}/lgo.png (did you mean `logo.png`?)"
+            in results.message("hello::page"))
+    assert (f"[render] frame 0: a sprite's image file not found: {study}/logo.pgn (did you mean `logo.png`?)"
+            in results.message("still::contract"))
