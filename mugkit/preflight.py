@@ -21,6 +21,7 @@ crash of an env must not take the server down with it).
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 import sys
 import time
@@ -146,8 +147,6 @@ class PreflightResult:
 
     def summary(self) -> str:
         """E.g. "26 checks passed, 1 skipped", from the report's last line."""
-        import re
-
         counts = dict((word, int(n)) for n, word in re.findall(r"(\d+) (passed|skipped)", self.report))
         return f"{counts.get('passed', 0)} checks passed" + (f", {counts['skipped']} skipped"
                                                             if counts.get("skipped") else "")

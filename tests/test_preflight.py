@@ -148,3 +148,24 @@ def test_a_missing_image_of_a_page_or_sprite_is_named_with_the_close_name(tmp_pa
             in results.message("hello::page"))
     assert (f"[render] frame 0: a sprite's image file not found: {study}/logo.pgn (did you mean `logo.png`?)"
             in results.message("still::contract"))
+
+
+def test_conditions_that_set_a_runtime_are_warned_and_a_real_comparison_is_not(tmp_path):
+    from mugkit.collect import collect
+    from mugkit.preflight import confounds
+
+    (tmp_path / "study.py").write_text(
+        "import sys; sys.path.insert(0, %r)\n"
+        "import mugkit as mk\n"
+        "from _walker import Walker\n"
+        "CONDITIONS = [{'name': 'a', 'runtime': 'server'}, {'name': 'b', 'runtime': 'browser'}]\n"
+        "GAME = dict(players={'p': mk.HUMAN}, keys={'a': 0}, default_action=1)\n"
+        "@mk.scene(runtime='server', **GAME)\n"
+        "def on_server(seed):\n    return Walker()\n"
+        "@mk.scene(runtime='browser', **GAME)\n"
+        "def in_browser(seed):\n    return Walker()\n"
+        "FLOW = [mk.shuffle(on_server, in_browser)]\n" % os.path.join(ROOT, STUDIES))
+    warnings = confounds({e.name: e for e in collect([str(tmp_path / "study.py")])})
+    # One human per game: the shuffled rounds really run in two places; only CONDITIONS is warned.
+    assert len(warnings) == 1 and "CONDITIONS set 'runtime', but where a game runs comes from " \
+        "@mk.scene(runtime=...) alone" in warnings[0], warnings
