@@ -36,8 +36,8 @@ __all__ = ["preflight", "CHECKS", "FRAMES", "Placement", "placements", "placemen
 
 #: The checks pre-flight runs: cheap, and they catch what would stop a participant.
 CHECKS = ("contract", "page", "survey", "policy")
-#: Frames each game step plays (one second at 30 fps); the checks play a few examples of this length.
-FRAMES = 30
+#: Frames each game step plays (over three seconds at 30 fps); the checks play a few examples of this length.
+FRAMES = 100
 
 
 @dataclass(frozen=True)

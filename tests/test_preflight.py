@@ -49,6 +49,8 @@ def test_an_env_that_raises_at_frame_3_is_refused_with_a_reproduction_that_raise
     assert ("tests/preflight/_crash.py::walk::contract: [frames] the game raised ZeroDivisionError: the walker "
             "fell off the edge") in proc.stdout
     assert "tests/preflight/_walker.py:22 in step" in proc.stdout
+    assert ("tests/preflight/_crash.py::walk_longer::contract: [frames] the game raised ZeroDivisionError"
+            in proc.stdout)  # the frame-50 crash too
     program = reproduction(proc.stdout)
     again = subprocess.run([sys.executable, "-c", program], cwd=ROOT, capture_output=True, text=True, timeout=120)
     assert again.returncode == 1 and "the game raised ZeroDivisionError: the walker fell off the edge" in again.stderr
