@@ -13,7 +13,7 @@ def _check(argv: list[str]) -> int:
 
     if not argv or argv[0] in ("-h", "--help"):
         print("usage: mugkit check PATH [PATH ...] [pytest options: -k EXPR, -x, -q, --junitxml FILE, "
-              "--json FILE, --mugkit-examples N, --mugkit-frames N]")
+              "--json FILE, --mugkit-examples N, --mugkit-frames N, --mugkit-checks NAMES]")
         return 0 if argv else 2
     # Only mugkit's items: the python plugin would also collect test_*.py files under PATH.
     problem = _unknown_node(argv)
@@ -79,7 +79,8 @@ def _unknown_node(argv: list[str]) -> str | None:
 USAGE = """usage: mugkit COMMAND ...
 
 commands:
-  serve PATH [--host H] [--port 8000] [--data DIR] [--seed N] [--grace S]   serve the experiments to participants
+  serve PATH [--host H] [--port 8000] [--data DIR] [--seed N] [--grace S] [--no-preflight]
+                 serve the experiments to participants (after the pre-flight checks)
   check PATH [PATH ...] [pytest options]   determinism and rollback checks of experiments (as pytest items)
   loadtest PATH --bots N [--url URL] [--rate R] [--json FILE] [--browser K] [--invalid-answers]
                  simulated participants through the whole flow, with a report and a data audit
