@@ -23,6 +23,7 @@ _RESULTS_KEY = pytest.StashKey[list]()
 _EXPLORED_KEY = pytest.StashKey[dict]()
 _BUILD_KEY = pytest.StashKey[dict]()   # id(step) -> its build error, or None
 _SETUP_KEY = pytest.StashKey[dict]()   # step node id -> the named part of its failed contract
+_SELECTED_KEY = pytest.StashKey[frozenset]()   # node ids of the items that run
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -253,7 +254,9 @@ def _blocked(item: CheckItem) -> str | None:
     step_node: StepNode = item.parent
     experiment, config = step_node.experiment, item.config
     errors = config.stash[_BUILD_KEY]
-    selected = {i.nodeid for i in item.session.items}
+    if _SELECTED_KEY not in config.stash:  # the items that run: fixed once collection is over
+        config.stash[_SELECTED_KEY] = frozenset(i.nodeid for i in item.session.items)
+    selected = config.stash[_SELECTED_KEY]
     base = step_node.parent.nodeid
 
     def error(step):
