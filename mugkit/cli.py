@@ -13,7 +13,7 @@ def _check(argv: list[str]) -> int:
 
     if not argv or argv[0] in ("-h", "--help"):
         print("usage: mugkit check PATH [PATH ...] [pytest options: -k EXPR, -x, -q, --junitxml FILE, "
-              "--json FILE, --mugkit-examples N, --mugkit-frames N]")
+              "--json FILE, --mugkit-examples N, --mugkit-frames N, --mugkit-checks NAMES]")
         return 0 if argv else 2
     # Only mugkit's items: the python plugin would also collect test_*.py files under PATH.
     problem = _unknown_node(argv)
@@ -21,13 +21,26 @@ def _check(argv: list[str]) -> int:
         print(f"mugkit: {problem}", file=sys.stderr)
         return int(pytest.ExitCode.USAGE_ERROR)
     # mugkit is imported before pytest starts, so pytest cannot rewrite its asserts: say nothing of it.
+    collection = _CollectionErrors()
     code = int(pytest.main(["-p", "no:cacheprovider", "-o", "python_files=",
-                            "-W", "ignore::pytest.PytestAssertRewriteWarning", *argv]))
+                            "-W", "ignore::pytest.PytestAssertRewriteWarning", *argv], plugins=[collection]))
+    if code == pytest.ExitCode.INTERRUPTED and collection.failed:
+        code = 1  # pytest's 2 for an experiment that does not collect; 2 is ours for "no path" (docs/commands.md)
     if code == pytest.ExitCode.NO_TESTS_COLLECTED:
         print("mugkit: no checks collected. An experiment is a .py module that imports mugkit and has "
               "@mk.scene or @mk.survey functions; modules named _* or test_* are skipped unless named "
               "explicitly, and -k may have deselected everything.", file=sys.stderr)
     return code
+
+
+class _CollectionErrors:
+    """Notes whether an experiment failed to collect (pytest then exits 2, "interrupted")."""
+
+    failed = False
+
+    def pytest_collectreport(self, report) -> None:
+        if report.failed:
+            self.failed = True
 
 
 def _unknown_node(argv: list[str]) -> str | None:
@@ -66,7 +79,8 @@ def _unknown_node(argv: list[str]) -> str | None:
 USAGE = """usage: mugkit COMMAND ...
 
 commands:
-  serve PATH [--host H] [--port 8000] [--data DIR] [--seed N] [--grace S]   serve the experiments to participants
+  serve PATH [--host H] [--port 8000] [--data DIR] [--seed N] [--grace S] [--no-preflight]
+                 serve the experiments to participants (after the pre-flight checks)
   check PATH [PATH ...] [pytest options]   determinism and rollback checks of experiments (as pytest items)
   loadtest PATH --bots N [--url URL] [--rate R] [--json FILE] [--browser K] [--invalid-answers]
                  simulated participants through the whole flow, with a report and a data audit

@@ -141,11 +141,38 @@ def _build_env(step: GameStep, seed: int, episode: int, participant: Participant
                          "is held); only turn-based games (turn_based=True, or AEC envs) wait for input")
     for agent in step.humans:
         space = game.action_space(agent)
-        bad = [a for a in options.key_actions if not _contains(space, a)]
+        bad = [(name, a) for name, a in _key_entries(options) if not _contains(space, a)]
         if bad:
-            raise step.error(f"keys or default_action give {bad[0]!r}, which is outside {agent!r}'s action space "
-                             f"{space!r}")
+            name, action = bad[0]
+            more = f" (and {len(bad) - 1} more)" if len(bad) > 1 else ""
+            raise step.error(f"{name} = {action!r}{more} is outside the action space of {agent!r}, {space!r}"
+                             f"{_space_hint(space)}: map it to an action inside it")
     return game
+
+
+def _key_entries(options) -> list[tuple[str, Any]]:
+    """``keys`` and ``default_action`` as (how the researcher wrote it, action): ``keys[" "]``."""
+    entries = [(f"keys[{_quoted(k)}]", a) for k, a in (options.keys or {}).items()]
+    if options.default_action is not None:
+        entries.append(("default_action", options.default_action))
+    return entries
+
+
+def _quoted(key: Any) -> str:
+    """A key name as Python source, in double quotes (``" "``, ``("a", "b")``)."""
+    if isinstance(key, str):
+        return '"' + key.replace("\\", "\\\\").replace('"', '\\"') + '"'
+    if isinstance(key, tuple):
+        return "(" + ", ".join(_quoted(k) for k in key) + ("," if len(key) == 1 else "") + ")"
+    return repr(key)
+
+
+def _space_hint(space: Any) -> str:
+    """What a Discrete space holds, in words: "; its actions are 0 … 4"."""
+    n, start = getattr(space, "n", None), getattr(space, "start", 0)
+    if isinstance(n, int) and isinstance(start, int) and not isinstance(n, bool):
+        return f"; its actions are {start} … {start + n - 1}"
+    return ""
 
 
 def _build_ais(step: GameStep, policies: dict) -> dict[Any, AIPlayer]:

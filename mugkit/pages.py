@@ -6,6 +6,8 @@ import os
 import sys
 from dataclasses import dataclass, field
 
+from .runtime.files import missing_file
+
 __all__ = ["Page", "Consent", "Completion", "resolve_body"]
 
 _FILE_SUFFIXES = (".md", ".html", ".txt")
@@ -16,7 +18,8 @@ def resolve_body(body: str, depth: int = 2) -> str:
     that builds the page (the caller ``depth`` frames up); anything else is the text itself.
 
     Raises:
-        FileNotFoundError: ``body`` names a file that does not exist (the message gives the path).
+        FileNotFoundError: ``body`` names a file that does not exist (the message gives the path, and
+            the files of a close name in its folder).
     """
     if not isinstance(body, str):
         raise TypeError(f"body must be text or the name of a .md/.html/.txt file, got {type(body).__name__}")
@@ -28,7 +31,7 @@ def resolve_body(body: str, depth: int = 2) -> str:
         base = os.path.dirname(os.path.abspath(caller)) if caller else os.getcwd()
         path = os.path.join(base, path)
     if not os.path.exists(path):
-        raise FileNotFoundError(f"page body file not found: {path}")
+        raise FileNotFoundError(missing_file("page body file", path))
     with open(path, encoding="utf-8") as f:
         return f.read()
 

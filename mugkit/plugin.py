@@ -21,6 +21,9 @@ from .steps import StepError
 _NOTES_KEY = pytest.StashKey[list]()
 _RESULTS_KEY = pytest.StashKey[list]()
 _EXPLORED_KEY = pytest.StashKey[dict]()
+_BUILD_KEY = pytest.StashKey[dict]()   # id(step) -> its build error, or None
+_SETUP_KEY = pytest.StashKey[dict]()   # step node id -> the named part of its failed contract
+_SELECTED_KEY = pytest.StashKey[frozenset]()   # node ids of the items that run
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -32,14 +35,20 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     group.addoption("--mugkit-explore", default="2s,2500", metavar="BUDGET",
                     help="exploration per game step before its checks judge: frames and/or seconds, e.g. 2500, "
                          "2s or 2s,2500 (default 2s,2500; 0 turns it off)")
+    group.addoption("--mugkit-checks", default=None, metavar="NAMES",
+                    help="run only these checks, comma-separated (e.g. contract,page,survey); "
+                         "the others are deselected")
     group.addoption("--json", dest="mugkit_json", metavar="FILE", default=None,
                     help="write every check's outcome, and each failure as data, to FILE (JSON)")
 
 
 def pytest_configure(config: pytest.Config) -> None:
+    _check_names(config.getoption("mugkit_checks", None))
     config.stash[_NOTES_KEY] = []
     config.stash[_RESULTS_KEY] = []
     config.stash[_EXPLORED_KEY] = {}
+    config.stash[_BUILD_KEY] = {}
+    config.stash[_SETUP_KEY] = {}
     budget = config.getoption("mugkit_explore", None)
     if budget is not None:
         from .checks.explore import Budget
@@ -48,6 +57,32 @@ def pytest_configure(config: pytest.Config) -> None:
             Budget.parse(budget)
         except ValueError as exc:
             raise pytest.UsageError(str(exc)) from None
+
+
+def _check_names(option: str | None) -> list[str] | None:
+    """The check names of ``--mugkit-checks``; a usage error names an unknown one."""
+    if option is None:
+        return None
+    from .checks import CHECKS
+
+    names = [n.strip() for n in option.split(",") if n.strip()]
+    unknown = [n for n in names if n not in CHECKS]
+    if unknown or not names:
+        raise pytest.UsageError(f"--mugkit-checks: unknown check(s) {', '.join(unknown) or '(none given)'}; "
+                                f"the checks: {', '.join(CHECKS)}")
+    return names
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list) -> None:
+    """``--mugkit-checks``: keeps only the checks named (the others are reported as deselected)."""
+    names = _check_names(config.getoption("mugkit_checks", None))
+    if names is None:
+        return
+    keep = [i for i in items if not isinstance(i, CheckItem) or i.name in names]
+    dropped = [i for i in items if isinstance(i, CheckItem) and i.name not in names]
+    if dropped:
+        config.hook.pytest_deselected(items=dropped)
+        items[:] = keep
 
 
 @pytest.hookimpl(hookwrapper=True)
@@ -165,6 +200,11 @@ class CheckItem(pytest.Item):
         from .nodeid import NodeId
 
         parent: StepNode = self.parent
+        blocker = _blocked(self)
+        if blocker is not None:
+            # Reported at the step's line, not this one (pytest does so for its own skip marks).
+            raise pytest.skip.Exception(f"see {blocker}::contract (one mistake, one failure)",
+                                        _use_item_location=True)
         ctx = CheckContext(parent.experiment, parent.step, NodeId.parse(self.nodeid), str(self.config.rootpath),
                            examples=self.config.getoption("mugkit_examples"),
                            frames=self.config.getoption("mugkit_frames"),
@@ -177,6 +217,8 @@ class CheckItem(pytest.Item):
         except CheckFailure as failure:
             # Data for --junitxml (a <property>) and --json: the failure, not only its text.
             self.user_properties.append(("mugkit_failure", json.dumps(failure.to_dict(), default=repr)))
+            if self.name == "contract" and failure.summary.startswith("["):
+                self.config.stash[_SETUP_KEY][self.parent.nodeid] = failure.summary[1:].split("]", 1)[0]
             raise
         finally:
             self.config.stash[_NOTES_KEY].extend(ctx.notes)
@@ -201,6 +243,32 @@ class CheckItem(pytest.Item):
     def reportinfo(self):
         step = self.parent.step
         return step.file, step.line - 1, f"{step.name}::{self.name}"
+
+
+def _blocked(item: CheckItem) -> str | None:
+    """The node id of the step whose ``contract`` reports the mistake that makes ``item``
+    pointless, or None when it runs (:mod:`mugkit.checks.blocked`)."""
+    from .checks.blocked import blocked_by, build_error
+    from .checks.play import make_game
+
+    step_node: StepNode = item.parent
+    experiment, config = step_node.experiment, item.config
+    errors = config.stash[_BUILD_KEY]
+    if _SELECTED_KEY not in config.stash:  # the items that run: fixed once collection is over
+        config.stash[_SELECTED_KEY] = frozenset(i.nodeid for i in item.session.items)
+    selected = config.stash[_SELECTED_KEY]
+    base = step_node.parent.nodeid
+
+    def error(step):
+        if id(step) not in errors:
+            errors[id(step)] = build_error(step, lambda: make_game(step, experiment.policies, 0,
+                                                                   experiment.conditions))
+        return errors[id(step)]
+
+    owner = blocked_by(item.name, step_node.step, experiment.steps, error,
+                       lambda step, check: f"{base}::{step.name}::{check}" in selected,
+                       lambda step: config.stash[_SETUP_KEY].get(f"{base}::{step.name}"))
+    return None if owner is None else f"{base}::{owner}"
 
 
 def pytest_terminal_summary(terminalreporter, exitstatus, config: pytest.Config) -> None:

@@ -135,8 +135,17 @@ def test_keys_outside_the_action_space(project):
 def game():
     return Env()
 """)
-    assert re.match(r"^bad\.py:\d+: game: keys or default_action give 7, which is outside 'p''s action space "
-                    r"Discrete\(3\)$", msg), msg
+    assert re.match(r'^bad\.py:\d+: game: keys\["ArrowUp"\] = 7 is outside the action space of \'p\', '
+                    r"Discrete\(3\); its actions are 0 … 2: map it to an action inside it$", msg), msg
+
+
+def test_a_bad_default_action_is_named(project):
+    msg = error_of(project, """
+@mk.scene(players={"p": mk.HUMAN}, keys={"ArrowUp": 1, ("a", " "): 2}, default_action=-1)
+def game():
+    return Env()
+""")
+    assert "game: default_action = -1 is outside the action space of 'p'" in msg, msg
 
 
 def test_a_step_that_returns_no_env(project):

@@ -110,17 +110,29 @@ class CheckContext:
 _EXPLORED: dict = {}
 
 
-def call_step(ctx: CheckContext, what: str) -> Any:
-    """Calls a page or survey step as a participant would get it; a crash becomes a CheckFailure
-    naming ``what`` ("page scene", "survey") and the step's file and line."""
+def call_step(ctx: CheckContext, what: str) -> list:
+    """Calls a page or survey step as a participant would get it, once per condition of the
+    experiment's ``CONDITIONS`` when it asks for ``participant`` (else once); returns what each
+    call returned. A crash becomes a CheckFailure naming ``what`` ("page scene", "survey"), the
+    step's file and line, and the condition."""
+    from ..games import Participant
     from .play import CHECK_PARTICIPANT
 
     step = ctx.step
-    kwargs = {"participant": CHECK_PARTICIPANT} if "participant" in step.params else {}
-    try:
-        return step.fn(**kwargs)
-    except Exception as exc:
-        raise CheckFailure(ctx.nodeid, f"{step.location()}: the {what} raised {type(exc).__name__}: {exc}") from None
+    if "participant" not in step.params:
+        calls = [({}, None)]
+    else:
+        people = [Participant("check-0", {}, c) for c in ctx.experiment.conditions] or [CHECK_PARTICIPANT]
+        calls = [({"participant": p}, p.condition) for p in people]
+    out = []
+    for kwargs, condition in calls:
+        try:
+            out.append(step.fn(**kwargs))
+        except Exception as exc:
+            under = f" for a participant in condition {condition!r}" if condition is not None else ""
+            raise CheckFailure(ctx.nodeid, f"{step.location()}: the {what} raised {type(exc).__name__}{under}: "
+                               f"{exc}") from None
+    return out
 
 
 class Found(Exception):

@@ -2,8 +2,10 @@
 
 Named checks, each failing with call / expected / actual / likely cause:
 
-- ``build``: the step builds (returns an env whose agents are its players; keys and
-  ``default_action`` lie inside the action space; a real-time human game has a default action);
+- ``build``: the step builds, for every condition of ``CONDITIONS`` (returns an env whose agents
+  are its players; keys and ``default_action`` lie inside the action space; a real-time human game
+  has a default action);
+- ``keys``: every key name is a ``KeyboardEvent.key`` a browser sends (``" "``, not ``"Space"``);
 - ``library_checker``: Gymnasium's ``check_env``, PettingZoo's ``parallel_api_test`` or (AEC envs)
   ``api_test``, through a view with gymnasium spaces for numpy-free envs and envs that are not
   subclasses of the library's base class (duck-typed browser envs);
@@ -50,11 +52,42 @@ def check_contract(ctx: CheckContext) -> None:
         ctx.game(0)
     except StepError as exc:
         raise _fail(ctx, "build", str(exc)) from None
+    _build_every_condition(ctx)
+    _key_names(ctx)
     _library_checker(ctx)
     _reset_seed(ctx)
     _frames_and_render(ctx)
     if ctx.step.runtime == "browser":
         _browser_import(ctx)
+
+
+def _build_every_condition(ctx: CheckContext) -> None:
+    """The step builds for a participant (or group) of every condition of ``CONDITIONS``, not only
+    the first, which the other checks play."""
+    from ..steps import StepError
+    from .play import make_game
+
+    for condition in ctx.experiment.conditions[1:]:
+        try:
+            make_game(ctx.step, ctx.experiment.policies, 0, [condition])
+        except StepError as exc:
+            first, *rest = str(exc).split("\n", 1)
+            raise _fail(ctx, "build", "\n".join([f"{first} (for a participant in condition {condition!r})", *rest])) \
+                from None
+
+
+def _key_names(ctx: CheckContext) -> None:
+    """Every key name is one a browser sends (``" "``, not ``"Space"``): a mapping no key press
+    can reach leaves the participant without that action."""
+    from ..runtime.key_names import key_name_problem
+
+    for key in ctx.step.options.keys or {}:
+        for name in key if isinstance(key, tuple) else (key,):
+            problem = key_name_problem(name)
+            if problem:
+                raise _fail(ctx, "keys", f"{ctx.step.location()}: {ctx.step.name}: keys[{key!r}]: {problem}",
+                            "keys= maps KeyboardEvent.key names, as a browser reports them: ' ' for the space "
+                            "bar, 'ArrowUp', 'Enter', 'Escape', a letter or digit itself")
 
 
 def reproduce(ctx: CheckContext, seed: int = 0, plan=None) -> None:
@@ -152,7 +185,15 @@ def _library_hint(message: str) -> str:
 def _reset_seed(ctx: CheckContext) -> None:
     """A reset with a seed gives the same frame on a fresh env and on one that already played."""
     game = ctx.game(0)
-    played = play(game, fixed_plans(ctx.step, ctx.frames)[0], min(ctx.frames, 20), keep_data=True)
+    plan = fixed_plans(ctx.step, ctx.frames)[0]
+    try:
+        played = play(game, plan, min(ctx.frames, 20), keep_data=True)
+    except Exception as exc:  # a crash while playing: reported as the frames check reports one, with its keys
+        if not passes_through_user_code(exc):
+            raise  # mugkit's own bug
+        found = Found(0, plan, crash=exc)
+        found.shrunk, found.frames = False, max(ctx.frames, len(plan))
+        raise _frames_crash(ctx.sized(found), found) from None
     again = game.driver()  # the same env object, reset again by a new driver
     again.start()
     seed = again.episode_seed
@@ -272,6 +313,27 @@ def _check_render(ctx: CheckContext, shapes, frame: int) -> None:
     problems = draw.validate(shapes)
     if problems:
         raise _fail(ctx, "render", f"frame {frame}: render() output is not well formed: " + "; ".join(problems[:5]))
+    _check_sprite_files(ctx, shapes, frame)
+
+
+def _check_sprite_files(ctx: CheckContext, shapes, frame: int) -> None:
+    """Every sprite's image (and atlas) is a file next to the experiment: the participant's browser
+    would show nothing where it is missing."""
+    from ..runtime.files import missing_file
+
+    folder = os.path.dirname(os.path.abspath(ctx.experiment.path))
+    for shape in shapes:
+        if not isinstance(shape, dict) or shape.get("type") != "sprite":
+            continue
+        for field in ("image", "atlas"):
+            name = shape.get(field)
+            if not isinstance(name, str) or name.startswith(("http://", "https://", "data:")):
+                continue
+            path = os.path.join(folder, name)
+            if not os.path.isfile(path):
+                raise _fail(ctx, "render", f"frame {frame}: a sprite's {field} " + missing_file("file", path),
+                            f"{field} names a file relative to the experiment's folder ({folder}), served at "
+                            f"/<experiment>/files/{name}")
 
 
 def _browser_import(ctx: CheckContext) -> None:

@@ -23,6 +23,7 @@ from dataclasses import dataclass
 from typing import Any, Sequence
 
 from .errors import InternalError
+from .files import did_you_mean
 from .policies import Policy, PolicyError, action_mask
 from .seeding import derive_rng
 from .spaces import _flat, _nest
@@ -210,7 +211,7 @@ class Onnx(Policy):
         if self._session is not None:
             return
         if not os.path.exists(self.path):
-            raise PolicyError(f"mk.Onnx: no model file at {self.path}")
+            raise PolicyError(f"mk.Onnx: no model file at {self.path}{did_you_mean(self.path)}")
         self.use_session(NativeSession(self.path))
 
     def use_session(self, session: Any) -> None:
@@ -237,7 +238,7 @@ class Onnx(Policy):
             with open(self.path, "rb") as f:
                 return f.read()
         except OSError as exc:
-            raise PolicyError(f"mk.Onnx: no model file at {self.path}") from exc
+            raise PolicyError(f"mk.Onnx: no model file at {self.path}{did_you_mean(self.path)}") from exc
 
     def _resolve_names(self, session: Any) -> None:
         """Sets ``_input``, ``_output`` and the zero-state specs, or raises PolicyError."""

@@ -1,6 +1,8 @@
 """``mugkit serve PATH``: every experiment under PATH, to participants, until stopped.
 
-Start-up collects the experiments, checks the data folder ``--data`` (a damaged, deleted or
+Start-up collects the experiments, runs the pre-flight (:mod:`mugkit.preflight`: where each game
+step runs and why, confounded comparisons, the cheap checks; a study that fails them is refused
+with exit status 1 unless ``--no-preflight``), checks the data folder ``--data`` (a damaged, deleted or
 replaced database is refused: :mod:`mugkit.web.storage.folder`), opens its database, takes the
 study seed (``--seed``, or the one stored there, or a new one drawn and stored), marks games a
 previous run left unfinished as interrupted, and prints the links, where the data go and the admin
@@ -63,6 +65,9 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--limit", action="append", default=[], metavar="NAME=VALUE",
                    help="change one of the limits on what a client may send, e.g. connections_per_address=300 "
                         "(repeat for several; docs/security/limits.md lists them)")
+    p.add_argument("--no-preflight", dest="preflight", action="store_false",
+                   help="start without the pre-flight checks (every step built, every page rendered, a few frames "
+                        "of every game played); a study that fails them is otherwise refused")
     return p
 
 
@@ -95,8 +100,10 @@ def _short_seed_warning(seed: int) -> str | None:
 
 async def run(paths: list[str], host: str, port: int, data: str, seed: int | None, grace: float = GRACE_SECONDS,
               ready: asyncio.Event | None = None, pyodide_packages: str | None = None,
-              limits: Limits | None = None, allow_origins: list[str] = ()) -> None:
-    """Serves until cancelled, or until SIGTERM or SIGINT stop it cleanly (see the module docstring)."""
+              limits: Limits | None = None, allow_origins: list[str] = (), preflight: bool = True) -> None:
+    """Serves until cancelled, or until SIGTERM or SIGINT stop it cleanly (see the module docstring).
+    With ``preflight`` the study is checked first (:mod:`mugkit.preflight`): a study that fails
+    is refused (SystemExit 1)."""
     import uvicorn
 
     from .limits.connections import protocols
@@ -109,9 +116,15 @@ async def run(paths: list[str], host: str, port: int, data: str, seed: int | Non
     from ..collect import CollectError
     from ..steps import StepError
 
+    for path in paths:  # a path that is not there is a usage error (2), not a broken study (1)
+        if not os.path.exists(path.split("::")[0]):
+            raise SystemExit(f"mugkit serve: {path}: no such file or folder")
     try:
         experiments = {e.name: e for e in collect(paths)}
-    except (CollectError, StepError, FileNotFoundError) as exc:
+    except (CollectError, StepError) as exc:  # a broken study, as `mugkit check` exits 1 for it
+        print(f"mugkit serve: refusing to start: {exc}", file=sys.stderr, flush=True)
+        raise SystemExit(1) from None
+    except FileNotFoundError as exc:
         raise SystemExit(f"mugkit serve: {exc}") from None
     _check_reserved(experiments)
     _check_port(host, port)
@@ -124,6 +137,7 @@ async def run(paths: list[str], host: str, port: int, data: str, seed: int | Non
         bundles = prepare_browser_runtime(experiments)
     except Exception as exc:  # a missing Pyodide, a package that cannot go to the browser: say what to do
         raise SystemExit(f"mugkit serve: {exc}") from None
+    _preflight(paths, experiments, checks=preflight)
     storage, folder, seed = await _open_data(data, seed)
     browser = bundles.games(storage, pyodide_packages) if bundles is not None else None
     limits = limits or Limits()
@@ -278,10 +292,14 @@ def _announce(experiments: dict, host: str, port: int, data: str, seed: int, tok
     lines += [f"data: {os.path.abspath(os.path.join(data, DATABASE))}", f"admin: {base}/admin?token={token}"]
     for line in lines:
         print(line, flush=True)
-    if runtime_notes := [f"{name}::{s.name}" for name, e in experiments.items() for s in e.steps
-                         if getattr(s, "kind", "") == "game" and s.runtime == "browser" and len(s.humans) > 1]:
-        print("browser-runtime steps with two or more humans run on the server until browser multiplayer comes: "
-              + ", ".join(runtime_notes), flush=True)
+
+
+def _preflight(paths: list[str], experiments: dict, checks: bool) -> None:
+    """:func:`mugkit.preflight.preflight`; a study it refuses stops the start (SystemExit 1)."""
+    from ..preflight import preflight
+
+    if not preflight(paths, experiments, checks=checks):
+        raise SystemExit(1)
 
 
 def main(argv: list[str]) -> int:
@@ -302,7 +320,8 @@ def main(argv: list[str]) -> int:
         logging.getLogger(name).addFilter(RepeatFilter(limits.log_interval))
     try:
         asyncio.run(run(args.paths, args.host, args.port, args.data, args.seed, args.grace,
-                        pyodide_packages=args.pyodide_packages, limits=limits, allow_origins=args.allow_origin))
+                        pyodide_packages=args.pyodide_packages, limits=limits, allow_origins=args.allow_origin,
+                        preflight=args.preflight))
     except KeyboardInterrupt:
         pass
     except SystemExit as exc:

@@ -220,7 +220,7 @@ def test_runtime_files_and_wheels_are_served_pinned_and_cached_for_good(tmp_path
 @pytest.mark.slow
 def test_an_env_that_raises_mid_game_ends_it_as_error_and_the_participant_goes_on(chromium, tmp_path):
     path = study(tmp_path, "Counter.step_hook = lambda self: 1 / (self.t != 25)  # the step to frame 26 raises", ())
-    served = serve(path, data=str(tmp_path / "data"))
+    served = serve(path, data=str(tmp_path / "data"), extra=["--no-preflight"])  # pre-flight would refuse it
     try:
         page = chromium.new_page()
         page.goto(f"{served.url}/pkgstudy/")
@@ -265,7 +265,7 @@ def test_an_offline_lab_serves_pyodides_packages_from_a_folder(tmp_path):
 @pytest.mark.slow
 def test_a_resume_whose_replay_differs_from_the_record_is_reported(chromium, tmp_path):
     setup = "import random; Counter.LENGTH = 600; Counter.REWARD = staticmethod(random.random)  # unseeded"
-    served = serve(study(tmp_path, setup, ()), data=str(tmp_path / "data"))
+    served = serve(study(tmp_path, setup, ()), data=str(tmp_path / "data"), extra=["--no-preflight"])  # unseeded on purpose
     try:
         page = chromium.new_page()
         page.goto(f"{served.url}/pkgstudy/")

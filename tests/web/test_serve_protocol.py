@@ -279,7 +279,8 @@ def test_a_timed_out_participant_gets_the_timeout_code_in_the_page_and_the_redir
 
 
 def test_an_rgb_array_env_streams_images_and_a_lonely_waitroom_times_out_with_its_code(tmp_path):
-    served = serve(os.path.join(STUDIES, "_pixels.py"), data=str(tmp_path / "data"))
+    # --no-preflight: its lonely step raises on purpose (no partner ever arrives), which pre-flight refuses.
+    served = serve(os.path.join(STUDIES, "_pixels.py"), data=str(tmp_path / "data"), extra=["--no-preflight"])
 
     async def main():
         b = Browser(served.url, "_pixels")
