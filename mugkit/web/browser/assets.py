@@ -48,13 +48,6 @@ CONTENT_TYPES = {".wasm": "application/wasm", ".mjs": "text/javascript", ".js": 
 IMMUTABLE = "public, max-age=31536000, immutable"
 
 
-
-def _offline_advice(cache: Path) -> str:
-    return (f"mugkit downloads them once, from the npm registry, into {cache}: run `mugkit assets fetch` when this "
-            f"machine is online. Without internet here: run `mugkit assets fetch --into DIR` on a machine that has "
-            f"it, copy DIR here, and give `--assets DIR` to `mugkit serve` and `mugkit check` (or set {ASSETS_ENV}=DIR)")
-
-
 class RuntimeAssetError(Exception):
     """A pinned runtime asset is missing or differs from its pin; the message says how to get it."""
 
@@ -100,13 +93,19 @@ def fetch_into(root: Path, say: Callable[[str], None] = print) -> "RuntimeAssets
               f"can be named by ${npm.REGISTRY_ENV})")
     assets = RuntimeAssets.in_folder(root, advice=advice)
     if assets.problems:
-        assets._fetched(Path(root).expanduser().resolve(), say)
+        assets.download_missing(Path(root).expanduser().resolve(), say)
     assets.require()
     return assets
 
 
 def _stderr(message: str) -> None:
     print(message, file=sys.stderr, flush=True)
+
+
+def _offline_advice(cache: Path) -> str:
+    return (f"mugkit downloads them once, from the npm registry, into {cache}: run `mugkit assets fetch` when this "
+            f"machine is online. Without internet here: run `mugkit assets fetch --into DIR` on a machine that has "
+            f"it, copy DIR here, and give `--assets DIR` to `mugkit serve` and `mugkit check` (or set {ASSETS_ENV}=DIR)")
 
 
 class RuntimeAssets:
@@ -143,7 +142,7 @@ class RuntimeAssets:
         candidates = {pin["package"]: ([node_modules / pin["package"] / pin["dir"]] if node_modules else [])
                       + [cache / pin["package"] / pin["version"]] for pin in pins["packages"]}
         assets = cls(pins, candidates, _offline_advice(cache))
-        return assets._fetched(cache, say) if fetch and assets.problems else assets
+        return assets.download_missing(cache, say) if fetch and assets.problems else assets
 
     @classmethod
     def in_folder(cls, folder: str | Path, pins: dict | None = None, advice: str | None = None) -> "RuntimeAssets":
@@ -154,8 +153,9 @@ class RuntimeAssets:
                   f"it here (`serve` and `check` never download into a folder given by --assets or {ASSETS_ENV})")
         return cls(pins, {p["package"]: [root / p["package"] / p["version"]] for p in pins["packages"]}, advice)
 
-    def _fetched(self, root: Path, say: Callable[[str], None]) -> "RuntimeAssets":
-        """These assets with the packages that had problems downloaded into ``root``."""
+    def download_missing(self, root: Path, say: Callable[[str], None] = _stderr) -> "RuntimeAssets":
+        """Downloads the packages not found intact into ``root`` (``root/<package>/<version>/``)
+        and takes them from there; :attr:`problems` then lists only what failed. Returns self."""
         missing = [p for p in self._pins if not any(k[0] == p for k in self._assets)]
         self.problems = []
         for package in missing:
