@@ -68,7 +68,13 @@ def download(pin: dict, root: Path, say: Callable[[str], None] = print) -> Path:
             _unpack(tarball, pin, staging)
             if final.exists():
                 shutil.rmtree(final)  # a folder that failed its check: replaced whole
-            os.replace(staging, final)
+            try:
+                os.replace(staging, final)
+            except OSError:
+                if not final.is_dir():
+                    raise
+                # Another process (a second server, a check) put the pinned files there meanwhile;
+                # the caller checks them like any other.
         finally:
             shutil.rmtree(staging, ignore_errors=True)
     return final
