@@ -59,7 +59,7 @@ def test_the_browser_runtime_files_are_served_only_as_pinned(tmp_path):
     for f in pins["packages"][0]["files"]:
         (fake / f["file"]).write_bytes(b"not the pinned file")
     broken = RuntimeAssets(pins, {"pyodide": [fake]}, advice="run npm ci")
-    with pytest.raises(RuntimeAssetError, match="pyodide: .*pyodide.mjs is not the pinned 314"):
+    with pytest.raises(RuntimeAssetError, match=f"pyodide: .*pyodide.mjs is not the pinned {version}"):
         broken.require()
     assert find_node_modules() is not None
 

@@ -25,6 +25,7 @@ from serving import ROOT, STUDIES, free_port, serve
 
 STRIDE = os.path.join(STUDIES, "_stride.py")
 PINS = json.loads((Path(ROOT) / "mugkit" / "web" / "browser" / "pins.json").read_text())
+PYODIDE = next(p["version"] for p in PINS["packages"] if p["package"] == "pyodide")
 
 
 @pytest.fixture
@@ -63,9 +64,9 @@ def test_the_first_use_fetches_into_the_cache_and_later_ones_find_it_there(no_lo
     assets.require()
     assert_intact(no_local_assets)
     assert [line.split(",")[0] for line in said] == [
-        "mugkit: fetching the browser runtime's pyodide 314.0.7", "mugkit: fetching the browser runtime's "
-        "onnxruntime-web 1.30.0"]
-    assert assets.path("pyodide", "314.0.7", "pyodide.asm.wasm") == no_local_assets / "pyodide/314.0.7/pyodide.asm.wasm"
+        f"mugkit: fetching the browser runtime's {p['package']} {p['version']}" for p in PINS["packages"]]
+    wasm = no_local_assets / "pyodide" / PYODIDE / "pyodide.asm.wasm"
+    assert assets.path("pyodide", PYODIDE, "pyodide.asm.wasm") == wasm
     monkeypatch.setenv("MUGKIT_NPM_REGISTRY", f"http://127.0.0.1:{free_port()}/")  # the registry gone: not needed
     again = RuntimeAssets.load(say=said.append)
     again.require()
@@ -76,7 +77,7 @@ def test_offline_with_nothing_cached_serve_refuses_and_names_the_command(no_loca
     monkeypatch.setenv("MUGKIT_NPM_REGISTRY", f"http://127.0.0.1:{free_port()}/")  # nothing listens
     out = mugkit("serve", STRIDE, "--port", str(free_port()), "--data", str(tmp_path / "data"), cwd=str(tmp_path))
     assert out.returncode != 0
-    assert "could not download" in out.stderr and "pyodide-314.0.7.tgz" in out.stderr
+    assert "could not download" in out.stderr and f"pyodide-{PYODIDE}.tgz" in out.stderr
     assert "mugkit assets fetch --into DIR" in out.stderr and "--assets DIR" in out.stderr, out.stderr
     assert "admin:" not in out.stdout
 
@@ -102,7 +103,7 @@ def test_a_tarball_that_is_not_the_pinned_one_is_refused_and_nothing_kept(no_loc
         mirror.shutdown()
     assert len(assets.problems) == 2
     assert "is not the pinned tarball: its sha512 differs from package-lock.json's integrity" in assets.problems[0]
-    assert not (no_local_assets / "pyodide" / "314.0.7").exists()
+    assert not (no_local_assets / "pyodide" / PYODIDE).exists()
 
 
 @pytest.mark.slow
@@ -118,17 +119,17 @@ def test_a_lab_without_internet_serves_from_the_folder_fetch_filled(no_local_ass
     served = serve(STRIDE, data=str(tmp_path / "data"), extra=["--assets", str(lab)])
     try:
         wasm = PINS["packages"][0]["files"][2]
-        with urllib.request.urlopen(f"{served.url}/runtime/pyodide/314.0.7/{wasm['file']}") as reply:
+        with urllib.request.urlopen(f"{served.url}/runtime/pyodide/{PYODIDE}/{wasm['file']}") as reply:
             assert hashlib.sha256(reply.read()).hexdigest() == wasm["sha256"]
     finally:
         served.stop()
 
     # The folder given is the only source: a damaged file there is refused, with how to refill it.
-    (lab / "pyodide" / "314.0.7" / "pyodide.mjs").write_text("tampered")
+    (lab / "pyodide" / PYODIDE / "pyodide.mjs").write_text("tampered")
     out = mugkit("serve", STRIDE, "--port", str(free_port()), "--data", str(tmp_path / "data2"), "--assets",
                  str(lab), cwd=str(tmp_path))
     assert out.returncode != 0
-    assert f"{lab}/pyodide/314.0.7/pyodide.mjs is not the pinned 314.0.7" in out.stderr
+    assert f"{lab}/pyodide/{PYODIDE}/pyodide.mjs is not the pinned {PYODIDE}" in out.stderr
     assert f"`mugkit assets fetch --into {lab}`" in out.stderr, out.stderr
 
 
