@@ -1,4 +1,4 @@
-"""The ``mugkit`` command: ``serve``, ``check``, ``loadtest`` and ``data export``."""
+"""The ``mugkit`` command: ``serve``, ``check``, ``loadtest``, ``data export`` and ``assets fetch``."""
 
 from __future__ import annotations
 
@@ -12,9 +12,13 @@ def _check(argv: list[str]) -> int:
     import pytest
 
     if not argv or argv[0] in ("-h", "--help"):
-        print("usage: mugkit check PATH [PATH ...] [pytest options: -k EXPR, -x, -q, --junitxml FILE, "
+        print("usage: mugkit check PATH [PATH ...] [--assets DIR] [pytest options: -k EXPR, -x, -q, --junitxml FILE, "
               "--json FILE, --mugkit-examples N, --mugkit-frames N, --mugkit-checks NAMES]")
         return 0 if argv else 2
+    argv, problem = _take_assets_option(argv)
+    if problem:
+        print(f"mugkit: {problem}", file=sys.stderr)
+        return int(pytest.ExitCode.USAGE_ERROR)
     # Only mugkit's items: the python plugin would also collect test_*.py files under PATH.
     problem = _unknown_node(argv)
     if problem:
@@ -41,6 +45,28 @@ class _CollectionErrors:
     def pytest_collectreport(self, report) -> None:
         if report.failed:
             self.failed = True
+
+
+def _take_assets_option(argv: list[str]) -> tuple[list[str], str | None]:
+    """``argv`` without ``--assets DIR`` (the browser runtime's files for ``parity``, from DIR
+    only), which it applies; or what is wrong with it."""
+    from .web.browser.assets_cli import use_folder
+
+    rest, i = [], 0
+    while i < len(argv):
+        arg = argv[i]
+        if arg == "--assets":
+            if i + 1 >= len(argv):
+                return argv, "--assets needs a folder (one `mugkit assets fetch --into DIR` filled)"
+            use_folder(argv[i + 1])
+            i += 2
+            continue
+        if arg.startswith("--assets="):
+            use_folder(arg.split("=", 1)[1])
+        else:
+            rest.append(arg)
+        i += 1
+    return rest, None
 
 
 def _unknown_node(argv: list[str]) -> str | None:
@@ -85,7 +111,8 @@ commands:
   loadtest PATH --bots N [--url URL] [--rate R] [--json FILE] [--browser K] [--invalid-answers]
                  simulated participants through the whole flow, with a report and a data audit
   data export DIR [--out DIR] [--format parquet|csv] [--anonymize [--salt TEXT]]
-                 the collected data as files, one per table (--anonymize: panel ids hashed)"""
+                 the collected data as files, one per table (--anonymize: panel ids hashed)
+  assets fetch [--into DIR]   download the browser runtime's pinned files now (serve fetches them on first use)"""
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -109,6 +136,10 @@ def main(argv: list[str] | None = None) -> int:
         from .web.export import main as export
 
         return export(rest[1:])
+    if command == "assets":
+        from .web.browser.assets_cli import main as assets
+
+        return assets(rest)
     print(f"{USAGE}\n\nmugkit: error: unknown command {command!r}", file=sys.stderr)
     return 2
 

@@ -6,7 +6,10 @@ CDN, so the files travel in the wheel (committed here; a wheel is built without 
 pinned exactly in package.json; this script copies the files of the installed versions, writes
 ``mugkit/web/static/vendor/manifest.json`` (package, version, source, file, bytes and the SHA-384
 SRI hash of each file) and puts those hashes into the ``integrity`` attributes of
-``mugkit/web/templates/page.html``.
+``mugkit/web/templates/page.html``. It also writes ``mugkit/web/browser/pins.json``: the browser
+runtime's packages (Pyodide, onnxruntime-web), each with its tarball's ``integrity`` from
+package-lock.json and the SHA-256 of each file the browser loads. package-lock.json is the one
+source of the pins; an installed mugkit fetches those tarballs and checks them against pins.json.
 
 Usage (from the repository root, after ``npm ci``)::
 
@@ -14,7 +17,8 @@ Usage (from the repository root, after ``npm ci``)::
     python scripts/vendor_assets.py --check   # change nothing; exit 1 if anything is out of date
 
 To upgrade: change the exact versions in package.json, ``npm install``, run this script, commit
-package.json, package-lock.json, the vendored files, the manifest and the template together.
+package.json, package-lock.json, the vendored files, the manifest, pins.json and the template
+together.
 """
 
 from __future__ import annotations
@@ -46,16 +50,17 @@ ASSETS = [
     ("survey-core", "survey-core.fontless.min.css", "survey-core.fontless.min.css"),
 ]
 
-#: The browser runtime's large assets: served from node_modules (not copied: Pyodide alone is
-#: 14 MB), their hashes recorded in vendor/runtime.json and checked by the server at start.
-#: (npm package, folder inside it, files the browser loads.)
+#: The browser runtime's large assets, not vendored (27 MB): their pins — version, the tarball's
+#: integrity from package-lock.json, the SHA-256 of each file the browser loads — go into
+#: mugkit/web/browser/pins.json, from which an installed mugkit fetches and checks them
+#: (mugkit/web/browser/assets.py). (npm package, folder inside it, files the browser loads.)
 RUNTIME = [
     ("pyodide", "", ["pyodide.mjs", "pyodide.asm.mjs", "pyodide.asm.wasm", "python_stdlib.zip",
                      "pyodide-lock.json"]),
     # The wasm-only build, one thread (mugkit/web/static/client/runtime/onnx.js says why).
     ("onnxruntime-web", "dist", ["ort.wasm.bundle.min.mjs", "ort-wasm-simd-threaded.wasm"]),
 ]
-RUNTIME_MANIFEST = VENDOR / "runtime.json"
+PINS = ROOT / "mugkit" / "web" / "browser" / "pins.json"
 
 
 def sri(data: bytes) -> str:
@@ -105,21 +110,36 @@ def build_manifest() -> tuple[dict, dict[str, bytes]]:
     return manifest, contents
 
 
-def build_runtime_manifest() -> dict:
-    """vendor/runtime.json: version, bytes and SHA-256 of each runtime file in node_modules."""
-    pinned = pinned_versions()
+def locked_integrity() -> dict[str, str]:
+    """Top-level package -> the ``integrity`` (sha512 of its tarball) package-lock.json records."""
+    packages = json.loads((ROOT / "package-lock.json").read_text())["packages"]
+    return {k.removeprefix("node_modules/"): v["integrity"] for k, v in packages.items()
+            if k.startswith("node_modules/") and "integrity" in v}
+
+
+def tarball_path(package: str, version: str) -> str:
+    """The tarball's path on an npm registry (``@scope/name/-/name-1.0.0.tgz`` for a scoped one)."""
+    return f"{package}/-/{package.rsplit('/', 1)[-1]}-{version}.tgz"
+
+
+def build_pins() -> dict:
+    """pins.json: per runtime package its version and tarball integrity (from package-lock.json)
+    and the bytes and SHA-256 of each file the browser loads (read from node_modules)."""
+    pinned, locked, integrity = pinned_versions(), locked_versions(), locked_integrity()
     packages = []
     for package, folder, names in RUNTIME:
         base = NODE_MODULES / package / folder
         version = json.loads((NODE_MODULES / package / "package.json").read_text())["version"]
-        if version != pinned.get(package):
-            raise SystemExit(f"{package}: package.json pins {pinned.get(package)}, node_modules has {version}: "
-                             f"run `npm ci`")
+        if not (version == pinned.get(package) == locked.get(package)):
+            raise SystemExit(f"{package}: package.json pins {pinned.get(package)}, package-lock.json has "
+                             f"{locked.get(package)}, node_modules has {version}: run `npm ci`")
         files = [{"file": n, "bytes": (base / n).stat().st_size,
                   "sha256": hashlib.sha256((base / n).read_bytes()).hexdigest()} for n in names]
-        packages.append({"package": package, "version": version, "dir": folder, "files": files})
-    return {"about": "The browser runtime's files, served from node_modules and checked against these hashes "
-                     "(scripts/vendor_assets.py). Do not edit by hand.", "packages": packages}
+        packages.append({"package": package, "version": version, "tarball": tarball_path(package, version),
+                         "integrity": integrity[package], "dir": folder, "files": files})
+    return {"about": "The browser runtime's pinned npm packages and the files of each it serves, written by "
+                     "scripts/vendor_assets.py from package-lock.json and node_modules. Do not edit by hand.",
+            "packages": packages}
 
 
 _TAG = re.compile(r'<(?:script|link)\b[^>]*?(?:src|href)="/static/vendor/([^"]+)"[^>]*>')
@@ -152,14 +172,15 @@ def main(argv: list[str] | None = None) -> int:
     template = TEMPLATE.read_text()
     new_template = template_with_hashes(template, manifest)
 
-    runtime_text = json.dumps(build_runtime_manifest(), indent=2) + "\n"
-    contents[RUNTIME_MANIFEST.name] = runtime_text.encode()
+    pins_text = json.dumps(build_pins(), indent=2) + "\n"
     stale = [name for name, data in contents.items()
              if not (VENDOR / name).exists() or (VENDOR / name).read_bytes() != data]
     if not MANIFEST.exists() or MANIFEST.read_text() != manifest_text:
         stale.append(MANIFEST.name)
     if new_template != template:
         stale.append(str(TEMPLATE.relative_to(ROOT)))
+    if not PINS.exists() or PINS.read_text() != pins_text:
+        stale.append(str(PINS.relative_to(ROOT)))
     expected = set(contents) | {MANIFEST.name}
     extra = sorted(p.name for p in VENDOR.iterdir() if p.name not in expected) if VENDOR.exists() else []
 
@@ -175,6 +196,7 @@ def main(argv: list[str] | None = None) -> int:
         (VENDOR / name).write_bytes(data)
     MANIFEST.write_text(manifest_text)
     TEMPLATE.write_text(new_template)
+    PINS.write_text(pins_text)
     for name in extra:
         (VENDOR / name).unlink()
         print(f"removed vendor/{name}")

@@ -59,6 +59,10 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--pyodide-packages", default=None, metavar="URL|DIR",
                    help="where browsers load Pyodide's own packages (numpy …) from: a URL, or a folder this server "
                         "serves (offline labs). Default: Pyodide's official distribution of the pinned version")
+    p.add_argument("--assets", default=None, metavar="DIR",
+                   help="take the browser runtime's pinned files (Pyodide, onnxruntime-web) from DIR only, as `mugkit "
+                        "assets fetch --into DIR` filled it (labs without internet). Default: $MUGKIT_ASSETS, else "
+                        "node_modules or the user's cache, downloading them there once")
     p.add_argument("--allow-origin", action="append", default=[], metavar="URL",
                    help="also let pages of this origin (e.g. https://lab.example.org) open the live connection; "
                         "repeat for several (default: only pages of this server)")
@@ -305,6 +309,9 @@ def _preflight(paths: list[str], experiments: dict, checks: bool) -> None:
 def main(argv: list[str]) -> int:
     """The ``mugkit serve`` command."""
     args = _parser().parse_args(argv)
+    from .browser.assets_cli import use_folder
+
+    use_folder(args.assets)
     if not args.grace > 0:
         print("mugkit serve: --grace must be a positive number of seconds", file=sys.stderr)
         return 2

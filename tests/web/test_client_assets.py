@@ -1,6 +1,7 @@
 """The browser client's vendored assets: pinned in package.json and package-lock.json, copied by
 scripts/vendor_assets.py, each file's SHA-384 in the manifest and in the page template's
-`integrity` attributes; nothing loaded from another origin; everything in the wheel."""
+`integrity` attributes; nothing loaded from another origin; everything in the wheel. The browser
+runtime's pins (pins.json) agree with package-lock.json."""
 
 from __future__ import annotations
 
@@ -36,29 +37,46 @@ def test_every_vendored_file_matches_its_manifest_hash_and_size():
 
 
 def test_the_vendor_folder_holds_only_the_manifests_files():
-    listed = {e["file"] for e in MANIFEST["files"]} | {"manifest.json", "runtime.json"}
+    listed = {e["file"] for e in MANIFEST["files"]} | {"manifest.json"}
     assert {p.name for p in VENDOR.iterdir()} == listed
 
 
 def test_the_browser_runtime_files_are_served_only_as_pinned(tmp_path):
-    """Pyodide and onnxruntime-web come from node_modules, checked against vendor/runtime.json: a
-    file that differs is refused with what to do, and only listed files are served."""
-    from mugkit.web.browser.assets import RuntimeAssetError, RuntimeAssets, find_node_modules
+    """Pyodide and onnxruntime-web come from node_modules here (./dev runs npm ci), checked against
+    mugkit/web/browser/pins.json: a file that differs is refused with what to do, and only pinned
+    files are served."""
+    from mugkit.web.browser.assets import PINS, RuntimeAssetError, RuntimeAssets, find_node_modules
 
-    assets = RuntimeAssets.load()
-    assets.require()  # ./dev installs them with npm ci
+    assets = RuntimeAssets.load(fetch=False)
+    assets.require()
     version = assets.versions["pyodide"]
     assert assets.path("pyodide", version, "pyodide.asm.wasm").is_file()
     assert assets.path("pyodide", version, "package.json") is None  # present on disk, not pinned: not served
     assert assets.path("pyodide", "0.0.1", "pyodide.asm.wasm") is None
+    pins = json.loads(PINS.read_text())
     fake = tmp_path / "node_modules" / "pyodide"
     fake.mkdir(parents=True)
-    for f in json.loads((VENDOR / "runtime.json").read_text())["packages"][0]["files"]:
+    for f in pins["packages"][0]["files"]:
         (fake / f["file"]).write_bytes(b"not the pinned file")
-    broken = RuntimeAssets(json.loads((VENDOR / "runtime.json").read_text()), tmp_path / "node_modules")
-    with pytest.raises(RuntimeAssetError, match="npm ci"):
+    broken = RuntimeAssets(pins, {"pyodide": [fake]}, advice="run npm ci")
+    with pytest.raises(RuntimeAssetError, match=f"pyodide: .*pyodide.mjs is not the pinned {version}"):
         broken.require()
     assert find_node_modules() is not None
+
+
+def test_the_runtime_pins_are_package_locks():
+    """pins.json (in the package) repeats package-lock.json's versions and tarball integrity: one
+    source of truth, checked here."""
+    pins = json.loads((ROOT / "mugkit" / "web" / "browser" / "pins.json").read_text())
+    pinned = json.loads((ROOT / "package.json").read_text())["dependencies"]
+    locked = json.loads((ROOT / "package-lock.json").read_text())["packages"]
+    assert [p["package"] for p in pins["packages"]] == ["pyodide", "onnxruntime-web"]
+    for p in pins["packages"]:
+        lock = locked[f"node_modules/{p['package']}"]
+        assert p["version"] == lock["version"] == pinned[p["package"]], p["package"]
+        assert p["integrity"] == lock["integrity"] and p["integrity"].startswith("sha512-"), p["package"]
+        assert p["tarball"] == f"{p['package']}/-/{p['package']}-{p['version']}.tgz"
+        assert p["files"] and all(len(f["sha256"]) == 64 and f["bytes"] > 0 for f in p["files"])
 
 
 def test_versions_are_pinned_exactly_and_match_the_lockfile():
