@@ -9,7 +9,9 @@ experiments (``experiments/`` links to the repository's), so what a command writ
   or privileged port in the page is swapped for a free one (the only change made to a command);
 - ``mugkit check ...`` runs collecting only (``--collect-only``), unless it names one step or one
   check: the whole examples are checked by test_cli.py's ``test_examples_pass_every_check``;
-- ``mugkit data export ...`` runs on the data folder that serving wrote, and its files are there.
+- ``mugkit data export ...`` runs on the data folder that serving wrote, and its files are there;
+- ``mugkit assets fetch ...`` downloads from the npm registry into the scratch folder's own cache
+  (``XDG_CACHE_HOME``), as a fresh install would.
 
 A block marked ``<!-- not-run -->`` (a command on a file the page invents) is left out, as for the
 Python examples in test_docs.py. ``./dev`` lines wrap these same commands and are not run here.
@@ -89,7 +91,7 @@ def run_shown(where: str, args: list[str], cwd) -> None:
     if args[0] == "check" and not any("::" in a and not a.startswith("-") and ".py::" in a for a in args):
         args = args + ["--collect-only"]
     proc = subprocess.run(MUGKIT + args, cwd=cwd, capture_output=True, text=True, timeout=600,
-                          env=dict(os.environ, SDL_VIDEODRIVER="dummy"))
+                          env=dict(os.environ, SDL_VIDEODRIVER="dummy", XDG_CACHE_HOME=str(cwd / "cache")))
     assert proc.returncode == 0, f"{where}: `mugkit {shlex.join(args)}` exited {proc.returncode}:\n" \
                                  f"{(proc.stdout + proc.stderr)[-3000:]}"
 
@@ -104,6 +106,7 @@ def test_every_mugkit_command_the_docs_show_runs(scratch):
     # What the export commands of the pages promise is there.
     assert (scratch / "data" / "export" / "participants.parquet").exists()
     assert (scratch / "results" / "participants.csv").exists()
+    assert (scratch / "lab-assets").is_dir() and any((scratch / "cache").iterdir())
 
 
 def test_the_commands_are_found_and_comments_dropped():
