@@ -326,7 +326,8 @@ class Lobby:
                     "error": f"{kind} refused: {self.browser.game_events} loaded/load_failed messages are stored for "
                              f"this game already (limit game_events)"}
         game.events += 1
-        detail = {k: data.get(k) for k in ("stages", "bytes", "cached", "stage", "package", "reason") if k in data}
+        detail = {k: data.get(k) for k in ("stages", "bytes", "cached", "warm", "games", "start_ms", "stage", "package",
+                                           "reason") if k in data}
         if kind == "loaded" and isinstance(data.get("diverged"), str):
             await self._resume_diverged(p, game, data["diverged"][:2000])
         if kind == "load_failed" and data.get("stage") == "game":
