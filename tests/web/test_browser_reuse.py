@@ -116,6 +116,9 @@ def test_a_reload_after_kept_games_loads_python_again_and_resumes(chromium, serv
     # The second game (`walk`, in the kept worker): reload the page as soon as it plays.
     page.wait_for_function("() => document.querySelectorAll('.mk-game[data-warm=true]').length > 0",
                            timeout=120_000)
+    os.makedirs(SHOTS, exist_ok=True)
+    page.screenshot(path=os.path.join(SHOTS, "browser-second-game.png"))   # no loading screen
+    assert page.is_hidden(".mk-stage-overlay")
     page.reload()
     wait_loaded(page)
     assert page.get_attribute(".mk-game", "data-warm") == "false"   # a new page: a new worker
