@@ -8,6 +8,7 @@ resumes where the game stood."""
 from __future__ import annotations
 
 import os
+import shutil
 import time
 
 import pytest
@@ -128,3 +129,69 @@ def test_a_reload_after_kept_games_loads_python_again_and_resumes(chromium, serv
         ("first", "completed"), ("walk", "completed"), ("walk", "completed"), ("mapped", "completed")]
     for game_id, *_ in played:
         assert_played_and_verified(server, game_id)
+
+
+AI_STUDY = '''
+import mugkit as mk
+from envs.chase import ChaseEnv
+from envs.motion import KEYS
+
+
+@mk.policy
+def chaser():
+    return mk.Onnx("models/chaser.onnx")
+
+
+@mk.scene
+def welcome():
+    return mk.Page(title="Welcome", body="Two short chases.", button="Start")
+
+
+@mk.scene(players={"runner": mk.HUMAN, "chaser": "chaser"}, runtime="browser", fps=30, max_steps=20, keys=KEYS,
+          default_action=0)
+def chase(seed):
+    return ChaseEnv(render_mode="mug")
+
+
+@mk.scene
+def done():
+    return mk.Completion(code="A1TW1CE")
+
+
+FLOW = [welcome, mk.repeat(chase, 2), done]
+'''
+
+
+def test_a_later_game_with_the_same_onnx_model_reuses_its_session(chromium, tmp_path):
+    """Example (c)'s chaser twice: the second game opens no model (onnxruntime-web's session is
+    kept with the worker), and the chaser's moves in both games are the ones CPython's onnxruntime
+    makes (the server verifies both)."""
+    from serving import ROOT
+
+    study = tmp_path / "study"
+    (study / "envs").mkdir(parents=True)
+    (study / "models").mkdir()
+    for name in ("__init__.py", "chase.py", "motion.py"):
+        shutil.copy(os.path.join(ROOT, "experiments", "envs", name), study / "envs" / name)
+    shutil.copy(os.path.join(ROOT, "experiments", "models", "chaser.onnx"), study / "models" / "chaser.onnx")
+    (study / "aitwice.py").write_text(AI_STUDY)
+    served = serve(str(study / "aitwice.py"), data=str(tmp_path / "data"))
+    try:
+        page = chromium.new_page(viewport={"width": 1000, "height": 760})
+        start(page, f"{served.url}/aitwice/")
+        page.wait_for_selector("body[data-view=completion]", timeout=120_000)
+        played = games(served.data)
+        assert [(step, outcome) for _, step, _, outcome in played] == [("chase", "completed"), ("chase", "completed")]
+        loaded = loads(served.data)
+        first, second = (loaded[g] for g, *_ in played)
+        assert (first["warm"], second["warm"], second["games"]) == (False, True, 2)
+        assert "models" in first["stages"] and "models" not in second["stages"]
+        for game_id, *_ in played:
+            stored = stored_rows(served.data, game_id)
+            assert frames_of(stored) == {0: list(range(21))}
+            assert differences(stored, resimulate(served.data, game_id, str(study / "aitwice.py"))) == []
+            assert wait_verified(served.data, game_id) == "verified"
+            chaser = {r["action"] for (_, f, a), r in stored.items() if a == "chaser" and f > 0}
+            assert chaser, "the chaser acted"
+    finally:
+        served.stop()

@@ -15,7 +15,8 @@
 //
 // One worker plays the browser games of a page one after another (runtime/pool.js): Python,
 // mugkit and the study's packages stay loaded, and a later `start` loads only what its step adds
-// (`warm: true` and `games`, this worker's count of games, in `loaded`). Each game is opened
+// (`warm: true` and `games`, this worker's count of games, in `loaded`), and ONNX models already
+// opened are not opened again. Each game is opened
 // afresh from its spec (a new env from the step function, its own seed); the experiment module
 // stays imported, as it does in the server's process. A game that raised is never followed here:
 // the page ends this worker and starts a new one.
@@ -25,7 +26,7 @@ import {attachModels, loadOrt, prefetch} from "./onnx.js";
 
 const ROWS_EVERY_MS = 250;   // how often played rows go to the page (then to the server)
 
-let python = null;  // {py, have, ort, games}: kept from one game to the next
+let python = null;  // {py, have, ort, models, games}: kept from one game to the next
 let state = null;   // the game playing: {py, game, ort, sessions, browserAi, period, stopped}
 
 const post = (message) => self.postMessage(message);
@@ -53,7 +54,7 @@ async function ready(boot) {
   const onProgress = (p) => post({type: "progress", ...p});
   if (python) return topUpPython(python.py, boot, python.have, onProgress);
   const booted = await bootPython(boot, onProgress);
-  python = {py: booted.py, have: booted.have, ort: null, games: 0};
+  python = {py: booted.py, have: booted.have, ort: null, models: new Map(), games: 0};
   return booted;
 }
 
@@ -73,14 +74,13 @@ async function start({boot, record}) {
     const game = await openGame(py, boot);
     const browserAi = py.pyimport("mugkit.runtime.browser_ai");
     let sessions = null;
-    const models = browserAi.model_files(game.driver);
-    const hasModels = models.length > 0;
-    models.destroy();
-    if (hasModels) {
-      progress.begin("models");
+    const keys = modelKeys(browserAi, game.driver);
+    if (keys.length) {
+      // A stage only when something opens: a later game's models may all be open already.
+      if (keys.some((key) => !python.models.has(key))) progress.begin("models");
       if (!boot.ort) throw new LoadError("models", "this server does not serve onnxruntime-web", "onnxruntime-web");
       python.ort = python.ort || await loadOrt(boot.ort);
-      sessions = await attachModels(python.ort, browserAi, game.driver);
+      sessions = await attachModels(python.ort, browserAi, game.driver, python.models);
     }
     state = {py, game, ort: python.ort, sessions, browserAi, period: 1000 / game.driver.options.fps, stopped: false};
     progress.begin("resume");
@@ -94,6 +94,22 @@ async function start({boot, record}) {
       err.package ?? null);
   }
   run();
+}
+
+/** The keys (hashes of the bytes) of the game's ONNX models. */
+function modelKeys(browserAi, driver) {
+  const files = browserAi.model_files(driver);
+  const keys = [];
+  try {
+    for (let i = 0; i < files.length; i++) {
+      const file = files.get(i);
+      keys.push(file.key);
+      file.destroy();
+    }
+  } finally {
+    files.destroy();
+  }
+  return keys;
 }
 
 /** The game is over: its Python objects go; Python itself stays for the page's next game. */
