@@ -59,3 +59,31 @@ def test_another_pyodide_or_package_source_needs_a_new_worker():
     assert not fits([boot(MUGKIT, STUDY_A)], boot(MUGKIT, STUDY_A, pyodide="/runtime/pyodide/0.29.3/"))
     assert not fits([boot(MUGKIT, STUDY_A)], boot(MUGKIT, STUDY_A, packages="https://cdn.example/"))
     assert not fits([], boot(MUGKIT, STUDY_A))
+
+
+def test_forget_study_drops_the_earlier_steps_files_and_modules(tmp_path, monkeypatch):
+    """What a kept worker does before another step's experiment wheel (runtime/boot.js): the next
+    import reads the new files, and a module only the earlier step shipped is gone."""
+    import importlib
+    import sys
+
+    from mugkit.browser import forget_study
+
+    study = tmp_path / "study"
+    (study / "pkg_ks").mkdir(parents=True)
+    (study / "exp_ks.py").write_text("import pkg_ks.rules\nVALUE = 1\n")
+    (study / "pkg_ks" / "__init__.py").write_text("")
+    (study / "pkg_ks" / "rules.py").write_text("")
+    (study / "only_first_ks.py").write_text("")
+    monkeypatch.syspath_prepend(str(study))
+    assert importlib.import_module("exp_ks").VALUE == 1
+    importlib.import_module("only_first_ks")
+
+    assert sorted(forget_study(str(study))) == ["exp_ks", "only_first_ks", "pkg_ks", "pkg_ks.rules"]
+    assert not study.exists() and "json" in sys.modules   # the rest of Python stays
+    study.mkdir()
+    (study / "exp_ks.py").write_text("VALUE = 2\n")
+    assert importlib.import_module("exp_ks").VALUE == 2
+    with pytest.raises(ModuleNotFoundError):
+        importlib.import_module("only_first_ks")
+    forget_study(str(study))

@@ -146,19 +146,12 @@ async function installWheels(py, wheels, progress, have) {
  *  earlier step's files go, and so do the modules imported from them, so the new step sees
  *  exactly its own files and imports them afresh, as a new Python would. */
 function replaceStudy(py) {
-  const root = JSON.stringify(STUDY_DIR);
-  py.runPython(`
-import importlib, os, shutil, sys
-def _from_study(m, root=${root} + "/"):
-    paths = [getattr(m, "__file__", None) or "", *list(getattr(m, "__path__", None) or [])]
-    return any(str(p).startswith(root) for p in paths)
-for _name in [n for n, m in list(sys.modules.items()) if _from_study(m)]:
-    del sys.modules[_name]
-if os.path.isdir(${root}):
-    shutil.rmtree(${root})
-importlib.invalidate_caches()
-del _from_study
-`);
+  const browser = py.pyimport("mugkit.browser");
+  try {
+    browser.forget_study(STUDY_DIR).destroy();
+  } finally {
+    browser.destroy();
+  }
 }
 
 /**
