@@ -14,12 +14,12 @@
 // than skipping any: the lateness is in each row (late_ms) and the page shows a notice.
 //
 // One worker plays the browser games of a page one after another (runtime/pool.js): Python,
-// mugkit and the study's packages stay loaded, and a later `start` loads only what its step adds
-// (`warm: true` and `games`, this worker's count of games, in `loaded`), and ONNX models already
-// opened are not opened again. Each game is opened
-// afresh from its spec (a new env from the step function, its own seed); the experiment module
-// stays imported, as it does in the server's process. A game that raised is never followed here:
-// the page ends this worker and starts a new one.
+// mugkit, the study's packages and its ONNX sessions stay loaded, and a later `start` loads only
+// what its step adds (`loaded` then says `warm: true`; `games` counts this worker's games). Each
+// game is opened afresh from its spec (a new env from the step function, its own seed); the
+// experiment module stays imported, as it does in the server's process (boot.js replaces it when
+// a step ships other files). A game that raised is never followed here: the page ends this
+// worker and starts a new one.
 
 import {bootPython, lastLine, LoadError, missingModule, STUDY_DIR, topUpPython} from "./boot.js";
 import {attachModels, loadOrt, prefetch} from "./onnx.js";
