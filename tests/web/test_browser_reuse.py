@@ -195,3 +195,63 @@ def test_a_later_game_with_the_same_onnx_model_reuses_its_session(chromium, tmp_
             assert chaser, "the chaser acted"
     finally:
         served.stop()
+
+
+PACKAGE_STUDY = '''
+import mugkit as mk
+from walker import Walk
+
+GAME = dict(players={"player": mk.HUMAN}, runtime="browser", keys={"ArrowRight": 2}, default_action=1, fps=30,
+            max_steps=20)
+
+
+@mk.scene
+def welcome():
+    return mk.Page(title="Welcome", body="Two short walks.", button="Start")
+
+
+@mk.scene(**GAME)
+def plain(seed):
+    return Walk()
+
+
+@mk.scene(**GAME, packages=("farama-notifications==0.0.6",))
+def with_package(seed):
+    import farama_notifications  # a pure package our server serves as a wheel: only this step has it
+    return Walk(start=len(farama_notifications.__name__))
+
+
+@mk.scene
+def done():
+    return mk.Completion(code="PKGTW1CE")
+
+
+FLOW = [welcome, plain, with_package, done]
+'''
+
+
+def test_a_later_step_with_a_package_loads_it_into_the_kept_python(chromium, tmp_path):
+    """The second step declares a package the first did not: the kept worker installs its wheel
+    (and only that) and plays the game; the server verifies both."""
+    study = tmp_path / "study"
+    study.mkdir()
+    walker = open(TWICE).read().split("KEYS = ")[0]   # the Walk env of _twice.py, on its own
+    (study / "walker.py").write_text(walker)
+    (study / "pkgtwice.py").write_text(PACKAGE_STUDY)
+    served = serve(str(study / "pkgtwice.py"), data=str(tmp_path / "data"))
+    try:
+        page = chromium.new_page(viewport={"width": 1000, "height": 760})
+        start(page, f"{served.url}/pkgtwice/")
+        page.wait_for_selector("body[data-view=completion]", timeout=120_000)
+        played = games(served.data)
+        assert [(step, outcome) for _, step, _, outcome in played] == [
+            ("plain", "completed"), ("with_package", "completed")]
+        loaded = loads(served.data)
+        first, second = (loaded[g] for g, *_ in played)
+        assert (first["warm"], second["warm"], second["games"]) == (False, True, 2)
+        assert second["bytes"] > 0 and "python" not in second["stages"]   # the package's wheel, no Python
+        for game_id, *_ in played:
+            assert frames_of(stored_rows(served.data, game_id)) == {0: list(range(21))}
+            assert wait_verified(served.data, game_id) == "verified"
+    finally:
+        served.stop()
