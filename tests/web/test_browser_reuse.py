@@ -1,9 +1,10 @@
 """One participant's browser games in a row, in Debian's Chromium (tests/web/studies/_twice.py):
 the page keeps its Pyodide worker from one game to the next, so only the first game loads
 Python. Every game is still a game of its own — its own env and seed, its rows verified by the
-server — a step that ships other files gets exactly its own, and a game that raised leaves no
-worker behind: the next game starts a new one. A reload after kept games loads Python again and
-resumes where the game stood."""
+server — a step that ships other files gets exactly its own, a step that declares another package
+gets it installed, an ONNX model already open is not opened again, and a game that raised leaves
+no worker behind: the next game starts a new one. A reload after kept games loads Python again
+and resumes where the game stood."""
 
 from __future__ import annotations
 

@@ -1,7 +1,8 @@
 """When the page may play a participant's next browser game in the worker it kept
 (mugkit/web/static/client/runtime/pool.js `fits`), run in Node: the same Pyodide and package source,
-and no package whose other build is imported already. (Chromium plays the games themselves in
-tests/web/test_browser_reuse.py.)"""
+and no package whose other build is imported already; and what it forgets before another step's
+files (mugkit.browser.forget_study, in CPython). Chromium plays the games themselves in
+tests/web/test_browser_reuse.py."""
 
 from __future__ import annotations
 
