@@ -6,13 +6,16 @@ participant), so the browser plays the step the server collected.
 
 from __future__ import annotations
 
+import importlib
 import os
+import shutil
+import sys
 
 from .collect import Experiment, load_experiment
 from .games import Participant, build_game
 from .runtime.browser_game import BrowserGame
 
-__all__ = ["open_game", "game_from_spec"]
+__all__ = ["open_game", "game_from_spec", "forget_study"]
 
 
 def open_game(spec_json: str, study_dir: str) -> BrowserGame:
@@ -40,3 +43,22 @@ def game_from_spec(experiment: Experiment, spec: dict) -> BrowserGame:
     built = build_game(step, experiment.policies, seed=int(spec["seed"]), participant=participant,
                        group=[participant])
     return BrowserGame(spec["game"], built.driver(render=True), spec["agent"])
+
+
+def forget_study(study_dir: str) -> list[str]:
+    """Removes the unpacked experiment folder ``study_dir`` and forgets the modules imported from
+    it, so that the next step's experiment wheel, unpacked there, is imported afresh from exactly
+    its own files (a worker kept from an earlier game of another step). Returns the names of the
+    modules forgotten."""
+    root = os.path.join(os.path.abspath(study_dir), "")
+    forgotten = [name for name, module in list(sys.modules.items()) if _imported_from(module, root)]
+    for name in forgotten:
+        del sys.modules[name]
+    shutil.rmtree(study_dir, ignore_errors=True)
+    importlib.invalidate_caches()
+    return forgotten
+
+
+def _imported_from(module: object, root: str) -> bool:
+    paths = [getattr(module, "__file__", None) or "", *list(getattr(module, "__path__", None) or [])]
+    return any(str(p).startswith(root) for p in paths)

@@ -327,6 +327,8 @@ class Lobby:
                              f"this game already (limit game_events)"}
         game.events += 1
         detail = {k: data.get(k) for k in ("stages", "bytes", "cached", "stage", "package", "reason") if k in data}
+        if kind == "loaded":
+            detail.update(_start_figures(data))
         if kind == "loaded" and isinstance(data.get("diverged"), str):
             await self._resume_diverged(p, game, data["diverged"][:2000])
         if kind == "load_failed" and data.get("stage") == "game":
@@ -404,3 +406,14 @@ class Lobby:
                 await self._waitroom_news()
             except Exception:  # a failure here must not stop the clock of every other waitroom
                 log.exception("the waitroom clock failed once; it goes on")
+
+
+def _start_figures(data: dict) -> dict:
+    """A ``loaded`` message's ``warm``, ``games`` and ``start_ms`` (protocol.py), as stored: a
+    bool, and non-negative numbers or None (whatever else a page sends)."""
+    def number(v: Any) -> float | None:
+        ok = isinstance(v, (int, float)) and not isinstance(v, bool) and 0 <= v < 1e12
+        return v if ok else None
+
+    return {"warm": data.get("warm") is True, "games": number(data.get("games")),
+            "start_ms": number(data.get("start_ms"))}

@@ -99,7 +99,10 @@ Browser runtime (``runtime="browser"`` steps with one human; mugkit/web/browser/
       (null: nothing stored, start afresh). Send unacknowledged batches first. ``session`` (a
       random id per page, at most 64 characters) makes this page the one that records the game.
     - ``loaded``: ``{"game", "stages": {stage: ms}, "bytes": int, "cached": bool, "diverged": str |
-      null}`` — the loading time, stored as a ``game_loaded`` event. ``diverged``: after a
+      null, "warm": bool, "games": int, "start_ms": int | null}`` — the loading time, stored as a
+      ``game_loaded`` event. ``warm``: Python was loaded already (an earlier browser game of the
+      page played in the same worker); ``games``: the worker's count of games, this one included;
+      ``start_ms``: from the game view's arrival to its first frame. ``diverged``: after a
       resume, the tagged JSON of the first re-simulated frame whose actions or rewards differ
       from the stored ones (logged, and stored as a ``game_resume_diverged`` event).
     - ``load_failed``: ``{"game", "session", "stage", "package", "reason"}`` — logged by the server (which

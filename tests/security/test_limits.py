@@ -428,6 +428,21 @@ def test_loaded_events_per_game_are_capped(server):
     assert stored == 50
 
 
+def test_a_loaded_messages_start_figures_are_stored_as_plain_values(server):
+    b = Raw(port_of(server), source="127.0.0.31")
+    game = b.join("_inbrowser")["game"]
+    honest = b.call("loaded", {"game": game, "stages": {"wheels": 2}, "bytes": 0, "cached": True, "diverged": None,
+                               "warm": True, "games": 2, "start_ms": 21})
+    odd = b.call("loaded", {"game": game, "stages": {}, "bytes": 0, "cached": True, "diverged": None,
+                            "warm": "yes", "games": "x" * 1000, "start_ms": -5})
+    b.close()
+    assert honest == odd == {"ok": True}
+    with sqlite3.connect(server.database) as db:
+        stored = [json.loads(d) for (d,) in db.execute(
+            "select detail from events where kind = 'game_loaded' and detail like ? order by id", (f"%{game}%",))]
+    assert [(d["warm"], d["games"], d["start_ms"]) for d in stored] == [(True, 2, 21), (False, None, None)]
+
+
 def test_a_message_flood_on_one_connection_is_answered_with_the_limit(server):
     b = Raw(port_of(server), source="127.0.0.9")
     b.join("_walk")

@@ -117,9 +117,13 @@ async function loadPyodidePackages(py, names, baseUrl) {
   }
 }
 
-async function installWheels(py, wheels, progress) {
+/** Unpacks the wheels not yet in `have` (a Set of wheel URLs, updated): packages into
+ *  site-packages, the experiment wheel into STUDY_DIR. Another experiment wheel than the one
+ *  unpacked before replaces it (`replaceStudy`). */
+async function installWheels(py, wheels, progress, have) {
   const site = py.runPython("import sysconfig; sysconfig.get_paths()['purelib']");
   for (const wheel of wheels) {
+    if (have.has(wheel.url)) continue;
     let data;
     try {
       data = await download(absolute(wheel.url), (n) => progress.bytes(n), wheel.integrity);
@@ -127,20 +131,38 @@ async function installWheels(py, wheels, progress) {
       throw new LoadError("wheels", `${wheel.file} did not download: ${err.message}`, wheel.file);
     }
     const study = wheel.kind === "experiment";
+    if (study && have.study) {
+      replaceStudy(py);
+      have.delete(have.study);
+    }
     py.FS.mkdirTree(study ? STUDY_DIR : site);
     py.unpackArchive(data, study ? "zip" : "wheel", {extractDir: study ? STUDY_DIR : site});
+    have.add(wheel.url);
+    if (study) have.study = wheel.url;
+  }
+}
+
+/** Before another step's experiment wheel is unpacked in a Python kept from an earlier game: the
+ *  earlier step's files go, and so do the modules imported from them, so the new step sees
+ *  exactly its own files and imports them afresh, as a new Python would. */
+function replaceStudy(py) {
+  const browser = py.pyimport("mugkit.browser");
+  try {
+    browser.forget_study(STUDY_DIR).destroy();
+  } finally {
+    browser.destroy();
   }
 }
 
 /**
  * Loads Pyodide and installs everything `boot` (a `game` view's boot, mugkit/web/protocol.py)
  * names. `onProgress({stage, loaded, total})` is told as stages begin and bytes arrive.
- * Resolves to {py, stages: {stage: ms}, bytes, cached}; rejects with a LoadError.
+ * Resolves to {py, stages: {stage: ms}, bytes, cached, progress, have}; rejects with a LoadError.
+ * `have` (what is installed) goes to `topUpPython` for a later game in the same Python.
  */
 export async function bootPython(boot, onProgress = () => {}) {
-  const pyodideBytes = Object.values(boot.sizes || {}).reduce((a, b) => a + b, 0);
-  const wheelBytes = (boot.wheels || []).reduce((a, w) => a + (w.bytes || 0), 0);
-  const progress = new Progress(pyodideBytes + wheelBytes, onProgress);
+  const have = new Set();
+  const progress = new Progress(bootBytes(boot, have, true), onProgress);
   let loaded;
   try {
     loaded = await loadPyodideFiles(boot, progress);
@@ -148,12 +170,34 @@ export async function bootPython(boot, onProgress = () => {}) {
     throw err instanceof LoadError ? err : new LoadError(progress.stage || "download", `Pyodide did not load: ${err.message}`, "pyodide");
   }
   const {py, cached} = loaded;
+  await install(py, boot, progress, have);
+  return {py, stages: progress.stages, bytes: progress.loaded, cached, progress, have};
+}
+
+/**
+ * Readies a Python that `bootPython` loaded for an earlier game for the game `boot` describes:
+ * loads the Pyodide packages and installs the wheels it lacks (`have`, updated), nothing else.
+ * Resolves like `bootPython` (`cached`: true, nothing of Pyodide loaded again).
+ */
+export async function topUpPython(py, boot, have, onProgress = () => {}) {
+  const progress = new Progress(bootBytes(boot, have, false), onProgress);
+  await install(py, boot, progress, have);
+  return {py, stages: progress.stages, bytes: progress.loaded, cached: true, progress, have};
+}
+
+async function install(py, boot, progress, have) {
   progress.begin("packages");
-  await loadPyodidePackages(py, boot.pyodide_packages || [], boot.packages_url);
+  const missing = (boot.pyodide_packages || []).filter((name) => !(name in py.loadedPackages));
+  await loadPyodidePackages(py, missing, boot.packages_url);
   progress.begin("wheels");
-  await installWheels(py, boot.wheels || [], progress);
+  await installWheels(py, boot.wheels || [], progress, have);
   progress.end();
-  return {py, stages: progress.stages, bytes: progress.loaded, cached, progress};
+}
+
+/** The bytes a boot downloads: Pyodide's files (on a first load) and the wheels not in `have`. */
+function bootBytes(boot, have, first) {
+  const pyodideBytes = first ? Object.values(boot.sizes || {}).reduce((a, b) => a + b, 0) : 0;
+  return pyodideBytes + (boot.wheels || []).filter((w) => !have.has(w.url)).reduce((a, w) => a + (w.bytes || 0), 0);
 }
 
 /** The module a Python exception says is missing (`No module named 'x'`), or null. */

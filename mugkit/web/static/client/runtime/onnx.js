@@ -110,8 +110,11 @@ const TO_JS = {dict_converter: Object.fromEntries, create_pyproxies: false};
  * mugkit.runtime.driver.FrameDriver) and attaches it to its mk.Onnx players. `browserAi` is
  * pyodide.pyimport("mugkit.runtime.browser_ai"). Resolves to the sessions for `prefetch`; rejects
  * with the PythonError of browser_ai.attach (a PolicyError) when a model does not open.
+ * `opened` (a Map, updated) keeps sessions from earlier games of the worker: a model's key is the
+ * hash of its bytes, and a session keeps no state between runs (recurrent state is fed from
+ * Python), so a later game with the same model reuses its session rather than opening it again.
  */
-export async function attachModels(ort, browserAi, driver) {
+export async function attachModels(ort, browserAi, driver, opened = new Map()) {
   const files = browserAi.model_files(driver);
   const models = [];
   try {
@@ -125,8 +128,14 @@ export async function attachModels(ort, browserAi, driver) {
   } finally {
     files.destroy();
   }
-  const {sessions, metadata} = await createSessions(ort, models);
-  for (const {key} of models) browserAi.attach(driver, key, metadata[key]);
+  const created = await createSessions(ort, models.filter(({key}) => !opened.has(key)));
+  for (const [key, session] of created.sessions) opened.set(key, {session, metadata: created.metadata[key]});
+  const sessions = new Map();
+  for (const {key} of models) {
+    const kept = opened.get(key);
+    if (kept) sessions.set(key, kept.session);
+    browserAi.attach(driver, key, kept ? kept.metadata : created.metadata[key]);
+  }
   return sessions;
 }
 

@@ -4,20 +4,30 @@
 // runs ONNX models (onnx.js) and passes messages.
 //
 // Page → worker: {type: "start", boot, record}, {type: "keys", message}, {type: "stop"}.
-// Worker → page: {type: "progress", stage, loaded, total}, {type: "loaded", stages, bytes, cached, diverged},
+// Worker → page: {type: "progress", stage, loaded, total},
+//   {type: "loaded", stages, bytes, cached, diverged, warm, games},
 //   {type: "frame", text} (a `frame` message as JSON text), {type: "rows", text} (tagged JSON),
 //   {type: "timing", fps, late_ms}, {type: "finished"}, {type: "failed", stage, package, reason}.
 //
 // The clock runs on absolute deadlines with setTimeout, never requestAnimationFrame (a hidden tab
 // stops animation frames). A machine too slow for the step's fps plays every frame late rather
 // than skipping any: the lateness is in each row (late_ms) and the page shows a notice.
+//
+// One worker plays the browser games of a page one after another (runtime/pool.js): Python,
+// mugkit, the study's packages and its ONNX sessions stay loaded, and a later `start` loads only
+// what its step adds (`loaded` then says `warm: true`; `games` counts this worker's games). Each
+// game is opened afresh from its spec (a new env from the step function, its own seed); the
+// experiment module stays imported, as it does in the server's process (boot.js replaces it when
+// a step ships other files). A game that raised is never followed here: the page ends this
+// worker and starts a new one.
 
-import {bootPython, lastLine, LoadError, missingModule, STUDY_DIR} from "./boot.js";
+import {bootPython, lastLine, LoadError, missingModule, STUDY_DIR, topUpPython} from "./boot.js";
 import {attachModels, loadOrt, prefetch} from "./onnx.js";
 
 const ROWS_EVERY_MS = 250;   // how often played rows go to the page (then to the server)
 
-let state = null;   // {py, game, ort, sessions, browserAi, period, stopped}
+let python = null;  // {py, have, ort, models, games}: kept from one game to the next
+let state = null;   // the game playing: {py, game, ort, sessions, browserAi, period, stopped}
 
 const post = (message) => self.postMessage(message);
 
@@ -39,40 +49,76 @@ async function openGame(py, boot) {
   }
 }
 
+/** Loads Python for the first game, or what the next game lacks in the Python kept. */
+async function ready(boot) {
+  const onProgress = (p) => post({type: "progress", ...p});
+  if (python) return topUpPython(python.py, boot, python.have, onProgress);
+  const booted = await bootPython(boot, onProgress);
+  python = {py: booted.py, have: booted.have, ort: null, models: new Map(), games: 0};
+  return booted;
+}
+
 async function start({boot, record}) {
+  if (state && !state.stopped) return fail("worker", "a game is still playing in this worker");
+  const warm = python !== null;
   let booted;
   try {
-    booted = await bootPython(boot, (p) => post({type: "progress", ...p}));
+    booted = await ready(boot);
   } catch (err) {
     return fail(err.stage || "download", err.message, err.package);
   }
   const {py, progress} = booted;
+  python.games += 1;
   try {
     progress.begin("experiment");
     const game = await openGame(py, boot);
     const browserAi = py.pyimport("mugkit.runtime.browser_ai");
-    let ort = null;
     let sessions = null;
-    const models = browserAi.model_files(game.driver);
-    const hasModels = models.length > 0;
-    models.destroy();
-    if (hasModels) {
-      progress.begin("models");
+    const keys = modelKeys(browserAi, game.driver);
+    if (keys.length) {
+      // A stage only when something opens: a later game's models may all be open already.
+      if (keys.some((key) => !python.models.has(key))) progress.begin("models");
       if (!boot.ort) throw new LoadError("models", "this server does not serve onnxruntime-web", "onnxruntime-web");
-      ort = await loadOrt(boot.ort);
-      sessions = await attachModels(ort, browserAi, game.driver);
+      python.ort = python.ort || await loadOrt(boot.ort);
+      sessions = await attachModels(python.ort, browserAi, game.driver, python.models);
     }
-    state = {py, game, ort, sessions, browserAi, period: 1000 / game.driver.options.fps, stopped: false};
+    state = {py, game, ort: python.ort, sessions, browserAi, period: 1000 / game.driver.options.fps, stopped: false};
     progress.begin("resume");
     await begin(record);
     progress.end();
     const diverged = game.divergence() ?? null;   // a resumed replay that did not match the record
-    post({type: "loaded", stages: progress.stages, bytes: progress.loaded, cached: booted.cached, diverged});
+    post({type: "loaded", stages: progress.stages, bytes: progress.loaded, cached: booted.cached, diverged,
+      warm, games: python.games});
   } catch (err) {
     return fail(err.stage || "experiment", err instanceof LoadError ? err.message : lastLine(err?.message ?? err),
       err.package ?? null);
   }
   run();
+}
+
+/** The keys (hashes of the bytes) of the game's ONNX models. */
+function modelKeys(browserAi, driver) {
+  const files = browserAi.model_files(driver);
+  const keys = [];
+  try {
+    for (let i = 0; i < files.length; i++) {
+      const file = files.get(i);
+      keys.push(file.key);
+      file.destroy();
+    }
+  } finally {
+    files.destroy();
+  }
+  return keys;
+}
+
+/** The game is over: its Python objects go; Python itself stays for the page's next game. */
+function release() {
+  const {game, browserAi} = state;
+  state.stopped = true;
+  state = null;
+  game.destroy();
+  browserAi.destroy();
 }
 
 /** What the env raised, where the game stood and the line of the experiment's code that raised
@@ -108,39 +154,40 @@ async function begin(record) {
   post({type: "frame", text: game.snapshot()});
 }
 
-function sendRows() {
-  const text = state.game.take_rows();
+function sendRows(s = state) {
+  const text = s.game.take_rows();
   if (text !== undefined && text !== null) post({type: "rows", text});
 }
 
 /** The clock: one tick per period on absolute deadlines. */
 function run() {
-  const {period} = state;
+  const s = state;   // this game's: a later game's state is never ticked by this loop
+  const {period} = s;
   let deadline = performance.now() + period;
   let lastRows = performance.now();
   let played = 0;
   let windowStart = performance.now();
   let worstLate = 0;
   const tick = async () => {
-    if (state.stopped) return;
+    if (s.stopped) return;
     const now = performance.now();
     const late = now - deadline;
     // After a long stall (a suspended laptop), count again from now instead of a burst of frames.
     deadline = late < 5 * period ? deadline + period : now + period;
     try {
-      await prefetch(state.ort, state.browserAi, state.game.driver, state.sessions);
-      const text = state.game.tick((performance.timeOrigin + now) / 1000, Math.max(0, late));
+      await prefetch(s.ort, s.browserAi, s.game.driver, s.sessions);
+      const text = s.game.tick((performance.timeOrigin + now) / 1000, Math.max(0, late));
       if (text !== undefined && text !== null) {
         post({type: "frame", text});
         played += 1;
         worstLate = Math.max(worstLate, late);
       }
     } catch (err) {
-      sendRows();
+      sendRows(s);
       return fail("game", crashReason(err));
     }
-    if (now - lastRows >= ROWS_EVERY_MS || state.game.finished) {
-      sendRows();
+    if (now - lastRows >= ROWS_EVERY_MS || s.game.finished) {
+      sendRows(s);
       lastRows = now;
     }
     if (now - windowStart >= 1000) {
@@ -149,8 +196,9 @@ function run() {
       worstLate = 0;
       windowStart = now;
     }
-    if (state.game.finished) {
-      sendRows();
+    if (s.game.finished) {
+      sendRows(s);
+      release();
       post({type: "finished"});
       return;
     }

@@ -2,10 +2,13 @@
 // (runtime/worker.js) on this machine; the page draws its frames with the same renderer as a
 // server game, sends it the keys, and passes its step rows on to the server (runtime/outbox.js).
 // A loading screen shows real progress (bytes and stages) until the first frame; a failure shows
-// what failed and tells the server; a machine too slow for the game's fps gets a notice.
+// what failed and tells the server; a machine too slow for the game's fps gets a notice. The
+// worker is the page's kept one when an earlier game finished in it (runtime/pool.js): Python is
+// loaded already, and the loading screen shows only if the start takes longer than WARM_QUIET_MS.
 
 import {card, el} from "../dom.js";
 import {Outbox} from "../runtime/outbox.js";
+import {takeWorker} from "../runtime/pool.js";
 import {GameView} from "./game.js";
 
 const STAGES = {
@@ -18,6 +21,7 @@ const STAGES = {
   resume: "Resuming where you left off",
 };
 const SLOW_FRACTION = 0.8;   // below this share of the fps for two seconds, the notice shows
+const WARM_QUIET_MS = 1000;  // a kept worker's start shows no loading screen unless slower than this
 
 function megabytes(n) {
   return (n / 1e6).toFixed(1);
@@ -43,10 +47,20 @@ export class BrowserGameView extends GameView {
     this.outbox = new Outbox({experiment: this.ctx.experiment, game, session: this.session, link: this.ctx.link,
       onError: (text) => console.warn(text), onSuperseded: () => this.superseded(),
       onSaving: (slow) => this.saving(slow)});
-    this.worker = new Worker(new URL("../runtime/worker.js", import.meta.url), {type: "module"});
-    this.worker.onmessage = ({data}) => this.fromWorker(data);
+    this.mountedAt = performance.now();
+    this.worker = takeWorker(boot);
+    this.worker.onmessage = (data) => this.fromWorker(data);
     this.worker.onerror = (event) => this.failed({stage: "worker", reason: event.message || "the game's worker stopped"});
+    if (this.worker.warm) this.quietLoading();
     this.begin(boot);
+  }
+
+  /** Python is loaded already: no loading screen flashes before a start this quick. */
+  quietLoading() {
+    this.overlay.hidden = true;
+    this.quietTimer = setTimeout(() => {
+      if (!this.root.dataset.loaded && !this.root.dataset.failed && !this.root.dataset.superseded) this.overlay.hidden = false;
+    }, WARM_QUIET_MS);
   }
 
   /** Shows "saving…" while the server is slow to acknowledge rows (they stay on this page meanwhile). */
@@ -63,7 +77,7 @@ export class BrowserGameView extends GameView {
     await this.outbox.drained();
     const reply = await this.ctx.link.request("resume", {game: this.message.game, session: this.session});
     if (!reply.ok) return this.failed({stage: "resume", reason: reply.error});
-    this.worker.postMessage({type: "start", boot, record: reply.record ?? null});
+    this.worker?.start(boot, reply.record ?? null);
   }
 
   /** The view came again (a reconnection): the game never stopped here, so keep drawing it, and
@@ -74,7 +88,7 @@ export class BrowserGameView extends GameView {
   }
 
   sendKeys(message) {
-    this.worker?.postMessage({type: "keys", message});
+    this.worker?.send({type: "keys", message});
   }
 
   fromWorker(data) {
@@ -92,7 +106,10 @@ export class BrowserGameView extends GameView {
 
   workerFrame(message) {
     // The first frame shows where the game (re)started: after a reload, where its record ends.
-    if (!this.root.dataset.firstFrame) this.root.dataset.firstFrame = `${message.episode}:${message.frame}`;
+    if (!this.root.dataset.firstFrame) {
+      this.root.dataset.firstFrame = `${message.episode}:${message.frame}`;
+      this.startMs = Math.round(performance.now() - this.mountedAt);   // the view came → its first frame
+    }
     this.frame(message);
   }
 
@@ -105,10 +122,13 @@ export class BrowserGameView extends GameView {
     }
   }
 
-  loaded({stages, bytes, cached, diverged}) {
+  loaded({stages, bytes, cached, diverged, warm, games}) {
+    clearTimeout(this.quietTimer);
     this.overlay.hidden = true;
     this.root.dataset.loaded = "true";
-    this.ctx.link.request("loaded", {game: this.message.game, stages, bytes, cached, diverged: diverged ?? null});
+    this.root.dataset.warm = warm ? "true" : "false";
+    this.ctx.link.request("loaded", {game: this.message.game, stages, bytes, cached, diverged: diverged ?? null,
+      warm: Boolean(warm), games, start_ms: this.startMs ?? null});
   }
 
   timing({fps}) {
@@ -123,7 +143,7 @@ export class BrowserGameView extends GameView {
   }
 
   async finished() {
-    this.worker?.terminate();
+    this.worker?.release();   // Python stays loaded for this page's next browser game
     this.worker = null;
     for (;;) {
       await this.outbox.drained();
@@ -135,7 +155,7 @@ export class BrowserGameView extends GameView {
   }
 
   async failed({stage, package: pkg, reason}) {
-    this.worker?.terminate();
+    this.worker?.discard();
     this.worker = null;
     this.showFailure(stage, reason);
     // A game that raised ends on the server (outcome "error") and the participant goes on: its
@@ -159,7 +179,7 @@ export class BrowserGameView extends GameView {
 
   /** Another window or tab resumed this game: this page stops playing it. */
   superseded() {
-    this.worker?.terminate();
+    this.worker?.discard();
     this.worker = null;
     this.root.dataset.superseded = "true";
     this.overlay.hidden = false;
@@ -170,7 +190,8 @@ export class BrowserGameView extends GameView {
 
   destroy() {
     this.destroyed = true;
-    this.worker?.terminate();
+    clearTimeout(this.quietTimer);
+    this.worker?.discard();
     this.worker = null;
     this.outbox?.stop();
     super.destroy();
