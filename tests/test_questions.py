@@ -42,11 +42,11 @@ def test_unhashable_choice_option_is_a_problem_not_a_crash():
 
 
 def test_survey_problems():
-    assert problems([]) == ["a survey must return a non-empty list of mk.Likert/mk.Choice/mk.Text, got []"]
+    assert problems([]) == ["a survey must return a non-empty list of questions (mk.Likert, mk.Choice, mk.Text, ...), got []"]
     assert problems(None)[0].endswith("got None")
     assert problems(mk.Text("q", "T"))[0].startswith("a survey must return a non-empty list")
     assert problems([mk.Text("q", "T"), "How old are you?", mk.Likert("q", "Again")]) == [
-        "item 1 is not a question (mk.Likert, mk.Choice or mk.Text): 'How old are you?'",
+        "item 1 is not a question (mk.Likert, mk.Choice, mk.Text, ...): 'How old are you?'",
         "two questions are named 'q': answers are stored by name",
     ]
     assert problems([mk.Likert("a", "A", points=0)]) == ["Likert 'a': points must be an int from 2 to 11, got 0"]
