@@ -71,7 +71,8 @@ def _scale(points: int, labels: list | None) -> dict:
     with number values, which survey.js lays out as a scale)."""
     labels = list(labels or [])
     if not any(labels[1:-1]):
-        out: dict = {"type": "rating", "rateMin": 1, "rateMax": points, "displayMode": "buttons"}
+        out: dict = {"type": "rating", "rateMin": 1, "rateMax": points, "displayMode": "buttons",
+                     "rateDescriptionLocation": "bottom"}
         if labels and labels[0]:
             out["minRateDescription"] = labels[0]
         if labels and labels[-1]:
@@ -106,7 +107,7 @@ def _question(q: Question) -> dict:
         return out
     if isinstance(q, Matrix):
         return {**base, "type": "matrix", "eachRowRequired": bool(q.required), "columns": _columns(q.points, q.labels),
-                "rowTitleWidth": "34%", "columnMinWidth": f"{62 / q.points:.1f}%",
+                "columnMinWidth": f"{62 / q.points:.1f}%",
                 "rows": [{"value": item, "text": text} for item, text in q.items.items()]}
     raise TypeError(f"unknown question type {type(q).__name__}")
 
