@@ -38,6 +38,11 @@ def number_problems(kind: str, name: str, low: Any, high: Any, *, optional: bool
     return out
 
 
+#: Operators people write from other languages, and mugkit's for them.
+_ALIASES = {"=": "==", "is": "==", "eq": "==", "<>": "!=", "ne": "!=", "is not": "!=", "has": "contains",
+            "includes": "contains", "=<": "<=", "=>": ">="}
+
+
 def _did_you_mean(word: Any, choices: Any) -> str:
     close = difflib.get_close_matches(str(word), [str(c) for c in choices], n=1)
     return f" (did you mean {close[0]!r}?)" if close else ""
@@ -94,7 +99,8 @@ def condition_problems(name: Any, visible_if: Any, earlier: dict, later: set) ->
         ref, op, value = c
         where = f"question {name!r}: visible_if {tuple(c)!r:.80}"
         if op not in OPERATORS:
-            out.append(f"{where}: unknown operator {op!r}{_did_you_mean(op, OPERATORS)}; "
+            hint = f" (did you mean {_ALIASES[op]!r}?)" if isinstance(op, str) and op in _ALIASES else _did_you_mean(op, OPERATORS)
+            out.append(f"{where}: unknown operator {op!r}{hint}; "
                        f"use one of {', '.join(OPERATORS)}")
         elif ref == name or ref in later:
             out.append(f"{where}: {ref!r} is not an earlier question; a condition can only use the answers "
