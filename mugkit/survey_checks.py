@@ -99,7 +99,8 @@ def condition_problems(name: Any, visible_if: Any, earlier: dict, later: set) ->
         ref, op, value = c
         where = f"question {name!r}: visible_if {tuple(c)!r:.80}"
         if op not in OPERATORS:
-            hint = f" (did you mean {_ALIASES[op]!r}?)" if isinstance(op, str) and op in _ALIASES else _did_you_mean(op, OPERATORS)
+            alias = _ALIASES.get(op) if isinstance(op, str) else None
+            hint = f" (did you mean {alias!r}?)" if alias else _did_you_mean(op, OPERATORS)
             out.append(f"{where}: unknown operator {op!r}{hint}; "
                        f"use one of {', '.join(OPERATORS)}")
         elif ref == name or ref in later:
