@@ -155,3 +155,30 @@ def test_a_narrow_window_stacks_the_scale_and_keeps_the_matrix_inside(chromium, 
     about_you(page, "-narrow")
     shot(page, "partner-narrow")
     assert page.evaluate("document.documentElement.scrollWidth") <= 390
+
+
+CASES = [  # (condition, answers): the page and the server must agree on each
+    (["a", "==", "x"], {"a": "x"}), (["a", "==", "x"], {"a": "y"}), (["a", "==", 3], {"a": 3}),
+    (["a", "==", 3], {"a": "3"}), (["a", "!=", "x"], {"a": "y"}), (["a", "!=", "x"], {}),
+    (["a", "!=", "x"], {"a": None}), (["a", "!=", "x"], {"a": ""}), (["a", "<", 3], {"a": 2}),
+    (["a", "<", 3], {"a": 3}), (["a", "<=", 3], {"a": 3}), (["a", ">", 2.5], {"a": 3}),
+    (["a", ">=", 4], {"a": 3}), (["a", "<", 3], {"a": "2"}), (["a", "in", ["x", "y"]], {"a": "y"}),
+    (["a", "in", ["x", "y"]], {"a": "z"}), (["a", "not in", ["x", "y"]], {"a": "z"}),
+    (["a", "not in", ["x"]], {}), (["a", "contains", "x"], {"a": ["x", "y"]}),
+    (["a", "contains", "z"], {"a": ["x"]}), (["a", "contains", "x"], {"a": []}),
+    (["a", "contains", "x"], {"a": "x"}), (["a", "==", 1], {"a": 1.0}), (["a", "~", 1], {"a": 1}),
+]
+
+
+def test_the_page_evaluates_conditions_as_the_server_does(chromium, server):
+    from mugkit.conditions import holds
+
+    page = chromium.new_context().new_page()
+    page.goto(f"{server.url}/_surveys/")
+    page.wait_for_selector("text=The game was fun.")
+    in_page = page.evaluate("""async (cases) => {
+        const {holds} = await import('/static/client/views/survey.js');
+        return cases.map(([condition, answers]) => holds(condition, answers));
+    }""", CASES)
+    assert in_page == [holds(tuple(c), a) for c, a in CASES]
+    assert sum(in_page) >= 9  # both outcomes are tried

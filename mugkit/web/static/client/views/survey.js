@@ -22,7 +22,7 @@ export function holds([name, op, want], answers) {
   const numbers = typeof got === "number" && typeof want === "number";
   switch (op) {
     case "==": return got === want;
-    case "!=": return !got === want;
+    case "!=": return got !== want;
     case "<": return numbers && got < want;
     case "<=": return numbers && got <= want;
     case ">": return numbers && got > want;
