@@ -142,6 +142,13 @@ def test_the_page_holds_back_a_number_out_of_range_and_a_scale_left_out(chromium
     assert question(page, "confidence").locator(".sd-question__erbox").is_visible()
     shot(page, "scales-required")
     assert answers(server.data, participant(page)) == {}
+    scales(page, "-retried")
+    question(page, "age").locator("input").fill("150")
+    page.click("text=Continue")
+    question(page, "age").locator(".sd-question__erbox").wait_for()
+    assert "300" not in question(page, "age").inner_text() and "99" in question(page, "age").inner_text()
+    shot(page, "number-out-of-range")
+    assert set(answers(server.data, participant(page))) == {"fun", "effort", "plain", "confidence"}
 
 
 def test_a_narrow_window_stacks_the_scale_and_keeps_the_matrix_inside(chromium, server):
