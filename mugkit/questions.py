@@ -225,14 +225,15 @@ class Slider(Question):
         self.labels = dict(labels) if isinstance(labels, Mapping) else labels
 
     def problems(self):
-        out = super().problems() + number_problems("Slider", self.name, self.min, self.max, optional=False)
-        if out:
-            return out
+        out, bounds = super().problems(), number_problems("Slider", self.name, self.min, self.max, optional=False)
+        if bounds:
+            return out + bounds
         span = self.max - self.min
         if not _number(self.step) or self.step <= 0:
             return out + [f"Slider {self.name!r}: step must be a positive number, got {self.step!r}"]
         if abs(span / self.step - round(span / self.step)) > 1e-9:
-            out.append(f"Slider {self.name!r}: step {self.step!r} does not divide the range {self.min!r} to {self.max!r}")
+            out.append(f"Slider {self.name!r}: step {self.step!r} does not divide the range "
+                       f"{self.min!r} to {self.max!r}")
         if self.labels is not None:
             if not isinstance(self.labels, dict) or not all(
                     _number(k) and self.min <= k <= self.max and isinstance(v, str) for k, v in self.labels.items()):
