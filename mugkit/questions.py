@@ -306,7 +306,7 @@ def problems(questions: Any) -> list[str]:
     out = []
     earlier: dict[str, Question] = {}
     for i, q in enumerate(questions):
-        if not isinstance(q, Question):
+        if not isinstance(q, (Likert, Choice, Text, Number, Slider, Matrix)):  # the types a page can show
             out.append(f"item {i} is not a question (mk.Likert, mk.Choice, mk.Text, ...): {q!r:.60}")
             continue
         out += q.problems()

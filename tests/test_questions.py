@@ -225,3 +225,10 @@ def test_condition_problems_name_what_to_fix(visible_if, expected):
               mk.Likert("fun", "F?", points=5), mk.Number("age", "A?"), mk.Matrix("grid", "G?", {"a": "A"}),
               mk.Text("q", "Q?", visible_if=visible_if), mk.Text("later", "L?")]
     assert problems(survey) == [f"question 'q': {expected}"]
+
+
+def test_a_bare_question_is_not_a_type_the_page_can_show():
+    from mugkit.questions import Question
+
+    found = problems([Question("q", "Q?"), mk.Text("t", "T?")])
+    assert len(found) == 1 and found[0].startswith("item 0 is not a question (mk.Likert, mk.Choice, mk.Text, ...): Question(")
