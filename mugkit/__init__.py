@@ -20,7 +20,7 @@ from .checks.stand_in import stand_in
 from .flow import counterbalance, repeat, shuffle
 from .games import Participant
 from .pages import Completion, Consent, Page
-from .questions import Choice, Likert, Text
+from .questions import Choice, Dropdown, Likert, Matrix, Number, Slider, Text
 from .runtime.policies import Onnx
 from .runtime.rng import Random
 from .steps import HUMAN, StepError, policy, scene, survey
@@ -35,7 +35,7 @@ in_browser: bool = _sys.platform == "emscripten"
 __all__ = [
     "scene", "survey", "policy", "HUMAN",
     "Page", "Consent", "Completion",
-    "Likert", "Choice", "Text",
+    "Likert", "Choice", "Text", "Dropdown", "Number", "Slider", "Matrix",
     "Onnx", "Random", "in_browser",
     "repeat", "shuffle", "counterbalance",
     "playthrough", "hold", "stand_in",

@@ -179,7 +179,8 @@ def scene(fn: Callable | None = None, **options: Any):
 
 
 def survey(fn: Callable) -> SurveyStep:
-    """Declares a survey step: the function returns a list of ``mk.Likert``, ``mk.Choice``, ``mk.Text``."""
+    """Declares a survey step: the function returns a list of questions (``mk.Likert``, ``mk.Choice``,
+    ``mk.Dropdown``, ``mk.Text``, ``mk.Number``, ``mk.Slider``, ``mk.Matrix``; docs/surveys.md)."""
     if not callable(fn):
         raise StepError("use @mk.survey on a function that returns a list of questions")
     file, line = _where(fn)

@@ -1,4 +1,5 @@
-"""``survey``: a survey's questions are well formed (names, texts, options, points)."""
+"""``survey``: a survey's questions are well formed (names, texts, options, points, ranges, and
+``visible_if`` conditions that name an earlier question and can hold)."""
 
 from __future__ import annotations
 

@@ -171,12 +171,24 @@ def _participant(db: _Stored, log: BotLog, result: Audit) -> None:
         _game(db, log, game, result)
 
 
+def _flat(answers: dict) -> dict:
+    """Answers as the ``answers`` table holds them: a matrix's ``{item: point}`` is one row per
+    item, question ``"<name>.<item>"`` (mugkit.questions.Matrix)."""
+    out = {}
+    for question, value in answers.items():
+        if isinstance(value, dict):
+            out.update({f"{question}.{item}": point for item, point in value.items()})
+        else:
+            out[question] = value
+    return out
+
+
 def _answers(db: _Stored, log: BotLog, result: Audit) -> None:
     stored: dict = {}
     for r in db.answers.get(log.participant, []):
         stored.setdefault((r["step"], r["question"]), []).append(r["value"])
     for step, _, answers in log.answers:
-        for question, value in answers.items():
+        for question, value in _flat(answers).items():
             values = stored.get((step, question), [])
             ok = value in values
             if ok:

@@ -373,12 +373,12 @@ class ProtocolBot:
     async def _survey(self, view: dict) -> None:
         model = view.get("survey")
         if self.invalid:
-            bad, what = invalid_answers(model, self.rng)
+            bad, what = invalid_answers(model, self.rng, view.get("conditions"))
             reply = await self.call("advance", {"index": view["index"], "answers": bad})
             if reply.get("ok"):
                 raise Failed(f"{ACCEPTED_INVALID} ({what})")
             self.log.rejected.append((view.get("step"), what, reply.get("error")))
-        answers = valid_answers(model, self.rng)
+        answers = valid_answers(model, self.rng, view.get("conditions"))
         reply = await self.call("advance", {"index": view["index"], "answers": answers})
         if not reply.get("ok"):
             raise Failed(f"the server rejected valid answers {answers}: {reply.get('error')}")

@@ -173,20 +173,37 @@ class BrowserBot:
             raise Failed(f"the page showed a {kind!r} view")
 
     async def _survey(self, page: Any, view: dict) -> None:
-        answers = valid_answers(view.get("survey"), self.rng)
+        answers = valid_answers(view.get("survey"), self.rng, view.get("conditions"))
         for q in questions_of(view.get("survey")):
-            value = answers[q["name"]]
-            if value is None:
-                continue
-            box = page.locator(f".sd-question[data-name='{q['name']}']")
-            if q.get("type") == "rating":
-                await box.locator(f".sd-rating__item-text >> text='{value}'").click()
-            elif q.get("type") in ("radiogroup", "checkbox"):
-                for choice in value if isinstance(value, list) else [value]:
-                    await box.get_by_text(choice, exact=True).click()
-            else:
-                await box.locator("input, textarea").first.fill(value)
+            value = answers.get(q["name"])
+            if value is not None:
+                await self._answer(page.locator(f".sd-question[data-name='{q['name']}']"), q, value)
         await page.locator(".sd-navigation__complete-btn, input[value='Continue']").first.click()
+
+    @staticmethod
+    async def _answer(box: Any, q: dict, value: Any) -> None:
+        """Gives ``value`` to question ``q`` (its SurveyJS JSON) in the page, as a person would."""
+        kind = q.get("type")
+        if kind == "rating":
+            await box.locator(f".sd-rating__item-text >> text='{value}'").click()
+        elif kind in ("radiogroup", "checkbox"):  # by value: a scale's points may have no text
+            for choice in value if isinstance(value, list) else [value]:
+                await box.locator(f"input[value='{choice}']").locator("xpath=..").click()
+        elif kind == "dropdown":
+            await box.locator(".sd-dropdown").click()
+            await box.page.locator(".sv-list__item:visible").get_by_text(value, exact=True).click()
+        elif kind == "matrix":
+            for i, row in enumerate(q.get("rows") or []):
+                cell = box.locator("tbody tr").nth(i).locator(f"input[value='{value[row['value']]}']")
+                await cell.locator("xpath=..").click()
+        elif kind == "slider":  # a click on the track at the value's place (the page sends the value it lands on)
+            slider = box.locator("input[type=range]")
+            await slider.scroll_into_view_if_needed()
+            track = await slider.bounding_box()
+            share = (value - q.get("min", 0)) / ((q.get("max", 100) - q.get("min", 0)) or 1)
+            await box.page.mouse.click(track["x"] + share * track["width"], track["y"] + track["height"] / 2)
+        else:
+            await box.locator("input, textarea").first.fill(str(value))
 
     async def _game(self, page: Any, view: dict) -> None:
         """Holds keys from the plan at the game's fps until the next view arrives."""

@@ -26,6 +26,7 @@ from typing import Any, Awaitable, Callable
 from ..collect import Experiment
 from ..flow import assign_condition, condition_name, expand
 from ..pages import Completion, Consent
+from ..questions import answer_rows
 from ..runtime.seeding import keyed_rng
 from ..steps import GameStep, PageStep, SurveyStep
 from .entry import Entry, mturk_submit_to, new_id, new_token, parse_entry
@@ -282,7 +283,7 @@ class Flow:
             error = check_answers(questions, data.get("answers"))
             if error:
                 return error
-            await self.storage.add_answers(p.id, step.name, {q.name: data["answers"].get(q.name) for q in questions},
+            await self.storage.add_answers(p.id, step.name, answer_rows(questions, data["answers"]),
                                            repetition=p.flow[p.index][1])
         page = self._call(p, step) if isinstance(step, PageStep) else None
         if isinstance(page, Completion):

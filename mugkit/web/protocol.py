@@ -16,7 +16,8 @@ Server → client
 
     - ``page``: ``title``, ``html``, ``button``
     - ``consent``: ``title``, ``html``, ``agree``, ``decline``
-    - ``survey``: ``title``, ``survey`` (a SurveyJS JSON model)
+    - ``survey``: ``title``, ``survey`` (a SurveyJS JSON model), ``conditions`` (question name ->
+      its ``visible_if`` conditions as ``[question, operator, value]`` lists; mugkit/conditions.py)
     - ``waitroom``: ``present``, ``needed``, ``timeout`` (seconds left)
     - ``game``: ``game``, ``width``, ``height``, ``fps``, ``keys`` (key names the step maps),
       ``turn_based``, ``you`` (your agent id, as JSON), ``agents``, ``runtime`` (where it runs)

@@ -8,11 +8,12 @@ values, and those must never run as script. Surveys become SurveyJS models; thei
 
 from __future__ import annotations
 
-import html
 from typing import Any
 
 from ..pages import Completion, Consent, Page
-from ..questions import Choice, Likert, Question, Text
+from ..conditions import conditions_of
+from ..questions import Choice, Dropdown, Likert, Matrix, Number, Question, Slider, Text
+from ..questions import check_answers as questions_check_answers
 from .sanitize import clean_html
 
 __all__ = ["page_view", "paused_view", "survey_view", "check_answers", "fill", "markdown_html"]
@@ -64,43 +65,64 @@ def paused_view(reason: str) -> dict:
     return {"kind": "paused", "title": "The study is paused", "html": markdown_html(text), "reason": reason}
 
 
-def _question(q: Question) -> dict:
-    base = {"name": q.name, "title": q.text, "isRequired": bool(getattr(q, "required", True))}
-    if isinstance(q, Likert):
-        out = {**base, "type": "rating", "rateMin": 1, "rateMax": q.points}
-        labels = list(getattr(q, "labels", None) or [])
-        if labels:
-            out["minRateDescription"], out["maxRateDescription"] = labels[0], labels[-1]
+def _scale(points: int, labels: list | None) -> dict:
+    """A Likert scale: numbered buttons (SurveyJS ``rating``) when only the end points are named
+    (or none), else a row of radio buttons with every point's label under it (``radiogroup``
+    with number values, which survey.js lays out as a scale)."""
+    labels = list(labels or [])
+    if not any(labels[1:-1]):
+        out: dict = {"type": "rating", "rateMin": 1, "rateMax": points, "displayMode": "buttons",
+                     "rateDescriptionLocation": "bottom"}
+        if labels and labels[0]:
+            out["minRateDescription"] = labels[0]
+        if labels and labels[-1]:
+            out["maxRateDescription"] = labels[-1]
         return out
+    return {"type": "radiogroup", "colCount": 0,
+            "choices": [{"value": i + 1, "text": label or "\u00a0"} for i, label in enumerate(labels)]}
+
+
+def _columns(points: int, labels: list | None) -> list:
+    return [{"value": i + 1, "text": (labels[i] if labels and labels[i] else str(i + 1))} for i in range(points)]
+
+
+def _question(q: Question) -> dict:
+    """One question as a SurveyJS element (types checked most specific first)."""
+    base = {"name": q.name, "title": q.text, "isRequired": bool(q.required)}
+    if isinstance(q, Likert):
+        return {**base, **_scale(q.points, q.labels)}
+    if isinstance(q, Dropdown):
+        return {**base, "type": "dropdown", "choices": list(q.options), "placeholder": "Select…"}
     if isinstance(q, Choice):
         return {**base, "type": "checkbox" if q.multiple else "radiogroup", "choices": list(q.options)}
     if isinstance(q, Text):
-        return {**base, "type": "comment" if getattr(q, "multiline", False) else "text"}
+        return {**base, "type": "comment" if q.multiline else "text", "maxLength": q.max_length}
+    if isinstance(q, Number):
+        bounds = {k: v for k, v in (("min", q.min), ("max", q.max)) if v is not None}
+        return {**base, "type": "text", "inputType": "number", "step": 1 if q.integer else "any", **bounds}
+    if isinstance(q, Slider):
+        out = {**base, "type": "slider", "min": q.min, "max": q.max, "step": q.step}
+        if q.labels:
+            out.update(autoGenerate=False, customLabels=[{"value": v, "text": t} for v, t in sorted(q.labels.items())])
+        return out
+    if isinstance(q, Matrix):
+        return {**base, "type": "matrix", "eachRowRequired": bool(q.required), "columns": _columns(q.points, q.labels),
+                "columnMinWidth": f"{62 / q.points:.1f}%",
+                "rows": [{"value": item, "text": text} for item, text in q.items.items()]}
     raise TypeError(f"unknown question type {type(q).__name__}")
 
 
 def survey_view(title: str, questions: list) -> dict:
-    """The view of a survey: a SurveyJS model of its questions, on one page."""
-    return {"kind": "survey", "title": title,
-            "survey": {"showQuestionNumbers": "off", "completeText": "Continue",
+    """The view of a survey: a SurveyJS model of its questions, on one page, and ``conditions``
+    (question name -> its ``visible_if`` conditions as lists) that the page evaluates as the
+    server does (:mod:`mugkit.conditions`)."""
+    conditions = {q.name: [list(c) for c in conditions_of(q.visible_if)] for q in questions if q.visible_if}
+    return {"kind": "survey", "title": title, "conditions": conditions,
+            "survey": {"showQuestionNumbers": "off", "completeText": "Continue", "clearInvisibleValues": "onHidden",
                        "pages": [{"name": "page1", "elements": [_question(q) for q in questions]}]}}
 
 
 def check_answers(questions: list, answers: Any) -> str | None:
-    """What is wrong with ``answers`` for ``questions`` (None when they are fine): unknown names,
-    a required question left out, a value the question does not accept."""
-    if not isinstance(answers, dict):
-        return "answers must be an object: question name -> answer"
-    names = {q.name for q in questions}
-    unknown = sorted(str(k) for k in answers if k not in names)
-    if unknown:
-        return f"unknown question(s): {', '.join(html.escape(k) for k in unknown[:5])}"
-    for q in questions:
-        value = answers.get(q.name)
-        if value is None or value == "" or value == []:
-            if getattr(q, "required", True):
-                return f"please answer: {q.text}"
-            continue
-        if not q.accepts(value):
-            return f"not a valid answer to: {q.text}"
-    return None
+    """What is wrong with ``answers`` for ``questions`` (None when they are fine): see
+    :func:`mugkit.questions.check_answers`."""
+    return questions_check_answers(questions, answers)

@@ -2,18 +2,72 @@
 // (globals `Survey` and `SurveyUI` from /static/vendor/). Completing the survey sends `advance`
 // with the answers; the survey completes only when the server accepts them, and its error is
 // shown otherwise (the answers stay, so the participant can correct them).
+//
+// `conditions` (question name -> [[question, operator, value], ...]) hide a question until all of
+// its conditions hold over the answers above it, by the rules of mugkit/conditions.py (the server
+// evaluates them again): keep the two in step.
 
 import {card, el, errorBox} from "../dom.js";
 
-/** Answers as {name: value}: every question of the model, null when left unanswered. */
+function isEmpty(value) {
+  if (value === undefined || value === null) return true;
+  if (typeof value === "string" || Array.isArray(value)) return value.length === 0;
+  return typeof value === "object" && Object.keys(value).length === 0;
+}
+
+/** Whether one condition [name, op, want] holds over `answers` (mugkit/conditions.py: holds). */
+export function holds([name, op, want], answers) {
+  const got = answers[name];
+  if (isEmpty(got)) return false;
+  const numbers = typeof got === "number" && typeof want === "number";
+  switch (op) {
+    case "==": return got === want;
+    case "!=": return got !== want;
+    case "<": return numbers && got < want;
+    case "<=": return numbers && got <= want;
+    case ">": return numbers && got > want;
+    case ">=": return numbers && got >= want;
+    case "in": return Array.isArray(want) && want.some((w) => got === w);
+    case "not in": return Array.isArray(want) && !want.some((w) => got === w);
+    case "contains": return Array.isArray(got) && got.some((g) => g === want);
+    default: return false;
+  }
+}
+
+/** Shows each question whose conditions hold over the answers shown above it; hides the rest
+ * (mugkit/questions.py: visible_questions). */
+export function applyConditions(model, conditions) {
+  const seen = {};
+  for (const question of model.getAllQuestions()) {
+    const own = conditions?.[question.name] || [];
+    const shown = own.every((c) => holds(c, seen));
+    if (question.visible !== shown) question.visible = shown;
+    if (shown) seen[question.name] = model.data[question.name];
+  }
+}
+
+/** Answers as {name: value}: every question shown, null when left unanswered; a hidden
+ * question is left out (the server refuses an answer to it). */
 export function collectAnswers(model) {
   const answers = {};
   for (const question of model.getAllQuestions()) {
     if (!question.name || question.getType() === "html" || question.getType() === "expression") continue;
+    if (!question.isVisible) continue;
     const value = model.data[question.name];
     answers[question.name] = value === undefined ? null : value;
   }
   return answers;
+}
+
+/** A Likert scale with a label on every point comes as a radiogroup of number values (mugkit's
+ * Choice options are always text): it gets the class that lays it out as a scale (mugkit.css). */
+function markScales(model) {
+  model.onUpdateQuestionCssClasses.add((sender, options) => {
+    const q = options.question;
+    if (q.getType() === "radiogroup" && q.choices.length && q.choices.every((c) => typeof c.value === "number")) {
+      options.cssClasses.root += " mk-scale";
+    }
+  });
 }
 
 export class SurveyView {
@@ -24,7 +78,7 @@ export class SurveyView {
   }
 
   mount(container) {
-    const {title, survey: json} = this.message;
+    const {title, survey: json, conditions} = this.message;
     const Survey = globalThis.Survey;
     const error = errorBox();
     const target = el("div", {class: "mk-survey"});
@@ -37,6 +91,9 @@ export class SurveyView {
     const model = new Survey.Model(json && typeof json === "object" ? json : {});
     model.showCompletePage = false;
     if (!json?.completeText) model.completeText = "Continue";
+    markScales(model);
+    applyConditions(model, conditions);
+    model.onValueChanged.add((sender) => applyConditions(sender, conditions));
     model.onCompleting.add(async (sender, options) => {
       error.show(null);
       const reply = await this.ctx.advance({answers: collectAnswers(sender)});
