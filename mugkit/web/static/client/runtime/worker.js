@@ -3,10 +3,12 @@
 // (mugkit/runtime/browser_game.py: the same frame driver as the server); this file keeps time,
 // runs ONNX models (onnx.js) and passes messages.
 //
-// Page → worker: {type: "start", boot, record}, {type: "keys", message}, {type: "stop"}.
+// Page → worker: {type: "start", boot, record, hold}, {type: "keys", message}, {type: "go"}, {type: "stop"}.
 // Worker → page: {type: "progress", stage, loaded, total}, {type: "loaded", stages, bytes, cached, diverged},
 //   {type: "frame", text} (a `frame` message as JSON text), {type: "rows", text} (tagged JSON),
-//   {type: "timing", fps, late_ms}, {type: "finished"}, {type: "failed", stage, package, reason}.
+//   {type: "timing", fps, late_ms}, {type: "paused"}, {type: "finished"}, {type: "failed", stage, package, reason}.
+// `hold`: the clock waits for `go` after loading, and again after each episode but the last
+// (`paused`), while the page shows the screens around the game (ready, countdown, round over).
 //
 // The clock runs on absolute deadlines with setTimeout, never requestAnimationFrame (a hidden tab
 // stops animation frames). A machine too slow for the step's fps plays every frame late rather
@@ -17,7 +19,7 @@ import {attachModels, loadOrt, prefetch} from "./onnx.js";
 
 const ROWS_EVERY_MS = 250;   // how often played rows go to the page (then to the server)
 
-let state = null;   // {py, game, ort, sessions, browserAi, period, stopped}
+let state = null;   // {py, game, ort, sessions, browserAi, period, stopped, hold, paused}
 
 const post = (message) => self.postMessage(message);
 
@@ -39,7 +41,7 @@ async function openGame(py, boot) {
   }
 }
 
-async function start({boot, record}) {
+async function start({boot, record, hold = false}) {
   let booted;
   try {
     booted = await bootPython(boot, (p) => post({type: "progress", ...p}));
@@ -62,7 +64,8 @@ async function start({boot, record}) {
       ort = await loadOrt(boot.ort);
       sessions = await attachModels(ort, browserAi, game.driver);
     }
-    state = {py, game, ort, sessions, browserAi, period: 1000 / game.driver.options.fps, stopped: false};
+    state = {py, game, ort, sessions, browserAi, period: 1000 / game.driver.options.fps, stopped: false,
+      hold: Boolean(hold), paused: Boolean(hold)};
     progress.begin("resume");
     await begin(record);
     progress.end();
@@ -72,7 +75,7 @@ async function start({boot, record}) {
     return fail(err.stage || "experiment", err instanceof LoadError ? err.message : lastLine(err?.message ?? err),
       err.package ?? null);
   }
-  run();
+  if (!state.paused) run();
 }
 
 /** What the env raised, where the game stood and the line of the experiment's code that raised
@@ -154,6 +157,12 @@ function run() {
       post({type: "finished"});
       return;
     }
+    if (state.hold && state.game.between_episodes) {   // the page shows the round over; `go` goes on
+      sendRows();
+      state.paused = true;
+      post({type: "paused"});
+      return;
+    }
     setTimeout(tick, Math.max(0, deadline - performance.now()));
   };
   setTimeout(tick, Math.max(0, deadline - performance.now()));
@@ -166,6 +175,9 @@ self.onmessage = ({data}) => {
   } else if (data.type === "keys" && state) {
     const {seq, held = [], down = [], up = [], t = null} = data.message;
     state.game.key_message(seq, held, down, up, t);
+  } else if (data.type === "go" && state?.paused) {
+    state.paused = false;
+    run();
   } else if (data.type === "stop" && state) {
     state.stopped = true;
   }
