@@ -122,6 +122,14 @@ class ServerGame:
 
     def start(self) -> None:
         """Starts the clock (an asyncio task)."""
+        options = self.driver.options
+        if self.screens and options.ready:
+            # Set now, so the players' first view (made before the clock's task runs) shows it.
+            self.screen = {"game": self.game_id, "screen": "ready", "timeout": options.waitroom_timeout}
+        # Frame 0 now, too: a player's page that joins before the clock's task runs gets it as
+        # the snapshot, and shows the game behind the ready screen.
+        self._first = self.driver.start()
+        self._first_message = self.frames.encode(self._first)
         self._task = asyncio.get_running_loop().create_task(self._run(), name=f"game {self.game_id}")
 
     def on_keys(self, agent: Hashable, keys: Keys) -> str | None:
@@ -178,7 +186,7 @@ class ServerGame:
     async def _run(self) -> None:
         loop = asyncio.get_running_loop()
         try:
-            await self._publish(self.driver.start())
+            await self._publish(self._first, message=self._first_message)
             if not await self._before_first_episode():
                 await self._finish("not_ready")
                 return
@@ -278,7 +286,7 @@ class ServerGame:
 
     # -- frames out ------------------------------------------------------------------------
 
-    async def _publish(self, result: FrameResult, late_ms: float | None = None) -> None:
+    async def _publish(self, result: FrameResult, late_ms: float | None = None, message: dict | None = None) -> None:
         t_server = time.time()
         # The newest key message's clock (the client sends milliseconds; stored as seconds).
         t_ms = max((s.t_client for s in self.keys.values() if s.t_client is not None), default=None)
@@ -286,7 +294,7 @@ class ServerGame:
         write = asyncio.ensure_future(self.store_rows(result.rows, t_server, t_client, late_ms))
         self._pending_writes.add(write)
         write.add_done_callback(self._written)
-        await self.emit("frame", self.frames.encode(result), room=self.room)
+        await self.emit("frame", message or self.frames.encode(result), room=self.room)
 
     def _written(self, task: asyncio.Future) -> None:
         self._pending_writes.discard(task)

@@ -134,16 +134,23 @@ export class App {
   }
 
   /** A view preceded by a problem notice (the participant's game failed): the notice first, its
-   *  button then shows the view. */
+   *  button then shows the view — or a newer one that came meanwhile (held, as behind a game's
+   *  last round-over screen). */
   showProblem(message, key) {
     this.view?.destroy?.();
-    this.view = null;
     this.viewKey = key;
     this.updateProgress(message);
     document.body.dataset.view = "problem";
     const {problem, ...view} = message;
     const container = el("div", {class: "mk-view mk-view-problem", dataset: {kind: "problem"}});
-    container.append(problemCard(problem, () => this.mount(view, key)));
+    let proceed;
+    const notice = {holding: new Promise((resolve) => (proceed = resolve)), destroy() {}};
+    this.view = notice;
+    container.append(problemCard(problem, () => {
+      notice.holding = null;
+      proceed();
+      if (!this.held) this.mount(view, key);
+    }));
     this.main.replaceChildren(container);
     window.scrollTo(0, 0);
   }

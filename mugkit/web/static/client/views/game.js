@@ -50,6 +50,7 @@ export class GameView {
       () => this.invalidate());
     this.stage = new Stage(box, width, height, (stage) => {
       this.root.style.setProperty("--mk-canvas-w", `${stage.cssW}px`);   // the HUD spans the canvas
+      this.root.style.setProperty("--mk-canvas-h", `${stage.cssH}px`);   // the screens cover it
       this.invalidate();
     });
     this.keyboard = new Keyboard({
