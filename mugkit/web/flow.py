@@ -244,9 +244,9 @@ class Flow:
 
     @staticmethod
     def with_problem(view: dict, problem: dict | None) -> dict:
-        """``view`` preceded by ``problem`` (the client shows it first, then the view), unless the
-        view itself is one (a second failure)."""
-        if problem is None or view.get("kind") == "problem" or "problem" in view:
+        """``view`` preceded by ``problem`` (the client shows it first, then the view), unless it
+        already has one (the next step failed too: that notice says enough)."""
+        if problem is None or "problem" in view:
             return view
         return {**view, "problem": problem}
 

@@ -292,7 +292,8 @@ class Lobby:
             problem = None
             if outcome == "error":
                 detail = {"ref": new_ref(), **(detail or {})}
-                problem = game_problem(detail["ref"], started=True)
+                # A browser game that failed while loading (the experiment's code) never started.
+                problem = game_problem(detail["ref"], started=detail.get("stage") in (None, "game"))
             if outcome != "completed":
                 await self.listener.event(p, f"game_{outcome}", {"game": game_id, **(detail or {})})
             await self.registry.move(p, p.index + 1)

@@ -51,7 +51,7 @@ def study_problem_view(ref: str | None, code: str | None, redirect: str | None, 
     text = ("This part of the study could not be shown because of a technical problem on our side. It has "
             "nothing to do with your computer or your connection, and you cannot fix it by reloading.\n\n"
             "The study ends here for you. ")
-    text += ("Please return to the panel with the code below, so that you are paid for your time."
+    text += ("Please return to the panel with the code below: it tells the researchers that the study stopped on their side."
              if code else "Please contact the researchers and give them the reference below.")
     return {"kind": "problem", "title": PROBLEM_TITLE, "html": markdown_html(text), "ref": ref, "code": code,
             "redirect": fill(redirect, code, token) if redirect and code else None}

@@ -76,14 +76,14 @@ def test_a_server_game_waits_for_ready_counts_down_and_shows_each_round_score(ch
     text = page.inner_text(".mk-screen")
     assert "Round 1 of 2 over" in text and "Your score" in text and "steps right" in text and "Computer" in text
     shot(page, "server-round-over")
-    page.click("text=Next round")
+    page.click(".mk-screen [data-answer=continue]")
     screen(page, "countdown")
     screen(page, "round_over")
     assert "Game over" in page.inner_text(".mk-screen")
     shot(page, "server-game-over")
     page.wait_for_timeout(1500)
     assert page.query_selector("text=ROUNDS1") is None   # the next view waits for the screen
-    page.click(".mk-screen >> text=Continue")
+    page.click(".mk-screen [data-answer=continue]")
     page.wait_for_selector("text=ROUNDS1")
     pid = rows(served.data, "select participant_id from participants where experiment = 'rounds'")[0][0]
     ready = [json.loads(d) for (d,) in rows(served.data, f"select detail from events where kind = 'game_ready' "
@@ -114,7 +114,7 @@ def test_two_players_start_when_both_are_ready(chromium, served):
     shot(two, "pair-playing")
     for page in (one, two):
         screen(page, "round_over")
-        page.click(".mk-screen >> text=Continue")
+        page.click(".mk-screen [data-answer=continue]")
         page.wait_for_selector("text=PAIR77", timeout=20_000)
 
 
@@ -143,13 +143,13 @@ def test_failures_on_the_study_side_show_a_neutral_notice_and_what_happens_next(
     first_ref = page.inner_text(".mk-ref")
     assert re.fullmatch(r"E-[A-Z0-9]{6}", first_ref)
     shot(page, "problem-game-could-not-start")
-    page.click("text=Continue")
+    page.click("[data-answer=continue]")
     screen(page, "ready")      # the game waited behind the notice
     page.keyboard.press(" ")
     page.wait_for_selector("text=The game stopped because of a technical problem", timeout=20_000)
     crash_ref = page.inner_text(".mk-ref")
     shot(page, "problem-game-crashed")
-    page.click("text=Continue")
+    page.click("[data-answer=continue]")
     page.wait_for_selector(".mk-view-problem >> text=BUGERR")
     text = page.inner_text("main")
     assert "could not be shown" in text and "Return to app.prolific.com" in text
@@ -191,16 +191,16 @@ def test_browser_games_show_the_screens_and_their_failures_move_the_participant_
     page.keyboard.press("Enter")
     screen(page, "round_over")
     assert "Game over" in page.inner_text(".mk-screen")
-    page.click(".mk-screen >> text=Continue")
+    page.click(".mk-screen [data-answer=continue]")
     # The next game raises at frame 50 in the browser: a neutral notice, then on.
     page.wait_for_selector("text=The game stopped because of a technical problem", timeout=120_000)
     assert "did not load on your computer" not in page.inner_text("main")
     shot(page, "browser-problem-crashed")
-    page.click("text=Continue")
+    page.click("[data-answer=continue]")
     # A key mapped outside the action space: the game cannot start — the study's bug, not theirs.
     page.wait_for_selector("text=could not be started", timeout=120_000)
     shot(page, "browser-problem-bad-key")
-    page.click("text=Continue")
+    page.click("[data-answer=continue]")
     page.wait_for_selector("text=BROWSER1")
     outcomes = dict(rows(served.data, "select step, outcome from games where experiment = 'inbrowser'"))
     assert outcomes == {"rounds": "completed", "crashes": "error", "bad_key": "error"}
