@@ -139,7 +139,7 @@ export class App {
   showProblem(message, key) {
     this.view?.destroy?.();
     this.viewKey = key;
-    this.updateProgress(message);
+    this.updateProgress({...message, kind: "problem"});   // the next step's progress shows with it
     document.body.dataset.view = "problem";
     const {problem, ...view} = message;
     const container = el("div", {class: "mk-view mk-view-problem", dataset: {kind: "problem"}});
