@@ -452,8 +452,9 @@ class Lobby:
             counts = await self.browser.finish(game, outcome, reason)
             if counts is None:  # ending already (the grace clock ran out meanwhile)
                 return False
-            if not counts and outcome != "error":  # verify="require", not both completed and verified
-                # (A game that failed is the study's problem: its player goes on, as on the server.)
+            # verify="require", and not both completed and verified. (A crash the page reports is
+            # the page's word, which a participant could forge to skip the game: it does not count.)
+            if not counts:
                 await self.listener.not_counted(p, game.game_id)
                 await self.listener.push(p)
                 return True
