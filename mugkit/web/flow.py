@@ -34,6 +34,7 @@ from .problems import game_problem, new_ref, study_problem_view
 from .protocol import ProtocolError, parse_advance
 from .registry import FINISHED, Participant, Registry
 from .shared import SharedState
+from .storage.schema import StorageError
 from .views import check_answers, markdown_html, page_view, paused_view, survey_view
 
 __all__ = ["Flow", "Arrival"]
@@ -213,6 +214,8 @@ class Flow:
         base = {"index": p.index, "total": len(p.flow), "step": step.name}
         try:
             return {**base, **await self._step_view(p, step, rep)}
+        except StorageError:
+            raise  # the server's own trouble, not the step's: the study pauses (pause.py)
         except Exception as exc:  # the researcher's page, survey or env: the participant must not pay for it
             return await self._failed(p, step, exc)
 
