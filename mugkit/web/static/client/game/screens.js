@@ -110,7 +110,9 @@ export class Screens {
    */
   roundOver({round, you, nameOf, seconds}) {
     const {episode, episodes, last, scores = []} = round || {};
-    const title = last ? (episodes > 1 ? "Game over" : "Round over") : `Round ${episode} of ${episodes} over`;
+    // (A page that joined during the screen has no `round`: it says "Round over" alone.)
+    const title = last ? (episodes > 1 ? "Game over" : "Round over")
+      : Number.isInteger(episode) && Number.isInteger(episodes) ? `Round ${episode} of ${episodes} over` : "Round over";
     const mine = scores.find(([agent]) => sameAgent(agent, you));
     const others = scores.filter(([agent]) => !sameAgent(agent, you));
     const shared = scores.length > 1 && scores.every(([, v]) => JSON.stringify(v) === JSON.stringify(scores[0][1]));
