@@ -45,7 +45,9 @@ def _no_preflight() -> list[str]:
 
 @pytest.fixture(scope="module")
 def served(tmp_path_factory):
-    server = serve(STUDIES, data=str(tmp_path_factory.mktemp("data")), extra=_no_preflight())
+    # Named with _ so that `pytest tests/` does not check them (two are broken on purpose).
+    paths = [os.path.join(STUDIES, f"_{name}.py") for name in ("rounds", "pair", "broken", "inbrowser")]
+    server = serve(*paths, data=str(tmp_path_factory.mktemp("data")), extra=_no_preflight())
     yield server
     server.stop()
 
@@ -56,7 +58,7 @@ def screen(page, kind: str, timeout: float = 20_000):
 
 def test_a_server_game_waits_for_ready_counts_down_and_shows_each_round_score(chromium, served):
     page = chromium.new_page(viewport={"width": 1000, "height": 720})
-    page.goto(f"{served.url}/rounds/")
+    page.goto(f"{served.url}/_rounds/")
     screen(page, "ready")
     assert page.inner_text(".mk-brand") == "Walking study"   # the module's TITLE, not "Study"
     page.wait_for_timeout(1200)
@@ -85,7 +87,7 @@ def test_a_server_game_waits_for_ready_counts_down_and_shows_each_round_score(ch
     assert page.query_selector("text=ROUNDS1") is None   # the next view waits for the screen
     page.click(".mk-screen [data-answer=continue]")
     page.wait_for_selector("text=ROUNDS1")
-    pid = rows(served.data, "select participant_id from participants where experiment = 'rounds'")[0][0]
+    pid = rows(served.data, "select participant_id from participants where experiment = '_rounds'")[0][0]
     ready = [json.loads(d) for (d,) in rows(served.data, f"select detail from events where kind = 'game_ready' "
                                                          f"and participant_id = '{pid}' order by t")]
     assert [(e["screen"], e["episode"]) for e in ready] == [("ready", None), ("round_over", 0)]
@@ -99,8 +101,8 @@ def test_a_server_game_waits_for_ready_counts_down_and_shows_each_round_score(ch
 
 def test_two_players_start_when_both_are_ready(chromium, served):
     one, two = (chromium.new_context(viewport={"width": 900, "height": 680}).new_page() for _ in range(2))
-    one.goto(f"{served.url}/pair/")
-    two.goto(f"{served.url}/pair/")
+    one.goto(f"{served.url}/_pair/")
+    two.goto(f"{served.url}/_pair/")
     for page in (one, two):
         screen(page, "ready")
     one.keyboard.press(" ")
@@ -120,8 +122,8 @@ def test_two_players_start_when_both_are_ready(chromium, served):
 
 def test_a_player_who_never_readies_ends_the_game_like_a_waitroom_timeout(chromium, served):
     one, two = (chromium.new_context().new_page() for _ in range(2))
-    one.goto(f"{served.url}/pair/")
-    two.goto(f"{served.url}/pair/")
+    one.goto(f"{served.url}/_pair/")
+    two.goto(f"{served.url}/_pair/")
     for page in (one, two):
         screen(page, "ready")
     one.keyboard.press(" ")
@@ -136,7 +138,7 @@ def test_a_player_who_never_readies_ends_the_game_like_a_waitroom_timeout(chromi
 def test_failures_on_the_study_side_show_a_neutral_notice_and_what_happens_next(chromium, served):
     page = chromium.new_page(viewport={"width": 1000, "height": 720})
     page.route(PROLIFIC, lambda route: route.fulfill(body="<p>prolific</p>", content_type="text/html"))
-    page.goto(f"{served.url}/broken/")
+    page.goto(f"{served.url}/_broken/")
     page.wait_for_selector("text=could not be started")
     body = page.inner_text("main")
     assert "technical problem on our side" in body and "nothing to do with your computer" in body
@@ -163,7 +165,7 @@ def test_failures_on_the_study_side_show_a_neutral_notice_and_what_happens_next(
     assert "instructions_that_do_not_exist.md" in failed[1]["error"]
     assert [e["ref"] for e in events(served.data, "game_error")] == [crash_ref]
     assert rows(served.data, "select outcome from games where step = 'crashes'") == [("error",)]
-    assert rows(served.data, "select status, outcome_code from participants where experiment = 'broken'") == \
+    assert rows(served.data, "select status, outcome_code from participants where experiment = '_broken'") == \
         [("error", "BUGERR")]
     log = "".join(served.output)
     for ref in (first_ref, crash_ref, failed[1]["ref"]):
@@ -173,7 +175,7 @@ def test_failures_on_the_study_side_show_a_neutral_notice_and_what_happens_next(
 
 def test_browser_games_show_the_screens_and_their_failures_move_the_participant_on(chromium, served):
     page = chromium.new_page(viewport={"width": 1000, "height": 720})
-    page.goto(f"{served.url}/inbrowser/")
+    page.goto(f"{served.url}/_inbrowser/")
     screen(page, "ready", timeout=120_000)    # after loading Pyodide
     shot(page, "browser-ready")
     page.wait_for_timeout(800)
@@ -202,7 +204,7 @@ def test_browser_games_show_the_screens_and_their_failures_move_the_participant_
     shot(page, "browser-problem-bad-key")
     page.click("[data-answer=continue]")
     page.wait_for_selector("text=BROWSER1")
-    outcomes = dict(rows(served.data, "select step, outcome from games where experiment = 'inbrowser'"))
+    outcomes = dict(rows(served.data, "select step, outcome from games where experiment = '_inbrowser'"))
     assert outcomes == {"rounds": "completed", "crashes": "error", "bad_key": "error"}
     refs = [e["ref"] for e in events(served.data, "game_error") if e.get("stage") in ("game", "experiment")]
     assert len(refs) == 2 and all(ref in "".join(served.output) for ref in refs)
