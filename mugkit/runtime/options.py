@@ -166,7 +166,8 @@ class GameOptions:
     labels: Mapping[Any, str] | None = None
     """Agent id → the name participants see for it (``{"blue": "You", "orange": "Partner"}``), in
     the HUD and on the round-over screen. Unnamed agents: "You" for the participant's own, the
-    id in words for the others ("player_1" → "Player 1"). Read by the browser client."""
+    id in words for the others ("player_1" → "Player 1"). Read by the server's game view
+    (``mugkit.web.lobby.game_message``) for the browser client."""
 
     time_left: bool = True
     """Show the time left in the episode above the game, when ``max_steps`` is set (moves left in
