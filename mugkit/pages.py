@@ -71,7 +71,11 @@ class Completion:
     per-participant unguessable token the server stores for verification).
 
     ``timeout_code``: the code of a participant whose wait for partners timed out (default: ``code``;
-    panels usually pay for the time spent waiting)."""
+    panels usually pay for the time spent waiting).
+
+    ``error_code``: the code of a participant the study could not go on for, because a page or
+    survey failed on the server (a technical problem on the study's side, docs/participants.md);
+    default: ``code`` — they are not to pay for the study's bug."""
 
     code: str
     redirect: str | None = None
@@ -79,6 +83,7 @@ class Completion:
     body: str = "You have finished the study. Your completion code is **{code}**."
     extra: dict = field(default_factory=dict)
     timeout_code: str | None = None
+    error_code: str | None = None
 
     def __post_init__(self):
         self.body = resolve_body(self.body, depth=3)

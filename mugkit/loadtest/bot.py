@@ -367,6 +367,8 @@ class ProtocolBot:
             self.log.outcome = Outcome("completed", self.log.step, kind=kind, code=view.get("code"))
         elif kind in ("refused", "preview"):
             raise Failed(f"the server showed a {kind!r} view: {str(view.get('html'))[:120]}")
+        elif kind == "problem":
+            raise Failed(f"the study failed on its side (reference {view.get('ref')}): see the server's log")
         elif kind not in ("waitroom", "game"):
             raise Failed(f"unknown view kind {kind!r}")
 

@@ -159,6 +159,8 @@ class BrowserBot:
 
     async def _act(self, page: Any, view: dict) -> None:
         kind = view.get("kind")
+        if view.get("problem"):   # the game before failed: its notice shows first (docs/participants.md)
+            await page.click(".mk-view-problem [data-answer]")
         if kind == "page":
             await page.locator(".mk-actions button").first.click()
         elif kind == "consent":
@@ -171,6 +173,8 @@ class BrowserBot:
             self.log.outcome = Outcome("completed", self.log.step, kind=kind, code=view.get("code"))
         elif kind in ("refused", "preview"):
             raise Failed(f"the page showed a {kind!r} view")
+        elif kind == "problem":
+            raise Failed(f"the study failed on its side (reference {view.get('ref')}): see the server's log")
 
     async def _survey(self, page: Any, view: dict) -> None:
         answers = valid_answers(view.get("survey"), self.rng, view.get("conditions"))
@@ -211,6 +215,8 @@ class BrowserBot:
         period, held, i = 1.0 / float(view.get("fps") or 30), (), 0
         await page.wait_for_selector("canvas", timeout=self.bounds.stuck_after * 1000)
         while self.views.empty() and self.log.outcome is None:
+            if i % 10 == 0:
+                await self._answer_screens(page)
             now = plan.held(view.get("you"), i % len(plan))
             for key in held:
                 if key not in now:
@@ -224,3 +230,11 @@ class BrowserBot:
             await asyncio.sleep(period)
         for key in held:
             await page.keyboard.up(key)
+
+    @staticmethod
+    async def _answer_screens(page: Any) -> None:
+        """Answers the screens around a game as a participant would (docs/participants.md): "I'm
+        ready", "Continue" after a round or a problem notice."""
+        answer = page.locator(".mk-screen:not([hidden]) [data-answer], .mk-view-problem [data-answer]")
+        if await answer.count() and await answer.first.is_visible():
+            await answer.first.click()

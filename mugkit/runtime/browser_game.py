@@ -79,6 +79,9 @@ class BrowserGame:
         #: ones (``{"episode", "frame", "agent", "stored", "replayed"}``), or None. A deterministic
         #: env and stateless policies never diverge; `mugkit check` finds those that would.
         self.diverged: dict | None = None
+        #: The last frame played ended an episode and another follows: the worker holds the clock
+        #: there while the page shows the round-over screen and the countdown.
+        self.between_episodes = False
 
     # -- starting --------------------------------------------------------------------------
 
@@ -135,6 +138,7 @@ class BrowserGame:
         result = self.driver.tick({self.human: self.keys.take()})
         if result is None:
             return None
+        self.between_episodes = bool(result.episode_over and not result.finished)
         return self._publish(result, t_client, late_ms)
 
     def _publish(self, result: Any, t_client: float | None, late_ms: float | None) -> str:

@@ -251,6 +251,11 @@ class FrameDriver:
         return episode_seed(self.seed, self.episode)
 
     @property
+    def returns(self) -> dict:
+        """Agent → the sum of its rewards in the current episode (so far)."""
+        return dict(self._returns)
+
+    @property
     def unwrapped(self) -> Any:
         """The env the step function returned, unwrapped (what hooks and policies see as ``env``)."""
         inner = getattr(self.env, "env", self.env)

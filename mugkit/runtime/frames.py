@@ -14,7 +14,7 @@ from typing import Any, Callable
 from .draw import KINDS, validate
 from .keys import KeyInput
 
-__all__ = ["KeyState", "FrameEncoder", "RenderError"]
+__all__ = ["KeyState", "FrameEncoder", "RenderError", "round_scores"]
 
 
 @dataclass
@@ -80,7 +80,16 @@ class FrameEncoder:
         self.once: list = []     # the last frame's shapes without an id
 
     def encode(self, result: Any) -> dict:
-        """The ``frame`` message of a :class:`~mugkit.runtime.rows.FrameResult`."""
+        """The ``frame`` message of a :class:`~mugkit.runtime.rows.FrameResult`; a frame that ends
+        an episode carries the ``round`` the round-over screen shows (:func:`round_scores`)."""
+        message = self._encode(result)
+        if result.episode_over:
+            options = self.driver.options
+            message["round"] = {"episode": result.episode + 1, "episodes": options.episodes,
+                                "last": bool(result.finished), "scores": round_scores(self.driver)}
+        return message
+
+    def _encode(self, result: Any) -> dict:
         image = result.image
         if image is not None and not isinstance(image, list):
             url = self.image_url(image) if self.image_url is not None else None
@@ -106,3 +115,29 @@ class FrameEncoder:
         return {"game": self.game_id, "episode": episode, "frame": frame, "set": changed, "del": gone,
                 "once": once, "image": image, "turn": turn,
                 "hud": {"episode": episode + 1, "episodes": driver.options.episodes}}
+
+
+def _shown(value: Any) -> Any:
+    """A score as plain JSON: numbers as float or int (numpy's too), anything else as text."""
+    if isinstance(value, bool) or value is None:
+        return str(value)
+    if isinstance(value, int):
+        return value
+    try:
+        return float(value)
+    except (TypeError, ValueError):
+        return str(value)[:200]
+
+
+def round_scores(driver: Any) -> list:
+    """``[[agent, score], ...]``: what each agent's player sees on the round-over screen after
+    the episode that just ended — the step's ``score(returns)`` (a dict: per agent; anything
+    else: the same for all), or by default each agent's own return."""
+    returns = {agent: driver.returns.get(agent, 0) for agent in driver.agents}
+    score = driver.options.score
+    if score is None:
+        return [[agent, _shown(r)] for agent, r in returns.items()]
+    got = score(dict(returns))
+    if isinstance(got, dict):
+        return [[agent, _shown(got[agent])] for agent in driver.agents if agent in got]
+    return [[agent, _shown(got)] for agent in driver.agents]

@@ -139,6 +139,40 @@ class GameOptions:
     its ``mk.Onnx`` models, which ship by themselves. Read by the browser runtime
     (``mugkit.web.browser.shipping``)."""
 
+    # -- the screens around a game (docs/participants.md) -----------------------------------
+
+    ready: bool = True
+    """Show "Press space or click when ready" before the game's first episode; the clock waits.
+    With several humans the game starts when every one is ready; one who is not ready within
+    ``waitroom_timeout`` seconds ends the game (outcome ``not_ready``) and its players move on as
+    from a waitroom that timed out. Read by the server's clock and the browser client."""
+
+    countdown: int = 3
+    """Seconds of a 3-2-1 countdown before each episode's clock starts (0: none). Read by the
+    server's clock and the browser client."""
+
+    round_over: float = 3
+    """Seconds the round-over screen (the episode's score) shows after each episode, unless the
+    participant dismisses it sooner (0: no screen). Between episodes the clock waits for it; with
+    several humans, until every one dismissed it or the time is up. Read by the server's clock and
+    the browser client."""
+
+    score: Callable[[dict], Any] | None = None
+    """What the round-over screen shows: ``returns -> score``, where ``returns`` maps every agent
+    id to its return in the episode; a dict result maps agent id → what that agent's player sees,
+    any other value is shown to every player. None: each player sees their own agent's return.
+    Read by the frame encoder (in both runtimes)."""
+
+    labels: Mapping[Any, str] | None = None
+    """Agent id → the name participants see for it (``{"blue": "You", "orange": "Partner"}``), in
+    the HUD and on the round-over screen. Unnamed agents: "You" for the participant's own, the
+    id in words for the others ("player_1" → "Player 1"). Read by the server's game view
+    (``mugkit.web.lobby.game_message``) for the browser client."""
+
+    time_left: bool = True
+    """Show the time left in the episode above the game, when ``max_steps`` is set (moves left in
+    a turn-based game). Read by the browser client."""
+
     on_step: Callable | None = None
     """Hook called after every frame; a dict it returns becomes ``x_<name>`` columns of that frame's
     rows. Read by the driver."""
@@ -199,6 +233,8 @@ class GameOptions:
         if problems:
             raise OptionsError(problems)
         options["players"] = dict(options["players"])
+        if options.get("labels") is not None:
+            options["labels"] = dict(options["labels"])
         for name in ("packages", "files"):
             if name in options:
                 options[name] = tuple(options[name])
@@ -262,10 +298,10 @@ def _one_of(o: dict, name: str, allowed: tuple) -> list[str]:
 
 def _other_problems(o: dict) -> list[str]:
     out = _one_of(o, "fill", FILLS) + _one_of(o, "input_mode", INPUT_MODES) + _one_of(o, "verify", VERIFY_MODES)
-    for flag in ("turn_based", "record_observations"):
+    for flag in ("turn_based", "record_observations", "ready", "time_left"):
         if not isinstance(o[flag], bool):
             out.append(f"{flag} must be True or False, got {o[flag]!r}")
-    for hook in ("render", "on_step", "on_episode_start", "on_episode_end"):
+    for hook in ("render", "on_step", "on_episode_start", "on_episode_end", "score"):
         if o[hook] is not None and not callable(o[hook]):
             out.append(f"{hook} must be a function, got {o[hook]!r}")
     packages = o["packages"]
@@ -280,8 +316,30 @@ def _other_problems(o: dict) -> list[str]:
     return out
 
 
+def _screen_problems(o: dict) -> list[str]:
+    out = []
+    countdown = o["countdown"]
+    if not isinstance(countdown, int) or isinstance(countdown, bool) or not 0 <= countdown <= 10:
+        out.append(f"countdown must be whole seconds from 0 to 10, got {countdown!r}")
+    shown = o["round_over"]
+    if not isinstance(shown, (int, float)) or isinstance(shown, bool) or not 0 <= shown <= 60:
+        out.append(f"round_over must be seconds from 0 to 60 (0: no round-over screen), got {shown!r}")
+    labels = o["labels"]
+    if labels is not None:
+        players = o["players"] if isinstance(o["players"], dict) else {}
+        if not isinstance(labels, dict) or not all(isinstance(v, str) and v.strip() for v in labels.values()):
+            out.append(f"labels must be a dict agent id -> the name participants see, got {labels!r}")
+        else:
+            unknown = [a for a in labels if a not in players]
+            if unknown:
+                hint = difflib.get_close_matches(str(unknown[0]), [str(a) for a in players], 1)
+                out.append(f"labels names {unknown[0]!r}, which is not an agent of players="
+                           + (f" (did you mean {hint[0]!r}?)" if hint else f" ({', '.join(map(repr, players))})"))
+    return out
+
+
 def _problems(o: dict) -> list[str]:
     players = o["players"]
     has_human = isinstance(players, dict) and any(p is HUMAN for p in players.values())
     return (_players_problems(players) + _one_of(o, "runtime", RUNTIMES) + _number_problems(o) + _other_problems(o)
-            + _keys_problems(o["keys"], has_human))
+            + _keys_problems(o["keys"], has_human) + _screen_problems(o))

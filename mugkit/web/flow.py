@@ -31,9 +31,11 @@ from ..runtime.seeding import keyed_rng
 from ..steps import GameStep, PageStep, SurveyStep
 from .entry import Entry, mturk_submit_to, new_id, new_token, parse_entry
 from .lobby import Lobby
+from .problems import game_problem, new_ref, study_problem_view
 from .protocol import ProtocolError, parse_advance
 from .registry import FINISHED, Participant, Registry
 from .shared import SharedState
+from .storage.schema import StorageError
 from .views import check_answers, markdown_html, page_view, paused_view, survey_view
 
 __all__ = ["Flow", "Arrival"]
@@ -126,6 +128,7 @@ class Flow:
         elif p is None:
             admit()
             p = await self._create(name, entry, user_agent)
+        p.screens = bool(auth.get("screens"))  # this page shows the screens around games: they wait for it
         async with self.registry.transition(p):
             return Arrival(p, await self.view(p))
 
@@ -210,11 +213,46 @@ class Flow:
             return self._final_view(p)
         step, rep = here
         base = {"index": p.index, "total": len(p.flow), "step": step.name}
+        try:
+            return {**base, **await self._step_view(p, step, rep)}
+        except StorageError:
+            raise  # the server's own trouble, not the step's: the study pauses (pause.py)
+        except Exception as exc:  # the researcher's page, survey or env: the participant must not pay for it
+            return await self._failed(p, step, exc)
+
+    async def _step_view(self, p: Participant, step: Any, rep: int) -> dict:
         if isinstance(step, PageStep):
-            return {**base, **await self._page(p, step)}
+            return await self._page(p, step)
         if isinstance(step, SurveyStep):
-            return {**base, **survey_view(step.name.replace("_", " ").capitalize(), self._questions(p, step))}
-        return {**base, **await self.lobby.game_view(p, step, rep)}
+            return survey_view(step.name.replace("_", " ").capitalize(), self._questions(p, step))
+        return await self.lobby.game_view(p, step, rep)
+
+    async def _failed(self, p: Participant, step: Any, exc: Exception) -> dict:
+        """Step ``step`` raised while it was being shown to ``p``: logged with its traceback and a
+        reference code, stored as a ``step_failed`` event; a game step is skipped (the participant
+        reads why, then goes on), a page or survey ends the study for ``p`` with the completion's
+        error code (docs/participants.md)."""
+        ref = new_ref()
+        log.error("participant %s: step %s failed (reference %s); the participant %s", p.id, step.name, ref,
+                  "goes on to the next step" if isinstance(step, GameStep) else "is sent back with the error code",
+                  exc_info=exc)
+        await self.event(p, "step_failed", {"ref": ref, "error": f"{type(exc).__name__}: {exc}"[:2000]})
+        if isinstance(step, GameStep):
+            if p.game is not None:
+                await self.lobby.abandon(p, ref)
+            await self.registry.move(p, p.index + 1)
+            return self.with_problem(await self.view(p), game_problem(ref, started=False))
+        completion = self._completion_step(p)
+        await self.registry.set_status(p, "error", (completion.error_code or completion.code) if completion else None)
+        return self._final_view(p, ref)
+
+    @staticmethod
+    def with_problem(view: dict, problem: dict | None) -> dict:
+        """``view`` preceded by ``problem`` (the client shows it first, then the view), unless it
+        already has one (the next step failed too: that notice says enough)."""
+        if problem is None or "problem" in view:
+            return view
+        return {**view, "problem": problem}
 
     def _call(self, p: Participant, step: Any) -> Any:
         return step.fn(**({"participant": p.who()} if "participant" in step.params else {}))
@@ -236,8 +274,10 @@ class Flow:
             view["mturk"] = {"submit_to": submit_to, "assignment_id": p.params["assignmentId"]}
         return view
 
-    def _final_view(self, p: Participant) -> dict:
+    def _final_view(self, p: Participant, ref: str | None = None) -> dict:
         completion = self._completion_step(p)
+        if p.status == "error":
+            return study_problem_view(ref, p.outcome_code, completion.redirect if completion else None, p.token)
         if p.status in ("completed", "timed_out") and completion is not None:
             return self._completion_view(p, completion, p.outcome_code)
         text = _ENDED_TEXT.get(p.status, "Thank you!")
@@ -248,7 +288,10 @@ class Flow:
         for name, _ in reversed(p.flow):
             step = self.experiments[p.experiment].step(name)
             if isinstance(step, PageStep):
-                page = self._call(p, step)
+                try:
+                    page = self._call(p, step)
+                except Exception:  # a broken page: its own visit reports it; here it gives no code
+                    continue
                 if isinstance(page, Completion):
                     return page
         return None
@@ -299,9 +342,10 @@ class Flow:
 
     # -- what the lobby asks of the flow -------------------------------------------------------
 
-    async def push(self, p: Participant) -> None:
-        """Sends participant ``p`` their current view (every socket they have open)."""
-        await self.emit("view", await self.view(p), room=f"p:{p.id}")
+    async def push(self, p: Participant, problem: dict | None = None) -> None:
+        """Sends participant ``p`` their current view (every socket they have open), preceded by
+        ``problem`` (:mod:`mugkit.web.problems`) when their game just failed."""
+        await self.emit("view", self.with_problem(await self.view(p), problem), room=f"p:{p.id}")
 
     async def event(self, p: Participant, kind: str, detail: dict | None = None) -> None:
         """Stores a flow event of ``p`` at their current step."""
@@ -316,13 +360,19 @@ class Flow:
         await self.registry.set_status(p, "excluded", None)
         return self._final_view(p)
 
-    async def waitroom_timed_out(self, p: Participant) -> None:
-        """``p`` waited for partners in vain: they finish with the completion's timeout code."""
+    async def waitroom_timed_out(self, p: Participant, game: str | None = None, detail: dict | None = None) -> None:
+        """``p`` waited for partners in vain: they finish with the completion's timeout code. With
+        ``game``: the players of that game were not all ready in time (``ready=``), so it never
+        started; the event is ``game_not_ready`` (``detail``: whether ``p`` was ready)."""
         async with self.registry.transition(p):
-            if p.status != "active" or p.game is not None:
+            if p.status != "active" or p.game != game:
                 return  # grouped or gone meanwhile
             completion = self._completion_step(p)
             code = (getattr(completion, "timeout_code", None) or completion.code) if completion else None
-            await self.event(p, "waitroom_timeout")
+            if game is None:
+                await self.event(p, "waitroom_timeout")
+            else:
+                await self.event(p, "game_not_ready", {"game": game, **(detail or {})})
+                await self.registry.move(p, p.index)  # out of the game that never started
             await self.registry.set_status(p, "timed_out", code)
             await self.push(p)

@@ -9,6 +9,13 @@ Keys arrive as ``keys`` messages with sequence numbers (socket.io handlers may r
 an older message than the last one applied is ignored, and the presses and releases of every
 message since the last tick are kept, so a tap between two frames still counts.
 
+Around the frames, the screens of docs/participants.md: before the first episode the clock waits
+until every human is ready (``ready=``; a ``ready`` message each, within ``waitroom_timeout``
+seconds, else the game ends ``not_ready``), then counts down (``countdown=``); after each episode
+but the last it waits while the round-over screen shows (``round_over=``) and counts down again.
+Only humans whose page shows these screens are waited for (:attr:`Participant.screens`); a game
+with none (bots) plays at once, as before.
+
 When a human's connection drops, the game pauses for everyone (no frame is played without them,
 so the rows have no gap) and resumes when they are back; after ``grace`` seconds away the game ends
 with the outcome ``"abandoned"`` (one human) or ``"partner_left"``.
@@ -32,7 +39,7 @@ from ..runtime.frames import FrameEncoder, KeyState
 from ..runtime.rows import FrameResult
 from .protocol import Keys
 
-__all__ = ["ServerGame", "GameStats", "GRACE_SECONDS", "IMAGE_FPS", "OUTCOME_REASONS"]
+__all__ = ["ServerGame", "GameStats", "GRACE_SECONDS", "IMAGE_FPS", "OUTCOME_REASONS", "SCREENS"]
 
 log = logging.getLogger("mugkit.game")
 
@@ -40,7 +47,10 @@ log = logging.getLogger("mugkit.game")
 GRACE_SECONDS = 20.0
 #: A server-run game's outcome → ``games.outcome_reason``: who ended it, and why.
 OUTCOME_REASONS = {"completed": "game_over", "abandoned": "grace_expired", "partner_left": "grace_expired",
-                   "interrupted": "server_stop", "storage_failed": "storage_failed", "error": "env_raised"}
+                   "interrupted": "server_stop", "storage_failed": "storage_failed", "error": "env_raised",
+                   "not_ready": "not_ready"}
+#: The screens a ``ready`` message answers: "ready" (before the first episode) and "round_over".
+SCREENS = ("ready", "round_over")
 #: Most images per second an RGB-array env streams (each is a compressed JPEG).
 IMAGE_FPS = 15
 #: Seconds of frames whose rows may wait to be committed before the game waits for its storage.
@@ -79,7 +89,7 @@ class ServerGame:
 
     def __init__(self, game_id: str, driver: Any, humans: dict, emit: Callable[..., Awaitable],
                  store_rows: Callable[..., Awaitable], on_end: Callable[..., Awaitable], *,
-                 grace: float = GRACE_SECONDS):
+                 grace: float = GRACE_SECONDS, screens: Any = ()):
         self.game_id = game_id
         self.room = f"g:{game_id}"
         self.driver = driver
@@ -96,11 +106,30 @@ class ServerGame:
         self._task: asyncio.Task | None = None
         self._pending_writes: set = set()
         self._done = False
+        #: Agents whose page shows the screens around the game: the clock waits for them.
+        self.screens = set(screens)
+        #: The screen shown now (``{"screen": "ready" | "countdown" | "round_over", ...}``), or None
+        #: while the game plays: a page that (re)joins gets it with its view.
+        self.screen: dict | None = None
+        #: Agents that answered the screen shown now; :attr:`ready_agents` those ready for the game.
+        self._answered: set = set()
+        self.ready_agents: set = set()
+        self._all_answered: asyncio.Event | None = None
+        #: The reference of the failure that ended the game (outcome ``error``), as in the log.
+        self.error_ref: str | None = None
 
     # -- control ---------------------------------------------------------------------------
 
     def start(self) -> None:
         """Starts the clock (an asyncio task)."""
+        options = self.driver.options
+        if self.screens and options.ready:
+            # Set now, so the players' first view (made before the clock's task runs) shows it.
+            self.screen = {"game": self.game_id, "screen": "ready", "timeout": options.waitroom_timeout}
+        # Frame 0 now, too: a player's page that joins before the clock's task runs gets it as
+        # the snapshot, and shows the game behind the ready screen.
+        self._first = self.driver.start()
+        self._first_message = self.frames.encode(self._first)
         self._task = asyncio.get_running_loop().create_task(self._run(), name=f"game {self.game_id}")
 
     def on_keys(self, agent: Hashable, keys: Keys) -> str | None:
@@ -113,6 +142,18 @@ class ServerGame:
                     "number messages one after another")
         state.apply(keys)
         return None
+
+    def on_ready(self, agent: Hashable, screen: str) -> bool:
+        """``agent``'s participant is ready (``screen`` "ready") or dismissed the round-over screen;
+        False when that screen is not the one shown now."""
+        if self.screen is None or self.screen["screen"] != screen or agent not in self.humans:
+            return False
+        self._answered.add(agent)
+        if screen == "ready":
+            self.ready_agents.add(agent)
+        if self.screens <= self._answered and self._all_answered is not None:
+            self._all_answered.set()
+        return True
 
     def left(self, agent: Hashable) -> None:
         """``agent``'s participant lost their connection: the game pauses for them."""
@@ -145,7 +186,10 @@ class ServerGame:
     async def _run(self) -> None:
         loop = asyncio.get_running_loop()
         try:
-            await self._publish(self.driver.start())
+            await self._publish(self._first, message=self._first_message)
+            if not await self._before_first_episode():
+                await self._finish("not_ready")
+                return
             period = 1.0 / self.fps
             deadline = loop.time() + period
             while not self.driver.finished and self.outcome is None:
@@ -160,12 +204,66 @@ class ServerGame:
                 result = self.driver.tick({agent: state.take() for agent, state in self.keys.items()})
                 if result is not None:
                     await self._publish(result, lateness * 1000.0)
+                    if result.episode_over and not result.finished and self.screens:
+                        await self._between_episodes()
+                        deadline = loop.time() + period
             await self._finish(self.outcome or "completed")
         except asyncio.CancelledError:
             raise
         except Exception:
-            log.exception("game %s crashed", self.game_id)
+            from .problems import new_ref
+
+            self.error_ref = new_ref()
+            log.exception("game %s crashed (reference %s)", self.game_id, self.error_ref)
             await self._finish("error")
+
+    # -- the screens around the frames -----------------------------------------------------
+
+    async def _before_first_episode(self) -> bool:
+        """The ready screen, then the countdown; False when not every human was ready in time."""
+        if not self.screens:
+            return True
+        options = self.driver.options
+        if options.ready and not await self._wait_for_all("ready", options.waitroom_timeout):
+            log.info("game %s: not every player was ready within %ss", self.game_id, options.waitroom_timeout)
+            return False
+        await self._countdown()
+        return True
+
+    async def _between_episodes(self) -> None:
+        """The round-over screen (until every human dismissed it, or its time is up), then the countdown."""
+        options = self.driver.options
+        if options.round_over:
+            await self._wait_for_all("round_over", options.round_over, episode=self.driver.episode)
+        await self._countdown()
+
+    async def _wait_for_all(self, screen: str, timeout: float, **extra: Any) -> bool:
+        """Shows ``screen`` to the players; True when every one answered it within ``timeout`` s."""
+        self._answered = set()
+        self._all_answered = asyncio.Event()
+        await self._show({"screen": screen, "timeout": timeout, **extra})
+        try:
+            await asyncio.wait_for(self._all_answered.wait(), timeout)
+            return True
+        except asyncio.TimeoutError:
+            return False
+        finally:
+            self._all_answered = None
+
+    async def _countdown(self) -> None:
+        seconds = self.driver.options.countdown
+        if seconds:
+            await self._show({"screen": "countdown", "seconds": seconds})
+            await asyncio.sleep(seconds)
+        await self._show(None)
+
+    async def _show(self, screen: dict | None) -> None:
+        if screen is None:  # the clock starts: a key pressed to say "ready" is no move in the game
+            for state in self.keys.values():
+                state.down.clear()
+                state.up.clear()
+        self.screen = None if screen is None else {"game": self.game_id, **screen}
+        await self.emit("screen", self.screen or {"game": self.game_id, "screen": "play"}, room=self.room)
 
     def _waiting_for_absent(self) -> bool:
         """True while a human is away (the game pauses); ends the game once one stayed away too long."""
@@ -188,7 +286,7 @@ class ServerGame:
 
     # -- frames out ------------------------------------------------------------------------
 
-    async def _publish(self, result: FrameResult, late_ms: float | None = None) -> None:
+    async def _publish(self, result: FrameResult, late_ms: float | None = None, message: dict | None = None) -> None:
         t_server = time.time()
         # The newest key message's clock (the client sends milliseconds; stored as seconds).
         t_ms = max((s.t_client for s in self.keys.values() if s.t_client is not None), default=None)
@@ -196,7 +294,7 @@ class ServerGame:
         write = asyncio.ensure_future(self.store_rows(result.rows, t_server, t_client, late_ms))
         self._pending_writes.add(write)
         write.add_done_callback(self._written)
-        await self.emit("frame", self.frames.encode(result), room=self.room)
+        await self.emit("frame", message or self.frames.encode(result), room=self.room)
 
     def _written(self, task: asyncio.Future) -> None:
         self._pending_writes.discard(task)

@@ -22,12 +22,20 @@ from .limits.decoding import SMALL_LIMITS
 from ..steps import GameStep
 from .browser.games import BrowserGame, BrowserGames, RowError, runs_in_browser
 from .entry import new_id
-from .gameloop import GRACE_SECONDS, OUTCOME_REASONS, ServerGame
+from .gameloop import GRACE_SECONDS, OUTCOME_REASONS, SCREENS, ServerGame
+from .problems import game_problem, new_ref
 from .protocol import ProtocolError, parse_keys
 from .registry import Participant, Registry
 from .shared import SharedState
 
-__all__ = ["Lobby", "Listener", "game_message"]
+__all__ = ["Lobby", "Listener", "game_message", "agent_name"]
+
+#: Stages of a browser game's loading whose failure is the study's (its code, its models), not the
+#: participant's connection: the game ends (outcome ``error``) and the participant goes on.
+STUDY_STAGES = ("experiment", "models", "game")
+#: Failed loads of one browser game (a connection problem: the page offers to reload) after which
+#: the game is given up (outcome ``error``) and the participant goes on.
+MAX_LOAD_FAILURES = 2
 
 log = logging.getLogger("mugkit.study")
 
@@ -35,24 +43,41 @@ log = logging.getLogger("mugkit.study")
 class Listener(Protocol):
     """What the lobby asks of the flow."""
 
-    async def push(self, p: Participant) -> None:
-        """Sends ``p`` the view of where they are now."""
+    async def push(self, p: Participant, problem: dict | None = None) -> None:
+        """Sends ``p`` the view of where they are now (after ``problem``, when their game failed)."""
 
     async def event(self, p: Participant, kind: str, detail: dict | None = None) -> None:
         """Stores a flow event of ``p`` at their current step."""
 
-    async def waitroom_timed_out(self, p: Participant) -> None:
-        """``p`` waited for partners in vain."""
+    async def waitroom_timed_out(self, p: Participant, game: str | None = None, detail: dict | None = None) -> None:
+        """``p`` waited for partners in vain (in a waitroom, or for their game's players to be ready)."""
 
     async def not_counted(self, p: Participant, game_id: str) -> dict:
         """``p``'s game ``game_id`` does not count (``verify="require"``); returns their view."""
 
 
+def agent_name(agent: Any) -> str:
+    """An agent id in words, for participants: ``"player_1"`` → "Player 1", ``0`` → "Player 1"."""
+    if isinstance(agent, int) and not isinstance(agent, bool):
+        return f"Player {agent + 1}"
+    if isinstance(agent, tuple):
+        return " ".join(agent_name(a) for a in agent)
+    words = str(agent).replace("_", " ").replace("-", " ").strip()
+    return words[:1].upper() + words[1:] if words else "Player"
+
+
 def game_message(step: GameStep, game_id: str, **fields: Any) -> dict:
-    """A ``game`` view (protocol.py): the step's canvas, clock and keys, and ``fields``."""
+    """A ``game`` view (protocol.py): the step's canvas, clock and keys, the screens around it
+    (docs/participants.md), the agents' names, and ``fields``."""
     options = step.options
+    labels = options.labels or {}
     return {"kind": "game", "game": game_id, "width": options.width, "height": options.height, "fps": options.fps,
-            "keys": sorted({k for combo, _ in options.combos for k in combo}), **fields}
+            "keys": sorted({k for combo, _ in options.combos for k in combo}),
+            "names": [[agent, labels.get(agent) or agent_name(agent)] for agent in step.players],
+            "named": [agent for agent in step.players if agent in labels],
+            "max_steps": options.max_steps if options.time_left else None,
+            "screens": {"ready": options.ready, "countdown": options.countdown, "round_over": options.round_over},
+            **fields}
 
 
 class Lobby:
@@ -129,7 +154,7 @@ class Lobby:
                 return {"kind": "waitroom", **await self.state.waitroom_status((p.experiment, step.name, rep), p.id)}
             game = await self._start_game(p.experiment, step, rep, group, p)
         return game_message(step, game.game_id, turn_based=game.driver.turn_based, you=self._agent_of(game, p.id),
-                            agents=list(game.driver.agents), runtime="server")
+                            agents=list(game.driver.agents), runtime="server", screen=game.screen)
 
     def snapshot(self, game_id: str) -> dict | None:
         """The current frame of server game ``game_id`` for a player who (re)joins, or None."""
@@ -218,11 +243,14 @@ class Lobby:
         built = await asyncio.to_thread(build_game, step, experiment.policies, seed=seed, participant=group[0].who(),
                                         group=[q.who() for q in group])
         humans = dict(zip(step.humans, who))
+        # The screens (ready, countdown, round over) wait only for pages that show them: a bot or
+        # a protocol client is not waited for.
+        screens = [agent for agent, q in zip(step.humans, group) if q.screens]
         game = ServerGame(game_id, built.driver(render=True), humans, self.emit,
                           lambda rows, t, tc, late: self.storage.add_steps(
                               game_id, rows, t_server=t, t_client=tc, late_ms=late,
                               keep_observations=step.options.record_observations),
-                          self._game_over, grace=self.grace)
+                          self._game_over, grace=self.grace, screens=screens)
         await self.state.own_game(game_id, self._owner)
         await self.storage.add_game({"game_id": game_id, "experiment": name, "step": step.name, "repetition": rep,
                                      "runtime": "server", "seed": seed, "started_at": time.time(),
@@ -244,22 +272,62 @@ class Lobby:
         await self.storage.end_game(game.game_id, outcome, ended_at=time.time(),
                                     outcome_reason=OUTCOME_REASONS.get(outcome))
         log.info("game %s: over (%s)", game.game_id, outcome)
-        for pid in game.humans.values():
+        for agent, pid in game.humans.items():
             p = await self.registry.get(pid)
-            if p is not None:
-                await self.leave_game(p, game.game_id, outcome)
+            if p is None:
+                continue
+            if outcome == "not_ready":
+                await self.listener.waitroom_timed_out(p, game.game_id, {"ready": agent in game.ready_agents})
+            else:
+                await self.leave_game(p, game.game_id, outcome, {"ref": game.error_ref} if game.error_ref else None)
 
     async def leave_game(self, p: Participant, game_id: str, outcome: str, detail: dict | None = None) -> bool:
         """``p``'s game ``game_id`` ended with ``outcome``: noted (with ``detail``) when not
-        completed; on to the next step. False (nothing done) when ``p`` is no longer in that game."""
+        completed; on to the next step — after the neutral problem notice when the game failed
+        (``error``: ``detail["ref"]`` is its reference). False (nothing done) when ``p`` is no
+        longer in that game."""
         async with self.registry.transition(p):
             if p.game != game_id:
                 return False
+            problem = None
+            if outcome == "error":
+                detail = {"ref": new_ref(), **(detail or {})}
+                # A browser game that failed while loading (the experiment's code) never started.
+                problem = game_problem(detail["ref"], started=detail.get("stage") in (None, "game"))
             if outcome != "completed":
                 await self.listener.event(p, f"game_{outcome}", {"game": game_id, **(detail or {})})
             await self.registry.move(p, p.index + 1)
-            await self.listener.push(p)
+            await self.listener.push(p, problem)
         return True
+
+    async def abandon(self, p: Participant, ref: str) -> None:
+        """Ends ``p``'s game, which failed while its view was being made (inside ``p``'s
+        transition): outcome ``error``."""
+        game = self.games.get(p.game or "")
+        if game is not None:
+            game.on_end = None  # the flow moves its player on itself
+            await game.stop("error")
+            self.games.pop(game.game_id, None)
+            await self.storage.end_game(game.game_id, "error", ended_at=time.time(), outcome_reason="server_error")
+            return
+        browser = await self._browser_game(p, p.game)
+        if browser is not None:
+            await self.browser.finish(browser, "error", "server_error")
+
+    async def ready(self, p: Participant, data: Any) -> dict:
+        """A ``ready`` message: ``p`` pressed "ready" (``screen: "ready"``) or dismissed the
+        round-over screen (``"round_over"``) of their game; stored as a ``game_ready`` event (the
+        time the participant was ready). A server game's clock waits for it."""
+        if not isinstance(data, dict) or not isinstance(data.get("game"), str) or data.get("screen") not in SCREENS:
+            return {"ok": False, "error": f"ready must be an object with the game's id and a screen in {SCREENS}"}
+        if p.game != data["game"]:
+            return {"ok": False, "stale": True, "error": "you are not in that game (it is over, or not yours)"}
+        episode = data.get("episode") if isinstance(data.get("episode"), int) else None
+        game = self.games.get(p.game)
+        if game is not None and not game.on_ready(self._agent_of(game, p.id), data["screen"]):
+            return {"ok": False, "stale": True, "error": "that screen is not shown now"}
+        await self.listener.event(p, "game_ready", {"game": p.game, "screen": data["screen"], "episode": episode})
+        return {"ok": True}
 
     def keys(self, p: Participant, data: Any) -> str | None:
         """A ``keys`` message; an error text for the client when it is not valid."""
@@ -331,22 +399,26 @@ class Lobby:
             detail.update(_start_figures(data))
         if kind == "loaded" and isinstance(data.get("diverged"), str):
             await self._resume_diverged(p, game, data["diverged"][:2000])
-        if kind == "load_failed" and data.get("stage") == "game":
-            # The env, a policy or a hook raised: the game ends as on the server, and the
-            # participant goes on (the page sent every row before saying so). Only the page now
-            # playing the game may end it: a window it superseded must not end its game.
-            if not game.plays_here(data):
-                return {"ok": False, "superseded": True, "error": "this game continues in another window or tab"}
-            log.warning("participant %s, game %s: the game raised in the browser: %s", p.id, game.game_id,
-                        str(data.get("reason"))[:500])
-            if not await self._browser_game_end(p, game, "error", {"reason": str(data.get("reason"))[:2000]},
-                                                reason="client_error"):
-                return {"ok": False, "stale": True, "error": "that game is already over"}
-            return {"ok": True}
+        # The env, a policy or a hook raised (stage "game"), or the experiment did not load: the
+        # game ends as on the server, and the participant goes on (the page sent every row before
+        # saying so). Only the page now playing the game may end it.
         if kind == "load_failed":
-            log.warning("participant %s, game %s: the browser runtime failed at %s%s: %s", p.id, game.game_id,
-                        data.get("stage"), f" (package {data['package']})" if data.get("package") else "",
-                        str(data.get("reason"))[:500])
+            game.load_failures += 1
+            ref = new_ref()
+            log.warning("participant %s, game %s: the browser runtime failed at %s%s (reference %s): %s", p.id,
+                        game.game_id, data.get("stage"), f" (package {data['package']})" if data.get("package") else "",
+                        ref, str(data.get("reason"))[:500])
+            detail["ref"] = ref
+            if data.get("stage") != "game":  # a crash mid-play is the game_error event alone
+                await self.listener.event(p, f"game_{kind}", {"game": game.game_id, **detail})
+            if data.get("stage") in STUDY_STAGES or game.load_failures >= MAX_LOAD_FAILURES:
+                # Reloading cannot help (the study's code), or did not: the participant goes on.
+                if not game.plays_here(data):
+                    return {"ok": False, "superseded": True, "error": "this game continues in another window or tab"}
+                if not await self._browser_game_end(p, game, "error", detail, reason="client_error"):
+                    return {"ok": False, "stale": True, "error": "that game is already over"}
+                return {"ok": True, "ref": ref, "ended": True}
+            return {"ok": True, "ref": ref}
         await self.listener.event(p, f"game_{kind}", {"game": game.game_id, **detail})
         return {"ok": True}
 
@@ -382,7 +454,9 @@ class Lobby:
             counts = await self.browser.finish(game, outcome, reason)
             if counts is None:  # ending already (the grace clock ran out meanwhile)
                 return False
-            if not counts:  # verify="require", and not both completed and verified
+            # verify="require", and not both completed and verified. (A crash the page reports is
+            # the page's word, which a participant could forge to skip the game: it does not count.)
+            if not counts:
                 await self.listener.not_counted(p, game.game_id)
                 await self.listener.push(p)
                 return True

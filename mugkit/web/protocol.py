@@ -7,8 +7,10 @@ dropping the connection or losing data.
 Connecting
     The page ``/<experiment>/?<query>`` loads the client, which connects with
     ``auth = {"experiment": str, "query": {str: str}, "participant": str | None,
-    "resume": str | None}``: ``participant`` and ``resume`` are what the server gave this browser
-    before (kept in ``localStorage``), so a reload resumes. A panel id in the query (Prolific's
+    "resume": str | None, "screens": bool}``: ``participant`` and ``resume`` are what the server gave
+    this browser before (kept in ``localStorage``), so a reload resumes. ``screens``: this page
+    shows the screens around games (ready, countdown, round over); a server game's clock waits for
+    such pages only (a bot or protocol client leaves it out and is not waited for). A panel id in the query (Prolific's
     ``PROLIFIC_PID``, MTurk's ``workerId``) also finds the participant again.
 
 Server → client
@@ -20,7 +22,17 @@ Server → client
       its ``visible_if`` conditions as ``[question, operator, value]`` lists; mugkit/conditions.py)
     - ``waitroom``: ``present``, ``needed``, ``timeout`` (seconds left)
     - ``game``: ``game``, ``width``, ``height``, ``fps``, ``keys`` (key names the step maps),
-      ``turn_based``, ``you`` (your agent id, as JSON), ``agents``, ``runtime`` (where it runs)
+      ``turn_based``, ``you`` (your agent id, as JSON), ``agents``, ``runtime`` (where it runs),
+      ``names`` (``[[agent, display name]]``; ``named``: the agents the step's ``labels`` name),
+      ``max_steps`` (for the time-left display, or null), ``screens`` (``{"ready": bool,
+      "countdown": s, "round_over": s}``), and for a server game ``screen`` (the screen shown now,
+      as in a ``screen`` message, or null while it plays)
+    - ``problem``: ``title``, ``html``, ``ref`` (the failure's reference code), ``code`` (the
+      completion's ``error_code``) and ``redirect``: the study ended for this participant because
+      a page or survey failed on the server (mugkit/web/problems.py)
+
+    Any view may carry ``problem``: ``{"title", "html", "ref", "button"}`` — the participant's game
+    failed (it could not start, or stopped); the client shows this first, then the view.
     - ``completion``: ``title``, ``html``, ``code``, ``redirect`` (a URL or null), ``mturk``
       (``{"submit_to": url, "assignment_id": str}`` or null)
     - ``ended``: ``title``, ``html``, ``code`` (declined, timed out, excluded, partner left …)
@@ -42,6 +54,13 @@ Server → client
     null), ``turn`` the agent whose turn it is in a turn-based game (or null), ``hud`` a short
     status dict (episode, scores).
 
+    A frame that ends an episode also has ``round``: ``{"episode", "episodes", "last", "scores":
+    [[agent, score]]}`` — what the round-over screen shows (the step's ``score=``).
+
+    ``screen``: ``{"game", "screen", ...}`` — a server game's clock waits: ``"ready"`` (with
+    ``timeout``: seconds until the game is given up), ``"countdown"`` (``seconds``),
+    ``"round_over"`` (``timeout``, ``episode``), or plays again (``"play"``).
+
     ``waitroom``: ``{"present", "needed", "timeout"}`` while waiting for partners.
 
     ``error``: ``{"message"}`` for a rejected message (the client shows it; nothing is lost), with
@@ -60,6 +79,11 @@ Client → server
     that step was already left — the message was sent twice, or from another window — and the
     current view is on its way: nothing to retry. Messages that move a participant are handled one
     at a time per participant, so none moves anyone twice.
+
+    ``ready``: ``{"game", "screen": "ready" | "round_over", "episode": int | null}`` — the
+    participant is ready for the game, or dismissed the round-over screen (both runtimes; stored as
+    a ``game_ready`` event). Acknowledged ``{"ok": true}``; ``"stale": true`` when that game or
+    screen is over.
 
     ``transfer``: ``{}`` — after a ``transfer`` view: this browser takes the participant's place
     (their other windows get an ``ended`` view and are disconnected). Acknowledged with
@@ -107,9 +131,12 @@ Browser runtime (``runtime="browser"`` steps with one human; mugkit/web/browser/
       resume, the tagged JSON of the first re-simulated frame whose actions or rewards differ
       from the stored ones (logged, and stored as a ``game_resume_diverged`` event).
     - ``load_failed``: ``{"game", "session", "stage", "package", "reason"}`` — logged by the server (which
-      package failed and why) and stored as a ``game_load_failed`` event. With ``"stage": "game"``
-      (the env, a policy or a hook raised) it ends the game: outcome ``error``, reason
-      ``client_error``; send every row first. From a page whose ``session`` is not the one playing
+      package failed and why, with a reference code) and stored as a ``game_load_failed`` event;
+      acknowledged with ``{"ok": true, "ref"}``. With a stage that is the study's own
+      (``"experiment"``, ``"models"``, or ``"game"``: the env, a policy or a hook raised), and at
+      the second failure of any stage, it ends the game: outcome ``error``, reason
+      ``client_error`` (``"ended": true``; the next view comes with its ``problem``); send every
+      row first. From a page whose ``session`` is not the one playing
       the game it is refused with ``"superseded": true``.
     - ``game_over``: ``{"game", "session"}`` — every episode is played and its rows acknowledged; the
       participant moves on (refused while the last episode's rows are not stored). The server

@@ -26,7 +26,7 @@ __all__ = ["Participant", "Registry", "FINISHED"]
 log = logging.getLogger("mugkit.study")
 
 #: The statuses of a participant who will not go on.
-FINISHED = ("completed", "declined", "timed_out", "excluded")
+FINISHED = ("completed", "declined", "timed_out", "excluded", "error")
 
 
 @dataclass
@@ -45,6 +45,7 @@ class Participant:
     game: str | None = None      # the game they are in (its id), if any
     row: dict = field(default_factory=dict)
     device: int = 0              # how often they moved to another browser (their resume key changes each time)
+    screens: bool = False        # their page shows the screens around games (ready, countdown): not stored
 
     @classmethod
     def from_row(cls, row: dict) -> "Participant":
@@ -144,7 +145,7 @@ class Registry:
         await self.storage.update_participant(p.id, position=p.position(), updated_at=time.time())
 
     async def set_status(self, p: Participant, status: str, code: str | None) -> None:
-        """``p`` finished (``completed``, ``declined``, ``timed_out``, ``excluded``) with ``code``."""
+        """``p`` finished (``completed``, ``declined``, ``timed_out``, ``excluded``, ``error``) with ``code``."""
         if p.status == status:
             return
         p.status, p.outcome_code = status, code

@@ -378,6 +378,15 @@ def _socket_events(sio: socketio.AsyncServer, study: Study, limits: Limits) -> N
         if error:
             await sio.emit("error", {"message": error}, to=sid)
 
+    @sio.event
+    async def ready(sid, data=None):
+        p = await participant(sid)
+        if p is None:
+            return {"ok": False, "error": "no participant on this connection: reload the page"}
+        if _too_big(data):
+            return {"ok": False, "error": f"message larger than {MAX_MESSAGE_BYTES} bytes"}
+        return await study.ready(p, data)
+
     _browser_events(sio, study, participant)
 
     @sio.on("*")

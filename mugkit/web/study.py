@@ -121,6 +121,10 @@ class Study:
         """A ``keys`` message; an error text for the client when it is not valid."""
         return self.lobby.keys(p, data)
 
+    async def ready(self, p: Participant, data: Any) -> dict:
+        """A ``ready`` message (the screens around a game); the acknowledgement."""
+        return await self.lobby.ready(p, data)
+
     async def browser_message(self, p: Participant, kind: str, data: Any) -> dict:
         """A browser runtime's message (protocol.py); its acknowledgement."""
         return await self.lobby.browser_message(p, kind, data)

@@ -266,7 +266,8 @@ def ended_by_page(server, experiment: str) -> dict:
 
 def test_a_game_the_page_ends_with_an_error_carries_its_reason(server):
     got = ended_by_page(server, "_verify_flag")
-    assert got["ack"] == {"ok": True} and got["after"]["kind"] == "completion"
+    assert got["ack"]["ok"] is True and got["ack"]["ended"] is True and got["after"]["kind"] == "completion"
+    assert got["after"]["problem"]["ref"] == got["ack"]["ref"]   # the participant reads it: a neutral notice
     v = verdict(server, got["game"])
     assert (v["outcome"], v["reason"], v["verification"]) == ("error", "client_error", "verified")
     assert v["detail"]["complete"] is False and v["detail"]["frames"] == 10

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import os
 import sqlite3
+import time
 
 from mugkit.collect import load_experiment
 from mugkit.games import Participant, build_game
@@ -33,9 +34,30 @@ def enter_game(page, url: str) -> None:
 
 
 def wait_loaded(page) -> None:
+    """Waits until the browser game has loaded, says "ready" on its ready screen (when the step
+    shows one) and waits out the countdown: the game plays when this returns."""
     page.wait_for_selector(".mk-game[data-loaded=true], .mk-game[data-failed]", timeout=90_000)
     failed = page.get_attribute(".mk-game", "data-failed")
     assert failed is None, page.inner_text(".mk-stage-overlay")
+    ready = page.query_selector(".mk-screen[data-screen='ready'] [data-answer='ready']")
+    if ready is not None:
+        ready.click()
+    page.wait_for_selector(".mk-game[data-screen='play']", timeout=15_000)
+
+
+def through_screens(pages, selector: str, timeout: float = 90_000) -> None:
+    """Waits until ``selector`` shows on ``pages`` (one page or a list: the players of one game),
+    answering the screens around games on the way as participants would: "I'm ready", "Continue"
+    on a round-over screen or a problem notice."""
+    pages = pages if isinstance(pages, list) else [pages]
+    deadline = time.monotonic() + timeout / 1000
+    while any(page.query_selector(selector) is None for page in pages):
+        assert time.monotonic() < deadline, f"{selector} never showed: {pages[0].inner_text('main')[:500]}"
+        for page in pages:
+            answer = page.query_selector(".mk-screen:not([hidden]) [data-answer], .mk-view-problem [data-answer]")
+            if answer is not None and answer.is_visible():
+                answer.click()
+        pages[0].wait_for_timeout(200)
 
 
 def query(data: str, sql: str, *params) -> list:

@@ -304,14 +304,15 @@ def test_frames_of_another_game_are_ignored(harness):
 
 def test_the_hud_shows_the_frames_status_and_whose_turn_it_is(harness):
     send(harness, "view", game_view(turn_based=True, you="p0", agents=["p0", "p1"],
+                                    names=[["p0", "Red"], ["p1", "Partner"]], named=["p1"],
                                     keys=[" ", "ArrowDown", "ArrowLeft", "ArrowRight", "ArrowUp"]))
     send(harness, "frame", frame(1, once=[background()], turn="p0", hud={"episode": 1, "team_score": 3.14159}))
     assert harness.inner_text(".mk-turn") == "Your turn"
     hud = harness.inner_text(".mk-hud-items")
-    assert "Episode" in hud and "Team score" in hud and "3.14" in hud and "p0" in hud
+    assert "Episode" in hud and "Team score" in hud and "3.14" in hud and "You play\nRed" in hud and "p0" not in hud
     assert harness.inner_text(".mk-controls").split() == ["Controls", "↑", "↓", "←", "→", "Space"]
     send(harness, "frame", frame(2, turn="p1", hud={"episode": 1, "scores": {"p0": 2, "p1": 5}}))
-    assert harness.inner_text(".mk-turn") == "Waiting for p1…"
+    assert harness.inner_text(".mk-turn") == "Waiting for Partner…"   # the step's label, not the id
     assert "p0 2 · p1 5" in harness.inner_text(".mk-hud-items")
     send(harness, "frame", frame(3, turn=None, hud={"episode": 2, "episodes": 3}))
     assert harness.inner_text(".mk-hud-items").split("\n")[-2:] == ["Episode", "2 of 3"]
@@ -319,11 +320,19 @@ def test_the_hud_shows_the_frames_status_and_whose_turn_it_is(harness):
 
 
 def test_integer_agent_ids_as_cogrid_uses_them(harness):
-    send(harness, "view", game_view(turn_based=True, you=0, agents=[0, 1]))
+    send(harness, "view", game_view(turn_based=True, you=0, agents=[0, 1], names=[[0, "Player 1"], [1, "Player 2"]]))
     send(harness, "frame", frame(1, turn=0))
     assert harness.inner_text(".mk-turn") == "Your turn"
     send(harness, "frame", frame(2, turn=1))
-    assert harness.inner_text(".mk-turn") == "Waiting for 1…"
+    assert harness.inner_text(".mk-turn") == "Waiting for Player 2…"
+
+
+def test_the_time_left_counts_down_from_max_steps(harness):
+    send(harness, "view", game_view(max_steps=90, fps=30))
+    send(harness, "frame", frame(30, once=[background()]))
+    assert "Time left\n0:02" in harness.inner_text(".mk-hud-items")
+    send(harness, "frame", frame(89))
+    assert "Time left\n0:01" in harness.inner_text(".mk-hud-items")   # whole seconds, rounded up
 
 
 def canvas_box(page) -> dict:

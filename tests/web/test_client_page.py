@@ -84,6 +84,9 @@ def test_a_participant_goes_through_a_study_on_the_real_server(browser, served):
         page.wait_for_selector("button[data-answer='agree']")
         page.click("button[data-answer='agree']")
         page.wait_for_selector("canvas.mk-canvas")
+        page.wait_for_selector(".mk-screen[data-screen='ready']")   # the clock waits for the participant
+        page.keyboard.press(" ")
+        page.wait_for_selector(".mk-game[data-screen='play']", timeout=15000)   # after the countdown
         page.keyboard.down("ArrowRight")
         page.wait_for_timeout(400)
         shot(page, "real-server-game")

@@ -8,6 +8,7 @@ import sqlite3
 
 import pytest
 
+from browser_data import through_screens
 from serving import serve
 from mugkit.web.entry import prolific_like
 
@@ -26,6 +27,13 @@ def rows(data: str, sql: str) -> list:
         return db.execute(sql).fetchall()
 
 
+def ready(page) -> None:
+    """Says "ready" on the game's ready screen and waits out the countdown: the game plays."""
+    page.wait_for_selector(".mk-screen[data-screen='ready']")
+    page.keyboard.press(" ")
+    page.wait_for_selector(".mk-game[data-screen='play']", timeout=15_000)
+
+
 def start_walk(page, url: str) -> None:
     page.goto(url)
     page.wait_for_selector("text=Welcome")
@@ -33,6 +41,7 @@ def start_walk(page, url: str) -> None:
     page.wait_for_selector("text=I agree")
     page.click("text=I agree")
     page.wait_for_selector("canvas")
+    ready(page)
 
 
 def test_one_participant_plays_the_whole_study_with_real_keys(chromium, server):
@@ -46,6 +55,7 @@ def test_one_participant_plays_the_whole_study_with_real_keys(chromium, server):
     shot(page, "consent")
     page.click("text=I agree")
     page.wait_for_selector("canvas")
+    ready(page)
     page.keyboard.down("ArrowRight")
     page.wait_for_timeout(500)
     shot(page, "game")
@@ -74,6 +84,10 @@ def test_two_participants_are_matched_and_both_finish(chromium, server):
     two.goto(f"{server.url}/_duo/")
     for page in (one, two):
         page.wait_for_selector("canvas", timeout=10_000)
+        page.wait_for_selector(".mk-screen[data-screen='ready']")
+        page.keyboard.press(" ")
+    for page in (one, two):
+        page.wait_for_selector(".mk-game[data-screen='play']", timeout=15_000)
     one.keyboard.down("ArrowRight")
     two.keyboard.down("ArrowLeft")
     for page in (one, two):
@@ -88,7 +102,7 @@ def test_a_reload_mid_game_resumes_the_same_game(chromium, server):
     page.wait_for_timeout(400)
     page.reload()
     page.wait_for_selector("canvas")
-    page.wait_for_selector("text=The game was fun.", timeout=20_000)
+    page.wait_for_selector("text=The game was fun.", timeout=20_000)   # the clock never waited: it was playing
     assert [r[0] for r in rows(server.data, "select frame from steps order by frame")] == list(range(46))
     assert rows(server.data, "select count(*) from games") == [(1,)]
 
@@ -131,12 +145,12 @@ def test_two_participants_play_example_b_together_and_both_finish(chromium, tmp_
             pages.append(page)
         for page in pages:
             page.wait_for_selector("canvas", timeout=20_000)
+        through_screens(pages, ".mk-game[data-screen='play']", 20_000)   # both are ready
         pages[0].keyboard.down("ArrowRight")
         pages[1].keyboard.down("ArrowUp")
         pages[0].wait_for_timeout(1500)
         shot(pages[0], "gather-round")
-        for page in pages:
-            page.wait_for_selector("text=My partner and I worked well together.", timeout=200_000)
+        through_screens(pages, "text=My partner and I worked well together.", 200_000)
         for page in pages:
             for question in ("My partner and I worked well together.", "The game was fun."):
                 page.locator(".sd-question", has_text=question).locator(".sd-rating__item-text >> text='5'").click()

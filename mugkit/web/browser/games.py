@@ -77,6 +77,7 @@ class BrowserGame:
     ending: bool = False            # finish() has begun: a second end (game_over twice) does nothing
     session: str | None = None      # the page now playing it (the last to ask for the record)
     events: int = 0                 # loaded / load_failed messages stored in this server run (limit game_events)
+    load_failures: int = 0          # load_failed messages: the game is given up after a few (lobby.py)
     stored_text: int = 0            # characters of the batches stored in this server run (limit game_bytes)
     record_text: tuple | None = None  # (last, tagged JSON of the record at that frame): resume's answer
     lock: asyncio.Lock = field(default_factory=asyncio.Lock)

@@ -6,7 +6,7 @@ import {saveIdentity} from "./identity.js";
 import {CompletionView} from "./views/completion.js";
 import {BrowserGameView} from "./views/browser_game.js";
 import {GameView} from "./views/game.js";
-import {NoticeView} from "./views/notice.js";
+import {NoticeView, ProblemView, problemCard} from "./views/notice.js";
 import {ConsentView, PageView, TransferView} from "./views/page.js";
 import {SurveyView} from "./views/survey.js";
 import {WaitroomView} from "./views/waitroom.js";
@@ -25,6 +25,7 @@ export const VIEWS = {
   refused: NoticeView,
   transfer: TransferView,
   paused: NoticeView,
+  problem: ProblemView,
 };
 
 // An acknowledgement slower than this shows "Saving…" (the server acknowledges a step only once
@@ -68,6 +69,7 @@ export class App {
 
     link.on("view", (message) => this.show(message));
     link.on("frame", (message) => this.view?.frame?.(message));
+    link.on("screen", (message) => this.view?.screen?.(message));
     link.on("waitroom", (message) => this.view?.waitroom?.(message));
     link.on("identity", (message) => this.identity(message));
     link.on("error", (message) => this.notify(message?.message || "The server rejected a message."));
@@ -114,6 +116,46 @@ export class App {
       this.view.again?.();   // sent again after a reconnection: keep what the participant entered
       return;
     }
+    if (this.view?.holding) {
+      // The game's last round-over screen is up: the next view waits until it is dismissed.
+      this.held = message;
+      const holding = this.view.holding;
+      holding.then(() => {
+        if (this.held === message && this.view?.holding !== holding) {
+          this.held = null;
+          this.show(message);
+        }
+      });
+      return;
+    }
+    this.held = null;
+    if (message.problem && typeof message.problem === "object") return this.showProblem(message, key);
+    this.mount(message, key);
+  }
+
+  /** A view preceded by a problem notice (the participant's game failed): the notice first, its
+   *  button then shows the view — or a newer one that came meanwhile (held, as behind a game's
+   *  last round-over screen). */
+  showProblem(message, key) {
+    this.view?.destroy?.();
+    this.viewKey = key;
+    this.updateProgress({...message, kind: "problem"});   // the next step's progress shows with it
+    document.body.dataset.view = "problem";
+    const {problem, ...view} = message;
+    const container = el("div", {class: "mk-view mk-view-problem", dataset: {kind: "problem"}});
+    let proceed;
+    const notice = {holding: new Promise((resolve) => (proceed = resolve)), destroy() {}};
+    this.view = notice;
+    container.append(problemCard(problem, () => {
+      notice.holding = null;
+      proceed();
+      if (!this.held) this.mount(view, key);
+    }));
+    this.main.replaceChildren(container);
+    window.scrollTo(0, 0);
+  }
+
+  mount(message, key) {
     this.view?.destroy?.();
     this.view = null;
     this.viewKey = key;
@@ -135,7 +177,7 @@ export class App {
   updateProgress({index, total, kind}) {
     const bar = this.progress.parentElement;
     const done = kind === "completion";
-    if (Number.isInteger(index) && Number.isInteger(total) && total > 0 && !["preview", "refused", "ended", "paused"].includes(kind)) {
+    if (Number.isInteger(index) && Number.isInteger(total) && total > 0 && !["preview", "refused", "ended", "paused", "problem"].includes(kind)) {
       const shown = done ? total : Math.min(index + 1, total);
       this.progress.style.width = `${(100 * (done ? total : index)) / total}%`;
       this.stepText.textContent = done ? "Finished" : `Step ${shown} of ${total}`;
@@ -155,7 +197,7 @@ export class App {
 
   connection(status) {
     if (status === "connected") this.connected = true;
-    const over = ["ended", "refused", "completion"].includes(document.body.dataset.view);
+    const over = ["ended", "refused", "completion", "problem"].includes(document.body.dataset.view);
     const text = status === "reconnecting" && !this.connected
       ? "Cannot reach the study server yet. Retrying…"
       : status === "offline" && over ? "" : STATUS_TEXT[status];   // a finished page needs no server

@@ -4,7 +4,7 @@
 import {loadIdentity} from "./identity.js";
 
 /** Server → client events (protocol.py). */
-export const SERVER_EVENTS = ["view", "frame", "waitroom", "identity", "error"];
+export const SERVER_EVENTS = ["view", "frame", "screen", "waitroom", "identity", "error"];
 
 /** The page's query string as {name: value} (the last value of a repeated name wins). */
 export function queryParams(search = location.search) {
@@ -20,7 +20,8 @@ export function openSocket(experiment, io = globalThis.io) {
   const query = queryParams();
   return io({
     transports: ["websocket"],
-    auth: (send) => send({experiment, query, ...loadIdentity(experiment)}),
+    // `screens`: this page shows the screens around games, so a server game's clock waits for it.
+    auth: (send) => send({experiment, query, screens: true, ...loadIdentity(experiment)}),
     reconnectionDelayMax: 5000,
   });
 }

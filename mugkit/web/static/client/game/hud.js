@@ -1,6 +1,8 @@
-// The small status line above the canvas: the frame's `hud` dict, whose turn it is, and the keys.
+// The small status line above the canvas: the frame's `hud` dict, the time left, whose turn it
+// is, and the keys. Agents appear by their display names (the step's `labels`; "You" for the
+// participant's own), never by raw ids.
 
-import {el} from "../dom.js";
+import {clock, el} from "../dom.js";
 
 const KEY_LABELS = {
   ArrowUp: "↑", ArrowDown: "↓", ArrowLeft: "←", ArrowRight: "→", " ": "Space", Enter: "Enter",
@@ -36,15 +38,44 @@ export function sameAgent(a, b) {
   return a !== null && a !== undefined && b !== null && b !== undefined && JSON.stringify(a) === JSON.stringify(b);
 }
 
+/** Own agents whose id in words says nothing ("You play Human"): not shown. */
+const GENERIC = /^(human|player|me|you|agent|self|participant)$/i;
+
+/**
+ * `agent -> display name`: the step's `names` ([[agent, name]]), "You" for the participant's own
+ * agent unless the step's `labels` name it (`named`).
+ */
+export function agentNames({names, named, you}) {
+  const list = Array.isArray(names) ? names : [];
+  const labelled = Array.isArray(named) ? named : [];
+  return (agent) => {
+    const isNamed = labelled.some((a) => sameAgent(a, agent));
+    if (sameAgent(agent, you) && !isNamed) return "You";
+    const found = list.find(([a]) => sameAgent(a, agent));
+    return found ? String(found[1]) : String(agent);
+  };
+}
+
 export class Hud {
-  constructor({you, agents, keys, turnBased}) {
+  constructor({you, agents, keys, turnBased, names, named, maxSteps, fps}) {
     this.you = you;
     this.turnBased = turnBased;
+    this.maxSteps = Number.isInteger(maxSteps) && maxSteps > 0 ? maxSteps : null;
+    this.fps = fps > 0 ? fps : 30;
+    this.nameOf = agentNames({names, named, you});
     this.items = el("div", {class: "mk-hud-items"});
     this.turn = el("div", {class: "mk-turn", hidden: true, "aria-live": "polite"});
     const others = Array.isArray(agents) ? agents.filter((a) => !sameAgent(a, you)) : [];
-    this.youItem = others.length && you !== null && you !== undefined
-      ? el("span", {class: "mk-hud-item"}, el("span", {class: "mk-hud-label"}, "You"), el("span", {class: "mk-hud-value"}, String(you)))
+    // "You play Blue": in a game with others, which one is yours (its label, else its id in words).
+    const own = (names || []).find(([a]) => sameAgent(a, you));
+    const ownName = own ? String(own[1]) : null;
+    this.youItem = others.length && ownName && ownName !== "You" && !GENERIC.test(ownName)
+      ? el("span", {class: "mk-hud-item mk-hud-you"}, el("span", {class: "mk-hud-label"}, "You play"),
+        el("span", {class: "mk-hud-value"}, ownName))
+      : null;
+    this.timeItem = this.maxSteps
+      ? el("span", {class: "mk-hud-item mk-hud-time"}, el("span", {class: "mk-hud-label"}, turnBased ? "Turns left" : "Time left"),
+        this.timeValue = el("span", {class: "mk-hud-value"}))
       : null;
     this.element = el("div", {class: "mk-hud"}, this.items, this.turn);
     const shown = [...(keys || [])].sort((a, b) => keyOrder(a) - keyOrder(b));
@@ -54,8 +85,15 @@ export class Hud {
     this.update({});
   }
 
-  /** A frame's `hud` and `turn`. */
-  update({hud, turn}) {
+  /** A frame's `hud`, `frame` and `turn`. */
+  update({hud, turn, frame}) {
+    if (this.timeItem && Number.isInteger(frame)) {
+      const left = Math.max(0, this.maxSteps - frame);
+      this.timeValue.textContent = this.turnBased ? String(left) : clock(left / this.fps);
+      this.timeItem.dataset.left = String(left);
+    } else if (this.timeItem && !this.timeValue.textContent) {
+      this.timeValue.textContent = this.turnBased ? String(this.maxSteps) : clock(this.maxSteps / this.fps);
+    }
     const entries = hud && typeof hud === "object" && !Array.isArray(hud) ? Object.entries(hud) : [];
     // {episode: 2, episodes: 3} reads "Episode 2 of 3".
     const total = entries.find(([k]) => k === "episodes");
@@ -64,7 +102,7 @@ export class Hud {
       current[1] = `${current[1]} of ${formatValue(total[1])}`;
       entries.splice(entries.indexOf(total), 1);
     }
-    this.items.replaceChildren(this.youItem || "", ...entries.map(([k, v]) =>
+    this.items.replaceChildren(this.youItem || "", this.timeItem || "", ...entries.map(([k, v]) =>
       el("span", {class: "mk-hud-item"}, el("span", {class: "mk-hud-label"}, label(k)),
         el("span", {class: "mk-hud-value"}, formatValue(v)))));
     if (turn === null || turn === undefined) {
@@ -74,7 +112,7 @@ export class Hud {
     const mine = sameAgent(turn, this.you);
     this.turn.hidden = false;
     this.turn.className = mine ? "mk-turn mk-turn-yours" : "mk-turn";
-    this.turn.textContent = mine ? "Your turn" : `Waiting for ${turn}…`;
+    this.turn.textContent = mine ? "Your turn" : `Waiting for ${this.nameOf(turn)}…`;
     this.turn.dataset.turn = JSON.stringify(turn);
   }
 }

@@ -49,10 +49,11 @@ export class GameWorker {
     return this.boots.length > 0;
   }
 
-  /** Starts a game: `boot` from the game view, `record` from the server's `resume` (or null). */
-  start(boot, record) {
+  /** Starts a game: `boot` from the game view, `record` from the server's `resume` (or null);
+   * with `hold`, the clock waits for a `go` message (the page's screens around the game). */
+  start(boot, record, hold = false) {
     this.boots.push(boot);
-    this.worker.postMessage({type: "start", boot, record});
+    this.worker.postMessage({type: "start", boot, record, hold});
   }
 
   send(message) {

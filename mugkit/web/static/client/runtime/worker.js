@@ -3,11 +3,13 @@
 // (mugkit/runtime/browser_game.py: the same frame driver as the server); this file keeps time,
 // runs ONNX models (onnx.js) and passes messages.
 //
-// Page → worker: {type: "start", boot, record}, {type: "keys", message}, {type: "stop"}.
+// Page → worker: {type: "start", boot, record, hold}, {type: "keys", message}, {type: "go"}, {type: "stop"}.
 // Worker → page: {type: "progress", stage, loaded, total},
 //   {type: "loaded", stages, bytes, cached, diverged, warm, games},
 //   {type: "frame", text} (a `frame` message as JSON text), {type: "rows", text} (tagged JSON),
-//   {type: "timing", fps, late_ms}, {type: "finished"}, {type: "failed", stage, package, reason}.
+//   {type: "timing", fps, late_ms}, {type: "paused"}, {type: "finished"}, {type: "failed", stage, package, reason}.
+// `hold`: the clock waits for `go` after loading, and again after each episode but the last
+// (`paused`), while the page shows the screens around the game (ready, countdown, round over).
 //
 // The clock runs on absolute deadlines with setTimeout, never requestAnimationFrame (a hidden tab
 // stops animation frames). A machine too slow for the step's fps plays every frame late rather
@@ -27,7 +29,7 @@ import {attachModels, loadOrt, prefetch} from "./onnx.js";
 const ROWS_EVERY_MS = 250;   // how often played rows go to the page (then to the server)
 
 let python = null;  // {py, have, ort, models, games}: kept from one game to the next
-let state = null;   // the game playing: {py, game, ort, sessions, browserAi, period, stopped}
+let state = null;   // the game playing: {py, game, ort, sessions, browserAi, period, stopped, hold, paused}
 
 const post = (message) => self.postMessage(message);
 
@@ -58,7 +60,7 @@ async function ready(boot) {
   return booted;
 }
 
-async function start({boot, record}) {
+async function start({boot, record, hold = false}) {
   if (state && !state.stopped) return fail("worker", "a game is still playing in this worker");
   const warm = python !== null;
   let booted;
@@ -82,7 +84,8 @@ async function start({boot, record}) {
       python.ort = python.ort || await loadOrt(boot.ort);
       sessions = await attachModels(python.ort, browserAi, game.driver, python.models);
     }
-    state = {py, game, ort: python.ort, sessions, browserAi, period: 1000 / game.driver.options.fps, stopped: false};
+    state = {py, game, ort: python.ort, sessions, browserAi, period: 1000 / game.driver.options.fps, stopped: false,
+      hold: Boolean(hold), paused: Boolean(hold)};
     progress.begin("resume");
     await begin(record);
     progress.end();
@@ -93,7 +96,7 @@ async function start({boot, record}) {
     return fail(err.stage || "experiment", err instanceof LoadError ? err.message : lastLine(err?.message ?? err),
       err.package ?? null);
   }
-  run();
+  if (!state.paused) run();
 }
 
 /** The keys (hashes of the bytes) of the game's ONNX models. */
@@ -202,6 +205,12 @@ function run() {
       post({type: "finished"});
       return;
     }
+    if (state.hold && state.game.between_episodes) {   // the page shows the round over; `go` goes on
+      sendRows();
+      state.paused = true;
+      post({type: "paused"});
+      return;
+    }
     setTimeout(tick, Math.max(0, deadline - performance.now()));
   };
   setTimeout(tick, Math.max(0, deadline - performance.now()));
@@ -214,6 +223,9 @@ self.onmessage = ({data}) => {
   } else if (data.type === "keys" && state) {
     const {seq, held = [], down = [], up = [], t = null} = data.message;
     state.game.key_message(seq, held, down, up, t);
+  } else if (data.type === "go" && state?.paused) {
+    state.paused = false;
+    run();
   } else if (data.type === "stop" && state) {
     state.stopped = true;
   }

@@ -1,10 +1,13 @@
 // `game` view of a browser-runtime game (`runtime: "browser"`): the game runs in a Web Worker
 // (runtime/worker.js) on this machine; the page draws its frames with the same renderer as a
 // server game, sends it the keys, and passes its step rows on to the server (runtime/outbox.js).
-// A loading screen shows real progress (bytes and stages) until the first frame; a failure shows
-// what failed and tells the server; a machine too slow for the game's fps gets a notice. The
-// worker is the page's kept one when an earlier game finished in it (runtime/pool.js): Python is
-// loaded already, and the loading screen shows only if the start takes longer than WARM_QUIET_MS.
+// A loading screen shows real progress (bytes and stages) until the first frame; then the screens
+// around the game (game/screens.js: ready, countdown, round over) while the worker holds its clock
+// (`hold`, `go`, `paused`). A failure tells the server and shows a neutral message: the study's own
+// failures (its code raised) are never put on the participant's computer. A machine too slow for
+// the game's fps gets a notice. The worker is the page's kept one when an earlier game finished in
+// it (runtime/pool.js): Python is loaded already, and the loading screen shows only if the start
+// takes longer than WARM_QUIET_MS.
 
 import {card, el} from "../dom.js";
 import {Outbox} from "../runtime/outbox.js";
@@ -22,6 +25,9 @@ const STAGES = {
 };
 const SLOW_FRACTION = 0.8;   // below this share of the fps for two seconds, the notice shows
 const WARM_QUIET_MS = 1000;  // a kept worker's start shows no loading screen unless slower than this
+// Loading stages whose failure is the study's (its code, its models): reloading cannot help, and the
+// server moves the participant on (mugkit/web/lobby.py STUDY_STAGES).
+const STUDY_STAGES = new Set(["experiment", "models", "game"]);
 
 function megabytes(n) {
   return (n / 1e6).toFixed(1);
@@ -77,7 +83,52 @@ export class BrowserGameView extends GameView {
     await this.outbox.drained();
     const reply = await this.ctx.link.request("resume", {game: this.message.game, session: this.session});
     if (!reply.ok) return this.failed({stage: "resume", reason: reply.error});
-    this.worker?.start(boot, reply.record ?? null);
+    this.resumed = Boolean(reply.record);
+    // `hold`: the worker loads, then waits for `go` (after the ready screen and the countdown).
+    this.worker?.start(boot, reply.record ?? null, true);
+  }
+
+  /** After loading: the ready screen and the countdown, then the clock starts. */
+  async play() {
+    const {ready, countdown} = this.settings;
+    if (ready) {
+      this.root.dataset.screen = "ready";
+      if (!(await this.screens.ready({resumed: this.resumed})) || this.destroyed) return;
+      this.ctx.link.request("ready", {game: this.message.game, screen: "ready", episode: null});
+    }
+    await this.go(countdown);
+  }
+
+  /** The countdown, then the worker's clock runs (again). */
+  async go(countdown) {
+    this.root.dataset.screen = "countdown";
+    if (!(await this.screens.countdown(countdown)) || this.destroyed) return;
+    this.root.dataset.screen = "play";
+    this.playing = true;
+    this.worker?.send({type: "go"});
+    this.keyboard.resync();   // keys held through the countdown count from the first frame
+  }
+
+  /** The worker holds its clock after an episode: the round-over screen, then the countdown. */
+  async paused() {
+    this.playing = false;
+    this.keyboard.releaseAll();
+    if (this.shownRound) {
+      this.root.dataset.screen = "round_over";
+      const answered = await this.shownRound;
+      if (this.destroyed) return;
+      if (answered) {
+        this.ctx.link.request("ready", {game: this.message.game, screen: "round_over",
+          episode: (this.lastRound?.episode ?? 1) - 1});
+      }
+    }
+    this.shownRound = null;
+    await this.go(this.settings.countdown);
+  }
+
+  roundOver(round) {
+    this.shownRound = super.roundOver(round);
+    return this.shownRound;
   }
 
   /** The view came again (a reconnection): the game never stopped here, so keep drawing it, and
@@ -88,7 +139,8 @@ export class BrowserGameView extends GameView {
   }
 
   sendKeys(message) {
-    this.worker?.send({type: "keys", message});
+    // Keys before the clock runs (the ready screen's space bar) are no moves in the game.
+    if (this.playing) this.worker?.send({type: "keys", message});
   }
 
   fromWorker(data) {
@@ -99,6 +151,7 @@ export class BrowserGameView extends GameView {
       rows: () => this.outbox.add(data.text),
       timing: () => this.timing(data),
       finished: () => this.finished(),
+      paused: () => this.paused(),
       failed: () => this.failed(data),
     }[data?.type];
     handler?.();
@@ -129,6 +182,7 @@ export class BrowserGameView extends GameView {
     this.root.dataset.warm = warm ? "true" : "false";
     this.ctx.link.request("loaded", {game: this.message.game, stages, bytes, cached, diverged: diverged ?? null,
       warm: Boolean(warm), games, start_ms: this.startMs ?? null});
+    this.play();
   }
 
   timing({fps}) {
@@ -157,23 +211,38 @@ export class BrowserGameView extends GameView {
   async failed({stage, package: pkg, reason}) {
     this.worker?.discard();
     this.worker = null;
-    this.showFailure(stage, reason);
-    // A game that raised ends on the server (outcome "error") and the participant goes on: its
-    // rows must all be stored first.
+    this.playing = false;
+    this.screens.hide();
+    const ours = STUDY_STAGES.has(stage);
+    this.showFailure(stage, ours);
+    // The study's own failure ends the game on the server (outcome "error") and the participant
+    // goes on, after a notice; its rows must all be stored first.
     if (stage === "game") await this.outbox.drained();
-    this.ctx.link.request("load_failed", {game: this.message.game, session: this.session, stage, package: pkg ?? null,
-      reason: String(reason).slice(0, 2000)});
+    const reply = await this.ctx.link.request("load_failed", {game: this.message.game, session: this.session, stage,
+      package: pkg ?? null, reason: String(reason).slice(0, 2000)});
+    if (reply?.ref && this.failRef) this.failRef.textContent = reply.ref;
   }
 
-  showFailure(stage, reason) {
+  /** What the participant reads while the server decides: never that their computer is at fault.
+   *  The study's failures need nothing from them (the next view comes with its notice); a load
+   *  that failed on the way (a connection problem) can be tried again. */
+  showFailure(stage, ours) {
     this.root.dataset.failed = stage || "unknown";
     this.overlay.hidden = false;
-    this.overlay.replaceChildren(card("The game could not start in your browser",
-      el("p", {}, stage === "game" ? "The game stopped because of an error." :
-        "Something this game needs did not load on your computer."),
-      el("p", {class: "mk-muted mk-load-reason"}, String(reason)),
-      el("p", {}, "Please reload the page to try again. If it happens again, contact the researchers; your progress so far is saved."),
-      el("button", {type: "button", class: "mk-button", onclick: () => location.reload()}, "Reload the page")));
+    this.failRef = el("code", {class: "mk-ref"}, "…");
+    const ref = el("p", {class: "mk-muted mk-problem-ref"}, "Reference for the researchers: ", this.failRef);
+    this.overlay.replaceChildren(ours
+      ? card("Sorry — a technical problem on our side",
+        el("p", {}, stage === "game" ? "The game stopped because of a technical problem on our side." :
+          "The game could not be started because of a technical problem on our side."),
+        el("p", {}, "It has nothing to do with your computer. What you have done so far is saved; the study continues in a moment."),
+        ref)
+      : card("The game could not be loaded",
+        el("p", {}, "Part of the game did not arrive. This is usually a short interruption of the connection."),
+        el("p", {}, "Please reload the page to try again. What you have done so far is saved."),
+        ref,
+        el("div", {class: "mk-actions"},
+          el("button", {type: "button", class: "mk-button mk-button-primary", onclick: () => location.reload()}, "Reload the page"))));
     this.overlay.classList.add("mk-stage-overlay-failed");
   }
 

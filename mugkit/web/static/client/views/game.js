@@ -1,12 +1,15 @@
 // `game` view: the HUD, the canvas and the keyboard. `frame` messages update the scene; the canvas
 // is redrawn on animation frames only while something changed or moves. Input does not depend on
-// animation frames (see keyboard.js).
+// animation frames (see keyboard.js). The screens around the game (ready, countdown, round over:
+// game/screens.js) follow the server's `screen` messages; the last round-over screen holds the
+// next view back (`holding`) until it is dismissed or its time is up.
 
 import {el} from "../dom.js";
 import {Hud} from "../game/hud.js";
 import {ImageStore} from "../game/images.js";
 import {Keyboard} from "../game/keyboard.js";
 import {Scene} from "../game/scene.js";
+import {Screens} from "../game/screens.js";
 import {drawShape} from "../game/shapes.js";
 import {Stage} from "../game/stage.js";
 import {loadSeq, saveSeq} from "../identity.js";
@@ -23,17 +26,21 @@ export class GameView {
   }
 
   mount(container) {
-    const {game, width = 600, height = 400, fps = 30, keys = [], turn_based: turnBased, you, agents} = this.message;
+    const {game, width = 600, height = 400, fps = 30, keys = [], turn_based: turnBased, you, agents, names, named,
+      max_steps: maxSteps} = this.message;
     this.width = width;
     this.height = height;
-    this.hud = new Hud({you, agents, keys, turnBased});
+    this.hud = new Hud({you, agents, keys, turnBased, names, named, maxSteps, fps});
+    this.screens = new Screens();
+    this.holding = null;   // a Promise while the last round-over screen shows: the app waits with the next view
     const box = el("div", {class: "mk-stage"});
     this.overlay = el("div", {class: "mk-stage-overlay"}, el("span", {}, "Get ready…"));
     this.focusNote = el("div", {class: "mk-focus-note", role: "status", hidden: true},
       "Click the game to keep playing: keys are released while this window is not active.");
     this.root = el("div", {class: "mk-game", dataset: {game}},
       this.hud.element,
-      el("div", {class: "mk-stage-wrap", onclick: () => window.focus()}, box, this.overlay, this.focusNote),
+      el("div", {class: "mk-stage-wrap", onclick: () => window.focus()}, box, this.overlay, this.screens.element,
+        this.focusNote),
       this.hud.keys);
     container.append(this.root);
 
@@ -43,6 +50,7 @@ export class GameView {
       () => this.invalidate());
     this.stage = new Stage(box, width, height, (stage) => {
       this.root.style.setProperty("--mk-canvas-w", `${stage.cssW}px`);   // the HUD spans the canvas
+      this.root.style.setProperty("--mk-canvas-h", `${stage.cssH}px`);   // the screens cover it
       this.invalidate();
     });
     this.keyboard = new Keyboard({
@@ -58,6 +66,54 @@ export class GameView {
     window.addEventListener("focus", this.onFocus);
     this.focusNote.hidden = document.hasFocus();   // e.g. an MTurk iframe the participant has not clicked yet
     this.invalidate();
+    if (this.message.screen) this.screen(this.message.screen);
+  }
+
+  /** The step's screen settings: {ready, countdown, round_over}. */
+  get settings() {
+    return {ready: false, countdown: 0, round_over: 0, ...(this.message.screens || {})};
+  }
+
+  /** A server game's `screen` message: what its clock waits for now. */
+  async screen(message) {
+    if (!message || message.game !== this.message.game) return;
+    this.root.dataset.screen = message.screen;
+    if (message.screen === "ready") {
+      this.overlay.hidden = true;
+      if (await this.screens.ready()) this.answer("ready", null, "Waiting for the other players to be ready…");
+    } else if (message.screen === "countdown") {
+      this.screens.countdown(message.seconds);
+    } else if (message.screen === "round_over") {
+      if (this.screens.element.dataset.screen !== "round_over") {   // a page that joined meanwhile
+        const shown = await this.screens.roundOver({round: this.lastRound, you: this.message.you,
+          nameOf: this.hud.nameOf, seconds: message.timeout});
+        if (shown) this.answer("round_over", message.episode, "Waiting for the other players…");
+      }
+    } else {
+      this.screens.hide();
+    }
+  }
+
+  /** Tells the server the participant answered a screen; `waiting` shows until the clock goes on. */
+  async answer(screen, episode, waiting) {
+    if (this.destroyed) return;
+    const others = (this.message.agents || []).length > 1 && this.message.runtime !== "browser";
+    if (others) this.screens.waiting(waiting);
+    await this.ctx.link.request("ready", {game: this.message.game, screen, episode: episode ?? null});
+  }
+
+  /** A frame that ended an episode: the round-over screen (the last one holds the next view). */
+  roundOver(round) {
+    this.lastRound = round;
+    const seconds = this.settings.round_over;
+    if (!(seconds > 0)) return null;
+    const shown = this.screens.roundOver({round, you: this.message.you, nameOf: this.hud.nameOf, seconds});
+    if (round.last) {
+      this.holding = shown.then(() => (this.holding = null));
+    } else if (this.message.runtime !== "browser") {
+      shown.then((answered) => answered && this.answer("round_over", round.episode - 1, "Waiting for the other players…"));
+    }
+    return shown;
   }
 
   /** Where key messages go: the server (a browser-runtime game sends them to its worker). */
@@ -74,6 +130,7 @@ export class GameView {
     this.root.dataset.episode = message.episode;
     this.root.dataset.frame = message.frame;
     this.overlay.hidden = true;
+    if (message.round && typeof message.round === "object") this.roundOver(message.round);
     if (this.scene.image && this.scene.image !== this.backgroundUrl) this.decodeBackground(this.scene.image);
     this.invalidate();
   }
@@ -121,6 +178,8 @@ export class GameView {
   }
 
   destroy() {
+    this.destroyed = true;
+    this.screens?.hide();
     cancelAnimationFrame(this.raf);
     this.raf = 0;
     this.keyboard?.stop();
