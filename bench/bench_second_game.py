@@ -1,5 +1,5 @@
 """How fast a participant's later browser games start, now that the page keeps its Pyodide worker
-(mugkit/web/static/client/runtime/pool.js). Numbers go in the README.
+(mugkit/web/static/client/runtime/pool.js). Numbers go in docs/benchmarks.md.
 
 A real ``mugkit serve tests/web/studies/_twice.py`` on localhost (four short browser games in a
 row: ``first``, ``walk`` twice, ``mapped``, which ships one more file) and one participant per
@@ -31,6 +31,7 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, ROOT)
 sys.path.insert(0, os.path.join(ROOT, "tests", "web"))
 
+from browser_data import through_screens  # noqa: E402
 from serving import STUDIES, serve  # noqa: E402
 
 TWICE = os.path.join(STUDIES, "_twice.py")
@@ -44,7 +45,7 @@ def play_through(p, url: str) -> None:
         page = context.new_page()
         page.goto(url)
         page.click("button.mk-button")
-        page.wait_for_selector("body[data-view=completion]", timeout=180_000)
+        through_screens(page, "body[data-view=completion]", timeout=180_000)   # ready, round over: at once
     finally:
         context.close()
 
@@ -65,7 +66,8 @@ def loads(data: str) -> list[list[dict]]:
 def gaps(data: str) -> list[float]:
     """Per participant, seconds from the first game's last frame played to the second game's
     first timed frame (frame 1), less one frame period: what the participant waits between the two
-    games (the game's end, its rows stored, the server's next view, the start)."""
+    games (the game's end, its rows stored, the server's next view, the start; since the screens
+    around games, also the round-over screen, the ready click and the countdown)."""
     out = []
     with sqlite3.connect(os.path.join(data, "mugkit.sqlite")) as db:
         for (pid,) in db.execute("select participant_id from participants"):

@@ -14,7 +14,7 @@ import time
 
 import pytest
 
-from browser_data import differences, frames_of, query, resimulate, stored_rows, wait_loaded
+from browser_data import differences, frames_of, query, resimulate, stored_rows, through_screens, wait_loaded
 from serving import STUDIES, serve
 
 from mugkit.runtime.values import from_json
@@ -73,7 +73,7 @@ def start(page, url: str) -> None:
 def test_later_browser_games_reuse_the_loaded_python_and_are_each_verified(chromium, server):
     page = chromium.new_page(viewport={"width": 1000, "height": 760})
     start(page, f"{server.url}/_twice/")
-    page.wait_for_selector("body[data-view=completion]", timeout=120_000)
+    through_screens(page, "body[data-view=completion]", timeout=120_000)
 
     played = games(server.data)
     assert [(step, outcome) for _, step, _, outcome in played] == [
@@ -97,7 +97,7 @@ def test_later_browser_games_reuse_the_loaded_python_and_are_each_verified(chrom
 def test_a_game_that_raised_is_followed_by_a_fresh_worker(chromium, server):
     page = chromium.new_page(viewport={"width": 1000, "height": 760})
     start(page, f"{server.url}/_twice/?boom=1")
-    page.wait_for_selector("body[data-view=completion]", timeout=120_000)
+    through_screens(page, "body[data-view=completion]", timeout=120_000)
 
     played = games(server.data)
     assert [(step, outcome) for _, step, _, outcome in played] == [
@@ -116,15 +116,14 @@ def test_a_reload_after_kept_games_loads_python_again_and_resumes(chromium, serv
     page = chromium.new_page(viewport={"width": 1000, "height": 760})
     start(page, f"{server.url}/_twice/")
     # The second game (`walk`, in the kept worker): reload the page as soon as it plays.
-    page.wait_for_function("() => document.querySelectorAll('.mk-game[data-warm=true]').length > 0",
-                           timeout=120_000)
+    through_screens(page, ".mk-game[data-warm=true]", timeout=120_000)
     os.makedirs(SHOTS, exist_ok=True)
     page.screenshot(path=os.path.join(SHOTS, "browser-second-game.png"))   # no loading screen
     assert page.is_hidden(".mk-stage-overlay")
     page.reload()
     wait_loaded(page)
     assert page.get_attribute(".mk-game", "data-warm") == "false"   # a new page: a new worker
-    page.wait_for_selector("body[data-view=completion]", timeout=120_000)
+    through_screens(page, "body[data-view=completion]", timeout=120_000)
     played = games(server.data)
     assert [(step, outcome) for _, step, _, outcome in played] == [
         ("first", "completed"), ("walk", "completed"), ("walk", "completed"), ("mapped", "completed")]
@@ -180,7 +179,7 @@ def test_a_later_game_with_the_same_onnx_model_reuses_its_session(chromium, tmp_
     try:
         page = chromium.new_page(viewport={"width": 1000, "height": 760})
         start(page, f"{served.url}/aitwice/")
-        page.wait_for_selector("body[data-view=completion]", timeout=120_000)
+        through_screens(page, "body[data-view=completion]", timeout=120_000)
         played = games(served.data)
         assert [(step, outcome) for _, step, _, outcome in played] == [("chase", "completed"), ("chase", "completed")]
         loaded = loads(served.data)
@@ -243,7 +242,7 @@ def test_a_later_step_with_a_package_loads_it_into_the_kept_python(chromium, tmp
     try:
         page = chromium.new_page(viewport={"width": 1000, "height": 760})
         start(page, f"{served.url}/pkgtwice/")
-        page.wait_for_selector("body[data-view=completion]", timeout=120_000)
+        through_screens(page, "body[data-view=completion]", timeout=120_000)
         played = games(served.data)
         assert [(step, outcome) for _, step, _, outcome in played] == [
             ("plain", "completed"), ("with_package", "completed")]
