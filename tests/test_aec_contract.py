@@ -40,3 +40,23 @@ def test_the_aec_view_hands_pettingzoo_gymnasium_spaces_and_int8_masks(tmp_path)
     obs, reward, terminated, truncated, info = view.last()
     assert obs["action_mask"].dtype == np.int8 and (reward, terminated, truncated) == (0, False, False)
     api_test(view, num_cycles=20)   # raises on any API breach
+
+
+def test_pettingzoo_api_tests_sample_the_same_actions_every_run():
+    """Their verdict must not be luck: `check` and `serve`'s pre-flight run them too, and must agree."""
+    from mugkit.checks.contract import _seeded
+    from mugkit.checks.views import parallel_view
+    from mugkit import spaces
+
+    class TwoWalkers:
+        possible_agents = ["a", "b"]
+
+        def action_space(self, agent):
+            return spaces.Discrete(5)
+
+        def observation_space(self, agent):
+            return spaces.Discrete(5)
+
+    runs = [[int(_seeded(parallel_view(TwoWalkers())).action_space(a).sample()) for a in "ab" for _ in range(20)]
+            for _ in range(2)]
+    assert runs[0] == runs[1] and len(set(runs[0])) > 1

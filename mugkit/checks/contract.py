@@ -21,6 +21,7 @@ from __future__ import annotations
 import os
 import re
 import warnings
+from typing import Any
 
 from ..paths import passes_through_user_code, user_frames
 from ..runtime import draw
@@ -122,12 +123,12 @@ def _library_checker(ctx: CheckContext) -> None:
             name = "PettingZoo's parallel_api_test"
 
             def checker(env):
-                parallel_api_test(parallel_view(env) if needs_view(env, kind) else env, num_cycles=100)
+                parallel_api_test(_seeded(parallel_view(env) if needs_view(env, kind) else env), num_cycles=100)
         else:
             name = "PettingZoo's api_test"
 
             def checker(env):
-                api_test(aec_view(env) if needs_view(env, kind) else env, num_cycles=100)
+                api_test(_seeded(aec_view(env) if needs_view(env, kind) else env), num_cycles=100)
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         try:
@@ -347,3 +348,15 @@ def _browser_import(ctx: CheckContext) -> None:
                     f"({', '.join(BLOCKED_IN_BROWSER[:3])}, …), as the browser runtime needs:\n{tail}",
                     "import numpy/gymnasium/torch only inside server steps' functions or in modules that "
                     "browser steps do not import; declare spaces with mugkit.spaces")
+
+
+def _seeded(env: Any) -> Any:
+    """``env`` with its agents' action spaces seeded: PettingZoo's API tests play actions the
+    spaces sample, so unseeded spaces would make the verdict a matter of luck (a finished agent
+    reached in one run and not in the next, say), and ``check`` and ``serve``'s pre-flight could
+    disagree. Spaces an env makes anew on every call stay unseeded; the views keep theirs."""
+    for i, agent in enumerate(env.possible_agents):
+        space = env.action_space(agent)
+        if hasattr(space, "seed"):
+            space.seed(i)
+    return env
