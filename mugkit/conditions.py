@@ -55,10 +55,11 @@ def holds(condition: tuple, answers: Mapping[str, Any]) -> bool:
         if not (_number(got) and _number(want)):
             return False
         return {"<": got < want, "<=": got <= want, ">": got > want, ">=": got >= want}[op]
-    if op == "in":
-        return got in want
-    if op == "not in":
-        return got not in want
+    if op in ("in", "not in"):
+        try:  # a forged answer of another type (a list for a text question) holds nothing
+            return (got in want) == (op == "in")
+        except TypeError:
+            return False
     if op == "contains":
         return isinstance(got, list) and want in got
     return False

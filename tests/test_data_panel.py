@@ -58,6 +58,8 @@ async def panel_study(folder):
     await storage.add_event("p1", "welcome", "consented")
     await storage.add_event("p1", "welcome", "panel_conflict", {"attempt": OTHER_SESSION, "user_agent": AGENTS[2]})
     await storage.add_event("p2", "welcome", "device_moved", {"device": 1, "user_agent": AGENTS[3]})
+    # A researcher's error text quoting the participant (a step that failed for them).
+    await storage.add_event("p1", "after", "step_failed", {"error": f"no group for {{'PROLIFIC_PID': '{PROLIFIC_PID}'}}"})
     await storage.add_answers("p1", "after", {"fun": 5, "why": 'because, "so"', "colors": ["red", "blue"],
                                               "skip": None})
     await storage.add_answers("p2", "after", {"fun": 3, "why": "=1+1", "colors": ["green"], "skip": None})
@@ -170,7 +172,8 @@ def test_anonymized_export_holds_no_raw_id_token_or_user_agent(data, tmp_path, f
     assert json.loads(p1["params"]) == {"PROLIFIC_PID": p1["prolific_pid"], "STUDY_ID": "STUDY-1",
                                         "SESSION_ID": p1["session_id"], "email": pseudonym(EMAIL, salt)}
     details = [json.loads(d) if isinstance(d, str) else None for d in read(tmp_path / "a" / f"events.{fmt}").detail]
-    assert details == [None, {"attempt": pseudonym(OTHER_SESSION, salt)}, {"device": 1}]
+    assert details == [None, {"attempt": pseudonym(OTHER_SESSION, salt)}, {"device": 1},
+                       {"error": f"no group for {{'PROLIFIC_PID': '{pseudonym(PROLIFIC_PID, salt)}'}}"}]
 
     # A second export agrees with the first: the salt stays in the data folder.
     assert main([str(data), "--out", str(tmp_path / "b"), "--format", fmt, "--anonymize"]) == 0

@@ -232,3 +232,11 @@ def test_a_bare_question_is_not_a_type_the_page_can_show():
 
     found = problems([Question("q", "Q?"), mk.Text("t", "T?")])
     assert len(found) == 1 and found[0].startswith("item 0 is not a question (mk.Likert, mk.Choice, mk.Text, ...): Question(")
+
+
+def test_a_forged_answer_of_another_type_makes_no_condition_hold_and_raises_nothing():
+    from mugkit.conditions import holds
+
+    assert holds(("c", "in", "ab"), {"c": ["a"]}) is False      # a list is no substring
+    assert holds(("c", "not in", {"a"}), {"c": ["a"]}) is False  # unhashable: nothing holds
+    assert holds(("c", "in", ["a", "b"]), {"c": "a"}) is True

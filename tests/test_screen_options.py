@@ -105,3 +105,13 @@ def test_reference_codes_are_short_and_unambiguous():
     refs = {new_ref() for _ in range(200)}
     assert len(refs) == 200
     assert all(len(r) == 8 and r.startswith("E-") and not set(r[2:]) & set("01ILO") for r in refs)
+
+
+def test_a_score_that_is_not_a_finite_number_is_shown_as_text():
+    """NaN and infinities are not JSON: the page could not read the frame carrying the round's end."""
+    import json
+
+    from mugkit.runtime.frames import _shown
+
+    assert [_shown(v) for v in (float("nan"), float("inf"), 2.5, 3)] == ["nan", "inf", 2.5, 3]
+    json.loads(json.dumps([_shown(float("nan"))]), parse_constant=lambda c: pytest.fail(f"{c} in JSON"))

@@ -8,6 +8,7 @@ the client draws both with one renderer.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 from typing import Any, Callable
 
@@ -124,9 +125,11 @@ def _shown(value: Any) -> Any:
     if isinstance(value, int):
         return value
     try:
-        return float(value)
+        number = float(value)
     except (TypeError, ValueError):
         return str(value)[:200]
+    # NaN and infinities are not JSON: the page could not read the frame that carries them.
+    return number if math.isfinite(number) else str(number)
 
 
 def round_scores(driver: Any) -> list:

@@ -11,6 +11,9 @@ anyone outside the study (docs/data.md#anonymized-exports).
   pseudonyms, so a parameter can still be grouped by.
 - User agents (``participants.user_agent``, ``user_agent`` in events' ``detail``) and the
   completion ``token`` are left out.
+- Inside texts — events' ``detail`` (an error message quoting the participant) and answers (a
+  panel id typed into a text box) — every such id or value of six characters or more is replaced
+  by its pseudonym.
 
 The salt is kept in the data folder (:data:`SALT_FILENAME`, made at the first anonymized export)
 or given with ``--salt``; it is never exported. Whoever has the salt and a panel id can tell
@@ -85,6 +88,7 @@ def anonymize(tables: dict[str, dict[str, list]], salt: str) -> dict[str, dict[s
     with panel ids and URL parameters as pseudonyms and without user agents and tokens."""
     if not isinstance(salt, str) or not salt:
         raise ValueError("the salt must be a non-empty string")
+    scrub = _scrubber(tables.get("participants", {}), salt)
     out = {}
     for table, columns in tables.items():
         columns = {name: values for name, values in columns.items() if name not in DROPPED.get(table, ())}
@@ -95,9 +99,40 @@ def anonymize(tables: dict[str, dict[str, list]], salt: str) -> dict[str, dict[s
             if "params" in columns:
                 columns["params"] = [_params(p, salt) for p in columns["params"]]
         if table == "events" and "detail" in columns:
-            columns["detail"] = [_event_detail(d, salt) for d in columns["detail"]]
+            columns["detail"] = [scrub(_event_detail(d, salt)) for d in columns["detail"]]
+        if table == "answers" and "value" in columns:
+            columns["value"] = [scrub(v) for v in columns["value"]]
         out[table] = columns
     return out
+
+
+#: Shorter identifying values are not searched for inside texts (they would match by chance).
+MIN_SCRUBBED = 6
+
+
+def _scrubber(participants: dict[str, list], salt: str):
+    """A function that replaces, inside texts (an error message quoting the participant, a panel
+    id typed into a text answer), every identifying value of the participants table — panel ids
+    and URL parameters' values — with its pseudonym; nested lists and dicts are searched too."""
+    raw = {str(v) for name in PANEL_COLUMNS for v in participants.get(name, ()) if v is not None}
+    for params in participants.get("params", ()):
+        if isinstance(params, dict):
+            raw |= {str(v) for k, v in params.items() if k not in STUDY_PARAMS and v is not None}
+    found = sorted((v for v in raw if len(v) >= MIN_SCRUBBED), key=len, reverse=True)  # longest first
+
+    def scrub(value: Any) -> Any:
+        if isinstance(value, str):
+            for v in found:
+                if v in value:
+                    value = value.replace(v, pseudonym(v, salt))
+            return value
+        if isinstance(value, dict):
+            return {k: scrub(x) for k, x in value.items()}
+        if isinstance(value, (list, tuple)):
+            return [scrub(x) for x in value]
+        return value
+
+    return scrub
 
 
 def _hashed(value: Any, salt: str) -> Any:

@@ -363,16 +363,21 @@ class Flow:
     async def waitroom_timed_out(self, p: Participant, game: str | None = None, detail: dict | None = None) -> None:
         """``p`` waited for partners in vain: they finish with the completion's timeout code. With
         ``game``: the players of that game were not all ready in time (``ready=``), so it never
-        started; the event is ``game_not_ready`` (``detail``: whether ``p`` was ready)."""
+        started; the event is ``game_not_ready`` (``detail``: whether ``p`` was ready), and a player
+        who was not ready is ``excluded``, with no code."""
         async with self.registry.transition(p):
             if p.status != "active" or p.game != game:
                 return  # grouped or gone meanwhile
             completion = self._completion_step(p)
             code = (getattr(completion, "timeout_code", None) or completion.code) if completion else None
+            status = "timed_out"
             if game is None:
                 await self.event(p, "waitroom_timeout")
             else:
                 await self.event(p, "game_not_ready", {"game": game, **(detail or {})})
                 await self.registry.move(p, p.index)  # out of the game that never started
-            await self.registry.set_status(p, "timed_out", code)
+                if not (detail or {}).get("ready"):
+                    # They never pressed "ready": waiting it out must not earn the study's code.
+                    status, code = "excluded", None
+            await self.registry.set_status(p, status, code)
             await self.push(p)

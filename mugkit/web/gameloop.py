@@ -127,9 +127,14 @@ class ServerGame:
             # Set now, so the players' first view (made before the clock's task runs) shows it.
             self.screen = {"game": self.game_id, "screen": "ready", "timeout": options.waitroom_timeout}
         # Frame 0 now, too: a player's page that joins before the clock's task runs gets it as
-        # the snapshot, and shows the game behind the ready screen.
-        self._first = self.driver.start()
-        self._first_message = self.frames.encode(self._first)
+        # the snapshot, and shows the game behind the ready screen. An env whose reset() raises
+        # ends the game in the task, as any crash does (outcome error, the players move on).
+        self._start_failed: Exception | None = None
+        try:
+            self._first = self.driver.start()
+            self._first_message = self.frames.encode(self._first)
+        except Exception as exc:
+            self._start_failed, self.screen = exc, None
         self._task = asyncio.get_running_loop().create_task(self._run(), name=f"game {self.game_id}")
 
     def on_keys(self, agent: Hashable, keys: Keys) -> str | None:
@@ -146,8 +151,8 @@ class ServerGame:
     def on_ready(self, agent: Hashable, screen: str) -> bool:
         """``agent``'s participant is ready (``screen`` "ready") or dismissed the round-over screen;
         False when that screen is not the one shown now."""
-        if self.screen is None or self.screen["screen"] != screen or agent not in self.humans:
-            return False
+        if self.screen is None or self.screen["screen"] != screen or agent not in self.humans or agent in self._answered:
+            return False  # not shown now, or answered already (a message sent twice: stored once)
         self._answered.add(agent)
         if screen == "ready":
             self.ready_agents.add(agent)
@@ -167,8 +172,9 @@ class ServerGame:
             self.keys[agent] = KeyState()
 
     def snapshot(self) -> dict:
-        """A full ``frame`` message of the current frame, for a player who (re)joins."""
-        return self.frames.snapshot()
+        """A full ``frame`` message of the current frame, for a player who (re)joins (None when
+        the env's reset() raised: the game is ending)."""
+        return None if self._start_failed is not None else self.frames.snapshot()
 
     async def stop(self, outcome: str) -> None:
         """Ends the game now (a server shutting down, an operator, a full disk). A game already
@@ -186,6 +192,8 @@ class ServerGame:
     async def _run(self) -> None:
         loop = asyncio.get_running_loop()
         try:
+            if self._start_failed is not None:
+                raise self._start_failed
             await self._publish(self._first, message=self._first_message)
             if not await self._before_first_episode():
                 await self._finish("not_ready")

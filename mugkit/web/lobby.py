@@ -326,8 +326,19 @@ class Lobby:
         game = self.games.get(p.game)
         if game is not None and not game.on_ready(self._agent_of(game, p.id), data["screen"]):
             return {"ok": False, "stale": True, "error": "that screen is not shown now"}
+        if game is None and not await self._browser_ready(p, data["screen"], episode):
+            return {"ok": False, "stale": True, "error": "that screen was answered already"}
         await self.listener.event(p, "game_ready", {"game": p.game, "screen": data["screen"], "episode": episode})
         return {"ok": True}
+
+    async def _browser_ready(self, p: Participant, screen: str, episode: int | None) -> bool:
+        """Whether a browser game's ``ready`` is new: once per screen and episode (its clock runs
+        in the page, so the server only records it), never more than the game has screens."""
+        game = await self._browser_game(p, p.game)
+        if game is None or (screen, episode) in game.readies or len(game.readies) > game.step.options.episodes:
+            return False
+        game.readies.add((screen, episode))
+        return True
 
     def keys(self, p: Participant, data: Any) -> str | None:
         """A ``keys`` message; an error text for the client when it is not valid."""

@@ -137,11 +137,12 @@ async def run(paths: list[str], host: str, port: int, data: str, seed: int | Non
                          f"has @mk.scene or @mk.survey functions)")
     from .browser.boot import prepare_browser_runtime
 
+    # The pre-flight first: a study it refuses downloads no browser runtime (it needs none).
+    _preflight(paths, experiments, checks=preflight)
     try:
         bundles = prepare_browser_runtime(experiments)
     except Exception as exc:  # a missing Pyodide, a package that cannot go to the browser: say what to do
         raise SystemExit(f"mugkit serve: {exc}") from None
-    _preflight(paths, experiments, checks=preflight)
     storage, folder, seed = await _open_data(data, seed)
     browser = bundles.games(storage, pyodide_packages) if bundles is not None else None
     limits = limits or Limits()

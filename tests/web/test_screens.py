@@ -120,16 +120,22 @@ def test_two_players_start_when_both_are_ready(chromium, served):
         page.wait_for_selector("text=PAIR77", timeout=20_000)
 
 
-def test_a_player_who_never_readies_ends_the_game_like_a_waitroom_timeout(chromium, served):
+def test_a_player_who_never_readies_ends_the_game_and_earns_no_code(chromium, served):
     one, two = (chromium.new_context().new_page() for _ in range(2))
     one.goto(f"{served.url}/_pair/")
     two.goto(f"{served.url}/_pair/")
     for page in (one, two):
         screen(page, "ready")
     one.keyboard.press(" ")
-    for page in (one, two):
-        page.wait_for_selector("text=PAIRTIME", timeout=20_000)   # waitroom_timeout=6: the timeout code
+    # waitroom_timeout=6: the ready player gets the timeout code; the one who never readied, none.
+    one.wait_for_selector("text=PAIRTIME", timeout=20_000)
+    two.wait_for_selector("text=This study has ended for you", timeout=20_000)
+    assert "PAIRTIME" not in two.inner_text("main") and "PAIR77" not in two.inner_text("main")
     shot(one, "pair-not-ready-timeout")
+    shot(two, "pair-not-ready-excluded")
+    statuses = rows(served.data, "select status, outcome_code from participants where participant_id in "
+                                 "(select participant_id from events where kind = 'game_not_ready') order by status")
+    assert statuses == [("excluded", None), ("timed_out", "PAIRTIME")]
     outcomes = rows(served.data, "select outcome, outcome_reason from games where step = 'pair' and outcome != 'completed'")
     assert outcomes == [("not_ready", "not_ready")]
     assert sorted(e["ready"] for e in events(served.data, "game_not_ready")) == [False, True]

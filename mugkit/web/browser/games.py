@@ -80,6 +80,7 @@ class BrowserGame:
     load_failures: int = 0          # load_failed messages: the game is given up after a few (lobby.py)
     stored_text: int = 0            # characters of the batches stored in this server run (limit game_bytes)
     record_text: tuple | None = None  # (last, tagged JSON of the record at that frame): resume's answer
+    readies: set = field(default_factory=set)  # (screen, episode) answered: each is stored once
     lock: asyncio.Lock = field(default_factory=asyncio.Lock)
 
     def plays_here(self, data: dict) -> bool:
