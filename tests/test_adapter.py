@@ -310,3 +310,33 @@ def test_an_env_without_spaces_is_told_how_to_declare_them():
     with pytest.raises(EnvError, match=r"^BareParallel has no observation_space: define the methods "
                                        r"action_space\(self, agent\) and observation_space\(self, agent\)"):
         adapt(BareParallel(), ["a", "b"])
+
+
+class KeepsItsAgents:
+    """A parallel env that terminates everyone but never empties ``agents`` (PettingZoo asks it to)."""
+
+    possible_agents = ["a", "b"]
+
+    def action_space(self, agent):
+        return Discrete(2)
+
+    def observation_space(self, agent):
+        return Discrete(9)
+
+    def reset(self, seed=None, options=None):
+        self.agents, self.t = list(self.possible_agents), 0
+        return {a: 0 for a in self.agents}, {a: {} for a in self.agents}
+
+    def step(self, actions):
+        self.t += 1
+        done = self.t >= 3
+        return ({a: self.t for a in self.agents}, {a: 1.0 for a in self.agents}, {a: done for a in self.agents},
+                {a: False for a in self.agents}, {a: {} for a in self.agents})
+
+
+def test_a_parallel_episode_ends_when_every_agent_finished_even_if_the_env_keeps_them():
+    """Before, such an episode went on until max_steps, rewarding frames after the end."""
+    game = adapt(KeepsItsAgents(), ["a", "b"])
+    game.reset(0)
+    frames = [game.step({"a": 0, "b": 1}) for _ in range(3)]
+    assert [f.done for f in frames] == [False, False, True] and frames[-1].acting == ()

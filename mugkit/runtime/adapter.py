@@ -341,7 +341,12 @@ class _ParallelGame(GameEnv):
     def _step(self, actions, index):
         live = self._acting()
         obs, rewards, terms, truncs, infos = self.env.step({a: actions[a] for a in live})
-        return Frame(index, dict(obs), dict(rewards), dict(terms), dict(truncs), dict(infos), self._acting())
+        acting = self._acting()
+        if live and all(terms.get(a) or truncs.get(a) for a in live):
+            # Every agent finished: the episode is over, even when the env forgets to empty its
+            # `agents` (PettingZoo asks it to); otherwise it would go on until max_steps.
+            acting = ()
+        return Frame(index, dict(obs), dict(rewards), dict(terms), dict(truncs), dict(infos), acting)
 
 
 class _AECGame(GameEnv):
