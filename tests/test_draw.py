@@ -64,10 +64,10 @@ def test_a_frame_drawn_with_something_else_than_shapes_is_an_error_saying_what_t
     driver = SimpleNamespace(episode=0, frame=SimpleNamespace(index=0, acting=()), turn_based=False,
                              options=SimpleNamespace(episodes=1))
     encoder = FrameEncoder("g", driver)
-    good = encoder.encode(SimpleNamespace(episode=0, frame=1, image=[draw.rect(1, 2, 3, 4, id="a")]))
+    good = encoder.encode(SimpleNamespace(episode=0, frame=1, episode_over=False, image=[draw.rect(1, 2, 3, 4, id="a")]))
     assert [s["id"] for s in good["set"]] == ["a"]
     with pytest.raises(RenderError) as err:
-        encoder.encode(SimpleNamespace(episode=0, frame=31, image=[{"kind": "blob"}, "not a shape", None]))
+        encoder.encode(SimpleNamespace(episode=0, frame=31, episode_over=False, image=[{"kind": "blob"}, "not a shape", None]))
     text = str(err.value)
     assert "render() output is not well formed at episode 0, frame 31" in text
     assert "shape 2 is not a mugkit.draw shape" in text and "Return a list of mugkit.draw shapes" in text

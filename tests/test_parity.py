@@ -105,7 +105,7 @@ def test_a_module_imported_inside_step_says_how_to_ship_it_like_a_failed_load(fa
 def test_the_examples_browser_steps_pass(tmp_path):
     results = run_check("experiments/", "-k", "parity", tmp_path=tmp_path)
     assert results.returncode == 0, results.output
-    assert sorted(results.outcomes) == ["catch::parity", "chase::parity", "round_in_browser::parity"]
+    assert sorted(results.outcomes) == ["catch::parity", "catch_in_browser::parity", "chase::parity", "round_in_browser::parity"]
 
 
 @pytest.mark.slow

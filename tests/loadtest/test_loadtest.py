@@ -54,8 +54,8 @@ def test_invalid_answers_are_each_rejected_by_the_server_and_say_what_is_wrong()
 
 
 def test_a_question_type_the_bots_do_not_know_is_an_error_naming_it():
-    model = {"pages": [{"elements": [{"type": "matrix", "name": "grid"}]}]}
-    with pytest.raises(UnknownQuestion, match="'grid' has type 'matrix'"):
+    model = {"pages": [{"elements": [{"type": "signaturepad", "name": "grid"}]}]}
+    with pytest.raises(UnknownQuestion, match="'grid' has type 'signaturepad'"):
         valid_answers(model, random.Random(0))
 
 

@@ -401,7 +401,9 @@ def test_a_browser_game_on_a_full_disk_shows_saving_and_every_row_arrives_once_f
             page.click("button[data-answer='agree']")
             page.wait_for_selector("body[data-view=game]")
             filler = fill(small_disk)  # while Pyodide loads: the game's rows meet a full disk
-            page.wait_for_selector(".mk-saving:not([hidden])", timeout=90_000)
+            from browser_data import through_screens   # tests/web, on the path (conftest.py)
+
+            through_screens(page, ".mk-saving:not([hidden])", timeout=90_000)   # "ready", then play
             shots = os.path.join(ROOT, "tests", "web", "screenshots")  # not committed (its .gitignore)
             os.makedirs(shots, exist_ok=True)
             if not os.path.exists(os.path.join(shots, ".gitignore")):

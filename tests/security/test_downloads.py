@@ -305,7 +305,9 @@ def test_the_study_plays_in_the_browser_from_what_shipped(served, chromium):
 
     page = chromium.new_page()
     page.goto(f"{served.url}/dlstudy/")
-    page.wait_for_selector("text=DL1", timeout=90_000)   # the game played to its end, then the completion page
+    from browser_data import through_screens   # tests/web, on the path (conftest.py)
+
+    through_screens(page, "text=DL1", timeout=90_000)   # the game played to its end, then the completion page
     with sqlite3.connect(served.database) as db:
         # (the other game is the protocol-level participant's of the wheel test, who never played)
         (game, runtime), = db.execute("select game_id, runtime from games where outcome = 'completed'").fetchall()

@@ -31,10 +31,12 @@ class Served:
 
 
 def serve(*paths: str, data: str, seed: int = 7, port: int | None = None, grace: float = 20,
-          extra: list[str] = ()) -> Served:
+          extra: list[str] = (), preflight: bool = False) -> Served:
     """Starts `mugkit serve` on loopback (as `mugkit loadtest` does) and waits until it prints its
-    admin link."""
-    server = start_server(list(paths), data, seed=seed, grace=grace, port=port, extra=list(extra), cwd=ROOT,
+    admin link. Without its pre-flight unless ``preflight``: tests of the server serve studies
+    the pre-flight tests (tests/test_preflight.py) already judge, and it costs seconds a start."""
+    extra = list(extra) + ([] if preflight else ["--no-preflight"])
+    server = start_server(list(paths), data, seed=seed, grace=grace, port=port, extra=extra, cwd=ROOT,
                           timeout=60)
     served = Served(server.url, server.token, data, server.process, server.output)
     served._server = server
