@@ -88,7 +88,7 @@ def run_shown(where: str, args: list[str], cwd) -> None:
     if args[0] == "serve":
         serve_until_up(where, args, cwd)
         return
-    if args[0] == "check" and not any("::" in a and not a.startswith("-") and ".py::" in a for a in args):
+    if args[0] == "check" and not any(".py::" in a and not a.startswith("-") for a in args):
         args = args + ["--collect-only"]
     proc = subprocess.run(MUGKIT + args, cwd=cwd, capture_output=True, text=True, timeout=600,
                           env=dict(os.environ, SDL_VIDEODRIVER="dummy", XDG_CACHE_HOME=str(cwd / "cache")))
