@@ -65,7 +65,7 @@ def test_no_preflight_opens_a_study_that_would_be_refused(tmp_path):
 
 
 def test_serve_says_where_each_game_runs_and_warns_of_a_confounded_comparison(tmp_path):
-    served = serve(os.path.join(STUDIES, "_compare.py"), data=str(tmp_path / "data"))
+    served = serve(os.path.join(STUDIES, "_compare.py"), data=str(tmp_path / "data"), preflight=True)
     try:
         out = "".join(served.output)
     finally:
@@ -81,7 +81,7 @@ def test_serve_says_where_each_game_runs_and_warns_of_a_confounded_comparison(tm
 
 @pytest.mark.slow
 def test_the_examples_pass_preflight(tmp_path):
-    served = serve("experiments", data=str(tmp_path / "data"))
+    served = serve("experiments", data=str(tmp_path / "data"), preflight=True)
     try:
         text = "".join(served.output)
         assert "pre-flight passed:" in text and "checks passed" in text
