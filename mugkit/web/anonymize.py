@@ -118,13 +118,14 @@ def _scrubber(participants: dict[str, list], salt: str):
     for params in participants.get("params", ()):
         if isinstance(params, dict):
             raw |= {str(v) for k, v in params.items() if k not in STUDY_PARAMS and v is not None}
-    found = sorted((v for v in raw if len(v) >= MIN_SCRUBBED), key=len, reverse=True)  # longest first
+    # Longest first (an id inside a longer value is replaced as part of it); each hashed once.
+    found = [(v, pseudonym(v, salt)) for v in sorted((v for v in raw if len(v) >= MIN_SCRUBBED), key=len, reverse=True)]
 
     def scrub(value: Any) -> Any:
         if isinstance(value, str):
-            for v in found:
+            for v, alias in found:
                 if v in value:
-                    value = value.replace(v, pseudonym(v, salt))
+                    value = value.replace(v, alias)
             return value
         if isinstance(value, dict):
             return {k: scrub(x) for k, x in value.items()}
