@@ -37,7 +37,7 @@ from ..netcode.builder import CHECKSUM_INTERVAL, SessionBuilder
 from ..netcode.events import (DesyncDetected, Disconnected, NetworkInterrupted, NetworkResumed,
                               WaitingForInputs)
 from ..netcode.game import GameRunner
-from ..netcode.messages import MAX_PACKET_BYTES
+from ..netcode.messages import MAGIC, MAX_PACKET_BYTES
 from ..netcode.peer_loop import PeerLoop
 from .ai import ai_input
 from .browser_game import KeyMessage, row_dict
@@ -52,7 +52,10 @@ REJOIN_GRACE_MS = 20_000  #: silence before a peer is dropped (its page may relo
 PACKAGE_MARGIN = 300      #: a rejoin package reaches back this many confirmed frames, at least to its episode's start
 FINISH_LINGER = 15        #: ticks played on after the last frame is confirmed everywhere, to carry the last acks
 POSITIONS_KEPT = 4096     #: session frame -> (episode, frame) kept for naming frames in events
+INBOX_KEPT = 2048          #: packets kept for a game not started yet (more are dropped)
 TAG_BYTES = 4             #: every packet starts with a tag of the game id: a packet of another game is dropped
+HEADER_BYTES = TAG_BYTES + 1  #: then the sender's life: 0, one more each time it rejoined (late packets of a
+                              #: life before are dropped: they could hold inputs its new life replaced)
 PACKAGE_MAGIC = b"MKRJ"
 PACKAGE_VERSION = 1
 
@@ -67,11 +70,12 @@ class _Mailbox:
 
     def __init__(self, tag: bytes):
         self.tag = tag
+        self.header = tag + b"\x00"
         self.inbox: list = []
         self.outbox: list = []
 
     def send_to(self, peer: Hashable, data: bytes) -> None:
-        self.outbox.append([peer, self.tag + data])
+        self.outbox.append([peer, self.header + data])
 
     def receive_all(self) -> list:
         out, self.inbox = self.inbox, []
@@ -159,6 +163,8 @@ class PeerGame:
         self._linger = FINISH_LINGER
         self._shown: tuple | None = None
         self.packets_foreign = 0
+        self.life = 0                             # how many times this peer rejoined
+        self._lives = {addr: 0 for addr in self.handles}  # the life each peer's packets have (at least)
 
     # -- starting --------------------------------------------------------------------------
 
@@ -201,12 +207,22 @@ class PeerGame:
         drops malformed ones itself."""
         if isinstance(data, (bytearray, memoryview)):
             data = bytes(data)
-        ok = (isinstance(data, bytes) and sender in self.handles and sender != self.me
-              and len(data) <= MAX_PACKET_BYTES + TAG_BYTES and data[:TAG_BYTES] == self._mail.tag)
-        if not ok:
+        ok = (isinstance(data, bytes) and isinstance(sender, str) and sender in self.handles and sender != self.me
+              and HEADER_BYTES <= len(data) <= MAX_PACKET_BYTES + HEADER_BYTES and data[:TAG_BYTES] == self._mail.tag)
+        if not ok or not self._life_ok(sender, data) or (self._session is None and len(self._mail.inbox) >= INBOX_KEPT):
             self.packets_foreign += 1
             return
-        self._mail.inbox.append((sender, data[TAG_BYTES:]))
+        if data[TAG_BYTES] > self._lives[sender]:  # the first packet of its new life
+            self._lives[sender] = data[TAG_BYTES]
+            if self._session is not None:
+                self._session.restarted(sender)
+        self._mail.inbox.append((sender, data[HEADER_BYTES:]))
+
+    def _life_ok(self, sender: str, data: bytes) -> bool:
+        """The sender's life is the one expected, or a new one that looks like a real packet (a
+        stray byte must not silence a peer)."""
+        life, expected = data[TAG_BYTES], self._lives[sender]
+        return life == expected or (expected < life <= expected + 3 and data[HEADER_BYTES:HEADER_BYTES + 2] == MAGIC)
 
     def take_packets(self) -> list:
         """``[[peer, bytes], …]``: the packets to send now (after :meth:`tick` or :meth:`receive`)."""
@@ -429,25 +445,38 @@ class PeerGame:
             raise PeerGameError(f"rejoin_package({peer!r}): not another peer of this game ({sorted(self.handles)})")
         if self._session is None:
             raise PeerGameError("rejoin_package() before start() (or rejoin())")
+        gone = self._gone()
+        if peer in gone:
+            raise PeerGameError(f"rejoin_package({peer!r}): that peer was dropped at frame {gone[peer]}; a dropped "
+                                "peer cannot rejoin (its player plays the default action)")
+        self._lives[peer] += 1  # nothing more from its earlier life: this package is final
         episode, reset = self._package_start()
         last = max(self._log, default=reset)
         payload = {"v": PACKAGE_VERSION, "game": str(self.game_id), "from": self.me, "for": peer, "episode": episode,
                    "start": reset + 1, "confirmed": tuple(self._log[f] for f in range(reset + 1, last + 1)),
                    "held": self._session.held_inputs(last),
-                   "holds": min(self._session.held_upto(h) for h in self._peer_handles(peer))}
+                   "holds": min(self._session.held_upto(h) for h in self._peer_handles(peer)), "gone": gone,
+                   "lives": {**self._lives, self.me: self.life}}
         return PACKAGE_MAGIC + codec.encode(payload)
+
+    def _gone(self) -> dict:
+        """``{peer: frame}``: the peers dropped, and the frame from which their inputs are the default."""
+        return {addr: self._session.disconnect_frame(h) for addr, h in self.handles.items()
+                if addr != self.me and self._session.disconnect_frame(h) is not None}
 
     def rejoin(self, package: Any) -> str:
         """Rejoins the running game after a reload (this PeerGame was made with ``rejoin=True``
-        and not started) from the survivors' :meth:`rejoin_package` (one package, or a list of
-        one per survivor: their inputs are merged). Re-simulates the game from the package's
+        and not started) from the survivors' :meth:`rejoin_package`: a list of one per peer
+        still in the game (with two players, the one package may be passed alone); their inputs
+        are merged. Re-simulates the game from the package's
         episode start (recording its rows again: ``keys`` None, ``predicted`` None; the server
         keeps the copies it has), starts a session at the first frame whose inputs are not all
         known, and returns the ``frame`` message (JSON) of where the game stands.
 
         Raises:
-            PeerGameError: not made to rejoin, already running, or a package that is not one
-                (wrong game, meant for another peer, malformed): the message says which.
+            PeerGameError: not made to rejoin, already running, a peer's package missing, or a
+                package that is not one (wrong game, meant for another peer, malformed): the
+                message says which.
         """
         if not self.rejoining or self._session is not None:
             raise PeerGameError("rejoin(): make the PeerGame with rejoin=True and do not start() it")
@@ -455,6 +484,7 @@ class PeerGame:
         if not packages:
             raise PeerGameError("rejoin(): no package: pass the package of at least one survivor")
         got = [self._read_package(p) for p in packages]
+        self._check_complete(got)
         base = min(got, key=lambda p: p["start"])
         known = self._known_inputs(got)
         start = end = base["start"]
@@ -463,13 +493,34 @@ class PeerGame:
         self._runner = GameRunner(self.driver, agents=self.agents, checksum_episode_ends=True,
                                   start_episode=base["episode"], start_frame=start)
         self._resimulate(start, end, known)
-        acked = {p["from"]: max(p["holds"], start - 1) for p in got}
-        low = min([end, *(a + 1 for a in acked.values())])
+        # A survivor without a package here gets every local input again, from the package's start.
+        acked = {addr: start - 1 for addr in self.handles if addr != self.me}
+        acked.update({p["from"]: max(p["holds"], start - 1) for p in got})
+        low = min([end - 1, *(a + 1 for a in acked.values())])  # end - 1: what predictions repeat
         session = self._new_session()
-        session.resume_at(end, {h: {f: a for f, a in by.items() if f >= low} for h, by in known.items()}, acked)
+        gone: dict = {}
+        for p in got:  # the lowest frame any survivor reports, as sessions settle on it
+            for addr, at in p["gone"].items():
+                gone[addr] = min(at, gone.get(addr, at))
+        session.resume_at(end, {h: {f: a for f, a in by.items() if f >= low} for h, by in known.items()}, acked, gone)
         self._begin(session)
+        for p in got:
+            for addr, life in p["lives"].items():
+                self._lives[addr] = max(self._lives[addr], life)
+        self.life = self._lives.pop(self.me)
+        self._lives[self.me] = 0
+        self._mail.header = self._mail.tag + bytes([self.life % 256])
         self.rejoining = False
         return self._publish()
+
+    def _check_complete(self, packages: list) -> None:
+        """Every peer still in the game sent a package: each may hold inputs of this peer's
+        earlier life that no other has, and the new life must not send other ones for them."""
+        gone = {a for p in packages for a in p["gone"]}
+        missing = sorted(set(self.handles) - {self.me} - gone - {p["from"] for p in packages})
+        if missing:
+            raise PeerGameError(f"rejoin(): no package from {missing}: pass the rejoin_package() of every peer still "
+                                f"in the game (one from each of {sorted(set(self.handles) - {self.me} - gone)})")
 
     def _known_inputs(self, packages: list) -> dict[int, dict[int, Any]]:
         """Every input the packages hold, ``{handle: {frame: action}}`` (inputs are final once
@@ -529,7 +580,10 @@ class PeerGame:
               and type(p.get("start")) is int and p["start"] >= 0 and type(p.get("holds")) is int
               and type(p.get("confirmed")) is tuple
               and all(type(a) is tuple and len(a) == n for a in p["confirmed"])
-              and type(p.get("held")) is dict
+              and type(p.get("held")) is dict and type(p.get("gone")) is dict
+              and all(a in self.handles and a != self.me and type(f) is int for a, f in p["gone"].items())
+              and type(p.get("lives")) is dict
+              and all(a in self.handles and type(n) is int and 0 <= n < 256 for a, n in p["lives"].items())
               and all(type(h) is int and 0 <= h < n and type(b) is dict and all(type(f) is int for f in b)
                       for h, b in p["held"].items()))
         if not ok:
