@@ -152,13 +152,15 @@ class PeerGame:
         self._runner: GameRunner | None = None
         self._pending: tuple | None = None       # (keys, filled) of the human's input being given
         self._sampled: dict[int, tuple] = {}      # session frame -> (keys, filled, t_client, late_ms)
-        self._log: dict[int, tuple] = {}          # session frame -> confirmed actions by handle
+        self._log: dict[int, tuple] = {}          # session frame -> confirmed actions by handle, in a row
+        self._log_first = 0                       # the log's first frame
         self._episode_starts: dict[int, int] = {0: -1}  # episode -> session frame that reset into it
         self._positions: dict[int, tuple] = {}    # session frame -> (episode, frame) it produced
         self._rows: list = []
         self._checksums: list = []
         self._events: list = []
         self._desynced: set = set()
+        self._gone_reported: dict = {}            # dropped peer -> the frame last reported
         self._final_frame: int | None = None     # the session frame that finished the game
         self._linger = FINISH_LINGER
         self._shown: tuple | None = None
@@ -333,8 +335,9 @@ class PeerGame:
             for f in sorted(self._positions)[:len(self._positions) - POSITIONS_KEPT]:
                 del self._positions[f]
         start = self._package_start()[1]
-        for f in [f for f in self._log if f <= start]:
-            del self._log[f]
+        while self._log_first <= start:  # confirmed inputs no package will reach back to
+            self._log.pop(self._log_first, None)
+            self._log_first += 1
 
     def take_rows(self) -> str | None:
         """The confirmed rows and checksums since the last call, as tagged JSON
@@ -359,20 +362,26 @@ class PeerGame:
                 self._events.append({"kind": "desync", "episode": episode, "frame": frame, "ours": e.local_checksum,
                                      "theirs": e.remote_checksum, "peer": e.peer, "session_frame": e.frame - 1})
             elif isinstance(e, Disconnected):
-                self._events.append({"kind": "disconnected", "peer": e.peer, "frame": e.frame,
-                                     "position": list(self._positions.get(e.frame - 1, ())) or None})
+                self._gone_reported[e.peer] = None
             elif isinstance(e, NetworkInterrupted):
                 self._events.append({"kind": "interrupted", "peer": e.peer})
             elif isinstance(e, NetworkResumed):
                 self._events.append({"kind": "resumed", "peer": e.peer})
             elif isinstance(e, WaitingForInputs):
                 self._events.append({"kind": "waiting", "peers": self._session.waiting_on()})
+        for peer, reported in self._gone_reported.items():
+            frame = self._session.disconnect_frame(self.handles[peer])
+            if frame != reported:  # new, or moved earlier: the survivors settle on the lowest frame
+                self._gone_reported[peer] = frame
+                self._events.append({"kind": "disconnected", "peer": peer, "frame": frame,
+                                     "position": list(self._positions.get(frame - 1, ())) or None})
 
     def take_events(self) -> str | None:
         """The events since the last call, as a JSON list, or None: ``{"kind": "desync",
         "episode", "frame", "ours", "theirs", "peer", "session_frame"}`` (the first confirmed
         state whose checksums differ, once per peer), ``{"kind": "disconnected", "peer", "frame",
-        "position"}`` (its inputs are the default action from session frame ``frame``),
+        "position"}`` (its inputs are the default action from session frame ``frame``; a later
+        event for the same peer moves that frame earlier, as the survivors settle on the lowest),
         ``{"kind": "interrupted", "peer"}``, ``{"kind": "resumed", "peer"}``, ``{"kind":
         "waiting", "peers": [...]}`` (the game stalls for these peers)."""
         if not self._events:
@@ -428,7 +437,7 @@ class PeerGame:
     def _package_start(self) -> tuple[int, int]:
         """``(episode, session frame that reset into it)`` where a rejoin package starts: the
         start of the episode :data:`PACKAGE_MARGIN` confirmed frames back."""
-        target = max(self._log, default=-1) - PACKAGE_MARGIN
+        target = self._log_first + len(self._log) - 1 - PACKAGE_MARGIN  # the log holds frames in a row
         return max(((e, f) for e, f in self._episode_starts.items() if f <= max(target, -1)), key=lambda x: x[1])
 
     def _peer_handles(self, peer: str) -> list[int]:
@@ -451,7 +460,7 @@ class PeerGame:
                                 "peer cannot rejoin (its player plays the default action)")
         self._lives[peer] += 1  # nothing more from its earlier life: this package is final
         episode, reset = self._package_start()
-        last = max(self._log, default=reset)
+        last = self._log_first + len(self._log) - 1
         payload = {"v": PACKAGE_VERSION, "game": str(self.game_id), "from": self.me, "for": peer, "episode": episode,
                    "start": reset + 1, "confirmed": tuple(self._log[f] for f in range(reset + 1, last + 1)),
                    "held": self._session.held_inputs(last),
@@ -492,6 +501,7 @@ class PeerGame:
             end += 1
         self._runner = GameRunner(self.driver, agents=self.agents, checksum_episode_ends=True,
                                   start_episode=base["episode"], start_frame=start)
+        self._log_first = start
         self._resimulate(start, end, known)
         # A survivor without a package here gets every local input again, from the package's start.
         acked = {addr: start - 1 for addr in self.handles if addr != self.me}
