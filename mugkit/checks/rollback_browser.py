@@ -409,6 +409,7 @@ def _judge_replay(ctx: CheckContext, scenario: Scenario, confirmed: _Confirmed) 
     complete = [ef for ef in frames if all((*ef, a) in confirmed.rows for a in agents)]
     frames = frames[:frames.index(complete[-1]) + 1] if complete else []
     played: list[dict] = []
+    agreed = None  # the last frame whose checksums CPython matched
     for episode, frame in frames:
         if any((episode, frame, a) not in confirmed.rows for a in agents):
             missing = [a for a in agents if (episode, frame, a) not in confirmed.rows]
@@ -437,8 +438,17 @@ def _judge_replay(ctx: CheckContext, scenario: Scenario, confirmed: _Confirmed) 
                 shown = ", ".join(f"{h}: {c}" for h, c in wrong.items())
                 raise ScenarioFailed(
                     f"the peers confirmed frame {frame} of episode {episode} with checksum(s) {shown}; CPython, "
-                    f"replaying the inputs they confirmed with no network, has {mine}: first differing frame {frame}",
-                    frame=frame, actions=played, cause=_BROWSER_ONLY)
+                    f"replaying the inputs they confirmed with no network, has {mine}",
+                    actions=played, cause=_BROWSER_ONLY, differs=[_window(agreed, (episode, frame))])
+            agreed = (episode, frame)
+
+
+def _window(agreed: tuple | None, differs: tuple) -> str:
+    """Where the first difference lies: peers exchange a checksum only every few frames."""
+    if agreed is None or agreed[0] != differs[0]:
+        return f"the first checksum compared, at frame {differs[1]} of episode {differs[0]}, differs"
+    return (f"checksums agree at frame {agreed[1]} and differ at frame {differs[1]} of episode {differs[0]}: the "
+            f"first differing frame is one of {agreed[1] + 1}–{differs[1]} (peers exchange a checksum every few frames)")
 
 
 _DIVERGE = ("the peers played the same inputs from the same seed and still disagree: the env (or its step function) "
