@@ -189,6 +189,7 @@ class BrowserPeers(BrowserPython):
         self.pages: list = []
         self._contexts: list = []
         self._games = 0
+        self.progress: list = []
 
     def start(self) -> dict:
         """Serves the files, opens the pages and boots Pyodide in all of them at once; the answer
@@ -294,11 +295,13 @@ class BrowserPeers(BrowserPython):
             time.sleep(0.02)
 
     def _wait(self, scenario: Scenario) -> None:
-        """Until every page is done; bounded by ten times the scenario's playing time plus a minute."""
+        """Until every page is done; bounded by ten times the scenario's playing time plus a minute.
+        Each page's last progress (frames played, ms since its clock started) is kept in
+        :attr:`progress` (benchmarks read it)."""
         limit = time.monotonic() + 60 + 10 * scenario.frames / self._fps()
         while time.monotonic() < limit:
-            progress = [page.evaluate("() => window.mugkitRollback.progress()") for page in self.pages]
-            if all(p["done"] for p in progress):
+            self.progress = [page.evaluate("() => window.mugkitRollback.progress()") for page in self.pages]
+            if all(p["done"] for p in self.progress):
                 return
             time.sleep(0.1)
 

@@ -104,6 +104,7 @@ function go() {
   const state = run;
   const period = 1000 / state.fps;
   state.peer.start();
+  state.startedAt = performance.now();
   let deadline = performance.now();
   const tick = async () => {
     if (state.stopped) return;
@@ -124,11 +125,11 @@ function go() {
   return true;
 }
 
-/** Where the peer is: {done, confirmed, played, failure}. */
+/** Where the peer is: {done, confirmed, played, failure, elapsed_ms (since `go`)}. */
 function progress() {
-  if (!run) return {done: true, confirmed: 0, played: 0, failure: null};
+  if (!run) return {done: true, confirmed: 0, played: 0, failure: null, elapsed_ms: 0};
   return {done: run.failure !== null || run.peer.done, confirmed: run.peer.confirmed, played: run.peer.played,
-    failure: run.failure};
+    failure: run.failure, elapsed_ms: run.startedAt === undefined ? 0 : performance.now() - run.startedAt};
 }
 
 /** Stops the clock (the connections stay open until `finish`). */
@@ -159,5 +160,8 @@ function close() {
   run = null;
 }
 
-window.mugkitRollback = {boot, open, takeSignals, giveSignals, paths, go, progress, stop, finish};
+// For benchmarks and looking into a failure by hand: page.evaluate("c => window.mugkitRollback.python(c)", code).
+const python = (code) => String(py.runPython(code));
+
+window.mugkitRollback = {boot, open, takeSignals, giveSignals, paths, go, progress, stop, finish, python};
 status("runner ready");
