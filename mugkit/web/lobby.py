@@ -21,7 +21,7 @@ from ..runtime.values import from_json
 from .limits.decoding import SMALL_LIMITS
 from ..steps import GameStep
 from .browser.games import BrowserGame, BrowserGames, RowError, runs_in_browser
-from .browser.peers import PeerError, PeerGames, PeerGroup
+from .browser.peers import PeerError, PeerGames, PeerGroup, env_facts
 from .ice import ice_config
 from .entry import new_id
 from .gameloop import GRACE_SECONDS, OUTCOME_REASONS, SCREENS, ServerGame
@@ -521,11 +521,8 @@ class Lobby:
                 return {"kind": "waitroom", **await self.state.waitroom_status((p.experiment, step.name, rep), p.id)}
             group = await self._start_peer_game(p.experiment, step, rep, members, p)
         member = group.member_of(p.id)
-        who = [await self.registry.get(m.participant) for m in group.members.values()]
-        by_agent = {m.agent: q.who() for m, q in zip(group.members.values(), who) if q is not None}
-        spec_group = [by_agent[agent] for agent in step.humans if agent in by_agent]
         boot = self.browser.boot(BrowserGame(group.game_id, p.id, p.experiment, step, member.agent), group.seed,
-                                 p.who(), group=spec_group)
+                                 p.who(), group=group.who)
         return game_message(step, group.game_id, turn_based=bool(step.options.turn_based), you=member.agent,
                             agents=list(step.players), runtime="browser", boot=boot,
                             peer=self.peers.view(group, p.id, self.grace))
@@ -542,8 +539,9 @@ class Lobby:
             who = [q.id for q in group]
             seed = self._game_seed(name, step, rep, who)
             humans = list(zip(step.humans, who))
-            peers = self.peers.create(game_id, name, step, rep, seed, humans)
-            peers.who = [q.who() for q in group]
+            people = [q.who() for q in group]
+            peers = self.peers.create(game_id, name, step, rep, seed, humans, people,
+                                      await env_facts(step, seed, people, game_id))
             await self.storage.add_game({"game_id": game_id, "experiment": name, "step": step.name, "repetition": rep,
                                          "runtime": "browser", "seed": seed, "started_at": time.time(),
                                          "detail": {"step_runtime": step.runtime, "humans": who,

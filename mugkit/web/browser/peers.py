@@ -10,8 +10,9 @@ the peers' checksums, records their paths, round-trip times and notices, and end
 ``completed`` when every peer said ``game_over`` and every agent's rows are stored; ``desync``,
 ``not_ready``, ``hidden``, ``partner_left`` otherwise. Protocol: mugkit/web/protocol.py.
 
-Peers are named by **handles**, ``"h<i>"`` with ``i`` the index of their agent in the step's
-``players``. The **host** (the lowest handle) also plays, and stores, the AI agents.
+Peers are named by **handles**, ``"h<i>"`` with ``i`` the index of their agent in the env's
+agents (the order the rollback session uses; the step's ``players`` order when the env cannot be
+built here). The **host** (the lowest handle) also plays, and stores, the AI agents.
 
 Rows: each peer sends the rows of *its* agents only (its human; the AI agents too from the host),
 checked as a single-player browser game's rows are (:func:`~mugkit.web.browser.games.parse_row`),
@@ -32,7 +33,7 @@ from ...runtime.values import DecodeRefused
 from ..limits.decoding import decode
 from .games import MAX_ROWS_TEXT, RowError, parse_row
 
-__all__ = ["PeerGames", "PeerGroup", "Member", "PeerError", "handle_of", "PATHS", "SIGNAL_BYTES",
+__all__ = ["PeerGames", "PeerGroup", "Member", "PeerError", "handle_of", "env_facts", "PATHS", "SIGNAL_BYTES",
            "PACKET_BYTES", "PACKAGE_BYTES"]
 
 log = logging.getLogger("mugkit.peers")
@@ -60,9 +61,9 @@ class PeerError(ValueError):
     """A peer's message that does not follow the protocol; the message says what is wrong."""
 
 
-def handle_of(step: Any, agent: Any) -> str:
-    """The handle of ``agent``: ``"h<i>"``, ``i`` its index in ``step.players``."""
-    return f"h{list(step.players).index(agent)}"
+def handle_of(agents: list, agent: Any) -> str:
+    """The handle of ``agent``: ``"h<i>"``, ``i`` its index in ``agents`` (the env's agents)."""
+    return f"h{list(agents).index(agent)}"
 
 
 @dataclass
@@ -168,12 +169,16 @@ class PeerGames:
     # -- starting --------------------------------------------------------------------------
 
     def create(self, game_id: str, experiment: str, step: Any, rep: int, seed: int,
-               humans: list[tuple[Any, str]]) -> PeerGroup:
-        """A new game of ``humans`` (``(agent, participant id)``), stored by the caller; its ready
-        gate starts now."""
-        members = {handle_of(step, agent): Member(handle_of(step, agent), pid, agent) for agent, pid in humans}
+               humans: list[tuple[Any, str]], who: list, built: tuple | None) -> PeerGroup:
+        """A new game of ``humans`` (``(agent, participant id)``; ``who``: their
+        :class:`mugkit.games.Participant`, in the same order), stored by the caller; its ready gate
+        starts now. ``built``: the env's agents and action spaces (:func:`env_facts`), or None when
+        the env does not build on the server."""
+        agents = built[0] if built is not None else list(step.players)
+        members = {handle_of(agents, agent): Member(handle_of(agents, agent), pid, agent) for agent, pid in humans}
         members = dict(sorted(members.items(), key=lambda kv: int(kv[0][1:])))
-        group = PeerGroup(game_id, experiment, step, rep, seed, members, host=next(iter(members)))
+        group = PeerGroup(game_id, experiment, step, rep, seed, members, host=next(iter(members)), who=list(who),
+                          spaces=built[1] if built is not None else {})
         self.groups[game_id] = group
         self._timer(group, "ready", self._ready_timeout(group))
         return group
@@ -330,8 +335,6 @@ class PeerGames:
         async with group.lock:
             if group.ending:
                 return {"ok": False, "stale": True, "error": "that game is over"}
-            if group.spaces is None:
-                group.spaces = await self._spaces(group)
             last = self.last_frame(group.step)
             parsed = [parse_row(group.step, group.spaces, last, item, i) for i, item in enumerate(rows)]
             mine = group.agents_of(member.handle)
@@ -435,17 +438,6 @@ class PeerGames:
         log.warning("game %s: the peers' games diverged at episode %s frame %s (%s)", group.game_id,
                     detail.get("episode"), detail.get("frame"), detail.get("hashes"))
         await self.finish(group, "desync", "checksum_mismatch", detail)  # each member's game_desync event says where
-
-    async def _spaces(self, group: PeerGroup) -> dict:
-        """The agents' action spaces (from the env built on the server), or {} when it does not build."""
-        from ...steps import StepError
-
-        try:
-            return await asyncio.to_thread(_action_spaces, group)
-        except (StepError, Exception) as exc:  # the user's step: verification says more
-            log.warning("game %s: its env does not build on the server (%s); actions are checked when it is "
-                        "verified", group.game_id, exc)
-            return {}
 
     # -- the end ---------------------------------------------------------------------------
 
@@ -554,11 +546,23 @@ class PeerGames:
             log.exception("game %s: a clock of the browser game failed", group.game_id)
 
 
-def _action_spaces(group: PeerGroup) -> dict:
+async def env_facts(step: Any, seed: int, who: list, game_id: str) -> tuple | None:
+    """The env's agents (in its order) and their action spaces, built as the peers build it (in a
+    thread: the step function is the user's code); None when it does not build here (then only
+    the re-simulation checks the actions)."""
     from ...games import build_env
+    from ...steps import StepError
 
-    env = build_env(group.step, seed=group.seed, participant=group.who[0], group=group.who)
-    return {agent: env.action_space(agent) for agent in env.agents}
+    def build() -> tuple:
+        env = build_env(step, seed=seed, participant=who[0], group=who)
+        return list(env.agents), {agent: env.action_space(agent) for agent in env.agents}
+
+    try:
+        return await asyncio.to_thread(build)
+    except StepError as exc:
+        log.warning("game %s: its env does not build on the server (%s); actions are checked when it is "
+                    "verified", game_id, exc)
+        return None
 
 
 def _count(v: Any) -> bool:
