@@ -141,7 +141,10 @@ def replay(driver: Any, rows: Iterable[dict], human: Hashable, *, observations: 
         human: the agent the participant played: its recorded action plays each frame.
         observations: compare observations too (False when the step does not record them).
         humans: every human agent of a game with several (a browser game of 2–4 peers); each one's
-            recorded action plays each frame (``human`` is then ignored).
+            recorded action plays each frame (``human`` is then ignored). A row of such a game
+            whose ``keys`` are None (a page that rejoined re-simulated the frame from the inputs
+            its peers held, so its keys are not known) is played as recorded without the
+            keys-to-action check; the peers' checksums agreed on it.
 
     Returns:
         The :class:`Verdict`. An env or policy that raises while re-simulating is a difference at
@@ -152,7 +155,7 @@ def replay(driver: Any, rows: Iterable[dict], human: Hashable, *, observations: 
     players = tuple(humans) if humans is not None else (human,)
     for i, (key, stored) in enumerate(frames):
         try:
-            result = driver.start() if i == 0 else _next(driver, key, stored, players)
+            result = driver.start() if i == 0 else _next(driver, key, stored, players, humans is not None)
         except _Mismatch as exc:
             return Verdict(agreed, exc.difference, False)
         except InternalError:
@@ -176,7 +179,7 @@ class _Mismatch(Exception):
         self.difference = difference
 
 
-def _next(driver: Any, key: tuple, stored: dict, players: tuple) -> Any:
+def _next(driver: Any, key: tuple, stored: dict, players: tuple, peers: bool = False) -> Any:
     """Plays the frame ``key`` from its stored human input; raises :class:`_Mismatch` when the
     stored frame cannot come next (the env ended the episode, or did not)."""
     here = (driver.episode, driver.frame.index)
@@ -199,6 +202,8 @@ def _next(driver: Any, key: tuple, stored: dict, players: tuple) -> Any:
         if row is None:
             raise _Mismatch(Difference(*key, human, ("row",), {}, {}, f"no row of the human {human!r}"))
         humans[human] = (row.get("action"), row.get("keys"), bool(row.get("filled")))
+        if peers and row.get("keys") is None:
+            continue  # a rejoined peer's re-simulated frame: its keys are unknown
         want = _from_keys(driver, human, row.get("keys"))
         if want is None or not _same(list(want), [row.get("action"), bool(row.get("filled"))]):
             raise _Mismatch(Difference(*key, human, ("action", "filled"),
