@@ -130,7 +130,7 @@ async def wait_for(check, timeout: float = 60.0):
 @pytest.fixture
 def peers_server(tmp_path):
     served = serve(PEERS, PEERS3, data=str(tmp_path / "data"), grace=3,
-                   extra=["--limit", "peer_ready_seconds=4"])
+                   extra=["--limit", "peer_ready_seconds=4", "--limit", "hidden_seconds=2"])
     yield served
     served.stop()
 
@@ -363,7 +363,7 @@ def test_a_peer_gone_past_the_grace_ends_the_game_partner_left(peers_server):
         ("partner_left", "grace_expired")]
 
 
-def test_a_hidden_tab_is_noticed_by_the_others(peers_server):
+def test_a_hidden_tab_is_noticed_by_the_others_and_ends_the_game_past_the_limit(peers_server):
     server = peers_server
 
     async def main():
@@ -375,8 +375,45 @@ def test_a_hidden_tab_is_noticed_by_the_others(peers_server):
         assert (await a.ask("peer_status", hidden=False)) == {"ok": True}
         assert (await b.next("peer_notice"))["hidden"] is False
         assert "rtt_ms" in (await a.ask("peer_status", rtt_ms={"h9": 1}))["error"]
+        assert a.game["peer"]["hidden_limit_s"] == 2
+        assert (await a.ask("peer_status", hidden=True)) == {"ok": True}   # and it stays hidden (2 s)
+        ends = [await p.view(timeout=15) for p in (a, b)]
+        assert [v["kind"] for v in ends] == ["completion", "completion"]
         return a.game["game"]
 
-    asyncio.run(main())
+    game = asyncio.run(main())
+    assert rows(server.data, f"SELECT outcome, outcome_reason FROM games WHERE game_id = '{game}'") == [
+        ("hidden", "hidden_limit")]
     stored = [json.loads(d) for d, in rows(server.data, "SELECT detail FROM events WHERE kind = 'peer_status'")]
     assert stored[0]["rtt_ms"] == {"h1": 42.5} or stored[0]["rtt_ms"] == {"h0": 42.5}
+
+
+def test_a_server_restart_ends_a_running_game_of_several_humans_interrupted(tmp_path):
+    data = str(tmp_path / "data")
+    server = serve(PEERS, data=data)
+
+    async def first():
+        a, b = Peer(server.url, "_peers", "sa"), Peer(server.url, "_peers", "sb")
+        await asyncio.gather(a.enter(), b.enter())
+        assert (await a.ready())["ok"] and (await b.ready())["ok"]
+        some = played(a.game, PEERS)[:10]
+        assert (await send_rows(a, mine(a.game, some), []))["ok"]
+        return a.game["game"], a.identity
+
+    try:
+        game, identity = asyncio.run(first())
+    finally:
+        server.stop()
+    server = serve(PEERS, data=data)
+    try:
+        async def again():
+            a = Peer(server.url, "_peers", "sa", identity=identity)
+            await a.connect()
+            return await a.view(timeout=20)
+
+        view = asyncio.run(again())
+        assert view["kind"] != "game" or view["game"] != game
+    finally:
+        server.stop()
+    assert rows(data, f"SELECT outcome, outcome_reason FROM games WHERE game_id = '{game}'") == [
+        ("interrupted", "server_stop")]
