@@ -165,8 +165,8 @@ Browser games with several humans (``runtime="browser"`` steps with 2–4 humans
 
     - ``signal``: ``{game, to, data}`` — ``data`` an object with ``sdp`` or ``candidate``, at most
       16 KiB of JSON; passed on to peer ``to`` as ``signal`` ``{game, from, data}``.
-    - ``relay``: ``{game, to, data: <bytes>}`` — one packet (socket.io binary, 1 to 16384 bytes:
-      ``MAX_PACKET_BYTES``), passed on to ``to`` as ``relay`` ``{game, from, data}``. Not
+    - ``relay``: ``{game, to, data: <bytes>}`` — one packet (socket.io binary, 1 to 16448 bytes:
+      ``MAX_PACKET_BYTES`` and PeerGame's game tag, with room to spare), passed on to ``to`` as ``relay`` ``{game, from, data}``. Not
       acknowledged (a datagram); a refused one gets an ``error`` message (at most one a second).
       Its own rate limit (``relay_per_second``, ``relay_burst``), not ``messages_per_second``.
       Binary data is refused in any other message but ``package``.

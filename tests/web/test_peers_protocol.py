@@ -236,7 +236,7 @@ def test_forged_rows_and_bad_relays_signals_and_floods_are_refused_and_nothing_b
         await asyncio.sleep(1.1)
         await a.sio.emit("relay", {"game": a.game["game"], "to": b.me, "data": b"\x00" * 20000})
         error = await a.next("error")
-        assert error["limit"] == "binary" and "16384 bytes" in error["message"]
+        assert error["limit"] == "binary" and "16448 bytes" in error["message"]
         # A participant of another game cannot relay into this one.
         c, d = Peer(server.url, "_peers", "fc"), Peer(server.url, "_peers", "fd")
         await asyncio.gather(c.enter(), d.enter())

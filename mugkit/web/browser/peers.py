@@ -29,6 +29,7 @@ import time
 from dataclasses import dataclass, field
 from typing import Any, Awaitable, Callable
 
+from ...netcode.messages import MAX_PACKET_BYTES
 from ...runtime.values import DecodeRefused
 from ..limits.decoding import decode
 from .games import MAX_ROWS_TEXT, RowError, parse_row
@@ -42,8 +43,9 @@ log = logging.getLogger("mugkit.peers")
 PATHS = ("direct", "turn", "relay")
 #: Largest ``signal`` data (an SDP offer or answer, or one ICE candidate), as JSON.
 SIGNAL_BYTES = 16 * 1024
-#: Largest relayed packet (mugkit.netcode.messages.MAX_PACKET_BYTES: one data channel message).
-PACKET_BYTES = 16 * 1024
+#: Largest relayed packet: a session packet (mugkit.netcode.messages.MAX_PACKET_BYTES, one data
+#: channel message) and PeerGame's tag of the game in front, with room to spare.
+PACKET_BYTES = MAX_PACKET_BYTES + 64
 #: Largest rejoin package (the inputs of an episode so far; engine.io closes at 1 MB).
 PACKAGE_BYTES = 768 * 1024
 #: Milliseconds a page waits for a data channel to open before it relays through the server.
@@ -475,6 +477,8 @@ class PeerGames:
         """``member`` has no connection left: back within ``grace`` seconds, it rejoins; else
         the others get ``peer_left`` and the game ends ``partner_left``."""
         member.away = True
+        if not group.go:
+            member.paths = None  # a page that comes back loads again: it is ready when it says so again
         self._timer(group, f"away:{member.handle}", self._gone(group, member, grace))
 
     def back(self, group: PeerGroup, member: Member) -> None:
