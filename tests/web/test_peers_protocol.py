@@ -244,13 +244,13 @@ def test_forged_rows_and_bad_relays_signals_and_floods_are_refused_and_nothing_b
         assert refused["ok"] is False and refused["stale"] is True
         # A flood of relayed packets: the ones over the limit are refused; the rest arrive.
         await asyncio.sleep(1.1)
-        for i in range(1500):
+        for i in range(3000):
             await a.sio.emit("relay", {"game": a.game["game"], "to": b.me, "data": i.to_bytes(2, "big")})
         error = await a.next("error", timeout=10)
         assert error["limit"] == "relay_per_second"
         await asyncio.sleep(1.0)
         received = [d for e, d in list(b.inbox._queue) if e == "relay"]
-        assert 400 <= len(received) < 1500
+        assert 100 <= len(received) < 3000
         # The server still answers, and the game still plays to its end.
         assert (await a.ready())["ok"] and (await b.ready())["ok"]
         ends = await play_through([a, b], PEERS)
