@@ -364,6 +364,29 @@ def test_a_peer_gone_past_the_grace_ends_the_game_partner_left(peers_server):
         ("partner_left", "grace_expired")]
 
 
+def test_a_stalled_peer_dropped_by_the_session_timeout_ends_the_game_partner_left(peers_server):
+    server = peers_server
+
+    async def main():
+        a, b = Peer(server.url, "_peers", "sta"), Peer(server.url, "_peers", "stb")
+        await asyncio.gather(a.enter(), b.enter())
+        assert (await a.ready())["ok"] and (await b.ready())["ok"]
+        bad = await a.ask("peer_event", events=[{"kind": "teleported"}])
+        assert bad["ok"] is False and "kind" in bad["error"]
+        assert (await a.ask("peer_event", events=[{"kind": "waiting", "peers": [b.me]}])) == {"ok": True}
+        gone = {"kind": "disconnected", "peer": b.me, "frame": 40, "position": [0, 39]}
+        assert (await a.ask("peer_event", events=[gone])) == {"ok": True}
+        ends = [await p.view(timeout=15) for p in (a, b)]
+        assert [v["kind"] for v in ends] == ["completion", "completion"]
+        return a.game["game"]
+
+    game = asyncio.run(main())
+    assert rows(server.data, f"SELECT outcome, outcome_reason FROM games WHERE game_id = '{game}'") == [
+        ("partner_left", "session_timeout")]
+    kinds = [json.loads(d)["kind"] for d, in rows(server.data, "SELECT detail FROM events WHERE kind = 'peer_event'")]
+    assert kinds == ["waiting", "disconnected"]
+
+
 def test_a_hidden_tab_is_noticed_by_the_others_and_ends_the_game_past_the_limit(peers_server):
     server = peers_server
 

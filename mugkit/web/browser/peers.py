@@ -312,6 +312,13 @@ class PeerGames:
         for event in events:
             await self._event(group, member, "peer_event", event, force=event["kind"] == "desync")
         desync = next((e for e in events if e["kind"] == "desync"), None)
+        gone = next((e for e in events if e["kind"] == "disconnected" and e.get("peer") in group.members
+                     and e.get("peer") != member.handle), None)
+        if gone is not None and desync is None:
+            # A stalled peer: the rollback session's own timeout dropped it; the game cannot
+            # complete without its rows, so it ends as when a peer's connection is gone for good.
+            await self.finish(group, "partner_left", "session_timeout", {"peer": gone["peer"], "seen_by": member.handle})
+            return {"ok": True}
         if desync is not None:
             await self._desynced(group, {"episode": desync.get("episode"), "frame": desync.get("frame"),
                                          "hashes": {member.handle: desync.get("ours"),
