@@ -312,8 +312,10 @@ class PeerGames:
         for event in events:
             await self._event(group, member, "peer_event", event, force=event["kind"] == "desync")
         desync = next((e for e in events if e["kind"] == "desync"), None)
+        # (A peer away or rejoining is left to its grace clock and its rejoin.)
         gone = next((e for e in events if e["kind"] == "disconnected" and e.get("peer") in group.members
-                     and e.get("peer") != member.handle), None)
+                     and e.get("peer") != member.handle and not group.members[e["peer"]].away
+                     and not group.members[e["peer"]].rejoining), None)
         if gone is not None and desync is None:
             # A stalled peer: the rollback session's own timeout dropped it; the game cannot
             # complete without its rows, so it ends as when a peer's connection is gone for good.
