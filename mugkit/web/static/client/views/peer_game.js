@@ -1,0 +1,236 @@
+// `game` view of a browser game with several humans (`runtime: "browser"` with `peer`): each
+// participant's page runs its own peer of the game (runtime/worker.js in peer mode, the rollback
+// session in Python) and connects to the other pages over WebRTC data channels (net/mesh.js),
+// signalled through the server (`signal`), relayed through it when a channel does not open in
+// time or breaks (`relay`). The flow (DESIGN17, mugkit/web/protocol.py):
+//   load Python → connect every channel → the ready screen → `peer_ready` with the paths →
+//   "waiting for the others" until `peer_go` → the countdown → play.
+// A page reloaded mid-game gets the view with `rejoin: true`: it loads, connects, sends `rejoin`
+// and plays on from a survivor's `package`. Survivors rebuild the connection on `peer_rejoining`
+// and answer `package_request`. A hidden tab keeps ticking (the worker's clock), playing the
+// default action; the others see a notice. `peer_left` ends the game on this page (the server
+// sends the next view).
+
+import {card, el} from "../dom.js";
+import {Mesh, netemFromPage} from "../net/mesh.js";
+import {BrowserGameView} from "./browser_game.js";
+
+const STATUS_EVERY_MS = 5000;   // how often the paths and round-trip times go to the server
+// A rejoining page takes the first survivor's package after waiting this long for the others'
+// (with 3–4 players the longest input log wins).
+const PACKAGES_WAIT_MS = 1500;
+
+/** Who another peer is to this participant: "your partner" with one other human. */
+function partnerName(view, handle) {
+  const others = Object.keys(view.peer.peers).filter((h) => h !== view.peer.me);
+  return others.length === 1 ? "Your partner" : `Player ${Number(String(handle).replace(/^h/, "")) + 1}`;
+}
+
+export class PeerGameView extends BrowserGameView {
+  mount(container) {
+    this.peer = this.message.peer;
+    this.packages = [];
+    super.mount(container);
+    this.root.dataset.peer = this.peer.me;
+    this.peerNote = el("div", {class: "mk-slow-note mk-peer-note", role: "status", hidden: true});
+    this.root.append(this.peerNote);
+    this.hiddenPeers = new Set();
+    this.waitingPeers = new Set();
+    this.onVisibility = () => this.visibility();
+    document.addEventListener("visibilitychange", this.onVisibility);
+  }
+
+  /** Loads Python (the worker holds its clock until the countdown ends). */
+  async begin(boot) {
+    await this.outbox.drained();   // rows an earlier visit of this game left unsent
+    this.worker?.start(boot, null, true, this.peer);
+  }
+
+  /** Python is loaded: connect, then the ready gate (or the rejoin). */
+  async play() {
+    this.root.dataset.screen = "connecting";
+    this.screens.waiting(Object.keys(this.peer.peers).length > 2 ? "Connecting to the other players…"
+      : "Connecting to your partner…");
+    this.mesh = this.openMesh();
+    this.mesh.start();
+    await this.mesh.ready();
+    if (this.destroyed) return;
+    this.statusTimer = setInterval(() => this.sendStatus(), STATUS_EVERY_MS);
+    if (this.peer.rejoin) return this.rejoin();
+    const {ready} = this.settings;
+    if (ready) {
+      this.root.dataset.screen = "ready";
+      if (!(await this.screens.ready()) || this.destroyed) return;
+    }
+    this.root.dataset.screen = "waiting";
+    this.screens.waiting(Object.keys(this.peer.peers).length > 2 ? "Waiting for the other players…"
+      : "Waiting for your partner…");
+    const {paths} = await this.mesh.stats();
+    this.root.dataset.paths = JSON.stringify(paths);
+    const reply = await this.ctx.link.request("peer_ready", {game: this.message.game, paths});
+    if (!reply.ok) console.warn(`peer_ready refused: ${reply.error}`);
+  }
+
+  openMesh() {
+    const {game} = this.message;
+    const link = this.ctx.link;
+    return new Mesh({me: this.peer.me, peers: Object.keys(this.peer.peers), ice: this.peer.ice || {},
+      relay: this.peer.relay || "auto", openTimeoutMs: this.peer.open_timeout_ms ?? 5000,
+      netem: netemFromPage(),
+      sendSignal: (to, data) => link.request("signal", {game, to, data}),
+      sendRelay: (to, data) => link.send("relay", {game, to, data}),
+      onPacket: (from, data) => this.packet(from, data)});
+  }
+
+  /** A packet from another peer (a data channel or the relay): to the worker, transferred. */
+  packet(from, data) {
+    if (!this.worker || !this.root.dataset.loaded) return;
+    const buffer = data instanceof ArrayBuffer ? data : new Uint8Array(data).slice().buffer;
+    this.worker.send({type: "packet", from, data: buffer}, [buffer]);
+  }
+
+  /** The server's multiplayer messages (app.js routes them here). */
+  peerMessage(event, message) {
+    if (!message || message.game !== this.message.game || this.destroyed) return;
+    const handler = {
+      signal: () => this.mesh?.onSignal(message.from, message.data),
+      relay: () => this.mesh?.onRelay(message.from, message.data),
+      peer_go: () => this.started(),
+      peer_notice: () => this.notice(message.peer, message.hidden),
+      peer_rejoining: () => this.mesh?.rebuild(message.peer),
+      package_request: () => this.worker?.send({type: "package_request", for: message.for}),
+      package: () => this.gotPackage(message),
+      peer_left: () => this.left(message.peer),
+    }[event];
+    handler?.();
+  }
+
+  /** Every peer is ready: the countdown, then the worker's clock runs. */
+  async started() {
+    if (this.playing || this.root.dataset.screen === "countdown") return;
+    await this.go(this.settings.countdown);
+  }
+
+  fromWorker(data) {
+    const handler = {
+      packets: () => data.list.forEach(([to, buffer]) => this.mesh?.send(to, buffer)),
+      events: () => this.events(JSON.parse(data.text)),
+      stats: () => (this.gameStats = data.stats),
+      package: () => this.ctx.link.request("package", {game: this.message.game, for: data.for, data: data.data}),
+      paused: () => {},   // peers never hold between episodes
+    }[data?.type];
+    if (handler) return handler();
+    if (data?.type === "timing" && data.stats) this.gameStats = data.stats;
+    super.fromWorker(data);
+  }
+
+  /** The game's events (desync, a peer interrupted or waited for) go to the server; some show. */
+  events(list) {
+    if (!list.length) return;
+    this.ctx.link.request("peer_event", {game: this.message.game, events: list});
+    for (const e of list) {
+      if (e.kind === "desync") this.root.dataset.desync = `${e.episode}:${e.frame}`;
+      if (e.kind === "waiting") e.peers.forEach((p) => this.waitingPeers.add(p));
+      if (e.kind === "interrupted") this.waitingPeers.add(e.peer);
+      if (e.kind === "resumed") this.waitingPeers.delete(e.peer);
+    }
+    if (list.some((e) => e.kind === "waiting" || e.kind === "resumed" || e.kind === "interrupted")) {
+      if (!list.some((e) => e.kind === "waiting") && list.some((e) => e.kind === "resumed")) this.waitingPeers.clear();
+      this.showNote();
+    }
+  }
+
+  /** Another peer's window was hidden or shown again. */
+  notice(peer, hidden) {
+    if (hidden) this.hiddenPeers.add(peer);
+    else this.hiddenPeers.delete(peer);
+    this.showNote();
+  }
+
+  showNote() {
+    const lines = [];
+    for (const peer of this.hiddenPeers) {
+      lines.push(`${partnerName(this, peer)}’s window is hidden, so they cannot play right now. The game goes on; they can come back at any moment.`);
+    }
+    for (const peer of this.waitingPeers) {
+      if (!this.hiddenPeers.has(peer)) lines.push(`The connection to ${partnerName(this, peer).toLowerCase()} is interrupted. Waiting for them…`);
+    }
+    this.peerNote.textContent = lines.join(" ");
+    this.peerNote.hidden = lines.length === 0;
+    this.root.dataset.peerNotice = lines.length ? [...this.hiddenPeers].length ? "hidden" : "waiting" : "";
+  }
+
+  /** This tab was hidden or shown: its game keeps ticking with the default action meanwhile. */
+  visibility() {
+    const hidden = document.visibilityState === "hidden";
+    this.worker?.send({type: "hidden", hidden});
+    this.ctx.link.request("peer_status", {game: this.message.game, hidden});
+  }
+
+  async sendStatus() {
+    if (!this.mesh || this.destroyed) return;
+    const {paths, rtt_ms: rtt} = await this.mesh.stats();
+    this.root.dataset.paths = JSON.stringify(paths);
+    this.ctx.link.request("peer_status", {game: this.message.game, paths, rtt_ms: rtt});
+  }
+
+  /** A reloaded page: ask the survivors for the game as it stands. */
+  async rejoin() {
+    this.root.dataset.screen = "rejoining";
+    this.screens.waiting("Reconnecting to the game…");
+    const reply = await this.ctx.link.request("rejoin", {game: this.message.game});
+    if (!reply.ok) console.warn(`rejoin refused: ${reply.error}`);
+  }
+
+  gotPackage({data}) {
+    if (!this.peer.rejoin || this.rejoined) return;
+    this.packages.push(data);
+    const survivors = Object.keys(this.peer.peers).length - 1;
+    clearTimeout(this.packageTimer);
+    if (this.packages.length >= survivors) this.usePackage();
+    else this.packageTimer = setTimeout(() => this.usePackage(), PACKAGES_WAIT_MS);
+  }
+
+  /** The longest package (the most inputs) goes to the worker, which plays on from it. */
+  usePackage() {
+    if (this.rejoined || !this.packages.length) return;
+    this.rejoined = true;
+    const longest = this.packages.reduce((a, b) => (b.byteLength > a.byteLength ? b : a));
+    const buffer = longest instanceof ArrayBuffer ? longest : new Uint8Array(longest).slice().buffer;
+    this.screens.hide();
+    this.root.dataset.screen = "play";
+    this.playing = true;
+    this.worker?.send({type: "rejoin", data: buffer}, [buffer]);
+    this.keyboard.resync();
+  }
+
+  /** Another peer left for good: the game ends here (the server sends the next view). */
+  left(peer) {
+    this.worker?.send({type: "drop_peer", peer});
+    this.worker?.discard();
+    this.worker = null;
+    this.playing = false;
+    this.outbox.flush();
+    this.screens.hide();
+    this.root.dataset.ended = "partner_left";
+    this.overlay.hidden = false;
+    this.overlay.replaceChildren(card(`${partnerName(this, peer)} left the game`,
+      el("p", {}, Object.keys(this.peer.peers).length > 2 ? "A player lost their connection and did not come back, so the game cannot go on."
+        : "Your partner lost their connection and did not come back, so the game cannot go on."),
+      el("p", {}, "What you played is saved. The study continues in a moment.")));
+  }
+
+  finished() {
+    this.mesh?.close();
+    clearInterval(this.statusTimer);
+    return super.finished();
+  }
+
+  destroy() {
+    clearInterval(this.statusTimer);
+    clearTimeout(this.packageTimer);
+    document.removeEventListener("visibilitychange", this.onVisibility);
+    this.mesh?.close();
+    super.destroy();
+  }
+}
