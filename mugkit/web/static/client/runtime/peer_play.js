@@ -7,27 +7,27 @@
 //   {type: "events", text} (a JSON list, PeerGame.take_events), {type: "stats", stats},
 //   {type: "package", for, data: ArrayBuffer}, plus the worker's frame/rows/timing/finished/failed.
 // Page → worker: {type: "packet", from, data: ArrayBuffer}, {type: "hidden", hidden},
-//   {type: "package_request", for}, {type: "rejoin", data: ArrayBuffer}, {type: "drop_peer", peer},
+//   {type: "package_request", for}, {type: "rejoin", data: [ArrayBuffer, …]} (one package per survivor), {type: "drop_peer", peer},
 //   {type: "stats"}.
 //
 // Unlike a single-player browser game the clock never holds between episodes: the peers play on
 // together (a peer that paused would stall the others).
 
 const ROWS_EVERY_MS = 250;
-// After the last frame, packets still flow this long: the others may wait for this peer's last
-// inputs and acknowledgements to confirm their own last frames.
-const LINGER_MS = 3000;
+// After the last frame (PeerGame.finished: every peer holds the inputs to confirm it), received
+// packets are still answered this long, for a peer whose last acknowledgement was lost.
+const LINGER_MS = 1000;
 
 /** A Python callable that hands a JS Uint8Array to PeerGame.receive as bytes. */
 export function receiver(py) {
   return py.runPython("lambda game, sender, data: game.receive(sender, data.to_bytes())");
 }
 
-/** The Python bytes of an ArrayBuffer (a JsProxy of a Uint8Array, converted on the Python side). */
-export function pyBytes(py, buffer) {
-  const convert = py.runPython("lambda data: data.to_bytes()");
+/** A Python list of the bytes of ArrayBuffers (converted on the Python side). */
+export function pyBytesList(py, buffers) {
+  const convert = py.runPython("lambda items: [d.to_bytes() for d in items]");
   try {
-    return convert(new Uint8Array(buffer));
+    return convert(buffers.map((b) => new Uint8Array(b)));
   } finally {
     convert.destroy();
   }

@@ -30,7 +30,7 @@
 
 import {bootPython, lastLine, LoadError, missingModule, STUDY_DIR, topUpPython} from "./boot.js";
 import {attachModels, loadOrt, prefetch} from "./onnx.js";
-import {flushPackets, flushRecords, gameStats, jsBuffer, pyBytes, receiver, runPeer} from "./peer_play.js";
+import {flushPackets, flushRecords, gameStats, jsBuffer, pyBytesList, receiver, runPeer} from "./peer_play.js";
 
 const ROWS_EVERY_MS = 250;   // how often played rows go to the page (then to the server)
 
@@ -275,7 +275,12 @@ function peerMessage(data) {
       post({type: "package", for: data.for, data: buffer}, [buffer]);
     } else if (data.type === "rejoin" && s.peer.rejoin) {
       s.peer.rejoin = false;
-      post({type: "frame", text: game.rejoin(pyBytes(py, data.data))});
+      const packages = pyBytesList(py, data.data);
+      try {
+        post({type: "frame", text: game.rejoin(packages)});
+      } finally {
+        packages.destroy();
+      }
       flushPackets(game, post);
       flushRecords(game, post);
       s.paused = false;

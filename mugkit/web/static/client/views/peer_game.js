@@ -16,8 +16,8 @@ import {Mesh, netemFromPage} from "../net/mesh.js";
 import {BrowserGameView} from "./browser_game.js";
 
 const STATUS_EVERY_MS = 5000;   // how often the paths and round-trip times go to the server
-// A rejoining page takes the first survivor's package after waiting this long for the others'
-// (with 3–4 players the longest input log wins).
+// A rejoining page waits this long for every survivor's package after the first (with 3–4
+// players; PeerGame.rejoin merges their inputs), then plays on with those it has.
 const PACKAGES_WAIT_MS = 1500;
 
 /** Who another peer is to this participant: "your partner" with one other human. */
@@ -191,16 +191,15 @@ export class PeerGameView extends BrowserGameView {
     else this.packageTimer = setTimeout(() => this.usePackage(), PACKAGES_WAIT_MS);
   }
 
-  /** The longest package (the most inputs) goes to the worker, which plays on from it. */
+  /** The survivors' packages go to the worker (PeerGame.rejoin merges their inputs), which plays on. */
   usePackage() {
     if (this.rejoined || !this.packages.length) return;
     this.rejoined = true;
-    const longest = this.packages.reduce((a, b) => (b.byteLength > a.byteLength ? b : a));
-    const buffer = longest instanceof ArrayBuffer ? longest : new Uint8Array(longest).slice().buffer;
+    const buffers = this.packages.map((p) => (p instanceof ArrayBuffer ? p : new Uint8Array(p).slice().buffer));
     this.screens.hide();
     this.root.dataset.screen = "play";
     this.playing = true;
-    this.worker?.send({type: "rejoin", data: buffer}, [buffer]);
+    this.worker?.send({type: "rejoin", data: buffers}, buffers);
     this.keyboard.resync();
   }
 
