@@ -14,8 +14,9 @@ import sys
 from .collect import Experiment, load_experiment
 from .games import Participant, build_game
 from .runtime.browser_game import BrowserGame
+from .runtime.peer_game import PeerGame
 
-__all__ = ["open_game", "game_from_spec", "forget_study"]
+__all__ = ["open_game", "game_from_spec", "open_peer_game", "peer_game_from_spec", "forget_study"]
 
 
 def open_game(spec_json: str, study_dir: str) -> BrowserGame:
@@ -43,6 +44,40 @@ def game_from_spec(experiment: Experiment, spec: dict) -> BrowserGame:
     built = build_game(step, experiment.policies, seed=int(spec["seed"]), participant=participant,
                        group=[participant])
     return BrowserGame(spec["game"], built.driver(render=True), spec["agent"])
+
+
+def open_peer_game(spec_json: str, study_dir: str, peer_json: str) -> PeerGame:
+    """One peer of a browser game with several humans: the game of ``spec_json`` (as for
+    :func:`open_game`) and the ``peer`` part of the game view (JSON, tagged or plain: ``me``,
+    ``peers`` ``{address: agent}``, ``host``, ``rejoin``, ``rejoin_grace_ms``), as a
+    :class:`~mugkit.runtime.peer_game.PeerGame`: call ``start()``, or ``rejoin(packages)`` when
+    ``rejoin`` is true.
+
+    Raises:
+        mugkit.collect.CollectError: the experiment does not import here.
+        mugkit.runtime.peer_game.PeerGameError: the peers do not match the step's agents.
+    """
+    from .runtime.values import from_json
+
+    spec = from_json(spec_json)
+    experiment = load_experiment(os.path.join(study_dir, spec["module"]), study_dir)
+    return peer_game_from_spec(experiment, spec, from_json(peer_json))
+
+
+def peer_game_from_spec(experiment: Experiment, spec: dict, peer: dict) -> PeerGame:
+    """The :class:`~mugkit.runtime.peer_game.PeerGame` of a decoded ``spec`` and ``peer`` (see
+    :func:`open_peer_game`): what a browser peer plays, and what a load-test bot plays in its
+    place. Every peer must build the same game: same step, same seed, and the same ``group``
+    (``spec["group"]``: every participant of the game, in the players' order, as the server
+    builds it; default ``[spec["participant"]]``), the first of which is the ``participant``."""
+    step = experiment.step(spec["step"])
+    group = [Participant(w["id"], dict(w.get("params") or {}), w.get("condition"))
+             for w in (spec.get("group") or [spec["participant"]])]
+    seed = int(spec["seed"])
+    built = build_game(step, experiment.policies, seed=seed, participant=group[0], group=group)
+    options = {"rejoin_grace_ms": peer.get("rejoin_grace_ms", 20_000)}
+    return PeerGame(spec["game"], built.driver(), peer["me"], dict(peer["peers"]), host=peer["host"],
+                    options=options, seed=seed, rejoin=bool(peer.get("rejoin", False)))
 
 
 def forget_study(study_dir: str) -> list[str]:

@@ -13,9 +13,8 @@ from __future__ import annotations
 from typing import Any
 
 from ..netcode.check import Link, RollbackMismatch, Scenario, draw_scenario, run_scenario
+from ..runtime.ai import ai_input
 from ..runtime.keys import peer_input
-from ..runtime.policies import RandomPolicy, sample_action
-from ..runtime.seeding import derive_rng
 from .base import CheckContext, bounded_shrinking, hypothesis_settings, quiet_hypothesis
 from .inputs import KeyPlan, plan_strategy
 from .report import CheckFailure, reproduce_snippet
@@ -33,18 +32,6 @@ def _human_source(ctx: CheckContext, agent: Any, plan: KeyPlan):
     return peer_input(ctx.step.options, agent, lambda i: plan.key_input(agent, i, turn_based))
 
 
-def _ai_source(game, agent, drivers: list, seed: int):
-    """An AI player as in a browser study: its host (peer 0, whose driver is ``drivers[0]``) asks
-    it through the frame driver each frame — its policy, its schedule, from the frame the host sees
-    then, predicted or not — and sends the answer as the AI's input. A ``"random"`` player samples
-    its action space from (seed, tick)."""
-    ai = game.ais.get(agent)
-    if ai is None or isinstance(ai.policy, RandomPolicy):
-        space = game.env.action_space(agent)
-        return lambda i, frame: sample_action(space, derive_rng(seed, i, agent, "rollback"))
-    return lambda i, frame: drivers[0].ai_action(agent)
-
-
 def _run(ctx: CheckContext, plan: KeyPlan, scenario: Scenario) -> None:
     """Runs one scenario; raises :class:`RollbackMismatch`."""
     step = ctx.step
@@ -56,7 +43,8 @@ def _run(ctx: CheckContext, plan: KeyPlan, scenario: Scenario) -> None:
         return drivers[-1]
 
     agents = game.env.agents
-    inputs = [_human_source(ctx, a, plan) if a in step.humans else _ai_source(game, a, drivers, scenario.seed)
+    # An AI is asked by its host (peer 0, whose driver is drivers[0]), as a browser host asks it.
+    inputs = [_human_source(ctx, a, plan) if a in step.humans else ai_input(lambda: drivers[0], a, scenario.seed)
               for a in agents]
     run_scenario(make_game, agents, step.humans, inputs, scenario, default_action=step.options.default_action)
 

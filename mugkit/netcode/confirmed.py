@@ -87,6 +87,14 @@ class FrameLog:
         self._out.append(ConfirmedFrame(frame, inputs, checksum, self._predicted.pop(frame, False),
                                         self._depth.pop(frame, 0)))
 
+    def start_at(self, frame: int) -> None:
+        """A session resumed at ``frame``: the frames before it are somebody else's record."""
+        self._final_upto = frame - 1
+
+    def final_inputs(self, after: int) -> dict[int, tuple]:
+        """The final inputs held for frames after ``after`` and not confirmed yet, by frame."""
+        return {f: inputs for f, inputs in self._final.items() if f > after}
+
     def drain(self) -> list[ConfirmedFrame]:
         """Takes the frames confirmed since the last call, in frame order."""
         out = list(self._out)

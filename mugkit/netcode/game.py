@@ -39,6 +39,11 @@ class GameRunner:
             not need it (``SaveState.checksum_needed``); for runs that record every confirmed
             checksum (:func:`~mugkit.netcode.simnet.run_peers`). Hashing is most of the cost
             of a save, so the default is False.
+        checksum_episode_ends: also hash every saved state that ends an episode (a browser peer
+            reports the checksum of each episode's last frame).
+        start_episode, start_frame: start the driver at this episode, as session frame
+            ``start_frame`` (a peer that rejoins a running game re-simulates from the start of
+            the current episode); default the game's start.
 
     Attributes:
         driver: the frame driver.
@@ -50,14 +55,17 @@ class GameRunner:
     RESULTS_KEPT = 512
 
     def __init__(self, game: Any, seed: int = 0, agents: Sequence[Any] | None = None,
-                 always_checksum: bool = False):
+                 always_checksum: bool = False, *, checksum_episode_ends: bool = False, start_episode: int = 0,
+                 start_frame: int = 0):
         self.driver = game if isinstance(game, FrameDriver) else FrameDriver(game, seed=seed)
         self.always_checksum = always_checksum
+        self.checksum_episode_ends = checksum_episode_ends
         self.agents = tuple(agents if agents is not None else self.driver.agents)
-        self.sim_frame = 0
+        self.sim_frame = start_frame
         self.steps = 0
         self._results: dict[int, Any] = {}  # AdvanceFrame frame -> the driver's latest FrameResult
-        self.driver.start()
+        #: What the driver's start returned (the rows of the first episode's frame 0).
+        self.start_result = self.driver.start(start_episode)
 
     @property
     def frame(self) -> Any:
@@ -88,7 +96,9 @@ class GameRunner:
         for r in requests:
             if isinstance(r, SaveState):
                 self._expect(r, self.sim_frame)
-                checksum = self.checksum() if r.checksum_needed or self.always_checksum else None
+                needed = r.checksum_needed or self.always_checksum or (
+                    self.checksum_episode_ends and bool(getattr(self.frame, "done", False)))
+                checksum = self.checksum() if needed else None
                 r.cell.save((self.driver.save(), self.sim_frame), checksum)
             elif isinstance(r, LoadState):
                 snapshot, sim_frame = r.cell.load()
@@ -115,6 +125,11 @@ class GameRunner:
         self._advance(actions)
         return self.frame
 
+    def replay(self, actions: Sequence[Any]) -> Any:
+        """Like :meth:`advance`, but returns the driver's FrameResult (None once every episode
+        is over): a rejoining peer re-simulates the game so far this way, recording its rows."""
+        return self._advance(actions)
+
     def _advance(self, actions: Sequence[Any]) -> Any:
         result = self.driver.advance(dict(zip(self.agents, actions)))
         self.sim_frame += 1
@@ -126,14 +141,20 @@ class GameRunner:
         if len(self._results) > self.RESULTS_KEPT:
             del self._results[min(self._results)]
 
+    def confirmed_results(self, confirmed: Iterable) -> list:
+        """``(confirmed frame, FrameResult or None)`` for each confirmed frame
+        (:class:`~mugkit.netcode.confirmed.ConfirmedFrame`), as finally simulated; the runner
+        forgets them. None: a frame this runner no longer holds, or one simulated after every
+        episode ended."""
+        return [(c, self._results.pop(c.frame, None)) for c in confirmed]
+
     def confirmed_rows(self, confirmed: Iterable) -> list:
         """The step rows of confirmed frames (:class:`~mugkit.netcode.confirmed.ConfirmedFrame`,
         e.g. from ``session.drain_confirmed_frames()``), as finally simulated, each marked
         ``predicted`` and ``rollback_depth``: what a browser peer records. A frame this runner
         no longer holds (or one simulated after every episode ended) gives no rows."""
         rows = []
-        for c in confirmed:
-            result = self._results.pop(c.frame, None)
+        for c, result in self.confirmed_results(confirmed):
             for row in result.rows if result is not None else ():
                 row.predicted, row.rollback_depth = c.predicted, c.rollback_depth
                 rows.append(row)

@@ -66,7 +66,9 @@ class InputQueues:
         self._used[frame] = tuple(codec.encode(i.action) for i in inputs)
         return inputs
 
-    def add_local(self, local: dict) -> None:
+    def add_local(self, local: dict, current_frame: int) -> None:
+        if self.local_next > current_frame + self.input_delay:
+            return  # resumed with local inputs known this far ahead: the delay closes one frame a call
         if self.local_next == 0:
             # The first input-delay frames have no input from anyone: every peer fills them
             # with the default action and sends them, so they are confirmed like any other.
@@ -79,6 +81,29 @@ class InputQueues:
             self._inputs[h][f] = local[h]
             self.last_confirmed[h] = f
         self.local_next = f + 1
+
+    def restore(self, frame: int, inputs: dict) -> None:
+        """Starts at ``frame`` (a rejoining peer) with the inputs known from earlier lives of this
+        game (``{handle: {frame: action}}``): every frame before ``frame`` counts as known, the
+        local inputs go on after the last one known (or after the input delay), and local frames
+        nobody holds an input of are the default action."""
+        for h, by_frame in inputs.items():
+            self._inputs[h] = dict(by_frame)
+            self._pruned[h] = min(by_frame, default=frame)
+        for h in range(len(self._inputs)):
+            self.last_confirmed[h] = frame - 1
+            while self.last_confirmed[h] + 1 in self._inputs[h]:
+                self.last_confirmed[h] += 1
+        known = max((self.last_confirmed[h] for h in self.local_handles), default=frame - 1)
+        self.local_next = max(known + 1, frame + self.input_delay)
+        for h in self.local_handles:
+            for f in range(self.last_confirmed[h] + 1, self.local_next):
+                self._inputs[h][f] = self.default_action
+            self.last_confirmed[h] = self.local_next - 1
+
+    def held(self, after: int) -> dict:
+        """Every input held for frames after ``after``, by handle then frame."""
+        return {h: {f: a for f, a in inputs.items() if f > after} for h, inputs in enumerate(self._inputs)}
 
     def local_frames(self, start: int) -> tuple:
         """The local inputs from frame ``start`` on, at most :data:`MAX_INPUTS_PER_PACKET` frames:

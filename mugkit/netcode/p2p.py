@@ -260,7 +260,7 @@ class P2PSession:
             return requests
         self._stalling = False
 
-        self._inputs.add_local(local)
+        self._inputs.add_local(local, self.current_frame)
         if self._last_saved != self.current_frame:
             requests.append(self._save_request(self.current_frame))
         requests.append(self._advance_request(self.current_frame))
@@ -301,6 +301,79 @@ class P2PSession:
     def disconnect_frame(self, handle: int) -> int | None:
         """The frame from which ``handle``'s inputs are the default action, or None if connected."""
         return self._inputs.disc_frame[handle]
+
+    # -- peers, and resuming a game --------------------------------------------------------
+
+    @property
+    def next_local_frame(self) -> int:
+        """The frame the local inputs given next apply to: ``current_frame + input_delay``, or
+        later just after :meth:`resume_at`."""
+        return max(self._inputs.local_next, self.current_frame + self.input_delay)
+
+    def peer_states(self) -> dict:
+        """Per remote peer address: ``{"rtt_ms", "synchronized", "interrupted", "disconnected"}``
+        (the round-trip time from the time-sync reports; 0 until measured)."""
+        return {p.addr: {"rtt_ms": p.time_sync.rtt, "synchronized": p.synchronized, "interrupted": p.interrupted,
+                         "disconnected": p.disconnected} for p in self._peers.values()}
+
+    def waiting_on(self) -> list:
+        """The connected peers whose inputs, or whose reports of others' inputs, hold back the
+        confirmed frame (whom a stalled game waits for)."""
+        confirmed = self._compute_confirmed()
+        out = []
+        for p in self._peers.values():
+            if p.disconnected:
+                continue
+            lacking = any(self._inputs.last_confirmed[h] <= confirmed for h in p.handles)
+            unreported = any(p.reports.get(h, -1) <= confirmed for h in self._owner if h not in p.handles)
+            if lacking or unreported:
+                out.append(p.addr)
+        return out
+
+    def all_hold(self, frame: int) -> bool:
+        """Every connected peer holds every input up to ``frame`` (ours acknowledged, the others'
+        reported): they can all confirm it."""
+        others = [p for p in self._peers.values() if not p.disconnected]
+        return all(p.acked >= frame and all(p.reports.get(h, -1) >= frame for h in self._owner if h not in p.handles)
+                   for p in others)
+
+    def held_inputs(self, after: int) -> dict:
+        """Every input this session holds for frames after ``after`` (``{handle: {frame:
+        action}}``, disconnected players' left out): with the confirmed ones before, what a peer
+        rejoining the game needs."""
+        held = self._inputs.held(after)
+        for f, inputs in self._frames.final_inputs(after).items():
+            for h, i in enumerate(inputs):
+                held[h].setdefault(f, i.action)
+        return {h: by_frame for h, by_frame in held.items() if self._inputs.disc_frame[h] is None}
+
+    def held_upto(self, handle: int) -> int:
+        """The last frame up to which every input of ``handle`` is held here."""
+        return self._inputs.last_confirmed[handle]
+
+    def resume_at(self, frame: int, inputs: dict, acked: dict) -> None:
+        """Starts this new session at ``frame`` of a running game (a peer that reloaded and
+        rejoins): the game was re-simulated up to ``frame`` and the caller's runner stands there.
+        ``inputs``: ``{handle: {frame: action}}`` known from the game so far (the local player's
+        from its earlier life, as the others hold them; all players' from ``frame`` on);
+        ``acked``: per peer, the last frame of the local inputs it holds.
+
+        Raises:
+            InvalidRequest: the session already ran, or ``frame`` is negative.
+        """
+        if self._started or self.current_frame:
+            raise InvalidRequest("resume_at() must come before the session's first poll()")
+        if type(frame) is not int or frame < 0:
+            raise InvalidRequest(f"resume_at(frame={frame!r}): expected a frame number >= 0")
+        self.current_frame = frame
+        self._confirmed_frame = frame - 1
+        self._inputs.restore(frame, inputs)
+        self._frames.start_at(frame)
+        self._desync.harvested = frame  # state `frame` is the re-simulation's, not this session's
+        self._next_recommendation = frame + RECOMMENDATION_INTERVAL
+        for p in self._peers.values():
+            p.acked = min(int(acked.get(p.addr, frame - 1)), self._inputs.local_next - 1)
+            p.reports = {h: frame - 1 for h in self._owner if h not in p.handles}
 
     # -- confirmation ----------------------------------------------------------------------
 

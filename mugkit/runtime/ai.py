@@ -14,11 +14,12 @@ frame on, and rows record the frame it was decided from.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, Hashable
+from typing import Any, Callable, Hashable
 
-from .policies import Policy
+from .policies import Policy, RandomPolicy, sample_action
+from .seeding import derive_rng
 
-__all__ = ["AIPlayer", "AIRequest", "Decision"]
+__all__ = ["AIPlayer", "AIRequest", "Decision", "ai_input"]
 
 
 @dataclass
@@ -63,3 +64,21 @@ class Decision:
     action: Any
     episode: int
     frame: int
+
+
+def ai_input(driver_of: Callable[[], Any], agent: Hashable, seed: int) -> Callable[[int, Any], Any]:
+    """An AI player of a rollback game, as its host sends it: ``(i, frame) -> action`` (the
+    input source :class:`~mugkit.netcode.peer_loop.PeerLoop` takes). The host asks it through
+    its own frame driver (``driver_of()``) at each of its frames — its policy, its schedule,
+    from the frame the host sees then, predicted or not — and sends the answer as the AI's
+    input, so the AI's actions stay the same under rollback on every peer. A ``"random"``
+    player (or an agent without a policy) samples its action space from ``(seed, i)``.
+    """
+    def act(i: int, frame: Any) -> Any:
+        driver = driver_of()
+        ai = driver.ais.get(agent)
+        if ai is None or isinstance(ai.policy, RandomPolicy):
+            return sample_action(driver.env.action_space(agent), derive_rng(seed, i, agent, "rollback"))
+        return driver.ai_action(agent)
+
+    return act

@@ -42,9 +42,14 @@ class KeyState:
         self.up |= set(keys.up)
         return True
 
+    def peek(self) -> KeyInput:
+        """The input for this tick, leaving the presses and releases for :meth:`take` (a rollback
+        peer whose frame did not advance offers them again next tick)."""
+        return KeyInput(self.held, frozenset(self.down), frozenset(self.up))
+
     def take(self) -> KeyInput:
         """The input for this tick; the presses and releases are used up."""
-        out = KeyInput(self.held, frozenset(self.down), frozenset(self.up))
+        out = self.peek()
         self.down.clear()
         self.up.clear()
         return out

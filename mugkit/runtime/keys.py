@@ -27,7 +27,7 @@ from typing import Any, Callable, Hashable, Iterable
 from .options import GameOptions
 from .policies import action_mask, mask_allows
 
-__all__ = ["KeyInput", "KeyMapper", "NO_KEYS", "peer_input"]
+__all__ = ["KeyInput", "KeyMapper", "NO_KEYS", "peer_action", "peer_input"]
 
 
 @dataclass(frozen=True)
@@ -109,26 +109,31 @@ class KeyMapper:
         self.last_held, self.previous = state
 
 
-def peer_input(options: GameOptions, agent: Hashable,
-               keys_at: Callable[[int], KeyInput | None]) -> Callable[[int, Any], Any]:
-    """A rollback peer's input for its human ``agent``: ``(i, frame) -> action``, the form
-    :class:`~mugkit.netcode.peer_loop.PeerLoop` takes, where ``keys_at(i)`` is what the human's
-    keyboard holds at the session's frame ``i`` and ``frame`` is the game's current (possibly
-    predicted) frame.
+def peer_action(mapper: KeyMapper, options: GameOptions, agent: Hashable, keys: KeyInput | None,
+                frame: Any) -> tuple[Any, tuple, bool]:
+    """What a rollback peer sends for its human ``agent`` this frame: ``(action, active keys,
+    filled)`` from ``keys`` through ``mapper`` (the peer's own, kept across frames), where
+    ``frame`` is the game's current (possibly predicted) frame.
 
     A peer must send an action every frame, so on a turn where no key held maps to a legal action
     it sends the first legal action of ``keys`` (as a participant would press one); with no
     action mask, that is the first action of ``keys``.
     """
+    mask = action_mask(frame.observations.get(agent), frame.infos.get(agent))
+    action, shown, filled = mapper.resolve(keys, mask, options.turn_based)
+    if action is None or not mask_allows(mask, action):
+        legal = [a for a in options.key_actions if mask_allows(mask, a)] or options.key_actions
+        action, filled = legal[0], True
+    return action, shown, filled
+
+
+def peer_input(options: GameOptions, agent: Hashable,
+               keys_at: Callable[[int], KeyInput | None]) -> Callable[[int, Any], Any]:
+    """A rollback peer's input for its human ``agent``: ``(i, frame) -> action``, the form
+    :class:`~mugkit.netcode.peer_loop.PeerLoop` takes, where ``keys_at(i)`` is what the human's
+    keyboard holds at the session's frame ``i`` and ``frame`` is the game's current (possibly
+    predicted) frame. Each action is :func:`peer_action`'s, as a browser peer
+    (:class:`~mugkit.runtime.peer_game.PeerGame`) sends it.
+    """
     mapper = KeyMapper(options)
-    turn_based = options.turn_based
-
-    def press(i: int, frame: Any) -> Any:
-        mask = action_mask(frame.observations.get(agent), frame.infos.get(agent))
-        action, _, _ = mapper.resolve(keys_at(i), mask, turn_based)
-        if action is None or not mask_allows(mask, action):
-            legal = [a for a in options.key_actions if mask_allows(mask, a)] or options.key_actions
-            action = legal[0]
-        return action
-
-    return press
+    return lambda i, frame: peer_action(mapper, options, agent, keys_at(i), frame)[0]

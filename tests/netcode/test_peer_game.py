@@ -1,0 +1,224 @@
+"""PeerGame: one peer of a browser game with several humans, driven only through its public
+methods, over the simulated network (latency, jitter, loss, reordering)."""
+
+from __future__ import annotations
+
+import pytest
+
+from mugkit.netcode import CHECKSUM_INTERVAL
+from mugkit.netcode.simnet import Link, SimNetwork
+from mugkit.runtime.peer_game import PeerGameError
+
+from peer_harness import Harness, make_step, new_peer, peers_of, replay
+
+LINK = Link(latency_ms=70, jitter_ms=30, loss=0.1, reorder=0.05)
+ROW_KEYS = {"episode", "frame", "agent", "action", "keys", "filled", "reward", "observation", "predicted",
+            "rollback_depth", "late_ms", "t_client"}
+
+
+def play(step, link=LINK, seed=1, **kw):
+    h = Harness({a: new_peer(step, a) for a in peers_of(step)}, SimNetwork(seed, link), **kw)
+    h.start()
+    assert h.run(), "the peers did not finish"
+    return h
+
+
+def whole_game(step):
+    length, episodes = step.options.max_steps, step.options.episodes
+    return {(e, f, a) for e in range(episodes) for f in range(length + 1) for a in step.options.players}
+
+
+def assert_agreed_history(step, h):
+    """One row per (episode, frame, agent), no gap; checksums agree and match a run with no network."""
+    server = h.server
+    assert not server.doubled
+    assert set(server.rows) == whole_game(step)
+    want, replayed = replay(step, server.rows)
+    got = {k: (r["action"], r["reward"], r["observation"]) for k, r in server.rows.items()}
+    assert got == want
+    for key, by_peer in server.checksums.items():
+        values = set().union(*by_peer.values())
+        assert values == {replayed[key]}, f"checksums of {key}: {by_peer}, the run without network {replayed[key]}"
+
+
+@pytest.mark.parametrize("humans, ai", [(2, False), (2, True), (3, True), (4, False)])
+def test_peers_confirm_one_history_equal_to_a_run_without_network(humans, ai):
+    step = make_step(humans, ai=ai)
+    h = play(step)
+    assert_agreed_history(step, h)
+    host = min(h.games)
+    for (episode, frame, agent), row in h.server.rows.items():
+        assert set(row) >= ROW_KEYS
+        # each peer uploads its own human's rows, and the host the AI's
+        owner = next((p for p, a in peers_of(step).items() if a == agent), host)
+        assert row["peer"] == owner
+        if agent == "bot" or frame == 0:
+            assert row["keys"] is None
+        else:
+            assert isinstance(row["keys"], list) and isinstance(row["filled"], bool)
+            assert isinstance(row["predicted"], bool) and row["rollback_depth"] >= 0
+    rows = list(h.server.rows.values())
+    assert any(r["predicted"] for r in rows) and any(r["rollback_depth"] > 0 for r in rows)
+    assert any(r["keys"] for r in rows) and any(r["t_client"] is not None for r in rows)
+    for g in h.games.values():
+        stats = g.stats()
+        assert 0 < stats["max_rollback_depth"] <= step.options.max_rollback
+        assert set(stats["rtt_ms"]) == set(h.games) - {g.me} and all(v > 0 for v in stats["rtt_ms"].values())
+
+
+def test_checksums_every_interval_and_at_each_episode_end():
+    step = make_step(2, episodes=3, length=25)
+    h = play(step)
+    for peer in h.games:
+        frames = sorted(k for k, by in h.server.checksums.items() if peer in by)
+        # in session frames (episode e starts after e * (length + 1) of them), never further apart than the interval
+        session = [e * 26 + f for e, f in frames]
+        assert session[0] == 0 and all(b - a <= CHECKSUM_INTERVAL for a, b in zip(session, session[1:]))
+        assert {(e, 25) for e in range(3)} <= set(frames)
+
+
+def test_the_frame_messages_draw_the_game():
+    step = make_step(2)
+    h = play(step)
+    for msgs in h.frames.values():
+        assert msgs[0]["frame"] == 0 and {s["id"] for s in msgs[0]["set"]} == {"p0", "p1"}
+        assert any("round" in m for m in msgs)
+        assert all(m["game"] == "g1" for m in msgs)
+
+
+def test_a_hidden_peer_plays_the_default_action_filled():
+    step = make_step(2, episodes=1, length=90)
+    h = Harness({a: new_peer(step, a) for a in peers_of(step)}, SimNetwork(2, LINK))
+    h.start()
+    h.run(ticks=20)
+    h.games["h1"].set_hidden(True)
+    h.run(ticks=30)
+    h.games["h1"].set_hidden(False)
+    assert h.run()
+    assert_agreed_history(step, h)
+    p1 = [r for (e, f, a), r in sorted(h.server.rows.items()) if a == "p1" and f > 0]
+    hidden = [r for r in p1 if r["keys"] == [] and r["filled"]]
+    assert len(hidden) >= 25 and all(r["action"] == 0 for r in hidden)
+    assert any(r["keys"] and not r["filled"] for r in p1)
+
+
+def test_a_diverging_env_is_reported_as_a_desync_with_the_frame_and_both_hashes():
+    step = make_step(2, episodes=1, length=60, leak=True)
+    h = Harness({a: new_peer(step, a) for a in peers_of(step)}, SimNetwork(3, LINK))
+    h.start()
+    h.run()
+    for peer, events in h.events.items():
+        desyncs = [e for e in events if e["kind"] == "desync"]
+        assert len(desyncs) == 1, events
+        d = desyncs[0]
+        assert d["peer"] != peer and d["ours"] != d["theirs"] and d["episode"] == 0
+        assert d["frame"] == d["session_frame"] + 1 and d["frame"] % CHECKSUM_INTERVAL == 0
+    # the server sees it too: the peers' checksums of some frame disagree
+    assert any(len(set().union(*by.values())) > 1 for by in h.server.checksums.values())
+
+
+def test_a_dropped_peer_plays_the_default_action_and_the_others_play_on():
+    step = make_step(3, episodes=1, length=90)
+    h = Harness({a: new_peer(step, a) for a in peers_of(step)}, SimNetwork(4, LINK))
+    h.start()
+    h.run(ticks=30)
+    h.stopped.add("h2")  # its tab closed: it never speaks again
+    h.run(ticks=20)
+    for a in ("h0", "h1"):
+        h.games[a].drop_peer("h2")
+    assert h.run()
+    for a in ("h0", "h1"):
+        gone = [e for e in h.events[a] if e["kind"] == "disconnected"]
+        assert [e["peer"] for e in gone] == ["h2"]
+        assert any(e["kind"] == "waiting" and "h2" in e["peers"] for e in h.events[a])
+        assert h.games[a].stats()["peers"]["h2"] == "gone"
+    survivors = {k: by for k, by in h.server.checksums.items() if set(by) & {"h0", "h1"}}
+    assert survivors and all(len(set().union(*(v for p, v in by.items() if p != "h2"))) == 1
+                             for by in survivors.values())
+    assert {(0, f) for f in range(91)} <= {(e, f) for e, f, a in h.server.rows if a == "p0"}
+
+
+@pytest.mark.parametrize("humans, who", [(2, "h1"), (2, "h0"), (3, "h1"), (3, "h0")])
+def test_a_reloaded_peer_rejoins_and_no_frame_is_missing_or_doubled(humans, who):
+    step = make_step(humans, ai=True, episodes=2, length=120)
+    net = SimNetwork(5, LINK)
+    h = Harness({a: new_peer(step, a) for a in peers_of(step)}, net, upload_every=7)
+    h.start()
+    h.run(ticks=100)
+    h.stopped.add(who)  # the page reloads: its PeerGame is thrown away, with rows not yet uploaded
+    h.run(ticks=90)     # three seconds of loading Python
+    assert any(e["kind"] == "waiting" for a in h.games if a != who for e in h.events[a])
+    survivors = [a for a in h.games if a != who]
+    packages = [h.games[a].rejoin_package(who) for a in survivors]
+    fresh = new_peer(step, who, rejoin=True)
+    h.games[who] = fresh
+    h.frames[who].append(__import__("json").loads(fresh.rejoin(packages)))
+    h.stopped.discard(who)
+    assert h.run()
+    assert_agreed_history(step, h)
+    assert {r["peer"] for r in h.server.rows.values() if r["agent"] == peers_of(step)[who]} == {who}
+
+
+def test_bad_packets_are_dropped_and_counted_never_raised():
+    step = make_step(2, episodes=1, length=60)
+    h = Harness({a: new_peer(step, a) for a in peers_of(step)}, SimNetwork(6, Link(latency_ms=30, reorder=0.3)))
+    h.start()
+    g = h.games["h0"]
+    real = []
+    h.transports["h1"].send_to = lambda to, data, send=h.transports["h1"].send_to: (real.append(data), send(to, data))
+    h.run(ticks=20)
+    other = new_peer(step, "h1", game_id="another game")
+    other.start()
+    foreign = [d for _, d in other.take_packets()]
+    junk = [b"", b"\x00" * 3, real[-1][:4] + b"garbage", real[-1][:4] + b"MK\x01\x02" + b"\xff" * 40,
+            real[-1] + b"\x00", b"x" * 100_000, real[-1][:4] + b"y" * 100_000, None, 12, "text", bytearray(b"MK"),
+            *foreign]
+    before = g.stats()["packets_dropped"]
+    for data in junk:
+        g.receive("h1", data)
+    g.receive("h9", real[-1])
+    g.receive(None, real[-1])
+    for data in real[-10:] * 3:  # duplicated and out of order
+        g.receive("h1", data)
+    h.run()
+    assert g.stats()["packets_dropped"] >= before + len(junk)
+    assert_agreed_history(step, h)
+
+
+def test_misuse_gets_a_clear_error():
+    step = make_step(2, episodes=1)
+    with pytest.raises(PeerGameError, match="me='h7' is not one of the peers"):
+        new_peer(step, "h7")
+    with pytest.raises(PeerGameError, match="plays 'p1', but agent 0 of the game is 'p0'"):
+        from peer_harness import make_driver
+        from mugkit.runtime.peer_game import PeerGame
+        PeerGame("g", make_driver(step), "h0", {"h0": "p1", "h1": "p1"}, host="h0")
+    g = new_peer(step, "h0")
+    with pytest.raises(PeerGameError, match="before start"):
+        g.tick(0)
+    g.start()
+    with pytest.raises(PeerGameError, match="already started"):
+        g.start()
+    with pytest.raises(PeerGameError, match="not another peer"):
+        g.rejoin_package("h5")
+    with pytest.raises(PeerGameError, match="rejoin=True"):
+        g.rejoin(b"")
+
+
+def test_a_package_of_another_game_or_peer_or_garbage_is_refused():
+    step = make_step(2, episodes=1)
+    survivor = new_peer(step, "h0")
+    survivor.start()
+    package = survivor.rejoin_package("h1")
+    for bad, why in [(new_peer(step, "h1", rejoin=True, game_id="g2"), "of game 'g1', this is game 'g2'")]:
+        with pytest.raises(PeerGameError, match=why):
+            bad.rejoin(package)
+    fresh = new_peer(step, "h1", rejoin=True)
+    for junk, why in [(b"MKRJ\xff\xff", "malformed"), (b"nope", "not a rejoin package"), ([], "no package"),
+                      (package[:-3], "malformed"), (12, "not a rejoin package")]:
+        with pytest.raises(PeerGameError, match=why):
+            fresh.rejoin(junk)
+    with pytest.raises(PeerGameError, match="for 'h1': this is 'h0'"):
+        other = new_peer(step, "h0", rejoin=True)
+        other.rejoin(package)
+    assert fresh.rejoin(package)  # the right package still works after the refusals
