@@ -222,3 +222,29 @@ def test_a_package_of_another_game_or_peer_or_garbage_is_refused():
         other = new_peer(step, "h0", rejoin=True)
         other.rejoin(package)
     assert fresh.rejoin(package)  # the right package still works after the refusals
+
+
+def test_the_example_plays_through_open_peer_game_as_built_for_each_peer():
+    """Gem Gatherers' browser round, built by peer_game_from_spec as a browser (or a bot) builds
+    it: both peers confirm the same frames with the same checksums."""
+    import os
+
+    from mugkit.browser import peer_game_from_spec
+    from mugkit.collect import load_experiment
+
+    root = os.path.join(os.path.dirname(__file__), "..", "..", "experiments")
+    experiment = load_experiment(os.path.join(root, "gather.py"), root)
+    group = [{"id": f"pp{i}", "params": {}, "condition": None} for i in range(2)]
+    spec = {"game": "g1", "step": "round_in_browser", "seed": 3, "participant": group[0], "group": group}
+    addrs = {"h0": "p0", "h1": "p1"}
+    games = {me: peer_game_from_spec(experiment, spec, {"me": me, "peers": addrs, "host": "h0"}) for me in addrs}
+    h = Harness(games, SimNetwork(7, LINK))
+    h.start()
+    h.run(ticks=150)
+    assert {a for (_, _, a) in h.server.rows} == {"p0", "p1"}
+    frames = {(e, f) for (e, f, _) in h.server.rows}
+    assert len(frames) > 100
+    assert len(h.server.checksums) > 10
+    assert all(len(by) == 2 and len(set().union(*by.values())) == 1 for by in h.server.checksums.values()
+               if len(by) == 2)
+    assert sum(len(by) == 2 for by in h.server.checksums.values()) > 10
