@@ -91,6 +91,7 @@ def participants(browser, url: str, n: int, netem: dict | None = None) -> list:
         page = context.new_page()
         page.errors = []
         page.on("pageerror", lambda e, page=page: page.errors.append(str(e)))
+        page.on("console", lambda m, page=page: page.errors.append(m.text) if m.type in ("warning", "error") else None)
         page.goto(url)
         pages.append(page)
     return pages
@@ -218,14 +219,18 @@ def close(pages) -> None:
 def test_two_humans_play_gather_over_a_direct_channel_with_latency_and_loss(webrtc, server, study):
     pages = participants(webrtc, f"{server.url}/_pair/", 2, netem={"latency_ms": 150, "loss": 0.1, "seed": 11})
     try:
-        pages[0].wait_for_selector(".mk-game .mk-screen[data-screen='waiting'], .mk-loading", timeout=60_000)
-        shot(pages[0], "loading-or-connecting")
+        pages[0].wait_for_selector(".mk-loading", timeout=60_000)
+        shot(pages[0], "loading")
+        pages[0].click(".mk-screen [data-answer='ready']", timeout=90_000)   # loaded, connected
+        pages[0].wait_for_selector(".mk-screen[data-screen='waiting']")    # until the partner is ready too
+        assert "Waiting for your partner" in pages[0].inner_text(".mk-screen")
+        shot(pages[0], "waiting-for-partner")
         until_playing(pages)
         rng = random.Random(17)
         play(pages, rng, 1.5)
         shot(pages[0], "playing")
         paths = [json.loads(p.get_attribute(".mk-game", "data-paths")) for p in pages]
-        assert paths == [{"h1": "direct"}, {"h0": "direct"}]   # getStats: a host candidate pair
+        assert paths == [{"h1": "direct"}, {"h0": "direct"}], [p.errors for p in pages]   # getStats: a host pair
         play_to_end(pages, rng)
         game_id = game_of(server, "_pair")
         assert outcome(server, game_id) == ("browser", "completed")
@@ -235,7 +240,7 @@ def test_two_humans_play_gather_over_a_direct_channel_with_latency_and_loss(webr
                                                 "where game_id = ?", game_id)
         assert 0 < deepest <= MAX_ROLLBACK and rolled > 0
         ready = events(server, "peer_ready", game_id)
-        assert sorted(e["paths"] for e in ready) == [{"h0": "direct"}, {"h1": "direct"}]
+        assert {e["peer"]: e["paths"] for e in ready} == {"h0": {"h1": "direct"}, "h1": {"h0": "direct"}}
         assert not events(server, "game_desync", game_id)
         assert not any(p.errors for p in pages), [p.errors for p in pages]
     finally:
@@ -267,7 +272,9 @@ def test_a_diverging_env_is_caught_as_a_desync_and_recorded(webrtc, server):
         play(pages, random.Random(5), 30)
         game_id = game_of(server, "_split")
         assert outcome(server, game_id) == ("browser", "desync")
-        (desync,) = {json.dumps(e, sort_keys=True) for e in events(server, "game_desync", game_id)}
+        # (one event per peer, the same detail)
+        (desync,) = {json.dumps({k: v for k, v in e.items() if k != "peer"}, sort_keys=True)
+                     for e in events(server, "game_desync", game_id)}
         desync = json.loads(desync)
         assert desync["episode"] == 0 and desync["frame"] >= 20   # the env diverges at its 20th step
         hashes = list(desync["hashes"].values())
@@ -333,11 +340,13 @@ def test_a_partner_gone_for_good_ends_the_game(webrtc, server):
         until_playing(pages)
         play(pages, random.Random(31), 1.0)
         pages[1].context.close()
-        pages[0].wait_for_selector(".mk-game[data-ended='partner_left'], body:not([data-view='game'])",
-                                   timeout=(GRACE + 20) * 1000)
-        if pages[0].query_selector(".mk-game[data-ended='partner_left']"):
-            shot(pages[0], "partner-left")
+        pages[0].wait_for_selector(".mk-game[data-ended='partner_left']", timeout=(GRACE + 20) * 1000)
+        assert "Your partner left the game" in pages[0].inner_text(".mk-stage-overlay")
+        shot(pages[0], "partner-left")
         game_id = game_of(server, "_pair")
         assert outcome(server, game_id) == ("browser", "partner_left")
+        pages[0].click(".mk-stage-overlay [data-answer='continue']")   # the next view waited for this
+        pages[0].wait_for_function("document.body.dataset.view !== 'game'", timeout=10_000)
+        shot(pages[0], "after-partner-left")
     finally:
         close(pages[:1])

@@ -84,7 +84,7 @@ export function runPeer(s, {post, fail, crashReason, finished}) {
   let deadline = performance.now() + period;
   let lastRows = performance.now();
   let windowStart = performance.now();
-  let played = 0;
+  let ticks = 0;      // (not frames: a game stalled for a peer is no slow computer)
   let worstLate = 0;
   const tick = () => {
     if (s.stopped) return;
@@ -94,11 +94,9 @@ export function runPeer(s, {post, fail, crashReason, finished}) {
     try {
       const text = game.tick(now, (performance.timeOrigin + now) / 1000, Math.max(0, late));
       flushPackets(game, post);
-      if (text !== undefined && text !== null) {
-        post({type: "frame", text});
-        played += 1;
-        worstLate = Math.max(worstLate, late);
-      }
+      ticks += 1;
+      worstLate = Math.max(worstLate, late);
+      if (text !== undefined && text !== null) post({type: "frame", text});
       if (now - lastRows >= ROWS_EVERY_MS || game.finished) {
         flushRecords(game, post);
         lastRows = now;
@@ -108,9 +106,9 @@ export function runPeer(s, {post, fail, crashReason, finished}) {
       return fail("game", crashReason(err));
     }
     if (now - windowStart >= 1000) {
-      post({type: "timing", fps: (played * 1000) / (now - windowStart), late_ms: Math.max(0, worstLate),
+      post({type: "timing", fps: (ticks * 1000) / (now - windowStart), late_ms: Math.max(0, worstLate),
         stats: gameStats(game)});
-      played = 0;
+      ticks = 0;
       worstLate = 0;
       windowStart = now;
     }

@@ -11,19 +11,22 @@
 // default action; the others see a notice. `peer_left` ends the game on this page (the server
 // sends the next view).
 
-import {card, el} from "../dom.js";
+import {button, card, el} from "../dom.js";
 import {Mesh, netemFromPage} from "../net/mesh.js";
 import {BrowserGameView} from "./browser_game.js";
 
-const STATUS_EVERY_MS = 5000;   // how often the paths and round-trip times go to the server
+const STATUS_EVERY_MS = 5000;
+const LEFT_NOTICE_S = 20;       // the "partner left" notice holds the next view back this long at most   // how often the paths and round-trip times go to the server
 // A rejoining page waits this long for every survivor's package after the first (with 3–4
 // players; PeerGame.rejoin merges their inputs), then plays on with those it has.
 const PACKAGES_WAIT_MS = 1500;
 
-/** Who another peer is to this participant: "your partner" with one other human. */
-function partnerName(view, handle) {
+/** Who another peer is to this participant: "your partner" with one other human, else its
+ *  player's name as the HUD shows it. */
+function partnerName(view, handle, capital = true) {
   const others = Object.keys(view.peer.peers).filter((h) => h !== view.peer.me);
-  return others.length === 1 ? "Your partner" : `Player ${Number(String(handle).replace(/^h/, "")) + 1}`;
+  if (others.length === 1) return capital ? "Your partner" : "your partner";
+  return view.hud.nameOf(view.peer.peers[handle]);
 }
 
 export class PeerGameView extends BrowserGameView {
@@ -32,12 +35,16 @@ export class PeerGameView extends BrowserGameView {
     this.packages = [];
     super.mount(container);
     this.root.dataset.peer = this.peer.me;
-    this.peerNote = el("div", {class: "mk-slow-note mk-peer-note", role: "status", hidden: true});
-    this.root.append(this.peerNote);
+    // Over the stage (as the focus note), so the canvas keeps its size when it shows.
+    this.peerNote = el("div", {class: "mk-peer-note", role: "status", hidden: true});
+    this.focusNote.after(this.peerNote);
     this.hiddenPeers = new Set();
-    this.waitingPeers = new Set();
+    this.interrupted = new Map();   // peer -> consecutive timing reports (1 s apart) it was interrupted in
     this.onVisibility = () => this.visibility();
     document.addEventListener("visibilitychange", this.onVisibility);
+    // The connections open while Python loads: the other pages' offers may come any moment.
+    this.mesh = this.openMesh();
+    this.mesh.start();
   }
 
   /** Loads Python (the worker holds its clock until the countdown ends). */
@@ -51,8 +58,6 @@ export class PeerGameView extends BrowserGameView {
     this.root.dataset.screen = "connecting";
     this.screens.waiting(Object.keys(this.peer.peers).length > 2 ? "Connecting to the other players…"
       : "Connecting to your partner…");
-    this.mesh = this.openMesh();
-    this.mesh.start();
     await this.mesh.ready();
     if (this.destroyed) return;
     this.statusTimer = setInterval(() => this.sendStatus(), STATUS_EVERY_MS);
@@ -116,28 +121,33 @@ export class PeerGameView extends BrowserGameView {
       packets: () => data.list.forEach(([to, buffer]) => this.mesh?.send(to, buffer)),
       events: () => this.events(JSON.parse(data.text)),
       stats: () => (this.gameStats = data.stats),
+      timing: () => {
+        if (data.stats) this.sessionStates(data.stats);
+        super.fromWorker(data);
+      },
       package: () => this.ctx.link.request("package", {game: this.message.game, for: data.for, data: data.data}),
       paused: () => {},   // peers never hold between episodes
     }[data?.type];
     if (handler) return handler();
-    if (data?.type === "timing" && data.stats) this.gameStats = data.stats;
     super.fromWorker(data);
   }
 
-  /** The game's events (desync, a peer interrupted or waited for) go to the server; some show. */
+  /** The game's events (desync, a peer interrupted or waited for) go to the server. */
   events(list) {
     if (!list.length) return;
     this.ctx.link.request("peer_event", {game: this.message.game, events: list});
-    for (const e of list) {
-      if (e.kind === "desync") this.root.dataset.desync = `${e.episode}:${e.frame}`;
-      if (e.kind === "waiting") e.peers.forEach((p) => this.waitingPeers.add(p));
-      if (e.kind === "interrupted") this.waitingPeers.add(e.peer);
-      if (e.kind === "resumed") this.waitingPeers.delete(e.peer);
+    const desync = list.find((e) => e.kind === "desync");
+    if (desync) this.root.dataset.desync = `${desync.episode}:${desync.frame}`;
+  }
+
+  /** The session's view of each peer, once a second: a connection interrupted for two reports
+   *  in a row shows a notice (short stalls, as at the start, do not). */
+  sessionStates(stats) {
+    this.gameStats = stats;
+    for (const [peer, state] of Object.entries(stats.peers || {})) {
+      this.interrupted.set(peer, state === "interrupted" ? (this.interrupted.get(peer) || 0) + 1 : 0);
     }
-    if (list.some((e) => e.kind === "waiting" || e.kind === "resumed" || e.kind === "interrupted")) {
-      if (!list.some((e) => e.kind === "waiting") && list.some((e) => e.kind === "resumed")) this.waitingPeers.clear();
-      this.showNote();
-    }
+    this.showNote();
   }
 
   /** Another peer's window was hidden or shown again. */
@@ -152,12 +162,14 @@ export class PeerGameView extends BrowserGameView {
     for (const peer of this.hiddenPeers) {
       lines.push(`${partnerName(this, peer)}’s window is hidden, so they cannot play right now. The game goes on; they can come back at any moment.`);
     }
-    for (const peer of this.waitingPeers) {
-      if (!this.hiddenPeers.has(peer)) lines.push(`The connection to ${partnerName(this, peer).toLowerCase()} is interrupted. Waiting for them…`);
+    for (const [peer, count] of this.interrupted) {
+      if (count >= 2 && !this.hiddenPeers.has(peer)) {
+        lines.push(`The connection to ${partnerName(this, peer, false)} is interrupted. Waiting for them…`);
+      }
     }
     this.peerNote.textContent = lines.join(" ");
     this.peerNote.hidden = lines.length === 0;
-    this.root.dataset.peerNotice = lines.length ? [...this.hiddenPeers].length ? "hidden" : "waiting" : "";
+    this.root.dataset.peerNotice = !lines.length ? "" : this.hiddenPeers.size ? "hidden" : "interrupted";
   }
 
   /** This tab was hidden or shown: its game keeps ticking with the default action meanwhile. */
@@ -203,20 +215,31 @@ export class PeerGameView extends BrowserGameView {
     this.keyboard.resync();
   }
 
-  /** Another peer left for good: the game ends here (the server sends the next view). */
+  /** Another peer left for good: the game ends here. The notice holds the server's next view
+   *  back (app.js `holding`) until the participant continues, or LEFT_NOTICE_S pass. */
   left(peer) {
-    this.worker?.send({type: "drop_peer", peer});
     this.worker?.discard();
     this.worker = null;
     this.playing = false;
     this.outbox.flush();
     this.screens.hide();
+    this.peerNote.hidden = true;
+    this.slowNote.hidden = true;
     this.root.dataset.ended = "partner_left";
+    let proceed;
+    this.holding = new Promise((resolve) => (proceed = resolve));
+    const done = () => {
+      clearTimeout(timer);
+      this.holding = null;
+      proceed();
+    };
+    const timer = setTimeout(done, LEFT_NOTICE_S * 1000);
     this.overlay.hidden = false;
+    this.overlay.classList.add("mk-stage-overlay-failed");   // a card over the stage, its button clickable
     this.overlay.replaceChildren(card(`${partnerName(this, peer)} left the game`,
-      el("p", {}, Object.keys(this.peer.peers).length > 2 ? "A player lost their connection and did not come back, so the game cannot go on."
-        : "Your partner lost their connection and did not come back, so the game cannot go on."),
-      el("p", {}, "What you played is saved. The study continues in a moment.")));
+      el("p", {}, `${partnerName(this, peer)} lost the connection and did not come back, so the game cannot go on.`),
+      el("p", {}, "What you played is saved. Thank you for playing!"),
+      el("div", {class: "mk-actions"}, button("Continue", done, "primary", {dataset: {answer: "continue"}}))));
   }
 
   finished() {
