@@ -33,7 +33,7 @@ from dataclasses import replace
 from typing import Any, Hashable, Mapping
 
 from ..netcode import codec
-from ..netcode.builder import CHECKSUM_INTERVAL, SessionBuilder
+from ..netcode.builder import CHECKSUM_INTERVAL, MAX_PLAYERS, SessionBuilder
 from ..netcode.events import (DesyncDetected, Disconnected, NetworkInterrupted, NetworkResumed,
                               WaitingForInputs)
 from ..netcode.game import GameRunner
@@ -88,7 +88,7 @@ def _handles(me: str, peers: Mapping[str, Any], host: str, agents: tuple) -> dic
     handles = {}
     for addr, agent in peers.items():
         h = int(addr[1:]) if isinstance(addr, str) and addr[:1] == "h" and addr[1:].isdigit() else None
-        if h is None or h >= len(agents):
+        if h is None or h >= len(agents) or addr != f"h{h}":
             problems.append(f"peer {addr!r}: expected 'h0'..'h{len(agents) - 1}' (the agent's index)")
         elif agents[h] != agent:
             problems.append(f"peer {addr!r} plays {agent!r}, but agent {h} of the game is {agents[h]!r}")
@@ -100,6 +100,9 @@ def _handles(me: str, peers: Mapping[str, Any], host: str, agents: tuple) -> dic
         problems.append(f"host={host!r} is not one of the peers {sorted(peers)}")
     elif handles and host != min(handles, key=handles.get):
         problems.append(f"host={host!r}: the host is the peer with the lowest handle")
+    if len(agents) > MAX_PLAYERS:
+        problems.append(f"the game has {len(agents)} agents ({list(agents)}): a rollback game has at most "
+                        f"{MAX_PLAYERS} players, humans and AIs together")
     if len(peers) < 2:
         problems.append(f"peers={dict(peers)!r}: a game with several humans has at least two")
     if problems:
@@ -197,9 +200,23 @@ class PeerGame:
 
     def _begin(self, session: Any) -> None:
         self._session = session
-        inputs = {h: ai_input(lambda: self.driver, self.agents[h], self.seed) for h in self.local_handles[1:]}
+        inputs = {h: self._ai_input(h) for h in self.local_handles[1:]}
         inputs[self.local_handles[0]] = self._human_input
         self._loop = PeerLoop(session, self._runner, inputs)
+
+    def _ai_input(self, h: int) -> Any:
+        """AI handle ``h``'s input on the host: asked once per frame it applies to (a tick whose
+        frame stalls gives the same answer next tick, instead of asking the driver twice)."""
+        source = ai_input(lambda: self.driver, self.agents[h], self.seed)
+        asked: list = [None, None]  # [frame the answer applies to, answer]
+
+        def act(i: int, frame: Any) -> Any:
+            at = self._session.next_local_frame
+            if asked[0] != at:
+                asked[:] = [at, source(i, frame)]
+            return asked[1]
+
+        return act
 
     # -- the network -----------------------------------------------------------------------
 

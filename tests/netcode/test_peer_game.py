@@ -201,6 +201,13 @@ def test_misuse_gets_a_clear_error():
         from peer_harness import make_driver
         from mugkit.runtime.peer_game import PeerGame
         PeerGame("g", make_driver(step), "h0", {"h0": "p1", "h1": "p1"}, host="h0")
+    with pytest.raises(PeerGameError, match="peer 'h01': expected 'h0'..'h1'"):
+        PeerGame("g", make_driver(step), "h0", {"h0": "p0", "h01": "p1"}, host="h0")
+    with pytest.raises(PeerGameError, match="the host is the peer with the lowest handle"):
+        PeerGame("g", make_driver(step), "h0", {"h0": "p0", "h1": "p1"}, host="h1")
+    five = make_step(4, ai=True)
+    with pytest.raises(PeerGameError, match="at most 4 players, humans and AIs together"):
+        new_peer(five, "h0")
     g = new_peer(step, "h0")
     with pytest.raises(PeerGameError, match="before start"):
         g.tick(0)
