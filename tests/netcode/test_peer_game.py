@@ -319,3 +319,21 @@ def test_a_rejoin_late_in_a_long_game_re_simulates_from_a_recent_episode_start()
     h.stopped.discard("h1")
     assert h.run()
     assert_agreed_history(step, h)
+
+
+def test_a_stalled_peer_is_dropped_after_the_grace_and_the_others_play_on():
+    step = make_step(2, episodes=1, length=150)
+    games = {a: new_peer(step, a, options={"rejoin_grace_ms": 2000}) for a in peers_of(step)}
+    net = SimNetwork(10, LINK)
+    h = Harness(games, net)
+    h.start()
+    h.run(ticks=30)
+    net.pause("h1", h.tick_no * 1000 / 30, 10**9)  # a frozen laptop: no packets, no ticks
+    h.run(ticks=40)  # under the grace: waiting, not dropped
+    kinds = [e["kind"] for e in h.events["h0"]]
+    assert "waiting" in kinds and "interrupted" in kinds and "disconnected" not in kinds
+    h.stopped.add("h1")
+    assert h.run()
+    gone = [e for e in h.events["h0"] if e["kind"] == "disconnected"]
+    assert gone and gone[-1]["peer"] == "h1" and gone[-1]["position"][0] == 0
+    assert {f for (e, f, a) in h.server.rows if a == "p0"} == set(range(151))
