@@ -29,7 +29,6 @@ from __future__ import annotations
 
 import json
 import zlib
-from dataclasses import replace
 from typing import Any, Hashable, Mapping
 
 from ..netcode import codec
@@ -494,10 +493,10 @@ class PeerGame:
         """Rejoins the running game after a reload (this PeerGame was made with ``rejoin=True``
         and not started) from the survivors' :meth:`rejoin_package`: a list of one per peer
         still in the game (with two players, the one package may be passed alone); their inputs
-        are merged. Re-simulates the game from the package's
-        episode start (recording its rows again: ``keys`` None, ``predicted`` None; the server
-        keeps the copies it has), starts a session at the first frame whose inputs are not all
-        known, and returns the ``frame`` message (JSON) of where the game stands.
+        are merged. Re-simulates the game from the package's episode start (recording its rows
+        again: ``keys`` None, ``predicted`` None; the server keeps the copies it has), starts a
+        session at the first frame whose inputs are not all known, and returns the ``frame``
+        message (JSON) of where the game stands.
 
         Raises:
             PeerGameError: not made to rejoin, already running, a peer's package missing, or a
@@ -520,25 +519,29 @@ class PeerGame:
                                   start_episode=base["episode"], start_frame=start)
         self._log_first = start
         self._resimulate(start, end, known)
-        # A survivor without a package here gets every local input again, from the package's start.
-        acked = {addr: start - 1 for addr in self.handles if addr != self.me}
-        acked.update({p["from"]: max(p["holds"], start - 1) for p in got})
-        low = min([end - 1, *(a + 1 for a in acked.values())])  # end - 1: what predictions repeat
-        session = self._new_session()
-        gone: dict = {}
-        for p in got:  # the lowest frame any survivor reports, as sessions settle on it
-            for addr, at in p["gone"].items():
-                gone[addr] = min(at, gone.get(addr, at))
-        session.resume_at(end, {h: {f: a for f, a in by.items() if f >= low} for h, by in known.items()}, acked, gone)
-        self._begin(session)
-        for p in got:
-            for addr, life in p["lives"].items():
-                self._lives[addr] = max(self._lives[addr], life)
-        self.life = self._lives.pop(self.me)
-        self._lives[self.me] = 0
-        self._mail.header = self._mail.tag + bytes([self.life % 256])
+        self._resume(got, start, end, known)
         self.rejoining = False
         return self._publish()
+
+    def _resume(self, packages: list, start: int, end: int, known: dict) -> None:
+        """Starts the session at ``end`` with what the packages hold, and takes this peer's new life."""
+        # A survivor without a package here gets every local input again, from the package's start.
+        acked = {addr: start - 1 for addr in self.handles if addr != self.me}
+        acked.update({p["from"]: max(p["holds"], start - 1) for p in packages})
+        low = min([end - 1, *(a + 1 for a in acked.values())])  # end - 1: what predictions repeat
+        gone: dict = {}
+        for p in packages:  # the lowest frame any survivor reports, as sessions settle on it
+            for addr, at in p["gone"].items():
+                gone[addr] = min(at, gone.get(addr, at))
+        session = self._new_session()
+        session.resume_at(end, {h: {f: a for f, a in by.items() if f >= low} for h, by in known.items()}, acked, gone)
+        self._begin(session)
+        for p in packages:
+            for addr, life in p["lives"].items():
+                self._lives[addr] = max(self._lives[addr], life)
+        self.life = self._lives[self.me]
+        self._lives[self.me] = 0
+        self._mail.header = self._mail.tag + bytes([self.life % 256])
 
     def _check_complete(self, packages: list) -> None:
         """Every peer still in the game sent a package: each may hold inputs of this peer's
