@@ -341,3 +341,27 @@ def test_a_stalled_peer_is_dropped_after_the_grace_and_the_others_play_on():
     gone = [e for e in h.events["h0"] if e["kind"] == "disconnected"]
     assert gone and gone[-1]["peer"] == "h1" and gone[-1]["position"][0] == 0
     assert {f for (e, f, a) in h.server.rows if a == "p0"} == set(range(151))
+
+
+def test_an_ai_is_asked_on_the_host_only_and_its_answers_reach_every_peer():
+    from peer_harness import POLICIES
+
+    asked = []  # one counter per policy made: one per peer, in the order the peers are made
+
+    def chaser():
+        calls = [0]
+        asked.append(calls)
+
+        def act(observation):
+            calls[0] += 1
+            return int(observation) % 5
+        return act
+
+    POLICIES["chaser"] = chaser
+    step = make_step(3, ai="chaser", episodes=1, length=60)
+    h = play(step)
+    assert_agreed_history(step, h)
+    host, *others = asked[:3]
+    assert host[0] >= 60 and all(c[0] == 0 for c in others)
+    bot = [r for (e, f, a), r in sorted(h.server.rows.items()) if a == "bot" and f > 0]
+    assert {r["peer"] for r in bot} == {"h0"} and len({r["action"] for r in bot}) > 1
