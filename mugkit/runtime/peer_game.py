@@ -222,9 +222,11 @@ class PeerGame:
     # -- the network -----------------------------------------------------------------------
 
     def receive(self, sender: str, data: bytes) -> None:
-        """A packet from peer ``sender`` (data channel or relay). Packets of another game, from
-        an unknown sender, or not bytes are dropped and counted (``stats()``); the session
-        drops malformed ones itself."""
+        """A packet from peer ``sender`` (data channel or relay), as :meth:`take_packets` gave it
+        there: the game's tag and the sender's life (:data:`HEADER_BYTES`), then the session's
+        message. Packets of another game, of an earlier life of a reloaded peer, from an unknown
+        sender, or not bytes are dropped and counted (``stats()``); the session drops malformed
+        ones itself. Never raises."""
         if isinstance(data, (bytearray, memoryview)):
             data = bytes(data)
         ok = (isinstance(data, bytes) and isinstance(sender, str) and sender in self.handles and sender != self.me
