@@ -29,11 +29,10 @@ from __future__ import annotations
 
 import json
 import zlib
-from dataclasses import replace
 from typing import Any, Hashable, Mapping
 
 from ..netcode import codec
-from ..netcode.builder import CHECKSUM_INTERVAL, SessionBuilder
+from ..netcode.builder import CHECKSUM_INTERVAL, MAX_PLAYERS, SessionBuilder
 from ..netcode.events import (DesyncDetected, Disconnected, NetworkInterrupted, NetworkResumed,
                               WaitingForInputs)
 from ..netcode.game import GameRunner
@@ -88,7 +87,7 @@ def _handles(me: str, peers: Mapping[str, Any], host: str, agents: tuple) -> dic
     handles = {}
     for addr, agent in peers.items():
         h = int(addr[1:]) if isinstance(addr, str) and addr[:1] == "h" and addr[1:].isdigit() else None
-        if h is None or h >= len(agents):
+        if h is None or h >= len(agents) or addr != f"h{h}":
             problems.append(f"peer {addr!r}: expected 'h0'..'h{len(agents) - 1}' (the agent's index)")
         elif agents[h] != agent:
             problems.append(f"peer {addr!r} plays {agent!r}, but agent {h} of the game is {agents[h]!r}")
@@ -100,6 +99,9 @@ def _handles(me: str, peers: Mapping[str, Any], host: str, agents: tuple) -> dic
         problems.append(f"host={host!r} is not one of the peers {sorted(peers)}")
     elif handles and host != min(handles, key=handles.get):
         problems.append(f"host={host!r}: the host is the peer with the lowest handle")
+    if len(agents) > MAX_PLAYERS:
+        problems.append(f"the game has {len(agents)} agents ({list(agents)}): a rollback game has at most "
+                        f"{MAX_PLAYERS} players, humans and AIs together")
     if len(peers) < 2:
         problems.append(f"peers={dict(peers)!r}: a game with several humans has at least two")
     if problems:
@@ -163,6 +165,7 @@ class PeerGame:
         self._gone_reported: dict = {}            # dropped peer -> the frame last reported
         self._final_frame: int | None = None     # the session frame that finished the game
         self._linger = FINISH_LINGER
+        self._defaulted = range(0)                # session frames whose local input nobody gave: the default
         self._shown: tuple | None = None
         self.packets_foreign = 0
         self.life = 0                             # how many times this peer rejoined
@@ -177,6 +180,7 @@ class PeerGame:
                                 "start(): this PeerGame was made to rejoin a running game: call rejoin(package)")
         self._runner = GameRunner(self.driver, agents=self.agents, checksum_episode_ends=True)
         self._begin(self._new_session())
+        self._defaulted = range(self._session.input_delay)  # before anyone's first input
         first = self._runner.start_result
         self._record_rows(-1, first, None)
         self._checksums.append([first.episode, first.frame, self._runner.checksum()])
@@ -197,16 +201,32 @@ class PeerGame:
 
     def _begin(self, session: Any) -> None:
         self._session = session
-        inputs = {h: ai_input(lambda: self.driver, self.agents[h], self.seed) for h in self.local_handles[1:]}
+        inputs = {h: self._ai_input(h) for h in self.local_handles[1:]}
         inputs[self.local_handles[0]] = self._human_input
         self._loop = PeerLoop(session, self._runner, inputs)
+
+    def _ai_input(self, h: int) -> Any:
+        """AI handle ``h``'s input on the host: asked once per frame it applies to (a tick whose
+        frame stalls gives the same answer next tick, instead of asking the driver twice)."""
+        source = ai_input(lambda: self.driver, self.agents[h], self.seed)
+        asked: list = [None, None]  # [frame the answer applies to, answer]
+
+        def act(i: int, frame: Any) -> Any:
+            at = self._session.next_local_frame
+            if asked[0] != at:
+                asked[:] = [at, source(i, frame)]
+            return asked[1]
+
+        return act
 
     # -- the network -----------------------------------------------------------------------
 
     def receive(self, sender: str, data: bytes) -> None:
-        """A packet from peer ``sender`` (data channel or relay). Packets of another game, from
-        an unknown sender, or not bytes are dropped and counted (``stats()``); the session
-        drops malformed ones itself."""
+        """A packet from peer ``sender`` (data channel or relay), as :meth:`take_packets` gave it
+        there: the game's tag and the sender's life (:data:`HEADER_BYTES`), then the session's
+        message. Packets of another game, of an earlier life of a reloaded peer, from an unknown
+        sender, or not bytes are dropped and counted (``stats()``); the session drops malformed
+        ones itself. Never raises."""
         if isinstance(data, (bytearray, memoryview)):
             data = bytes(data)
         ok = (isinstance(data, bytes) and isinstance(sender, str) and sender in self.handles and sender != self.me
@@ -323,8 +343,8 @@ class PeerGame:
             if row.agent == self.human and row.action is not None:
                 if sampled is not None:
                     out["keys"], out["filled"] = list(sampled[0]), bool(sampled[1])
-                elif c is not None and frame < self._session.input_delay:
-                    out["keys"], out["filled"] = [], True  # before anyone's first input: the default action
+                elif frame in self._defaulted:
+                    out["keys"], out["filled"] = [], True  # the default action, as the session filled it in
             out["t_client"], out["late_ms"] = (sampled[2], sampled[3]) if sampled is not None else (None, None)
             out["predicted"] = None if replayed else bool(c is not None and c.predicted)
             out["rollback_depth"] = None if replayed else int(c.rollback_depth if c is not None else 0)
@@ -477,10 +497,10 @@ class PeerGame:
         """Rejoins the running game after a reload (this PeerGame was made with ``rejoin=True``
         and not started) from the survivors' :meth:`rejoin_package`: a list of one per peer
         still in the game (with two players, the one package may be passed alone); their inputs
-        are merged. Re-simulates the game from the package's
-        episode start (recording its rows again: ``keys`` None, ``predicted`` None; the server
-        keeps the copies it has), starts a session at the first frame whose inputs are not all
-        known, and returns the ``frame`` message (JSON) of where the game stands.
+        are merged. Re-simulates the game from the package's episode start (recording its rows
+        again: ``keys`` None, ``predicted`` None; the server keeps the copies it has), starts a
+        session at the first frame whose inputs are not all known, and returns the ``frame``
+        message (JSON) of where the game stands.
 
         Raises:
             PeerGameError: not made to rejoin, already running, a peer's package missing, or a
@@ -503,25 +523,34 @@ class PeerGame:
                                   start_episode=base["episode"], start_frame=start)
         self._log_first = start
         self._resimulate(start, end, known)
-        # A survivor without a package here gets every local input again, from the package's start.
-        acked = {addr: start - 1 for addr in self.handles if addr != self.me}
-        acked.update({p["from"]: max(p["holds"], start - 1) for p in got})
-        low = min([end - 1, *(a + 1 for a in acked.values())])  # end - 1: what predictions repeat
-        session = self._new_session()
-        gone: dict = {}
-        for p in got:  # the lowest frame any survivor reports, as sessions settle on it
-            for addr, at in p["gone"].items():
-                gone[addr] = min(at, gone.get(addr, at))
-        session.resume_at(end, {h: {f: a for f, a in by.items() if f >= low} for h, by in known.items()}, acked, gone)
-        self._begin(session)
-        for p in got:
-            for addr, life in p["lives"].items():
-                self._lives[addr] = max(self._lives[addr], life)
-        self.life = self._lives.pop(self.me)
-        self._lives[self.me] = 0
-        self._mail.header = self._mail.tag + bytes([self.life % 256])
+        self._resume(got, start, end, known)
         self.rejoining = False
         return self._publish()
+
+    def _resume(self, packages: list, start: int, end: int, known: dict) -> None:
+        """Starts the session at ``end`` with what the packages hold, and takes this peer's new life."""
+        # A survivor without a package here gets every local input again, from the package's start.
+        acked = {addr: start - 1 for addr in self.handles if addr != self.me}
+        acked.update({p["from"]: max(p["holds"], start - 1) for p in packages})
+        low = min([end - 1, *(a + 1 for a in acked.values())])  # end - 1: what predictions repeat
+        gone: dict = {}
+        for p in packages:  # the lowest frame any survivor reports, as sessions settle on it
+            for addr, at in p["gone"].items():
+                gone[addr] = min(at, gone.get(addr, at))
+        session = self._new_session()
+        mine = self.handles[self.me]
+        sent = start - 1  # the last frame of this peer's inputs its earlier life sent, as far as known
+        while sent + 1 in known[mine]:
+            sent += 1
+        session.resume_at(end, {h: {f: a for f, a in by.items() if f >= low} for h, by in known.items()}, acked, gone)
+        self._defaulted = range(sent + 1, session.held_upto(mine) + 1)  # nobody holds them: the default
+        self._begin(session)
+        for p in packages:
+            for addr, life in p["lives"].items():
+                self._lives[addr] = max(self._lives[addr], life)
+        self.life = self._lives[self.me]
+        self._lives[self.me] = 0
+        self._mail.header = self._mail.tag + bytes([self.life % 256])
 
     def _check_complete(self, packages: list) -> None:
         """Every peer still in the game sent a package: each may hold inputs of this peer's
