@@ -28,6 +28,7 @@ import signal
 import sys
 from typing import Any, Awaitable, Callable, Iterator
 
+from . import ice
 from .gameloop import GRACE_SECONDS
 from .limits import LimitError, Limits, RepeatFilter
 
@@ -75,6 +76,7 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--no-preflight", dest="preflight", action="store_false",
                    help="start without the pre-flight checks (every step built, every page rendered, a few frames "
                         "of every game played); a study that fails them is otherwise refused")
+    ice.add_arguments(p)
     return p
 
 
@@ -324,7 +326,8 @@ def main(argv: list[str]) -> int:
         return 2
     try:
         limits = Limits().with_options(args.limit)
-    except LimitError as exc:
+        ice.configure(ice.settings_from_args(args))
+    except (LimitError, ice.IceConfigError) as exc:
         print(f"mugkit serve: {exc}", file=sys.stderr)
         return 2
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
