@@ -237,6 +237,13 @@ def test_forged_rows_and_bad_relays_signals_and_floods_are_refused_and_nothing_b
         await a.sio.emit("relay", {"game": a.game["game"], "to": b.me, "data": b"\x00" * 20000})
         error = await a.next("error")
         assert error["limit"] == "binary" and "16448 bytes" in error["message"]
+        # Bytes in any other message are refused as before; a package nobody asked for, or too big, too.
+        binary = await a.call("advance", {"index": 0, "blob": b"\x00" * 10})
+        assert binary["ok"] is False and binary["limit"] == "binary"
+        assert "asked for no package" in (await a.ask("package", **{"for": b.me, "data": b"x"}))["error"]
+        huge = await a.ask("package", **{"for": b.me, "data": b"x" * (800 * 1024)})
+        assert huge["ok"] is False and huge["limit"] == "binary"
+        assert (await a.ask("peer_status", hidden=False)) == {"ok": True}   # the connection still works
         # A participant of another game cannot relay into this one.
         c, d = Peer(server.url, "_peers", "fc"), Peer(server.url, "_peers", "fd")
         await asyncio.gather(c.enter(), d.enter())
