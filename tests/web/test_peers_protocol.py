@@ -237,6 +237,13 @@ def test_forged_rows_and_bad_relays_signals_and_floods_are_refused_and_nothing_b
         await a.sio.emit("relay", {"game": a.game["game"], "to": b.me, "data": b"\x00" * 20000})
         error = await a.next("error")
         assert error["limit"] == "binary" and "16448 bytes" in error["message"]
+        # Bytes in any other message are refused as before; a package nobody asked for, or too big, too.
+        binary = await a.call("advance", {"index": 0, "blob": b"\x00" * 10})
+        assert binary["ok"] is False and binary["limit"] == "binary"
+        assert "asked for no package" in (await a.ask("package", **{"for": b.me, "data": b"x"}))["error"]
+        huge = await a.ask("package", **{"for": b.me, "data": b"x" * (800 * 1024)})
+        assert huge["ok"] is False and huge["limit"] == "binary"
+        assert (await a.ask("peer_status", hidden=False)) == {"ok": True}   # the connection still works
         # A participant of another game cannot relay into this one.
         c, d = Peer(server.url, "_peers", "fc"), Peer(server.url, "_peers", "fd")
         await asyncio.gather(c.enter(), d.enter())
@@ -403,11 +410,13 @@ def test_a_hidden_tab_is_noticed_by_the_others_and_ends_the_game_past_the_limit(
         assert (await a.ask("peer_status", hidden=True)) == {"ok": True}   # and it stays hidden (2 s)
         ends = [await p.view(timeout=15) for p in (a, b)]
         assert [v["kind"] for v in ends] == ["completion", "completion"]
-        return a.game["game"]
+        return a.game["game"], a.me, b.me
 
-    game = asyncio.run(main())
+    game, ha, hb = asyncio.run(main())
     assert rows(server.data, f"SELECT outcome, outcome_reason FROM games WHERE game_id = '{game}'") == [
         ("hidden", "hidden_limit")]
+    (detail,), = rows(server.data, f"SELECT detail FROM games WHERE game_id = '{game}'")
+    assert {h: p["rtt_ms"] for h, p in json.loads(detail)["peers"].items()} == {ha: {hb: 42.5}, hb: None}
     stored = [json.loads(d) for d, in rows(server.data, "SELECT detail FROM events WHERE kind = 'peer_status'")]
     assert stored[0]["rtt_ms"] == {"h1": 42.5} or stored[0]["rtt_ms"] == {"h0": 42.5}
 

@@ -82,6 +82,7 @@ class Member:
     rejoining: set = field(default_factory=set)   # survivors asked for a package, not yet answered
     events: int = 0                 # peer_status / peer_event messages stored
     readies: set = field(default_factory=set)     # (screen, episode) of its `ready` messages
+    rtt_ms: dict = field(default_factory=dict)    # its latest round-trip times to the others
 
 
 @dataclass
@@ -274,6 +275,7 @@ class PeerGames:
                     isinstance(v, (int, float)) and not isinstance(v, bool) and 0 <= v < 1e6 for v in rtt.values()):
                 raise PeerError(f"rtt_ms must map other peers' handles {sorted(others)} to milliseconds")
             detail["rtt_ms"] = dict(rtt)
+            member.rtt_ms.update(rtt)
         if "hidden" in data:
             if not isinstance(data["hidden"], bool):
                 raise PeerError("hidden must be true or false")
@@ -474,7 +476,8 @@ class PeerGames:
                 task.cancel()
         group.timers.clear()
         self.groups.pop(group.game_id, None)
-        peers = {h: {"participant": m.participant, "agent": m.agent, "paths": m.paths} for h, m in group.members.items()}
+        peers = {h: {"participant": m.participant, "agent": m.agent, "paths": m.paths, "rtt_ms": m.rtt_ms or None}
+                 for h, m in group.members.items()}
         summary = {"peers": peers, "host": group.host, "checksums_agreed": group.agreed, "desync": group.desync}
         log.info("game %s: over in the browsers (%s: %s)", group.game_id, outcome, reason)
         if self.on_end is not None:
