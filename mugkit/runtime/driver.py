@@ -132,9 +132,12 @@ class FrameDriver:
         """
         return self._play(lambda agent: self._human(agent, (keys or {}).get(agent)))
 
-    def tick_recorded(self, humans: Mapping[Hashable, tuple]) -> FrameResult | None:
+    def tick_recorded(self, humans: Mapping[Hashable, tuple],
+                      ais: Mapping[Hashable, Any] | None = None) -> FrameResult | None:
         """Plays one frame again from its record: each acting human plays the recorded
-        ``(action, keys, filled)`` of their step row; AIs decide exactly as :meth:`tick` lets them.
+        ``(action, keys, filled)`` of their step row; AIs decide exactly as :meth:`tick` lets them,
+        except those in ``ais`` (agent → recorded action), which play it: in a rollback game an
+        AI's action is an input its host decided, from a frame that may have been predicted.
         A browser game resumed after a reload re-simulates its episode this way (the env is
         deterministic), so AI and key state — the last action a ``fill="previous"`` repeats —
         end up as they were.
@@ -153,16 +156,22 @@ class FrameDriver:
             mapper.last_held = frozenset(keys or ()) if mapper.mode == "pressed" else frozenset()
             return action, tuple(keys or ()), bool(filled), None
 
-        return self._play(recorded)
+        return self._play(recorded, ais)
 
-    def _play(self, human: Callable[[Hashable], tuple | None]) -> FrameResult | None:
+    def _play(self, human: Callable[[Hashable], tuple | None],
+              ais: Mapping[Hashable, Any] | None = None) -> FrameResult | None:
         between, result = self._between_frames()
         if between:
             return result
         actions, meta = {}, {}
         waiting = []
         for agent in self.frame.acting:
-            got = human(agent) if agent in self.mappers else self._ai(agent)
+            if agent in self.mappers:
+                got = human(agent)
+            elif ais is not None and agent in ais:
+                got = (ais[agent], None, False, None)
+            else:
+                got = self._ai(agent)
             if got is None:
                 waiting.append(agent)
             else:

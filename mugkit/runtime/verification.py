@@ -145,8 +145,9 @@ def replay(driver: Any, rows: Iterable[dict], human: Hashable, *, observations: 
             recorded action plays each frame (``human`` is then ignored). A row of such a game
             whose ``keys`` are None (a page that rejoined re-simulated the frame from the inputs
             its peers held, so its keys are not known) is played as recorded without the
-            keys-to-action check; the peers' checksums agreed on it. AI rows' ``decided_at`` is
-            not compared (the host's AI actions are inputs of the rollback session).
+            keys-to-action check; the peers' checksums agreed on it. AI agents play their stored
+            action (an input of the rollback session: the host decided it, maybe from a predicted
+            frame), and their ``decided_at`` is not compared.
 
     Returns:
         The :class:`Verdict`. An env or policy that raises while re-simulating is a difference at
@@ -213,7 +214,10 @@ def _next(driver: Any, key: tuple, stored: dict, players: tuple, peers: bool = F
                                         "keys": _short(row.get("keys"))},
                                        {"action": _short(want and want[0]), "filled": _short(want and want[1])},
                                        f"the action of {human!r} is not what its keys map to"))
-    result = driver.tick_recorded(humans)
+    # A rollback game's AI actions are inputs its host decided (from frames that may have been
+    # predicted): they are replayed as stored, never asked again.
+    ais = {a: row.get("action") for a, row in stored.items() if a not in players} if peers else None
+    result = driver.tick_recorded(humans, ais)
     if result is None:
         raise _Mismatch(Difference(*key, None, ("row",), {}, {}, f"the frame does not play: it waits for "
                                    f"{list(driver.waiting_for)!r}"))

@@ -365,3 +365,27 @@ def test_an_ai_is_asked_on_the_host_only_and_its_answers_reach_every_peer():
     assert host[0] >= 60 and all(c[0] == 0 for c in others)
     bot = [r for (e, f, a), r in sorted(h.server.rows.items()) if a == "bot" and f > 0]
     assert {r["peer"] for r in bot} == {"h0"} and len({r["action"] for r in bot}) > 1
+
+
+@pytest.mark.parametrize("ai", ["random", False])
+def test_the_servers_verification_agrees_with_what_the_peers_played_ai_players_included(ai):
+    """The server re-simulates a game of several humans from the stored rows: a random AI's
+    actions were decided by the host from frames that were maybe predicted, so verification
+    plays them as stored (asking the policy again would give other actions)."""
+    from mugkit.runtime import verification
+
+    from peer_harness import make_driver
+
+    step = make_step(humans=2, ai=ai, episodes=2, length=40)
+    h = play(step)
+    rows = [dict(r, decided_at=None, info=r.get("info")) for _, r in sorted(h.server.rows.items())]
+    humans = [a for a in step.options.players if a in step.options.humans]
+    verdict = verification.replay(make_driver(step), rows, None, humans=humans)
+    assert verdict.agrees, verdict.difference
+    assert verdict.complete and verdict.frames == 2 * 41
+    # And a forged AI action is caught: its reward or observation no longer follows.
+    if ai:
+        forged = [dict(r) for r in rows]
+        target = next(r for r in forged if r["agent"] == "bot" and r["frame"] == 10)
+        target["action"] = 1 - target["action"] if isinstance(target["action"], int) else target["action"]
+        assert not verification.replay(make_driver(step), forged, None, humans=humans).agrees
