@@ -124,7 +124,13 @@ def step_files(experiment: Any, step: Any) -> StepFiles:
         raise ShippingError(f"{where}: cannot read the imports of {exc}") from None
     for rel in modules:
         _add(found, rel, rel, "module", where)
-    for path in _model_paths(experiment, step, where):
+    models = _model_paths(experiment, step, where)
+    if models and len(step.humans) >= 2:
+        # The host's worker would have to run the model before each tick, in step with the
+        # rollback session: not built yet. Said at start-up rather than failing in the browser.
+        raise ShippingError(f"{where}: an mk.Onnx AI player in a browser step with several humans is not supported "
+                            f"yet; use runtime='server' for this step, or a Python @mk.policy")
+    for path in models:
         if not os.path.exists(path):
             raise ShippingError(f"{where}: mk.Onnx: no model file at {path}")
         _add(found, _relative(basedir, path), os.path.basename(path), "model", where)
