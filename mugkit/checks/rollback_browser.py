@@ -113,9 +113,8 @@ def reproduce(ctx: CheckContext, seed: int, plan: KeyPlan, *, frames_run: int, l
 
 def _play_and_judge(ctx: CheckContext, browser: "BrowserPeers", scenario: Scenario) -> None:
     peers = peer_agents(ctx)
-    reports = browser.play(scenario, peers)
     try:
-        judge(ctx, scenario, peers, reports)
+        judge(ctx, scenario, peers, browser.play(scenario, peers))
     except ScenarioFailed as failed:
         raise _failure(ctx, scenario, peers, failed) from None
 
@@ -269,9 +268,11 @@ class BrowserPeers(BrowserPython):
         return [page.evaluate("() => window.mugkitRollback.finish()") for page in self.pages]
 
     def _fps(self) -> float:
-        from ..collect import load_step
+        if not hasattr(self, "_step_fps"):
+            from ..collect import load_step
 
-        return float(load_step(self.node, self.rootdir)[1].options.fps)
+            self._step_fps = float(load_step(self.node, self.rootdir)[1].options.fps)
+        return self._step_fps
 
     def _shuttle(self, handles: list) -> None:
         """Carries every page's queued signals to their pages."""

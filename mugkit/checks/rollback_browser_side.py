@@ -29,9 +29,7 @@ class Peer:
     """
 
     def __init__(self, request_json: str):
-        from ..runtime.frames import KeyState  # noqa: F401  (fails early if the runtime is incomplete)
         from ..runtime.peer_game import PeerGame
-        from ..runtime.values import to_json  # noqa: F401
         from .inputs import plan_from_data
         from .play import make_game
 
