@@ -55,12 +55,15 @@ def placement(step: GameStep) -> Placement:
     humans = len(step.humans)
     if step.runtime != "browser":
         return Placement("server", "runtime='server'")
-    if runs_in_browser(step):
+    if runs_in_browser(step) and humans == 1:
         return Placement("browser", "runtime='browser', one human: the env runs in the participant's browser")
+    if runs_in_browser(step):
+        return Placement("browser", f"runtime='browser', {_count(humans)} humans: each browser runs the env, kept in "
+                                    f"step by the rollback session over WebRTC (or relayed by the server)")
     if humans == 0:
         return Placement("server", "runtime='browser' asked, but no human plays: runs on the server")
-    return Placement("server", f"runtime='browser' asked, but {_count(humans)} humans: browser multiplayer is not "
-                               f"available yet, so it runs on the server")
+    return Placement("server", f"runtime='browser' asked, but {_count(humans)} humans: a browser game has at most "
+                               f"four, so it runs on the server")
 
 
 def _count(n: int) -> str:

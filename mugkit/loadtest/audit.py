@@ -128,11 +128,24 @@ def _verifications(folder: str, logs: list, result: Audit, wait: float) -> None:
         if all(v not in (None, "pending") for _, v, _ in rows.values()) or time.monotonic() > deadline:
             break
         time.sleep(0.25)
+    _agreement(games, mine, result)
     for gid, (outcome, verification, detail) in rows.items():
         result.checked["verification"] += 1
         if verification != "verified":
             result.unverified += 1
             result.example(f"verification: bot {mine[gid]}: game {gid} ({outcome}) is {verification}: {detail}")
+
+
+def _agreement(games: dict, mine: dict, result: Audit) -> None:
+    """Every bots' browser game with several humans (its ``detail`` names its ``peers``) ended
+    with the peers agreeing: no desync, and checksums compared (``peers``: games looked at)."""
+    for gid, outcome, detail in zip(games["game_id"], games["outcome"], games["detail"]):
+        if gid not in mine or not isinstance(detail, dict) or not detail.get("peers"):
+            continue
+        agreed = outcome != "desync" and not detail.get("desync") and (outcome != "completed"
+                                                                          or detail.get("checksums_agreed", 0) > 0)
+        result.found("peers", agreed, f"bot {mine[gid]}: game {gid} ({outcome}): the peers did not agree: "
+                                      f"desync {detail.get('desync')}, {detail.get('checksums_agreed')} checksums agreed")
 
 
 class _Stored:

@@ -20,14 +20,19 @@ from typing import Any
 from ..web.entry import prolific_like
 from .answers import invalid_answers, valid_answers
 from .log import BotLog, GameLog, Outcome
+from .peer_runtime import PEER_EVENTS
 from .players import Player, make_player
 
 __all__ = ["Bounds", "ProtocolBot", "Stuck", "Failed", "GAME_PLAYERS"]
 
-def _browser_player(*args: Any) -> Player:
+def _browser_player(view: dict, *args: Any) -> Player:
+    if view.get("peer") is not None:  # a browser game with several humans: one peer of it
+        from .peer_runtime import PeerRuntime
+
+        return PeerRuntime(view, *args)
     from .browser_runtime import BrowserRuntime
 
-    return BrowserRuntime(*args)
+    return BrowserRuntime(view, *args)
 
 
 #: ``runtime`` of a game view → ``(view, step, link, log, rng, experiment) -> Player``.
@@ -109,6 +114,8 @@ class ProtocolBot:
         for event, handler in (("view", self._on_view), ("frame", self._on_frame), ("identity", self._on_identity),
                                ("waitroom", self._on_other), ("error", self._on_error)):
             sio.on(event, handler)
+        for event in PEER_EVENTS:
+            sio.on(event, self._peer_handler(event))
         generation = self.generation
 
         async def disconnected(*args: Any) -> None:
@@ -147,6 +154,17 @@ class ProtocolBot:
         self.log.received += 1
         self.log.participant = data.get("participant")
         self.identity = dict(data)
+
+    def _peer_handler(self, event: str):
+        async def handler(data: Any = None) -> None:
+            self.log.received += 1
+            player = self.player
+            if player is not None and hasattr(player, "on_peer"):
+                try:
+                    await player.on_peer(event, data)
+                except Exception as exc:  # raised here it would vanish into socket.io's task
+                    self.views.put_nowait({"kind": "_failed", "reason": f"{event}: {type(exc).__name__}: {exc}"})
+        return handler
 
     async def _on_other(self, data: Any = None) -> None:
         self.log.received += 1

@@ -108,7 +108,7 @@ def _frames(rows: Iterable[dict]) -> list[tuple[tuple, dict]]:
     return out
 
 
-def _compare(key: tuple, stored: dict, result: Any, observations: bool) -> Difference | None:
+def _compare(key: tuple, stored: dict, result: Any, observations: bool, peers: bool = False) -> Difference | None:
     replayed = {row.agent: row.to_dict() for row in result.rows}
     if set(stored) != set(replayed):
         extra, missing = set(stored) - set(replayed), set(replayed) - set(stored)
@@ -118,7 +118,8 @@ def _compare(key: tuple, stored: dict, result: Any, observations: bool) -> Diffe
                           else f"no row of {sorted(map(repr, missing))}")
     for agent, mine in replayed.items():
         theirs = stored[agent]
-        names = list(COMPARED) + (["observation"] if observations else [])
+        # A rollback game's AI actions are inputs the host sent: the frame it decided from is not kept.
+        names = [n for n in COMPARED if not (peers and n == "decided_at")] + (["observation"] if observations else [])
         names += sorted({n for n in (*mine, *theirs) if n.startswith("x_")})
         differ = tuple(n for n in names if not _same(theirs.get(n), mine.get(n)))
         if differ:
@@ -128,7 +129,8 @@ def _compare(key: tuple, stored: dict, result: Any, observations: bool) -> Diffe
     return None
 
 
-def replay(driver: Any, rows: Iterable[dict], human: Hashable, *, observations: bool = True) -> Verdict:
+def replay(driver: Any, rows: Iterable[dict], human: Hashable, *, observations: bool = True,
+           humans: Iterable[Hashable] | None = None) -> Verdict:
     """Re-simulates a game's stored ``rows`` with a fresh ``driver`` (built from the game's seed, as
     the browser built it) and compares every row.
 
@@ -139,6 +141,12 @@ def replay(driver: Any, rows: Iterable[dict], human: Hashable, *, observations: 
             ``truncated``, ``observation``, ``info``, ``x_<name>``), in frame order.
         human: the agent the participant played: its recorded action plays each frame.
         observations: compare observations too (False when the step does not record them).
+        humans: every human agent of a game with several (a browser game of 2–4 peers); each one's
+            recorded action plays each frame (``human`` is then ignored). A row of such a game
+            whose ``keys`` are None (a page that rejoined re-simulated the frame from the inputs
+            its peers held, so its keys are not known) is played as recorded without the
+            keys-to-action check; the peers' checksums agreed on it. AI rows' ``decided_at`` is
+            not compared (the host's AI actions are inputs of the rollback session).
 
     Returns:
         The :class:`Verdict`. An env or policy that raises while re-simulating is a difference at
@@ -146,9 +154,10 @@ def replay(driver: Any, rows: Iterable[dict], human: Hashable, *, observations: 
     """
     frames = _frames(rows)
     agreed = 0
+    players = tuple(humans) if humans is not None else (human,)
     for i, (key, stored) in enumerate(frames):
         try:
-            result = driver.start() if i == 0 else _next(driver, key, stored, human)
+            result = driver.start() if i == 0 else _next(driver, key, stored, players, humans is not None)
         except _Mismatch as exc:
             return Verdict(agreed, exc.difference, False)
         except InternalError:
@@ -159,7 +168,7 @@ def replay(driver: Any, rows: Iterable[dict], human: Hashable, *, observations: 
         if (result.episode, result.frame) != key:
             return Verdict(agreed, Difference(*key, None, ("row",), {}, {"episode": result.episode,
                                               "frame": result.frame}, "the env is elsewhere here"), False)
-        difference = _compare(key, stored, result, observations)
+        difference = _compare(key, stored, result, observations, humans is not None)
         if difference is not None:
             return Verdict(agreed, difference, False)
         agreed += 1
@@ -172,7 +181,7 @@ class _Mismatch(Exception):
         self.difference = difference
 
 
-def _next(driver: Any, key: tuple, stored: dict, human: Hashable) -> Any:
+def _next(driver: Any, key: tuple, stored: dict, players: tuple, peers: bool = False) -> Any:
     """Plays the frame ``key`` from its stored human input; raises :class:`_Mismatch` when the
     stored frame cannot come next (the env ended the episode, or did not)."""
     here = (driver.episode, driver.frame.index)
@@ -188,11 +197,15 @@ def _next(driver: Any, key: tuple, stored: dict, human: Hashable) -> Any:
         raise _Mismatch(Difference(*key, None, ("row",), {}, {}, f"the env did not end episode {here[0]} at frame "
                                    f"{here[1]}, but the rows jump here"))
     humans = {}
-    if human in driver.frame.acting:
+    for human in players:
+        if human not in driver.frame.acting:
+            continue
         row = stored.get(human)
         if row is None:
             raise _Mismatch(Difference(*key, human, ("row",), {}, {}, f"no row of the human {human!r}"))
         humans[human] = (row.get("action"), row.get("keys"), bool(row.get("filled")))
+        if peers and row.get("keys") is None:
+            continue  # a rejoined peer's re-simulated frame: its keys are unknown
         want = _from_keys(driver, human, row.get("keys"))
         if want is None or not _same(list(want), [row.get("action"), bool(row.get("filled"))]):
             raise _Mismatch(Difference(*key, human, ("action", "filled"),

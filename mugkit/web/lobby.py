@@ -21,8 +21,11 @@ from ..runtime.values import from_json
 from .limits.decoding import SMALL_LIMITS
 from ..steps import GameStep
 from .browser.games import BrowserGame, BrowserGames, RowError, runs_in_browser
+from .browser.peers import PeerError, PeerGames, PeerGroup, env_facts
+from .ice import ice_config
 from .entry import new_id
 from .gameloop import GRACE_SECONDS, OUTCOME_REASONS, SCREENS, ServerGame
+from .browser.verify import report_unverified as verify_report
 from .problems import game_problem, new_ref
 from .protocol import ProtocolError, parse_keys
 from .registry import Participant, Registry
@@ -109,6 +112,11 @@ class Lobby:
         self.grace = grace
         self.browser = browser
         self.games: dict[str, ServerGame] = {}
+        #: Browser games with several humans (mugkit/web/browser/peers.py).
+        self.peers: PeerGames | None = None
+        if browser is not None:
+            self.peers = PeerGames(self.storage, emit, ice_config, browser)
+            self.peers.on_end = self._peer_game_over
         self.sockets: dict[str, int] = {}          # participant id -> open sockets
         self._starting: dict[str, asyncio.Future] = {}
         self._ticker: asyncio.Task | None = None
@@ -122,6 +130,8 @@ class Lobby:
         """Stops the waitroom clock and every server game (ended with ``outcome``)."""
         if self._ticker is not None:
             self._ticker.cancel()
+        if self.peers is not None:
+            await self.peers.close()
         for game in list(self.games.values()):
             await game.stop(outcome)
 
@@ -136,7 +146,7 @@ class Lobby:
         """Whether ``p``'s game (``p.game``) still runs: on this server, starting, or in their browser."""
         if p.game is None:
             return False
-        if p.game in self.games or p.game in self._starting:
+        if p.game in self.games or p.game in self._starting or self._peer_group(p, p.game) is not None:
             return True
         return await self._browser_game(p, p.game) is not None
 
@@ -144,6 +154,8 @@ class Lobby:
         """The view of ``p`` at game step ``step``: their game (started when it is time), or the
         waitroom. Called inside ``p``'s transition."""
         if self.browser is not None and runs_in_browser(step):
+            if len(step.humans) > 1:
+                return await self._peer_game_view(p, step, rep)
             return await self._browser_game_view(p, step, rep)
         if p.game in self._starting:  # their group's game is being built by a partner's transition
             await asyncio.shield(self._starting[p.game])
@@ -171,6 +183,9 @@ class Lobby:
         self.sockets[p.id] = self.sockets.get(p.id, 0) + 1
         if self.browser is not None and p.game:
             self.browser.back(p.game)  # their browser game's grace clock stops
+        group = self._peer_group(p, p.game)
+        if group is not None:
+            self.peers.back(group, group.member_of(p.id))
         game = self.games.get(p.game or "")
         if game is not None:
             game.back(self._agent_of(game, p.id))
@@ -185,6 +200,11 @@ class Lobby:
         await self.state.leave_waitrooms(p.id)
         if self.browser is not None and p.game:
             self.browser.left(p.game, self.grace)  # their browser game ends unless they are back in time
+        group = self._peer_group(p, p.game)
+        if group is not None:  # the others play on for the grace period, then the game ends
+            self.peers.away(group, group.member_of(p.id), self.grace)
+            await self.listener.event(p, "disconnected", {"game": group.game_id})
+            return
         game = self.games.get(p.game or "")
         if game is not None:
             game.left(self._agent_of(game, p.id))
@@ -313,6 +333,9 @@ class Lobby:
         browser = await self._browser_game(p, p.game)
         if browser is not None:
             await self.browser.finish(browser, "error", "server_error")
+        group = self._peer_group(p, p.game)
+        if group is not None:
+            await self.peers.finish(group, "error", "server_error")
 
     async def ready(self, p: Participant, data: Any) -> dict:
         """A ``ready`` message: ``p`` pressed "ready" (``screen: "ready"``) or dismissed the
@@ -326,7 +349,13 @@ class Lobby:
         game = self.games.get(p.game)
         if game is not None and not game.on_ready(self._agent_of(game, p.id), data["screen"]):
             return {"ok": False, "stale": True, "error": "that screen is not shown now"}
-        if game is None and not await self._browser_ready(p, data["screen"], episode):
+        group = self._peer_group(p, p.game)
+        if group is not None:
+            readies = group.member_of(p.id).readies
+            if (data["screen"], episode) in readies or len(readies) > group.step.options.episodes:
+                return {"ok": False, "stale": True, "error": "that screen was answered already"}
+            readies.add((data["screen"], episode))
+        elif game is None and not await self._browser_ready(p, data["screen"], episode):
             return {"ok": False, "stale": True, "error": "that screen was answered already"}
         await self.listener.event(p, "game_ready", {"game": p.game, "screen": data["screen"], "episode": episode})
         return {"ok": True}
@@ -385,6 +414,9 @@ class Lobby:
         ``"stale": True`` when the game is over or not this participant's: nothing to retry)."""
         if not isinstance(data, dict) or not isinstance(data.get("game"), str):
             return {"ok": False, "error": f"{kind} must be an object with the game's id"}
+        if self.peers is not None and data["game"] in self.peers.groups and kind in ("rows", "game_over", "loaded",
+                                                                                      "load_failed"):
+            return await self.peer_message(p, kind, data)
         game = await self._browser_game(p, data["game"])
         if game is None or p.game != game.game_id:
             return {"ok": False, "stale": True, "error": "you are not in that game (it is over, or not yours)"}
@@ -472,6 +504,163 @@ class Lobby:
                 await self.listener.push(p)
                 return True
             return await self.leave_game(p, game.game_id, outcome, detail)
+
+    # -- browser games with several humans (mugkit/web/browser/peers.py) ---------------------
+
+    def _peer_group(self, p: Participant, game_id: str | None) -> PeerGroup | None:
+        group = self.peers.groups.get(game_id or "") if self.peers is not None else None
+        return group if group is not None and group.member_of(p.id) is not None else None
+
+    async def _peer_game_view(self, p: Participant, step: GameStep, rep: int) -> dict:
+        if p.game in self._starting:  # their group's game is being built by a partner's transition
+            await asyncio.shield(self._starting[p.game])
+        group = self._peer_group(p, p.game)
+        if group is None:
+            members = await self._group(p, step, rep)
+            if members is None:
+                return {"kind": "waitroom", **await self.state.waitroom_status((p.experiment, step.name, rep), p.id)}
+            group = await self._start_peer_game(p.experiment, step, rep, members, p)
+        member = group.member_of(p.id)
+        boot = self.browser.boot(BrowserGame(group.game_id, p.id, p.experiment, step, member.agent), group.seed,
+                                 p.who(), group=group.who)
+        return game_message(step, group.game_id, turn_based=bool(step.options.turn_based), you=member.agent,
+                            agents=list(step.players), runtime="browser", boot=boot,
+                            peer=self.peers.view(group, p.id, self.grace))
+
+    async def _start_peer_game(self, name: str, step: GameStep, rep: int, group: list[Participant],
+                               asking: Participant) -> PeerGroup:
+        """Stores the game of ``group`` (its peers play it in their browsers) and sends every
+        member but ``asking`` (who gets the view as an answer) the game view."""
+        game_id = new_id()
+        starting = self._starting[game_id] = asyncio.get_running_loop().create_future()
+        for q in group:
+            q.game = game_id
+        try:
+            who = [q.id for q in group]
+            seed = self._game_seed(name, step, rep, who)
+            humans = list(zip(step.humans, who))
+            people = [q.who() for q in group]
+            peers = self.peers.create(game_id, name, step, rep, seed, humans, people,
+                                      await env_facts(step, seed, people, game_id))
+            await self.storage.add_game({"game_id": game_id, "experiment": name, "step": step.name, "repetition": rep,
+                                         "runtime": "browser", "seed": seed, "started_at": time.time(),
+                                         "detail": {"step_runtime": step.runtime, "humans": who,
+                                                    "peers": {m.handle: m.participant for m in peers.members.values()},
+                                                    "host": peers.host}})
+            owner = dict(humans)
+            await self.storage.add_players([{"game_id": game_id, "agent": agent, "participant_id": owner.get(agent),
+                                             "policy": None if agent in owner else policy}
+                                            for agent, policy in step.players.items()])
+            for q in group:
+                await self.registry.move(q, q.index, game_id)
+                await self.join(q.id, f"g:{game_id}")
+        except BaseException:
+            for q in group:
+                q.game = None
+            if self.peers is not None:
+                self.peers.groups.pop(game_id, None)
+            raise
+        finally:
+            self._starting.pop(game_id, None)
+            starting.set_result(None)
+        log.info("game %s: %s::%s started in the browsers of %s", game_id, name, step.name, ", ".join(who))
+        for q in group:
+            if q is not asking:
+                await self.listener.push(q)
+        return peers
+
+    async def peer_message(self, p: Participant, kind: str, data: Any, size: int = 0) -> dict | None:
+        """A message of a browser game with several humans (``signal``, ``relay``, ``peer_ready``,
+        ``peer_status``, ``peer_event``, ``rows``, ``game_over``, ``rejoin``, ``package``,
+        ``loaded``, ``load_failed``); its acknowledgement (None for ``relay``, a datagram)."""
+        if not isinstance(data, dict) or not isinstance(data.get("game"), str):
+            return {"ok": False, "error": f"{kind} must be an object with the game's id"}
+        group = self._peer_group(p, data["game"])
+        if group is None or p.game != group.game_id or group.ending:
+            return {"ok": False, "stale": True, "error": "you are not in that game (it is over, or not yours)"}
+        member, peers = group.member_of(p.id), self.peers
+        try:
+            if kind == "relay":
+                return await peers.relay(group, member, data)
+            handlers = {"signal": lambda: peers.signal(group, member, data, size),
+                        "peer_ready": lambda: peers.ready(group, member, data),
+                        "peer_status": lambda: peers.status(group, member, data),
+                        "peer_event": lambda: peers.events(group, member, data),
+                        "rows": lambda: peers.rows(group, member, data),
+                        "game_over": lambda: peers.game_over(group, member),
+                        "rejoin": lambda: peers.rejoin(group, member),
+                        "package": lambda: peers.package(group, member, data),
+                        "loaded": lambda: self._peer_loaded(p, group, kind, data),
+                        "load_failed": lambda: self._peer_loaded(p, group, kind, data)}
+            return await handlers[kind]()
+        except (PeerError, RowError) as exc:
+            return {"ok": False, "error": str(exc)}
+
+    async def _peer_loaded(self, p: Participant, group: PeerGroup, kind: str, data: dict) -> dict:
+        """``loaded`` / ``load_failed`` of a peer: stored (within ``game_events``); a failure of
+        the study's own code ends the game for everyone (``error``)."""
+        member = group.member_of(p.id)
+        if member.events >= self.browser.game_events:
+            return {"ok": False, "limit": "game_events", "error": f"{kind} refused: limit game_events"}
+        member.events += 1
+        detail = {k: data.get(k) for k in ("stages", "bytes", "cached", "stage", "package", "reason") if k in data}
+        if kind == "loaded":
+            detail.update(_start_figures(data))
+        else:
+            detail["ref"] = new_ref()
+            log.warning("participant %s, game %s: the browser runtime failed at %s (reference %s): %s", p.id,
+                        group.game_id, data.get("stage"), detail["ref"], str(data.get("reason"))[:500])
+        await self.listener.event(p, f"game_{kind}", {"game": group.game_id, "peer": member.handle, **detail})
+        if kind == "load_failed" and data.get("stage") in STUDY_STAGES:
+            await self.peers.finish(group, "error", "client_error", {"ref": detail["ref"], "stage": data.get("stage")})
+            return {"ok": True, "ref": detail["ref"], "ended": True}
+        return {"ok": True, **({"ref": detail["ref"]} if "ref" in detail else {})}
+
+    async def _peer_game_over(self, group: PeerGroup, outcome: str, reason: str, summary: dict, detail: dict) -> None:
+        """A browser game with several humans ended: stored (and verified, when it has rows), and
+        its members moved on; after ``not_ready``, the ready ones go back to the waitroom."""
+        game_id = group.game_id
+        row = await self.storage.get_game(game_id) or {}
+        columns = {"ended_at": time.time(), "outcome_reason": reason, "detail": {**(row.get("detail") or {}), **summary}}
+        played = bool(group.last)
+        counts = True
+        if played and group.step.options.verify == "require":
+            result = await self.browser.verifier.verify_game(self.storage, self.browser.paths, game_id, outcome)
+            await verify_report(self.storage, game_id, result)
+            columns.update(verification=result["verification"], verification_detail=result["detail"],
+                           timing=result["timing"])
+            counts = outcome == "completed" and result["verification"] == "verified"
+        elif played:
+            columns["verification"] = "pending"
+        await self.storage.end_game(game_id, outcome, **columns)
+        if played and group.step.options.verify != "require":
+            self.browser._background(game_id)
+        for member in group.members.values():
+            p = await self.registry.get(member.participant)
+            if p is None:
+                continue
+            if outcome == "not_ready":
+                await self._not_ready(p, game_id, bool(detail.get("ready", {}).get(member.handle)))
+            elif not counts:
+                async with self.registry.transition(p):
+                    if p.game == game_id:
+                        await self.listener.not_counted(p, game_id)
+                        await self.listener.push(p)
+            else:
+                await self.leave_game(p, game_id, outcome, {"peer": member.handle, **detail})
+
+    async def _not_ready(self, p: Participant, game_id: str, ready: bool) -> None:
+        """Not every peer of ``p``'s game was ready in time: ready, ``p`` waits for partners again
+        (the waitroom); not ready, ``p`` moves on as after a waitroom timeout."""
+        if not ready:
+            await self.listener.waitroom_timed_out(p, game_id, {"ready": False})
+            return
+        async with self.registry.transition(p):
+            if p.game != game_id:
+                return
+            await self.listener.event(p, "game_not_ready", {"game": game_id, "ready": True, "repooled": True})
+            await self.registry.move(p, p.index)
+            await self.listener.push(p)
 
     # -- waitrooms -------------------------------------------------------------------------
 

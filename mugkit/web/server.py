@@ -37,7 +37,7 @@ from .flow import Arrival
 from .headers import add_security_headers
 from .limits import Limits
 from .browser.public_files import public_path
-from .limits.sockets import LimitedSocketServer, OriginGuard, client_address, origin_check
+from .limits.sockets import BINARY_EVENTS, LimitedSocketServer, OriginGuard, client_address, origin_check
 from .study import Study
 
 __all__ = ["create_app", "socket_server", "socket_layer", "STATIC_DIR", "MAX_MESSAGE_BYTES", "ADMIN_COOKIE"]
@@ -62,10 +62,18 @@ mimetypes.add_type("application/wasm", ".wasm")
 
 
 class _TextPacket(socketio.packet.Packet):
-    """mugkit's messages are never binary: this skips python-socketio's walk through every
-    outgoing message looking for bytes (a tenth of the server's time with many games running)."""
+    """mugkit's messages are JSON but for the bytes a browser game's peers pass through the server
+    (``relay``, ``package``: mugkit/web/browser/peers.py): this skips python-socketio's walk
+    through every other outgoing message looking for bytes (a tenth of the server's time with many
+    games running)."""
 
     uses_binary_events = False
+
+    def __init__(self, packet_type=socketio.packet.EVENT, data=None, *args, **kwargs):
+        if packet_type == socketio.packet.EVENT and isinstance(data, list) and data and isinstance(data[0], str) \
+                and data[0] in BINARY_EVENTS:
+            self.uses_binary_events = True  # this packet only
+        super().__init__(packet_type, data, *args, **kwargs)
 
 
 def _inside(root: str, relative: str) -> str | None:
@@ -118,6 +126,8 @@ def create_app(study: Study, admin_token: str, sio: socketio.AsyncServer | None 
         study.browser.frames_per_episode = limits.frames_per_episode
         study.browser.game_bytes = limits.game_bytes
         study.browser.game_events = limits.game_events
+        study.browser.peer_ready_seconds = limits.peer_ready_seconds
+        study.browser.hidden_seconds = limits.hidden_seconds
     app = Sanic(f"mugkit_{secrets.token_hex(4)}", configure_logging=False)
     _http_routes(app, study, admin_token)
     add_security_headers(app, getattr(study.browser, "packages_url", None))
@@ -208,6 +218,53 @@ def _browser_events(sio: socketio.AsyncServer, study: Study, participant: Any) -
         return handler
 
     for kind in ("rows", "resume", "loaded", "load_failed", "game_over"):
+        sio.on(kind, handler_of(kind))
+    _peer_events(sio, study, participant)
+
+
+#: Messages of browser games with several humans (protocol.py; mugkit/web/browser/peers.py).
+PEER_EVENTS = ("signal", "relay", "peer_ready", "peer_status", "peer_event", "rejoin", "package")
+
+
+def _peer_events(sio: socketio.AsyncServer, study: Study, participant: Any) -> None:
+    """The peers' messages: all acknowledged but ``relay`` (a datagram: a bad one gets an
+    ``error`` message, at most one a second per connection)."""
+    errors: dict[str, float] = {}
+
+    async def refuse(sid: str, message: str) -> None:
+        import time
+
+        now = time.monotonic()
+        if now - errors.get(sid, 0.0) >= 1.0:
+            if len(errors) > 10_000:
+                errors.clear()
+            errors[sid] = now
+            await sio.emit("error", {"message": f"relay: {message}"}, to=sid)
+
+    async def peer_message(kind: str, sid: str, data: Any) -> dict | None:
+        p = await participant(sid)
+        if p is None:
+            return {"ok": False, "error": "no participant on this connection: reload the page"}
+        if study.lobby is None or study.lobby.peers is None:
+            return {"ok": False, "error": "this server runs no games in the browser"}
+        size = 0
+        if kind not in ("relay", "package"):  # those carry bytes, bounded by the socket limits
+            if _too_big(data):
+                return {"ok": False, "error": f"message larger than {MAX_MESSAGE_BYTES} bytes"}
+            size = len(json.dumps(data.get("data"))) if isinstance(data, dict) else 0
+        return await study.lobby.peer_message(p, kind, data, size)
+
+    def handler_of(kind: str):
+        async def handler(sid, data=None):
+            reply = await peer_message(kind, sid, data)
+            if kind != "relay":
+                return reply
+            if reply is not None:  # a refused datagram: said, at most once a second
+                await refuse(sid, reply.get("error", "refused"))
+            return None
+        return handler
+
+    for kind in PEER_EVENTS:
         sio.on(kind, handler_of(kind))
 
 

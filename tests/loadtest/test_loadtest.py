@@ -300,3 +300,64 @@ def test_bots_play_a_turn_based_browser_game_whose_mask_forbids_most_presses_to_
     d = report.data
     assert (d["completed"], d["failed"], d["stuck"]) == (6, 0, 0), d["failures"]
     assert d["lost_rows"] == 0 and report.ok
+
+
+DUET = os.path.join(STUDIES, "_duet.py")
+
+
+@pytest.mark.slow
+@pytest.mark.load
+@pytest.mark.timeout(240)
+def test_bots_play_two_human_browser_games_as_rollback_peers_over_the_relay_and_every_row_is_there(tmp_path):
+    """Each bot runs one PeerGame (the browser's own Python) and sends its packets through the
+    server's relay; every game completes, each agent's rows are stored once, the peers agree."""
+    report = run_loadtest(LoadTestConfig([DUET], 4, rate=10, stuck_after=40, progress=False,
+                                         data=str(tmp_path / "data")))
+    d = report.data
+    assert (d["completed"], d["failed"], d["stuck"]) == (4, 0, 0), d["failures"]
+    assert report.ok and d["lost_rows"] == 0 and d["audit"]["unverified"] == 0
+    # 2 agents x 2 episodes x 46 frames per game, each bot audited for its own agent's rows.
+    assert d["audit"]["checked"]["steps"] == 4 * 92 and d["audit"]["checked"]["peers"] == 2
+    with sqlite3.connect(tmp_path / "data" / "mugkit.sqlite") as db:
+        games = db.execute("select g.outcome, g.verification, g.detail, count(s.frame), "
+                           "count(distinct s.episode * 1000 + s.frame) from games g join steps s using (game_id) "
+                           "group by g.game_id").fetchall()
+    assert len(games) == 2
+    for outcome, verification, detail, count, frames in games:
+        detail = json.loads(detail)
+        assert (outcome, verification, count, frames) == ("completed", "verified", 184, 92)
+        assert detail["desync"] is None and detail["checksums_agreed"] > 0
+        assert {p["paths"][h] for p in detail["peers"].values() for h in p["paths"]} == {"relay"}
+
+
+@pytest.mark.slow
+@pytest.mark.load
+@pytest.mark.timeout(240)
+def test_three_bots_play_a_three_human_browser_game_with_an_ai_that_the_host_plays_and_stores(tmp_path):
+    report = run_loadtest(LoadTestConfig([os.path.join(STUDIES, "_trio.py")], 3, rate=10, stuck_after=40,
+                                         progress=False, data=str(tmp_path / "data")))
+    d = report.data
+    assert (d["completed"], d["failed"], d["stuck"]) == (3, 0, 0), d["failures"]
+    assert report.ok and d["lost_rows"] == 0 and d["audit"]["checked"]["peers"] == 1
+    # The host's bot acknowledged its human's and the AI's rows; each other bot its human's: 4 x 41.
+    assert d["audit"]["checked"]["steps"] == 4 * 41
+    with sqlite3.connect(tmp_path / "data" / "mugkit.sqlite") as db:
+        assert db.execute("select g.outcome, g.verification, count(s.frame), count(distinct s.frame || ':' || "
+                          "s.agent) from games g join steps s using (game_id) group by g.game_id").fetchall() \
+            == [("completed", "verified", 164, 164)]
+
+
+@pytest.mark.slow
+@pytest.mark.load
+@pytest.mark.timeout(240)
+def test_a_peer_bot_that_reloads_mid_game_rejoins_from_its_partners_package_and_no_frame_is_lost_or_doubled(
+        tmp_path):
+    report = run_loadtest(LoadTestConfig([DUET], 2, reloads=1, rate=10, stuck_after=40, progress=False,
+                                         data=str(tmp_path / "data")))
+    d = report.data
+    assert report.ok and d["completed"] == 2 and d["reloads"] == 1, d["failures"]
+    assert "rejoin" in d["latency_by_message_ms"] and "package" in d["latency_by_message_ms"]
+    with sqlite3.connect(tmp_path / "data" / "mugkit.sqlite") as db:
+        assert db.execute("select g.outcome, g.verification, count(s.frame), count(distinct s.episode * 1000 + "
+                          "s.frame) from games g join steps s using (game_id) group by g.game_id").fetchall() == [
+            ("completed", "verified", 184, 92)]

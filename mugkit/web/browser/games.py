@@ -33,7 +33,7 @@ from .assets import RuntimeAssets
 from .verify import Verifier, report_unverified
 from .wheels import BrowserBundle, Wheel
 
-__all__ = ["BrowserGames", "BrowserGame", "MAX_ROWS_TEXT", "runs_in_browser"]
+__all__ = ["BrowserGames", "BrowserGame", "MAX_ROWS_TEXT", "MAX_PEERS", "RowError", "parse_row", "runs_in_browser"]
 
 log = logging.getLogger("mugkit.browser")
 
@@ -48,13 +48,17 @@ GAME_BYTES = 256 * 1024 * 1024
 #: Frames per episode of a step with no ``max_steps`` (``--limit frames_per_episode``): 30 fps for two hours.
 FRAMES_PER_EPISODE = 216_000
 ROW_KEYS = frozenset({"episode", "frame", "agent", "action", "keys", "filled", "decided_at", "reward", "terminated",
-                      "truncated", "observation", "info", "x", "t_client", "late_ms"})
+                      "truncated", "observation", "info", "x", "t_client", "late_ms", "predicted", "rollback_depth"})
+#: Most humans of a browser game: a full mesh of data channels between 2–4 peers
+#: (mugkit/web/browser/peers.py); a step with more runs on the server.
+MAX_PEERS = 4
 
 
 def runs_in_browser(step: Any) -> bool:
-    """True for a game step the browser runtime plays: ``runtime="browser"`` with one human
-    (two or more keep running on the server until browser multiplayer)."""
-    return getattr(step, "runtime", None) == "browser" and len(step.humans) == 1
+    """True for a game step the browser runtime plays: ``runtime="browser"`` with one human, or
+    with two to :data:`MAX_PEERS` humans, each playing in their own browser, kept in step by the
+    rollback session (mugkit/web/browser/peers.py)."""
+    return getattr(step, "runtime", None) == "browser" and 1 <= len(step.humans) <= MAX_PEERS
 
 
 class RowError(ValueError):
@@ -130,11 +134,17 @@ class BrowserGames:
         never verified (the server stopped first); and gives every browser game still open —
         it went on in its browser while the server was down — ``grace`` seconds for its page to
         come back, else it ends ``abandoned`` (so a stop leaves no game without an outcome for
-        good)."""
+        good). A game of several humans still open ends ``interrupted`` (reason ``server_stop``)."""
         for row in await self.storage.games():
             if row.get("runtime") != "browser":
                 continue
             if row.get("outcome") is not None and row.get("verification") in (None, "pending"):
+                self._background(row["game_id"])
+            elif row.get("outcome") is None and (row.get("detail") or {}).get("peers"):
+                # A game of several humans: the server's part of it (waitroom group, ready gate,
+                # relay) did not survive the stop, so it ends; its rows so far are verified.
+                await self.storage.end_game(row["game_id"], "interrupted", outcome_reason="server_stop",
+                                            verification="pending")
                 self._background(row["game_id"])
             elif row.get("outcome") is None and experiments is not None and grace is not None:
                 if await self.find(row["game_id"], experiments) is not None:
@@ -175,12 +185,15 @@ class BrowserGames:
         self.games[game_id] = game
         return game
 
-    def boot(self, game: BrowserGame, seed: int, who: Any) -> dict:
-        """The ``boot`` of the game's view: what the browser loads, and the game to open."""
+    def boot(self, game: BrowserGame, seed: int, who: Any, group: list | None = None) -> dict:
+        """The ``boot`` of the game's view: what the browser loads, and the game to open. A game
+        of several humans (``group``: each one's participant, in the step's order of humans) has
+        ``group`` in its spec: every peer builds the env with the same group."""
         bundle = self.bundles[(game.experiment, game.step.name)]
         spec = {"module": bundle.module_path, "step": game.step.name, "game": game.game_id, "seed": seed,
-                "agent": game.agent,
-                "participant": {"id": who.id, "params": dict(who.params), "condition": who.condition}}
+                "agent": game.agent, "participant": _who(who)}
+        if group is not None:
+            spec["group"] = [_who(q) for q in group]
         from .boot import boot_files  # that module builds BrowserGames: imported here, not at the top
 
         return {**boot_files(self.assets, bundle, self.packages_url), "spec": to_json(spec, "the game's spec")}
@@ -234,37 +247,7 @@ class BrowserGames:
         return game.last[0] == game.step.options.episodes - 1 and any(r.terminated or r.truncated for r in newest)
 
     def _row(self, game: BrowserGame, item: Any, i: int) -> tuple[StepRow, float | None, float | None]:
-        where = f"rows[{i}]"
-        if not isinstance(item, dict) or not set(item) <= ROW_KEYS:
-            extra = sorted(set(item) - ROW_KEYS) if isinstance(item, dict) else None
-            raise RowError(f"{where} must be a row object" + (f"; unknown fields {extra}" if extra else ""))
-        for name in ("episode", "frame"):
-            v = item.get(name)
-            if not isinstance(v, int) or isinstance(v, bool) or v < 0:
-                raise RowError(f"{where}.{name} must be a non-negative integer")
-        if item["episode"] >= game.step.options.episodes:
-            raise RowError(f"{where}.episode {item['episode']} is past the step's {game.step.options.episodes} episodes")
-        last = self.last_frame(game.step)
-        if item["frame"] > last:
-            raise RowError(f"{where}.frame {item['frame']} is past the episode's last frame {last} "
-                           + ("(the step's max_steps)" if game.step.options.max_steps is not None
-                              else "(limit frames_per_episode: the step sets no max_steps)"))
-        if not _is_agent(item.get("agent"), game.step.players):
-            raise RowError(f"{where}.agent {item.get('agent')!r} is not an agent of {game.step.name}")
-        space = (game.spaces or {}).get(item["agent"])
-        if item.get("action") is not None and space is not None and not _contains(space, item["action"]):
-            raise RowError(f"{where}.action {item['action']!r:.60} is outside {item['agent']!r}'s action space {space}")
-        keys = item.get("keys")
-        if keys is not None and not (isinstance(keys, list) and all(isinstance(k, str) for k in keys)):
-            raise RowError(f"{where}.keys must be a list of key names or null")
-        x = item.get("x") or {}
-        if not isinstance(x, dict) or not all(isinstance(k, str) for k in x):
-            raise RowError(f"{where}.x must be an object of hook columns (column name -> value)")
-        row = StepRow(item["episode"], item["frame"], item["agent"], item.get("action"),
-                      None if keys is None else tuple(keys), bool(item.get("filled")), item.get("decided_at"),
-                      item.get("reward", 0), bool(item.get("terminated")), bool(item.get("truncated")),
-                      item.get("observation"), item.get("info"), x)
-        return row, _number(item.get("t_client")), _number(item.get("late_ms"))
+        return parse_row(game.step, game.spaces, self.last_frame(game.step), item, i)
 
     def last_frame(self, step: Any) -> int:
         """The last frame an episode of ``step`` can have: its ``max_steps`` (frame 0 is the
@@ -434,12 +417,62 @@ class BrowserGames:
         return w if w is not None and w.filename == filename else None
 
 
+def parse_row(step: Any, spaces: dict | None, last: int, item: Any, i: int) -> tuple[StepRow, float | None,
+                                                                                  float | None]:
+    """Row ``i`` of a ``rows`` batch of a game of ``step`` (``spaces``: agent → action space, may be
+    empty; ``last``: the last frame an episode may have), as (row, t_client, late_ms).
+
+    Raises:
+        RowError: not a row object, an unknown field, a frame or episode out of range, no agent of the
+            step, an action outside its space, ill-typed keys or hook columns.
+    """
+    where = f"rows[{i}]"
+    if not isinstance(item, dict) or not set(item) <= ROW_KEYS:
+        extra = sorted(set(item) - ROW_KEYS) if isinstance(item, dict) else None
+        raise RowError(f"{where} must be a row object" + (f"; unknown fields {extra}" if extra else ""))
+    for name in ("episode", "frame"):
+        v = item.get(name)
+        if not isinstance(v, int) or isinstance(v, bool) or v < 0:
+            raise RowError(f"{where}.{name} must be a non-negative integer")
+    if item["episode"] >= step.options.episodes:
+        raise RowError(f"{where}.episode {item['episode']} is past the step's {step.options.episodes} episodes")
+    if item["frame"] > last:
+        raise RowError(f"{where}.frame {item['frame']} is past the episode's last frame {last} "
+                       + ("(the step's max_steps)" if step.options.max_steps is not None
+                          else "(limit frames_per_episode: the step sets no max_steps)"))
+    if not _is_agent(item.get("agent"), step.players):
+        raise RowError(f"{where}.agent {item.get('agent')!r} is not an agent of {step.name}")
+    space = (spaces or {}).get(item["agent"])
+    if item.get("action") is not None and space is not None and not _contains(space, item["action"]):
+        raise RowError(f"{where}.action {item['action']!r:.60} is outside {item['agent']!r}'s action space {space}")
+    keys = item.get("keys")
+    if keys is not None and not (isinstance(keys, list) and all(isinstance(k, str) for k in keys)):
+        raise RowError(f"{where}.keys must be a list of key names or null")
+    x = item.get("x") or {}
+    if not isinstance(x, dict) or not all(isinstance(k, str) for k in x):
+        raise RowError(f"{where}.x must be an object of hook columns (column name -> value)")
+    depth = item.get("rollback_depth")
+    if depth is not None and not (isinstance(depth, int) and not isinstance(depth, bool) and 0 <= depth < 2**31):
+        raise RowError(f"{where}.rollback_depth must be a non-negative integer or null")
+    predicted = item.get("predicted")
+    row = StepRow(item["episode"], item["frame"], item["agent"], item.get("action"),
+                  None if keys is None else tuple(keys), bool(item.get("filled")), item.get("decided_at"),
+                  item.get("reward", 0), bool(item.get("terminated")), bool(item.get("truncated")),
+                  item.get("observation"), item.get("info"), x,
+                  None if predicted is None else bool(predicted), depth)
+    return row, _number(item.get("t_client")), _number(item.get("late_ms"))
+
+
 def _action_spaces(game: BrowserGame, seed: int, who: dict) -> dict:
     from ...games import Participant, build_env
 
     participant = Participant(game.participant, dict(who.get("params") or {}), who.get("condition"))
     env = build_env(game.step, seed=seed, participant=participant, group=[participant])
     return {agent: env.action_space(agent) for agent in env.agents}
+
+
+def _who(who: Any) -> dict:
+    return {"id": who.id, "params": dict(who.params), "condition": who.condition}
 
 
 def _columns(result: dict) -> dict:

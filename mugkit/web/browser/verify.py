@@ -49,6 +49,9 @@ class Job:
         rows: the stored step rows (column dicts, in frame order).
         completed: the game ended as ``completed``: its rows must then reach the end of its last
             episode (a page that said so earlier ended it before the env did).
+        group: a game of several humans (browser peers): ``(agent, (id, params, condition))`` of
+            every human, in the step's order of humans; ``participant`` and ``agent`` are then the
+            first one's. Empty for a game of one human.
     """
 
     game_id: str
@@ -59,6 +62,7 @@ class Job:
     agent: Any
     rows: list
     completed: bool = True
+    group: tuple = ()
 
 
 _experiments: dict = {}  # in a worker: experiment path -> collected experiment
@@ -71,18 +75,21 @@ def run_job(job: Job) -> dict:
     from ...runtime.verification import replay, timing
     from ...steps import StepError
 
-    stats = timing(job.rows, job.agent)
+    humans = [agent for agent, _ in job.group] or [job.agent]
+    stats = timing(job.rows, job.agent) if not job.group else {
+        "agents": [[agent, timing(job.rows, agent)] for agent in humans]}
     try:
         experiment = _experiments.get(job.path) or load_experiment(job.path)
         _experiments[job.path] = experiment
         step = experiment.step(job.step)
-        pid, params, condition = job.participant
-        who = Participant(pid, dict(params or {}), condition)
-        game = build_game(step, experiment.policies, seed=job.seed, participant=who, group=[who])
+        group = [Participant(pid, dict(params or {}), condition)
+                 for pid, params, condition in ([who for _, who in job.group] or [job.participant])]
+        game = build_game(step, experiment.policies, seed=job.seed, participant=group[0], group=group)
     except (CollectError, StepError, KeyError) as exc:
         return {"verification": "unverifiable", "detail": {"reason": f"the game does not build on the server: {exc}"},
                 "timing": stats}
-    verdict = replay(game.driver(), job.rows, job.agent, observations=bool(step.options.record_observations))
+    verdict = replay(game.driver(), job.rows, job.agent, observations=bool(step.options.record_observations),
+                     humans=humans)
     detail = verdict.plain()
     ok = verdict.agrees and (verdict.complete or not job.completed)
     if verdict.agrees and not ok:
@@ -117,13 +124,20 @@ class Verifier:
         row = await storage.get_game(game_id)
         humans = [p for p in await storage.players(game_id) if p.get("participant_id")] if row else []
         path = paths.get(row["experiment"]) if row else None
-        if row is None or len(humans) != 1 or path is None:
+        if row is None or not humans or path is None:
             return {"verification": "unverifiable", "timing": None,
-                    "detail": {"reason": "the server does not serve this game's experiment, or it has no one human"}}
-        pid, agent = humans[0]["participant_id"], humans[0]["agent"]
-        who = await storage.get_participant(pid) or {}
-        job = Job(game_id, path, row["step"], int(row["seed"]), (pid, who.get("params") or {}, who.get("condition")),
-                  agent, await storage.game_steps(game_id), (outcome or row.get("outcome")) == "completed")
+                    "detail": {"reason": "the server does not serve this game's experiment, or no human played it"}}
+        # A game of several humans (browser peers): in the order the game was built with them.
+        order = (row.get("detail") or {}).get("humans") if len(humans) > 1 else None
+        if order:
+            humans.sort(key=lambda p: order.index(p["participant_id"]) if p["participant_id"] in order else len(order))
+        group = []
+        for player in humans:
+            who = await storage.get_participant(player["participant_id"]) or {}
+            group.append((player["agent"], (player["participant_id"], who.get("params") or {}, who.get("condition"))))
+        job = Job(game_id, path, row["step"], int(row["seed"]), group[0][1], group[0][0],
+                  await storage.game_steps(game_id), (outcome or row.get("outcome")) == "completed",
+                  tuple(group) if len(group) > 1 else ())
         return await self.verify(job)
 
     def close(self) -> None:

@@ -55,6 +55,12 @@ class Limits:
     bytes_per_second: float = 4 * 1024 * 1024
     #: ... and in one burst.
     byte_burst: int = 16 * 1024 * 1024
+    #: ``relay`` packets one connection may send per second on average (a browser game peer whose
+    #: data channels do not open sends each packet to each other peer through the server: 30
+    #: frames a second to three peers, and quality reports) ...
+    relay_per_second: float = 240.0
+    #: ... and in one burst.
+    relay_burst: int = 480
     #: Deepest nesting of lists and objects in a socket.io message (its JSON, not the rows text).
     message_depth: int = 16
     #: Characters of a socket.io message outside its strings (its numbers and brackets; mugkit's
@@ -69,6 +75,11 @@ class Limits:
     #: Characters of rows one browser game may store in one server run (its batches' tagged JSON):
     #: a page sending big observations must not fill the disk that every game shares.
     game_bytes: int = 256 * 1024 * 1024
+    #: Seconds the peers of a browser game with several humans have to load and open their
+    #: connections (``peer_ready``) before it is given up (``not_ready``; the ready go back to the waitroom).
+    peer_ready_seconds: float = 60.0
+    #: Seconds a peer's tab of a browser game with several humans may stay hidden before the game ends.
+    hidden_seconds: float = 60.0
     #: Seconds between two log lines about one address's refusals.
     log_interval: float = 10.0
 

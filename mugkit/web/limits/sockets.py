@@ -27,6 +27,12 @@ log = logging.getLogger("mugkit.limits")
 
 #: An event packet's head: namespace, acknowledgement id, event name.
 _HEAD = re.compile(r'2(?:(/[^,]{0,100}),)?(\d{1,20})?(?:\["([^"\\]{0,40})")?')
+#: A binary event's head: attachments, namespace, acknowledgement id, event name.
+_BINARY_HEAD = re.compile(r'5(\d{1,3})-(?:(/[^,]{0,100}),)?(\d{1,20})?(?:\["([^"\\]{0,40})")?')
+#: The only events that may carry bytes (one attachment each), and the most bytes it may have:
+#: a browser game's packet relayed to a peer (mugkit/web/browser/peers.py's PACKET_BYTES: a session
+#: packet and its game tag) and a rejoin package (PACKAGE_BYTES).
+BINARY_EVENTS = {"relay": 16 * 1024 + 64, "package": 768 * 1024}
 
 
 def origin_check(allowed: list[str]):
@@ -85,7 +91,10 @@ class _Budget:
         self.address = address
         self.messages = TokenBucket(limits.messages_per_second, limits.message_burst)
         self.bytes = TokenBucket(limits.bytes_per_second, limits.byte_burst)
+        self.relays = TokenBucket(limits.relay_per_second, limits.relay_burst)
         self.last_error = 0.0
+        self.attachment: tuple | None = None   # (event, most bytes, ack id, namespace) of a binary event announced
+        self.refused_ack: tuple | None = None  # (ack id, namespace) of a binary event whose attachment is refused
 
 
 class LimitedSocketServer(socketio.AsyncServer):
@@ -119,6 +128,7 @@ class LimitedSocketServer(socketio.AsyncServer):
             except (ValueError, RecursionError) as exc:   # not a socket.io packet, or not JSON
                 refused = ("malformed", f"malformed message ({type(exc).__name__}): send socket.io events of JSON")
         limit, message = refused
+        self._binary_packet.pop(eio_sid, None)  # a binary event whose attachment is refused is dropped whole
         if budget is not None:
             self.refusals.note(budget.address, f"socket message over {limit}", message)
         await self._refuse(eio_sid, budget, data, limit, message)
@@ -126,9 +136,14 @@ class LimitedSocketServer(socketio.AsyncServer):
     def _over(self, budget: _Budget, data: Any) -> tuple[str, str] | None:
         """(limit, what to tell the client) when ``data`` passes a limit, else None."""
         lim = self.limits
-        if not isinstance(data, str) or data[:1] in ("5", "6"):   # binary data, or a packet announcing some
-            return "binary", "binary messages are refused: mugkit's messages are JSON"
-        if not budget.messages.take():
+        if budget.attachment is not None or not isinstance(data, str) or data[:1] in ("5", "6"):
+            return self._binary(budget, data)
+        head = _HEAD.match(data[:200])
+        if head is not None and head.group(3) == "relay":
+            if not budget.relays.take():
+                return "relay_per_second", (f"too many relayed packets: at most {lim.relay_per_second:g} a second "
+                                            f"(bursts of {lim.relay_burst}) on one connection; slow down")
+        elif not budget.messages.take():
             return "messages_per_second", (f"too many messages: at most {lim.messages_per_second:g} a second "
                                            f"(bursts of {lim.message_burst}) on one connection; slow down")
         if not budget.bytes.take(len(data)):
@@ -143,13 +158,42 @@ class LimitedSocketServer(socketio.AsyncServer):
                                      f"send flatter data")
         return None
 
+    def _binary(self, budget: _Budget, data: Any) -> tuple[str, str] | None:
+        """Binary data is taken only as the one attachment of a ``relay`` or ``package`` event
+        (:data:`BINARY_EVENTS`), within that event's size; anything else binary is refused."""
+        lim = self.limits
+        if budget.attachment is not None:   # the attachment announced by the packet before
+            (event, most, ack, namespace), budget.attachment = budget.attachment, None
+            budget.refused_ack = (ack, namespace) if ack else None
+            if not isinstance(data, (bytes, bytearray)) or len(data) > most:
+                return "binary", f"{event}: its data must be at most {most} bytes"
+            if not budget.bytes.take(len(data)):
+                return "bytes_per_second", (f"too much data: at most {lim.bytes_per_second:g} bytes a second "
+                                            f"(bursts of {lim.byte_burst}) on one connection; send less, or wait")
+            budget.refused_ack = None
+            return None
+        head = _BINARY_HEAD.match(data[:200]) if isinstance(data, str) else None
+        event = head.group(4) if head else None
+        if event not in BINARY_EVENTS or head.group(1) != "1" or len(data) > 1000:
+            return "binary", "binary messages are refused: mugkit's messages are JSON (but for the bytes of relay and package)"
+        bucket = budget.relays if event == "relay" else budget.messages
+        if not bucket.take():
+            return ("relay_per_second" if event == "relay" else "messages_per_second"), "too many messages; slow down"
+        budget.attachment = (event, BINARY_EVENTS[event], head.group(3), head.group(2) or "/")
+        return None
+
     async def _refuse(self, eio_sid: str, budget: _Budget | None, data: Any, limit: str, message: str) -> None:
         head = _HEAD.match(data[:200]) if isinstance(data, str) else None
-        namespace = (head.group(1) if head else None) or "/"
-        if head and head.group(2):
+        namespace, ack = ((head.group(1) if head else None) or "/"), (head.group(2) if head else None)
+        binary = _BINARY_HEAD.match(data[:200]) if isinstance(data, str) else None
+        if binary is not None:
+            head, namespace, ack = None, binary.group(2) or "/", binary.group(3)
+        elif budget is not None and budget.refused_ack is not None and not isinstance(data, str):
+            (ack, namespace), budget.refused_ack = budget.refused_ack, None
+        if ack:
             reply = {"ok": False, "error": message, "limit": limit}
             await self._send_packet(eio_sid, self.packet_class(packet.ACK, namespace=namespace, data=[reply],
-                                                               id=int(head.group(2))))
+                                                               id=int(ack)))
             return
         now = time.monotonic()
         if budget is not None and now - budget.last_error < 1.0:

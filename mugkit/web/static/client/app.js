@@ -2,9 +2,11 @@
 // current view, replaced whenever the server sends a `view` (mugkit/web/protocol.py).
 
 import {card, el} from "./dom.js";
+import {PEER_EVENTS} from "./connection.js";
 import {saveIdentity} from "./identity.js";
 import {CompletionView} from "./views/completion.js";
 import {BrowserGameView} from "./views/browser_game.js";
+import {PeerGameView} from "./views/peer_game.js";
 import {GameView} from "./views/game.js";
 import {NoticeView, ProblemView, problemCard} from "./views/notice.js";
 import {ConsentView, PageView, TransferView} from "./views/page.js";
@@ -71,6 +73,7 @@ export class App {
     link.on("frame", (message) => this.view?.frame?.(message));
     link.on("screen", (message) => this.view?.screen?.(message));
     link.on("waitroom", (message) => this.view?.waitroom?.(message));
+    for (const event of PEER_EVENTS) link.on(event, (message) => this.view?.peerMessage?.(event, message));
     link.on("identity", (message) => this.identity(message));
     link.on("error", (message) => this.notify(message?.message || "The server rejected a message."));
     link.on("status", (status) => this.connection(status));
@@ -161,7 +164,8 @@ export class App {
     this.viewKey = key;
     this.updateProgress(message);
     document.body.dataset.view = message.kind;
-    const View = message.kind === "game" && message.runtime === "browser" ? BrowserGameView : VIEWS[message.kind];
+    const browser = message.kind === "game" && message.runtime === "browser";
+    const View = browser ? (message.peer ? PeerGameView : BrowserGameView) : VIEWS[message.kind];
     const container = el("div", {class: `mk-view mk-view-${message.kind}`, dataset: {kind: message.kind}});
     this.main.replaceChildren(container);
     if (!View) {

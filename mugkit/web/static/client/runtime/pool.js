@@ -51,13 +51,14 @@ export class GameWorker {
 
   /** Starts a game: `boot` from the game view, `record` from the server's `resume` (or null);
    * with `hold`, the clock waits for a `go` message (the page's screens around the game). */
-  start(boot, record, hold = false) {
+  start(boot, record, hold = false, peer = null) {
     this.boots.push(boot);
-    this.worker.postMessage({type: "start", boot, record, hold});
+    this.worker.postMessage({type: "start", boot, record, hold, peer});
   }
 
-  send(message) {
-    this.worker.postMessage(message);
+  /** A message to the worker; `transfer`: ArrayBuffers moved to it (packets). */
+  send(message, transfer = []) {
+    this.worker.postMessage(message, transfer);
   }
 
   /** The game finished cleanly: keep this worker for the page's next browser game. */

@@ -3,7 +3,7 @@
 // (mugkit/runtime/browser_game.py: the same frame driver as the server); this file keeps time,
 // runs ONNX models (onnx.js) and passes messages.
 //
-// Page → worker: {type: "start", boot, record, hold}, {type: "keys", message}, {type: "go"}, {type: "stop"}.
+// Page → worker: {type: "start", boot, record, hold, peer}, {type: "keys", message}, {type: "go"}, {type: "stop"}.
 // Worker → page: {type: "progress", stage, loaded, total},
 //   {type: "loaded", stages, bytes, cached, diverged, warm, games},
 //   {type: "frame", text} (a `frame` message as JSON text), {type: "rows", text} (tagged JSON),
@@ -15,6 +15,11 @@
 // stops animation frames). A machine too slow for the step's fps plays every frame late rather
 // than skipping any: the lateness is in each row (late_ms) and the page shows a notice.
 //
+// Peer mode (`peer`: the game view's `peer` object, a browser game with several humans): the game
+// is mugkit.runtime.peer_game.PeerGame (mugkit.browser.open_peer_game), its clock and packets are
+// in runtime/peer_play.js, which lists the messages peer mode adds. A peer reloaded mid-game
+// (`peer.rejoin`) is not started: it waits for a `rejoin` message with a survivor's package.
+//
 // One worker plays the browser games of a page one after another (runtime/pool.js): Python,
 // mugkit, the study's packages and its ONNX sessions stay loaded, and a later `start` loads only
 // what its step adds (`loaded` then says `warm: true`; `games` counts this worker's games). Each
@@ -25,22 +30,24 @@
 
 import {bootPython, lastLine, LoadError, missingModule, STUDY_DIR, topUpPython} from "./boot.js";
 import {attachModels, loadOrt, prefetch} from "./onnx.js";
+import {flushPackets, flushRecords, gameStats, jsBuffer, pyBytesList, receiver, runPeer} from "./peer_play.js";
 
 const ROWS_EVERY_MS = 250;   // how often played rows go to the page (then to the server)
 
 let python = null;  // {py, have, ort, models, games}: kept from one game to the next
 let state = null;   // the game playing: {py, game, ort, sessions, browserAi, period, stopped, hold, paused}
 
-const post = (message) => self.postMessage(message);
+const post = (message, transfer = []) => self.postMessage(message, transfer);
 
 function fail(stage, reason, pkg = null) {
   post({type: "failed", stage, package: pkg, reason: String(reason)});
 }
 
-async function openGame(py, boot) {
+async function openGame(py, boot, peer = null) {
   try {
-    const {open_game: openGameFn} = py.pyimport("mugkit.browser");
-    return openGameFn(boot.spec, STUDY_DIR);
+    const browser = py.pyimport("mugkit.browser");
+    if (peer) return browser.open_peer_game(boot.spec, STUDY_DIR, JSON.stringify(peer));
+    return browser.open_game(boot.spec, STUDY_DIR);
   } catch (err) {
     const text = String(err?.message ?? err);
     const missing = missingModule(text);
@@ -60,7 +67,7 @@ async function ready(boot) {
   return booted;
 }
 
-async function start({boot, record, hold = false}) {
+async function start({boot, record, hold = false, peer = null}) {
   if (state && !state.stopped) return fail("worker", "a game is still playing in this worker");
   const warm = python !== null;
   let booted;
@@ -73,10 +80,12 @@ async function start({boot, record, hold = false}) {
   python.games += 1;
   try {
     progress.begin("experiment");
-    const game = await openGame(py, boot);
+    const game = await openGame(py, boot, peer);
     const browserAi = py.pyimport("mugkit.runtime.browser_ai");
     let sessions = null;
-    const keys = modelKeys(browserAi, game.driver);
+    // (ONNX policies are not run in peer games yet: a rollback re-simulates frames the model
+    // answers were fetched for one by one.)
+    const keys = peer ? [] : modelKeys(browserAi, game.driver);
     if (keys.length) {
       // A stage only when something opens: a later game's models may all be open already.
       if (keys.some((key) => !python.models.has(key))) progress.begin("models");
@@ -85,18 +94,34 @@ async function start({boot, record, hold = false}) {
       sessions = await attachModels(python.ort, browserAi, game.driver, python.models);
     }
     state = {py, game, ort: python.ort, sessions, browserAi, period: 1000 / game.driver.options.fps, stopped: false,
-      hold: Boolean(hold), paused: Boolean(hold)};
+      hold: Boolean(hold), paused: Boolean(hold), peer: peer ? {receive: receiver(py), rejoin: Boolean(peer.rejoin)} : null};
     progress.begin("resume");
-    await begin(record);
+    if (peer) beginPeer();
+    else await begin(record);
     progress.end();
-    const diverged = game.divergence() ?? null;   // a resumed replay that did not match the record
+    const diverged = peer ? null : game.divergence() ?? null;   // a resumed replay that did not match the record
     post({type: "loaded", stages: progress.stages, bytes: progress.loaded, cached: booted.cached, diverged,
       warm, games: python.games});
   } catch (err) {
     return fail(err.stage || "experiment", err instanceof LoadError ? err.message : lastLine(err?.message ?? err),
       err.package ?? null);
   }
-  if (!state.paused) run();
+  if (!state.paused) play();
+}
+
+/** A peer's game starts at once (frame 0 drawn, the clock held); a rejoining one waits. */
+function beginPeer() {
+  if (!state.peer.rejoin) post({type: "frame", text: state.game.start()});
+}
+
+function play() {
+  if (!state.peer) return run();
+  const s = state;
+  runPeer(s, {post, fail, crashReason, finished: () => {
+    if (state !== s) return;
+    release();
+    post({type: "finished"});
+  }});
 }
 
 /** The keys (hashes of the bytes) of the game's ONNX models. */
@@ -117,11 +142,12 @@ function modelKeys(browserAi, driver) {
 
 /** The game is over: its Python objects go; Python itself stays for the page's next game. */
 function release() {
-  const {game, browserAi} = state;
+  const {game, browserAi, peer} = state;
   state.stopped = true;
   state = null;
   game.destroy();
   browserAi.destroy();
+  peer?.receive.destroy();
 }
 
 /** What the env raised, where the game stood and the line of the experiment's code that raised
@@ -225,8 +251,46 @@ self.onmessage = ({data}) => {
     state.game.key_message(seq, held, down, up, t);
   } else if (data.type === "go" && state?.paused) {
     state.paused = false;
-    run();
+    play();
   } else if (data.type === "stop" && state) {
     state.stopped = true;
+  } else if (state?.peer) {
+    peerMessage(data);
   }
 };
+
+/** Peer mode's messages from the page (runtime/peer_play.js lists them). */
+function peerMessage(data) {
+  const s = state;
+  const {game, py} = s;
+  try {
+    if (data.type === "packet") {
+      if (s.peer.rejoin) return;   // not playing yet: the session resends what it sends
+      s.peer.receive(game, data.from, new Uint8Array(data.data));
+      if (!s.paused) flushPackets(game, post);
+    } else if (data.type === "hidden") {
+      game.set_hidden(Boolean(data.hidden));
+    } else if (data.type === "package_request") {
+      const buffer = jsBuffer(game.rejoin_package(data.for));
+      post({type: "package", for: data.for, data: buffer}, [buffer]);
+    } else if (data.type === "rejoin" && s.peer.rejoin) {
+      s.peer.rejoin = false;
+      const packages = pyBytesList(py, data.data);
+      try {
+        post({type: "frame", text: game.rejoin(packages)});
+      } finally {
+        packages.destroy();
+      }
+      flushPackets(game, post);
+      flushRecords(game, post);
+      s.paused = false;
+      play();
+    } else if (data.type === "drop_peer") {
+      game.drop_peer(data.peer);
+    } else if (data.type === "stats") {
+      post({type: "stats", stats: gameStats(game)});
+    }
+  } catch (err) {
+    fail("game", crashReason(err));
+  }
+}
