@@ -98,9 +98,13 @@ def check_rollback_browser(ctx: CheckContext) -> None:
                  for seed, plan in ctx.scripted_examples()]
     plans = fixed_plans(ctx.step, frames)
     scenarios += [Scenario(i, plans[i % len(plans)], frames, netem) for i, netem in enumerate(NETWORKS)]
+    deepest: list[int] = []
     with _peers(ctx) as browser:
         for scenario in scenarios:
-            _play_and_judge(ctx, browser, scenario)
+            deepest.append(_play_and_judge(ctx, browser, scenario))
+    ctx.notes.append(f"{ctx.step_nodeid}: rollback in Chromium: {len(scenarios)} scenarios, {len(ctx.step.humans)} "
+                     f"pages over WebRTC on loopback, deepest rollback per scenario {deepest} "
+                     f"(max_rollback {ctx.step.options.max_rollback})")
 
 
 def reproduce(ctx: CheckContext, seed: int, plan: KeyPlan, *, frames_run: int, latency_ms: float = 0,
@@ -111,12 +115,15 @@ def reproduce(ctx: CheckContext, seed: int, plan: KeyPlan, *, frames_run: int, l
         _play_and_judge(ctx, browser, Scenario(seed, plan, frames_run, Netem(latency_ms, jitter_ms, loss, network_seed)))
 
 
-def _play_and_judge(ctx: CheckContext, browser: "BrowserPeers", scenario: Scenario) -> None:
+def _play_and_judge(ctx: CheckContext, browser: "BrowserPeers", scenario: Scenario) -> int:
+    """Plays and judges one scenario; returns its deepest rollback."""
     peers = peer_agents(ctx)
     try:
-        judge(ctx, scenario, peers, browser.play(scenario, peers))
+        reports = browser.play(scenario, peers)
+        judge(ctx, scenario, peers, reports)
     except ScenarioFailed as failed:
         raise _failure(ctx, scenario, peers, failed) from None
+    return max((r.get("stats") or {}).get("max_rollback_depth", 0) for r in reports)
 
 
 def _failure(ctx: CheckContext, scenario: Scenario, peers: dict, failed: ScenarioFailed) -> CheckFailure:
