@@ -32,7 +32,8 @@ from .browser import BrowserPython, BrowserUnavailable
 from .inputs import KeyPlan, fixed_plans, plan_to_data
 from .report import CheckFailure, reproduce_snippet
 
-__all__ = ["check_rollback_browser", "reproduce", "BrowserPeers", "Netem", "NETWORKS", "PLAYTHROUGH_NETEM"]
+__all__ = ["check_rollback_browser", "reproduce", "judge", "peer_agents", "BrowserPeers", "Netem", "Scenario",
+           "ScenarioFailed", "NETWORKS", "PLAYTHROUGH_NETEM"]
 
 #: Browser pages need no launch flag but this one for WebRTC on loopback (and a media permission
 #: on each context): ENVIRONMENT.md.
