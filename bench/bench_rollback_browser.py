@@ -36,7 +36,6 @@ import time
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, ROOT)
 
-from mugkit.checks.browser import BrowserPython  # noqa: E402
 from mugkit.checks.inputs import fixed_plans  # noqa: E402
 from mugkit.checks.rollback_browser import BrowserPeers, Netem, Scenario  # noqa: E402
 from mugkit.collect import load_step  # noqa: E402

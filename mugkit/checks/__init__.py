@@ -41,11 +41,17 @@ def applicable(step: Step) -> list[str]:
     names = ["contract", "determinism", "synctest"]
     if any(p is not HUMAN for p in step.players.values()):
         names.append("policy")
-    if step.runtime == "browser" and len(step.humans) >= 2:
-        names.append("rollback")
+    if step.runtime == "browser" and 2 <= len(step.humans) <= _max_peers():
+        names.append("rollback")  # more humans: serve plays the step on the server, without rollback
     if step.runtime == "browser":
         names.append("parity")
     return names
+
+
+def _max_peers() -> int:
+    from ..web.browser.games import MAX_PEERS
+
+    return MAX_PEERS
 
 
 def _function(name: str) -> Callable:

@@ -32,7 +32,8 @@ from .browser import BrowserPython, BrowserUnavailable
 from .inputs import KeyPlan, fixed_plans, plan_to_data
 from .report import CheckFailure, reproduce_snippet
 
-__all__ = ["check_rollback_browser", "reproduce", "BrowserPeers", "Netem", "NETWORKS", "PLAYTHROUGH_NETEM"]
+__all__ = ["check_rollback_browser", "reproduce", "judge", "peer_agents", "BrowserPeers", "Netem", "Scenario",
+           "ScenarioFailed", "NETWORKS", "PLAYTHROUGH_NETEM"]
 
 #: Browser pages need no launch flag but this one for WebRTC on loopback (and a media permission
 #: on each context): ENVIRONMENT.md.
@@ -93,14 +94,24 @@ class Scenario:
 def check_rollback_browser(ctx: CheckContext) -> None:
     """Raises :class:`CheckFailure` when the pages' confirmed histories differ from each other or
     from CPython's run with no network, when a page raised, or when the pages cannot play."""
+    from ..web.browser.games import MAX_PEERS, runs_in_browser
+
+    if not runs_in_browser(ctx.step):  # more humans than peers: serve plays it on the server
+        ctx.notes.append(f"{ctx.step_nodeid}: {len(ctx.step.humans)} humans, more than the {MAX_PEERS} browser peers a "
+                         f"game can have: `mugkit serve` plays it on the server, so no Chromium pages played it")
+        return
     frames = max(ctx.frames, FRAMES)
     scenarios = [Scenario(seed, plan, max(frames, len(plan)), PLAYTHROUGH_NETEM)
                  for seed, plan in ctx.scripted_examples()]
     plans = fixed_plans(ctx.step, frames)
     scenarios += [Scenario(i, plans[i % len(plans)], frames, netem) for i, netem in enumerate(NETWORKS)]
+    deepest: list[int] = []
     with _peers(ctx) as browser:
         for scenario in scenarios:
-            _play_and_judge(ctx, browser, scenario)
+            deepest.append(_play_and_judge(ctx, browser, scenario))
+    ctx.notes.append(f"{ctx.step_nodeid}: rollback in Chromium: {len(scenarios)} scenarios, {len(ctx.step.humans)} "
+                     f"pages over WebRTC on loopback, deepest rollback per scenario {deepest} "
+                     f"(max_rollback {ctx.step.options.max_rollback})")
 
 
 def reproduce(ctx: CheckContext, seed: int, plan: KeyPlan, *, frames_run: int, latency_ms: float = 0,
@@ -111,13 +122,15 @@ def reproduce(ctx: CheckContext, seed: int, plan: KeyPlan, *, frames_run: int, l
         _play_and_judge(ctx, browser, Scenario(seed, plan, frames_run, Netem(latency_ms, jitter_ms, loss, network_seed)))
 
 
-def _play_and_judge(ctx: CheckContext, browser: "BrowserPeers", scenario: Scenario) -> None:
+def _play_and_judge(ctx: CheckContext, browser: "BrowserPeers", scenario: Scenario) -> int:
+    """Plays and judges one scenario; returns its deepest rollback."""
     peers = peer_agents(ctx)
-    reports = browser.play(scenario, peers)
     try:
+        reports = browser.play(scenario, peers)
         judge(ctx, scenario, peers, reports)
     except ScenarioFailed as failed:
         raise _failure(ctx, scenario, peers, failed) from None
+    return max((r.get("stats") or {}).get("max_rollback_depth", 0) for r in reports)
 
 
 def _failure(ctx: CheckContext, scenario: Scenario, peers: dict, failed: ScenarioFailed) -> CheckFailure:
@@ -269,9 +282,11 @@ class BrowserPeers(BrowserPython):
         return [page.evaluate("() => window.mugkitRollback.finish()") for page in self.pages]
 
     def _fps(self) -> float:
-        from ..collect import load_step
+        if not hasattr(self, "_step_fps"):
+            from ..collect import load_step
 
-        return float(load_step(self.node, self.rootdir)[1].options.fps)
+            self._step_fps = float(load_step(self.node, self.rootdir)[1].options.fps)
+        return self._step_fps
 
     def _shuttle(self, handles: list) -> None:
         """Carries every page's queued signals to their pages."""

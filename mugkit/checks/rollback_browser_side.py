@@ -26,17 +26,17 @@ class Peer:
     Args:
         request_json: ``{"seed", "me", "peers": {handle: agent}, "host", "keys" (plan data), "frames",
             "game"}``: ``frames`` confirmed frames of this peer's human make it done.
+        loaded: ``(experiment, step)``; default: what :func:`~mugkit.checks.browser_side.load` loaded
+            (CPython tests pass their own).
     """
 
-    def __init__(self, request_json: str):
-        from ..runtime.frames import KeyState  # noqa: F401  (fails early if the runtime is incomplete)
+    def __init__(self, request_json: str, loaded: tuple | None = None):
         from ..runtime.peer_game import PeerGame
-        from ..runtime.values import to_json  # noqa: F401
         from .inputs import plan_from_data
         from .play import make_game
 
         request = json.loads(request_json)
-        experiment, step = _LOADED["step"]
+        experiment, step = loaded or _LOADED["step"]
         self.me = request["me"]
         self.agent = request["peers"][self.me]
         self.plan = plan_from_data(request["keys"])

@@ -7,6 +7,7 @@ on 127.0.0.1 with throwaway configuration, speaking the TURN REST API (``use-aut
 
 import os
 import secrets
+import shutil
 import socket
 import struct
 import subprocess
@@ -117,6 +118,7 @@ class Coturn:
 
     def __exit__(self, *exc) -> None:
         self.stop()
+        shutil.rmtree(self.folder, ignore_errors=True)
 
 
 @pytest.fixture(scope="module")

@@ -7,6 +7,7 @@ import time
 import pytest
 
 from coturn import coturn  # noqa: F401  (a fixture)
+from mugkit.web import ice
 from mugkit.web.ice import IceSettings
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
@@ -82,12 +83,17 @@ def open_peer(browser):
 
 
 def relay_only(settings, participant):
-    config = settings.config(participant)
+    """``ice_config(participant)`` as the server answers it with ``settings`` configured."""
+    ice.configure(settings)
+    try:
+        config = ice.ice_config(participant)
+    finally:
+        ice.configure(IceSettings())
     assert config["iceTransportPolicy"] == "relay"
     return config
 
 
-def test_data_channel_through_coturn_with_short_lived_credentials(webrtc_browser, coturn):  # noqa: F811
+def test_data_channel_through_coturn_with_short_lived_credentials(webrtc_browser, coturn):  # noqa: F811 - the fixture
     settings = IceSettings.build(turn_urls=[coturn.url], turn_secret=coturn.secret, turn_ttl=600, turn_only=True)
     (ca, a), (cb, b) = open_peer(webrtc_browser), open_peer(webrtc_browser)
     try:

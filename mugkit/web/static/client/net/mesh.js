@@ -10,8 +10,9 @@
 // takes relayed packets in. Received packets from either path go to `onPacket(from, bytes)`.
 //
 // Network faults are injected on send (DevTools emulation does not touch data channels):
-// `netem = {latency_ms, jitter_ms, loss, seed}`; tests set `window.MUGKIT_NETEM` before the page
-// loads (see `netemFromPage`). `loopbackOnly` drops every ICE candidate not on 127.0.0.1 / ::1
+// `netem = {latency_ms, jitter_ms, loss, seed, block_direct}`; tests set `window.MUGKIT_NETEM`
+// before the page loads (see `netemFromPage`). `block_direct`: a network where no data channel
+// opens (as some firewalls do): every packet goes through the relay, as with `relay: "force"`. `loopbackOnly` drops every ICE candidate not on 127.0.0.1 / ::1
 // (tests on one machine).
 //
 // Each connection has a generation id, chosen by its offerer: a peer that rebuilds a connection
@@ -33,7 +34,7 @@ export function netemFromPage(scope = globalThis) {
   const n = scope.MUGKIT_NETEM;
   if (!n || typeof n !== "object") return null;
   return {latency_ms: Number(n.latency_ms) || 0, jitter_ms: Number(n.jitter_ms) || 0, loss: Number(n.loss) || 0,
-    seed: n.seed ?? null, loopback_only: Boolean(n.loopback_only)};
+    seed: n.seed ?? null, loopback_only: Boolean(n.loopback_only), block_direct: Boolean(n.block_direct)};
 }
 
 /** A small seeded generator (mulberry32), so an injected fault pattern can be repeated. */
@@ -109,7 +110,7 @@ export class Mesh {
     onPacket, onChange = () => {}, netem = null, loopbackOnly = false}) {
     this.me = me;
     this.ice = {iceServers: ice.iceServers || [], iceTransportPolicy: ice.iceTransportPolicy || "all"};
-    this.forceRelay = relay === "force";
+    this.forceRelay = relay === "force" || Boolean(netem?.block_direct);
     this.openTimeoutMs = openTimeoutMs;
     this.sendSignal = sendSignal;
     this.sendRelay = sendRelay;
