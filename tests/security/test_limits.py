@@ -228,6 +228,7 @@ def bombs() -> dict[str, str]:
     }
 
 
+@pytest.mark.alone  # asserts a frame gap: the rest of the suite must not share the cores meanwhile
 def test_bombs_are_refused_within_a_memory_bound_while_a_30fps_game_plays_on(server):
     """Each bomb gets an error naming the limit; the server's peak memory grows by less than
     MEMORY_BOUND_MB; an honest 30 fps game on the same server keeps its p99 frame gap under two
