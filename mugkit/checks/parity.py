@@ -92,15 +92,16 @@ def example(ctx: CheckContext, browser: BrowserPython, seed: int, plan: KeyPlan)
         raise Found(seed, plan, frame=at)
 
 
-class _Browser:
-    """:class:`BrowserPython` for one check, failing the check when the browser or the step does
-    not load (with the reason) instead of raising the runner's own errors."""
+class OpenBrowser:
+    """A :class:`BrowserPython` (or subclass) for one check, failing the check when the browser or
+    the step does not load (with the reason) instead of raising the runner's own errors."""
 
-    def __init__(self, ctx: CheckContext):
+    def __init__(self, ctx: CheckContext, browser: BrowserPython | None = None, purpose: str = "run the step in"):
         self.ctx = ctx
-        self.browser = BrowserPython(str(ctx.step_nodeid), ctx.rootdir)
+        self.browser = browser if browser is not None else BrowserPython(str(ctx.step_nodeid), ctx.rootdir)
+        self.purpose = purpose
 
-    def __enter__(self) -> BrowserPython:
+    def __enter__(self) -> Any:
         from ..web.browser.assets import RuntimeAssetError
         from ..web.browser.wheels import WheelError
 
@@ -108,7 +109,7 @@ class _Browser:
             loaded = self.browser.start()
         except BrowserUnavailable as exc:
             self.browser.close()
-            raise CheckFailure(self.ctx.nodeid, f"no browser to run the step in: {exc}") from None
+            raise CheckFailure(self.ctx.nodeid, f"no browser to {self.purpose}: {exc}") from None
         except (RuntimeAssetError, WheelError) as exc:
             self.browser.close()
             raise CheckFailure(self.ctx.nodeid, f"the browser runtime cannot be served: {exc}") from None
@@ -121,8 +122,8 @@ class _Browser:
         self.browser.close()
 
 
-def _browser(ctx: CheckContext) -> _Browser:
-    return _Browser(ctx)
+def _browser(ctx: CheckContext) -> OpenBrowser:
+    return OpenBrowser(ctx)
 
 
 # -- the report ----------------------------------------------------------------------------------

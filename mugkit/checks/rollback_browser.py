@@ -29,6 +29,7 @@ from typing import Any
 
 from .base import CheckContext
 from .browser import BrowserPython, BrowserUnavailable
+from .parity import OpenBrowser
 from .inputs import KeyPlan, fixed_plans, plan_to_data
 from .report import CheckFailure, reproduce_snippet
 
@@ -149,41 +150,11 @@ def peer_agents(ctx: CheckContext) -> dict:
     return {f"h{i}": agent for i, agent in enumerate(agents) if agent in ctx.step.humans}
 
 
-def _peers(ctx: CheckContext) -> "_OpenPeers":
-    return _OpenPeers(ctx)
-
-
-class _OpenPeers:
+def _peers(ctx: CheckContext) -> OpenBrowser:
     """:class:`BrowserPeers` for one check, failing the check (with the reason) when Chromium or
     the step does not load."""
-
-    def __init__(self, ctx: CheckContext):
-        self.ctx = ctx
-        self.browser = BrowserPeers(str(ctx.step_nodeid), ctx.rootdir, len(ctx.step.humans))
-
-    def __enter__(self) -> "BrowserPeers":
-        from ..web.browser.assets import RuntimeAssetError
-        from ..web.browser.wheels import WheelError
-        from .parity import load_failure
-
-        try:
-            loaded = self.browser.start()
-        except BrowserUnavailable as exc:
-            self.browser.close()
-            raise CheckFailure(self.ctx.nodeid, f"no browser to run the peers in: {exc}") from None
-        except (RuntimeAssetError, WheelError) as exc:
-            self.browser.close()
-            raise CheckFailure(self.ctx.nodeid, f"the browser runtime cannot be served: {exc}") from None
-        if not loaded.get("ok"):
-            self.browser.close()
-            raise load_failure(self.ctx, loaded["error"])
-        return self.browser
-
-    def __exit__(self, *exc: Any) -> None:
-        self.browser.close()
-
-
-# -- the pages ----------------------------------------------------------------------------------
+    return OpenBrowser(ctx, BrowserPeers(str(ctx.step_nodeid), ctx.rootdir, len(ctx.step.humans)),
+                       "run the peers in")
 
 
 class BrowserPeers(BrowserPython):

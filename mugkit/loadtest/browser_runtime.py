@@ -118,19 +118,27 @@ class BrowserRuntime(Player):
             # As the browser's worker: absolute deadlines; after a long stall, count again from now.
             deadline = deadline + period if late < 5 * period else loop.time() + period
             self._press(game)
-            played = game.tick(time.time(), max(0.0, late * 1000.0)) is not None
-            # A turn-based game waits: the plan moves on anyway, so a press the action mask
-            # forbids (or a plan span of no key) is followed by another, as the server game's
-            # Turns bot does, instead of the same press for ever.
-            if played or game.driver.turn_based:
-                self.tick_index += 1
-            if played:
-                self.untried.played()
-                self.progress()
+            await self._tick(game, max(0.0, late * 1000.0))
             if loop.time() - rows_at >= ROWS_EVERY:
                 rows_at = loop.time()
                 self._check_sender()
                 self._queue(game.take_rows())
+                await self._between_batches(game)
+
+    async def _tick(self, game: Any, late_ms: float) -> None:
+        """Plays one frame, as the worker does."""
+        played = game.tick(time.time(), late_ms) is not None
+        # A turn-based game waits: the plan moves on anyway, so a press the action mask
+        # forbids (or a plan span of no key) is followed by another, as the server game's
+        # Turns bot does, instead of the same press for ever.
+        if played or game.driver.turn_based:
+            self.tick_index += 1
+        if played:
+            self.untried.played()
+            self.progress()
+
+    async def _between_batches(self, game: Any) -> None:
+        """What else the page sends with each batch of rows (nothing here)."""
 
     def _press(self, game: Any) -> None:
         """What the page would pass to the worker: held keys on change (a press on a turn)."""

@@ -118,27 +118,16 @@ class PeerRuntime(BrowserRuntime):
         game.tick(time.monotonic() * 1000.0, time.time(), 0.0)
         await self._flush(game)
 
-    async def _play(self, game: Any) -> None:
-        loop = asyncio.get_running_loop()
-        period = 1.0 / float(self.view.get("fps") or 30)
-        deadline = loop.time() + period
-        rows_at = loop.time()
-        while not game.finished:
-            await asyncio.sleep(max(0.0, deadline - loop.time()))
-            late = loop.time() - deadline
-            deadline = deadline + period if late < 5 * period else loop.time() + period
-            self._press(game)
-            if game.tick(time.monotonic() * 1000.0, time.time(), max(0.0, late * 1000.0)) is not None:
-                self.tick_index += 1
-                self.progress()
-            await self._flush(game)
-            if loop.time() - rows_at >= 0.25:
-                rows_at = loop.time()
-                self._check_sender()
-                self._queue(game.take_rows())
-                events = game.take_events()
-                if events is not None:
-                    await self._acked("peer_event", {"game": self.game, "events": json.loads(events)})
+    async def _tick(self, game: Any, late_ms: float) -> None:
+        if game.tick(time.monotonic() * 1000.0, time.time(), late_ms) is not None:
+            self.tick_index += 1
+            self.progress()
+        await self._flush(game)
+
+    async def _between_batches(self, game: Any) -> None:
+        events = game.take_events()
+        if events is not None:
+            await self._acked("peer_event", {"game": self.game, "events": json.loads(events)})
 
     async def _flush(self, game: Any) -> None:
         """Sends the session's packets through the server."""
