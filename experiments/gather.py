@@ -10,9 +10,10 @@ together: ``small_gems`` and ``big_gems`` in ``info``, positions in the observat
 whether the two runtimes feel different to participants (the survey asks which round felt more
 responsive; the step order is stored per participant).
 
-Until browser multiplayer is built, a browser step with two humans runs on the server, so today
-both rounds run on the server and the comparison is not yet one (``mugkit serve`` says so before
-it opens). For a between-runtime comparison now, see ``responsiveness.py``: one human per game.
+The browser round runs one rollback peer in each participant's browser; the peers exchange
+their inputs over WebRTC data channels, or through the server when a channel does not open
+(``mugkit serve`` says where each step runs before it opens). ``responsiveness.py`` compares the
+runtimes with one human per game.
 """
 
 import mugkit as mk

@@ -71,8 +71,8 @@ def test_serve_says_where_each_game_runs_and_warns_of_a_confounded_comparison(tm
     finally:
         served.stop()
     assert "tests/preflight/_compare.py::on_server: server (runtime='server')" in out
-    assert ("tests/preflight/_compare.py::in_browser: server (runtime='browser' asked, but two humans: browser "
-            "multiplayer is not available yet, so it runs on the server)") in out
+    assert ("tests/preflight/_compare.py::in_browser: server (runtime='browser' asked, but 5 humans: a browser "
+            "game has at most four, so it runs on the server)") in out
     assert ("warning: tests/preflight/_compare.py: mk.counterbalance(on_server, in_browser) compares "
             "runtime='server' with runtime='browser', but all of them run on the server (in_browser: see above), "
             "so its conditions do not differ by runtime: the comparison is confounded") in out
@@ -86,6 +86,7 @@ def test_the_examples_pass_preflight(tmp_path):
         text = "".join(served.output)
         assert "pre-flight passed:" in text and "checks passed" in text
         assert "experiments/catch.py::catch: browser (runtime='browser', one human" in text
+        assert "experiments/gather.py::round_in_browser: browser (runtime='browser', two humans" in text
     finally:
         served.stop()
 

@@ -62,3 +62,14 @@ def test_rollback_peers_confirm_the_same_history(both):
     pyodide, cpython = both
     assert min(cpython["netcode"]["rollbacks"]) > 0  # the network really made them predict
     assert pyodide["netcode"] == cpython["netcode"]
+
+
+def test_peer_games_agree_in_pyodide_as_in_cpython(both):
+    """A browser peer's whole game (PeerGame, with a reload and rejoin mid-game) stores the same
+    checksums in Pyodide as in CPython, and both peers agree on them."""
+    pyodide, cpython = both
+    stored = cpython["peer_game"]["checksums"]
+    assert cpython["peer_game"]["rollbacks"] > 0 and len(stored) > 15
+    assert sum(len(by) == 2 for by in stored.values()) > 10
+    assert all(len(set(by.values())) == 1 for by in stored.values())
+    assert pyodide["peer_game"] == cpython["peer_game"]

@@ -109,8 +109,8 @@ def step_bundle(node: str, rootdir: str, assets: Any) -> Any:
     """The :class:`~mugkit.web.browser.wheels.BrowserBundle` ``serve`` builds for the step ``node``
     (:func:`mugkit.web.browser.boot.prepare_browser_runtime`: the same wheels, byte for byte).
 
-    ``serve`` keeps steps with two or more humans on the server until browser multiplayer comes
-    and builds no bundle for them; their browser peers will install the same wheels, so they are
+    Steps with two to four humans are played by one peer in each browser, which install the
+    same wheels; a step with more runs on the server and gets no bundle from ``serve``, so it is
     built here the same way."""
     from ..collect import load_step
     from ..web.browser.boot import build_bundle

@@ -1,5 +1,7 @@
 """``rollback``: for browser steps with two or more humans, peers over a simulated network
-(latency, jitter, loss, reordering) confirm frame by frame the history of a run with no network.
+(latency, jitter, loss, reordering) confirm frame by frame the history of a run with no network;
+then the same in Chromium (:mod:`mugkit.checks.rollback_browser`): one headless page per human,
+each running its peer in Pyodide, connected by WebRTC data channels on loopback.
 
 Hypothesis draws the network, the input delay (0 to the step's), the game seed and the keys the
 humans hold (a :class:`~mugkit.checks.inputs.KeyPlan`); each human's peer maps its keys to actions
@@ -83,12 +85,23 @@ def check_rollback(ctx: CheckContext) -> None:
     except RollbackMismatch:
         plan, scenario = failing  # the last failing example is the shrunk one
         raise report(ctx, plan, scenario, shrunk=True) from None
+    # Only once the simulated network passes: its failures shrink, the browser's cannot.
+    from .rollback_browser import check_rollback_browser
+
+    check_rollback_browser(ctx)
 
 
 def reproduce(ctx: CheckContext, seed: int, plan: KeyPlan, *, frames_run: int, latency_ms: float = 0,
               jitter_ms: float = 0, loss: float = 0, reorder: float = 0, network_seed: int = 0,
-              input_delay: int = 0) -> None:
-    """Runs one scenario again; raises its :class:`CheckFailure` if it still fails."""
+              input_delay: int = 0, browser: bool = False) -> None:
+    """Runs one scenario again (``browser``: in Chromium pages, see
+    :func:`mugkit.checks.rollback_browser.reproduce`); raises its :class:`CheckFailure` if it still fails."""
+    if browser:
+        from . import rollback_browser
+
+        rollback_browser.reproduce(ctx, seed, plan, frames_run=frames_run, latency_ms=latency_ms,
+                                   jitter_ms=jitter_ms, loss=loss, network_seed=network_seed)
+        return
     scenario = Scenario(seed, frames_run, Link(latency_ms, jitter_ms, loss, reorder), network_seed, input_delay,
                         ctx.step.options.max_rollback)
     try:

@@ -91,6 +91,8 @@ class InputQueues:
             self._inputs[h] = dict(by_frame)
             self._pruned[h] = min(by_frame, default=frame)
         for h in range(len(self._inputs)):
+            if frame > 0:  # predictions repeat the input of the last frame known
+                self._inputs[h].setdefault(frame - 1, self.default_action)
             self.last_confirmed[h] = frame - 1
             while self.last_confirmed[h] + 1 in self._inputs[h]:
                 self.last_confirmed[h] += 1
@@ -100,6 +102,10 @@ class InputQueues:
             for f in range(self.last_confirmed[h] + 1, self.local_next):
                 self._inputs[h][f] = self.default_action
             self.last_confirmed[h] = self.local_next - 1
+
+    def oldest_local(self) -> int:
+        """The first frame whose local inputs are still held (older ones were pruned)."""
+        return min((self._pruned[h] for h in self.local_handles), default=0)
 
     def held(self, after: int) -> dict:
         """Every input held for frames after ``after``, by handle then frame."""

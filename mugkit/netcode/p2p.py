@@ -351,12 +351,26 @@ class P2PSession:
         """The last frame up to which every input of ``handle`` is held here."""
         return self._inputs.last_confirmed[handle]
 
-    def resume_at(self, frame: int, inputs: dict, acked: dict) -> None:
+    def restarted(self, addr: Hashable) -> None:
+        """Peer ``addr`` restarted with a new session (a page reloaded and rejoined from what the
+        peers held): every local input still held is sent to it again, whatever the earlier
+        session acknowledged.
+
+        Raises:
+            InvalidRequest: ``addr`` is not a peer of this session.
+        """
+        p = self._peers.get(addr)
+        if p is None:
+            raise InvalidRequest(f"restarted({addr!r}): not a peer of this session (peers: {list(self._peers)})")
+        p.acked = min(p.acked, self._inputs.oldest_local() - 1)
+
+    def resume_at(self, frame: int, inputs: dict, acked: dict, gone: dict | None = None) -> None:
         """Starts this new session at ``frame`` of a running game (a peer that reloaded and
         rejoins): the game was re-simulated up to ``frame`` and the caller's runner stands there.
         ``inputs``: ``{handle: {frame: action}}`` known from the game so far (the local player's
         from its earlier life, as the others hold them; all players' from ``frame`` on);
-        ``acked``: per peer, the last frame of the local inputs it holds.
+        ``acked``: per peer, the last frame of the local inputs it holds; ``gone``: per peer
+        the others dropped, the frame from which its inputs are the default action.
 
         Raises:
             InvalidRequest: the session already ran, or ``frame`` is negative.
@@ -374,6 +388,10 @@ class P2PSession:
         for p in self._peers.values():
             p.acked = min(int(acked.get(p.addr, frame - 1)), self._inputs.local_next - 1)
             p.reports = {h: frame - 1 for h in self._owner if h not in p.handles}
+        for addr, at in (gone or {}).items():
+            if addr in self._peers:
+                self._disconnect(self._peers[addr], int(at))
+        self._inputs.first_incorrect = None  # frames before `frame` were simulated with the final inputs
 
     # -- confirmation ----------------------------------------------------------------------
 

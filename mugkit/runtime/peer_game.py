@@ -29,15 +29,14 @@ from __future__ import annotations
 
 import json
 import zlib
-from dataclasses import replace
 from typing import Any, Hashable, Mapping
 
 from ..netcode import codec
-from ..netcode.builder import CHECKSUM_INTERVAL, SessionBuilder
+from ..netcode.builder import CHECKSUM_INTERVAL, MAX_PLAYERS, SessionBuilder
 from ..netcode.events import (DesyncDetected, Disconnected, NetworkInterrupted, NetworkResumed,
                               WaitingForInputs)
 from ..netcode.game import GameRunner
-from ..netcode.messages import MAX_PACKET_BYTES
+from ..netcode.messages import MAGIC, MAX_PACKET_BYTES
 from ..netcode.peer_loop import PeerLoop
 from .ai import ai_input
 from .browser_game import KeyMessage, row_dict
@@ -52,7 +51,10 @@ REJOIN_GRACE_MS = 20_000  #: silence before a peer is dropped (its page may relo
 PACKAGE_MARGIN = 300      #: a rejoin package reaches back this many confirmed frames, at least to its episode's start
 FINISH_LINGER = 15        #: ticks played on after the last frame is confirmed everywhere, to carry the last acks
 POSITIONS_KEPT = 4096     #: session frame -> (episode, frame) kept for naming frames in events
+INBOX_KEPT = 2048          #: packets kept for a game not started yet (more are dropped)
 TAG_BYTES = 4             #: every packet starts with a tag of the game id: a packet of another game is dropped
+HEADER_BYTES = TAG_BYTES + 1  #: then the sender's life: 0, one more each time it rejoined (late packets of a
+                              #: life before are dropped: they could hold inputs its new life replaced)
 PACKAGE_MAGIC = b"MKRJ"
 PACKAGE_VERSION = 1
 
@@ -67,11 +69,12 @@ class _Mailbox:
 
     def __init__(self, tag: bytes):
         self.tag = tag
+        self.header = tag + b"\x00"
         self.inbox: list = []
         self.outbox: list = []
 
     def send_to(self, peer: Hashable, data: bytes) -> None:
-        self.outbox.append([peer, self.tag + data])
+        self.outbox.append([peer, self.header + data])
 
     def receive_all(self) -> list:
         out, self.inbox = self.inbox, []
@@ -84,7 +87,7 @@ def _handles(me: str, peers: Mapping[str, Any], host: str, agents: tuple) -> dic
     handles = {}
     for addr, agent in peers.items():
         h = int(addr[1:]) if isinstance(addr, str) and addr[:1] == "h" and addr[1:].isdigit() else None
-        if h is None or h >= len(agents):
+        if h is None or h >= len(agents) or addr != f"h{h}":
             problems.append(f"peer {addr!r}: expected 'h0'..'h{len(agents) - 1}' (the agent's index)")
         elif agents[h] != agent:
             problems.append(f"peer {addr!r} plays {agent!r}, but agent {h} of the game is {agents[h]!r}")
@@ -96,6 +99,9 @@ def _handles(me: str, peers: Mapping[str, Any], host: str, agents: tuple) -> dic
         problems.append(f"host={host!r} is not one of the peers {sorted(peers)}")
     elif handles and host != min(handles, key=handles.get):
         problems.append(f"host={host!r}: the host is the peer with the lowest handle")
+    if len(agents) > MAX_PLAYERS:
+        problems.append(f"the game has {len(agents)} agents ({list(agents)}): a rollback game has at most "
+                        f"{MAX_PLAYERS} players, humans and AIs together")
     if len(peers) < 2:
         problems.append(f"peers={dict(peers)!r}: a game with several humans has at least two")
     if problems:
@@ -148,17 +154,21 @@ class PeerGame:
         self._runner: GameRunner | None = None
         self._pending: tuple | None = None       # (keys, filled) of the human's input being given
         self._sampled: dict[int, tuple] = {}      # session frame -> (keys, filled, t_client, late_ms)
-        self._log: dict[int, tuple] = {}          # session frame -> confirmed actions by handle
+        self._log: dict[int, tuple] = {}          # session frame -> confirmed actions by handle, in a row
+        self._log_first = 0                       # the log's first frame
         self._episode_starts: dict[int, int] = {0: -1}  # episode -> session frame that reset into it
         self._positions: dict[int, tuple] = {}    # session frame -> (episode, frame) it produced
         self._rows: list = []
         self._checksums: list = []
         self._events: list = []
         self._desynced: set = set()
+        self._gone_reported: dict = {}            # dropped peer -> the frame last reported
         self._final_frame: int | None = None     # the session frame that finished the game
         self._linger = FINISH_LINGER
         self._shown: tuple | None = None
         self.packets_foreign = 0
+        self.life = 0                             # how many times this peer rejoined
+        self._lives = {addr: 0 for addr in self.handles}  # the life each peer's packets have (at least)
 
     # -- starting --------------------------------------------------------------------------
 
@@ -189,9 +199,23 @@ class PeerGame:
 
     def _begin(self, session: Any) -> None:
         self._session = session
-        inputs = {h: ai_input(lambda: self.driver, self.agents[h], self.seed) for h in self.local_handles[1:]}
+        inputs = {h: self._ai_input(h) for h in self.local_handles[1:]}
         inputs[self.local_handles[0]] = self._human_input
         self._loop = PeerLoop(session, self._runner, inputs)
+
+    def _ai_input(self, h: int) -> Any:
+        """AI handle ``h``'s input on the host: asked once per frame it applies to (a tick whose
+        frame stalls gives the same answer next tick, instead of asking the driver twice)."""
+        source = ai_input(lambda: self.driver, self.agents[h], self.seed)
+        asked: list = [None, None]  # [frame the answer applies to, answer]
+
+        def act(i: int, frame: Any) -> Any:
+            at = self._session.next_local_frame
+            if asked[0] != at:
+                asked[:] = [at, source(i, frame)]
+            return asked[1]
+
+        return act
 
     # -- the network -----------------------------------------------------------------------
 
@@ -201,12 +225,22 @@ class PeerGame:
         drops malformed ones itself."""
         if isinstance(data, (bytearray, memoryview)):
             data = bytes(data)
-        ok = (isinstance(data, bytes) and sender in self.handles and sender != self.me
-              and len(data) <= MAX_PACKET_BYTES + TAG_BYTES and data[:TAG_BYTES] == self._mail.tag)
-        if not ok:
+        ok = (isinstance(data, bytes) and isinstance(sender, str) and sender in self.handles and sender != self.me
+              and HEADER_BYTES <= len(data) <= MAX_PACKET_BYTES + HEADER_BYTES and data[:TAG_BYTES] == self._mail.tag)
+        if not ok or not self._life_ok(sender, data) or (self._session is None and len(self._mail.inbox) >= INBOX_KEPT):
             self.packets_foreign += 1
             return
-        self._mail.inbox.append((sender, data[TAG_BYTES:]))
+        if data[TAG_BYTES] > self._lives[sender]:  # the first packet of its new life
+            self._lives[sender] = data[TAG_BYTES]
+            if self._session is not None:
+                self._session.restarted(sender)
+        self._mail.inbox.append((sender, data[HEADER_BYTES:]))
+
+    def _life_ok(self, sender: str, data: bytes) -> bool:
+        """The sender's life is the one expected, or a new one that looks like a real packet (a
+        stray byte must not silence a peer)."""
+        life, expected = data[TAG_BYTES], self._lives[sender]
+        return life == expected or (expected < life <= expected + 3 and data[HEADER_BYTES:HEADER_BYTES + 2] == MAGIC)
 
     def take_packets(self) -> list:
         """``[[peer, bytes], …]``: the packets to send now (after :meth:`tick` or :meth:`receive`)."""
@@ -317,8 +351,9 @@ class PeerGame:
             for f in sorted(self._positions)[:len(self._positions) - POSITIONS_KEPT]:
                 del self._positions[f]
         start = self._package_start()[1]
-        for f in [f for f in self._log if f <= start]:
-            del self._log[f]
+        while self._log_first <= start:  # confirmed inputs no package will reach back to
+            self._log.pop(self._log_first, None)
+            self._log_first += 1
 
     def take_rows(self) -> str | None:
         """The confirmed rows and checksums since the last call, as tagged JSON
@@ -343,20 +378,26 @@ class PeerGame:
                 self._events.append({"kind": "desync", "episode": episode, "frame": frame, "ours": e.local_checksum,
                                      "theirs": e.remote_checksum, "peer": e.peer, "session_frame": e.frame - 1})
             elif isinstance(e, Disconnected):
-                self._events.append({"kind": "disconnected", "peer": e.peer, "frame": e.frame,
-                                     "position": list(self._positions.get(e.frame - 1, ())) or None})
+                self._gone_reported[e.peer] = None
             elif isinstance(e, NetworkInterrupted):
                 self._events.append({"kind": "interrupted", "peer": e.peer})
             elif isinstance(e, NetworkResumed):
                 self._events.append({"kind": "resumed", "peer": e.peer})
             elif isinstance(e, WaitingForInputs):
                 self._events.append({"kind": "waiting", "peers": self._session.waiting_on()})
+        for peer, reported in self._gone_reported.items():
+            frame = self._session.disconnect_frame(self.handles[peer])
+            if frame != reported:  # new, or moved earlier: the survivors settle on the lowest frame
+                self._gone_reported[peer] = frame
+                self._events.append({"kind": "disconnected", "peer": peer, "frame": frame,
+                                     "position": list(self._positions.get(frame - 1, ())) or None})
 
     def take_events(self) -> str | None:
         """The events since the last call, as a JSON list, or None: ``{"kind": "desync",
         "episode", "frame", "ours", "theirs", "peer", "session_frame"}`` (the first confirmed
         state whose checksums differ, once per peer), ``{"kind": "disconnected", "peer", "frame",
-        "position"}`` (its inputs are the default action from session frame ``frame``),
+        "position"}`` (its inputs are the default action from session frame ``frame``; a later
+        event for the same peer moves that frame earlier, as the survivors settle on the lowest),
         ``{"kind": "interrupted", "peer"}``, ``{"kind": "resumed", "peer"}``, ``{"kind":
         "waiting", "peers": [...]}`` (the game stalls for these peers)."""
         if not self._events:
@@ -412,7 +453,7 @@ class PeerGame:
     def _package_start(self) -> tuple[int, int]:
         """``(episode, session frame that reset into it)`` where a rejoin package starts: the
         start of the episode :data:`PACKAGE_MARGIN` confirmed frames back."""
-        target = max(self._log, default=-1) - PACKAGE_MARGIN
+        target = self._log_first + len(self._log) - 1 - PACKAGE_MARGIN  # the log holds frames in a row
         return max(((e, f) for e, f in self._episode_starts.items() if f <= max(target, -1)), key=lambda x: x[1])
 
     def _peer_handles(self, peer: str) -> list[int]:
@@ -429,25 +470,38 @@ class PeerGame:
             raise PeerGameError(f"rejoin_package({peer!r}): not another peer of this game ({sorted(self.handles)})")
         if self._session is None:
             raise PeerGameError("rejoin_package() before start() (or rejoin())")
+        gone = self._gone()
+        if peer in gone:
+            raise PeerGameError(f"rejoin_package({peer!r}): that peer was dropped at frame {gone[peer]}; a dropped "
+                                "peer cannot rejoin (its player plays the default action)")
+        self._lives[peer] += 1  # nothing more from its earlier life: this package is final
         episode, reset = self._package_start()
-        last = max(self._log, default=reset)
+        last = self._log_first + len(self._log) - 1
         payload = {"v": PACKAGE_VERSION, "game": str(self.game_id), "from": self.me, "for": peer, "episode": episode,
                    "start": reset + 1, "confirmed": tuple(self._log[f] for f in range(reset + 1, last + 1)),
                    "held": self._session.held_inputs(last),
-                   "holds": min(self._session.held_upto(h) for h in self._peer_handles(peer))}
+                   "holds": min(self._session.held_upto(h) for h in self._peer_handles(peer)), "gone": gone,
+                   "lives": {**self._lives, self.me: self.life}}
         return PACKAGE_MAGIC + codec.encode(payload)
+
+    def _gone(self) -> dict:
+        """``{peer: frame}``: the peers dropped, and the frame from which their inputs are the default."""
+        return {addr: self._session.disconnect_frame(h) for addr, h in self.handles.items()
+                if addr != self.me and self._session.disconnect_frame(h) is not None}
 
     def rejoin(self, package: Any) -> str:
         """Rejoins the running game after a reload (this PeerGame was made with ``rejoin=True``
-        and not started) from the survivors' :meth:`rejoin_package` (one package, or a list of
-        one per survivor: their inputs are merged). Re-simulates the game from the package's
-        episode start (recording its rows again: ``keys`` None, ``predicted`` None; the server
-        keeps the copies it has), starts a session at the first frame whose inputs are not all
-        known, and returns the ``frame`` message (JSON) of where the game stands.
+        and not started) from the survivors' :meth:`rejoin_package`: a list of one per peer
+        still in the game (with two players, the one package may be passed alone); their inputs
+        are merged. Re-simulates the game from the package's episode start (recording its rows
+        again: ``keys`` None, ``predicted`` None; the server keeps the copies it has), starts a
+        session at the first frame whose inputs are not all known, and returns the ``frame``
+        message (JSON) of where the game stands.
 
         Raises:
-            PeerGameError: not made to rejoin, already running, or a package that is not one
-                (wrong game, meant for another peer, malformed): the message says which.
+            PeerGameError: not made to rejoin, already running, a peer's package missing, or a
+                package that is not one (wrong game, meant for another peer, malformed): the
+                message says which.
         """
         if not self.rejoining or self._session is not None:
             raise PeerGameError("rejoin(): make the PeerGame with rejoin=True and do not start() it")
@@ -455,6 +509,7 @@ class PeerGame:
         if not packages:
             raise PeerGameError("rejoin(): no package: pass the package of at least one survivor")
         got = [self._read_package(p) for p in packages]
+        self._check_complete(got)
         base = min(got, key=lambda p: p["start"])
         known = self._known_inputs(got)
         start = end = base["start"]
@@ -462,14 +517,40 @@ class PeerGame:
             end += 1
         self._runner = GameRunner(self.driver, agents=self.agents, checksum_episode_ends=True,
                                   start_episode=base["episode"], start_frame=start)
+        self._log_first = start
         self._resimulate(start, end, known)
-        acked = {p["from"]: max(p["holds"], start - 1) for p in got}
-        low = min([end, *(a + 1 for a in acked.values())])
-        session = self._new_session()
-        session.resume_at(end, {h: {f: a for f, a in by.items() if f >= low} for h, by in known.items()}, acked)
-        self._begin(session)
+        self._resume(got, start, end, known)
         self.rejoining = False
         return self._publish()
+
+    def _resume(self, packages: list, start: int, end: int, known: dict) -> None:
+        """Starts the session at ``end`` with what the packages hold, and takes this peer's new life."""
+        # A survivor without a package here gets every local input again, from the package's start.
+        acked = {addr: start - 1 for addr in self.handles if addr != self.me}
+        acked.update({p["from"]: max(p["holds"], start - 1) for p in packages})
+        low = min([end - 1, *(a + 1 for a in acked.values())])  # end - 1: what predictions repeat
+        gone: dict = {}
+        for p in packages:  # the lowest frame any survivor reports, as sessions settle on it
+            for addr, at in p["gone"].items():
+                gone[addr] = min(at, gone.get(addr, at))
+        session = self._new_session()
+        session.resume_at(end, {h: {f: a for f, a in by.items() if f >= low} for h, by in known.items()}, acked, gone)
+        self._begin(session)
+        for p in packages:
+            for addr, life in p["lives"].items():
+                self._lives[addr] = max(self._lives[addr], life)
+        self.life = self._lives[self.me]
+        self._lives[self.me] = 0
+        self._mail.header = self._mail.tag + bytes([self.life % 256])
+
+    def _check_complete(self, packages: list) -> None:
+        """Every peer still in the game sent a package: each may hold inputs of this peer's
+        earlier life that no other has, and the new life must not send other ones for them."""
+        gone = {a for p in packages for a in p["gone"]}
+        missing = sorted(set(self.handles) - {self.me} - gone - {p["from"] for p in packages})
+        if missing:
+            raise PeerGameError(f"rejoin(): no package from {missing}: pass the rejoin_package() of every peer still "
+                                f"in the game (one from each of {sorted(set(self.handles) - {self.me} - gone)})")
 
     def _known_inputs(self, packages: list) -> dict[int, dict[int, Any]]:
         """Every input the packages hold, ``{handle: {frame: action}}`` (inputs are final once
@@ -529,7 +610,10 @@ class PeerGame:
               and type(p.get("start")) is int and p["start"] >= 0 and type(p.get("holds")) is int
               and type(p.get("confirmed")) is tuple
               and all(type(a) is tuple and len(a) == n for a in p["confirmed"])
-              and type(p.get("held")) is dict
+              and type(p.get("held")) is dict and type(p.get("gone")) is dict
+              and all(a in self.handles and a != self.me and type(f) is int for a, f in p["gone"].items())
+              and type(p.get("lives")) is dict
+              and all(a in self.handles and type(n) is int and 0 <= n < 256 for a, n in p["lives"].items())
               and all(type(h) is int and 0 <= h < n and type(b) is dict and all(type(f) is int for f in b)
                       for h, b in p["held"].items()))
         if not ok:

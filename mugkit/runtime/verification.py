@@ -108,7 +108,7 @@ def _frames(rows: Iterable[dict]) -> list[tuple[tuple, dict]]:
     return out
 
 
-def _compare(key: tuple, stored: dict, result: Any, observations: bool) -> Difference | None:
+def _compare(key: tuple, stored: dict, result: Any, observations: bool, peers: bool = False) -> Difference | None:
     replayed = {row.agent: row.to_dict() for row in result.rows}
     if set(stored) != set(replayed):
         extra, missing = set(stored) - set(replayed), set(replayed) - set(stored)
@@ -118,7 +118,8 @@ def _compare(key: tuple, stored: dict, result: Any, observations: bool) -> Diffe
                           else f"no row of {sorted(map(repr, missing))}")
     for agent, mine in replayed.items():
         theirs = stored[agent]
-        names = list(COMPARED) + (["observation"] if observations else [])
+        # A rollback game's AI actions are inputs the host sent: the frame it decided from is not kept.
+        names = [n for n in COMPARED if not (peers and n == "decided_at")] + (["observation"] if observations else [])
         names += sorted({n for n in (*mine, *theirs) if n.startswith("x_")})
         differ = tuple(n for n in names if not _same(theirs.get(n), mine.get(n)))
         if differ:
@@ -144,7 +145,8 @@ def replay(driver: Any, rows: Iterable[dict], human: Hashable, *, observations: 
             recorded action plays each frame (``human`` is then ignored). A row of such a game
             whose ``keys`` are None (a page that rejoined re-simulated the frame from the inputs
             its peers held, so its keys are not known) is played as recorded without the
-            keys-to-action check; the peers' checksums agreed on it.
+            keys-to-action check; the peers' checksums agreed on it. AI rows' ``decided_at`` is
+            not compared (the host's AI actions are inputs of the rollback session).
 
     Returns:
         The :class:`Verdict`. An env or policy that raises while re-simulating is a difference at
@@ -166,7 +168,7 @@ def replay(driver: Any, rows: Iterable[dict], human: Hashable, *, observations: 
         if (result.episode, result.frame) != key:
             return Verdict(agreed, Difference(*key, None, ("row",), {}, {"episode": result.episode,
                                               "frame": result.frame}, "the env is elsewhere here"), False)
-        difference = _compare(key, stored, result, observations)
+        difference = _compare(key, stored, result, observations, humans is not None)
         if difference is not None:
             return Verdict(agreed, difference, False)
         agreed += 1

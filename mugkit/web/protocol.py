@@ -90,7 +90,7 @@ Client → server
     ``{"ok": true}`` (then ``identity`` and ``view`` follow) or ``{"ok": false, "error"}`` (e.g. in
     the middle of a game).
 
-Browser runtime (``runtime="browser"`` steps with one human; mugkit/web/browser/games.py)
+Browser runtime (``runtime="browser"`` steps with one human; mugkit/web/browser/games.py; several: below)
     The ``game`` view has ``"runtime": "browser"`` and a ``boot``: ``pyodide`` (the pinned
     Pyodide's folder URL), ``packages_url`` and ``pyodide_packages`` (Pyodide-built packages to
     load from there), ``ort`` (onnxruntime-web's folder URL or null), ``sizes`` (bytes per Pyodide
@@ -146,6 +146,72 @@ Browser runtime (``runtime="browser"`` steps with one human; mugkit/web/browser/
 
     A participant with no connection left for longer than the grace period has their game ended
     by the server (outcome ``abandoned``, reason ``grace_expired``).
+
+Browser games with several humans (``runtime="browser"`` steps with 2–4 humans; mugkit/web/browser/peers.py)
+    The humans are grouped in the step's waitroom as for a server game. Each page runs one peer of
+    the rollback session (:class:`mugkit.runtime.peer_game.PeerGame`, opened with
+    :func:`mugkit.browser.open_peer_game`). Peers are named by handles ``"h<i>"``, ``i`` the
+    index of their agent in the env's agents; the **host** (lowest handle) also plays the AI
+    agents. The ``game`` view is a browser game's (``runtime``, ``boot``; the ``spec`` adds
+    ``group``: every human's ``{id, params, condition}`` in the step's order, which every peer
+    builds the env with) plus ``peer``: ``{"me", "peers": {handle: agent}, "host", "ice":
+    {"iceServers", "iceTransportPolicy"} (this participant's, mugkit.web.ice), "relay": "auto" |
+    "force", "open_timeout_ms", "rejoin": bool, "rejoin_grace_ms", "hidden_limit_s"}``. The page
+    joins the game's room. Every message below carries ``game``; all but ``relay`` are
+    acknowledged ``{"ok": true, ...}`` or ``{"ok": false, "error"}`` (``"stale": true``: the game
+    is over or not the sender's). The sender must be a peer of that game; every field is checked.
+
+    Client → server:
+
+    - ``signal``: ``{game, to, data}`` — ``data`` an object with ``sdp`` or ``candidate``, at most
+      16 KiB of JSON; passed on to peer ``to`` as ``signal`` ``{game, from, data}``.
+    - ``relay``: ``{game, to, data: <bytes>}`` — one packet (socket.io binary, 1 to 16448 bytes:
+      ``MAX_PACKET_BYTES`` and PeerGame's game tag, with room to spare), passed on to ``to`` as ``relay`` ``{game, from, data}``. Not
+      acknowledged (a datagram); a refused one gets an ``error`` message (at most one a second).
+      Its own rate limit (``relay_per_second``, ``relay_burst``), not ``messages_per_second``.
+      Binary data is refused in any other message but ``package``.
+    - ``peer_ready``: ``{game, paths: {handle: "direct" | "turn" | "relay"}}`` — Python is loaded
+      and every channel is open or relayed. When every peer is ready the server sends ``peer_go``
+      ``{game}`` to the room (the page then shows its ready and countdown screens and starts
+      ticking). A group not all ready within ``peer_ready_seconds`` (a limit, 60 s) ends
+      ``not_ready``: the ready peers go back to the waitroom, the others move on as after a
+      waitroom timeout (``game_not_ready`` events say which).
+    - ``peer_status``: ``{game, hidden?: bool, paths?: {...}, rtt_ms?: {handle: ms}}`` — stored as
+      ``peer_status`` events (500 per peer and game at most, ``hidden`` always). ``hidden``
+      changes are sent to the others as ``peer_notice`` ``{game, peer, hidden}``; a tab hidden
+      longer than ``hidden_seconds`` (a limit, 60 s) ends the game (outcome ``hidden``, reason
+      ``hidden_limit``).
+    - ``peer_event``: ``{game, events: [{"kind": "desync" | "disconnected" | "interrupted" |
+      "resumed" | "waiting", ...}]}`` (at most 64; PeerGame.take_events) — stored as
+      ``peer_event`` events; a ``desync`` ends the game (outcome ``desync``), and so does a
+      ``disconnected`` naming another peer (the session's timeout dropped a stalled peer: outcome
+      ``partner_left``, reason ``session_timeout``).
+    - ``rows``: ``{game, batch, rows}`` — ``rows`` the tagged JSON of PeerGame.take_rows:
+      ``{"rows": [...], "checksums": [[episode, frame, checksum], ...]}`` (or a list of rows with
+      ``checksums`` beside it). Rows as a single-player browser game's (plus ``predicted``,
+      ``rollback_depth``), of the sender's agents only (its human; the AI agents only from the
+      host): a row of another agent refuses the batch. Each agent's rows continue its stored rows
+      frame by frame; rows at or before its newest stored frame are dropped, so one copy of each
+      (episode, frame, agent) is stored. Checksums are compared across peers per (episode, frame):
+      the first that differ end the game (outcome ``desync``, reason ``checksum_mismatch``; the
+      game's ``detail.desync`` holds the episode, frame and each peer's hash). Acknowledged
+      ``{ok, batch, last}``.
+    - ``game_over``: ``{game}`` — refused while the sender's agents' rows of the last episode are
+      not stored; the game ends ``completed`` when every peer said so and every agent's rows are
+      stored (``{ok, waiting: [handles]}`` meanwhile). It is verified as a single-player browser
+      game is, replaying every human's stored actions.
+    - ``loaded`` / ``load_failed``: as for a single-player browser game (``session`` not used); a
+      failure of stage ``experiment``, ``models`` or ``game`` ends the game for everyone (``error``).
+    - ``rejoin``: ``{game}`` — a page that reloaded (its view had ``rejoin: true``) has loaded
+      Python; answered ``{ok, from: [handles]}``. The server sends ``peer_rejoining`` ``{game,
+      peer}`` and ``package_request`` ``{game, for}`` to each connected survivor.
+    - ``package``: ``{game, for, data: <bytes>}`` — a survivor's PeerGame.rejoin_package (at most
+      768 KiB), once per request; passed on to the rejoiner as ``package`` ``{game, from, data}``.
+
+    A peer with no connection left has ``--grace`` seconds to come back (its view then has
+    ``rejoin: true``); past it the others get ``peer_left`` ``{game, peer}`` and the game ends
+    ``partner_left`` (reason ``grace_expired``). The game's ``detail`` records each peer's
+    participant, agent and paths, the host, the checksums agreed on and any desync.
 """
 
 from __future__ import annotations

@@ -28,6 +28,7 @@ import signal
 import sys
 from typing import Any, Awaitable, Callable, Iterator
 
+from . import ice
 from .gameloop import GRACE_SECONDS
 from .limits import LimitError, Limits, RepeatFilter
 
@@ -66,12 +67,16 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--allow-origin", action="append", default=[], metavar="URL",
                    help="also let pages of this origin (e.g. https://lab.example.org) open the live connection; "
                         "repeat for several (default: only pages of this server)")
+    p.add_argument("--peer-relay", choices=("auto", "force"), default="auto",
+                   help="browser games with several humans: 'auto' (default) relays a peer's packets through this "
+                        "server only when a direct data channel does not open; 'force' always relays them")
     p.add_argument("--limit", action="append", default=[], metavar="NAME=VALUE",
                    help="change one of the limits on what a client may send, e.g. connections_per_address=300 "
                         "(repeat for several; docs/security/limits.md lists them)")
     p.add_argument("--no-preflight", dest="preflight", action="store_false",
                    help="start without the pre-flight checks (every step built, every page rendered, a few frames "
                         "of every game played); a study that fails them is otherwise refused")
+    ice.add_arguments(p)
     return p
 
 
@@ -104,7 +109,8 @@ def _short_seed_warning(seed: int) -> str | None:
 
 async def run(paths: list[str], host: str, port: int, data: str, seed: int | None, grace: float = GRACE_SECONDS,
               ready: asyncio.Event | None = None, pyodide_packages: str | None = None,
-              limits: Limits | None = None, allow_origins: list[str] = (), preflight: bool = True) -> None:
+              limits: Limits | None = None, allow_origins: list[str] = (), preflight: bool = True,
+              peer_relay: str = "auto") -> None:
     """Serves until cancelled, or until SIGTERM or SIGINT stop it cleanly (see the module docstring).
     With ``preflight`` the study is checked first (:mod:`mugkit.preflight`): a study that fails
     is refused (SystemExit 1)."""
@@ -145,6 +151,8 @@ async def run(paths: list[str], host: str, port: int, data: str, seed: int | Non
         raise SystemExit(f"mugkit serve: {exc}") from None
     storage, folder, seed = await _open_data(data, seed)
     browser = bundles.games(storage, pyodide_packages) if bundles is not None else None
+    if browser is not None:
+        browser.peer_relay = peer_relay  # the `relay` of the peer block of game views (browser/peers.py)
     limits = limits or Limits()
     sio = socket_server(limits, allow_origins)
     study = Study(experiments, storage, seed, **socket_layer(sio), grace=grace, browser=browser)
@@ -318,7 +326,8 @@ def main(argv: list[str]) -> int:
         return 2
     try:
         limits = Limits().with_options(args.limit)
-    except LimitError as exc:
+        ice.configure(ice.settings_from_args(args))
+    except (LimitError, ice.IceConfigError) as exc:
         print(f"mugkit serve: {exc}", file=sys.stderr)
         return 2
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
@@ -329,7 +338,7 @@ def main(argv: list[str]) -> int:
     try:
         asyncio.run(run(args.paths, args.host, args.port, args.data, args.seed, args.grace,
                         pyodide_packages=args.pyodide_packages, limits=limits, allow_origins=args.allow_origin,
-                        preflight=args.preflight))
+                        preflight=args.preflight, peer_relay=args.peer_relay))
     except KeyboardInterrupt:
         pass
     except SystemExit as exc:

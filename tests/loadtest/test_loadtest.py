@@ -333,6 +333,23 @@ def test_bots_play_two_human_browser_games_as_rollback_peers_over_the_relay_and_
 @pytest.mark.slow
 @pytest.mark.load
 @pytest.mark.timeout(240)
+def test_three_bots_play_a_three_human_browser_game_with_an_ai_that_the_host_plays_and_stores(tmp_path):
+    report = run_loadtest(LoadTestConfig([os.path.join(STUDIES, "_trio.py")], 3, rate=10, stuck_after=40,
+                                         progress=False, data=str(tmp_path / "data")))
+    d = report.data
+    assert (d["completed"], d["failed"], d["stuck"]) == (3, 0, 0), d["failures"]
+    assert report.ok and d["lost_rows"] == 0 and d["audit"]["checked"]["peers"] == 1
+    # The host's bot acknowledged its human's and the AI's rows; each other bot its human's: 4 x 41.
+    assert d["audit"]["checked"]["steps"] == 4 * 41
+    with sqlite3.connect(tmp_path / "data" / "mugkit.sqlite") as db:
+        assert db.execute("select g.outcome, g.verification, count(s.frame), count(distinct s.frame || ':' || "
+                          "s.agent) from games g join steps s using (game_id) group by g.game_id").fetchall() \
+            == [("completed", "verified", 164, 164)]
+
+
+@pytest.mark.slow
+@pytest.mark.load
+@pytest.mark.timeout(240)
 def test_a_peer_bot_that_reloads_mid_game_rejoins_from_its_partners_package_and_no_frame_is_lost_or_doubled(
         tmp_path):
     report = run_loadtest(LoadTestConfig([DUET], 2, reloads=1, rate=10, stuck_after=40, progress=False,

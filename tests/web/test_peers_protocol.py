@@ -130,7 +130,7 @@ async def wait_for(check, timeout: float = 60.0):
 @pytest.fixture
 def peers_server(tmp_path):
     served = serve(PEERS, PEERS3, data=str(tmp_path / "data"), grace=3,
-                   extra=["--limit", "peer_ready_seconds=4"])
+                   extra=["--limit", "peer_ready_seconds=4", "--limit", "hidden_seconds=2", "--peer-relay", "force"])
     yield served
     served.stop()
 
@@ -145,6 +145,7 @@ def test_two_peers_are_matched_signal_and_relay_through_the_server_and_complete_
         assert {va["peer"]["me"], vb["peer"]["me"]} == {"h0", "h1"} and va["peer"]["host"] == "h0"
         assert va["peer"]["peers"] == {"h0": "left", "h1": "right"} and va["peer"]["rejoin"] is False
         assert va["peer"]["ice"] == {"iceServers": [], "iceTransportPolicy": "all"}
+        assert va["peer"]["relay"] == "force" and va["peer"]["rejoin_grace_ms"] == 3000
         assert from_json(va["boot"]["spec"])["group"][0]["id"] == from_json(vb["boot"]["spec"])["group"][0]["id"]
         # Signalling and a binary packet, each to the other peer only, named by its sender.
         assert await a.ask("signal", to=b.me, data={"sdp": "v=0 offer", "type": "offer"}) == {"ok": True}
@@ -235,7 +236,14 @@ def test_forged_rows_and_bad_relays_signals_and_floods_are_refused_and_nothing_b
         await asyncio.sleep(1.1)
         await a.sio.emit("relay", {"game": a.game["game"], "to": b.me, "data": b"\x00" * 20000})
         error = await a.next("error")
-        assert error["limit"] == "binary" and "16384 bytes" in error["message"]
+        assert error["limit"] == "binary" and "16448 bytes" in error["message"]
+        # Bytes in any other message are refused as before; a package nobody asked for, or too big, too.
+        binary = await a.call("advance", {"index": 0, "blob": b"\x00" * 10})
+        assert binary["ok"] is False and binary["limit"] == "binary"
+        assert "asked for no package" in (await a.ask("package", **{"for": b.me, "data": b"x"}))["error"]
+        huge = await a.ask("package", **{"for": b.me, "data": b"x" * (800 * 1024)})
+        assert huge["ok"] is False and huge["limit"] == "binary"
+        assert (await a.ask("peer_status", hidden=False)) == {"ok": True}   # the connection still works
         # A participant of another game cannot relay into this one.
         c, d = Peer(server.url, "_peers", "fc"), Peer(server.url, "_peers", "fd")
         await asyncio.gather(c.enter(), d.enter())
@@ -243,13 +251,13 @@ def test_forged_rows_and_bad_relays_signals_and_floods_are_refused_and_nothing_b
         assert refused["ok"] is False and refused["stale"] is True
         # A flood of relayed packets: the ones over the limit are refused; the rest arrive.
         await asyncio.sleep(1.1)
-        for i in range(700):
+        for i in range(3000):
             await a.sio.emit("relay", {"game": a.game["game"], "to": b.me, "data": i.to_bytes(2, "big")})
         error = await a.next("error", timeout=10)
         assert error["limit"] == "relay_per_second"
         await asyncio.sleep(1.0)
         received = [d for e, d in list(b.inbox._queue) if e == "relay"]
-        assert 400 <= len(received) < 700
+        assert 100 <= len(received) < 3000
         # The server still answers, and the game still plays to its end.
         assert (await a.ready())["ok"] and (await b.ready())["ok"]
         ends = await play_through([a, b], PEERS)
@@ -363,7 +371,30 @@ def test_a_peer_gone_past_the_grace_ends_the_game_partner_left(peers_server):
         ("partner_left", "grace_expired")]
 
 
-def test_a_hidden_tab_is_noticed_by_the_others(peers_server):
+def test_a_stalled_peer_dropped_by_the_session_timeout_ends_the_game_partner_left(peers_server):
+    server = peers_server
+
+    async def main():
+        a, b = Peer(server.url, "_peers", "sta"), Peer(server.url, "_peers", "stb")
+        await asyncio.gather(a.enter(), b.enter())
+        assert (await a.ready())["ok"] and (await b.ready())["ok"]
+        bad = await a.ask("peer_event", events=[{"kind": "teleported"}])
+        assert bad["ok"] is False and "kind" in bad["error"]
+        assert (await a.ask("peer_event", events=[{"kind": "waiting", "peers": [b.me]}])) == {"ok": True}
+        gone = {"kind": "disconnected", "peer": b.me, "frame": 40, "position": [0, 39]}
+        assert (await a.ask("peer_event", events=[gone])) == {"ok": True}
+        ends = [await p.view(timeout=15) for p in (a, b)]
+        assert [v["kind"] for v in ends] == ["completion", "completion"]
+        return a.game["game"]
+
+    game = asyncio.run(main())
+    assert rows(server.data, f"SELECT outcome, outcome_reason FROM games WHERE game_id = '{game}'") == [
+        ("partner_left", "session_timeout")]
+    kinds = [json.loads(d)["kind"] for d, in rows(server.data, "SELECT detail FROM events WHERE kind = 'peer_event'")]
+    assert kinds == ["waiting", "disconnected"]
+
+
+def test_a_hidden_tab_is_noticed_by_the_others_and_ends_the_game_past_the_limit(peers_server):
     server = peers_server
 
     async def main():
@@ -375,8 +406,47 @@ def test_a_hidden_tab_is_noticed_by_the_others(peers_server):
         assert (await a.ask("peer_status", hidden=False)) == {"ok": True}
         assert (await b.next("peer_notice"))["hidden"] is False
         assert "rtt_ms" in (await a.ask("peer_status", rtt_ms={"h9": 1}))["error"]
-        return a.game["game"]
+        assert a.game["peer"]["hidden_limit_s"] == 2
+        assert (await a.ask("peer_status", hidden=True)) == {"ok": True}   # and it stays hidden (2 s)
+        ends = [await p.view(timeout=15) for p in (a, b)]
+        assert [v["kind"] for v in ends] == ["completion", "completion"]
+        return a.game["game"], a.me, b.me
 
-    asyncio.run(main())
+    game, ha, hb = asyncio.run(main())
+    assert rows(server.data, f"SELECT outcome, outcome_reason FROM games WHERE game_id = '{game}'") == [
+        ("hidden", "hidden_limit")]
+    (detail,), = rows(server.data, f"SELECT detail FROM games WHERE game_id = '{game}'")
+    assert {h: p["rtt_ms"] for h, p in json.loads(detail)["peers"].items()} == {ha: {hb: 42.5}, hb: None}
     stored = [json.loads(d) for d, in rows(server.data, "SELECT detail FROM events WHERE kind = 'peer_status'")]
     assert stored[0]["rtt_ms"] == {"h1": 42.5} or stored[0]["rtt_ms"] == {"h0": 42.5}
+
+
+def test_a_server_restart_ends_a_running_game_of_several_humans_interrupted(tmp_path):
+    data = str(tmp_path / "data")
+    server = serve(PEERS, data=data)
+
+    async def first():
+        a, b = Peer(server.url, "_peers", "sa"), Peer(server.url, "_peers", "sb")
+        await asyncio.gather(a.enter(), b.enter())
+        assert (await a.ready())["ok"] and (await b.ready())["ok"]
+        some = played(a.game, PEERS)[:10]
+        assert (await send_rows(a, mine(a.game, some), []))["ok"]
+        return a.game["game"], a.identity
+
+    try:
+        game, identity = asyncio.run(first())
+    finally:
+        server.stop()
+    server = serve(PEERS, data=data)
+    try:
+        async def again():
+            a = Peer(server.url, "_peers", "sa", identity=identity)
+            await a.connect()
+            return await a.view(timeout=20)
+
+        view = asyncio.run(again())
+        assert view["kind"] != "game" or view["game"] != game
+    finally:
+        server.stop()
+    assert rows(data, f"SELECT outcome, outcome_reason FROM games WHERE game_id = '{game}'") == [
+        ("interrupted", "server_stop")]

@@ -134,11 +134,17 @@ class BrowserGames:
         never verified (the server stopped first); and gives every browser game still open —
         it went on in its browser while the server was down — ``grace`` seconds for its page to
         come back, else it ends ``abandoned`` (so a stop leaves no game without an outcome for
-        good)."""
+        good). A game of several humans still open ends ``interrupted`` (reason ``server_stop``)."""
         for row in await self.storage.games():
             if row.get("runtime") != "browser":
                 continue
             if row.get("outcome") is not None and row.get("verification") in (None, "pending"):
+                self._background(row["game_id"])
+            elif row.get("outcome") is None and (row.get("detail") or {}).get("peers"):
+                # A game of several humans: the server's part of it (waitroom group, ready gate,
+                # relay) did not survive the stop, so it ends; its rows so far are verified.
+                await self.storage.end_game(row["game_id"], "interrupted", outcome_reason="server_stop",
+                                            verification="pending")
                 self._background(row["game_id"])
             elif row.get("outcome") is None and experiments is not None and grace is not None:
                 if await self.find(row["game_id"], experiments) is not None:

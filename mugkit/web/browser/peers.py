@@ -29,6 +29,7 @@ import time
 from dataclasses import dataclass, field
 from typing import Any, Awaitable, Callable
 
+from ...netcode.messages import MAX_PACKET_BYTES
 from ...runtime.values import DecodeRefused
 from ..limits.decoding import decode
 from .games import MAX_ROWS_TEXT, RowError, parse_row
@@ -42,8 +43,9 @@ log = logging.getLogger("mugkit.peers")
 PATHS = ("direct", "turn", "relay")
 #: Largest ``signal`` data (an SDP offer or answer, or one ICE candidate), as JSON.
 SIGNAL_BYTES = 16 * 1024
-#: Largest relayed packet (mugkit.netcode.messages.MAX_PACKET_BYTES: one data channel message).
-PACKET_BYTES = 16 * 1024
+#: Largest relayed packet: a session packet (mugkit.netcode.messages.MAX_PACKET_BYTES, one data
+#: channel message) and PeerGame's tag of the game in front, with room to spare.
+PACKET_BYTES = MAX_PACKET_BYTES + 64
 #: Largest rejoin package (the inputs of an episode so far; engine.io closes at 1 MB).
 PACKAGE_BYTES = 768 * 1024
 #: Milliseconds a page waits for a data channel to open before it relays through the server.
@@ -80,6 +82,7 @@ class Member:
     rejoining: set = field(default_factory=set)   # survivors asked for a package, not yet answered
     events: int = 0                 # peer_status / peer_event messages stored
     readies: set = field(default_factory=set)     # (screen, episode) of its `ready` messages
+    rtt_ms: dict = field(default_factory=dict)    # its latest round-trip times to the others
 
 
 @dataclass
@@ -272,6 +275,7 @@ class PeerGames:
                     isinstance(v, (int, float)) and not isinstance(v, bool) and 0 <= v < 1e6 for v in rtt.values()):
                 raise PeerError(f"rtt_ms must map other peers' handles {sorted(others)} to milliseconds")
             detail["rtt_ms"] = dict(rtt)
+            member.rtt_ms.update(rtt)
         if "hidden" in data:
             if not isinstance(data["hidden"], bool):
                 raise PeerError("hidden must be true or false")
@@ -310,6 +314,15 @@ class PeerGames:
         for event in events:
             await self._event(group, member, "peer_event", event, force=event["kind"] == "desync")
         desync = next((e for e in events if e["kind"] == "desync"), None)
+        # (A peer away or rejoining is left to its grace clock and its rejoin.)
+        gone = next((e for e in events if e["kind"] == "disconnected" and e.get("peer") in group.members
+                     and e.get("peer") != member.handle and not group.members[e["peer"]].away
+                     and not group.members[e["peer"]].rejoining), None)
+        if gone is not None and desync is None:
+            # A stalled peer: the rollback session's own timeout dropped it; the game cannot
+            # complete without its rows, so it ends as when a peer's connection is gone for good.
+            await self.finish(group, "partner_left", "session_timeout", {"peer": gone["peer"], "seen_by": member.handle})
+            return {"ok": True}
         if desync is not None:
             await self._desynced(group, {"episode": desync.get("episode"), "frame": desync.get("frame"),
                                          "hashes": {member.handle: desync.get("ours"),
@@ -463,7 +476,8 @@ class PeerGames:
                 task.cancel()
         group.timers.clear()
         self.groups.pop(group.game_id, None)
-        peers = {h: {"participant": m.participant, "agent": m.agent, "paths": m.paths} for h, m in group.members.items()}
+        peers = {h: {"participant": m.participant, "agent": m.agent, "paths": m.paths, "rtt_ms": m.rtt_ms or None}
+                 for h, m in group.members.items()}
         summary = {"peers": peers, "host": group.host, "checksums_agreed": group.agreed, "desync": group.desync}
         log.info("game %s: over in the browsers (%s: %s)", group.game_id, outcome, reason)
         if self.on_end is not None:
@@ -475,6 +489,8 @@ class PeerGames:
         """``member`` has no connection left: back within ``grace`` seconds, it rejoins; else
         the others get ``peer_left`` and the game ends ``partner_left``."""
         member.away = True
+        if not group.go:
+            member.paths = None  # a page that comes back loads again: it is ready when it says so again
         self._timer(group, f"away:{member.handle}", self._gone(group, member, grace))
 
     def back(self, group: PeerGroup, member: Member) -> None:

@@ -30,9 +30,9 @@ _HEAD = re.compile(r'2(?:(/[^,]{0,100}),)?(\d{1,20})?(?:\["([^"\\]{0,40})")?')
 #: A binary event's head: attachments, namespace, acknowledgement id, event name.
 _BINARY_HEAD = re.compile(r'5(\d{1,3})-(?:(/[^,]{0,100}),)?(\d{1,20})?(?:\["([^"\\]{0,40})")?')
 #: The only events that may carry bytes (one attachment each), and the most bytes it may have:
-#: a browser game's packet relayed to a peer (mugkit.netcode.messages.MAX_PACKET_BYTES) and a
-#: rejoin package (mugkit/web/browser/peers.py).
-BINARY_EVENTS = {"relay": 16 * 1024, "package": 768 * 1024}
+#: a browser game's packet relayed to a peer (mugkit/web/browser/peers.py's PACKET_BYTES: a session
+#: packet and its game tag) and a rejoin package (PACKAGE_BYTES).
+BINARY_EVENTS = {"relay": 16 * 1024 + 64, "package": 768 * 1024}
 
 
 def origin_check(allowed: list[str]):
