@@ -165,6 +165,7 @@ class PeerGame:
         self._gone_reported: dict = {}            # dropped peer -> the frame last reported
         self._final_frame: int | None = None     # the session frame that finished the game
         self._linger = FINISH_LINGER
+        self._defaulted = range(0)                # session frames whose local input nobody gave: the default
         self._shown: tuple | None = None
         self.packets_foreign = 0
         self.life = 0                             # how many times this peer rejoined
@@ -179,6 +180,7 @@ class PeerGame:
                                 "start(): this PeerGame was made to rejoin a running game: call rejoin(package)")
         self._runner = GameRunner(self.driver, agents=self.agents, checksum_episode_ends=True)
         self._begin(self._new_session())
+        self._defaulted = range(self._session.input_delay)  # before anyone's first input
         first = self._runner.start_result
         self._record_rows(-1, first, None)
         self._checksums.append([first.episode, first.frame, self._runner.checksum()])
@@ -220,9 +222,11 @@ class PeerGame:
     # -- the network -----------------------------------------------------------------------
 
     def receive(self, sender: str, data: bytes) -> None:
-        """A packet from peer ``sender`` (data channel or relay). Packets of another game, from
-        an unknown sender, or not bytes are dropped and counted (``stats()``); the session
-        drops malformed ones itself."""
+        """A packet from peer ``sender`` (data channel or relay), as :meth:`take_packets` gave it
+        there: the game's tag and the sender's life (:data:`HEADER_BYTES`), then the session's
+        message. Packets of another game, of an earlier life of a reloaded peer, from an unknown
+        sender, or not bytes are dropped and counted (``stats()``); the session drops malformed
+        ones itself. Never raises."""
         if isinstance(data, (bytearray, memoryview)):
             data = bytes(data)
         ok = (isinstance(data, bytes) and isinstance(sender, str) and sender in self.handles and sender != self.me
@@ -339,8 +343,8 @@ class PeerGame:
             if row.agent == self.human and row.action is not None:
                 if sampled is not None:
                     out["keys"], out["filled"] = list(sampled[0]), bool(sampled[1])
-                elif c is not None and frame < self._session.input_delay:
-                    out["keys"], out["filled"] = [], True  # before anyone's first input: the default action
+                elif frame in self._defaulted:
+                    out["keys"], out["filled"] = [], True  # the default action, as the session filled it in
             out["t_client"], out["late_ms"] = (sampled[2], sampled[3]) if sampled is not None else (None, None)
             out["predicted"] = None if replayed else bool(c is not None and c.predicted)
             out["rollback_depth"] = None if replayed else int(c.rollback_depth if c is not None else 0)
@@ -534,7 +538,12 @@ class PeerGame:
             for addr, at in p["gone"].items():
                 gone[addr] = min(at, gone.get(addr, at))
         session = self._new_session()
+        mine = self.handles[self.me]
+        sent = start - 1  # the last frame of this peer's inputs its earlier life sent, as far as known
+        while sent + 1 in known[mine]:
+            sent += 1
         session.resume_at(end, {h: {f: a for f, a in by.items() if f >= low} for h, by in known.items()}, acked, gone)
+        self._defaulted = range(sent + 1, session.held_upto(mine) + 1)  # nobody holds them: the default
         self._begin(session)
         for p in packages:
             for addr, life in p["lives"].items():

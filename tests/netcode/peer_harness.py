@@ -59,10 +59,11 @@ class Dots:
 
 
 def make_step(humans=2, ai=False, episodes=2, length=40, leak=False, **options):
-    """A browser step of ``humans`` humans (and one ``"random"`` AI), ``episodes`` of ``length`` frames."""
+    """A browser step of ``humans`` humans (and one AI: ``"random"``, or the policy named ``ai``),
+    ``episodes`` of ``length`` frames."""
     players = {f"p{i}": mk.HUMAN for i in range(humans)}
     if ai:
-        players["bot"] = "random"
+        players["bot"] = ai if isinstance(ai, str) else "random"
     settings = dict(players=players, keys=KEYS, default_action=0, runtime="browser", episodes=episodes,
                     max_steps=length)
     settings.update(options)
@@ -74,8 +75,11 @@ def make_step(humans=2, ai=False, episodes=2, length=40, leak=False, **options):
     return dots
 
 
+POLICIES: dict = {}  # name -> factory, for steps whose AI is a named policy
+
+
 def make_driver(step, seed=5):
-    return build_game(step, {}, seed=seed).driver()
+    return build_game(step, POLICIES, seed=seed).driver()
 
 
 def peers_of(step):

@@ -162,7 +162,11 @@ def test_a_reloaded_peer_rejoins_and_no_frame_is_missing_or_doubled(humans, who)
     h.stopped.discard(who)
     assert h.run()
     assert_agreed_history(step, h)
-    assert {r["peer"] for r in h.server.rows.values() if r["agent"] == peers_of(step)[who]} == {who}
+    mine = [r for r in h.server.rows.values() if r["agent"] == peers_of(step)[who]]
+    assert {r["peer"] for r in mine} == {who}
+    # rows of frames played (not re-simulated) say which keys made the action, or that it was filled in
+    assert all(isinstance(r["keys"], list) for r in mine if r["predicted"] is not None and r["frame"] > 0)
+    assert any(r["predicted"] is None for r in mine)  # the earlier life's last rows came from the re-simulation
 
 
 def test_bad_packets_are_dropped_and_counted_never_raised():
@@ -337,3 +341,27 @@ def test_a_stalled_peer_is_dropped_after_the_grace_and_the_others_play_on():
     gone = [e for e in h.events["h0"] if e["kind"] == "disconnected"]
     assert gone and gone[-1]["peer"] == "h1" and gone[-1]["position"][0] == 0
     assert {f for (e, f, a) in h.server.rows if a == "p0"} == set(range(151))
+
+
+def test_an_ai_is_asked_on_the_host_only_and_its_answers_reach_every_peer():
+    from peer_harness import POLICIES
+
+    asked = []  # one counter per policy made: one per peer, in the order the peers are made
+
+    def chaser():
+        calls = [0]
+        asked.append(calls)
+
+        def act(observation):
+            calls[0] += 1
+            return int(observation) % 5
+        return act
+
+    POLICIES["chaser"] = chaser
+    step = make_step(3, ai="chaser", episodes=1, length=60)
+    h = play(step)
+    assert_agreed_history(step, h)
+    host, *others = asked[:3]
+    assert host[0] >= 60 and all(c[0] == 0 for c in others)
+    bot = [r for (e, f, a), r in sorted(h.server.rows.items()) if a == "bot" and f > 0]
+    assert {r["peer"] for r in bot} == {"h0"} and len({r["action"] for r in bot}) > 1
