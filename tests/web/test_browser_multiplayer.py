@@ -34,7 +34,9 @@ WEBRTC_FLAGS = ["--allow-loopback-in-peer-connection"]
 PERMISSIONS = ["microphone", "camera"]
 MAX_ROLLBACK = 8            # the steps' default max_rollback
 ARROWS = ["ArrowLeft", "ArrowRight", "ArrowUp", "ArrowDown"]
-GRACE = 6                   # seconds a page gone may take to come back (the server's --grace)
+# Seconds a page gone may take to come back (the server's --grace; also the peers' session timeout):
+# a reloaded page must load Python and rejoin within it, on a busy CI machine too.
+GRACE = 20
 
 
 @pytest.fixture(scope="module")
@@ -241,6 +243,8 @@ def test_two_humans_play_gather_over_a_direct_channel_with_latency_and_loss(webr
         assert 0 < deepest <= MAX_ROLLBACK and rolled > 0
         ready = events(server, "peer_ready", game_id)
         assert {e["peer"]: e["paths"] for e in ready} == {"h0": {"h1": "direct"}, "h1": {"h0": "direct"}}
+        rtts = {e["peer"]: e["rtt_ms"] for e in events(server, "peer_status", game_id) if "rtt_ms" in e}
+        assert set(rtts) == {"h0", "h1"} and all(v["h1" if k == "h0" else "h0"] >= 0 for k, v in rtts.items())
         assert not events(server, "game_desync", game_id)
         assert not any(p.errors for p in pages), [p.errors for p in pages]
     finally:
@@ -294,7 +298,13 @@ def test_a_page_reloaded_mid_game_rejoins_and_no_frame_is_missing_or_doubled(web
         rng = random.Random(23)
         play(pages, rng, 1.5)
         pages[1].reload()
-        pages[1].wait_for_selector(".mk-game[data-screen='play']", timeout=60_000)
+        try:
+            pages[1].wait_for_selector(".mk-game[data-screen='play']", timeout=60_000)
+        except Exception:
+            raise AssertionError((pages[1].evaluate("JSON.stringify(document.querySelector('.mk-game')?.dataset)"),
+                                  pages[1].errors, pages[0].errors, "".join(server.output[-12:])))
+        episode, frame = map(int, pages[1].get_attribute(".mk-game", "data-first-frame").split(":"))
+        assert episode == 0 and frame > 30   # it plays on where the game stands, not from the start
         assert pages[0].get_attribute(".mk-game", "data-screen") == "play"
         play_to_end(pages, rng)
         game_id = game_of(server, "_pair")
@@ -312,7 +322,9 @@ HIDE = """(hidden) => {
 }"""
 
 
-def test_a_hidden_tab_keeps_playing_and_the_partner_sees_a_notice(webrtc, server, study):
+def test_a_hidden_tab_keeps_playing_then_a_partner_gone_for_good_ends_the_game(webrtc, server):
+    """A hidden tab plays on (the default action, recorded ``filled``) while its partner sees a
+    notice; then it closes for good: past the grace its partner reads that the game is over."""
     pages = participants(webrtc, f"{server.url}/_pair/", 2)
     try:
         until_playing(pages)
@@ -320,6 +332,7 @@ def test_a_hidden_tab_keeps_playing_and_the_partner_sees_a_notice(webrtc, server
         play(pages, rng, 1.0)
         # (Headless Chromium has no hidden tabs: the page is told it is hidden, as a browser
         # does; the worker's clock is not throttled either way.)
+        pages[1].keyboard.down("ArrowRight")     # held all along: hidden, it does not move
         pages[1].evaluate(HIDE, True)
         pages[0].wait_for_selector(".mk-peer-note:not([hidden])", timeout=10_000)
         assert "window is hidden" in pages[0].inner_text(".mk-peer-note")
@@ -327,28 +340,32 @@ def test_a_hidden_tab_keeps_playing_and_the_partner_sees_a_notice(webrtc, server
         shot(pages[0], "partner-hidden")
         pages[1].evaluate(HIDE, False)
         pages[0].wait_for_selector(".mk-peer-note", state="hidden", timeout=10_000)
-        play_to_end(pages, rng)
+        pages[1].keyboard.up("ArrowRight")
+        play(pages, rng, 0.5)
         game_id = game_of(server, "_pair")
-        assert outcome(server, game_id) == ("browser", "completed")
-        stored = assert_one_history(server, game_id, studies(study, "pair")[0], ["p0", "p1"], 150)
-        assert sum(1 for (_, _, a), r in stored.items() if a == "p1" and r["filled"]) >= 20   # default action
         hidden = [e["hidden"] for e in events(server, "peer_status", game_id) if "hidden" in e]
         assert hidden == [True, False]
-    finally:
-        close(pages)
 
-
-def test_a_partner_gone_for_good_ends_the_game(webrtc, server):
-    pages = participants(webrtc, f"{server.url}/_pair/", 2)
-    try:
-        until_playing(pages)
-        play(pages, random.Random(31), 1.0)
         pages[1].context.close()
+        # During the grace the partner may come back: the game waits, and says so.
+        pages[0].wait_for_selector(".mk-game[data-peer-notice='interrupted'], .mk-game[data-ended]",
+                                   timeout=(GRACE + 20) * 1000)
+        if pages[0].query_selector(".mk-game[data-peer-notice='interrupted']"):
+            assert "interrupted" in pages[0].inner_text(".mk-peer-note")
+            shot(pages[0], "partner-interrupted")
         pages[0].wait_for_selector(".mk-game[data-ended='partner_left']", timeout=(GRACE + 20) * 1000)
         assert "Your partner left the game" in pages[0].inner_text(".mk-stage-overlay")
         shot(pages[0], "partner-left")
-        game_id = game_of(server, "_pair")
         assert outcome(server, game_id) == ("browser", "partner_left")
+        stored = stored_rows(server.data, game_id)
+        # While hidden, the page's frames were played with the default action (0), filled in,
+        # though its key was held: at least the second and a half it was hidden, in a row.
+        p1 = [stored[k] for k in sorted(k for k in stored if k[2] == "p1")]
+        run = longest = 0
+        for row in p1:
+            run = run + 1 if row["filled"] and row["action"] == 0 and not row["keys"] else 0
+            longest = max(longest, run)
+        assert longest >= 40
         pages[0].click(".mk-stage-overlay [data-answer='continue']")   # the next view waited for this
         pages[0].wait_for_function("document.body.dataset.view !== 'game'", timeout=10_000)
         shot(pages[0], "after-partner-left")

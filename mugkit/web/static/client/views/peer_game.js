@@ -114,6 +114,7 @@ export class PeerGameView extends BrowserGameView {
   async started() {
     if (this.playing || this.root.dataset.screen === "countdown") return;
     await this.go(this.settings.countdown);
+    this.sendStatus();
   }
 
   fromWorker(data) {
@@ -179,9 +180,15 @@ export class PeerGameView extends BrowserGameView {
     this.ctx.link.request("peer_status", {game: this.message.game, hidden});
   }
 
+  /** The paths and round-trip times to the server: the data channel's (getStats) where there is
+   *  one, else the rollback session's own (its quality reports; relayed packets). */
   async sendStatus() {
     if (!this.mesh || this.destroyed) return;
-    const {paths, rtt_ms: rtt} = await this.mesh.stats();
+    const {paths, rtt_ms: channel} = await this.mesh.stats();
+    const rtt = {};
+    for (const [peer, ms] of Object.entries({...(this.gameStats?.rtt_ms || {}), ...channel})) {
+      if (typeof ms === "number" && Number.isFinite(ms) && ms >= 0) rtt[peer] = Math.round(ms * 100) / 100;
+    }
     this.root.dataset.paths = JSON.stringify(paths);
     this.ctx.link.request("peer_status", {game: this.message.game, paths, rtt_ms: rtt});
   }
