@@ -28,6 +28,11 @@ from .players import PLAN_FRAMES, plan_step
 
 __all__ = ["BrowserBot", "launch"]
 
+#: Chromium's flag for data channels on loopback, and the permissions that make a page offer its
+#: real host addresses rather than mDNS names (which a headless machine cannot resolve).
+WEBRTC_ARGS = ["--allow-loopback-in-peer-connection"]
+WEBRTC_PERMISSIONS = ["microphone", "camera"]
+
 _PACKET = re.compile(r"^4([23])(\d*)(.*)$", re.S)
 
 
@@ -37,7 +42,9 @@ async def launch(executable: str) -> tuple[Any, Any]:
 
     playwright = await async_playwright().start()
     try:
-        return playwright, await playwright.chromium.launch(executable_path=executable)
+        # Browser games with several humans open WebRTC data channels between the bots' pages,
+        # which headless Chromium allows on loopback only with this flag.
+        return playwright, await playwright.chromium.launch(executable_path=executable, args=WEBRTC_ARGS)
     except Exception:
         await playwright.stop()
         raise
@@ -105,13 +112,16 @@ class BrowserBot:
         elif event == "advance" and data.get("agree") is True:
             self.log.consents.append(step)
         elif event == "rows" and data.get("game") in self.log.games:
-            acknowledged(self.log.games[data["game"]], from_json(data["rows"]))
+            rows = from_json(data["rows"])
+            # A rollback peer's batch is {"rows": [...], "checksums": [...]} (PeerGame.take_rows).
+            acknowledged(self.log.games[data["game"]], rows["rows"] if isinstance(rows, dict) else rows)
 
     # -- the flow --------------------------------------------------------------------------
 
     async def run(self) -> BotLog:
         """Goes through the flow in a fresh browser context; returns the log."""
-        context = await self.chromium.new_context(viewport={"width": 1000, "height": 760})
+        context = await self.chromium.new_context(viewport={"width": 1000, "height": 760},
+                                                  permissions=WEBRTC_PERMISSIONS)
         page = await context.new_page()
         # Completion redirects leave for the panel's site: answered locally (tests run offline).
         await page.route(re.compile(r"^https?://(?!127\.0\.0\.1|localhost)"),

@@ -3,7 +3,9 @@ real participant's page, audited like protocol bots from the page's own websocke
 
 from __future__ import annotations
 
+import json
 import os
+import sqlite3
 
 import pytest
 
@@ -46,3 +48,18 @@ def test_a_browser_bot_plays_a_browser_runtime_game_in_pyodide_and_its_rows_are_
     # Each bot: 41 streamed frames of the server game, 2 × 21 acknowledged rows of the browser game.
     assert d["audit"]["checked"]["steps"] == 2 * (41 + 42) and d["lost_rows"] == 0
     assert d["audit"]["unacknowledged"] == 0
+
+
+def test_browser_bots_play_a_two_human_browser_game_over_webrtc_and_every_peers_rows_are_audited(tmp_path):
+    """Two Chromium bots in one rollback game: their pages open a data channel on loopback (the
+    bots' Chromium has the flag and the permissions), every row is stored once, the peers agree."""
+    duet = os.path.join(ROOT, "tests", "loadtest", "studies", "_duet.py")
+    report = run_loadtest(LoadTestConfig([duet], 2, browser=2, rate=4, stuck_after=90, progress=False,
+                                         data=str(tmp_path / "data")))
+    d = report.data
+    assert report.ok and d["completed"] == 2 and d["lost_rows"] == 0, (d["failures"], d["audit"])
+    assert d["audit"]["checked"]["peers"] == 1 and d["unverified_games"] == 0
+    with sqlite3.connect(tmp_path / "data" / "mugkit.sqlite") as db:
+        (detail,), = db.execute("select detail from games").fetchall()
+    paths = [path for peer in json.loads(detail)["peers"].values() for path in peer["paths"].values()]
+    assert paths == ["direct", "direct"]  # a real data channel, not the server's relay
