@@ -450,3 +450,56 @@ def test_a_server_restart_ends_a_running_game_of_several_humans_interrupted(tmp_
         server.stop()
     assert rows(data, f"SELECT outcome, outcome_reason FROM games WHERE game_id = '{game}'") == [
         ("interrupted", "server_stop")]
+
+
+@pytest.fixture
+def hostile_server(tmp_path):
+    # Loose message limits, so that a test can send more messages than a peer's event quota.
+    served = serve(PEERS, data=str(tmp_path / "data"), grace=3,
+                   extra=["--limit", "messages_per_second=5000", "--limit", "message_burst=5000",
+                          "--peer-relay", "force"])
+    yield served
+    served.stop()
+
+
+def test_hostile_peers_cannot_break_the_game_fill_the_events_table_or_fake_a_rejoin(hostile_server):
+    server = hostile_server
+
+    async def main():
+        a, b = Peer(server.url, "_peers", "xa"), Peer(server.url, "_peers", "xb")
+        await asyncio.gather(a.enter(), b.enter())
+        assert (await a.ready())["ok"] and (await b.ready())["ok"]
+        await a.next("peer_go")
+        await b.next("peer_go")
+        # A page that did not reload cannot ask the others for packages (each survivor's
+        # rejoin_package drops the asker's packets of its current life: the game would stall).
+        fake = await a.ask("rejoin")
+        assert fake["ok"] is False and "reload" in fake["error"], fake
+        await asyncio.sleep(0.3)
+        assert not any(event == "package_request" for event, _ in list(b.inbox._queue))
+        # Malformed values where a handle belongs: refused with a message, the server still answers.
+        for peer in (["h1"], {"x": 1}, 3.5, None):
+            reply = await a.ask("peer_event", events=[{"kind": "disconnected", "peer": peer, "frame": 4}])
+            assert reply["ok"] is False and "peer" in reply["error"], reply
+        # Checksums of frames the game cannot have: refused (they would push the real ones out).
+        all_rows = played(a.game, PEERS)
+        far = await send_rows(a, [], [[99, 0, 1]])
+        assert far["ok"] is False and "episode" in far["error"], far
+        far = await send_rows(a, [], [[0, 10**9, 1]])
+        assert far["ok"] is False and "frame" in far["error"], far
+        # The same status, readiness or notice over and over: a bounded number of event rows.
+        for _ in range(700):
+            await a.sio.emit("peer_status", {"game": a.game["game"], "hidden": False})
+            await a.sio.emit("peer_ready", {"game": a.game["game"], "paths": {b.me: "relay"}})
+        assert (await a.ask("peer_status", rtt_ms={b.me: 5})) == {"ok": True}
+        # The game still plays to its end.
+        ends = await play_through([a, b], PEERS)
+        assert [v["kind"] for v in ends] == ["completion", "completion"]
+        return a.game["game"], a.me, len(all_rows)
+
+    game, ha, n = asyncio.run(main())
+    assert rows(server.data, f"SELECT outcome FROM games WHERE game_id = '{game}'") == [("completed",)]
+    assert len(steps_table(server.data, game)) == n
+    stored = [json.loads(d) for d, in rows(server.data, "SELECT detail FROM events WHERE kind IN "
+                                                        "('peer_status', 'peer_ready', 'peer_event', 'peer_rejoin')")]
+    assert len([e for e in stored if e["peer"] == ha]) <= 1000
