@@ -252,7 +252,8 @@ def _peer_events(sio: socketio.AsyncServer, study: Study, participant: Any) -> N
             if _too_big(data):
                 return {"ok": False, "error": f"message larger than {MAX_MESSAGE_BYTES} bytes"}
             size = len(json.dumps(data.get("data"))) if isinstance(data, dict) else 0
-        return await study.lobby.peer_message(p, kind, data, size)
+        return await study.lobby.peer_message(p, kind, data, size, page=sid,
+                                              page_open=lambda page: sio.manager.is_connected(page, "/"))
 
     def handler_of(kind: str):
         async def handler(sid, data=None):

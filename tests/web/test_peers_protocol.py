@@ -503,3 +503,36 @@ def test_hostile_peers_cannot_break_the_game_fill_the_events_table_or_fake_a_rej
     stored = [json.loads(d) for d, in rows(server.data, "SELECT detail FROM events WHERE kind IN "
                                                         "('peer_status', 'peer_ready', 'peer_event', 'peer_rejoin')")]
     assert len([e for e in stored if e["peer"] == ha]) <= 1000
+
+
+def test_an_earlier_tab_of_a_peer_cannot_end_the_game_once_a_new_tab_rejoined(hostile_server):
+    server = hostile_server
+
+    async def main():
+        a, b = Peer(server.url, "_peers", "ta"), Peer(server.url, "_peers", "tb")
+        await asyncio.gather(a.enter(), b.enter())
+        assert (await a.ready())["ok"] and (await b.ready())["ok"]
+        # The participant opens the study in a second tab, which rejoins; the first stays open.
+        a2 = Peer(server.url, "_peers", "ta", identity=a.identity)
+        view = await a2.enter()
+        assert view["game"] == a.game["game"] and view["peer"]["rejoin"] is True
+        assert (await a2.ask("rejoin"))["ok"]
+        # The first tab, now hidden behind the second, says so; or its replaced session reports b gone.
+        hidden = await a.ask("peer_status", hidden=True)
+        assert hidden["ok"] is False and hidden["superseded"] is True, hidden
+        gone = await a.ask("peer_event", events=[{"kind": "disconnected", "peer": b.me, "frame": 9}])
+        assert gone["ok"] is False and gone["superseded"] is True, gone
+        await asyncio.sleep(0.3)
+        assert not any(event == "peer_notice" for event, _ in list(b.inbox._queue))
+        # The new tab's own status is taken; so is the first tab's once the new one is closed
+        # (as the same page's on a new connection, after a network drop).
+        assert (await a2.ask("peer_status", hidden=False)) == {"ok": True}
+        await a2.close()
+        await asyncio.sleep(0.5)
+        assert (await a.ask("peer_status", hidden=False)) == {"ok": True}
+        ends = await play_through([a, b], PEERS)
+        assert [v["kind"] for v in ends] == ["completion", "completion"]
+        return a.game["game"]
+
+    game = asyncio.run(main())
+    assert rows(server.data, f"SELECT outcome FROM games WHERE game_id = '{game}'") == [("completed",)]

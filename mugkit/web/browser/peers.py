@@ -84,6 +84,7 @@ class Member:
     away: bool = False              # no connection left (its grace clock runs)
     rejoining: set = field(default_factory=set)   # survivors asked for a package, not yet answered
     reloaded: bool = False          # its page got the view after the start: it may ask to rejoin
+    page: str | None = None         # the connection of the page now playing (its peer_ready or rejoin)
     events: int = 0                 # peer_status / peer_event messages stored
     readies: set = field(default_factory=set)     # (screen, episode) of its `ready` messages
     rtt_ms: dict = field(default_factory=dict)    # its latest round-trip times to the others
