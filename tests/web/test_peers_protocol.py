@@ -492,13 +492,16 @@ def test_hostile_peers_cannot_break_the_game_fill_the_events_table_or_fake_a_rej
             await a.sio.emit("peer_status", {"game": a.game["game"], "hidden": False})
             await a.sio.emit("peer_ready", {"game": a.game["game"], "paths": {b.me: "relay"}})
         assert (await a.ask("peer_status", rtt_ms={b.me: 5})) == {"ok": True}
+        # A checksum only one peer sends is not compared: the game's detail counts it.
+        assert (await send_rows(a, [], [[0, 3, 7]]))["ok"]
         # The game still plays to its end.
         ends = await play_through([a, b], PEERS)
         assert [v["kind"] for v in ends] == ["completion", "completion"]
         return a.game["game"], a.me, len(all_rows)
 
     game, ha, n = asyncio.run(main())
-    assert rows(server.data, f"SELECT outcome FROM games WHERE game_id = '{game}'") == [("completed",)]
+    (outcome, detail), = rows(server.data, f"SELECT outcome, detail FROM games WHERE game_id = '{game}'")
+    assert outcome == "completed" and json.loads(detail)["checksums_unmatched"] == 1
     assert len(steps_table(server.data, game)) == n
     stored = [json.loads(d) for d, in rows(server.data, "SELECT detail FROM events WHERE kind IN "
                                                         "('peer_status', 'peer_ready', 'peer_event', 'peer_rejoin')")]

@@ -496,7 +496,10 @@ class PeerGames:
         self.groups.pop(group.game_id, None)
         peers = {h: {"participant": m.participant, "agent": m.agent, "paths": m.paths, "rtt_ms": m.rtt_ms or None}
                  for h, m in group.members.items()}
-        summary = {"peers": peers, "host": group.host, "checksums_agreed": group.agreed, "desync": group.desync}
+        # Frames whose checksum not every peer sent: a peer that keeps its checksums to itself is not
+        # compared, and the data say so.
+        summary = {"peers": peers, "host": group.host, "checksums_agreed": group.agreed,
+                   "checksums_unmatched": len(group.checksums), "desync": group.desync}
         log.info("game %s: over in the browsers (%s: %s)", group.game_id, outcome, reason)
         if self.on_end is not None:
             await self.on_end(group, outcome, reason, summary, detail or {})
