@@ -27,6 +27,7 @@ import logging
 import mimetypes
 import os
 import secrets
+import time
 from typing import Any
 
 import socketio
@@ -232,8 +233,6 @@ def _peer_events(sio: socketio.AsyncServer, study: Study, participant: Any) -> N
     errors: dict[str, float] = {}
 
     async def refuse(sid: str, message: str) -> None:
-        import time
-
         now = time.monotonic()
         if now - errors.get(sid, 0.0) >= 1.0:
             if len(errors) > 10_000:
