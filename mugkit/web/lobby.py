@@ -569,16 +569,25 @@ class Lobby:
                 await self.listener.push(q)
         return peers
 
-    async def peer_message(self, p: Participant, kind: str, data: Any, size: int = 0) -> dict | None:
+    async def peer_message(self, p: Participant, kind: str, data: Any, size: int = 0, page: str | None = None,
+                           page_open: Callable[[str], bool] | None = None) -> dict | None:
         """A message of a browser game with several humans (``signal``, ``relay``, ``peer_ready``,
         ``peer_status``, ``peer_event``, ``rows``, ``game_over``, ``rejoin``, ``package``,
-        ``loaded``, ``load_failed``); its acknowledgement (None for ``relay``, a datagram)."""
+        ``loaded``, ``load_failed``); its acknowledgement (None for ``relay``, a datagram).
+        ``page``: the sending connection; the last to send ``peer_ready`` or ``rejoin`` plays the
+        game, and while it is open (``page_open``) another window's ``peer_status`` and
+        ``peer_event`` are refused (an earlier tab, hidden, would end the game for everyone; its
+        session's events are of a game replaced)."""
         if not isinstance(data, dict) or not isinstance(data.get("game"), str):
             return {"ok": False, "error": f"{kind} must be an object with the game's id"}
         group = self._peer_group(p, data["game"])
         if group is None or p.game != group.game_id or group.ending:
             return {"ok": False, "stale": True, "error": "you are not in that game (it is over, or not yours)"}
         member, peers = group.member_of(p.id), self.peers
+        if kind in ("peer_status", "peer_event") and None not in (page, member.page) and page != member.page:
+            if page_open is not None and page_open(member.page):
+                return {"ok": False, "superseded": True, "error": "this game continues in another window or tab"}
+            member.page = page  # the same page on a new connection (the old one dropped)
         try:
             if kind == "relay":
                 return await peers.relay(group, member, data)
@@ -592,7 +601,10 @@ class Lobby:
                         "package": lambda: peers.package(group, member, data),
                         "loaded": lambda: self._peer_loaded(p, group, kind, data),
                         "load_failed": lambda: self._peer_loaded(p, group, kind, data)}
-            return await handlers[kind]()
+            reply = await handlers[kind]()
+            if kind in ("peer_ready", "rejoin") and reply.get("ok") and page is not None:
+                member.page = page
+            return reply
         except (PeerError, RowError) as exc:
             return {"ok": False, "error": str(exc)}
 

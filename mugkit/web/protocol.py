@@ -202,8 +202,8 @@ Browser games with several humans (``runtime="browser"`` steps with 2–4 humans
       game is, replaying every human's stored actions.
     - ``loaded`` / ``load_failed``: as for a single-player browser game (``session`` not used); a
       failure of stage ``experiment``, ``models`` or ``game`` ends the game for everyone (``error``).
-    - ``rejoin``: ``{game}`` — a page that reloaded (its view had ``rejoin: true``) has loaded
-      Python; answered ``{ok, from: [handles]}``. The server sends ``peer_rejoining`` ``{game,
+    - ``rejoin``: ``{game}`` — a page that reloaded (its view had ``rejoin: true``; refused
+      otherwise) has loaded Python; answered ``{ok, from: [handles]}``. The server sends ``peer_rejoining`` ``{game,
       peer}`` and ``package_request`` ``{game, for}`` to each connected survivor.
     - ``package``: ``{game, for, data: <bytes>}`` — a survivor's PeerGame.rejoin_package (at most
       768 KiB), once per request; passed on to the rejoiner as ``package`` ``{game, from, data}``.
@@ -211,7 +211,10 @@ Browser games with several humans (``runtime="browser"`` steps with 2–4 humans
     A peer with no connection left has ``--grace`` seconds to come back (its view then has
     ``rejoin: true``); past it the others get ``peer_left`` ``{game, peer}`` and the game ends
     ``partner_left`` (reason ``grace_expired``). The game's ``detail`` records each peer's
-    participant, agent and paths, the host, the checksums agreed on and any desync.
+    participant, agent and paths, the host, the checksums agreed on, those not every peer sent
+    (``checksums_unmatched``) and any desync. While the connection that sent a member's last
+    ``peer_ready`` or ``rejoin`` is open, its ``peer_status`` and ``peer_event`` from another
+    window are refused (``"superseded": true``): an earlier tab cannot end the game.
 """
 
 from __future__ import annotations

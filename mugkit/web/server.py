@@ -27,6 +27,7 @@ import logging
 import mimetypes
 import os
 import secrets
+import time
 from typing import Any
 
 import socketio
@@ -232,8 +233,6 @@ def _peer_events(sio: socketio.AsyncServer, study: Study, participant: Any) -> N
     errors: dict[str, float] = {}
 
     async def refuse(sid: str, message: str) -> None:
-        import time
-
         now = time.monotonic()
         if now - errors.get(sid, 0.0) >= 1.0:
             if len(errors) > 10_000:
@@ -252,7 +251,8 @@ def _peer_events(sio: socketio.AsyncServer, study: Study, participant: Any) -> N
             if _too_big(data):
                 return {"ok": False, "error": f"message larger than {MAX_MESSAGE_BYTES} bytes"}
             size = len(json.dumps(data.get("data"))) if isinstance(data, dict) else 0
-        return await study.lobby.peer_message(p, kind, data, size)
+        return await study.lobby.peer_message(p, kind, data, size, page=sid,
+                                              page_open=lambda page: sio.manager.is_connected(page, "/"))
 
     def handler_of(kind: str):
         async def handler(sid, data=None):

@@ -214,6 +214,8 @@ def test_forged_rows_and_bad_relays_signals_and_floods_are_refused_and_nothing_b
     async def main():
         a, b = Peer(server.url, "_peers", "fa"), Peer(server.url, "_peers", "fb")
         await asyncio.gather(a.enter(), b.enter())
+        # Ready at once: what follows takes longer than the ready gate (4 s) on a busy machine.
+        assert (await a.ready())["ok"] and (await b.ready())["ok"]
         all_rows = played(a.game, PEERS)
         # Rows of the other peer's agent: refused whole, nothing stored.
         theirs = [r for r in all_rows if r["agent"] == b.game["you"]][:5]
@@ -259,7 +261,6 @@ def test_forged_rows_and_bad_relays_signals_and_floods_are_refused_and_nothing_b
         received = [d for e, d in list(b.inbox._queue) if e == "relay"]
         assert 100 <= len(received) < 3000
         # The server still answers, and the game still plays to its end.
-        assert (await a.ready())["ok"] and (await b.ready())["ok"]
         ends = await play_through([a, b], PEERS)
         assert [v["kind"] for v in ends] == ["completion", "completion"]
         return a.game["game"]
@@ -450,3 +451,92 @@ def test_a_server_restart_ends_a_running_game_of_several_humans_interrupted(tmp_
         server.stop()
     assert rows(data, f"SELECT outcome, outcome_reason FROM games WHERE game_id = '{game}'") == [
         ("interrupted", "server_stop")]
+
+
+@pytest.fixture
+def hostile_server(tmp_path):
+    # Loose message limits, so that a test can send more messages than a peer's event quota.
+    served = serve(PEERS, data=str(tmp_path / "data"), grace=3,
+                   extra=["--limit", "messages_per_second=5000", "--limit", "message_burst=5000",
+                          "--peer-relay", "force"])
+    yield served
+    served.stop()
+
+
+def test_hostile_peers_cannot_break_the_game_fill_the_events_table_or_fake_a_rejoin(hostile_server):
+    server = hostile_server
+
+    async def main():
+        a, b = Peer(server.url, "_peers", "xa"), Peer(server.url, "_peers", "xb")
+        await asyncio.gather(a.enter(), b.enter())
+        assert (await a.ready())["ok"] and (await b.ready())["ok"]
+        await a.next("peer_go")
+        await b.next("peer_go")
+        # A page that did not reload cannot ask the others for packages (each survivor's
+        # rejoin_package drops the asker's packets of its current life: the game would stall).
+        fake = await a.ask("rejoin")
+        assert fake["ok"] is False and "reload" in fake["error"], fake
+        await asyncio.sleep(0.3)
+        assert not any(event == "package_request" for event, _ in list(b.inbox._queue))
+        # Malformed values where a handle belongs: refused with a message, the server still answers.
+        for peer in (["h1"], {"x": 1}, 3.5, None):
+            reply = await a.ask("peer_event", events=[{"kind": "disconnected", "peer": peer, "frame": 4}])
+            assert reply["ok"] is False and "peer" in reply["error"], reply
+        # Checksums of frames the game cannot have: refused (they would push the real ones out).
+        all_rows = played(a.game, PEERS)
+        far = await send_rows(a, [], [[99, 0, 1]])
+        assert far["ok"] is False and "episode" in far["error"], far
+        far = await send_rows(a, [], [[0, 10**9, 1]])
+        assert far["ok"] is False and "frame" in far["error"], far
+        # The same status, readiness or notice over and over: a bounded number of event rows.
+        for _ in range(700):
+            await a.sio.emit("peer_status", {"game": a.game["game"], "hidden": False})
+            await a.sio.emit("peer_ready", {"game": a.game["game"], "paths": {b.me: "relay"}})
+        assert (await a.ask("peer_status", rtt_ms={b.me: 5})) == {"ok": True}
+        # A checksum only one peer sends is not compared: the game's detail counts it.
+        assert (await send_rows(a, [], [[0, 3, 7]]))["ok"]
+        # The game still plays to its end.
+        ends = await play_through([a, b], PEERS)
+        assert [v["kind"] for v in ends] == ["completion", "completion"]
+        return a.game["game"], a.me, len(all_rows)
+
+    game, ha, n = asyncio.run(main())
+    (outcome, detail), = rows(server.data, f"SELECT outcome, detail FROM games WHERE game_id = '{game}'")
+    assert outcome == "completed" and json.loads(detail)["checksums_unmatched"] == 1
+    assert len(steps_table(server.data, game)) == n
+    stored = [json.loads(d) for d, in rows(server.data, "SELECT detail FROM events WHERE kind IN "
+                                                        "('peer_status', 'peer_ready', 'peer_event', 'peer_rejoin')")]
+    assert len([e for e in stored if e["peer"] == ha]) <= 1000
+
+
+def test_an_earlier_tab_of_a_peer_cannot_end_the_game_once_a_new_tab_rejoined(hostile_server):
+    server = hostile_server
+
+    async def main():
+        a, b = Peer(server.url, "_peers", "ta"), Peer(server.url, "_peers", "tb")
+        await asyncio.gather(a.enter(), b.enter())
+        assert (await a.ready())["ok"] and (await b.ready())["ok"]
+        # The participant opens the study in a second tab, which rejoins; the first stays open.
+        a2 = Peer(server.url, "_peers", "ta", identity=a.identity)
+        view = await a2.enter()
+        assert view["game"] == a.game["game"] and view["peer"]["rejoin"] is True
+        assert (await a2.ask("rejoin"))["ok"]
+        # The first tab, now hidden behind the second, says so; or its replaced session reports b gone.
+        hidden = await a.ask("peer_status", hidden=True)
+        assert hidden["ok"] is False and hidden["superseded"] is True, hidden
+        gone = await a.ask("peer_event", events=[{"kind": "disconnected", "peer": b.me, "frame": 9}])
+        assert gone["ok"] is False and gone["superseded"] is True, gone
+        await asyncio.sleep(0.3)
+        assert not any(event == "peer_notice" for event, _ in list(b.inbox._queue))
+        # The new tab's own status is taken; so is the first tab's once the new one is closed
+        # (as the same page's on a new connection, after a network drop).
+        assert (await a2.ask("peer_status", hidden=False)) == {"ok": True}
+        await a2.close()
+        await asyncio.sleep(0.5)
+        assert (await a.ask("peer_status", hidden=False)) == {"ok": True}
+        ends = await play_through([a, b], PEERS)
+        assert [v["kind"] for v in ends] == ["completion", "completion"]
+        return a.game["game"]
+
+    game = asyncio.run(main())
+    assert rows(server.data, f"SELECT outcome FROM games WHERE game_id = '{game}'") == [("completed",)]

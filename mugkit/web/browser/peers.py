@@ -55,6 +55,9 @@ MAX_CHECKSUMS = 4096
 MAX_EVENTS = 64
 #: ``peer_status`` / ``peer_event`` messages stored per peer and game (each is an event row).
 PEER_EVENTS = 500
+#: Events stored per peer and game at most, those that are always stored included (the ready gate,
+#: hidden tabs, desyncs, rejoins): a page repeating one of those must not fill the database.
+PEER_EVENTS_HARD = 2 * PEER_EVENTS
 #: Event kinds a page reports (:meth:`mugkit.runtime.peer_game.PeerGame.take_events`).
 EVENT_KINDS = ("desync", "disconnected", "interrupted", "resumed", "waiting")
 
@@ -80,6 +83,8 @@ class Member:
     hidden_since: float | None = None
     away: bool = False              # no connection left (its grace clock runs)
     rejoining: set = field(default_factory=set)   # survivors asked for a package, not yet answered
+    reloaded: bool = False          # its page got the view after the start: it may ask to rejoin
+    page: str | None = None         # the connection of the page now playing (its peer_ready or rejoin)
     events: int = 0                 # peer_status / peer_event messages stored
     readies: set = field(default_factory=set)     # (screen, episode) of its `ready` messages
     rtt_ms: dict = field(default_factory=dict)    # its latest round-trip times to the others
@@ -190,6 +195,7 @@ class PeerGames:
         """The ``peer`` block of the ``game`` view of ``participant`` (protocol.py); ``grace``:
         seconds a peer gone may take to come back."""
         me = group.member_of(participant)
+        me.reloaded = me.reloaded or group.go
         return {"me": me.handle, "peers": {h: m.agent for h, m in group.members.items()}, "host": group.host,
                 "ice": self.ice(participant), "relay": self.relay_mode, "open_timeout_ms": OPEN_TIMEOUT_MS,
                 "rejoin": group.go, "rejoin_grace_ms": round(grace * 1000), "hidden_limit_s": self.hidden_seconds}
@@ -311,6 +317,8 @@ class PeerGames:
                 isinstance(e, dict) and e.get("kind") in EVENT_KINDS for e in events):
             raise PeerError(f"peer_event.events must be a list of at most {MAX_EVENTS} objects whose kind is one of "
                             f"{list(EVENT_KINDS)}")
+        if any("peer" in e and not (isinstance(e["peer"], str) and e["peer"] in group.members) for e in events):
+            raise PeerError(f"peer_event.events[].peer must be the handle of a peer of this game: {sorted(group.members)}")
         for event in events:
             await self._event(group, member, "peer_event", event, force=event["kind"] == "desync")
         desync = next((e for e in events if e["kind"] == "desync"), None)
@@ -331,9 +339,9 @@ class PeerGames:
         return {"ok": True}
 
     async def _event(self, group: PeerGroup, member: Member, kind: str, detail: dict, force: bool = False) -> None:
-        """Stores an event of ``member`` (at most :data:`PEER_EVENTS` per peer, but for ``force``d
-        ones: the ready gate, hidden tabs, desyncs)."""
-        if member.events >= PEER_EVENTS and not force:
+        """Stores an event of ``member``: at most :data:`PEER_EVENTS` per peer, and up to
+        :data:`PEER_EVENTS_HARD` of the ``force``d ones (the ready gate, hidden tabs, desyncs)."""
+        if member.events >= (PEER_EVENTS_HARD if force else PEER_EVENTS):
             return
         member.events += 1
         await self.storage.add_event(member.participant, group.step.name, kind,
@@ -349,6 +357,7 @@ class PeerGames:
             if group.ending:
                 return {"ok": False, "stale": True, "error": "that game is over"}
             last = self.last_frame(group.step)
+            self._within(group, checksums, last)
             parsed = [parse_row(group.step, group.spaces, last, item, i) for i, item in enumerate(rows)]
             mine = group.agents_of(member.handle)
             for i, (row, _, _) in enumerate(parsed):
@@ -397,6 +406,15 @@ class PeerGames:
             raise RowError(f"checksums must be a list of at most {MAX_CHECKSUMS} [episode, frame, checksum] "
                            f"(checksum: a non-negative integer or a text of at most 64 characters)")
         return items, checksums
+
+    @staticmethod
+    def _within(group: PeerGroup, checksums: list, last: int) -> None:
+        """Refuses checksums of frames the game cannot have (they would crowd out the real ones)."""
+        episodes = group.step.options.episodes
+        bad = next((c for c in checksums if c[0] >= episodes or c[1] > last), None)
+        if bad is not None:
+            raise RowError(f"checksums: [{bad[0]}, {bad[1]}, ...] is not a frame of this game (episodes 0 to "
+                           f"{episodes - 1}, frames 0 to {last})")
 
     @staticmethod
     def _continues(group: PeerGroup, new: list) -> None:
@@ -478,7 +496,10 @@ class PeerGames:
         self.groups.pop(group.game_id, None)
         peers = {h: {"participant": m.participant, "agent": m.agent, "paths": m.paths, "rtt_ms": m.rtt_ms or None}
                  for h, m in group.members.items()}
-        summary = {"peers": peers, "host": group.host, "checksums_agreed": group.agreed, "desync": group.desync}
+        # Frames whose checksum not every peer sent: a peer that keeps its checksums to itself is not
+        # compared, and the data say so.
+        summary = {"peers": peers, "host": group.host, "checksums_agreed": group.agreed,
+                   "checksums_unmatched": len(group.checksums), "desync": group.desync}
         log.info("game %s: over in the browsers (%s: %s)", group.game_id, outcome, reason)
         if self.on_end is not None:
             await self.on_end(group, outcome, reason, summary, detail or {})
@@ -514,10 +535,14 @@ class PeerGames:
         """``rejoin``: a reloaded page's Python is loaded; every survivor is asked for a package."""
         if not group.go:
             return {"ok": False, "error": "the game has not started: send peer_ready"}
+        if not member.reloaded:
+            # Each survivor's package drops the packets of the asker's current life: a page that
+            # did not reload would stall the game by asking.
+            return {"ok": False, "error": "rejoin is for a page reloaded during the game (its view had rejoin: true)"}
         survivors = [m for m in group.members.values() if m is not member and not m.away]
         if not survivors:
             return {"ok": False, "error": "no other peer is connected to rejoin from; wait and try again"}
-        member.rejoining = {m.handle for m in survivors}
+        member.rejoining, member.reloaded = {m.handle for m in survivors}, False
         await self._event(group, member, "peer_rejoin", {"from": sorted(member.rejoining)}, force=True)
         for m in survivors:
             await self.emit("peer_rejoining", {"game": group.game_id, "peer": member.handle},
