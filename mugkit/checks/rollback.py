@@ -28,10 +28,9 @@ __all__ = ["check_rollback", "reproduce"]
 PLAYTHROUGH_LINK = Link(latency_ms=100, jitter_ms=20, loss=0.05, reorder=0.0)
 
 
-def _human_source(ctx: CheckContext, agent: Any, plan: KeyPlan):
+def _human_source(ctx: CheckContext, agent: Any, plan: KeyPlan, turn_based: bool):
     """A human's peer: the keys the plan holds, mapped to actions as a browser peer maps them."""
-    turn_based = ctx.step.options.turn_based
-    return peer_input(ctx.step.options, agent, lambda i: plan.key_input(agent, i, turn_based))
+    return peer_input(ctx.step.options, agent, lambda i: plan.key_input(agent, i, turn_based), turn_based)
 
 
 def _run(ctx: CheckContext, plan: KeyPlan, scenario: Scenario) -> None:
@@ -45,10 +44,13 @@ def _run(ctx: CheckContext, plan: KeyPlan, scenario: Scenario) -> None:
         return drivers[-1]
 
     agents = game.env.agents
+    turn_based = game.driver().turn_based  # an AEC env is turn-based whatever the step says
     # An AI is asked by its host (peer 0, whose driver is drivers[0]), as a browser host asks it.
-    inputs = [_human_source(ctx, a, plan) if a in step.humans else ai_input(lambda: drivers[0], a, scenario.seed)
-              for a in agents]
-    run_scenario(make_game, agents, step.humans, inputs, scenario, default_action=step.options.default_action)
+    inputs = [_human_source(ctx, a, plan, turn_based) if a in step.humans
+              else ai_input(lambda: drivers[0], a, scenario.seed) for a in agents]
+    # A turn-based game waits for a press: None ("no move yet") before a player's first input.
+    run_scenario(make_game, agents, step.humans, inputs, scenario,
+                 default_action=None if turn_based else step.options.default_action)
 
 
 def check_rollback(ctx: CheckContext) -> None:

@@ -46,6 +46,7 @@ class Peer:
         self.events: list = []
         self.confirmed = 0            # confirmed rows of this peer's human
         self.played = 0               # local frames advanced: the key plan's index
+        self.ticks = 0                # ticks run: the key plan's index in a turn-based game
         self._held: frozenset = frozenset()
         self._seq = 0
         self.game = self.driver = None
@@ -69,7 +70,11 @@ class Peer:
     def tick(self, now_ms: float) -> None:
         """One frame: the plan's keys for the next local frame, then the game's tick."""
         def one() -> None:
-            self._keys(self.played)
+            # A turn-based game waits on a frame until its player presses: there, the plan moves
+            # on with every tick (a chance to press), round and round until the game is over.
+            turn_based = self.game.driver.turn_based
+            self._keys(self.ticks % max(len(self.plan), 1) if turn_based else self.played)
+            self.ticks += 1
             if self.game.tick(now_ms, now_ms / 1000.0, 0.0) is not None:
                 self.played += 1
             self._collect()

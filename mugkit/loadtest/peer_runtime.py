@@ -119,8 +119,11 @@ class PeerRuntime(BrowserRuntime):
         await self._flush(game)
 
     async def _tick(self, game: Any, late_ms: float) -> None:
-        if game.tick(time.monotonic() * 1000.0, time.time(), late_ms) is not None:
+        played = game.tick(time.monotonic() * 1000.0, time.time(), late_ms) is not None
+        # A turn-based frame waits for a press: the plan moves on anyway (its next span presses).
+        if played or game.driver.turn_based:
             self.tick_index += 1
+        if played:
             self.progress()
         await self._flush(game)
 

@@ -192,6 +192,11 @@ class FrameDriver:
             return result
         # A bare game's frame (netcode stubs) may not say who acts: then every agent does.
         acting = getattr(self.frame, "acting", self.agents)
+        # None from an acting agent is "no move yet" (a turn-based peer's player has not pressed):
+        # the frame waits, the env does not step, as tick() waits for a turn.
+        self.waiting_for = tuple(a for a in acting if a in actions and actions[a] is None)
+        if self.waiting_for:
+            return None
         return self._step({a: actions[a] for a in acting if a in actions}, {})
 
     def _between_frames(self) -> tuple[bool, FrameResult | None]:

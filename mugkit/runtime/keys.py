@@ -110,25 +110,30 @@ class KeyMapper:
 
 
 def peer_action(mapper: KeyMapper, options: GameOptions, agent: Hashable, keys: KeyInput | None,
-                frame: Any) -> tuple[Any, tuple, bool]:
+                frame: Any, turn_based: bool | None = None) -> tuple[Any, tuple, bool]:
     """What a rollback peer sends for its human ``agent`` this frame: ``(action, active keys,
     filled)`` from ``keys`` through ``mapper`` (the peer's own, kept across frames), where
-    ``frame`` is the game's current (possibly predicted) frame.
+    ``frame`` is the game's current (possibly predicted) frame. ``turn_based``: the driver's
+    (an AEC env is turn-based whatever the step says); default the step's option.
 
-    A peer must send an action every frame, so on a turn where no key held maps to a legal action
-    it sends the first legal action of ``keys`` (as a participant would press one); with no
-    action mask, that is the first action of ``keys``.
+    A peer sends an input every frame. In a turn-based step, a frame where no key held maps to a
+    legal action sends None, "no move yet": every peer's game then waits on that frame, as a
+    turn-based game on the server waits for its player's press. In a real-time step it sends the
+    first legal action of ``keys`` instead (``filled``); with no action mask, the first action.
     """
+    turn_based = options.turn_based if turn_based is None else turn_based
     mask = action_mask(frame.observations.get(agent), frame.infos.get(agent))
-    action, shown, filled = mapper.resolve(keys, mask, options.turn_based)
+    action, shown, filled = mapper.resolve(keys, mask, turn_based)
+    if turn_based and (action is None or not mask_allows(mask, action)):
+        return None, shown, False
     if action is None or not mask_allows(mask, action):
         legal = [a for a in options.key_actions if mask_allows(mask, a)] or options.key_actions
         action, filled = legal[0], True
     return action, shown, filled
 
 
-def peer_input(options: GameOptions, agent: Hashable,
-               keys_at: Callable[[int], KeyInput | None]) -> Callable[[int, Any], Any]:
+def peer_input(options: GameOptions, agent: Hashable, keys_at: Callable[[int], KeyInput | None],
+               turn_based: bool | None = None) -> Callable[[int, Any], Any]:
     """A rollback peer's input for its human ``agent``: ``(i, frame) -> action``, the form
     :class:`~mugkit.netcode.peer_loop.PeerLoop` takes, where ``keys_at(i)`` is what the human's
     keyboard holds at the session's frame ``i`` and ``frame`` is the game's current (possibly
@@ -136,4 +141,4 @@ def peer_input(options: GameOptions, agent: Hashable,
     (:class:`~mugkit.runtime.peer_game.PeerGame`) sends it.
     """
     mapper = KeyMapper(options)
-    return lambda i, frame: peer_action(mapper, options, agent, keys_at(i), frame)[0]
+    return lambda i, frame: peer_action(mapper, options, agent, keys_at(i), frame, turn_based)[0]

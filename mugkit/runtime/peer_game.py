@@ -189,6 +189,10 @@ class PeerGame:
     def _new_session(self) -> Any:
         b = (SessionBuilder().with_options(self.driver.options).with_disconnect_timeout(self.grace_ms)
              .with_event_queue_size(1000))
+        if self.driver.turn_based:
+            # None is "no move yet": a turn-based game waits for its player's press; nobody moves
+            # for a player who has not sent one, is hidden, or left.
+            b.with_default_action(None)
         for addr, h in self.handles.items():
             if addr != self.me:
                 b.add_remote_player(h, addr)
@@ -266,7 +270,8 @@ class PeerGame:
         if self.hidden:
             self._pending = ((), True)
             return self._session.default_action
-        action, shown, filled = peer_action(self._mapper, self.driver.options, self.human, self.keys.peek(), frame)
+        action, shown, filled = peer_action(self._mapper, self.driver.options, self.human, self.keys.peek(), frame,
+                                            self.driver.turn_based)
         self._pending = (shown, filled)
         return action
 

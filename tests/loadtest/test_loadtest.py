@@ -361,3 +361,20 @@ def test_a_peer_bot_that_reloads_mid_game_rejoins_from_its_partners_package_and_
         assert db.execute("select g.outcome, g.verification, count(s.frame), count(distinct s.episode * 1000 + "
                           "s.frame) from games g join steps s using (game_id) group by g.game_id").fetchall() == [
             ("completed", "verified", 184, 92)]
+
+
+@pytest.mark.slow
+@pytest.mark.load
+@pytest.mark.timeout(240)
+def test_two_peers_play_a_turn_based_game_that_waits_for_each_press_and_it_is_verified(tmp_path):
+    """Nim (an AEC env) between two peer bots: a frame waits until its player presses (nobody moves
+    for them: no filled move), and the server's re-simulation agrees with every stored move."""
+    report = run_loadtest(LoadTestConfig([os.path.join(STUDIES, "_nim.py")], 2, rate=10, stuck_after=40,
+                                         progress=False, data=str(tmp_path / "data")))
+    d = report.data
+    assert report.ok and d["completed"] == 2 and d["lost_rows"] == 0, (d["failures"], d["audit"])
+    with sqlite3.connect(tmp_path / "data" / "mugkit.sqlite") as db:
+        assert db.execute("select outcome, verification from games").fetchall() == [("completed", "verified")]
+        moves = db.execute("select keys, filled from steps where frame > 0 and action is not null "
+                           "and action != 'null'").fetchall()
+    assert moves and all(json.loads(keys) and not filled for keys, filled in moves), moves[:5]
