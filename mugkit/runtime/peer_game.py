@@ -80,6 +80,12 @@ class _Mailbox:
         out, self.inbox = self.inbox, []
         return out
 
+    def forget(self, peer: Hashable) -> int:
+        """Drops the packets from ``peer`` still waiting for the session; returns how many."""
+        kept = [(sender, data) for sender, data in self.inbox if sender != peer]
+        dropped, self.inbox = len(self.inbox) - len(kept), kept
+        return dropped
+
 
 def _handles(me: str, peers: Mapping[str, Any], host: str, agents: tuple) -> dict[str, int]:
     """``{peer: handle}``, checked against the driver's agents."""
@@ -484,6 +490,9 @@ class PeerGame:
             raise PeerGameError(f"rejoin_package({peer!r}): that peer was dropped at frame {gone[peer]}; a dropped "
                                 "peer cannot rejoin (its player plays the default action)")
         self._lives[peer] += 1  # nothing more from its earlier life: this package is final
+        # Nor what of it came in since the last tick: the session has not read those packets,
+        # so the package does not hold their inputs and the new life plays other ones there.
+        self.packets_foreign += self._mail.forget(peer)
         episode, reset = self._package_start()
         last = self._log_first + len(self._log) - 1
         payload = {"v": PACKAGE_VERSION, "game": str(self.game_id), "from": self.me, "for": peer, "episode": episode,

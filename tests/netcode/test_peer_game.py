@@ -9,7 +9,7 @@ from mugkit.netcode import CHECKSUM_INTERVAL
 from mugkit.netcode.simnet import Link, SimNetwork
 from mugkit.runtime.peer_game import PeerGameError
 
-from peer_harness import Harness, make_step, new_peer, peers_of, replay
+from peer_harness import TICK, Harness, make_step, new_peer, peers_of, replay
 
 LINK = Link(latency_ms=70, jitter_ms=30, loss=0.1, reorder=0.05)
 ROW_KEYS = {"episode", "frame", "agent", "action", "keys", "filled", "reward", "observation", "predicted",
@@ -167,6 +167,35 @@ def test_a_reloaded_peer_rejoins_and_no_frame_is_missing_or_doubled(humans, who)
     # rows of frames played (not re-simulated) say which keys made the action, or that it was filled in
     assert all(isinstance(r["keys"], list) for r in mine if r["predicted"] is not None and r["frame"] > 0)
     assert any(r["predicted"] is None for r in mine)  # the earlier life's last rows came from the re-simulation
+
+
+def test_a_packet_of_the_reloaded_page_waiting_for_the_survivors_tick_is_not_played_after_its_package():
+    # Over the server's relay a packet arrives between two ticks and waits in the PeerGame for the
+    # next one; the reloaded page's last packet can wait there when its package is asked for. The
+    # package does not hold the input it carries, so the new life plays another (the default)
+    # there: the survivor must drop it, or the two confirm different histories (a desync).
+    step = make_step(2, episodes=1, length=60)
+    h = Harness({a: new_peer(step, a) for a in peers_of(step)}, SimNetwork(5))
+    h.start()
+    h.run(ticks=30)
+    old = h.games["h1"]
+    old.key_message(h.seq + 1, ["ArrowUp"], ["ArrowUp"], [], None)  # an input that is not the default action
+    old.tick(h.tick_no * TICK, None, 0.0)  # its last tick: the packet with that input is still on its way
+    late = [data for to, data in old.take_packets() if to == "h0"]
+    assert late
+    h.stopped.add("h1")
+    h.run(ticks=30)
+    survivor = h.games["h0"]
+    for data in late:  # the relay hands it over; the package is asked for before the survivor ticks
+        survivor.receive("h1", data)
+    package = survivor.rejoin_package("h1")
+    fresh = new_peer(step, "h1", rejoin=True)
+    h.games["h1"] = fresh
+    fresh.rejoin(package)
+    h.stopped.discard("h1")
+    assert h.run()
+    assert not [e for a in h.games for e in h.events[a] if e["kind"] == "desync"]
+    assert_agreed_history(step, h)
 
 
 def test_bad_packets_are_dropped_and_counted_never_raised():
