@@ -369,7 +369,7 @@ def test_a_peer_bot_that_reloads_mid_game_rejoins_from_its_partners_package_and_
 def test_two_peers_play_a_turn_based_game_that_waits_for_each_press_and_it_is_verified(tmp_path):
     """Nim (an AEC env) between two peer bots: a frame waits until its player presses (nobody moves
     for them: no filled move), and the server's re-simulation agrees with every stored move."""
-    report = run_loadtest(LoadTestConfig([os.path.join(STUDIES, "_nim.py")], 2, rate=10, stuck_after=40,
+    report = run_loadtest(LoadTestConfig([os.path.join(STUDIES, "_nim_pair.py")], 2, rate=10, stuck_after=40,
                                          progress=False, data=str(tmp_path / "data")))
     d = report.data
     assert report.ok and d["completed"] == 2 and d["lost_rows"] == 0, (d["failures"], d["audit"])
