@@ -173,14 +173,19 @@ def test_a_rollback_peer_maps_keys_as_the_driver_does():
     assert [press(i, d.frame) for i in range(len(inputs))] == expected == [1, 2, 0, 3, 4, 0]
 
 
-def test_a_rollback_peer_sends_the_first_legal_action_on_a_turn_with_no_legal_key():
+def test_a_rollback_peer_sends_no_move_on_a_turn_with_no_legal_key_and_the_game_waits():
     class Frame:
         observations = {"player": {"action_mask": [0, 0, 1, 1, 1]}}
         infos = {"player": {}}
 
     d = driver_of(Walk, turn_based=True)
-    press = peer_input(d.options, "player", lambda i: [KeyInput.of(down={"ArrowLeft"}), None][i])
-    assert [press(0, Frame), press(1, Frame)] == [2, 2]  # ArrowLeft (1) is masked; nothing held
+    keys = [KeyInput.of(down={"ArrowLeft"}), None, KeyInput.of(down={"ArrowRight"})]
+    press = peer_input(d.options, "player", lambda i: keys[i])
+    # ArrowLeft (1) is masked, then nothing is held: no move (None), never a move made for them.
+    assert [press(0, Frame), press(1, Frame), press(2, Frame)] == [None, None, 2]
+    d.start()
+    assert d.advance({"player": None}) is None and d.waiting_for == ("player",)
+    assert d.advance({"player": 2}).frame == 1
 
 # -- turn-based ------------------------------------------------------------------------------
 
