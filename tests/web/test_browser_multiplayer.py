@@ -51,15 +51,23 @@ def webrtc():
         browser.close()
 
 
-@pytest.fixture(scope="module")
+_COPIED: list = []  # the one copy of the studies (see study())
+
+
+@pytest.fixture(scope="session")
 def study(tmp_path_factory):
-    folder = tmp_path_factory.mktemp("peers")
-    for name in os.listdir(PEERS):
-        if name.endswith(".py"):
-            shutil.copy(os.path.join(PEERS, name), folder / name)
-    shutil.copytree(os.path.join(ROOT, "experiments", "envs"), folder / "envs",
-                    ignore=shutil.ignore_patterns("__pycache__"))
-    return folder
+    """The studies, copied once per session: test_turn_game.py imports this fixture (pytest then
+    keeps a second one), and a second copy's modules (same names, another folder) could not be
+    imported beside the first for the replays."""
+    if not _COPIED:
+        folder = tmp_path_factory.mktemp("peers")
+        for name in os.listdir(PEERS):
+            if name.endswith(".py"):
+                shutil.copy(os.path.join(PEERS, name), folder / name)
+        shutil.copytree(os.path.join(ROOT, "experiments", "envs"), folder / "envs",
+                        ignore=shutil.ignore_patterns("__pycache__"))
+        _COPIED.append(folder)
+    return _COPIED[0]
 
 
 def studies(folder, *names):
