@@ -231,16 +231,25 @@ class BrowserPython:
                 "node": "::".join(self.node.split("::")[:2]), "folder": folder}
 
     def _open(self) -> None:
+        self._launch()
+        self._page = self._browser.new_page()
+        self._page.set_default_timeout(self.timeout * 1000)
+        self._page.goto(f"{self._server.url}/parity/parity.html")
+        self._page.wait_for_function("() => window.mugkitParity !== undefined")
+
+    def _launch(self, check: str = "parity", args: tuple = ()) -> None:
+        """Starts Playwright and Chromium (``args``: launch flags); :class:`BrowserUnavailable`
+        saying what to install when either is missing."""
         try:
             from playwright.sync_api import Error as PlaywrightError
             from playwright.sync_api import sync_playwright
         except ImportError as exc:
-            raise BrowserUnavailable("the parity check drives Chromium with Playwright, which is not installed: "
+            raise BrowserUnavailable(f"the {check} check drives Chromium with Playwright, which is not installed: "
                                      "pip install playwright") from exc
         executable = find_chromium()
         self._playwright = sync_playwright().start()
         try:
-            self._browser = self._playwright.chromium.launch(executable_path=executable)
+            self._browser = self._playwright.chromium.launch(executable_path=executable, args=list(args))
         except PlaywrightError as exc:
             self.close()
             where = executable or "Playwright's own Chromium"
@@ -248,7 +257,3 @@ class BrowserPython:
                 f"no Chromium could be started ({where}): {str(exc).splitlines()[0]}. Install one "
                 f"(Debian/Ubuntu: apt-get install chromium; or: playwright install chromium), or set "
                 f"MUGKIT_CHROMIUM to its path") from None
-        self._page = self._browser.new_page()
-        self._page.set_default_timeout(self.timeout * 1000)
-        self._page.goto(f"{self._server.url}/parity/parity.html")
-        self._page.wait_for_function("() => window.mugkitParity !== undefined")

@@ -28,7 +28,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from .base import CheckContext
-from .browser import BrowserPython, BrowserUnavailable
+from .browser import BrowserPython
 from .parity import OpenBrowser
 from .inputs import KeyPlan, fixed_plans, plan_to_data
 from .report import CheckFailure, reproduce_snippet
@@ -189,24 +189,7 @@ class BrowserPeers(BrowserPython):
         return self.loaded
 
     def _open(self) -> None:
-        try:
-            from playwright.sync_api import Error as PlaywrightError
-            from playwright.sync_api import sync_playwright
-        except ImportError as exc:
-            raise BrowserUnavailable("the rollback check drives Chromium with Playwright, which is not installed: "
-                                     "pip install playwright") from exc
-        from .browser import find_chromium
-
-        executable = find_chromium()
-        self._playwright = sync_playwright().start()
-        try:
-            self._browser = self._playwright.chromium.launch(executable_path=executable, args=[LOOPBACK_FLAG])
-        except PlaywrightError as exc:
-            self.close()
-            raise BrowserUnavailable(
-                f"no Chromium could be started ({executable or 'Playwright’s own Chromium'}): "
-                f"{str(exc).splitlines()[0]}. Install one (Debian/Ubuntu: apt-get install chromium; or: playwright "
-                f"install chromium), or set MUGKIT_CHROMIUM to its path") from None
+        self._launch("rollback", (LOOPBACK_FLAG,))
         for _ in range(self.count):
             context = self._browser.new_context(permissions=["microphone", "camera"])
             page = context.new_page()
