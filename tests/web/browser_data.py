@@ -9,6 +9,8 @@ import os
 import sqlite3
 import time
 
+from playwright.sync_api import Error as PlaywrightError
+
 from mugkit.collect import load_experiment
 from mugkit.games import Participant, build_game
 from mugkit.runtime.values import from_json
@@ -45,6 +47,18 @@ def wait_loaded(page) -> None:
     page.wait_for_selector(".mk-game[data-screen='play']", timeout=15_000)
 
 
+def click_if_shown(page, selector: str) -> None:
+    """Clicks ``selector`` when it shows; a screen that moves on by itself between the look and
+    the click (the partner's answer or the server's timer closed it) is left for the next look."""
+    answer = page.query_selector(selector)
+    try:
+        if answer is not None and answer.is_visible():
+            answer.click()
+    except PlaywrightError as error:
+        if "not attached" not in str(error):
+            raise
+
+
 def through_screens(pages, selector: str, timeout: float = 90_000) -> None:
     """Waits until ``selector`` shows on ``pages`` (one page or a list: the players of one game),
     answering the screens around games on the way as participants would: "I'm ready", "Continue"
@@ -54,9 +68,7 @@ def through_screens(pages, selector: str, timeout: float = 90_000) -> None:
     while any(page.query_selector(selector) is None for page in pages):
         assert time.monotonic() < deadline, f"{selector} never showed: {pages[0].inner_text('main')[:500]}"
         for page in pages:
-            answer = page.query_selector(".mk-screen:not([hidden]) [data-answer], .mk-view-problem [data-answer]")
-            if answer is not None and answer.is_visible():
-                answer.click()
+            click_if_shown(page, ".mk-screen:not([hidden]) [data-answer], .mk-view-problem [data-answer]")
         pages[0].wait_for_timeout(200)
 
 

@@ -22,7 +22,7 @@ import time
 
 import pytest
 
-from browser_data import COMPARED, query, stored_rows
+from browser_data import COMPARED, click_if_shown, query, stored_rows
 from serving import ROOT, serve
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
@@ -115,9 +115,7 @@ def until_playing(pages, timeout: float = 120) -> None:
         for page in pages:
             failed = page.query_selector(".mk-game[data-failed]")
             assert failed is None, page.inner_text(".mk-stage-overlay")
-            answer = page.query_selector(".mk-screen:not([hidden]) [data-answer='ready']")
-            if answer is not None and answer.is_visible():
-                answer.click()
+            click_if_shown(page, ".mk-screen:not([hidden]) [data-answer='ready']")
         pages[0].wait_for_timeout(200)
 
 
