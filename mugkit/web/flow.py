@@ -91,6 +91,13 @@ class Flow:
 
     async def start(self) -> None:
         """Counts the participants already stored (a restart): arrival numbers and conditions."""
+        await self._seed_counters()
+
+    async def _seed_counters(self) -> None:
+        """Counts the stored participants into the shared counters once per shared state's life:
+        once per study (not once per process), and again after a Redis that restarted empty."""
+        if not await self.state.first("counters_seeded"):
+            return
         for row in await self.storage.participants():
             name = row["experiment"]
             await self.state.count(f"arrivals:{name}")
@@ -168,6 +175,7 @@ class Flow:
 
     async def _create(self, name: str, entry: Entry, user_agent: str) -> Participant:
         experiment = self.experiments[name]
+        await self._seed_counters()  # a no-op unless the shared state lost them (a Redis restart)
         arrival = await self.state.count(f"arrivals:{name}")
         # Orders are balanced across groups: participants who arrive together, and will be matched
         # into one game, share their order (else two neighbours would wait at different steps).

@@ -9,7 +9,12 @@ It holds exactly the state that must not be split between processes:
 - **participants** being served (the registry's cache of their rows);
 - **counters**: arrival numbers and condition counts (counterbalancing);
 - **waitrooms**: who waits for which game step, and the groups formed from them;
-- **game ownership**: which games this server runs.
+- **game ownership**: which process runs which game, as leases that expire when their process
+  dies (``own_game``/``renew_games``: the owner renews every ``LEASE_SECONDS / 3``);
+- **processes**: which are alive (heartbeats) and what they run, and **messages** between them.
+
+A shared state that cannot be reached raises :class:`SharedStateError`: the caller refuses or
+retries, and acknowledges nothing that depended on the failed operation.
 """
 
 from __future__ import annotations
@@ -17,11 +22,20 @@ from __future__ import annotations
 import abc
 import asyncio
 import contextlib
+import time
 from typing import Any, AsyncIterator
 
 from .matchmaking import Waitroom
 
-__all__ = ["SharedState", "MemoryState"]
+__all__ = ["SharedState", "MemoryState", "SharedStateError", "LEASE_SECONDS", "open_state"]
+
+#: Seconds a game's lease lasts unless its owner renews it (every ``LEASE_SECONDS / 3``).
+LEASE_SECONDS = 10.0
+
+
+class SharedStateError(RuntimeError):
+    """The shared state cannot be reached (Redis down or restarting): try again later. The
+    message names where it was expected."""
 
 
 class SharedState(abc.ABC):
@@ -83,15 +97,64 @@ class SharedState(abc.ABC):
     async def waitroom_timeouts(self) -> list[str]:
         """The participants whose wait ran out (taken out of their room)."""
 
-    # -- games -------------------------------------------------------------------------------
+    # -- start-up ----------------------------------------------------------------------------
 
     @abc.abstractmethod
-    async def own_game(self, game_id: str, owner: str) -> bool:
-        """Claims ``game_id`` for ``owner``; False when another owner has it."""
+    async def first(self, name: str) -> bool:
+        """True for the first caller of ``name`` in this shared state's life (e.g. counting the
+        stored arrivals into the counters once per study, not once per process). A fresh shared
+        state (a Redis restarted empty) answers True again."""
+
+    # -- processes ---------------------------------------------------------------------------
+
+    @abc.abstractmethod
+    async def heartbeat(self, process: str, info: dict, ttl: float) -> None:
+        """``process`` is alive for ``ttl`` more seconds; ``info`` (JSON) is what it runs (its
+        stats, for the one admin view)."""
+
+    @abc.abstractmethod
+    async def processes(self) -> dict[str, dict]:
+        """The processes alive now → their last ``info``."""
+
+    # -- game leases -------------------------------------------------------------------------
+
+    @abc.abstractmethod
+    async def own_game(self, game_id: str, owner: str, ttl: float = LEASE_SECONDS) -> bool:
+        """Claims ``game_id`` for ``owner`` for ``ttl`` s (True), unless another live owner holds
+        it (False). ``owner`` claiming again renews its lease."""
+
+    @abc.abstractmethod
+    async def renew_games(self, owner: str, game_ids: list[str], ttl: float = LEASE_SECONDS) -> list[str]:
+        """Extends ``owner``'s leases; returns the ids it no longer holds (it must stop those games)."""
+
+    @abc.abstractmethod
+    async def game_owner(self, game_id: str) -> str | None:
+        """Who holds ``game_id``'s lease now (None: nobody alive)."""
+
+    @abc.abstractmethod
+    async def orphaned_games(self) -> list[str]:
+        """Games claimed and never released whose lease expired: their process died."""
 
     @abc.abstractmethod
     async def release_game(self, game_id: str) -> None:
-        """The game is over: nobody owns it."""
+        """The game is over: nobody owns it (and it is not orphaned)."""
+
+    # -- messages between processes ----------------------------------------------------------
+
+    @abc.abstractmethod
+    async def send(self, process: str, message: dict) -> None:
+        """Delivers ``message`` (JSON-able; bytes as base64 by the caller) to ``process``'s inbox."""
+
+    @abc.abstractmethod
+    async def broadcast(self, message: dict) -> None:
+        """Delivers ``message`` to every process's inbox (this one's too)."""
+
+    @abc.abstractmethod
+    def inbox(self, process: str) -> AsyncIterator[dict]:
+        """The messages sent to ``process`` and the broadcasts, in order, for as long as it runs."""
+
+    async def close(self) -> None:
+        """Lets go of connections (nothing to do in memory)."""
 
 
 class _Reentrant:
@@ -105,7 +168,8 @@ class _Reentrant:
 
 
 class MemoryState(SharedState):
-    """:class:`SharedState` for one server process."""
+    """:class:`SharedState` for one server process. Its leases never expire (the process that
+    would hold them is the one alive); its messages go through a queue per process id."""
 
     def __init__(self) -> None:
         self._locks: dict[str, _Reentrant] = {}
@@ -113,6 +177,9 @@ class MemoryState(SharedState):
         self._counters: dict[str, dict] = {}
         self._rooms: dict[tuple, Waitroom] = {}
         self._games: dict[str, str] = {}
+        self._firsts: set[str] = set()
+        self._alive: dict[str, tuple[float, dict]] = {}   # process -> (until, info), time.monotonic()
+        self._inboxes: dict[str, asyncio.Queue] = {}
 
     @contextlib.asynccontextmanager
     async def transition(self, key: str) -> AsyncIterator[None]:
@@ -177,8 +244,53 @@ class MemoryState(SharedState):
     async def waitroom_timeouts(self) -> list[str]:
         return [pid for waitroom in self._rooms.values() for pid in waitroom.timed_out()]
 
-    async def own_game(self, game_id: str, owner: str) -> bool:
+    async def first(self, name: str) -> bool:
+        if name in self._firsts:
+            return False
+        self._firsts.add(name)
+        return True
+
+    async def heartbeat(self, process: str, info: dict, ttl: float) -> None:
+        self._alive[process] = (time.monotonic() + ttl, dict(info))
+
+    async def processes(self) -> dict[str, dict]:
+        now = time.monotonic()
+        return {process: dict(info) for process, (until, info) in self._alive.items() if until > now}
+
+    async def own_game(self, game_id: str, owner: str, ttl: float = LEASE_SECONDS) -> bool:
         return self._games.setdefault(game_id, owner) == owner
+
+    async def renew_games(self, owner: str, game_ids: list[str], ttl: float = LEASE_SECONDS) -> list[str]:
+        return [game_id for game_id in game_ids if self._games.get(game_id) != owner]
+
+    async def game_owner(self, game_id: str) -> str | None:
+        return self._games.get(game_id)
+
+    async def orphaned_games(self) -> list[str]:
+        return []  # one process: the owner of every lease is this one, alive
 
     async def release_game(self, game_id: str) -> None:
         self._games.pop(game_id, None)
+
+    def _queue(self, process: str) -> asyncio.Queue:
+        return self._inboxes.setdefault(process, asyncio.Queue())
+
+    async def send(self, process: str, message: dict) -> None:
+        self._queue(process).put_nowait(message)
+
+    async def broadcast(self, message: dict) -> None:
+        for queue in self._inboxes.values():
+            queue.put_nowait(message)
+
+    async def inbox(self, process: str) -> AsyncIterator[dict]:
+        queue = self._queue(process)
+        while True:
+            yield await queue.get()
+
+
+def open_state(redis_url: str | None, study: str) -> SharedState:
+    """The shared state of study ``study``: on Redis at ``redis_url``, else in this process's memory."""
+    if not redis_url:
+        return MemoryState()
+    from .shared_redis import RedisState  # only a deployment with Redis needs the redis package
+    return RedisState(redis_url, study)
