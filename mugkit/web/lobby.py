@@ -23,13 +23,16 @@ from ..steps import GameStep
 from .browser.games import BrowserGame, BrowserGames, RowError, runs_in_browser
 from .browser.peers import PeerError, PeerGames, PeerGroup, env_facts
 from .ice import ice_config
+from .cluster import PROCESS_ID
 from .entry import new_id
 from .gameloop import GRACE_SECONDS, OUTCOME_REASONS, SCREENS, ServerGame
 from .browser.verify import report_unverified as verify_report
 from .problems import game_problem, new_ref
 from .protocol import ProtocolError, parse_keys
 from .registry import Participant, Registry
+from .resume import CannotResume, rebuild
 from .shared import SharedState
+from .takeover import LeaseLost, Leases, Takeover, expiring
 
 __all__ = ["Lobby", "Listener", "game_message", "agent_name"]
 
@@ -120,16 +123,21 @@ class Lobby:
         self.sockets: dict[str, int] = {}          # participant id -> open sockets
         self._starting: dict[str, asyncio.Future] = {}
         self._ticker: asyncio.Task | None = None
-        self._owner = new_id()                     # this process, as an owner of games
+        #: This process's game leases, and the games of dead processes it takes over (takeover.py).
+        self.leases = Leases(state, PROCESS_ID, expire=expiring(state))
+        self.takeover = Takeover(self)
 
     def start(self) -> None:
-        """Starts the waitrooms' clock."""
+        """Starts the waitrooms' clock, the renewal of this process's game leases and the sweep of
+        games whose process died."""
         self._ticker = asyncio.get_running_loop().create_task(self._tick_waitrooms())
+        self.takeover.start()
 
     async def close(self, outcome: str = "interrupted") -> None:
         """Stops the waitroom clock and every server game (ended with ``outcome``)."""
         if self._ticker is not None:
             self._ticker.cancel()
+        await self.takeover.close()
         if self.peers is not None:
             await self.peers.close()
         for game in list(self.games.values()):
@@ -148,7 +156,10 @@ class Lobby:
             return False
         if p.game in self.games or p.game in self._starting or self._peer_group(p, p.game) is not None:
             return True
-        return await self._browser_game(p, p.game) is not None
+        if await self._browser_game(p, p.game) is not None:
+            return True
+        # Run by another process, or its process died and it is taken over now (here).
+        return await self.takeover.alive(p.game)
 
     async def game_view(self, p: Participant, step: GameStep, rep: int) -> dict:
         """The view of ``p`` at game step ``step``: their game (started when it is time), or the
@@ -160,6 +171,10 @@ class Lobby:
         if p.game in self._starting:  # their group's game is being built by a partner's transition
             await asyncio.shield(self._starting[p.game])
         game = self.games.get(p.game or "")
+        if game is None and p.game is not None and await self.takeover.alive(p.game):
+            game = self.games.get(p.game)
+            if game is None:  # it runs in another process
+                return await self._remote_game_view(p, step, p.game)
         if game is None:
             group = await self._group(p, step, rep)
             if group is None:
@@ -266,12 +281,8 @@ class Lobby:
         # The screens (ready, countdown, round over) wait only for pages that show them: a bot or
         # a protocol client is not waited for.
         screens = [agent for agent, q in zip(step.humans, group) if q.screens]
-        game = ServerGame(game_id, built.driver(render=True), humans, self.emit,
-                          lambda rows, t, tc, late: self.storage.add_steps(
-                              game_id, rows, t_server=t, t_client=tc, late_ms=late,
-                              keep_observations=step.options.record_observations),
-                          self._game_over, grace=self.grace, screens=screens)
-        await self.state.own_game(game_id, self._owner)
+        game = self._server_game(game_id, step, built.driver(render=True), humans, screens)
+        await self.leases.claim(game_id)
         await self.storage.add_game({"game_id": game_id, "experiment": name, "step": step.name, "repetition": rep,
                                      "runtime": "server", "seed": seed, "started_at": time.time(),
                                      "detail": {"step_runtime": step.runtime}})
@@ -286,11 +297,35 @@ class Lobby:
         log.info("game %s: %s::%s started for %s", game_id, name, step.name, ", ".join(who))
         return game
 
+    def _server_game(self, game_id: str, step: GameStep, driver: Any, humans: dict, screens: list) -> ServerGame:
+        """The clock of a server game (not started)."""
+        keep = step.options.record_observations
+
+        def store_rows(rows: list, t: float, tc: Any, late: Any) -> Awaitable:
+            # Only while this process surely holds the game: after a stall longer than its lease,
+            # another process may be playing it on from the stored frames (takeover.py).
+            if not self.leases.holds(game_id):
+                lost = asyncio.get_running_loop().create_future()
+                lost.set_exception(LeaseLost(f"this process's lease of game {game_id} lapsed (its renewal is "
+                                             f"overdue): the game stops here, and is resumed from its stored frames"))
+                return lost
+            return self.storage.add_steps(game_id, rows, t_server=t, t_client=tc, late_ms=late, keep_observations=keep)
+
+        return ServerGame(game_id, driver, humans, self.emit, store_rows, self._game_over, grace=self.grace,
+                          screens=screens)
+
     async def _game_over(self, game: ServerGame, outcome: str) -> None:
         self.games.pop(game.game_id, None)
-        await self.state.release_game(game.game_id)
+        if not self.leases.holds(game.game_id):
+            # Its lease lapsed (a stall): nothing more of it is stored here; the sweep resumes it.
+            log.warning("game %s: stopped without an end: this process's lease of it lapsed", game.game_id)
+            self.takeover.lapsed(game.game_id)
+            return
+        # The outcome first, then the lease: a process starting meanwhile must not find the game
+        # without either (it would mark it interrupted).
         await self.storage.end_game(game.game_id, outcome, ended_at=time.time(),
                                     outcome_reason=OUTCOME_REASONS.get(outcome))
+        await self.leases.release(game.game_id)
         log.info("game %s: over (%s)", game.game_id, outcome)
         for agent, pid in game.humans.items():
             p = await self.registry.get(pid)
@@ -329,6 +364,7 @@ class Lobby:
             await game.stop("error")
             self.games.pop(game.game_id, None)
             await self.storage.end_game(game.game_id, "error", ended_at=time.time(), outcome_reason="server_error")
+            await self.leases.release(game.game_id)
             return
         browser = await self._browser_game(p, p.game)
         if browser is not None:
@@ -395,6 +431,7 @@ class Lobby:
         seed = self._game_seed(p.experiment, step, rep, [p.id])
         if game is None:
             game = BrowserGame(new_id(), p.id, p.experiment, step, step.humans[0])
+            await self.leases.claim(game.game_id)
             await self.storage.add_game({"game_id": game.game_id, "experiment": p.experiment, "step": step.name,
                                          "repetition": rep, "runtime": "browser", "seed": seed,
                                          "started_at": time.time(), "detail": {"step_runtime": step.runtime}})
@@ -420,6 +457,7 @@ class Lobby:
         game = await self._browser_game(p, data["game"])
         if game is None or p.game != game.game_id:
             return {"ok": False, "stale": True, "error": "you are not in that game (it is over, or not yours)"}
+        self.browser.back(game.game_id)  # a message of theirs: they are there (the grace clock stops)
         try:
             if kind == "rows":
                 return await self.browser.rows(game, data)
@@ -540,6 +578,7 @@ class Lobby:
             seed = self._game_seed(name, step, rep, who)
             humans = list(zip(step.humans, who))
             people = [q.who() for q in group]
+            await self.leases.claim(game_id)
             peers = self.peers.create(game_id, name, step, rep, seed, humans, people,
                                       await env_facts(step, seed, people, game_id))
             await self.storage.add_game({"game_id": game_id, "experiment": name, "step": step.name, "repetition": rep,
@@ -584,6 +623,8 @@ class Lobby:
         if group is None or p.game != group.game_id or group.ending:
             return {"ok": False, "stale": True, "error": "you are not in that game (it is over, or not yours)"}
         member, peers = group.member_of(p.id), self.peers
+        if member.away:  # a message of theirs: they are there (e.g. a game taken over from a dead process)
+            peers.back(group, member)
         if kind in ("peer_status", "peer_event") and None not in (page, member.page) and page != member.page:
             if page_open is not None and page_open(member.page):
                 return {"ok": False, "superseded": True, "error": "this game continues in another window or tab"}
@@ -645,6 +686,7 @@ class Lobby:
         elif played:
             columns["verification"] = "pending"
         await self.storage.end_game(game_id, outcome, **columns)
+        await self.leases.release(game_id)
         if played and group.step.options.verify != "require":
             self.browser._background(game_id)
         for member in group.members.values():
@@ -673,6 +715,134 @@ class Lobby:
             await self.listener.event(p, "game_not_ready", {"game": game_id, "ready": True, "repooled": True})
             await self.registry.move(p, p.index)
             await self.listener.push(p)
+
+    # -- games of a process that died (takeover.py) ------------------------------------------
+
+    def running_games(self) -> set[str]:
+        """The games this process runs now (on the server, starting, in browsers, between peers)."""
+        running = set(self.games) | set(self._starting)
+        if self.browser is not None:
+            running |= set(self.browser.games)
+        if self.peers is not None:
+            running |= set(self.peers.groups)
+        return running
+
+    async def drop_game(self, game_id: str) -> None:
+        """Stops game ``game_id`` here at once, storing nothing more of it and moving nobody: its
+        lease was lost, and another process plays it on."""
+        game = self.games.pop(game_id, None)
+        if game is not None:
+            game.on_end = None
+            await game.stop("interrupted")
+        if self.browser is not None and self.browser.games.pop(game_id, None) is not None:
+            self.browser.back(game_id)  # its grace clock is the new owner's
+        group = self.peers.groups.pop(game_id, None) if self.peers is not None else None
+        if group is not None:
+            for task in group.timers.values():
+                task.cancel()
+            group.timers.clear()
+        self.leases.forget(game_id)
+
+    async def resume_server_game(self, game_id: str) -> None:
+        """Takes over server game ``game_id`` (its lease is this process's now): rebuilt and
+        replayed from its stored rows, it plays on here from the next frame; when it cannot be,
+        it ends ``interrupted`` (reason ``worker_lost``) and its players move on."""
+        try:
+            resumed = await rebuild(self.storage, self.experiments, self.registry, game_id)
+        except CannotResume as exc:
+            await self._worker_lost(game_id, str(exc))
+            return
+        except Exception as exc:  # the user's env, policy or render raised while rebuilding
+            log.warning("game %s: rebuilding it raised", game_id, exc_info=exc)
+            await self._worker_lost(game_id, f"rebuilding it raised {type(exc).__name__}: {exc}"[:500])
+            return
+        players = {agent: await self.registry.get(pid) for agent, pid in resumed.humans.items()}
+        at = None if resumed.last is None else [resumed.last.episode, resumed.last.frame]
+        for p in players.values():
+            if p is not None:
+                await self.listener.event(p, "game_resumed", {"game": game_id, "after": at,
+                                                              "frames": resumed.frames})
+        if resumed.driver.finished:  # every episode was stored: only its end was not
+            game = self._server_game(game_id, resumed.step, resumed.driver, resumed.humans, [])
+            await self._game_over(game, "completed")
+            return
+        screens = [agent for agent, p in players.items() if p is not None and p.screens]
+        game = self._server_game(game_id, resumed.step, resumed.driver, resumed.humans, screens)
+        self.games[game_id] = game
+        for pid in resumed.humans.values():
+            await self.join(pid, game.room)
+        game.start(resumed=resumed.last)
+        log.info("game %s: resumed after episode %s frame %s (%d stored frames replayed)", game_id,
+                 *(at or ("-", "-")), resumed.frames)
+
+    async def _worker_lost(self, game_id: str, reason: str) -> None:
+        """Game ``game_id``, taken over, cannot go on: it ends ``interrupted`` (``worker_lost``)
+        and its players move on."""
+        log.warning("game %s: its process died and it cannot be resumed: %s", game_id, reason)
+        row = await self.storage.get_game(game_id) or {}
+        columns: dict = {"detail": {**(row.get("detail") or {}), "not_resumed": reason}}
+        if row.get("runtime") == "browser" and self.browser is not None:
+            columns["verification"] = "pending"
+        await self.storage.end_game(game_id, "interrupted", ended_at=time.time(), outcome_reason="worker_lost",
+                                    **columns)
+        await self.leases.release(game_id)
+        if columns.get("verification") == "pending":
+            self.browser._background(game_id)
+        for player in await self.storage.players(game_id):
+            p = await self.registry.get(player["participant_id"]) if player.get("participant_id") else None
+            if p is not None:
+                await self.leave_game(p, game_id, "interrupted", {"reason": "worker_lost"})
+
+    async def resume_browser_game(self, row: dict) -> None:
+        """Takes over the browser game of one participant in ``row``: what the server keeps of it
+        is read from storage (:meth:`BrowserGames.find`); the page plays on. Unless its participant
+        sends something within the grace period, it ends ``abandoned`` as any browser game does."""
+        game_id = row["game_id"]
+        game = await self.browser.find(game_id, self.experiments) if self.browser is not None else None
+        if game is None:
+            await self._worker_lost(game_id, "this process does not serve the game's experiment or step")
+            return
+        self.browser.left(game_id, self.grace)
+
+    async def resume_peer_game(self, row: dict) -> None:
+        """Takes over the browser game of several humans in ``row``: its group is rebuilt from
+        storage (members, host, each agent's last stored frame) and relayed, stored and ended here."""
+        game_id, detail = row["game_id"], row.get("detail") or {}
+        experiment = self.experiments.get(row["experiment"])
+        try:
+            step = experiment.step(row["step"]) if experiment is not None else None
+        except KeyError:
+            step = None
+        pids = detail.get("humans") or []
+        people = [await self.registry.get(pid) for pid in pids]
+        if self.peers is None or step is None or len(pids) != len(step.humans) or None in people:
+            await self._worker_lost(game_id, "this process does not serve the game's step, or its players are unknown")
+            return
+        seed = int(row["seed"])
+        who = [q.who() for q in people]
+        group = self.peers.create(game_id, row["experiment"], step, row.get("repetition") or 0, seed,
+                                  list(zip(step.humans, pids)), who, await env_facts(step, seed, who, game_id))
+        last = await self.storage.last_frame(game_id)
+        for episode in range(last[0] + 1 if last is not None else 0):
+            for frame, agent, *_, done in await self.storage.step_inputs(game_id, episode):
+                group.last[agent], group.ended[agent] = (episode, frame), done
+                if done:
+                    group.episode_ends.add((episode, frame))
+        if last is not None:  # it was playing: no ready gate again
+            group.go = True
+            self.peers._cancel(group, "ready")
+            for member in group.members.values():
+                member.paths = member.paths or {}
+        for member in group.members.values():
+            self.peers.away(group, member, self.grace)  # back when their page's message or connection comes
+
+    async def _remote_game_view(self, p: Participant, step: GameStep, game_id: str) -> dict:
+        """The view of ``p``'s server game that another process runs (its frames reach them there)."""
+        agent = next((q["agent"] for q in await self.storage.players(game_id) if q.get("participant_id") == p.id),
+                     None)
+        await self.join(p.id, f"g:{game_id}")
+        return game_message(step, game_id, turn_based=bool(step.options.turn_based), you=agent,
+                            agents=list(step.players), runtime="server", screen=None)
 
     # -- waitrooms -------------------------------------------------------------------------
 

@@ -69,7 +69,8 @@ class Study:
 
     async def start(self) -> None:
         """Reads what the storage already holds (a restart): the secret of resume keys, arrival
-        numbers, condition counts; games on the server cut by the restart are marked interrupted."""
+        numbers, condition counts; games on the server cut by the restart (that no other live process
+        runs) are marked interrupted."""
         emit, join, evict, grace = self._parts
         secret = await self.storage.get_meta("resume_secret")
         if secret is None:
@@ -80,7 +81,9 @@ class Study:
         self.lobby = Lobby(self.experiments, self.registry, self.state, self.seed, emit, join, self.flow,
                            grace=grace, browser=self.browser)
         self.flow.lobby = self.lobby
-        interrupted = await self.storage.interrupt_unfinished_games(runtime="server")
+        # Only games no live process runs (and none will take over): another process of the study
+        # may be playing the others (mugkit/web/takeover.py).
+        interrupted = await self.lobby.takeover.interrupt_unowned(self.storage)
         if interrupted:
             log.warning("%d game(s) on the server were cut by the restart and are marked interrupted", len(interrupted))
         await self.flow.start()
