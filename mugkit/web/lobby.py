@@ -11,6 +11,7 @@ theirs, so an end reported twice or at once moves nobody twice.
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 import time
 from typing import Any, Awaitable, Callable, Protocol
@@ -123,9 +124,13 @@ class Lobby:
         self.sockets: dict[str, int] = {}          # participant id -> open sockets
         self._starting: dict[str, asyncio.Future] = {}
         self._ticker: asyncio.Task | None = None
+        self._owner = PROCESS_ID                   # this process, as an owner of games
         #: This process's game leases, and the games of dead processes it takes over (takeover.py).
         self.leases = Leases(state, PROCESS_ID, expire=expiring(state))
         self.takeover = Takeover(self)
+        #: Messages of games other processes own (mugkit/web/remote.py); None: one process.
+        self.remote: Any = None
+        self._snapshots: dict[str, dict] = {}      # game id -> its frame, from the process running it
 
     def start(self) -> None:
         """Starts the waitrooms' clock, the renewal of this process's game leases and the sweep of
@@ -156,14 +161,24 @@ class Lobby:
             return False
         if p.game in self.games or p.game in self._starting or self._peer_group(p, p.game) is not None:
             return True
+        if self.remote is not None and await self.remote.elsewhere(p.game) is not None:
+            return True  # it runs on another process: the participant's socket landed here
         if await self._browser_game(p, p.game) is not None:
             return True
-        # Run by another process, or its process died and it is taken over now (here).
+        # Its process died (its lease expired): it is taken over now, here, when it can be.
         return await self.takeover.alive(p.game)
 
     async def game_view(self, p: Participant, step: GameStep, rep: int) -> dict:
         """The view of ``p`` at game step ``step``: their game (started when it is time), or the
         waitroom. Called inside ``p``'s transition."""
+        owner = await self.remote.elsewhere(p.game) if self.remote is not None and p.game else None
+        if owner is not None:  # their game runs on another process: its view comes from there
+            view = await self.remote.view(owner, p)
+            if view is not None:
+                snapshot = view.pop("snapshot", None)
+                if snapshot is not None:
+                    self._snapshots[view["game"]] = snapshot
+                return view
         if self.browser is not None and runs_in_browser(step):
             if len(step.humans) > 1:
                 return await self._peer_game_view(p, step, rep)
@@ -186,7 +201,9 @@ class Lobby:
     def snapshot(self, game_id: str) -> dict | None:
         """The current frame of server game ``game_id`` for a player who (re)joins, or None."""
         game = self.games.get(game_id)
-        return game.snapshot() if game is not None else None
+        if game is None:
+            return self._snapshots.pop(game_id, None)  # a game on another process (game_view)
+        return game.snapshot()
 
     def _game_seed(self, experiment: str, step: GameStep, rep: int, who: list[str]) -> int:
         return game_seed(self.seed, experiment, step.name if not rep else f"{step.name}#{rep}", who)
@@ -196,6 +213,12 @@ class Lobby:
     def connected(self, p: Participant) -> None:
         """One more socket of ``p`` is open."""
         self.sockets[p.id] = self.sockets.get(p.id, 0) + 1
+        if self.remote is not None:
+            self.remote.tell_presence(p, self.sockets[p.id])
+        self.present(p)
+
+    def present(self, p: Participant) -> None:
+        """``p`` has a socket open (here, or on another process): their game goes on."""
         if self.browser is not None and p.game:
             self.browser.back(p.game)  # their browser game's grace clock stops
         group = self._peer_group(p, p.game)
@@ -212,7 +235,15 @@ class Lobby:
             self.sockets[p.id] = left
             return
         self.sockets.pop(p.id, None)
+        if self.remote is not None:
+            self.remote.tell_presence(p, 0)
+            if self.remote.connected_elsewhere(p.id):
+                return  # their game is here, and they are connected to another process
         await self.state.leave_waitrooms(p.id)
+        await self.absent(p)
+
+    async def absent(self, p: Participant) -> None:
+        """``p`` has no socket open on any process: their game pauses (or its grace clock runs)."""
         if self.browser is not None and p.game:
             self.browser.left(p.game, self.grace)  # their browser game ends unless they are back in time
         group = self._peer_group(p, p.game)
@@ -379,6 +410,12 @@ class Lobby:
         time the participant was ready). A server game's clock waits for it."""
         if not isinstance(data, dict) or not isinstance(data.get("game"), str) or data.get("screen") not in SCREENS:
             return {"ok": False, "error": f"ready must be an object with the game's id and a screen in {SCREENS}"}
+        owner = await self._elsewhere(data["game"])
+        if owner is not None:
+            return await self.remote.forward(owner, p, "ready", data)
+        return await self._ready(p, data)
+
+    async def _ready(self, p: Participant, data: dict) -> dict:
         if p.game != data["game"]:
             return {"ok": False, "stale": True, "error": "you are not in that game (it is over, or not yours)"}
         episode = data.get("episode") if isinstance(data.get("episode"), int) else None
@@ -405,18 +442,47 @@ class Lobby:
         game.readies.add((screen, episode))
         return True
 
-    def keys(self, p: Participant, data: Any) -> str | None:
+    async def keys(self, p: Participant, data: Any) -> str | None:
         """A ``keys`` message; an error text for the client when it is not valid."""
         try:
             keys = parse_keys(data)
         except ProtocolError as exc:
             return str(exc)
-        game = self.games.get(p.game or "")
-        if game is None or keys.game != game.game_id:
+        if keys.game not in self.games:
+            owner = await self._elsewhere(keys.game)
+            if owner is not None:  # the game runs on another process: no answer is awaited
+                await self.remote.cluster.tell(owner, "game", {"pid": p.id, "kind": "keys", "data": data})
+                return None
+        return self._keys(p, keys)
+
+    def _keys(self, p: Participant, keys: Any) -> str | None:
+        game = self.games.get(keys.game)
+        if game is None or p.id not in game.humans.values():
             # Keys of a game that just ended (the page sent them before its next view came): nothing
             # to do, and nothing to say — an error would show on the next step's page.
             return None
         return game.on_keys(self._agent_of(game, p.id), keys)
+
+    # -- games on other processes (mugkit/web/remote.py) ---------------------------------------
+
+    async def _elsewhere(self, game_id: str) -> str | None:
+        """The other process that runs ``game_id``, or None (this one, or one process only)."""
+        return await self.remote.elsewhere(game_id) if self.remote is not None else None
+
+    async def local_message(self, p: Participant, kind: str, data: Any, page: str | None = None) -> dict | None:
+        """A message another process forwarded here, as the game's owner; its answer."""
+        if kind == "keys":
+            try:
+                return {"error": self._keys(p, parse_keys(data))}
+            except ProtocolError as exc:
+                return {"error": str(exc)}
+        if kind == "ready":
+            return await self._ready(p, data)
+        if kind in ("rows", "resume", "loaded", "load_failed", "game_over") and not (
+                self.peers is not None and data["game"] in self.peers.groups):
+            return await self._browser_message(p, kind, data)
+        size = len(json.dumps(data.get("data"))) if kind not in ("relay", "package") else 0
+        return await self._peer_message(p, kind, data, size, page=page)
 
     # -- games in the browser ------------------------------------------------------------------
 
@@ -451,6 +517,12 @@ class Lobby:
         ``"stale": True`` when the game is over or not this participant's: nothing to retry)."""
         if not isinstance(data, dict) or not isinstance(data.get("game"), str):
             return {"ok": False, "error": f"{kind} must be an object with the game's id"}
+        owner = await self._elsewhere(data["game"])
+        if owner is not None:
+            return await self.remote.forward(owner, p, kind, data)
+        return await self._browser_message(p, kind, data)
+
+    async def _browser_message(self, p: Participant, kind: str, data: dict) -> dict:
         if self.peers is not None and data["game"] in self.peers.groups and kind in ("rows", "game_over", "loaded",
                                                                                       "load_failed"):
             return await self.peer_message(p, kind, data)
@@ -535,6 +607,7 @@ class Lobby:
             counts = await self.browser.finish(game, outcome, reason)
             if counts is None:  # ending already (the grace clock ran out meanwhile)
                 return False
+            await self.leases.release(game.game_id)
             # verify="require", and not both completed and verified. (A crash the page reports is
             # the page's word, which a participant could forge to skip the game: it does not count.)
             if not counts:
@@ -619,6 +692,13 @@ class Lobby:
         session's events are of a game replaced)."""
         if not isinstance(data, dict) or not isinstance(data.get("game"), str):
             return {"ok": False, "error": f"{kind} must be an object with the game's id"}
+        owner = await self._elsewhere(data["game"])
+        if owner is not None:  # the page that sent it is on this process: the owner cannot look at it
+            return await self.remote.forward(owner, p, kind, data, page=page)
+        return await self._peer_message(p, kind, data, size, page, page_open)
+
+    async def _peer_message(self, p: Participant, kind: str, data: dict, size: int = 0, page: str | None = None,
+                            page_open: Callable[[str], bool] | None = None) -> dict | None:
         group = self._peer_group(p, data["game"])
         if group is None or p.game != group.game_id or group.ending:
             return {"ok": False, "stale": True, "error": "you are not in that game (it is over, or not yours)"}
@@ -673,6 +753,7 @@ class Lobby:
         """A browser game with several humans ended: stored (and verified, when it has rows), and
         its members moved on; after ``not_ready``, the ready ones go back to the waitroom."""
         game_id = group.game_id
+        await self.leases.release(game_id)
         row = await self.storage.get_game(game_id) or {}
         columns = {"ended_at": time.time(), "outcome_reason": reason, "detail": {**(row.get("detail") or {}), **summary}}
         played = bool(group.last)
@@ -686,7 +767,6 @@ class Lobby:
         elif played:
             columns["verification"] = "pending"
         await self.storage.end_game(game_id, outcome, **columns)
-        await self.leases.release(game_id)
         if played and group.step.options.verify != "require":
             self.browser._background(game_id)
         for member in group.members.values():
@@ -798,6 +878,8 @@ class Lobby:
         is read from storage (:meth:`BrowserGames.find`); the page plays on. Unless its participant
         sends something within the grace period, it ends ``abandoned`` as any browser game does."""
         game_id = row["game_id"]
+        if self.browser is not None:
+            self.browser.games.pop(game_id, None)  # an older copy here: the storage has every row since
         game = await self.browser.find(game_id, self.experiments) if self.browser is not None else None
         if game is None:
             await self._worker_lost(game_id, "this process does not serve the game's experiment or step")

@@ -120,13 +120,16 @@ class Registry:
     async def transition(self, p: Participant) -> AsyncIterator[None]:
         """Held while a message changes ``p``'s place: one at a time per participant. Inside it
         ``p`` is up to date: a copy that is not the cached one (the participant was dropped from
-        memory and read again meanwhile) is first read again from storage, where every earlier
-        transition has been written."""
+        memory and read again meanwhile, or the shared state dropped it because another process
+        moved them) is first read again from storage, where every earlier transition has been
+        written."""
         async with self.state.transition(f"p:{p.id}"):
             if self.state.participant(p.id) is not p:
                 row = await self.storage.get_participant(p.id)
                 if row is not None:
+                    screens = p.screens  # a property of the page this copy serves, not stored
                     vars(p).update(vars(Participant.from_row(row)))
+                    p.screens = screens
                 self.state.keep_participant(p)
             yield
 

@@ -151,7 +151,8 @@ class SharedState(abc.ABC):
 
     @abc.abstractmethod
     def inbox(self, process: str) -> AsyncIterator[dict]:
-        """The messages sent to ``process`` and the broadcasts, in order, for as long as it runs."""
+        """The messages sent to ``process`` (also those sent before it listened) and the broadcasts
+        made once it is iterated, in order, for as long as it runs."""
 
     async def close(self) -> None:
         """Lets go of connections (nothing to do in memory)."""

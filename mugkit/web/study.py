@@ -28,6 +28,7 @@ from .gameloop import GRACE_SECONDS, ServerGame
 from .lobby import Lobby
 from .registry import FINISHED, Participant, Registry
 from .shared import MemoryState, SharedState
+from .takeover import interrupt_unowned
 
 __all__ = ["Study", "Participant", "Arrival", "FINISHED"]
 
@@ -51,18 +52,22 @@ class Study:
         grace: seconds a game waits for a player whose connection dropped.
         browser: the browser runtime (None: every game runs on the server).
         state: the state shared between server processes (default: this process's memory).
+        cluster: this process among several (``mugkit serve --workers``; mugkit/web/cluster.py):
+            messages of games another process runs are forwarded there (mugkit/web/remote.py), and
+            start-up leaves the games of the other processes alone. None: the only process.
     """
 
     def __init__(self, experiments: dict[str, Experiment], storage: Any, seed: int,
                  emit: Callable[..., Awaitable] = _nobody, join: Callable[[str, str], Awaitable] = _nobody,
                  evict: Callable[[str], Awaitable] = _nobody, grace: float = GRACE_SECONDS,
-                 browser: BrowserGames | None = None, state: SharedState | None = None):
+                 browser: BrowserGames | None = None, state: SharedState | None = None, cluster: Any = None):
         self.experiments = experiments
         self.storage = storage
         self.seed = seed
         self.browser = browser
         self.state = state or MemoryState()
         self._parts = (emit, join, evict, grace)
+        self.cluster = cluster
         self.registry: Registry | None = None
         self.flow: Flow | None = None
         self.lobby: Lobby | None = None
@@ -81,11 +86,19 @@ class Study:
         self.lobby = Lobby(self.experiments, self.registry, self.state, self.seed, emit, join, self.flow,
                            grace=grace, browser=self.browser)
         self.flow.lobby = self.lobby
-        # Only games no live process runs (and none will take over): another process of the study
-        # may be playing the others (mugkit/web/takeover.py).
-        interrupted = await self.lobby.takeover.interrupt_unowned(self.storage)
-        if interrupted:
-            log.warning("%d game(s) on the server were cut by the restart and are marked interrupted", len(interrupted))
+        if self.cluster is not None:
+            from .remote import RemoteGames
+
+            # One of several processes: the parent marked the games a stop cut before starting
+            # this one; a game without a live owner now is the takeover's (a process died).
+            self.lobby.remote = RemoteGames(self.lobby, self.cluster)
+        else:
+            # Only games no live process runs (and none will take over): with a shared state,
+            # another process of the study may be playing the others (mugkit/web/takeover.py).
+            interrupted = await interrupt_unowned(self.storage, self.state)
+            if interrupted:
+                log.warning("%d game(s) on the server were cut by the restart and are marked interrupted",
+                            len(interrupted))
         await self.flow.start()
         self.lobby.start()
 
@@ -120,9 +133,9 @@ class Study:
         """``advance`` from the browser; its acknowledgement."""
         return await self.flow.advance(p, data)
 
-    def keys(self, p: Participant, data: Any) -> str | None:
+    async def keys(self, p: Participant, data: Any) -> str | None:
         """A ``keys`` message; an error text for the client when it is not valid."""
-        return self.lobby.keys(p, data)
+        return await self.lobby.keys(p, data)
 
     async def ready(self, p: Participant, data: Any) -> dict:
         """A ``ready`` message (the screens around a game); the acknowledgement."""

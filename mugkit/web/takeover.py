@@ -37,7 +37,7 @@ from .shared import LEASE_SECONDS, MemoryState, SharedState, SharedStateError
 if TYPE_CHECKING:
     from .lobby import Lobby
 
-__all__ = ["Leases", "LeaseLost", "Takeover", "SWEEP_SECONDS", "LEASE_MARGIN"]
+__all__ = ["Leases", "LeaseLost", "Takeover", "interrupt_unowned", "SWEEP_SECONDS", "LEASE_MARGIN"]
 
 log = logging.getLogger("mugkit.takeover")
 
@@ -193,6 +193,8 @@ class Takeover:
     async def adopt(self, game_id: str) -> bool:
         """Claims game ``game_id`` and takes it over, when nobody alive holds it and it has no
         outcome; False when another process holds it (or it is over)."""
+        if game_id in self._adopting:
+            return True  # being taken over here already
         if not await self.leases.claim(game_id):
             return False
         self._adopting.add(game_id)
@@ -222,20 +224,21 @@ class Takeover:
             return True
         return await self.adopt(game_id)
 
-    async def interrupt_unowned(self, storage: Any) -> list[str]:
-        """At start-up: marks ``interrupted`` (reason ``server_stop``) the unfinished server games
-        that no live process holds and none can take over (no lease, or one released): games of a
-        study stopped whole. Games of live processes go on; orphaned ones are the sweep's."""
-        orphans = set(await self.lobby.state.orphaned_games())
-        cut = []
-        for row in await storage.games():
-            game_id = row["game_id"]
-            if row.get("runtime") != "server" or row.get("outcome") is not None or game_id in orphans:
-                continue
-            if await self.lobby.state.game_owner(game_id) is None:
-                await storage.end_game(game_id, "interrupted", outcome_reason="server_stop")
-                cut.append(game_id)
-        return cut
+
+async def interrupt_unowned(storage: Any, state: SharedState) -> list[str]:
+    """At start-up: marks ``interrupted`` (reason ``server_stop``) the unfinished server games that
+    no live process holds and none will take over (no lease, or one released): games of a study
+    stopped whole. Games of live processes go on; orphaned ones are the sweep's. Returns their ids."""
+    orphans = set(await state.orphaned_games())
+    cut = []
+    for row in await storage.games():
+        game_id = row["game_id"]
+        if row.get("runtime") != "server" or row.get("outcome") is not None or game_id in orphans:
+            continue
+        if await state.game_owner(game_id) is None:
+            await storage.end_game(game_id, "interrupted", ended_at=time.time(), outcome_reason="server_stop")
+            cut.append(game_id)
+    return cut
 
 
 def expiring(state: SharedState) -> bool:
