@@ -185,6 +185,7 @@ def process_info(study: Any) -> dict:
     return {**admin_stats_data(study), "host": socket.gethostname(), "pid": os.getpid(),
             "games_by_runtime": {"server": len(study.games), "browser": len(browser), "peers": len(peers)},
             "connected": sum(1 for n in study.sockets.values() if n > 0),
+            "connected_ids": sorted(pid for pid, n in study.sockets.items() if n > 0)[:LISTED_GAMES],
             "game_list": games[:LISTED_GAMES]}
 
 
