@@ -22,7 +22,9 @@ pytestmark = pytest.mark.slow
 
 DUO_WELCOME = os.path.join(STUDIES, "_duo_welcome.py")
 STROLL = os.path.join(STUDIES, "_stroll.py")
-PAIR = os.path.join(os.path.dirname(STUDIES), "..", "loadtest", "studies", "_pair.py")
+LOADTEST_STUDIES = os.path.join(os.path.dirname(STUDIES), "..", "loadtest", "studies")
+PAIR = os.path.join(LOADTEST_STUDIES, "_pair.py")
+BRIEF = os.path.join(LOADTEST_STUDIES, "_brief.py")   # a browser game, then a server game
 
 
 def rows(data: str, sql: str) -> list:
@@ -168,3 +170,31 @@ def test_a_participant_who_reconnects_to_the_other_process_mid_game_goes_on(work
     assert rows(server.data, "select count(*) from events where kind = 'game_interrupted'") == [(0,)]
     actions = {str(a) for (a,) in rows(server.data, "select action from steps")}
     assert "2" in actions  # the keys sent to the other process moved the walker
+
+
+def forwarded(server) -> dict:
+    """Messages forwarded to the process running their game, summed over the processes, by kind."""
+    total: dict = {}
+    for info in stats(server)["processes"].values():
+        for kind, n in (info.get("forwarded") or {}).items():
+            total[kind] = total.get(kind, 0) + n
+    return total
+
+
+def test_browser_games_whose_pages_reload_onto_the_other_process_store_every_row_once(workers):
+    """Every bot reloads its page in its first game (a browser game); a reload lands on either
+    process, and rows that reach the process not running the game are forwarded to it and
+    acknowledged only once stored there: nothing lost, nothing twice, nothing refused."""
+    from mugkit.loadtest import LoadTestConfig, run_loadtest
+
+    server = workers(BRIEF)
+    report = run_loadtest(LoadTestConfig([BRIEF], 12, reloads=12, rate=10, stuck_after=40, url=server.url,
+                                         token=server.token, data=server.data, progress=False))
+    d = report.data
+    assert report.ok and d["completed"] == 12 and d["reloads"] == 12, d["failures"]
+    sent = forwarded(server)
+    assert sent.get("rows", 0) > 0 and sent.get("resume", 0) > 0, sent  # some reloads did land elsewhere
+    per_game = rows(server.data, "select g.runtime, g.outcome, count(s.frame), count(distinct s.episode * 1000 + "
+                                 "s.frame) from games g join steps s using (game_id) group by g.game_id")
+    assert sorted(r for r in per_game if r[0] == "browser") == [("browser", "completed", 42, 42)] * 12
+    assert rows(server.data, "select count(*) from events where kind = 'game_interrupted'") == [(0,)]
