@@ -72,11 +72,24 @@ class PostgresServer:
             shutil.chown(self.dir, "postgres", "postgres")
         self._run(f"{self.bin}/initdb", "-D", self.data, "-A", "trust", "-U", "postgres", "-E", "UTF8",
                   "--no-sync", "--no-instructions")
+        self.start_server()
+        return self
+
+    def start_server(self) -> None:
+        """Starts the server (again, after :meth:`stop_server`) on the same port and data."""
         options = (f"-c listen_addresses=127.0.0.1 -p {self.port} -c unix_socket_directories={self.dir} "
                    f"-c max_connections={self.max_connections} -c fsync={'on' if self.fsync else 'off'}")
         self._run(f"{self.bin}/pg_ctl", "-D", self.data, "-l", os.path.join(self.dir, "server.log"), "-o", options,
                   "-w", "-t", "60", "start")
-        return self
+
+    def stop_server(self) -> None:
+        """Stops the server the way an administrator's restart does (``fast``: connections cut,
+        transactions in progress rolled back)."""
+        self._run(f"{self.bin}/pg_ctl", "-D", self.data, "-m", "fast", "-w", "stop")
+
+    def restart(self) -> None:
+        self.stop_server()
+        self.start_server()
 
     def new_database(self) -> str:
         """The URL of a new, empty database."""
@@ -86,14 +99,6 @@ class PostgresServer:
         with psycopg.connect(self.url, autocommit=True) as conn:
             conn.execute(f"CREATE DATABASE {name}")
         return self.url.rsplit("/", 1)[0] + "/" + name
-
-    def restart(self) -> None:
-        """Stops the server (fast: connections are cut) and starts it again on the same port."""
-        self._run(f"{self.bin}/pg_ctl", "-D", self.data, "-m", "fast", "-w", "stop")
-        options = (f"-c listen_addresses=127.0.0.1 -p {self.port} -c unix_socket_directories={self.dir} "
-                   f"-c max_connections={self.max_connections} -c fsync={'on' if self.fsync else 'off'}")
-        self._run(f"{self.bin}/pg_ctl", "-D", self.data, "-l", os.path.join(self.dir, "server.log"), "-o", options,
-                  "-w", "-t", "60", "start")
 
     def stop(self) -> None:
         try:

@@ -90,13 +90,12 @@ class PostgresStorage(SQLiteStorage):
         if self._writer is not None:
             raise StorageError("start() was called already")
         await asyncio.to_thread(warm_up)  # pyarrow (compressed arrays) imported off the loop
-        where = self.path
 
         def setup(link: Any) -> None:
             conn = link.conn
             conn.execute("BEGIN")
             try:
-                check_schema(conn, where, time.time())
+                check_schema(conn, time.time())
             except BaseException:
                 conn.execute("ROLLBACK")
                 raise

@@ -116,12 +116,12 @@ def redact(url: str) -> str:
     return re.sub(r"(password=)[^&\s]*", r"\1***", url)
 
 
-def check_schema(conn: Any, where: str, now: float) -> str:
+def check_schema(conn: Any, now: float) -> str:
     """Creates a fresh database's tables, or checks those there (in the caller's transaction,
     under an advisory lock); returns ``"created"``, ``"current"`` or ``"migrated"``.
 
     Raises:
-        SchemaMismatchError: the tables are of a newer mugkit, of an older one with no migration,
+        SchemaMismatchError: (its message follows "cannot open <the database>: ") the tables are of a newer mugkit, of an older one with no migration,
             or not mugkit's.
     """
     conn.execute("SELECT pg_advisory_xact_lock(%s)", (_LOCK,))
@@ -130,7 +130,7 @@ def check_schema(conn: Any, where: str, now: float) -> str:
     if SCHEMA_TABLE not in tables:
         if tables:
             raise SchemaMismatchError(
-                f"the database {where} holds tables that are not mugkit's ({', '.join(sorted(tables)[:5])}"
+                f"it holds tables that are not mugkit's ({', '.join(sorted(tables)[:5])}"
                 f"{', …' if len(tables) > 5 else ''}): give the study a database of its own "
                 f"(CREATE DATABASE my_study; then --database postgresql://…/my_study)")
         for statement in DDL:
@@ -143,12 +143,12 @@ def check_schema(conn: Any, where: str, now: float) -> str:
         return "current"
     if version is None or version > SCHEMA_VERSION:
         raise SchemaMismatchError(
-            f"the database {where} was written by a newer mugkit (schema {version}, this one knows "
+            f"it was written by a newer mugkit (schema {version}, this one knows "
             f"{SCHEMA_VERSION}): upgrade mugkit here to the version the study's other servers run "
             f"(pip install -U mugkit)")
     if any(v not in MIGRATIONS for v in range(version, SCHEMA_VERSION)):
         raise SchemaMismatchError(
-            f"the database {where} has schema {version}, which this mugkit (schema {SCHEMA_VERSION}) cannot "
+            f"it has schema {version}, which this mugkit (schema {SCHEMA_VERSION}) cannot "
             f"upgrade: serve it with the mugkit that made it, or export its data (mugkit data export) and "
             f"start the study on a new database")
     for v in range(version, SCHEMA_VERSION):
