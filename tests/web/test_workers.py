@@ -198,3 +198,51 @@ def test_browser_games_whose_pages_reload_onto_the_other_process_store_every_row
                                  "s.frame) from games g join steps s using (game_id) group by g.game_id")
     assert sorted(r for r in per_game if r[0] == "browser") == [("browser", "completed", 42, 42)] * 12
     assert rows(server.data, "select count(*) from events where kind = 'game_interrupted'") == [(0,)]
+
+
+def test_a_worker_that_dies_is_restarted_and_the_other_workers_game_goes_on(workers):
+    """SIGKILL to the worker that does not run the game: the parent logs it and starts another,
+    whose start-up leaves the running game alone (it is not marked interrupted); the game plays
+    to its end with every frame stored."""
+    import signal
+    import time
+
+    server = workers(STROLL)
+
+    async def main():
+        b = Browser(server.url, "_stroll")
+        await b.connect()
+        game = await b.view("game")
+        here = await process_of(server, b.identity["participant"])
+        processes = (await asyncio.to_thread(stats, server))["processes"]
+        other = next(info["pid"] for proc, info in processes.items() if proc != here)
+        os.kill(other, signal.SIGKILL)
+        done = await b.view("completion", timeout=40)
+        await b.close()
+        return game, processes, other, done
+
+    game, before, killed, done = asyncio.run(main())
+    assert done["code"] == "STROLL1"
+    assert [r[0] for r in rows(server.data, "select frame from steps order by frame")] == list(range(301))
+    assert rows(server.data, "select outcome from games") == [("completed",)]
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:  # the restarted worker beats; the dead one's heartbeat expired
+        pids = {info["pid"] for info in stats(server)["processes"].values()}
+        if len(pids) == 2 and killed not in pids:
+            break
+        time.sleep(0.5)
+    assert len(pids) == 2 and killed not in pids, pids
+    assert any(f"(pid {killed}) died" in line for line in server.output + _more_output(server)), server.output[-5:]
+
+
+def _more_output(server) -> list:
+    """The server's output printed since it started (read without blocking for long)."""
+    import select
+
+    lines = []
+    while select.select([server.process.stdout], [], [], 0.5)[0]:
+        line = server.process.stdout.readline()
+        if not line:
+            break
+        lines.append(line)
+    return lines
