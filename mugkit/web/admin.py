@@ -185,6 +185,10 @@ def process_info(study: Any) -> dict:
     return {**admin_stats_data(study), "host": socket.gethostname(), "pid": os.getpid(),
             "games_by_runtime": {"server": len(study.games), "browser": len(browser), "peers": len(peers)},
             "connected": sum(1 for n in study.sockets.values() if n > 0),
+            "connected_ids": sorted(pid for pid, n in study.sockets.items() if n > 0)[:LISTED_GAMES],
+            # messages of games another process runs, sent there; and those answered here for others
+            "forwarded": dict(getattr(lobby.remote, "forwarded", None) or {}),
+            "answered": dict(getattr(lobby.remote, "answered", None) or {}),
             "game_list": games[:LISTED_GAMES]}
 
 

@@ -451,6 +451,7 @@ class Lobby:
         if keys.game not in self.games:
             owner = await self._elsewhere(keys.game)
             if owner is not None:  # the game runs on another process: no answer is awaited
+                self.remote.forwarded["keys"] = self.remote.forwarded.get("keys", 0) + 1
                 await self.remote.cluster.tell(owner, "game", {"pid": p.id, "kind": "keys", "data": data})
                 return None
         return self._keys(p, keys)

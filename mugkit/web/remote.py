@@ -51,6 +51,9 @@ class RemoteGames:
         #: participant id -> process -> (sequence, sockets open there), for games owned here.
         self.presence: dict[str, dict[str, tuple[int, int]]] = {}
         self._sequence = 0
+        #: Messages forwarded to other processes and answered here for them, by kind (the admin's figures).
+        self.forwarded: dict[str, int] = {}
+        self.answered: dict[str, int] = {}
         cluster.on("game", self._on_message)
         cluster.on("game_view", self._on_view)
         cluster.on("presence", self._on_presence)
@@ -92,6 +95,7 @@ class RemoteGames:
 
     async def forward(self, owner: str, p: Participant, kind: str, data: Any, page: str | None = None) -> dict | None:
         """``p``'s message ``kind`` for a game ``owner`` runs; the owner's answer."""
+        self.forwarded[kind] = self.forwarded.get(kind, 0) + 1
         try:
             reply = await self.cluster.request(owner, "game", {"pid": p.id, "kind": kind, "data": data, "page": page},
                                                timeout=FORWARD_TIMEOUT)
@@ -153,6 +157,7 @@ class RemoteGames:
         p = await self.participant(message["pid"], data.get("game") if isinstance(data, dict) else None)
         if p is None:
             return {"reply": {"ok": False, "stale": True, "error": "you are not in that game (it is over, or not yours)"}}
+        self.answered[message["kind"]] = self.answered.get(message["kind"], 0) + 1
         return {"reply": await self.lobby.local_message(p, message["kind"], data, message.get("page"))}
 
     async def _on_view(self, message: dict) -> dict:
