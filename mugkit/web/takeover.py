@@ -167,6 +167,10 @@ class Takeover:
             log.warning("game %s: its lease was lost (this process stalled?): another process plays it now; "
                         "it stops here", game_id)
             await self.lobby.drop_game(game_id)
+            if await self.lobby.state.game_owner(game_id) is None:
+                # Nobody holds it (a shared state that restarted empty forgot it): resumed from
+                # storage by whoever claims it first, this process included.
+                self.dropped.add(game_id)
         return lost
 
     def lapsed(self, game_id: str) -> None:
