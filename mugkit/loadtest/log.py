@@ -87,6 +87,7 @@ class BotLog:
     sent: int = 0
     received: int = 0
     reloads: int = 0
+    reconnects: int = 0                        # connections the server dropped, opened again (reconnect)
     connected_at: float | None = None
     finished_at: float | None = None
     outcome: Outcome | None = None

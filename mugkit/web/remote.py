@@ -103,7 +103,8 @@ class RemoteGames:
             self._owners.pop(data.get("game") if isinstance(data, dict) else None, None)
             log.warning("participant %s: %s for a game on %s: %s", p.id, kind, owner, exc)
             # Not stale: the page keeps its rows and sends them again (to the game's next owner).
-            return {"ok": False, "error": "the server process running this game did not answer: trying again"}
+            return {"ok": False, "retry": True,
+                    "error": "the server process running this game did not answer: trying again"}
         return reply.get("reply")
 
     async def view(self, owner: str, p: Participant) -> dict | None:
