@@ -193,3 +193,27 @@ async def _events(storage, pid: str) -> list:
     with sqlite3.connect(storage.path) as db:
         rows = db.execute("SELECT kind, detail FROM events WHERE participant_id = ? ORDER BY rowid", (pid,)).fetchall()
     return [(kind, from_json(detail) if detail else None) for kind, detail in rows]
+
+
+def test_a_lease_is_trusted_by_this_process_only_while_its_renewal_is_recent():
+    """Where leases can expire, a process stores a game's rows only while its own clock says its
+    lease holds (a margin before another process could claim it); in one process's memory a lease
+    holds until released. A lease lost to another process is reported by the renewal."""
+    from mugkit.web.takeover import Leases
+
+    async def main():
+        state = Dying()
+        shared, alone = Leases(state, "me", ttl=0.001), Leases(MemoryState(), "me", ttl=0.001, expire=False)
+        assert await shared.claim("g1") and await alone.claim("g1")
+        await asyncio.sleep(0.01)
+        lapsed = (shared.holds("g1"), alone.holds("g1"))
+        long = Leases(state, "me", ttl=60)
+        assert await long.claim("g2") and long.holds("g2")
+        assert not await Leases(state, "other", ttl=60).claim("g2")  # held by a live owner
+        state.expire("g2")
+        lost = await long.renew(["g2"])
+        return lapsed, lost, long.holds("g2"), await Leases(state, "other", ttl=60).claim("g2")
+
+    lapsed, lost, still, taken = asyncio.run(main())
+    assert lapsed == (False, True)
+    assert lost == ["g2"] and not still and taken
