@@ -48,7 +48,8 @@ def main(argv: list[str]) -> int:
     args = _parser().parse_args(argv)
     config = LoadTestConfig(args.paths, args.bots, url=args.url, token=args.token, data=args.data, rate=args.rate,
                             duration=args.duration, stuck_after=args.stuck_after, browser=args.browser,
-                            invalid_answers=args.invalid_answers, reloads=args.reloads, reconnect=args.reconnect, seed=args.seed, chromium=args.chromium,
+                            invalid_answers=args.invalid_answers, reloads=args.reloads, reconnect=args.reconnect,
+                            seed=args.seed, chromium=args.chromium,
                             progress=False if args.quiet else None)
     try:
         report = run_loadtest(config)

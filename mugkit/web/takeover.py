@@ -197,12 +197,14 @@ class Takeover:
     async def adopt(self, game_id: str) -> bool:
         """Claims game ``game_id`` and takes it over, when nobody alive holds it and it has no
         outcome; False when another process holds it (or it is over)."""
-        if game_id in self._adopting:
-            return True  # being taken over here already
-        if not await self.leases.claim(game_id):
-            return False
-        self._adopting.add(game_id)
+        lobby = self.lobby
+        peers = lobby.peers.groups if lobby.peers is not None else {}
+        if game_id in self._adopting or game_id in lobby.games or game_id in peers:
+            return True  # being taken over here already, or running here (a browser game's copy here may be old)
+        self._adopting.add(game_id)  # before anything is awaited: one takeover per game here
         try:
+            if not await self.leases.claim(game_id):
+                return False
             row = await self.lobby.storage.get_game(game_id)
             if row is None or row.get("outcome") is not None:
                 await self.leases.release(game_id)  # over already (its end was stored, not its release)

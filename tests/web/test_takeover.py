@@ -89,7 +89,8 @@ class Run:
         while not await until():
             assert loop.time() < deadline, "the game did not get there in time"
             held = ["ArrowRight"] if (seq // 7) % 3 else ["ArrowLeft"]
-            await self.study.keys(p, {"game": game_id, "seq": seq, "held": held, "down": held, "up": [], "t": 1000.0 + seq})
+            keys = {"game": game_id, "seq": seq, "held": held, "down": held, "up": [], "t": 1000.0 + seq}
+            await self.study.keys(p, keys)
             seq += 1
             await asyncio.sleep(0.02)
 

@@ -92,9 +92,9 @@ def test_a_worker_killed_mid_run_loses_nothing_and_its_games_are_taken_over(tmp_
     # took them over: each completed, with every row of its frames once (the audit checked each
     # acknowledged row, and that the server's re-simulation verified each game).
     listed = ", ".join(f"'{game_id}'" for game_id in browsers)
-    assert sorted(rows(server.data, "select g.outcome, g.verification, count(*), count(distinct s.frame) from games g "
-                                    f"join steps s using (game_id) where g.game_id in ({listed}) group by g.game_id")) == \
-        [("completed", "verified", 151, 151)] * len(browsers)
+    carried = rows(server.data, "select g.outcome, g.verification, count(*), count(distinct s.frame) from games g "
+                                f"join steps s using (game_id) where g.game_id in ({listed}) group by g.game_id")
+    assert carried == [("completed", "verified", 151, 151)] * len(browsers)
     assert rows(server.data, "select count(*) from games where outcome is null") == [(0,)]
     assert rows(server.data, "select runtime, outcome, count(*) from games group by runtime, outcome") == \
         [("browser", "completed", BOTS), ("server", "completed", BOTS)]
