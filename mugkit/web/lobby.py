@@ -174,6 +174,9 @@ class Lobby:
         owner = await self.remote.elsewhere(p.game) if self.remote is not None and p.game else None
         if owner is not None:  # their game runs on another process: its view comes from there
             view = await self.remote.view(owner, p)
+            if view is None:  # it did not answer (it died?): once its lease expires, the game is taken over
+                owner = await self.takeover.settle(p.game, owner)
+                view = await self.remote.view(owner, p) if owner is not None else None
             if view is not None:
                 snapshot = view.pop("snapshot", None)
                 if snapshot is not None:
@@ -837,7 +840,7 @@ class Lobby:
             log.warning("game %s: rebuilding it raised", game_id, exc_info=exc)
             await self._worker_lost(game_id, f"rebuilding it raised {type(exc).__name__}: {exc}"[:500])
             return
-        players = {agent: await self.registry.get(pid) for agent, pid in resumed.humans.items()}
+        players = {agent: await self._current(pid, game_id) for agent, pid in resumed.humans.items()}
         at = None if resumed.last is None else [resumed.last.episode, resumed.last.frame]
         for p in players.values():
             if p is not None:
@@ -879,6 +882,9 @@ class Lobby:
         is read from storage (:meth:`BrowserGames.find`); the page plays on. Unless its participant
         sends something within the grace period, it ends ``abandoned`` as any browser game does."""
         game_id = row["game_id"]
+        for player in await self.storage.players(game_id):
+            if player.get("participant_id"):
+                await self._current(player["participant_id"], game_id)
         if self.browser is not None:
             self.browser.games.pop(game_id, None)  # an older copy here: the storage has every row since
         game = await self.browser.find(game_id, self.experiments) if self.browser is not None else None
@@ -897,7 +903,7 @@ class Lobby:
         except KeyError:
             step = None
         pids = detail.get("humans") or []
-        people = [await self.registry.get(pid) for pid in pids]
+        people = [await self._current(pid, game_id) for pid in pids]
         if self.peers is None or step is None or len(pids) != len(step.humans) or None in people:
             await self._worker_lost(game_id, "this process does not serve the game's step, or its players are unknown")
             return
@@ -918,6 +924,16 @@ class Lobby:
                 member.paths = member.paths or {}
         for member in group.members.values():
             self.peers.away(group, member, self.grace)  # back when their page's message or connection comes
+
+    async def _current(self, pid: str, game_id: str) -> Participant | None:
+        """Participant ``pid`` of game ``game_id``, taken over: this process's copy of them is
+        read again from storage when it is not in that game (another process moved them since)."""
+        p = await self.registry.get(pid)
+        if p is not None and p.game != game_id:
+            row = await self.storage.get_participant(pid)
+            if row is not None:
+                vars(p).update(vars(Participant.from_row(row)))
+        return p
 
     async def _remote_game_view(self, p: Participant, step: GameStep, game_id: str) -> dict:
         """The view of ``p``'s server game that another process runs (its frames reach them there)."""

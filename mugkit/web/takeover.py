@@ -43,6 +43,8 @@ log = logging.getLogger("mugkit.takeover")
 
 #: Seconds between two looks at the orphaned games.
 SWEEP_SECONDS = 2.0
+#: Seconds between two looks at who holds the lease of a game whose owner does not answer.
+SETTLE_POLL_SECONDS = 0.5
 #: Part of a lease this process trusts by its own clock, counted from the renewal's start: the
 #: rest is a margin for rows already queued to commit before another process may claim the game.
 LEASE_MARGIN = 0.7
@@ -219,6 +221,21 @@ class Takeover:
             return True
         finally:
             self._adopting.discard(game_id)
+
+    async def settle(self, game_id: str, owner: str) -> str | None:
+        """The process that runs game ``game_id`` once its ``owner``, which did not answer, is
+        settled: while ``owner`` holds the lease (up to a lease, if it died), waits; once nobody
+        does, the game is taken over here unless another process was first. Returns the other
+        process that runs it then, or None (this one, or nobody: it is over)."""
+        deadline = time.monotonic() + self.leases.ttl + 2 * self.sweep_seconds
+        holder: str | None = owner
+        while holder == owner and time.monotonic() < deadline:
+            await asyncio.sleep(SETTLE_POLL_SECONDS)
+            holder = await self.lobby.state.game_owner(game_id)
+            if holder is None:
+                await self.adopt(game_id)
+                holder = await self.lobby.state.game_owner(game_id)
+        return None if holder in (None, self.leases.owner) else holder
 
     async def alive(self, game_id: str) -> bool:
         """Whether game ``game_id`` (not running in this process) runs elsewhere or can be taken

@@ -103,3 +103,53 @@ def test_a_worker_killed_mid_run_loses_nothing_and_its_games_are_taken_over(tmp_
                                  "from steps s join games g using (game_id) where g.runtime = 'server' "
                                  "group by s.game_id")
     assert len(per_game) == BOTS and all(r[1:] == (241, 241, 0, 240) for r in per_game), per_game
+
+
+SURVIVE_PEERS = os.path.join(os.path.dirname(SURVIVE), "_survive_peers.py")
+
+
+def test_a_worker_killed_mid_game_of_two_browser_peers_leaves_their_game_to_the_other_process(tmp_path, redis_url):
+    """The game of two peers runs in their pages; the killed worker relayed and stored it. Its
+    pages reconnect, and the process that takes the game over relays, stores and ends it."""
+    from mugkit.loadtest import LoadTestConfig, run_loadtest
+
+    server = serve(SURVIVE_PEERS, data=str(tmp_path / "data"), grace=40,
+                   extra=["--workers", "2", "--redis", redis_url, "--admin-token", "t0ken-of-the-study"])
+    try:
+        outcome: dict = {}
+
+        def load() -> None:
+            try:
+                outcome["report"] = run_loadtest(LoadTestConfig(
+                    [SURVIVE_PEERS], 8, rate=4, stuck_after=90, reconnect=True, url=server.url, token=server.token,
+                    data=server.data, progress=False))
+            except BaseException as exc:  # shown by the assertion below
+                outcome["error"] = exc
+
+        bots = threading.Thread(target=load)
+        bots.start()
+        victim, cut = None, []
+        deadline = time.monotonic() + 90
+        while time.monotonic() < deadline and bots.is_alive():
+            for info in stats(server)["processes"].values():
+                games = [g["game"] for g in info.get("game_list", []) if g["runtime"] == "browser (peers)"]
+                if games:
+                    victim, cut = info, games
+            if victim is not None:
+                break
+            time.sleep(0.2)
+        assert victim is not None, "no worker ran a game of peers"
+        time.sleep(2)  # well into the game
+        os.kill(victim["pid"], signal.SIGKILL)
+        bots.join(timeout=400)
+        assert not bots.is_alive() and "error" not in outcome, outcome.get("error")
+        report = outcome["report"]
+    finally:
+        server.stop()
+    d = report.data
+    assert (d["completed"], d["failed"], d["stuck"]) == (8, 0, 0), d["failures"]
+    assert d["lost_rows"] == 0 and report.ok, d["audit"]
+    assert rows(server.data, "select outcome, count(*) from games group by outcome") == [("completed", 4)]
+    # Every frame of both agents stored once in every game, the one taken over too.
+    per_game = dict(rows(server.data, "select game_id, count(distinct frame || agent) from steps group by game_id"))
+    assert set(cut) <= set(per_game) and set(per_game.values()) == {2 * 451}, (cut, per_game)
