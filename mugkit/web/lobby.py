@@ -31,7 +31,6 @@ from .browser.verify import report_unverified as verify_report
 from .problems import game_problem, new_ref
 from .protocol import ProtocolError, parse_keys
 from .registry import Participant, Registry
-from .resume import CannotResume, rebuild
 from .shared import SharedState
 from .takeover import LeaseLost, Leases, Takeover, expiring
 
@@ -315,7 +314,7 @@ class Lobby:
         # The screens (ready, countdown, round over) wait only for pages that show them: a bot or
         # a protocol client is not waited for.
         screens = [agent for agent, q in zip(step.humans, group) if q.screens]
-        game = self._server_game(game_id, step, built.driver(render=True), humans, screens)
+        game = self.server_game(game_id, step, built.driver(render=True), humans, screens)
         await self.leases.claim(game_id)
         await self.storage.add_game({"game_id": game_id, "experiment": name, "step": step.name, "repetition": rep,
                                      "runtime": "server", "seed": seed, "started_at": time.time(),
@@ -331,7 +330,7 @@ class Lobby:
         log.info("game %s: %s::%s started for %s", game_id, name, step.name, ", ".join(who))
         return game
 
-    def _server_game(self, game_id: str, step: GameStep, driver: Any, humans: dict, screens: list) -> ServerGame:
+    def server_game(self, game_id: str, step: GameStep, driver: Any, humans: dict, screens: list) -> ServerGame:
         """The clock of a server game (not started)."""
         keep = step.options.record_observations
 
@@ -826,114 +825,6 @@ class Lobby:
                 task.cancel()
             group.timers.clear()
         self.leases.forget(game_id)
-
-    async def resume_server_game(self, game_id: str) -> None:
-        """Takes over server game ``game_id`` (its lease is this process's now): rebuilt and
-        replayed from its stored rows, it plays on here from the next frame; when it cannot be,
-        it ends ``interrupted`` (reason ``worker_lost``) and its players move on."""
-        try:
-            resumed = await rebuild(self.storage, self.experiments, self.registry, game_id)
-        except CannotResume as exc:
-            await self._worker_lost(game_id, str(exc))
-            return
-        except Exception as exc:  # the user's env, policy or render raised while rebuilding
-            log.warning("game %s: rebuilding it raised", game_id, exc_info=exc)
-            await self._worker_lost(game_id, f"rebuilding it raised {type(exc).__name__}: {exc}"[:500])
-            return
-        players = {agent: await self._current(pid, game_id) for agent, pid in resumed.humans.items()}
-        at = None if resumed.last is None else [resumed.last.episode, resumed.last.frame]
-        for p in players.values():
-            if p is not None:
-                await self.listener.event(p, "game_resumed", {"game": game_id, "after": at,
-                                                              "frames": resumed.frames})
-        if resumed.driver.finished:  # every episode was stored: only its end was not
-            game = self._server_game(game_id, resumed.step, resumed.driver, resumed.humans, [])
-            await self._game_over(game, "completed")
-            return
-        screens = [agent for agent, p in players.items() if p is not None and p.screens]
-        game = self._server_game(game_id, resumed.step, resumed.driver, resumed.humans, screens)
-        self.games[game_id] = game
-        for pid in resumed.humans.values():
-            await self.join(pid, game.room)
-        game.start(resumed=resumed.last)
-        log.info("game %s: resumed after episode %s frame %s (%d stored frames replayed)", game_id,
-                 *(at or ("-", "-")), resumed.frames)
-
-    async def _worker_lost(self, game_id: str, reason: str) -> None:
-        """Game ``game_id``, taken over, cannot go on: it ends ``interrupted`` (``worker_lost``)
-        and its players move on."""
-        log.warning("game %s: its process died and it cannot be resumed: %s", game_id, reason)
-        row = await self.storage.get_game(game_id) or {}
-        columns: dict = {"detail": {**(row.get("detail") or {}), "not_resumed": reason}}
-        if row.get("runtime") == "browser" and self.browser is not None:
-            columns["verification"] = "pending"
-        await self.storage.end_game(game_id, "interrupted", ended_at=time.time(), outcome_reason="worker_lost",
-                                    **columns)
-        await self.leases.release(game_id)
-        if columns.get("verification") == "pending":
-            self.browser._background(game_id)
-        for player in await self.storage.players(game_id):
-            p = await self.registry.get(player["participant_id"]) if player.get("participant_id") else None
-            if p is not None:
-                await self.leave_game(p, game_id, "interrupted", {"reason": "worker_lost"})
-
-    async def resume_browser_game(self, row: dict) -> None:
-        """Takes over the browser game of one participant in ``row``: what the server keeps of it
-        is read from storage (:meth:`BrowserGames.find`); the page plays on. Unless its participant
-        sends something within the grace period, it ends ``abandoned`` as any browser game does."""
-        game_id = row["game_id"]
-        for player in await self.storage.players(game_id):
-            if player.get("participant_id"):
-                await self._current(player["participant_id"], game_id)
-        if self.browser is not None:
-            self.browser.games.pop(game_id, None)  # an older copy here: the storage has every row since
-        game = await self.browser.find(game_id, self.experiments) if self.browser is not None else None
-        if game is None:
-            await self._worker_lost(game_id, "this process does not serve the game's experiment or step")
-            return
-        self.browser.left(game_id, self.grace)
-
-    async def resume_peer_game(self, row: dict) -> None:
-        """Takes over the browser game of several humans in ``row``: its group is rebuilt from
-        storage (members, host, each agent's last stored frame) and relayed, stored and ended here."""
-        game_id, detail = row["game_id"], row.get("detail") or {}
-        experiment = self.experiments.get(row["experiment"])
-        try:
-            step = experiment.step(row["step"]) if experiment is not None else None
-        except KeyError:
-            step = None
-        pids = detail.get("humans") or []
-        people = [await self._current(pid, game_id) for pid in pids]
-        if self.peers is None or step is None or len(pids) != len(step.humans) or None in people:
-            await self._worker_lost(game_id, "this process does not serve the game's step, or its players are unknown")
-            return
-        seed = int(row["seed"])
-        who = [q.who() for q in people]
-        group = self.peers.create(game_id, row["experiment"], step, row.get("repetition") or 0, seed,
-                                  list(zip(step.humans, pids)), who, await env_facts(step, seed, who, game_id))
-        last = await self.storage.last_frame(game_id)
-        for episode in range(last[0] + 1 if last is not None else 0):
-            for frame, agent, *_, done in await self.storage.step_inputs(game_id, episode):
-                group.last[agent], group.ended[agent] = (episode, frame), done
-                if done:
-                    group.episode_ends.add((episode, frame))
-        if last is not None:  # it was playing: no ready gate again
-            group.go = True
-            self.peers._cancel(group, "ready")
-            for member in group.members.values():
-                member.paths = member.paths or {}
-        for member in group.members.values():
-            self.peers.away(group, member, self.grace)  # back when their page's message or connection comes
-
-    async def _current(self, pid: str, game_id: str) -> Participant | None:
-        """Participant ``pid`` of game ``game_id``, taken over: this process's copy of them is
-        read again from storage when it is not in that game (another process moved them since)."""
-        p = await self.registry.get(pid)
-        if p is not None and p.game != game_id:
-            row = await self.storage.get_participant(pid)
-            if row is not None:
-                vars(p).update(vars(Participant.from_row(row)))
-        return p
 
     async def _remote_game_view(self, p: Participant, step: GameStep, game_id: str) -> dict:
         """The view of ``p``'s server game that another process runs (its frames reach them there)."""

@@ -32,6 +32,9 @@ import logging
 import time
 from typing import TYPE_CHECKING, Any, Callable
 
+from .browser.peers import env_facts
+from .registry import Participant
+from .resume import CannotResume, rebuild
 from .shared import LEASE_SECONDS, MemoryState, SharedState, SharedStateError
 
 if TYPE_CHECKING:
@@ -213,14 +216,115 @@ class Takeover:
                 return False
             log.info("game %s: taken over by this process (its owner's lease expired)", game_id)
             if row.get("runtime") == "server":
-                await self.lobby.resume_server_game(game_id)
+                await self.resume_server_game(game_id)
             elif (row.get("detail") or {}).get("peers"):
-                await self.lobby.resume_peer_game(row)
+                await self.resume_peer_game(row)
             else:
-                await self.lobby.resume_browser_game(row)
+                await self.resume_browser_game(row)
             return True
         finally:
             self._adopting.discard(game_id)
+
+    # -- taking a game over (the lease is this process's now) ---------------------------------
+
+    async def resume_server_game(self, game_id: str) -> None:
+        """Takes over server game ``game_id`` (its lease is this process's now): rebuilt and
+        replayed from its stored rows, it plays on here from the next frame; when it cannot be,
+        it ends ``interrupted`` (reason ``worker_lost``) and its players move on."""
+        try:
+            resumed = await rebuild(self.lobby.storage, self.lobby.experiments, self.lobby.registry, game_id)
+        except CannotResume as exc:
+            await self._worker_lost(game_id, str(exc))
+            return
+        except Exception as exc:  # the user's env, policy or render raised while rebuilding
+            log.warning("game %s: rebuilding it raised", game_id, exc_info=exc)
+            await self._worker_lost(game_id, f"rebuilding it raised {type(exc).__name__}: {exc}"[:500])
+            return
+        players = {agent: await self._current(pid, game_id) for agent, pid in resumed.humans.items()}
+        at = None if resumed.last is None else [resumed.last.episode, resumed.last.frame]
+        for p in players.values():
+            if p is not None:
+                await self.lobby.listener.event(p, "game_resumed", {"game": game_id, "after": at,
+                                                              "frames": resumed.frames})
+        if resumed.driver.finished:  # every episode was stored: only its end was not
+            game = self.lobby.server_game(game_id, resumed.step, resumed.driver, resumed.humans, [])
+            await game.on_end(game, "completed")
+            return
+        screens = [agent for agent, p in players.items() if p is not None and p.screens]
+        game = self.lobby.server_game(game_id, resumed.step, resumed.driver, resumed.humans, screens)
+        self.lobby.games[game_id] = game
+        for pid in resumed.humans.values():
+            await self.lobby.join(pid, game.room)
+        game.start(resumed=resumed.last)
+        log.info("game %s: resumed after episode %s frame %s (%d stored frames replayed)", game_id,
+                 *(at or ("-", "-")), resumed.frames)
+
+    async def _worker_lost(self, game_id: str, reason: str) -> None:
+        """Game ``game_id``, taken over, cannot go on: it ends ``interrupted`` (``worker_lost``)
+        and its players move on."""
+        log.warning("game %s: its process died and it cannot be resumed: %s", game_id, reason)
+        row = await self.lobby.storage.get_game(game_id) or {}
+        columns: dict = {"detail": {**(row.get("detail") or {}), "not_resumed": reason}}
+        if row.get("runtime") == "browser" and self.lobby.browser is not None:
+            columns["verification"] = "pending"
+        await self.lobby.storage.end_game(game_id, "interrupted", ended_at=time.time(), outcome_reason="worker_lost",
+                                    **columns)
+        await self.leases.release(game_id)
+        if columns.get("verification") == "pending":
+            self.lobby.browser._background(game_id)
+        for player in await self.lobby.storage.players(game_id):
+            p = await self.lobby.registry.get(player["participant_id"]) if player.get("participant_id") else None
+            if p is not None:
+                await self.lobby.leave_game(p, game_id, "interrupted", {"reason": "worker_lost"})
+
+    async def resume_browser_game(self, row: dict) -> None:
+        """Takes over the browser game of one participant in ``row``: what the server keeps of it
+        is read from storage (:meth:`BrowserGames.find`); the page plays on. Unless its participant
+        sends something within the grace period, it ends ``abandoned`` as any browser game does."""
+        game_id = row["game_id"]
+        for player in await self.lobby.storage.players(game_id):
+            if player.get("participant_id"):
+                await self._current(player["participant_id"], game_id)
+        if self.lobby.browser is not None:
+            self.lobby.browser.games.pop(game_id, None)  # an older copy here: the storage has every row since
+        game = await self.lobby.browser.find(game_id, self.lobby.experiments) if self.lobby.browser is not None else None
+        if game is None:
+            await self._worker_lost(game_id, "this process does not serve the game's experiment or step")
+            return
+        self.lobby.browser.left(game_id, self.lobby.grace)
+
+    async def resume_peer_game(self, row: dict) -> None:
+        """Takes over the browser game of several humans in ``row``: its group is rebuilt from
+        storage (members, host, each agent's last stored frame) and relayed, stored and ended here."""
+        game_id, detail = row["game_id"], row.get("detail") or {}
+        experiment = self.lobby.experiments.get(row["experiment"])
+        try:
+            step = experiment.step(row["step"]) if experiment is not None else None
+        except KeyError:
+            step = None
+        pids = detail.get("humans") or []
+        people = [await self._current(pid, game_id) for pid in pids]
+        if self.lobby.peers is None or step is None or len(pids) != len(step.humans) or None in people:
+            await self._worker_lost(game_id, "this process does not serve the game's step, or its players are unknown")
+            return
+        seed = int(row["seed"])
+        who = [q.who() for q in people]
+        group = self.lobby.peers.create(game_id, row["experiment"], step, row.get("repetition") or 0, seed,
+                                  list(zip(step.humans, pids)), who, await env_facts(step, seed, who, game_id))
+        last = await self.lobby.storage.last_frame(game_id)
+        stored = [(episode, frame, agent, done) for episode in range(last[0] + 1 if last is not None else 0)
+                  for frame, agent, *_, done in await self.lobby.storage.step_inputs(game_id, episode)]
+        self.lobby.peers.taken_over(group, stored, self.lobby.grace)
+
+    async def _current(self, pid: str, game_id: str) -> Participant | None:
+        """Participant ``pid`` of game ``game_id``, taken over: this process's copy of them is
+        read again from storage when it is not in that game (another process moved them since)."""
+        p = await self.lobby.registry.get(pid)
+        if p is not None and p.game != game_id:
+            row = await self.lobby.storage.get_participant(pid)
+            if row is not None:
+                vars(p).update(vars(Participant.from_row(row)))
+        return p
 
     async def settle(self, game_id: str, owner: str) -> str | None:
         """The process that runs game ``game_id`` once its ``owner``, which did not answer, is
