@@ -391,8 +391,9 @@ async def _parent_start(args: argparse.Namespace) -> tuple[dict, Any, int, str, 
     """What a parent of several workers does once before they start: the checks, the data folder
     (claimed by the parent, which keeps its marker), the seed and resume secret, the shared state
     (a private redis-server when none is given), and the games a stop cut (those without a live
-    owner: on several machines, the others' games go on). ``(experiments, folder, seed, redis URL,
-    private redis or None)``."""
+    owner: on several machines, the others' games go on). ``(experiments, storage, folder, seed,
+    redis URL, private redis or None)``: the parent keeps its storage open for the run, so the
+    database's write-ahead log is there as long as the folder is marked in use."""
     from .shared import open_state
     from .workers import PrivateRedis
 
@@ -424,31 +425,38 @@ async def _parent_start(args: argparse.Namespace) -> tuple[dict, Any, int, str, 
     except BaseException:
         if private is not None:
             private.stop()
+        await storage.close()
         folder.release()
         raise
-    finally:
-        await storage.close()
-    return experiments, folder, seed, redis, private
+    return experiments, storage, folder, seed, redis, private
 
 
-def _parent(args: argparse.Namespace, argv: list[str]) -> int:
+async def _parent(args: argparse.Namespace, argv: list[str]) -> int:
     """``mugkit serve --workers N`` (or ``--redis``): start-up once, then the workers
-    (:mod:`mugkit.web.workers`) until SIGTERM or SIGINT."""
+    (:mod:`mugkit.web.workers`) until SIGTERM or SIGINT, which are caught from the start (a
+    signal during the start-up stops the run before any worker starts, and cleanly)."""
     from .workers import describe, listening_socket, supervise
 
-    experiments, folder, seed, redis, private = asyncio.run(_parent_start(args))
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+    experiments, storage, folder, seed, redis, private = await _parent_start(args)
+    code = 1
     try:
         sock = listening_socket(args.host, args.port)
         token = args.admin_token or os.environ.get("MUGKIT_ADMIN_TOKEN") or secrets.token_urlsafe(18)
         _announce(experiments, args.host, sock.getsockname()[1], args.data, seed, token)
         for line in describe(args.workers, redis, private is not None):
             print(line, flush=True)
-        code = asyncio.run(supervise(argv, sock, redis, token, args.workers))
+        code = await supervise(argv, sock, redis, token, args.workers, stop)
     finally:
         if private is not None:
             private.stop()
-    if code == 0:
-        folder.release()  # every worker stopped cleanly: the folder is not in use
+        await storage.close()
+    # Every worker has stopped (or was killed), and this process, the database's last user, closed
+    # it cleanly: its log is checkpointed into the database, so the folder is no longer in use.
+    folder.release()
     log.info("stopped; the data are in %s", os.path.abspath(args.data))
     return code
 
@@ -459,6 +467,10 @@ def main(argv: list[str]) -> int:
     from .workers import WORKER_FD_ENV
 
     worker_fd = os.environ.pop(WORKER_FD_ENV, None)  # not for the processes this one starts
+    if worker_fd is not None:
+        from .workers import stop_with_parent
+
+        stop_with_parent()
     if args.workers < 1:
         print("mugkit serve: --workers must be 1 or more", file=sys.stderr)
         return 2
@@ -482,7 +494,7 @@ def main(argv: list[str]) -> int:
     token = args.admin_token or os.environ.get("MUGKIT_ADMIN_TOKEN") or None
     try:
         if worker_fd is None and (args.workers > 1 or args.redis):
-            return _parent(args, argv)
+            return asyncio.run(_parent(args, argv))
         asyncio.run(run(args.paths, args.host, args.port, args.data, args.seed, args.grace,
                         pyodide_packages=args.pyodide_packages, limits=limits, allow_origins=args.allow_origin,
                         preflight=args.preflight, peer_relay=args.peer_relay, admin_token=token, redis=args.redis,

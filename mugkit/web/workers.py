@@ -42,7 +42,7 @@ import tempfile
 import time
 from typing import Any
 
-__all__ = ["supervise", "PrivateRedis", "listening_socket", "WORKER_FD_ENV"]
+__all__ = ["supervise", "PrivateRedis", "listening_socket", "stop_with_parent", "WORKER_FD_ENV"]
 
 log = logging.getLogger("mugkit.serve")
 
@@ -73,6 +73,20 @@ def listening_socket(host: str, port: int) -> socket.socket:
     sock.listen(2048)
     sock.set_inheritable(True)
     return sock
+
+
+def stop_with_parent() -> None:
+    """A worker is sent SIGTERM (a clean stop) when its parent dies, killed or not (Linux's
+    ``PR_SET_PDEATHSIG``; elsewhere nothing): a worker never serves on without its parent."""
+    import ctypes
+
+    try:
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(1, signal.SIGTERM, 0, 0, 0)  # PR_SET_PDEATHSIG
+    except (OSError, AttributeError):
+        return
+    if os.getppid() == 1:  # the parent died before the call
+        os.kill(os.getpid(), signal.SIGTERM)
 
 
 class PrivateRedis:
@@ -130,13 +144,14 @@ class _Worker:
         self.quick_deaths = 0
 
 
-async def supervise(argv: list[str], sock: socket.socket, redis_url: str, token: str, workers: int) -> int:
+async def supervise(argv: list[str], sock: socket.socket, redis_url: str, token: str, workers: int,
+                    stop: asyncio.Event) -> int:
     """Runs ``workers`` worker processes (``mugkit serve`` with ``argv`` and the inherited ``sock``)
-    until SIGTERM or SIGINT, restarting any that dies; returns the exit status (0: a clean stop)."""
+    until ``stop`` is set (SIGTERM or SIGINT), restarting any that dies; returns the exit status
+    (0: a clean stop)."""
     loop = asyncio.get_running_loop()
-    stop = asyncio.Event()
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        loop.add_signal_handler(sig, stop.set)
+    if stop.is_set():  # stopped during the start-up: no worker to start
+        return 0
     env = {**os.environ, WORKER_FD_ENV: str(sock.fileno()), "MUGKIT_ADMIN_TOKEN": token}
     command = [sys.executable, "-m", "mugkit.cli", "serve", *argv, "--redis", redis_url]
     pool = [_Worker(i + 1) for i in range(workers)]
@@ -197,7 +212,8 @@ async def _stop_all(pool: list[_Worker]) -> bool:
             log.error("worker %d did not stop within %g s: killed", worker.number, STOP_SECONDS)
             worker.process.kill()
             code = await worker.process.wait()
-        clean = clean and code == 0
+        # A worker stopped by this SIGTERM before it served (still starting) acknowledged nothing.
+        clean = clean and code in (0, -signal.SIGTERM)
     return clean
 
 
