@@ -3,7 +3,8 @@
 Start-up collects the experiments, runs the pre-flight (:mod:`mugkit.preflight`: where each game
 step runs and why, confounded comparisons, the cheap checks; a study that fails them is refused
 with exit status 1 unless ``--no-preflight``), checks the data folder ``--data`` (a damaged, deleted or
-replaced database is refused: :mod:`mugkit.web.storage.folder`), opens its database, takes the
+replaced database is refused: :mod:`mugkit.web.storage.folder`), opens its database (SQLite in the
+data folder, or the PostgreSQL database ``--database URL``: docs/postgres.md), takes the
 study seed (``--seed``, or the one stored there, or a new one drawn and stored), marks games a
 previous run left unfinished as interrupted, and prints the links, where the data go and the admin
 link, and for each browser-runtime step the experiment's files its participants download, with
@@ -52,6 +53,9 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1; 0.0.0.0 for all)")
     p.add_argument("--port", type=int, default=8000, help="port (default 8000)")
     p.add_argument("--data", default="data", help="folder of the database (default data/)")
+    p.add_argument("--database", default=None, metavar="URL",
+                   help="keep the data in this PostgreSQL database (postgresql://user@host:port/dbname) instead of "
+                        "SQLite in --data; several servers of one study may share it (docs/postgres.md)")
     p.add_argument("--seed", type=int, default=None,
                    help="the study seed, a secret key (default: 128 random bits drawn at the first start and kept "
                         "in the data folder). A small --seed is for reproducible tests: it can be guessed")
@@ -87,14 +91,12 @@ async def study_seed(storage, wanted: int | None) -> int:
         SystemExit: ``wanted`` differs from the stored seed (one data folder, one seed).
     """
     stored = await storage.get_meta("study_seed")
-    if stored is not None:
-        if wanted is not None and int(stored) != wanted:
-            raise SystemExit(f"mugkit serve: this data folder ran with --seed {stored}; serve it with that seed, "
-                             f"or give another --data folder for seed {wanted}")
-        return int(stored)
-    seed = wanted if wanted is not None else secrets.randbits(SEED_BITS)
-    await storage.set_meta("study_seed", seed)
-    return seed
+    if stored is None:  # meta_once: several processes of one study starting at once agree on one seed
+        stored = await storage.meta_once("study_seed", wanted if wanted is not None else secrets.randbits(SEED_BITS))
+    if wanted is not None and int(stored) != wanted:
+        raise SystemExit(f"mugkit serve: this data folder ran with --seed {stored}; serve it with that seed, "
+                         f"or give another --data folder for seed {wanted}")
+    return int(stored)
 
 
 def _short_seed_warning(seed: int) -> str | None:
@@ -110,7 +112,7 @@ def _short_seed_warning(seed: int) -> str | None:
 async def run(paths: list[str], host: str, port: int, data: str, seed: int | None, grace: float = GRACE_SECONDS,
               ready: asyncio.Event | None = None, pyodide_packages: str | None = None,
               limits: Limits | None = None, allow_origins: list[str] = (), preflight: bool = True,
-              peer_relay: str = "auto") -> None:
+              peer_relay: str = "auto", database: str | None = None) -> None:
     """Serves until cancelled, or until SIGTERM or SIGINT stop it cleanly (see the module docstring).
     With ``preflight`` the study is checked first (:mod:`mugkit.preflight`): a study that fails
     is refused (SystemExit 1)."""
@@ -149,7 +151,7 @@ async def run(paths: list[str], host: str, port: int, data: str, seed: int | Non
         bundles = prepare_browser_runtime(experiments)
     except Exception as exc:  # a missing Pyodide, a package that cannot go to the browser: say what to do
         raise SystemExit(f"mugkit serve: {exc}") from None
-    storage, folder, seed = await _open_data(data, seed)
+    storage, folder, seed = await _open_data(data, seed, database)
     browser = bundles.games(storage, pyodide_packages) if bundles is not None else None
     if browser is not None:
         browser.peer_relay = peer_relay  # the `relay` of the peer block of game views (browser/peers.py)
@@ -161,7 +163,7 @@ async def run(paths: list[str], host: str, port: int, data: str, seed: int | Non
     await study.start()
     if browser is not None:
         await browser.start(experiments, grace)  # games a stop left open or unverified
-    _announce(experiments, host, port, data, study.seed, token)
+    _announce(experiments, host, port, data, study.seed, token, database)
     if bundles is not None:
         from .browser.boot import shipped_report
 
@@ -187,26 +189,32 @@ async def run(paths: list[str], host: str, port: int, data: str, seed: int | Non
             await browser.close()
         await storage.close()  # every acknowledged write committed
     folder.release()
-    log.info("stopped; the data are in %s", os.path.abspath(data))
+    from .storage import describe
+
+    log.info("stopped; the data are in %s", describe(data, database))
 
 
-async def _open_data(data: str, seed: int | None) -> tuple[Any, Any, int]:
-    """The data folder checked, its storage started and tied to it: ``(storage, folder, seed)``.
+async def _open_data(data: str, seed: int | None, database: str | None = None) -> tuple[Any, Any, int]:
+    """The data folder checked, its storage (SQLite in it, or the PostgreSQL ``database``)
+    started and tied to it: ``(storage, folder, seed)``.
 
     Raises:
-        SystemExit: the folder is refused, or ``seed`` differs from its stored seed.
+        SystemExit: the folder or the database is refused, or ``seed`` differs from the stored seed.
     """
-    from .storage import SQLiteStorage
+    from .storage import StorageError, open_storage
     from .storage.folder import DataFolder, DataFolderError
 
     os.makedirs(data, exist_ok=True)
-    folder = DataFolder(data)
+    folder = DataFolder(data, database)
     try:
         folder.check()  # before the database is opened: opening would create or "repair" it
     except DataFolderError as exc:
         raise SystemExit(f"mugkit serve: refusing to start: {exc}") from None
-    storage = SQLiteStorage.in_folder(data)
-    await storage.start()
+    try:
+        storage = open_storage(data, database)
+        await storage.start()
+    except (ValueError, StorageError) as exc:  # not a PostgreSQL URL; unreachable; another schema
+        raise SystemExit(f"mugkit serve: refusing to start: {exc}") from None
     try:
         seed = await study_seed(storage, seed)
         await folder.claim(storage, seed)
@@ -296,13 +304,16 @@ async def _when_started(server, ready: asyncio.Event) -> None:
     ready.set()
 
 
-def _announce(experiments: dict, host: str, port: int, data: str, seed: int, token: str) -> None:
+def _announce(experiments: dict, host: str, port: int, data: str, seed: int, token: str,
+              database: str | None = None) -> None:
+    from .storage import describe
+
     shown = "localhost" if host in ("127.0.0.1", "0.0.0.0") else host
     base = f"http://{shown}:{port}"
     lines = [f"mugkit serving {len(experiments)} experiment(s), study seed {seed}"]
     lines += [w] if (w := _short_seed_warning(seed)) else []
     lines += [f"  {base}/{name}/" for name in sorted(experiments)]
-    lines += [f"data: {os.path.abspath(os.path.join(data, DATABASE))}", f"admin: {base}/admin?token={token}"]
+    lines += [f"data: {describe(data, database)}", f"admin: {base}/admin?token={token}"]
     for line in lines:
         print(line, flush=True)
 
@@ -338,7 +349,7 @@ def main(argv: list[str]) -> int:
     try:
         asyncio.run(run(args.paths, args.host, args.port, args.data, args.seed, args.grace,
                         pyodide_packages=args.pyodide_packages, limits=limits, allow_origins=args.allow_origin,
-                        preflight=args.preflight, peer_relay=args.peer_relay))
+                        preflight=args.preflight, peer_relay=args.peer_relay, database=args.database))
     except KeyboardInterrupt:
         pass
     except SystemExit as exc:
