@@ -182,6 +182,11 @@ async def run(paths: list[str], host: str, port: int, data: str, seed: int | Non
                                               ws_max_size=limits.message_bytes), on_signal=study.close)
     watcher = asyncio.get_running_loop().create_task(StoragePause(study).run())
     try:
+        if worker_fd is not None:  # its parent prints the links once every worker accepts
+            from .workers import tell_parent_ready
+
+            ready = ready or asyncio.Event()
+            tell_parent_ready(ready)
         if ready is not None:
             asyncio.get_running_loop().create_task(_when_started(server, ready))
         if worker_fd is None:
@@ -458,10 +463,13 @@ async def _parent(args: argparse.Namespace, argv: list[str]) -> int:
     try:
         sock = listening_socket(args.host, args.port)
         token = args.admin_token or os.environ.get("MUGKIT_ADMIN_TOKEN") or secrets.token_urlsafe(18)
-        _announce(experiments, args.host, sock.getsockname()[1], args.data, seed, token, args.database)
-        for line in describe(args.workers, redis, private is not None):
-            print(line, flush=True)
-        code = await supervise(argv, sock, redis, token, args.workers, stop)
+
+        def announce() -> None:  # once the workers accept: the links printed work at once
+            _announce(experiments, args.host, sock.getsockname()[1], args.data, seed, token, args.database)
+            for line in describe(args.workers, redis, private is not None):
+                print(line, flush=True)
+
+        code = await supervise(argv, sock, redis, token, args.workers, stop, on_ready=announce)
     finally:
         if private is not None:
             private.stop()
