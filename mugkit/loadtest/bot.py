@@ -321,8 +321,10 @@ class ProtocolBot:
         auth = {"experiment": self.experiment, "query": self.query, "participant": self.identity.get("participant"),
                 "resume": self.identity.get("resume")}
         try:
+            # wait_timeout: python-socketio gives the server's answer 1 s by default (a loaded server
+            # seating a participant takes longer); the browser's client waits 20 s.
             await asyncio.wait_for(self.sio.connect(self.url, transports=["websocket"], socketio_path="socket.io",
-                                                    auth=auth), self.bounds.connect)
+                                                    auth=auth, wait_timeout=self.bounds.connect), self.bounds.connect)
         except asyncio.TimeoutError:
             raise Stuck(f"no connection within {self.bounds.connect:g} s") from None
         except Exception as exc:

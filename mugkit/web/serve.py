@@ -3,7 +3,8 @@
 Start-up collects the experiments, runs the pre-flight (:mod:`mugkit.preflight`: where each game
 step runs and why, confounded comparisons, the cheap checks; a study that fails them is refused
 with exit status 1 unless ``--no-preflight``), checks the data folder ``--data`` (a damaged, deleted or
-replaced database is refused: :mod:`mugkit.web.storage.folder`), opens its database, takes the
+replaced database is refused: :mod:`mugkit.web.storage.folder`), opens its database (SQLite in the
+data folder, or the PostgreSQL database ``--database URL``: docs/postgres.md), takes the
 study seed (``--seed``, or the one stored there, or a new one drawn and stored), marks games a
 previous run left unfinished as interrupted, and prints the links, where the data go and the admin
 link, and for each browser-runtime step the experiment's files its participants download, with
@@ -62,6 +63,9 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1; 0.0.0.0 for all)")
     p.add_argument("--port", type=int, default=8000, help="port (default 8000)")
     p.add_argument("--data", default="data", help="folder of the database (default data/)")
+    p.add_argument("--database", default=None, metavar="URL",
+                   help="keep the data in this PostgreSQL database (postgresql://user@host:port/dbname) instead of "
+                        "SQLite in --data; several servers of one study may share it (docs/postgres.md)")
     p.add_argument("--seed", type=int, default=None,
                    help="the study seed, a secret key (default: 128 random bits drawn at the first start and kept "
                         "in the data folder). A small --seed is for reproducible tests: it can be guessed")
@@ -106,14 +110,12 @@ async def study_seed(storage, wanted: int | None) -> int:
         SystemExit: ``wanted`` differs from the stored seed (one data folder, one seed).
     """
     stored = await storage.get_meta("study_seed")
-    if stored is not None:
-        if wanted is not None and int(stored) != wanted:
-            raise SystemExit(f"mugkit serve: this data folder ran with --seed {stored}; serve it with that seed, "
-                             f"or give another --data folder for seed {wanted}")
-        return int(stored)
-    seed = wanted if wanted is not None else secrets.randbits(SEED_BITS)
-    await storage.set_meta("study_seed", seed)
-    return seed
+    if stored is None:  # meta_once: several processes of one study starting at once agree on one seed
+        stored = await storage.meta_once("study_seed", wanted if wanted is not None else secrets.randbits(SEED_BITS))
+    if wanted is not None and int(stored) != wanted:
+        raise SystemExit(f"mugkit serve: this data folder ran with --seed {stored}; serve it with that seed, "
+                         f"or give another --data folder for seed {wanted}")
+    return int(stored)
 
 
 def _short_seed_warning(seed: int) -> str | None:
@@ -130,7 +132,7 @@ async def run(paths: list[str], host: str, port: int, data: str, seed: int | Non
               ready: asyncio.Event | None = None, pyodide_packages: str | None = None,
               limits: Limits | None = None, allow_origins: list[str] = (), preflight: bool = True,
               peer_relay: str = "auto", admin_token: str | None = None, redis: str | None = None,
-              worker_fd: int | None = None) -> None:
+              worker_fd: int | None = None, database: str | None = None) -> None:
     """Serves until cancelled, or until SIGTERM or SIGINT stop it cleanly (see the module docstring).
     With ``preflight`` the study is checked first (:mod:`mugkit.preflight`): a study that fails
     is refused (SystemExit 1). ``worker_fd``: this is one of several workers
@@ -146,9 +148,9 @@ async def run(paths: list[str], host: str, port: int, data: str, seed: int | Non
 
     experiments, bundles = _prepare(paths, host, port, preflight, check_port=worker_fd is None)
     if worker_fd is None:
-        storage, folder, seed = await _open_data(data, seed)
+        storage, folder, seed = await _open_data(data, seed, database)
     else:
-        storage, folder, seed = await _open_worker_data(data, seed)
+        storage, folder, seed = await _open_worker_data(data, seed, database)
     browser = bundles.games(storage, pyodide_packages) if bundles is not None else None
     if browser is not None:
         browser.peer_relay = peer_relay  # the `relay` of the peer block of game views (browser/peers.py)
@@ -168,7 +170,7 @@ async def run(paths: list[str], host: str, port: int, data: str, seed: int | Non
     if browser is not None and await state.first("browser_games_started"):
         await browser.start(experiments, grace)  # games a stop left open or unverified: once per study run
     if worker_fd is None:
-        _announce(experiments, host, port, data, study.seed, token)
+        _announce(experiments, host, port, data, study.seed, token, database)
     if bundles is not None and worker_fd is None:
         from .browser.boot import shipped_report
 
@@ -180,6 +182,11 @@ async def run(paths: list[str], host: str, port: int, data: str, seed: int | Non
                                               ws_max_size=limits.message_bytes), on_signal=study.close)
     watcher = asyncio.get_running_loop().create_task(StoragePause(study).run())
     try:
+        if worker_fd is not None:  # its parent prints the links once every worker accepts
+            from .workers import tell_parent_ready
+
+            ready = ready or asyncio.Event()
+            tell_parent_ready(ready)
         if ready is not None:
             asyncio.get_running_loop().create_task(_when_started(server, ready))
         if worker_fd is None:
@@ -203,7 +210,9 @@ async def run(paths: list[str], host: str, port: int, data: str, seed: int | Non
         await storage.close()  # every acknowledged write committed
     if folder is not None:
         folder.release()
-    log.info("stopped; the data are in %s", os.path.abspath(data))
+    from .storage import describe
+
+    log.info("stopped; the data are in %s", describe(data, database))
 
 
 def _prepare(paths: list[str], host: str, port: int, preflight: bool, check_port: bool = True) -> tuple[dict, Any]:
@@ -253,32 +262,37 @@ async def _shared(storage: Any, redis: str | None, worker: bool) -> tuple[Any, A
     return state, cluster, f"mugkit:{study_id}:socketio"
 
 
-async def _open_worker_data(data: str, seed: int | None) -> tuple[Any, None, int]:
-    """A worker's storage: the folder its parent checked and claimed (and releases)."""
-    from .storage import SQLiteStorage
+async def _open_worker_data(data: str, seed: int | None, database: str | None) -> tuple[Any, None, int]:
+    """A worker's storage (SQLite in the data folder, or ``database``): the one its parent checked
+    and claimed (and releases)."""
+    from .storage import open_storage
 
-    storage = SQLiteStorage.in_folder(data)
+    storage = open_storage(data, database)
     await storage.start()
     return storage, None, await study_seed(storage, seed)
 
 
-async def _open_data(data: str, seed: int | None) -> tuple[Any, Any, int]:
-    """The data folder checked, its storage started and tied to it: ``(storage, folder, seed)``.
+async def _open_data(data: str, seed: int | None, database: str | None = None) -> tuple[Any, Any, int]:
+    """The data folder checked, its storage (SQLite in it, or the PostgreSQL ``database``)
+    started and tied to it: ``(storage, folder, seed)``.
 
     Raises:
-        SystemExit: the folder is refused, or ``seed`` differs from its stored seed.
+        SystemExit: the folder or the database is refused, or ``seed`` differs from the stored seed.
     """
-    from .storage import SQLiteStorage
+    from .storage import StorageError, open_storage
     from .storage.folder import DataFolder, DataFolderError
 
     os.makedirs(data, exist_ok=True)
-    folder = DataFolder(data)
+    folder = DataFolder(data, database)
     try:
         folder.check()  # before the database is opened: opening would create or "repair" it
     except DataFolderError as exc:
         raise SystemExit(f"mugkit serve: refusing to start: {exc}") from None
-    storage = SQLiteStorage.in_folder(data)
-    await storage.start()
+    try:
+        storage = open_storage(data, database)
+        await storage.start()
+    except (ValueError, StorageError) as exc:  # not a PostgreSQL URL; unreachable; another schema
+        raise SystemExit(f"mugkit serve: refusing to start: {exc}") from None
     try:
         seed = await study_seed(storage, seed)
         await folder.claim(storage, seed)
@@ -368,13 +382,16 @@ async def _when_started(server, ready: asyncio.Event) -> None:
     ready.set()
 
 
-def _announce(experiments: dict, host: str, port: int, data: str, seed: int, token: str) -> None:
+def _announce(experiments: dict, host: str, port: int, data: str, seed: int, token: str,
+              database: str | None = None) -> None:
+    from .storage import describe
+
     shown = "localhost" if host in ("127.0.0.1", "0.0.0.0") else host
     base = f"http://{shown}:{port}"
     lines = [f"mugkit serving {len(experiments)} experiment(s), study seed {seed}"]
     lines += [w] if (w := _short_seed_warning(seed)) else []
     lines += [f"  {base}/{name}/" for name in sorted(experiments)]
-    lines += [f"data: {os.path.abspath(os.path.join(data, DATABASE))}", f"admin: {base}/admin?token={token}"]
+    lines += [f"data: {describe(data, database)}", f"admin: {base}/admin?token={token}"]
     for line in lines:
         print(line, flush=True)
 
@@ -391,8 +408,9 @@ async def _parent_start(args: argparse.Namespace) -> tuple[dict, Any, int, str, 
     """What a parent of several workers does once before they start: the checks, the data folder
     (claimed by the parent, which keeps its marker), the seed and resume secret, the shared state
     (a private redis-server when none is given), and the games a stop cut (those without a live
-    owner: on several machines, the others' games go on). ``(experiments, folder, seed, redis URL,
-    private redis or None)``."""
+    owner: on several machines, the others' games go on). ``(experiments, storage, folder, seed,
+    redis URL, private redis or None)``: the parent keeps its storage open for the run, so the
+    database's write-ahead log is there as long as the folder is marked in use."""
     from .shared import open_state
     from .takeover import interrupt_unowned
     from .workers import PrivateRedis
@@ -405,7 +423,7 @@ async def _parent_start(args: argparse.Namespace) -> tuple[dict, Any, int, str, 
             raise SystemExit("mugkit serve: --workers needs a Redis the processes share: give --redis URL, or install "
                              "redis-server (apt install redis-server) and the server starts a private one")
         private = PrivateRedis(args.data)
-    storage, folder, seed = await _open_data(args.data, args.seed)
+    storage, folder, seed = await _open_data(args.data, args.seed, args.database)
     try:
         if await storage.get_meta("resume_secret") is None:  # once, not a different one per worker
             await storage.set_meta("resume_secret", secrets.token_hex(32))
@@ -423,32 +441,44 @@ async def _parent_start(args: argparse.Namespace) -> tuple[dict, Any, int, str, 
     except BaseException:
         if private is not None:
             private.stop()
+        await storage.close()
         folder.release()
         raise
-    finally:
-        await storage.close()
-    return experiments, folder, seed, redis, private
+    return experiments, storage, folder, seed, redis, private
 
 
-def _parent(args: argparse.Namespace, argv: list[str]) -> int:
+async def _parent(args: argparse.Namespace, argv: list[str]) -> int:
     """``mugkit serve --workers N`` (or ``--redis``): start-up once, then the workers
-    (:mod:`mugkit.web.workers`) until SIGTERM or SIGINT."""
+    (:mod:`mugkit.web.workers`) until SIGTERM or SIGINT, which are caught from the start (a
+    signal during the start-up stops the run before any worker starts, and cleanly)."""
     from .workers import describe, listening_socket, supervise
 
-    experiments, folder, seed, redis, private = asyncio.run(_parent_start(args))
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+    experiments, storage, folder, seed, redis, private = await _parent_start(args)
+    code = 1
     try:
         sock = listening_socket(args.host, args.port)
         token = args.admin_token or os.environ.get("MUGKIT_ADMIN_TOKEN") or secrets.token_urlsafe(18)
-        _announce(experiments, args.host, sock.getsockname()[1], args.data, seed, token)
-        for line in describe(args.workers, redis, private is not None):
-            print(line, flush=True)
-        code = asyncio.run(supervise(argv, sock, redis, token, args.workers))
+
+        def announce() -> None:  # once the workers accept: the links printed work at once
+            _announce(experiments, args.host, sock.getsockname()[1], args.data, seed, token, args.database)
+            for line in describe(args.workers, redis, private is not None):
+                print(line, flush=True)
+
+        code = await supervise(argv, sock, redis, token, args.workers, stop, on_ready=announce)
     finally:
         if private is not None:
             private.stop()
-    if code == 0:
-        folder.release()  # every worker stopped cleanly: the folder is not in use
-    log.info("stopped; the data are in %s", os.path.abspath(args.data))
+        await storage.close()
+    # Every worker has stopped (or was killed), and this process, the database's last user, closed
+    # it cleanly: its log is checkpointed into the database, so the folder is no longer in use.
+    folder.release()
+    from .storage import describe as where
+
+    log.info("stopped; the data are in %s", where(args.data, args.database))
     return code
 
 
@@ -458,6 +488,10 @@ def main(argv: list[str]) -> int:
     from .workers import WORKER_FD_ENV
 
     worker_fd = os.environ.pop(WORKER_FD_ENV, None)  # not for the processes this one starts
+    if worker_fd is not None:
+        from .workers import stop_with_parent
+
+        stop_with_parent()
     if args.workers < 1:
         print("mugkit serve: --workers must be 1 or more", file=sys.stderr)
         return 2
@@ -481,11 +515,11 @@ def main(argv: list[str]) -> int:
     token = args.admin_token or os.environ.get("MUGKIT_ADMIN_TOKEN") or None
     try:
         if worker_fd is None and (args.workers > 1 or args.redis):
-            return _parent(args, argv)
+            return asyncio.run(_parent(args, argv))
         asyncio.run(run(args.paths, args.host, args.port, args.data, args.seed, args.grace,
                         pyodide_packages=args.pyodide_packages, limits=limits, allow_origins=args.allow_origin,
                         preflight=args.preflight, peer_relay=args.peer_relay, admin_token=token, redis=args.redis,
-                        worker_fd=int(worker_fd) if worker_fd is not None else None))
+                        worker_fd=int(worker_fd) if worker_fd is not None else None, database=args.database))
     except KeyboardInterrupt:
         pass
     except SystemExit as exc:

@@ -77,10 +77,8 @@ class Study:
         numbers, condition counts; games on the server cut by the restart (that no other live process
         runs) are marked interrupted."""
         emit, join, evict, grace = self._parts
-        secret = await self.storage.get_meta("resume_secret")
-        if secret is None:
-            secret = secrets.token_hex(32)
-            await self.storage.set_meta("resume_secret", secret)
+        # meta_once: several processes of one study starting at once agree on one secret
+        secret = await self.storage.meta_once("resume_secret", secrets.token_hex(32))
         self.registry = Registry(self.storage, self.state, bytes.fromhex(secret))
         self.flow = Flow(self.experiments, self.registry, self.state, self.seed, emit, evict)
         self.lobby = Lobby(self.experiments, self.registry, self.state, self.seed, emit, join, self.flow,

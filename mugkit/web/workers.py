@@ -42,12 +42,14 @@ import tempfile
 import time
 from typing import Any
 
-__all__ = ["supervise", "PrivateRedis", "listening_socket", "WORKER_FD_ENV"]
+__all__ = ["supervise", "PrivateRedis", "listening_socket", "stop_with_parent", "WORKER_FD_ENV"]
 
 log = logging.getLogger("mugkit.serve")
 
 #: The environment variable that tells a worker which inherited file descriptor to accept on.
 WORKER_FD_ENV = "MUGKIT_WORKER_FD"
+#: The environment variable naming the pipe a worker writes one byte to once it accepts connections.
+READY_FD_ENV = "MUGKIT_WORKER_READY_FD"
 #: A worker that dies within this many seconds of its start, this many times in a row, is not
 #: restarted again (its start itself fails: the parent stops and says so).
 QUICK_DEATH_SECONDS, QUICK_DEATHS = 10.0, 3
@@ -73,6 +75,20 @@ def listening_socket(host: str, port: int) -> socket.socket:
     sock.listen(2048)
     sock.set_inheritable(True)
     return sock
+
+
+def stop_with_parent() -> None:
+    """A worker is sent SIGTERM (a clean stop) when its parent dies, killed or not (Linux's
+    ``PR_SET_PDEATHSIG``; elsewhere nothing): a worker never serves on without its parent."""
+    import ctypes
+
+    try:
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(1, signal.SIGTERM, 0, 0, 0)  # PR_SET_PDEATHSIG
+    except (OSError, AttributeError):
+        return
+    if os.getppid() == 1:  # the parent died before the call
+        os.kill(os.getpid(), signal.SIGTERM)
 
 
 class PrivateRedis:
@@ -130,27 +146,36 @@ class _Worker:
         self.quick_deaths = 0
 
 
-async def supervise(argv: list[str], sock: socket.socket, redis_url: str, token: str, workers: int) -> int:
+async def supervise(argv: list[str], sock: socket.socket, redis_url: str, token: str, workers: int,
+                    stop: asyncio.Event, on_ready: Any = None) -> int:
     """Runs ``workers`` worker processes (``mugkit serve`` with ``argv`` and the inherited ``sock``)
-    until SIGTERM or SIGINT, restarting any that dies; returns the exit status (0: a clean stop)."""
+    until ``stop`` is set (SIGTERM or SIGINT), restarting any that dies; returns the exit status
+    (0: a clean stop). ``on_ready()`` is called once every worker first started accepts
+    connections (or died trying: it is restarted)."""
     loop = asyncio.get_running_loop()
-    stop = asyncio.Event()
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        loop.add_signal_handler(sig, stop.set)
+    if stop.is_set():  # stopped during the start-up: no worker to start
+        return 0
     env = {**os.environ, WORKER_FD_ENV: str(sock.fileno()), "MUGKIT_ADMIN_TOKEN": token}
     command = [sys.executable, "-m", "mugkit.cli", "serve", *argv, "--redis", redis_url]
     pool = [_Worker(i + 1) for i in range(workers)]
 
-    async def start(worker: _Worker) -> None:
+    async def start(worker: _Worker) -> int:
+        """Starts ``worker``; returns the read end of the pipe it says it is ready on."""
+        readable, writable = os.pipe()
         # Its own session: a Ctrl-C in the terminal reaches the parent only, which stops the
         # workers once (a second signal would make a worker stop at once, without ending its games).
-        worker.process = await asyncio.create_subprocess_exec(*command, env=env, pass_fds=(sock.fileno(),),
-                                                              start_new_session=True)
+        try:
+            worker.process = await asyncio.create_subprocess_exec(
+                *command, env={**env, READY_FD_ENV: str(writable)}, pass_fds=(sock.fileno(), writable),
+                start_new_session=True)
+        finally:
+            os.close(writable)
         worker.started = time.monotonic()
         log.info("worker %d started (pid %d)", worker.number, worker.process.pid)
+        return readable
 
-    for worker in pool:
-        await start(worker)
+    pipes = [await start(worker) for worker in pool]
+    announce = loop.create_task(_when_ready(pipes, on_ready))
     failed = False
     while not stop.is_set():
         waits = {loop.create_task(w.process.wait()): w for w in pool}
@@ -174,10 +199,39 @@ async def supervise(argv: list[str], sock: socket.socket, redis_url: str, token:
                 failed = True
                 stop.set()
                 break
-            await start(worker)
+            os.close(await start(worker))  # a restarted worker: nobody waits for it
+    announce.cancel()
     log.info("stopping the workers")
     clean = await _stop_all(pool)
     return 1 if failed else (0 if clean else 1)
+
+
+async def _when_ready(pipes: list[int], on_ready: Any) -> None:
+    """Calls ``on_ready()`` once a byte (ready) or the end (died) came through every pipe."""
+    loop = asyncio.get_running_loop()
+    try:
+        await asyncio.gather(*(loop.run_in_executor(None, os.read, fd, 1) for fd in pipes))
+    finally:
+        for fd in pipes:
+            os.close(fd)
+    if on_ready is not None:
+        on_ready()
+
+
+def tell_parent_ready(ready: asyncio.Event) -> None:
+    """In a worker: once ``ready`` is set (it accepts connections), one byte to the parent."""
+    fd = os.environ.pop(READY_FD_ENV, None)
+    if fd is None:
+        return
+
+    async def tell() -> None:
+        await ready.wait()
+        try:
+            os.write(int(fd), b"1")
+        finally:
+            os.close(int(fd))
+
+    asyncio.get_running_loop().create_task(tell())
 
 
 async def _stop_all(pool: list[_Worker]) -> bool:
@@ -197,7 +251,8 @@ async def _stop_all(pool: list[_Worker]) -> bool:
             log.error("worker %d did not stop within %g s: killed", worker.number, STOP_SECONDS)
             worker.process.kill()
             code = await worker.process.wait()
-        clean = clean and code == 0
+        # A worker stopped by this SIGTERM before it served (still starting) acknowledged nothing.
+        clean = clean and code in (0, -signal.SIGTERM)
     return clean
 
 

@@ -246,3 +246,30 @@ def _more_output(server) -> list:
             break
         lines.append(line)
     return lines
+
+
+@pytest.mark.load
+@pytest.mark.timeout(900)
+def test_400_bots_across_two_workers_on_redis_and_postgres_complete_and_nothing_is_lost(tmp_path, redis_url,
+                                                                                     postgres_url):
+    """The issue's acceptance run: `mugkit loadtest --url` with 400 bots against `mugkit serve
+    --workers 2 --redis URL --database URL`, audited in PostgreSQL."""
+    from mugkit.loadtest import LoadTestConfig, run_loadtest
+
+    server = serve(PAIR, data=str(tmp_path / "data"), extra=["--workers", "2", "--redis", redis_url, "--database",
+                                                             postgres_url, "--limit", "connections_per_address=2000",
+                                                             "--limit", "arrivals_per_minute=100000"])
+    try:
+        report = run_loadtest(LoadTestConfig([PAIR], 400, rate=10, url=server.url, token=server.token,
+                                             database=postgres_url, progress=False))
+        seen = stats(server)
+    finally:
+        server.stop()
+    d = report.data
+    print(report.text())
+    trouble = [line for line in server.output if any(w in line for w in ("ERROR", "WARNING", "died", "Error"))]
+    assert (d["completed"], d["failed"], d["stuck"]) == (400, 0, 0), \
+        json.dumps(d["failures"][:5], indent=1) + "".join(trouble[:20])
+    assert d["lost_rows"] == 0 and d["audit"]["checked"]["steps"] >= 400 * 30 and report.ok  # each bot its frames
+    assert len(seen["processes"]) == 2
+    assert sum(sum((i.get("forwarded") or {}).values()) for i in seen["processes"].values()) > 0
