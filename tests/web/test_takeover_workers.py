@@ -1,7 +1,7 @@
 """A worker of `mugkit serve --workers 2` killed with SIGKILL mid-run, under protocol bots: its
 server games are taken over by the other process from their stored rows and play on, its
 participants reconnect and complete, browser games carry on, and the load test's audit finds
-every acknowledged row (docs/scale-takeover.md)."""
+every acknowledged row (docs/scale.md, "When a process dies")."""
 
 from __future__ import annotations
 
