@@ -89,19 +89,22 @@ class Cluster:
         self.alive_ids: set[str] = {process_id}
 
     async def start(self) -> None:
-        """Listens to this process's inbox and heartbeats every :data:`HEARTBEAT_SECONDS`."""
+        """Listens to this process's inbox and heartbeats every :data:`HEARTBEAT_SECONDS`. Returns
+        once it listens: a note to itself has come back, so the broadcasts sent from now on reach
+        it (an inbox hears the broadcasts sent after it started reading)."""
         loop = asyncio.get_running_loop()
-        await self._beat()  # alive before the first connection lands here
+        self._hello = loop.create_future()
         self._tasks = [loop.create_task(self._listen()), loop.create_task(self._heartbeats())]
+        await self.state.send(self.id, {"hello": True})
+        await asyncio.wait_for(asyncio.shield(self._hello), 30)
+        await self._beat()  # alive before the first connection lands here
 
     async def close(self) -> None:
+        """Stops listening and beating (a request still waiting fails with :class:`ClusterError`)."""
         for task in self._tasks:
             task.cancel()
-        for task in self._tasks:
-            try:
-                await task
-            except (asyncio.CancelledError, Exception):
-                pass
+        if self._tasks:  # a read blocked in the shared state's client may take a moment to let go
+            await asyncio.wait(self._tasks, timeout=2.0)
         self._tasks = []
         for waiting in self._waiting.values():
             if not waiting.done():
@@ -166,6 +169,10 @@ class Cluster:
                 await asyncio.sleep(1.0)
 
     def _dispatch(self, envelope: dict) -> None:
+        if envelope.get("hello"):
+            if not self._hello.done():
+                self._hello.set_result(None)
+            return
         if "reply" in envelope:
             waiting = self._waiting.get(envelope["reply"])
             if waiting is not None and not waiting.done():
