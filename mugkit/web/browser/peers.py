@@ -560,13 +560,16 @@ class PeerGames:
         if not survivors:
             return {"ok": False, "error": "no other peer is connected to rejoin from; wait and try again"}
         member.rejoining, member.reloaded = {m.handle for m in survivors}, False
-        await self._event(group, member, "peer_rejoin", {"from": sorted(member.rejoining)}, force=True)
+        # Said before anything is awaited: a survivor's package may come back before the emits
+        # return (another process relays it), and takes its sender out of ``rejoining``.
+        asked = sorted(member.rejoining)
+        await self._event(group, member, "peer_rejoin", {"from": asked}, force=True)
         for m in survivors:
             await self.emit("peer_rejoining", {"game": group.game_id, "peer": member.handle},
                             room=f"p:{m.participant}")
             await self.emit("package_request", {"game": group.game_id, "for": member.handle},
                             room=f"p:{m.participant}")
-        return {"ok": True, "from": sorted(member.rejoining)}
+        return {"ok": True, "from": asked}
 
     async def package(self, group: PeerGroup, member: Member, data: dict) -> dict:
         """``package``: a survivor's rejoin package for the peer ``for``, passed on to it."""
