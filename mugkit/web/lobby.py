@@ -141,11 +141,13 @@ class Lobby:
         """Stops the waitroom clock and every server game (ended with ``outcome``)."""
         if self._ticker is not None:
             self._ticker.cancel()
-        await self.takeover.close()
+        self.takeover.stop_sweeping()
         if self.peers is not None:
             await self.peers.close()
         for game in list(self.games.values()):
             await game.stop(outcome)
+        # Only now: the leases are renewed while the games end (their outcome is stored under them).
+        await self.takeover.close()
 
     # -- where a participant's game is ---------------------------------------------------------
 
