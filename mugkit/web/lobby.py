@@ -181,6 +181,8 @@ class Lobby:
             if view is not None:
                 snapshot = view.pop("snapshot", None)
                 if snapshot is not None:
+                    if len(self._snapshots) > 1000:  # a view pushed, never seated: not kept for good
+                        self._snapshots.clear()
                     self._snapshots[view["game"]] = snapshot
                 return view
         if self.browser is not None and runs_in_browser(step):
@@ -841,6 +843,8 @@ class Lobby:
     async def _waitroom_news(self) -> None:
         for room, waiting in (await self.state.waiting()).items():
             for pid in waiting:
+                if self.remote is not None and not self.sockets.get(pid):
+                    continue  # connected to another process, which tells them (not every process)
                 await self.emit("waitroom", await self.state.waitroom_status(room, pid), room=f"p:{pid}")
 
     async def _tick_waitrooms(self) -> None:

@@ -137,8 +137,10 @@ class RemoteGames:
 
     def connected_elsewhere(self, pid: str) -> bool:
         """Whether participant ``pid`` has a socket open on another process (as its owner was told)."""
-        alive = self.presence.get(pid, {})
-        return any(sockets > 0 for process, (_, sockets) in alive.items() if process != self.me)
+        seen = self.presence.get(pid, {})
+        # A process that died told nobody its sockets closed: only the living count.
+        return any(sockets > 0 for process, (_, sockets) in seen.items()
+                   if process != self.me and process in self.cluster.alive_ids)
 
     # -- this process answers ------------------------------------------------------------------
 
