@@ -76,6 +76,8 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--no-preflight", dest="preflight", action="store_false",
                    help="start without the pre-flight checks (every step built, every page rendered, a few frames "
                         "of every game played); a study that fails them is otherwise refused")
+    p.add_argument("--redis", default=None, metavar="URL",
+                   help="keep the state the study's processes share in Redis (redis://host:port/db); default: in memory")
     ice.add_arguments(p)
     return p
 
@@ -110,7 +112,7 @@ def _short_seed_warning(seed: int) -> str | None:
 async def run(paths: list[str], host: str, port: int, data: str, seed: int | None, grace: float = GRACE_SECONDS,
               ready: asyncio.Event | None = None, pyodide_packages: str | None = None,
               limits: Limits | None = None, allow_origins: list[str] = (), preflight: bool = True,
-              peer_relay: str = "auto") -> None:
+              peer_relay: str = "auto", redis: str | None = None) -> None:
     """Serves until cancelled, or until SIGTERM or SIGINT stop it cleanly (see the module docstring).
     With ``preflight`` the study is checked first (:mod:`mugkit.preflight`): a study that fails
     is refused (SystemExit 1)."""
@@ -121,6 +123,7 @@ async def run(paths: list[str], host: str, port: int, data: str, seed: int | Non
     from ..collect import collect
     from .pause import StoragePause
     from .server import create_app, socket_layer, socket_server
+    from .shared import open_state
     from .study import Study
 
     from ..collect import CollectError
@@ -155,7 +158,8 @@ async def run(paths: list[str], host: str, port: int, data: str, seed: int | Non
         browser.peer_relay = peer_relay  # the `relay` of the peer block of game views (browser/peers.py)
     limits = limits or Limits()
     sio = socket_server(limits, allow_origins)
-    study = Study(experiments, storage, seed, **socket_layer(sio), grace=grace, browser=browser)
+    state = open_state(redis, await storage.get_meta("study_id"))
+    study = Study(experiments, storage, seed, **socket_layer(sio), grace=grace, browser=browser, state=state)
     token = secrets.token_urlsafe(18)
     app, _, _ = create_app(study, token, sio, limits, allow_origins)
     await study.start()
@@ -186,6 +190,7 @@ async def run(paths: list[str], host: str, port: int, data: str, seed: int | Non
         if browser is not None:
             await browser.close()
         await storage.close()  # every acknowledged write committed
+        await state.close()
     folder.release()
     log.info("stopped; the data are in %s", os.path.abspath(data))
 
@@ -338,7 +343,7 @@ def main(argv: list[str]) -> int:
     try:
         asyncio.run(run(args.paths, args.host, args.port, args.data, args.seed, args.grace,
                         pyodide_packages=args.pyodide_packages, limits=limits, allow_origins=args.allow_origin,
-                        preflight=args.preflight, peer_relay=args.peer_relay))
+                        preflight=args.preflight, peer_relay=args.peer_relay, redis=args.redis))
     except KeyboardInterrupt:
         pass
     except SystemExit as exc:
