@@ -379,7 +379,9 @@ def test_a_participant_moved_by_one_process_is_read_again_by_the_other(redis_url
 
 # -- Redis unreachable, Redis restarted --------------------------------------------------------
 
-def test_an_unreachable_redis_is_a_clear_error_naming_it(redis_server, redis_study):
+def test_an_unreachable_redis_is_a_clear_error_naming_it(redis_server, redis_study, monkeypatch):
+    monkeypatch.setattr(shared_redis, "RETRY_SECONDS", 0.3)
+
     async def main():
         state = RedisState(redis_server.url, redis_study)
         assert await state.first("seeded")
@@ -433,3 +435,40 @@ def test_an_inbox_goes_on_after_a_redis_restart(redis_server, redis_study):
 def test_a_bad_study_key_is_refused():
     with pytest.raises(ValueError, match="study's id"):
         RedisState("redis://127.0.0.1:1/0", "")
+
+
+def test_a_brief_redis_restart_is_waited_out(redis_server, redis_study):
+    import threading
+
+    async def main():
+        state = RedisState(redis_server.url, redis_study)
+        await state.count("arrivals:x")
+        redis_server.stop()
+        threading.Timer(0.5, redis_server.start).start()
+        got = await state.count("arrivals:x")  # retried until Redis is back (empty: it counts from 0)
+        await state.close()
+        return got
+
+    assert run(main()) == 0
+
+
+def test_after_a_restart_a_process_puts_back_its_leases_and_its_waiting_participants(redis_server, redis_study):
+    room = ("exp", "duo", 0)
+
+    async def main():
+        a, b = RedisState(redis_server.url, redis_study), RedisState(redis_server.url, redis_study)
+        await a.heartbeat("A", {}, 5)
+        await b.heartbeat("B", {}, 5)
+        assert await a.own_game("g", "A")
+        assert await a.join_waitroom(room, "waiting", 2, 60) is None
+        redis_server.restart()
+        lost = await a.renew_games("A", ["g"])   # notices the restart: the lease is put back first
+        owner, orphans = await b.game_owner("g"), await b.orphaned_games()
+        waiting = await b.waiting()
+        group = await b.join_waitroom(room, "newcomer", 2, 60)
+        await a.close(), await b.close()
+        return lost, owner, orphans, waiting, group
+
+    lost, owner, orphans, waiting, group = run(main())
+    assert lost == [] and owner == "A" and orphans == []
+    assert waiting == {room: ["waiting"]} and group == ["waiting", "newcomer"]
