@@ -204,12 +204,20 @@ class ProtocolBot:
         self.log.sent += 1
         sent = time.monotonic()
 
-        try:
-            reply = await self.sio.call(event, data, timeout=self.bounds.stuck_after)
-        except NoAck:
-            raise Stuck(f"{event} not acknowledged within {self.bounds.stuck_after:g} s") from None
-        except Exception as exc:  # the connection dropped
-            raise Failed(f"{event} could not be sent: {type(exc).__name__}: {exc}") from None
+        while True:
+            try:
+                reply = await self.sio.call(event, data, timeout=self.bounds.stuck_after)
+            except NoAck:
+                raise Stuck(f"{event} not acknowledged within {self.bounds.stuck_after:g} s") from None
+            except Exception as exc:  # the connection dropped
+                raise Failed(f"{event} could not be sent: {type(exc).__name__}: {exc}") from None
+            if not (isinstance(reply, dict) and reply.get("retry") is True):
+                break
+            # The server asks to try again (its shared state is briefly down), as a page does.
+            self.log.retried += 1
+            if time.monotonic() - sent > self.bounds.stuck_after:
+                raise Stuck(f"{event} answered 'try again' for {self.bounds.stuck_after:g} s: {reply.get('error')}")
+            await asyncio.sleep(0.5)
         self.log.latencies.append((event, time.monotonic() - sent))
         self.log.received += 1
         self.moved()

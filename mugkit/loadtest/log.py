@@ -87,6 +87,7 @@ class BotLog:
     sent: int = 0
     received: int = 0
     reloads: int = 0
+    retried: int = 0             # messages the server answered 'try again' (its shared state was down)
     connected_at: float | None = None
     finished_at: float | None = None
     outcome: Outcome | None = None

@@ -29,7 +29,7 @@ from .browser.verify import report_unverified as verify_report
 from .problems import game_problem, new_ref
 from .protocol import ProtocolError, parse_keys
 from .registry import Participant, Registry
-from .shared import SharedState
+from .shared import SharedState, SharedStateError
 
 __all__ = ["Lobby", "Listener", "game_message", "agent_name"]
 
@@ -288,7 +288,10 @@ class Lobby:
 
     async def _game_over(self, game: ServerGame, outcome: str) -> None:
         self.games.pop(game.game_id, None)
-        await self.state.release_game(game.game_id)
+        try:
+            await self.state.release_game(game.game_id)
+        except SharedStateError as exc:  # its lease expires by itself; its outcome is stored below
+            log.error("game %s: its lease could not be released: %s", game.game_id, exc)
         await self.storage.end_game(game.game_id, outcome, ended_at=time.time(),
                                     outcome_reason=OUTCOME_REASONS.get(outcome))
         log.info("game %s: over (%s)", game.game_id, outcome)
@@ -690,6 +693,8 @@ class Lobby:
                     if p is not None:
                         await self.listener.waitroom_timed_out(p)
                 await self._waitroom_news()
+            except SharedStateError as exc:  # Redis down: said once a second until it is back
+                log.error("the waitroom clock waits for the shared state: %s", exc)
             except Exception:  # a failure here must not stop the clock of every other waitroom
                 log.exception("the waitroom clock failed once; it goes on")
 

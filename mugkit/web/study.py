@@ -12,13 +12,16 @@ The socket layer is passed in, as python-socketio passes its manager into ``Asyn
 ``emit`` sends to a room, ``join`` puts a participant's sockets into a room, ``evict`` closes a
 participant's windows. Everything a participant did is stored before it is acknowledged, and
 their place in the flow is stored at every step, so a reload or a server restart resumes where
-they were.
+they were. While the shared state cannot be reached (Redis down), a message is answered
+``{"ok": False, "retry": True, "error": …}`` and nothing is acknowledged: the page keeps what it
+sent and the participant tries again.
 """
 
 from __future__ import annotations
 
 import logging
 import secrets
+import time
 from typing import Any, Awaitable, Callable
 
 from ..collect import Experiment
@@ -27,7 +30,8 @@ from .flow import Arrival, Flow
 from .gameloop import GRACE_SECONDS, ServerGame
 from .lobby import Lobby
 from .registry import FINISHED, Participant, Registry
-from .shared import MemoryState, SharedState
+from .shared import MemoryState, SharedState, SharedStateError
+from .views import paused_view
 
 __all__ = ["Study", "Participant", "Arrival", "FINISHED"]
 
@@ -36,6 +40,21 @@ log = logging.getLogger("mugkit.study")
 
 async def _nobody(*args: Any, **kwargs: Any) -> None:
     return None
+
+
+#: What a participant's message is answered while the shared state cannot be reached.
+UNAVAILABLE = ("The study server is briefly unavailable. Please try again in a moment: nothing you have done so far "
+               "is lost.")
+_reported = [0.0]  # when the shared state's failure was last logged (one line every few seconds)
+
+
+def _unavailable(exc: SharedStateError) -> dict:
+    """Logs ``exc`` (at most every 5 s) and answers: try again; nothing was acknowledged."""
+    now = time.monotonic()
+    if now - _reported[0] >= 5.0:
+        _reported[0] = now
+        log.error("a participant's message could not be handled and was refused with 'try again': %s", exc)
+    return {"ok": False, "error": UNAVAILABLE, "retry": True}
 
 
 class Study:
@@ -107,15 +126,26 @@ class Study:
         """A browser connects: its participant (found or created), their view, or a refusal.
         ``admit`` is called just before a participant is created and raises to refuse (the socket
         layer's per-address limit, mugkit/web/limits/arrivals.py)."""
-        return await self.flow.enter(auth, user_agent, admit)
+        try:
+            return await self.flow.enter(auth, user_agent, admit)
+        except SharedStateError as exc:
+            _unavailable(exc)
+            return Arrival(None, paused_view("unavailable"))
 
     async def transfer(self, p: Participant, user_agent: str = "") -> tuple[Participant | None, dict]:
         """A browser takes the place it was offered (:attr:`Arrival.offer`)."""
-        return await self.flow.transfer(p, user_agent)
+        try:
+            return await self.flow.transfer(p, user_agent)
+        except SharedStateError as exc:
+            _unavailable(exc)
+            return None, paused_view("unavailable")
 
     async def advance(self, p: Participant, data: Any) -> dict:
         """``advance`` from the browser; its acknowledgement."""
-        return await self.flow.advance(p, data)
+        try:
+            return await self.flow.advance(p, data)
+        except SharedStateError as exc:
+            return _unavailable(exc)
 
     def keys(self, p: Participant, data: Any) -> str | None:
         """A ``keys`` message; an error text for the client when it is not valid."""
@@ -123,17 +153,26 @@ class Study:
 
     async def ready(self, p: Participant, data: Any) -> dict:
         """A ``ready`` message (the screens around a game); the acknowledgement."""
-        return await self.lobby.ready(p, data)
+        try:
+            return await self.lobby.ready(p, data)
+        except SharedStateError as exc:
+            return _unavailable(exc)
 
     async def browser_message(self, p: Participant, kind: str, data: Any) -> dict:
         """A browser runtime's message (protocol.py); its acknowledgement."""
-        return await self.lobby.browser_message(p, kind, data)
+        try:
+            return await self.lobby.browser_message(p, kind, data)
+        except SharedStateError as exc:  # rows not acknowledged: the page keeps them and sends them again
+            return _unavailable(exc)
 
     def connected(self, p: Participant) -> None:
         self.lobby.connected(p)
 
     async def disconnected(self, p: Participant) -> None:
-        await self.lobby.disconnected(p)
+        try:
+            await self.lobby.disconnected(p)
+        except SharedStateError as exc:  # they stay in a waitroom until its timeout takes them out
+            _unavailable(exc)
 
     async def participant(self, participant_id: Any) -> Participant | None:
         """A participant by id (None when unknown)."""

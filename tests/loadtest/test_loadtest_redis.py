@@ -42,3 +42,50 @@ def test_a_study_served_with_redis_is_played_to_the_end_and_its_counters_are_in_
     arrivals = {k: client.hgetall(k) for k in client.keys(prefix + "count:arrivals:*")}
     assert sum(int(v) for counts in arrivals.values() for v in counts.values()) == 8, arrivals
     assert client.smembers(prefix + "games") == set()  # every game released
+
+
+def _count_arrivals(client, prefix: str) -> int:
+    return sum(int(v) for k in client.keys(prefix + "count:arrivals:*") for v in client.hgetall(k).values())
+
+
+@pytest.mark.slow
+@pytest.mark.load
+@pytest.mark.timeout(240)
+def test_a_redis_restart_under_a_running_study_is_waited_out_and_nothing_is_lost(tmp_path, redis_server):
+    """Redis is killed mid-run and comes back empty a second later: the server logs it, waits
+    for it, puts back what it held (leases, waitrooms), counts the arrivals again from the
+    database, and every bot completes with every row stored."""
+    import threading
+    import time
+
+    import redis
+
+    data = str(tmp_path / "data")
+    server = start_server([BRIEF, PAIR], data, extra=["--redis", redis_server.url])
+    reports = []
+    try:
+        bots = threading.Thread(target=lambda: reports.append(run_loadtest(LoadTestConfig(
+            [BRIEF, PAIR], 12, url=server.url, token=server.token, data=data, rate=3, stuck_after=40,
+            progress=False))))
+        bots.start()
+        client = redis.Redis.from_url(redis_server.url, decode_responses=True)
+        prefix = f"mugkit:{{{study_id(data)}}}:"
+        deadline = time.monotonic() + 60
+        while _count_arrivals(client, prefix) < 4:  # a third of them are in
+            assert time.monotonic() < deadline, server.output
+            time.sleep(0.05)
+        redis_server.stop()
+        time.sleep(1.0)
+        redis_server.start()
+        bots.join(200)
+        assert not bots.is_alive()
+        arrivals = _count_arrivals(client, prefix)
+    finally:
+        server.stop()
+    d = reports[0].data
+    assert reports[0].ok and d["completed"] == 12, d["failures"]
+    assert d["lost_rows"] == 0 and d["audit"]["lost"] == {}, d["audit"]
+    assert arrivals == 12  # counted again from the database after the restart, then on
+    output = "".join(server.output)
+    assert f"the shared state at {redis_server.url} cannot be reached" in output
+    assert f"the shared state at {redis_server.url} restarted empty" in output
