@@ -89,3 +89,45 @@ def test_a_redis_restart_under_a_running_study_is_waited_out_and_nothing_is_lost
     output = "".join(server.output)
     assert f"the shared state at {redis_server.url} cannot be reached" in output
     assert f"the shared state at {redis_server.url} restarted empty" in output
+
+
+@pytest.mark.slow
+@pytest.mark.load
+@pytest.mark.timeout(300)
+def test_a_long_redis_outage_is_reported_participants_are_told_to_retry_and_the_study_goes_on(tmp_path, redis_server):
+    """Redis stays down longer than the server waits for it: the server logs the failure naming the
+    URL, the participants' messages are answered "try again" (the bots retry, as a participant
+    does), and once Redis is back the study goes on: every bot completes, nothing is lost."""
+    import threading
+    import time
+
+    import redis
+
+    data = str(tmp_path / "data")
+    server = start_server([BRIEF, PAIR], data, extra=["--redis", redis_server.url])
+    reports = []
+    try:
+        bots = threading.Thread(target=lambda: reports.append(run_loadtest(LoadTestConfig(
+            [BRIEF, PAIR], 8, url=server.url, token=server.token, data=data, rate=8, stuck_after=60,
+            progress=False))))
+        bots.start()
+        client = redis.Redis.from_url(redis_server.url, decode_responses=True)
+        prefix = f"mugkit:{{{study_id(data)}}}:"
+        deadline = time.monotonic() + 60
+        while _count_arrivals(client, prefix) < 8:  # everyone is in
+            assert time.monotonic() < deadline, server.output
+            time.sleep(0.05)
+        redis_server.stop()
+        time.sleep(8.0)  # longer than the server waits for it (RETRY_SECONDS)
+        redis_server.start()
+        bots.join(250)
+        assert not bots.is_alive()
+    finally:
+        server.stop()
+    report = reports[0]
+    d = report.data
+    assert report.ok and d["completed"] == 8, d["failures"]
+    assert d["lost_rows"] == 0 and d["audit"]["lost"] == {}, d["audit"]
+    output = "".join(server.output)
+    assert f"refused with 'try again': the shared state at {redis_server.url} cannot be reached" in output, output
+    assert d["retried"] > 0  # the bots were told to try again, and did
