@@ -291,8 +291,9 @@ class ProtocolBot:
         auth = {"experiment": self.experiment, "query": self.query, "participant": self.identity.get("participant"),
                 "resume": self.identity.get("resume")}
         try:
+            # Waits for the server's answer as long as a browser does (not python-socketio's 1 s).
             await asyncio.wait_for(self.sio.connect(self.url, transports=["websocket"], socketio_path="socket.io",
-                                                    auth=auth), self.bounds.connect)
+                                                    auth=auth, wait_timeout=self.bounds.connect), self.bounds.connect)
         except asyncio.TimeoutError:
             raise Stuck(f"no connection within {self.bounds.connect:g} s") from None
         except Exception as exc:
@@ -318,6 +319,16 @@ class ProtocolBot:
         self.generation += 1
         await self._disconnect()
         self.carry, self.last = carry, {}  # the same game view comes again: a new player for it
+        self.sio = self._client()
+        await self._connect()
+
+    async def _come_back(self) -> None:
+        """Opens the page again a second later, as a participant told to reload does."""
+        self.log.retried += 1
+        await asyncio.sleep(1.0)
+        self.generation += 1
+        await self._disconnect()
+        self.last = {}
         self.sio = self._client()
         await self._connect()
 
@@ -395,6 +406,10 @@ class ProtocolBot:
             raise Failed(f"the server showed a {kind!r} view: {str(view.get('html'))[:120]}")
         elif kind == "problem":
             raise Failed(f"the study failed on its side (reference {view.get('ref')}): see the server's log")
+        elif kind == "paused" and view.get("reason") == "unavailable":
+            await self._come_back()  # "reload this page in a minute": the server could not take it in
+        elif kind == "paused":
+            pass  # the server sends the step again when it can go on
         elif kind not in ("waitroom", "game"):
             raise Failed(f"unknown view kind {kind!r}")
 

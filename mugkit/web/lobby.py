@@ -299,10 +299,19 @@ class Lobby:
             p = await self.registry.get(pid)
             if p is None:
                 continue
-            if outcome == "not_ready":
-                await self.listener.waitroom_timed_out(p, game.game_id, {"ready": agent in game.ready_agents})
-            else:
-                await self.leave_game(p, game.game_id, outcome, {"ref": game.error_ref} if game.error_ref else None)
+            while True:  # its players must move on: once the shared state (Redis) answers again
+                try:
+                    await self._move_on(p, game, agent, outcome)
+                    break
+                except SharedStateError as exc:
+                    log.error("game %s: its player %s waits for the shared state to move on: %s", game.game_id, pid, exc)
+                    await asyncio.sleep(1.0)
+
+    async def _move_on(self, p: Participant, game: ServerGame, agent: Any, outcome: str) -> None:
+        if outcome == "not_ready":
+            await self.listener.waitroom_timed_out(p, game.game_id, {"ready": agent in game.ready_agents})
+        else:
+            await self.leave_game(p, game.game_id, outcome, {"ref": game.error_ref} if game.error_ref else None)
 
     async def leave_game(self, p: Participant, game_id: str, outcome: str, detail: dict | None = None) -> bool:
         """``p``'s game ``game_id`` ended with ``outcome``: noted (with ``detail``) when not
