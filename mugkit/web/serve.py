@@ -123,7 +123,7 @@ async def run(paths: list[str], host: str, port: int, data: str, seed: int | Non
     from ..collect import collect
     from .pause import StoragePause
     from .server import create_app, socket_layer, socket_server
-    from .shared import open_state
+    from .shared import SharedStateError, open_state
     from .study import Study
 
     from ..collect import CollectError
@@ -158,7 +158,13 @@ async def run(paths: list[str], host: str, port: int, data: str, seed: int | Non
         browser.peer_relay = peer_relay  # the `relay` of the peer block of game views (browser/peers.py)
     limits = limits or Limits()
     sio = socket_server(limits, allow_origins)
-    state = open_state(redis, await storage.get_meta("study_id"))
+    try:  # a bad --redis URL, or no Redis there: said plainly before anything starts
+        state = open_state(redis, await storage.get_meta("study_id"))
+        await state.processes()
+    except (ValueError, SharedStateError) as exc:
+        await storage.close()
+        folder.release()
+        raise SystemExit(f"mugkit serve: refusing to start: {exc}") from None
     study = Study(experiments, storage, seed, **socket_layer(sio), grace=grace, browser=browser, state=state)
     token = secrets.token_urlsafe(18)
     app, _, _ = create_app(study, token, sio, limits, allow_origins)

@@ -132,3 +132,23 @@ def test_a_long_redis_outage_is_reported_participants_are_told_to_retry_and_the_
     assert d["retried"] > 0  # the bots were told to try again (or to reload), and did
     output = "".join(server.output)
     assert f"refused with 'try again': the shared state at {redis_server.url} cannot be reached" in output, output
+
+
+@pytest.mark.slow
+@pytest.mark.timeout(120)
+@pytest.mark.parametrize("url, says", [
+    ("redis://127.0.0.1:{port}/0", "the shared state at redis://127.0.0.1:{port}/0 cannot be reached"),
+    ("http://127.0.0.1:{port}", "--redis http://127.0.0.1:{port}: Redis URL must specify one of"),
+])
+def test_serve_refuses_to_start_without_a_reachable_redis_and_says_why(tmp_path, url, says):
+    import subprocess
+    import sys
+
+    from mugkit.loadtest.server import free_port
+
+    port = free_port()  # nothing listens there
+    done = subprocess.run([sys.executable, "-m", "mugkit.cli", "serve", PAIR, "--data", str(tmp_path / "data"),
+                           "--port", str(free_port()), "--no-preflight", "--redis", url.format(port=port)],
+                          capture_output=True, text=True, timeout=100)
+    assert done.returncode == 2, done.stderr
+    assert f"mugkit serve: refusing to start: {says.format(port=port)}" in done.stderr
