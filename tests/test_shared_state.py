@@ -472,3 +472,47 @@ def test_after_a_restart_a_process_puts_back_its_leases_and_its_waiting_particip
     lost, owner, orphans, waiting, group = run(main())
     assert lost == [] and owner == "A" and orphans == []
     assert waiting == {room: ["waiting"]} and group == ["waiting", "newcomer"]
+
+
+@pytest.mark.slow
+@pytest.mark.timeout(60)
+def test_a_transition_held_by_a_killed_process_is_free_once_its_lock_expires(redis_url, redis_study):
+    """Another process holds ``p:x`` with a 0.5 s lock that it renews: the transition stays
+    blocked past that TTL; once the process is SIGKILLed, the lock expires and the transition
+    goes in."""
+    import subprocess
+    import sys
+
+    holder = subprocess.Popen([sys.executable, "-c", f"""
+import asyncio
+from mugkit.web import shared_redis
+shared_redis.LOCK_SECONDS = 0.5
+async def main():
+    state = shared_redis.RedisState({redis_url!r}, {redis_study!r})
+    async with state.transition("p:x"):
+        print("held", flush=True)
+        await asyncio.sleep(120)
+asyncio.run(main())
+"""], stdout=subprocess.PIPE, text=True)
+
+    async def enter(state):
+        async with state.transition("p:x"):
+            return True
+
+    async def main():
+        state = RedisState(redis_url, redis_study)
+        try:
+            with pytest.raises(asyncio.TimeoutError):  # held and renewed beyond its 0.5 s
+                await asyncio.wait_for(enter(state), 2.0)
+            holder.kill()
+            holder.wait(10)
+            return await asyncio.wait_for(enter(state), 10.0)
+        finally:
+            await state.close()
+
+    try:
+        assert holder.stdout.readline().strip() == "held"
+        assert run(main()) is True
+    finally:
+        holder.kill()
+        holder.wait(10)
