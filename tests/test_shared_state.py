@@ -516,3 +516,34 @@ asyncio.run(main())
     finally:
         holder.kill()
         holder.wait(10)
+
+
+def test_a_password_in_the_url_is_never_in_errors(monkeypatch):
+    monkeypatch.setattr(shared_redis, "RETRY_SECONDS", 0.1)
+
+    async def main():
+        state = RedisState("redis://:s3cret@127.0.0.1:1/0", "study")
+        with pytest.raises(SharedStateError) as info:
+            await state.count("x")
+        await state.close()
+        return str(info.value)
+
+    message = run(main())
+    assert "s3cret" not in message and "redis://:***@127.0.0.1:1/0" in message
+
+
+def test_closing_the_state_ends_an_inbox_being_read(redis_url, redis_study):
+    async def main():
+        state = RedisState(redis_url, redis_study)
+        inbox = state.inbox("A")
+
+        async def read_all():
+            return [m async for m in inbox]
+
+        reader = asyncio.ensure_future(read_all())
+        await state.send("A", {"n": 1})
+        await asyncio.sleep(0.3)
+        await state.close()
+        return await asyncio.wait_for(reader, 20)
+
+    assert run(main()) == [{"n": 1}]

@@ -57,6 +57,7 @@ import json
 import logging
 import secrets
 import time
+import urllib.parse
 from typing import Any, AsyncIterator, Awaitable, Callable
 
 import redis.asyncio as aioredis
@@ -81,12 +82,18 @@ INBOX_SECONDS = 3600
 BROADCASTS_KEPT = 10_000
 #: Seconds an operation is retried while Redis cannot be reached, before SharedStateError.
 RETRY_SECONDS = 5.0
+#: Seconds a participant's version counter outlives their last transition.
+VERSION_SECONDS = 86_400
 
-# KEYS: lock, [version]; ARGV: token, ttl ms → nil (taken), or the version before (0 without one).
+# KEYS: lock, [version]; ARGV: token, ttl ms, version ttl s → nil (taken), or the version before (0
+# without one). A version key expires a day after the participant's last transition: a process that
+# kept their copy longer reads them again (it is not the version it left behind).
 _ACQUIRE = """
 if not redis.call('SET', KEYS[1], ARGV[1], 'NX', 'PX', ARGV[2]) then return nil end
-if KEYS[2] then return redis.call('INCR', KEYS[2]) - 1 end
-return 0
+if not KEYS[2] then return 0 end
+local version = redis.call('INCR', KEYS[2])
+redis.call('EXPIRE', KEYS[2], ARGV[3])
+return version - 1
 """
 # KEYS: lock; ARGV: token → 1 released, 0 not ours (expired, taken).
 _RELEASE = """
@@ -228,13 +235,13 @@ class RedisState(SharedState):
     def __init__(self, url: str, study: str):
         if not isinstance(study, str) or not study:
             raise ValueError(f"RedisState needs the study's id (its storage's study_id), not {study!r}")
-        self.url = url
+        self.url = _without_password(url)  # as logs and errors name it
         self.prefix = f"mugkit:{{{study}}}:"
         try:  # retried by _do, with one deadline for the whole operation
             self.redis = aioredis.from_url(url, decode_responses=True, socket_connect_timeout=2, socket_timeout=5,
                                            retry=Retry(NoBackoff(), 0), health_check_interval=10)
         except ValueError as exc:
-            raise ValueError(f"--redis {url}: {exc} (give redis://host:port/db or unix:///path/to.sock)") from None
+            raise ValueError(f"--redis {self.url}: {exc} (give redis://host:port/db or unix:///path/to.sock)") from None
         self._scripts = {name: self.redis.register_script(code) for name, code in (
             ("acquire", _ACQUIRE), ("release", _RELEASE), ("renew_locks", _RENEW_LOCKS), ("join", _JOIN),
             ("leave", _LEAVE), ("status", _STATUS), ("timeouts", _TIMEOUTS), ("own", _OWN),
@@ -249,6 +256,7 @@ class RedisState(SharedState):
         self._leases: dict[str, tuple[str, float]] = {}   # game -> (owner, ttl) claimed here, not released
         self._waiters: dict[str, tuple] = {}          # participant -> (room id, needed, timeout, since)
         self._failing = False                         # logged once per outage
+        self._closed = False
 
     def __repr__(self) -> str:
         return f"RedisState({self.url!r}, prefix={self.prefix!r})"
@@ -285,7 +293,8 @@ class RedisState(SharedState):
         return await self._do(lambda: self._scripts[script](keys=keys, args=args))
 
     async def close(self) -> None:
-        """Stops renewing locks and closes the connections."""
+        """Stops renewing locks, ends the inboxes being read and closes the connections."""
+        self._closed = True
         if self._renewer is not None:
             self._renewer.cancel()
             self._renewer = None
@@ -327,7 +336,7 @@ class RedisState(SharedState):
         keys = [self._k(f"lock:{key}")] + ([self._k(f"ver:{pid}")] if pid is not None else [])
         pause = 0.002
         while True:
-            before = await self._run("acquire", keys, [token, int(LOCK_SECONDS * 1000)])
+            before = await self._run("acquire", keys, [token, int(LOCK_SECONDS * 1000), VERSION_SECONDS])
             if before is not None:
                 break
             await asyncio.sleep(pause)
@@ -541,11 +550,12 @@ class RedisState(SharedState):
         own, everyone = self._k(f"inbox:{process}"), self._k("broadcast")
         # Its own stream from the start (sent before it listened), broadcasts from now on.
         last = {own: "0", everyone: await self._last_id(everyone)}
-        while True:
+        while not self._closed:
             try:
                 batch = await self._do(lambda: self.redis.xread(last, block=1000, count=500))
             except SharedStateError as exc:  # reconnect and go on from the last id read
-                log.error("inbox of %s: %s; retrying", process, exc)
+                if not self._closed:
+                    log.error("inbox of %s: %s; retrying", process, exc)
                 continue
             entries = []
             for stream, items in batch or []:
@@ -561,12 +571,22 @@ class RedisState(SharedState):
                     await self._do(lambda: self.redis.xdel(own, *read))
 
     async def _last_id(self, stream: str) -> str:
-        while True:
+        while not self._closed:
             try:
                 newest = await self._do(lambda: self.redis.xrevrange(stream, count=1))
                 return newest[0][0] if newest else "0"
             except SharedStateError as exc:
                 log.error("the broadcasts cannot be read: %s; retrying", exc)
+        return "0"
+
+
+def _without_password(url: str) -> str:
+    """``url`` with its password (if any) replaced by ``***``, fit for a log."""
+    parts = urllib.parse.urlsplit(url)
+    if not parts.password:
+        return url
+    netloc = parts.netloc.replace(f":{parts.password}@", ":***@", 1)
+    return urllib.parse.urlunsplit(parts._replace(netloc=netloc))
 
 
 def _id_order(entry_id: str) -> tuple[int, int]:
