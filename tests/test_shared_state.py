@@ -377,6 +377,37 @@ def test_a_participant_moved_by_one_process_is_read_again_by_the_other(redis_url
     assert run(main()) == (0, 2, True, 1)
 
 
+def test_a_participant_moved_outside_their_transition_is_read_again_by_the_other_process(
+        redis_url, redis_study, tmp_path):
+    """A partner's transition on process A puts them in a game (not their own transition): their
+    next transition on process B sees it."""
+    from mugkit.web.registry import Participant, Registry
+    from mugkit.web.storage import SQLiteStorage
+
+    async def main():
+        storage = SQLiteStorage.in_folder(tmp_path)
+        await storage.start()
+        a, b = RedisState(redis_url, redis_study), RedisState(redis_url, redis_study)
+        reg_a, reg_b = Registry(storage, a, b"s" * 32), Registry(storage, b, b"s" * 32)
+        p = Participant("p1", "exp", "tok", [["duo", 0], ["end", 0]])
+        p.row = {"participant_id": "p1", "experiment": "exp", "token": "tok", "flow": p.flow, "status": "active",
+                 "position": p.position(), "started_at": 0.0, "updated_at": 0.0, "params": {}}
+        await reg_b.add(p, p.row)
+        async with reg_b.transition(p):  # b's copy is current
+            pass
+        partner_view = await reg_a.get("p1")
+        await reg_a.move(partner_view, 0, "game-1")  # inside the partner's transition, not p1's
+        async with reg_b.transition(p):
+            seen = p.game
+        async with reg_a.transition(partner_view):  # a's copy is the one it changed: not read again
+            kept = partner_view.game
+        await a.close(), await b.close()
+        await storage.close()
+        return seen, kept
+
+    assert run(main()) == ("game-1", "game-1")
+
+
 # -- Redis unreachable, Redis restarted --------------------------------------------------------
 
 def test_an_unreachable_redis_is_a_clear_error_naming_it(redis_server, redis_study, monkeypatch):

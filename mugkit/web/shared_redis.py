@@ -9,9 +9,11 @@ Whatever must happen once across processes is one Lua script, which Redis runs a
   compare-and-delete script (never someone else's). Tasks of one process queue on a local lock
   first, so only one task per process polls Redis; the holding task may enter again.
 - **participants' freshness**: acquiring ``p:<id>`` also bumps the version counter ``ver:<id>``
-  and returns the one before. This process's cached copy is kept only when that is the version it
-  left behind; else it is dropped, and :meth:`Registry.transition` reads the participant again
-  from storage, where every earlier transition has been committed.
+  and returns the one before, and so does every change the registry stores (``touched``: a
+  partner's transition may move a participant outside their own). This process's cached copy is
+  kept only when that is the version it left behind; else it is dropped, and
+  :meth:`Registry.transition` reads the participant again from storage, where every earlier change
+  has been committed.
 - **counters** are hashes (``HINCRBY``); ``first`` is ``SET NX``.
 - **waitrooms** are sorted sets scored by the Redis clock at joining: a join and the group it
   completes is one script, so a group is formed once, on one process; ``waitroom_timeouts``
@@ -257,6 +259,7 @@ class RedisState(SharedState):
         self._waiters: dict[str, tuple] = {}          # participant -> (room id, needed, timeout, since)
         self._failing = False                         # logged once per outage
         self._closed = False
+        self._untouched: set[str] = set()             # participants changed here whose version is not bumped yet
 
     def __repr__(self) -> str:
         return f"RedisState({self.url!r}, prefix={self.prefix!r})"
@@ -331,6 +334,8 @@ class RedisState(SharedState):
     async def _acquire(self, key: str) -> str:
         """Takes ``key``'s lock in Redis (waiting for another process to let go of it); for a
         participant, drops the cached copy when another process moved them meanwhile."""
+        if self._untouched:
+            await self._touch_pending()
         token = secrets.token_hex(8)
         pid = key[2:] if key.startswith("p:") else None
         keys = [self._k(f"lock:{key}")] + ([self._k(f"ver:{pid}")] if pid is not None else [])
@@ -397,6 +402,31 @@ class RedisState(SharedState):
     def cached_participants(self) -> dict[str, Any]:
         return self._participants
 
+    async def touched(self, participant_id: str) -> None:
+        """Never raises: the change is stored, so what follows must go on. Unreachable, the bump
+        waits for the next operation that reaches Redis (nobody transitions meanwhile: that
+        needs Redis too)."""
+        self._untouched.add(participant_id)
+        try:
+            await self._touch_pending()
+        except SharedStateError as exc:
+            log.warning("participant %s: other processes are told to read them again once %s answers (%s)",
+                        participant_id, self.url, exc)
+
+    async def _touch_pending(self) -> None:
+        for pid in list(self._untouched):
+            key = self._k(f"ver:{pid}")
+
+            async def bump() -> int:
+                pipe = self.redis.pipeline(transaction=True)
+                pipe.incr(key)
+                pipe.expire(key, VERSION_SECONDS)
+                return (await pipe.execute())[0]
+
+            # This process's copy is the one just changed: it stays; the others' are now stale.
+            self._versions[pid] = await self._do(bump)
+            self._untouched.discard(pid)
+
     # -- counters --------------------------------------------------------------------------
 
     async def count(self, counter: str, key: Any = None, by: int = 1) -> int:
@@ -414,6 +444,8 @@ class RedisState(SharedState):
     async def _restarted(self) -> None:
         """Notices a Redis that restarted empty (its ``boot`` key is new) and puts back this
         process's leases and waiting participants (see the module's docstring)."""
+        if self._untouched:
+            await self._touch_pending()
         seen = await self._do(lambda: self.redis.set(self._k("boot"), secrets.token_hex(8), nx=True, get=True))
         if seen is None:  # this call made the key: Redis is new (or this study is)
             seen = await self._do(lambda: self.redis.get(self._k("boot")))

@@ -19,6 +19,7 @@ sent and the participant tries again.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import secrets
 import time
@@ -85,6 +86,7 @@ class Study:
         self.registry: Registry | None = None
         self.flow: Flow | None = None
         self.lobby: Lobby | None = None
+        self._pushing: set[asyncio.Task] = set()  # views sent once the shared state answers again
 
     async def start(self) -> None:
         """Reads what the storage already holds (a restart): the secret of resume keys, arrival
@@ -110,6 +112,8 @@ class Study:
         outcome ``"interrupted"`` and moves its players on (they are shown the ``paused`` view
         while their connections are still open: the server is stopping). Games in participants'
         browsers go on there; their rows are stored once the server is back. Safe to call again."""
+        for task in list(self._pushing):  # waiting for a shared state that is not back: the page resumes later
+            task.cancel()
         if self.flow is not None:
             self.flow.paused = self.flow.paused or "the server is stopping"  # no new game; players see why
         if self.lobby is not None:
@@ -142,10 +146,17 @@ class Study:
 
     async def advance(self, p: Participant, data: Any) -> dict:
         """``advance`` from the browser; its acknowledgement."""
+        before = (p.index, p.game, p.status)
         try:
             return await self.flow.advance(p, data)
         except SharedStateError as exc:
-            return _unavailable(exc)
+            if (p.index, p.game, p.status) == before:
+                return _unavailable(exc)
+            # They moved, and it is stored: acknowledged. Their next view (a waitroom, say) needs
+            # the shared state: it is sent once that answers again.
+            _unavailable(exc)
+            self._push_later(p)
+            return {"ok": True}
 
     def keys(self, p: Participant, data: Any) -> str | None:
         """A ``keys`` message; an error text for the client when it is not valid."""
@@ -164,6 +175,20 @@ class Study:
             return await self.lobby.browser_message(p, kind, data)
         except SharedStateError as exc:  # rows not acknowledged: the page keeps them and sends them again
             return _unavailable(exc)
+
+    def _push_later(self, p: Participant) -> None:
+        async def push() -> None:
+            while True:
+                try:
+                    async with self.registry.transition(p):
+                        await self.flow.push(p)
+                    return
+                except SharedStateError:
+                    await asyncio.sleep(1.0)
+
+        task = asyncio.get_running_loop().create_task(push())
+        self._pushing.add(task)
+        task.add_done_callback(self._pushing.discard)
 
     def connected(self, p: Participant) -> None:
         self.lobby.connected(p)
