@@ -1,7 +1,8 @@
 """Reading a study's data: ``mk.data.load(DIR)`` gives every table as a pandas DataFrame.
 
-``DIR`` is the data folder ``mugkit serve --data DIR`` wrote (``data/`` by default). The database
-may be read while the server runs: the tables are read in one transaction, so they agree with
+``DIR`` is the data folder ``mugkit serve --data DIR`` wrote (``data/`` by default), or the URL of
+the PostgreSQL database ``mugkit serve --database URL`` wrote (``mk.data.load("postgresql://…")``,
+docs/postgres.md). The database may be read while the server runs: the tables are read in one transaction, so they agree with
 each other (no step row of a game missing from ``games``).
 
 Values come back as they went in: agent ids and actions of any type (ints, strings, tuples),
@@ -62,10 +63,11 @@ def is_secret(meta_key: Any) -> bool:
 
 def load(directory: str | os.PathLike, *, tables: list[str] | tuple[str, ...] | None = None,
          observations: bool = True) -> dict[str, Any]:
-    """The tables of a data folder as pandas DataFrames.
+    """The tables of a data folder (or of a PostgreSQL database) as pandas DataFrames.
 
     Args:
-        directory: the data folder (the one given to ``mugkit serve --data``).
+        directory: the data folder (the one given to ``mugkit serve --data``), or the database's
+            URL (the one given to ``mugkit serve --database``).
         tables: only these tables (default: all of :data:`TABLES`).
         observations: False leaves the ``observation`` column out of ``steps``: much faster and
             smaller for pixel observations.
@@ -77,7 +79,7 @@ def load(directory: str | os.PathLike, *, tables: list[str] | tuple[str, ...] | 
 
     Raises:
         FileNotFoundError: the folder does not exist, or holds no mugkit database.
-        ValueError: an unknown table name.
+        ValueError: an unknown table name; a URL that is not a mugkit database, or cannot be reached.
     """
     import pandas as pd
 
@@ -162,13 +164,24 @@ def database_file(directory: str | os.PathLike) -> str:
     return path
 
 
+def open_tables(location: str | os.PathLike) -> Any:
+    """A read-only view of the tables (:class:`~mugkit.web.storage.TableReader`) of a data folder
+    or of a PostgreSQL database's URL; raises FileNotFoundError or ValueError saying what is wrong."""
+    from .web.storage import SQLiteStorage, is_database_url
+
+    if is_database_url(location):
+        from .web.storage import PostgresStorage
+
+        return PostgresStorage.reader(location)
+    return SQLiteStorage.reader(database_file(location))
+
+
 def read_columns(directory: str | os.PathLike, *, tables: list[str] | tuple[str, ...] | None = None,
                  observations: bool | str = True) -> dict[str, dict[str, list]]:
     """The tables as ``{table: {column: list of values}}``, decoded, under the names :func:`load`
     gives and without secrets (what :func:`load` and the export build on).
     ``observations="stored"`` gives observations as their stored text instead of decoding them
     (see ``mugkit.runtime.values.observation_text``)."""
-    from .web.storage import SQLiteStorage
     from .web.storage.schema import COLUMNS
 
     wanted = list(TABLES if tables is None else tables)
@@ -176,7 +189,7 @@ def read_columns(directory: str | os.PathLike, *, tables: list[str] | tuple[str,
     if unknown:
         raise ValueError(f"unknown table {unknown[0]!r}; the tables: {', '.join(TABLES)}")
     out = {}
-    with SQLiteStorage.reader(database_file(directory)) as reader:  # one snapshot for every table
+    with open_tables(directory) as reader:  # one snapshot for every table
         for table in wanted:
             rows = reader.rows(table, observations=observations)
             if table == "meta":  # secrets stay in the database
@@ -253,9 +266,8 @@ def summary(directory: str | os.PathLike) -> Any:
     import pandas as pd
 
     from .runtime.values import to_json
-    from .web.storage import SQLiteStorage
 
-    with SQLiteStorage.reader(database_file(directory)) as reader:  # one snapshot
+    with open_tables(directory) as reader:  # one snapshot
         games = {g["game_id"]: g for g in reader.rows("games")}
         humans = [p for p in reader.rows("players") if p["participant_id"] is not None]
         conditions = {p["participant_id"]: p["condition"]

@@ -1,4 +1,7 @@
-"""Reading the data: `mugkit.data.load` (mk.data.load) and `mugkit data export` (Parquet, CSV)."""
+"""Reading the data: `mugkit.data.load` (mk.data.load) and `mugkit data export` (Parquet, CSV), from
+a data folder (SQLite) and from a PostgreSQL database's URL: the tests taking ``stored`` run on both
+backends (tests/conftest.py); those about the data folder itself (its default export folder, its
+file never touched) on SQLite."""
 
 import asyncio
 import os
@@ -14,15 +17,14 @@ import pytest
 from mugkit.data import TABLES, decode, load
 from mugkit.runtime.rows import StepRow
 from mugkit.web.export import export, main
-from mugkit.web.storage import DB_FILENAME, SQLiteStorage
+from mugkit.web.storage import DB_FILENAME, PostgresStorage, SQLiteStorage
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 IMAGE = np.random.default_rng(1).integers(0, 255, (28, 48, 3), dtype=np.uint8)
 
 
-async def study(folder):
+async def study(storage):
     """A small study: one participant playing a 2-agent game against an AI for 3 frames."""
-    storage = SQLiteStorage.in_folder(folder)
     await storage.start()
     await storage.set_meta("study_seed", 1234)
     await storage.add_participant({"participant_id": "p1", "experiment": "chase", "prolific_pid": "PID",
@@ -45,13 +47,21 @@ async def study(folder):
 
 @pytest.fixture
 def data(tmp_path):
+    """The small study in a data folder (SQLite)."""
     folder = tmp_path / "data"
-    asyncio.run(study(folder))
+    asyncio.run(study(SQLiteStorage.in_folder(folder)))
     return folder
 
 
-def test_load_gives_every_table_with_values_as_they_went_in(data):
-    tables = load(data)
+@pytest.fixture
+def stored(backend):
+    """The small study on each backend: its ``location`` is what load and export take."""
+    asyncio.run(study(backend.storage()))
+    return backend
+
+
+def test_load_gives_every_table_with_values_as_they_went_in(stored):
+    tables = load(stored.location)
     assert list(tables) == list(TABLES)
     assert {name: len(df) for name, df in tables.items()} == {
         "participants": 1, "events": 1, "answers": 2, "games": 1, "players": 2, "steps": 6, "meta": 1}
@@ -71,22 +81,22 @@ def test_load_gives_every_table_with_values_as_they_went_in(data):
     assert tables["games"].outcome[0] == "completed"
 
 
-def test_load_some_tables_without_observations(data):
-    tables = load(data, tables=["steps", "games"], observations=False)
+def test_load_some_tables_without_observations(stored):
+    tables = load(stored.location, tables=["steps", "games"], observations=False)
     assert list(tables) == ["steps", "games"] and "observation" not in tables["steps"].columns
     with pytest.raises(ValueError, match="^unknown table 'step'; the tables: participants, events, "):
-        load(data, tables=["step"])
+        load(stored.location, tables=["step"])
 
 
-def test_load_reads_while_the_server_writes(data):
+def test_load_reads_while_the_server_writes(stored):
     """The loader reads a snapshot; a writer beside it is not disturbed."""
     async def main():
-        storage = SQLiteStorage.in_folder(data)
+        storage = stored.storage()
         await storage.start()
         for frame in range(3, 40):
             await storage.add_steps("g1", [StepRow(0, frame, "runner")], t_server=1.0)
             if frame % 10 == 0:
-                steps = load(data, tables=["steps"], observations=False)["steps"]
+                steps = load(stored.location, tables=["steps"], observations=False)["steps"]
                 assert steps.frame.max() == frame
         await storage.close()
 
@@ -104,8 +114,19 @@ def test_load_says_what_is_missing(tmp_path):
         load(tmp_path)
 
 
-def test_export_parquet_reads_back_with_pandas(data, tmp_path):
-    written = export(data, tmp_path / "out")
+def test_load_of_a_database_url_says_what_is_wrong(postgres_url, postgres_server):
+    with pytest.raises(ValueError, match=r"^postgresql://postgres@127.0.0.1:\d+/t_\w+ is not a mugkit database \(it "
+                                         r"has no mugkit_schema table\): is it the database given to mugkit serve "
+                                         r"--database\?$"):
+        load(postgres_url)
+    gone = f"postgresql://someone:pw@127.0.0.1:{postgres_server.port}/no_such_database"
+    with pytest.raises(ValueError, match=r"^cannot connect to the database postgresql://someone:\*\*\*@127.0.0.1:"
+                                         r"\d+/no_such_database: "):
+        load(gone)
+
+
+def test_export_parquet_reads_back_with_pandas(stored, tmp_path):
+    written = export(stored.location, tmp_path / "out")
     assert {os.path.basename(p): n for p, n in written.items()} == {
         "participants.parquet": 1, "events.parquet": 1, "answers.parquet": 2, "games.parquet": 1,
         "players.parquet": 2, "steps.parquet": 6, "meta.parquet": 1}
@@ -115,8 +136,8 @@ def test_export_parquet_reads_back_with_pandas(data, tmp_path):
     assert pd.read_parquet(tmp_path / "out" / "participants.parquet").prolific_pid[0] == "PID"
 
 
-def test_export_csv_reads_back_with_pandas(data, tmp_path):
-    export(data, tmp_path / "out", "csv")
+def test_export_csv_reads_back_with_pandas(stored, tmp_path):
+    export(stored.location, tmp_path / "out", "csv")
     steps = pd.read_csv(tmp_path / "out" / "steps.csv", keep_default_na=False, na_values=[""])
     check_exported_steps(steps)
     assert steps.active_keys.fillna("missing").tolist()[:3] == ["[]", "missing", '["ArrowUp"]']
@@ -152,6 +173,23 @@ def test_the_command_exports_and_says_what_went_wrong(data, tmp_path, capsys):
     assert main([str(data), "--format", "xlsx"]) == 2
     assert "argument --format: invalid choice: 'xlsx' (choose from" in capsys.readouterr().err
     assert main([]) == 2
+
+
+def test_the_command_exports_a_database_url_and_says_what_it_needs(postgres_url, tmp_path, capsys):
+    url = postgres_url
+    asyncio.run(study(PostgresStorage(url)))
+    assert main([url]) == 2
+    assert "a PostgreSQL database has no data folder to write the files into: give --out DIR" in capsys.readouterr().err
+    assert main([url, "--anonymize", "--out", str(tmp_path / "a")]) == 1
+    assert ("mugkit data export: error: a PostgreSQL database has no data folder: give the salt of its anonymized "
+            "exports with --salt TEXT") in capsys.readouterr().err
+    assert main([url, "--anonymize", "--salt", "pepper", "--out", str(tmp_path / "a")]) == 0
+    participants = pd.read_parquet(tmp_path / "a" / "participants.parquet")
+    assert participants.prolific_pid[0] not in ("PID", None) and "token" not in participants.columns
+    proc = subprocess.run([sys.executable, "-m", "mugkit.cli", "data", "export", url, "--format", "csv", "--out",
+                           str(tmp_path / "b")], cwd=ROOT, capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 0, proc.stderr
+    assert f"{tmp_path}/b/steps.csv: 6 rows" in proc.stdout
 
 
 def test_mugkit_data_export_on_the_command_line(data):

@@ -1,6 +1,8 @@
 """Data a researcher analyses without cleaning: plain export cells, no secret in any export or in
 `mk.data.load`, `mugkit data export --anonymize`, columns that are not DataFrame attributes (old
-names readable with a DeprecationWarning), and `mk.data.summary`."""
+names readable with a DeprecationWarning), and `mk.data.summary`. Tests taking ``stored`` run on
+both backends (a data folder, and a PostgreSQL database's URL: tests/conftest.py); those about
+the data folder's salt file on SQLite."""
 
 import asyncio
 import json
@@ -38,11 +40,10 @@ def rows(episode, agent, rewards, **extra):
                     None, {}, **extra) for f, r in enumerate(rewards)]
 
 
-async def panel_study(folder):
+async def panel_study(storage):
     """Two panel participants (Prolific, MTurk) with everything that identifies them, and games:
     g1 on the server (p1 with an AI, two episodes), g2 a verified browser game (p2), g3 a browser
     game that failed verification (p1), g4 AIs only."""
-    storage = SQLiteStorage.in_folder(folder)
     await storage.start()
     await storage.set_meta("study_seed", 77)
     await storage.set_meta("resume_secret", RESUME_SECRET)
@@ -85,9 +86,17 @@ async def panel_study(folder):
 
 @pytest.fixture
 def data(tmp_path):
+    """The panel study in a data folder (SQLite)."""
     folder = tmp_path / "data"
-    asyncio.run(panel_study(folder))
+    asyncio.run(panel_study(SQLiteStorage.in_folder(folder)))
     return folder
+
+
+@pytest.fixture
+def stored(backend):
+    """The panel study on each backend; ``stored.location`` is what load and export take."""
+    asyncio.run(panel_study(backend.storage()))
+    return backend
 
 
 def exported_text(out):
@@ -139,14 +148,15 @@ def test_parquet_keeps_types(data, tmp_path):
 # -- secrets ----------------------------------------------------------------------------------
 
 
-def test_no_secret_in_load_or_any_export(data, tmp_path):
+def test_no_secret_in_load_or_any_export(stored, tmp_path):
+    data = stored.location
     assert mk.data.load(data)["meta"].key.tolist() == ["study_seed"]
     for fmt in ("csv", "parquet"):
         export(data, tmp_path / fmt, fmt)
         text = exported_text(tmp_path / fmt)
         assert RESUME_SECRET not in text and "resume_secret" not in text and "later-secret" not in text
         assert PROLIFIC_PID in text and TOKENS[0] in text  # a plain export keeps ids and tokens
-    export(data, tmp_path / "anon", "csv", anonymize=True)
+    export(data, tmp_path / "anon", "csv", anonymize=True, salt="pepper" if stored.name == "postgres" else None)
     assert RESUME_SECRET not in exported_text(tmp_path / "anon")
 
 
@@ -215,7 +225,8 @@ def test_a_salt_that_cannot_be_read_asks_for_one(data, tmp_path, capsys):
 # -- column names -----------------------------------------------------------------------------
 
 
-def test_no_column_is_a_pandas_attribute(data, tmp_path):
+def test_no_column_is_a_pandas_attribute(stored, tmp_path):
+    data = stored.location
     taken = set(dir(pd.DataFrame)) | set(dir(pd.Series))
     tables = mk.data.load(data)
     tables["summary"] = mk.data.summary(data)
@@ -227,8 +238,8 @@ def test_no_column_is_a_pandas_attribute(data, tmp_path):
     assert len(tables) == 2 * len(mk.data.TABLES) + 1
 
 
-def test_the_old_step_column_names_still_read_with_a_warning(data):
-    steps = mk.data.load(data)["steps"]
+def test_the_old_step_column_names_still_read_with_a_warning(stored):
+    steps = mk.data.load(stored.location)["steps"]
     assert callable(steps.keys) and callable(steps.info)  # the reason for the new names
     with pytest.warns(DeprecationWarning, match="the column 'keys' is now 'active_keys'"):
         assert steps["keys"].tolist() == steps.active_keys.tolist()
@@ -252,8 +263,8 @@ def test_the_old_step_column_names_still_read_with_a_warning(data):
 # -- summary ----------------------------------------------------------------------------------
 
 
-def test_summary_has_one_row_per_participant_per_game(data):
-    summary = mk.data.summary(data)
+def test_summary_has_one_row_per_participant_per_game(stored):
+    summary = mk.data.summary(stored.location)
     assert list(summary.columns) == list(mk.data.SUMMARY_COLUMNS)
     rows = summary.set_index(["participant_id", "game_id"])
     assert sorted(rows.index) == [("p1", "g1"), ("p1", "g3"), ("p2", "g2"), ("p2", "g5")]  # g4: AIs only
@@ -269,14 +280,14 @@ def test_summary_has_one_row_per_participant_per_game(data):
     assert str(summary.reward.dtype) == "float64" and str(summary.frames.dtype) == "int64"
 
 
-def test_summary_of_a_study_without_games(tmp_path):
+def test_summary_of_a_study_without_games(backend, tmp_path):
     async def empty():
-        storage = SQLiteStorage.in_folder(tmp_path)
+        storage = backend.storage()
         await storage.start()
         await storage.close()
 
     asyncio.run(empty())
-    summary = mk.data.summary(tmp_path)
+    summary = mk.data.summary(backend.location)
     assert len(summary) == 0 and list(summary.columns) == list(mk.data.SUMMARY_COLUMNS)
     with pytest.raises(FileNotFoundError, match="no such folder"):
         mk.data.summary(tmp_path / "nope")

@@ -1,6 +1,7 @@
 """The server's storage: acknowledged means committed (and survives a SIGKILL), one failing write
-never loses another, values and observations come back as they went in. Real SQLite files, real
-asyncio, real threads."""
+never loses another, values and observations come back as they went in. Real SQLite files and a
+real PostgreSQL server (every test taking ``backend`` runs against both: tests/conftest.py), real
+asyncio, real threads. Tests of SQLite-only matters (its WAL, its file locks) say so."""
 
 import asyncio
 import os
@@ -16,8 +17,9 @@ import numpy as np
 import pytest
 
 from mugkit.runtime.rows import StepRow
-from mugkit.web.storage import (DB_FILENAME, DuplicateRowError, InvalidRowError, MissingRowError, SQLiteStorage,
-                                Storage, StorageClosedError, StorageError)
+from storage_backends import Backend
+from mugkit.web.storage import (DB_FILENAME, DuplicateRowError, InvalidRowError, MissingRowError, PostgresStorage,
+                                SQLiteStorage, Storage, StorageClosedError, StorageError)
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
@@ -26,14 +28,14 @@ def run(coro):
     return asyncio.run(coro)
 
 
-async def opened(folder) -> SQLiteStorage:
-    storage = SQLiteStorage.in_folder(folder)
+async def opened(backend) -> Storage:
+    storage = backend.storage()
     await storage.start()
     return storage
 
 
-async def with_game(folder, game_id="g", participants=("p",)) -> SQLiteStorage:
-    storage = await opened(folder)
+async def with_game(backend, game_id="g", participants=("p",)) -> Storage:
+    storage = await opened(backend)
     for pid in participants:
         await storage.add_participant({"participant_id": pid, "experiment": "chase"})
     await storage.add_game({"game_id": game_id, "experiment": "chase", "step": "chase", "seed": 7})
@@ -68,26 +70,22 @@ def frame_rows(frame, agents=("a", "b"), episode=0, **kw):
     return [StepRow(episode, frame, agent, action=None if frame == 0 else 1, **kw) for agent in agents]
 
 
-def stored_keys(folder):
-    with sqlite3.connect(os.path.join(folder, DB_FILENAME)) as conn:
-        return set(conn.execute("SELECT game_id, episode, frame, agent FROM steps"))
+def test_both_storages_implement_the_storage_interface():
+    for cls in (SQLiteStorage, PostgresStorage):
+        assert issubclass(cls, Storage)
+        assert not cls.__abstractmethods__
 
 
-def test_sqlite_storage_implements_the_storage_interface():
-    assert issubclass(SQLiteStorage, Storage)
-    assert not SQLiteStorage.__abstractmethods__
-
-
-def test_acknowledged_rows_are_there_after_close_and_reopen(tmp_path):
+def test_acknowledged_rows_are_there_after_close_and_reopen(backend):
     async def write():
-        storage = await with_game(tmp_path)
+        storage = await with_game(backend)
         for frame in range(20):
             await storage.add_steps("g", frame_rows(frame), t_server=time.time())
         await storage.set_meta("study_seed", 2**40)
         await storage.close()
 
     async def read():
-        storage = await opened(tmp_path)
+        storage = await opened(backend)
         try:
             return await storage.last_frame("g"), await storage.get_meta("study_seed"), await storage.games()
         finally:
@@ -96,15 +94,15 @@ def test_acknowledged_rows_are_there_after_close_and_reopen(tmp_path):
     run(write())
     last, seed, games = run(read())
     assert last == (0, 19) and seed == 2**40 and games[0]["seed"] == 7
-    assert len(stored_keys(tmp_path)) == 40
+    assert len(backend.stored_keys()) == 40
 
 
-def test_a_write_is_acknowledged_only_once_another_connection_sees_it(tmp_path):
+def test_a_write_is_acknowledged_only_once_another_connection_sees_it(backend):
     """A reader outside the storage, checked right after each await (no yield in between), sees
     the row: the future resolved after COMMIT, not before."""
     async def main():
-        storage = await with_game(tmp_path)
-        outside = sqlite3.connect(tmp_path / DB_FILENAME)
+        storage = await with_game(backend)
+        outside = backend.outside()
 
         async def player(agent):
             for frame in range(30):
@@ -123,10 +121,10 @@ def test_a_write_is_acknowledged_only_once_another_connection_sees_it(tmp_path):
 CHILD = r'''
 import asyncio, sys, time
 from mugkit.runtime.rows import StepRow
-from mugkit.web.storage import SQLiteStorage
+from mugkit.web.storage import open_storage
 
-async def main(folder):
-    storage = SQLiteStorage.in_folder(folder)
+async def main(folder, url):
+    storage = open_storage(folder, url or None)
     await storage.start()
     await storage.add_game({"game_id": "g", "experiment": "x", "step": "s"})
     async def game(agent):
@@ -135,12 +133,12 @@ async def main(folder):
             print(agent, frame, flush=True)  # printed only once acknowledged
     await asyncio.gather(*(game(f"a{i}") for i in range(8)))
 
-asyncio.run(main(sys.argv[1]))
+asyncio.run(main(sys.argv[1], sys.argv[2]))
 '''
 
 
-def test_a_sigkill_loses_no_acknowledged_row(tmp_path):
-    proc = subprocess.Popen([sys.executable, "-c", CHILD, str(tmp_path)], stdout=subprocess.PIPE, text=True,
+def test_a_sigkill_loses_no_acknowledged_row(backend):
+    proc = subprocess.Popen([sys.executable, "-c", CHILD, backend.folder, backend.url or ""], stdout=subprocess.PIPE, text=True,
                             cwd=ROOT)
     acknowledged = []
     try:
@@ -153,14 +151,14 @@ def test_a_sigkill_loses_no_acknowledged_row(tmp_path):
         proc.send_signal(signal.SIGKILL)  # mid-stream: writes are queued and in flight
         proc.wait(timeout=30)
     assert len(acknowledged) >= 1500, "the child stopped early"
-    stored = stored_keys(tmp_path)
+    stored = backend.stored_keys()
     missing = [key for key in acknowledged if key not in stored]
     assert not missing, f"{len(missing)} acknowledged rows lost, e.g. {missing[:3]}"
 
 
-def test_a_frame_is_written_once_and_a_duplicate_stores_nothing_of_its_call(tmp_path):
+def test_a_frame_is_written_once_and_a_duplicate_stores_nothing_of_its_call(backend):
     async def main():
-        storage = await with_game(tmp_path)
+        storage = await with_game(backend)
         await storage.add_steps("g", frame_rows(0), t_server=1.0)
         new_and_old = [StepRow(0, 1, "a")] + frame_rows(0)
         with pytest.raises(DuplicateRowError, match=r"^steps: game 'g' episode 0 frame 0 agent 'a' is stored "
@@ -179,9 +177,9 @@ def test_a_frame_is_written_once_and_a_duplicate_stores_nothing_of_its_call(tmp_
     run(main())
 
 
-def test_a_failing_write_loses_no_other_write_of_its_batch(tmp_path):
+def test_a_failing_write_loses_no_other_write_of_its_batch(backend):
     async def main():
-        storage = await with_game(tmp_path)
+        storage = await with_game(backend)
         await storage.add_steps("g", [StepRow(0, 0, "a")], t_server=1.0)
         let_go = await hold_writer(storage)
         writes = [storage.add_steps("g", [StepRow(0, f, "b")], t_server=1.0) for f in range(50)]
@@ -207,17 +205,17 @@ def test_a_failing_write_loses_no_other_write_of_its_batch(tmp_path):
     assert str(results[30]) == ("events: event 'consented' of participant 'nobody' refers to participant_id "
                                 "'nobody', which is not stored (add it first)")
     assert str(results[40]) == "participants: no participant 'nobody' is stored"
-    assert len(stored_keys(tmp_path)) == 52
+    assert len(backend.stored_keys()) == 52
 
 
-def test_the_writer_survives_a_broken_transaction(tmp_path):
+def test_the_writer_survives_a_broken_transaction(backend):
     """Whatever goes wrong in a batch, every write in it hears back and the next batch is served."""
     def breaks_the_transaction(conn):
         conn.execute("ROLLBACK")  # the savepoint is gone: the writer cannot undo this write alone
         raise RuntimeError("broken")
 
     async def main():
-        storage = await with_game(tmp_path)
+        storage = await with_game(backend)
         let_go = await hold_writer(storage)
         writes = [storage.add_steps("g", [StepRow(0, 0, "a")], t_server=1.0), submit(storage, breaks_the_transaction)]
         await let_go()
@@ -233,12 +231,13 @@ def test_the_writer_survives_a_broken_transaction(tmp_path):
 
 
 def test_a_database_locked_by_another_process_fails_the_write_not_the_writer(tmp_path, monkeypatch):
+    """SQLite only: one writer at a time per file (PostgreSQL's writers do not lock each other out)."""
     import mugkit.web.storage.writer
 
     monkeypatch.setattr(mugkit.web.storage.writer, "BUSY_TIMEOUT_MS", 100)
 
     async def main():
-        storage = await with_game(tmp_path)
+        storage = await with_game(Backend("sqlite", str(tmp_path)))
         other = sqlite3.connect(tmp_path / DB_FILENAME, isolation_level=None)
         other.execute("BEGIN IMMEDIATE")  # another process holds the write lock
         with pytest.raises(StorageError, match="could not commit to .*: database is locked$"):
@@ -251,9 +250,9 @@ def test_a_database_locked_by_another_process_fails_the_write_not_the_writer(tmp
     run(main())
 
 
-def test_bad_rows_and_values_are_refused_saying_what_is_wrong(tmp_path):
+def test_bad_rows_and_values_are_refused_saying_what_is_wrong(backend):
     async def main():
-        storage = await with_game(tmp_path)
+        storage = await with_game(backend)
         writes = storage.stats.writes
         with pytest.raises(InvalidRowError, match=r"^participants: unknown column 'experimnt' \(did you mean "
                                                   r"'experiment'\?\); its columns: participant_id, experiment, "):
@@ -283,9 +282,9 @@ def test_bad_rows_and_values_are_refused_saying_what_is_wrong(tmp_path):
     run(main())
 
 
-def test_many_concurrent_games_all_land(tmp_path):
+def test_many_concurrent_games_all_land(backend):
     async def main():
-        storage = await with_game(tmp_path, participants=())
+        storage = await with_game(backend, participants=())
         for g in range(1, 40):
             await storage.add_game({"game_id": f"g{g}", "experiment": "chase", "step": "chase"})
 
@@ -299,7 +298,7 @@ def test_many_concurrent_games_all_land(tmp_path):
         return stats
 
     stats = run(main())
-    assert len(stored_keys(tmp_path)) == 40 * 50 * 2
+    assert len(backend.stored_keys()) == 40 * 50 * 2
     assert stats.largest_batch > 1  # group commit happened
 
 
@@ -310,11 +309,11 @@ AGENTS_AND_ACTIONS = [
 ]
 
 
-def test_agent_ids_and_actions_come_back_as_they_went_in(tmp_path):
+def test_agent_ids_and_actions_come_back_as_they_went_in(backend):
     from mugkit.data import load
 
     async def main():
-        storage = await with_game(tmp_path)
+        storage = await with_game(backend)
         await storage.add_players([{"game_id": "g", "agent": agent, "policy": "random"}
                                    for agent, _ in AGENTS_AND_ACTIONS])
         rows = [StepRow(0, 1, agent, action=action, keys=("ArrowUp",), info={"n": i}, x={"score": i, "where": (i, i)})
@@ -323,8 +322,8 @@ def test_agent_ids_and_actions_come_back_as_they_went_in(tmp_path):
         await storage.close()
 
     run(main())
-    steps = load(tmp_path)["steps"]
-    players = load(tmp_path)["players"]
+    steps = load(backend.location)["steps"]
+    players = load(backend.location)["players"]
     for i, (agent, action) in enumerate(AGENTS_AND_ACTIONS):
         row = steps.iloc[i]
         assert row.agent == agent and type(row.agent) is type(agent) and players.agent.iloc[i] == agent
@@ -338,7 +337,7 @@ def test_agent_ids_and_actions_come_back_as_they_went_in(tmp_path):
     assert str(steps.action.iloc[5]["dx"]) == "-0.0"
 
 
-def test_observations_round_trip_compactly(tmp_path):
+def test_observations_round_trip_compactly(backend):
     from mugkit.data import load
 
     image = np.random.default_rng(0).integers(0, 255, (280, 480, 3), dtype=np.uint8)
@@ -351,22 +350,28 @@ def test_observations_round_trip_compactly(tmp_path):
     }
 
     async def main():
-        storage = await with_game(tmp_path)
+        storage = await with_game(backend)
         rows = [StepRow(0, 0, name, observation=obs) for name, obs in observations.items()]
         await storage.add_steps("g", rows, t_server=1.0)
         await storage.add_steps("g", [StepRow(0, 1, "image", observation=image)], t_server=1.0, keep_observations=False)
         await storage.close()
 
     run(main())
-    steps = load(tmp_path)["steps"]
+    steps = load(backend.location)["steps"]
     got = dict(zip(steps.agent[:len(observations)], steps.observation[:len(observations)]))
     for name, obs in observations.items():
         assert_same(got[name], obs, name)
     assert steps.observation.iloc[-1] is None  # keep_observations=False
-    with sqlite3.connect(tmp_path / DB_FILENAME) as conn:
-        kinds = dict(conn.execute("SELECT agent, typeof(observation) FROM steps WHERE frame = 0"))
+    if backend.name == "sqlite":
+        kinds = dict(backend.query("SELECT agent, typeof(observation) FROM steps WHERE frame = 0"))
         assert kinds['"image"'] == "blob" and kinds['"vector"'] == "text" and kinds['"plain"'] == "text"
-        assert conn.execute("SELECT typeof(observation) FROM steps WHERE frame = 1").fetchone() == ("null",)
+        assert backend.query("SELECT typeof(observation) FROM steps WHERE frame = 1") == [("null",)]
+    else:  # arrays in the BYTEA column, tagged JSON in the TEXT one
+        kinds = {agent: (blob is not None, text is not None) for agent, blob, text in backend.query(
+            "SELECT agent, observation, observation_json FROM steps WHERE frame = 0")}
+        assert kinds['"image"'] == (True, False) and kinds['"vector"'] == (False, True)
+        assert kinds['"plain"'] == (False, True)
+        assert backend.query("SELECT observation, observation_json FROM steps WHERE frame = 1") == [(None, None)]
 
 
 def assert_same(got, want, name):
@@ -382,10 +387,10 @@ def assert_same(got, want, name):
         assert got == want, name
 
 
-def test_rows_are_encoded_before_the_env_can_change_them(tmp_path):
+def test_rows_are_encoded_before_the_env_can_change_them(backend):
     """Rows hold the env's own arrays; add_steps encodes them during the call."""
     async def main():
-        storage = await with_game(tmp_path)
+        storage = await with_game(backend)
         obs = np.zeros(100, np.int32)
         # As the server's game loop does: the write is scheduled, not awaited, and the env steps on.
         write = asyncio.ensure_future(storage.add_steps("g", [StepRow(0, 0, "a", observation=obs)], t_server=1.0))
@@ -398,12 +403,12 @@ def test_rows_are_encoded_before_the_env_can_change_them(tmp_path):
 
     run(main())
     from mugkit.data import load
-    assert (load(tmp_path)["steps"].observation[0] == 0).all()
+    assert (load(backend.location)["steps"].observation[0] == 0).all()
 
 
-def test_interrupt_unfinished_games(tmp_path):
+def test_interrupt_unfinished_games(backend):
     async def main():
-        storage = await with_game(tmp_path, game_id="done")
+        storage = await with_game(backend, game_id="done")
         await storage.add_game({"game_id": "cut1", "experiment": "chase", "step": "chase"})
         await storage.add_game({"game_id": "cut2", "experiment": "other", "step": "s"})
         await storage.end_game("done", "completed", detail={"returns": [1.0, 2.0]})
@@ -422,9 +427,9 @@ def test_interrupt_unfinished_games(tmp_path):
     assert games["done"]["detail"] == {"returns": [1.0, 2.0]} and games["cut1"]["ended_at"] is not None
 
 
-def test_participants_reads_and_counts(tmp_path):
+def test_participants_reads_and_counts(backend):
     async def main():
-        storage = await opened(tmp_path)
+        storage = await opened(backend)
         await storage.add_participant({"participant_id": "p1", "experiment": "chase", "prolific_pid": "PID",
                                        "params": {"PROLIFIC_PID": "PID"}, "condition": {"speed": 2},
                                        "flow": [["welcome", 0], ["chase", 0]], "position": {"index": 0}})
@@ -455,10 +460,10 @@ def test_participants_reads_and_counts(tmp_path):
                   "by_status": {"excluded": 1}, "games_running": 0}}
 
 
-def test_writes_never_block_the_event_loop(tmp_path):
+def test_writes_never_block_the_event_loop(backend):
     """A slow commit (here a write that takes 0.3 s in the writer) leaves the loop free."""
     async def main():
-        storage = await with_game(tmp_path)
+        storage = await with_game(backend)
         ticks = 0
 
         async def ticker():
@@ -477,6 +482,7 @@ def test_writes_never_block_the_event_loop(tmp_path):
 
 
 def test_life_cycle_errors(tmp_path):
+    """SQLite's file and folders (PostgreSQL's: test_storage_postgres.py)."""
     folder = tmp_path / "data" / "nested"
 
     async def main():
@@ -497,8 +503,9 @@ def test_life_cycle_errors(tmp_path):
 
 
 def test_the_database_is_in_wal_mode_with_full_sync(tmp_path):
+    """SQLite only (PostgreSQL's durability is its server's: fsync and synchronous_commit on)."""
     async def main():
-        storage = await opened(tmp_path)
+        storage = await opened(Backend("sqlite", str(tmp_path)))
         modes = await submit(storage, lambda conn: (conn.execute("PRAGMA journal_mode").fetchone()[0],
                                                    conn.execute("PRAGMA synchronous").fetchone()[0],
                                                    conn.execute("PRAGMA foreign_keys").fetchone()[0]))

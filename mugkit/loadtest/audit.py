@@ -66,6 +66,7 @@ class Audit:
         unacknowledged: rows sent that the server never acknowledged (not lost).
         unverified: browser-run games whose verification is not ``"verified"``.
         examples: the first lost facts and unverified games, in words.
+        source: the database read (its file, or its URL without the password).
     """
 
     checked: Counter = field(default_factory=Counter)
@@ -73,6 +74,7 @@ class Audit:
     unacknowledged: int = 0
     unverified: int = 0
     examples: list = field(default_factory=list)
+    source: str = ""
 
     @property
     def lost_rows(self) -> int:
@@ -90,7 +92,8 @@ class Audit:
     def to_dict(self) -> dict:
         """The audit as the report's ``audit`` field."""
         return {"checked": dict(self.checked), "lost": dict(self.lost), "lost_rows": self.lost_rows,
-                "unacknowledged": self.unacknowledged, "unverified": self.unverified, "examples": list(self.examples)}
+                "unacknowledged": self.unacknowledged, "unverified": self.unverified, "examples": list(self.examples),
+                "source": self.source}
 
     def example(self, what: str) -> None:
         if len(self.examples) < MAX_EXAMPLES:
@@ -98,17 +101,21 @@ class Audit:
 
 
 def audit(database: str, logs: Iterable[BotLog], verify_wait: float = VERIFY_WAIT) -> Audit:
-    """Compares the SQLite database at ``database`` with the bots' logs (see the module docstring)."""
-    from ..web.storage import SQLiteStorage
+    """Compares the database at ``database`` (a SQLite file, or a PostgreSQL URL) with the bots'
+    logs (see the module docstring)."""
+    from ..data import open_tables
+    from ..web.storage import describe, is_database_url
 
     logs = list(logs)
-    result = Audit()
-    with SQLiteStorage.reader(database) as reader:
+    url = is_database_url(database)
+    location = database if url else os.path.dirname(database)  # what mk.data reads
+    result = Audit(source=describe("", database) if url else database)
+    with open_tables(location) as reader:
         stored = _Stored(reader)
     for log in logs:
         if log.participant is not None:
             _participant(stored, log, result)
-    _verifications(os.path.dirname(database), logs, result, verify_wait)
+    _verifications(location, logs, result, verify_wait)
     return result
 
 

@@ -291,7 +291,8 @@ class ProtocolBot:
         auth = {"experiment": self.experiment, "query": self.query, "participant": self.identity.get("participant"),
                 "resume": self.identity.get("resume")}
         try:
-            # Waits for the server's answer as long as a browser does (not python-socketio's 1 s).
+            # wait_timeout: python-socketio gives the server's answer 1 s by default (a loaded server
+            # seating a participant takes longer); the browser's client waits 20 s.
             await asyncio.wait_for(self.sio.connect(self.url, transports=["websocket"], socketio_path="socket.io",
                                                     auth=auth, wait_timeout=self.bounds.connect), self.bounds.connect)
         except asyncio.TimeoutError:

@@ -21,6 +21,9 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--data", metavar="DIR",
                    help="the started server's data folder (default: a temporary one), or the --url server's "
                         "data folder (for the audit)")
+    p.add_argument("--database", metavar="URL",
+                   help="the started server keeps its data in this PostgreSQL database (mugkit serve --database); "
+                        "with --url: the --url server's database (for the audit)")
     p.add_argument("--rate", type=float, default=10.0, metavar="R", help="bots started per second (default 10)")
     p.add_argument("--duration", type=float, metavar="S", help="bots still going after S seconds are stuck")
     p.add_argument("--stuck-after", type=float, default=60.0, metavar="S",
@@ -43,7 +46,8 @@ def main(argv: list[str]) -> int:
     from .server import ServerError
 
     args = _parser().parse_args(argv)
-    config = LoadTestConfig(args.paths, args.bots, url=args.url, token=args.token, data=args.data, rate=args.rate,
+    config = LoadTestConfig(args.paths, args.bots, url=args.url, token=args.token, data=args.data, database=args.database,
+                            rate=args.rate,
                             duration=args.duration, stuck_after=args.stuck_after, browser=args.browser,
                             invalid_answers=args.invalid_answers, reloads=args.reloads, seed=args.seed, chromium=args.chromium,
                             progress=False if args.quiet else None)

@@ -22,6 +22,7 @@ from .log import BotLog, Outcome
 from .progress import Progress
 from .report import Report, build_report
 from .server import Server, fetch_stats, proc_usage, start_server
+from ..web.storage.postgres import is_database_url
 
 __all__ = ["LoadTestConfig", "run_loadtest", "spread", "resolve", "LoadTestError"]
 
@@ -41,6 +42,8 @@ class LoadTestConfig:
         token: that server's admin token (its tick lateness, CPU and memory), if known.
         data: the data folder: where the started server keeps its database (default: a temporary
             folder, removed afterwards), or the folder of the ``--url`` server's database (for the audit).
+        database: the PostgreSQL database's URL: where the started server keeps its data
+            (``mugkit serve --database``), or the ``--url`` server's database (for the audit).
         rate: bots started per second.
         duration: seconds after which bots still going are reported stuck (None: no limit but theirs).
         stuck_after: seconds without progress after which a bot is stuck.
@@ -59,6 +62,7 @@ class LoadTestConfig:
     url: str | None = None
     token: str | None = None
     data: str | None = None
+    database: str | None = None
     rate: float = 10.0
     duration: float | None = None
     stuck_after: float = 60.0
@@ -200,9 +204,10 @@ def run_loadtest(config: LoadTestConfig) -> Report:
     temp = None
     if config.url is None:
         data = config.data or (temp := tempfile.mkdtemp(prefix="mugkit-loadtest-"))
-        server = start_server(sorted(set(experiments.files.values())), data, seed=config.seed, grace=config.grace)
+        server = start_server(sorted(set(experiments.files.values())), data, seed=config.seed, grace=config.grace,
+                              database=config.database)
     else:
-        database = os.path.join(config.data, "mugkit.sqlite") if config.data else None
+        database = config.database or (os.path.join(config.data, "mugkit.sqlite") if config.data else None)
         server = Server(config.url.rstrip("/"), config.token, database)
     try:
         return asyncio.run(_run(config, experiments, server))
@@ -251,13 +256,14 @@ async def _run(config: LoadTestConfig, experiments: Experiments, server: Server)
 
 async def _finish(config: LoadTestConfig, server: Server, logs: list, watch: Watch, duration: float) -> Report:
     result, skipped = None, ""
-    if server.database and os.path.exists(server.database):
+    if server.database and (is_database_url(server.database) or os.path.exists(server.database)):
         await asyncio.sleep(1.0)  # rows of frames streamed just before a stuck bot gave up are committing
         if config.before_audit is not None:
             config.before_audit(server.database)
         result = await asyncio.to_thread(audit, server.database, logs)
     else:
-        skipped = "give --data DIR, the folder of the --url server's database" if config.url else "no database"
+        skipped = ("give --data DIR, the folder of the --url server's database, or its --database URL" if config.url
+                   else "no database")
     for log in logs:
         if log.outcome is None:
             log.outcome = Outcome("stuck", log.step, "the bot never ended")

@@ -43,7 +43,8 @@ class Server:
     Attributes:
         url: base URL (``http://127.0.0.1:PORT``).
         token: the admin token (None when unknown: no server figures).
-        database: path of its SQLite file (None when unknown: no data audit).
+        database: path of its SQLite file, or its PostgreSQL database's URL (None when unknown: no
+            data audit).
         process: the ``mugkit serve`` process when the load test started it.
         output: its output lines so far.
     """
@@ -73,9 +74,9 @@ class Server:
 
 def start_server(paths: list[str], data: str, *, seed: int | None = 1, grace: float | None = None,
                  timeout: float = 90.0, port: int | None = None, extra: list[str] = (),
-                 cwd: str | None = None) -> Server:
+                 cwd: str | None = None, database: str | None = None) -> Server:
     """Starts ``mugkit serve PATHS`` on a loopback port (a free one unless given) with its data in
-    ``data``; ``extra`` are more ``mugkit serve`` options. ``seed`` None: no ``--seed`` (the
+    ``data`` (or in the PostgreSQL ``database``, a URL); ``extra`` are more ``mugkit serve`` options. ``seed`` None: no ``--seed`` (the
     server draws a secret one, or keeps the one stored in ``data``).
 
     Raises:
@@ -85,7 +86,7 @@ def start_server(paths: list[str], data: str, *, seed: int | None = 1, grace: fl
     port = port or free_port()
     command = [sys.executable, "-m", "mugkit.cli", "serve", *paths, "--host", "127.0.0.1", "--port", str(port),
                "--data", data] + (["--seed", str(seed)] if seed is not None else []) \
-        + (["--grace", str(grace)] if grace else []) + list(extra)
+        + (["--grace", str(grace)] if grace else []) + (["--database", database] if database else []) + list(extra)
     process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, cwd=cwd,
                                env={**os.environ, "PYTHONUNBUFFERED": "1"})
     lines: list[str] = []
@@ -105,7 +106,7 @@ def start_server(paths: list[str], data: str, *, seed: int | None = 1, grace: fl
         raise ServerError(f"mugkit serve printed no admin link within {timeout:g} s:\n" + "".join(lines))
     threading.Thread(target=lambda: lines.extend(process.stdout), daemon=True).start()
     _wait_for_port(port)
-    return Server(f"http://127.0.0.1:{port}", token, os.path.join(data, DATABASE), process, lines)
+    return Server(f"http://127.0.0.1:{port}", token, database or os.path.join(data, DATABASE), process, lines)
 
 
 def _wait_for_port(port: int, timeout: float = 20.0) -> None:

@@ -17,7 +17,8 @@ from typing import Any
 
 from sanic import response
 
-__all__ = ["admin_page", "admin_table", "admin_stats_data", "TickLateness", "TABLES"]
+__all__ = ["admin_page", "admin_table", "admin_stats_data", "admin_stats_all", "process_info", "TickLateness",
+           "TABLES"]
 
 #: Tables offered as CSV downloads.
 TABLES = ("participants", "games")
@@ -54,14 +55,21 @@ async def admin_page(study: Any) -> str:
             for p in study.participants.values() if p.status == "active"]
     count_rows = [{"experiment": name, **c} for name, c in sorted(counts.items())]
     links = " · ".join(f"<a href='/admin/data/{t}.csv'>{t}.csv</a>" for t in TABLES)  # the cookie goes along
+    cluster = getattr(study, "cluster", None)
+    processes = ""
+    if cluster is not None:
+        alive = await cluster.alive()
+        alive[cluster.id] = process_info(study)
+        processes = _processes_html(alive)
+    here = " on this process" if cluster is not None else ""
     return ("<!doctype html><meta charset=utf-8><meta http-equiv=refresh content=5><title>mugkit admin</title>"
             "<style>body{font-family:system-ui;margin:2em}table{border-collapse:collapse}"
             "td,th{border:1px solid #ccc;padding:.2em .6em;font-size:14px}</style>"
             f"<h1>mugkit</h1>{_paused_banner(study)}<p>study seed {study.seed}</p>"
             f"<h2>Experiments</h2>{_table(count_rows, list(count_rows[0]) if count_rows else [])}"
-            f"<h2>Active participants ({len(live)})</h2>"
+            f"{processes}<h2>Active participants{here} ({len(live)})</h2>"
             f"{_table(live, ['participant', 'experiment', 'step', 'status', 'connected', 'game'])}"
-            f"<h2>Games running ({len(study.games)})</h2>"
+            f"<h2>Games running{here} ({len(study.games)})</h2>"
             f"{_table(_game_rows(study), ['game', 'players', 'episode', 'frame', 'ticks', 'p50 late ms', 'p99 late ms', 'paused for'])}"
             f"<h2>Data</h2><p>{links}; everything: <code>mugkit data export DATA_DIR</code></p>")
 
@@ -155,6 +163,68 @@ def admin_stats_data(study: Any) -> dict:
             "late_all_ms": {"ticks": ticks, "p50": p50, "p95": p95, "p99": p99, "max": worst},
             "cpu_seconds": usage.ru_utime + usage.ru_stime, "rss_mb": _memory_mb(),
             "max_rss_mb": round(usage.ru_maxrss / 1024, 1), "participants": len(study.participants)}
+
+
+#: Games a process lists by id in its heartbeat (the admin page's "which process runs what").
+LISTED_GAMES = 200
+
+
+def process_info(study: Any) -> dict:
+    """What this process tells the others with each heartbeat (mugkit/web/cluster.py), for the one
+    admin view: its figures (:func:`admin_stats_data`), its games by runtime, and which games it runs."""
+    import socket
+
+    lobby = study.lobby
+    browser = study.browser.games if study.browser is not None else {}
+    peers = lobby.peers.groups if lobby is not None and lobby.peers is not None else {}
+    games = [{"game": g["game"], "runtime": "server", "players": g["players"], "frame": g["frame"],
+              "p99 late ms": g["p99 late ms"]} for g in _game_rows(study)]
+    games += [{"game": game_id, "runtime": "browser", "players": game.participant} for game_id, game in browser.items()]
+    games += [{"game": game_id, "runtime": "browser (peers)",
+               "players": ", ".join(m.participant for m in group.members.values())} for game_id, group in peers.items()]
+    return {**admin_stats_data(study), "host": socket.gethostname(), "pid": os.getpid(),
+            "games_by_runtime": {"server": len(study.games), "browser": len(browser), "peers": len(peers)},
+            "connected": sum(1 for n in study.sockets.values() if n > 0),
+            "connected_ids": sorted(pid for pid, n in study.sockets.items() if n > 0)[:LISTED_GAMES],
+            # messages of games another process runs, sent there; and those answered here for others
+            "forwarded": dict(getattr(lobby.remote, "forwarded", None) or {}),
+            "answered": dict(getattr(lobby.remote, "answered", None) or {}),
+            "game_list": games[:LISTED_GAMES]}
+
+
+async def admin_stats_all(study: Any) -> dict:
+    """:func:`admin_stats_data` of this process, and with several processes (``study.cluster``)
+    every live process's figures under ``processes`` (process id → figures) and their sums at the
+    top: ``games``, ``ticks``, ``participants``, ``connected``, ``cpu_seconds`` summed, tick
+    lateness the worst of any process."""
+    here = admin_stats_data(study)
+    cluster = getattr(study, "cluster", None)
+    if cluster is None:
+        return here
+    processes = await cluster.alive()
+    processes[cluster.id] = process_info(study)  # this one as it is now, not a second ago
+    total = {**here, "process": cluster.id, "processes": processes}
+    for key in ("games", "ticks", "participants", "connected", "cpu_seconds"):
+        total[key] = sum(p.get(key) or 0 for p in processes.values())
+    for key in ("late_ms", "late_all_ms"):
+        total[key] = {q: max((p.get(key) or {}).get(q, 0) or 0 for p in processes.values()) for q in here[key]}
+    return total
+
+
+def _processes_html(processes: dict) -> str:
+    """The processes of the study and what each runs."""
+    rows, games = [], []
+    for process, info in sorted(processes.items()):
+        runtimes = info.get("games_by_runtime") or {}
+        rows.append({"process": process, "server games": runtimes.get("server", 0),
+                     "browser games": runtimes.get("browser", 0) + runtimes.get("peers", 0),
+                     "connected": info.get("connected", 0), "p99 late ms": (info.get("late_ms") or {}).get("p99", 0),
+                     "CPU s": round(info.get("cpu_seconds") or 0, 1), "memory MB": info.get("rss_mb")})
+        games += [{"process": process, **g} for g in info.get("game_list") or []]
+    return (f"<h2>Server processes ({len(processes)})</h2>"
+            f"{_table(rows, ['process', 'server games', 'browser games', 'connected', 'p99 late ms', 'CPU s', 'memory MB'])}"
+            f"<h2>Which process runs what ({len(games)} games)</h2>"
+            f"{_table(games, ['process', 'game', 'runtime', 'players', 'frame', 'p99 late ms'])}")
 
 
 async def admin_table(study: Any, name: str) -> Any:

@@ -1,4 +1,5 @@
 """``mugkit data export DIR``: a data folder's tables as files, ``<table>.parquet`` or ``<table>.csv``.
+``mugkit data export postgresql://… --out DIR``: a PostgreSQL database's (docs/postgres.md).
 
 The files hold what :func:`mugkit.data.load` gives (its column names; no secret: see
 :data:`mugkit.data.SECRET_META_KEYS`), written as plain values any tool reads without cleaning:
@@ -35,6 +36,16 @@ from typing import Any
 
 __all__ = ["export", "main", "FORMATS", "csv_safe", "plain_text", "FORMULA_STARTS"]
 
+#: What a database URL lacks, for messages.
+NO_FOLDER = "a PostgreSQL database has no data folder"
+
+
+def is_database_url(location: Any) -> bool:
+    """Whether ``location`` is a PostgreSQL URL (see :mod:`mugkit.web.storage.postgres`)."""
+    from .storage.postgres import is_database_url as is_url
+
+    return is_url(location)
+
 #: What a spreadsheet takes as the start of a formula (OWASP's list of CSV injection triggers).
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 
@@ -44,13 +55,15 @@ FORMATS = ("parquet", "csv")
 
 def export(directory: str | os.PathLike, out: str | os.PathLike, fmt: str = "parquet", *,
            anonymize: bool = False, salt: str | None = None) -> dict[str, int]:
-    """Writes each table of the data folder ``directory`` to ``out/<table>.<fmt>``.
+    """Writes each table of the data folder ``directory`` (or of the PostgreSQL database whose URL
+    it is) to ``out/<table>.<fmt>``.
 
     Args:
         anonymize: panel ids and URL parameters as pseudonyms, no user agents, no tokens
             (:mod:`mugkit.web.anonymize`).
         salt: the pseudonyms' salt; default: the data folder's own (made at the first anonymized
-            export). Only with ``anonymize``.
+            export). Only with ``anonymize``; needed for a database URL (it has no folder to keep
+            a salt in).
 
     Returns:
         ``{path written: number of rows}``, in table order.
@@ -65,6 +78,9 @@ def export(directory: str | os.PathLike, out: str | os.PathLike, fmt: str = "par
         raise ValueError(f"unknown format {fmt!r}; the formats: {', '.join(FORMATS)}")
     if salt is not None and not anonymize:
         raise ValueError("a salt is for --anonymize; add --anonymize or leave out --salt")
+    if anonymize and salt is None and is_database_url(directory):
+        raise ValueError(f"{NO_FOLDER}: give the salt of its anonymized exports with --salt TEXT (keep it: the same "
+                         f"salt gives the same pseudonyms; whoever has it can test a panel id)")
     import pandas as pd
 
     from ..data import read_columns
@@ -159,11 +175,13 @@ def csv_safe(value: Any) -> Any:
 
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="mugkit data export",
-                                     description="Writes each table of a data folder (mugkit serve --data DIR) as "
+                                     description="Writes each table of a data folder (mugkit serve --data DIR), or of "
+                                                 "a PostgreSQL database (mugkit serve --database URL), as "
                                                  "<table>.parquet or <table>.csv.")
-    parser.add_argument("directory", metavar="DIR", help="the data folder")
+    parser.add_argument("directory", metavar="DIR|URL", help="the data folder, or the database's postgresql:// URL")
     parser.add_argument("--out", metavar="DIR",
-                        help="where the files go (default: DIR/export, or DIR/export-anonymized with --anonymize)")
+                        help="where the files go (default: DIR/export, or DIR/export-anonymized with --anonymize; "
+                             "needed for a URL)")
     parser.add_argument("--format", choices=FORMATS, default=FORMATS[0], help="parquet (default) or csv")
     parser.add_argument("--anonymize", action="store_true",
                         help="panel ids and URL parameters as salted hashes; no user agents, no tokens")
@@ -183,6 +201,8 @@ def main(argv: list[str] | None = None) -> int:
             parser.error("--salt is the salt of --anonymize's hashes: add --anonymize, or leave out --salt")
         if args.salt is not None and not args.salt.strip():
             parser.error("--salt is empty: give the salt's text (or leave it out to use the data folder's own)")
+        if args.out is None and is_database_url(args.directory):
+            parser.error(f"{NO_FOLDER} to write the files into: give --out DIR")
     except SystemExit as exc:  # argparse printed the usage error (or --help)
         return int(exc.code or 0)
     # An anonymized export has its own default folder: a later plain export never overwrites it.

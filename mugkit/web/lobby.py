@@ -11,6 +11,7 @@ theirs, so an end reported twice or at once moves nobody twice.
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 import time
 from typing import Any, Awaitable, Callable, Protocol
@@ -23,6 +24,7 @@ from ..steps import GameStep
 from .browser.games import BrowserGame, BrowserGames, RowError, runs_in_browser
 from .browser.peers import PeerError, PeerGames, PeerGroup, env_facts
 from .ice import ice_config
+from .cluster import PROCESS_ID
 from .entry import new_id
 from .gameloop import GRACE_SECONDS, OUTCOME_REASONS, SCREENS, ServerGame
 from .browser.verify import report_unverified as verify_report
@@ -120,7 +122,10 @@ class Lobby:
         self.sockets: dict[str, int] = {}          # participant id -> open sockets
         self._starting: dict[str, asyncio.Future] = {}
         self._ticker: asyncio.Task | None = None
-        self._owner = new_id()                     # this process, as an owner of games
+        self._owner = PROCESS_ID                   # this process, as an owner of games
+        #: Messages of games other processes own (mugkit/web/remote.py); None: one process.
+        self.remote: Any = None
+        self._snapshots: dict[str, dict] = {}      # game id -> its frame, from the process running it
 
     def start(self) -> None:
         """Starts the waitrooms' clock."""
@@ -148,11 +153,21 @@ class Lobby:
             return False
         if p.game in self.games or p.game in self._starting or self._peer_group(p, p.game) is not None:
             return True
+        if self.remote is not None and await self.remote.elsewhere(p.game) is not None:
+            return True  # it runs on another process: the participant's socket landed here
         return await self._browser_game(p, p.game) is not None
 
     async def game_view(self, p: Participant, step: GameStep, rep: int) -> dict:
         """The view of ``p`` at game step ``step``: their game (started when it is time), or the
         waitroom. Called inside ``p``'s transition."""
+        owner = await self.remote.elsewhere(p.game) if self.remote is not None and p.game else None
+        if owner is not None:  # their game runs on another process: its view comes from there
+            view = await self.remote.view(owner, p)
+            if view is not None:
+                snapshot = view.pop("snapshot", None)
+                if snapshot is not None:
+                    self._snapshots[view["game"]] = snapshot
+                return view
         if self.browser is not None and runs_in_browser(step):
             if len(step.humans) > 1:
                 return await self._peer_game_view(p, step, rep)
@@ -171,7 +186,9 @@ class Lobby:
     def snapshot(self, game_id: str) -> dict | None:
         """The current frame of server game ``game_id`` for a player who (re)joins, or None."""
         game = self.games.get(game_id)
-        return game.snapshot() if game is not None else None
+        if game is None:
+            return self._snapshots.pop(game_id, None)  # a game on another process (game_view)
+        return game.snapshot()
 
     def _game_seed(self, experiment: str, step: GameStep, rep: int, who: list[str]) -> int:
         return game_seed(self.seed, experiment, step.name if not rep else f"{step.name}#{rep}", who)
@@ -181,6 +198,12 @@ class Lobby:
     def connected(self, p: Participant) -> None:
         """One more socket of ``p`` is open."""
         self.sockets[p.id] = self.sockets.get(p.id, 0) + 1
+        if self.remote is not None:
+            self.remote.tell_presence(p, self.sockets[p.id])
+        self.present(p)
+
+    def present(self, p: Participant) -> None:
+        """``p`` has a socket open (here, or on another process): their game goes on."""
         if self.browser is not None and p.game:
             self.browser.back(p.game)  # their browser game's grace clock stops
         group = self._peer_group(p, p.game)
@@ -197,7 +220,15 @@ class Lobby:
             self.sockets[p.id] = left
             return
         self.sockets.pop(p.id, None)
+        if self.remote is not None:
+            self.remote.tell_presence(p, 0)
+            if self.remote.connected_elsewhere(p.id):
+                return  # their game is here, and they are connected to another process
         await self.state.leave_waitrooms(p.id)
+        await self.absent(p)
+
+    async def absent(self, p: Participant) -> None:
+        """``p`` has no socket open on any process: their game pauses (or its grace clock runs)."""
         if self.browser is not None and p.game:
             self.browser.left(p.game, self.grace)  # their browser game ends unless they are back in time
         group = self._peer_group(p, p.game)
@@ -355,6 +386,12 @@ class Lobby:
         time the participant was ready). A server game's clock waits for it."""
         if not isinstance(data, dict) or not isinstance(data.get("game"), str) or data.get("screen") not in SCREENS:
             return {"ok": False, "error": f"ready must be an object with the game's id and a screen in {SCREENS}"}
+        owner = await self._elsewhere(data["game"])
+        if owner is not None:
+            return await self.remote.forward(owner, p, "ready", data)
+        return await self._ready(p, data)
+
+    async def _ready(self, p: Participant, data: dict) -> dict:
         if p.game != data["game"]:
             return {"ok": False, "stale": True, "error": "you are not in that game (it is over, or not yours)"}
         episode = data.get("episode") if isinstance(data.get("episode"), int) else None
@@ -381,18 +418,48 @@ class Lobby:
         game.readies.add((screen, episode))
         return True
 
-    def keys(self, p: Participant, data: Any) -> str | None:
+    async def keys(self, p: Participant, data: Any) -> str | None:
         """A ``keys`` message; an error text for the client when it is not valid."""
         try:
             keys = parse_keys(data)
         except ProtocolError as exc:
             return str(exc)
-        game = self.games.get(p.game or "")
-        if game is None or keys.game != game.game_id:
+        if keys.game not in self.games:
+            owner = await self._elsewhere(keys.game)
+            if owner is not None:  # the game runs on another process: no answer is awaited
+                self.remote.forwarded["keys"] = self.remote.forwarded.get("keys", 0) + 1
+                await self.remote.cluster.tell(owner, "game", {"pid": p.id, "kind": "keys", "data": data})
+                return None
+        return self._keys(p, keys)
+
+    def _keys(self, p: Participant, keys: Any) -> str | None:
+        game = self.games.get(keys.game)
+        if game is None or p.id not in game.humans.values():
             # Keys of a game that just ended (the page sent them before its next view came): nothing
             # to do, and nothing to say — an error would show on the next step's page.
             return None
         return game.on_keys(self._agent_of(game, p.id), keys)
+
+    # -- games on other processes (mugkit/web/remote.py) ---------------------------------------
+
+    async def _elsewhere(self, game_id: str) -> str | None:
+        """The other process that runs ``game_id``, or None (this one, or one process only)."""
+        return await self.remote.elsewhere(game_id) if self.remote is not None else None
+
+    async def local_message(self, p: Participant, kind: str, data: Any, page: str | None = None) -> dict | None:
+        """A message another process forwarded here, as the game's owner; its answer."""
+        if kind == "keys":
+            try:
+                return {"error": self._keys(p, parse_keys(data))}
+            except ProtocolError as exc:
+                return {"error": str(exc)}
+        if kind == "ready":
+            return await self._ready(p, data)
+        if kind in ("rows", "resume", "loaded", "load_failed", "game_over") and not (
+                self.peers is not None and data["game"] in self.peers.groups):
+            return await self._browser_message(p, kind, data)
+        size = len(json.dumps(data.get("data"))) if kind not in ("relay", "package") else 0
+        return await self._peer_message(p, kind, data, size, page=page)
 
     # -- games in the browser ------------------------------------------------------------------
 
@@ -415,6 +482,7 @@ class Lobby:
                                              "policy": None if agent == game.agent else policy}
                                             for agent, policy in step.players.items()])
             await self.browser.add(game)
+            await self.state.own_game(game.game_id, self._owner)  # its messages come here, from any process
             await self.registry.move(p, p.index, game.game_id)
             log.info("game %s: %s::%s started in the browser of %s", game.game_id, p.experiment, step.name, p.id)
         return game_message(step, game.game_id, turn_based=bool(step.options.turn_based), you=game.agent,
@@ -426,6 +494,12 @@ class Lobby:
         ``"stale": True`` when the game is over or not this participant's: nothing to retry)."""
         if not isinstance(data, dict) or not isinstance(data.get("game"), str):
             return {"ok": False, "error": f"{kind} must be an object with the game's id"}
+        owner = await self._elsewhere(data["game"])
+        if owner is not None:
+            return await self.remote.forward(owner, p, kind, data)
+        return await self._browser_message(p, kind, data)
+
+    async def _browser_message(self, p: Participant, kind: str, data: dict) -> dict:
         if self.peers is not None and data["game"] in self.peers.groups and kind in ("rows", "game_over", "loaded",
                                                                                       "load_failed"):
             return await self.peer_message(p, kind, data)
@@ -509,6 +583,7 @@ class Lobby:
             counts = await self.browser.finish(game, outcome, reason)
             if counts is None:  # ending already (the grace clock ran out meanwhile)
                 return False
+            await self.state.release_game(game.game_id)
             # verify="require", and not both completed and verified. (A crash the page reports is
             # the page's word, which a participant could forge to skip the game: it does not count.)
             if not counts:
@@ -554,6 +629,7 @@ class Lobby:
             people = [q.who() for q in group]
             peers = self.peers.create(game_id, name, step, rep, seed, humans, people,
                                       await env_facts(step, seed, people, game_id))
+            await self.state.own_game(game_id, self._owner)  # its messages come here, from any process
             await self.storage.add_game({"game_id": game_id, "experiment": name, "step": step.name, "repetition": rep,
                                          "runtime": "browser", "seed": seed, "started_at": time.time(),
                                          "detail": {"step_runtime": step.runtime, "humans": who,
@@ -592,6 +668,13 @@ class Lobby:
         session's events are of a game replaced)."""
         if not isinstance(data, dict) or not isinstance(data.get("game"), str):
             return {"ok": False, "error": f"{kind} must be an object with the game's id"}
+        owner = await self._elsewhere(data["game"])
+        if owner is not None:  # the page that sent it is on this process: the owner cannot look at it
+            return await self.remote.forward(owner, p, kind, data, page=page)
+        return await self._peer_message(p, kind, data, size, page, page_open)
+
+    async def _peer_message(self, p: Participant, kind: str, data: dict, size: int = 0, page: str | None = None,
+                            page_open: Callable[[str], bool] | None = None) -> dict | None:
         group = self._peer_group(p, data["game"])
         if group is None or p.game != group.game_id or group.ending:
             return {"ok": False, "stale": True, "error": "you are not in that game (it is over, or not yours)"}
@@ -644,6 +727,7 @@ class Lobby:
         """A browser game with several humans ended: stored (and verified, when it has rows), and
         its members moved on; after ``not_ready``, the ready ones go back to the waitroom."""
         game_id = group.game_id
+        await self.state.release_game(game_id)
         row = await self.storage.get_game(game_id) or {}
         columns = {"ended_at": time.time(), "outcome_reason": reason, "detail": {**(row.get("detail") or {}), **summary}}
         played = bool(group.last)

@@ -3,7 +3,8 @@
 Start-up collects the experiments, runs the pre-flight (:mod:`mugkit.preflight`: where each game
 step runs and why, confounded comparisons, the cheap checks; a study that fails them is refused
 with exit status 1 unless ``--no-preflight``), checks the data folder ``--data`` (a damaged, deleted or
-replaced database is refused: :mod:`mugkit.web.storage.folder`), opens its database, takes the
+replaced database is refused: :mod:`mugkit.web.storage.folder`), opens its database (SQLite in the
+data folder, or the PostgreSQL database ``--database URL``: docs/postgres.md), takes the
 study seed (``--seed``, or the one stored there, or a new one drawn and stored), marks games a
 previous run left unfinished as interrupted, and prints the links, where the data go and the admin
 link, and for each browser-runtime step the experiment's files its participants download, with
@@ -14,6 +15,15 @@ outcome ``interrupted`` and its players are moved on to their next step, every a
 is committed, and the process exits 0 — within :data:`SHUTDOWN_SECONDS` for the games. Games in
 participants' browsers go on there (their rows are stored once the server is back). A second
 signal stops at once (the data acknowledged so far are safe either way).
+
+``--workers N`` runs N server processes on this machine (:mod:`mugkit.web.workers`: the parent does
+the start-up above once, then N workers accept on one inherited listening socket — why that and
+not ``SO_REUSEPORT`` is said there). They share their state in Redis (``--redis URL``, else a
+private ``redis-server``) and their database: the SQLite file of ``--data``, which several
+processes may write (WAL mode; its lock serializes their group commits, and measured with the
+load test it holds: docs/scale.md), or ``--database URL``. The same flags with ``--redis URL``
+on several machines form one study, with one admin token (``--admin-token`` or
+``MUGKIT_ADMIN_TOKEN``).
 """
 
 from __future__ import annotations
@@ -26,6 +36,7 @@ import os
 import secrets
 import signal
 import sys
+import time
 from typing import Any, Awaitable, Callable, Iterator
 
 from . import ice
@@ -52,6 +63,9 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1; 0.0.0.0 for all)")
     p.add_argument("--port", type=int, default=8000, help="port (default 8000)")
     p.add_argument("--data", default="data", help="folder of the database (default data/)")
+    p.add_argument("--database", default=None, metavar="URL",
+                   help="keep the data in this PostgreSQL database (postgresql://user@host:port/dbname) instead of "
+                        "SQLite in --data; several servers of one study may share it (docs/postgres.md)")
     p.add_argument("--seed", type=int, default=None,
                    help="the study seed, a secret key (default: 128 random bits drawn at the first start and kept "
                         "in the data folder). A small --seed is for reproducible tests: it can be guessed")
@@ -76,8 +90,15 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--no-preflight", dest="preflight", action="store_false",
                    help="start without the pre-flight checks (every step built, every page rendered, a few frames "
                         "of every game played); a study that fails them is otherwise refused")
+    p.add_argument("--workers", type=int, default=1, metavar="N",
+                   help="server processes on this machine, accepting on the same port (default 1); with N > 1 they "
+                        "share their state in Redis (--redis, else a private redis-server)")
     p.add_argument("--redis", default=None, metavar="URL",
-                   help="keep the state the study's processes share in Redis (redis://host:port/db); default: in memory")
+                   help="the Redis the study's processes share (redis://host:6379/0, unix:///path); several machines "
+                        "with the same --redis and database form one study")
+    p.add_argument("--admin-token", default=None, metavar="TOKEN",
+                   help="the admin token, the same on every machine of the study (default: $MUGKIT_ADMIN_TOKEN, "
+                        "else one drawn at start)")
     ice.add_arguments(p)
     return p
 
@@ -89,14 +110,12 @@ async def study_seed(storage, wanted: int | None) -> int:
         SystemExit: ``wanted`` differs from the stored seed (one data folder, one seed).
     """
     stored = await storage.get_meta("study_seed")
-    if stored is not None:
-        if wanted is not None and int(stored) != wanted:
-            raise SystemExit(f"mugkit serve: this data folder ran with --seed {stored}; serve it with that seed, "
-                             f"or give another --data folder for seed {wanted}")
-        return int(stored)
-    seed = wanted if wanted is not None else secrets.randbits(SEED_BITS)
-    await storage.set_meta("study_seed", seed)
-    return seed
+    if stored is None:  # meta_once: several processes of one study starting at once agree on one seed
+        stored = await storage.meta_once("study_seed", wanted if wanted is not None else secrets.randbits(SEED_BITS))
+    if wanted is not None and int(stored) != wanted:
+        raise SystemExit(f"mugkit serve: this data folder ran with --seed {stored}; serve it with that seed, "
+                         f"or give another --data folder for seed {wanted}")
+    return int(stored)
 
 
 def _short_seed_warning(seed: int) -> str | None:
@@ -112,21 +131,101 @@ def _short_seed_warning(seed: int) -> str | None:
 async def run(paths: list[str], host: str, port: int, data: str, seed: int | None, grace: float = GRACE_SECONDS,
               ready: asyncio.Event | None = None, pyodide_packages: str | None = None,
               limits: Limits | None = None, allow_origins: list[str] = (), preflight: bool = True,
-              peer_relay: str = "auto", redis: str | None = None) -> None:
+              peer_relay: str = "auto", admin_token: str | None = None, redis: str | None = None,
+              worker_fd: int | None = None, database: str | None = None) -> None:
     """Serves until cancelled, or until SIGTERM or SIGINT stop it cleanly (see the module docstring).
     With ``preflight`` the study is checked first (:mod:`mugkit.preflight`): a study that fails
-    is refused (SystemExit 1)."""
+    is refused (SystemExit 1). ``worker_fd``: this is one of several workers
+    (:mod:`mugkit.web.workers`), accepting on that inherited socket; its parent did the checks,
+    claimed the data folder and prints the links. ``redis``: the processes' shared state."""
     import uvicorn
 
     from .limits.connections import protocols
 
-    from ..collect import collect
     from .pause import StoragePause
     from .server import create_app, socket_layer, socket_server
-    from .shared import SharedStateError, open_state
     from .study import Study
 
-    from ..collect import CollectError
+    experiments, bundles = _prepare(paths, host, port, preflight, check_port=worker_fd is None)
+    if worker_fd is None:
+        storage, folder, seed = await _open_data(data, seed, database)
+    else:
+        storage, folder, seed = await _open_worker_data(data, seed, database)
+    browser = bundles.games(storage, pyodide_packages) if bundles is not None else None
+    if browser is not None:
+        browser.peer_relay = peer_relay  # the `relay` of the peer block of game views (browser/peers.py)
+    limits = limits or Limits()
+    try:
+        state, cluster, channel = await _shared(storage, redis, worker_fd is not None)
+    except SystemExit:
+        await storage.close()
+        if folder is not None:
+            folder.release()
+        raise
+    sio = socket_server(limits, allow_origins, redis_url=redis, channel=channel)
+    study = Study(experiments, storage, seed, **socket_layer(sio, cluster), grace=grace, browser=browser,
+                  state=state, cluster=cluster)
+    token = admin_token or secrets.token_urlsafe(18)
+    app, _, _ = create_app(study, token, sio, limits, allow_origins)
+    await study.start()
+    if cluster is not None:
+        from .admin import process_info
+
+        cluster.info = lambda: process_info(study)
+        await cluster.start()
+    if browser is not None and await state.first("browser_games_started"):
+        await browser.start(experiments, grace)  # games a stop left open or unverified: once per study run
+    if worker_fd is None:
+        _announce(experiments, host, port, data, study.seed, token, database)
+    if bundles is not None and worker_fd is None:
+        from .browser.boot import shipped_report
+
+        for line in shipped_report(bundles.bundles):
+            print(line, flush=True)
+    http, ws, _ = protocols(limits)   # connection caps and the header deadline (limits/connections.py)
+    server = _stoppable_server(uvicorn.Config(app, host=host, port=port, log_level="warning", http=http, ws=ws,
+                                              lifespan="on", timeout_keep_alive=limits.keep_alive,
+                                              ws_max_size=limits.message_bytes), on_signal=study.close)
+    watcher = asyncio.get_running_loop().create_task(StoragePause(study).run())
+    try:
+        if worker_fd is not None:  # its parent prints the links once every worker accepts
+            from .workers import tell_parent_ready
+
+            ready = ready or asyncio.Event()
+            tell_parent_ready(ready)
+        if ready is not None:
+            asyncio.get_running_loop().create_task(_when_started(server, ready))
+        if worker_fd is None:
+            await server.serve()
+        else:
+            import socket as sockets
+
+            await server.serve(sockets=[sockets.socket(fileno=worker_fd)])
+    finally:
+        watcher.cancel()
+        try:  # again: a game may have started while the server was stopping
+            await asyncio.wait_for(study.close(), SHUTDOWN_SECONDS)
+        except asyncio.TimeoutError:
+            log.error("games could not be ended within %g s (is the disk full?); a game on the server without "
+                      "an outcome is marked interrupted at the next start", SHUTDOWN_SECONDS)
+        if browser is not None:
+            await browser.close()
+        if cluster is not None:
+            await cluster.close()
+        await state.close()
+        await storage.close()  # every acknowledged write committed
+    if folder is not None:
+        folder.release()
+    from .storage import describe
+
+    log.info("stopped; the data are in %s", describe(data, database))
+
+
+def _prepare(paths: list[str], host: str, port: int, preflight: bool, check_port: bool = True) -> tuple[dict, Any]:
+    """The experiments under ``paths``, checked (names, the port unless ``check_port`` is False,
+    the pre-flight), and their browser runtime: ``(experiments, bundles)``. A worker process
+    (``check_port`` False) skips what its parent did: the port, and the pre-flight."""
+    from ..collect import CollectError, collect
     from ..steps import StepError
 
     for path in paths:  # a path that is not there is a usage error (2), not a broken study (1)
@@ -140,84 +239,78 @@ async def run(paths: list[str], host: str, port: int, data: str, seed: int | Non
     except FileNotFoundError as exc:
         raise SystemExit(f"mugkit serve: {exc}") from None
     _check_reserved(experiments)
-    _check_port(host, port)
+    if check_port:
+        _check_port(host, port)
     if not experiments:
         raise SystemExit(f"mugkit serve: no experiments under {' '.join(paths)} (a module that imports mugkit and "
                          f"has @mk.scene or @mk.survey functions)")
     from .browser.boot import prepare_browser_runtime
 
     # The pre-flight first: a study it refuses downloads no browser runtime (it needs none).
-    _preflight(paths, experiments, checks=preflight)
+    if check_port:  # a worker's parent ran it
+        _preflight(paths, experiments, checks=preflight)
     try:
         bundles = prepare_browser_runtime(experiments)
     except Exception as exc:  # a missing Pyodide, a package that cannot go to the browser: say what to do
         raise SystemExit(f"mugkit serve: {exc}") from None
-    storage, folder, seed = await _open_data(data, seed)
-    browser = bundles.games(storage, pyodide_packages) if bundles is not None else None
-    if browser is not None:
-        browser.peer_relay = peer_relay  # the `relay` of the peer block of game views (browser/peers.py)
-    limits = limits or Limits()
-    sio = socket_server(limits, allow_origins)
-    try:  # a bad --redis URL, or no Redis there: said plainly before anything starts
-        state = open_state(redis, await storage.get_meta("study_id"))
+    return experiments, bundles
+
+
+async def _shared(storage: Any, redis: str | None, worker: bool) -> tuple[Any, Any, str]:
+    """The shared state, this process in the cluster (None: the only process), and the
+    socket.io channel: all under the study's id, so two studies may share one Redis."""
+    from .cluster import Cluster
+
+    study_id = await storage.get_meta("study_id") or "study"
+    state = await _open_state(redis, study_id)
+    cluster = Cluster(state) if (redis or worker) else None
+    return state, cluster, f"mugkit:{study_id}:socketio"
+
+
+async def _open_state(redis: str | None, study_id: str) -> Any:
+    """:func:`~mugkit.web.shared.open_state`, tried once: a bad ``--redis`` URL, or no Redis
+    answering there, stops the start with the URL and why (SystemExit)."""
+    from .shared import SharedStateError, open_state
+
+    try:
+        state = open_state(redis, study_id)
         await state.processes()
     except (ValueError, SharedStateError) as exc:
-        await storage.close()
-        folder.release()
         raise SystemExit(f"mugkit serve: refusing to start: {exc}") from None
-    study = Study(experiments, storage, seed, **socket_layer(sio), grace=grace, browser=browser, state=state)
-    token = secrets.token_urlsafe(18)
-    app, _, _ = create_app(study, token, sio, limits, allow_origins)
-    await study.start()
-    if browser is not None:
-        await browser.start(experiments, grace)  # games a stop left open or unverified
-    _announce(experiments, host, port, data, study.seed, token)
-    if bundles is not None:
-        from .browser.boot import shipped_report
-
-        for line in shipped_report(bundles.bundles):
-            print(line, flush=True)
-    http, ws, _ = protocols(limits)   # connection caps and the header deadline (limits/connections.py)
-    server = _stoppable_server(uvicorn.Config(app, host=host, port=port, log_level="warning", http=http, ws=ws,
-                                              lifespan="on", timeout_keep_alive=limits.keep_alive,
-                                              ws_max_size=limits.message_bytes), on_signal=study.close)
-    watcher = asyncio.get_running_loop().create_task(StoragePause(study).run())
-    try:
-        if ready is not None:
-            asyncio.get_running_loop().create_task(_when_started(server, ready))
-        await server.serve()
-    finally:
-        watcher.cancel()
-        try:  # again: a game may have started while the server was stopping
-            await asyncio.wait_for(study.close(), SHUTDOWN_SECONDS)
-        except asyncio.TimeoutError:
-            log.error("games could not be ended within %g s (is the disk full?); a game on the server without "
-                      "an outcome is marked interrupted at the next start", SHUTDOWN_SECONDS)
-        if browser is not None:
-            await browser.close()
-        await storage.close()  # every acknowledged write committed
-        await state.close()
-    folder.release()
-    log.info("stopped; the data are in %s", os.path.abspath(data))
+    return state
 
 
-async def _open_data(data: str, seed: int | None) -> tuple[Any, Any, int]:
-    """The data folder checked, its storage started and tied to it: ``(storage, folder, seed)``.
+async def _open_worker_data(data: str, seed: int | None, database: str | None) -> tuple[Any, None, int]:
+    """A worker's storage (SQLite in the data folder, or ``database``): the one its parent checked
+    and claimed (and releases)."""
+    from .storage import open_storage
+
+    storage = open_storage(data, database)
+    await storage.start()
+    return storage, None, await study_seed(storage, seed)
+
+
+async def _open_data(data: str, seed: int | None, database: str | None = None) -> tuple[Any, Any, int]:
+    """The data folder checked, its storage (SQLite in it, or the PostgreSQL ``database``)
+    started and tied to it: ``(storage, folder, seed)``.
 
     Raises:
-        SystemExit: the folder is refused, or ``seed`` differs from its stored seed.
+        SystemExit: the folder or the database is refused, or ``seed`` differs from the stored seed.
     """
-    from .storage import SQLiteStorage
+    from .storage import StorageError, open_storage
     from .storage.folder import DataFolder, DataFolderError
 
     os.makedirs(data, exist_ok=True)
-    folder = DataFolder(data)
+    folder = DataFolder(data, database)
     try:
         folder.check()  # before the database is opened: opening would create or "repair" it
     except DataFolderError as exc:
         raise SystemExit(f"mugkit serve: refusing to start: {exc}") from None
-    storage = SQLiteStorage.in_folder(data)
-    await storage.start()
+    try:
+        storage = open_storage(data, database)
+        await storage.start()
+    except (ValueError, StorageError) as exc:  # not a PostgreSQL URL; unreachable; another schema
+        raise SystemExit(f"mugkit serve: refusing to start: {exc}") from None
     try:
         seed = await study_seed(storage, seed)
         await folder.claim(storage, seed)
@@ -307,13 +400,16 @@ async def _when_started(server, ready: asyncio.Event) -> None:
     ready.set()
 
 
-def _announce(experiments: dict, host: str, port: int, data: str, seed: int, token: str) -> None:
+def _announce(experiments: dict, host: str, port: int, data: str, seed: int, token: str,
+              database: str | None = None) -> None:
+    from .storage import describe
+
     shown = "localhost" if host in ("127.0.0.1", "0.0.0.0") else host
     base = f"http://{shown}:{port}"
     lines = [f"mugkit serving {len(experiments)} experiment(s), study seed {seed}"]
     lines += [w] if (w := _short_seed_warning(seed)) else []
     lines += [f"  {base}/{name}/" for name in sorted(experiments)]
-    lines += [f"data: {os.path.abspath(os.path.join(data, DATABASE))}", f"admin: {base}/admin?token={token}"]
+    lines += [f"data: {describe(data, database)}", f"admin: {base}/admin?token={token}"]
     for line in lines:
         print(line, flush=True)
 
@@ -326,9 +422,97 @@ def _preflight(paths: list[str], experiments: dict, checks: bool) -> None:
         raise SystemExit(1)
 
 
+async def _parent_start(args: argparse.Namespace) -> tuple[dict, Any, int, str, Any]:
+    """What a parent of several workers does once before they start: the checks, the data folder
+    (claimed by the parent, which keeps its marker), the seed and resume secret, the shared state
+    (a private redis-server when none is given), and the games a stop cut (those without a live
+    owner: on several machines, the others' games go on). ``(experiments, storage, folder, seed,
+    redis URL, private redis or None)``: the parent keeps its storage open for the run, so the
+    database's write-ahead log is there as long as the folder is marked in use."""
+    from .workers import PrivateRedis
+
+    experiments, _ = _prepare(args.paths, args.host, args.port, args.preflight)
+    private = None
+    redis = args.redis
+    if redis is None:
+        if not PrivateRedis.available():
+            raise SystemExit("mugkit serve: --workers needs a Redis the processes share: give --redis URL, or install "
+                             "redis-server (apt install redis-server) and the server starts a private one")
+        private = PrivateRedis(args.data)
+    storage, folder, seed = await _open_data(args.data, args.seed, args.database)
+    try:
+        if await storage.get_meta("resume_secret") is None:  # once, not a different one per worker
+            await storage.set_meta("resume_secret", secrets.token_hex(32))
+        if private is not None:
+            redis = private.start()
+        state = await _open_state(redis, folder.study_id)
+        try:
+            cut = [row["game_id"] for row in await storage.games()
+                   if row.get("runtime") == "server" and row.get("outcome") is None
+                   and await state.game_owner(row["game_id"]) is None]
+        finally:
+            await state.close()
+        for game_id in cut:
+            await storage.end_game(game_id, "interrupted", ended_at=time.time(), outcome_reason="server_stop")
+        if cut:
+            log.warning("%d game(s) on the server were cut by the restart and are marked interrupted", len(cut))
+    except BaseException:
+        if private is not None:
+            private.stop()
+        await storage.close()
+        folder.release()
+        raise
+    return experiments, storage, folder, seed, redis, private
+
+
+async def _parent(args: argparse.Namespace, argv: list[str]) -> int:
+    """``mugkit serve --workers N`` (or ``--redis``): start-up once, then the workers
+    (:mod:`mugkit.web.workers`) until SIGTERM or SIGINT, which are caught from the start (a
+    signal during the start-up stops the run before any worker starts, and cleanly)."""
+    from .workers import describe, listening_socket, supervise
+
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+    experiments, storage, folder, seed, redis, private = await _parent_start(args)
+    code = 1
+    try:
+        sock = listening_socket(args.host, args.port)
+        token = args.admin_token or os.environ.get("MUGKIT_ADMIN_TOKEN") or secrets.token_urlsafe(18)
+
+        def announce() -> None:  # once the workers accept: the links printed work at once
+            _announce(experiments, args.host, sock.getsockname()[1], args.data, seed, token, args.database)
+            for line in describe(args.workers, redis, private is not None):
+                print(line, flush=True)
+
+        code = await supervise(argv, sock, redis, token, args.workers, stop, on_ready=announce)
+    finally:
+        if private is not None:
+            private.stop()
+        await storage.close()
+    # Every worker has stopped (or was killed), and this process, the database's last user, closed
+    # it cleanly: its log is checkpointed into the database, so the folder is no longer in use.
+    folder.release()
+    from .storage import describe as where
+
+    log.info("stopped; the data are in %s", where(args.data, args.database))
+    return code
+
+
 def main(argv: list[str]) -> int:
     """The ``mugkit serve`` command."""
     args = _parser().parse_args(argv)
+    from .workers import WORKER_FD_ENV
+
+    worker_fd = os.environ.pop(WORKER_FD_ENV, None)  # not for the processes this one starts
+    if worker_fd is not None:
+        from .workers import stop_with_parent
+
+        stop_with_parent()
+    if args.workers < 1:
+        print("mugkit serve: --workers must be 1 or more", file=sys.stderr)
+        return 2
     from .browser.assets_cli import use_folder
 
     use_folder(args.assets)
@@ -346,10 +530,14 @@ def main(argv: list[str]) -> int:
     for name in ("uvicorn.error", "engineio.server", "socketio.server", "sanic.error"):
         # a flood of bad requests must not become a flood of log lines
         logging.getLogger(name).addFilter(RepeatFilter(limits.log_interval))
+    token = args.admin_token or os.environ.get("MUGKIT_ADMIN_TOKEN") or None
     try:
+        if worker_fd is None and (args.workers > 1 or args.redis):
+            return asyncio.run(_parent(args, argv))
         asyncio.run(run(args.paths, args.host, args.port, args.data, args.seed, args.grace,
                         pyodide_packages=args.pyodide_packages, limits=limits, allow_origins=args.allow_origin,
-                        preflight=args.preflight, peer_relay=args.peer_relay, redis=args.redis))
+                        preflight=args.preflight, peer_relay=args.peer_relay, admin_token=token, redis=args.redis,
+                        worker_fd=int(worker_fd) if worker_fd is not None else None, database=args.database))
     except KeyboardInterrupt:
         pass
     except SystemExit as exc:

@@ -85,7 +85,8 @@ def _inside(root: str, relative: str) -> str | None:
     return path if path.startswith(root + os.sep) and os.path.isfile(path) else None
 
 
-def socket_server(limits: Limits = Limits(), allow_origins: list[str] = ()) -> LimitedSocketServer:
+def socket_server(limits: Limits = Limits(), allow_origins: list[str] = (), redis_url: str | None = None,
+                  channel: str = "mugkit:socketio") -> LimitedSocketServer:
     """The socket.io server (websockets only; see the module's docstring), with the limits on
     what one connection may send and the Origin check (mugkit/web/limits/sockets.py).
 
@@ -93,27 +94,56 @@ def socket_server(limits: Limits = Limits(), allow_origins: list[str] = ()) -> L
         limits: what one client may send (mugkit/web/limits/settings.py).
         allow_origins: pages of other origins that may open the socket (``--allow-origin``); pages
             of this server always may.
+        redis_url: with several server processes, the Redis that carries emits to rooms between
+            them (``socketio.AsyncRedisManager``), so a frame reaches a player on any process.
+        channel: its pub/sub channel (one per study: two studies may share a Redis).
     """
-    return LimitedSocketServer(limits, async_mode="asgi", transports=["websocket"],
+    manager = socketio.AsyncRedisManager(redis_url, channel=channel) if redis_url else None
+    return LimitedSocketServer(limits, async_mode="asgi", transports=["websocket"], client_manager=manager,
                                cors_allowed_origins=origin_check(list(allow_origins)), serializer=_TextPacket,
                                max_http_buffer_size=limits.message_bytes, logger=False, engineio_logger=False)
 
 
-def socket_layer(sio: socketio.AsyncServer) -> dict:
+def socket_layer(sio: socketio.AsyncServer, cluster: Any = None) -> dict:
     """What a :class:`~mugkit.web.study.Study` is given of the socket layer: ``emit``, ``join``
-    (a participant's sockets into a room) and ``evict`` (a participant's windows closed)."""
-    async def join(pid: str, room: str) -> None:
+    (a participant's sockets into a room) and ``evict`` (a participant's windows closed).
+
+    With several processes (``cluster``: mugkit/web/cluster.py) a participant's sockets may be on
+    any of them, and python-socketio's ``get_participants`` sees only this process's: ``join``
+    and ``evict`` are told to every process, and each acts on the sockets it holds."""
+    async def join_here(pid: str, room: str) -> None:
         for sid, _ in list(sio.manager.get_participants("/", f"p:{pid}")):
             await sio.enter_room(sid, room)
 
-    async def evict(pid: str) -> None:
-        room = f"p:{pid}"
-        await sio.emit("view", {"kind": "ended", "title": "This study continues elsewhere", "html":
-                                "<p>You went on with this study in another browser or on another device, so this "
-                                "window has stopped. You can close it.</p>", "code": None}, room=room)
-        for sid, _ in list(sio.manager.get_participants("/", room)):
+    async def evict_here(pid: str) -> None:
+        for sid, _ in list(sio.manager.get_participants("/", f"p:{pid}")):
             await sio.disconnect(sid)  # its disconnect handler still runs: the socket counts stay right
 
+    async def evict(pid: str) -> None:
+        await sio.emit("view", {"kind": "ended", "title": "This study continues elsewhere", "html":
+                                "<p>You went on with this study in another browser or on another device, so this "
+                                "window has stopped. You can close it.</p>", "code": None}, room=f"p:{pid}")
+        await evict_here(pid)  # here at once: the new window's socket may be seated here next
+        if cluster is not None:
+            await cluster.tell_all("evict", {"pid": pid, "from": cluster.id})
+
+    if cluster is None:
+        return {"emit": sio.emit, "join": join_here, "evict": evict}
+
+    async def join(pid: str, room: str) -> None:
+        await join_here(pid, room)  # at once here: the game's first frame may follow before the broadcast
+        await cluster.tell_all("join", {"pid": pid, "room": room, "from": cluster.id})
+
+    async def on_join(message: dict) -> None:
+        if message.get("from") != cluster.id:
+            await join_here(message["pid"], message["room"])
+
+    async def on_evict(message: dict) -> None:
+        if message.get("from") != cluster.id:
+            await evict_here(message["pid"])
+
+    cluster.on("join", on_join)
+    cluster.on("evict", on_evict)
     return {"emit": sio.emit, "join": join, "evict": evict}
 
 
@@ -140,7 +170,7 @@ def create_app(study: Study, admin_token: str, sio: socketio.AsyncServer | None 
 # -- HTTP ------------------------------------------------------------------------------------
 
 def _http_routes(app: Sanic, study: Study, admin_token: str) -> None:
-    from .admin import admin_page, admin_stats_data, admin_table
+    from .admin import admin_page, admin_stats_all, admin_table
 
     @app.get("/")
     async def index(request):
@@ -192,7 +222,7 @@ def _http_routes(app: Sanic, study: Study, admin_token: str) -> None:
     async def admin_stats(request):
         if not _authorized(request, admin_token):
             return response.json({"error": "forbidden"}, status=403)
-        return response.json(admin_stats_data(study))
+        return response.json(await admin_stats_all(study))
 
     @app.get("/admin/data/<table:str>")
     async def admin_data(request, table: str):
@@ -431,7 +461,7 @@ def _socket_events(sio: socketio.AsyncServer, study: Study, limits: Limits) -> N
     async def keys(sid, data=None):
         p = await participant(sid)
         error = "no participant on this connection" if p is None else (
-            f"message larger than {MAX_MESSAGE_BYTES} bytes" if _too_big(data) else study.keys(p, data))
+            f"message larger than {MAX_MESSAGE_BYTES} bytes" if _too_big(data) else await study.keys(p, data))
         if error:
             await sio.emit("error", {"message": error}, to=sid)
 

@@ -71,18 +71,22 @@ class Study:
         grace: seconds a game waits for a player whose connection dropped.
         browser: the browser runtime (None: every game runs on the server).
         state: the state shared between server processes (default: this process's memory).
+        cluster: this process among several (``mugkit serve --workers``; mugkit/web/cluster.py):
+            messages of games another process runs are forwarded there (mugkit/web/remote.py), and
+            start-up leaves the games of the other processes alone. None: the only process.
     """
 
     def __init__(self, experiments: dict[str, Experiment], storage: Any, seed: int,
                  emit: Callable[..., Awaitable] = _nobody, join: Callable[[str, str], Awaitable] = _nobody,
                  evict: Callable[[str], Awaitable] = _nobody, grace: float = GRACE_SECONDS,
-                 browser: BrowserGames | None = None, state: SharedState | None = None):
+                 browser: BrowserGames | None = None, state: SharedState | None = None, cluster: Any = None):
         self.experiments = experiments
         self.storage = storage
         self.seed = seed
         self.browser = browser
         self.state = state or MemoryState()
         self._parts = (emit, join, evict, grace)
+        self.cluster = cluster
         self.registry: Registry | None = None
         self.flow: Flow | None = None
         self.lobby: Lobby | None = None
@@ -92,18 +96,24 @@ class Study:
         """Reads what the storage already holds (a restart): the secret of resume keys, arrival
         numbers, condition counts; games on the server cut by the restart are marked interrupted."""
         emit, join, evict, grace = self._parts
-        secret = await self.storage.get_meta("resume_secret")
-        if secret is None:
-            secret = secrets.token_hex(32)
-            await self.storage.set_meta("resume_secret", secret)
+        # meta_once: several processes of one study starting at once agree on one secret
+        secret = await self.storage.meta_once("resume_secret", secrets.token_hex(32))
         self.registry = Registry(self.storage, self.state, bytes.fromhex(secret))
         self.flow = Flow(self.experiments, self.registry, self.state, self.seed, emit, evict)
         self.lobby = Lobby(self.experiments, self.registry, self.state, self.seed, emit, join, self.flow,
                            grace=grace, browser=self.browser)
         self.flow.lobby = self.lobby
-        interrupted = await self.storage.interrupt_unfinished_games(runtime="server")
-        if interrupted:
-            log.warning("%d game(s) on the server were cut by the restart and are marked interrupted", len(interrupted))
+        if self.cluster is not None:
+            from .remote import RemoteGames
+
+            # One of several processes: the parent marked the games a stop cut before starting
+            # this one; a game without a live owner now is the takeover's (a process died).
+            self.lobby.remote = RemoteGames(self.lobby, self.cluster)
+        else:
+            interrupted = await self.storage.interrupt_unfinished_games(runtime="server")
+            if interrupted:
+                log.warning("%d game(s) on the server were cut by the restart and are marked interrupted",
+                            len(interrupted))
         await self.flow.start()
         self.lobby.start()
 
@@ -158,9 +168,13 @@ class Study:
             self._push_later(p)
             return {"ok": True}
 
-    def keys(self, p: Participant, data: Any) -> str | None:
+    async def keys(self, p: Participant, data: Any) -> str | None:
         """A ``keys`` message; an error text for the client when it is not valid."""
-        return self.lobby.keys(p, data)
+        try:
+            return await self.lobby.keys(p, data)
+        except SharedStateError as exc:  # for a game another process runs: lost, as on a dropped connection
+            _unavailable(exc)
+            return None
 
     async def ready(self, p: Participant, data: Any) -> dict:
         """A ``ready`` message (the screens around a game); the acknowledgement."""

@@ -29,8 +29,8 @@ BRIEF = os.path.join(ROOT, "tests", "loadtest", "studies", "_brief.py")   # page
 DB = "mugkit.sqlite"
 
 
-def serve(data: str, *paths: str, seed: int = 7):
-    return start_server(list(paths or [WALK]), data, seed=seed, cwd=ROOT, timeout=60)
+def serve(data: str, *paths: str, seed: int = 7, database: str | None = None):
+    return start_server(list(paths or [WALK]), data, seed=seed, cwd=ROOT, timeout=60, database=database)
 
 
 def refused(data: str, *paths: str, seed: int = 7) -> str:
@@ -216,11 +216,15 @@ def _browser_row(frame: int, episode: int = 0, last: bool = False) -> dict:
             "reward": 0.0, "terminated": False, "truncated": last, "t_client": 1.0, "late_ms": 0.0}
 
 
-def test_sigterm_mid_game_ends_the_server_game_moves_its_player_on_and_exits_0(tmp_path):
+def test_sigterm_mid_game_ends_the_server_game_moves_its_player_on_and_exits_0(backend):
     """The server game ends "interrupted" and its player moves on; the browser game goes on in the
-    browser (docs/browser-runtime.md) and ends "completed" after the restart, every row stored."""
-    data = str(tmp_path / "data")
-    server = serve(data, WALK, BRIEF)
+    browser (docs/browser-runtime.md) and ends "completed" after the restart, every row stored.
+    On both backends (the data in the folder, or in PostgreSQL)."""
+    data = backend.folder
+    server = serve(data, WALK, BRIEF, database=backend.url)
+
+    def query(_, sql):
+        return backend.query(sql)
 
     async def before_the_stop():
         on_server, in_browser = Client(server.url, "_walk"), Client(server.url, "_brief")
@@ -253,7 +257,7 @@ def test_sigterm_mid_game_ends_the_server_game_moves_its_player_on_and_exits_0(t
     assert not os.path.exists(os.path.join(data, "mugkit.running"))
     assert "stopped; the data are in" in "".join(server.output)
 
-    again = serve(data, WALK, BRIEF)
+    again = serve(data, WALK, BRIEF, database=backend.url)
 
     async def after_the_restart():
         back = Client(again.url, "_brief", identity)
@@ -272,7 +276,7 @@ def test_sigterm_mid_game_ends_the_server_game_moves_its_player_on_and_exits_0(t
     assert again.process.returncode == 0
     assert ack["last"] == [1, 20] and over == {"ok": True}
     assert query(data, f"select outcome from games where game_id = '{browser_game}'") == [("completed",)]
-    assert query(data, "select episode, count(*) from steps where game_id = ? group by episode".replace(
+    assert query(data, "select episode, count(*) from steps where game_id = ? group by episode order by episode".replace(
         "?", f"'{browser_game}'")) == [(0, 21), (1, 21)]
 
 

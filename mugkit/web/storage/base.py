@@ -52,8 +52,8 @@ class TableReader(abc.ABC):
 class Storage(abc.ABC):
     """The one interface the server writes and reads its data through.
 
-    :class:`SQLiteStorage` implements it; a PostgreSQL backend will implement the same methods
-    with the same promises:
+    :class:`SQLiteStorage` and :class:`~mugkit.web.storage.postgres.PostgresStorage` implement
+    it with the same promises:
 
     - every method is a coroutine (``add_steps``: returns an awaitable) that never blocks the
       event loop;
@@ -74,8 +74,8 @@ class Storage(abc.ABC):
     @classmethod
     @abc.abstractmethod
     def reader(cls, location: str) -> TableReader:
-        """A read-only view of the stored tables at ``location`` (for SQLite: the database file),
-        which may be read while a server writes. Raises ValueError for something that is not a
+        """A read-only view of the stored tables at ``location`` (for SQLite: the database file;
+        for PostgreSQL: the database's URL), which may be read while a server writes. Raises ValueError for something that is not a
         mugkit database."""
 
     @abc.abstractmethod
@@ -153,6 +153,16 @@ class Storage(abc.ABC):
     @abc.abstractmethod
     async def set_meta(self, key: str, value: Any) -> None:
         """Stores a study-wide value (``"study_seed"``), replacing the previous one."""
+
+    async def meta_once(self, key: str, value: Any) -> Any:
+        """Stores ``value`` under ``key`` unless a value is stored there already; returns the
+        stored one. Atomic, so that several processes of one study starting at once agree on one
+        value (the study seed, the resume secret). This default suits one process only."""
+        stored = await self.get_meta(key)
+        if stored is None:
+            await self.set_meta(key, value)
+            return value
+        return stored
 
     @abc.abstractmethod
     async def interrupt_unfinished_games(self, runtime: str | None = None) -> list[str]:

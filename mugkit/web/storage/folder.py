@@ -8,7 +8,7 @@ A data folder (``mugkit serve --data DIR``) holds, besides SQLite's ``mugkit.sql
   (also stored in the database's ``meta`` table) and a hash of its seed. A database whose study id
   or seed differs from the identity is not this folder's database (replaced, emptied, or zeroed);
   a missing database with an identity present was deleted.
-- ``mugkit.running``, a marker that exists while a server has the database open and is removed
+- ``mugkit.running``, a marker that exists while a server has the SQLite database open and is removed
   after a clean shutdown. Found at start, it says the last server was killed (or the machine lost
   power): then the write-ahead log holds data committed since the last checkpoint, so a missing
   WAL was deleted, and a WAL whose frames fail their checksums before a valid later commit was
@@ -16,6 +16,15 @@ A data folder (``mugkit serve --data DIR``) holds, besides SQLite's ``mugkit.sql
 
 :func:`check_folder` runs before the database is opened; :class:`DataFolder` then ties the
 identity to the opened storage and keeps the marker.
+
+With a PostgreSQL database (``mugkit serve --database URL``) the folder keeps the identity only:
+the study id lives in the database's ``meta`` table, and a folder whose identity names another
+study (or a database that holds none: dropped, emptied, replaced) is refused the same way. The
+checks of SQLite's files (marker, WAL, quick_check) do not apply: PostgreSQL recovers from a
+crash by itself, and several server processes of one study legitimately share its database. A
+process belongs to the study when its folder's identity names the database's study, or when its
+folder is new: then it joins the study in the database and records it (each machine of a study
+has its own folder). docs/postgres.md says more.
 """
 
 from __future__ import annotations
@@ -41,6 +50,8 @@ RUNNING_FILENAME = "mugkit.running"
 
 _FIX_RESTORE = ("Restore the data folder from your backup, or to start a new study give another "
                 "--data folder (keep this one: it is the old study's evidence).")
+_FIX_RESTORE_DATABASE = ("Restore the database from your backup (or give the --database of the study this folder "
+                         "records); to start a new study give another --data folder and a new database.")
 
 
 class DataFolderError(StorageError):
@@ -112,17 +123,20 @@ def check_folder(directory: str) -> None:
         _check_identity(directory, identity, study_id, seed)
 
 
-def _check_identity(directory: str, identity: dict, study_id: str | None, seed: Any) -> None:
-    db = os.path.join(directory, DB_FILENAME)
+def _check_identity(directory: str, identity: dict, study_id: str | None, seed: Any,
+                    database: str | None = None) -> None:
+    """``database``: the PostgreSQL database's URL (redacted), when the data are there."""
+    db = database or os.path.join(directory, DB_FILENAME)
+    fix = _FIX_RESTORE_DATABASE if database else _FIX_RESTORE
     if study_id != identity["study_id"]:
         found = f"study {study_id}" if study_id else "no study (an empty or emptied database)"
         raise DataFolderError(
             f"{db} holds {found}, but {directory} is study {identity['study_id']} ({IDENTITY_FILENAME}): "
-            f"the database was replaced or emptied. {_FIX_RESTORE}")
+            f"the database was replaced or emptied. {fix}")
     if seed is None or identity.get("seed_sha256") != _sha(study_id, seed):
         raise DataFolderError(
             f"{db} holds another study seed than {IDENTITY_FILENAME} records: the database was edited or "
-            f"replaced. {_FIX_RESTORE}")
+            f"replaced. {fix}")
 
 
 def _live_owner(marker: str) -> int | None:
@@ -243,12 +257,19 @@ class DataFolder:
         folder.release()                 # after a clean shutdown
     """
 
-    def __init__(self, directory: str | os.PathLike):
+    def __init__(self, directory: str | os.PathLike, database_url: str | None = None):
+        from .postgres_schema import redact
+
         self.directory = os.fspath(directory)
+        self.database = None if database_url is None else redact(database_url)  # the data are there, not here
         self.study_id: str | None = None
 
     def check(self) -> None:
-        """See :func:`check_folder`."""
+        """See :func:`check_folder` (with a PostgreSQL database: only that the identity can be read;
+        the database is checked once opened, by :meth:`claim`)."""
+        if self.database is not None:
+            read_identity(self.directory)
+            return
         check_folder(self.directory)
 
     async def claim(self, storage: Any, seed: int) -> str:
@@ -262,14 +283,14 @@ class DataFolder:
         identity = read_identity(self.directory)
         stored = await storage.get_meta("study_id")
         if identity is not None:  # checked before the database was opened; again, as it is now
-            _check_identity(self.directory, identity, stored, seed)
-        if stored is None:
-            stored = uuid.uuid4().hex
-            await storage.set_meta("study_id", stored)
+            _check_identity(self.directory, identity, stored, seed, self.database)
+        if stored is None:  # meta_once: processes of a new study starting at once agree on its id
+            stored = await storage.meta_once("study_id", uuid.uuid4().hex)
         if identity is None:  # a new folder, or one from before identity files: the database names it
             _write_atomically(os.path.join(self.directory, IDENTITY_FILENAME), json.dumps(
                 {"study_id": stored, "seed_sha256": _sha(stored, seed), "created_at": time.time()}, indent=1) + "\n")
-        _write_atomically(os.path.join(self.directory, RUNNING_FILENAME), json.dumps({"pid": os.getpid()}) + "\n")
+        if self.database is None:  # several processes share a PostgreSQL database: no marker
+            _write_atomically(os.path.join(self.directory, RUNNING_FILENAME), json.dumps({"pid": os.getpid()}) + "\n")
         self.study_id = stored
         return stored
 

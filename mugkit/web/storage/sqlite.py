@@ -124,20 +124,20 @@ class SQLiteStorage(Storage):
         cols = encode_columns("participants", {"status": "active", "started_at": now, "updated_at": now, **row},
                               required=("participant_id", "experiment"))
         what = f"participant {row['participant_id']!r}"
-        await self._write(_insert("participants", [cols], what))
+        await self._write(self._insert_work("participants", [cols], what))
 
     async def update_participant(self, participant_id: str, **fields: Any) -> None:
         if "participant_id" in fields:
             raise InvalidRowError("participants.participant_id cannot be changed")
         cols = encode_columns("participants", {"updated_at": time.time(), **fields})
-        await self._write(_update("participants", "participant_id", participant_id, cols))
+        await self._write(self._update_work("participants", "participant_id", participant_id, cols))
 
     async def add_event(self, participant_id: str, step: str | None, kind: str, detail: dict | None = None,
                         t: float | None = None, *, repetition: int | None = None) -> None:
         cols = encode_columns("events", {
             "participant_id": participant_id, "step": step, "repetition": repetition, "kind": kind,
             "t": time.time() if t is None else t, "detail": detail}, required=("participant_id", "kind"))
-        await self._write(_insert("events", [cols], f"event {kind!r} of participant {participant_id!r}"))
+        await self._write(self._insert_work("events", [cols], f"event {kind!r} of participant {participant_id!r}"))
 
     async def add_answers(self, participant_id: str, step: str, answers: dict, *,
                           repetition: int | None = None, t: float | None = None) -> None:
@@ -149,29 +149,29 @@ class SQLiteStorage(Storage):
                                required=("participant_id", "step"))
                 for question, value in answers.items()]
         if rows:
-            await self._write(_insert("answers", rows, f"answers to {step!r} of participant {participant_id!r}"))
+            await self._write(self._insert_work("answers", rows, f"answers to {step!r} of participant {participant_id!r}"))
 
     async def add_game(self, row: dict) -> None:
         cols = encode_columns("games", {"started_at": time.time(), **row}, required=("game_id", "experiment", "step"))
-        await self._write(_insert("games", [cols], f"game {row['game_id']!r}"))
+        await self._write(self._insert_work("games", [cols], f"game {row['game_id']!r}"))
 
     async def end_game(self, game_id: str, outcome: str, **fields: Any) -> None:
         if "game_id" in fields:
             raise InvalidRowError("games.game_id cannot be changed")
         cols = encode_columns("games", {"ended_at": time.time(), **fields, "outcome": outcome}, required=("outcome",))
-        await self._write(_update("games", "game_id", game_id, cols))
+        await self._write(self._update_work("games", "game_id", game_id, cols))
 
     async def update_game(self, game_id: str, **fields: Any) -> None:
         if "game_id" in fields:
             raise InvalidRowError("games.game_id cannot be changed")
-        await self._write(_update("games", "game_id", game_id, encode_columns("games", fields)))
+        await self._write(self._update_work("games", "game_id", game_id, encode_columns("games", fields)))
 
     async def add_players(self, rows: list[dict]) -> None:
         if not isinstance(rows, (list, tuple)):
             raise InvalidRowError(f"players: rows must be a list of dicts, got {type(rows).__name__}")
         encoded = [encode_columns("players", row, required=("game_id", "agent")) for row in rows]
         if encoded:
-            await self._write(_insert("players", encoded, "a player"))
+            await self._write(self._insert_work("players", encoded, "a player"))
 
     def add_steps(self, game_id: str, rows: list, *, t_server: float, t_client: Any = None,
                   keep_observations: bool = True, late_ms: Any = None) -> asyncio.Future:
@@ -188,12 +188,33 @@ class SQLiteStorage(Storage):
                 raise StorageClosedError("the storage is not started: await start() first")
             if not values:
                 return _done(loop, None)
-            work = lambda conn: _insert_steps(conn, game_id, rows, values)  # noqa: E731
+            work = self._steps_work(game_id, rows, values)
             if self._slots.take_now():
                 return self._submit(work)
             return asyncio.ensure_future(self._submit_later(work))  # waits for room in the queue
         except StorageError as exc:  # given to whoever awaits, like an error of the write itself
             return _done(loop, exc)
+
+    # What the writer thread runs for a write, per database (PostgresStorage has its own SQL).
+
+    def _insert_work(self, table: str, rows: list[dict], what: str) -> Callable[[Any], None]:
+        return _insert(table, rows, what)
+
+    def _update_work(self, table: str, key: str, key_value: Any, cols: dict) -> Callable[[Any], None]:
+        return _update(table, key, key_value, cols)
+
+    def _steps_work(self, game_id: str, rows: list, values: list[tuple]) -> Callable[[Any], None]:
+        return lambda conn: _insert_steps(conn, game_id, rows, values)
+
+    async def meta_once(self, key: str, value: Any) -> Any:
+        cols = encode_columns("meta", {"key": key, "value": value}, required=("key",))
+
+        def work(conn: sqlite3.Connection) -> Any:
+            conn.execute("INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO NOTHING",
+                         (cols["key"], cols["value"]))
+            return conn.execute("SELECT value FROM meta WHERE key = ?", (cols["key"],)).fetchone()[0]
+
+        return from_json(await self._write(work))
 
     async def set_meta(self, key: str, value: Any) -> None:
         cols = encode_columns("meta", {"key": key, "value": value}, required=("key",))

@@ -125,10 +125,14 @@ class Writer:
     def join(self, timeout: float | None = None) -> None:
         self._thread.join(timeout)
 
+    def _connect(self) -> Any:
+        """The write connection (a subclass for another database opens its own)."""
+        return connect(self.path)
+
     def _run(self) -> None:
         conn, fatal = None, None
         try:
-            conn = connect(self.path)
+            conn = self._connect()
             self._setup(conn)
         except Exception as exc:  # reported to every write, starting with the one start() awaits
             fatal = exc

@@ -1,0 +1,234 @@
+"""The one thread that writes to PostgreSQL with group commit, and the pool of read connections
+beside it: :mod:`~mugkit.web.storage.writer`'s design on a psycopg connection.
+
+The writer thread takes every queued write, runs each in a savepoint of one transaction, commits
+once, and only then resolves the waiting coroutines' futures; a failing write is rolled back to
+its savepoint alone. What differs from SQLite is what "the database cannot take writes now" means:
+the server is unreachable, restarting, out of disk or of connections (SQLSTATE classes 08, 53,
+57P, and a connection that broke). Then the batch is not failed: the writer reconnects and tries
+again every :data:`~mugkit.web.storage.writer.RETRY_SECONDS`, and :attr:`failure` says why (the
+server pauses the study). A connection that broke *during* COMMIT leaves the outcome unknown: the
+writer asks the server, once reconnected, whether the batch's transaction id committed
+(``txid_status``), so a committed batch is acknowledged and never written twice.
+
+Reads run on their own connections in worker threads, each read in one ``REPEATABLE READ READ
+ONLY`` transaction (one snapshot for its queries); PostgreSQL's MVCC never makes them wait for
+the writer.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from typing import Any, Callable
+
+from .postgres_schema import redact
+from .schema import StorageClosedError, StorageError
+from .writer import Writer, _DiskError
+
+__all__ = ["PostgresWriter", "PostgresReaders", "connect", "transient"]
+
+log = logging.getLogger("mugkit.storage")
+
+#: Seconds a connection attempt may take before it counts as failed.
+CONNECT_TIMEOUT = 10
+
+
+def connect(url: str, **kwargs: Any) -> Any:
+    """A psycopg connection to ``url`` in autocommit mode (transactions are begun explicitly)."""
+    import psycopg
+
+    try:
+        return psycopg.connect(url, autocommit=True, application_name="mugkit",
+                               connect_timeout=CONNECT_TIMEOUT, **kwargs)
+    except psycopg.Error as exc:
+        raise StorageError(f"cannot connect to the database {redact(url)}: {_first_line(exc)}") from None
+
+
+def _first_line(exc: BaseException) -> str:
+    return (str(exc).strip().splitlines() or [type(exc).__name__])[0]
+
+
+def transient(exc: BaseException, conn: Any = None) -> bool:
+    """Whether ``exc`` says the database cannot take writes *now* (worth trying again), not that
+    this write is wrong: the connection broke, the server is shutting down or starting, its disk
+    or its connections ran out, or a serialization conflict."""
+    import psycopg
+
+    if not isinstance(exc, psycopg.Error):
+        return False
+    if conn is not None and (conn.closed or conn.broken):
+        return True
+    state = exc.sqlstate or ""
+    if not state:  # a client-side error: no server answer (a lost connection)
+        return isinstance(exc, psycopg.OperationalError)
+    return state[:2] in ("08", "53") or state.startswith("57P") or state in ("40001", "40P01", "58030")
+
+
+class _Link:
+    """The writer's connection, opened again when it broke."""
+
+    def __init__(self, url: str):
+        self.url = url
+        self.conn = connect(url)
+
+    def get(self) -> Any:
+        if self.conn.closed or self.conn.broken:
+            self.conn.close()
+            try:
+                self.conn = connect(self.url)
+            except StorageError as exc:
+                raise _DiskError(str(exc)) from None
+        return self.conn
+
+    def close(self) -> None:
+        self.conn.close()
+
+
+class PostgresWriter(Writer):
+    """The writer thread on PostgreSQL. ``path`` is the redacted URL (for messages); ``setup``
+    runs once on the first connection (the schema check)."""
+
+    def __init__(self, url: str, setup: Callable[[Any], None]):
+        super().__init__(redact(url), setup)
+        self.url = url
+
+    def _connect(self) -> _Link:
+        return _Link(self.url)
+
+    def _commit(self, link: _Link, batch: list) -> list[tuple]:
+        """Runs the batch in one transaction, each write in its own savepoint; returns
+        (write, result, exception) triples. Raises ``_DiskError`` when the database cannot take
+        the batch now (the caller tries again)."""
+        import psycopg
+
+        conn = link.get()
+        out, xid = [], None
+        try:
+            conn.execute("BEGIN")
+            xid = conn.execute("SELECT txid_current()").fetchone()[0]
+            for w in batch:
+                out.append(self._one(conn, w))
+            started = time.perf_counter()
+            conn.execute("COMMIT")
+            self.stats.commit_seconds += time.perf_counter() - started
+        except psycopg.Error as exc:
+            if transient(exc, conn):
+                if xid is not None and _committed(link, xid):  # the COMMIT went through before the break
+                    return self._counted(out)
+                _rollback(conn)
+                raise _DiskError(_first_line(exc)) from None
+            _rollback(conn)
+            error = StorageError(f"could not commit to {self.path}: {_first_line(exc)}")
+            return [(w, None, error) for w in batch]
+        return self._counted(out)
+
+    def _one(self, conn: Any, w: Any) -> tuple:
+        """One write in its savepoint: ``(write, result, None)``, or ``(write, None, error)``
+        with the write undone. A transient database error propagates (the batch is retried)."""
+        import psycopg
+
+        conn.execute("SAVEPOINT one")
+        try:
+            result = w.work(conn)
+        except Exception as exc:
+            if isinstance(exc, psycopg.Error) and transient(exc, conn):
+                raise
+            conn.execute("ROLLBACK TO SAVEPOINT one")  # undo this write only
+            conn.execute("RELEASE SAVEPOINT one")
+            return (w, None, exc)
+        conn.execute("RELEASE SAVEPOINT one")
+        return (w, result, None)
+
+    def _counted(self, out: list[tuple]) -> list[tuple]:
+        self.stats.batches += 1
+        self.stats.largest_batch = max(self.stats.largest_batch, len(out))
+        failed = sum(1 for _, _, exc in out if exc is not None)
+        self.stats.failed += failed
+        self.stats.writes += len(out) - failed
+        return out
+
+
+def _rollback(conn: Any) -> None:
+    import psycopg
+
+    try:
+        if not conn.closed and conn.info.transaction_status != psycopg.pq.TransactionStatus.IDLE:
+            conn.execute("ROLLBACK")
+    except psycopg.Error:
+        pass  # a broken connection: its transaction is gone with it
+
+
+def _committed(link: _Link, xid: int) -> bool:
+    """Whether transaction ``xid`` committed, asked on a new connection (waits while the server
+    still has it in progress). False when that cannot be known now: the batch is tried again."""
+    import psycopg
+
+    for _ in range(50):
+        try:
+            status = link.get().execute("SELECT txid_status(%s)", (xid,)).fetchone()[0]
+        except (psycopg.Error, _DiskError):
+            return False
+        if status != "in progress":
+            return status == "committed"
+        time.sleep(0.1)
+    return False
+
+
+class PostgresReaders:
+    """Read connections for worker threads: each read takes an idle one (or opens one) and runs
+    in one read-only snapshot. A read on a connection that broke is tried once more on a new one."""
+
+    def __init__(self, url: str):
+        self.url = url
+        self._idle: list = []
+        self._lock = threading.Lock()
+        self._closed = False
+
+    def run(self, fn: Callable[[Any], Any]) -> Any:
+        import psycopg
+
+        for attempt in (1, 2):
+            conn = self._take()
+            try:
+                conn.execute("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY")
+                result = fn(conn)
+                conn.execute("COMMIT")
+            except psycopg.Error as exc:
+                broken = conn.closed or conn.broken
+                _rollback(conn)
+                self._give(conn)
+                if broken and attempt == 1:
+                    continue
+                raise StorageError(f"could not read from {redact(self.url)}: {_first_line(exc)}") from None
+            except BaseException:
+                _rollback(conn)
+                self._give(conn)
+                raise
+            self._give(conn)
+            return result
+        raise AssertionError("unreachable")
+
+    def _take(self) -> Any:
+        from psycopg.rows import dict_row
+
+        with self._lock:
+            if self._closed:
+                raise StorageClosedError("the storage is closed: nothing more can be read")
+            conn = self._idle.pop() if self._idle else None
+        return conn if conn is not None else connect(self.url, row_factory=dict_row)
+
+    def _give(self, conn: Any) -> None:
+        with self._lock:
+            if self._closed or conn.closed or conn.broken:
+                conn.close()
+            else:
+                self._idle.append(conn)
+
+    def close(self) -> None:
+        with self._lock:
+            self._closed = True
+            idle, self._idle = self._idle, []
+        for conn in idle:
+            conn.close()
