@@ -9,6 +9,8 @@ import asyncio
 import os
 import sqlite3
 
+import pytest
+
 from mugkit.collect import collect
 from mugkit.games import Participant, build_game
 from mugkit.runtime.values import from_json
@@ -105,6 +107,7 @@ class Run:
         assert game_id not in self.study.games or self.study.games[game_id] is not original
 
 
+@pytest.mark.slow
 def test_a_server_game_whose_owner_died_is_resumed_from_its_record_and_completes(tmp_path):
     async def main():
         async with Run(tmp_path) as run:
@@ -156,6 +159,7 @@ def test_a_server_game_whose_owner_died_is_resumed_from_its_record_and_completes
     assert len(resumed) == 1 and resumed[0][1]["game"] == game_id and resumed[0][1]["frames"] == stopped_at
 
 
+@pytest.mark.slow
 def test_a_server_game_that_cannot_be_replayed_ends_interrupted_worker_lost_and_its_player_moves_on(tmp_path):
     async def main():
         async with Run(tmp_path) as run:
