@@ -359,7 +359,10 @@ class Takeover:
         owner = await self.lobby.state.game_owner(game_id)
         if owner is not None and owner != self.leases.owner:
             return True
-        return await self.adopt(game_id)
+        if await self.adopt(game_id):
+            return True
+        # Another process may have claimed it first (then it runs there), or it is over.
+        return await self.lobby.state.game_owner(game_id) is not None
 
 
 async def interrupt_unowned(storage: Any, state: SharedState) -> list[str]:
