@@ -377,9 +377,42 @@ def test_a_participant_moved_by_one_process_is_read_again_by_the_other(redis_url
     assert run(main()) == (0, 2, True, 1)
 
 
+def test_a_participant_moved_outside_their_transition_is_read_again_by_the_other_process(
+        redis_url, redis_study, tmp_path):
+    """A partner's transition on process A puts them in a game (not their own transition): their
+    next transition on process B sees it."""
+    from mugkit.web.registry import Participant, Registry
+    from mugkit.web.storage import SQLiteStorage
+
+    async def main():
+        storage = SQLiteStorage.in_folder(tmp_path)
+        await storage.start()
+        a, b = RedisState(redis_url, redis_study), RedisState(redis_url, redis_study)
+        reg_a, reg_b = Registry(storage, a, b"s" * 32), Registry(storage, b, b"s" * 32)
+        p = Participant("p1", "exp", "tok", [["duo", 0], ["end", 0]])
+        p.row = {"participant_id": "p1", "experiment": "exp", "token": "tok", "flow": p.flow, "status": "active",
+                 "position": p.position(), "started_at": 0.0, "updated_at": 0.0, "params": {}}
+        await reg_b.add(p, p.row)
+        async with reg_b.transition(p):  # b's copy is current
+            pass
+        partner_view = await reg_a.get("p1")
+        await reg_a.move(partner_view, 0, "game-1")  # inside the partner's transition, not p1's
+        async with reg_b.transition(p):
+            seen = p.game
+        async with reg_a.transition(partner_view):  # a's copy is the one it changed: not read again
+            kept = partner_view.game
+        await a.close(), await b.close()
+        await storage.close()
+        return seen, kept
+
+    assert run(main()) == ("game-1", "game-1")
+
+
 # -- Redis unreachable, Redis restarted --------------------------------------------------------
 
-def test_an_unreachable_redis_is_a_clear_error_naming_it(redis_server, redis_study):
+def test_an_unreachable_redis_is_a_clear_error_naming_it(redis_server, redis_study, monkeypatch):
+    monkeypatch.setattr(shared_redis, "RETRY_SECONDS", 0.3)
+
     async def main():
         state = RedisState(redis_server.url, redis_study)
         assert await state.first("seeded")
@@ -433,3 +466,115 @@ def test_an_inbox_goes_on_after_a_redis_restart(redis_server, redis_study):
 def test_a_bad_study_key_is_refused():
     with pytest.raises(ValueError, match="study's id"):
         RedisState("redis://127.0.0.1:1/0", "")
+
+
+def test_a_brief_redis_restart_is_waited_out(redis_server, redis_study):
+    import threading
+
+    async def main():
+        state = RedisState(redis_server.url, redis_study)
+        await state.count("arrivals:x")
+        redis_server.stop()
+        threading.Timer(0.5, redis_server.start).start()
+        got = await state.count("arrivals:x")  # retried until Redis is back (empty: it counts from 0)
+        await state.close()
+        return got
+
+    assert run(main()) == 0
+
+
+def test_after_a_restart_a_process_puts_back_its_leases_and_its_waiting_participants(redis_server, redis_study):
+    room = ("exp", "duo", 0)
+
+    async def main():
+        a, b = RedisState(redis_server.url, redis_study), RedisState(redis_server.url, redis_study)
+        await a.heartbeat("A", {}, 5)
+        await b.heartbeat("B", {}, 5)
+        assert await a.own_game("g", "A")
+        assert await a.join_waitroom(room, "waiting", 2, 60) is None
+        redis_server.restart()
+        lost = await a.renew_games("A", ["g"])   # notices the restart: the lease is put back first
+        owner, orphans = await b.game_owner("g"), await b.orphaned_games()
+        waiting = await b.waiting()
+        group = await b.join_waitroom(room, "newcomer", 2, 60)
+        await a.close(), await b.close()
+        return lost, owner, orphans, waiting, group
+
+    lost, owner, orphans, waiting, group = run(main())
+    assert lost == [] and owner == "A" and orphans == []
+    assert waiting == {room: ["waiting"]} and group == ["waiting", "newcomer"]
+
+
+@pytest.mark.slow
+@pytest.mark.timeout(60)
+def test_a_transition_held_by_a_killed_process_is_free_once_its_lock_expires(redis_url, redis_study):
+    """Another process holds ``p:x`` with a 0.5 s lock that it renews: the transition stays
+    blocked past that TTL; once the process is SIGKILLed, the lock expires and the transition
+    goes in."""
+    import subprocess
+    import sys
+
+    holder = subprocess.Popen([sys.executable, "-c", f"""
+import asyncio
+from mugkit.web import shared_redis
+shared_redis.LOCK_SECONDS = 0.5
+async def main():
+    state = shared_redis.RedisState({redis_url!r}, {redis_study!r})
+    async with state.transition("p:x"):
+        print("held", flush=True)
+        await asyncio.sleep(120)
+asyncio.run(main())
+"""], stdout=subprocess.PIPE, text=True)
+
+    async def enter(state):
+        async with state.transition("p:x"):
+            return True
+
+    async def main():
+        state = RedisState(redis_url, redis_study)
+        try:
+            with pytest.raises(asyncio.TimeoutError):  # held and renewed beyond its 0.5 s
+                await asyncio.wait_for(enter(state), 2.0)
+            holder.kill()
+            holder.wait(10)
+            return await asyncio.wait_for(enter(state), 10.0)
+        finally:
+            await state.close()
+
+    try:
+        assert holder.stdout.readline().strip() == "held"
+        assert run(main()) is True
+    finally:
+        holder.kill()
+        holder.wait(10)
+
+
+def test_a_password_in_the_url_is_never_in_errors(monkeypatch):
+    monkeypatch.setattr(shared_redis, "RETRY_SECONDS", 0.1)
+
+    async def main():
+        state = RedisState("redis://:s3cret@127.0.0.1:1/0", "study")
+        with pytest.raises(SharedStateError) as info:
+            await state.count("x")
+        await state.close()
+        return str(info.value)
+
+    message = run(main())
+    assert "s3cret" not in message and "redis://:***@127.0.0.1:1/0" in message
+
+
+def test_closing_the_state_ends_an_inbox_being_read(redis_url, redis_study):
+    async def main():
+        state = RedisState(redis_url, redis_study)
+        inbox = state.inbox("A")
+
+        async def read_all():
+            return [m async for m in inbox]
+
+        reader = asyncio.ensure_future(read_all())
+        await state.send("A", {"n": 1})
+        await asyncio.sleep(0.3)
+        await state.close()
+        return await asyncio.wait_for(reader, 20)
+
+    assert run(main()) == [{"n": 1}]

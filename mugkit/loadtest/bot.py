@@ -212,15 +212,24 @@ class ProtocolBot:
             generation = self.generation
             try:
                 reply = await self.sio.call(event, data, timeout=self._ack_timeout())
-                break
             except NoAck:
                 if not self.reconnect or time.monotonic() - sent > self.bounds.stuck_after:
                     raise Stuck(f"{event} not acknowledged within {self.bounds.stuck_after:g} s") from None
+                await self._reconnect(generation)  # sent again, on a new connection if it dropped
+                continue
             except Exception as exc:  # the connection dropped
                 if not self.reconnect:
                     raise Failed(f"{event} could not be sent: {type(exc).__name__}: {exc}") from None
-            # Sent again once a connection is open again, as a page's client does.
-            await self._reconnect(generation)
+                await self._reconnect(generation)  # sent again once a connection is open, as a page's client does
+                continue
+            if not (isinstance(reply, dict) and reply.get("retry") is True):
+                break
+            # The server asks to try again (its shared state is briefly down, or the process running
+            # the game did not answer), as a page does.
+            self.log.retried += 1
+            if time.monotonic() - sent > self.bounds.stuck_after:
+                raise Stuck(f"{event} answered 'try again' for {self.bounds.stuck_after:g} s: {reply.get('error')}")
+            await asyncio.sleep(0.5)
         self.log.latencies.append((event, time.monotonic() - sent))
         self.log.received += 1
         self.moved()
@@ -353,6 +362,16 @@ class ProtocolBot:
         self.sio = self._client()
         await self._connect()
 
+    async def _come_back(self) -> None:
+        """Opens the page again a second later, as a participant told to reload does."""
+        self.log.retried += 1
+        await asyncio.sleep(1.0)
+        self.generation += 1
+        await self._disconnect()
+        self.last = {}
+        self.sio = self._client()
+        await self._connect()
+
     def _allowed(self) -> tuple[float, str]:
         """How long the bot may go without progress now, and what it is waiting for."""
         kind = self.last.get("kind")
@@ -430,6 +449,10 @@ class ProtocolBot:
             raise Failed(f"the server showed a {kind!r} view: {str(view.get('html'))[:120]}")
         elif kind == "problem":
             raise Failed(f"the study failed on its side (reference {view.get('ref')}): see the server's log")
+        elif kind == "paused" and view.get("reason") == "unavailable":
+            await self._come_back()  # "reload this page in a minute": the server could not take it in
+        elif kind == "paused":
+            pass  # the server sends the step again when it can go on
         elif kind not in ("waitroom", "game"):
             raise Failed(f"unknown view kind {kind!r}")
 

@@ -139,6 +139,7 @@ def build_report(logs: Sequence[BotLog], *, audit: Audit | None, server: dict, t
         "experiments": dict(Counter(log.experiment for log in logs)),
         "paths": dict(Counter(_path(log) for log in logs if log.outcome and log.outcome.status == "completed")),
         "reloads": sum(log.reloads for log in logs),
+        "retried": sum(log.retried for log in logs),  # messages answered "try again"
         "messages": {"sent": sent, "received": received},
         "messages_per_second": (sent + received) / duration if duration > 0 else 0.0,
         "frames_received": sum(g.frame_count() for log in logs for g in log.games.values()),

@@ -18,6 +18,7 @@ with a message, and the conflict is stored as a ``panel_conflict`` event for the
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import time
 from dataclasses import dataclass
@@ -88,6 +89,7 @@ class Flow:
         #: Why the study is paused (the server is stopping; the storage cannot write), or None:
         #: meanwhile every participant's view is the ``paused`` view (mugkit/web/pause.py).
         self.paused: str | None = None
+        self._seeding = asyncio.Lock()
 
     async def start(self) -> None:
         """Counts the participants already stored (a restart): arrival numbers and conditions."""
@@ -96,13 +98,18 @@ class Flow:
     async def _seed_counters(self) -> None:
         """Counts the stored participants into the shared counters once per shared state's life:
         once per study (not once per process), and again after a Redis that restarted empty."""
-        if not await self.state.first("counters_seeded"):
-            return
-        for row in await self.storage.participants():
-            name = row["experiment"]
-            await self.state.count(f"arrivals:{name}")
-            if row.get("condition") is not None:
-                await self.state.count(f"conditions:{name}", condition_name(row["condition"]))
+        async with self._seeding:  # this process's arrivals wait: else one could be counted twice
+            if not await self.state.first("counters_seeded"):
+                return
+            counts: dict[tuple, int] = {}  # (counter, key) -> stored participants: one call each (a Redis round trip)
+            for row in await self.storage.participants():
+                name = row["experiment"]
+                counts[(f"arrivals:{name}", None)] = counts.get((f"arrivals:{name}", None), 0) + 1
+                if row.get("condition") is not None:
+                    key = (f"conditions:{name}", condition_name(row["condition"]))
+                    counts[key] = counts.get(key, 0) + 1
+            for (counter, key), n in counts.items():
+                await self.state.count(counter, key, by=n)
 
     # -- arriving --------------------------------------------------------------------------
 

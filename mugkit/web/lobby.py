@@ -31,7 +31,7 @@ from .browser.verify import report_unverified as verify_report
 from .problems import game_problem, new_ref
 from .protocol import ProtocolError, parse_keys
 from .registry import Participant, Registry
-from .shared import SharedState
+from .shared import SharedState, SharedStateError
 from .takeover import LeaseLost, Leases, Takeover, expiring
 
 __all__ = ["Lobby", "Listener", "game_message", "agent_name"]
@@ -141,11 +141,13 @@ class Lobby:
         """Stops the waitroom clock and every server game (ended with ``outcome``)."""
         if self._ticker is not None:
             self._ticker.cancel()
-        await self.takeover.close()
+        self.takeover.stop_sweeping()
         if self.peers is not None:
             await self.peers.close()
         for game in list(self.games.values()):
             await game.stop(outcome)
+        # Only now: the leases are renewed while the games end (their outcome is stored under them).
+        await self.takeover.close()
 
     # -- where a participant's game is ---------------------------------------------------------
 
@@ -360,16 +362,28 @@ class Lobby:
         # without either (it would mark it interrupted).
         await self.storage.end_game(game.game_id, outcome, ended_at=time.time(),
                                     outcome_reason=OUTCOME_REASONS.get(outcome))
-        await self.leases.release(game.game_id)
+        try:
+            await self.leases.release(game.game_id)
+        except SharedStateError as exc:  # its lease expires by itself; its outcome is stored
+            log.error("game %s: its lease could not be released: %s", game.game_id, exc)
         log.info("game %s: over (%s)", game.game_id, outcome)
         for agent, pid in game.humans.items():
             p = await self.registry.get(pid)
             if p is None:
                 continue
-            if outcome == "not_ready":
-                await self.listener.waitroom_timed_out(p, game.game_id, {"ready": agent in game.ready_agents})
-            else:
-                await self.leave_game(p, game.game_id, outcome, {"ref": game.error_ref} if game.error_ref else None)
+            while True:  # its players must move on: once the shared state (Redis) answers again
+                try:
+                    await self._move_on(p, game, agent, outcome)
+                    break
+                except SharedStateError as exc:
+                    log.error("game %s: its player %s waits for the shared state to move on: %s", game.game_id, pid, exc)
+                    await asyncio.sleep(1.0)
+
+    async def _move_on(self, p: Participant, game: ServerGame, agent: Any, outcome: str) -> None:
+        if outcome == "not_ready":
+            await self.listener.waitroom_timed_out(p, game.game_id, {"ready": agent in game.ready_agents})
+        else:
+            await self.leave_game(p, game.game_id, outcome, {"ref": game.error_ref} if game.error_ref else None)
 
     async def leave_game(self, p: Participant, game_id: str, outcome: str, detail: dict | None = None) -> bool:
         """``p``'s game ``game_id`` ended with ``outcome``: noted (with ``detail``) when not
@@ -854,6 +868,8 @@ class Lobby:
                     if p is not None:
                         await self.listener.waitroom_timed_out(p)
                 await self._waitroom_news()
+            except SharedStateError as exc:  # Redis down: said once a second until it is back
+                log.error("the waitroom clock waits for the shared state: %s", exc)
             except Exception:  # a failure here must not stop the clock of every other waitroom
                 log.exception("the waitroom clock failed once; it goes on")
 

@@ -141,11 +141,13 @@ class Registry:
         """``p`` is now at step ``index`` (in game ``game``)."""
         p.index, p.game = index, game
         await self.storage.update_participant(p.id, position=p.position(), updated_at=time.time())
+        await self.state.touched(p.id)  # a partner's transition moves them too: other processes read them again
 
     async def new_device(self, p: Participant) -> None:
         """``p`` moved to another browser: their resume key changes."""
         p.device += 1
         await self.storage.update_participant(p.id, position=p.position(), updated_at=time.time())
+        await self.state.touched(p.id)
 
     async def set_status(self, p: Participant, status: str, code: str | None) -> None:
         """``p`` finished (``completed``, ``declined``, ``timed_out``, ``excluded``, ``error``) with ``code``."""
@@ -154,4 +156,5 @@ class Registry:
         p.status, p.outcome_code = status, code
         now = time.time()
         await self.storage.update_participant(p.id, status=status, outcome_code=code, finished_at=now, updated_at=now)
+        await self.state.touched(p.id)
         log.info("participant %s: %s (code %s)", p.id, status, code)

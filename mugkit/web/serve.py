@@ -36,7 +36,6 @@ import os
 import secrets
 import signal
 import sys
-import time
 from typing import Any, Awaitable, Callable, Iterator
 
 from . import ice
@@ -155,7 +154,13 @@ async def run(paths: list[str], host: str, port: int, data: str, seed: int | Non
     if browser is not None:
         browser.peer_relay = peer_relay  # the `relay` of the peer block of game views (browser/peers.py)
     limits = limits or Limits()
-    state, cluster, channel = await _shared(storage, redis, worker_fd is not None)
+    try:
+        state, cluster, channel = await _shared(storage, redis, worker_fd is not None)
+    except SystemExit:
+        await storage.close()
+        if folder is not None:
+            folder.release()
+        raise
     sio = socket_server(limits, allow_origins, redis_url=redis, channel=channel)
     study = Study(experiments, storage, seed, **socket_layer(sio, cluster), grace=grace, browser=browser,
                   state=state, cluster=cluster)
@@ -254,12 +259,24 @@ async def _shared(storage: Any, redis: str | None, worker: bool) -> tuple[Any, A
     """The shared state, this process in the cluster (None: the only process), and the
     socket.io channel: all under the study's id, so two studies may share one Redis."""
     from .cluster import Cluster
-    from .shared import open_state
 
     study_id = await storage.get_meta("study_id") or "study"
-    state = open_state(redis, study_id)
+    state = await _open_state(redis, study_id)
     cluster = Cluster(state) if (redis or worker) else None
     return state, cluster, f"mugkit:{study_id}:socketio"
+
+
+async def _open_state(redis: str | None, study_id: str) -> Any:
+    """:func:`~mugkit.web.shared.open_state`, tried once: a bad ``--redis`` URL, or no Redis
+    answering there, stops the start with the URL and why (SystemExit)."""
+    from .shared import SharedStateError, open_state
+
+    try:
+        state = open_state(redis, study_id)
+        await state.processes()
+    except (ValueError, SharedStateError) as exc:
+        raise SystemExit(f"mugkit serve: refusing to start: {exc}") from None
+    return state
 
 
 async def _open_worker_data(data: str, seed: int | None, database: str | None) -> tuple[Any, None, int]:
@@ -411,7 +428,6 @@ async def _parent_start(args: argparse.Namespace) -> tuple[dict, Any, int, str, 
     owner: on several machines, the others' games go on). ``(experiments, storage, folder, seed,
     redis URL, private redis or None)``: the parent keeps its storage open for the run, so the
     database's write-ahead log is there as long as the folder is marked in use."""
-    from .shared import open_state
     from .takeover import interrupt_unowned
     from .workers import PrivateRedis
 
@@ -429,7 +445,7 @@ async def _parent_start(args: argparse.Namespace) -> tuple[dict, Any, int, str, 
             await storage.set_meta("resume_secret", secrets.token_hex(32))
         if private is not None:
             redis = private.start()
-        state = open_state(redis, folder.study_id)
+        state = await _open_state(redis, folder.study_id)
         try:
             # Not the games of live processes (other machines of the study), nor orphaned ones
             # (a process died: the workers' sweep takes them over; mugkit/web/takeover.py).

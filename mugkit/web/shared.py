@@ -64,6 +64,11 @@ class SharedState(abc.ABC):
     def cached_participants(self) -> dict[str, Any]:
         """The cached participants by id."""
 
+    async def touched(self, participant_id: str) -> None:
+        """This process just stored a change of the participant (maybe outside their own
+        transition: a partner's put them in a game): other processes read them again at their
+        next transition. One process has nothing to do."""
+
     # -- counters ----------------------------------------------------------------------------
 
     @abc.abstractmethod

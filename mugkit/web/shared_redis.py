@@ -9,9 +9,11 @@ Whatever must happen once across processes is one Lua script, which Redis runs a
   compare-and-delete script (never someone else's). Tasks of one process queue on a local lock
   first, so only one task per process polls Redis; the holding task may enter again.
 - **participants' freshness**: acquiring ``p:<id>`` also bumps the version counter ``ver:<id>``
-  and returns the one before. This process's cached copy is kept only when that is the version it
-  left behind; else it is dropped, and :meth:`Registry.transition` reads the participant again
-  from storage, where every earlier transition has been committed.
+  and returns the one before, and so does every change the registry stores (``touched``: a
+  partner's transition may move a participant outside their own). This process's cached copy is
+  kept only when that is the version it left behind; else it is dropped, and
+  :meth:`Registry.transition` reads the participant again from storage, where every earlier change
+  has been committed.
 - **counters** are hashes (``HINCRBY``); ``first`` is ``SET NX``.
 - **waitrooms** are sorted sets scored by the Redis clock at joining: a join and the group it
   completes is one script, so a group is formed once, on one process; ``waitroom_timeouts``
@@ -26,9 +28,27 @@ Whatever must happen once across processes is one Lua script, which Redis runs a
   A process's inbox stream is deleted as it is read, and expires when nobody reads it (its process
   died); the broadcast stream is capped.
 
-When Redis cannot be reached, every operation raises :class:`~mugkit.web.shared.SharedStateError`
-naming the URL. A Redis that restarted empty has lost the counters: ``first`` answers True again,
-so the flow counts the stored participants again (:meth:`Flow._seed_counters`).
+**Redis unreachable or restarting.** An operation is retried for up to :data:`RETRY_SECONDS`
+(a restart takes well under a second), then raises :class:`~mugkit.web.shared.SharedStateError`
+naming the URL. (A command retried after a dropped connection may have run once already: a counter
+may count twice, a message arrive twice; a restart loses them anyway.)
+
+A Redis that restarted empty (no persistence) is noticed by its ``boot`` key, which each start
+gets anew; the periodic calls (``waiting``, ``waitroom_timeouts``, ``renew_games``, ``heartbeat``)
+look at it, and this process puts back what it knows:
+
+- its games' leases (else their renewal would stop them);
+- the participants it put in a waitroom who were still waiting, with their waiting time so far
+  (a group is formed at the next arrival; else they time out as usual). One put in a group by
+  another process in the second before the restart could be put back: the group's game start
+  reads their stored place (a transition) and finds them in a game.
+- the counters are not put back: ``first`` answers True again, so the flow counts the stored
+  participants again (:meth:`Flow._seed_counters`). The participants' versions are gone, so every
+  process reads each participant again at their next transition.
+
+Lost for good: messages not yet read, transition locks held across the restart (logged when
+released), and the leases of a process that died during the restart (its games are not seen as
+orphaned).
 """
 
 from __future__ import annotations
@@ -38,11 +58,14 @@ import contextlib
 import json
 import logging
 import secrets
-from typing import Any, AsyncIterator
+import time
+import urllib.parse
+from typing import Any, AsyncIterator, Awaitable, Callable
 
 import redis.asyncio as aioredis
 from redis.asyncio.retry import Retry
-from redis.backoff import ExponentialBackoff
+from redis.backoff import NoBackoff
+from redis.exceptions import BusyLoadingError
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import RedisError
 from redis.exceptions import TimeoutError as RedisTimeoutError
@@ -59,12 +82,20 @@ LOCK_SECONDS = 10.0
 INBOX_SECONDS = 3600
 #: Broadcasts kept for readers that reconnect (approximately).
 BROADCASTS_KEPT = 10_000
+#: Seconds an operation is retried while Redis cannot be reached, before SharedStateError.
+RETRY_SECONDS = 5.0
+#: Seconds a participant's version counter outlives their last transition.
+VERSION_SECONDS = 86_400
 
-# KEYS: lock, [version]; ARGV: token, ttl ms → nil (taken), or the version before (0 without one).
+# KEYS: lock, [version]; ARGV: token, ttl ms, version ttl s → nil (taken), or the version before (0
+# without one). A version key expires a day after the participant's last transition: a process that
+# kept their copy longer reads them again (it is not the version it left behind).
 _ACQUIRE = """
 if not redis.call('SET', KEYS[1], ARGV[1], 'NX', 'PX', ARGV[2]) then return nil end
-if KEYS[2] then return redis.call('INCR', KEYS[2]) - 1 end
-return 0
+if not KEYS[2] then return 0 end
+local version = redis.call('INCR', KEYS[2])
+redis.call('EXPIRE', KEYS[2], ARGV[3])
+return version - 1
 """
 # KEYS: lock; ARGV: token → 1 released, 0 not ours (expired, taken).
 _RELEASE = """
@@ -90,6 +121,15 @@ if redis.call('ZCARD', KEYS[1]) < needed then return {} end
 local group = redis.call('ZRANGE', KEYS[1], 0, needed - 1)
 redis.call('ZREM', KEYS[1], unpack(group))
 return group
+"""
+# KEYS: room, conf, rooms; ARGV: participant, needed, timeout, room id, seconds waited → nothing.
+# Puts a waiting participant back after a restart, without forming a group.
+_REJOIN = """
+local t = redis.call('TIME')
+redis.call('HSET', KEYS[2], 'needed', ARGV[2], 'timeout', ARGV[3])
+redis.call('SADD', KEYS[3], ARGV[4])
+redis.call('ZADD', KEYS[1], 'NX', tonumber(t[1]) + tonumber(t[2]) / 1e6 - tonumber(ARGV[5]), ARGV[1])
+return 0
 """
 # KEYS: rooms; ARGV: prefix, participant → nothing.
 _LEAVE = """
@@ -197,23 +237,29 @@ class RedisState(SharedState):
     def __init__(self, url: str, study: str):
         if not isinstance(study, str) or not study:
             raise ValueError(f"RedisState needs the study's id (its storage's study_id), not {study!r}")
-        self.url = url
+        self.url = _without_password(url)  # as logs and errors name it
         self.prefix = f"mugkit:{{{study}}}:"
-        retry = Retry(ExponentialBackoff(cap=0.5, base=0.05), retries=2)
-        try:
-            self.redis = aioredis.from_url(url, decode_responses=True, socket_connect_timeout=2,
-                                           socket_timeout=5, retry=retry, health_check_interval=10)
+        try:  # retried by _do, with one deadline for the whole operation
+            self.redis = aioredis.from_url(url, decode_responses=True, socket_connect_timeout=2, socket_timeout=5,
+                                           retry=Retry(NoBackoff(), 0), health_check_interval=10)
         except ValueError as exc:
-            raise ValueError(f"--redis {url}: {exc} (give redis://host:port/db or unix:///path/to.sock)") from None
+            raise ValueError(f"--redis {self.url}: {exc} (give redis://host:port/db or unix:///path/to.sock)") from None
         self._scripts = {name: self.redis.register_script(code) for name, code in (
             ("acquire", _ACQUIRE), ("release", _RELEASE), ("renew_locks", _RENEW_LOCKS), ("join", _JOIN),
             ("leave", _LEAVE), ("status", _STATUS), ("timeouts", _TIMEOUTS), ("own", _OWN),
-            ("renew_games", _RENEW_GAMES), ("orphans", _ORPHANS), ("add", _ADD))}
+            ("renew_games", _RENEW_GAMES), ("orphans", _ORPHANS), ("add", _ADD), ("rejoin", _REJOIN))}
         self._local: dict[str, _Reentrant] = {}
         self._held: dict[str, str] = {}          # lock key -> token, for the renewer
         self._renewer: asyncio.Task | None = None
         self._participants: dict[str, Any] = {}
         self._versions: dict[str, int] = {}      # participant id -> the version this process left behind
+        # What this process put back after a restart (see the module's docstring):
+        self._boot: str | None = None                 # the boot key's value it saw last
+        self._leases: dict[str, tuple[str, float]] = {}   # game -> (owner, ttl) claimed here, not released
+        self._waiters: dict[str, tuple] = {}          # participant -> (room id, needed, timeout, since)
+        self._failing = False                         # logged once per outage
+        self._closed = False
+        self._untouched: set[str] = set()             # participants changed here whose version is not bumped yet
 
     def __repr__(self) -> str:
         return f"RedisState({self.url!r}, prefix={self.prefix!r})"
@@ -221,23 +267,37 @@ class RedisState(SharedState):
     def _k(self, name: str) -> str:
         return self.prefix + name
 
-    @contextlib.asynccontextmanager
-    async def _reach(self) -> AsyncIterator[None]:
-        """Turns Redis's connection failures into :class:`SharedStateError` naming the URL."""
-        try:
-            yield
-        except (RedisConnectionError, RedisTimeoutError, OSError) as exc:
-            raise SharedStateError(f"the shared state at {self.url} cannot be reached ({exc}); is redis-server "
-                                   f"running there? Participants are asked to retry") from None
-        except RedisError as exc:  # e.g. a Redis still loading its data after a restart
-            raise SharedStateError(f"the shared state at {self.url} failed: {exc}") from None
+    async def _do(self, operation: Callable[[], Awaitable[Any]]) -> Any:
+        """Runs ``operation()`` (Redis commands), retried while Redis cannot be reached, for up to
+        :data:`RETRY_SECONDS`; then :class:`SharedStateError` naming the URL."""
+        deadline = time.monotonic() + RETRY_SECONDS
+        pause = 0.05
+        while True:
+            try:
+                result = await operation()
+            except (RedisConnectionError, RedisTimeoutError, BusyLoadingError, OSError) as exc:
+                if not self._failing:
+                    self._failing = True
+                    log.warning("the shared state at %s cannot be reached (%s); retrying", self.url, exc)
+                if time.monotonic() + pause > deadline:
+                    raise SharedStateError(f"the shared state at {self.url} cannot be reached ({exc}); is "
+                                           f"redis-server running there?") from None
+                await asyncio.sleep(pause)
+                pause = min(pause * 2, 0.5)
+                continue
+            except RedisError as exc:
+                raise SharedStateError(f"the shared state at {self.url} failed: {exc}") from None
+            if self._failing:
+                self._failing = False
+                log.warning("the shared state at %s answers again", self.url)
+            return result
 
     async def _run(self, script: str, keys: list[str], args: list[Any]) -> Any:
-        async with self._reach():
-            return await self._scripts[script](keys=keys, args=args)
+        return await self._do(lambda: self._scripts[script](keys=keys, args=args))
 
     async def close(self) -> None:
-        """Stops renewing locks and closes the connections."""
+        """Stops renewing locks, ends the inboxes being read and closes the connections."""
+        self._closed = True
         if self._renewer is not None:
             self._renewer.cancel()
             self._renewer = None
@@ -274,12 +334,14 @@ class RedisState(SharedState):
     async def _acquire(self, key: str) -> str:
         """Takes ``key``'s lock in Redis (waiting for another process to let go of it); for a
         participant, drops the cached copy when another process moved them meanwhile."""
+        if self._untouched:
+            await self._touch_pending()
         token = secrets.token_hex(8)
         pid = key[2:] if key.startswith("p:") else None
         keys = [self._k(f"lock:{key}")] + ([self._k(f"ver:{pid}")] if pid is not None else [])
         pause = 0.002
         while True:
-            before = await self._run("acquire", keys, [token, int(LOCK_SECONDS * 1000)])
+            before = await self._run("acquire", keys, [token, int(LOCK_SECONDS * 1000), VERSION_SECONDS])
             if before is not None:
                 break
             await asyncio.sleep(pause)
@@ -340,20 +402,65 @@ class RedisState(SharedState):
     def cached_participants(self) -> dict[str, Any]:
         return self._participants
 
+    async def touched(self, participant_id: str) -> None:
+        """Never raises: the change is stored, so what follows must go on. Unreachable, the bump
+        waits for the next operation that reaches Redis (nobody transitions meanwhile: that
+        needs Redis too)."""
+        self._untouched.add(participant_id)
+        try:
+            await self._touch_pending()
+        except SharedStateError as exc:
+            log.warning("participant %s: other processes are told to read them again once %s answers (%s)",
+                        participant_id, self.url, exc)
+
+    async def _touch_pending(self) -> None:
+        for pid in list(self._untouched):
+            key = self._k(f"ver:{pid}")
+
+            async def bump() -> int:
+                pipe = self.redis.pipeline(transaction=True)
+                pipe.incr(key)
+                pipe.expire(key, VERSION_SECONDS)
+                return (await pipe.execute())[0]
+
+            # This process's copy is the one just changed: it stays; the others' are now stale.
+            self._versions[pid] = await self._do(bump)
+            self._untouched.discard(pid)
+
     # -- counters --------------------------------------------------------------------------
 
     async def count(self, counter: str, key: Any = None, by: int = 1) -> int:
-        async with self._reach():
-            return await self.redis.hincrby(self._k(f"count:{counter}"), _encode(key), by) - by
+        return await self._do(lambda: self.redis.hincrby(self._k(f"count:{counter}"), _encode(key), by)) - by
 
     async def counts(self, counter: str) -> dict:
-        async with self._reach():
-            values = await self.redis.hgetall(self._k(f"count:{counter}"))
+        values = await self._do(lambda: self.redis.hgetall(self._k(f"count:{counter}")))
         return {_decode(k): int(v) for k, v in values.items()}
 
     async def first(self, name: str) -> bool:
-        async with self._reach():
-            return bool(await self.redis.set(self._k(f"first:{name}"), "1", nx=True))
+        return bool(await self._do(lambda: self.redis.set(self._k(f"first:{name}"), "1", nx=True)))
+
+    # -- a Redis that restarted empty ------------------------------------------------------
+
+    async def _restarted(self) -> None:
+        """Notices a Redis that restarted empty (its ``boot`` key is new) and puts back this
+        process's leases and waiting participants (see the module's docstring)."""
+        if self._untouched:
+            await self._touch_pending()
+        seen = await self._do(lambda: self.redis.set(self._k("boot"), secrets.token_hex(8), nx=True, get=True))
+        if seen is None:  # this call made the key: Redis is new (or this study is)
+            seen = await self._do(lambda: self.redis.get(self._k("boot")))
+        before, self._boot = self._boot, seen
+        if before is None or before == seen:
+            return
+        log.error("the shared state at %s restarted empty: putting back this process's %d game lease(s) and %d "
+                  "waiting participant(s); the counters are counted again from the database", self.url,
+                  len(self._leases), len(self._waiters))
+        for game_id, (owner, ttl) in list(self._leases.items()):
+            await self._run("own", [self._k(f"game:{game_id}"), self._k("games")], [owner, int(ttl * 1000), game_id])
+        now = time.monotonic()
+        for pid, (rid, needed, timeout, since) in list(self._waiters.items()):
+            await self._run("rejoin", [self._k(f"wr:{rid}"), self._k(f"wrconf:{rid}"), self._k("rooms")],
+                            [pid, needed, timeout, rid, now - since])
 
     # -- waitrooms -------------------------------------------------------------------------
 
@@ -361,9 +468,15 @@ class RedisState(SharedState):
         rid = _encode(room)
         group = await self._run("join", [self._k(f"wr:{rid}"), self._k(f"wrconf:{rid}"), self._k("rooms")],
                                 [participant_id, int(needed), float(timeout), rid])
-        return list(group) or None
+        if group:
+            for pid in group:
+                self._waiters.pop(pid, None)
+            return list(group)
+        self._waiters.setdefault(participant_id, (rid, int(needed), float(timeout), time.monotonic()))
+        return None
 
     async def leave_waitrooms(self, participant_id: str) -> None:
+        self._waiters.pop(participant_id, None)
         await self._run("leave", [self._k("rooms")], [self.prefix, participant_id])
 
     async def waitroom_status(self, room: tuple, participant_id: str) -> dict:
@@ -373,61 +486,88 @@ class RedisState(SharedState):
         return {"present": int(present), "needed": int(needed), "timeout": float(remaining)}
 
     async def waiting(self) -> dict[tuple, list[str]]:
-        async with self._reach():
-            rooms = await self.redis.smembers(self._k("rooms"))
+        await self._restarted()
+
+        async def read() -> tuple[list, list]:
+            rooms = sorted(await self.redis.smembers(self._k("rooms")))
             pipe = self.redis.pipeline(transaction=False)
-            ordered = sorted(rooms)
-            for rid in ordered:
+            for rid in rooms:
                 pipe.zrange(self._k(f"wr:{rid}"), 0, -1)
-            members = await pipe.execute()
-        return {_decode(rid): list(m) for rid, m in zip(ordered, members) if m}
+            return rooms, await pipe.execute()
+
+        rooms, members = await self._do(read)
+        present = {pid for m in members for pid in m}
+        for pid in [pid for pid in self._waiters if pid not in present]:  # grouped by another process
+            del self._waiters[pid]
+        return {_decode(rid): list(m) for rid, m in zip(rooms, members) if m}
 
     async def waitroom_timeouts(self) -> list[str]:
-        return list(await self._run("timeouts", [self._k("rooms")], [self.prefix]))
+        await self._restarted()
+        out = list(await self._run("timeouts", [self._k("rooms")], [self.prefix]))
+        for pid in out:
+            self._waiters.pop(pid, None)
+        return out
 
     # -- processes -------------------------------------------------------------------------
 
     async def heartbeat(self, process: str, info: dict, ttl: float) -> None:
-        async with self._reach():
+        await self._restarted()
+
+        def write() -> Awaitable:  # a pipeline anew at each try: a failed one forgets its commands
             pipe = self.redis.pipeline(transaction=False)
             pipe.set(self._k(f"proc:{process}"), json.dumps(info), px=max(1, int(ttl * 1000)))
             pipe.sadd(self._k("procs"), process)
-            await pipe.execute()
+            return pipe.execute()
+
+        await self._do(write)
 
     async def processes(self) -> dict[str, dict]:
-        async with self._reach():
+        async def read() -> tuple[list, list]:
             names = sorted(await self.redis.smembers(self._k("procs")))
             infos = await self.redis.mget([self._k(f"proc:{n}") for n in names]) if names else []
             dead = [n for n, info in zip(names, infos) if info is None]
             if dead:
                 await self.redis.srem(self._k("procs"), *dead)
+            return names, infos
+
+        names, infos = await self._do(read)
         return {n: json.loads(info) for n, info in zip(names, infos) if info is not None}
 
     # -- game leases -----------------------------------------------------------------------
 
     async def own_game(self, game_id: str, owner: str, ttl: float = LEASE_SECONDS) -> bool:
-        return bool(await self._run("own", [self._k(f"game:{game_id}"), self._k("games")],
-                                    [owner, max(1, int(ttl * 1000)), game_id]))
+        owned = bool(await self._run("own", [self._k(f"game:{game_id}"), self._k("games")],
+                                     [owner, max(1, int(ttl * 1000)), game_id]))
+        if owned:
+            self._leases[game_id] = (owner, ttl)
+        return owned
 
     async def renew_games(self, owner: str, game_ids: list[str], ttl: float = LEASE_SECONDS) -> list[str]:
+        await self._restarted()
         if not game_ids:
             return []
-        return list(await self._run("renew_games", [self._k("games")],
+        lost = list(await self._run("renew_games", [self._k("games")],
                                     [self.prefix, owner, max(1, int(ttl * 1000)), *game_ids]))
+        for game_id in lost:
+            self._leases.pop(game_id, None)
+        return lost
 
     async def game_owner(self, game_id: str) -> str | None:
-        async with self._reach():
-            return await self.redis.get(self._k(f"game:{game_id}"))
+        return await self._do(lambda: self.redis.get(self._k(f"game:{game_id}")))
 
     async def orphaned_games(self) -> list[str]:
         return sorted(await self._run("orphans", [self._k("games")], [self.prefix]))
 
     async def release_game(self, game_id: str) -> None:
-        async with self._reach():
+        self._leases.pop(game_id, None)
+
+        def write() -> Awaitable:
             pipe = self.redis.pipeline(transaction=True)
             pipe.delete(self._k(f"game:{game_id}"))
             pipe.srem(self._k("games"), game_id)
-            await pipe.execute()
+            return pipe.execute()
+
+        await self._do(write)
 
     # -- messages --------------------------------------------------------------------------
 
@@ -442,13 +582,12 @@ class RedisState(SharedState):
         own, everyone = self._k(f"inbox:{process}"), self._k("broadcast")
         # Its own stream from the start (sent before it listened), broadcasts from now on.
         last = {own: "0", everyone: await self._last_id(everyone)}
-        while True:
+        while not self._closed:
             try:
-                async with self._reach():
-                    batch = await self.redis.xread(last, block=1000, count=500)
-            except SharedStateError as exc:  # reconnect and go on from the last id read: nothing is lost
-                log.warning("inbox of %s: %s; retrying", process, exc)
-                await asyncio.sleep(0.5)
+                batch = await self._do(lambda: self.redis.xread(last, block=1000, count=500))
+            except SharedStateError as exc:  # reconnect and go on from the last id read
+                if not self._closed:
+                    log.error("inbox of %s: %s; retrying", process, exc)
                 continue
             entries = []
             for stream, items in batch or []:
@@ -461,18 +600,25 @@ class RedisState(SharedState):
                 yield json.loads(fields["m"])
             if read:
                 with contextlib.suppress(SharedStateError):
-                    async with self._reach():
-                        await self.redis.xdel(own, *read)
+                    await self._do(lambda: self.redis.xdel(own, *read))
 
     async def _last_id(self, stream: str) -> str:
-        while True:
+        while not self._closed:
             try:
-                async with self._reach():
-                    newest = await self.redis.xrevrange(stream, count=1)
+                newest = await self._do(lambda: self.redis.xrevrange(stream, count=1))
                 return newest[0][0] if newest else "0"
             except SharedStateError as exc:
-                log.warning("the broadcasts cannot be read: %s; retrying", exc)
-                await asyncio.sleep(0.5)
+                log.error("the broadcasts cannot be read: %s; retrying", exc)
+        return "0"
+
+
+def _without_password(url: str) -> str:
+    """``url`` with its password (if any) replaced by ``***``, fit for a log."""
+    parts = urllib.parse.urlsplit(url)
+    if not parts.password:
+        return url
+    netloc = parts.netloc.replace(f":{parts.password}@", ":***@", 1)
+    return urllib.parse.urlunsplit(parts._replace(netloc=netloc))
 
 
 def _id_order(entry_id: str) -> tuple[int, int]:

@@ -12,13 +12,17 @@ The socket layer is passed in, as python-socketio passes its manager into ``Asyn
 ``emit`` sends to a room, ``join`` puts a participant's sockets into a room, ``evict`` closes a
 participant's windows. Everything a participant did is stored before it is acknowledged, and
 their place in the flow is stored at every step, so a reload or a server restart resumes where
-they were.
+they were. While the shared state cannot be reached (Redis down), a message is answered
+``{"ok": False, "retry": True, "error": …}`` and nothing is acknowledged: the page keeps what it
+sent and the participant tries again.
 """
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import secrets
+import time
 from typing import Any, Awaitable, Callable
 
 from ..collect import Experiment
@@ -27,8 +31,9 @@ from .flow import Arrival, Flow
 from .gameloop import GRACE_SECONDS, ServerGame
 from .lobby import Lobby
 from .registry import FINISHED, Participant, Registry
-from .shared import MemoryState, SharedState
+from .shared import MemoryState, SharedState, SharedStateError
 from .takeover import interrupt_unowned
+from .views import paused_view
 
 __all__ = ["Study", "Participant", "Arrival", "FINISHED"]
 
@@ -37,6 +42,21 @@ log = logging.getLogger("mugkit.study")
 
 async def _nobody(*args: Any, **kwargs: Any) -> None:
     return None
+
+
+#: What a participant's message is answered while the shared state cannot be reached.
+UNAVAILABLE = ("The study server is briefly unavailable. Please try again in a moment: nothing you have done so far "
+               "is lost.")
+_reported = [0.0]  # when the shared state's failure was last logged (one line every few seconds)
+
+
+def _unavailable(exc: SharedStateError) -> dict:
+    """Logs ``exc`` (at most every 5 s) and answers: try again; nothing was acknowledged."""
+    now = time.monotonic()
+    if now - _reported[0] >= 5.0:
+        _reported[0] = now
+        log.error("a participant's message could not be handled and was refused with 'try again': %s", exc)
+    return {"ok": False, "error": UNAVAILABLE, "retry": True}
 
 
 class Study:
@@ -71,6 +91,7 @@ class Study:
         self.registry: Registry | None = None
         self.flow: Flow | None = None
         self.lobby: Lobby | None = None
+        self._pushing: set[asyncio.Task] = set()  # views sent once the shared state answers again
 
     async def start(self) -> None:
         """Reads what the storage already holds (a restart): the secret of resume keys, arrival
@@ -105,6 +126,8 @@ class Study:
         outcome ``"interrupted"`` and moves its players on (they are shown the ``paused`` view
         while their connections are still open: the server is stopping). Games in participants'
         browsers go on there; their rows are stored once the server is back. Safe to call again."""
+        for task in list(self._pushing):  # waiting for a shared state that is not back: the page resumes later
+            task.cancel()
         if self.flow is not None:
             self.flow.paused = self.flow.paused or "the server is stopping"  # no new game; players see why
         if self.lobby is not None:
@@ -121,33 +144,78 @@ class Study:
         """A browser connects: its participant (found or created), their view, or a refusal.
         ``admit`` is called just before a participant is created and raises to refuse (the socket
         layer's per-address limit, mugkit/web/limits/arrivals.py)."""
-        return await self.flow.enter(auth, user_agent, admit)
+        try:
+            return await self.flow.enter(auth, user_agent, admit)
+        except SharedStateError as exc:
+            _unavailable(exc)
+            return Arrival(None, paused_view("unavailable"))
 
     async def transfer(self, p: Participant, user_agent: str = "") -> tuple[Participant | None, dict]:
         """A browser takes the place it was offered (:attr:`Arrival.offer`)."""
-        return await self.flow.transfer(p, user_agent)
+        try:
+            return await self.flow.transfer(p, user_agent)
+        except SharedStateError as exc:
+            _unavailable(exc)
+            return None, paused_view("unavailable")
 
     async def advance(self, p: Participant, data: Any) -> dict:
         """``advance`` from the browser; its acknowledgement."""
-        return await self.flow.advance(p, data)
+        before = (p.index, p.game, p.status)
+        try:
+            return await self.flow.advance(p, data)
+        except SharedStateError as exc:
+            if (p.index, p.game, p.status) == before:
+                return _unavailable(exc)
+            # They moved, and it is stored: acknowledged. Their next view (a waitroom, say) needs
+            # the shared state: it is sent once that answers again.
+            _unavailable(exc)
+            self._push_later(p)
+            return {"ok": True}
 
     async def keys(self, p: Participant, data: Any) -> str | None:
         """A ``keys`` message; an error text for the client when it is not valid."""
-        return await self.lobby.keys(p, data)
+        try:
+            return await self.lobby.keys(p, data)
+        except SharedStateError as exc:  # for a game another process runs: lost, as on a dropped connection
+            _unavailable(exc)
+            return None
 
     async def ready(self, p: Participant, data: Any) -> dict:
         """A ``ready`` message (the screens around a game); the acknowledgement."""
-        return await self.lobby.ready(p, data)
+        try:
+            return await self.lobby.ready(p, data)
+        except SharedStateError as exc:
+            return _unavailable(exc)
 
     async def browser_message(self, p: Participant, kind: str, data: Any) -> dict:
         """A browser runtime's message (protocol.py); its acknowledgement."""
-        return await self.lobby.browser_message(p, kind, data)
+        try:
+            return await self.lobby.browser_message(p, kind, data)
+        except SharedStateError as exc:  # rows not acknowledged: the page keeps them and sends them again
+            return _unavailable(exc)
+
+    def _push_later(self, p: Participant) -> None:
+        async def push() -> None:
+            while True:
+                try:
+                    async with self.registry.transition(p):
+                        await self.flow.push(p)
+                    return
+                except SharedStateError:
+                    await asyncio.sleep(1.0)
+
+        task = asyncio.get_running_loop().create_task(push())
+        self._pushing.add(task)
+        task.add_done_callback(self._pushing.discard)
 
     def connected(self, p: Participant) -> None:
         self.lobby.connected(p)
 
     async def disconnected(self, p: Participant) -> None:
-        await self.lobby.disconnected(p)
+        try:
+            await self.lobby.disconnected(p)
+        except SharedStateError as exc:  # they stay in a waitroom until its timeout takes them out
+            _unavailable(exc)
 
     async def participant(self, participant_id: Any) -> Participant | None:
         """A participant by id (None when unknown)."""

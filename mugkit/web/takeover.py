@@ -130,12 +130,20 @@ class Takeover:
         self.dropped: set[str] = set()
         self._tasks: list[asyncio.Task] = []
         self._adopting: set[str] = set()
+        #: A shutdown began: no more games are taken over here.
+        self.stopped = False
 
     def start(self) -> None:
         """Starts the renewal and the sweep."""
         loop = asyncio.get_running_loop()
         self._tasks = [loop.create_task(self._every(self.leases.ttl / 3, self.renew), name="lease renewal"),
                        loop.create_task(self._every(self.sweep_seconds, self.sweep), name="orphan sweep")]
+
+    def stop_sweeping(self) -> None:
+        """Takes no more games over (a shutdown begins); the leases are still renewed."""
+        self.stopped = True
+        for task in self._tasks[1:]:
+            task.cancel()
 
     async def close(self) -> None:
         """Stops renewing and sweeping (a shutdown: the lobby ends its games itself)."""
@@ -203,6 +211,8 @@ class Takeover:
         """Claims game ``game_id`` and takes it over, when nobody alive holds it and it has no
         outcome; False when another process holds it (or it is over)."""
         lobby = self.lobby
+        if self.stopped:
+            return False  # shutting down: whoever is alive takes it over
         peers = lobby.peers.groups if lobby.peers is not None else {}
         if game_id in self._adopting or game_id in lobby.games or game_id in peers:
             return True  # being taken over here already, or running here (a browser game's copy here may be old)
@@ -349,7 +359,10 @@ class Takeover:
         owner = await self.lobby.state.game_owner(game_id)
         if owner is not None and owner != self.leases.owner:
             return True
-        return await self.adopt(game_id)
+        if await self.adopt(game_id):
+            return True
+        # Another process may have claimed it first (then it runs there), or it is over.
+        return await self.lobby.state.game_owner(game_id) is not None
 
 
 async def interrupt_unowned(storage: Any, state: SharedState) -> list[str]:

@@ -55,6 +55,8 @@ PAUSED_TEXT = {
                               "here as soon as the server is back. Nothing you have done so far is lost.",
     "storage": "The server cannot save data right now. Please keep this page open: the study continues here as "
                "soon as saving works again. Nothing you have done so far is lost.",
+    "unavailable": "The study server is briefly unavailable. Please reload this page in a minute to continue. "
+                   "Nothing you have done so far is lost.",
 }
 
 

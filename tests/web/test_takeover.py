@@ -9,6 +9,8 @@ import asyncio
 import os
 import sqlite3
 
+import pytest
+
 from mugkit.collect import collect
 from mugkit.games import Participant, build_game
 from mugkit.runtime.values import from_json
@@ -105,6 +107,7 @@ class Run:
         assert game_id not in self.study.games or self.study.games[game_id] is not original
 
 
+@pytest.mark.slow
 def test_a_server_game_whose_owner_died_is_resumed_from_its_record_and_completes(tmp_path):
     async def main():
         async with Run(tmp_path) as run:
@@ -156,6 +159,7 @@ def test_a_server_game_whose_owner_died_is_resumed_from_its_record_and_completes
     assert len(resumed) == 1 and resumed[0][1]["game"] == game_id and resumed[0][1]["frames"] == stopped_at
 
 
+@pytest.mark.slow
 def test_a_server_game_that_cannot_be_replayed_ends_interrupted_worker_lost_and_its_player_moves_on(tmp_path):
     async def main():
         async with Run(tmp_path) as run:
@@ -218,3 +222,40 @@ def test_a_lease_is_trusted_by_this_process_only_while_its_renewal_is_recent():
     lapsed, lost, still, taken = asyncio.run(main())
     assert lapsed == (False, True)
     assert lost == ["g2"] and not still and taken
+
+
+@pytest.mark.slow
+def test_a_game_whose_lease_lapsed_in_a_stall_stops_storing_and_is_resumed_from_its_record(tmp_path):
+    """A process that stalled past its lease (by its own clock) stores no more frames of its game
+    and stops it without an end; the sweep then takes it over from its stored rows (here, in the
+    same process: nobody else claimed it), and it completes with every frame stored once."""
+    import time
+
+    async def main():
+        async with Run(tmp_path) as run:
+            p = await run.arrive()
+            game_id = p.game
+            await run.play(p, game_id, lambda: _at_least(run, game_id, 30))
+            leases = run.study.lobby.leases
+            original = run.study.games[game_id]
+            leases.expire = True  # as on Redis; its lease then ends by this process's clock:
+            leases.held[game_id] = (time.monotonic() - 1, leases.held[game_id][1])  # a stall overran it
+
+            async def stopped():
+                return run.study.games.get(game_id) is not original
+            await run.play(p, game_id, stopped)
+            row = await run.storage.get_game(game_id)
+            leases.expire = False
+            await run.study.lobby.takeover.sweep()
+            assert run.study.games[game_id] is not original
+
+            async def past_the_game():
+                return p.game not in (game_id, None)
+            await run.play(p, game_id, past_the_game)
+            return row, game_id, await run.storage.get_game(game_id), await run.storage.game_steps(game_id)
+
+    during, game_id, row, steps = asyncio.run(main())
+    assert during["outcome"] is None  # stopped without an end
+    assert row["outcome"] == "completed"
+    keys = [(r["episode"], r["frame"], r["agent"]) for r in steps]
+    assert len(keys) == len(set(keys)) == 2 * 76 * 2

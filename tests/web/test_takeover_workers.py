@@ -1,7 +1,7 @@
-"""A worker of `mugkit serve --workers 2` killed with SIGKILL mid-run, under protocol bots: its
-server games are taken over by the other process from their stored rows and play on, its
-participants reconnect and complete, browser games carry on, and the load test's audit finds
-every acknowledged row (docs/scale.md, "When a process dies")."""
+"""A worker of `mugkit serve --workers 2` killed with SIGKILL mid-run, under protocol bots, on
+Redis and SQLite or PostgreSQL: its server games are taken over by the other process from their
+stored rows and play on, its participants reconnect and complete, browser games carry on, and the
+load test's audit finds every acknowledged row (docs/scale.md, "When a process dies")."""
 
 from __future__ import annotations
 
@@ -26,6 +26,12 @@ BOTS = 20
 
 
 def rows(data: str, sql: str) -> list:
+    """``sql``'s rows from the study's database: a PostgreSQL URL, or a data folder's SQLite file."""
+    if data.startswith("postgresql://"):
+        import psycopg
+
+        with psycopg.connect(data) as db:
+            return [tuple(r) for r in db.execute(sql).fetchall()]
     with sqlite3.connect(os.path.join(data, "mugkit.sqlite")) as db:
         return db.execute(sql).fetchall()
 
@@ -46,11 +52,15 @@ def in_browsers(info: dict) -> list:
     return [g["game"] for g in info.get("game_list", []) if g["runtime"] == "browser"]
 
 
-def test_a_worker_killed_mid_run_loses_nothing_and_its_games_are_taken_over(tmp_path, redis_url):
+@pytest.mark.parametrize("storage", ["sqlite", "postgres"])
+def test_a_worker_killed_mid_run_loses_nothing_and_its_games_are_taken_over(tmp_path, redis_url, storage, request):
     from mugkit.loadtest import LoadTestConfig, run_loadtest
 
+    database = request.getfixturevalue("postgres_url") if storage == "postgres" else None
     server = serve(SURVIVE, data=str(tmp_path / "data"), grace=40,
-                   extra=["--workers", "2", "--redis", redis_url, "--admin-token", "t0ken-of-the-study"])
+                   extra=["--workers", "2", "--redis", redis_url, "--admin-token", "t0ken-of-the-study",
+                          *(["--database", database] if database else [])])
+    where = database or server.data
     try:
         outcome: dict = {}
 
@@ -58,7 +68,7 @@ def test_a_worker_killed_mid_run_loses_nothing_and_its_games_are_taken_over(tmp_
             try:
                 outcome["report"] = run_loadtest(LoadTestConfig(
                     [SURVIVE], BOTS, rate=3, stuck_after=90, reconnect=True, url=server.url, token=server.token,
-                    data=server.data, progress=False))
+                    data=None if database else server.data, database=database, progress=False))
             except BaseException as exc:  # shown by the assertion below
                 outcome["error"] = exc
 
@@ -85,21 +95,21 @@ def test_a_worker_killed_mid_run_loses_nothing_and_its_games_are_taken_over(tmp_
     assert (d["completed"], d["failed"], d["stuck"]) == (BOTS, 0, 0), d["failures"]
     assert d["lost_rows"] == 0 and report.ok, d["audit"]
     # The killed worker's games that were under way were taken over and played on from their rows.
-    resumed = {from_json(detail)["game"] for (detail,) in rows(server.data, "select detail from events "
+    resumed = {from_json(detail)["game"] for (detail,) in rows(where, "select detail from events "
                                                                           "where kind = 'game_resumed'")}
     assert set(cut) <= resumed, (cut, resumed)
     # Its browser games went on in their pages, and were stored and ended by the process that
     # took them over: each completed, with every row of its frames once (the audit checked each
     # acknowledged row, and that the server's re-simulation verified each game).
     listed = ", ".join(f"'{game_id}'" for game_id in browsers)
-    carried = rows(server.data, "select g.outcome, g.verification, count(*), count(distinct s.frame) from games g "
+    carried = rows(where, "select g.outcome, g.verification, count(*), count(distinct s.frame) from games g "
                                 f"join steps s using (game_id) where g.game_id in ({listed}) group by g.game_id")
     assert carried == [("completed", "verified", 151, 151)] * len(browsers)
-    assert rows(server.data, "select count(*) from games where outcome is null") == [(0,)]
-    assert rows(server.data, "select runtime, outcome, count(*) from games group by runtime, outcome") == \
+    assert rows(where, "select count(*) from games where outcome is null") == [(0,)]
+    assert sorted(rows(where, "select runtime, outcome, count(*) from games group by runtime, outcome")) == \
         [("browser", "completed", BOTS), ("server", "completed", BOTS)]
     # Every frame of every server game stored once, those of the games taken over too.
-    per_game = rows(server.data, "select s.game_id, count(*), count(distinct s.frame), min(s.frame), max(s.frame) "
+    per_game = rows(where, "select s.game_id, count(*), count(distinct s.frame), min(s.frame), max(s.frame) "
                                  "from steps s join games g using (game_id) where g.runtime = 'server' "
                                  "group by s.game_id")
     assert len(per_game) == BOTS and all(r[1:] == (241, 241, 0, 240) for r in per_game), per_game

@@ -78,8 +78,9 @@ export class Outbox {
         const slow = setTimeout(() => this.onSaving(true), SLOW_ACK_MS);
         const reply = await this.link.request("rows", batch).finally(() => clearTimeout(slow));
         if (reply.ok) this.onSaving(false);
-        if (!reply.ok && /did not answer|Unexpected/.test(reply.error || "")) {
-          this.timer = setTimeout(() => this.flush(), RETRY_MS);   // no connection: keep it, try again
+        if (!reply.ok && (reply.retry || /did not answer|Unexpected/.test(reply.error || ""))) {
+          // No connection, or the server asks to try again (its shared state is briefly down): keep it.
+          this.timer = setTimeout(() => this.flush(), RETRY_MS);
           return;
         }
         if (reply.superseded) {
