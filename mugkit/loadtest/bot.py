@@ -83,13 +83,17 @@ class ProtocolBot:
             connection closes and a new one comes back with the identity the server gave, as
             a reloaded page does; the game resumes (a browser-run game re-simulates the episode
             from the server's record).
+        reconnect: a connection the server drops is opened again, as a page's socket.io client
+            does by itself: the page (its game too) goes on. Without it a dropped connection fails
+            the bot. (For runs that kill a server process: its participants reconnect to another.)
     """
 
     def __init__(self, number: int, url: str, experiment: str, collected: Any, *, run_id: str,
-                 invalid: bool = False, bounds: Bounds = Bounds(), reload: bool = False):
+                 invalid: bool = False, bounds: Bounds = Bounds(), reload: bool = False, reconnect: bool = False):
         self.url, self.experiment, self.collected = url, experiment, collected
         self.steps = {s.name: s for s in collected.steps} if collected is not None else {}
-        self.invalid, self.bounds = invalid, bounds
+        self.invalid, self.bounds, self.reconnect = invalid, bounds, reconnect
+        self._reconnecting = asyncio.Lock()
         self.rng = random.Random(f"{run_id}:{number}")
         self.query = {"PROLIFIC_PID": prolific_like(f"lt-{run_id}-{number}"), "STUDY_ID": "loadtest",
                       "SESSION_ID": run_id}
@@ -120,7 +124,7 @@ class ProtocolBot:
 
         async def disconnected(*args: Any) -> None:
             if generation == self.generation:
-                await self._on_disconnect()
+                await self._on_disconnect(generation)
 
         sio.on("disconnect", disconnected)
         return sio
@@ -173,9 +177,9 @@ class ProtocolBot:
         self.log.received += 1
         self.log.errors.append((self.log.step, data.get("message") if isinstance(data, dict) else str(data)))
 
-    async def _on_disconnect(self, *args: Any) -> None:
+    async def _on_disconnect(self, generation: int = 0) -> None:
         if self.log.outcome is None:
-            await self.views.put({"kind": "_disconnected"})
+            await self.views.put({"kind": "_disconnected", "generation": generation})
 
     async def emit(self, event: str, data: dict) -> None:
         """A message without acknowledgement (``keys``); none once the bot has ended (a frame handled
@@ -205,12 +209,19 @@ class ProtocolBot:
         sent = time.monotonic()
 
         while True:
+            generation = self.generation
             try:
-                reply = await self.sio.call(event, data, timeout=self.bounds.stuck_after)
+                reply = await self.sio.call(event, data, timeout=self._ack_timeout())
             except NoAck:
-                raise Stuck(f"{event} not acknowledged within {self.bounds.stuck_after:g} s") from None
+                if not self.reconnect or time.monotonic() - sent > self.bounds.stuck_after:
+                    raise Stuck(f"{event} not acknowledged within {self.bounds.stuck_after:g} s") from None
+                await self._reconnect(generation)  # sent again once a connection is open again, as a page does
+                continue
             except Exception as exc:  # the connection dropped
-                raise Failed(f"{event} could not be sent: {type(exc).__name__}: {exc}") from None
+                if not self.reconnect:
+                    raise Failed(f"{event} could not be sent: {type(exc).__name__}: {exc}") from None
+                await self._reconnect(generation)
+                continue
             if not (isinstance(reply, dict) and reply.get("retry") is True):
                 break
             # The server asks to try again (its shared state is briefly down), as a page does.
@@ -222,6 +233,33 @@ class ProtocolBot:
         self.log.received += 1
         self.moved()
         return reply if isinstance(reply, dict) else {"ok": False, "error": f"reply {reply!r}"}
+
+    def _ack_timeout(self) -> float:
+        """How long a call waits for its acknowledgement: a reconnecting bot gives up sooner and
+        sends it again (an acknowledgement lost with its connection never comes)."""
+        return min(self.bounds.stuck_after, 10.0) if self.reconnect else self.bounds.stuck_after
+
+    async def _reconnect(self, generation: int) -> None:
+        """The connection of ``generation`` dropped (or an acknowledgement did not come): a new
+        one, with the identity the server gave (the page and its game go on), tried until the
+        connect bound. Nothing to do when another task reconnected since, or it is still open."""
+        async with self._reconnecting:
+            if self.generation != generation or self.sio.connected:
+                return
+            self.log.reconnects += 1
+            self.generation += 1
+            await self._disconnect()
+            deadline = time.monotonic() + self.bounds.connect
+            while True:
+                self.sio = self._client()
+                try:
+                    await self._connect()
+                    return
+                except (Failed, Stuck):
+                    await self._disconnect()
+                    if time.monotonic() > deadline:
+                        raise
+                    await asyncio.sleep(0.5)
 
     # -- games ---------------------------------------------------------------------------------
 
@@ -360,6 +398,9 @@ class ProtocolBot:
             except asyncio.TimeoutError:
                 continue
             if view.get("kind") == "_disconnected":
+                if self.reconnect:
+                    await self._reconnect(view["generation"])
+                    continue
                 raise Failed("the server closed the connection")
             if view.get("kind") == "_failed":
                 if "view" in view:  # the game view it could not play: that is where it failed

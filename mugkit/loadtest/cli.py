@@ -34,6 +34,9 @@ def _parser() -> argparse.ArgumentParser:
                    help="bots first send invalid survey answers, which the server must reject")
     p.add_argument("--reloads", type=int, default=0, metavar="K",
                    help="K of the protocol bots reload the page once in their first game (the game must resume)")
+    p.add_argument("--reconnect", action="store_true",
+                   help="protocol bots whose connection the server drops open it again and go on, as pages do "
+                        "(for runs that kill a server process); without it a dropped connection fails the bot")
     p.add_argument("--seed", type=int, default=1, help="the started server's study seed (default 1)")
     p.add_argument("--json", metavar="FILE", help="write the report as JSON")
     p.add_argument("-q", "--quiet", action="store_true", help="no live progress")
@@ -49,7 +52,8 @@ def main(argv: list[str]) -> int:
     config = LoadTestConfig(args.paths, args.bots, url=args.url, token=args.token, data=args.data, database=args.database,
                             rate=args.rate,
                             duration=args.duration, stuck_after=args.stuck_after, browser=args.browser,
-                            invalid_answers=args.invalid_answers, reloads=args.reloads, seed=args.seed, chromium=args.chromium,
+                            invalid_answers=args.invalid_answers, reloads=args.reloads, reconnect=args.reconnect,
+                            seed=args.seed, chromium=args.chromium,
                             progress=False if args.quiet else None)
     try:
         report = run_loadtest(config)

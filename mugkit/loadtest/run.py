@@ -50,6 +50,8 @@ class LoadTestConfig:
         browser: how many of the bots are headless Chromium pages.
         invalid_answers: bots first send invalid survey answers, which must be rejected.
         reloads: how many protocol bots reload the page once in their first game.
+        reconnect: protocol bots whose connection the server drops open it again and go on (as
+            pages do), instead of failing: for runs that kill a server process.
         seed: the study seed of a started server.
         grace: ``--grace`` of a started server.
         before_audit: called with the database path before the audit (tests).
@@ -69,6 +71,7 @@ class LoadTestConfig:
     browser: int = 0
     invalid_answers: bool = False
     reloads: int = 0
+    reconnect: bool = False
     seed: int = 1
     grace: float | None = None
     before_audit: Callable[[str], Any] | None = None
@@ -239,7 +242,8 @@ async def _run(config: LoadTestConfig, experiments: Experiments, server: Server)
                 bot = await browsers.bot(i, server.url, name, experiments.collected[name], run_id, bounds)
             else:
                 bot = ProtocolBot(i, server.url, name, experiments.collected[name], run_id=run_id,
-                                  invalid=config.invalid_answers, bounds=bounds, reload=i in reload_at)
+                                  invalid=config.invalid_answers, bounds=bounds, reload=i in reload_at,
+                                  reconnect=config.reconnect)
             logs.append(bot.log)
             tasks.append(asyncio.create_task(bot.run()))
             await asyncio.sleep(1.0 / config.rate)

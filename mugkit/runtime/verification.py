@@ -130,7 +130,7 @@ def _compare(key: tuple, stored: dict, result: Any, observations: bool, peers: b
 
 
 def replay(driver: Any, rows: Iterable[dict], human: Hashable, *, observations: bool = True,
-           humans: Iterable[Hashable] | None = None) -> Verdict:
+           humans: Iterable[Hashable] | None = None, peers: bool | None = None) -> Verdict:
     """Re-simulates a game's stored ``rows`` with a fresh ``driver`` (built from the game's seed, as
     the browser built it) and compares every row.
 
@@ -148,6 +148,9 @@ def replay(driver: Any, rows: Iterable[dict], human: Hashable, *, observations: 
             keys-to-action check; the peers' checksums agreed on it. AI agents play their stored
             action (an input of the rollback session: the host decided it, maybe from a predicted
             frame), and their ``decided_at`` is not compared.
+        peers: whether ``humans`` are rollback peers (the default when ``humans`` is given). A
+            server game of several humans is not (``peers=False``): every row's keys are known, and
+            its AI agents decide again, as in a game of one human.
 
     Returns:
         The :class:`Verdict`. An env or policy that raises while re-simulating is a difference at
@@ -156,9 +159,10 @@ def replay(driver: Any, rows: Iterable[dict], human: Hashable, *, observations: 
     frames = _frames(rows)
     agreed = 0
     players = tuple(humans) if humans is not None else (human,)
+    peers = humans is not None if peers is None else peers
     for i, (key, stored) in enumerate(frames):
         try:
-            result = driver.start() if i == 0 else _next(driver, key, stored, players, humans is not None)
+            result = driver.start() if i == 0 else _next(driver, key, stored, players, peers)
         except _Mismatch as exc:
             return Verdict(agreed, exc.difference, False)
         except InternalError:
@@ -169,7 +173,7 @@ def replay(driver: Any, rows: Iterable[dict], human: Hashable, *, observations: 
         if (result.episode, result.frame) != key:
             return Verdict(agreed, Difference(*key, None, ("row",), {}, {"episode": result.episode,
                                               "frame": result.frame}, "the env is elsewhere here"), False)
-        difference = _compare(key, stored, result, observations, humans is not None)
+        difference = _compare(key, stored, result, observations, peers)
         if difference is not None:
             return Verdict(agreed, difference, False)
         agreed += 1

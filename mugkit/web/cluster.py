@@ -85,6 +85,8 @@ class Cluster:
         self._waiting: dict[str, asyncio.Future] = {}
         self._tasks: list[asyncio.Task] = []
         self.started_at = time.time()
+        #: The processes alive at the last heartbeat (this one included).
+        self.alive_ids: set[str] = {process_id}
 
     async def start(self) -> None:
         """Listens to this process's inbox and heartbeats every :data:`HEARTBEAT_SECONDS`."""
@@ -197,6 +199,7 @@ class Cluster:
             info = await info
         await self.state.heartbeat(self.id, {"started_at": self.started_at, **(info or {})},
                                    ttl=3 * HEARTBEAT_SECONDS)
+        self.alive_ids = set(await self.state.processes()) | {self.id}
 
     async def _heartbeats(self) -> None:
         while True:

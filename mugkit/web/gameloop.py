@@ -120,18 +120,23 @@ class ServerGame:
 
     # -- control ---------------------------------------------------------------------------
 
-    def start(self) -> None:
-        """Starts the clock (an asyncio task)."""
+    def start(self, resumed: FrameResult | None = None) -> None:
+        """Starts the clock (an asyncio task). ``resumed``: the last stored frame of a game taken
+        over from a process that died (mugkit/web/takeover.py), whose driver was replayed up to it:
+        that frame is shown again but not stored again, and after the countdown (the round-over
+        screen first, when it ended an episode) play goes on from the next frame."""
         options = self.driver.options
-        if self.screens and options.ready:
+        self._resumed = resumed if resumed is not None and (resumed.episode, resumed.frame) != (0, 0) else None
+        if self.screens and options.ready and self._resumed is None:
             # Set now, so the players' first view (made before the clock's task runs) shows it.
             self.screen = {"game": self.game_id, "screen": "ready", "timeout": options.waitroom_timeout}
         # Frame 0 now, too: a player's page that joins before the clock's task runs gets it as
         # the snapshot, and shows the game behind the ready screen. An env whose reset() raises
         # ends the game in the task, as any crash does (outcome error, the players move on).
         self._start_failed: Exception | None = None
+        self._stored_first = resumed is not None
         try:
-            self._first = self.driver.start()
+            self._first = resumed if resumed is not None else self.driver.start()
             self._first_message = self.frames.encode(self._first)
         except Exception as exc:
             self._start_failed, self.screen = exc, None
@@ -194,7 +199,10 @@ class ServerGame:
         try:
             if self._start_failed is not None:
                 raise self._start_failed
-            await self._publish(self._first, message=self._first_message)
+            if self._stored_first:  # a resumed game's last stored frame: shown, not stored twice
+                await self.emit("frame", self._first_message, room=self.room)
+            else:
+                await self._publish(self._first, message=self._first_message)
             if not await self._before_first_episode():
                 await self._finish("not_ready")
                 return
@@ -229,6 +237,12 @@ class ServerGame:
 
     async def _before_first_episode(self) -> bool:
         """The ready screen, then the countdown; False when not every human was ready in time."""
+        if self._resumed is not None:  # taken over mid-game: the players' pages were reconnecting
+            if self._resumed.episode_over and self.screens:
+                await self._between_episodes()
+            else:
+                await self._countdown()
+            return True
         if not self.screens:
             return True
         options = self.driver.options

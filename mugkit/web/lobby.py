@@ -32,6 +32,7 @@ from .problems import game_problem, new_ref
 from .protocol import ProtocolError, parse_keys
 from .registry import Participant, Registry
 from .shared import SharedState, SharedStateError
+from .takeover import LeaseLost, Leases, Takeover, expiring
 
 __all__ = ["Lobby", "Listener", "game_message", "agent_name"]
 
@@ -123,22 +124,30 @@ class Lobby:
         self._starting: dict[str, asyncio.Future] = {}
         self._ticker: asyncio.Task | None = None
         self._owner = PROCESS_ID                   # this process, as an owner of games
+        #: This process's game leases, and the games of dead processes it takes over (takeover.py).
+        self.leases = Leases(state, PROCESS_ID, expire=expiring(state))
+        self.takeover = Takeover(self)
         #: Messages of games other processes own (mugkit/web/remote.py); None: one process.
         self.remote: Any = None
         self._snapshots: dict[str, dict] = {}      # game id -> its frame, from the process running it
 
     def start(self) -> None:
-        """Starts the waitrooms' clock."""
+        """Starts the waitrooms' clock, the renewal of this process's game leases and the sweep of
+        games whose process died."""
         self._ticker = asyncio.get_running_loop().create_task(self._tick_waitrooms())
+        self.takeover.start()
 
     async def close(self, outcome: str = "interrupted") -> None:
         """Stops the waitroom clock and every server game (ended with ``outcome``)."""
         if self._ticker is not None:
             self._ticker.cancel()
+        self.takeover.stop_sweeping()
         if self.peers is not None:
             await self.peers.close()
         for game in list(self.games.values()):
             await game.stop(outcome)
+        # Only now: the leases are renewed while the games end (their outcome is stored under them).
+        await self.takeover.close()
 
     # -- where a participant's game is ---------------------------------------------------------
 
@@ -155,7 +164,10 @@ class Lobby:
             return True
         if self.remote is not None and await self.remote.elsewhere(p.game) is not None:
             return True  # it runs on another process: the participant's socket landed here
-        return await self._browser_game(p, p.game) is not None
+        if await self._browser_game(p, p.game) is not None:
+            return True
+        # Its process died (its lease expired): it is taken over now, here, when it can be.
+        return await self.takeover.alive(p.game)
 
     async def game_view(self, p: Participant, step: GameStep, rep: int) -> dict:
         """The view of ``p`` at game step ``step``: their game (started when it is time), or the
@@ -163,9 +175,14 @@ class Lobby:
         owner = await self.remote.elsewhere(p.game) if self.remote is not None and p.game else None
         if owner is not None:  # their game runs on another process: its view comes from there
             view = await self.remote.view(owner, p)
+            if view is None:  # it did not answer (it died?): once its lease expires, the game is taken over
+                owner = await self.takeover.settle(p.game, owner)
+                view = await self.remote.view(owner, p) if owner is not None else None
             if view is not None:
                 snapshot = view.pop("snapshot", None)
                 if snapshot is not None:
+                    if len(self._snapshots) > 1000:  # a view pushed, never seated: not kept for good
+                        self._snapshots.clear()
                     self._snapshots[view["game"]] = snapshot
                 return view
         if self.browser is not None and runs_in_browser(step):
@@ -175,6 +192,10 @@ class Lobby:
         if p.game in self._starting:  # their group's game is being built by a partner's transition
             await asyncio.shield(self._starting[p.game])
         game = self.games.get(p.game or "")
+        if game is None and p.game is not None and await self.takeover.alive(p.game):
+            game = self.games.get(p.game)
+            if game is None:  # it runs in another process
+                return await self._remote_game_view(p, step, p.game)
         if game is None:
             group = await self._group(p, step, rep)
             if group is None:
@@ -297,12 +318,8 @@ class Lobby:
         # The screens (ready, countdown, round over) wait only for pages that show them: a bot or
         # a protocol client is not waited for.
         screens = [agent for agent, q in zip(step.humans, group) if q.screens]
-        game = ServerGame(game_id, built.driver(render=True), humans, self.emit,
-                          lambda rows, t, tc, late: self.storage.add_steps(
-                              game_id, rows, t_server=t, t_client=tc, late_ms=late,
-                              keep_observations=step.options.record_observations),
-                          self._game_over, grace=self.grace, screens=screens)
-        await self.state.own_game(game_id, self._owner)
+        game = self.server_game(game_id, step, built.driver(render=True), humans, screens)
+        await self.leases.claim(game_id)
         await self.storage.add_game({"game_id": game_id, "experiment": name, "step": step.name, "repetition": rep,
                                      "runtime": "server", "seed": seed, "started_at": time.time(),
                                      "detail": {"step_runtime": step.runtime}})
@@ -317,14 +334,38 @@ class Lobby:
         log.info("game %s: %s::%s started for %s", game_id, name, step.name, ", ".join(who))
         return game
 
+    def server_game(self, game_id: str, step: GameStep, driver: Any, humans: dict, screens: list) -> ServerGame:
+        """The clock of a server game (not started)."""
+        keep = step.options.record_observations
+
+        def store_rows(rows: list, t: float, tc: Any, late: Any) -> Awaitable:
+            # Only while this process surely holds the game: after a stall longer than its lease,
+            # another process may be playing it on from the stored frames (takeover.py).
+            if not self.leases.holds(game_id):
+                lost = asyncio.get_running_loop().create_future()
+                lost.set_exception(LeaseLost(f"this process's lease of game {game_id} lapsed (its renewal is "
+                                             f"overdue): the game stops here, and is resumed from its stored frames"))
+                return lost
+            return self.storage.add_steps(game_id, rows, t_server=t, t_client=tc, late_ms=late, keep_observations=keep)
+
+        return ServerGame(game_id, driver, humans, self.emit, store_rows, self._game_over, grace=self.grace,
+                          screens=screens)
+
     async def _game_over(self, game: ServerGame, outcome: str) -> None:
         self.games.pop(game.game_id, None)
-        try:
-            await self.state.release_game(game.game_id)
-        except SharedStateError as exc:  # its lease expires by itself; its outcome is stored below
-            log.error("game %s: its lease could not be released: %s", game.game_id, exc)
+        if not self.leases.holds(game.game_id):
+            # Its lease lapsed (a stall): nothing more of it is stored here; the sweep resumes it.
+            log.warning("game %s: stopped without an end: this process's lease of it lapsed", game.game_id)
+            self.takeover.lapsed(game.game_id)
+            return
+        # The outcome first, then the lease: a process starting meanwhile must not find the game
+        # without either (it would mark it interrupted).
         await self.storage.end_game(game.game_id, outcome, ended_at=time.time(),
                                     outcome_reason=OUTCOME_REASONS.get(outcome))
+        try:
+            await self.leases.release(game.game_id)
+        except SharedStateError as exc:  # its outcome is stored: a takeover finds it over
+            log.error("game %s: its lease could not be released: %s", game.game_id, exc)
         log.info("game %s: over (%s)", game.game_id, outcome)
         for agent, pid in game.humans.items():
             p = await self.registry.get(pid)
@@ -372,6 +413,7 @@ class Lobby:
             await game.stop("error")
             self.games.pop(game.game_id, None)
             await self.storage.end_game(game.game_id, "error", ended_at=time.time(), outcome_reason="server_error")
+            await self.leases.release(game.game_id)
             return
         browser = await self._browser_game(p, p.game)
         if browser is not None:
@@ -474,6 +516,7 @@ class Lobby:
         seed = self._game_seed(p.experiment, step, rep, [p.id])
         if game is None:
             game = BrowserGame(new_id(), p.id, p.experiment, step, step.humans[0])
+            await self.leases.claim(game.game_id)
             await self.storage.add_game({"game_id": game.game_id, "experiment": p.experiment, "step": step.name,
                                          "repetition": rep, "runtime": "browser", "seed": seed,
                                          "started_at": time.time(), "detail": {"step_runtime": step.runtime}})
@@ -482,7 +525,6 @@ class Lobby:
                                              "policy": None if agent == game.agent else policy}
                                             for agent, policy in step.players.items()])
             await self.browser.add(game)
-            await self.state.own_game(game.game_id, self._owner)  # its messages come here, from any process
             await self.registry.move(p, p.index, game.game_id)
             log.info("game %s: %s::%s started in the browser of %s", game.game_id, p.experiment, step.name, p.id)
         return game_message(step, game.game_id, turn_based=bool(step.options.turn_based), you=game.agent,
@@ -506,6 +548,7 @@ class Lobby:
         game = await self._browser_game(p, data["game"])
         if game is None or p.game != game.game_id:
             return {"ok": False, "stale": True, "error": "you are not in that game (it is over, or not yours)"}
+        self.browser.back(game.game_id)  # a message of theirs: they are there (the grace clock stops)
         try:
             if kind == "rows":
                 return await self.browser.rows(game, data)
@@ -583,7 +626,7 @@ class Lobby:
             counts = await self.browser.finish(game, outcome, reason)
             if counts is None:  # ending already (the grace clock ran out meanwhile)
                 return False
-            await self.state.release_game(game.game_id)
+            await self.leases.release(game.game_id)
             # verify="require", and not both completed and verified. (A crash the page reports is
             # the page's word, which a participant could forge to skip the game: it does not count.)
             if not counts:
@@ -627,9 +670,9 @@ class Lobby:
             seed = self._game_seed(name, step, rep, who)
             humans = list(zip(step.humans, who))
             people = [q.who() for q in group]
+            await self.leases.claim(game_id)
             peers = self.peers.create(game_id, name, step, rep, seed, humans, people,
                                       await env_facts(step, seed, people, game_id))
-            await self.state.own_game(game_id, self._owner)  # its messages come here, from any process
             await self.storage.add_game({"game_id": game_id, "experiment": name, "step": step.name, "repetition": rep,
                                          "runtime": "browser", "seed": seed, "started_at": time.time(),
                                          "detail": {"step_runtime": step.runtime, "humans": who,
@@ -679,6 +722,8 @@ class Lobby:
         if group is None or p.game != group.game_id or group.ending:
             return {"ok": False, "stale": True, "error": "you are not in that game (it is over, or not yours)"}
         member, peers = group.member_of(p.id), self.peers
+        if member.away:  # a message of theirs: they are there (e.g. a game taken over from a dead process)
+            peers.back(group, member)
         if kind in ("peer_status", "peer_event") and None not in (page, member.page) and page != member.page:
             if page_open is not None and page_open(member.page):
                 return {"ok": False, "superseded": True, "error": "this game continues in another window or tab"}
@@ -727,7 +772,7 @@ class Lobby:
         """A browser game with several humans ended: stored (and verified, when it has rows), and
         its members moved on; after ``not_ready``, the ready ones go back to the waitroom."""
         game_id = group.game_id
-        await self.state.release_game(game_id)
+        await self.leases.release(game_id)
         row = await self.storage.get_game(game_id) or {}
         columns = {"ended_at": time.time(), "outcome_reason": reason, "detail": {**(row.get("detail") or {}), **summary}}
         played = bool(group.last)
@@ -770,11 +815,48 @@ class Lobby:
             await self.registry.move(p, p.index)
             await self.listener.push(p)
 
+    # -- games of a process that died (takeover.py) ------------------------------------------
+
+    def running_games(self) -> set[str]:
+        """The games this process runs now (on the server, starting, in browsers, between peers)."""
+        running = set(self.games) | set(self._starting)
+        if self.browser is not None:
+            running |= set(self.browser.games)
+        if self.peers is not None:
+            running |= set(self.peers.groups)
+        return running
+
+    async def drop_game(self, game_id: str) -> None:
+        """Stops game ``game_id`` here at once, storing nothing more of it and moving nobody: its
+        lease was lost, and another process plays it on."""
+        game = self.games.pop(game_id, None)
+        if game is not None:
+            game.on_end = None
+            await game.stop("interrupted")
+        if self.browser is not None and self.browser.games.pop(game_id, None) is not None:
+            self.browser.back(game_id)  # its grace clock is the new owner's
+        group = self.peers.groups.pop(game_id, None) if self.peers is not None else None
+        if group is not None:
+            for task in group.timers.values():
+                task.cancel()
+            group.timers.clear()
+        self.leases.forget(game_id)
+
+    async def _remote_game_view(self, p: Participant, step: GameStep, game_id: str) -> dict:
+        """The view of ``p``'s server game that another process runs (its frames reach them there)."""
+        agent = next((q["agent"] for q in await self.storage.players(game_id) if q.get("participant_id") == p.id),
+                     None)
+        await self.join(p.id, f"g:{game_id}")
+        return game_message(step, game_id, turn_based=bool(step.options.turn_based), you=agent,
+                            agents=list(step.players), runtime="server", screen=None)
+
     # -- waitrooms -------------------------------------------------------------------------
 
     async def _waitroom_news(self) -> None:
         for room, waiting in (await self.state.waiting()).items():
             for pid in waiting:
+                if self.remote is not None and not self.sockets.get(pid):
+                    continue  # connected to another process, which tells them (not every process)
                 await self.emit("waitroom", await self.state.waitroom_status(room, pid), room=f"p:{pid}")
 
     async def _tick_waitrooms(self) -> None:

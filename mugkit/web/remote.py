@@ -84,14 +84,11 @@ class RemoteGames:
                 self._owners.clear()
             self._owners[game_id] = (now, owner)
         if owner is None:
-            if await self.lobby.state.own_game(game_id, self.me):
-                browser = self.lobby.browser
-                if browser is not None:
-                    browser.games.pop(game_id, None)  # an older copy: the storage has every row since
-                self._owners[game_id] = (now, self.me)
-                return None
-            self._owners.pop(game_id, None)
+            # Nobody alive holds it (its process died): taken over here, unless another process
+            # was first (mugkit/web/takeover.py reads it afresh from storage).
+            await self.lobby.takeover.adopt(game_id)
             owner = await self.lobby.state.game_owner(game_id)
+            self._owners[game_id] = (now, owner)
         return owner if owner not in (None, self.me) else None
 
     # -- this process asks -------------------------------------------------------------------
@@ -106,7 +103,8 @@ class RemoteGames:
             self._owners.pop(data.get("game") if isinstance(data, dict) else None, None)
             log.warning("participant %s: %s for a game on %s: %s", p.id, kind, owner, exc)
             # Not stale: the page keeps its rows and sends them again (to the game's next owner).
-            return {"ok": False, "error": "the server process running this game did not answer: trying again"}
+            return {"ok": False, "retry": True,
+                    "error": "the server process running this game did not answer: trying again"}
         return reply.get("reply")
 
     async def view(self, owner: str, p: Participant) -> dict | None:
@@ -139,8 +137,10 @@ class RemoteGames:
 
     def connected_elsewhere(self, pid: str) -> bool:
         """Whether participant ``pid`` has a socket open on another process (as its owner was told)."""
-        alive = self.presence.get(pid, {})
-        return any(sockets > 0 for process, (_, sockets) in alive.items() if process != self.me)
+        seen = self.presence.get(pid, {})
+        # A process that died told nobody its sockets closed: only the living count.
+        return any(sockets > 0 for process, (_, sockets) in seen.items()
+                   if process != self.me and process in self.cluster.alive_ids)
 
     # -- this process answers ------------------------------------------------------------------
 

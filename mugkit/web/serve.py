@@ -429,6 +429,7 @@ async def _parent_start(args: argparse.Namespace) -> tuple[dict, Any, int, str, 
     owner: on several machines, the others' games go on). ``(experiments, storage, folder, seed,
     redis URL, private redis or None)``: the parent keeps its storage open for the run, so the
     database's write-ahead log is there as long as the folder is marked in use."""
+    from .takeover import interrupt_unowned
     from .workers import PrivateRedis
 
     experiments, _ = _prepare(args.paths, args.host, args.port, args.preflight)
@@ -447,13 +448,11 @@ async def _parent_start(args: argparse.Namespace) -> tuple[dict, Any, int, str, 
             redis = private.start()
         state = await _open_state(redis, folder.study_id)
         try:
-            cut = [row["game_id"] for row in await storage.games()
-                   if row.get("runtime") == "server" and row.get("outcome") is None
-                   and await state.game_owner(row["game_id"]) is None]
+            # Not the games of live processes (other machines of the study), nor orphaned ones
+            # (a process died: the workers' sweep takes them over; mugkit/web/takeover.py).
+            cut = await interrupt_unowned(storage, state)
         finally:
             await state.close()
-        for game_id in cut:
-            await storage.end_game(game_id, "interrupted", ended_at=time.time(), outcome_reason="server_stop")
         if cut:
             log.warning("%d game(s) on the server were cut by the restart and are marked interrupted", len(cut))
     except BaseException:

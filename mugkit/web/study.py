@@ -32,6 +32,7 @@ from .gameloop import GRACE_SECONDS, ServerGame
 from .lobby import Lobby
 from .registry import FINISHED, Participant, Registry
 from .shared import MemoryState, SharedState, SharedStateError
+from .takeover import interrupt_unowned
 from .views import paused_view
 
 __all__ = ["Study", "Participant", "Arrival", "FINISHED"]
@@ -94,7 +95,8 @@ class Study:
 
     async def start(self) -> None:
         """Reads what the storage already holds (a restart): the secret of resume keys, arrival
-        numbers, condition counts; games on the server cut by the restart are marked interrupted."""
+        numbers, condition counts; games on the server cut by the restart (that no other live process
+        runs) are marked interrupted."""
         emit, join, evict, grace = self._parts
         # meta_once: several processes of one study starting at once agree on one secret
         secret = await self.storage.meta_once("resume_secret", secrets.token_hex(32))
@@ -110,7 +112,9 @@ class Study:
             # this one; a game without a live owner now is the takeover's (a process died).
             self.lobby.remote = RemoteGames(self.lobby, self.cluster)
         else:
-            interrupted = await self.storage.interrupt_unfinished_games(runtime="server")
+            # Only games no live process runs (and none will take over): with a shared state,
+            # another process of the study may be playing the others (mugkit/web/takeover.py).
+            interrupted = await interrupt_unowned(self.storage, self.state)
             if interrupted:
                 log.warning("%d game(s) on the server were cut by the restart and are marked interrupted",
                             len(interrupted))

@@ -25,6 +25,7 @@ STROLL = os.path.join(STUDIES, "_stroll.py")
 LOADTEST_STUDIES = os.path.join(os.path.dirname(STUDIES), "..", "loadtest", "studies")
 PAIR = os.path.join(LOADTEST_STUDIES, "_pair.py")
 BRIEF = os.path.join(LOADTEST_STUDIES, "_brief.py")   # a browser game, then a server game
+DUET = os.path.join(LOADTEST_STUDIES, "_duet.py")     # a browser game of two humans (rollback peers)
 
 
 def rows(data: str, sql: str) -> list:
@@ -273,3 +274,21 @@ def test_400_bots_across_two_workers_on_redis_and_postgres_complete_and_nothing_
     assert d["lost_rows"] == 0 and d["audit"]["checked"]["steps"] >= 400 * 30 and report.ok  # each bot its frames
     assert len(seen["processes"]) == 2
     assert sum(sum((i.get("forwarded") or {}).values()) for i in seen["processes"].values()) > 0
+
+
+def test_peer_games_whose_members_are_on_both_processes_complete_over_the_relay(workers):
+    """Browser games of two humans (rollback peers relaying through the server): a member whose
+    socket is not on the process that formed the game has every message — signal, relay, ready,
+    rows, rejoin and package — forwarded there; every game completes, verified, every row once."""
+    from mugkit.loadtest import LoadTestConfig, run_loadtest
+
+    server = workers(DUET)
+    report = run_loadtest(LoadTestConfig([DUET], 6, reloads=2, rate=10, stuck_after=40, url=server.url,
+                                         token=server.token, data=server.data, progress=False))
+    d = report.data
+    assert report.ok and d["completed"] == 6, report.text()
+    sent = forwarded(server)
+    assert sent.get("relay", 0) > 0 and sent.get("rows", 0) > 0, sent  # members on the other process
+    games = rows(server.data, "select g.outcome, g.verification, count(s.frame), count(distinct s.episode * 1000 + "
+                              "s.frame) from games g join steps s using (game_id) group by g.game_id")
+    assert len(games) == 3 and all(g[0] == "completed" and g[2] == 2 * g[3] for g in games), games

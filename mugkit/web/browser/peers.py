@@ -191,6 +191,23 @@ class PeerGames:
         self._timer(group, "ready", self._ready_timeout(group))
         return group
 
+    def taken_over(self, group: PeerGroup, stored: list[tuple], grace: float) -> None:
+        """``group`` (just made by :meth:`create`) is a game taken over from a server process that
+        died (mugkit/web/takeover.py). ``stored``: ``(episode, frame, agent, done)`` of its stored
+        rows, in order. A game with rows was playing: no ready gate again. Every member counts as
+        away until its page's next message or connection, within ``grace`` seconds."""
+        for episode, frame, agent, done in stored:
+            group.last[agent], group.ended[agent] = (episode, frame), done
+            if done:
+                group.episode_ends.add((episode, frame))
+        if stored:
+            group.go = True
+            self._cancel(group, "ready")
+            for member in group.members.values():
+                member.paths = member.paths or {}
+        for member in group.members.values():
+            self.away(group, member, grace)
+
     def view(self, group: PeerGroup, participant: str, grace: float) -> dict:
         """The ``peer`` block of the ``game`` view of ``participant`` (protocol.py); ``grace``:
         seconds a peer gone may take to come back."""
