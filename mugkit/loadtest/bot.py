@@ -215,16 +215,17 @@ class ProtocolBot:
             except NoAck:
                 if not self.reconnect or time.monotonic() - sent > self.bounds.stuck_after:
                     raise Stuck(f"{event} not acknowledged within {self.bounds.stuck_after:g} s") from None
-                await self._reconnect(generation)  # sent again once a connection is open again, as a page does
+                await self._reconnect(generation)  # sent again, on a new connection if it dropped
                 continue
             except Exception as exc:  # the connection dropped
                 if not self.reconnect:
                     raise Failed(f"{event} could not be sent: {type(exc).__name__}: {exc}") from None
-                await self._reconnect(generation)
+                await self._reconnect(generation)  # sent again once a connection is open, as a page's client does
                 continue
             if not (isinstance(reply, dict) and reply.get("retry") is True):
                 break
-            # The server asks to try again (its shared state is briefly down), as a page does.
+            # The server asks to try again (its shared state is briefly down, or the process running
+            # the game did not answer), as a page does.
             self.log.retried += 1
             if time.monotonic() - sent > self.bounds.stuck_after:
                 raise Stuck(f"{event} answered 'try again' for {self.bounds.stuck_after:g} s: {reply.get('error')}")

@@ -26,8 +26,6 @@ __all__ = ["BrowserRuntime", "ROWS_EVERY"]
 
 #: Seconds between two ``rows`` batches (the browser worker's ROWS_EVERY_MS).
 ROWS_EVERY = 0.25
-#: Seconds before a message the server asked to send again (``retry``) is sent again.
-RETRY_SECONDS = 1.0
 
 
 class BrowserRuntime(Player):
@@ -181,12 +179,7 @@ class BrowserRuntime(Player):
                 raise ValueError(f"the rows acknowledgement has no 'last': {reply}")
 
     async def _acked(self, event: str, data: dict) -> dict:
-        reply = await self.link.call(event, data)
-        until = time.monotonic() + self.link.bounds.stuck_after
-        while not reply.get("ok") and reply.get("retry") and time.monotonic() < until:
-            # The process running the game did not answer (it died: another one takes the game over).
-            await asyncio.sleep(RETRY_SECONDS)
-            reply = await self.link.call(event, data)
+        reply = await self.link.call(event, data)  # (a "try again" answer is sent again by the bot)
         if not reply.get("ok"):
             raise ValueError(f"the server refused {event}: {reply.get('error')}")
         return reply

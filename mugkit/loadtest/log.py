@@ -87,8 +87,8 @@ class BotLog:
     sent: int = 0
     received: int = 0
     reloads: int = 0
-    retried: int = 0                           # messages the server answered 'try again' (its shared state was down)
-    reconnects: int = 0                        # connections the server dropped, opened again (reconnect)
+    reconnects: int = 0          # connections the server dropped, opened again (reconnect)
+    retried: int = 0             # messages the server answered 'try again' (its shared state was down)
     connected_at: float | None = None
     finished_at: float | None = None
     outcome: Outcome | None = None

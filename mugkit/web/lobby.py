@@ -364,7 +364,7 @@ class Lobby:
                                     outcome_reason=OUTCOME_REASONS.get(outcome))
         try:
             await self.leases.release(game.game_id)
-        except SharedStateError as exc:  # its outcome is stored: a takeover finds it over
+        except SharedStateError as exc:  # its lease expires by itself; its outcome is stored
             log.error("game %s: its lease could not be released: %s", game.game_id, exc)
         log.info("game %s: over (%s)", game.game_id, outcome)
         for agent, pid in game.humans.items():

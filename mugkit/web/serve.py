@@ -36,7 +36,6 @@ import os
 import secrets
 import signal
 import sys
-import time
 from typing import Any, Awaitable, Callable, Iterator
 
 from . import ice
