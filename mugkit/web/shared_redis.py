@@ -406,26 +406,29 @@ class RedisState(SharedState):
         """Never raises: the change is stored, so what follows must go on. Unreachable, the bump
         waits for the next operation that reaches Redis (nobody transitions meanwhile: that
         needs Redis too)."""
-        self._untouched.add(participant_id)
         try:
-            await self._touch_pending()
+            await self._bump(participant_id)
         except SharedStateError as exc:
+            self._untouched.add(participant_id)
             log.warning("participant %s: other processes are told to read them again once %s answers (%s)",
                         participant_id, self.url, exc)
 
+    async def _bump(self, participant_id: str) -> None:
+        key = self._k(f"ver:{participant_id}")
+
+        async def bump() -> int:
+            pipe = self.redis.pipeline(transaction=False)
+            pipe.incr(key)
+            pipe.expire(key, VERSION_SECONDS)
+            return (await pipe.execute())[0]
+
+        # This process's copy is the one just changed: it stays; the others' are now stale.
+        self._versions[participant_id] = await self._do(bump)
+        self._untouched.discard(participant_id)
+
     async def _touch_pending(self) -> None:
         for pid in list(self._untouched):
-            key = self._k(f"ver:{pid}")
-
-            async def bump() -> int:
-                pipe = self.redis.pipeline(transaction=True)
-                pipe.incr(key)
-                pipe.expire(key, VERSION_SECONDS)
-                return (await pipe.execute())[0]
-
-            # This process's copy is the one just changed: it stays; the others' are now stale.
-            self._versions[pid] = await self._do(bump)
-            self._untouched.discard(pid)
+            await self._bump(pid)
 
     # -- counters --------------------------------------------------------------------------
 
