@@ -1,9 +1,10 @@
 """The one thread that writes to PostgreSQL with group commit, and the pool of read connections
 beside it: :mod:`~mugkit.web.storage.writer`'s design on a psycopg connection.
 
-The writer thread takes every queued write, runs each in a savepoint of one transaction, commits
-once, and only then resolves the waiting coroutines' futures; a failing write is rolled back to
-its savepoint alone. What differs from SQLite is what "the database cannot take writes now" means:
+The writer thread takes every queued write, runs them in one transaction, commits once, and only
+then resolves the waiting coroutines' futures. A failing write fails alone: the batch is then run
+again with each write in its own savepoint (rolled back for the failing write only). Savepoints
+are not used otherwise, since each costs a round trip to the server. What differs from SQLite is what "the database cannot take writes now" means:
 the server is unreachable, restarting, out of disk or of connections (SQLSTATE classes 08, 53,
 57P, and a connection that broke). Then the batch is not failed: the writer reconnects and tries
 again every :data:`~mugkit.web.storage.writer.RETRY_SECONDS`, and :attr:`failure` says why (the
@@ -98,18 +99,33 @@ class PostgresWriter(Writer):
         return _Link(self.url)
 
     def _commit(self, link: _Link, batch: list) -> list[tuple]:
-        """Runs the batch in one transaction, each write in its own savepoint; returns
-        (write, result, exception) triples. Raises ``_DiskError`` when the database cannot take
-        the batch now (the caller tries again)."""
+        """Runs the batch in one transaction; returns (write, result, exception) triples. Raises
+        ``_DiskError`` when the database cannot take the batch now (the caller tries again).
+
+        Optimistically first: the writes one after the other, no savepoints (each costs a round
+        trip to the server). Only when a write fails is the transaction rolled back and the batch
+        run again with each write in its own savepoint, so that the failing write fails alone."""
+        conn = link.get()
+        out = self._transaction(link, conn, batch, alone=False)
+        if out is None:
+            out = self._transaction(link, conn, batch, alone=True)
+        return out
+
+    def _transaction(self, link: _Link, conn: Any, batch: list, alone: bool) -> list[tuple] | None:
+        """The batch in one transaction, each write in a savepoint when ``alone``; None when a
+        write failed and not ``alone`` (nothing was committed)."""
         import psycopg
 
-        conn = link.get()
         out, xid = [], None
         try:
             conn.execute("BEGIN")
             xid = conn.execute("SELECT txid_current()").fetchone()[0]
             for w in batch:
-                out.append(self._one(conn, w))
+                outcome = self._one(conn, w) if alone else self._plain(conn, w)
+                if outcome is None:
+                    _rollback(conn)
+                    return None
+                out.append(outcome)
             started = time.perf_counter()
             conn.execute("COMMIT")
             self.stats.commit_seconds += time.perf_counter() - started
@@ -123,6 +139,18 @@ class PostgresWriter(Writer):
             error = StorageError(f"could not commit to {self.path}: {_first_line(exc)}")
             return [(w, None, error) for w in batch]
         return self._counted(out)
+
+    def _plain(self, conn: Any, w: Any) -> tuple | None:
+        """One write, no savepoint: ``(write, result, None)``, or None when it failed. A transient
+        database error propagates (the batch is retried)."""
+        import psycopg
+
+        try:
+            return (w, w.work(conn), None)
+        except Exception as exc:
+            if isinstance(exc, psycopg.Error) and transient(exc, conn):
+                raise
+            return None
 
     def _one(self, conn: Any, w: Any) -> tuple:
         """One write in its savepoint: ``(write, result, None)``, or ``(write, None, error)``
