@@ -138,8 +138,8 @@ asyncio.run(main(sys.argv[1], sys.argv[2]))
 
 
 def test_a_sigkill_loses_no_acknowledged_row(backend):
-    proc = subprocess.Popen([sys.executable, "-c", CHILD, backend.folder, backend.url or ""], stdout=subprocess.PIPE, text=True,
-                            cwd=ROOT)
+    proc = subprocess.Popen([sys.executable, "-c", CHILD, backend.folder, backend.url or ""], stdout=subprocess.PIPE,
+                            text=True, cwd=ROOT)
     acknowledged = []
     try:
         for line in proc.stdout:

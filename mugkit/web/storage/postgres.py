@@ -39,7 +39,7 @@ from .base import PANEL_KEYS, STATUSES
 from .postgres_schema import ORDER, check_schema, column_list, merge_observation, redact
 from .postgres_writer import PostgresReaders, PostgresWriter
 from .schema import (COLUMNS, STEP_COLUMNS, DuplicateRowError, InvalidRowError, MissingRowError,
-                     StorageClosedError, StorageError, decode_row, decode_step, encode_columns)
+                     StorageError, decode_row, decode_step, encode_columns)
 from .sqlite import SQLiteStorage, _empty_counts
 
 __all__ = ["PostgresStorage", "is_database_url"]

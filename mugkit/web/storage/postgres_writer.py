@@ -4,9 +4,11 @@ beside it: :mod:`~mugkit.web.storage.writer`'s design on a psycopg connection.
 The writer thread takes every queued write, runs them in one transaction, commits once, and only
 then resolves the waiting coroutines' futures. A failing write fails alone: the batch is then run
 again with each write in its own savepoint (rolled back for the failing write only). Savepoints
-are not used otherwise, since each costs a round trip to the server. What differs from SQLite is what "the database cannot take writes now" means:
-the server is unreachable, restarting, out of disk or of connections (SQLSTATE classes 08, 53,
-57P, and a connection that broke). Then the batch is not failed: the writer reconnects and tries
+are not used otherwise, since each costs a round trip to the server.
+
+What differs from SQLite is what "the database cannot take writes now" means: the server is
+unreachable, restarting, out of disk or of connections (SQLSTATE classes 08, 53, 57P, and a
+connection that broke). Then the batch is not failed: the writer reconnects and tries
 again every :data:`~mugkit.web.storage.writer.RETRY_SECONDS`, and :attr:`failure` says why (the
 server pauses the study). A connection that broke *during* COMMIT leaves the outcome unknown: the
 writer asks the server, once reconnected, whether the batch's transaction id committed
@@ -103,8 +105,9 @@ class PostgresWriter(Writer):
         ``_DiskError`` when the database cannot take the batch now (the caller tries again).
 
         Optimistically first: the writes one after the other, no savepoints (each costs a round
-        trip to the server), the step rows of consecutive writes in one COPY. Only when a write fails is the transaction rolled back and the batch
-        run again with each write in its own savepoint, so that the failing write fails alone."""
+        trip to the server), the step rows of consecutive writes in one COPY. Only when a write
+        fails is the transaction rolled back and the batch run again with each write in its own
+        savepoint, so that the failing write fails alone."""
         conn = link.get()
         out = self._transaction(link, conn, batch, alone=False)
         if out is None:
