@@ -154,25 +154,31 @@ def test_a_database_restart_loses_and_doubles_nothing(postgres_server, postgres_
     assert failures == {None}  # each write returned only once the database was back
 
 
-def test_failure_says_why_while_the_database_is_down(postgres_server, postgres_url):
-    """While the server is unreachable, a write waits and ``failure`` names the database (the
-    study pauses); once the server is back, the write lands."""
+def test_failure_says_why_while_the_database_is_down(postgres_server, postgres_url, monkeypatch):
+    """While the server is unreachable, a write waits, and once that lasted QUIET_SECONDS
+    ``failure`` names the database (the study pauses); once the server is back, the write lands."""
+    import mugkit.web.storage.postgres_writer as writer
+
+    monkeypatch.setattr(writer, "QUIET_SECONDS", 1.0)
+
     async def main():
         storage = await started(postgres_url)
         await storage.add_game({"game_id": "g", "experiment": "x", "step": "s"})
         await asyncio.to_thread(postgres_server.stop_server)
         write = asyncio.ensure_future(storage.add_steps("g", [StepRow(0, 0, "a")], t_server=1.0))
+        down = time.monotonic()
         while storage.failure is None:
             assert not write.done(), write
             await asyncio.sleep(0.1)
-        failure = storage.failure
+        failure, quiet = storage.failure, time.monotonic() - down
         await asyncio.to_thread(postgres_server.start_server)
         await write
         last = await storage.last_frame("g")
         gone = storage.failure
         await storage.close()
-        return failure, last, gone
+        return failure, last, gone, quiet
 
-    failure, last, gone = run(main())
+    failure, last, gone, quiet = run(main())
+    assert quiet >= 1.0  # not reported at once: a restart takes less
     assert "127.0.0.1" in failure, failure
     assert last == (0, 0) and gone is None

@@ -283,8 +283,11 @@ class ProtocolBot:
         auth = {"experiment": self.experiment, "query": self.query, "participant": self.identity.get("participant"),
                 "resume": self.identity.get("resume")}
         try:
+            # wait_timeout: as long as the page's socket.io client waits for the server's answer
+            # (its default 20 s; python-socketio's 1 s would fail a server that waits out a short
+            # database restart before it answers)
             await asyncio.wait_for(self.sio.connect(self.url, transports=["websocket"], socketio_path="socket.io",
-                                                    auth=auth), self.bounds.connect)
+                                                    auth=auth, wait_timeout=self.bounds.connect), self.bounds.connect)
         except asyncio.TimeoutError:
             raise Stuck(f"no connection within {self.bounds.connect:g} s") from None
         except Exception as exc:

@@ -9,8 +9,9 @@ are not used otherwise, since each costs a round trip to the server.
 What differs from SQLite is what "the database cannot take writes now" means: the server is
 unreachable, restarting, out of disk or of connections (SQLSTATE classes 08, 53, 57P, and a
 connection that broke). Then the batch is not failed: the writer reconnects and tries
-again every :data:`~mugkit.web.storage.writer.RETRY_SECONDS`, and :attr:`failure` says why (the
-server pauses the study). A connection that broke *during* COMMIT leaves the outcome unknown: the
+again every :data:`~mugkit.web.storage.writer.RETRY_SECONDS`, and once that has lasted
+:data:`QUIET_SECONDS` (longer than a restart takes), :attr:`failure` says why (the server then
+pauses the study). A connection that broke *during* COMMIT leaves the outcome unknown: the
 writer asks the server, once reconnected, whether the batch's transaction id committed
 (``txid_status``), so a committed batch is acknowledged and never written twice.
 
@@ -36,6 +37,13 @@ log = logging.getLogger("mugkit.storage")
 
 #: Seconds a connection attempt may take before it counts as failed.
 CONNECT_TIMEOUT = 10
+
+#: For this long a database that went away is not reported as a :attr:`PostgresWriter.failure`
+#: (writes wait meanwhile, and are retried): a restart or a failover takes a second or two, and
+#: a reported failure pauses the study, which ends its server games.
+QUIET_SECONDS = 10.0
+#: Seconds between two tries of a read the database could not serve.
+RETRY_READ_SECONDS = 0.25
 
 
 def connect(url: str, **kwargs: Any) -> Any:
@@ -97,6 +105,22 @@ class PostgresWriter(Writer):
         super().__init__(redact(url), setup)
         self.url = url
 
+    @property  # type: ignore[override]
+    def failure(self) -> str | None:
+        """Why the database cannot take writes, once that has lasted :data:`QUIET_SECONDS`."""
+        since = getattr(self, "_failing_since", None)
+        if since is None or time.monotonic() - since < QUIET_SECONDS:
+            return None
+        return self._failure
+
+    @failure.setter
+    def failure(self, value: str | None) -> None:
+        if value is None:
+            self._failing_since = None
+        elif getattr(self, "_failing_since", None) is None:
+            self._failing_since = time.monotonic()
+        self._failure = value
+
     def _connect(self) -> _Link:
         return _Link(self.url)
 
@@ -108,6 +132,14 @@ class PostgresWriter(Writer):
         trip to the server), the step rows of consecutive writes in one COPY. Only when a write
         fails is the transaction rolled back and the batch run again with each write in its own
         savepoint, so that the failing write fails alone."""
+        try:
+            return self._commit_once(link, batch)
+        except _DiskError:
+            # Once more at once, on a new connection: a connection cut by a restart or a failover
+            # while idle fails its next use, and a reconnection is not worth pausing the study for.
+            return self._commit_once(link, batch)
+
+    def _commit_once(self, link: _Link, batch: list) -> list[tuple]:
         conn = link.get()
         out = self._transaction(link, conn, batch, alone=False)
         if out is None:
@@ -239,7 +271,9 @@ def _committed(link: _Link, xid: int) -> bool:
 
 class PostgresReaders:
     """Read connections for worker threads: each read takes an idle one (or opens one) and runs
-    in one read-only snapshot. A read on a connection that broke is tried once more on a new one."""
+    in one read-only snapshot. A read the database cannot serve now (the connection broke, the
+    server restarts) is tried again on a new connection, for up to :data:`QUIET_SECONDS`, as
+    writes wait out a restart."""
 
     def __init__(self, url: str):
         self.url = url
@@ -250,17 +284,25 @@ class PostgresReaders:
     def run(self, fn: Callable[[Any], Any]) -> Any:
         import psycopg
 
-        for attempt in (1, 2):
-            conn = self._take()
+        deadline = time.monotonic() + QUIET_SECONDS
+        while True:
+            try:
+                conn = self._take()
+            except StorageError:  # cannot connect now
+                if time.monotonic() > deadline:
+                    raise
+                time.sleep(RETRY_READ_SECONDS)
+                continue
             try:
                 conn.execute("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY")
                 result = fn(conn)
                 conn.execute("COMMIT")
             except psycopg.Error as exc:
-                broken = conn.closed or conn.broken
+                again = transient(exc, conn) and time.monotonic() < deadline
                 _rollback(conn)
                 self._give(conn)
-                if broken and attempt == 1:
+                if again:
+                    time.sleep(RETRY_READ_SECONDS)
                     continue
                 raise StorageError(f"could not read from {redact(self.url)}: {_first_line(exc)}") from None
             except BaseException:
@@ -269,7 +311,6 @@ class PostgresReaders:
                 raise
             self._give(conn)
             return result
-        raise AssertionError("unreachable")
 
     def _take(self) -> Any:
         from psycopg.rows import dict_row
