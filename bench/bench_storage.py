@@ -2,7 +2,7 @@
 loop's lateness beside it, and the bytes an observation costs.
 
 Usage: .venv/bin/python bench/bench_storage.py [--games 100] [--fps 30] [--seconds 20] [--pixel-games 10]
-                                               [--dir DIR]
+                                               [--dir DIR] [--postgres [URL]]
 
 1. ``sustained``: ``--games`` simulated 2-player games, each a task ticking at ``--fps`` on
    absolute deadlines, as the server's game loop does: per frame two StepRows (a CartPole-like
@@ -21,6 +21,11 @@ Usage: .venv/bin/python bench/bench_storage.py [--games 100] [--fps 30] [--secon
 The database is on the disk of ``--dir`` (default: a temporary folder under /tmp); commits are
 durable (``synchronous=FULL``), so the disk's fsync time matters. The machine is shared: run one
 benchmark at a time.
+
+``--postgres`` runs 1–3 on PostgreSQL too, in the same run, after SQLite: on a throwaway server
+of Debian's PostgreSQL (tests/postgres_server.py, with ``fsync`` on: commits as durable as
+SQLite's) on the same disk, or on the database of ``--postgres URL`` (it must be empty). The CPU
+figure is this process's only: the PostgreSQL server's own CPU is printed apart.
 """
 
 from __future__ import annotations
@@ -43,7 +48,7 @@ os.environ.setdefault("SDL_VIDEODRIVER", "dummy")
 import numpy as np  # noqa: E402
 
 from mugkit.runtime.rows import StepRow  # noqa: E402
-from mugkit.web.storage import DB_FILENAME, SQLiteStorage  # noqa: E402
+from mugkit.web.storage import DB_FILENAME, PostgresStorage, SQLiteStorage  # noqa: E402
 from mugkit.runtime.values import encode_observation  # noqa: E402
 
 
@@ -82,20 +87,66 @@ async def play(storage, game_id, fps, seconds, observe, out):
     out["rows"] += 2 * frame
 
 
-async def sustained(folder, games, fps, seconds, observe, label):
-    storage = SQLiteStorage.in_folder(folder)
+class Backend:
+    """Where a run's database is: a SQLite file in a new folder, or a new PostgreSQL database."""
+
+    def __init__(self, base, server=None, url=None):
+        self.base, self.server, self.url, self.n = base, server, url, 0
+        self.name = "PostgreSQL" if server or url else "SQLite"
+
+    def storage(self):
+        self.n += 1
+        if self.name == "SQLite":
+            self.where = os.path.join(self.base, str(self.n))
+            return SQLiteStorage.in_folder(self.where)
+        self.where = self.url or self.server.new_database()
+        if self.url:  # one given database: empty it for the next run
+            import psycopg
+
+            with psycopg.connect(self.url, autocommit=True) as conn:
+                conn.execute("DROP SCHEMA public CASCADE; CREATE SCHEMA public")
+        return PostgresStorage(self.where)
+
+    def size(self):
+        if self.name == "SQLite":
+            return os.path.getsize(os.path.join(self.where, DB_FILENAME))
+        import psycopg
+
+        with psycopg.connect(self.where) as conn:
+            return conn.execute("SELECT pg_total_relation_size('steps')").fetchone()[0]
+
+    def server_cpu(self):
+        """CPU seconds of the PostgreSQL server's processes so far (a server we started), else None."""
+        if self.server is None:
+            return None
+        total = 0.0
+        for pid in self.server.pids():  # exited backends' CPU is not counted: connections are kept open
+            try:
+                with open(f"/proc/{pid}/stat") as f:
+                    fields = f.read().rsplit(")", 1)[1].split()
+                ticks = sum(int(f) for f in fields[11:15])  # utime, stime, cutime, cstime
+                total += ticks / os.sysconf("SC_CLK_TCK")
+            except (OSError, IndexError, ValueError):
+                pass
+        return total
+
+
+async def sustained(backend, games, fps, seconds, observe, label):
+    storage = backend.storage()
     await storage.start()
     for g in range(games):
         await storage.add_game({"game_id": f"{label}{g}", "experiment": "bench", "step": "game"})
     out = {"lateness": [], "call": [], "ack": [], "rows": 0}
     batches0, cpu0, t0 = storage.stats.batches, cpu_seconds(), time.perf_counter()
+    server0 = backend.server_cpu()
     await asyncio.gather(*(play(storage, f"{label}{g}", fps, seconds, observe, out) for g in range(games)))
     wall, cpu = time.perf_counter() - t0, cpu_seconds() - cpu0
+    server = backend.server_cpu()
     stats = storage.stats
     await storage.close()
-    size = os.path.getsize(os.path.join(folder, DB_FILENAME))
+    size = backend.size()
     batches = stats.batches - batches0
-    print(f"\n## {label}: {games} games x {fps} fps x 2 agents for {seconds:.0f} s")
+    print(f"\n## {backend.name}, {label}: {games} games x {fps} fps x 2 agents for {seconds:.0f} s")
     print(f"rows acknowledged        {out['rows']} ({out['rows'] / wall:,.0f} rows/s; "
           f"target {games * fps * 2:,} rows/s)")
     print(f"ack latency              p50 {pct(out['ack'], 50) * 1e3:.1f} ms, p99 {pct(out['ack'], 99) * 1e3:.1f} ms, "
@@ -105,13 +156,16 @@ async def sustained(folder, games, fps, seconds, observe, label):
     print(f"add_steps on the loop    mean {statistics.mean(out['call']) * 1e6:.0f} us per frame (2 rows), "
           f"p99 {pct(out['call'], 99) * 1e6:.0f} us")
     print(f"CPU                      {cpu / wall:.2f} cores (whole process: simulated games included)")
+    if server is not None:
+        print(f"PostgreSQL server CPU    {(server - server0) / wall:.2f} cores")
     print(f"transactions             {batches / wall:.0f}/s, {out['rows'] / max(batches, 1):.1f} rows each, "
           f"{stats.commit_seconds / wall * 100:.0f}% of the writer's time in COMMIT")
-    print(f"database                 {size / out['rows']:.0f} bytes per row ({size / 2**20:.1f} MiB)")
+    print(f"database                 {size / out['rows']:.0f} bytes per row ({size / 2**20:.1f} MiB; "
+          f"{'the file' if backend.name == 'SQLite' else 'the steps table with its indexes'})")
 
 
-async def flat_out(folder, writers=200, seconds=5.0):
-    storage = SQLiteStorage.in_folder(folder)
+async def flat_out(backend, writers=200, seconds=5.0):
+    storage = backend.storage()
     await storage.start()
     await storage.add_game({"game_id": "f", "experiment": "bench", "step": "game"})
     obs = np.zeros(4, np.float32)
@@ -128,7 +182,7 @@ async def flat_out(folder, writers=200, seconds=5.0):
     await asyncio.gather(*(writer(i) for i in range(writers)))
     wall = time.perf_counter() - t0
     await storage.close()
-    print(f"\n## flat out: {writers} coroutines, one row per call, each awaiting its acknowledgement")
+    print(f"\n## {backend.name}, flat out: {writers} coroutines, one row per call, each awaiting its acknowledgement")
     print(f"rows acknowledged        {count[0] / wall:,.0f} rows/s")
 
 
@@ -181,21 +235,34 @@ async def main():
     ap.add_argument("--seconds", type=float, default=20)
     ap.add_argument("--pixel-games", type=int, default=10)
     ap.add_argument("--dir", default=None, help="where the databases go (default: a temporary folder)")
+    ap.add_argument("--postgres", nargs="?", const="start", default=None, metavar="URL",
+                    help="also on PostgreSQL: a throwaway server started here, or the (empty) database at URL")
     args = ap.parse_args()
     base = tempfile.mkdtemp(prefix="bench_storage_", dir=args.dir)
     print(f"# bench_storage: Python {platform.python_version()}, {os.cpu_count()} cores, databases in {base}")
+    server = None
     try:
+        backends = [Backend(base)]
+        if args.postgres == "start":
+            sys.path.insert(0, os.path.join(ROOT, "tests"))
+            from postgres_server import PostgresServer
+
+            server = PostgresServer(fsync=True).start()
+            backends.append(Backend(base, server=server))
+        elif args.postgres:
+            backends.append(Backend(base, url=args.postgres))
         obs = observations()
         bytes_per_observation(obs)
         vector = obs["CartPole state float32[4]"]
-        await sustained(os.path.join(base, "s"), args.games, args.fps, args.seconds, lambda rng: vector + rng.random(),
-                        "sustained")
-        if args.pixel_games and "pong observation 280x480x3 uint8" in obs:
-            pong = obs["pong observation 280x480x3 uint8"]
-            await sustained(os.path.join(base, "p"), args.pixel_games, args.fps, args.seconds,
-                            lambda rng: pong, "pixels")
-        await flat_out(os.path.join(base, "f"))
+        for backend in backends:
+            await sustained(backend, args.games, args.fps, args.seconds, lambda rng: vector + rng.random(), "sustained")
+            if args.pixel_games and "pong observation 280x480x3 uint8" in obs:
+                pong = obs["pong observation 280x480x3 uint8"]
+                await sustained(backend, args.pixel_games, args.fps, args.seconds, lambda rng: pong, "pixels")
+            await flat_out(backend)
     finally:
+        if server is not None:
+            server.stop()
         shutil.rmtree(base, ignore_errors=True)
 
 

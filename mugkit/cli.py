@@ -105,12 +105,12 @@ def _unknown_node(argv: list[str]) -> str | None:
 USAGE = """usage: mugkit COMMAND ...
 
 commands:
-  serve PATH [--host H] [--port 8000] [--data DIR] [--seed N] [--grace S] [--no-preflight]
+  serve PATH [--host H] [--port 8000] [--data DIR] [--database URL] [--seed N] [--grace S] [--no-preflight]
                  serve the experiments to participants (after the pre-flight checks)
   check PATH [PATH ...] [pytest options]   determinism and rollback checks of experiments (as pytest items)
   loadtest PATH --bots N [--url URL] [--rate R] [--json FILE] [--browser K] [--invalid-answers]
                  simulated participants through the whole flow, with a report and a data audit
-  data export DIR [--out DIR] [--format parquet|csv] [--anonymize [--salt TEXT]]
+  data export DIR|URL [--out DIR] [--format parquet|csv] [--anonymize [--salt TEXT]]
                  the collected data as files, one per table (--anonymize: panel ids hashed)
   assets fetch [--into DIR]   download the browser runtime's pinned files now (serve fetches them on first use)"""
 

@@ -2,8 +2,8 @@
 
 ``DIR`` is the data folder ``mugkit serve --data DIR`` wrote (``data/`` by default), or the URL of
 the PostgreSQL database ``mugkit serve --database URL`` wrote (``mk.data.load("postgresql://…")``,
-docs/postgres.md). The database may be read while the server runs: the tables are read in one transaction, so they agree with
-each other (no step row of a game missing from ``games``).
+docs/postgres.md). The database may be read while the server runs: the tables are read in one
+transaction, so they agree with each other (no step row of a game missing from ``games``).
 
 Values come back as they went in: agent ids and actions of any type (ints, strings, tuples),
 observations as numpy arrays with their dtype and shape, answers, infos and hook values as the

@@ -100,6 +100,23 @@ class PostgresServer:
             conn.execute(f"CREATE DATABASE {name}")
         return self.url.rsplit("/", 1)[0] + "/" + name
 
+    def pids(self) -> list[int]:
+        """The server's processes now: the postmaster and its children (backends, writers …)."""
+        try:
+            with open(os.path.join(self.data, "postmaster.pid")) as f:
+                main = int(f.readline())
+        except (OSError, ValueError):
+            return []
+        out = [main]
+        for entry in os.listdir("/proc"):
+            try:
+                with open(f"/proc/{entry}/stat") as f:
+                    if int(f.read().rsplit(")", 1)[1].split()[1]) == main:
+                        out.append(int(entry))
+            except (OSError, ValueError, IndexError):
+                pass
+        return out
+
     def stop(self) -> None:
         try:
             self._run(f"{self.bin}/pg_ctl", "-D", self.data, "-m", "immediate", "-w", "stop")

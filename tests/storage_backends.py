@@ -53,6 +53,22 @@ class Backend:
         with sqlite3.connect(os.path.join(self.folder, DB_FILENAME)) as conn:
             return list(conn.execute(sql, params))
 
+    def execute(self, sql: str, params: tuple = ()) -> None:
+        """A statement that returns no rows (``?`` placeholders), committed, outside the storage."""
+        if self.name == "postgres":
+            import psycopg
+
+            with psycopg.connect(self.url, autocommit=True) as conn:
+                conn.execute(sql.replace("?", "%s"), params)
+            return
+        with sqlite3.connect(os.path.join(self.folder, DB_FILENAME)) as conn:
+            conn.execute(sql, params)
+
+    @property
+    def last_row(self) -> str:
+        """The column in which rows are numbered in the order they were stored."""
+        return "seq" if self.name == "postgres" else "rowid"
+
     def outside(self) -> Any:
         """A connection of its own, with ``execute(sql with ?, params).fetchone()``."""
         if self.name == "postgres":

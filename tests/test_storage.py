@@ -138,8 +138,8 @@ asyncio.run(main(sys.argv[1], sys.argv[2]))
 
 
 def test_a_sigkill_loses_no_acknowledged_row(backend):
-    proc = subprocess.Popen([sys.executable, "-c", CHILD, backend.folder, backend.url or ""], stdout=subprocess.PIPE, text=True,
-                            cwd=ROOT)
+    proc = subprocess.Popen([sys.executable, "-c", CHILD, backend.folder, backend.url or ""], stdout=subprocess.PIPE,
+                            text=True, cwd=ROOT)
     acknowledged = []
     try:
         for line in proc.stdout:
@@ -559,3 +559,18 @@ def test_any_codec_value_comes_back_exactly():
         encode(value)  # every value tried is one the codec carries
 
     round_trip()
+
+
+def test_meta_once_keeps_the_first_value_stored(backend):
+    """What several processes starting at once use to agree on one seed: the first value stays."""
+    async def main():
+        storage = await opened(backend)
+        first = await asyncio.gather(*(storage.meta_once("study_seed", 2**100 + i) for i in range(5)))
+        again = await storage.meta_once("study_seed", 1)
+        await storage.set_meta("study_seed", 3)  # set_meta still replaces
+        replaced = await storage.get_meta("study_seed")
+        await storage.close()
+        return first, again, replaced
+
+    first, again, replaced = run(main())
+    assert first == [2**100] * 5 and again == 2**100 and replaced == 3

@@ -330,8 +330,9 @@ class ProtocolBot:
         auth = {"experiment": self.experiment, "query": self.query, "participant": self.identity.get("participant"),
                 "resume": self.identity.get("resume")}
         try:
-            # wait_timeout: python-socketio gives the server's answer 1 s by default (a loaded server
-            # seating a participant takes longer); the browser's client waits 20 s.
+            # wait_timeout: as long as the page's socket.io client waits for the server's answer
+            # (its default 20 s; python-socketio's 1 s would fail a server that waits out a short
+            # database restart before it answers)
             await asyncio.wait_for(self.sio.connect(self.url, transports=["websocket"], socketio_path="socket.io",
                                                     auth=auth, wait_timeout=self.bounds.connect), self.bounds.connect)
         except asyncio.TimeoutError:

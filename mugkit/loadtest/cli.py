@@ -49,8 +49,8 @@ def main(argv: list[str]) -> int:
     from .server import ServerError
 
     args = _parser().parse_args(argv)
-    config = LoadTestConfig(args.paths, args.bots, url=args.url, token=args.token, data=args.data, database=args.database,
-                            rate=args.rate,
+    config = LoadTestConfig(args.paths, args.bots, url=args.url, token=args.token, data=args.data,
+                            database=args.database, rate=args.rate,
                             duration=args.duration, stuck_after=args.stuck_after, browser=args.browser,
                             invalid_answers=args.invalid_answers, reloads=args.reloads, reconnect=args.reconnect,
                             seed=args.seed, chromium=args.chromium,

@@ -94,10 +94,10 @@ class Report:
             lines.append("  data audit: not run (" + d.get("audit_skipped", "no database") + ")")
         else:
             checked = ", ".join(f"{t} {n}" for t, n in sorted(a["checked"].items()))
-            source = f" of {a['source']}" if a.get("source") else ""
-            lines.append(f"  data audit{source}: {d['lost_rows']} lost of {sum(a['checked'].values())} checked ({checked})"
+            lines.append(f"  data audit: {d['lost_rows']} lost of {sum(a['checked'].values())} checked ({checked})"
                          + (f"; {a['unacknowledged']} rows sent without acknowledgement" if a["unacknowledged"] else "")
-                         + (f"; {a['unverified']} browser game(s) not verified" if a.get("unverified") else ""))
+                         + (f"; {a['unverified']} browser game(s) not verified" if a.get("unverified") else "")
+                         + (f"; read from {a['source']}" if a.get("source") else ""))
             lines += [f"    {e}" for e in a["examples"][:10]]
         if d["invalid_answers"] is not None:
             bad = d["invalid_answers"]

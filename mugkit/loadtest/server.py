@@ -76,8 +76,8 @@ def start_server(paths: list[str], data: str, *, seed: int | None = 1, grace: fl
                  timeout: float = 90.0, port: int | None = None, extra: list[str] = (),
                  cwd: str | None = None, database: str | None = None) -> Server:
     """Starts ``mugkit serve PATHS`` on a loopback port (a free one unless given) with its data in
-    ``data`` (or in the PostgreSQL ``database``, a URL); ``extra`` are more ``mugkit serve`` options. ``seed`` None: no ``--seed`` (the
-    server draws a secret one, or keeps the one stored in ``data``).
+    ``data`` (or in the PostgreSQL ``database``, a URL); ``extra`` are more ``mugkit serve``
+    options. ``seed`` None: no ``--seed`` (the server draws a secret one, or keeps the one stored in ``data``).
 
     Raises:
         ServerError: it exited or printed no admin link within ``timeout`` seconds (its output is

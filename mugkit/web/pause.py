@@ -54,8 +54,9 @@ class StoragePause:
     async def pause(self, failure: str) -> None:
         study = self.study
         study.flow.paused = "storage"
-        log.error("the study is paused: the storage cannot write (%s). Free disk space (or fix the disk); the "
-                  "study goes on by itself once writes succeed, and no acknowledged data are lost", failure)
+        log.error("the study is paused: the storage cannot write (%s). Free disk space (or fix the disk, or bring "
+                  "the PostgreSQL database back); the study goes on by itself once writes succeed, and no "
+                  "acknowledged data are lost", failure)
         for game in list(study.games.values()):
             # Its end waits for the disk (its rows and its outcome are stored first): not awaited here.
             task = asyncio.get_running_loop().create_task(game.stop(STORAGE_FAILED))

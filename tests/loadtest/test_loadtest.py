@@ -114,18 +114,21 @@ def test_bad_input_is_a_clear_error(tmp_path):
 # -- slow: real servers --------------------------------------------------------------------
 
 
-def _delete_one_step_row(database: str) -> None:
-    with sqlite3.connect(database) as db:
-        db.execute("delete from steps where rowid = (select max(rowid) from steps)")
-
-
 @pytest.mark.slow
 @pytest.mark.load
 @pytest.mark.timeout(300)
-def test_ten_bots_complete_and_a_row_deleted_behind_their_backs_is_reported_lost(tmp_path):
+def test_ten_bots_complete_and_a_row_deleted_behind_their_backs_is_reported_lost(tmp_path, backend):
+    """On both backends: the server's data in its folder, or in PostgreSQL (``--database``), and
+    the audit reading them there."""
     out = tmp_path / "report.json"
+    row = backend.last_row
+
+    def delete_one_step_row(database: str) -> None:
+        assert database == (backend.url or os.path.join(backend.folder, "mugkit.sqlite"))
+        backend.execute(f"delete from steps where {row} = (select max({row}) from steps)")
+
     config = LoadTestConfig([BRIEF, PAIR], 10, rate=10, stuck_after=30, invalid_answers=True, progress=False,
-                            data=str(tmp_path / "data"), before_audit=_delete_one_step_row)
+                            data=backend.folder, database=backend.url, before_audit=delete_one_step_row)
     report = run_loadtest(config)
     report.write(str(out))
     d = json.loads(out.read_text())
@@ -143,10 +146,9 @@ def test_ten_bots_complete_and_a_row_deleted_behind_their_backs_is_reported_lost
     for field in ("tick_lateness_ms", "latency_ms"):
         assert set(d[field]) >= {"p50", "p95", "p99"} and d[field]["p50"] <= d[field]["p99"]
     assert d["server"]["cpu_seconds"] > 0 and d["server"]["rss_mb_peak"] > 20
-    with sqlite3.connect(tmp_path / "data" / "mugkit.sqlite") as db:
-        assert db.execute("select count(*) from participants where status = 'completed'").fetchone() == (10,)
-        assert db.execute("select count(*) from games where runtime = 'browser' and outcome = 'completed'").fetchone() \
-            == (6,)
+    assert d["audit"]["source"] == (backend.url or os.path.join(backend.folder, "mugkit.sqlite"))
+    assert backend.query("select count(*) from participants where status = 'completed'") == [(10,)]
+    assert backend.query("select count(*) from games where runtime = 'browser' and outcome = 'completed'") == [(6,)]
 
 
 @pytest.mark.slow

@@ -39,7 +39,7 @@ from .base import PANEL_KEYS, STATUSES
 from .postgres_schema import ORDER, check_schema, column_list, merge_observation, redact
 from .postgres_writer import PostgresReaders, PostgresWriter
 from .schema import (COLUMNS, STEP_COLUMNS, DuplicateRowError, InvalidRowError, MissingRowError,
-                     StorageClosedError, StorageError, decode_row, decode_step, encode_columns)
+                     StorageError, decode_row, decode_step, encode_columns)
 from .sqlite import SQLiteStorage, _empty_counts
 
 __all__ = ["PostgresStorage", "is_database_url"]
@@ -50,6 +50,7 @@ _BOOLS = tuple(i for i, name in enumerate(STEP_COLUMNS) if COLUMNS["steps"][name
 _OBS = STEP_COLUMNS.index("observation")
 _STEP_INSERT = (f"INSERT INTO steps ({', '.join(STEP_COLUMNS)}, observation_json) "
                 f"VALUES ({', '.join(['%s'] * (len(STEP_COLUMNS) + 1))})")
+_STEP_COPY = f"COPY steps ({', '.join(STEP_COLUMNS)}, observation_json) FROM STDIN"
 _STEP_KEY = "SELECT 1 FROM steps WHERE game_id = %s AND episode = %s AND frame = %s AND agent = %s"
 
 
@@ -158,6 +159,7 @@ class PostgresStorage(SQLiteStorage):
             except (psycopg.IntegrityError, psycopg.DataError) as exc:
                 raise InvalidRowError(f"steps: game {game_id!r}: {_message(exc)}") from None
 
+        work.copy = (_STEP_COPY, params)  # the writer may COPY these rows with others' (postgres_writer)
         return work
 
     async def meta_once(self, key: str, value: Any) -> Any:

@@ -121,8 +121,8 @@ def check_schema(conn: Any, now: float) -> str:
     under an advisory lock); returns ``"created"``, ``"current"`` or ``"migrated"``.
 
     Raises:
-        SchemaMismatchError: (its message follows "cannot open <the database>: ") the tables are of a newer mugkit, of an older one with no migration,
-            or not mugkit's.
+        SchemaMismatchError: the tables are of a newer mugkit, of an older one with no
+            migration, or not mugkit's (the message follows "cannot open <the database>: ").
     """
     conn.execute("SELECT pg_advisory_xact_lock(%s)", (_LOCK,))
     tables = {r[0] for r in conn.execute(

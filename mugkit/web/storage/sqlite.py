@@ -53,6 +53,11 @@ class SQLiteStorage(Storage):
 
     @classmethod
     def reader(cls, location: str | os.PathLike) -> SQLiteReader:
+        if str(location).startswith(("postgresql://", "postgres://")):
+            from .postgres_schema import redact
+
+            raise ValueError(f"{redact(str(location))} is a PostgreSQL database: read it with PostgresStorage.reader, or "
+                             f"mugkit.data.open_tables (either database)")
         return SQLiteReader(os.fspath(location))
 
     @property
