@@ -16,9 +16,14 @@ is committed, and the process exits 0 — within :data:`SHUTDOWN_SECONDS` for th
 participants' browsers go on there (their rows are stored once the server is back). A second
 signal stops at once (the data acknowledged so far are safe either way).
 
-``--workers N`` runs N server processes on this machine (:mod:`mugkit.web.workers`: the parent does
-the start-up above once, then N workers accept on one inherited listening socket — why that and
-not ``SO_REUSEPORT`` is said there). They share their state in Redis (``--redis URL``, else a
+``--workers N`` runs N server processes on this machine (:mod:`mugkit.web.workers`): the parent does
+the start-up above once, then N workers accept on **one inherited listening socket**, not one
+``SO_REUSEPORT`` socket each: a dead worker's queued connections are not reset with its socket, a
+restarted worker accepts again at once without reshuffling the kernel's hash, and the port is bound
+once, before anything starts. Any worker may take any connection: the live connection is
+websocket-only (no long-polling request has to find its session's process), the page loads and
+files are the same in every worker, and ``/admin`` and ``/admin/stats.json`` gather every
+process's figures from the shared state — no sticky routing. They share their state in Redis (``--redis URL``, else a
 private ``redis-server``) and their database: the SQLite file of ``--data``, which several
 processes may write (WAL mode; its lock serializes their group commits, and measured with the
 load test it holds: docs/scale.md), or ``--database URL``. The same flags with ``--redis URL``
