@@ -297,3 +297,26 @@ def test_peer_games_whose_members_are_on_both_processes_complete_over_the_relay(
     games = rows(server.data, "select g.outcome, g.verification, count(s.frame), count(distinct s.episode * 1000 + "
                               "s.frame) from games g join steps s using (game_id) group by g.game_id")
     assert len(games) == 3 and all(g[0] == "completed" and g[2] == 2 * g[3] for g in games), games
+
+
+def test_conditions_stay_balanced_when_arrivals_land_on_both_processes(workers):
+    """Counterbalancing counts are the study's, not each process's: 12 arrivals spread over two
+    workers get each of three conditions 4 times."""
+    server = workers(os.path.join(STUDIES, "_balanced.py"))
+
+    async def main():
+        clients, where = [], set()
+        for _ in range(12):  # one after the other: each takes the least-used condition at its arrival
+            c = Browser(server.url, "_balanced")
+            await c.connect()
+            await c.view("page")
+            where.add(await process_of(server, c.identity["participant"]))
+            clients.append(c)
+        for c in clients:
+            await c.close()
+        return where
+
+    where = asyncio.run(main())
+    assert len(where) == 2  # arrivals reached both processes
+    conditions = [str(c) for (c,) in rows(server.data, "select condition from participants")]
+    assert sorted(conditions.count(f'"{name}"') for name in ("red", "blue", "green")) == [4, 4, 4], conditions
