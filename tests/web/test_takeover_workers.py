@@ -97,7 +97,9 @@ def test_a_worker_killed_mid_run_loses_nothing_and_its_games_are_taken_over(tmp_
     # The killed worker's games that were under way were taken over and played on from their rows.
     resumed = {from_json(detail)["game"] for (detail,) in rows(where, "select detail from events "
                                                                           "where kind = 'game_resumed'")}
-    assert set(cut) <= resumed, (cut, resumed)
+    missing = set(cut) - resumed
+    assert not missing, [(rows(where, f"select outcome, outcome_reason from games where game_id = '{g}'"),
+                          [line for line in server.output if g in line]) for g in missing]
     # Its browser games went on in their pages, and were stored and ended by the process that
     # took them over: each completed, with every row of its frames once (the audit checked each
     # acknowledged row, and that the server's re-simulation verified each game).
