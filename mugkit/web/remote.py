@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import re
 import time
 from typing import TYPE_CHECKING, Any
 
@@ -34,6 +35,10 @@ log = logging.getLogger("mugkit.remote")
 OWNER_CACHE_SECONDS = 1.0
 #: Seconds a forwarded message waits for the owner's answer.
 FORWARD_TIMEOUT = 10.0
+#: What a game id can be (``entry.new_id``: 12 URL-safe characters; some room to spare). A message
+#: naming anything else is no game's: it is answered here, never looked up in the shared state
+#: (the participant's string would be a Redis key, a claim and a database read per message).
+GAME_ID = re.compile(r"[A-Za-z0-9_-]{1,64}")
 
 
 class RemoteGames:
@@ -72,7 +77,7 @@ class RemoteGames:
     async def elsewhere(self, game_id: str | None) -> str | None:
         """The other live process that owns ``game_id``, or None: it is this process's (a game
         nobody holds is claimed here, and read afresh from storage)."""
-        if not isinstance(game_id, str) or self._held_here(game_id):
+        if not isinstance(game_id, str) or not GAME_ID.fullmatch(game_id) or self._held_here(game_id):
             return None
         cached = self._owners.get(game_id)
         now = time.monotonic()

@@ -1,0 +1,80 @@
+"""Attacks on `mugkit serve --workers 2` (a real Redis, real processes), kept as tests.
+
+A participant names the game of each message. With several processes, a game id that is not one
+of this process's games is looked up in Redis (its lease) and, when nobody holds it, claimed and
+read from storage (mugkit/web/remote.py): so a participant-controlled string reaches Redis keys,
+the database and a per-process cache unless it is checked first."""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+
+import pytest
+
+from serving import WALK, Browser, serve
+
+pytestmark = pytest.mark.slow
+
+
+class Monitor:
+    """Every command Redis runs while it is open (Redis's MONITOR), as text."""
+
+    def __init__(self, url: str):
+        import redis
+
+        self.commands: list[str] = []
+        self._redis = redis.Redis.from_url(url)
+        self._monitor = self._redis.monitor()
+        self._monitor.__enter__()
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._read, daemon=True)
+        self._thread.start()
+
+    def _read(self) -> None:
+        try:
+            for command in self._monitor.listen():
+                self.commands.append(str(command.get("command", "")))
+                if self._stop.is_set():
+                    return
+        except Exception:  # the connection closed under it
+            return
+
+    def close(self) -> list[str]:
+        self._stop.set()
+        self._redis.ping()  # one more command, so the reader wakes up and sees the stop
+        self._thread.join(timeout=5)
+        return self.commands
+
+
+def test_a_game_id_that_cannot_be_one_never_reaches_redis(tmp_path, redis_url):
+    """Messages naming a made-up, long game id (keys, up to 16 KB; rows, up to 1 MB) are refused
+    or ignored without a lease look-up, a claim or a cache entry: each would cost a Redis round trip
+    (and a database read) per message, and the ids, kept in the owners' cache, memory."""
+    server = serve(WALK, data=str(tmp_path / "data"),
+                   extra=["--workers", "2", "--redis", redis_url, "--admin-token", "t0ken-of-the-study"])
+    marker = "attack" + "x" * 4000
+
+    async def main() -> list[str]:
+        b = Browser(server.url, "_walk")
+        await b.connect()
+        await b.view("page")
+        monitor = Monitor(redis_url)
+        try:
+            for i in range(5):
+                await b.sio.emit("keys", {"game": f"{marker}{i}", "seq": i, "held": [], "down": [], "up": []})
+            reply = await b.call("rows", {"game": f"{marker}rows", "rows": []})
+            assert reply["ok"] is False
+            await b.call("ready", {"game": f"{marker}ready", "screen": "ready"})  # after the keys: they were handled
+        finally:
+            commands = await asyncio.to_thread(monitor.close)
+            await b.close()
+        return commands
+
+    try:
+        commands = asyncio.run(main())
+    finally:
+        server.stop()
+    leaked = [c[:120] for c in commands if "attackxxxx" in c]
+    assert commands, "MONITOR saw nothing: the test cannot see what reaches Redis"
+    assert leaked == [], f"a made-up game id reached Redis {len(leaked)} times: {leaked[:3]}"
