@@ -45,12 +45,19 @@ class ClusterError(RuntimeError):
     """A request to another process got no reply in time (it died, or is overloaded)."""
 
 
+#: The keys of the one-key objects that mean something in a message between processes.
+_MARKERS = ("$b64", "$obj")
+
+
 def encode(value: Any) -> Any:
-    """``value`` with every ``bytes`` replaced by ``{"$b64": ...}`` (messages are JSON)."""
+    """``value`` with every ``bytes`` replaced by ``{"$b64": ...}`` (messages are JSON). An object
+    of the page's own with one of those markers as its only key is wrapped in ``{"$obj": ...}``,
+    so that it arrives as it was sent (a participant's ``{"$b64": ...}`` is no bytes)."""
     if isinstance(value, (bytes, bytearray, memoryview)):
         return {"$b64": base64.b64encode(bytes(value)).decode("ascii")}
     if isinstance(value, dict):
-        return {k: encode(v) for k, v in value.items()}
+        encoded = {k: encode(v) for k, v in value.items()}
+        return {"$obj": encoded} if len(value) == 1 and next(iter(value)) in _MARKERS else encoded
     if isinstance(value, (list, tuple)):
         return [encode(v) for v in value]
     return value
@@ -61,6 +68,8 @@ def decode(value: Any) -> Any:
     if isinstance(value, dict):
         if len(value) == 1 and "$b64" in value:
             return base64.b64decode(value["$b64"])
+        if len(value) == 1 and isinstance(value.get("$obj"), dict):
+            return {k: decode(v) for k, v in value["$obj"].items()}
         return {k: decode(v) for k, v in value.items()}
     if isinstance(value, list):
         return [decode(v) for v in value]

@@ -52,6 +52,23 @@ def test_a_request_gets_the_other_process_handlers_reply_with_bytes_intact(state
     assert run(states, body) == {"got": {"packet": b"\x00\xff raw", "n": 3}, "by": "b"}
 
 
+def test_a_participants_objects_that_look_like_encoded_bytes_arrive_as_they_were_sent(states):
+    """A page's message is forwarded as it came: an object of its own shaped like the marker of
+    encoded bytes is not turned into bytes on the way (the record would depend on which process
+    the participant's socket landed on)."""
+    sent = {"events": [{"kind": "desync", "ours": {"$b64": "AAAA"}}, {"$obj": {"$b64": "AAAA"}}, {"$obj": 1}],
+            "packet": b"\x01"}
+
+    async def body(a, b):
+        async def echo(message):
+            return {"got": message["data"]}
+
+        b.on("echo", echo)
+        return await a.request(b.id, "echo", {"data": sent})
+
+    assert run(states, body) == {"got": sent}
+
+
 def test_tell_all_reaches_every_process_and_tell_only_the_one_named(states):
     async def body(a, b):
         seen = {"a": [], "b": []}
