@@ -188,9 +188,12 @@ class Flow:
         # into one game, share their order (else two neighbours would wait at different steps).
         number = arrival // max([len(s.humans) for s in experiment.steps if isinstance(s, GameStep)] or [1])
         pid = new_id()
-        condition = assign_condition(experiment.conditions, await self.state.counts(f"conditions:{name}"))
-        if condition is not None:
-            await self.state.count(f"conditions:{name}", condition_name(condition))
+        # Read and counted under one lock: with several processes (a Redis round trip between
+        # the two), arrivals at once read the same counts and took the same condition.
+        async with self.state.transition(f"conditions:{name}"):
+            condition = assign_condition(experiment.conditions, await self.state.counts(f"conditions:{name}"))
+            if condition is not None:
+                await self.state.count(f"conditions:{name}", condition_name(condition))
         rng = keyed_rng(self.seed, name, "flow", pid)
         flow = [[step.name, rep] for step, rep in expand(experiment.flow, number, rng)]
         p = Participant(pid, name, new_token(), flow, condition=condition, params=dict(entry.params))

@@ -8,11 +8,13 @@ the database and a per-process cache unless it is checked first."""
 from __future__ import annotations
 
 import asyncio
+import os
+import sqlite3
 import threading
 
 import pytest
 
-from serving import WALK, Browser, serve
+from serving import STUDIES, WALK, Browser, serve
 
 pytestmark = pytest.mark.slow
 
@@ -78,3 +80,35 @@ def test_a_game_id_that_cannot_be_one_never_reaches_redis(tmp_path, redis_url):
     leaked = [c[:120] for c in commands if "attackxxxx" in c]
     assert commands, "MONITOR saw nothing: the test cannot see what reaches Redis"
     assert leaked == [], f"a made-up game id reached Redis {len(leaked)} times: {leaked[:3]}"
+
+
+def test_a_burst_of_arrivals_on_both_processes_keeps_the_conditions_balanced(tmp_path, redis_url):
+    """Twelve participants arriving at once, spread over two workers, get each of three
+    conditions four times: choosing the least-used condition and counting it is one step for the
+    whole study (read, then counted, two arrivals read the same counts and took the same one)."""
+    server = serve(os.path.join(STUDIES, "_balanced.py"), data=str(tmp_path / "data"),
+                   extra=["--workers", "2", "--redis", redis_url, "--admin-token", "t0ken-of-the-study"])
+
+    async def arrive() -> None:
+        c = Browser(server.url, "_balanced")
+        await c.connect()
+        await c.view("page")
+        await c.close()
+
+    def counts() -> list[int]:
+        with sqlite3.connect(os.path.join(server.data, "mugkit.sqlite")) as db:
+            conditions = [c for (c,) in db.execute("select condition from participants")]
+        return sorted(conditions.count(f'"{name}"') for name in ("red", "blue", "green"))
+
+    async def main() -> list[list[int]]:
+        seen = []
+        for _ in range(3):  # three bursts, each of twelve at once
+            await asyncio.gather(*(arrive() for _ in range(12)))
+            seen.append(counts())
+        return seen
+
+    try:
+        seen = asyncio.run(main())
+    finally:
+        server.stop()
+    assert seen == [[4, 4, 4], [8, 8, 8], [12, 12, 12]]
