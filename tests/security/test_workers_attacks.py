@@ -112,3 +112,61 @@ def test_a_burst_of_arrivals_on_both_processes_keeps_the_conditions_balanced(tmp
     finally:
         server.stop()
     assert seen == [[4, 4, 4], [8, 8, 8], [12, 12, 12]]
+
+
+async def _processes_of(server, pid: str) -> set[str]:
+    """The processes holding a socket of participant ``pid`` (as their heartbeats tell)."""
+    import json
+    import urllib.request
+
+    def stats() -> dict:
+        request = urllib.request.Request(f"{server.url}/admin/stats.json", headers={"X-Mugkit-Token": server.token})
+        with urllib.request.urlopen(request, timeout=10) as r:
+            return json.load(r)
+
+    await asyncio.sleep(1.5)  # a heartbeat
+    return {proc for proc, info in (await asyncio.to_thread(stats))["processes"].items()
+            if pid in info.get("connected_ids", [])}
+
+
+def test_one_participant_joining_a_waitroom_from_two_processes_at_once_is_placed_once(tmp_path, redis_url):
+    """Two sockets of one participant, on the two workers, press "Start" at once into a waitroom
+    of two-player games; two more participants come: the first is in one game only, and one of
+    the others waits (placed twice, they would be matched with both)."""
+    server = serve(os.path.join(STUDIES, "_duo_welcome.py"), data=str(tmp_path / "data"),
+                   extra=["--workers", "2", "--redis", redis_url, "--admin-token", "t0ken-of-the-study"])
+
+    async def main() -> tuple[str, set]:
+        a = Browser(server.url, "_duo_welcome")
+        await a.connect()
+        await a.view("page")
+        pid = a.identity["participant"]
+        for _ in range(40):  # a second tab of the same participant, until it lands on the other worker
+            a2 = Browser(server.url, "_duo_welcome", identity=a.identity)
+            await a2.connect()
+            await a2.view("page")
+            if len(await _processes_of(server, pid)) == 2:
+                break
+            await a2.close()
+        else:
+            raise AssertionError("every second socket landed on the same worker")
+        replies = await asyncio.gather(a.call("advance", {"index": 0}), a2.call("advance", {"index": 0}))
+        assert sorted(r["ok"] for r in replies) == [False, True], replies  # one of the two moved them
+        others = [Browser(server.url, "_duo_welcome") for _ in range(2)]
+        for c in others:
+            await c.connect()
+            await c.view("page")
+            await c.call("advance", {"index": 0})
+        await asyncio.sleep(3)
+        for c in (a, a2, *others):
+            await c.close()
+        return pid, {c.identity["participant"] for c in others}
+
+    try:
+        pid, others = asyncio.run(main())
+        with sqlite3.connect(os.path.join(server.data, "mugkit.sqlite")) as db:
+            players = [p for (p,) in db.execute("select participant_id from players where participant_id is not null")]
+    finally:
+        server.stop()
+    assert players.count(pid) == 1, players
+    assert len(set(players) & others) == 1, players
