@@ -170,3 +170,63 @@ def test_one_participant_joining_a_waitroom_from_two_processes_at_once_is_placed
         server.stop()
     assert players.count(pid) == 1, players
     assert len(set(players) & others) == 1, players
+
+
+def test_messages_naming_another_participants_game_on_the_other_worker_are_refused_there(tmp_path, redis_url):
+    """A participant on one worker names another participant's browser game, which runs on the
+    other worker: each message is forwarded to the game's owner, which checks who sends it (not
+    trusting the forwarding process): no rows stored, no record read back, no event recorded."""
+    import json
+    import urllib.request
+
+    brief = os.path.join(os.path.dirname(STUDIES), "..", "loadtest", "studies", "_brief.py")
+    server = serve(brief, data=str(tmp_path / "data"),
+                   extra=["--workers", "2", "--redis", redis_url, "--admin-token", "t0ken-of-the-study"])
+
+    def forwarded() -> dict:
+        request = urllib.request.Request(f"{server.url}/admin/stats.json", headers={"X-Mugkit-Token": server.token})
+        with urllib.request.urlopen(request, timeout=10) as r:
+            infos = json.load(r)["processes"].values()
+        return {kind: sum((i.get("forwarded") or {}).get(kind, 0) for i in infos) for kind in ("rows", "resume")}
+
+    async def main() -> tuple[str, str, list, dict]:
+        a = Browser(server.url, "_brief")
+        await a.connect()
+        await a.view("page")
+        assert await a.call("advance", {"index": 0}) == {"ok": True}
+        await a.view("consent")
+        assert await a.call("advance", {"index": 1, "agree": True}) == {"ok": True}
+        game = (await a.view("game"))["game"]
+        owner = await _processes_of(server, a.identity["participant"])
+        for _ in range(40):
+            c = Browser(server.url, "_brief")
+            await c.connect()
+            await c.view("page")
+            if await _processes_of(server, c.identity["participant"]) != owner:
+                break
+            await c.close()
+        else:
+            raise AssertionError("every connection landed on the game's worker")
+        replies = [await c.call("rows", {"game": game, "batch": 0, "rows": "[]"}),
+                   await c.call("resume", {"game": game}),
+                   await c.call("loaded", {"game": game, "stages": {}}),
+                   await c.call("game_over", {"game": game}),
+                   await c.call("ready", {"game": game, "screen": "ready"})]
+        await asyncio.sleep(1.5)  # a heartbeat with the figures
+        sent = await asyncio.to_thread(forwarded)
+        for b in (a, c):
+            await b.close()
+        return game, c.identity["participant"], replies, sent
+
+    try:
+        game, intruder, replies, sent = asyncio.run(main())
+        with sqlite3.connect(os.path.join(server.data, "mugkit.sqlite")) as db:
+            steps = db.execute("select count(*) from steps where game_id = ?", (game,)).fetchone()[0]
+            events = db.execute("select kind from events where participant_id = ? and kind like 'game%'",
+                                (intruder,)).fetchall()
+    finally:
+        server.stop()
+    assert sent["rows"] >= 1 and sent["resume"] >= 1, sent  # they did reach the owner
+    assert all(r.get("ok") is False and r.get("stale") for r in replies), replies
+    assert not any("record" in r for r in replies), replies
+    assert steps == 0 and events == [], (steps, events)
