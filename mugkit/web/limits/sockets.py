@@ -106,6 +106,11 @@ class LimitedSocketServer(socketio.AsyncServer):
     """
 
     def __init__(self, limits: Limits, **kwargs: Any):
+        from ..socket_manager import DirectManager
+
+        # A room's emit without a task per recipient (a server game's frames); a client manager
+        # given (several processes: a pub/sub manager) is used as given.
+        kwargs.setdefault("client_manager", DirectManager())
         super().__init__(**kwargs)
         self.limits = limits
         self.budgets: dict[str, _Budget] = {}
