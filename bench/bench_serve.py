@@ -216,6 +216,8 @@ def measure(server: str, games: int, keys: str, seconds: float, clients: int, wo
     return {"server": server, "keys": keys, "games": games, "workers": workers, "held": held,
             "playing": playing, "bots": bots, "min_fps": min(rates), "median_fps": statistics.median(rates),
             "worst_p99_gap_ms": max(gaps), "server_cpu": (cpu1 - cpu0) / (wall1 - wall0),
+            # server CPU per frame of one game (each frame reaches both players: count it once)
+            "ms_per_game_frame": 1000 * (cpu1 - cpu0) / max(1.0, sum(rates) / 2 * (wall1 - wall0)),
             "client_cpu": client_cpu, "client_saturated": max(client_cpu) > SATURATED,
             "completed": sum(f["completed"] for f in finished),
             "failures": [x for f in finished for x in f["failures"] if not x.startswith("0 ")][:3], **extra}
@@ -228,11 +230,11 @@ def _row(r: dict) -> str:
         if r["server"] == "mugkit" and r["completed"] < r["bots"] else ""
     return (f"{r['server']:7s} {r['keys']:6s} {r['workers']:3d} {r['games']:5d}  {'yes' if r['held'] else 'no ':4s}"
             f"{r['min_fps']:8.1f} {r['median_fps']:7.1f} {r['worst_p99_gap_ms']:9.1f} {late:>11s} "
-            f"{r['server_cpu']:7.2f}   {' '.join(f'{c:.2f}' for c in r['client_cpu'])}{flag}{unfinished}")
+            f"{r['server_cpu']:7.2f} {r['ms_per_game_frame']:8.3f}   {' '.join(f'{c:.2f}' for c in r['client_cpu'])}{flag}{unfinished}")
 
 
 HEADER = ("server  keys   wrk games  held min fps  median p99 gap ms late p50/p99 "
-          "server CPU  client CPUs (cores)")
+          "server CPU  ms/frame  client CPUs (cores)")
 
 
 def search(server: str, keys: str, start: int, seconds: float, clients: int, workers: int,

@@ -1,6 +1,7 @@
-"""python-socketio's client manager with a cheaper emit to a room: a server game sends every
-frame to its players, thirty times a second, and the per-recipient cost of python-socketio's own
-emit (a task per recipient, then waiting for all of them) was a large share of a game's frame.
+"""Cheaper sends for python-socketio: a server game sends every frame to its players thirty times
+a second, and the per-recipient cost of python-socketio's own emit (a task per recipient, then
+waiting for all of them) and of engine.io's writer (a task per wake-up, from ``asyncio.wait_for``)
+was a large share of a game's frame (bench/RESULTS-capacity.md).
 
 :class:`DirectManager` encodes the packet once (as python-socketio does) and puts it straight on
 each recipient's engine.io send queue, which that socket's writer task drains in order, so the
@@ -11,17 +12,23 @@ With several processes, python-socketio's pub/sub managers deliver an emit to ev
 each process's manager then emits locally with ``AsyncManager.emit``: putting this class after the
 pub/sub manager among the bases (``class M(socketio.AsyncRedisManager, DirectManager)``) makes that
 local emit this one.
+
+:func:`install_quick_poll` gives one engine.io socket a writer's wait that keeps engine.io's
+timeout with ``asyncio.timeout`` instead of ``asyncio.wait_for`` (which makes a task each time).
 """
 
 from __future__ import annotations
 
+import asyncio
+import types
 from typing import Any
 
 import socketio
+from engineio import exceptions as eio_exceptions
 from engineio import packet as eio_packet
 from socketio import packet
 
-__all__ = ["DirectManager"]
+__all__ = ["DirectManager", "install_quick_poll"]
 
 
 class DirectManager(socketio.AsyncManager):
@@ -48,3 +55,33 @@ class DirectManager(socketio.AsyncManager):
                 continue  # gone meanwhile: engine.io's own send would drop it too
             for p in eio_packets:
                 socket.queue.put_nowait(p)
+
+
+async def _quick_poll(self: Any) -> list:
+    """engine.io's ``AsyncSocket.poll`` (the packets queued for the client, waiting at most a ping
+    interval and timeout for the first), with ``asyncio.timeout`` in place of ``asyncio.wait_for``."""
+    queue = self.queue
+    try:
+        async with asyncio.timeout(self.server.ping_interval + self.server.ping_timeout):
+            packets = [await queue.get()]
+    except (TimeoutError, asyncio.CancelledError):
+        raise eio_exceptions.QueueEmpty() from None
+    queue.task_done()
+    if packets == [None]:
+        return []
+    while True:
+        try:
+            pkt = queue.get_nowait()
+        except asyncio.QueueEmpty:
+            break
+        queue.task_done()
+        if pkt is None:
+            queue.put_nowait(None)
+            break
+        packets.append(pkt)
+    return packets
+
+
+def install_quick_poll(socket: Any) -> None:
+    """Gives engine.io socket ``socket`` (before its writer starts) :func:`_quick_poll`."""
+    socket.poll = types.MethodType(_quick_poll, socket)

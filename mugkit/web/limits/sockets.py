@@ -117,7 +117,12 @@ class LimitedSocketServer(socketio.AsyncServer):
         self.refusals = RateLog(log, limits.log_interval)
 
     async def _handle_eio_connect(self, eio_sid, environ):
+        from ..socket_manager import install_quick_poll
+
         self.budgets[eio_sid] = _Budget(self.limits, client_address(environ))
+        socket = self.eio.sockets.get(eio_sid)
+        if socket is not None:
+            install_quick_poll(socket)
         return await super()._handle_eio_connect(eio_sid, environ)
 
     async def _handle_eio_disconnect(self, eio_sid, reason):
