@@ -31,6 +31,7 @@ import asyncio
 import base64
 import io
 import logging
+import math
 import time
 from dataclasses import dataclass, field
 from typing import Any, Awaitable, Callable, Hashable
@@ -72,6 +73,13 @@ class GameStats:
         self.ticks += 1
         if len(self.late) < 100_000:
             self.late.append(lateness)
+
+
+def _on_grid(now: float, period: float) -> float:
+    """The first tick time after ``now`` on the process's grid of ``period``: every game of one
+    frame rate ticks at the same moments, so the event loop wakes once a frame for all of them
+    (their frames go out, and their rows reach the storage writer, together)."""
+    return (math.floor(now / period) + 1) * period
 
 
 class ServerGame:
@@ -199,13 +207,13 @@ class ServerGame:
                 await self._finish("not_ready")
                 return
             period = 1.0 / self.fps
-            deadline = loop.time() + period
+            deadline = _on_grid(loop.time(), period)
             while not self.driver.finished and self.outcome is None:
                 await asyncio.sleep(max(0.0, deadline - loop.time()))
                 lateness = loop.time() - deadline
                 # Absolute deadlines keep the pace; after a long stall (a paused game, a busy
                 # machine) start counting again from now rather than playing a burst of frames.
-                deadline = deadline + period if lateness < 5 * period else loop.time() + period
+                deadline = deadline + period if lateness < 5 * period else _on_grid(loop.time(), period)
                 if self._waiting_for_absent() or len(self._pending_writes) > MAX_UNSAVED_SECONDS * self.fps:
                     continue
                 self.stats.note(lateness)
@@ -214,7 +222,7 @@ class ServerGame:
                     await self._publish(result, lateness * 1000.0)
                     if result.episode_over and not result.finished and self.screens:
                         await self._between_episodes()
-                        deadline = loop.time() + period
+                        deadline = _on_grid(loop.time(), period)
             await self._finish(self.outcome or "completed")
         except asyncio.CancelledError:
             raise
