@@ -210,7 +210,7 @@ def _step_encoder(name: str, kind: str) -> Any:
     """:func:`encode_value` for one ``steps`` column, with a fast path for its commonest values
     (a server encodes two or more rows every frame of every game on its event loop)."""
     def general(value: Any) -> Any:
-        return encode_value("steps", name, kind, value)
+        return None if value is None else encode_value("steps", name, kind, value)
 
     where = f"steps.{name}"
     if kind == "value":
