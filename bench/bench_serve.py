@@ -179,7 +179,7 @@ def measure(server: str, games: int, keys: str, seconds: float, clients: int, wo
     """One trial: ``games`` two-player games on a fresh server for ``seconds`` measured seconds."""
     bots = 2 * games
     clients = max(1, min(clients, games))
-    spacing = 0.01
+    spacing = 0.02 * clients  # seconds between two joins in one client process: 50 joins a second in all
     ramp = spacing * bots / clients
     frames = int((ramp + 10 + WARM_UP + seconds + 5) * FPS)  # games outlast the window
     served = SERVERS[server](frames, workers, profile)
@@ -237,13 +237,33 @@ HEADER = ("server  keys   wrk games  held min fps  median p99 gap ms late p50/p9
           "server CPU  ms/frame  client CPUs (cores)")
 
 
+TRIALS: list = []  # every trial of this run, for the Markdown table at the end
+
+
+def _markdown(trials: list) -> str:
+    head = ("| server | keys | workers | games | held | min fps | median fps | worst p99 gap | server CPU | "
+            "ms CPU / game-frame | client CPU |\n" + "| --- " * 11 + "|")
+    rows = [f"| {r['server']} | {'on change' if r['keys'] == 'change' else '30/s'} | {r['workers']} | {r['games']} | "
+            f"{'**yes**' if r['held'] else 'no'} | {r['min_fps']:.1f} | {r['median_fps']:.1f} | "
+            f"{min(r['worst_p99_gap_ms'], 9999):.1f} ms | {r['server_cpu']:.2f} | {r['ms_per_game_frame']:.3f} | "
+            f"{' + '.join(f'{c:.2f}' for c in r['client_cpu'])} |" for r in trials]
+    return "\n".join([head] + rows)
+
+
+def trial(*args) -> dict:
+    """:func:`measure`, printed and kept for the table."""
+    r = measure(*args)
+    print(_row(r), flush=True)
+    TRIALS.append(r)
+    return r
+
+
 def search(server: str, keys: str, start: int, seconds: float, clients: int, workers: int,
            profile: str | None) -> int:
     """The largest held count (to within 5): up by a quarter until one fails, then bisect."""
     held, failed, games = 0, None, start
     while True:
-        r = measure(server, games, keys, seconds, clients, workers, profile)
-        print(_row(r), flush=True)
+        r = trial(server, games, keys, seconds, clients, workers, profile)
         if r["held"]:
             held = games
         else:
@@ -282,14 +302,15 @@ def main() -> None:
             workers = args.workers if server == "mugkit" else 1
             if args.games:
                 for games in args.games:
-                    print(_row(measure(server, games, keys, args.seconds, args.clients, workers, args.profile)),
-                          flush=True)
+                    trial(server, games, keys, args.seconds, args.clients, workers, args.profile)
             else:
                 found[server, keys] = search(server, keys, args.start or START[server, keys], args.seconds,
                                              args.clients, workers, args.profile)
     for (server, keys), games in found.items():
         print(f"held by {server} ({'keys on change' if keys == 'change' else '30 keys a second'}): {games} games")
     print(f"load average after: {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
+    print()
+    print(_markdown(TRIALS))
 
 
 if __name__ == "__main__":
