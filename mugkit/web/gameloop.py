@@ -3,7 +3,9 @@
 One :class:`ServerGame` per game (one participant or group, one step). It ticks the
 :class:`~mugkit.runtime.driver.FrameDriver` at the step's ``fps`` on absolute deadlines — a late
 tick is measured (``stats``), never slept away, so the game keeps its pace — feeds it the humans'
-keys, streams each frame to the players' browsers and hands the step rows to storage.
+keys, streams each frame to the players' browsers and hands the step rows to storage. The deadlines
+of every game of one frame rate lie on one grid (multiples of the period), so the process wakes
+once a frame for all of them rather than once per game.
 
 Keys arrive as ``keys`` messages with sequence numbers (socket.io handlers may run out of order):
 an older message than the last one applied is ignored, and the presses and releases of every
