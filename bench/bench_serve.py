@@ -56,22 +56,22 @@ SATURATED = 0.9        # a client process using this much of a core may be the b
 
 # -- servers ---------------------------------------------------------------------------------
 
-def _cpu_of_tree(pid: int) -> float:
-    """CPU seconds (user + system) of process ``pid`` and its descendants alive now."""
-    total, todo = 0.0, [pid]
+def _cpu_by_process(pid: int) -> dict:
+    """CPU seconds (user + system) of process ``pid`` and of each of its descendants alive now."""
+    out, todo = {}, [pid]
     tick = os.sysconf("SC_CLK_TCK")
     while todo:
         p = todo.pop()
         try:
             with open(f"/proc/{p}/stat") as f:
                 fields = f.read().rsplit(")", 1)[1].split()
-            total += (int(fields[11]) + int(fields[12])) / tick
+            out[p] = (int(fields[11]) + int(fields[12])) / tick
             for task in os.listdir(f"/proc/{p}/task"):
                 with open(f"/proc/{p}/task/{task}/children") as f:
                     todo.extend(int(c) for c in f.read().split())
         except (FileNotFoundError, ProcessLookupError, IndexError):
             continue
-    return total
+    return out
 
 
 class MugkitServer:
@@ -196,11 +196,11 @@ def measure(server: str, games: int, keys: str, seconds: float, clients: int, wo
         playing = sum(_read(p, "ready")["ready"] for p in procs)
         time.sleep(WARM_UP)
         served.window_started()
-        cpu0, wall0 = _cpu_of_tree(served.pid), time.monotonic()
+        cpu0, wall0 = _cpu_by_process(served.pid), time.monotonic()
         _tell(procs, "start")
         time.sleep(seconds)
         _tell(procs, "end")
-        cpu1, wall1 = _cpu_of_tree(served.pid), time.monotonic()
+        cpu1, wall1 = _cpu_by_process(served.pid), time.monotonic()
         results = [_read(p, "figures") for p in procs]
         extra = served.extra()
         finished = [_read(p, "completed") for p in procs]
@@ -212,12 +212,14 @@ def measure(server: str, games: int, keys: str, seconds: float, clients: int, wo
     figures = [f for r in results for f in r["figures"]]
     rates, gaps = [f for f, _ in figures], [g for _, g in figures]
     client_cpu = [r["cpu"] for r in results]
+    # Each server process's CPU (cores) over the window: `mugkit serve --workers N`'s parent and workers.
+    per_process = [(cpu1[p] - cpu0.get(p, 0.0)) / (wall1 - wall0) for p in sorted(cpu1)]
     held = playing == bots and min(rates) >= 0.95 * FPS and max(gaps) < 2000 / FPS
     return {"server": server, "keys": keys, "games": games, "workers": workers, "held": held,
             "playing": playing, "bots": bots, "min_fps": min(rates), "median_fps": statistics.median(rates),
-            "worst_p99_gap_ms": max(gaps), "server_cpu": (cpu1 - cpu0) / (wall1 - wall0),
+            "worst_p99_gap_ms": max(gaps), "server_cpu": sum(per_process), "server_processes": per_process,
             # server CPU per frame of one game (each frame reaches both players: count it once)
-            "ms_per_game_frame": 1000 * (cpu1 - cpu0) / max(1.0, sum(rates) / 2 * (wall1 - wall0)),
+            "ms_per_game_frame": 1000 * sum(per_process) * (wall1 - wall0) / max(1.0, sum(rates) / 2 * (wall1 - wall0)),
             "client_cpu": client_cpu, "client_saturated": max(client_cpu) > SATURATED,
             "completed": sum(f["completed"] for f in finished),
             "failures": [x for f in finished for x in f["failures"] if not x.startswith("0 ")][:3], **extra}
@@ -226,6 +228,8 @@ def measure(server: str, games: int, keys: str, seconds: float, clients: int, wo
 def _row(r: dict) -> str:
     late = f"{r['late_p50_ms']:.1f}/{r['late_p99_ms']:.1f}" if "late_p50_ms" in r else "-"
     flag = "  CLIENT SATURATED" if r["client_saturated"] else ""
+    if len(r["server_processes"]) > 1:
+        flag += f"  (server processes: {' '.join(f'{c:.2f}' for c in r['server_processes'])})"
     unfinished = f"  ({r['bots'] - r['completed']} bots did not finish: {r['failures']})" \
         if r["server"] == "mugkit" and r["completed"] < r["bots"] else ""
     return (f"{r['server']:7s} {r['keys']:6s} {r['workers']:3d} {r['games']:5d}  {'yes' if r['held'] else 'no ':4s}"
