@@ -283,8 +283,11 @@ class ProtocolBot:
         auth = {"experiment": self.experiment, "query": self.query, "participant": self.identity.get("participant"),
                 "resume": self.identity.get("resume")}
         try:
+            # wait_timeout: python-socketio's client gives the server 1 s to accept the connection
+            # (a browser's gives 20 s); a busy server starting many participants at once takes longer.
             await asyncio.wait_for(self.sio.connect(self.url, transports=["websocket"], socketio_path="socket.io",
-                                                    auth=auth), self.bounds.connect)
+                                                    auth=auth, wait_timeout=self.bounds.connect),
+                                   self.bounds.connect)
         except asyncio.TimeoutError:
             raise Stuck(f"no connection within {self.bounds.connect:g} s") from None
         except Exception as exc:
