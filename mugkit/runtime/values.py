@@ -170,6 +170,10 @@ def to_json(value: Any, where: str = "value") -> str:
         return "true" if value else "false"
     if t is float and math.isfinite(value):
         return float.__repr__(value)
+    if (t is dict or t is list) and not value:
+        return "{}" if t is dict else "[]"
+    if t is list and all(type(x) is int for x in value):  # a grid or position as a list of ints
+        return "[" + ",".join(map(int.__repr__, value)) + "]"
     return _encode_json(_tag(value, where))
 
 

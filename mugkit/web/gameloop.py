@@ -3,7 +3,9 @@
 One :class:`ServerGame` per game (one participant or group, one step). It ticks the
 :class:`~mugkit.runtime.driver.FrameDriver` at the step's ``fps`` on absolute deadlines — a late
 tick is measured (``stats``), never slept away, so the game keeps its pace — feeds it the humans'
-keys, streams each frame to the players' browsers and hands the step rows to storage.
+keys, streams each frame to the players' browsers and hands the step rows to storage. The deadlines
+of every game of one frame rate lie on one grid of a few slots a period, so the process wakes a
+few times a frame for all of them rather than once per game.
 
 Keys arrive as ``keys`` messages with sequence numbers (socket.io handlers may run out of order):
 an older message than the last one applied is ignored, and the presses and releases of every
@@ -30,7 +32,9 @@ from __future__ import annotations
 import asyncio
 import base64
 import io
+import itertools
 import logging
+import math
 import time
 from dataclasses import dataclass, field
 from typing import Any, Awaitable, Callable, Hashable
@@ -74,6 +78,19 @@ class GameStats:
             self.late.append(lateness)
 
 
+#: The grid's slots a frame: games are dealt to them in turn, so the loop wakes a few times a frame
+#: (each time for a share of the games) rather than once per game, or once for all of them in
+#: one long burst that would delay the last games' frames.
+GRID_SLOTS = 4
+_slots = itertools.count()
+
+
+def _on_grid(now: float, period: float, slot: int) -> float:
+    """The first tick time after ``now`` on the process's grid of ``period`` in slot ``slot``."""
+    phase = period * (slot % GRID_SLOTS) / GRID_SLOTS
+    return (math.floor((now - phase) / period) + 1) * period + phase
+
+
 class ServerGame:
     """Plays one game on the server.
 
@@ -104,6 +121,7 @@ class ServerGame:
         self.frames = FrameEncoder(game_id, driver, self._image_url)
         self._last_image = 0.0
         self._task: asyncio.Task | None = None
+        self._slot = next(_slots)  # its place on the grid of tick times (see _on_grid)
         self._pending_writes: set = set()
         self._done = False
         #: Agents whose page shows the screens around the game: the clock waits for them.
@@ -207,13 +225,13 @@ class ServerGame:
                 await self._finish("not_ready")
                 return
             period = 1.0 / self.fps
-            deadline = loop.time() + period
+            deadline = _on_grid(loop.time(), period, self._slot)
             while not self.driver.finished and self.outcome is None:
                 await asyncio.sleep(max(0.0, deadline - loop.time()))
                 lateness = loop.time() - deadline
                 # Absolute deadlines keep the pace; after a long stall (a paused game, a busy
                 # machine) start counting again from now rather than playing a burst of frames.
-                deadline = deadline + period if lateness < 5 * period else loop.time() + period
+                deadline = deadline + period if lateness < 5 * period else _on_grid(loop.time(), period, self._slot)
                 if self._waiting_for_absent() or len(self._pending_writes) > MAX_UNSAVED_SECONDS * self.fps:
                     continue
                 self.stats.note(lateness)
@@ -222,7 +240,7 @@ class ServerGame:
                     await self._publish(result, lateness * 1000.0)
                     if result.episode_over and not result.finished and self.screens:
                         await self._between_episodes()
-                        deadline = loop.time() + period
+                        deadline = _on_grid(loop.time(), period, self._slot)
             await self._finish(self.outcome or "completed")
         except asyncio.CancelledError:
             raise

@@ -29,6 +29,10 @@ log = logging.getLogger("mugkit.limits")
 _HEAD = re.compile(r'2(?:(/[^,]{0,100}),)?(\d{1,20})?(?:\["([^"\\]{0,40})")?')
 #: A binary event's head: attachments, namespace, acknowledgement id, event name.
 _BINARY_HEAD = re.compile(r'5(\d{1,3})-(?:(/[^,]{0,100}),)?(\d{1,20})?(?:\["([^"\\]{0,40})")?')
+#: Events handled in the message's own task rather than a new one each (python-socketio's
+#: ``async_handlers``): a server game's players send ``keys`` up to every frame, and its handler
+#: waits for nothing long, so one connection's next message may wait for it (it keeps their order).
+INLINE_EVENTS = frozenset({"keys"})
 #: The only events that may carry bytes (one attachment each), and the most bytes it may have:
 #: a browser game's packet relayed to a peer (mugkit/web/browser/peers.py's PACKET_BYTES: a session
 #: packet and its game tag) and a rejoin package (PACKAGE_BYTES).
@@ -106,13 +110,23 @@ class LimitedSocketServer(socketio.AsyncServer):
     """
 
     def __init__(self, limits: Limits, **kwargs: Any):
+        from ..socket_manager import DirectManager
+
+        # A room's emit without a task per recipient (a server game's frames); a client manager
+        # given (several processes: a pub/sub manager) is used as given.
+        kwargs.setdefault("client_manager", DirectManager())
         super().__init__(**kwargs)
         self.limits = limits
         self.budgets: dict[str, _Budget] = {}
         self.refusals = RateLog(log, limits.log_interval)
 
     async def _handle_eio_connect(self, eio_sid, environ):
+        from ..socket_manager import install_quick_poll
+
         self.budgets[eio_sid] = _Budget(self.limits, client_address(environ))
+        socket = self.eio.sockets.get(eio_sid)
+        if socket is not None:
+            install_quick_poll(socket)
         return await super()._handle_eio_connect(eio_sid, environ)
 
     async def _handle_eio_disconnect(self, eio_sid, reason):
@@ -132,6 +146,17 @@ class LimitedSocketServer(socketio.AsyncServer):
         if budget is not None:
             self.refusals.note(budget.address, f"socket message over {limit}", message)
         await self._refuse(eio_sid, budget, data, limit, message)
+
+    async def _handle_event(self, eio_sid, namespace, id, data):
+        if id is not None or not data or data[0] not in INLINE_EVENTS:
+            return await super()._handle_event(eio_sid, namespace, id, data)
+        namespace = namespace or "/"
+        sid = self.manager.sid_from_eio_sid(eio_sid, namespace)
+        if self.manager.is_connected(sid, namespace):
+            try:
+                await self._handle_event_internal(self, sid, eio_sid, data, namespace, id)
+            except Exception:  # as a handler's task would: logged, and the connection reads on
+                log.exception("the %s handler failed", data[0])
 
     def _over(self, budget: _Budget, data: Any) -> tuple[str, str] | None:
         """(limit, what to tell the client) when ``data`` passes a limit, else None."""

@@ -206,6 +206,44 @@ STEP_COLUMNS = tuple(COLUMNS["steps"])
 _STEP_KINDS = tuple(COLUMNS["steps"].items())
 
 
+def _step_encoder(name: str, kind: str) -> Any:
+    """:func:`encode_value` for one ``steps`` column, with a fast path for its commonest values
+    (a server encodes two or more rows every frame of every game on its event loop)."""
+    def general(value: Any) -> Any:
+        return None if value is None else encode_value("steps", name, kind, value)
+
+    where = f"steps.{name}"
+    if kind == "value":
+        def encode(value: Any) -> Any:
+            if value is None:
+                return None
+            try:
+                return to_json(value, where)
+            except UnstorableValue as exc:
+                raise InvalidRowError(str(exc)) from None
+    elif kind == "int":
+        def encode(value: Any) -> Any:
+            return value if type(value) is int and -2**63 <= value < 2**63 else general(value)
+    elif kind == "real":
+        def encode(value: Any) -> Any:
+            return value if type(value) is float and math.isfinite(value) else general(value)
+    elif kind == "bool":
+        def encode(value: Any) -> Any:
+            return int(value) if type(value) is bool else general(value)
+    elif kind == "text":
+        def encode(value: Any) -> Any:
+            return value if type(value) is str else general(value)
+    else:
+        encode = general
+    return encode
+
+
+_STEP_ENCODERS = tuple(_step_encoder(name, kind) for name, kind in _STEP_KINDS)
+assert STEP_COLUMNS == ("game_id", "episode", "frame", "agent", "action", "keys", "filled", "decided_at", "reward",
+                        "terminated", "truncated", "observation", "info", "t_server", "t_client", "late_ms",
+                        "predicted", "rollback_depth", "x"), "encode_step lists the values in this order"
+
+
 def encode_step(game_id: str, row: Any, t_server: float, t_client: float | None, keep_observations: bool,
                 late_ms: float | None = None) -> tuple:
     """One :class:`~mugkit.runtime.rows.StepRow` as the ``steps`` table's values, in
@@ -216,20 +254,18 @@ def encode_step(game_id: str, row: Any, t_server: float, t_client: float | None,
                               f"{type(row).__name__} {row!r:.60}")
     if not isinstance(row.x, dict) or not all(isinstance(k, str) for k in row.x):
         raise InvalidRowError(f"steps.x must be a dict of column name (str) -> value, got {row.x!r:.60}")
-    values = {
-        "game_id": game_id, "episode": row.episode, "frame": row.frame, "agent": row.agent,
-        "action": row.action, "keys": None if row.keys is None else list(row.keys), "filled": row.filled,
-        "decided_at": row.decided_at, "reward": row.reward, "terminated": row.terminated,
-        "truncated": row.truncated, "observation": row.observation if keep_observations else None,
-        "info": row.info, "t_server": t_server, "t_client": t_client, "late_ms": late_ms, "predicted": row.predicted,
-        "rollback_depth": row.rollback_depth, "x": row.x or None,
-    }
-    for name in ("episode", "frame", "agent", "t_server"):
-        if values[name] is None:
+    keys = None if row.keys is None else list(row.keys)
+    # In STEP_COLUMNS order.
+    values = (game_id, row.episode, row.frame, row.agent, row.action, keys, row.filled, row.decided_at,
+              row.reward, row.terminated, row.truncated, row.observation if keep_observations else None,
+              row.info, t_server, t_client, late_ms, row.predicted, row.rollback_depth, row.x or None)
+    for name, value in (("episode", row.episode), ("frame", row.frame), ("agent", row.agent),
+                        ("t_server", t_server)):
+        if value is None:
             raise InvalidRowError(f"steps.{name} must be given (not None)")
-    if values["keys"] is not None and not all(isinstance(k, str) for k in values["keys"]):
+    if keys is not None and not all(isinstance(k, str) for k in keys):
         raise InvalidRowError(f"steps.keys must be key names (str), got {row.keys!r:.60}")
-    return tuple(encode_value("steps", name, kind, values[name]) for name, kind in _STEP_KINDS)
+    return tuple([encode(value) for encode, value in zip(_STEP_ENCODERS, values)])
 
 
 # --- decoding ---------------------------------------------------------------------------------
