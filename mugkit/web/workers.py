@@ -115,7 +115,8 @@ class PrivateRedis:
         self.process = subprocess.Popen(
             ["redis-server", "--port", "0", "--unixsocket", path, "--unixsocketperm", "700", "--save", "",
              "--appendonly", "no", "--daemonize", "no", "--loglevel", "warning"],
-            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, start_new_session=True)
+            # It dies with the parent, even a parent killed before it could stop it (no leftover server).
+            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, start_new_session=True, preexec_fn=stop_with_parent)
         deadline = time.monotonic() + timeout
         while not os.path.exists(path):
             if self.process.poll() is not None or time.monotonic() > deadline:
