@@ -39,6 +39,7 @@ from .headers import add_security_headers
 from .limits import Limits
 from .browser.public_files import public_path
 from .limits.sockets import BINARY_EVENTS, LimitedSocketServer, OriginGuard, client_address, origin_check
+from .socket_manager import RedisDirectManager
 from .study import Study
 
 __all__ = ["create_app", "socket_server", "socket_layer", "STATIC_DIR", "MAX_MESSAGE_BYTES", "ADMIN_COOKIE"]
@@ -95,10 +96,11 @@ def socket_server(limits: Limits = Limits(), allow_origins: list[str] = (), redi
         allow_origins: pages of other origins that may open the socket (``--allow-origin``); pages
             of this server always may.
         redis_url: with several server processes, the Redis that carries emits to rooms between
-            them (``socketio.AsyncRedisManager``), so a frame reaches a player on any process.
+            them (``socketio.AsyncRedisManager``, with the cheaper local emit of
+            :mod:`mugkit.web.socket_manager`), so a frame reaches a player on any process.
         channel: its pub/sub channel (one per study: two studies may share a Redis).
     """
-    manager = socketio.AsyncRedisManager(redis_url, channel=channel) if redis_url else None
+    manager = RedisDirectManager(redis_url, channel=channel) if redis_url else None
     return LimitedSocketServer(limits, async_mode="asgi", transports=["websocket"], client_manager=manager,
                                cors_allowed_origins=origin_check(list(allow_origins)), serializer=_TextPacket,
                                max_http_buffer_size=limits.message_bytes, logger=False, engineio_logger=False)

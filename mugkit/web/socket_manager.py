@@ -28,7 +28,7 @@ from engineio import exceptions as eio_exceptions
 from engineio import packet as eio_packet
 from socketio import packet
 
-__all__ = ["DirectManager", "install_quick_poll"]
+__all__ = ["DirectManager", "RedisDirectManager", "install_quick_poll"]
 
 
 class DirectManager(socketio.AsyncManager):
@@ -85,3 +85,9 @@ async def _quick_poll(self: Any) -> list:
 def install_quick_poll(socket: Any) -> None:
     """Gives engine.io socket ``socket`` (before its writer starts) :func:`_quick_poll`."""
     socket.poll = types.MethodType(_quick_poll, socket)
+
+
+class RedisDirectManager(socketio.AsyncRedisManager, DirectManager):
+    """Several processes: emits travel between them through Redis (python-socketio's pub/sub),
+    and each process's own emit to its sockets is :class:`DirectManager`'s (see the module's
+    docstring)."""
