@@ -154,10 +154,10 @@ class RemoteGames:
         here is not in ``game_id`` (another process moved them since)."""
         lobby = self.lobby
         p = await lobby.registry.get(pid)
-        if p is not None and p.game != game_id:
-            row = await lobby.storage.get_participant(pid)
-            if row is not None:
-                vars(p).update(vars(Participant.from_row(row)))
+        if p is not None and p.game != game_id and not await lobby.registry.state.fresh(pid):
+            # Read again only when another process changed them: overwriting this copy from storage
+            # otherwise could undo a move made here whose write is not committed yet.
+            p = await lobby.registry.get(pid)
         return p
 
     async def _on_message(self, message: dict) -> dict:

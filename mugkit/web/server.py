@@ -21,6 +21,7 @@ later requests carry the cookie, or scripts send the ``X-Mugkit-Token`` header.
 
 from __future__ import annotations
 
+import asyncio
 import html
 import json
 import logging
@@ -133,8 +134,15 @@ def socket_layer(sio: socketio.AsyncServer, cluster: Any = None) -> dict:
         return {"emit": sio.emit, "join": join_here, "evict": evict}
 
     async def join(pid: str, room: str) -> None:
-        await join_here(pid, room)  # at once here: the game's first frame may follow before the broadcast
-        await cluster.tell_all("join", {"pid": pid, "room": room, "from": cluster.id})
+        await join_here(pid, room)
+        message = {"pid": pid, "room": room, "from": cluster.id}
+        # The game's first frames follow at once: every process known alive answers once it has put
+        # the participant's sockets there in the room (else a player on another process missed
+        # them). The broadcast also reaches a process started since the last heartbeat.
+        others = [process for process in cluster.alive_ids if process != cluster.id]
+        await asyncio.gather(*(cluster.request(process, "join", message, timeout=2.0) for process in others),
+                             return_exceptions=True)
+        await cluster.tell_all("join", message)
 
     async def on_join(message: dict) -> None:
         if message.get("from") != cluster.id:
