@@ -23,7 +23,7 @@ import abc
 import asyncio
 import contextlib
 import time
-from typing import Any, AsyncIterator
+from typing import Any, AsyncIterator, Awaitable, Callable
 
 from .matchmaking import Waitroom
 
@@ -178,6 +178,38 @@ class _Reentrant:
         self.users = 0
 
 
+@contextlib.asynccontextmanager
+async def reentrant(locks: dict[str, _Reentrant], key: str, take: Callable[[], Awaitable[Any]] | None = None,
+                    give: Callable[[Any], Awaitable[None]] | None = None) -> AsyncIterator[None]:
+    """Holds ``locks[key]`` (made on first use, forgotten when nobody holds or waits for it: a lock
+    per key would grow for good); the task holding it may enter it again. ``take()`` runs once the
+    local lock is held and ``give(taken)`` when it is let go (a lock shared with other processes)."""
+    me = asyncio.current_task()
+    entry = locks.setdefault(key, _Reentrant())
+    if entry.owner is me and me is not None:
+        entry.depth += 1
+        try:
+            yield
+        finally:
+            entry.depth -= 1
+        return
+    entry.users += 1
+    try:
+        async with entry.lock:
+            taken = await take() if take is not None else None
+            entry.owner, entry.depth = me, 1
+            try:
+                yield
+            finally:
+                entry.owner, entry.depth = None, 0
+                if give is not None:
+                    await give(taken)
+    finally:
+        entry.users -= 1
+        if entry.users == 0:
+            locks.pop(key, None)
+
+
 class MemoryState(SharedState):
     """:class:`SharedState` for one server process. Its leases never expire (the process that
     would hold them is the one alive); its messages go through a queue per process id."""
@@ -192,29 +224,8 @@ class MemoryState(SharedState):
         self._alive: dict[str, tuple[float, dict]] = {}   # process -> (until, info), time.monotonic()
         self._inboxes: dict[str, asyncio.Queue] = {}
 
-    @contextlib.asynccontextmanager
-    async def transition(self, key: str) -> AsyncIterator[None]:
-        me = asyncio.current_task()
-        entry = self._locks.setdefault(key, _Reentrant())
-        if entry.owner is me and me is not None:
-            entry.depth += 1
-            try:
-                yield
-            finally:
-                entry.depth -= 1
-            return
-        entry.users += 1
-        try:
-            async with entry.lock:
-                entry.owner, entry.depth = me, 1
-                try:
-                    yield
-                finally:
-                    entry.owner, entry.depth = None, 0
-        finally:
-            entry.users -= 1
-            if entry.users == 0:  # nobody holds or waits: forget it (a lock per key would grow for good)
-                self._locks.pop(key, None)
+    def transition(self, key: str) -> contextlib.AbstractAsyncContextManager:
+        return reentrant(self._locks, key)
 
     def participant(self, participant_id: str) -> Any | None:
         return self._participants.get(participant_id)

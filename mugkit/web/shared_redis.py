@@ -70,7 +70,7 @@ from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import RedisError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
-from .shared import LEASE_SECONDS, SharedState, SharedStateError, _Reentrant
+from .shared import LEASE_SECONDS, SharedState, SharedStateError, _Reentrant, reentrant
 
 __all__ = ["RedisState", "LOCK_SECONDS"]
 
@@ -305,31 +305,9 @@ class RedisState(SharedState):
 
     # -- transitions -----------------------------------------------------------------------
 
-    @contextlib.asynccontextmanager
-    async def transition(self, key: str) -> AsyncIterator[None]:
-        me = asyncio.current_task()
-        entry = self._local.setdefault(key, _Reentrant())
-        if entry.owner is me and me is not None:
-            entry.depth += 1
-            try:
-                yield
-            finally:
-                entry.depth -= 1
-            return
-        entry.users += 1
-        try:
-            async with entry.lock:
-                token = await self._acquire(key)
-                entry.owner, entry.depth = me, 1
-                try:
-                    yield
-                finally:
-                    entry.owner, entry.depth = None, 0
-                    await self._release(key, token)
-        finally:
-            entry.users -= 1
-            if entry.users == 0:
-                self._local.pop(key, None)
+    def transition(self, key: str) -> contextlib.AbstractAsyncContextManager:
+        # One task of this process at a time (re-entrant), then the lock in Redis for the processes.
+        return reentrant(self._local, key, lambda: self._acquire(key), lambda token: self._release(key, token))
 
     async def _acquire(self, key: str) -> str:
         """Takes ``key``'s lock in Redis (waiting for another process to let go of it); for a
