@@ -524,7 +524,7 @@ async def main():
         print("held", flush=True)
         await asyncio.sleep(120)
 asyncio.run(main())
-"""], stdout=subprocess.PIPE, text=True)
+"""], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
 
     async def enter(state):
         async with state.transition("p:x"):
@@ -542,7 +542,13 @@ asyncio.run(main())
             await state.close()
 
     try:
-        assert holder.stdout.readline().strip() == "held"
+        import select
+
+        # The holder says so once it holds the lock; a holder that failed says why (never hang here).
+        ready, _, _ = select.select([holder.stdout], [], [], 30)
+        assert ready, "the holding process never held the lock"
+        line = holder.stdout.readline().strip()
+        assert line == "held", holder.stderr.read() if holder.poll() is not None else line
         assert run(main()) is True
     finally:
         holder.kill()

@@ -59,6 +59,15 @@ class Participant:
         """The participant as step functions get them (``participant`` / ``group``)."""
         return Who(self.id, dict(self.params), self.condition)
 
+    def stamp(self) -> float:
+        """Notes that this copy changes now (its ``updated_at``, as stored with the change)."""
+        self.row["updated_at"] = now = time.time()
+        return now
+
+    def newer(self, row: dict) -> bool:
+        """Whether stored ``row`` holds a later change than this copy (made by another process)."""
+        return (row.get("updated_at") or 0) > (self.row.get("updated_at") or 0)
+
     def position(self) -> dict:
         """Their place, as stored (``participants.position``)."""
         return {"index": self.index, "game": self.game, "device": self.device}
@@ -140,13 +149,13 @@ class Registry:
     async def move(self, p: Participant, index: int, game: str | None = None) -> None:
         """``p`` is now at step ``index`` (in game ``game``)."""
         p.index, p.game = index, game
-        await self.storage.update_participant(p.id, position=p.position(), updated_at=time.time())
+        await self.storage.update_participant(p.id, position=p.position(), updated_at=p.stamp())
         await self.state.touched(p.id)  # a partner's transition moves them too: other processes read them again
 
     async def new_device(self, p: Participant) -> None:
         """``p`` moved to another browser: their resume key changes."""
         p.device += 1
-        await self.storage.update_participant(p.id, position=p.position(), updated_at=time.time())
+        await self.storage.update_participant(p.id, position=p.position(), updated_at=p.stamp())
         await self.state.touched(p.id)
 
     async def set_status(self, p: Participant, status: str, code: str | None) -> None:
@@ -154,7 +163,7 @@ class Registry:
         if p.status == status:
             return
         p.status, p.outcome_code = status, code
-        now = time.time()
+        now = p.stamp()
         await self.storage.update_participant(p.id, status=status, outcome_code=code, finished_at=now, updated_at=now)
         await self.state.touched(p.id)
         log.info("participant %s: %s (code %s)", p.id, status, code)

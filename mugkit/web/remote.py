@@ -154,10 +154,12 @@ class RemoteGames:
         here is not in ``game_id`` (another process moved them since)."""
         lobby = self.lobby
         p = await lobby.registry.get(pid)
-        if p is not None and p.game != game_id and not await lobby.registry.state.fresh(pid):
-            # Read again only when another process changed them: overwriting this copy from storage
-            # otherwise could undo a move made here whose write is not committed yet.
-            p = await lobby.registry.get(pid)
+        if p is not None and p.game != game_id:
+            row = await lobby.storage.get_participant(pid)
+            # Only a later change than this copy's (another process's, even one killed before it
+            # could tell the others): this copy may hold a move made here and not committed yet.
+            if row is not None and p.newer(row):
+                vars(p).update(vars(Participant.from_row(row)), screens=p.screens)
         return p
 
     async def _on_message(self, message: dict) -> dict:

@@ -64,11 +64,6 @@ class SharedState(abc.ABC):
     def cached_participants(self) -> dict[str, Any]:
         """The cached participants by id."""
 
-    async def fresh(self, participant_id: str) -> bool:
-        """False when another process stored a change of the participant since this process's copy
-        was read or changed (the copy is dropped: the registry reads them again). One process: True."""
-        return True
-
     async def touched(self, participant_id: str) -> None:
         """This process just stored a change of the participant (maybe outside their own
         transition: a partner's put them in a game): other processes read them again at their

@@ -380,13 +380,6 @@ class RedisState(SharedState):
     def cached_participants(self) -> dict[str, Any]:
         return self._participants
 
-    async def fresh(self, participant_id: str) -> bool:
-        version = await self._do(lambda: self.redis.get(self._k(f"ver:{participant_id}")))
-        if version is None or int(version) == self._versions.get(participant_id):
-            return True
-        self._participants.pop(participant_id, None)  # another process moved them since
-        return False
-
     async def touched(self, participant_id: str) -> None:
         """Never raises: the change is stored, so what follows must go on. Unreachable, the bump
         waits for the next operation that reaches Redis (nobody transitions meanwhile: that
