@@ -38,6 +38,24 @@ class TableReader(abc.ABC):
             where: only rows whose columns equal these (stored) values.
         """
 
+    @staticmethod
+    def chosen(table: str, columns: Sequence[str] | None, observations: bool | str,
+               where: dict[str, Any] | None) -> tuple[list[str], bool]:
+        """The columns ``rows`` reads (checked against the schema: a clear error for an unknown
+        table or column), and whether observations stay as stored."""
+        from .schema import COLUMNS
+
+        if table not in COLUMNS:
+            raise ValueError(f"unknown table {table!r}; the tables: {', '.join(COLUMNS)}")
+        names = list(COLUMNS[table] if columns is None else columns)
+        unknown = [c for c in names + list(where or {}) if c not in COLUMNS[table]]
+        if unknown:
+            raise ValueError(f"{table} has no column {unknown[0]!r}")
+        stored = table == "steps" and observations == "stored" and "observation" in names
+        if table == "steps" and not observations and "observation" in names:
+            names.remove("observation")
+        return names, stored
+
     @abc.abstractmethod
     def close(self) -> None:
         """Ends the read."""

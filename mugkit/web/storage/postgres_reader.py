@@ -8,7 +8,7 @@ from typing import Any, Iterator, Sequence
 
 from .base import TableReader
 from .postgres_schema import ORDER, column_list, merge_observation, redact, schema_version, SCHEMA_TABLE
-from .schema import COLUMNS, SCHEMA_VERSION, StorageError, decode_row
+from .schema import SCHEMA_VERSION, StorageError, decode_row
 
 __all__ = ["PostgresReader"]
 
@@ -47,15 +47,7 @@ class PostgresReader(TableReader):
 
         from ...runtime.values import observation_text
 
-        if table not in COLUMNS:
-            raise ValueError(f"unknown table {table!r}; the tables: {', '.join(COLUMNS)}")
-        names = list(COLUMNS[table] if columns is None else columns)
-        unknown = [c for c in names + list(where or {}) if c not in COLUMNS[table]]
-        if unknown:
-            raise ValueError(f"{table} has no column {unknown[0]!r}")
-        stored = table == "steps" and observations == "stored" and "observation" in names
-        if table == "steps" and not observations and "observation" in names:
-            names.remove("observation")
+        names, stored = self.chosen(table, columns, observations, where)
         clause = " AND ".join(f"{c} = %s" for c in where or {})
         sql = (f"SELECT {column_list(table, names)} FROM {table} {'WHERE ' + clause if clause else ''} "
                f"ORDER BY {ORDER[table]}")

@@ -7,7 +7,7 @@ import sqlite3
 from typing import Any, Iterator, Sequence
 
 from .base import TableReader
-from .schema import COLUMNS, SCHEMA_VERSION, decode_row
+from .schema import SCHEMA_VERSION, decode_row
 
 __all__ = ["SQLiteReader"]
 
@@ -39,15 +39,7 @@ class SQLiteReader(TableReader):
              where: dict[str, Any] | None = None) -> Iterator[dict]:
         from ...runtime.values import observation_text
 
-        if table not in COLUMNS:
-            raise ValueError(f"unknown table {table!r}; the tables: {', '.join(COLUMNS)}")
-        names = list(COLUMNS[table] if columns is None else columns)
-        unknown = [c for c in names + list(where or {}) if c not in COLUMNS[table]]
-        if unknown:
-            raise ValueError(f"{table} has no column {unknown[0]!r}")
-        stored = table == "steps" and observations == "stored" and "observation" in names
-        if table == "steps" and not observations and "observation" in names:
-            names.remove("observation")
+        names, stored = self.chosen(table, columns, observations, where)
         clause = " AND ".join(f"{c} = ?" for c in where or {})
         sql = f"SELECT {', '.join(names)} FROM {table} {'WHERE ' + clause if clause else ''} ORDER BY rowid"
         for row in self._conn.execute(sql, tuple((where or {}).values())):
