@@ -505,6 +505,44 @@ def test_after_a_restart_a_process_puts_back_its_leases_and_its_waiting_particip
     assert waiting == {room: ["waiting"]} and group == ["waiting", "newcomer"]
 
 
+@pytest.mark.timeout(120)
+def test_a_transition_waiting_for_another_process_can_always_be_cancelled(redis_url, redis_study):
+    """Cancelled at any moment while it polls a lock held elsewhere, a transition ends, and never
+    keeps the lock. (Python 3.11's wait_for inside redis-py lost a cancel that came with a reply:
+    the caller's wait_for then waited forever; CI hung on it once in a few hundred.)"""
+    import random
+
+    async def main():
+        holder, other = RedisState(redis_url, redis_study), RedisState(redis_url, redis_study)
+        held, stuck = asyncio.Event(), 0
+
+        async def hold():
+            async with holder.transition("p:x"):
+                held.set()
+                await asyncio.sleep(3600)
+
+        async def enter():
+            async with other.transition("p:x"):
+                return True
+
+        holding = asyncio.create_task(hold())
+        await held.wait()
+        rng = random.Random(7)
+        for _ in range(300):
+            waiting = asyncio.create_task(enter())
+            await asyncio.sleep(rng.uniform(0.0005, 0.03))
+            waiting.cancel()
+            done, _ = await asyncio.wait([waiting], timeout=3)
+            stuck += not done
+        holding.cancel()
+        await asyncio.gather(holding, return_exceptions=True)
+        freed = await asyncio.wait_for(enter(), 5)   # nothing cancelled kept the lock
+        await holder.close(), await other.close()
+        return stuck, freed
+
+    assert run(main()) == (0, True)
+
+
 @pytest.mark.slow
 @pytest.mark.timeout(60)
 def test_a_transition_held_by_a_killed_process_is_free_once_its_lock_expires(redis_url, redis_study):

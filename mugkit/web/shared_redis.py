@@ -272,9 +272,16 @@ class RedisState(SharedState):
         :data:`RETRY_SECONDS`; then :class:`SharedStateError` naming the URL."""
         deadline = time.monotonic() + RETRY_SECONDS
         pause = 0.05
+        task = asyncio.current_task()
+        cancels = task.cancelling() if task is not None else 0
         while True:
             try:
                 result = await operation()
+                # Python 3.11's asyncio.wait_for (used inside redis-py) returns the result when a
+                # cancel arrives as the reply does, and the cancel is lost: a caller's own
+                # wait_for would then wait for a polling loop forever. Raise it here instead.
+                if task is not None and task.cancelling() > cancels:
+                    raise asyncio.CancelledError()
             except (RedisConnectionError, RedisTimeoutError, BusyLoadingError, OSError) as exc:
                 if not self._failing:
                     self._failing = True
@@ -319,7 +326,11 @@ class RedisState(SharedState):
         keys = [self._k(f"lock:{key}")] + ([self._k(f"ver:{pid}")] if pid is not None else [])
         pause = 0.002
         while True:
-            before = await self._run("acquire", keys, [token, int(LOCK_SECONDS * 1000), VERSION_SECONDS])
+            try:
+                before = await self._run("acquire", keys, [token, int(LOCK_SECONDS * 1000), VERSION_SECONDS])
+            except asyncio.CancelledError:  # perhaps after Redis gave it: let go (only of this token)
+                asyncio.get_running_loop().create_task(self._release(key, token, quiet=True))
+                raise
             if before is not None:
                 break
             await asyncio.sleep(pause)
@@ -332,7 +343,7 @@ class RedisState(SharedState):
             self._versions[pid] = before + 1
         return token
 
-    async def _release(self, key: str, token: str) -> None:
+    async def _release(self, key: str, token: str, quiet: bool = False) -> None:
         lock = self._k(f"lock:{key}")
         self._held.pop(lock, None)
         try:
@@ -341,7 +352,7 @@ class RedisState(SharedState):
             log.warning("transition %s: its lock could not be released (%s); it expires in %g s",
                         key, exc, LOCK_SECONDS)
             return
-        if not released:
+        if not released and not quiet:
             log.error("transition %s outlived its lock (held over %g s without renewal: was the event loop "
                       "blocked?); another process may have moved the same participant", key, LOCK_SECONDS)
 
