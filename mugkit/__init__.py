@@ -41,4 +41,15 @@ __all__ = [
     "playthrough", "hold", "stand_in",
     "Participant", "StepError",
     "draw", "spaces", "data",
+    "hookimpl",
 ]
+
+
+def __getattr__(name: str):
+    # ``mk.hookimpl`` marks a server plugin's hook (mugkit/web/plugins.py); imported on first use,
+    # so that ``import mugkit`` stays free of pluggy in the browser.
+    if name == "hookimpl":
+        from .web.plugins import hookimpl
+
+        return hookimpl
+    raise AttributeError(f"module 'mugkit' has no attribute {name!r}")

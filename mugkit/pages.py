@@ -75,7 +75,12 @@ class Completion:
 
     ``error_code``: the code of a participant the study could not go on for, because a page or
     survey failed on the server (a technical problem on the study's side, docs/participants.md);
-    default: ``code`` — they are not to pay for the study's bug."""
+    default: ``code`` — they are not to pay for the study's bug.
+
+    ``screening_code``: the code of a participant a screening step (``@mk.screen``) turned away;
+    ``exclusion_code``: of one excluded during the study (a hidden tab, idle, a bad connection, the
+    researcher's decision; docs/screening.md). Default None: they are shown no code and asked to
+    return the study on their panel."""
 
     code: str
     redirect: str | None = None
@@ -84,6 +89,8 @@ class Completion:
     extra: dict = field(default_factory=dict)
     timeout_code: str | None = None
     error_code: str | None = None
+    screening_code: str | None = None
+    exclusion_code: str | None = None
 
     def __post_init__(self):
         self.body = resolve_body(self.body, depth=3)

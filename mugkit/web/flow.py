@@ -34,6 +34,7 @@ from .entry import Entry, mturk_submit_to, new_id, new_token, parse_entry
 from .lobby import Lobby
 from .problems import game_problem, new_ref, study_problem_view
 from .protocol import ProtocolError, parse_advance
+from .plugins import participant_info
 from .registry import FINISHED, Participant, Registry
 from .shared import SharedState
 from .storage.schema import StorageError
@@ -46,7 +47,9 @@ log = logging.getLogger("mugkit.study")
 _ENDED_TEXT = {"completed": "You have finished. Thank you!",
                "declined": "You chose not to take part. Thank you for your time.",
                "timed_out": "No partner could be found in time. Thank you for waiting.",
-               "excluded": "This study has ended for you. Thank you for your time."}
+               "excluded": "This study has ended for you. Thank you for your time.",
+               "screened_out": "Sorry: this study cannot be taken part in from here."}
+_NO_CODE = "Please return this study on the site you came from (no completion code is given for it)."
 
 
 @dataclass
@@ -203,6 +206,7 @@ class Flow:
                  "position": p.position(), "started_at": now, "updated_at": now, **entry.columns()}
         await self.registry.add(p, p.row)
         log.info("participant %s: arrived at %s (%s)", pid, name, entry.panel or "no panel")
+        self.registry.hook("mugkit_participant_entered", participant=participant_info(p))
         return p
 
     # -- where they are --------------------------------------------------------------------
@@ -299,7 +303,13 @@ class Flow:
         if p.status in ("completed", "timed_out") and completion is not None:
             return self._completion_view(p, completion, p.outcome_code)
         text = _ENDED_TEXT.get(p.status, "Thank you!")
-        return {"kind": "ended", "title": "Thank you", "html": markdown_html(text), "code": p.outcome_code}
+        if p.status in ("screened_out", "excluded"):
+            why = p.row.get("reason_text")
+            text = (f"{why}\n\n" if why else "") + text + ("" if p.outcome_code else f"\n\n{_NO_CODE}")
+            if p.outcome_code:
+                text += f"\n\nYour code is **{p.outcome_code}**."
+        return {"kind": "ended", "title": "Thank you", "html": markdown_html(text), "code": p.outcome_code,
+                "status": p.status}
 
     def _completion_step(self, p: Participant) -> Completion | None:
         """The Completion page at the end of the participant's flow, if it has one."""
@@ -346,6 +356,8 @@ class Flow:
                 return error
             await self.storage.add_answers(p.id, step.name, answer_rows(questions, data["answers"]),
                                            repetition=p.flow[p.index][1])
+            self.registry.hook("mugkit_answers_stored", participant=participant_info(p), step=step.name,
+                               answers=dict(data["answers"]))
         page = self._call(p, step) if isinstance(step, PageStep) else None
         if isinstance(page, Completion):
             return "the study is finished"
@@ -370,6 +382,41 @@ class Flow:
         here = self.step_of(p)
         await self.storage.add_event(p.id, here[0].name if here else None, kind, detail,
                                      repetition=here[1] if here else None)
+
+    async def exclude(self, p: Participant, reason: str, text: str, by: str = "server",
+                      detail: dict | None = None) -> bool:
+        """Ends the study for ``p``: status ``excluded``, the completion's ``exclusion_code``.
+
+        ``reason`` is a short key stored in ``participants.reason`` (``tab_hidden``, ``idle``,
+        ``rtt``, ``admin``, …); ``text`` is what the participant reads (``participants.reason_text``);
+        ``by`` who decided (``"server"``, or the admin's name); ``detail`` goes into the
+        ``excluded`` event. Out of any waitroom; a game they are in goes on without them or ends
+        (:meth:`~mugkit.web.lobby.Lobby.player_excluded`). Takes their transition (re-entrant).
+        Returns False when they had finished already (nothing done)."""
+        return await self._turn_away(p, "excluded", reason, text, by, detail)
+
+    async def screen_out(self, p: Participant, reason: str, text: str, detail: dict | None = None) -> bool:
+        """Like :meth:`exclude`, for a screening step that turned ``p`` away: status
+        ``screened_out``, the completion's ``screening_code``, event ``screened_out``."""
+        return await self._turn_away(p, "screened_out", reason, text, "screening", detail)
+
+    async def _turn_away(self, p: Participant, status: str, reason: str, text: str, by: str,
+                         detail: dict | None) -> bool:
+        async with self.registry.transition(p):
+            if p.status in FINISHED:
+                return False
+            await self.state.leave_waitrooms(p.id)
+            if p.game is not None:
+                await self.lobby.player_excluded(p, reason)
+            completion = self._completion_step(p)
+            code = getattr(completion, "exclusion_code" if status == "excluded" else "screening_code", None)
+            await self.event(p, status, {"reason": reason, "text": text, "by": by, **(detail or {})})
+            await self.registry.set_status(p, status, code, reason, text)
+            log.warning("participant %s: %s (%s) by %s", p.id, status.replace("_", " "), reason, by)
+            self.registry.hook("mugkit_participant_excluded", participant=participant_info(p), reason=reason, by=by,
+                               detail=dict(detail or {}))
+            await self.push(p)
+        return True
 
     async def not_counted(self, p: Participant, game_id: str) -> dict:
         """A game of a ``verify="require"`` step that is not both completed and verified: ``p`` is

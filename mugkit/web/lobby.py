@@ -422,6 +422,21 @@ class Lobby:
         if group is not None:
             await self.peers.finish(group, "error", "server_error")
 
+    async def player_excluded(self, p: Participant, reason: str) -> None:
+        """``p`` (inside their transition) is excluded while in game ``p.game``: the game ends
+        with outcome ``excluded`` (``reason``: why its player was), and its other players move
+        on to their next step."""
+        game = self.games.get(p.game or "")
+        if game is not None:
+            await game.stop("excluded")
+            return
+        browser = await self._browser_game(p, p.game)
+        if browser is not None:
+            await self.browser.finish(browser, "excluded", reason)
+        group = self._peer_group(p, p.game)
+        if group is not None:
+            await self.peers.finish(group, "excluded", reason)
+
     async def ready(self, p: Participant, data: Any) -> dict:
         """A ``ready`` message: ``p`` pressed "ready" (``screen: "ready"``) or dismissed the
         round-over screen (``"round_over"``) of their game; stored as a ``game_ready`` event (the

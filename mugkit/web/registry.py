@@ -19,14 +19,17 @@ from dataclasses import dataclass, field
 from typing import Any, AsyncIterator
 
 from ..games import Participant as Who
+from .plugins import participant_info
 from .shared import SharedState
 
-__all__ = ["Participant", "Registry", "FINISHED"]
+__all__ = ["Participant", "Registry", "FINISHED", "EXCLUDED"]
 
 log = logging.getLogger("mugkit.study")
 
 #: The statuses of a participant who will not go on.
-FINISHED = ("completed", "declined", "timed_out", "excluded", "error")
+FINISHED = ("completed", "declined", "timed_out", "screened_out", "excluded", "error")
+#: Of those, the statuses that say the participant was turned away, with a reason.
+EXCLUDED = ("screened_out", "excluded")
 
 
 @dataclass
@@ -86,6 +89,8 @@ class Registry:
         self.storage = storage
         self.state = state
         self._secret = secret
+        #: The server's plugins (mugkit/web/plugins.py), or None.
+        self.plugins: Any = None
 
     # -- finding ---------------------------------------------------------------------------
 
@@ -148,9 +153,13 @@ class Registry:
 
     async def move(self, p: Participant, index: int, game: str | None = None) -> None:
         """``p`` is now at step ``index`` (in game ``game``)."""
+        moved = index != p.index
         p.index, p.game = index, game
         await self.storage.update_participant(p.id, position=p.position(), updated_at=p.stamp())
         await self.state.touched(p.id)  # a partner's transition moves them too: other processes read them again
+        if moved:
+            step = p.flow[index][0] if index < len(p.flow) else None
+            self.hook("mugkit_participant_moved", participant=participant_info(p), step=step, index=index)
 
     async def new_device(self, p: Participant) -> None:
         """``p`` moved to another browser: their resume key changes."""
@@ -158,12 +167,23 @@ class Registry:
         await self.storage.update_participant(p.id, position=p.position(), updated_at=p.stamp())
         await self.state.touched(p.id)
 
-    async def set_status(self, p: Participant, status: str, code: str | None) -> None:
-        """``p`` finished (``completed``, ``declined``, ``timed_out``, ``excluded``, ``error``) with ``code``."""
+    async def set_status(self, p: Participant, status: str, code: str | None, reason: str | None = None,
+                         reason_text: str | None = None) -> None:
+        """``p`` finished (``completed``, ``declined``, ``timed_out``, ``screened_out``,
+        ``excluded``, ``error``) with ``code``; ``reason`` (a short key) and ``reason_text`` (what
+        they read) say why, for a participant screened out or excluded."""
         if p.status == status:
             return
         p.status, p.outcome_code = status, code
+        p.row["reason"], p.row["reason_text"] = reason, reason_text
         now = p.stamp()
-        await self.storage.update_participant(p.id, status=status, outcome_code=code, finished_at=now, updated_at=now)
+        await self.storage.update_participant(p.id, status=status, outcome_code=code, finished_at=now, updated_at=now,
+                                              reason=reason, reason_text=reason_text)
         await self.state.touched(p.id)
-        log.info("participant %s: %s (code %s)", p.id, status, code)
+        log.info("participant %s: %s (code %s%s)", p.id, status, code, f", reason {reason}" if reason else "")
+        self.hook("mugkit_participant_finished", participant=participant_info(p), status=status, code=code)
+
+    def hook(self, name: str, **kwargs: Any) -> None:
+        """Calls the plugins' hook ``name`` (mugkit/web/plugins.py), when there are plugins."""
+        if self.plugins is not None:
+            self.plugins.call(name, **kwargs)

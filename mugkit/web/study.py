@@ -30,6 +30,7 @@ from .browser.games import BrowserGames
 from .flow import Arrival, Flow
 from .gameloop import GRACE_SECONDS, ServerGame
 from .lobby import Lobby
+from .plugins import Plugins
 from .registry import FINISHED, Participant, Registry
 from .shared import MemoryState, SharedState, SharedStateError
 from .takeover import interrupt_unowned
@@ -72,6 +73,8 @@ class Study:
         grace: seconds a game waits for a player whose connection dropped.
         browser: the browser runtime (None: every game runs on the server).
         state: the state shared between server processes (default: this process's memory).
+        plugins: the server's plugins (default: none; ``mugkit serve`` loads ``--plugin`` and
+            installed packages' ``mugkit`` entry points).
         cluster: this process among several (``mugkit serve --workers``; mugkit/web/cluster.py):
             messages of games another process runs are forwarded there (mugkit/web/remote.py), and
             start-up leaves the games of the other processes alone. None: the only process.
@@ -80,7 +83,8 @@ class Study:
     def __init__(self, experiments: dict[str, Experiment], storage: Any, seed: int,
                  emit: Callable[..., Awaitable] = _nobody, join: Callable[[str, str], Awaitable] = _nobody,
                  evict: Callable[[str], Awaitable] = _nobody, grace: float = GRACE_SECONDS,
-                 browser: BrowserGames | None = None, state: SharedState | None = None, cluster: Any = None):
+                 browser: BrowserGames | None = None, state: SharedState | None = None, cluster: Any = None,
+                 plugins: Plugins | None = None):
         self.experiments = experiments
         self.storage = storage
         self.seed = seed
@@ -88,6 +92,8 @@ class Study:
         self.state = state or MemoryState()
         self._parts = (emit, join, evict, grace)
         self.cluster = cluster
+        #: The server's plugins (mugkit/web/plugins.py): the hooks of its events.
+        self.plugins = plugins if plugins is not None else Plugins(entry_points=False)
         self.registry: Registry | None = None
         self.flow: Flow | None = None
         self.lobby: Lobby | None = None
@@ -101,6 +107,7 @@ class Study:
         # meta_once: several processes of one study starting at once agree on one secret
         secret = await self.storage.meta_once("resume_secret", secrets.token_hex(32))
         self.registry = Registry(self.storage, self.state, bytes.fromhex(secret))
+        self.registry.plugins = self.plugins
         self.flow = Flow(self.experiments, self.registry, self.state, self.seed, emit, evict)
         self.lobby = Lobby(self.experiments, self.registry, self.state, self.seed, emit, join, self.flow,
                            grace=grace, browser=self.browser)

@@ -55,7 +55,9 @@ ORDER = {table: ("id" if table == "events" else "seq") for table in COLUMNS}
 
 #: Migrations from one schema version to the next: ``{from version: [statements]}``. PostgreSQL
 #: storage started at schema 3; a later schema adds its statements here.
-MIGRATIONS: dict[int, list[str]] = {}
+MIGRATIONS: dict[int, list[str]] = {
+    3: ["ALTER TABLE participants ADD COLUMN reason TEXT", "ALTER TABLE participants ADD COLUMN reason_text TEXT"],
+}
 
 
 class SchemaMismatchError(StorageError):

@@ -31,7 +31,7 @@ __all__ = ["SCHEMA_VERSION", "DDL", "COLUMNS", "StorageError", "InvalidRowError"
            "encode_step", "decode_step"]
 
 #: ``PRAGMA user_version`` of a database this code wrote; a newer one is refused.
-SCHEMA_VERSION = 3
+SCHEMA_VERSION = 4
 
 
 class StorageError(Exception):
@@ -66,6 +66,9 @@ COLUMNS: dict[str, dict[str, str]] = {
         "params": "value", "condition": "value", "status": "text", "outcome_code": "text",
         "token": "text", "user_agent": "text", "position": "value", "flow": "value",
         "started_at": "real", "updated_at": "real", "finished_at": "real",
+        # schema 4: why a participant was screened out or excluded (a short key: tab_hidden, idle,
+        # rtt, browser, admin, …) and the words they read
+        "reason": "text", "reason_text": "text",
     },
     "events": {"id": "int", "participant_id": "text", "step": "text", "repetition": "int", "kind": "text",
                "t": "real", "detail": "value"},

@@ -410,6 +410,9 @@ def _setup(conn: sqlite3.Connection) -> None:
     if 0 < version < 3:  # schema 3: why a game ended, and a browser game's verification
         for column in ("outcome_reason TEXT", "verification TEXT", "verification_detail TEXT", "timing TEXT"):
             conn.execute(f"ALTER TABLE games ADD COLUMN {column}")
+    if 0 < version < 4:  # schema 4: why a participant was screened out or excluded
+        for column in ("reason TEXT", "reason_text TEXT"):
+            conn.execute(f"ALTER TABLE participants ADD COLUMN {column}")
     conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
     conn.execute("COMMIT")
 
