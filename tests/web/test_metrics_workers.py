@@ -1,0 +1,78 @@
+"""`/metrics` and the admin controls with `mugkit serve --workers 2`: whichever process answers,
+one scrape covers every process (each under its own ``process`` label) and the study's counts;
+entries paused on one process are paused on all."""
+
+import asyncio
+import os
+import urllib.request
+
+import pytest
+from prometheus_client.parser import text_string_to_metric_families
+
+from serving import STUDIES, Browser, serve
+
+pytestmark = pytest.mark.slow
+
+PAIR = os.path.join(STUDIES, "..", "..", "loadtest", "studies", "_pair.py")
+WATCHED = os.path.join(STUDIES, "_watched.py")
+TOKEN = "t0ken-of-the-study"
+
+
+def scrape(url: str) -> dict:
+    request = urllib.request.Request(f"{url}/metrics", headers={"Authorization": f"Bearer {TOKEN}"})
+    with urllib.request.urlopen(request, timeout=10) as r:
+        text = r.read().decode()
+    out: dict = {}
+    for family in text_string_to_metric_families(text):
+        for s in family.samples:
+            out.setdefault(s.name, []).append((s.labels, s.value))
+    return out
+
+
+def total(samples: dict, name: str, **labels) -> float:
+    return sum(v for got, v in samples.get(name, []) if all(got.get(k) == x for k, x in labels.items()))
+
+
+def post(url: str, path: str, body: bytes) -> int:
+    request = urllib.request.Request(url + path, data=body, method="POST", headers={
+        "Authorization": f"Bearer {TOKEN}", "content-type": "application/json"})
+    with urllib.request.urlopen(request, timeout=10) as r:
+        return r.status
+
+
+@pytest.mark.timeout(300)
+def test_one_scrape_covers_both_workers_and_a_pause_holds_on_both(tmp_path, redis_url):
+    from mugkit.loadtest import LoadTestConfig, run_loadtest
+
+    server = serve(PAIR, WATCHED, data=str(tmp_path / "data"),
+                   extra=["--workers", "2", "--redis", redis_url, "--admin-token", TOKEN])
+    try:
+        report = run_loadtest(LoadTestConfig([PAIR], 8, url=server.url, token=server.token, data=server.data,
+                                             progress=False))
+        assert report.ok and report.data["completed"] == 8, report.data["failures"]
+        for _ in range(6):  # any worker may take the request: each answers for both
+            m = scrape(server.url)
+            processes = {labels["process"] for labels, v in m["mugkit_process_up"] if v == 1}
+            assert len(processes) == 2, m["mugkit_process_up"]
+            assert {labels["process"] for labels, _ in m["mugkit_games_active"]} == processes
+            assert total(m, "mugkit_tick_lateness_seconds_count") == 4 * 30   # 4 pair games, summed over both
+            assert total(m, "mugkit_participants", experiment="_pair", status="completed") == 8
+            assert not [labels for labels, _ in m["mugkit_participants"] if "process" in labels]  # the study's
+
+        assert post(server.url, "/admin/entries", b'{"paused": true}') == 200
+
+        async def arrivals() -> list[str]:
+            kinds = []
+            for _ in range(6):  # new connections land on either worker
+                b = Browser(server.url, "_watched")
+                await b.connect()
+                kinds.append((await b.view())["kind"])
+                await b.close()
+            return kinds
+
+        assert asyncio.run(arrivals()) == ["refused"] * 6
+        assert all(total(scrape(server.url), "mugkit_entries_paused") == 1 for _ in range(4))
+        assert post(server.url, "/admin/entries", b'{"paused": false}') == 200
+        assert asyncio.run(arrivals()) == ["waitroom"] * 6
+    finally:
+        server.stop()
