@@ -11,7 +11,7 @@ const when = (t) => (t ? new Date(t * 1000).toLocaleTimeString() : "");
 
 function table(rows, columns, cell = (r, c) => esc(r[c])) {
   if (!rows.length) return "<p class=none>none</p>";
-  const head = columns.map((c) => `<th>${esc(c)}</th>`).join("");
+  const head = columns.map((c) => `<th>${esc(c.replaceAll("_", " "))}</th>`).join("");
   const body = rows.map((r) => `<tr>${columns.map((c) => `<td>${cell(r, c)}</td>`).join("")}</tr>`).join("");
   return `<table><thead><tr>${head}</tr></thead><tbody>${body}</tbody></table>`;
 }
@@ -33,7 +33,9 @@ function draw(d) {
   banner.textContent = d.paused ? `The study is paused: ${d.paused_text || d.paused}` : "";
 
   const statuses = [...new Set(d.steps.flatMap((s) => Object.keys(s).filter((k) => k !== "experiment" && k !== "step")))].sort();
-  fill("experiments", table(d.experiments, ["experiment", "participants", "active", "completions", "exclusions", "games_running"]));
+  const outcomes = ["completed", "screened_out", "excluded", "timed_out", "declined", "error"];
+  fill("experiments", table(d.experiments, ["experiment", "participants", "active", ...outcomes, "games_running"],
+                            (r, c) => esc(r[c] ?? 0)));
   fill("steps", table(d.steps, ["experiment", "step", ...statuses], (r, c) => esc(r[c] ?? (statuses.includes(c) ? 0 : ""))));
   fill("participants", table(d.participants, ["participant", "experiment", "step", "connected", "where", "since", ""], (r, c) => {
     if (c === "connected") return r.connected ? "yes" : "<span class=muted>no</span>";
@@ -73,12 +75,18 @@ async function poll() {
   setTimeout(poll, POLL_MS);
 }
 
+const DONE = {
+  "/admin/exclude": (b) => `Participant ${b.participant} excluded.`,
+  "/admin/end": (b) => `The wait of participant ${b.participant} ended (timed out, with the timeout code).`,
+  "/admin/entries": (b) => (b.paused ? "New entries paused: new arrivals are turned away." : "New entries open again."),
+};
+
 async function post(path, body) {
   const r = await fetch(path, {method: "POST", headers: {"content-type": "application/json", "x-mugkit-csrf": csrf},
                                body: JSON.stringify(body)});
   const reply = await r.json().catch(() => ({ok: false, error: `HTTP ${r.status}`}));
   const notice = document.getElementById("notice");
-  notice.textContent = reply.ok ? `done: ${path.split("/").pop()} ${body.participant || ""}` : `refused: ${reply.error}`;
+  notice.textContent = reply.ok ? DONE[path](body) : `Not done: ${reply.error}`;
   notice.className = reply.ok ? "ok" : "warn";
   const fresh = await fetch("/admin/live.json", {cache: "no-store"});
   if (fresh.ok) draw(await fresh.json());
