@@ -21,7 +21,8 @@ CSRF: the admin cookie is ``SameSite=Strict`` and ``HttpOnly``; a POST that auth
 must also carry the header ``X-Mugkit-Csrf`` with the page's CSRF token (derived from the admin's
 token: a page of another site can neither read it nor set the header without a CORS preflight,
 which this server never grants), and is refused when the browser says it comes from another site
-(``Origin`` not this host, ``Sec-Fetch-Site: cross-site``). Scripts that send the token in a header
+(an ``Origin`` whose host is neither the request's ``Host`` nor a proxy's ``X-Forwarded-Host``;
+``Sec-Fetch-Site`` other than ``same-origin``). Scripts that send the token in a header
 (``X-Mugkit-Token`` or ``Authorization: Bearer``) need no CSRF token: nothing sends those for them.
 """
 
@@ -35,6 +36,7 @@ import re
 import secrets
 import time
 from typing import Any
+from urllib.parse import urlsplit
 
 from sanic import response
 
@@ -251,7 +253,7 @@ def admin_routes(app: Any, study: Any, tokens: AdminTokens, authorized: Any) -> 
                 who = _checked_post(request, tokens, authorized)
                 if isinstance(who, tuple):
                     return response.json({"ok": False, "error": who[1]}, status=who[0])
-                body = request.json if _is_json(request) else None
+                body = _json_body(request)
                 if not isinstance(body, dict):
                     return response.json({"ok": False, "error": "send a JSON object (Content-Type: application/json)"},
                                          status=400)
@@ -306,8 +308,22 @@ async def _participant(study: Any, body: dict) -> tuple[Any, tuple | None]:
     return p, None
 
 
-def _is_json(request: Any) -> bool:
-    return (request.headers.get("content-type") or "").split(";")[0].strip().lower() == "application/json"
+def _json_body(request: Any) -> Any:
+    """The request's JSON body, or None (not ``application/json``, or not JSON)."""
+    if (request.headers.get("content-type") or "").split(";")[0].strip().lower() != "application/json":
+        return None
+    try:
+        return request.json
+    except Exception:  # Sanic's BadRequest: answered with the same clear error as no body
+        return None
+
+
+def _this_server(origin: str, request: Any) -> bool:
+    """Whether ``origin`` is this server's: its host is the request's Host, or the
+    ``X-Forwarded-Host`` a proxy set (as for the live connection: mugkit/web/limits/sockets.py)."""
+    hosts = {request.headers.get("host", "").lower()}
+    hosts |= {h.strip().lower() for h in request.headers.get("x-forwarded-host", "").split(",") if h.strip()}
+    return urlsplit(origin.strip().lower()).netloc in hosts
 
 
 def _checked_post(request: Any, tokens: AdminTokens, authorized: Any) -> str | tuple[int, str]:
@@ -321,7 +337,7 @@ def _checked_post(request: Any, tokens: AdminTokens, authorized: Any) -> str | t
     if request.headers.get("sec-fetch-site", "same-origin") not in ("same-origin", "none"):
         return 403, "forbidden: a request from another site"
     origin = request.headers.get("origin")
-    if origin is not None and origin.split("://", 1)[-1] != request.headers.get("host", ""):
+    if origin is not None and not _this_server(origin, request):
         return 403, "forbidden: a request from another origin"
     token = request.cookies.get("mugkit_admin", "")
     given = request.headers.get("x-mugkit-csrf", "")
