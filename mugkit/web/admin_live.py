@@ -136,6 +136,8 @@ async def live_data(study: Any) -> dict:
     rows = await study.storage.participants()
     processes = await _processes(study)
     connected = {pid for info in processes.values() for pid in info.get("connected_ids") or []}
+    # A process lists at most LISTED_GAMES of its connected participants: past that, "unknown".
+    partial = any((info.get("connected") or 0) > len(info.get("connected_ids") or []) for info in processes.values())
     waiting = {pid for pids in (await study.state.waiting()).values() for pid in pids}
     steps: dict[tuple, dict] = {}
     active, excluded = [], []
@@ -147,7 +149,8 @@ async def live_data(study: Any) -> dict:
             game = (r.get("position") or {}).get("game")
             active.append({"participant": r["participant_id"], "experiment": r["experiment"], "step": step,
                            "waiting": r["participant_id"] in waiting, "game": game,
-                           "connected": r["participant_id"] in connected, "since": r.get("started_at")})
+                           "connected": True if r["participant_id"] in connected else (None if partial else False),
+                           "since": r.get("started_at")})
         elif r["status"] in EXCLUDED:
             excluded.append({"participant": r["participant_id"], "experiment": r["experiment"], "status": r["status"],
                              "reason": r.get("reason"), "text": r.get("reason_text"), "step": step,

@@ -38,7 +38,7 @@ function draw(d) {
                             (r, c) => esc(r[c] ?? 0)));
   fill("steps", table(d.steps, ["experiment", "step", ...statuses], (r, c) => esc(r[c] ?? (statuses.includes(c) ? 0 : ""))));
   fill("participants", table(d.participants, ["participant", "experiment", "step", "connected", "where", "since", ""], (r, c) => {
-    if (c === "connected") return r.connected ? "yes" : "<span class=muted>no</span>";
+    if (c === "connected") return r.connected ? "yes" : r.connected === null ? "<span class=muted>?</span>" : "<span class=muted>no</span>";
     if (c === "where") return r.game ? `game <code>${esc(r.game)}</code>` : r.waiting ? "<b>waiting for partners</b>" : "";
     if (c === "since") return when(r.since);
     if (c === "") {
