@@ -1,6 +1,6 @@
 """`/metrics` and the admin controls with `mugkit serve --workers 2`: whichever process answers,
 one scrape covers every process (each under its own ``process`` label) and the study's counts;
-entries paused on one process are paused on all."""
+entries paused on one process are paused on all; an exclusion reaches the participant on either."""
 
 import asyncio
 import os
@@ -74,5 +74,21 @@ def test_one_scrape_covers_both_workers_and_a_pause_holds_on_both(tmp_path, redi
         assert all(total(scrape(server.url), "mugkit_entries_paused") == 1 for _ in range(4))
         assert post(server.url, "/admin/entries", b'{"paused": false}') == 200
         assert asyncio.run(arrivals()) == ["waitroom"] * 6
+
+        async def excluded_wherever_they_are() -> None:
+            for n in range(3):  # the request and the participant's socket land on either worker
+                b = Browser(server.url, "_watched")
+                await b.connect()
+                assert (await b.view())["kind"] == "waitroom"
+                body = ('{"participant": "%s", "text": "Excluded %d."}' % (b.identity["participant"], n)).encode()
+                assert await asyncio.to_thread(post, server.url, "/admin/exclude", body) == 200
+                view = await b.view("ended")
+                assert f"Excluded {n}." in view["html"] and view["code"] == "WATCHED-EXCL"
+                await b.close()
+
+        asyncio.run(excluded_wherever_they_are())
+        m = scrape(server.url)
+        assert total(m, "mugkit_exclusions_total", reason="admin") == 3   # counted where each was excluded
+        assert total(m, "mugkit_participants", experiment="_watched", status="excluded") == 3
     finally:
         server.stop()
