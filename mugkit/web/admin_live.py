@@ -250,55 +250,61 @@ def admin_routes(app: Any, study: Any, tokens: AdminTokens, authorized: Any) -> 
     app.add_route(metrics, "/metrics", methods=["GET"], name="metrics")
     app.add_route(metrics, "/admin/metrics", methods=["GET"], name="admin_metrics")
 
-    def control(path: str):
-        def wrap(handler):
-            async def route(request):
-                who = _checked_post(request, tokens, authorized)
-                if isinstance(who, tuple):
-                    return response.json({"ok": False, "error": who[1]}, status=who[0])
-                body = _json_body(request)
-                if not isinstance(body, dict):
-                    return response.json({"ok": False, "error": "send a JSON object (Content-Type: application/json)"},
-                                         status=400)
-                status, reply = await handler(who, body)
-                cache.clear()  # the next poll shows the change
-                return response.json(reply, status=status)
-            app.add_route(route, path, methods=["POST"], name=path.strip("/").replace("/", "_"))
-            return handler
-        return wrap
+    def route_of(handler: Any):
+        async def route(request):
+            who = _checked_post(request, tokens, authorized)
+            if isinstance(who, tuple):
+                return response.json({"ok": False, "error": who[1]}, status=who[0])
+            body = _json_body(request)
+            if not isinstance(body, dict):
+                return response.json({"ok": False, "error": "send a JSON object (Content-Type: application/json)"},
+                                     status=400)
+            status, reply = await handler(study, who, body)
+            cache.clear()  # the next poll shows the change
+            return response.json(reply, status=status)
+        return route
 
-    @control("/admin/exclude")
-    async def exclude(who: str, body: dict):
-        p, error = await _participant(study, body)
-        if error:
-            return error
-        text = body.get("text") or ADMIN_REASON_TEXT
-        if not isinstance(text, str) or len(text) > 1000:
-            return 400, {"ok": False, "error": "text: what the participant reads, at most 1000 characters"}
-        if not await study.flow.exclude(p, "admin", text, by=who):
-            return 409, {"ok": False, "error": f"participant {p.id} has already finished ({p.status}): not excluded"}
-        await _record(study, who, "exclude", participant=p.id, text=text)
-        return 200, {"ok": True, "participant": p.id, "status": "excluded"}
+    for path, handler in CONTROLS.items():
+        app.add_route(route_of(handler), path, methods=["POST"], name=path.strip("/").replace("/", "_"))
 
-    @control("/admin/end")
-    async def end(who: str, body: dict):
-        p, error = await _participant(study, body)
-        if error:
-            return error
-        if not await study.flow.end_waiting(p, who):
-            return 409, {"ok": False, "error": f"participant {p.id} is not waiting for partners now ({p.status}"
-                                               f"{', in a game' if p.game else ''}): nothing ended"}
-        await _record(study, who, "end_waiting", participant=p.id)
-        return 200, {"ok": True, "participant": p.id, "status": "timed_out"}
 
-    @control("/admin/entries")
-    async def entries(who: str, body: dict):
-        paused = body.get("paused")
-        if not isinstance(paused, bool):
-            return 400, {"ok": False, "error": "paused: true (turn new participants away) or false"}
-        await study.storage.set_meta("entries", {"paused": paused, "by": who, "at": time.time()})
-        await _record(study, who, "pause_entries" if paused else "resume_entries")
-        return 200, {"ok": True, "paused": paused}
+# -- the controls: (study, admin name, JSON body) -> (HTTP status, reply) ----------------------------
+
+async def _exclude(study: Any, who: str, body: dict) -> tuple[int, dict]:
+    p, error = await _participant(study, body)
+    if error:
+        return error
+    text = body.get("text") or ADMIN_REASON_TEXT
+    if not isinstance(text, str) or len(text) > 1000:
+        return 400, {"ok": False, "error": "text: what the participant reads, at most 1000 characters"}
+    if not await study.flow.exclude(p, "admin", text, by=who):
+        return 409, {"ok": False, "error": f"participant {p.id} has already finished ({p.status}): not excluded"}
+    await _record(study, who, "exclude", participant=p.id, text=text)
+    return 200, {"ok": True, "participant": p.id, "status": "excluded"}
+
+
+async def _end_waiting(study: Any, who: str, body: dict) -> tuple[int, dict]:
+    p, error = await _participant(study, body)
+    if error:
+        return error
+    if not await study.flow.end_waiting(p, who):
+        return 409, {"ok": False, "error": f"participant {p.id} is not waiting for partners now ({p.status}"
+                                           f"{', in a game' if p.game else ''}): nothing ended"}
+    await _record(study, who, "end_waiting", participant=p.id)
+    return 200, {"ok": True, "participant": p.id, "status": "timed_out"}
+
+
+async def _entries(study: Any, who: str, body: dict) -> tuple[int, dict]:
+    paused = body.get("paused")
+    if not isinstance(paused, bool):
+        return 400, {"ok": False, "error": "paused: true (turn new participants away) or false"}
+    await study.storage.set_meta("entries", {"paused": paused, "by": who, "at": time.time()})
+    await _record(study, who, "pause_entries" if paused else "resume_entries")
+    return 200, {"ok": True, "paused": paused}
+
+
+#: The controls' addresses (POST) and what each does.
+CONTROLS = {"/admin/exclude": _exclude, "/admin/end": _end_waiting, "/admin/entries": _entries}
 
 
 async def _participant(study: Any, body: dict) -> tuple[Any, tuple | None]:
