@@ -155,6 +155,8 @@ def test_an_admin_excludes_a_participant_once_and_it_is_recorded_with_their_name
         assert [(a["by"], a["action"], a["participant"]) for a in live["actions"]] == [("alice", "exclude", pid)]
         m = metrics(watched.url, "bob-token-4567")
         assert value(m, "mugkit_exclusions_total", status="excluded", reason="admin") == 1
+        status, text = request(watched.url + "/admin/metrics", headers={"cookie": alice.cookie})  # the page's link
+        assert status == 200 and list(text_string_to_metric_families(text))
         assert value(m, "mugkit_participants", experiment="_watched", status="excluded") == 1
         await b.close()
 
