@@ -27,6 +27,7 @@ from .ice import ice_config
 from .cluster import PROCESS_ID
 from .entry import new_id
 from .gameloop import GRACE_SECONDS, OUTCOME_REASONS, SCREENS, ServerGame
+from .logs import GAME
 from .ticks import TickTotals
 from .browser.verify import report_unverified as verify_report
 from .problems import game_problem, new_ref
@@ -312,6 +313,7 @@ class Lobby:
 
     async def _build_game(self, game_id: str, name: str, step: GameStep, rep: int,
                           group: list[Participant]) -> ServerGame:
+        GAME.set(game_id)  # the log lines of its start name it (mugkit/web/logs.py)
         experiment = self.experiments[name]
         who = [q.id for q in group]
         seed = self._game_seed(name, step, rep, who)

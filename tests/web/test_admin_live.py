@@ -236,6 +236,8 @@ def test_json_logs_name_the_participant_and_the_game(tmp_path):
     assert all({"t", "level", "logger", "msg"} <= set(entry) for entry in logs)
     arrived = {entry["participant"] for entry in logs if "arrived" in entry["msg"]}
     assert arrived == {pa, pb}
+    started = [entry for entry in logs if entry["msg"].startswith(f"game {game}:") and "started" in entry["msg"]]
+    assert started and started[0]["game"] == game and started[0]["participant"] in (pa, pb)
     over = [entry for entry in logs if entry["msg"].startswith(f"game {game}: over")]
     assert over and over[0]["game"] == game and over[0]["logger"] == "mugkit.study"
     finished = [entry for entry in logs if "completed (code WATCHED-OK)" in entry["msg"]]
