@@ -159,8 +159,8 @@ def socket_layer(sio: socketio.AsyncServer, cluster: Any = None) -> dict:
     return {"emit": sio.emit, "join": join, "evict": evict}
 
 
-def create_app(study: Study, admin_token: "str | AdminTokens", sio: socketio.AsyncServer | None = None, limits: Limits = Limits(),
-               allow_origins: list[str] = ()) -> tuple[Any, socketio.AsyncServer, Sanic]:
+def create_app(study: Study, admin_token: "str | AdminTokens", sio: socketio.AsyncServer | None = None,
+               limits: Limits = Limits(), allow_origins: list[str] = ()) -> tuple[Any, socketio.AsyncServer, Sanic]:
     """The ASGI app (socket.io around Sanic), the socket.io server and the Sanic app. ``sio`` is
     the socket.io server the study was given (:func:`socket_layer`); a new one by default.
     ``limits`` and ``allow_origins`` as for :func:`socket_server` (give ``sio`` the same).
