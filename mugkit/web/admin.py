@@ -102,7 +102,8 @@ def process_info(study: Any) -> dict:
     games += [{"game": game_id, "runtime": "browser", "players": game.participant, "frame": max(game.last[1], 0)}
               for game_id, game in browser.items()]
     games += [{"game": game_id, "runtime": "browser (peers)",
-               "players": ", ".join(m.participant for m in group.members.values())} for game_id, group in peers.items()]
+               "players": ", ".join(m.participant for m in group.members.values()),
+               "frame": max([frame for _, frame in group.last.values()] or [0])} for game_id, group in peers.items()]
     return {**admin_stats_data(study), "host": socket.gethostname(), "pid": os.getpid(),
             "games_by_runtime": {"server": len(study.games), "browser": len(browser), "peers": len(peers)},
             "connected": sum(1 for n in study.sockets.values() if n > 0),

@@ -5,6 +5,7 @@ const POLL_MS = 2000;
 const csrf = document.querySelector("meta[name=mugkit-csrf]").content;
 let last = null;          // the last data drawn
 let excluding = null;     // the participant the exclusion form is open for
+const seen = {};          // browser game -> [time, frame] at the last poll: its rows' rate
 
 const esc = (v) => String(v ?? "").replace(/[&<>"']/g, (c) => ({"&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;"}[c]));
 const when = (t) => (t ? new Date(t * 1000).toLocaleTimeString() : "");
@@ -48,7 +49,8 @@ function draw(d) {
     return c === "participant" ? `<code>${esc(r[c])}</code>` : esc(r[c]);
   }), d.active);
   fill("games", table(d.games, ["game", "runtime", "players", "frame", "fps", "p99 late ms", "process"], (r, c) => {
-    if (c === "fps") return r.fps == null ? "<span class=muted>—</span>" : `${esc(r.fps)} <span class=muted>/ ${esc(r["target fps"])}</span>`;
+    if (c === "fps" && r.fps != null) return `${esc(r.fps)} <span class=muted>/ ${esc(r["target fps"])}</span>`;
+    if (c === "fps") return rowsRate(r, d.now);
     return esc(r[c]);
   }), d.games.length);
   fill("exclusions", table(d.exclusions, ["participant", "experiment", "status", "reason", "what they read", "step", "at"], (r, c) => {
@@ -60,6 +62,15 @@ function draw(d) {
   fill("processes", table(d.processes, ["process", "server games", "browser games", "connected", "p99 late ms", "CPU s", "memory MB"]), d.processes.length);
   document.getElementById("status").textContent = `updated ${when(d.now)}`;
   document.getElementById("status").className = "";
+}
+
+// A game in a browser is not clocked by the server: its frame rate is estimated from how fast its
+// rows are stored (they come in batches, so the estimate is rough).
+function rowsRate(r, now) {
+  const before = seen[r.game];
+  seen[r.game] = [now, r.frame];
+  if (!before || r.frame == null || r.frame <= before[1] || now <= before[0]) return "<span class=muted>—</span>";
+  return `<span class=muted title="from the rows stored">≈ ${((r.frame - before[1]) / (now - before[0])).toFixed(0)}</span>`;
 }
 
 async function poll() {
