@@ -41,6 +41,7 @@ from urllib.parse import urlsplit
 from sanic import response
 
 from .registry import EXCLUDED
+from .shared import SharedStateError
 
 __all__ = ["AdminTokens", "admin_routes", "entries_state", "live_data", "page_html", "KEPT_ACTIONS",
            "ADMIN_REASON_TEXT"]
@@ -55,6 +56,7 @@ LISTED = 300
 ADMIN_REASON_TEXT = "The researchers have ended this study for you."
 _NAME = re.compile(r"^[A-Za-z0-9_.@-]{1,40}$")
 _LIVE_CACHE_SECONDS = 1.0
+UNREACHABLE = "the state the server processes share (Redis) does not answer"
 
 
 class AdminTokens:
@@ -239,7 +241,10 @@ def admin_routes(app: Any, study: Any, tokens: AdminTokens, authorized: Any) -> 
             return response.json({"error": "forbidden"}, status=403)
         now = time.monotonic()
         if cache.get("at", -1e9) + _LIVE_CACHE_SECONDS < now:  # several open pages poll: read once a second
-            cache.update(at=now, data=await live_data(study))
+            try:
+                cache.update(at=now, data=await live_data(study))
+            except SharedStateError as exc:
+                return response.json({"error": f"{UNREACHABLE}: {exc}"}, status=503)
         return response.json(cache["data"], headers={"cache-control": "no-store"})
 
     async def metrics(request):
@@ -259,7 +264,10 @@ def admin_routes(app: Any, study: Any, tokens: AdminTokens, authorized: Any) -> 
             if not isinstance(body, dict):
                 return response.json({"ok": False, "error": "send a JSON object (Content-Type: application/json)"},
                                      status=400)
-            status, reply = await handler(study, who, body)
+            try:
+                status, reply = await handler(study, who, body)
+            except SharedStateError as exc:  # nothing was done: the participant's lock could not be taken
+                return response.json({"ok": False, "error": f"{UNREACHABLE}: {exc}; try again"}, status=503)
             cache.clear()  # the next poll shows the change
             return response.json(reply, status=status)
         return route

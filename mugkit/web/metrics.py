@@ -207,7 +207,11 @@ async def _every_process(study: Any) -> dict[str, list[dict] | None]:
     cluster = study.cluster
     if cluster is None:
         return {PROCESS_ID: process_families(study)}
-    others = [p for p in await cluster.alive() if p != cluster.id]
+    try:
+        others = [p for p in await cluster.alive() if p != cluster.id]
+    except Exception as exc:  # Redis down: this process's figures at least
+        log.warning("/metrics: the other processes are unknown (%s)", exc)
+        others = []
 
     async def ask(process: str) -> list[dict] | None:
         try:

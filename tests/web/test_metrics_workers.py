@@ -3,7 +3,9 @@ one scrape covers every process (each under its own ``process`` label) and the s
 entries paused on one process are paused on all; an exclusion reaches the participant on either."""
 
 import asyncio
+import json
 import os
+import urllib.error
 import urllib.request
 
 import pytest
@@ -92,3 +94,36 @@ def test_one_scrape_covers_both_workers_and_a_pause_holds_on_both(tmp_path, redi
         assert total(m, "mugkit_participants", experiment="_watched", status="excluded") == 3
     finally:
         server.stop()
+
+
+@pytest.mark.timeout(300)
+def test_with_redis_down_the_admin_says_so_and_metrics_still_answer_for_this_process(tmp_path):
+    from redis_server import RedisServer
+
+    redis = RedisServer().start()
+    server = serve(WATCHED, data=str(tmp_path / "data"), extra=["--redis", redis.url, "--admin-token", TOKEN])
+    try:
+        async def one_waiting() -> str:
+            b = Browser(server.url, "_watched")
+            await b.connect()
+            assert (await b.view())["kind"] == "waitroom"
+            await b.close()
+            return b.identity["participant"]
+
+        pid = asyncio.run(one_waiting())
+        redis.stop()
+        body = ('{"participant": "%s"}' % pid).encode()
+        with pytest.raises(urllib.error.HTTPError) as refused:
+            post(server.url, "/admin/exclude", body)
+        assert refused.value.code == 503 and "does not answer" in json.loads(refused.value.read())["error"]
+        with pytest.raises(urllib.error.HTTPError) as live:
+            urllib.request.urlopen(urllib.request.Request(f"{server.url}/admin/live.json",
+                                                          headers={"Authorization": f"Bearer {TOKEN}"}), timeout=30)
+        assert live.value.code == 503
+        m = scrape(server.url)          # this process's figures, and the study's from the database
+        assert total(m, "mugkit_process_up") == 1 and total(m, "mugkit_participants", status="active") == 1
+        redis.start()
+        assert post(server.url, "/admin/exclude", body) == 200    # nothing was done before: now it is
+    finally:
+        server.stop()
+        redis.close()

@@ -77,7 +77,9 @@ async function poll() {
   try {
     const r = await fetch("/admin/live.json", {cache: "no-store"});
     if (r.status === 403) throw new Error("not signed in: open the admin link printed when the server started");
-    draw(await r.json());
+    const d = await r.json().catch(() => ({error: `HTTP ${r.status}`}));
+    if (!r.ok) throw new Error(d.error || `HTTP ${r.status}`);
+    draw(d);
   } catch (e) {
     const s = document.getElementById("status");
     s.textContent = `not updated: ${e.message}`;
