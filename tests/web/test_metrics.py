@@ -121,3 +121,16 @@ def test_log_format_choices(monkeypatch):
         root.handlers[:] = saved[0]
         root.setLevel(saved[1])
     assert json.loads(out.getvalue())["msg"] == "hello"
+
+
+def test_admin_tokens_named_and_plain():
+    from mugkit.web.admin_live import AdminTokens
+
+    tokens = AdminTokens.parse(["alice=alice-token-1", "plain-token-2", "Zm9vYmFyYmF6==", "x y=odd-name-token"])
+    assert tokens.tokens == {"alice-token-1": "alice", "plain-token-2": "admin", "Zm9vYmFyYmF6==": "admin",
+                             "x y=odd-name-token": "admin"}
+    assert tokens.first == "alice-token-1" and tokens.who("alice-token-1") == "alice"
+    assert tokens.who("alice-token-") is None and tokens.who("") is None and tokens.who(None) is None
+    assert tokens.csrf("alice-token-1") != tokens.csrf("plain-token-2") and len(tokens.csrf("plain-token-2")) == 32
+    with pytest.raises(ValueError, match="at least 8 characters"):
+        AdminTokens.parse(["bob=short"])
