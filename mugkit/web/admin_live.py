@@ -81,7 +81,7 @@ class AdminTokens:
         tokens: dict[str, str] = {}
         for spec in specs:
             name, sep, token = spec.partition("=")
-            if not sep or not _NAME.match(name) or not token:  # "abc==" (base64) is a plain token
+            if not sep or not _NAME.match(name) or not token.strip("="):  # "abc==" (base64): a plain token
                 name, token = "admin", spec
             if len(token) < 8:
                 raise ValueError(f"--admin-token {name}=...: the token must have at least 8 characters (better: "
