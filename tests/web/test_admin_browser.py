@@ -87,3 +87,37 @@ def test_an_admin_excludes_ends_a_wait_and_pauses_entries_from_the_live_page(ser
     actions = [tuple(r.split("\t")[1:3]) for r in admin.locator("#actions tbody tr").all_inner_texts()]
     assert actions == [("dana", "resume_entries"), ("dana", "pause_entries"), ("dana", "exclude"),
                        ("dana", "end_waiting")]
+
+
+def test_another_site_cannot_press_the_buttons_of_a_signed_in_admin(server, chromium):
+    """An admin signed in (the cookie set) visits another site, whose page posts to the controls:
+    a form (no custom headers) and a fetch with credentials (a custom header needs a preflight,
+    which this server never grants). Nothing changes."""
+    context = chromium.new_context()
+    admin = context.new_page()
+    admin.goto(f"{server.url}/admin?token=dana-token-2026")
+    admin.wait_for_selector("text=updated")
+    victim = participant_page(chromium, server.url, "_watched")
+    expect(admin.locator("#participants tbody tr")).to_have_count(1, timeout=10_000)
+    pid = admin.locator("#participants tbody tr code").first.inner_text()
+    evil = context.new_page()
+    evil.route("https://evil.example/", lambda route: route.fulfill(content_type="text/html", body=f"""
+        <form id=f method=post action="{server.url}/admin/exclude" enctype="text/plain">
+          <input name='{{"participant": "{pid}", "x": "' value='"}}'></form>
+        <script>
+          fetch("{server.url}/admin/entries", {{method: "POST", credentials: "include", mode: "cors",
+                headers: {{"content-type": "application/json", "x-mugkit-csrf": "0"}},
+                body: JSON.stringify({{paused: true}})}}).catch(() => {{}}).finally(() => {{
+            fetch("{server.url}/admin/entries", {{method: "POST", credentials: "include", mode: "no-cors",
+                  body: JSON.stringify({{paused: true}})}}).catch(() => {{}}).finally(() => {{
+              document.title = "sent"; document.getElementById("f").submit(); }});
+          }});
+        </script>"""))
+    evil.goto("https://evil.example/")
+    evil.wait_for_url(f"{server.url}/admin/exclude", timeout=10_000)   # the form went, and was answered
+    assert "forbidden" in evil.content()
+    admin.reload()
+    admin.wait_for_selector("text=New entries open")
+    assert query(server.data, "select status from participants") == [("active",)]
+    assert query(server.data, "select count(*) from events where kind = 'excluded'") == [(0,)]
+    victim.close()
