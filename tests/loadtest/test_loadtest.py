@@ -82,21 +82,23 @@ def test_frames_are_kept_as_ranges_and_peaks_and_percentiles_are_exact():
 
 
 def test_the_servers_tick_lateness_covers_games_after_they_ended():
+    """stats.json's late_all_ms counts every tick of every server game, also of games over."""
     from types import SimpleNamespace
 
-    from mugkit.web.admin import TickLateness
+    from mugkit.web.admin import admin_stats_data
+    from mugkit.web.ticks import GameStats, TickTotals
 
-    def game(late):
-        return SimpleNamespace(stats=SimpleNamespace(late=late))
-
-    seen = TickLateness()
-    first = game([i / 1000 for i in range(50)])
-    seen.update({"a": first})
-    first.stats.late.extend(i / 1000 for i in range(50, 100))  # ticks after the request count too
-    seen.update({"b": game([0.2])})                            # "a" ended: folded into the histogram
-    assert seen.live.keys() == {"b"}
-    ticks, (p50, p99, worst) = seen.percentiles((0.5, 0.99, 1.0))
-    assert ticks == 101 and p50 == 50.0 and p99 == 99.0 and worst == 200.0
+    totals = TickTotals()
+    first = GameStats(30, totals)
+    for i in range(100):
+        first.note(i / 1000)
+    running = GameStats(30, totals)
+    running.note(0.2)
+    study = SimpleNamespace(games={"b": SimpleNamespace(stats=running)}, lobby=SimpleNamespace(ticks=totals),
+                            participants={})                   # "a" ended: its ticks still count
+    stats = admin_stats_data(study)
+    assert stats["late_all_ms"] == {"ticks": 101, "p50": 50.0, "p95": 95.0, "p99": 99.0, "max": 200.0}
+    assert stats["late_ms"]["max"] == 200.0 and stats["ticks"] == 1
 
 
 def test_bad_input_is_a_clear_error(tmp_path):
