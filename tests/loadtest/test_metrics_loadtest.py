@@ -10,7 +10,6 @@ import time
 import urllib.request
 
 import pytest
-from prometheus_client.parser import text_string_to_metric_families
 
 from mugkit.loadtest import LoadTestConfig, run_loadtest
 
@@ -19,24 +18,7 @@ ROOT = os.path.dirname(os.path.dirname(HERE))
 BRIEF, PAIR = (os.path.join(HERE, "studies", f"_{n}.py") for n in ("brief", "pair"))
 sys.path.insert(0, os.path.join(ROOT, "tests", "web"))
 
-from serving import serve  # noqa: E402
-
-
-def scrape(url: str, token: str) -> dict:
-    """Sample name → [(labels, value)], parsed by prometheus_client."""
-    request = urllib.request.Request(f"{url}/metrics", headers={"Authorization": f"Bearer {token}"})
-    with urllib.request.urlopen(request, timeout=10) as r:
-        assert r.headers["content-type"].startswith("text/plain; version=0.0.4")
-        text = r.read().decode()
-    out: dict = {}
-    for family in text_string_to_metric_families(text):
-        for s in family.samples:
-            out.setdefault(s.name, []).append((s.labels, s.value))
-    return out
-
-
-def total(samples: dict, name: str, **labels) -> float:
-    return sum(v for got, v in samples.get(name, []) if all(got.get(k) == x for k, x in labels.items()))
+from serving import scrape, serve, total  # noqa: E402
 
 
 @pytest.mark.slow

@@ -10,10 +10,11 @@ import urllib.error
 import urllib.request
 
 import pytest
-from prometheus_client.parser import text_string_to_metric_families
 
 from browser_data import query
-from serving import STUDIES, Browser, serve
+from prometheus_client.parser import text_string_to_metric_families
+
+from serving import STUDIES, Browser, scrape, serve, total
 
 WATCHED = os.path.join(STUDIES, "_watched.py")
 TOKENS = ["--admin-token", "alice=alice-token-0123", "--admin-token", "bob=bob-token-4567"]
@@ -58,19 +59,6 @@ class Admin:
         return request(self.url + "/admin/live.json", headers={"cookie": self.cookie})[1]
 
 
-def metrics(url: str, token: str) -> dict:
-    """``/metrics`` parsed by prometheus_client's own parser: sample name → [(labels, value)]."""
-    status, text = request(url + "/metrics", headers={"authorization": f"Bearer {token}"})
-    assert status == 200, text
-    out: dict = {}
-    for family in text_string_to_metric_families(text):
-        for sample in family.samples:
-            out.setdefault(sample.name, []).append((sample.labels, sample.value))
-    return out
-
-
-def value(samples: dict, name: str, **labels) -> float:
-    return sum(v for got, v in samples.get(name, []) if all(got.get(k) == x for k, x in labels.items()))
 
 
 def events(data: str, pid: str, kind: str) -> list[dict]:
@@ -153,11 +141,11 @@ def test_an_admin_excludes_a_participant_once_and_it_is_recorded_with_their_name
                                                          "status": "excluded", "reason": "admin", "step": "duo",
                                                          "text": "You kept leaving the page.", "at": None}
         assert [(a["by"], a["action"], a["participant"]) for a in live["actions"]] == [("alice", "exclude", pid)]
-        m = metrics(watched.url, "bob-token-4567")
-        assert value(m, "mugkit_exclusions_total", status="excluded", reason="admin") == 1
+        m = scrape(watched.url, "bob-token-4567")
+        assert total(m, "mugkit_exclusions_total", status="excluded", reason="admin") == 1
         status, text = request(watched.url + "/admin/metrics", headers={"cookie": alice.cookie})  # the page's link
         assert status == 200 and list(text_string_to_metric_families(text))
-        assert value(m, "mugkit_participants", experiment="_watched", status="excluded") == 1
+        assert total(m, "mugkit_participants", experiment="_watched", status="excluded") == 1
         await b.close()
 
     asyncio.run(scenario())
@@ -182,7 +170,7 @@ def test_an_admin_ends_a_wait_and_pauses_new_entries_while_those_in_go_on(watche
         # Behind a proxy that sets X-Forwarded-Host, the page's own origin is still this server's.
         behind_proxy = {"origin": "https://study.example.org", "x-forwarded-host": "study.example.org"}
         assert bob.post("/admin/entries", {"paused": True}, **behind_proxy) == (200, {"ok": True, "paused": True})
-        assert value(metrics(watched.url, "alice-token-0123"), "mugkit_entries_paused") == 1
+        assert total(scrape(watched.url, "alice-token-0123"), "mugkit_entries_paused") == 1
         late = Browser(watched.url, "_watched")
         await late.connect()
         refused = await late.view("refused")

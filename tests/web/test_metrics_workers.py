@@ -9,30 +9,14 @@ import urllib.error
 import urllib.request
 
 import pytest
-from prometheus_client.parser import text_string_to_metric_families
 
-from serving import STUDIES, Browser, serve
+from serving import STUDIES, Browser, scrape, serve, total
 
 pytestmark = pytest.mark.slow
 
 PAIR = os.path.join(STUDIES, "..", "..", "loadtest", "studies", "_pair.py")
 WATCHED = os.path.join(STUDIES, "_watched.py")
 TOKEN = "t0ken-of-the-study"
-
-
-def scrape(url: str) -> dict:
-    request = urllib.request.Request(f"{url}/metrics", headers={"Authorization": f"Bearer {TOKEN}"})
-    with urllib.request.urlopen(request, timeout=10) as r:
-        text = r.read().decode()
-    out: dict = {}
-    for family in text_string_to_metric_families(text):
-        for s in family.samples:
-            out.setdefault(s.name, []).append((s.labels, s.value))
-    return out
-
-
-def total(samples: dict, name: str, **labels) -> float:
-    return sum(v for got, v in samples.get(name, []) if all(got.get(k) == x for k, x in labels.items()))
 
 
 def post(url: str, path: str, body: bytes) -> int:
@@ -53,7 +37,7 @@ def test_one_scrape_covers_both_workers_and_a_pause_holds_on_both(tmp_path, redi
                                              progress=False))
         assert report.ok and report.data["completed"] == 8, report.data["failures"]
         for _ in range(6):  # any worker may take the request: each answers for both
-            m = scrape(server.url)
+            m = scrape(server.url, TOKEN)
             processes = {labels["process"] for labels, v in m["mugkit_process_up"] if v == 1}
             assert len(processes) == 2, m["mugkit_process_up"]
             assert {labels["process"] for labels, _ in m["mugkit_games_active"]} == processes
@@ -73,7 +57,7 @@ def test_one_scrape_covers_both_workers_and_a_pause_holds_on_both(tmp_path, redi
             return kinds
 
         assert asyncio.run(arrivals()) == ["refused"] * 6
-        assert all(total(scrape(server.url), "mugkit_entries_paused") == 1 for _ in range(4))
+        assert all(total(scrape(server.url, TOKEN), "mugkit_entries_paused") == 1 for _ in range(4))
         assert post(server.url, "/admin/entries", b'{"paused": false}') == 200
         assert asyncio.run(arrivals()) == ["waitroom"] * 6
 
@@ -89,7 +73,7 @@ def test_one_scrape_covers_both_workers_and_a_pause_holds_on_both(tmp_path, redi
                 await b.close()
 
         asyncio.run(excluded_wherever_they_are())
-        m = scrape(server.url)
+        m = scrape(server.url, TOKEN)
         assert total(m, "mugkit_exclusions_total", reason="admin") == 3   # counted where each was excluded
         assert total(m, "mugkit_participants", experiment="_watched", status="excluded") == 3
     finally:
@@ -120,7 +104,7 @@ def test_with_redis_down_the_admin_says_so_and_metrics_still_answer_for_this_pro
             urllib.request.urlopen(urllib.request.Request(f"{server.url}/admin/live.json",
                                                           headers={"Authorization": f"Bearer {TOKEN}"}), timeout=30)
         assert live.value.code == 503
-        m = scrape(server.url)          # this process's figures, and the study's from the database
+        m = scrape(server.url, TOKEN)          # this process's figures, and the study's from the database
         assert total(m, "mugkit_process_up") == 1 and total(m, "mugkit_participants", status="active") == 1
         redis.start()
         assert post(server.url, "/admin/exclude", body) == 200    # nothing was done before: now it is
