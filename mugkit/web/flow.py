@@ -29,6 +29,7 @@ from ..flow import assign_condition, condition_name, expand
 from ..pages import Completion, Consent
 from ..questions import answer_rows
 from ..runtime.seeding import keyed_rng
+from ..screening import ScreenStep
 from ..steps import GameStep, PageStep, SurveyStep
 from .entry import Entry, mturk_submit_to, new_id, new_token, parse_entry
 from .lobby import Lobby
@@ -89,6 +90,7 @@ class Flow:
         self.emit = emit
         self.evict = evict
         self.lobby: Lobby | None = None  # set by the study, which builds both
+        self.screening: Any = None  # the screening steps (mugkit/web/screening.py), set by the study
         #: Why the study is paused (the server is stopping; the storage cannot write), or None:
         #: meanwhile every participant's view is the ``paused`` view (mugkit/web/pause.py).
         self.paused: str | None = None
@@ -245,6 +247,8 @@ class Flow:
     async def _step_view(self, p: Participant, step: Any, rep: int) -> dict:
         if isinstance(step, PageStep):
             return await self._page(p, step)
+        if isinstance(step, ScreenStep):
+            return self.screening.view(p, step)
         if isinstance(step, SurveyStep):
             return survey_view(step.name.replace("_", " ").capitalize(), self._questions(p, step))
         return await self.lobby.game_view(p, step, rep)
@@ -347,7 +351,7 @@ class Flow:
         return {"ok": True}
 
     async def _leave(self, p: Participant, step: Any, data: dict) -> str | None:
-        if isinstance(step, GameStep) or step is None:
+        if isinstance(step, (GameStep, ScreenStep)) or step is None:
             return "this step ends by itself"
         if isinstance(step, SurveyStep):
             questions = self._questions(p, step)
