@@ -49,7 +49,7 @@ _ENDED_TEXT = {"completed": "You have finished. Thank you!",
                "declined": "You chose not to take part. Thank you for your time.",
                "timed_out": "No partner could be found in time. Thank you for waiting.",
                "excluded": "This study has ended for you. Thank you for your time.",
-               "screened_out": "Sorry: this study cannot be taken part in from here."}
+               "screened_out": "Thank you for your interest in this study."}
 _NO_CODE = "Please return this study on the site you came from (no completion code is given for it)."
 
 
@@ -309,10 +309,10 @@ class Flow:
         text = _ENDED_TEXT.get(p.status, "Thank you!")
         if p.status in ("screened_out", "excluded"):
             why = p.row.get("reason_text")
+            # The code itself is shown under the text (the view's ``code``), once.
             text = (f"{why}\n\n" if why else "") + text + ("" if p.outcome_code else f"\n\n{_NO_CODE}")
-            if p.outcome_code:
-                text += f"\n\nYour code is **{p.outcome_code}**."
-        return {"kind": "ended", "title": "Thank you", "html": markdown_html(text), "code": p.outcome_code,
+        title = "You cannot take part from here" if p.status == "screened_out" else "Thank you"
+        return {"kind": "ended", "title": title, "html": markdown_html(text), "code": p.outcome_code,
                 "status": p.status}
 
     def _completion_step(self, p: Participant) -> Completion | None:

@@ -151,11 +151,11 @@ def decide(step: ScreenStep, client: Client, reported: bool) -> tuple[str, str] 
     o = step.options
     shown = BROWSER_NAMES[client.browser]
     if client.browser in o.block_browsers or (o.browsers is not None and client.browser not in o.browsers):
-        need = f" It needs {_names(o.browsers)}." if o.browsers is not None else ""
-        return "browser", f"This study cannot be done in {shown}.{need} Please open the study link in another browser."
+        need = f": it needs {_names(o.browsers)}" if o.browsers is not None else ""
+        return "browser", f"This study cannot be done in {shown}{need}."
     if client.device in o.block_devices or (o.devices is not None and client.device not in o.devices):
         need = " or ".join(_DEVICE_NAMES[d] for d in o.devices) if o.devices is not None else "another device"
-        return "device", (f"This study cannot be done on {_DEVICE_NAMES[client.device]}. It needs {need}.")
+        return "device", f"This study cannot be done on {_DEVICE_NAMES[client.device]}: it needs {need}."
     if not reported:
         return "no_report", ("Your browser did not complete the study's entry check in time, so we could not confirm "
                              "that it can run this study.")

@@ -13,11 +13,12 @@ export class ScreenView {
   mount(container) {
     const {title, html} = this.message;
     this.error = errorBox();
-    this.retry = el("button", {type: "button", class: "mk-button mk-button-secondary", hidden: true,
-      onclick: () => this.send()}, "Try again");
+    // Shown only when the report could not be sent (the connection dropped meanwhile).
+    this.retry = el("div", {class: "mk-actions", hidden: true},
+      el("button", {type: "button", class: "mk-button mk-button-secondary", onclick: () => this.send()}, "Try again"));
     container.append(card(title || "Checking your browser",
       el("div", {class: "mk-center"}, el("div", {class: "mk-spinner", "aria-hidden": "true"})),
-      prose(html), this.error, el("div", {class: "mk-actions"}, this.retry)));
+      prose(html), this.error, this.retry));
     this.send();
   }
 
