@@ -179,6 +179,8 @@ class BrowserBot:
             await self._survey(page, view)
         elif kind == "game":
             await self._game(page, view)
+        elif kind == "ended" and view.get("status") == "screened_out":
+            raise Failed(f"the entry screening turned the page away: {str(view.get('html'))[:160]}")
         elif kind in ("completion", "ended"):
             self.log.outcome = Outcome("completed", self.log.step, kind=kind, code=view.get("code"))
         elif kind in ("refused", "preview"):
