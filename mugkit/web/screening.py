@@ -203,6 +203,12 @@ class Screening:
         self._deadlines: dict[str, tuple[int, asyncio.Task]] = {}
         self._checking: set[tuple[str, int]] = set()
 
+    def close(self) -> None:
+        """Stops the deadlines (the server is stopping: a participant is screened when they come back)."""
+        for _, task in list(self._deadlines.values()):
+            task.cancel()
+        self._deadlines.clear()
+
     # -- the view ------------------------------------------------------------------------------
 
     def view(self, p: Participant, step: ScreenStep) -> dict:
@@ -306,9 +312,10 @@ class Screening:
             await self.flow.push(p)
             return
         reason, text = failed
+        await self.flow.screen_out(p, reason, text, {"step": step.name, **measures})
+        # After it is stored, as every hook: the participant's status and reason are set.
         hook("mugkit_participant_screened", participant=participant_info(p), step=step.name, passed=False,
              reason=reason, detail=measures)
-        await self.flow.screen_out(p, reason, text, {"step": step.name, **measures})
 
     async def _own_check(self, p: Participant, step: ScreenStep, client: Client) -> tuple | None:
         kwargs: dict = {}

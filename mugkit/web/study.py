@@ -139,6 +139,8 @@ class Study:
             task.cancel()
         if self.flow is not None:
             self.flow.paused = self.flow.paused or "the server is stopping"  # no new game; players see why
+            if self.flow.screening is not None:
+                self.flow.screening.close()
         if self.lobby is not None:
             await self.lobby.close()
 

@@ -35,11 +35,13 @@ class Recorder:
 
     def __init__(self):
         self.screened: list = []
+        self.states: list = []
         self.excluded: list = []
 
     @mk.hookimpl
     def mugkit_participant_screened(self, participant, step, passed, reason, detail):
         self.screened.append((participant["id"], step, passed, reason, detail))
+        self.states.append((participant["status"], participant["reason"]))  # as stored when the hook ran
 
     @mk.hookimpl
     def mugkit_participant_excluded(self, participant, reason, by):
@@ -126,7 +128,7 @@ def test_a_desktop_chrome_with_a_big_window_and_a_fast_connection_goes_on(tmp_pa
             assert event["window"] == BIG and event["rtt_ms"] == [12.0, 30.0, 9.0] and event["rtt_median_ms"] == 12.0
             assert r.row(p)["status"] == "active" and r.row(p)["reason"] is None
             assert r.plugin.screened == [(p.id, "entry", True, None, {k: v for k, v in event.items() if k != "passed"})]
-            assert r.plugin.excluded == []
+            assert r.plugin.excluded == [] and r.plugin.states == [("active", None)]
     run(main())
 
 
@@ -155,6 +157,7 @@ def test_each_requirement_turns_away_with_its_reason_its_words_and_the_screening
             assert event["reason"] == reason and event["by"] == "screening" and event["step"] == "entry"
             assert r.events(p, "screened") == []
             assert [(s[2], s[3]) for s in r.plugin.screened] == [(False, reason)]
+            assert r.plugin.states == [("screened_out", reason)]
             assert r.plugin.excluded == [(p.id, "screened_out", reason, "screening")]
     run(main())
 
