@@ -186,6 +186,9 @@ def _participant(db: _Stored, log: BotLog, result: Audit) -> None:
                      f"bot {log.bot}: participant {pid} was shown code {outcome.code!r}, stored {stored!r}")
     if row is not None and log.screen_fail:
         _screened_out(row, log, result)
+    elif row is not None and outcome is not None and outcome.kind == "screened_out by the study's check":
+        result.found("participants", (row["status"], row["reason"]) == ("screened_out", "check"),
+                     f"bot {log.bot}: turned away by the study's own check, stored {row['status']} ({row['reason']})")
     consented = db.consents[pid]
     for i, step in enumerate(log.consents):
         result.found("events", consented > i, f"bot {log.bot}: consent at {step} not stored")

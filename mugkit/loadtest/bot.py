@@ -459,9 +459,12 @@ class ProtocolBot:
         if self.screened_at is not None and self.screen.fail and kind != "ended" and view.get("index") != self.screened_at:
             raise Failed(f"built to fail the screening ({self.screen.fail}) but let in")
         if kind == "ended" and view.get("status") == "screened_out":
-            if not self.screen.fail:
-                raise Failed(f"screened out: {str(view.get('html'))[:160]}")
-            self.log.outcome = Outcome("completed", self.log.step, kind="screened_out", code=view.get("code"))
+            # The study's own check may turn away a bot for its random answers: a path, not a failure.
+            by_check = view.get("reason") == "check"
+            if not self.screen.fail and not by_check:
+                raise Failed(f"screened out ({view.get('reason')}): {str(view.get('html'))[:160]}")
+            self.log.outcome = Outcome("completed", self.log.step, code=view.get("code"),
+                                       kind="screened_out" if self.screen.fail else "screened_out by the study's check")
         elif kind == "screen":
             await self._screen(view)
         elif kind in ("page", "consent"):

@@ -179,8 +179,12 @@ class BrowserBot:
             await self._survey(page, view)
         elif kind == "game":
             await self._game(page, view)
-        elif kind == "ended" and view.get("status") == "screened_out":
-            raise Failed(f"the entry screening turned the page away: {str(view.get('html'))[:160]}")
+        elif kind == "ended" and view.get("status") == "screened_out" and view.get("reason") != "check":
+            raise Failed(f"the entry screening turned the page away ({view.get('reason')}): "
+                         f"{str(view.get('html'))[:160]}")
+        elif kind == "ended" and view.get("status") == "screened_out":  # the study's own check, on random answers
+            self.log.outcome = Outcome("completed", self.log.step, kind="screened_out by the study's check",
+                                       code=view.get("code"))
         elif kind in ("completion", "ended"):
             self.log.outcome = Outcome("completed", self.log.step, kind=kind, code=view.get("code"))
         elif kind in ("refused", "preview"):

@@ -24,7 +24,8 @@ Server → client
     - ``screen``: ``title``, ``html``, ``pings``, ``timeout`` (seconds to report) — an entry
       screening step (``@mk.screen``; mugkit/web/screening.py): the page sends ``screen_report``
       at once and answers ``screen_ping``; the server decides and sends the next view (the next
-      step, or ``ended`` with ``status: "screened_out"``, why, and the screening code)
+      step, or ``ended`` with ``status: "screened_out"``, ``reason`` (the reason key), why, and the
+      screening code)
     - ``game``: ``game``, ``width``, ``height``, ``fps``, ``keys`` (key names the step maps),
       ``turn_based``, ``you`` (your agent id, as JSON), ``agents``, ``runtime`` (where it runs),
       ``names`` (``[[agent, display name]]``; ``named``: the agents the step's ``labels`` name),
