@@ -121,3 +121,21 @@ def test_a_parameter_it_cannot_be_given_is_a_step_error():
         @mk.screen(min_window=(1, 1))
         def entry(answer):
             pass
+
+
+def test_the_words_name_what_the_study_needs():
+    from mugkit.web.screening import Client, decide
+
+    @mk.screen(block_devices=["mobile", "tablet"], browsers=["chrome", "edge"])
+    def entry():
+        pass
+
+    phone = Client("ua", "chrome", "120", "Android", "mobile", [400, 800])
+    assert decide(entry, phone, reported=True) == (
+        "device", "This study cannot be done on a mobile phone: it needs a desktop or laptop computer.")
+    firefox = Client("ua", "firefox", "121", "Windows", "desktop", [1200, 800])
+    assert decide(entry, firefox, reported=True) == (
+        "browser", "This study cannot be done in Firefox: it needs Chrome or Microsoft Edge.")
+    desktop = Client("ua", "edge", "120", "Windows", "desktop")
+    assert decide(entry, desktop, reported=True) is None
+    assert decide(entry, desktop, reported=False)[0] == "no_report"

@@ -154,7 +154,8 @@ def decide(step: ScreenStep, client: Client, reported: bool) -> tuple[str, str] 
         need = f": it needs {_names(o.browsers)}" if o.browsers is not None else ""
         return "browser", f"This study cannot be done in {shown}{need}."
     if client.device in o.block_devices or (o.devices is not None and client.device not in o.devices):
-        need = " or ".join(_DEVICE_NAMES[d] for d in o.devices) if o.devices is not None else "another device"
+        need = " or ".join(_DEVICE_NAMES[d] for d in _DEVICE_NAMES
+                           if d not in o.block_devices and (o.devices is None or d in o.devices))
         return "device", f"This study cannot be done on {_DEVICE_NAMES[client.device]}: it needs {need}."
     if not reported:
         return "no_report", ("Your browser did not complete the study's entry check in time, so we could not confirm "
