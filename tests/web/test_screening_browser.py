@@ -1,6 +1,6 @@
 """Entry screening in Debian's Chromium (mugkit/web/screening.py, client views/screen.js): the page
 reports its window and answers the server's pings; the server decides from the User-Agent it saw.
-Screenshots go to $MUGKIT_SHOTS (default /tmp/shots-screening): look at them."""
+Screenshots go to tests/web/screenshots/ (screening*.png, screened-out-*.png): look at them."""
 
 from __future__ import annotations
 
@@ -16,7 +16,7 @@ pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 GATE = os.path.join(HERE, "screening_studies", "_gate.py")
-SHOTS = os.environ.get("MUGKIT_SHOTS", "/tmp/shots-screening")
+SHOTS = os.path.join(HERE, "screenshots")
 FIREFOX = "Mozilla/5.0 (Windows NT 10.0; Win64; x64; rv:121.0) Gecko/20100101 Firefox/121.0"
 # Holds the page's screen_report back for 3 s, so the "checking" screen stays up for its screenshot.
 SLOW_REPORT = """
