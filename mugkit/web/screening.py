@@ -183,7 +183,9 @@ def socket_pinger(sio: Any, sid: str, timeout: float = PING_TIMEOUT) -> Callable
     async def ping() -> float | None:
         sent = time.perf_counter()
         try:
-            await sio.call("screen_ping", {"t": round(time.time() * 1000)}, to=sid, timeout=timeout)
+            # ignore_queue: the socket is this process's, so no round trip through Redis is timed
+            await sio.call("screen_ping", {"t": round(time.time() * 1000)}, to=sid, timeout=timeout,
+                           ignore_queue=True)
         except Exception:  # no answer in time, or the socket closed: lost
             return None
         return (time.perf_counter() - sent) * 1000.0
