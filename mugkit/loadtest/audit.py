@@ -204,7 +204,8 @@ def _screened_out(row: dict, log: BotLog, result: Audit) -> None:
 
     expected = EXPECTED_REASON[log.screen_fail]
     shown = log.outcome.code if log.outcome is not None else None
-    result.found("participants", (row["status"], row["reason"], row["outcome_code"]) == ("screened_out", expected, shown),
+    stored = (row["status"], row["reason"], row["outcome_code"])
+    result.found("participants", stored == ("screened_out", expected, shown),
                  f"bot {log.bot}: built to fail the screening ({log.screen_fail}): stored {row['status']} with reason "
                  f"{row['reason']!r} and code {row['outcome_code']!r}, expected screened_out, {expected!r}, {shown!r}")
 

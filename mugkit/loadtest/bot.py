@@ -456,7 +456,8 @@ class ProtocolBot:
 
     async def _handle(self, view: dict) -> None:
         kind = view.get("kind")
-        if self.screened_at is not None and self.screen.fail and kind != "ended" and view.get("index") != self.screened_at:
+        let_in = self.screened_at is not None and kind != "ended" and view.get("index") != self.screened_at
+        if let_in and self.screen.fail:
             raise Failed(f"built to fail the screening ({self.screen.fail}) but let in")
         if kind == "ended" and view.get("status") == "screened_out":
             # The study's own check may turn away a bot for its random answers: a path, not a failure.

@@ -312,7 +312,8 @@ class Flow:
             # The code itself is shown under the text (the view's ``code``), once.
             text = (f"{why}\n\n" if why else "") + text + ("" if p.outcome_code else f"\n\n{_NO_CODE}")
         title = "You cannot take part from here" if p.status == "screened_out" else "Thank you"
-        view = {"kind": "ended", "title": title, "html": markdown_html(text), "code": p.outcome_code, "status": p.status}
+        view = {"kind": "ended", "title": title, "html": markdown_html(text), "code": p.outcome_code,
+                "status": p.status}
         if p.status in ("screened_out", "excluded"):
             view["reason"] = p.row.get("reason")  # the reason key (docs/screening.md), for bots and tests
         return view

@@ -290,3 +290,15 @@ def test_an_own_check_that_raises_or_returns_nonsense_ends_with_the_error_code_n
             (failed,) = r.events(p, "step_failed")
             assert ("the lab's bug" if verdict == "raise" else "returned 0") in failed["error"]
     run(main())
+
+
+def test_a_report_at_a_step_that_is_not_a_screening_step_is_refused(tmp_path):
+    async def main():
+        async with Run(tmp_path) as r:
+            arrival = await r.study.enter({"experiment": "_gate", "query": {}}, CHROME)
+            p = arrival.participant
+            assert arrival.view["kind"] == "survey"
+            reply = await r.study.screen_report(p, {"index": 0, "window": BIG}, pings(5.0, 5.0, 5.0))
+            assert reply == {"ok": False, "error": "that step is not a screening step"}
+            assert p.index == 0 and r.events(p, "screened") == [] and r.plugin.screened == []
+    run(main())
