@@ -21,7 +21,8 @@ Server → client
     - ``survey``: ``title``, ``survey`` (a SurveyJS JSON model), ``conditions`` (question name ->
       its ``visible_if`` conditions as ``[question, operator, value]`` lists; mugkit/conditions.py)
     - ``waitroom``: ``present``, ``needed``, ``timeout`` (seconds left)
-    - ``screen``: ``title``, ``html``, ``pings``, ``timeout`` (seconds to report) — an entry
+    - ``screen``: ``title``, ``html``, ``pings``, ``timeout`` (seconds to report), ``min_window``
+      (``[width, height]`` or null: a smaller window is asked to grow before it reports) — an entry
       screening step (``@mk.screen``; mugkit/web/screening.py): the page sends ``screen_report``
       at once and answers ``screen_ping``; the server decides and sends the next view (the next
       step, or ``ended`` with ``status: "screened_out"``, ``reason`` (the reason key), why, and the

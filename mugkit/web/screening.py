@@ -217,8 +217,9 @@ class Screening:
     def view(self, p: Participant, step: ScreenStep) -> dict:
         """The ``screen`` view (called inside ``p``'s transition); starts the step's deadline."""
         self._arm(p, step.options.timeout)
+        min_window = list(step.options.min_window) if step.options.min_window else None
         return {"kind": "screen", "title": "Checking your browser", "pings": step.options.pings,
-                "timeout": step.options.timeout, "html": markdown_html(
+                "timeout": step.options.timeout, "min_window": min_window, "html": markdown_html(
                     "Checking that your browser, window and connection can run this study. "
                     "This takes a few seconds; please keep this page open.")}
 

@@ -16,6 +16,7 @@ pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 GATE = os.path.join(HERE, "screening_studies", "_gate.py")
+ROOMY = os.path.join(HERE, "screening_studies", "_roomy.py")
 SHOTS = os.path.join(HERE, "screenshots")
 FIREFOX = "Mozilla/5.0 (Windows NT 10.0; Win64; x64; rv:121.0) Gecko/20100101 Firefox/121.0"
 # Holds the page's screen_report back for 3 s, so the "checking" screen stays up for its screenshot.
@@ -30,7 +31,7 @@ WebSocket.prototype.send = function (data) {
 
 @pytest.fixture(scope="module")
 def gate(tmp_path_factory):
-    served = serve(GATE, data=str(tmp_path_factory.mktemp("gate")))
+    served = serve(GATE, ROOMY, data=str(tmp_path_factory.mktemp("gate")))
     yield served
     served.stop()
 
@@ -106,3 +107,28 @@ def test_a_small_window_or_the_researchers_own_check_turns_away_with_why(chromiu
     shot(page, f"screened-out-{reason}")
     context.close()
     assert stored(gate.data)[-1][:3] == ("screened_out", reason, "SGATE1")
+
+
+def test_a_small_window_is_asked_to_grow_and_goes_on_once_it_has(chromium, gate):
+    context = chromium.new_context(viewport={"width": 800, "height": 600})
+    page = context.new_page()
+    page.goto(f"{gate.url}/_roomy/")
+    page.wait_for_selector("text=Please maximise this window", timeout=20_000)
+    assert "800 × 600 pixels" in page.inner_text(".mk-screen-size")
+    shot(page, "screening-window-too-small")
+    page.set_viewport_size({"width": 1000, "height": 700})
+    page.wait_for_selector("text=Your window is large enough.", timeout=20_000)
+    context.close()
+    status, reason, _, _, detail = stored(gate.data)[-1]
+    assert (status, reason, detail["passed"], detail["window"]) == ("active", None, True, [1000, 700])
+
+
+def test_a_window_that_cannot_grow_is_reported_when_the_participant_says_so(chromium, gate):
+    context = chromium.new_context(viewport={"width": 800, "height": 600})
+    page = context.new_page()
+    page.goto(f"{gate.url}/_roomy/")
+    page.click("text=I cannot make it larger", timeout=20_000)
+    page.wait_for_selector("body[data-view='ended']", timeout=20_000)
+    assert "at least 900 × 650 pixels; yours was 800 × 600" in page.inner_text(".mk-card")
+    context.close()
+    assert stored(gate.data)[-1][:3] == ("screened_out", "window", "SROOMY1")
