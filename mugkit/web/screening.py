@@ -248,8 +248,10 @@ class Screening:
 
     # -- the page's report -----------------------------------------------------------------------
 
-    async def report(self, p: Participant, data: Any, ping: Callable[[], Awaitable[float | None]]) -> dict:
-        """A ``screen_report`` (protocol.py): the server pings the page, then decides. The ack is
+    async def report(self, p: Participant, data: Any, ping: Callable[[], Awaitable[float | None]],
+                     user_agent: str | None = None) -> dict:
+        """A ``screen_report`` (protocol.py): the server pings the page, then decides. ``user_agent``:
+        the header of the socket the report came on (None: the one ``p`` arrived with). The ack is
         ``{"ok": true}`` (the next view follows), or ``{"ok": false, "error"}`` (``"stale": true``:
         that step is over, or being checked already)."""
         try:
@@ -265,7 +267,7 @@ class Screening:
         self._checking.add(key)
         try:
             step = self.flow.step_of(p)[0]
-            client = self._client(p, r)
+            client = self._client(p, r, user_agent)
             if step.options.max_rtt_ms is not None:
                 for _ in range(step.options.pings):
                     client.rtt_ms.append(await ping())
@@ -288,8 +290,10 @@ class Screening:
             return {"ok": False, "error": "that step is not a screening step"}
         return None
 
-    def _client(self, p: Participant, report: dict | None = None) -> Client:
-        user_agent = str(p.row.get("user_agent") or "")
+    def _client(self, p: Participant, report: dict | None = None, user_agent: str | None = None) -> Client:
+        # The connection that reports decides (they may have moved to another browser since they
+        # arrived); without a report, the header they arrived with.
+        user_agent = str(user_agent if user_agent is not None else p.row.get("user_agent") or "")[:500]
         browser, version, os_family, device = classify(user_agent)
         return Client(user_agent, browser, version, os_family, device, (report or {}).get("window"),
                       (report or {}).get("screen"))

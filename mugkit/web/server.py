@@ -475,7 +475,8 @@ def _socket_events(sio: socketio.AsyncServer, study: Study, limits: Limits) -> N
             return {"ok": False, "error": "no participant on this connection: reload the page"}
         if _too_big(data):
             return {"ok": False, "error": f"message larger than {MAX_MESSAGE_BYTES} bytes"}
-        return await study.screen_report(p, data, socket_pinger(sio, sid))  # pings this very socket
+        user_agent = (sio.get_environ(sid) or {}).get("HTTP_USER_AGENT", "")
+        return await study.screen_report(p, data, socket_pinger(sio, sid), user_agent)  # this very socket
 
     @sio.event
     async def keys(sid, data=None):

@@ -183,11 +183,13 @@ class Study:
             self._push_later(p)
             return {"ok": True}
 
-    async def screen_report(self, p: Participant, data: Any, ping: Callable[[], Awaitable[float | None]]) -> dict:
+    async def screen_report(self, p: Participant, data: Any, ping: Callable[[], Awaitable[float | None]],
+                            user_agent: str | None = None) -> dict:
         """A ``screen_report`` from the page at a screening step (mugkit/web/screening.py); ``ping``
-        measures one round trip to the socket it came on. Its acknowledgement."""
+        measures one round trip to the socket it came on, ``user_agent`` is that socket's header.
+        Its acknowledgement."""
         try:
-            return await self.flow.screening.report(p, data, ping)
+            return await self.flow.screening.report(p, data, ping, user_agent)
         except SharedStateError as exc:
             return _unavailable(exc)
 

@@ -302,3 +302,15 @@ def test_a_report_at_a_step_that_is_not_a_screening_step_is_refused(tmp_path):
             assert reply == {"ok": False, "error": "that step is not a screening step"}
             assert p.index == 0 and r.events(p, "screened") == [] and r.plugin.screened == []
     run(main())
+
+
+def test_the_connection_that_reports_decides_when_it_is_not_the_one_they_arrived_with(tmp_path):
+    async def main():
+        async with Run(tmp_path) as r:
+            p = await r.arrive(CHROME)  # arrived on a desktop, now reports from a phone (moved browsers)
+            assert await r.study.screen_report(p, {"index": 1, "window": BIG}, pings(5.0, 5.0, 5.0), IPHONE) == {
+                "ok": True}
+            row = r.row(p)
+            assert (row["status"], row["reason"]) == ("screened_out", "device")
+            assert r.events(p, "screened_out")[0]["user_agent"] == IPHONE
+    run(main())
