@@ -51,6 +51,7 @@ class ScreenPlan:
     user_agent: str = USER_AGENTS[0]
     window: tuple = WINDOW
     fail: str | None = None
+    screened: bool = False  # the experiment has a screening step (a Chromium bot then sends user_agent)
 
 
 def _screens(experiment: Any) -> list:
@@ -80,7 +81,7 @@ def plan(experiment: Any) -> ScreenPlan:
     agent = next((ua for ua in USER_AGENTS if all(_lets_in(s, ua) for s in screens)), USER_AGENTS[0])
     w = max([WINDOW[0]] + [s.options.min_window[0] for s in screens if s.options.min_window])
     h = max([WINDOW[1]] + [s.options.min_window[1] for s in screens if s.options.min_window])
-    return ScreenPlan(agent, (w, h))
+    return ScreenPlan(agent, (w, h), screened=bool(screens))
 
 
 def fail_plans(experiment: Any) -> list[ScreenPlan]:
@@ -93,15 +94,15 @@ def fail_plans(experiment: Any) -> list[ScreenPlan]:
     out = []
     if first.options.min_window is not None:
         w, h = first.options.min_window
-        out.append(ScreenPlan(passing.user_agent, (max(0, w - 1), max(0, h - 1)), "window"))
+        out.append(ScreenPlan(passing.user_agent, (max(0, w - 1), max(0, h - 1)), "window", True))
     device = next((ua for ua in USER_AGENTS if _lets_in(first, ua, browser_only=True) and not _lets_in(first, ua)),
                   None)
     if device is not None:
-        out.append(ScreenPlan(device, passing.window, "device"))
+        out.append(ScreenPlan(device, passing.window, "device", True))
     browser = next((ua for ua in USER_AGENTS if not _lets_in(first, ua, browser_only=True)), None)
     if browser is not None:
-        out.append(ScreenPlan(browser, passing.window, "browser"))
+        out.append(ScreenPlan(browser, passing.window, "browser", True))
     if first.options.max_rtt_ms is not None:
-        out.append(ScreenPlan(passing.user_agent, passing.window, "no_pongs"))
-    out.append(ScreenPlan(passing.user_agent, passing.window, "silent"))
+        out.append(ScreenPlan(passing.user_agent, passing.window, "no_pongs", True))
+    out.append(ScreenPlan(passing.user_agent, passing.window, "silent", True))
     return out

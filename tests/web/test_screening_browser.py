@@ -132,3 +132,14 @@ def test_a_window_that_cannot_grow_is_reported_when_the_participant_says_so(chro
     assert "at least 900 × 650 pixels; yours was 800 × 600" in page.inner_text(".mk-card")
     context.close()
     assert stored(gate.data)[-1][:3] == ("screened_out", "window", "SROOMY1")
+
+
+def test_chromium_load_test_bots_pass_the_screening_beside_protocol_bots_built_to_fail_it():
+    from mugkit.loadtest import LoadTestConfig, run_loadtest
+
+    screened = os.path.join(os.path.dirname(HERE), "loadtest", "studies", "_screened.py")
+    report = run_loadtest(LoadTestConfig([screened], 4, browser=2, screen_fail=2, rate=10, stuck_after=30,
+                                         progress=False))
+    d = report.data
+    assert (d["completed"], d["failed"], d["stuck"], d["lost_rows"]) == (4, 0, 0, 0), report.text()
+    assert d["browser_bots"] == 2 and d["expected_exclusions"]["screened_out"] == 2 and report.ok
