@@ -314,3 +314,20 @@ def test_the_connection_that_reports_decides_when_it_is_not_the_one_they_arrived
             assert (row["status"], row["reason"]) == ("screened_out", "device")
             assert r.events(p, "screened_out")[0]["user_agent"] == IPHONE
     run(main())
+
+
+def test_a_report_being_checked_when_the_deadline_passes_is_decided_by_the_report_once(tmp_path):
+    async def main():
+        async with Run(tmp_path) as r:
+            p = await r.arrive()
+
+            async def slow():  # three pings of 1.5 s: the step's 4 s deadline passes meanwhile
+                await asyncio.sleep(1.5)
+                return 40.0
+
+            reply = await r.study.screen_report(p, {"index": 1, "window": BIG}, slow)
+            assert reply == {"ok": True} and p.index == 2
+            await asyncio.sleep(0.5)
+            assert r.row(p)["status"] == "active" and len(r.events(p, "screened")) == 1
+            assert r.events(p, "screened_out") == []
+    run(main())
