@@ -4,6 +4,7 @@ Screenshots go to tests/web/screenshots/ (screening*.png, screened-out-*.png): l
 
 from __future__ import annotations
 
+import concurrent.futures
 import json
 import os
 import sqlite3
@@ -138,8 +139,10 @@ def test_chromium_load_test_bots_pass_the_screening_beside_protocol_bots_built_t
     from mugkit.loadtest import LoadTestConfig, run_loadtest
 
     screened = os.path.join(os.path.dirname(HERE), "loadtest", "studies", "_screened.py")
-    report = run_loadtest(LoadTestConfig([screened], 4, browser=2, screen_fail=2, rate=10, stuck_after=30,
-                                         progress=False))
+    config = LoadTestConfig([screened], 4, browser=2, screen_fail=2, rate=10, stuck_after=30, progress=False)
+    # In a thread of its own: this module's Playwright (sync API) keeps an event loop running here.
+    with concurrent.futures.ThreadPoolExecutor(1) as pool:
+        report = pool.submit(run_loadtest, config).result()
     d = report.data
     assert (d["completed"], d["failed"], d["stuck"], d["lost_rows"]) == (4, 0, 0, 0), report.text()
     assert d["browser_bots"] == 2 and d["expected_exclusions"]["screened_out"] == 2 and report.ok
