@@ -271,7 +271,8 @@ def test_without_max_rtt_no_ping_is_sent_and_without_a_screening_code_none_is_sh
 
 
 @pytest.mark.parametrize("verdict", ["raise", 0])
-def test_an_own_check_that_raises_or_returns_nonsense_ends_with_the_error_code_not_a_pass(tmp_path, verdict):
+def test_an_own_check_that_raises_or_returns_nonsense_ends_with_the_error_code_not_a_pass(tmp_path, verdict,
+                                                                                          monkeypatch):
     async def main():
         async with Run(tmp_path) as r:
             step = r.experiments["_gate"].step("entry")
@@ -281,7 +282,7 @@ def test_an_own_check_that_raises_or_returns_nonsense_ends_with_the_error_code_n
                     raise RuntimeError("the lab's bug")
                 return verdict
 
-            step.fn = broken
+            monkeypatch.setattr(step, "fn", broken)  # the module is imported once per process: undone after
             p = await r.arrive()
             assert await r.study.screen_report(p, {"index": 1, "window": BIG}, pings(5.0, 5.0, 5.0)) == {"ok": True}
             row = r.row(p)
