@@ -29,6 +29,7 @@ from ..flow import assign_condition, condition_name, expand
 from ..pages import Completion, Consent
 from ..questions import answer_rows
 from ..runtime.seeding import keyed_rng
+from ..screening import ScreenStep
 from ..steps import GameStep, PageStep, SurveyStep
 from .entry import Entry, mturk_submit_to, new_id, new_token, parse_entry
 from .lobby import Lobby
@@ -49,7 +50,7 @@ _ENDED_TEXT = {"completed": "You have finished. Thank you!",
                "declined": "You chose not to take part. Thank you for your time.",
                "timed_out": "No partner could be found in time. Thank you for waiting.",
                "excluded": "This study has ended for you. Thank you for your time.",
-               "screened_out": "Sorry: this study cannot be taken part in from here."}
+               "screened_out": "Thank you for your interest in this study."}
 #: What a new arrival reads while an admin has paused new entries (mugkit/web/admin_live.py).
 ENTRIES_PAUSED = ("This study is not taking new participants now. Please try again later, or return it on the site "
                   "you came from.")
@@ -93,6 +94,7 @@ class Flow:
         self.emit = emit
         self.evict = evict
         self.lobby: Lobby | None = None  # set by the study, which builds both
+        self.screening: Any = None  # the screening steps (mugkit/web/screening.py), set by the study
         #: Why the study is paused (the server is stopping; the storage cannot write), or None:
         #: meanwhile every participant's view is the ``paused`` view (mugkit/web/pause.py).
         self.paused: str | None = None
@@ -260,6 +262,8 @@ class Flow:
     async def _step_view(self, p: Participant, step: Any, rep: int) -> dict:
         if isinstance(step, PageStep):
             return await self._page(p, step)
+        if isinstance(step, ScreenStep):
+            return self.screening.view(p, step)
         if isinstance(step, SurveyStep):
             return survey_view(step.name.replace("_", " ").capitalize(), self._questions(p, step))
         return await self.lobby.game_view(p, step, rep)
@@ -320,11 +324,14 @@ class Flow:
         text = _ENDED_TEXT.get(p.status, "Thank you!")
         if p.status in ("screened_out", "excluded"):
             why = p.row.get("reason_text")
+            # The code itself is shown under the text (the view's ``code``), once.
             text = (f"{why}\n\n" if why else "") + text + ("" if p.outcome_code else f"\n\n{_NO_CODE}")
-            if p.outcome_code:
-                text += f"\n\nYour code is **{p.outcome_code}**."
-        return {"kind": "ended", "title": "Thank you", "html": markdown_html(text), "code": p.outcome_code,
+        title = "You cannot take part from here" if p.status == "screened_out" else "Thank you"
+        view = {"kind": "ended", "title": title, "html": markdown_html(text), "code": p.outcome_code,
                 "status": p.status}
+        if p.status in ("screened_out", "excluded"):
+            view["reason"] = p.row.get("reason")  # the reason key (docs/screening.md), for bots and tests
+        return view
 
     def _completion_step(self, p: Participant) -> Completion | None:
         """The Completion page at the end of the participant's flow, if it has one."""
@@ -362,7 +369,7 @@ class Flow:
         return {"ok": True}
 
     async def _leave(self, p: Participant, step: Any, data: dict) -> str | None:
-        if isinstance(step, GameStep) or step is None:
+        if isinstance(step, (GameStep, ScreenStep)) or step is None:
             return "this step ends by itself"
         if isinstance(step, SurveyStep):
             questions = self._questions(p, step)

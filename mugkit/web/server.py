@@ -43,6 +43,7 @@ from .limits import Limits
 from .browser.public_files import public_path
 from .limits.sockets import BINARY_EVENTS, LimitedSocketServer, OriginGuard, client_address, origin_check
 from .socket_manager import RedisDirectManager
+from .screening import socket_pinger
 from .study import Study
 
 __all__ = ["create_app", "socket_server", "socket_layer", "STATIC_DIR", "MAX_MESSAGE_BYTES", "ADMIN_COOKIE"]
@@ -494,6 +495,16 @@ def _socket_events(sio: socketio.AsyncServer, study: Study, limits: Limits) -> N
         if _too_big(data):
             return {"ok": False, "error": f"message larger than {MAX_MESSAGE_BYTES} bytes"}
         return await study.advance(p, data)
+
+    @sio.event
+    async def screen_report(sid, data=None):
+        p = await participant(sid)
+        if p is None:
+            return {"ok": False, "error": "no participant on this connection: reload the page"}
+        if _too_big(data):
+            return {"ok": False, "error": f"message larger than {MAX_MESSAGE_BYTES} bytes"}
+        user_agent = (sio.get_environ(sid) or {}).get("HTTP_USER_AGENT", "")
+        return await study.screen_report(p, data, socket_pinger(sio, sid), user_agent)  # this very socket
 
     @sio.event
     async def keys(sid, data=None):
