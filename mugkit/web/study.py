@@ -127,6 +127,7 @@ class Study:
                             len(interrupted))
         await self.flow.start()
         self.lobby.start()
+        self.flow.timeouts.start()  # page and survey time limits (mugkit/web/timeouts.py)
 
     async def close(self) -> None:
         """A shutdown: stops the waitroom clock, ends every game running on the server with the
@@ -137,6 +138,7 @@ class Study:
             task.cancel()
         if self.flow is not None:
             self.flow.paused = self.flow.paused or "the server is stopping"  # no new game; players see why
+            self.flow.timeouts.stop()  # the deadlines are kept: the next start derives them again
         if self.lobby is not None:
             await self.lobby.close()
 
@@ -178,6 +180,13 @@ class Study:
             _unavailable(exc)
             self._push_later(p)
             return {"ok": True}
+
+    async def draft(self, p: Participant, data: Any) -> dict:
+        """A ``draft`` message (a timed survey's answers so far, mugkit/web/timeouts.py); its ack."""
+        try:
+            return await self.flow.timeouts.draft(p, data)
+        except SharedStateError as exc:
+            return _unavailable(exc)
 
     async def keys(self, p: Participant, data: Any) -> str | None:
         """A ``keys`` message; an error text for the client when it is not valid."""
