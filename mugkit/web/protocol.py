@@ -21,6 +21,11 @@ Server → client
     - ``survey``: ``title``, ``survey`` (a SurveyJS JSON model), ``conditions`` (question name ->
       its ``visible_if`` conditions as ``[question, operator, value]`` lists; mugkit/conditions.py)
     - ``waitroom``: ``present``, ``needed``, ``timeout`` (seconds left)
+
+    A ``page``, ``consent`` or ``survey`` view of a step with a ``timeout`` also has ``time_left``
+    (seconds, as the server counts them): the page shows it; when it is up the server moves the
+    participant on and sends the next view (mugkit/web/timeouts.py). The same view sent again (a
+    reconnection) differs only in ``time_left``.
     - ``game``: ``game``, ``width``, ``height``, ``fps``, ``keys`` (key names the step maps),
       ``turn_based``, ``you`` (your agent id, as JSON), ``agents``, ``runtime`` (where it runs),
       ``names`` (``[[agent, display name]]``; ``named``: the agents the step's ``labels`` name),
@@ -79,6 +84,12 @@ Client → server
     that step was already left — the message was sent twice, or from another window — and the
     current view is on its way: nothing to retry. Messages that move a participant are handled one
     at a time per participant, so none moves anyone twice.
+
+    ``draft``: ``{"index": int, "answers": {name: value}}`` — a survey with a ``timeout``: the
+    answers its page holds now (sent as they change, at most every 0.7 s), kept by the server in
+    place of earlier ones; if the time runs out, those it would accept one by one are stored.
+    Acknowledged ``{"ok": true}``; ``"stale": true`` when that step was already left; an error
+    for a step that is not a survey with a time limit, or a bad shape.
 
     ``ready``: ``{"game", "screen": "ready" | "round_over", "episode": int | null}`` — the
     participant is ready for the game, or dismissed the round-over screen (both runtimes; stored as
