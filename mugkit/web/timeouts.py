@@ -22,6 +22,11 @@ of a step they already left does nothing):
 - a completion page: nothing (they have finished).
 
 A page shows the time left (the view's ``time_left``, in seconds).
+
+A participant moved on while no page of theirs is open (on any process) is not sent the view of a
+next step that is a game: that view would start their game, or put them in a waitroom where a
+partner could be matched with nobody. Their game step's view is made when they come back. The
+next page or survey's view is made (its own deadline is armed by it).
 """
 
 from __future__ import annotations
@@ -34,7 +39,7 @@ from typing import Any
 from ..pages import Completion, Consent
 from ..conditions import is_empty
 from ..questions import visible_questions
-from ..steps import PageStep, SurveyStep
+from ..steps import GameStep, PageStep, SurveyStep
 from .plugins import participant_info
 from .registry import FINISHED, Participant
 from .shared import SharedStateError
@@ -51,6 +56,8 @@ STEP_TIMEOUT = "step_timeout"
 CONSENT_TIMED_OUT = "The time to answer the consent page ran out, so the study did not start for you."
 #: Seconds a survey's draft answers are kept after its deadline (a clock a little late still finds them).
 DRAFT_MARGIN = 120.0
+#: Seconds after which a time-up that failed (the storage could not write) is tried again.
+RETRY_SECONDS = 5.0
 
 
 def timeout_of(step: Any) -> float | None:
@@ -104,7 +111,14 @@ class StepTimeouts:
     # -- the clock -------------------------------------------------------------------------
 
     def start(self) -> None:
-        """Starts this process's clock."""
+        """Starts this process's clock (and, with several processes, answers whether a participant
+        has a page open here)."""
+        cluster = getattr(self.flow.lobby.remote, "cluster", None)
+        if cluster is not None:
+            async def sockets_of(message: dict) -> dict:
+                return {"sockets": self.flow.lobby.sockets.get(message.get("pid"), 0)}
+
+            cluster.on("sockets_of", sockets_of)
         self._task = asyncio.get_running_loop().create_task(self.run())
 
     def stop(self) -> None:
@@ -116,10 +130,11 @@ class StepTimeouts:
         """Once a second: the deadlines due, each moved on (a failure is logged, the clock goes on)."""
         while True:
             try:
-                if await self.state.first("step_deadlines_derived"):
-                    await self.derive()
-                for pid, index in await self.state.due_deadlines(time.time()):
-                    await self.expire(pid, index)
+                if self.flow.paused is None:  # paused (the storage cannot write): the deadlines wait
+                    if await self.state.first("step_deadlines_derived"):
+                        await self.derive()
+                    for pid, index in await self.state.due_deadlines(time.time()):
+                        await self._expire_or_retry(pid, index)
             except SharedStateError as exc:
                 log.error("the step timeouts' clock waits for the shared state: %s", exc)
             except asyncio.CancelledError:
@@ -144,6 +159,16 @@ class StepTimeouts:
         if n:
             log.info("%d participant(s) at a timed page or survey: their deadlines are kept", n)
         return n
+
+    async def _expire_or_retry(self, participant_id: str, index: int) -> None:
+        try:
+            await self.expire(participant_id, index)
+        except asyncio.CancelledError:
+            raise
+        except Exception as exc:  # the deadline was taken out: put back, to be tried again
+            log.warning("participant %s: their time at step %d is up, but moving them on failed (%s: %s); tried "
+                        "again in %g s", participant_id, index, type(exc).__name__, exc, RETRY_SECONDS)
+            await self.state.set_deadline(participant_id, index, time.time() + RETRY_SECONDS)
 
     # -- the time is up --------------------------------------------------------------------
 
@@ -185,7 +210,24 @@ class StepTimeouts:
             await self.registry.set_status(p, "timed_out", page.decline_code, STEP_TIMEOUT, CONSENT_TIMED_OUT)
         else:
             await self.registry.move(p, p.index + 1)
+            after = self.flow.step_of(p)
+            if after is not None and isinstance(after[0], GameStep) and not await self.present(p):
+                return  # their game (or waitroom) waits until they come back
         await self.flow.push(p)
+
+    async def present(self, p: Participant) -> bool:
+        """Whether ``p`` has a page open: on this process, or (with several) on another; one that
+        does not answer counts as holding one (the view is sent, as after any move)."""
+        lobby = self.flow.lobby
+        if lobby.sockets.get(p.id):
+            return True
+        cluster = getattr(lobby.remote, "cluster", None)
+        if cluster is None:
+            return False
+        others = [process for process in cluster.alive_ids if process != cluster.id]
+        replies = await asyncio.gather(*(cluster.request(process, "sockets_of", {"pid": p.id}, timeout=2.0)
+                                         for process in others), return_exceptions=True)
+        return any(isinstance(r, BaseException) or r.get("sockets") for r in replies)
 
     async def _store_draft(self, p: Participant, step: SurveyStep, rep: int) -> dict:
         questions = self.flow._questions(p, step)

@@ -24,6 +24,7 @@ from mugkit.web.timeouts import partial_answers
 STUDIES = os.path.join(os.path.dirname(os.path.abspath(__file__)), "studies")
 TIMED = os.path.join(STUDIES, "_timed.py")            # intro: page, 2 s; quiz: survey, 3 s; done
 CONSENT = os.path.join(STUDIES, "_timed_consent.py")  # consent, 2 s; done
+GAME = os.path.join(STUDIES, "_timed_game.py")        # rules, 1 s; a two-player server game; done
 
 
 class Run:
@@ -42,7 +43,7 @@ class Run:
         async def emit(event, data, room=None, **_):
             self.emitted.append((event, data, room))
 
-        self.study = Study({e.name: e for e in collect([TIMED, CONSENT])}, self.storage, seed=5, emit=emit,
+        self.study = Study({e.name: e for e in collect([TIMED, CONSENT, GAME])}, self.storage, seed=5, emit=emit,
                            state=self.state)
         await self.study.start()
         if not self.clock:
@@ -192,6 +193,28 @@ def test_partial_answers_keep_only_what_the_server_would_accept_question_by_ques
         {"hand": "left", "why": "habit"}, ["fun"])
     assert partial_answers(questions, {"hand": "right", "why": "hidden, so not kept"}) == ({"hand": "right"}, ["fun"])
     assert partial_answers(questions, None) == ({}, ["fun", "hand"])
+
+
+def test_a_closed_page_moved_on_to_a_game_step_waits_for_its_participant_not_in_the_waitroom(tmp_path):
+    """Moved on by the clock with no page open, a participant is at the game step but neither in
+    its waitroom nor in a game: a partner cannot be matched with nobody. Back, they join it."""
+    async def main():
+        async with Run(tmp_path) as run:
+            here, _ = await run.arrive("_timed_game")
+            run.study.connected(here)  # this one's page is open
+            gone, _ = await run.arrive("_timed_game")  # this one's is not
+            await run.until(lambda: run.views(here) and run.views(here)[-1]["kind"] == "waitroom")
+            await run.until(lambda: run.rows("select count(*) from events where kind = 'step_timeout'") == [(2,)])
+            assert await run.state.waiting() == {("_timed_game", "pair", 0): [here.id]}
+            assert run.views(gone) == [] and run.rows("select count(*) from games") == [(0,)]
+            (position,), = run.rows("select position from participants where participant_id = ?", gone.id)
+            assert '"index":1' in position  # at the game step, waiting to come back
+            back = await run.study.enter({"experiment": "_timed_game", "query": {},
+                                          "participant": gone.id, "resume": run.study.resume_key(gone)})
+            assert back.view["kind"] == "game"  # back: grouped with the one who waited
+            assert run.views(here)[-1]["kind"] == "game" and run.rows("select count(*) from games") == [(1,)]
+
+    asyncio.run(main())
 
 
 # -- attacks -------------------------------------------------------------------------------------

@@ -20,6 +20,7 @@ pytestmark = pytest.mark.slow
 TIMED = os.path.join(STUDIES, "_timed.py")                  # intro: 2 s; quiz: 3 s; done
 TIMED_LONG = os.path.join(STUDIES, "_timed_browser.py")     # intro: 3 s; quiz: 12 s; done
 WAIT = os.path.join(STUDIES, "_timed_wait.py")              # a two-player game; waitroom_timeout=2
+GAME = os.path.join(STUDIES, "_timed_game.py")              # rules: 1 s; a two-player server game; done
 
 
 def rows(data: str, sql: str, *args) -> list:
@@ -162,6 +163,46 @@ def test_two_worker_processes_move_each_timed_out_participant_on_once(tmp_path, 
         server.stop()
     for pid in pids:
         assert [(s, k) for s, k, _ in events(data, pid)] == [("intro", "step_timeout"), ("quiz", "step_timeout")]
+
+
+def test_with_two_workers_open_pages_go_on_to_their_game_and_a_closed_one_waits_outside_the_waitroom(
+        tmp_path, redis_url):
+    """The clock may run on the process that does not hold a participant's page: it asks the
+    other one. Four open pages are moved on from the rules to their game (two games); a page
+    closed before its time ran out joins no waitroom."""
+    data = str(tmp_path / "data")
+    server = serve(GAME, data=data, extra=["--workers", "2", "--redis", redis_url])
+
+    async def open_page() -> str:
+        b = Browser(server.url, "_timed_game")
+        await b.connect()
+        await b.view("page")
+        while (view := await b.view())["kind"] != "game":
+            assert view["kind"] == "waitroom", view
+        await b.close()
+        return b.identity["participant"]
+
+    async def closed_page() -> str:
+        b = Browser(server.url, "_timed_game")
+        await b.connect()
+        await b.view("page")
+        await b.close()
+        return b.identity["participant"]
+
+    async def main():
+        gone = await closed_page()
+        return gone, await asyncio.wait_for(asyncio.gather(*(open_page() for _ in range(4))), 60)
+
+    try:
+        gone, played = asyncio.run(main())
+        wait_for(lambda: [k for _, k, _ in events(data, gone)] == ["step_timeout"])
+        time.sleep(2)  # the time a waitroom or game of theirs would take to show
+    finally:
+        server.stop()
+    assert len(rows(data, "select game_id from games")) == 2
+    assert sorted(p for (p,) in rows(data, "select participant_id from players")) == sorted(played)
+    (position,), = rows(data, "select position from participants where participant_id = ?", gone)
+    assert json.loads(position)["index"] == 1 and json.loads(position)["game"] is None
 
 
 def test_a_waitroom_timeout_records_its_own_outcome_apart_from_a_step_timeout(tmp_path):
