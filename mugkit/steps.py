@@ -169,7 +169,8 @@ def scene(fn: Callable | None = None, **options: Any):
 
     Without options (``@mk.scene``) the function returns a page: ``mk.Page``, ``mk.Consent`` or
     ``mk.Completion``; ``@mk.scene(timeout=S)`` is a page the server leaves for the participant after
-    ``S`` seconds (docs/experiments.md, "Timeouts"). With ``players=...`` (``@mk.scene(players=..., fps=..., ...)``) it is a game
+    ``S`` seconds (docs/experiments.md, "Timeouts"). With ``players=...``
+    (``@mk.scene(players=..., fps=..., ...)``) it is a game
     step and returns an env; the options and their defaults are in :data:`GAME_DEFAULTS` and
     API.md §2. The function may ask for ``seed``, ``episode``, ``participant`` or ``group`` by
     parameter name.

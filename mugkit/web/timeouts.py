@@ -122,6 +122,7 @@ class StepTimeouts:
         self._task = asyncio.get_running_loop().create_task(self.run())
 
     def stop(self) -> None:
+        """Stops this process's clock (the deadlines stay in the shared state and in storage)."""
         if self._task is not None:
             self._task.cancel()
             self._task = None

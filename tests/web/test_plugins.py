@@ -185,8 +185,8 @@ def test_an_installed_packages_entry_point_is_loaded_and_a_broken_one_stops_the_
     dist.mkdir(parents=True)
     (dist / "METADATA").write_text("Metadata-Version: 2.1\nName: labhooks\nVersion: 1.0\n")
     (dist / "entry_points.txt").write_text("[mugkit]\nlabhooks = labhooks\n")
-    (site / "labhooks.py").write_text("import mugkit as mk\n\n\n@mk.hookimpl\ndef mugkit_participant_entered(participant):"
-                                      "\n    pass\n")
+    (site / "labhooks.py").write_text("import mugkit as mk\n\n\n@mk.hookimpl\n"
+                                      "def mugkit_participant_entered(participant):\n    pass\n")
     code = ("import sys; from mugkit.web.serve import load_plugins; "
             "print([name for name, _ in load_plugins([]).manager.list_name_plugin()])")
     env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(site), os.environ.get("PYTHONPATH", "")])}

@@ -67,7 +67,8 @@ def test_a_closed_browser_is_moved_through_a_timed_page_and_survey_with_its_answ
     assert events(data, pid) == [("intro", "step_timeout", {"timeout": 2.0}),
                                  ("quiz", "step_timeout", {"timeout": 3.0, "answered": ["fun", "hand"],
                                                            "unanswered": ["comments"]})]
-    assert rows(data, "select step, question, value from answers") == [("quiz", "fun", "2"), ("quiz", "hand", '"right"')]
+    assert rows(data, "select step, question, value from answers") == [("quiz", "fun", "2"),
+                                                                       ("quiz", "hand", '"right"')]
     assert rows(data, "select outcome_code from participants") == [("TIMED1",)]
 
 
