@@ -22,6 +22,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 LOADTEST_STUDIES = os.path.join(ROOT, "tests", "loadtest", "studies")
 BRIEF = os.path.join(LOADTEST_STUDIES, "_brief.py")   # pages, a browser game, a server game, a survey
 DUET = os.path.join(LOADTEST_STUDIES, "_duet.py")     # a browser game of two humans (rollback peers)
+PAIR = os.path.join(LOADTEST_STUDIES, "_pair.py")     # a server game of two humans
 LOG = "MUGKIT_TEST_PLUGIN_LOG"
 
 
@@ -30,7 +31,7 @@ class Recorder:
 
     def _log(self, hook: str, **kwargs) -> None:
         with open(os.environ[LOG], "a") as f:
-            f.write(json.dumps({"hook": hook, **kwargs}, default=str) + "\n")
+            f.write(json.dumps({"hook": hook, "process": os.getpid(), **kwargs}, default=str) + "\n")
 
     @mk.hookimpl
     def mugkit_participant_entered(self, participant):
@@ -130,6 +131,33 @@ def test_plugin_hooks_see_every_participant_and_each_game_once_in_all_three_runt
     kinds = sorted((g["experiment"], g["step"], g["runtime"]) for g in started)
     assert kinds == [("_brief", "in_browser", "browser")] * 2 + [("_brief", "on_server", "server")] * 2 + [
         ("_duet", "duet", "browser")]
+
+
+@pytest.mark.slow
+@pytest.mark.timeout(600)
+def test_with_two_workers_every_process_calls_the_hooks_of_its_own_events_and_each_game_once(
+        tmp_path, monkeypatch, redis_url):
+    from mugkit.loadtest import LoadTestConfig, run_loadtest
+
+    log = tmp_path / "hooks.jsonl"
+    monkeypatch.setenv(LOG, str(log))
+    monkeypatch.setenv("PYTHONPATH", os.pathsep.join([HERE, os.environ.get("PYTHONPATH", "")]))
+    data = str(tmp_path / "data")
+    server = serve(PAIR, data=data, extra=["--workers", "2", "--redis", redis_url, "--plugin", "test_plugins:Recorder"])
+    try:
+        report = run_loadtest(LoadTestConfig([PAIR], 8, url=server.url, token=server.token, data=data,
+                                             stuck_after=60, progress=False))
+    finally:
+        server.stop()
+    assert report.ok and report.data["completed"] == 8, report.text()
+    calls = [json.loads(line) for line in log.read_text().splitlines()]
+    games = sorted(g for (g,) in rows(data, "select game_id from games"))
+    assert len(games) == 4
+    assert sorted(c["game"]["game_id"] for c in calls if c["hook"] == "game_started") == games
+    assert sorted(c["game"]["game_id"] for c in calls if c["hook"] == "game_ended") == games
+    assert len([c for c in calls if c["hook"] == "entered"]) == 8
+    assert len([c for c in calls if c["hook"] == "finished"]) == 8
+    assert len({c["process"] for c in calls if c["hook"] == "entered"}) == 2  # arrivals on both processes
 
 
 def serve_command(tmp_path, *args: str, env: dict | None = None) -> subprocess.CompletedProcess:

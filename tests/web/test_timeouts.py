@@ -54,6 +54,8 @@ def test_a_closed_browser_is_moved_through_a_timed_page_and_survey_with_its_answ
         assert 0 < page["time_left"] <= 2
         survey = await b.view("survey")  # the page left by itself: the server moved them on
         assert 0 < survey["time_left"] <= 3
+        too_big = await b.call("draft", {"index": 1, "answers": {"comments": "x" * 20000}})
+        assert too_big["ok"] is False and "larger than" in too_big["error"]
         assert await b.call("draft", {"index": 1, "answers": {"fun": 2, "hand": "right"}}) == {"ok": True}
         await b.close()  # and the browser closes before the survey is sent
         return b.identity["participant"]
