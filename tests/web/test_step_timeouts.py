@@ -375,3 +375,18 @@ def test_a_redis_that_restarted_empty_gets_the_deadlines_back_from_storage(tmp_p
             assert run.rows("select kind from events") == [("step_timeout",)]
 
     asyncio.run(main())
+
+
+def test_the_page_check_refuses_a_timeout_on_a_completion_page(tmp_path):
+    """``mugkit check``: a timeout on the page where the participant finishes could do nothing."""
+    from checkrun import run_check
+
+    (tmp_path / "lab.py").write_text(
+        "import mugkit as mk\n\n\n@mk.scene(timeout=30)\ndef intro():\n"
+        "    return mk.Page(title='Hi', body='Read.')\n\n\n"
+        "@mk.scene(timeout=60)\ndef done():\n    return mk.Completion(code='C1')\n")
+    results = run_check(str(tmp_path / "lab.py"), tmp_path=tmp_path)
+    assert results.outcome("intro::page") == "passed"
+    assert results.outcome("done::page") == "failed"
+    assert "a completion page with timeout=60: the participant has finished there" in results.message("done::page")
+    assert results.returncode == 1
