@@ -7,15 +7,19 @@ participant's browser and between peers (several humans' browsers).
 (agent → participant id, or the policy's name). ``mugkit_game_ended`` is called by the process that
 stores the outcome, after it is stored, with ``outcome`` and ``reason`` (``games.outcome`` and
 ``games.outcome_reason``); its ``game`` is read back from storage, so a game another process
-started (a takeover) or one that went on across a restart is described the same way. A game cut by
-a crash of the whole study gets its outcome at the next start (``interrupted``) without the hook.
+started (a takeover) or one that went on across a restart is described the same way. A game whose
+outcome is written by the next start (``interrupted``: a server game cut by a crash of the whole
+study, a game between peers cut by any stop) gets no ``mugkit_game_ended``.
 """
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 __all__ = ["GameHooks", "game_info"]
+
+log = logging.getLogger("mugkit.plugins")
 
 
 def game_info(game_id: str, experiment: str, step: str, runtime: str, players: dict, humans: int) -> dict:
@@ -51,8 +55,13 @@ class GameHooks:
         if not self._wanted("mugkit_game_ended"):
             return  # no plugin listens: nothing to read back
         storage = self.registry.storage
-        row = await storage.get_game(game_id) or {}
-        players = await storage.players(game_id)
+        try:
+            row = await storage.get_game(game_id) or {}
+            players = await storage.players(game_id)
+        except Exception:  # the game's end is stored: its players must move on, hook or not
+            log.exception("game %s: its mugkit_game_ended hook is not called: the game could not be read back",
+                          game_id)
+            return
         game = game_info(game_id, row.get("experiment"), row.get("step"), row.get("runtime"),
                          {q["agent"]: q.get("participant_id") or q.get("policy") for q in players},
                          sum(1 for q in players if q.get("participant_id")))
