@@ -119,6 +119,12 @@ export class SurveyView {
     this.model = model;
   }
 
+  /** The same view again (a reconnection): a timed survey sends its answers so far again (a
+   *  restarted server without Redis lost them). */
+  again() {
+    if (this.model && Number.isFinite(this.message.time_left)) this.keepDraft(this.model);
+  }
+
   /** Sends the answers so far (`draft`), at most one message per DRAFT_MS. */
   keepDraft(model) {
     if (this.draftTimer) return;
