@@ -390,3 +390,36 @@ def test_the_page_check_refuses_a_timeout_on_a_completion_page(tmp_path):
     assert results.outcome("done::page") == "failed"
     assert "a completion page with timeout=60: the participant has finished there" in results.message("done::page")
     assert results.returncode == 1
+
+
+def test_the_deadline_outlives_a_restart_on_both_storage_backends(backend):
+    """SQLite and PostgreSQL keep when the participant reached their step: the next server
+    derives the deadline from it and moves them on."""
+    experiments = {e.name: e for e in collect([TIMED])}
+
+    async def serve_once(until=None):
+        storage = backend.storage()
+        await storage.start()
+        study = Study(experiments, storage, seed=5)
+        await study.start()
+        try:
+            if until is None:
+                study.flow.timeouts.stop()  # this one stops before the time is up
+                arrival = await study.enter({"experiment": "_timed", "query": {}})
+                return arrival.participant.id
+            deadline = time.monotonic() + 20
+            while not await until(storage):
+                assert time.monotonic() < deadline, "the restarted server did not move the participant on"
+                await asyncio.sleep(0.1)
+        finally:
+            await study.close()
+            await storage.close()
+
+    async def moved(storage) -> bool:
+        return (await storage.get_participant(pid))["position"]["index"] == 1
+
+    pid = asyncio.run(serve_once())
+    asyncio.run(serve_once(until=moved))
+    with type(backend.storage()).reader(backend.reader_location) as reader:
+        found = [(e["step"], e["kind"]) for e in reader.rows("events")]
+    assert found == [("intro", "step_timeout")]
