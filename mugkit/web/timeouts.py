@@ -5,9 +5,11 @@ The clock. A participant's place (``participants.position``) holds when they rea
 (``entered``). The deadline, ``entered + timeout``, is put in the shared state
 (:meth:`~mugkit.web.shared.SharedState.set_deadline`) whenever their view of a timed step is made —
 every move is followed by one — and every process's clock (:meth:`StepTimeouts.run`, once a second)
-takes the deadlines that are due; each is taken by one process only. After a restart, or a Redis
-that restarted empty, the deadlines are derived again from the stored places
-(:meth:`StepTimeouts.derive`), so a deadline outlives its server.
+takes the deadlines that are due; each is taken by one process only. At every process's start,
+and after a Redis that restarted empty, the deadlines are derived again from the stored places
+(:meth:`StepTimeouts.derive`), so a deadline outlives its server. A deadline that comes due for a
+step the participant already left does nothing, and puts back the deadline of their current step
+(a derivation that read them just before they moved replaced it).
 
 When the time is up (:meth:`StepTimeouts.expire`, inside the participant's transition; a deadline
 of a step they already left does nothing):
@@ -128,12 +130,17 @@ class StepTimeouts:
             self._task = None
 
     async def run(self) -> None:
-        """Once a second: the deadlines due, each moved on (a failure is logged, the clock goes on)."""
+        """Once a second: the deadlines due, each moved on (a failure is logged, the clock goes on).
+        At its start, and whenever the shared state restarted empty, the deadlines are derived from
+        storage (every process at its start: one that died holding a deadline it had taken lost it)."""
+        derive = True
         while True:
             try:
                 if self.flow.paused is None:  # paused (the storage cannot write): the deadlines wait
-                    if await self.state.first("step_deadlines_derived"):
+                    # ``first`` answers True once per shared state's life: again after Redis restarted empty.
+                    if await self.state.first("step_deadlines_derived") or derive:
                         await self.derive()
+                        derive = False
                     for pid, index in await self.state.due_deadlines(time.time()):
                         await self._expire_or_retry(pid, index)
             except SharedStateError as exc:
@@ -181,14 +188,16 @@ class StepTimeouts:
             return False
         async with self.registry.transition(p):
             here = self.flow.step_of(p)
-            if p.status in FINISHED or p.index != index or here is None:
-                return False  # an advance came first (or the same deadline twice): nothing to do
+            if p.status in FINISHED or here is None:
+                return False
             step, rep = here
             at = self.deadline(p, step)
-            if at is None:
-                return False  # the study's code changed across a restart: no limit now
-            if at > time.time() + 0.5:  # another process's clock is ahead: not yet
-                await self.state.set_deadline(p.id, p.index, at)
+            if p.index != index or at is None or at > time.time() + 0.5:
+                # An advance came first (or the same deadline twice, or another process's clock is
+                # ahead): nothing to do now. This deadline may have replaced the one of their
+                # current step (a derivation racing a move): that one is put back.
+                if at is not None:
+                    await self.state.set_deadline(p.id, p.index, at)
                 return False
             await self._time_up(p, step, rep)
         return True

@@ -423,3 +423,20 @@ def test_the_deadline_outlives_a_restart_on_both_storage_backends(backend):
     with type(backend.storage()).reader(backend.reader_location) as reader:
         found = [(e["step"], e["kind"]) for e in reader.rows("events")]
     assert found == [("intro", "step_timeout")]
+
+
+def test_a_stale_deadline_that_replaced_the_current_one_puts_it_back(tmp_path):
+    """A deadline of a step already left (from a derivation that read the participant just before
+    they moved) replaced the one of their current step: when it comes due it does nothing, and
+    the current step's deadline is back in the shared state."""
+    async def main():
+        async with Run(tmp_path, clock=False) as run:
+            p, _ = await run.arrive()
+            await run.study.advance(p, {"index": 0})  # at the survey (3 s): its deadline is armed
+            await run.state.set_deadline(p.id, 0, time.time() - 1)  # the stale one replaces it
+            (pid, index), = await run.state.due_deadlines(time.time())
+            assert await run.study.flow.timeouts.expire(pid, index) is False and p.index == 1
+            assert await run.state.due_deadlines(time.time()) == []
+            assert await run.state.due_deadlines(p.entered + 3.0) == [(p.id, 1)]  # the survey's, back
+
+    asyncio.run(main())
