@@ -311,7 +311,7 @@ class Flow:
         if p.status in ("screened_out", "excluded") or timed_out_page:
             why = p.row.get("reason_text")
             text = (f"{why}\n\n" if why else "") + text + ("" if p.outcome_code else f"\n\n{_NO_CODE}")
-            if p.outcome_code:
+            if p.outcome_code and not timed_out_page:  # (the ended view shows its code in a box of its own)
                 text += f"\n\nYour code is **{p.outcome_code}**."
         return {"kind": "ended", "title": "Thank you", "html": markdown_html(text), "code": p.outcome_code,
                 "status": p.status}

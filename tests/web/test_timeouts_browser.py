@@ -59,3 +59,20 @@ def test_a_page_timeout_moves_a_closed_browsers_participant_on_and_keeps_its_ans
     assert [(s, k) for s, k, _ in found] == [("intro", "step_timeout"), ("quiz", "step_timeout")]
     assert json.loads(found[1][2]) == {"timeout": 12.0, "answered": ["fun"], "unanswered": ["hand"]}
     assert rows(data, "select step, question, value from answers") == [("quiz", "fun", "4")]
+
+
+def test_a_consent_page_that_times_out_says_why_and_shows_the_decline_code(chromium, tmp_path):
+    data = str(tmp_path / "data")
+    server = serve(os.path.join(STUDIES, "_timed_consent.py"), data=data)   # consent: 2 s
+    try:
+        page = chromium.new_page(viewport={"width": 1000, "height": 600})
+        page.goto(f"{server.url}/_timed_consent/")
+        page.wait_for_selector("body[data-view='ended']", timeout=30_000)
+        text = page.inner_text(".mk-main")
+        page.screenshot(path=os.path.join(SHOTS, "timeout-consent.png"))
+        page.close()
+    finally:
+        server.stop()
+    assert "The time to answer the consent page ran out" in text and "CDECLINE" in text
+    assert "TIMED2" not in text and "WAITED" not in text
+    assert rows(data, "select status, outcome_code from participants") == [("timed_out", "CDECLINE")]
