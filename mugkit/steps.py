@@ -18,7 +18,7 @@ from .paths import nodeid_of
 from .runtime.options import HUMAN, GameOptions, OptionsError
 
 __all__ = ["HUMAN", "scene", "survey", "policy", "Step", "PageStep", "GameStep", "SurveyStep", "PolicyDef",
-           "StepError", "GAME_DEFAULTS", "INJECTABLE"]
+           "StepError", "GAME_DEFAULTS", "INJECTABLE", "PAGE_OPTIONS"]
 
 
 #: Keyword options of a game step and their defaults (API.md §2). ``players`` is required.
@@ -65,16 +65,40 @@ class Step:
 
 @dataclass
 class PageStep(Step):
-    """A ``@mk.scene`` without ``players``: returns an ``mk.Page``, ``mk.Consent`` or ``mk.Completion``."""
+    """A ``@mk.scene`` without ``players``: returns an ``mk.Page``, ``mk.Consent`` or ``mk.Completion``.
+    ``timeout``: seconds after which the server moves the participant on (None: no limit;
+    docs/experiments.md, "Timeouts")."""
 
+    timeout: float | None = None
     kind = "page"
 
 
 @dataclass
 class SurveyStep(Step):
-    """A ``@mk.survey``: returns a list of questions."""
+    """A ``@mk.survey``: returns a list of questions. ``timeout``: as a page's (docs/surveys.md)."""
 
+    timeout: float | None = None
     kind = "survey"
+
+
+#: Options of a page scene and of a survey (``@mk.scene(timeout=60)``, ``@mk.survey(timeout=300)``).
+PAGE_OPTIONS = ("timeout",)
+
+
+def _page_timeout(options: dict, where: str, decorator: str) -> float | None:
+    """The ``timeout`` of a page scene or survey, checked: a positive, finite number of seconds."""
+    unknown = [k for k in options if k not in PAGE_OPTIONS]
+    if unknown:
+        hint = difflib.get_close_matches(unknown[0], PAGE_OPTIONS, 1)
+        raise StepError(f"{where}: unknown option {unknown[0]!r}" + (f" (did you mean {hint[0]!r}?)" if hint else "")
+                        + f"; {decorator} takes timeout= only" + ("" if decorator == "@mk.survey" else
+                                                                  " (a game step needs players=...)"))
+    timeout = options.get("timeout")
+    if timeout is None:
+        return None
+    if isinstance(timeout, bool) or not isinstance(timeout, (int, float)) or not 0 < timeout < 10**7:
+        raise StepError(f"{where}: timeout must be a positive number of seconds (e.g. timeout=120), got {timeout!r}")
+    return float(timeout)
 
 
 @dataclass
@@ -144,7 +168,9 @@ def scene(fn: Callable | None = None, **options: Any):
     """Declares a step of the flow.
 
     Without options (``@mk.scene``) the function returns a page: ``mk.Page``, ``mk.Consent`` or
-    ``mk.Completion``. With ``players=...`` (``@mk.scene(players=..., fps=..., ...)``) it is a game
+    ``mk.Completion``; ``@mk.scene(timeout=S)`` is a page the server leaves for the participant after
+    ``S`` seconds (docs/experiments.md, "Timeouts"). With ``players=...``
+    (``@mk.scene(players=..., fps=..., ...)``) it is a game
     step and returns an env; the options and their defaults are in :data:`GAME_DEFAULTS` and
     API.md §2. The function may ask for ``seed``, ``episode``, ``participant`` or ``group`` by
     parameter name.
@@ -156,8 +182,13 @@ def scene(fn: Callable | None = None, **options: Any):
     def wrap(f: Callable) -> Step:
         file, line = _where(f)
         where = f"{nodeid_of(file)}:{line}: {f.__name__}"
-        if not options:
-            return PageStep(f, f.__name__, file, line, _params(f, ("participant",), where))
+        if "players" not in options:
+            if "timeout" in options or not options:  # a page scene (with its time limit)
+                return PageStep(f, f.__name__, file, line, _params(f, ("participant",), where),
+                                _page_timeout(options, where, "a page scene"))
+        if "timeout" in options:
+            raise StepError(f"{where}: timeout= is for pages and surveys; a game step ends by max_steps and "
+                            f"episodes (waitroom_timeout= limits the wait for partners)")
         try:
             opts = GameOptions.from_kwargs(**options)
         except OptionsError as exc:
@@ -178,13 +209,31 @@ def scene(fn: Callable | None = None, **options: Any):
     return wrap
 
 
-def survey(fn: Callable) -> SurveyStep:
+def survey(fn: Callable | None = None, **options: Any):
     """Declares a survey step: the function returns a list of questions (``mk.Likert``, ``mk.Choice``,
-    ``mk.Dropdown``, ``mk.Text``, ``mk.Number``, ``mk.Slider``, ``mk.Matrix``; docs/surveys.md)."""
-    if not callable(fn):
-        raise StepError("use @mk.survey on a function that returns a list of questions")
-    file, line = _where(fn)
-    return SurveyStep(fn, fn.__name__, file, line, _params(fn, ("participant",), f"{nodeid_of(file)}:{line}: {fn.__name__}"))
+    ``mk.Dropdown``, ``mk.Text``, ``mk.Number``, ``mk.Slider``, ``mk.Matrix``; docs/surveys.md).
+
+    ``@mk.survey(timeout=300)``: after 300 seconds the server moves the participant on, with the
+    answers their page had sent so far (docs/surveys.md, "Timeouts").
+
+    Raises:
+        StepError: not a function, an unknown option, or a timeout that is not a positive number.
+    """
+
+    def wrap(f: Callable) -> SurveyStep:
+        if not callable(f):
+            raise StepError("use @mk.survey on a function that returns a list of questions")
+        file, line = _where(f)
+        where = f"{nodeid_of(file)}:{line}: {f.__name__}"
+        return SurveyStep(f, f.__name__, file, line, _params(f, ("participant",), where),
+                          _page_timeout(options, where, "@mk.survey"))
+
+    if fn is not None:
+        if options or not callable(fn):
+            raise StepError("use @mk.survey or @mk.survey(timeout=...), with keyword options only, on a function "
+                            "that returns a list of questions")
+        return wrap(fn)
+    return wrap
 
 
 def policy(fn: Callable | None = None, *, every: int = 1, fill: str = "previous"):

@@ -37,6 +37,9 @@ def _check_one(ctx: CheckContext, page) -> None:
         raise CheckFailure(ctx.nodeid, f"{step.location()}: a page scene must return mk.Page, mk.Consent or "
                            f"mk.Completion, got {type(page).__name__}"
                            + (": did you forget `return`?" if page is None else ""))
+    if isinstance(page, Completion) and getattr(step, "timeout", None) is not None:
+        raise CheckFailure(ctx.nodeid, f"{step.location()}: a completion page with timeout={step.timeout:g}: the "
+                           f"participant has finished there, so nothing would happen; remove the timeout")
     if isinstance(page, Completion):
         for where, text in (("redirect", page.redirect or ""), ("body", page.body)):
             unknown = [p for p in _placeholders(text) if p not in PLACEHOLDERS]

@@ -40,6 +40,7 @@ from .plugins import participant_info
 from .registry import FINISHED, Participant, Registry
 from .shared import SharedState
 from .storage.schema import StorageError
+from .timeouts import STEP_TIMEOUT, StepTimeouts
 from .views import check_answers, markdown_html, page_view, paused_view, survey_view
 
 __all__ = ["Flow", "Arrival"]
@@ -99,6 +100,8 @@ class Flow:
         #: meanwhile every participant's view is the ``paused`` view (mugkit/web/pause.py).
         self.paused: str | None = None
         self._seeding = asyncio.Lock()
+        #: Page and survey time limits (mugkit/web/timeouts.py); the study starts its clock.
+        self.timeouts = StepTimeouts(self)
 
     async def start(self) -> None:
         """Counts the participants already stored (a restart): arrival numbers and conditions."""
@@ -216,8 +219,8 @@ class Flow:
                 await self.state.count(f"conditions:{name}", condition_name(condition))
         rng = keyed_rng(self.seed, name, "flow", pid)
         flow = [[step.name, rep] for step, rep in expand(experiment.flow, number, rng)]
-        p = Participant(pid, name, new_token(), flow, condition=condition, params=dict(entry.params))
         now = time.time()
+        p = Participant(pid, name, new_token(), flow, condition=condition, params=dict(entry.params), entered=now)
         p.row = {"participant_id": pid, "experiment": name, "params": p.params, "condition": condition,
                  "status": "active", "token": p.token, "user_agent": str(user_agent)[:500], "flow": flow,
                  "position": p.position(), "started_at": now, "updated_at": now, **entry.columns()}
@@ -253,11 +256,12 @@ class Flow:
         step, rep = here
         base = {"index": p.index, "total": len(p.flow), "step": step.name}
         try:
-            return {**base, **await self._step_view(p, step, rep)}
+            view = {**base, **await self._step_view(p, step, rep)}
         except StorageError:
             raise  # the server's own trouble, not the step's: the study pauses (pause.py)
         except Exception as exc:  # the researcher's page, survey or env: the participant must not pay for it
             return await self._failed(p, step, exc)
+        return {**view, **await self.timeouts.arm(p, step)}  # a page's time limit: its deadline, the time left
 
     async def _step_view(self, p: Participant, step: Any, rep: int) -> dict:
         if isinstance(step, PageStep):
@@ -319,10 +323,11 @@ class Flow:
         completion = self._completion_step(p)
         if p.status == "error":
             return study_problem_view(ref, p.outcome_code, completion.redirect if completion else None, p.token)
-        if p.status in ("completed", "timed_out") and completion is not None:
+        timed_out_page = p.status == "timed_out" and p.row.get("reason") == STEP_TIMEOUT  # a consent page's timeout
+        if p.status in ("completed", "timed_out") and completion is not None and not timed_out_page:
             return self._completion_view(p, completion, p.outcome_code)
-        text = _ENDED_TEXT.get(p.status, "Thank you!")
-        if p.status in ("screened_out", "excluded"):
+        text = "Thank you for your time." if timed_out_page else _ENDED_TEXT.get(p.status, "Thank you!")
+        if p.status in ("screened_out", "excluded") or timed_out_page:
             why = p.row.get("reason_text")
             # The code itself is shown under the text (the view's ``code``), once.
             text = (f"{why}\n\n" if why else "") + text + ("" if p.outcome_code else f"\n\n{_NO_CODE}")

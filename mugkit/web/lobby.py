@@ -26,6 +26,7 @@ from .browser.peers import PeerError, PeerGames, PeerGroup, env_facts
 from .ice import ice_config
 from .cluster import PROCESS_ID
 from .entry import new_id
+from .game_hooks import GameHooks
 from .gameloop import GRACE_SECONDS, OUTCOME_REASONS, SCREENS, ServerGame
 from .logs import GAME
 from .ticks import TickTotals
@@ -119,6 +120,10 @@ class Lobby:
         self.games: dict[str, ServerGame] = {}
         #: Every tick of this process's server games: lateness, frame rates (mugkit/web/ticks.py).
         self.ticks = TickTotals()
+        #: The plugins' mugkit_game_started / mugkit_game_ended, once per game (game_hooks.py).
+        self.game_hooks = GameHooks(registry)
+        if browser is not None:
+            browser.on_end = self.game_hooks.ended
         #: Browser games with several humans (mugkit/web/browser/peers.py).
         self.peers: PeerGames | None = None
         if browser is not None:
@@ -337,6 +342,8 @@ class Lobby:
             await self.join(q.id, game.room)
         game.start()
         log.info("game %s: %s::%s started for %s", game_id, name, step.name, ", ".join(who))
+        self.game_hooks.started(game_id, name, step.name, "server", humans,
+                                {a: step.players[a] for a in built.env.agents if a not in humans})
         return game
 
     def server_game(self, game_id: str, step: GameStep, driver: Any, humans: dict, screens: list) -> ServerGame:
@@ -367,6 +374,7 @@ class Lobby:
         # without either (it would mark it interrupted).
         await self.storage.end_game(game.game_id, outcome, ended_at=time.time(),
                                     outcome_reason=OUTCOME_REASONS.get(outcome))
+        await self.game_hooks.ended(game.game_id, outcome, OUTCOME_REASONS.get(outcome))
         try:
             await self.leases.release(game.game_id)
         except SharedStateError as exc:  # its lease expires by itself; its outcome is stored
@@ -418,6 +426,7 @@ class Lobby:
             await game.stop("error")
             self.games.pop(game.game_id, None)
             await self.storage.end_game(game.game_id, "error", ended_at=time.time(), outcome_reason="server_error")
+            await self.game_hooks.ended(game.game_id, "error", "server_error")
             await self.leases.release(game.game_id)
             return
         browser = await self._browser_game(p, p.game)
@@ -547,6 +556,8 @@ class Lobby:
             await self.browser.add(game)
             await self.registry.move(p, p.index, game.game_id)
             log.info("game %s: %s::%s started in the browser of %s", game.game_id, p.experiment, step.name, p.id)
+            self.game_hooks.started(game.game_id, p.experiment, step.name, "browser", {game.agent: p.id},
+                                    {a: policy for a, policy in step.players.items() if a != game.agent})
         return game_message(step, game.game_id, turn_based=bool(step.options.turn_based), you=game.agent,
                             agents=list(step.players), runtime="browser", boot=self.browser.boot(game, seed, p.who()))
 
@@ -715,6 +726,8 @@ class Lobby:
             self._starting.pop(game_id, None)
             starting.set_result(None)
         log.info("game %s: %s::%s started in the browsers of %s", game_id, name, step.name, ", ".join(who))
+        self.game_hooks.started(game_id, name, step.name, "browser", dict(humans),
+                                {a: policy for a, policy in step.players.items() if a not in owner})
         for q in group:
             if q is not asking:
                 await self.listener.push(q)
@@ -806,6 +819,7 @@ class Lobby:
         elif played:
             columns["verification"] = "pending"
         await self.storage.end_game(game_id, outcome, **columns)
+        await self.game_hooks.ended(game_id, outcome, reason)
         if played and group.step.options.verify != "require":
             self.browser._background(game_id)
         for member in group.members.values():

@@ -27,6 +27,11 @@ Server → client
       at once and answers ``screen_ping``; the server decides and sends the next view (the next
       step, or ``ended`` with ``status: "screened_out"``, ``reason`` (the reason key), why, and the
       screening code)
+
+    A ``page``, ``consent`` or ``survey`` view of a step with a ``timeout`` also has ``time_left``
+    (seconds, as the server counts them): the page shows it; when it is up the server moves the
+    participant on and sends the next view (mugkit/web/timeouts.py). The same view sent again (a
+    reconnection) differs only in ``time_left``.
     - ``game``: ``game``, ``width``, ``height``, ``fps``, ``keys`` (key names the step maps),
       ``turn_based``, ``you`` (your agent id, as JSON), ``agents``, ``runtime`` (where it runs),
       ``names`` (``[[agent, display name]]``; ``named``: the agents the step's ``labels`` name),
@@ -97,6 +102,11 @@ Client → server
     when that step is over or a report of it is being checked already. An ``advance`` for a
     screening step is refused ("this step ends by itself"); a page that sends no report within the
     step's ``timeout`` is screened out (reason ``no_report``).
+    ``draft``: ``{"index": int, "answers": {name: value}}`` — a survey with a ``timeout``: the
+    answers its page holds now (sent as they change, at most every 0.7 s), kept by the server in
+    place of earlier ones; if the time runs out, those it would accept one by one are stored.
+    Acknowledged ``{"ok": true}``; ``"stale": true`` when that step was already left; an error
+    for a step that is not a survey with a time limit, or a bad shape.
 
     ``ready``: ``{"game", "screen": "ready" | "round_over", "episode": int | null}`` — the
     participant is ready for the game, or dismissed the round-over screen (both runtimes; stored as

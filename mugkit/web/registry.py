@@ -50,6 +50,7 @@ class Participant:
     row: dict = field(default_factory=dict)
     device: int = 0              # how often they moved to another browser (their resume key changes each time)
     screens: bool = False        # their page shows the screens around games (ready, countdown): not stored
+    entered: float = 0.0         # when they reached step ``index`` (time.time()): step timeouts count from it
 
     @classmethod
     def from_row(cls, row: dict) -> "Participant":
@@ -57,7 +58,7 @@ class Participant:
         return cls(row["participant_id"], row["experiment"], row["token"], row.get("flow") or [],
                    position.get("index", 0), row.get("status") or "active", row.get("condition"),
                    row.get("params") or {}, row.get("outcome_code"), position.get("game"), row,
-                   position.get("device", 0))
+                   position.get("device", 0), entered=position.get("entered") or row.get("updated_at") or 0.0)
 
     def who(self) -> Who:
         """The participant as step functions get them (``participant`` / ``group``)."""
@@ -74,7 +75,7 @@ class Participant:
 
     def position(self) -> dict:
         """Their place, as stored (``participants.position``)."""
-        return {"index": self.index, "game": self.game, "device": self.device}
+        return {"index": self.index, "game": self.game, "device": self.device, "entered": self.entered}
 
 
 class Registry:
@@ -161,6 +162,8 @@ class Registry:
         """``p`` is now at step ``index`` (in game ``game``)."""
         moved = index != p.index
         p.index, p.game = index, game
+        if moved:
+            p.entered = time.time()
         await self.storage.update_participant(p.id, position=p.position(), updated_at=p.stamp())
         await self.state.touched(p.id)  # a partner's transition moves them too: other processes read them again
         if moved:

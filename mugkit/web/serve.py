@@ -48,7 +48,7 @@ from .gameloop import GRACE_SECONDS
 from .limits import LimitError, Limits, RepeatFilter
 from .logs import LOG_FORMATS, configure_logging, log_format
 
-__all__ = ["main", "run"]
+__all__ = ["main", "run", "load_plugins"]
 
 log = logging.getLogger("mugkit.serve")
 
@@ -108,8 +108,52 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--log-format", default=None, choices=LOG_FORMATS,
                    help="'text' (default: $MUGKIT_LOG_FORMAT, else text) or 'json': one JSON object a line, with "
                         "the participant and game ids (docs/monitoring.md)")
+    p.add_argument("--plugin", action="append", default=[], metavar="MODULE[:NAME]",
+                   help="load a plugin: a module (or NAME in it: an object, or a class made with no arguments) with "
+                        "@mk.hookimpl functions, called on the server's events; repeat for several. Installed "
+                        "packages' 'mugkit' entry points are loaded too (docs/plugins.md)")
     ice.add_arguments(p)
     return p
+
+
+def load_plugins(specs: list[str]) -> Any:
+    """The server's :class:`~mugkit.web.plugins.Plugins`: installed packages' ``mugkit`` entry
+    points, then each ``--plugin`` spec in order. A module in the folder mugkit runs from is found
+    (as ``python -m`` finds it); a class is made with no arguments.
+
+    Raises:
+        ValueError: a plugin cannot be loaded; the message names it and says what to fix.
+    """
+    from .plugins import Plugins, load_plugin
+
+    if os.getcwd() not in sys.path:
+        sys.path.append(os.getcwd())
+    try:
+        plugins = Plugins(entry_points=True)
+    except Exception as exc:  # an installed package's plugin: its import failed
+        raise ValueError(f"an installed package's plugin (entry point group 'mugkit') failed to load: "
+                         f"{type(exc).__name__}: {exc}; fix or uninstall that package") from None
+    for spec in specs:
+        if not spec or spec.startswith(":") or spec.endswith(":") or spec.count(":") > 1:
+            raise ValueError(f"--plugin {spec!r}: give a module, or module:name (e.g. --plugin labtools.notify or "
+                             f"--plugin labtools.notify:Notifier)")
+        plugin = load_plugin(spec)
+        if isinstance(plugin, type):
+            try:
+                plugin = plugin()
+            except Exception as exc:
+                raise ValueError(f"--plugin {spec}: the class {plugin.__name__} could not be made with no arguments "
+                                 f"({type(exc).__name__}: {exc}); give an object made from it instead") from None
+        try:
+            plugins.register(plugin, name=spec)
+        except ValueError as exc:
+            raise ValueError(f"--plugin {spec}: {exc}") from None
+        if not plugins.manager.get_hookcallers(plugin):
+            unmarked = sorted(n for n in dir(plugin) if n.startswith("mugkit_"))
+            raise ValueError(f"--plugin {spec}: it has no @mk.hookimpl function, so it would never be called"
+                             + (f" (mark {', '.join(unmarked)} with @mk.hookimpl)" if unmarked else
+                                " (name its functions like the hooks: docs/plugins.md)"))
+    return plugins
 
 
 async def study_seed(storage, wanted: int | None) -> int:
@@ -141,14 +185,16 @@ async def run(paths: list[str], host: str, port: int, data: str, seed: int | Non
               ready: asyncio.Event | None = None, pyodide_packages: str | None = None,
               limits: Limits | None = None, allow_origins: list[str] = (), preflight: bool = True,
               peer_relay: str = "auto", admin_token: Any = None, redis: str | None = None,
-              worker_fd: int | None = None, database: str | None = None, log_config_off: bool = False) -> None:
+              worker_fd: int | None = None, database: str | None = None, log_config_off: bool = False,
+              plugins: Any = None) -> None:
     """Serves until cancelled, or until SIGTERM or SIGINT stop it cleanly (see the module docstring).
     With ``preflight`` the study is checked first (:mod:`mugkit.preflight`): a study that fails
     is refused (SystemExit 1). ``worker_fd``: this is one of several workers
     (:mod:`mugkit.web.workers`), accepting on that inherited socket; its parent did the checks,
     claimed the data folder and prints the links. ``redis``: the processes' shared state.
     ``admin_token``: a token, or :class:`~mugkit.web.admin_live.AdminTokens` (None: one drawn).
-    ``log_config_off``: leave uvicorn's loggers to the root logger (JSON logs)."""
+    ``log_config_off``: leave uvicorn's loggers to the root logger (JSON logs).
+    ``plugins``: the server's :class:`~mugkit.web.plugins.Plugins` (:func:`load_plugins`)."""
     import uvicorn
 
     from .limits.connections import protocols
@@ -175,7 +221,7 @@ async def run(paths: list[str], host: str, port: int, data: str, seed: int | Non
         raise
     sio = socket_server(limits, allow_origins, redis_url=redis, channel=channel)
     study = Study(experiments, storage, seed, **socket_layer(sio, cluster), grace=grace, browser=browser,
-                  state=state, cluster=cluster)
+                  state=state, cluster=cluster, plugins=plugins)
     from .admin_live import AdminTokens
 
     tokens = admin_token if isinstance(admin_token, AdminTokens) else AdminTokens(
@@ -568,13 +614,21 @@ def main(argv: list[str]) -> int:
         # a flood of bad requests must not become a flood of log lines
         logging.getLogger(name).addFilter(RepeatFilter(limits.log_interval))
     try:
+        plugins = load_plugins(args.plugin)  # every process loads them: a worker's events are its own
+    except ValueError as exc:
+        print(f"mugkit serve: {exc}", file=sys.stderr)
+        return 2
+    names = [name for name, _ in plugins.manager.list_name_plugin()]
+    if names and worker_fd is None:
+        log.info("plugins: %s", ", ".join(names))
+    try:
         if worker_fd is None and (args.workers > 1 or args.redis):
             return asyncio.run(_parent(args, argv))
         asyncio.run(run(args.paths, args.host, args.port, args.data, args.seed, args.grace,
                         pyodide_packages=args.pyodide_packages, limits=limits, allow_origins=args.allow_origin,
                         preflight=args.preflight, peer_relay=args.peer_relay, admin_token=tokens, redis=args.redis,
                         worker_fd=int(worker_fd) if worker_fd is not None else None, database=args.database,
-                        log_config_off=fmt == "json"))
+                        log_config_off=fmt == "json", plugins=plugins))
     except KeyboardInterrupt:
         pass
     except SystemExit as exc:

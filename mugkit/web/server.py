@@ -507,6 +507,15 @@ def _socket_events(sio: socketio.AsyncServer, study: Study, limits: Limits) -> N
         return await study.screen_report(p, data, socket_pinger(sio, sid), user_agent)  # this very socket
 
     @sio.event
+    async def draft(sid, data=None):  # a timed survey's answers so far (mugkit/web/timeouts.py)
+        p = await participant(sid)
+        if p is None:
+            return {"ok": False, "error": "no participant on this connection: reload the page"}
+        if _too_big(data):
+            return {"ok": False, "error": f"message larger than {MAX_MESSAGE_BYTES} bytes"}
+        return await study.draft(p, data)
+
+    @sio.event
     async def keys(sid, data=None):
         p = await participant(sid)
         error = "no participant on this connection" if p is None else (

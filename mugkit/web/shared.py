@@ -11,7 +11,9 @@ It holds exactly the state that must not be split between processes:
 - **waitrooms**: who waits for which game step, and the groups formed from them;
 - **game ownership**: which process runs which game, as leases that expire when their process
   dies (``own_game``/``renew_games``: the owner renews every ``LEASE_SECONDS / 3``);
-- **processes**: which are alive (heartbeats) and what they run, and **messages** between them.
+- **processes**: which are alive (heartbeats) and what they run, and **messages** between them;
+- **step deadlines**: when each participant at a page or survey with a ``timeout`` must be moved
+  on, and the answers their survey page sent so far (mugkit/web/timeouts.py).
 
 A shared state that cannot be reached raises :class:`SharedStateError`: the caller refuses or
 retries, and acknowledges nothing that depended on the failed operation.
@@ -159,6 +161,26 @@ class SharedState(abc.ABC):
         """The messages sent to ``process`` (also those sent before it listened) and the broadcasts
         made once it is iterated, in order, for as long as it runs."""
 
+    # -- step deadlines (mugkit/web/timeouts.py) ---------------------------------------------
+
+    @abc.abstractmethod
+    async def set_deadline(self, participant_id: str, index: int, at: float) -> None:
+        """The participant must leave step ``index`` by ``at`` (``time.time()``); replaces their
+        earlier deadline (a participant is at one step at a time)."""
+
+    @abc.abstractmethod
+    async def due_deadlines(self, now: float) -> list[tuple[str, int]]:
+        """``(participant, step index)`` of the deadlines at or before ``now``, taken out: each is
+        returned to one caller only (one process of several)."""
+
+    @abc.abstractmethod
+    async def keep_draft(self, participant_id: str, index: int, answers: dict, ttl: float) -> None:
+        """The answers a timed survey's page sent so far (replacing earlier ones), kept ``ttl`` s."""
+
+    @abc.abstractmethod
+    async def draft(self, participant_id: str, index: int) -> dict | None:
+        """The answers kept for the participant's survey at step ``index``, or None."""
+
     async def close(self) -> None:
         """Lets go of connections (nothing to do in memory)."""
 
@@ -218,6 +240,8 @@ class MemoryState(SharedState):
         self._firsts: set[str] = set()
         self._alive: dict[str, tuple[float, dict]] = {}   # process -> (until, info), time.monotonic()
         self._inboxes: dict[str, asyncio.Queue] = {}
+        self._deadlines: dict[str, tuple[float, int]] = {}    # participant -> (at, step index)
+        self._drafts: dict[str, tuple[int, dict, float]] = {}  # participant -> (index, answers, until)
 
     def transition(self, key: str) -> contextlib.AbstractAsyncContextManager:
         return reentrant(self._locks, key)
@@ -303,6 +327,28 @@ class MemoryState(SharedState):
         queue = self._queue(process)
         while True:
             yield await queue.get()
+
+
+    async def set_deadline(self, participant_id: str, index: int, at: float) -> None:
+        self._deadlines[participant_id] = (float(at), int(index))
+
+    async def due_deadlines(self, now: float) -> list[tuple[str, int]]:
+        due = [(pid, index) for pid, (at, index) in self._deadlines.items() if at <= now]
+        for pid, _ in due:
+            del self._deadlines[pid]
+        return due
+
+    async def keep_draft(self, participant_id: str, index: int, answers: dict, ttl: float) -> None:
+        now = time.monotonic()
+        for pid in [pid for pid, (_, _, until) in self._drafts.items() if until <= now]:
+            del self._drafts[pid]  # abandoned drafts do not pile up
+        self._drafts[participant_id] = (int(index), dict(answers), now + ttl)
+
+    async def draft(self, participant_id: str, index: int) -> dict | None:
+        kept = self._drafts.get(participant_id)
+        if kept is None or kept[0] != index or kept[2] <= time.monotonic():
+            return None
+        return dict(kept[1])
 
 
 def open_state(redis_url: str | None, study: str) -> SharedState:

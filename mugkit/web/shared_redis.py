@@ -22,6 +22,10 @@ Whatever must happen once across processes is one Lua script, which Redis runs a
   claimed and not released. A game in the set whose key expired is orphaned; claiming it is one
   script, so exactly one process wins.
 - **heartbeats**: ``proc:<id>`` holds a process's info with a TTL.
+- **step deadlines**: the sorted set ``deadlines`` (participant, scored by the deadline's
+  ``time.time()``) and the hash ``deadline_index`` (participant → step index); taking the due
+  ones is one script, so each is returned to exactly one process. A timed survey's answers so far
+  are ``draft:<participant>`` (JSON, with a TTL).
 - **messages** go through Redis *streams*, one per process (``inbox:<process>``) and one for
   broadcasts, not pub/sub: pub/sub drops whatever is published while a subscriber is
   reconnecting, whereas a stream keeps it, and the reader goes on from the last id it read.
@@ -43,10 +47,11 @@ look at it, and this process puts back what it knows:
   another process in the second before the restart could be put back: the group's game start
   reads their stored place (a transition) and finds them in a game.
 - the counters are not put back: ``first`` answers True again, so the flow counts the stored
-  participants again (:meth:`Flow._seed_counters`). The participants' versions are gone, so every
+  participants again (:meth:`Flow._seed_counters`), and the step deadlines are derived again
+  from the participants' stored places (:class:`~mugkit.web.timeouts.StepTimeouts`). The participants' versions are gone, so every
   process reads each participant again at their next transition.
 
-Lost for good: messages not yet read, transition locks held across the restart (logged when
+Lost for good: the answers a timed survey's page sent so far, messages not yet read, transition locks held across the restart (logged when
 released), and the leases of a process that died during the restart (its games are not seen as
 orphaned).
 """
@@ -190,6 +195,24 @@ for _, game in ipairs(redis.call('SMEMBERS', KEYS[1])) do
 end
 return out
 """
+# KEYS: deadlines, deadline_index; ARGV: participant, at, index → nothing.
+_SET_DEADLINE = """
+redis.call('ZADD', KEYS[1], ARGV[2], ARGV[1])
+redis.call('HSET', KEYS[2], ARGV[1], ARGV[3])
+return 0
+"""
+# KEYS: deadlines, deadline_index; ARGV: now → {participant, index, …} of the due deadlines, taken out.
+_DUE_DEADLINES = """
+local due = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', ARGV[1], 'LIMIT', 0, 1000)
+local out = {}
+for _, pid in ipairs(due) do
+  redis.call('ZREM', KEYS[1], pid)
+  out[#out + 1] = pid
+  out[#out + 1] = redis.call('HGET', KEYS[2], pid) or '-1'
+  redis.call('HDEL', KEYS[2], pid)
+end
+return out
+"""
 
 # KEYS: stream, seq; ARGV: message, expire s (0: none), maxlen (0: none) → the entry's id. Ids come
 # from one counter for the study, so the entries of a process's inbox and of the broadcasts have one
@@ -247,7 +270,8 @@ class RedisState(SharedState):
         self._scripts = {name: self.redis.register_script(code) for name, code in (
             ("acquire", _ACQUIRE), ("release", _RELEASE), ("renew_locks", _RENEW_LOCKS), ("join", _JOIN),
             ("leave", _LEAVE), ("status", _STATUS), ("timeouts", _TIMEOUTS), ("own", _OWN),
-            ("renew_games", _RENEW_GAMES), ("orphans", _ORPHANS), ("add", _ADD), ("rejoin", _REJOIN))}
+            ("renew_games", _RENEW_GAMES), ("orphans", _ORPHANS), ("add", _ADD), ("rejoin", _REJOIN),
+            ("set_deadline", _SET_DEADLINE), ("due_deadlines", _DUE_DEADLINES))}
         self._local: dict[str, _Reentrant] = {}
         self._held: dict[str, str] = {}          # lock key -> token, for the renewer
         self._renewer: asyncio.Task | None = None
@@ -560,6 +584,25 @@ class RedisState(SharedState):
             return pipe.execute()
 
         await self._do(write)
+
+    # -- step deadlines --------------------------------------------------------------------
+
+    async def set_deadline(self, participant_id: str, index: int, at: float) -> None:
+        await self._run("set_deadline", [self._k("deadlines"), self._k("deadline_index")],
+                        [participant_id, repr(float(at)), int(index)])
+
+    async def due_deadlines(self, now: float) -> list[tuple[str, int]]:
+        flat = await self._run("due_deadlines", [self._k("deadlines"), self._k("deadline_index")], [repr(float(now))])
+        return [(flat[i], int(flat[i + 1])) for i in range(0, len(flat), 2)]
+
+    async def keep_draft(self, participant_id: str, index: int, answers: dict, ttl: float) -> None:
+        text = json.dumps({"index": int(index), "answers": answers})
+        await self._do(lambda: self.redis.set(self._k(f"draft:{participant_id}"), text, px=max(1, int(ttl * 1000))))
+
+    async def draft(self, participant_id: str, index: int) -> dict | None:
+        text = await self._do(lambda: self.redis.get(self._k(f"draft:{participant_id}")))
+        kept = json.loads(text) if text else None
+        return kept["answers"] if kept is not None and kept.get("index") == index else None
 
     # -- messages --------------------------------------------------------------------------
 

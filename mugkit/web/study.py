@@ -129,6 +129,7 @@ class Study:
                             len(interrupted))
         await self.flow.start()
         self.lobby.start()
+        self.flow.timeouts.start()  # page and survey time limits (mugkit/web/timeouts.py)
 
     async def close(self) -> None:
         """A shutdown: stops the waitroom clock, ends every game running on the server with the
@@ -141,6 +142,7 @@ class Study:
             self.flow.paused = self.flow.paused or "the server is stopping"  # no new game; players see why
             if self.flow.screening is not None:
                 self.flow.screening.close()
+            self.flow.timeouts.stop()  # the deadlines are kept: the next start derives them again
         if self.lobby is not None:
             await self.lobby.close()
 
@@ -190,6 +192,13 @@ class Study:
         Its acknowledgement."""
         try:
             return await self.flow.screening.report(p, data, ping, user_agent)
+        except SharedStateError as exc:
+            return _unavailable(exc)
+
+    async def draft(self, p: Participant, data: Any) -> dict:
+        """A ``draft`` message (a timed survey's answers so far, mugkit/web/timeouts.py); its ack."""
+        try:
+            return await self.flow.timeouts.draft(p, data)
         except SharedStateError as exc:
             return _unavailable(exc)
 

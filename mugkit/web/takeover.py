@@ -279,6 +279,7 @@ class Takeover:
             columns["verification"] = "pending"
         await self.lobby.storage.end_game(game_id, "interrupted", ended_at=time.time(), outcome_reason="worker_lost",
                                     **columns)
+        await self.lobby.game_hooks.ended(game_id, "interrupted", "worker_lost")
         await self.leases.release(game_id)
         if columns.get("verification") == "pending":
             self.lobby.browser._background(game_id)

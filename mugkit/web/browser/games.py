@@ -128,6 +128,9 @@ class BrowserGames:
         self.verifier = verifier or Verifier()
         self._verifying: set[asyncio.Task] = set()
         self._absent: dict[str, asyncio.Task] = {}  # game id -> its grace clock while its participant is away
+        #: ``(game id, outcome, reason) -> awaitable``, once a game's outcome is stored (the lobby's
+        #: plugin hook, mugkit/web/game_hooks.py).
+        self.on_end: Any = None
 
     async def start(self, experiments: dict | None = None, grace: float | None = None) -> None:
         """After a (re)start: verifies, in the background, the browser games that ended but were
@@ -356,6 +359,8 @@ class BrowserGames:
             self._background(game.game_id)
             counts = True
         log.info("game %s: over in the browser (%s: %s)", game.game_id, outcome, reason)
+        if self.on_end is not None:
+            await self.on_end(game.game_id, outcome, reason)
         return counts
 
     async def counts(self, game_id: str) -> bool:

@@ -4,6 +4,7 @@
 import {card, el} from "./dom.js";
 import {PEER_EVENTS} from "./connection.js";
 import {saveIdentity} from "./identity.js";
+import {StepTimer} from "./step_timer.js";
 import {CompletionView} from "./views/completion.js";
 import {BrowserGameView} from "./views/browser_game.js";
 import {PeerGameView} from "./views/peer_game.js";
@@ -116,8 +117,10 @@ export class App {
   show(message) {
     if (!message || typeof message !== "object" || typeof message.kind !== "string") return;
     clearTimeout(this.waitingTimer);
-    const key = JSON.stringify(message);
+    const {time_left: timeLeft, ...same} = message;   // the time left changes; the view does not
+    const key = JSON.stringify(same);
     if (this.view && key === this.viewKey) {
+      if (Number.isFinite(timeLeft)) this.timer?.set(timeLeft);
       this.view.again?.();   // sent again after a reconnection: keep what the participant entered
       return;
     }
@@ -143,6 +146,7 @@ export class App {
    *  last round-over screen). */
   showProblem(message, key) {
     this.view?.destroy?.();
+    this.stopTimer();
     this.viewKey = key;
     this.updateProgress({...message, kind: "problem"});   // the next step's progress shows with it
     document.body.dataset.view = "problem";
@@ -162,6 +166,7 @@ export class App {
 
   mount(message, key) {
     this.view?.destroy?.();
+    this.stopTimer();
     this.view = null;
     this.viewKey = key;
     this.updateProgress(message);
@@ -175,9 +180,18 @@ export class App {
         el("p", {}, `This page cannot show a step of kind “${message.kind}”. Please reload the page.`)));
       return;
     }
+    if (Number.isFinite(message.time_left)) {   // a page or survey with a timeout (step_timer.js)
+      this.timer = new StepTimer(message.time_left);
+      container.append(this.timer.node);
+    }
     this.view = new View(this.context(message), message);
     this.view.mount(container);
     window.scrollTo(0, 0);
+  }
+
+  stopTimer() {
+    this.timer?.destroy();
+    this.timer = null;
   }
 
   updateProgress({index, total, kind}) {

@@ -9,6 +9,9 @@
 
 import {card, el, errorBox} from "../dom.js";
 
+// A timed survey's answers so far reach the server at most this often (keepDraft).
+const DRAFT_MS = 700;
+
 function isEmpty(value) {
   if (value === undefined || value === null) return true;
   if (typeof value === "string" || Array.isArray(value)) return value.length === 0;
@@ -94,6 +97,11 @@ export class SurveyView {
     markScales(model);
     applyConditions(model, conditions);
     model.onValueChanged.add((sender) => applyConditions(sender, conditions));
+    if (Number.isFinite(this.message.time_left)) {
+      // A survey with a time limit: the server keeps the answers so far, stored if the time runs
+      // out (mugkit/web/timeouts.py) — also when this page is closed by then.
+      model.onValueChanged.add((sender) => this.keepDraft(sender));
+    }
     model.onCompleting.add(async (sender, options) => {
       error.show(null);
       const reply = await this.ctx.advance({answers: collectAnswers(sender)});
@@ -111,7 +119,23 @@ export class SurveyView {
     this.model = model;
   }
 
+  /** The same view again (a reconnection): a timed survey sends its answers so far again (a
+   *  restarted server without Redis lost them). */
+  again() {
+    if (this.model && Number.isFinite(this.message.time_left)) this.keepDraft(this.model);
+  }
+
+  /** Sends the answers so far (`draft`), at most one message per DRAFT_MS. */
+  keepDraft(model) {
+    if (this.draftTimer) return;
+    this.draftTimer = setTimeout(() => {
+      this.draftTimer = null;
+      this.ctx.link.request("draft", {index: this.message.index, answers: collectAnswers(model)});
+    }, DRAFT_MS);
+  }
+
   destroy() {
+    clearTimeout(this.draftTimer);
     this.model?.dispose?.();
     this.model = null;
   }
