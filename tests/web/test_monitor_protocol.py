@@ -1,0 +1,308 @@
+"""In-game monitoring (``mk.Monitor``) at the protocol level: a real `mugkit serve`, raw socket.io
+clients that behave as the server must not trust (silent, hidden, idle, slow, forging), and the
+database the server wrote. The server decides from what it observes: heartbeats, keys, its own
+pings."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import sqlite3
+
+import pytest
+
+from serving import STUDIES, Browser, serve
+
+pytestmark = pytest.mark.slow
+
+SOLO, LAG, PAIR, RELIEF = (os.path.join(STUDIES, f"_watch_{name}.py") for name in ("solo", "lag", "pair", "relief"))
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory):
+    served = serve(SOLO, LAG, PAIR, RELIEF, data=str(tmp_path_factory.mktemp("watched") / "data"))
+    yield served
+    served.stop()
+
+
+class Watched(Browser):
+    """A protocol-level participant that also keeps the monitor's messages."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.pings: asyncio.Queue = asyncio.Queue()
+        for event in ("monitor_warning", "monitor_notice"):
+            self.sio.on(event, self._keeper(event))
+        self.sio.on("monitor_ping", lambda data: self.pings.put_nowait(data))
+
+    async def beat(self, game: str, hidden: bool = False, seconds: float = 60.0) -> None:
+        """Heartbeats every half second (hidden or shown)."""
+        for _ in range(int(seconds * 2)):
+            await self.sio.emit("presence", {"game": game, "hidden": hidden, "focused": not hidden})
+            await asyncio.sleep(0.5)
+
+    async def answer_pings(self, delay: float = 0.0) -> None:
+        """Answers every ping, ``delay`` seconds late on purpose."""
+        while True:
+            ping = await self.pings.get()
+            await asyncio.sleep(delay)
+            await self.sio.emit("monitor_pong", {"game": ping["game"], "id": ping["id"]})
+
+
+def db_rows(data: str, sql: str, *args) -> list:
+    with sqlite3.connect(os.path.join(data, "mugkit.sqlite")) as db:
+        return db.execute(sql, args).fetchall()
+
+
+def participant(data: str, pid: str) -> tuple:
+    return db_rows(data, "select status, outcome_code, reason, reason_text from participants where participant_id = ?",
+                   pid)[0]
+
+
+def events(data: str, pid: str, kind: str) -> list[dict]:
+    return [json.loads(d) for (d,) in db_rows(data, "select detail from events where participant_id = ? and kind = ? "
+                                                    "order by rowid", pid, kind)]
+
+
+def game_row(data: str, game: str) -> tuple:
+    outcome, reason, detail = db_rows(data, "select outcome, outcome_reason, detail from games where game_id = ?",
+                                      game)[0]
+    return outcome, reason, json.loads(detail or "{}")
+
+
+async def into_solo_game(b: Watched) -> dict:
+    await b.connect()
+    await b.view("page")
+    assert await b.call("advance", {"index": 0}) == {"ok": True}
+    return await b.view("game")
+
+
+def run(main):
+    return asyncio.run(main())
+
+
+def test_a_client_that_sends_nothing_is_warned_then_excluded_as_unresponsive(server):
+    async def main():
+        b = Watched(server.url, "_watch_solo")
+        game = await into_solo_game(b)
+        warning = await b.next("monitor_warning")
+        ended = await b.view("ended", timeout=15)
+        await b.close()
+        return b, game, warning, ended
+
+    b, game, warning, ended = run(main)
+    assert game["monitor"] == {"heartbeat_ms": 1000, "focus": False, "hidden_seconds": 3, "idle_seconds": 8,
+                               "max_rtt_ms": None}
+    assert warning["game"] == game["game"] and warning["kind"] == "unresponsive" and warning["seconds_left"] <= 2
+    assert ended["status"] == "excluded" and ended["code"] == "EXCL9"
+    assert "stopped answering" in ended["html"]
+    pid = b.identity["participant"]
+    status, code, reason, text = participant(server.data, pid)
+    assert (status, code, reason) == ("excluded", "EXCL9", "unresponsive") and "stopped answering" in text
+    assert [e["kind"] for e in events(server.data, pid, "monitor_warning")] == ["unresponsive"]
+    [excluded] = events(server.data, pid, "excluded")
+    assert excluded["reason"] == "unresponsive" and excluded["game"] == game["game"] and excluded["agent"] == "player"
+    assert game_row(server.data, game["game"])[:2] == ("excluded", "unresponsive")
+
+
+def test_a_hidden_tab_is_warned_then_excluded_with_its_reason(server):
+    async def main():
+        b = Watched(server.url, "_watch_solo")
+        game = await into_solo_game(b)
+        beating = asyncio.ensure_future(b.beat(game["game"], hidden=True))
+        warning = await b.next("monitor_warning")
+        ended = await b.view("ended", timeout=15)
+        beating.cancel()
+        await b.close()
+        return b, game, warning, ended
+
+    b, game, warning, ended = run(main)
+    assert warning["kind"] == "tab_hidden" and "hidden" in warning["text"]
+    assert ended["code"] == "EXCL9" and "hidden for more than 3 seconds" in ended["html"]
+    assert participant(server.data, b.identity["participant"])[2] == "tab_hidden"
+    assert game_row(server.data, game["game"])[:2] == ("excluded", "tab_hidden")
+
+
+def test_a_tab_shown_again_in_time_clears_the_warning_and_is_not_excluded(server):
+    async def main():
+        b = Watched(server.url, "_watch_solo")
+        game = await into_solo_game(b)
+        hidden = asyncio.ensure_future(b.beat(game["game"], hidden=True))
+        warning = await b.next("monitor_warning")
+        hidden.cancel()
+        shown = asyncio.ensure_future(b.beat(game["game"], hidden=False))
+        cleared = await b.next("monitor_warning")
+        seq = 0
+        for _ in range(6):  # and plays (a key pressed and released a second) for longer than the limits
+            for down, up in ((["ArrowRight"], []), ([], ["ArrowRight"])):
+                await b.sio.emit("keys", {"game": game["game"], "seq": seq, "held": down, "down": down, "up": up})
+                seq += 1
+                await asyncio.sleep(0.5)
+        views = [data for event, data in list(b.inbox._queue) if event == "view"]
+        shown.cancel()
+        await b.close()
+        return b, warning, cleared, views
+
+    b, warning, cleared, views = run(main)
+    assert warning["kind"] == "tab_hidden" and cleared == {"game": warning["game"], "kind": "tab_hidden", "clear": True}
+    assert views == [], views   # still in the game
+    pid = b.identity["participant"]
+    assert participant(server.data, pid)[0] == "active"
+    assert [e["kind"] for e in events(server.data, pid, "monitor_cleared")] == ["tab_hidden"]
+
+
+def test_an_idle_player_is_warned_then_excluded_and_empty_key_messages_are_no_input(server):
+    async def main():
+        b = Watched(server.url, "_watch_solo")
+        game = await into_solo_game(b)
+        beating = asyncio.ensure_future(b.beat(game["game"]))
+
+        async def keepalive():  # key messages that press nothing: not input
+            for seq in range(100):
+                await b.sio.emit("keys", {"game": game["game"], "seq": seq, "held": [], "down": [], "up": []})
+                await asyncio.sleep(0.3)
+
+        faking = asyncio.ensure_future(keepalive())
+        warning = await b.next("monitor_warning")
+        ended = await b.view("ended", timeout=15)
+        beating.cancel()
+        faking.cancel()
+        await b.close()
+        return b, game, warning, ended
+
+    b, game, warning, ended = run(main)
+    assert warning["kind"] == "idle"
+    assert ended["code"] == "EXCL9" and "No key was pressed for 8 seconds" in ended["html"]
+    assert participant(server.data, b.identity["participant"])[2] == "idle"
+
+
+def test_pongs_delayed_on_purpose_count_as_slow_and_exclude_for_rtt(server):
+    async def main():
+        b = Watched(server.url, "_watch_lag")
+        await b.connect()
+        game = await b.view("game")
+        answering = asyncio.ensure_future(b.answer_pings(delay=0.3))
+        warning = await b.next("monitor_warning")
+        ended = await b.view("ended", timeout=15)
+        answering.cancel()
+        await b.close()
+        return b, game, warning, ended
+
+    b, game, warning, ended = run(main)
+    assert warning["kind"] == "rtt" and warning["seconds_left"] is None
+    assert ended["code"] == "LAG1" or ended["code"] == "EXCL9"
+    pid = b.identity["participant"]
+    assert participant(server.data, pid)[2] == "rtt"
+    [excluded] = events(server.data, pid, "excluded")
+    assert sum(1 for ms in excluded["rtt_ms"] if ms is not None and ms > 150) >= 2, excluded
+
+
+def test_prompt_pongs_pass_and_forged_pongs_are_refused(server):
+    async def main():
+        b = Watched(server.url, "_watch_lag")
+        await b.connect()
+        game = await b.view("game")
+        early = await b.call("monitor_pong", {"game": game["game"], "id": "guessed"})   # before any ping
+        answering = asyncio.ensure_future(b.answer_pings())
+        await asyncio.sleep(4)   # eight pings, all answered at once
+        views = [data for event, data in list(b.inbox._queue) if event == "view"]
+        answering.cancel()
+        ping = await b.pings.get()
+        other = await b.call("monitor_pong", {"game": "some-other-game", "id": ping["id"]})
+        bad = await b.call("monitor_pong", ["not", "an", "object"])
+        await b.close()
+        return b, early, views, other, bad
+
+    b, early, views, other, bad = run(main)
+    assert early["ok"] is False and early["stale"] is True
+    assert views == []
+    assert other["ok"] is False and "not monitored for you" in other["error"]
+    assert bad == {"ok": False, "error": "monitor_pong must be an object with the game's id"}
+    assert participant(server.data, b.identity["participant"])[0] == "active"
+
+
+def test_presence_that_is_forged_malformed_or_flooded_changes_nothing_it_should_not(server):
+    async def main():
+        a, b = Watched(server.url, "_watch_solo"), Watched(server.url, "_watch_solo")
+        game_a, game_b = await into_solo_game(a), await into_solo_game(b)
+        # b speaks for a's game: refused, and a (silent) is still excluded as unresponsive.
+        forged = await b.call("presence", {"game": game_a["game"], "hidden": False, "focused": True})
+        malformed = await b.call("presence", {"game": game_b["game"], "hidden": "no"})
+        # a flood of hidden / shown from b: bounded by the socket's rate limit and the event cap
+        for i in range(300):
+            await b.sio.emit("presence", {"game": game_b["game"], "hidden": i % 2 == 0, "focused": True})
+        ended_a = await a.view("ended", timeout=15)
+        await a.close()
+        await b.close()
+        return a, b, forged, malformed, ended_a
+
+    a, b, forged, malformed, ended_a = run(main)
+    assert forged["ok"] is False and forged["stale"] is True
+    assert malformed == {"ok": False, "error": "presence must carry hidden: true | false and focused: true | false"}
+    assert participant(server.data, a.identity["participant"])[2] == "unresponsive"
+    assert len(events(server.data, b.identity["participant"], "monitor_warning")) <= 100
+
+
+def test_the_partner_of_an_excluded_player_is_told_and_goes_on(server):
+    async def main():
+        a, b = Watched(server.url, "_watch_pair"), Watched(server.url, "_watch_pair")
+        await a.connect()
+        await a.view("waitroom")
+        await b.connect()
+        game_b = await b.view("game")
+        await a.view("game")
+        beating = [asyncio.ensure_future(a.beat(game_b["game"])), asyncio.ensure_future(b.beat(game_b["game"], True))]
+        ended_b = await b.view("ended", timeout=15)
+        next_a = await a.view("survey", timeout=15)
+        for task in beating:
+            task.cancel()
+        await a.close()
+        await b.close()
+        return a, b, game_b, ended_b, next_a
+
+    a, b, game, ended_b, next_a = run(main)
+    assert ended_b["code"] == "EXCL9"
+    assert next_a["problem"]["title"] == "Your partner left the game" and "not your fault" in next_a["problem"]["html"]
+    assert participant(server.data, a.identity["participant"])[0] == "active"
+    [told] = events(server.data, a.identity["participant"], "game_excluded")
+    assert told["game"] == game["game"] and told["reason"] == "tab_hidden" and told["agent"] == game["you"]
+    assert events(server.data, b.identity["participant"], "game_excluded") == []
+    assert game_row(server.data, game["game"])[:2] == ("excluded", "tab_hidden")
+
+
+def test_a_policy_takes_over_an_excluded_players_agent_and_the_game_completes(server):
+    async def main():
+        a, b = Watched(server.url, "_watch_relief"), Watched(server.url, "_watch_relief")
+        await a.connect()
+        await a.view("waitroom")
+        await b.connect()
+        game_b = await b.view("game")
+        await a.view("game")
+        beating = [asyncio.ensure_future(a.beat(game_b["game"])), asyncio.ensure_future(b.beat(game_b["game"], True))]
+        ended_b = await b.view("ended", timeout=15)
+        notice = await a.next("monitor_notice")
+        done_a = await a.view("completion", timeout=30)
+        for task in beating:
+            task.cancel()
+        await a.close()
+        await b.close()
+        return a, b, game_b, ended_b, notice, done_a
+
+    a, b, game, ended_b, notice, done_a = run(main)
+    assert ended_b["code"] == "EXCL9" and done_a["code"] == "RELIEF1"
+    assert notice["agent"] == game["you"] and "computer plays for them" in notice["html"]
+    outcome, reason, detail = game_row(server.data, game["game"])
+    assert (outcome, reason) == ("completed", "game_over")
+    took = detail["takeovers"][game["you"]]
+    assert took["policy"] == "walker" and took["participant"] == b.identity["participant"]
+    assert took["reason"] == "tab_hidden"
+    [told] = events(server.data, a.identity["participant"], "partner_excluded")
+    assert told["takeover"] == "walker"
+    # After the takeover the policy's rows: no keys, always action 2.
+    after = db_rows(server.data, "select action, keys from steps where game_id = ? and agent = ? and frame > ? "
+                                 "order by frame", game["game"], json.dumps(game["you"]), took["frame"] + 1)
+    assert after and all(row == ("2", None) for row in after), after[:5]
+    before = db_rows(server.data, "select keys from steps where game_id = ? and agent = ? and frame between 1 and ?",
+                     game["game"], json.dumps(game["you"]), took["frame"])
+    assert before and all(keys is not None for (keys,) in before)   # a human's rows until then
