@@ -7,7 +7,10 @@ import {loadIdentity} from "./identity.js";
 /** Server → client events of browser games with several humans (views/peer_game.js). */
 export const PEER_EVENTS = ["signal", "relay", "peer_go", "peer_notice", "peer_rejoining", "package_request", "package",
   "peer_left"];
-export const SERVER_EVENTS = ["view", "frame", "screen", "waitroom", "identity", "error", ...PEER_EVENTS];
+/** Server → client events of a monitored game (game/monitor.js). */
+export const MONITOR_EVENTS = ["monitor_ping", "monitor_warning", "monitor_notice"];
+export const SERVER_EVENTS = ["view", "frame", "screen", "waitroom", "identity", "error", ...PEER_EVENTS,
+  ...MONITOR_EVENTS];
 
 /** The page's query string as {name: value} (the last value of a repeated name wins). */
 export function queryParams(search = location.search) {
