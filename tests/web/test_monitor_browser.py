@@ -15,6 +15,7 @@ import sqlite3
 
 import pytest
 
+from browser_data import wait_loaded
 from serving import STUDIES, serve
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
@@ -29,7 +30,7 @@ HIDE = """(hidden) => {
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory):
-    paths = [os.path.join(STUDIES, f"_watch_{name}.py") for name in ("solo", "pair", "relief")]
+    paths = [os.path.join(STUDIES, f"_watch_{name}.py") for name in ("solo", "pair", "relief", "stride")]
     served = serve(*paths, data=str(tmp_path_factory.mktemp("watched") / "data"))
     yield served
     served.stop()
@@ -139,3 +140,35 @@ def test_a_policy_takes_over_and_the_partner_plays_on_to_the_end(chromium, serve
     assert outcome == "completed" and list(json.loads(detail)["takeovers"].values())[0]["policy"] == "walker"
     for c in contexts:
         c.close()
+
+
+def test_a_hidden_tab_in_a_browser_runtime_game_is_excluded(chromium, server):
+    page = chromium.new_page(viewport={"width": 1000, "height": 760})
+    page.goto(f"{server.url}/_watch_stride/")
+    wait_loaded(page)
+    game = page.get_attribute(".mk-game", "data-game")
+    page.keyboard.down("ArrowRight")   # playing: its rows carry the keys
+    page.wait_for_timeout(1500)
+    page.evaluate(HIDE, True)
+    page.wait_for_selector(".mk-monitor-warning[data-kind='tab_hidden']", timeout=10_000)
+    page.wait_for_selector("body[data-view='ended']", timeout=15_000)
+    page.keyboard.up("ArrowRight")
+    assert "EXCL9" in page.inner_text(".mk-main")
+    assert db_rows(server.data, "select outcome, outcome_reason from games where game_id = ?", game) == \
+        [("excluded", "tab_hidden")]
+    assert db_rows(server.data, "select count(*) from steps where game_id = ? and keys like '%ArrowRight%'", game)[0][0] > 0
+    page.close()
+
+
+def test_an_idle_player_of_a_browser_runtime_game_is_excluded(chromium, server):
+    page = chromium.new_page(viewport={"width": 1000, "height": 760})
+    page.goto(f"{server.url}/_watch_stride/")
+    wait_loaded(page)
+    game = page.get_attribute(".mk-game", "data-game")
+    page.wait_for_selector(".mk-monitor-warning[data-kind='idle']", timeout=20_000)
+    shot(page, "warning-idle-browser")
+    page.wait_for_selector("body[data-view='ended']", timeout=15_000)
+    assert "No key was pressed for 6 seconds" in page.inner_text(".mk-main")
+    assert db_rows(server.data, "select outcome, outcome_reason from games where game_id = ?", game) == \
+        [("excluded", "idle")]
+    page.close()
