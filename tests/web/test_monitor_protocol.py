@@ -306,3 +306,37 @@ def test_a_policy_takes_over_an_excluded_players_agent_and_the_game_completes(se
     before = db_rows(server.data, "select keys from steps where game_id = ? and agent = ? and frame between 1 and ?",
                      game["game"], json.dumps(game["you"]), took["frame"])
     assert before and all(keys is not None for (keys,) in before)   # a human's rows until then
+
+
+def test_a_silent_peer_of_a_browser_game_is_excluded_and_its_partner_goes_on(tmp_path):
+    from test_peers_protocol import Peer
+
+    served = serve(os.path.join(STUDIES, "_watch_peers.py"), data=str(tmp_path / "data"),
+                   extra=["--peer-relay", "force"])
+
+    async def main():
+        a, b = Peer(served.url, "_watch_peers", "a"), Peer(served.url, "_watch_peers", "b")
+        views = await asyncio.gather(a.enter(), b.enter())
+        assert [await p.ready() for p in (a, b)] == [{"ok": True}, {"ok": True}]
+        beating = asyncio.ensure_future(Watched.beat(a, a.game["game"]))   # a reports; b says nothing
+        hidden = await a.ask("peer_status", hidden=False)
+        ended_b = await b.view("ended", timeout=20)
+        next_a = await a.view(timeout=20)
+        beating.cancel()
+        await a.close()
+        await b.close()
+        return a, b, views, hidden, ended_b, next_a
+
+    try:
+        a, b, views, hidden, ended_b, next_a = asyncio.run(main())
+        assert [v["peer"]["hidden_limit_s"] for v in views] == [3, 3]   # the monitor's limit, not the server's
+        assert [v["monitor"]["hidden_seconds"] for v in views] == [3, 3]
+        assert hidden == {"ok": True}
+        assert ended_b["code"] == "EXCL9"
+        assert next_a["kind"] == "completion" and next_a["problem"]["title"] == "Your partner left the game"
+        assert participant(served.data, b.identity["participant"])[2] == "unresponsive"
+        [told] = events(served.data, a.identity["participant"], "game_excluded")
+        assert told["reason"] == "unresponsive" and told["game"] == a.game["game"]
+        assert game_row(served.data, a.game["game"])[:2] == ("excluded", "unresponsive")
+    finally:
+        served.stop()
