@@ -134,6 +134,9 @@ class GameWatching:
         except Exception:
             log.exception("game %s: policy %r could not take over %r; the game ends", game.game_id, policy, agent)
             return False
+        # Looked at again after the wait: a partner excluded meanwhile may have left nobody to play with.
+        if game.outcome is not None or agent not in game.humans or len(game.humans) < 2:
+            return False
         driver = game.driver
         game.take_over(agent, ai)
         game.takeovers[str(agent)] = {"participant": p.id, "policy": policy, "reason": reason,
@@ -141,7 +144,7 @@ class GameWatching:
                                       "at": time.time()}
         log.info("game %s: policy %s plays %r for excluded participant %s", game.game_id, policy, agent, p.id)
         notice = partner_notice(takeover=True)
-        for other in game.humans.values():
+        for other in list(game.humans.values()):  # (a partner's exclusion may change it meanwhile)
             q = await self.lobby.registry.get(other)
             if q is not None:
                 await self.lobby.listener.event(q, "partner_excluded", {"game": game.game_id, "agent": agent,

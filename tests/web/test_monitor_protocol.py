@@ -340,3 +340,37 @@ def test_a_silent_peer_of_a_browser_game_is_excluded_and_its_partner_goes_on(tmp
         assert game_row(served.data, a.game["game"])[:2] == ("excluded", "unresponsive")
     finally:
         served.stop()
+
+
+def test_partners_excluded_at_once_leave_no_game_played_by_policies_alone(server):
+    """Both players of a takeover game go silent together: the first is taken over, the second
+    leaves nobody to play with, so the game ends ``excluded`` and both see their ended page."""
+    async def main():
+        a, b = Watched(server.url, "_watch_relief"), Watched(server.url, "_watch_relief")
+        await a.connect()
+        await a.view("waitroom")
+        await b.connect()
+        game = await b.view("game")
+        await a.view("game")
+        ended = await asyncio.gather(a.view("ended", timeout=20), b.view("ended", timeout=20))
+        await a.close()
+        await b.close()
+        return a, b, game, ended
+
+    a, b, game, ended = run(main)
+    assert [e["code"] for e in ended] == ["EXCL9", "EXCL9"]
+    assert [participant(server.data, p.identity["participant"])[2] for p in (a, b)] == ["unresponsive"] * 2
+    outcome, reason, _ = game_row(server.data, game["game"])
+    assert (outcome, reason) == ("excluded", "unresponsive")
+
+
+def test_load_test_bots_report_presence_and_answer_pings_so_none_is_excluded():
+    """`mugkit loadtest` over monitored studies: its bots send heartbeats and pongs as a page does
+    (without them every bot would be excluded as unresponsive, and the run would fail)."""
+    import subprocess
+    import sys
+
+    out = subprocess.run([sys.executable, "-m", "mugkit.cli", "loadtest", "_watch_relief.py", "_watch_lag.py",
+                          "--bots", "4"], cwd=STUDIES, capture_output=True, text=True, timeout=300)
+    assert out.returncode == 0, out.stdout[-3000:] + out.stderr[-3000:]
+    assert "completed 4, failed 0, stuck 0" in out.stdout and "ended by: completion 4" in out.stdout, out.stdout
