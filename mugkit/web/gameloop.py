@@ -205,9 +205,7 @@ class ServerGame:
         self.keys.pop(agent, None)
         self.absent.pop(agent, None)
         self.screens.discard(agent)
-        self.driver.mappers.pop(agent, None)
-        self.driver.ais[agent] = ai
-        self.driver._turn.pop(agent, None)
+        self.driver.hand_over(agent, ai)
         if self._all_answered is not None and self.screens <= self._answered:
             self._all_answered.set()
 
