@@ -371,6 +371,23 @@ def test_load_test_bots_report_presence_and_answer_pings_so_none_is_excluded():
     import sys
 
     out = subprocess.run([sys.executable, "-m", "mugkit.cli", "loadtest", "_watch_relief.py", "_watch_lag.py",
-                          "--bots", "4"], cwd=STUDIES, capture_output=True, text=True, timeout=300)
+                          "_watch_solo.py", "_watch_stride.py", "--bots", "8"], cwd=STUDIES, capture_output=True,
+                         text=True, timeout=300)
     assert out.returncode == 0, out.stdout[-3000:] + out.stderr[-3000:]
-    assert "completed 4, failed 0, stuck 0" in out.stdout and "ended by: completion 4" in out.stdout, out.stdout
+    # "ended" would be an excluded bot: each one reached its completion page.
+    assert "completed 8, failed 0, stuck 0" in out.stdout and "ended by: completion 8" in out.stdout, out.stdout
+
+
+def test_a_bots_key_plan_never_idles_longer_than_a_third_of_the_limit():
+    from mugkit.checks.inputs import KeyPlan
+    from mugkit.loadtest.presence import lively
+
+    plan = KeyPlan({"p": ((),) * 100 + (("ArrowLeft",),) * 100})
+    view = {"fps": 10, "keys": ["ArrowLeft", "ArrowRight"], "monitor": {"idle_seconds": 3}}
+    cut = lively(plan, view).frames["p"]
+    runs, run = [], 1
+    for before, now in zip(cut, cut[1:]):
+        run = run + 1 if now == before else 1
+        runs.append(run)
+    assert max(runs) <= 10 and len(cut) == 200
+    assert lively(plan, {**view, "monitor": None}) is plan and lively(plan, {**view, "turn_based": True}) is plan
