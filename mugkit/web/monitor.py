@@ -56,6 +56,8 @@ _WARNINGS = {
                   "in {s} seconds.",
     "unresponsive": "Your browser has stopped answering the study server. If it does not answer again, the study "
                     "ends for you in {s} seconds.",
+    "unfocused": "Please come back to the game: its window is not in front. If it stays in the background, the "
+                 "study ends for you in {s} seconds.",
     "idle": "Are you still there? Please play on: if you press no key, the study ends for you in {s} seconds.",
     "rtt": "Your connection to the study server is too slow for the game. If it stays this slow, the study ends "
            "for you.",
@@ -66,8 +68,9 @@ def exclusion_text(reason: str, m: Monitor) -> str:
     """What an excluded participant reads (``participants.reason_text``)."""
     k, n = m.rtt_violations
     if reason == "tab_hidden":
-        return f"The game's window was hidden for more than {m.hidden_seconds:g} seconds, so the game could not go " \
-               f"on with you."
+        where = "hidden or in the background" if m.focus_lost else "hidden"
+        return f"The game's window was {where} for more than {m.hidden_seconds:g} seconds, so the game could not " \
+               f"go on with you."
     if reason == "idle":
         return f"No key was pressed for {m.idle_seconds:g} seconds during the game, so the game could not go on " \
                f"with you."
@@ -352,7 +355,8 @@ class Monitors:
     async def _warn(self, watch: Watch, seat: Seat, kind: str, left: float | None) -> None:
         seat.warned.add(kind)
         seconds = None if left is None else max(1, round(left))
-        text = _WARNINGS[kind].format(s=seconds)
+        # A window behind another one (focus_lost) is not hidden: the warning says what it is.
+        text = _WARNINGS["unfocused" if kind == "tab_hidden" and not seat.hidden else kind].format(s=seconds)
         await self.emit("monitor_warning", {"game": watch.game_id, "kind": kind, "seconds_left": seconds,
                                             "text": text}, room=f"p:{seat.pid}")
         await self._event(watch, seat, "monitor_warning", {"kind": kind, "seconds_left": seconds})

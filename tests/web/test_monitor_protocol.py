@@ -16,12 +16,13 @@ from serving import STUDIES, Browser, serve
 
 pytestmark = pytest.mark.slow
 
-SOLO, LAG, PAIR, RELIEF = (os.path.join(STUDIES, f"_watch_{name}.py") for name in ("solo", "lag", "pair", "relief"))
+SOLO, LAG, PAIR, RELIEF, FOCUS = (os.path.join(STUDIES, f"_watch_{name}.py")
+                                  for name in ("solo", "lag", "pair", "relief", "focus"))
 
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory):
-    served = serve(SOLO, LAG, PAIR, RELIEF, data=str(tmp_path_factory.mktemp("watched") / "data"))
+    served = serve(SOLO, LAG, PAIR, RELIEF, FOCUS, data=str(tmp_path_factory.mktemp("watched") / "data"))
     yield served
     served.stop()
 
@@ -36,10 +37,11 @@ class Watched(Browser):
             self.sio.on(event, self._keeper(event))
         self.sio.on("monitor_ping", lambda data: self.pings.put_nowait(data))
 
-    async def beat(self, game: str, hidden: bool = False, seconds: float = 60.0) -> None:
-        """Heartbeats every half second (hidden or shown)."""
+    async def beat(self, game: str, hidden: bool = False, seconds: float = 60.0, focused: bool | None = None) -> None:
+        """Heartbeats every half second (hidden or shown; focused unless hidden, or as given)."""
         for _ in range(int(seconds * 2)):
-            await self.sio.emit("presence", {"game": game, "hidden": hidden, "focused": not hidden})
+            await self.sio.emit("presence", {"game": game, "hidden": hidden,
+                                             "focused": not hidden if focused is None else focused})
             await asyncio.sleep(0.5)
 
     async def answer_pings(self, delay: float = 0.0) -> None:
@@ -150,6 +152,32 @@ def test_a_tab_shown_again_in_time_clears_the_warning_and_is_not_excluded(server
     pid = b.identity["participant"]
     assert participant(server.data, pid)[0] == "active"
     assert [e["kind"] for e in events(server.data, pid, "monitor_cleared")] == ["tab_hidden"]
+
+
+def test_a_window_without_focus_counts_as_hidden_only_where_the_step_says_so(server):
+    async def main():
+        a = Watched(server.url, "_watch_focus")     # focus_lost=True
+        await a.connect()
+        game_a = await a.view("game")
+        b = Watched(server.url, "_watch_lag")       # focus_lost=False, and no hidden limit at all
+        await b.connect()
+        game_b = await b.view("game")
+        tasks = [asyncio.ensure_future(a.beat(game_a["game"], focused=False)),
+                 asyncio.ensure_future(b.beat(game_b["game"], focused=False)), asyncio.ensure_future(b.answer_pings())]
+        warning = await a.next("monitor_warning")
+        ended = await a.view("ended", timeout=15)
+        views_b = [data for event, data in list(b.inbox._queue) if event == "view"]
+        for task in tasks:
+            task.cancel()
+        await a.close()
+        await b.close()
+        return a, b, warning, ended, views_b
+
+    a, b, warning, ended, views_b = run(main)
+    assert warning["kind"] == "tab_hidden" and "not in front" in warning["text"]
+    assert "hidden or in the background for more than 3 seconds" in ended["html"]
+    assert participant(server.data, a.identity["participant"])[2] == "tab_hidden"
+    assert views_b == [] and participant(server.data, b.identity["participant"])[0] == "active"
 
 
 def test_an_idle_player_is_warned_then_excluded_and_empty_key_messages_are_no_input(server):
