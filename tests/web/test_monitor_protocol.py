@@ -16,13 +16,13 @@ from serving import STUDIES, Browser, serve
 
 pytestmark = pytest.mark.slow
 
-SOLO, LAG, PAIR, RELIEF, FOCUS = (os.path.join(STUDIES, f"_watch_{name}.py")
-                                  for name in ("solo", "lag", "pair", "relief", "focus"))
+SOLO, LAG, PAIR, RELIEF, FOCUS, TURNS = (os.path.join(STUDIES, f"_watch_{name}.py")
+                                  for name in ("solo", "lag", "pair", "relief", "focus", "turns"))
 
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory):
-    served = serve(SOLO, LAG, PAIR, RELIEF, FOCUS, data=str(tmp_path_factory.mktemp("watched") / "data"))
+    served = serve(SOLO, LAG, PAIR, RELIEF, FOCUS, TURNS, data=str(tmp_path_factory.mktemp("watched") / "data"))
     yield served
     served.stop()
 
@@ -178,6 +178,29 @@ def test_a_window_without_focus_counts_as_hidden_only_where_the_step_says_so(ser
     assert "hidden or in the background for more than 3 seconds" in ended["html"]
     assert participant(server.data, a.identity["participant"])[2] == "tab_hidden"
     assert views_b == [] and participant(server.data, b.identity["participant"])[0] == "active"
+
+
+def test_in_a_turn_based_game_only_the_player_whose_turn_it_is_can_be_idle(server):
+    async def main():
+        a, b = Watched(server.url, "_watch_turns"), Watched(server.url, "_watch_turns")
+        await a.connect()
+        await a.view("waitroom")
+        await b.connect()
+        views = {"b": await b.view("game"), "a": await a.view("game")}
+        first = a if views["a"]["you"] == "player_1" else b
+        second = b if first is a else a
+        ended = await first.view("ended", timeout=20)
+        moved = await second.view("completion", timeout=20)
+        await a.close()
+        await b.close()
+        return first, second, ended, moved
+
+    first, second, ended, moved = run(main)
+    assert "No key was pressed for 4 seconds" in ended["html"]
+    assert participant(server.data, first.identity["participant"])[2] == "idle"
+    assert participant(server.data, second.identity["participant"])[0] == "completed"   # waiting is not idle
+    assert events(server.data, second.identity["participant"], "monitor_warning") == []
+    assert moved["problem"]["title"] == "Your partner left the game"
 
 
 def test_an_idle_player_is_warned_then_excluded_and_empty_key_messages_are_no_input(server):
