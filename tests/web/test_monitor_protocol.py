@@ -333,6 +333,10 @@ def test_a_policy_takes_over_an_excluded_players_agent_and_the_game_completes(se
         beating = [asyncio.ensure_future(a.beat(game_b["game"])), asyncio.ensure_future(b.beat(game_b["game"], True))]
         ended_b = await b.view("ended", timeout=15)
         notice = await a.next("monitor_notice")
+        for seq in range(10):   # the excluded player tries to steer their agent again: ignored
+            await b.sio.emit("keys", {"game": game_b["game"], "seq": 1000 + seq, "held": ["ArrowLeft"],
+                                      "down": ["ArrowLeft"], "up": []})
+            await asyncio.sleep(0.1)
         done_a = await a.view("completion", timeout=30)
         for task in beating:
             task.cancel()
