@@ -1,6 +1,7 @@
 """Berry Commons: one participant forages on a numpy Gymnasium env that runs on the server.
 
-Flow: welcome, consent, instructions, two 75-second rounds, a survey about harvesting strategy,
+Flow: welcome, consent, an entry screening (a desktop or laptop, a window of 720 × 560 at least, a
+round trip to the server under 300 ms), instructions, two 75-second rounds, a survey about harvesting strategy,
 and the completion page. Berries regrow only next to berries, so the data (the grid in every
 observation, ``berries_left`` in ``info``) show whether participants sustain the patches or pick
 them clean: a one-person commons dilemma.
@@ -26,6 +27,13 @@ def welcome():
 @mk.scene
 def consent():
     return mk.Consent(body="pages/consent.md", decline_code="CDECLINE")
+
+
+@mk.screen(devices=["desktop"], block_browsers=["ie"], min_window=(720, 560), max_rtt_ms=300)
+def entry():
+    """The game needs arrow keys, a window the field fits in, and a connection quick enough for
+    frames streamed from the server at 8 a second: checked by the server before the instructions
+    (docs/screening.md). Turned away: the completion's screening_code."""
 
 
 @mk.scene
@@ -70,5 +78,5 @@ def after_game():
 
 @mk.scene
 def done():
-    return mk.Completion(code="C2B4D6F8",
+    return mk.Completion(code="C2B4D6F8", screening_code="S7E9N2Q4",
                          redirect="https://app.prolific.com/submissions/complete?cc={code}")

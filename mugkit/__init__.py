@@ -24,6 +24,7 @@ from .questions import Choice, Dropdown, Likert, Matrix, Number, Slider, Text
 from .runtime.monitor import Monitor
 from .runtime.policies import Onnx
 from .runtime.rng import Random
+from .screening import screen
 from .steps import HUMAN, StepError, policy, scene, survey
 
 __version__ = "0.1.0"
@@ -34,7 +35,7 @@ __version__ = "0.1.0"
 in_browser: bool = _sys.platform == "emscripten"
 
 __all__ = [
-    "scene", "survey", "policy", "HUMAN",
+    "scene", "survey", "screen", "policy", "HUMAN",
     "Page", "Consent", "Completion",
     "Likert", "Choice", "Text", "Dropdown", "Number", "Slider", "Matrix",
     "Onnx", "Random", "in_browser", "Monitor",

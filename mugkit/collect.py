@@ -113,7 +113,7 @@ def is_experiment_source(source: str | bytes) -> bool:
     if not _imports_mugkit(tree):
         return False
     return any(isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef))
-               and any(_decorator_name(d) in ("scene", "survey") for d in n.decorator_list)
+               and any(_decorator_name(d) in ("scene", "survey", "screen") for d in n.decorator_list)
                for n in tree.body)
 
 

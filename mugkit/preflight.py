@@ -35,7 +35,7 @@ __all__ = ["preflight", "CHECKS", "FRAMES", "Placement", "placements", "placemen
            "PreflightResult", "run_checks"]
 
 #: The checks pre-flight runs: cheap, and they catch what would stop a participant.
-CHECKS = ("contract", "page", "survey", "policy")
+CHECKS = ("contract", "page", "survey", "screen", "policy")
 #: Frames each game step plays (over three seconds at 30 fps); the checks play a few examples of this length.
 FRAMES = 100
 

@@ -64,6 +64,13 @@ class Backend:
         with sqlite3.connect(os.path.join(self.folder, DB_FILENAME)) as conn:
             conn.execute(sql, params)
 
+    def set_schema_version(self, version: int) -> None:
+        """Marks the data as written by the mugkit of schema ``version`` (a migration's test)."""
+        if self.name == "postgres":
+            self.execute("UPDATE mugkit_schema SET version = ?", (version,))
+        else:
+            self.execute(f"PRAGMA user_version = {int(version)}")
+
     @property
     def last_row(self) -> str:
         """The column in which rows are numbered in the order they were stored."""

@@ -30,7 +30,7 @@ def test_examples_pass_every_check(tmp_path):
     results = run_check("experiments/", tmp_path=tmp_path)
     assert results.returncode == 0, results.output
     names = {k.split("::")[-1] for k in results.outcomes}
-    assert names == {"contract", "determinism", "synctest", "policy", "rollback", "parity", "survey", "page"}
+    assert names == {"contract", "determinism", "synctest", "policy", "rollback", "parity", "survey", "page", "screen"}
     assert sorted(k for k in results.outcomes if k.endswith("::parity")) == [
         "catch::parity", "catch_in_browser::parity", "chase::parity", "round_in_browser::parity"]
     assert all(status == "passed" for status, _ in results.outcomes.values())

@@ -574,3 +574,29 @@ def test_meta_once_keeps_the_first_value_stored(backend):
 
     first, again, replaced = run(main())
     assert first == [2**100] * 5 and again == 2**100 and replaced == 3
+
+
+def test_a_schema_3_database_gains_the_reasons_of_schema_4_and_keeps_its_rows(backend):
+    """A study served by the mugkit before screening (schema 3, no ``participants.reason``) is
+    upgraded in place: its participants are kept, and an exclusion's reason is stored."""
+    async def write_then_downgrade():
+        storage = await opened(backend)
+        await storage.add_participant({"participant_id": "old", "experiment": "chase", "status": "completed"})
+        await storage.close()
+        backend.execute("ALTER TABLE participants DROP COLUMN reason")
+        backend.execute("ALTER TABLE participants DROP COLUMN reason_text")
+        backend.set_schema_version(3)
+
+    async def reopen():
+        storage = await opened(backend)
+        await storage.add_participant({"participant_id": "new", "experiment": "chase"})
+        await storage.update_participant("new", status="excluded", reason="idle", reason_text="No input for 60 s.")
+        rows = {pid: await storage.get_participant(pid) for pid in ("old", "new")}
+        await storage.close()
+        return rows
+
+    run(write_then_downgrade())
+    rows = run(reopen())
+    assert rows["old"]["status"] == "completed" and rows["old"]["reason"] is None
+    assert (rows["new"]["status"], rows["new"]["reason"], rows["new"]["reason_text"]) == (
+        "excluded", "idle", "No input for 60 s.")

@@ -1,7 +1,8 @@
 """The checks ``mugkit check`` runs, by name, and which steps each applies to (API.md §5).
 
-``page`` is mugkit's own addition to API.md's list: page scenes are steps too, and a typo in a
-completion redirect costs a study its completions. ``parity`` (Pyodide in headless Chromium against
+``page`` and ``screen`` are mugkit's own additions to API.md's list: page scenes and screening
+steps are steps too, and a typo in a completion redirect costs a study its completions, a
+screening function that raises its participants. ``parity`` (Pyodide in headless Chromium against
 CPython) applies to every browser step and runs last: it is the slowest.
 """
 
@@ -10,6 +11,7 @@ from __future__ import annotations
 import importlib
 from typing import TYPE_CHECKING, Callable
 
+from ..screening import ScreenStep
 from ..steps import HUMAN, GameStep, PageStep, Step, SurveyStep
 
 if TYPE_CHECKING:
@@ -27,6 +29,7 @@ CHECKS = {
     "parity": "parity:check_parity",
     "survey": "survey:check_survey",
     "page": "page:check_page",
+    "screen": "screen:check_screen",
 }
 
 
@@ -36,6 +39,8 @@ def applicable(step: Step) -> list[str]:
         return ["survey"]
     if isinstance(step, PageStep):
         return ["page"]
+    if isinstance(step, ScreenStep):
+        return ["screen"]
     if not isinstance(step, GameStep):
         return []
     names = ["contract", "determinism", "synctest"]

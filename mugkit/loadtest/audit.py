@@ -2,7 +2,8 @@
 
 Every fact a bot has proof the server took is looked up in the tables (docs/data.md):
 
-- its ``participants`` row, with the outcome code of the final page it was shown;
+- its ``participants`` row, with the outcome code of the final page it was shown (a bot built to
+  fail the entry screening: status ``screened_out`` with the reason its way of failing gives);
 - a ``consented`` event per consent it agreed to (acknowledged);
 - an ``answers`` row per question of every survey whose answers were acknowledged, holding the
   value sent;
@@ -160,7 +161,7 @@ class _Stored:
 
     def __init__(self, reader: Any):
         self.participants = {r["participant_id"]: r for r in reader.rows(
-            "participants", columns=["participant_id", "status", "outcome_code"])}
+            "participants", columns=["participant_id", "status", "outcome_code", "reason"])}
         self.consents: Counter = Counter(r["participant_id"] for r in reader.rows(
             "events", columns=["participant_id"], where={"kind": "consented"}))
         self.answers: dict = {}
@@ -183,12 +184,30 @@ def _participant(db: _Stored, log: BotLog, result: Audit) -> None:
         stored = row["outcome_code"]
         result.found("participants", stored == outcome.code,
                      f"bot {log.bot}: participant {pid} was shown code {outcome.code!r}, stored {stored!r}")
+    if row is not None and log.screen_fail:
+        _screened_out(row, log, result)
+    elif row is not None and outcome is not None and outcome.kind == "screened_out by the study's check":
+        result.found("participants", (row["status"], row["reason"]) == ("screened_out", "check"),
+                     f"bot {log.bot}: turned away by the study's own check, stored {row['status']} ({row['reason']})")
     consented = db.consents[pid]
     for i, step in enumerate(log.consents):
         result.found("events", consented > i, f"bot {log.bot}: consent at {step} not stored")
     _answers(db, log, result)
     for game in log.games.values():
         _game(db, log, game, result)
+
+
+def _screened_out(row: dict, log: BotLog, result: Audit) -> None:
+    """A bot built to fail the screening is stored ``screened_out`` with the reason its way of
+    failing must give, and the code it was shown."""
+    from .screening import EXPECTED_REASON
+
+    expected = EXPECTED_REASON[log.screen_fail]
+    shown = log.outcome.code if log.outcome is not None else None
+    stored = (row["status"], row["reason"], row["outcome_code"])
+    result.found("participants", stored == ("screened_out", expected, shown),
+                 f"bot {log.bot}: built to fail the screening ({log.screen_fail}): stored {row['status']} with reason "
+                 f"{row['reason']!r} and code {row['outcome_code']!r}, expected screened_out, {expected!r}, {shown!r}")
 
 
 def _flat(answers: dict) -> dict:

@@ -23,6 +23,7 @@ from .log import BotLog, GameLog, Outcome
 from .peer_runtime import PEER_EVENTS
 from .players import Player, make_player
 from .presence import BotPresence
+from .screening import ScreenPlan
 
 __all__ = ["Bounds", "ProtocolBot", "Stuck", "Failed", "GAME_PLAYERS"]
 
@@ -87,18 +88,23 @@ class ProtocolBot:
         reconnect: a connection the server drops is opened again, as a page's socket.io client
             does by itself: the page (its game too) goes on. Without it a dropped connection fails
             the bot. (For runs that kill a server process: its participants reconnect to another.)
+        screen: what the bot shows an entry screening (mugkit/loadtest/screening.py): a browser's
+            User-Agent and window, and whether it is built to fail (``--screen-fail``).
     """
 
     def __init__(self, number: int, url: str, experiment: str, collected: Any, *, run_id: str,
-                 invalid: bool = False, bounds: Bounds = Bounds(), reload: bool = False, reconnect: bool = False):
+                 invalid: bool = False, bounds: Bounds = Bounds(), reload: bool = False, reconnect: bool = False,
+                 screen: ScreenPlan = ScreenPlan()):
         self.url, self.experiment, self.collected = url, experiment, collected
+        self.screen = screen
         self.steps = {s.name: s for s in collected.steps} if collected is not None else {}
         self.invalid, self.bounds, self.reconnect = invalid, bounds, reconnect
         self._reconnecting = asyncio.Lock()
         self.rng = random.Random(f"{run_id}:{number}")
         self.query = {"PROLIFIC_PID": prolific_like(f"lt-{run_id}-{number}"), "STUDY_ID": "loadtest",
                       "SESSION_ID": run_id}
-        self.log = BotLog(number, experiment)
+        self.log = BotLog(number, experiment, screen_fail=screen.fail)
+        self.screened_at: int | None = None  # the index of the screening step it reported at
         self.reload_at: float | None = None if reload else float("inf")  # inf: never
         self.identity: dict = {}
         self.carry: Any = None          # what a reloaded page kept of its game (unacknowledged rows)
@@ -118,13 +124,14 @@ class ProtocolBot:
 
         sio = socketio.AsyncClient(reconnection=False)
         for event, handler in (("view", self._on_view), ("frame", self._on_frame), ("identity", self._on_identity),
-                               ("waitroom", self._on_other), ("error", self._on_error)):
+                               ("waitroom", self._on_other), ("error", self._on_error),
+                               ("screen_ping", self._on_ping)):
             sio.on(event, handler)
         for event in PEER_EVENTS:
             sio.on(event, self._peer_handler(event))
         for event in ("monitor_warning", "monitor_notice"):
             sio.on(event, self._on_other)
-        sio.on("monitor_ping", self._on_ping)
+        sio.on("monitor_ping", self._on_monitor_ping)
         generation = self.generation
 
         async def disconnected(*args: Any) -> None:
@@ -178,10 +185,20 @@ class ProtocolBot:
     async def _on_other(self, data: Any = None) -> None:
         self.log.received += 1
 
-    async def _on_ping(self, data: Any = None) -> None:
+    async def _on_monitor_ping(self, data: Any = None) -> None:
         self.log.received += 1
         if self.presence is not None:
             await self.presence.ping(data)
+
+    async def _on_ping(self, data: Any = None) -> dict:
+        """The server's round-trip ping at a screening step: answered at once, or (built to fail
+        with ``no_pongs``) only after the server stopped waiting."""
+        self.log.received += 1
+        if self.screen.fail == "no_pongs":
+            from ..web.screening import PING_TIMEOUT
+
+            await asyncio.sleep(PING_TIMEOUT + 0.5)
+        return {}
 
     async def _on_error(self, data: Any = None) -> None:
         self.log.received += 1
@@ -349,7 +366,9 @@ class ProtocolBot:
             # (its default 20 s; python-socketio's 1 s would fail a server that waits out a short
             # database restart before it answers)
             await asyncio.wait_for(self.sio.connect(self.url, transports=["websocket"], socketio_path="socket.io",
-                                                    auth=auth, wait_timeout=self.bounds.connect), self.bounds.connect)
+                                                    auth=auth, wait_timeout=self.bounds.connect,
+                                                    headers={"User-Agent": self.screen.user_agent}),
+                                   self.bounds.connect)
         except asyncio.TimeoutError:
             raise Stuck(f"no connection within {self.bounds.connect:g} s") from None
         except Exception as exc:
@@ -395,6 +414,8 @@ class ProtocolBot:
             return float(self.last.get("timeout") or 0) + self.bounds.stuck_after, "a partner or the waitroom timeout"
         if kind == "game":
             return self.bounds.stuck_after, "the game's next frame or its end"
+        if kind == "screen":
+            return float(self.last.get("timeout") or 0) + self.bounds.stuck_after, "the screening's decision"
         return self.bounds.stuck_after, "the next step" if self.last else "the first view"
 
     async def _next_view(self) -> dict:
@@ -450,7 +471,19 @@ class ProtocolBot:
 
     async def _handle(self, view: dict) -> None:
         kind = view.get("kind")
-        if kind in ("page", "consent"):
+        let_in = self.screened_at is not None and kind != "ended" and view.get("index") != self.screened_at
+        if let_in and self.screen.fail:
+            raise Failed(f"built to fail the screening ({self.screen.fail}) but let in")
+        if kind == "ended" and view.get("status") == "screened_out":
+            # The study's own check may turn away a bot for its random answers: a path, not a failure.
+            by_check = view.get("reason") == "check"
+            if not self.screen.fail and not by_check:
+                raise Failed(f"screened out ({view.get('reason')}): {str(view.get('html'))[:160]}")
+            self.log.outcome = Outcome("completed", self.log.step, code=view.get("code"),
+                                       kind="screened_out" if self.screen.fail else "screened_out by the study's check")
+        elif kind == "screen":
+            await self._screen(view)
+        elif kind in ("page", "consent"):
             extra = {"agree": True} if kind == "consent" else {}
             reply = await self.call("advance", {"index": view["index"], **extra})
             if not reply.get("ok"):
@@ -471,6 +504,17 @@ class ProtocolBot:
             pass  # the server sends the step again when it can go on
         elif kind not in ("waitroom", "game"):
             raise Failed(f"unknown view kind {kind!r}")
+
+    async def _screen(self, view: dict) -> None:
+        """A screening step: the page's report (none when built to fail ``silent``); the server
+        pings, decides and sends the next view."""
+        self.screened_at = view.get("index")
+        if self.screen.fail == "silent":
+            return  # says nothing: the server must screen it out at the step's timeout
+        w, h = self.screen.window
+        reply = await self.call("screen_report", {"index": view["index"], "window": [w, h], "screen": [w, h]})
+        if not reply.get("ok") and not reply.get("stale"):
+            raise Failed(f"the server refused the screening report: {reply.get('error')}")
 
     async def _survey(self, view: dict) -> None:
         model = view.get("survey")

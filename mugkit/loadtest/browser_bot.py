@@ -53,11 +53,15 @@ async def launch(executable: str) -> tuple[Any, Any]:
 
 class BrowserBot:
     """One participant in a Chromium page (arguments as :class:`~mugkit.loadtest.bot.ProtocolBot`,
-    plus the launched ``chromium``)."""
+    plus the launched ``chromium``). Its page passes the experiment's entry screening: the
+    browser sends a User-Agent, and has a window, the screening lets in (mugkit/loadtest/screening.py)."""
 
     def __init__(self, number: int, url: str, experiment: str, collected: Any, chromium: Any, *, run_id: str,
                  bounds: Bounds = Bounds()):
+        from .screening import plan
+
         self.url, self.experiment, self.chromium, self.bounds = url, experiment, chromium, bounds
+        self.screen = plan(collected)
         self.steps = {s.name: s for s in collected.steps} if collected is not None else {}
         self.rng = random.Random(f"{run_id}:browser:{number}")
         pid = prolific_like(f"lt-{run_id}-{number}")
@@ -121,8 +125,10 @@ class BrowserBot:
 
     async def run(self) -> BotLog:
         """Goes through the flow in a fresh browser context; returns the log."""
-        context = await self.chromium.new_context(viewport={"width": 1000, "height": 760},
-                                                  permissions=WEBRTC_PERMISSIONS)
+        w, h = self.screen.window
+        options = {"user_agent": self.screen.user_agent} if self.screen.screened else {}
+        context = await self.chromium.new_context(viewport={"width": max(1000, w), "height": max(760, h)},
+                                                  permissions=WEBRTC_PERMISSIONS, **options)
         page = await context.new_page()
         # Completion redirects leave for the panel's site: answered locally (tests run offline).
         await page.route(re.compile(r"^https?://(?!127\.0\.0\.1|localhost)"),
@@ -180,6 +186,12 @@ class BrowserBot:
             await self._survey(page, view)
         elif kind == "game":
             await self._game(page, view)
+        elif kind == "ended" and view.get("status") == "screened_out" and view.get("reason") != "check":
+            raise Failed(f"the entry screening turned the page away ({view.get('reason')}): "
+                         f"{str(view.get('html'))[:160]}")
+        elif kind == "ended" and view.get("status") == "screened_out":  # the study's own check, on random answers
+            self.log.outcome = Outcome("completed", self.log.step, kind="screened_out by the study's check",
+                                       code=view.get("code"))
         elif kind in ("completion", "ended"):
             self.log.outcome = Outcome("completed", self.log.step, kind=kind, code=view.get("code"))
         elif kind in ("refused", "preview"):

@@ -37,6 +37,10 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--reconnect", action="store_true",
                    help="protocol bots whose connection the server drops open it again and go on, as pages do "
                         "(for runs that kill a server process); without it a dropped connection fails the bot")
+    p.add_argument("--screen-fail", type=int, default=0, metavar="K",
+                   help="K of the protocol bots are built to fail the experiments' entry screening (@mk.screen): a "
+                        "small window, a device or browser not let in, no answer to pings, no report; the report "
+                        "counts them as expected exclusions and the audit checks each stored reason")
     p.add_argument("--seed", type=int, default=1, help="the started server's study seed (default 1)")
     p.add_argument("--json", metavar="FILE", help="write the report as JSON")
     p.add_argument("-q", "--quiet", action="store_true", help="no live progress")
@@ -53,7 +57,7 @@ def main(argv: list[str]) -> int:
                             database=args.database, rate=args.rate,
                             duration=args.duration, stuck_after=args.stuck_after, browser=args.browser,
                             invalid_answers=args.invalid_answers, reloads=args.reloads, reconnect=args.reconnect,
-                            seed=args.seed, chromium=args.chromium,
+                            seed=args.seed, chromium=args.chromium, screen_fail=args.screen_fail,
                             progress=False if args.quiet else None)
     try:
         report = run_loadtest(config)

@@ -92,6 +92,7 @@ class BotLog:
     connected_at: float | None = None
     finished_at: float | None = None
     outcome: Outcome | None = None
+    screen_fail: str | None = None   # built to fail the entry screening this way (--screen-fail), or None
 
     def view(self, view: dict) -> None:
         """A view the bot acted on (when, kind, step, index)."""

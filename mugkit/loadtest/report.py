@@ -99,6 +99,10 @@ class Report:
                          + (f"; {a['unverified']} browser game(s) not verified" if a.get("unverified") else "")
                          + (f"; read from {a['source']}" if a.get("source") else ""))
             lines += [f"    {e}" for e in a["examples"][:10]]
+        x = d.get("expected_exclusions") or {}
+        if x.get("built"):
+            lines.append(f"  expected exclusions (--screen-fail): {x['screened_out']} of {x['built']} screened out ("
+                         + ", ".join(f"{k} {v}" for k, v in sorted(x["by_mode"].items())) + ")")
         if d["invalid_answers"] is not None:
             bad = d["invalid_answers"]
             lines.append(f"  invalid answers: {bad['rejected']} rejected, {bad['accepted']} accepted")
@@ -146,12 +150,21 @@ def build_report(logs: Sequence[BotLog], *, audit: Audit | None, server: dict, t
         "server_errors": {"count": sum(len(log.errors) for log in logs),
                           "examples": sorted({f"{step}: {message}" for log in logs for step, message in log.errors})[:10]},
         "server": server, "audit": audit.to_dict() if audit is not None else None, "audit_skipped": audit_skipped,
+        "expected_exclusions": _expected_exclusions(logs),
         "invalid_answers": ({"rejected": sum(len(log.rejected) for log in logs),
                              "accepted": sum(f["reason"].startswith(ACCEPTED_INVALID) for f in failures)}
                             if invalid else None),
         "duration_s": round(duration, 1), "date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
         "machine": _machine(),
     })
+
+
+def _expected_exclusions(logs: Sequence[BotLog]) -> dict:
+    """The bots built to fail the entry screening (``--screen-fail``) that were screened out, by
+    how they failed (they count as completed: the server did what it must)."""
+    built = [log for log in logs if log.screen_fail]
+    out = [log for log in built if log.outcome and log.outcome.kind == "screened_out"]
+    return {"built": len(built), "screened_out": len(out), "by_mode": dict(Counter(log.screen_fail for log in out))}
 
 
 def _path(log: BotLog) -> str:

@@ -21,6 +21,7 @@ from .bot import Bounds, ProtocolBot
 from .log import BotLog, Outcome
 from .progress import Progress
 from .report import Report, build_report
+from .screening import ScreenPlan, fail_plans, has_screening, plan
 from .server import Server, fetch_stats, proc_usage, start_server
 from ..web.storage.postgres import is_database_url
 
@@ -57,6 +58,8 @@ class LoadTestConfig:
         before_audit: called with the database path before the audit (tests).
         progress: where the live progress goes (None: stderr; False: nowhere).
         chromium: the Chromium executable the ``browser`` bots run in.
+        screen_fail: how many protocol bots are built to fail the entry screening
+            (mugkit/loadtest/screening.py); they count as expected exclusions, not failures.
     """
 
     paths: list
@@ -77,6 +80,7 @@ class LoadTestConfig:
     before_audit: Callable[[str], Any] | None = None
     progress: Any = None
     chromium: str = "/usr/bin/chromium"
+    screen_fail: int = 0
 
 
 @dataclass
@@ -228,6 +232,7 @@ async def _run(config: LoadTestConfig, experiments: Experiments, server: Server)
     browser_at = set(_every(config.bots, config.browser))
     protocol = [i for i in range(config.bots) if i not in browser_at]
     reload_at = {protocol[j] for j in _every(len(protocol), config.reloads, offset=0.5)}
+    screens = _screen_plans(config, experiments, names, protocol)
     watch = Watch(server)
     await watch.poll()
     watcher = asyncio.create_task(watch.run())
@@ -243,7 +248,7 @@ async def _run(config: LoadTestConfig, experiments: Experiments, server: Server)
             else:
                 bot = ProtocolBot(i, server.url, name, experiments.collected[name], run_id=run_id,
                                   invalid=config.invalid_answers, bounds=bounds, reload=i in reload_at,
-                                  reconnect=config.reconnect)
+                                  reconnect=config.reconnect, screen=screens[i])
             logs.append(bot.log)
             tasks.append(asyncio.create_task(bot.run()))
             await asyncio.sleep(1.0 / config.rate)
@@ -256,6 +261,24 @@ async def _run(config: LoadTestConfig, experiments: Experiments, server: Server)
     if progress:
         progress.update(logs, final=True)
     return await _finish(config, server, logs, watch, duration)
+
+
+def _screen_plans(config: LoadTestConfig, experiments: Experiments, names: list, protocol: list) -> dict:
+    """Bot number → how it meets its experiment's screening: ``--screen-fail`` of the protocol
+    bots whose experiment has one, evenly spaced, each failing it the next way its screening
+    declares; the others pass it."""
+    screened = [i for i in protocol if has_screening(experiments.collected[names[i]])]
+    if config.screen_fail > len(screened):
+        raise LoadTestError(f"--screen-fail {config.screen_fail}: only {len(screened)} protocol bot(s) go to an "
+                            "experiment with a @mk.screen step")
+    out = {i: plan(experiments.collected[names[i]]) for i in range(len(names))}
+    turn: dict = {}
+    for j in _every(len(screened), config.screen_fail, offset=0.25):
+        i = screened[j]
+        plans = fail_plans(experiments.collected[names[i]])
+        out[i] = plans[turn.get(names[i], 0) % len(plans)]
+        turn[names[i]] = turn.get(names[i], 0) + 1
+    return out
 
 
 async def _finish(config: LoadTestConfig, server: Server, logs: list, watch: Watch, duration: float) -> Report:

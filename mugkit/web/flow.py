@@ -29,9 +29,11 @@ from ..flow import assign_condition, condition_name, expand
 from ..pages import Completion, Consent
 from ..questions import answer_rows
 from ..runtime.seeding import keyed_rng
+from ..screening import ScreenStep
 from ..steps import GameStep, PageStep, SurveyStep
 from .entry import Entry, mturk_submit_to, new_id, new_token, parse_entry
 from .lobby import Lobby
+from .logs import PARTICIPANT
 from .problems import game_problem, new_ref, study_problem_view
 from .protocol import ProtocolError, parse_advance
 from .plugins import participant_info
@@ -48,7 +50,10 @@ _ENDED_TEXT = {"completed": "You have finished. Thank you!",
                "declined": "You chose not to take part. Thank you for your time.",
                "timed_out": "No partner could be found in time. Thank you for waiting.",
                "excluded": "This study has ended for you. Thank you for your time.",
-               "screened_out": "Sorry: this study cannot be taken part in from here."}
+               "screened_out": "Thank you for your interest in this study."}
+#: What a new arrival reads while an admin has paused new entries (mugkit/web/admin_live.py).
+ENTRIES_PAUSED = ("This study is not taking new participants now. Please try again later, or return it on the site "
+                  "you came from.")
 _NO_CODE = "Please return this study on the site you came from (no completion code is given for it)."
 
 
@@ -89,6 +94,7 @@ class Flow:
         self.emit = emit
         self.evict = evict
         self.lobby: Lobby | None = None  # set by the study, which builds both
+        self.screening: Any = None  # the screening steps (mugkit/web/screening.py), set by the study
         #: Why the study is paused (the server is stopping; the storage cannot write), or None:
         #: meanwhile every participant's view is the ``paused`` view (mugkit/web/pause.py).
         self.paused: str | None = None
@@ -140,14 +146,24 @@ class Flow:
                 row = await self.storage.find_participant(name, entry.panel_key, entry.panel_id)
                 if row is not None:
                     return await self._known_panel_id(name, entry, row, user_agent)
+                if await self._entries_paused():
+                    return Arrival(None, _refused(ENTRIES_PAUSED))
                 admit()
                 p = await self._create(name, entry, user_agent)
         elif p is None:
+            if await self._entries_paused():
+                return Arrival(None, _refused(ENTRIES_PAUSED))
             admit()
             p = await self._create(name, entry, user_agent)
         p.screens = bool(auth.get("screens"))  # this page shows the screens around games: they wait for it
         async with self.registry.transition(p):
             return Arrival(p, await self.view(p))
+
+    async def _entries_paused(self) -> bool:
+        """Whether an admin paused new entries (stored, so every process and a restart agree)."""
+        from .admin_live import entries_state
+
+        return bool((await entries_state(self.storage)).get("paused"))
 
     async def _known_panel_id(self, name: str, entry: Entry, row: dict, user_agent: str) -> Arrival:
         """A browser without this participant's resume key shows their panel id."""
@@ -191,6 +207,7 @@ class Flow:
         # into one game, share their order (else two neighbours would wait at different steps).
         number = arrival // max([len(s.humans) for s in experiment.steps if isinstance(s, GameStep)] or [1])
         pid = new_id()
+        PARTICIPANT.set(pid)  # the log lines of their arrival name them (mugkit/web/logs.py)
         # Read and counted under one lock: with several processes (a Redis round trip between
         # the two), arrivals at once read the same counts and took the same condition.
         async with self.state.transition(f"conditions:{name}"):
@@ -245,6 +262,8 @@ class Flow:
     async def _step_view(self, p: Participant, step: Any, rep: int) -> dict:
         if isinstance(step, PageStep):
             return await self._page(p, step)
+        if isinstance(step, ScreenStep):
+            return self.screening.view(p, step)
         if isinstance(step, SurveyStep):
             return survey_view(step.name.replace("_", " ").capitalize(), self._questions(p, step))
         return await self.lobby.game_view(p, step, rep)
@@ -305,11 +324,14 @@ class Flow:
         text = _ENDED_TEXT.get(p.status, "Thank you!")
         if p.status in ("screened_out", "excluded"):
             why = p.row.get("reason_text")
+            # The code itself is shown under the text (the view's ``code``), once.
             text = (f"{why}\n\n" if why else "") + text + ("" if p.outcome_code else f"\n\n{_NO_CODE}")
-            if p.outcome_code:
-                text += f"\n\nYour code is **{p.outcome_code}**."
-        return {"kind": "ended", "title": "Thank you", "html": markdown_html(text), "code": p.outcome_code,
+        title = "You cannot take part from here" if p.status == "screened_out" else "Thank you"
+        view = {"kind": "ended", "title": title, "html": markdown_html(text), "code": p.outcome_code,
                 "status": p.status}
+        if p.status in ("screened_out", "excluded"):
+            view["reason"] = p.row.get("reason")  # the reason key (docs/screening.md), for bots and tests
+        return view
 
     def _completion_step(self, p: Participant) -> Completion | None:
         """The Completion page at the end of the participant's flow, if it has one."""
@@ -347,7 +369,7 @@ class Flow:
         return {"ok": True}
 
     async def _leave(self, p: Participant, step: Any, data: dict) -> str | None:
-        if isinstance(step, GameStep) or step is None:
+        if isinstance(step, (GameStep, ScreenStep)) or step is None:
             return "this step ends by itself"
         if isinstance(step, SurveyStep):
             questions = self._questions(p, step)
@@ -415,6 +437,23 @@ class Flow:
             log.warning("participant %s: %s (%s) by %s", p.id, status.replace("_", " "), reason, by)
             self.registry.hook("mugkit_participant_excluded", participant=participant_info(p), reason=reason, by=by,
                                detail=dict(detail or {}))
+            await self.push(p)
+        return True
+
+    async def end_waiting(self, p: Participant, by: str) -> bool:
+        """An admin ends ``p``'s wait for partners: out of the waitroom, status ``timed_out`` with
+        the completion's timeout code (as if the waitroom had timed out), event ``admin_ended``
+        naming ``by``. False (nothing done) when ``p`` is not waiting in a waitroom now."""
+        async with self.registry.transition(p):
+            waiting = any(p.id in pids for pids in (await self.state.waiting()).values())
+            if p.status != "active" or p.game is not None or not waiting:
+                return False
+            await self.state.leave_waitrooms(p.id)
+            completion = self._completion_step(p)
+            code = (getattr(completion, "timeout_code", None) or completion.code) if completion else None
+            await self.event(p, "admin_ended", {"by": by})
+            await self.registry.set_status(p, "timed_out", code)
+            log.warning("participant %s: their wait was ended by %s", p.id, by)
             await self.push(p)
         return True
 

@@ -36,12 +36,13 @@ import itertools
 import logging
 import math
 import time
-from dataclasses import dataclass, field
 from typing import Any, Awaitable, Callable, Hashable
 
 from ..runtime.frames import FrameEncoder, KeyState
 from ..runtime.rows import FrameResult
+from .logs import GAME, PARTICIPANT
 from .protocol import Keys
+from .ticks import GameStats, TickTotals
 
 __all__ = ["ServerGame", "GameStats", "GRACE_SECONDS", "IMAGE_FPS", "OUTCOME_REASONS", "SCREENS"]
 
@@ -63,19 +64,6 @@ MAX_UNSAVED_SECONDS = 2.0
 #: message per keyboard change, so a few messages lost or reordered jump a little; a forged huge
 #: ``seq`` would make every later honest message look old, and is refused instead.
 MAX_SEQ_STEP = 1000
-
-
-@dataclass
-class GameStats:
-    """How well the clock kept time: ticks played, and how late each tick started (seconds)."""
-
-    ticks: int = 0
-    late: list = field(default_factory=list)
-
-    def note(self, lateness: float) -> None:
-        self.ticks += 1
-        if len(self.late) < 100_000:
-            self.late.append(lateness)
 
 
 #: The grid's slots a frame: games are dealt to them in turn, so the loop wakes a few times a frame
@@ -102,11 +90,12 @@ class ServerGame:
         store_rows: ``(rows, t_server, t_client, late_ms) -> awaitable``, called with each frame's rows.
         on_end: ``(game, outcome) -> awaitable``, called once when the game is over.
         grace: seconds to wait for a human who dropped out.
+        totals: the process's tick totals, which its ``stats`` feed too (mugkit/web/ticks.py).
     """
 
     def __init__(self, game_id: str, driver: Any, humans: dict, emit: Callable[..., Awaitable],
                  store_rows: Callable[..., Awaitable], on_end: Callable[..., Awaitable], *,
-                 grace: float = GRACE_SECONDS, screens: Any = ()):
+                 grace: float = GRACE_SECONDS, screens: Any = (), totals: TickTotals | None = None):
         self.game_id = game_id
         self.room = f"g:{game_id}"
         self.driver = driver
@@ -116,7 +105,7 @@ class ServerGame:
         self.grace = grace
         self.fps = float(driver.options.fps)
         self.absent: dict[Hashable, float] = {}
-        self.stats = GameStats()
+        self.stats = GameStats(self.fps, totals)  # its clock's figures (mugkit/web/ticks.py)
         self.outcome: str | None = None
         self.frames = FrameEncoder(game_id, driver, self._image_url)
         self._last_image = 0.0
@@ -229,6 +218,8 @@ class ServerGame:
 
     async def _run(self) -> None:
         loop = asyncio.get_running_loop()
+        GAME.set(self.game_id)  # its log lines name it (mugkit/web/logs.py)
+        PARTICIPANT.set(None)   # not whoever's message started it
         try:
             if self._start_failed is not None:
                 raise self._start_failed
@@ -249,7 +240,7 @@ class ServerGame:
                 deadline = deadline + period if lateness < 5 * period else _on_grid(loop.time(), period, self._slot)
                 if self._waiting_for_absent() or len(self._pending_writes) > MAX_UNSAVED_SECONDS * self.fps:
                     continue
-                self.stats.note(lateness)
+                self.stats.note(lateness, loop.time())
                 result = self.driver.tick({agent: state.take() for agent, state in self.keys.items()})
                 if result is not None:
                     await self._publish(result, lateness * 1000.0)

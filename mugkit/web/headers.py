@@ -71,7 +71,7 @@ def content_security_policy(packages_url: str | None = None) -> str:
 def add_security_headers(app: Any, packages_url: str | None = None) -> None:
     """Registers a response middleware on the Sanic ``app`` that adds the headers to every
     response (pages, files, errors): the policy, ``X-Content-Type-Options: nosniff``,
-    ``Referrer-Policy: no-referrer``, and ``Cache-Control: no-store`` under ``/admin``."""
+    ``Referrer-Policy: no-referrer``, and ``Cache-Control: no-store`` under ``/admin`` and on ``/metrics``."""
     policy = content_security_policy(packages_url)
 
     async def security_headers(request: Any, response: Any) -> None:
@@ -79,7 +79,7 @@ def add_security_headers(app: Any, packages_url: str | None = None) -> None:
         headers["content-security-policy"] = policy
         headers["x-content-type-options"] = "nosniff"
         headers["referrer-policy"] = "no-referrer"
-        if request.path == "/admin" or request.path.startswith("/admin/"):
+        if request.path in ("/admin", "/metrics") or request.path.startswith("/admin/"):
             headers["cache-control"] = "no-store"
 
     app.register_middleware(security_headers, "response")

@@ -27,6 +27,8 @@ from .ice import ice_config
 from .cluster import PROCESS_ID
 from .entry import new_id
 from .gameloop import GRACE_SECONDS, OUTCOME_REASONS, SCREENS, ServerGame
+from .logs import GAME
+from .ticks import TickTotals
 from .browser.verify import report_unverified as verify_report
 from .problems import game_problem, new_ref
 from .protocol import ProtocolError, parse_keys
@@ -123,6 +125,8 @@ class Lobby:
         self.grace = grace
         self.browser = browser
         self.games: dict[str, ServerGame] = {}
+        #: Every tick of this process's server games: lateness, frame rates (mugkit/web/ticks.py).
+        self.ticks = TickTotals()
         #: Browser games with several humans (mugkit/web/browser/peers.py).
         self.peers: PeerGames | None = None
         if browser is not None:
@@ -320,6 +324,7 @@ class Lobby:
 
     async def _build_game(self, game_id: str, name: str, step: GameStep, rep: int,
                           group: list[Participant]) -> ServerGame:
+        GAME.set(game_id)  # the log lines of its start name it (mugkit/web/logs.py)
         experiment = self.experiments[name]
         who = [q.id for q in group]
         seed = self._game_seed(name, step, rep, who)
@@ -361,7 +366,7 @@ class Lobby:
             return self.storage.add_steps(game_id, rows, t_server=t, t_client=tc, late_ms=late, keep_observations=keep)
 
         return ServerGame(game_id, driver, humans, self.emit, store_rows, self._game_over, grace=self.grace,
-                          screens=screens)
+                          screens=screens, totals=self.ticks)
 
     async def _game_over(self, game: ServerGame, outcome: str) -> None:
         self.games.pop(game.game_id, None)

@@ -21,6 +21,12 @@ Server → client
     - ``survey``: ``title``, ``survey`` (a SurveyJS JSON model), ``conditions`` (question name ->
       its ``visible_if`` conditions as ``[question, operator, value]`` lists; mugkit/conditions.py)
     - ``waitroom``: ``present``, ``needed``, ``timeout`` (seconds left)
+    - ``screen``: ``title``, ``html``, ``pings``, ``timeout`` (seconds to report), ``min_window``
+      (``[width, height]`` or null: a smaller window is asked to grow before it reports) — an entry
+      screening step (``@mk.screen``; mugkit/web/screening.py): the page sends ``screen_report``
+      at once and answers ``screen_ping``; the server decides and sends the next view (the next
+      step, or ``ended`` with ``status: "screened_out"``, ``reason`` (the reason key), why, and the
+      screening code)
     - ``game``: ``game``, ``width``, ``height``, ``fps``, ``keys`` (key names the step maps),
       ``turn_based``, ``you`` (your agent id, as JSON), ``agents``, ``runtime`` (where it runs),
       ``names`` (``[[agent, display name]]``; ``named``: the agents the step's ``labels`` name),
@@ -63,6 +69,9 @@ Server → client
 
     ``waitroom``: ``{"present", "needed", "timeout"}`` while waiting for partners.
 
+    ``screen_ping``: ``{"t": ms}`` with an acknowledgement: the page answers at once (any value);
+    the server measures the round trip itself. Unanswered within 2 s counts as lost.
+
     ``error``: ``{"message"}`` for a rejected message (the client shows it; nothing is lost), with
     ``limit`` when a limit refused it (mugkit/web/limits/sockets.py). A message that asked for an
     acknowledgement gets ``{"ok": false, "error", "limit"}`` instead.
@@ -79,6 +88,15 @@ Client → server
     that step was already left — the message was sent twice, or from another window — and the
     current view is on its way: nothing to retry. Messages that move a participant are handled one
     at a time per participant, so none moves anyone twice.
+
+    ``screen_report``: ``{"index": int, "window": [width, height], "screen": [width, height]}``
+    (CSS pixels, integers 0–100000; ``screen`` optional) — at a screening step, the page's window
+    and screen size (its word: the server cannot check it). The server then pings the socket it
+    came on ``pings`` times (when the step has ``max_rtt_ms``) and decides. Acknowledged
+    ``{"ok": true}`` (the next view follows) or ``{"ok": false, "error"}``; ``"stale": true``
+    when that step is over or a report of it is being checked already. An ``advance`` for a
+    screening step is refused ("this step ends by itself"); a page that sends no report within the
+    step's ``timeout`` is screened out (reason ``no_report``).
 
     ``ready``: ``{"game", "screen": "ready" | "round_over", "episode": int | null}`` — the
     participant is ready for the game, or dismissed the round-over screen (both runtimes; stored as

@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 from typing import Any, AsyncIterator
 
 from ..games import Participant as Who
+from .logs import PARTICIPANT
 from .plugins import participant_info
 from .shared import SharedState
 
@@ -137,15 +138,20 @@ class Registry:
         memory and read again meanwhile, or the shared state dropped it because another process
         moved them) is first read again from storage, where every earlier transition has been
         written."""
-        async with self.state.transition(f"p:{p.id}"):
-            if self.state.participant(p.id) is not p:
-                row = await self.storage.get_participant(p.id)
-                if row is not None:
-                    screens = p.screens  # a property of the page this copy serves, not stored
-                    vars(p).update(vars(Participant.from_row(row)))
-                    p.screens = screens
-                self.state.keep_participant(p)
-            yield
+        named = PARTICIPANT.set(p.id)  # the log lines inside name them (mugkit/web/logs.py)
+        try:
+            async with self.state.transition(f"p:{p.id}"):
+                if self.state.participant(p.id) is not p:
+                    row = await self.storage.get_participant(p.id)
+                    if row is not None:
+                        screens = p.screens  # a property of the page this copy serves, not stored
+                        vars(p).update(vars(Participant.from_row(row)))
+                        p.screens = screens
+                    self.state.keep_participant(p)
+                yield
+        finally:
+            with contextlib.suppress(ValueError):  # closed from another context: nothing to restore there
+                PARTICIPANT.reset(named)
 
     def forget(self, p: Participant) -> None:
         """Drops ``p`` from memory (they have no window open; storage keeps them)."""

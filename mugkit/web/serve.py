@@ -46,6 +46,7 @@ from typing import Any, Awaitable, Callable, Iterator
 from . import ice
 from .gameloop import GRACE_SECONDS
 from .limits import LimitError, Limits, RepeatFilter
+from .logs import LOG_FORMATS, configure_logging, log_format
 
 __all__ = ["main", "run"]
 
@@ -100,9 +101,13 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--redis", default=None, metavar="URL",
                    help="the Redis the study's processes share (redis://host:6379/0, unix:///path); several machines "
                         "with the same --redis and database form one study")
-    p.add_argument("--admin-token", default=None, metavar="TOKEN",
-                   help="the admin token, the same on every machine of the study (default: $MUGKIT_ADMIN_TOKEN, "
-                        "else one drawn at start)")
+    p.add_argument("--admin-token", action="append", default=[], metavar="[NAME=]TOKEN",
+                   help="an admin token, the same on every machine of the study (default: $MUGKIT_ADMIN_TOKEN, "
+                        "else one drawn at start). NAME=TOKEN names its admin, whose actions on the admin page are "
+                        "recorded under that name (a plain TOKEN is 'admin'); repeat for several admins")
+    p.add_argument("--log-format", default=None, choices=LOG_FORMATS,
+                   help="'text' (default: $MUGKIT_LOG_FORMAT, else text) or 'json': one JSON object a line, with "
+                        "the participant and game ids (docs/monitoring.md)")
     ice.add_arguments(p)
     return p
 
@@ -135,13 +140,15 @@ def _short_seed_warning(seed: int) -> str | None:
 async def run(paths: list[str], host: str, port: int, data: str, seed: int | None, grace: float = GRACE_SECONDS,
               ready: asyncio.Event | None = None, pyodide_packages: str | None = None,
               limits: Limits | None = None, allow_origins: list[str] = (), preflight: bool = True,
-              peer_relay: str = "auto", admin_token: str | None = None, redis: str | None = None,
-              worker_fd: int | None = None, database: str | None = None) -> None:
+              peer_relay: str = "auto", admin_token: Any = None, redis: str | None = None,
+              worker_fd: int | None = None, database: str | None = None, log_config_off: bool = False) -> None:
     """Serves until cancelled, or until SIGTERM or SIGINT stop it cleanly (see the module docstring).
     With ``preflight`` the study is checked first (:mod:`mugkit.preflight`): a study that fails
     is refused (SystemExit 1). ``worker_fd``: this is one of several workers
     (:mod:`mugkit.web.workers`), accepting on that inherited socket; its parent did the checks,
-    claimed the data folder and prints the links. ``redis``: the processes' shared state."""
+    claimed the data folder and prints the links. ``redis``: the processes' shared state.
+    ``admin_token``: a token, or :class:`~mugkit.web.admin_live.AdminTokens` (None: one drawn).
+    ``log_config_off``: leave uvicorn's loggers to the root logger (JSON logs)."""
     import uvicorn
 
     from .limits.connections import protocols
@@ -169,8 +176,12 @@ async def run(paths: list[str], host: str, port: int, data: str, seed: int | Non
     sio = socket_server(limits, allow_origins, redis_url=redis, channel=channel)
     study = Study(experiments, storage, seed, **socket_layer(sio, cluster), grace=grace, browser=browser,
                   state=state, cluster=cluster)
-    token = admin_token or secrets.token_urlsafe(18)
-    app, _, _ = create_app(study, token, sio, limits, allow_origins)
+    from .admin_live import AdminTokens
+
+    tokens = admin_token if isinstance(admin_token, AdminTokens) else AdminTokens(
+        {admin_token or secrets.token_urlsafe(18): "admin"})
+    token = tokens.first
+    app, _, _ = create_app(study, tokens, sio, limits, allow_origins)
     await study.start()
     if cluster is not None:
         from .admin import process_info
@@ -187,9 +198,10 @@ async def run(paths: list[str], host: str, port: int, data: str, seed: int | Non
         for line in shipped_report(bundles.bundles):
             print(line, flush=True)
     http, ws, _ = protocols(limits)   # connection caps and the header deadline (limits/connections.py)
+    logs = {"log_config": None} if log_config_off else {}
     server = _stoppable_server(uvicorn.Config(app, host=host, port=port, log_level="warning", http=http, ws=ws,
                                               lifespan="on", timeout_keep_alive=limits.keep_alive,
-                                              ws_max_size=limits.message_bytes), on_signal=study.close)
+                                              ws_max_size=limits.message_bytes, **logs), on_signal=study.close)
     watcher = asyncio.get_running_loop().create_task(StoragePause(study).run())
     try:
         if worker_fd is not None:  # its parent prints the links once every worker accepts
@@ -216,6 +228,7 @@ async def run(paths: list[str], host: str, port: int, data: str, seed: int | Non
             await browser.close()
         if cluster is not None:
             await cluster.close()
+        study.metrics.close()
         await state.close()
         await storage.close()  # every acknowledged write committed
     if folder is not None:
@@ -482,7 +495,8 @@ async def _parent(args: argparse.Namespace, argv: list[str]) -> int:
     code = 1
     try:
         sock = listening_socket(args.host, args.port)
-        token = args.admin_token or os.environ.get("MUGKIT_ADMIN_TOKEN") or secrets.token_urlsafe(18)
+        tokens = _admin_tokens(args)
+        token = tokens.first if tokens is not None else secrets.token_urlsafe(18)
 
         def announce() -> None:  # once the workers accept: the links printed work at once
             _announce(experiments, args.host, sock.getsockname()[1], args.data, seed, token, args.database)
@@ -501,6 +515,18 @@ async def _parent(args: argparse.Namespace, argv: list[str]) -> int:
 
     log.info("stopped; the data are in %s", where(args.data, args.database))
     return code
+
+
+def _admin_tokens(args: argparse.Namespace) -> Any:
+    """The admin tokens of ``--admin-token`` (else ``$MUGKIT_ADMIN_TOKEN``), or None (one is drawn).
+
+    Raises:
+        ValueError: a bad ``--admin-token`` (the message says what to fix).
+    """
+    from .admin_live import AdminTokens
+
+    specs = list(args.admin_token) or ([os.environ["MUGKIT_ADMIN_TOKEN"]] if os.environ.get("MUGKIT_ADMIN_TOKEN") else [])
+    return AdminTokens.parse(specs) if specs else None
 
 
 def main(argv: list[str]) -> int:
@@ -528,19 +554,27 @@ def main(argv: list[str]) -> int:
     except (LimitError, ice.IceConfigError) as exc:
         print(f"mugkit serve: {exc}", file=sys.stderr)
         return 2
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    try:
+        fmt = log_format(args.log_format)
+        tokens = _admin_tokens(args)
+    except ValueError as exc:
+        print(f"mugkit serve: {exc}", file=sys.stderr)
+        return 2
+    from .cluster import PROCESS_ID
+
+    configure_logging(fmt, process=PROCESS_ID if (worker_fd is not None or args.redis) else None)
     logging.getLogger("sanic").setLevel(logging.WARNING)  # its banner says nothing a researcher needs
     for name in ("uvicorn.error", "engineio.server", "socketio.server", "sanic.error"):
         # a flood of bad requests must not become a flood of log lines
         logging.getLogger(name).addFilter(RepeatFilter(limits.log_interval))
-    token = args.admin_token or os.environ.get("MUGKIT_ADMIN_TOKEN") or None
     try:
         if worker_fd is None and (args.workers > 1 or args.redis):
             return asyncio.run(_parent(args, argv))
         asyncio.run(run(args.paths, args.host, args.port, args.data, args.seed, args.grace,
                         pyodide_packages=args.pyodide_packages, limits=limits, allow_origins=args.allow_origin,
-                        preflight=args.preflight, peer_relay=args.peer_relay, admin_token=token, redis=args.redis,
-                        worker_fd=int(worker_fd) if worker_fd is not None else None, database=args.database))
+                        preflight=args.preflight, peer_relay=args.peer_relay, admin_token=tokens, redis=args.redis,
+                        worker_fd=int(worker_fd) if worker_fd is not None else None, database=args.database,
+                        log_config_off=fmt == "json"))
     except KeyboardInterrupt:
         pass
     except SystemExit as exc:

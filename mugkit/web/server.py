@@ -34,13 +34,16 @@ from typing import Any
 import socketio
 from sanic import Sanic, response
 
+from .admin_live import AdminTokens
 from .limits.arrivals import ArrivalLimit, TooManyArrivals
+from .logs import GAME, PARTICIPANT
 from .flow import Arrival
 from .headers import add_security_headers
 from .limits import Limits
 from .browser.public_files import public_path
 from .limits.sockets import BINARY_EVENTS, LimitedSocketServer, OriginGuard, client_address, origin_check
 from .socket_manager import RedisDirectManager
+from .screening import socket_pinger
 from .study import Study
 
 __all__ = ["create_app", "socket_server", "socket_layer", "STATIC_DIR", "MAX_MESSAGE_BYTES", "ADMIN_COOKIE"]
@@ -157,12 +160,18 @@ def socket_layer(sio: socketio.AsyncServer, cluster: Any = None) -> dict:
     return {"emit": sio.emit, "join": join, "evict": evict}
 
 
-def create_app(study: Study, admin_token: str, sio: socketio.AsyncServer | None = None, limits: Limits = Limits(),
-               allow_origins: list[str] = ()) -> tuple[Any, socketio.AsyncServer, Sanic]:
+def create_app(study: Study, admin_token: "str | AdminTokens", sio: socketio.AsyncServer | None = None,
+               limits: Limits = Limits(), allow_origins: list[str] = ()) -> tuple[Any, socketio.AsyncServer, Sanic]:
     """The ASGI app (socket.io around Sanic), the socket.io server and the Sanic app. ``sio`` is
     the socket.io server the study was given (:func:`socket_layer`); a new one by default.
-    ``limits`` and ``allow_origins`` as for :func:`socket_server` (give ``sio`` the same)."""
+    ``limits`` and ``allow_origins`` as for :func:`socket_server` (give ``sio`` the same).
+    ``admin_token``: the admin token, or several named ones (:class:`~mugkit.web.admin_live.AdminTokens`)."""
+    from .metrics import install_metrics
+
+    tokens = admin_token if isinstance(admin_token, AdminTokens) else AdminTokens({admin_token: "admin"})
     sio = sio or socket_server(limits, allow_origins)
+    if getattr(study, "metrics", None) is None:
+        install_metrics(study)  # /metrics: exclusions and errors counted from now
     if study.browser is not None:
         study.browser.frames_per_episode = limits.frames_per_episode
         study.browser.game_bytes = limits.game_bytes
@@ -170,7 +179,7 @@ def create_app(study: Study, admin_token: str, sio: socketio.AsyncServer | None 
         study.browser.peer_ready_seconds = limits.peer_ready_seconds
         study.browser.hidden_seconds = limits.hidden_seconds
     app = Sanic(f"mugkit_{secrets.token_hex(4)}", configure_logging=False)
-    _http_routes(app, study, admin_token)
+    _http_routes(app, study, tokens)
     add_security_headers(app, getattr(study.browser, "packages_url", None))
     _socket_events(sio, study, limits)
     asgi = socketio.ASGIApp(sio, other_asgi_app=app, socketio_path="socket.io")
@@ -179,8 +188,12 @@ def create_app(study: Study, admin_token: str, sio: socketio.AsyncServer | None 
 
 # -- HTTP ------------------------------------------------------------------------------------
 
-def _http_routes(app: Sanic, study: Study, admin_token: str) -> None:
-    from .admin import admin_page, admin_stats_all, admin_table
+def _http_routes(app: Sanic, study: Study, tokens: AdminTokens) -> None:
+    from .admin import admin_stats_all, admin_table
+    from .admin_live import admin_routes, page_html
+
+    def authorized(request: Any) -> tuple[str, bool] | None:
+        return _authorized(request, tokens)
 
     @app.get("/")
     async def index(request):
@@ -221,24 +234,28 @@ def _http_routes(app: Sanic, study: Study, admin_token: str) -> None:
     async def admin(request):
         given = request.args.get("token")
         if given is not None:  # the printed link: trade the token in the URL for a cookie
-            if not _same_token(given, admin_token):
+            if tokens.who(given) is None:
                 return response.text("forbidden: open the admin link printed when the server started", status=403)
-            return _admin_cookie(response.html(_ADMIN_REDIRECT), admin_token, request.scheme == "https")
-        if not _authorized(request, admin_token):
+            return _admin_cookie(response.html(_ADMIN_REDIRECT), given, request.scheme == "https")
+        found = authorized(request)
+        if found is None:
             return response.text("forbidden: open the admin link printed when the server started", status=403)
-        return response.html(await admin_page(study))
+        given = request.cookies.get(ADMIN_COOKIE, "") or _header_token(request)
+        return response.html(page_html(tokens.csrf(given)))
 
     @app.get("/admin/stats.json")
     async def admin_stats(request):
-        if not _authorized(request, admin_token):
+        if authorized(request) is None:
             return response.json({"error": "forbidden"}, status=403)
         return response.json(await admin_stats_all(study))
 
     @app.get("/admin/data/<table:str>")
     async def admin_data(request, table: str):
-        if not _authorized(request, admin_token):
+        if authorized(request) is None:
             return response.text("forbidden", status=403)
         return await admin_table(study, table)
+
+    admin_routes(app, study, tokens, authorized)
 
 
 def _browser_events(sio: socketio.AsyncServer, study: Study, participant: Any) -> None:
@@ -356,18 +373,25 @@ def _runtime_routes(app: Sanic, study: Study) -> None:
         return await pinned(found, name)
 
 
-def _same_token(given: Any, token: str) -> bool:
-    """Whether ``given`` is the admin token; any odd value (non-ASCII, not text) is simply not."""
-    if not token or not isinstance(given, str):
-        return False
-    return secrets.compare_digest(given.encode("utf-8", "replace"), token.encode("utf-8"))
+def _header_token(request: Any) -> str:
+    """The token a script sends: ``X-Mugkit-Token``, or ``Authorization: Bearer`` (Prometheus)."""
+    given = request.headers.get("x-mugkit-token", "")
+    if not given:
+        scheme, _, value = request.headers.get("authorization", "").partition(" ")
+        given = value.strip() if scheme.lower() == "bearer" else ""
+    return given
 
 
-def _authorized(request: Any, token: str) -> bool:
-    """The admin cookie or the ``X-Mugkit-Token`` header holds the token (a token in the URL is
-    taken only by ``/admin`` itself, which trades it for the cookie)."""
-    given = request.cookies.get(ADMIN_COOKIE, "") or request.headers.get("x-mugkit-token", "")
-    return _same_token(given, token)
+def _authorized(request: Any, tokens: AdminTokens) -> tuple[str, bool] | None:
+    """``(admin name, whether by the cookie)`` when the admin cookie, the ``X-Mugkit-Token``
+    header or an ``Authorization: Bearer`` header holds an admin token; else None. (A token in the
+    URL is taken only by ``/admin`` itself, which trades it for the cookie.)"""
+    cookie = request.cookies.get(ADMIN_COOKIE, "")
+    if cookie:
+        who = tokens.who(cookie)
+        return (who, True) if who is not None else None
+    who = tokens.who(_header_token(request))
+    return (who, False) if who is not None else None
 
 
 # The move to /admin is made by the page, not a 303: the link usually comes by mail or chat, and a
@@ -425,11 +449,16 @@ def _socket_events(sio: socketio.AsyncServer, study: Study, limits: Limits) -> N
 
     async def participant(sid: str):
         session = await sio.get_session(sid)
-        return await study.participant(session.get("pid")) if session and session.get("pid") else None
+        p = await study.participant(session.get("pid")) if session and session.get("pid") else None
+        if p is not None:  # this handler's log lines name them (mugkit/web/logs.py)
+            PARTICIPANT.set(p.id)
+            GAME.set(p.game)
+        return p
 
     async def seat(sid: str, p: Any, view: dict) -> None:
         """Connects socket ``sid`` to participant ``p`` and sends them who they are and ``view``."""
         await sio.save_session(sid, {"pid": p.id})
+        PARTICIPANT.set(p.id)
         await sio.enter_room(sid, f"p:{p.id}")
         await sio.emit("identity", {"participant": p.id, "resume": study.resume_key(p)}, to=sid)
         study.connected(p)
@@ -482,6 +511,16 @@ def _socket_events(sio: socketio.AsyncServer, study: Study, limits: Limits) -> N
         if _too_big(data):
             return {"ok": False, "error": f"message larger than {MAX_MESSAGE_BYTES} bytes"}
         return await study.advance(p, data)
+
+    @sio.event
+    async def screen_report(sid, data=None):
+        p = await participant(sid)
+        if p is None:
+            return {"ok": False, "error": "no participant on this connection: reload the page"}
+        if _too_big(data):
+            return {"ok": False, "error": f"message larger than {MAX_MESSAGE_BYTES} bytes"}
+        user_agent = (sio.get_environ(sid) or {}).get("HTTP_USER_AGENT", "")
+        return await study.screen_report(p, data, socket_pinger(sio, sid), user_agent)  # this very socket
 
     @sio.event
     async def keys(sid, data=None):

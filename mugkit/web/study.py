@@ -32,6 +32,7 @@ from .gameloop import GRACE_SECONDS, ServerGame
 from .lobby import Lobby
 from .plugins import Plugins
 from .registry import FINISHED, Participant, Registry
+from .screening import Screening
 from .shared import MemoryState, SharedState, SharedStateError
 from .takeover import interrupt_unowned
 from .views import paused_view
@@ -112,6 +113,7 @@ class Study:
         self.lobby = Lobby(self.experiments, self.registry, self.state, self.seed, emit, join, self.flow,
                            grace=grace, browser=self.browser)
         self.flow.lobby = self.lobby
+        self.flow.screening = Screening(self.flow, connected=lambda pid: bool(self.lobby.sockets.get(pid)))
         if self.cluster is not None:
             from .remote import RemoteGames
 
@@ -137,6 +139,8 @@ class Study:
             task.cancel()
         if self.flow is not None:
             self.flow.paused = self.flow.paused or "the server is stopping"  # no new game; players see why
+            if self.flow.screening is not None:
+                self.flow.screening.close()
         if self.lobby is not None:
             await self.lobby.close()
 
@@ -178,6 +182,16 @@ class Study:
             _unavailable(exc)
             self._push_later(p)
             return {"ok": True}
+
+    async def screen_report(self, p: Participant, data: Any, ping: Callable[[], Awaitable[float | None]],
+                            user_agent: str | None = None) -> dict:
+        """A ``screen_report`` from the page at a screening step (mugkit/web/screening.py); ``ping``
+        measures one round trip to the socket it came on, ``user_agent`` is that socket's header.
+        Its acknowledgement."""
+        try:
+            return await self.flow.screening.report(p, data, ping, user_agent)
+        except SharedStateError as exc:
+            return _unavailable(exc)
 
     async def keys(self, p: Participant, data: Any) -> str | None:
         """A ``keys`` message; an error text for the client when it is not valid."""

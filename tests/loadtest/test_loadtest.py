@@ -82,21 +82,23 @@ def test_frames_are_kept_as_ranges_and_peaks_and_percentiles_are_exact():
 
 
 def test_the_servers_tick_lateness_covers_games_after_they_ended():
+    """stats.json's late_all_ms counts every tick of every server game, also of games over."""
     from types import SimpleNamespace
 
-    from mugkit.web.admin import TickLateness
+    from mugkit.web.admin import admin_stats_data
+    from mugkit.web.ticks import GameStats, TickTotals
 
-    def game(late):
-        return SimpleNamespace(stats=SimpleNamespace(late=late))
-
-    seen = TickLateness()
-    first = game([i / 1000 for i in range(50)])
-    seen.update({"a": first})
-    first.stats.late.extend(i / 1000 for i in range(50, 100))  # ticks after the request count too
-    seen.update({"b": game([0.2])})                            # "a" ended: folded into the histogram
-    assert seen.live.keys() == {"b"}
-    ticks, (p50, p99, worst) = seen.percentiles((0.5, 0.99, 1.0))
-    assert ticks == 101 and p50 == 50.0 and p99 == 99.0 and worst == 200.0
+    totals = TickTotals()
+    first = GameStats(30, totals)
+    for i in range(100):
+        first.note(i / 1000)
+    running = GameStats(30, totals)
+    running.note(0.2)
+    study = SimpleNamespace(games={"b": SimpleNamespace(stats=running)}, lobby=SimpleNamespace(ticks=totals),
+                            participants={})                   # "a" ended: its ticks still count
+    stats = admin_stats_data(study)
+    assert stats["late_all_ms"] == {"ticks": 101, "p50": 50.0, "p95": 95.0, "p99": 99.0, "max": 200.0}
+    assert stats["late_ms"]["max"] == 200.0 and stats["ticks"] == 1
 
 
 def test_bad_input_is_a_clear_error(tmp_path):
@@ -380,3 +382,41 @@ def test_two_peers_play_a_turn_based_game_that_waits_for_each_press_and_it_is_ve
         moves = db.execute("select keys, filled from steps where frame > 0 and action is not null "
                            "and action != 'null'").fetchall()
     assert moves and all(json.loads(keys) and not filled for keys, filled in moves), moves[:5]
+
+
+# -- entry screening ---------------------------------------------------------------------------
+
+SCREENED = os.path.join(STUDIES, "_screened.py")
+
+
+def test_bots_pass_the_screening_and_screen_fail_bots_fail_it_each_way_as_expected_exclusions(tmp_path):
+    def tamper(database):  # one expected exclusion stored with another reason: the audit must see it
+        with sqlite3.connect(database) as db:
+            db.execute("UPDATE participants SET reason = 'check' WHERE rowid = (SELECT min(rowid) FROM participants "
+                       "WHERE status = 'screened_out')")
+
+    config = LoadTestConfig([SCREENED], 9, screen_fail=5, rate=20, stuck_after=20, progress=False,
+                            data=str(tmp_path / "data"))
+    report = run_loadtest(config)
+    d = report.data
+    assert (d["completed"], d["failed"], d["stuck"], d["lost_rows"]) == (9, 0, 0, 0), report.text()
+    x = d["expected_exclusions"]
+    assert x == {"built": 5, "screened_out": 5,
+                 "by_mode": {"window": 1, "device": 1, "browser": 1, "no_pongs": 1, "silent": 1}}, x
+    assert d["paths"] == {"completion": 4, "screened_out": 5}
+    assert d["audit"]["checked"]["participants"] == 9 + 4 + 5  # stored; codes shown; reasons of the 5
+    assert "expected exclusions (--screen-fail): 5 of 5 screened out" in report.text() and report.ok
+    with sqlite3.connect(str(tmp_path / "data" / "mugkit.sqlite")) as db:
+        reasons = sorted(r for (r,) in db.execute("SELECT reason FROM participants WHERE status = 'screened_out'"))
+        passed = db.execute("SELECT count(*) FROM events WHERE kind = 'screened'").fetchone()[0]
+    assert reasons == ["browser", "device", "no_report", "no_report", "window"] and passed == 4
+
+    tampered = run_loadtest(LoadTestConfig([SCREENED], 3, screen_fail=1, rate=20, stuck_after=20, progress=False,
+                                           before_audit=tamper))
+    assert tampered.data["lost_rows"] == 1 and not tampered.ok
+    assert "built to fail the screening (window): stored screened_out with reason 'check'" in tampered.text()
+
+
+def test_screen_fail_needs_bots_that_meet_a_screening():
+    with pytest.raises(LoadTestError, match="--screen-fail 2: only 0 protocol bot"):
+        run_loadtest(LoadTestConfig([BRIEF], 2, screen_fail=2, progress=False))

@@ -90,3 +90,26 @@ class Browser:
 
     async def close(self) -> None:
         await self.sio.disconnect()
+
+
+def scrape(url: str, token: str) -> dict:
+    """``/metrics`` with the admin ``token``, parsed by prometheus_client's own parser:
+    sample name → [(labels, value)]."""
+    import urllib.request
+
+    from prometheus_client.parser import text_string_to_metric_families
+
+    request = urllib.request.Request(f"{url}/metrics", headers={"Authorization": f"Bearer {token}"})
+    with urllib.request.urlopen(request, timeout=10) as r:
+        assert r.headers["content-type"].startswith("text/plain; version=0.0.4"), r.headers["content-type"]
+        text = r.read().decode()
+    out: dict = {}
+    for family in text_string_to_metric_families(text):
+        for sample in family.samples:
+            out.setdefault(sample.name, []).append((sample.labels, sample.value))
+    return out
+
+
+def total(samples: dict, name: str, **labels) -> float:
+    """The sum of ``name``'s samples (of :func:`scrape`) whose labels include ``labels``."""
+    return sum(v for got, v in samples.get(name, []) if all(got.get(k) == x for k, x in labels.items()))

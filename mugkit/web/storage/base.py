@@ -199,6 +199,11 @@ class Storage(abc.ABC):
         """The latest participant of ``experiment`` whose ``panel_key`` column (one of
         :data:`PANEL_KEYS`, e.g. ``"prolific_pid"``) is ``panel_id``, or None."""
 
+    async def participant_answers(self, participant_id: str) -> list[dict]:
+        """The participant's ``answers`` rows, in the order they were stored (what a screening
+        step's own check sees as the answers so far)."""
+        raise NotImplementedError(f"{type(self).__name__} cannot read a participant's answers")
+
     @abc.abstractmethod
     async def participants(self, experiment: str | None = None) -> list[dict]:
         """Every participant (of one experiment), in arrival order."""

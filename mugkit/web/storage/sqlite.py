@@ -264,6 +264,9 @@ class SQLiteStorage(Storage):
                                 "ORDER BY rowid DESC LIMIT 1")
         return rows[0] if rows else None
 
+    async def participant_answers(self, participant_id: str) -> list[dict]:
+        return await self._rows("answers", "WHERE participant_id = ?", (participant_id,))
+
     async def participants(self, experiment: str | None = None) -> list[dict]:
         if experiment is None:
             return await self._rows("participants")

@@ -10,6 +10,7 @@ import {PeerGameView} from "./views/peer_game.js";
 import {GameView} from "./views/game.js";
 import {NoticeView, ProblemView, problemCard} from "./views/notice.js";
 import {ConsentView, PageView, TransferView} from "./views/page.js";
+import {ScreenView} from "./views/screen.js";
 import {SurveyView} from "./views/survey.js";
 import {WaitroomView} from "./views/waitroom.js";
 
@@ -19,6 +20,7 @@ export const VIEWS = {
   page: PageView,
   consent: ConsentView,
   survey: SurveyView,
+  screen: ScreenView,
   waitroom: WaitroomView,
   game: GameView,
   completion: CompletionView,

@@ -44,6 +44,8 @@ export function createLink(socket) {
   const fire = (event, data) => (handlers.get(event) || []).forEach((fn) => fn(data));
   for (const event of SERVER_EVENTS) socket.on(event, (data) => fire(event, data));
   socket.on("connect", () => fire("status", "connected"));
+  // The server's own round-trip measure (a screening step's `max_rtt_ms`): answered at once.
+  socket.on("screen_ping", (data, ack) => typeof ack === "function" && ack({}));
   // The server closes a connection itself only for good (the study went on in another window):
   // socket.io does not reconnect then, and neither do we.
   socket.on("disconnect", (reason) => fire("status",
