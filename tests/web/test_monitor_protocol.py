@@ -446,3 +446,22 @@ def test_a_bots_key_plan_never_idles_longer_than_a_third_of_the_limit():
         runs.append(run)
     assert max(runs) <= 10 and len(cut) == 200
     assert lively(plan, {**view, "monitor": None}) is plan and lively(plan, {**view, "turn_based": True}) is plan
+
+
+def test_exclusions_by_the_monitor_are_counted_by_reason_in_metrics(server):
+    """/metrics (prometheus_client's own parser) counts each stored in-game exclusion by reason."""
+    from serving import scrape, total
+
+    async def main():
+        b = Watched(server.url, "_watch_solo")
+        await into_solo_game(b)
+        await b.view("ended", timeout=15)   # silent: excluded as unresponsive
+        await b.close()
+
+    run(main)
+    stored = dict(db_rows(server.data, "select reason, count(*) from participants where status = 'excluded' "
+                                       "group by reason"))
+    samples = scrape(server.url, server.token)
+    assert stored.get("unresponsive", 0) >= 1
+    counted = {reason: total(samples, "mugkit_exclusions_total", status="excluded", reason=reason) for reason in stored}
+    assert counted == {reason: float(n) for reason, n in stored.items()}, (counted, stored)
