@@ -60,6 +60,10 @@ class Monitor:
     ping_seconds: float = 2
     takeover: str | None = None
 
+    def __post_init__(self) -> None:
+        if isinstance(self.rtt_violations, list):  # written as [3, 5]: kept as a tuple (hashable)
+            object.__setattr__(self, "rtt_violations", tuple(self.rtt_violations))
+
     def as_view(self) -> dict:
         """What the page needs: which reports to send, and how often."""
         return {"heartbeat_ms": round(HEARTBEAT_SECONDS * 1000), "focus": self.focus_lost,
