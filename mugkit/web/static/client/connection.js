@@ -35,6 +35,7 @@ export function openSocket(experiment, io = globalThis.io) {
 /**
  * A link over a socket.io-like socket (`on`, `emit`, `timeout(ms).emit(..., cb(err, reply))`):
  *   link.send(event, data)             fire and forget
+ *   link.sendNow(event, data)          fire and forget, dropped while not connected
  *   link.request(event, data, ms)      a Promise of the server's acknowledgement
  *   link.on(event, fn)                 server messages, plus "status":
  *                                      "connected" | "reconnecting" | "refused" | "offline"
@@ -59,6 +60,11 @@ export function createLink(socket) {
     },
     send(event, data) {
       socket.emit(event, data);
+    },
+    /** Sent only if connected now, never buffered for a reconnection (heartbeats: a burst of old
+     *  ones would say nothing true and trip the server's rate limit). */
+    sendNow(event, data) {
+      (socket.volatile ?? socket).emit(event, data);
     },
     request(event, data, ms = 15000) {
       return new Promise((resolve) => {

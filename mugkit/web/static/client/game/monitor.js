@@ -33,15 +33,20 @@ export class Presence {
   }
 
   send() {
-    this.link.send("presence", {game: this.game, hidden: document.visibilityState === "hidden",
+    this.emit("presence", {game: this.game, hidden: document.visibilityState === "hidden",
       focused: document.hasFocus()});
+  }
+
+  /** Reports go out only while connected: heartbeats buffered over a lost connection are stale. */
+  emit(event, data) {
+    (this.link.sendNow ?? this.link.send).call(this.link, event, data);
   }
 
   /** A monitor message of the server (`monitor_ping`, `monitor_warning`, `monitor_notice`). */
   handle(event, message) {
     if (!message || message.game !== this.game) return;
     if (event === "monitor_ping" && typeof message.id === "string") {
-      this.link.send("monitor_pong", {game: this.game, id: message.id});
+      this.emit("monitor_pong", {game: this.game, id: message.id});
     } else if (event === "monitor_warning") {
       this.warning(message);
     } else if (event === "monitor_notice") {
