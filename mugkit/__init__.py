@@ -21,6 +21,7 @@ from .flow import counterbalance, repeat, shuffle
 from .games import Participant
 from .pages import Completion, Consent, Page
 from .questions import Choice, Dropdown, Likert, Matrix, Number, Slider, Text
+from .runtime.monitor import Monitor
 from .runtime.policies import Onnx
 from .runtime.rng import Random
 from .screening import screen
@@ -37,7 +38,7 @@ __all__ = [
     "scene", "survey", "screen", "policy", "HUMAN",
     "Page", "Consent", "Completion",
     "Likert", "Choice", "Text", "Dropdown", "Number", "Slider", "Matrix",
-    "Onnx", "Random", "in_browser",
+    "Onnx", "Random", "in_browser", "Monitor",
     "repeat", "shuffle", "counterbalance",
     "playthrough", "hold", "stand_in",
     "Participant", "StepError",

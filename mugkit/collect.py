@@ -253,6 +253,11 @@ def load_experiment(path: str, rootdir: str | None = None) -> Experiment:
                     raise CollectError(f"{step.location()}: {step.name}: unknown policy {name!r}" + (f" (did you mean {hint[0]!r}?)" if hint else "")
                                      + f"; players name mk.HUMAN, 'random' or a @mk.policy of this module "
                                        f"(defined here: {known})")
+            takeover = getattr(step.options.monitor, "takeover", None)
+            if takeover not in (None, "random") and takeover not in policies:
+                raise CollectError(f"{step.location()}: {step.name}: monitor takeover names policy {takeover!r}, "
+                                   f"which is not a @mk.policy of this module (defined here: "
+                                   f"{', '.join(policies) or 'none'}) or 'random'")
     for s in experiment.stand_ins:
         for agent, name in s.players.items():
             if name != "random" and name not in policies:

@@ -26,7 +26,7 @@ from .runtime.policies import Policy, PolicyError, as_policy
 from .runtime.seeding import episode_seed, keyed_seed
 from .steps import HUMAN, GameStep
 
-__all__ = ["Participant", "Game", "build_game", "build_env", "game_seed", "episode_seed"]
+__all__ = ["Participant", "Game", "build_game", "build_env", "build_ai", "game_seed", "episode_seed"]
 
 
 @dataclass(frozen=True)
@@ -176,20 +176,24 @@ def _space_hint(space: Any) -> str:
 
 
 def _build_ais(step: GameStep, policies: dict) -> dict[Any, AIPlayer]:
-    made: dict[Any, AIPlayer] = {}
-    for agent, who in step.players.items():
-        if who is HUMAN:
-            continue
-        if who == "random":
-            made[agent] = AIPlayer(as_policy("random", who))
-            continue
-        factory = policies[who]
-        every, fill = getattr(factory, "every", 1), getattr(factory, "fill", "previous")
-        if fill == "default" and every > 1 and step.options.default_action is None:
-            raise step.error(f"policy {who!r} for {agent!r} plays default_action between its decisions "
-                             f"(@mk.policy(fill='default')), but the step has no default_action=")
-        try:
-            made[agent] = AIPlayer(as_policy(factory(), who), every, fill)
-        except PolicyError as exc:
-            raise step.error(f"policy {who!r} for {agent!r}: {exc}") from None
-    return made
+    return {agent: build_ai(step, policies, agent, who) for agent, who in step.players.items() if who is not HUMAN}
+
+
+def build_ai(step: GameStep, policies: dict, agent: Any, who: str) -> AIPlayer:
+    """The AI player of ``agent`` in ``step``: ``"random"`` or the ``@mk.policy`` named ``who``
+    (also what takes over an excluded human's agent: ``mk.Monitor(takeover=...)``).
+
+    Raises:
+        StepError: the policy cannot be made, or plays ``default_action`` the step lacks.
+    """
+    if who == "random":
+        return AIPlayer(as_policy("random", who))
+    factory = policies[who]
+    every, fill = getattr(factory, "every", 1), getattr(factory, "fill", "previous")
+    if fill == "default" and every > 1 and step.options.default_action is None:
+        raise step.error(f"policy {who!r} for {agent!r} plays default_action between its decisions "
+                         f"(@mk.policy(fill='default')), but the step has no default_action=")
+    try:
+        return AIPlayer(as_policy(factory(), who), every, fill)
+    except PolicyError as exc:
+        raise step.error(f"policy {who!r} for {agent!r}: {exc}") from None

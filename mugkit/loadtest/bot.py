@@ -22,6 +22,7 @@ from .answers import invalid_answers, valid_answers
 from .log import BotLog, GameLog, Outcome
 from .peer_runtime import PEER_EVENTS
 from .players import Player, make_player
+from .presence import BotPresence
 from .screening import ScreenPlan
 
 __all__ = ["Bounds", "ProtocolBot", "Stuck", "Failed", "GAME_PLAYERS"]
@@ -112,6 +113,7 @@ class ProtocolBot:
         self.views: asyncio.Queue = asyncio.Queue()
         self.player: Player | None = None
         self.player_task: asyncio.Task | None = None
+        self.presence: BotPresence | None = None   # its reports in a monitored game
         self.early: list = []           # frames that arrived before their game view
         self.progress_at = time.monotonic()
         self.last: dict = {}
@@ -127,6 +129,9 @@ class ProtocolBot:
             sio.on(event, handler)
         for event in PEER_EVENTS:
             sio.on(event, self._peer_handler(event))
+        for event in ("monitor_warning", "monitor_notice"):
+            sio.on(event, self._on_other)
+        sio.on("monitor_ping", self._on_monitor_ping)
         generation = self.generation
 
         async def disconnected(*args: Any) -> None:
@@ -179,6 +184,11 @@ class ProtocolBot:
 
     async def _on_other(self, data: Any = None) -> None:
         self.log.received += 1
+
+    async def _on_monitor_ping(self, data: Any = None) -> None:
+        self.log.received += 1
+        if self.presence is not None:
+            await self.presence.ping(data)
 
     async def _on_ping(self, data: Any = None) -> dict:
         """The server's round-trip ping at a screening step: answered at once, or (built to fail
@@ -293,6 +303,8 @@ class ProtocolBot:
             self.reload_at = time.monotonic() + self._reload_delay(self.steps.get(view.get("step")))
         self.player_task = asyncio.get_running_loop().create_task(self.player.run())
         self.player_task.add_done_callback(self._player_ended)
+        if isinstance(view.get("monitor"), dict):
+            self.presence = BotPresence(view["game"], view["monitor"], self.emit).start()
         early, self.early = [f for f in self.early if f.get("game") == view["game"]], []
         for frame in early:
             asyncio.get_running_loop().create_task(self.player.on_frame(frame))
@@ -307,6 +319,9 @@ class ProtocolBot:
         self.views.put_nowait({"kind": kind, "reason": reason})
 
     def _stop_player(self) -> None:
+        if self.presence is not None:
+            self.presence.stop()
+            self.presence = None
         if self.player is not None:
             self.player.log.over = True
             self.player.stop()

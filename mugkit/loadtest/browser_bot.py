@@ -18,6 +18,7 @@ import time
 from typing import Any
 
 from ..checks.inputs import sample_plan
+from .presence import lively
 from ..runtime.values import from_json
 from ..web.entry import prolific_like
 from .answers import questions_of, valid_answers
@@ -233,7 +234,7 @@ class BrowserBot:
 
     async def _game(self, page: Any, view: dict) -> None:
         """Holds keys from the plan at the game's fps until the next view arrives."""
-        plan = sample_plan(plan_step(view, self.steps.get(view.get("step"))), PLAN_FRAMES, self.rng)
+        plan = lively(sample_plan(plan_step(view, self.steps.get(view.get("step"))), PLAN_FRAMES, self.rng), view)
         period, held, i = 1.0 / float(view.get("fps") or 30), (), 0
         await page.wait_for_selector("canvas", timeout=self.bounds.stuck_after * 1000)
         while self.views.empty() and self.log.outcome is None:

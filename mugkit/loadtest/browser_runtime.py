@@ -18,6 +18,7 @@ import time
 from typing import Any
 
 from ..checks.inputs import sample_plan
+from .presence import lively
 from ..runtime.values import from_json
 from .audit import acknowledged
 from .players import PLAN_FRAMES, Player, Untried
@@ -36,7 +37,7 @@ class BrowserRuntime(Player):
         self.outbox: list = []          # batches not yet acknowledged: (number, text)
         self.batch = 0
         self.sending: asyncio.Task | None = None
-        self.plan = sample_plan(self.step, PLAN_FRAMES, self.rng)
+        self.plan = lively(sample_plan(self.step, PLAN_FRAMES, self.rng), self.view)
         self.tick_index = 0
         self.untried = Untried(self.step, self.rng)
 

@@ -22,6 +22,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from ..checks.inputs import KeyPlan, sample_plan
+from .presence import lively
 from .log import GameLog
 
 __all__ = ["Link", "Player", "HeldKeys", "Turns", "make_player", "plan_step", "PLAN_FRAMES"]
@@ -128,14 +129,14 @@ class HeldKeys(Player):
 
     def __init__(self, *args: Any, **kwargs: Any):
         super().__init__(*args, **kwargs)
-        self.plan: KeyPlan = sample_plan(self.step, PLAN_FRAMES, self.rng)
+        self.plan: KeyPlan = lively(sample_plan(self.step, PLAN_FRAMES, self.rng), self.view)
         self.tick = 0
 
     async def on_frame(self, frame: dict) -> None:
         await super().on_frame(frame)
         # The frame just played is tick `self.tick`; what is held now is what the next tick sees.
         if self.tick >= len(self.plan):
-            self.plan, self.tick = sample_plan(self.step, PLAN_FRAMES, self.rng), 0
+            self.plan, self.tick = lively(sample_plan(self.step, PLAN_FRAMES, self.rng), self.view), 0
         held = self.plan.held(self.you, self.tick)
         self.tick += 1
         change = self.hold(held)

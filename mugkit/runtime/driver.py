@@ -210,6 +210,13 @@ class FrameDriver:
             return True, self._next_episode()
         return False, None
 
+    def hand_over(self, agent: Hashable, ai: AIPlayer) -> None:
+        """``ai`` plays human agent ``agent`` from the next frame on (its human was excluded:
+        ``mk.Monitor(takeover=...)``); a turn-based frame stops waiting for that human's input."""
+        self.mappers.pop(agent, None)
+        self._turn.pop(agent, None)
+        self.ais[agent] = ai
+
     def ai_action(self, agent: Hashable) -> Any:
         """What AI ``agent`` plays at the current frame, decided as :meth:`tick` decides it (its
         schedule, its policy, between decisions its ``fill``) — for a rollback host that sends its

@@ -12,6 +12,8 @@ from dataclasses import dataclass, fields
 from functools import cached_property
 from typing import Any, Callable, Hashable, Mapping
 
+from .monitor import Monitor, monitor_problems
+
 __all__ = ["GameOptions", "OptionsError", "HUMAN", "FILLS", "INPUT_MODES", "RUNTIMES", "VERIFY_MODES",
            "INPUT_DELAY_MAX", "MAX_ROLLBACK_MIN", "MAX_ROLLBACK_MAX"]
 
@@ -172,6 +174,11 @@ class GameOptions:
     time_left: bool = True
     """Show the time left in the episode above the game, when ``max_steps`` is set (moves left in
     a turn-based game). Read by the browser client."""
+
+    monitor: Monitor | None = None
+    """``mk.Monitor(...)``: in-game monitoring of the humans (a hidden tab, no input, a slow
+    connection), with a warning and then exclusion (docs/exclusion-in-game.md). None: off. Read by
+    the server (mugkit/web/monitor.py) and the browser client."""
 
     on_step: Callable | None = None
     """Hook called after every frame; a dict it returns becomes ``x_<name>`` columns of that frame's
@@ -342,4 +349,6 @@ def _problems(o: dict) -> list[str]:
     players = o["players"]
     has_human = isinstance(players, dict) and any(p is HUMAN for p in players.values())
     return (_players_problems(players) + _one_of(o, "runtime", RUNTIMES) + _number_problems(o) + _other_problems(o)
-            + _keys_problems(o["keys"], has_human) + _screen_problems(o))
+            + _keys_problems(o["keys"], has_human) + _screen_problems(o)
+            + monitor_problems(o["monitor"], [a for a, p in players.items() if p is HUMAN] if has_human else [],
+                               o["runtime"]))

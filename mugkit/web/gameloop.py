@@ -124,6 +124,10 @@ class ServerGame:
         self._all_answered: asyncio.Event | None = None
         #: The reference of the failure that ended the game (outcome ``error``), as in the log.
         self.error_ref: str | None = None
+        #: Participant id -> ``{"agent", "reason"}`` of its humans excluded (mugkit/web/watching.py).
+        self.excluded: dict = {}
+        #: Agent (as text) -> who took over an excluded human's agent (``games.detail.takeovers``).
+        self.takeovers: dict = {}
 
     # -- control ---------------------------------------------------------------------------
 
@@ -182,6 +186,17 @@ class ServerGame:
         self.absent.pop(agent, None)
         if agent in self.keys:
             self.keys[agent] = KeyState()
+
+    def take_over(self, agent: Hashable, ai: Any) -> None:
+        """``ai`` (an :class:`~mugkit.runtime.ai.AIPlayer`) plays ``agent`` from the next frame on,
+        instead of its human (excluded): nobody waits for that human's keys or screens any more."""
+        self.humans.pop(agent, None)
+        self.keys.pop(agent, None)
+        self.absent.pop(agent, None)
+        self.screens.discard(agent)
+        self.driver.hand_over(agent, ai)
+        if self._all_answered is not None and self.screens <= self._answered:
+            self._all_answered.set()
 
     def snapshot(self) -> dict:
         """A full ``frame`` message of the current frame, for a player who (re)joins (None when

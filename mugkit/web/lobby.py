@@ -36,6 +36,8 @@ from .protocol import ProtocolError, parse_keys
 from .registry import Participant, Registry
 from .shared import SharedState, SharedStateError
 from .takeover import LeaseLost, Leases, Takeover, expiring
+from .monitor import partner_notice
+from .watching import GameWatching
 
 __all__ = ["Lobby", "Listener", "game_message", "agent_name"]
 
@@ -64,6 +66,10 @@ class Listener(Protocol):
     async def not_counted(self, p: Participant, game_id: str) -> dict:
         """``p``'s game ``game_id`` does not count (``verify="require"``); returns their view."""
 
+    async def exclude(self, p: Participant, reason: str, text: str, by: str = "server",
+                      detail: dict | None = None) -> bool:
+        """Ends the study for ``p`` (status ``excluded``): the monitor's verdict."""
+
 
 def agent_name(agent: Any) -> str:
     """An agent id in words, for participants: ``"player_1"`` → "Player 1", ``0`` → "Player 1"."""
@@ -86,6 +92,8 @@ def game_message(step: GameStep, game_id: str, **fields: Any) -> dict:
             "named": [agent for agent in step.players if agent in labels],
             "max_steps": options.max_steps if options.time_left else None,
             "screens": {"ready": options.ready, "countdown": options.countdown, "round_over": options.round_over},
+            # What the page reports while the game runs (mugkit/web/monitor.py), or None.
+            "monitor": options.monitor.as_view() if options.monitor is not None else None,
             **fields}
 
 
@@ -139,6 +147,8 @@ class Lobby:
         #: Messages of games other processes own (mugkit/web/remote.py); None: one process.
         self.remote: Any = None
         self._snapshots: dict[str, dict] = {}      # game id -> its frame, from the process running it
+        #: In-game monitoring (``mk.Monitor``; mugkit/web/monitor.py, mugkit/web/watching.py).
+        self.watching = GameWatching(self)
 
     def start(self) -> None:
         """Starts the waitrooms' clock, the renewal of this process's game leases and the sweep of
@@ -153,6 +163,7 @@ class Lobby:
         self.takeover.stop_sweeping()
         if self.peers is not None:
             await self.peers.close()
+        await self.watching.monitors.close()
         for game in list(self.games.values()):
             await game.stop(outcome)
         # Only now: the leases are renewed while the games end (their outcome is stored under them).
@@ -341,6 +352,7 @@ class Lobby:
             await self.registry.move(q, q.index, game_id)
             await self.join(q.id, game.room)
         game.start()
+        self.watching.server_game(game, step, rep)
         log.info("game %s: %s::%s started for %s", game_id, name, step.name, ", ".join(who))
         self.game_hooks.started(game_id, name, step.name, "server", humans,
                                 {a: step.players[a] for a in built.env.agents if a not in humans})
@@ -372,9 +384,10 @@ class Lobby:
             return
         # The outcome first, then the lease: a process starting meanwhile must not find the game
         # without either (it would mark it interrupted).
-        await self.storage.end_game(game.game_id, outcome, ended_at=time.time(),
-                                    outcome_reason=OUTCOME_REASONS.get(outcome))
-        await self.game_hooks.ended(game.game_id, outcome, OUTCOME_REASONS.get(outcome))
+        self.watching.monitors.unwatch(game.game_id)
+        columns = await self._end_columns(game, outcome)
+        await self.storage.end_game(game.game_id, outcome, ended_at=time.time(), **columns)
+        await self.game_hooks.ended(game.game_id, outcome, columns["outcome_reason"])
         try:
             await self.leases.release(game.game_id)
         except SharedStateError as exc:  # its lease expires by itself; its outcome is stored
@@ -392,7 +405,23 @@ class Lobby:
                     log.error("game %s: its player %s waits for the shared state to move on: %s", game.game_id, pid, exc)
                     await asyncio.sleep(1.0)
 
+    async def _end_columns(self, game: ServerGame, outcome: str) -> dict:
+        """A server game's ``outcome_reason`` (an exclusion's reason key), and its takeovers."""
+        excluded = next(iter(game.excluded.values()), None)
+        columns = {"outcome_reason": excluded["reason"] if outcome == "excluded" and excluded
+                   else OUTCOME_REASONS.get(outcome)}
+        if game.takeovers:
+            row = await self.storage.get_game(game.game_id) or {}
+            columns["detail"] = {**(row.get("detail") or {}), "takeovers": dict(game.takeovers)}
+        return columns
+
     async def _move_on(self, p: Participant, game: ServerGame, agent: Any, outcome: str) -> None:
+        if p.id in game.excluded:
+            return  # the flow ends the study for them
+        if outcome == "excluded":
+            why = next(iter(game.excluded.values()), {})
+            await self.leave_game(p, game.game_id, outcome, {"agent": why.get("agent"), "reason": why.get("reason")})
+            return
         if outcome == "not_ready":
             await self.listener.waitroom_timed_out(p, game.game_id, {"ready": agent in game.ready_agents})
         else:
@@ -404,9 +433,9 @@ class Lobby:
         (``error``: ``detail["ref"]`` is its reference). False (nothing done) when ``p`` is no
         longer in that game."""
         async with self.registry.transition(p):
-            if p.game != game_id:
+            if p.game != game_id or p.status != "active":
                 return False
-            problem = None
+            problem = partner_notice() if outcome == "excluded" else None
             if outcome == "error":
                 detail = {"ref": new_ref(), **(detail or {})}
                 # A browser game that failed while loading (the experiment's code) never started.
@@ -438,18 +467,22 @@ class Lobby:
 
     async def player_excluded(self, p: Participant, reason: str) -> None:
         """``p`` (inside their transition) is excluded while in game ``p.game``: the game ends
-        with outcome ``excluded`` (``reason``: why its player was), and its other players move
-        on to their next step."""
+        with outcome ``excluded`` (``games.outcome_reason``: ``reason``) and its other players
+        move on to their next step after a notice (event ``game_excluded``) — or, in a server
+        game whose step has ``mk.Monitor(takeover=...)``, that policy plays on for ``p``
+        (mugkit/web/watching.py)."""
         game = self.games.get(p.game or "")
-        if game is not None:
-            await game.stop("excluded")
+        if game is not None:  # a policy may play on for them (mk.Monitor(takeover=...))
+            await self.watching.server_player_excluded(game, p, reason)
             return
+        self.watching.monitors.release(p.game or "", p.id)
         browser = await self._browser_game(p, p.game)
-        if browser is not None:
-            await self.browser.finish(browser, "excluded", reason)
+        if browser is not None and await self.browser.finish(browser, "excluded", reason) is not None:
+            await self.leases.release(browser.game_id)
         group = self._peer_group(p, p.game)
         if group is not None:
-            await self.peers.finish(group, "excluded", reason)
+            group.excluded = p.id
+            await self.peers.finish(group, "excluded", reason, {"agent": group.member_of(p.id).agent, "reason": reason})
 
     async def ready(self, p: Participant, data: Any) -> dict:
         """A ``ready`` message: ``p`` pressed "ready" (``screen: "ready"``) or dismissed the
@@ -509,7 +542,10 @@ class Lobby:
             # Keys of a game that just ended (the page sent them before its next view came): nothing
             # to do, and nothing to say — an error would show on the next step's page.
             return None
-        return game.on_keys(self._agent_of(game, p.id), keys)
+        error = game.on_keys(self._agent_of(game, p.id), keys)
+        if error is None and (keys.down or keys.up):  # a press or release: input (holding a key is not)
+            self.watching.monitors.keys(game.game_id, p.id)
+        return error
 
     # -- games on other processes (mugkit/web/remote.py) ---------------------------------------
 
@@ -517,8 +553,18 @@ class Lobby:
         """The other process that runs ``game_id``, or None (this one, or one process only)."""
         return await self.remote.elsewhere(game_id) if self.remote is not None else None
 
+    async def monitor_message(self, p: Participant, kind: str, data: Any) -> dict:
+        """A monitored game's ``presence`` or ``monitor_pong`` (mugkit/web/monitor.py); its ack."""
+        owner = await self._elsewhere(data["game"]) if isinstance(data, dict) and isinstance(
+            data.get("game"), str) else None
+        if owner is not None:
+            return await self.remote.forward(owner, p, kind, data)
+        return await self.watching.monitors.message(p.id, kind, data)
+
     async def local_message(self, p: Participant, kind: str, data: Any, page: str | None = None) -> dict | None:
         """A message another process forwarded here, as the game's owner; its answer."""
+        if kind in ("presence", "monitor_pong"):
+            return await self.watching.monitors.message(p.id, kind, data)
         if kind == "keys":
             try:
                 return {"error": self._keys(p, parse_keys(data))}
@@ -554,6 +600,7 @@ class Lobby:
                                              "policy": None if agent == game.agent else policy}
                                             for agent, policy in step.players.items()])
             await self.browser.add(game)
+            self.watching.browser_game(game, rep)
             await self.registry.move(p, p.index, game.game_id)
             log.info("game %s: %s::%s started in the browser of %s", game.game_id, p.experiment, step.name, p.id)
             self.game_hooks.started(game.game_id, p.experiment, step.name, "browser", {game.agent: p.id},
@@ -686,7 +733,8 @@ class Lobby:
                                  p.who(), group=group.who)
         return game_message(step, group.game_id, turn_based=bool(step.options.turn_based), you=member.agent,
                             agents=list(step.players), runtime="browser", boot=boot,
-                            peer=self.peers.view(group, p.id, self.grace))
+                            peer={**self.peers.view(group, p.id, self.grace),
+                                  "hidden_limit_s": self.watching.hidden_limit(group.game_id)})
 
     async def _start_peer_game(self, name: str, step: GameStep, rep: int, group: list[Participant],
                                asking: Participant) -> PeerGroup:
@@ -704,6 +752,7 @@ class Lobby:
             await self.leases.claim(game_id)
             peers = self.peers.create(game_id, name, step, rep, seed, humans, people,
                                       await env_facts(step, seed, people, game_id))
+            self.watching.peer_game(peers)
             await self.storage.add_game({"game_id": game_id, "experiment": name, "step": step.name, "repetition": rep,
                                          "runtime": "browser", "seed": seed, "started_at": time.time(),
                                          "detail": {"step_runtime": step.runtime, "humans": who,
@@ -826,9 +875,11 @@ class Lobby:
             p = await self.registry.get(member.participant)
             if p is None:
                 continue
+            if member.participant == group.excluded:
+                continue  # the flow ends the study for them
             if outcome == "not_ready":
                 await self._not_ready(p, game_id, bool(detail.get("ready", {}).get(member.handle)))
-            elif not counts:
+            elif not counts and outcome != "excluded":  # a partner's exclusion cut it short: not theirs
                 async with self.registry.transition(p):
                     if p.game == game_id:
                         await self.listener.not_counted(p, game_id)

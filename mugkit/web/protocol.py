@@ -36,8 +36,8 @@ Server → client
       ``turn_based``, ``you`` (your agent id, as JSON), ``agents``, ``runtime`` (where it runs),
       ``names`` (``[[agent, display name]]``; ``named``: the agents the step's ``labels`` name),
       ``max_steps`` (for the time-left display, or null), ``screens`` (``{"ready": bool,
-      "countdown": s, "round_over": s}``), and for a server game ``screen`` (the screen shown now,
-      as in a ``screen`` message, or null while it plays)
+      "countdown": s, "round_over": s}``), ``monitor`` (below, or null), and for a server game
+      ``screen`` (the screen shown now, as in a ``screen`` message, or null while it plays)
     - ``problem``: ``title``, ``html``, ``ref`` (the failure's reference code), ``code`` (the
       completion's ``error_code``) and ``redirect``: the study ended for this participant because
       a page or survey failed on the server (mugkit/web/problems.py)
@@ -117,6 +117,30 @@ Client → server
     (their other windows get an ``ended`` view and are disconnected). Acknowledged with
     ``{"ok": true}`` (then ``identity`` and ``view`` follow) or ``{"ok": false, "error"}`` (e.g. in
     the middle of a game).
+
+Monitored games (a step's ``monitor=mk.Monitor(...)``; mugkit/web/monitor.py; both runtimes)
+    The ``game`` view's ``monitor`` is ``{"heartbeat_ms", "focus", "hidden_seconds",
+    "idle_seconds", "max_rtt_ms"}`` (null: the game is not monitored, and nothing below is sent).
+
+    Client → server, each acknowledged ``{"ok": true}`` or ``{"ok": false, "error"}``
+    (``"stale": true``: the sender is not monitored in that game — over, not theirs, unknown):
+
+    - ``presence``: ``{game, hidden: bool, focused: bool}`` — every ``heartbeat_ms`` while the game
+      view shows, and at once when the tab is hidden or shown or the window loses or gains focus.
+      No heartbeat for 3 s counts as away (reason ``unresponsive``).
+    - ``monitor_pong``: ``{game, id}`` — the answer to ``monitor_ping`` (refused for an ``id`` the
+      server is not waiting for: never sent, answered already, or expired).
+
+    Server → client:
+
+    - ``monitor_ping``: ``{game, id}`` (every ``ping_seconds``, when ``max_rtt_ms`` is set).
+    - ``monitor_warning``: ``{game, kind, seconds_left, text}`` — ``kind`` is ``tab_hidden``,
+      ``unresponsive``, ``idle`` or ``rtt`` (``seconds_left`` null); ``{game, kind, clear: true}``
+      once it is over. Past the limit the participant's ``ended`` view follows (``status:
+      "excluded"``).
+    - ``monitor_notice``: ``{game, agent, title, html}`` — a partner was excluded and the step's
+      ``takeover`` policy plays their agent now. Without a takeover the partners' next view
+      carries a ``problem`` (``title``, ``html``, ``button``) saying their partner left.
 
 Browser runtime (``runtime="browser"`` steps with one human; mugkit/web/browser/games.py; several: below)
     The ``game`` view has ``"runtime": "browser"`` and a ``boot``: ``pyodide`` (the pinned
@@ -208,7 +232,8 @@ Browser games with several humans (``runtime="browser"`` steps with 2–4 humans
       ``peer_status`` events (500 per peer and game at most, ``hidden`` always). ``hidden``
       changes are sent to the others as ``peer_notice`` ``{game, peer, hidden}``; a tab hidden
       longer than ``hidden_seconds`` (a limit, 60 s) ends the game (outcome ``hidden``, reason
-      ``hidden_limit``).
+      ``hidden_limit``) — with the step's ``monitor=``, its ``hidden_seconds`` excludes the hidden
+      player instead (one clock for both: mugkit/web/monitor.py).
     - ``peer_event``: ``{game, events: [{"kind": "desync" | "disconnected" | "interrupted" |
       "resumed" | "waiting", ...}]}`` (at most 64; PeerGame.take_events) — stored as
       ``peer_event`` events; a ``desync`` ends the game (outcome ``desync``), and so does a

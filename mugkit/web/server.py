@@ -280,6 +280,22 @@ def _browser_events(sio: socketio.AsyncServer, study: Study, participant: Any) -
     _peer_events(sio, study, participant)
 
 
+def _monitor_events(sio: socketio.AsyncServer, study: Study, participant: Any) -> None:
+    """A monitored game's page reports (mugkit/web/monitor.py): ``presence``, ``monitor_pong``."""
+    def handler_of(kind: str):
+        async def handler(sid, data=None):
+            p = await participant(sid)
+            if p is None:
+                return {"ok": False, "error": "no participant on this connection: reload the page"}
+            if _too_big(data):
+                return {"ok": False, "error": f"message larger than {MAX_MESSAGE_BYTES} bytes"}
+            return await study.monitor_message(p, kind, data)
+        return handler
+
+    for kind in ("presence", "monitor_pong"):
+        sio.on(kind, handler_of(kind))
+
+
 #: Messages of browser games with several humans (protocol.py; mugkit/web/browser/peers.py).
 PEER_EVENTS = ("signal", "relay", "peer_ready", "peer_status", "peer_event", "rejoin", "package")
 
@@ -533,6 +549,7 @@ def _socket_events(sio: socketio.AsyncServer, study: Study, limits: Limits) -> N
         return await study.ready(p, data)
 
     _browser_events(sio, study, participant)
+    _monitor_events(sio, study, participant)
 
     @sio.on("*")
     async def unknown(event, sid, data=None):

@@ -224,6 +224,13 @@ class Study:
         except SharedStateError as exc:  # rows not acknowledged: the page keeps them and sends them again
             return _unavailable(exc)
 
+    async def monitor_message(self, p: Participant, kind: str, data: Any) -> dict:
+        """A monitored game's ``presence`` or ``monitor_pong`` (mugkit/web/monitor.py); its ack."""
+        try:
+            return await self.lobby.monitor_message(p, kind, data)
+        except SharedStateError as exc:
+            return _unavailable(exc)
+
     def _push_later(self, p: Participant) -> None:
         async def push() -> None:
             while True:

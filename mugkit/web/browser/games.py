@@ -23,7 +23,7 @@ import logging
 import math
 import time
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Callable
 
 from ...runtime.rows import StepRow
 from ...runtime.values import DecodeRefused, to_json
@@ -126,6 +126,8 @@ class BrowserGames:
         self.paths = dict(paths or {})
         self.steps = dict(steps or {})
         self.verifier = verifier or Verifier()
+        #: ``(game id, participant id, agent, new rows) -> None``, told of every stored batch (the monitor).
+        self.on_rows: Callable[..., None] | None = None
         self._verifying: set[asyncio.Task] = set()
         self._absent: dict[str, asyncio.Task] = {}  # game id -> its grace clock while its participant is away
         #: ``(game id, outcome, reason) -> awaitable``, once a game's outcome is stored (the lobby's
@@ -241,6 +243,8 @@ class BrowserGames:
                 newest = [r for r, _, _ in new if (r.episode, r.frame) == game.last]
                 game.ended = any(r.terminated or r.truncated for r in newest)
                 game.over = self._final(game, newest)
+                if self.on_rows is not None:  # the monitor (mugkit/web/monitor.py): input seen
+                    self.on_rows(game.game_id, game.participant, game.agent, [r[0] for r in new])
         return {"ok": True, "batch": data.get("batch"), "last": list(game.last)}
 
     @staticmethod

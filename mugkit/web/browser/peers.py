@@ -112,7 +112,8 @@ class PeerGroup:
     stored_text: int = 0
     ending: bool = False
     who: list = field(default_factory=list)      # mugkit.games.Participant of each human, in the step's order
-    timers: dict = field(default_factory=dict)   # name -> asyncio.Task (ready gate, hidden, away)
+    timers: dict = field(default_factory=dict)   # name -> asyncio.Task (ready gate, away)
+    excluded: str | None = None     # the participant whose exclusion ended the game (the flow ends theirs)
     lock: asyncio.Lock = field(default_factory=asyncio.Lock)
 
     def member_of(self, participant: str) -> Member | None:
@@ -153,6 +154,12 @@ class PeerGames:
         #: Called when a game ends: ``(group, outcome, reason, summary, detail) -> awaitable`` (the
         #: lobby stores the end and moves the members on).
         self.on_end: Callable[..., Awaitable] | None = None
+        #: ``(game id, participant id, agent, new rows) -> None``: a peer's stored batch (the monitor).
+        self.on_rows: Callable[..., None] | None = None
+        #: ``(game id, participant id, hidden) -> None``: a peer's tab hidden or shown. The clock of
+        #: hidden tabs is the monitor's (mugkit/web/monitor.py), which ends the game past
+        #: ``hidden_seconds`` (or excludes, with the step's ``monitor=``).
+        self.on_hidden: Callable[..., None] | None = None
 
     @property
     def ready_seconds(self) -> float:
@@ -317,15 +324,8 @@ class PeerGames:
             if other is not member:
                 await self.emit("peer_notice", {"game": group.game_id, "peer": member.handle, "hidden": hidden},
                                 room=f"p:{other.participant}")
-        if hidden:
-            self._timer(group, f"hidden:{member.handle}", self._hidden_timeout(group, member))
-        else:
-            self._cancel(group, f"hidden:{member.handle}")
-
-    async def _hidden_timeout(self, group: PeerGroup, member: Member) -> None:
-        await asyncio.sleep(self.hidden_seconds)
-        if member.hidden_since is not None:
-            await self.finish(group, "hidden", "hidden_limit", {"peer": member.handle})
+        if self.on_hidden is not None:
+            self.on_hidden(group.game_id, member.participant, hidden)
 
     async def events(self, group: PeerGroup, member: Member, data: dict) -> dict:
         """``peer_event``: the page's session events, stored; a desync ends the game."""
@@ -393,6 +393,8 @@ class PeerGames:
                                              t_client=[r[1] for r in new], late_ms=[r[2] for r in new],
                                              keep_observations=group.step.options.record_observations)
                 self._advance(group, [r for r, _, _ in new])
+                if self.on_rows is not None:
+                    self.on_rows(group.game_id, member.participant, member.agent, [r for r, _, _ in new])
             stored = [group.last.get(a, (-1, -1)) for a in mine]
         if checksums:
             await self._checksums(group, member, checksums)

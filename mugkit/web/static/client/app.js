@@ -2,7 +2,7 @@
 // current view, replaced whenever the server sends a `view` (mugkit/web/protocol.py).
 
 import {card, el} from "./dom.js";
-import {PEER_EVENTS} from "./connection.js";
+import {MONITOR_EVENTS, PEER_EVENTS} from "./connection.js";
 import {saveIdentity} from "./identity.js";
 import {StepTimer} from "./step_timer.js";
 import {CompletionView} from "./views/completion.js";
@@ -77,6 +77,7 @@ export class App {
     link.on("screen", (message) => this.view?.screen?.(message));
     link.on("waitroom", (message) => this.view?.waitroom?.(message));
     for (const event of PEER_EVENTS) link.on(event, (message) => this.view?.peerMessage?.(event, message));
+    for (const event of MONITOR_EVENTS) link.on(event, (message) => this.view?.monitorMessage?.(event, message));
     link.on("identity", (message) => this.identity(message));
     link.on("error", (message) => this.notify(message?.message || "The server rejected a message."));
     link.on("status", (status) => this.connection(status));

@@ -7,7 +7,10 @@ import {loadIdentity} from "./identity.js";
 /** Server → client events of browser games with several humans (views/peer_game.js). */
 export const PEER_EVENTS = ["signal", "relay", "peer_go", "peer_notice", "peer_rejoining", "package_request", "package",
   "peer_left"];
-export const SERVER_EVENTS = ["view", "frame", "screen", "waitroom", "identity", "error", ...PEER_EVENTS];
+/** Server → client events of a monitored game (game/monitor.js). */
+export const MONITOR_EVENTS = ["monitor_ping", "monitor_warning", "monitor_notice"];
+export const SERVER_EVENTS = ["view", "frame", "screen", "waitroom", "identity", "error", ...PEER_EVENTS,
+  ...MONITOR_EVENTS];
 
 /** The page's query string as {name: value} (the last value of a repeated name wins). */
 export function queryParams(search = location.search) {
@@ -32,6 +35,7 @@ export function openSocket(experiment, io = globalThis.io) {
 /**
  * A link over a socket.io-like socket (`on`, `emit`, `timeout(ms).emit(..., cb(err, reply))`):
  *   link.send(event, data)             fire and forget
+ *   link.sendNow(event, data)          fire and forget, dropped while not connected
  *   link.request(event, data, ms)      a Promise of the server's acknowledgement
  *   link.on(event, fn)                 server messages, plus "status":
  *                                      "connected" | "reconnecting" | "refused" | "offline"
@@ -56,6 +60,11 @@ export function createLink(socket) {
     },
     send(event, data) {
       socket.emit(event, data);
+    },
+    /** Sent only if connected now, never buffered for a reconnection (heartbeats: a burst of old
+     *  ones would say nothing true and trip the server's rate limit). */
+    sendNow(event, data) {
+      (socket.volatile ?? socket).emit(event, data);
     },
     request(event, data, ms = 15000) {
       return new Promise((resolve) => {

@@ -8,6 +8,7 @@ import {el} from "../dom.js";
 import {Hud} from "../game/hud.js";
 import {ImageStore} from "../game/images.js";
 import {Keyboard} from "../game/keyboard.js";
+import {Presence} from "../game/monitor.js";
 import {Scene} from "../game/scene.js";
 import {Screens} from "../game/screens.js";
 import {drawShape} from "../game/shapes.js";
@@ -65,6 +66,10 @@ export class GameView {
     window.addEventListener("blur", this.onBlur);
     window.addEventListener("focus", this.onFocus);
     this.focusNote.hidden = document.hasFocus();   // e.g. an MTurk iframe the participant has not clicked yet
+    if (this.message.monitor) {   // mk.Monitor: the page reports presence and answers pings (game/monitor.js)
+      this.presence = new Presence({game, monitor: this.message.monitor, link: this.ctx.link}).start();
+      this.root.prepend(this.presence.element);
+    }
     this.invalidate();
     if (this.message.screen) this.screen(this.message.screen);
   }
@@ -119,6 +124,11 @@ export class GameView {
   /** Where key messages go: the server (a browser-runtime game sends them to its worker). */
   sendKeys(message) {
     this.ctx.link.send("keys", message);
+  }
+
+  /** A monitor message of the server (game/monitor.js). */
+  monitorMessage(event, message) {
+    this.presence?.handle(event, message);
   }
 
   /** A `frame` message of this game. */
@@ -183,6 +193,7 @@ export class GameView {
     cancelAnimationFrame(this.raf);
     this.raf = 0;
     this.keyboard?.stop();
+    this.presence?.stop();
     this.stage?.destroy();
     this.stage = null;
     window.removeEventListener("blur", this.onBlur);
