@@ -21,7 +21,7 @@ from .bot import Bounds, ProtocolBot
 from .log import BotLog, Outcome
 from .progress import Progress
 from .report import Report, build_report
-from .screening import ScreenPlan, fail_plans, has_screening, plan
+from .screening import fail_plans, has_screening, plan
 from .server import Server, fetch_stats, proc_usage, start_server
 from ..web.storage.postgres import is_database_url
 
