@@ -269,8 +269,11 @@ def _screen_plans(config: LoadTestConfig, experiments: Experiments, names: list,
     declares; the others pass it."""
     screened = [i for i in protocol if has_screening(experiments.collected[names[i]])]
     if config.screen_fail > len(screened):
+        with_screen = sorted(n for n, c in experiments.collected.items() if has_screening(c))
+        where = (f"({', '.join(with_screen)}); the bots take the experiments in turn: run more bots (--bots) or "
+                 f"only the experiment with the screening" if with_screen else "(none of these experiments has one)")
         raise LoadTestError(f"--screen-fail {config.screen_fail}: only {len(screened)} protocol bot(s) go to an "
-                            "experiment with a @mk.screen step")
+                            f"experiment with a @mk.screen step {where}")
     out = {i: plan(experiments.collected[names[i]]) for i in range(len(names))}
     turn: dict = {}
     for j in _every(len(screened), config.screen_fail, offset=0.25):

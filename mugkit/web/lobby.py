@@ -470,7 +470,15 @@ class Lobby:
         with outcome ``excluded`` (``games.outcome_reason``: ``reason``) and its other players
         move on to their next step after a notice (event ``game_excluded``) — or, in a server
         game whose step has ``mk.Monitor(takeover=...)``, that policy plays on for ``p``
-        (mugkit/web/watching.py)."""
+        (mugkit/web/watching.py). A game another process runs (``--workers``) is told there:
+        its owner ends it or lets the policy play on (mugkit/web/remote.py)."""
+        owner = await self._elsewhere(p.game) if p.game else None
+        if owner is not None:
+            reply = await self.remote.forward(owner, p, "excluded", {"game": p.game, "reason": reason})
+            if not (reply or {}).get("ok"):
+                log.error("participant %s: excluded, but process %s running their game %s did not end it: %s",
+                          p.id, owner, p.game, (reply or {}).get("error"))
+            return
         game = self.games.get(p.game or "")
         if game is not None:  # a policy may play on for them (mk.Monitor(takeover=...))
             await self.watching.server_player_excluded(game, p, reason)
@@ -565,6 +573,10 @@ class Lobby:
         """A message another process forwarded here, as the game's owner; its answer."""
         if kind in ("presence", "monitor_pong"):
             return await self.watching.monitors.message(p.id, kind, data)
+        if kind == "excluded":  # (another process's, never a page's: it excluded p, whose game runs here)
+            if p.game == data["game"]:
+                await self.player_excluded(p, data["reason"])
+            return {"ok": True}
         if kind == "keys":
             try:
                 return {"error": self._keys(p, parse_keys(data))}

@@ -25,6 +25,7 @@ Every ``participant`` argument is a plain dict (:func:`participant_info`): ``id`
 
 from __future__ import annotations
 
+import copy
 import importlib
 import logging
 from typing import Any, Callable, Iterable
@@ -140,11 +141,13 @@ class Plugins:
 
     def call(self, hook: str, **kwargs: Any) -> None:
         """Calls every plugin's ``hook`` with the arguments it asks for; each on its own, so one
-        that raises neither stops the others nor the caller (it is logged)."""
+        that raises neither stops the others nor the caller (it is logged), and each with its own
+        copy of them, so one that changes what it got changes nothing for the next one (the
+        metrics count exclusions from the participant's ``reason``)."""
         caller = getattr(self.manager.hook, hook)
         for impl in reversed(caller.get_hookimpls()):  # pluggy's order: last registered first
             try:
-                impl.function(*[kwargs[name] for name in impl.argnames])
+                impl.function(*[copy.deepcopy(kwargs[name]) for name in impl.argnames])
             except Exception as exc:
                 log.exception("plugin %s: its hook %s failed (ignored)", impl.plugin_name, hook)
                 if self.on_error is not None:

@@ -418,5 +418,8 @@ def test_bots_pass_the_screening_and_screen_fail_bots_fail_it_each_way_as_expect
 
 
 def test_screen_fail_needs_bots_that_meet_a_screening():
-    with pytest.raises(LoadTestError, match="--screen-fail 2: only 0 protocol bot"):
+    with pytest.raises(LoadTestError, match=r"--screen-fail 2: only 0 protocol bot.*\(none of these experiments has one\)"):
         run_loadtest(LoadTestConfig([BRIEF], 2, screen_fail=2, progress=False))
+    with pytest.raises(LoadTestError, match=r"only 1 protocol bot\(s\) go to an experiment with a @mk.screen step "
+                                            r"\(_screened\); the bots take the experiments in turn: run more bots"):
+        run_loadtest(LoadTestConfig([BRIEF, SCREENED], 2, screen_fail=2, progress=False))

@@ -225,3 +225,31 @@ def test_an_installed_packages_entry_point_is_loaded_and_a_broken_one_stops_the_
     done = serve_command(tmp_path, env={"PYTHONPATH": env["PYTHONPATH"]})
     assert done.returncode == 2 and "an installed package's plugin (entry point group 'mugkit') failed to load" \
         in done.stderr and "labhooks needs requests" in done.stderr, done.stderr
+
+
+def test_a_plugin_that_changes_what_it_got_changes_nothing_for_the_next_one():
+    """Each plugin gets its own copy of the hook's arguments: one that edits the participant's
+    dict (or the detail) does not change what the next one, such as the metrics, sees."""
+    from mugkit.web.plugins import Plugins
+
+    seen = []
+
+    class Counter:  # registered first: called last
+        @mk.hookimpl
+        def mugkit_participant_excluded(self, participant, reason, by, detail):
+            seen.append((dict(participant), detail))
+
+    class Meddler:
+        @mk.hookimpl
+        def mugkit_participant_excluded(self, participant, detail):
+            participant["reason"] = "changed"
+            participant["params"]["condition"] = "changed"
+            detail.clear()
+
+    plugins = Plugins([Counter(), Meddler()], entry_points=False)
+    participant = {"id": "p1", "status": "excluded", "reason": "idle", "params": {"condition": "a"}}
+    plugins.call("mugkit_participant_excluded", participant=participant, reason="idle", by="server",
+                 detail={"game": "g1"})
+    assert seen == [({"id": "p1", "status": "excluded", "reason": "idle", "params": {"condition": "a"}},
+                     {"game": "g1"})]
+    assert participant == {"id": "p1", "status": "excluded", "reason": "idle", "params": {"condition": "a"}}
