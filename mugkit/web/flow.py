@@ -466,8 +466,16 @@ class Flow:
         """A game of a ``verify="require"`` step that is not both completed and verified: ``p`` is
         excluded, without a completion code (docs/game-steps.md); returns their view."""
         await self.event(p, "game_not_counted", {"game": game_id})
-        await self.registry.set_status(p, "excluded", None)
+        await self._excluded_without_code(p, "game_not_counted", "Your game could not be counted towards this study.",
+                                          {"game": game_id})
         return self._final_view(p)
+
+    async def _excluded_without_code(self, p: Participant, reason: str, text: str, detail: dict) -> None:
+        """``p`` is ``excluded`` by a rule of the study that earns no code (a game not counted, never
+        ready), with ``reason`` stored and the plugins told, as for any exclusion."""
+        await self.registry.set_status(p, "excluded", None, reason, text)
+        self.registry.hook("mugkit_participant_excluded", participant=participant_info(p), reason=reason,
+                           by="server", detail=detail)
 
     async def waitroom_timed_out(self, p: Participant, game: str | None = None, detail: dict | None = None) -> None:
         """``p`` waited for partners in vain: they finish with the completion's timeout code. With
@@ -487,6 +495,9 @@ class Flow:
                 await self.registry.move(p, p.index)  # out of the game that never started
                 if not (detail or {}).get("ready"):
                     # They never pressed "ready": waiting it out must not earn the study's code.
-                    status, code = "excluded", None
+                    await self._excluded_without_code(p, "not_ready", "You did not press ready in time.",
+                                                      {"game": game})
+                    await self.push(p)
+                    return
             await self.registry.set_status(p, status, code)
             await self.push(p)

@@ -218,8 +218,8 @@ def test_with_verify_require_the_six_row_attack_earns_no_completion_code(server)
     assert got["over"] == {"ok": True}
     assert got["after"]["kind"] == "ended" and got["after"]["code"] is None
     assert verdict(server, got["game"])["verification"] == "failed"
-    assert query(server, "select status, outcome_code from participants where participant_id = ?",
-                 got["participant"]) == [("excluded", None)]
+    assert query(server, "select status, outcome_code, reason from participants where participant_id = ?",
+                 got["participant"]) == [("excluded", None, "game_not_counted")]
     kinds = [k for (k,) in query(server, "select kind from events where participant_id = ?", got["participant"])]
     assert "game_unverified" in kinds and "game_not_counted" in kinds
 

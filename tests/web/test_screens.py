@@ -133,9 +133,9 @@ def test_a_player_who_never_readies_ends_the_game_and_earns_no_code(chromium, se
     assert "PAIRTIME" not in two.inner_text("main") and "PAIR77" not in two.inner_text("main")
     shot(one, "pair-not-ready-timeout")
     shot(two, "pair-not-ready-excluded")
-    statuses = rows(served.data, "select status, outcome_code from participants where participant_id in "
+    statuses = rows(served.data, "select status, outcome_code, reason from participants where participant_id in "
                                  "(select participant_id from events where kind = 'game_not_ready') order by status")
-    assert statuses == [("excluded", None), ("timed_out", "PAIRTIME")]
+    assert statuses == [("excluded", None, "not_ready"), ("timed_out", "PAIRTIME", None)]
     outcomes = rows(served.data, "select outcome, outcome_reason from games where step = 'pair' and outcome != 'completed'")
     assert outcomes == [("not_ready", "not_ready")]
     assert sorted(e["ready"] for e in events(served.data, "game_not_ready")) == [False, True]
