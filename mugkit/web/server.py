@@ -29,7 +29,7 @@ import mimetypes
 import os
 import secrets
 import time
-from typing import Any
+from typing import Any, Awaitable, Callable
 
 import socketio
 from sanic import Sanic, response
@@ -44,7 +44,7 @@ from .browser.public_files import public_path
 from .limits.sockets import BINARY_EVENTS, LimitedSocketServer, OriginGuard, client_address, origin_check
 from .socket_manager import RedisDirectManager
 from .screening import socket_pinger
-from .study import Study
+from .study import Participant, Study
 
 __all__ = ["create_app", "socket_server", "socket_layer", "STATIC_DIR", "MAX_MESSAGE_BYTES", "ADMIN_COOKIE"]
 
@@ -258,42 +258,41 @@ def _http_routes(app: Sanic, study: Study, tokens: AdminTokens) -> None:
     admin_routes(app, study, tokens, authorized)
 
 
-def _browser_events(sio: socketio.AsyncServer, study: Study, participant: Any) -> None:
-    """The browser runtime's messages (protocol.py): rows, resume, loaded, load_failed, game_over."""
-    async def browser_message(kind: str, sid: str, data: Any) -> dict:
+def _acked(sio: socketio.AsyncServer, participant: Any, name: str,
+           handle: Callable[[str, Participant, Any], Awaitable[dict]], bounded: bool = True) -> None:
+    """Registers the participant's message ``name``, answered with ``handle(sid, p, data)``'s
+    ack; refused when the connection has no participant, or (``bounded``) when it is larger
+    than MAX_MESSAGE_BYTES."""
+    async def handler(sid, data=None):  # a coroutine function: python-socketio awaits only those
         p = await participant(sid)
         if p is None:
             return {"ok": False, "error": "no participant on this connection: reload the page"}
-        if study.browser is None:
-            return {"ok": False, "error": "this server runs no games in the browser"}
-        if kind != "rows" and _too_big(data):  # a rows batch has its own, larger bound
+        if bounded and _too_big(data):
             return {"ok": False, "error": f"message larger than {MAX_MESSAGE_BYTES} bytes"}
-        return await study.browser_message(p, kind, data)
+        return await handle(sid, p, data)
 
-    def handler_of(kind: str):
-        async def handler(sid, data=None):  # a coroutine function: python-socketio awaits only those
-            return await browser_message(kind, sid, data)
-        return handler
+    sio.on(name, handler)
+
+
+def _browser_events(sio: socketio.AsyncServer, study: Study, participant: Any) -> None:
+    """The browser runtime's messages (protocol.py): rows, resume, loaded, load_failed, game_over."""
+    def handle_of(kind: str) -> Callable[[str, Participant, Any], Awaitable[dict]]:
+        async def handle(sid: str, p: Participant, data: Any) -> dict:
+            if study.browser is None:
+                return {"ok": False, "error": "this server runs no games in the browser"}
+            return await study.browser_message(p, kind, data)
+        return handle
 
     for kind in ("rows", "resume", "loaded", "load_failed", "game_over"):
-        sio.on(kind, handler_of(kind))
+        # a rows batch has its own, larger bound
+        _acked(sio, participant, kind, handle_of(kind), bounded=kind != "rows")
     _peer_events(sio, study, participant)
 
 
 def _monitor_events(sio: socketio.AsyncServer, study: Study, participant: Any) -> None:
     """A monitored game's page reports (mugkit/web/monitor.py): ``presence``, ``monitor_pong``."""
-    def handler_of(kind: str):
-        async def handler(sid, data=None):
-            p = await participant(sid)
-            if p is None:
-                return {"ok": False, "error": "no participant on this connection: reload the page"}
-            if _too_big(data):
-                return {"ok": False, "error": f"message larger than {MAX_MESSAGE_BYTES} bytes"}
-            return await study.monitor_message(p, kind, data)
-        return handler
-
     for kind in ("presence", "monitor_pong"):
-        sio.on(kind, handler_of(kind))
+        _acked(sio, participant, kind, lambda sid, p, data, kind=kind: study.monitor_message(p, kind, data))
 
 
 #: Messages of browser games with several humans (protocol.py; mugkit/web/browser/peers.py).
@@ -503,33 +502,15 @@ def _socket_events(sio: socketio.AsyncServer, study: Study, limits: Limits) -> N
         if p is not None:
             await study.disconnected(p)
 
-    @sio.event
-    async def advance(sid, data=None):
-        p = await participant(sid)
-        if p is None:
-            return {"ok": False, "error": "no participant on this connection: reload the page"}
-        if _too_big(data):
-            return {"ok": False, "error": f"message larger than {MAX_MESSAGE_BYTES} bytes"}
-        return await study.advance(p, data)
-
-    @sio.event
-    async def screen_report(sid, data=None):
-        p = await participant(sid)
-        if p is None:
-            return {"ok": False, "error": "no participant on this connection: reload the page"}
-        if _too_big(data):
-            return {"ok": False, "error": f"message larger than {MAX_MESSAGE_BYTES} bytes"}
+    def screen_report(sid: str, p: Participant, data: Any) -> Awaitable[dict]:
         user_agent = (sio.get_environ(sid) or {}).get("HTTP_USER_AGENT", "")
-        return await study.screen_report(p, data, socket_pinger(sio, sid), user_agent)  # this very socket
+        return study.screen_report(p, data, socket_pinger(sio, sid), user_agent)  # this very socket
 
-    @sio.event
-    async def draft(sid, data=None):  # a timed survey's answers so far (mugkit/web/timeouts.py)
-        p = await participant(sid)
-        if p is None:
-            return {"ok": False, "error": "no participant on this connection: reload the page"}
-        if _too_big(data):
-            return {"ok": False, "error": f"message larger than {MAX_MESSAGE_BYTES} bytes"}
-        return await study.draft(p, data)
+    _acked(sio, participant, "advance", lambda sid, p, data: study.advance(p, data))
+    _acked(sio, participant, "screen_report", screen_report)
+    # a timed survey's answers so far (mugkit/web/timeouts.py)
+    _acked(sio, participant, "draft", lambda sid, p, data: study.draft(p, data))
+    _acked(sio, participant, "ready", lambda sid, p, data: study.ready(p, data))
 
     @sio.event
     async def keys(sid, data=None):
@@ -538,15 +519,6 @@ def _socket_events(sio: socketio.AsyncServer, study: Study, limits: Limits) -> N
             f"message larger than {MAX_MESSAGE_BYTES} bytes" if _too_big(data) else await study.keys(p, data))
         if error:
             await sio.emit("error", {"message": error}, to=sid)
-
-    @sio.event
-    async def ready(sid, data=None):
-        p = await participant(sid)
-        if p is None:
-            return {"ok": False, "error": "no participant on this connection: reload the page"}
-        if _too_big(data):
-            return {"ok": False, "error": f"message larger than {MAX_MESSAGE_BYTES} bytes"}
-        return await study.ready(p, data)
 
     _browser_events(sio, study, participant)
     _monitor_events(sio, study, participant)

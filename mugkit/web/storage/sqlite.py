@@ -409,15 +409,22 @@ def _setup(conn: sqlite3.Connection) -> None:
     for statement in DDL:
         conn.execute(statement)
     if 0 < version < 2:  # schema 1 had no late_ms (how late a frame was played)
-        conn.execute("ALTER TABLE steps ADD COLUMN late_ms REAL")
+        _add_columns(conn, "steps", ["late_ms REAL"])
     if 0 < version < 3:  # schema 3: why a game ended, and a browser game's verification
-        for column in ("outcome_reason TEXT", "verification TEXT", "verification_detail TEXT", "timing TEXT"):
-            conn.execute(f"ALTER TABLE games ADD COLUMN {column}")
+        _add_columns(conn, "games", ["outcome_reason TEXT", "verification TEXT", "verification_detail TEXT", "timing TEXT"])
     if 0 < version < 4:  # schema 4: why a participant was screened out or excluded
-        for column in ("reason TEXT", "reason_text TEXT"):
-            conn.execute(f"ALTER TABLE participants ADD COLUMN {column}")
+        _add_columns(conn, "participants", ["reason TEXT", "reason_text TEXT"])
     conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
     conn.execute("COMMIT")
+
+
+def _add_columns(conn: sqlite3.Connection, table: str, columns: list[str]) -> None:
+    """Adds the ``columns`` (``"name TYPE"``) that ``table`` lacks (a migration: a column a
+    later schema added may be there already, from a database copied between versions)."""
+    have = {row[1] for row in conn.execute(f"PRAGMA table_info({table})")}
+    for column in columns:
+        if column.split()[0] not in have:
+            conn.execute(f"ALTER TABLE {table} ADD COLUMN {column}")
 
 
 def _insert(table: str, rows: list[dict], what: str) -> Callable[[sqlite3.Connection], None]:
