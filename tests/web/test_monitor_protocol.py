@@ -80,6 +80,16 @@ async def into_solo_game(b: Watched) -> dict:
     return await b.view("game")
 
 
+async def into_pair_game(url: str, experiment: str) -> tuple[Watched, Watched, dict, dict]:
+    """Two participants matched into one game of ``experiment``: both, and their game views."""
+    a, b = Watched(url, experiment), Watched(url, experiment)
+    await a.connect()
+    await a.view("waitroom")
+    await b.connect()
+    game_b = await b.view("game")
+    return a, b, await a.view("game"), game_b
+
+
 def run(main):
     return asyncio.run(main())
 
@@ -182,11 +192,8 @@ def test_a_window_without_focus_counts_as_hidden_only_where_the_step_says_so(ser
 
 def test_in_a_turn_based_game_only_the_player_whose_turn_it_is_can_be_idle(server):
     async def main():
-        a, b = Watched(server.url, "_watch_turns"), Watched(server.url, "_watch_turns")
-        await a.connect()
-        await a.view("waitroom")
-        await b.connect()
-        views = {"b": await b.view("game"), "a": await a.view("game")}
+        a, b, game_a, game_b = await into_pair_game(server.url, "_watch_turns")
+        views = {"b": game_b, "a": game_a}
         first = a if views["a"]["you"] == "player_1" else b
         second = b if first is a else a
         ended = await first.view("ended", timeout=20)
@@ -297,12 +304,7 @@ def test_presence_that_is_forged_malformed_or_flooded_changes_nothing_it_should_
 
 def test_the_partner_of_an_excluded_player_is_told_and_goes_on(server):
     async def main():
-        a, b = Watched(server.url, "_watch_pair"), Watched(server.url, "_watch_pair")
-        await a.connect()
-        await a.view("waitroom")
-        await b.connect()
-        game_b = await b.view("game")
-        await a.view("game")
+        a, b, _, game_b = await into_pair_game(server.url, "_watch_pair")
         beating = [asyncio.ensure_future(a.beat(game_b["game"])), asyncio.ensure_future(b.beat(game_b["game"], True))]
         ended_b = await b.view("ended", timeout=15)
         next_a = await a.view("survey", timeout=15)
@@ -324,12 +326,7 @@ def test_the_partner_of_an_excluded_player_is_told_and_goes_on(server):
 
 def test_a_policy_takes_over_an_excluded_players_agent_and_the_game_completes(server):
     async def main():
-        a, b = Watched(server.url, "_watch_relief"), Watched(server.url, "_watch_relief")
-        await a.connect()
-        await a.view("waitroom")
-        await b.connect()
-        game_b = await b.view("game")
-        await a.view("game")
+        a, b, _, game_b = await into_pair_game(server.url, "_watch_relief")
         beating = [asyncio.ensure_future(a.beat(game_b["game"])), asyncio.ensure_future(b.beat(game_b["game"], True))]
         ended_b = await b.view("ended", timeout=15)
         notice = await a.next("monitor_notice")
@@ -401,12 +398,7 @@ def test_partners_excluded_at_once_leave_no_game_played_by_policies_alone(server
     """Both players of a takeover game go silent together: the first is taken over, the second
     leaves nobody to play with, so the game ends ``excluded`` and both see their ended page."""
     async def main():
-        a, b = Watched(server.url, "_watch_relief"), Watched(server.url, "_watch_relief")
-        await a.connect()
-        await a.view("waitroom")
-        await b.connect()
-        game = await b.view("game")
-        await a.view("game")
+        a, b, _, game = await into_pair_game(server.url, "_watch_relief")
         ended = await asyncio.gather(a.view("ended", timeout=20), b.view("ended", timeout=20))
         await a.close()
         await b.close()
