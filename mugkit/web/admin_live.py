@@ -85,7 +85,7 @@ class AdminTokens:
                 name, token = "admin", spec
             if len(token) < 8:
                 raise ValueError(f"--admin-token {name}=...: the token must have at least 8 characters (better: "
-                                 f"python -c 'import secrets; print(secrets.token_urlsafe(18))')")
+                                 f"python -c 'import secrets; print(secrets.token_hex(16))')")
             if token in tokens:
                 raise ValueError(f"--admin-token: the same token is given for {tokens[token]} and {name}")
             tokens[token] = name

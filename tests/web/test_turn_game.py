@@ -19,7 +19,7 @@ pytestmark = [pytest.mark.browser, pytest.mark.slow]
 @pytest.fixture(scope="module")
 def turn_server(study, coturn, tmp_path_factory):  # noqa: F811 - the fixtures
     served = serve(*studies(study, "pair"), data=str(tmp_path_factory.mktemp("data")),
-                   extra=["--turn-url", coturn.url, "--turn-secret", coturn.secret, "--turn-only", "--turn-ttl", "600"])
+                   extra=["--turn-url", coturn.url, f"--turn-secret={coturn.secret}", "--turn-only", "--turn-ttl", "600"])
     yield served
     served.stop()
 
