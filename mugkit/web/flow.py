@@ -32,7 +32,7 @@ from ..runtime.seeding import keyed_rng
 from ..screening import ScreenStep
 from ..steps import GameStep, PageStep, SurveyStep
 from .entry import Entry, mturk_submit_to, new_id, new_token, parse_entry
-from .lobby import Lobby
+from .lobby import GameOver, Lobby
 from .logs import PARTICIPANT
 from .problems import game_problem, new_ref, study_problem_view
 from .protocol import ProtocolError, parse_advance
@@ -245,10 +245,32 @@ class Flow:
         if p.status in FINISHED:
             return self._final_view(p)
         if p.game is not None and not await self.lobby.game_alive(p):
-            if not await self.lobby.counts(p.game):  # verify="require": it ended, and does not count
-                return await self.not_counted(p, p.game)
-            await self.event(p, "game_interrupted", {"game": p.game})
-            await self.registry.move(p, p.index + 1)
+            ended = await self._past_game(p)
+            if ended is not None:
+                return ended
+        try:
+            return await self._here(p)
+        except GameOver:  # their game ended elsewhere while its view was being made
+            return await self._past_game(p) or await self._here(p)
+
+    async def _past_game(self, p: Participant) -> dict | None:
+        """``p``'s game ``p.game`` runs nowhere any more, yet they were not moved on: its process
+        died before it could, or it is ending now. They move on as its end would have moved them
+        (an event when it did not complete); the view when that ends their study (it does not
+        count), else None."""
+        game_id = p.game
+        if not await self.lobby.counts(game_id):  # verify="require": it ended, and does not count
+            return await self.not_counted(p, game_id)
+        row = await self.registry.storage.get_game(game_id) or {}
+        outcome = row.get("outcome") or "interrupted"  # not stored: its process died mid-game
+        if outcome != "completed":
+            reason = row.get("outcome_reason")
+            await self.event(p, f"game_{outcome}", {"game": game_id, **({"reason": reason} if reason else {})})
+        await self.registry.move(p, p.index + 1)
+        return None
+
+    async def _here(self, p: Participant) -> dict:
+        """The view of ``p``'s current step (they are in no game that ended)."""
         here = self.step_of(p)
         if here is None:  # a flow without a Completion page
             await self.registry.set_status(p, "completed", None)
@@ -257,8 +279,8 @@ class Flow:
         base = {"index": p.index, "total": len(p.flow), "step": step.name}
         try:
             view = {**base, **await self._step_view(p, step, rep)}
-        except StorageError:
-            raise  # the server's own trouble, not the step's: the study pauses (pause.py)
+        except (StorageError, GameOver):
+            raise  # the server's own trouble (the study pauses: pause.py), or a game that ended (view)
         except Exception as exc:  # the researcher's page, survey or env: the participant must not pay for it
             return await self._failed(p, step, exc)
         return {**view, **await self.timeouts.arm(p, step)}  # a page's time limit: its deadline, the time left

@@ -39,7 +39,7 @@ from .takeover import LeaseLost, Leases, Takeover, expiring
 from .monitor import partner_notice
 from .watching import GameWatching
 
-__all__ = ["Lobby", "Listener", "game_message", "agent_name"]
+__all__ = ["Lobby", "Listener", "GameOver", "game_message", "agent_name"]
 
 #: Stages of a browser game's loading whose failure is the study's (its code, its models), not the
 #: participant's connection: the game ends (outcome ``error``) and the participant goes on.
@@ -49,6 +49,16 @@ STUDY_STAGES = ("experiment", "models", "game")
 MAX_LOAD_FAILURES = 2
 
 log = logging.getLogger("mugkit.study")
+
+
+class GameOver(Exception):
+    """A participant's game (``p.game``) runs nowhere any more, though they are still at its step:
+    it ended and they were not moved on yet (its process died between storing the end and moving
+    them, or the end is moving them now). The flow moves them on; no new game starts for the step."""
+
+    def __init__(self, game_id: str):
+        super().__init__(f"game {game_id} is over")
+        self.game_id = game_id
 
 
 class Listener(Protocol):
@@ -217,12 +227,20 @@ class Lobby:
             if game is None:  # it runs in another process
                 return await self._remote_game_view(p, step, p.game)
         if game is None:
+            self._no_game(p)
             group = await self._group(p, step, rep)
             if group is None:
                 return {"kind": "waitroom", **await self.state.waitroom_status((p.experiment, step.name, rep), p.id)}
             game = await self._start_game(p.experiment, step, rep, group, p)
         return game_message(step, game.game_id, turn_based=game.driver.turn_based, you=self._agent_of(game, p.id),
                             agents=list(game.driver.agents), runtime="server", screen=game.screen)
+
+    @staticmethod
+    def _no_game(p: Participant) -> None:
+        """Before a new game starts for ``p``: they must not be in one still. A game of theirs that
+        runs nowhere (here, elsewhere, taken over) is over: :class:`GameOver`."""
+        if p.game is not None:
+            raise GameOver(p.game)
 
     def snapshot(self, game_id: str) -> dict | None:
         """The current frame of server game ``game_id`` for a player who (re)joins, or None."""
@@ -602,6 +620,7 @@ class Lobby:
         game = await self._browser_game(p, p.game) if p.game else None
         seed = self._game_seed(p.experiment, step, rep, [p.id])
         if game is None:
+            self._no_game(p)
             game = BrowserGame(new_id(), p.id, p.experiment, step, step.humans[0])
             await self.leases.claim(game.game_id)
             await self.storage.add_game({"game_id": game.game_id, "experiment": p.experiment, "step": step.name,
@@ -736,6 +755,7 @@ class Lobby:
             await asyncio.shield(self._starting[p.game])
         group = self._peer_group(p, p.game)
         if group is None:
+            self._no_game(p)
             members = await self._group(p, step, rep)
             if members is None:
                 return {"kind": "waitroom", **await self.state.waitroom_status((p.experiment, step.name, rep), p.id)}

@@ -22,6 +22,7 @@ import time
 from typing import TYPE_CHECKING, Any
 
 from .cluster import Cluster, ClusterError
+from .lobby import GameOver
 from .registry import Participant
 
 if TYPE_CHECKING:
@@ -177,7 +178,10 @@ class RemoteGames:
         here = self.lobby.listener.step_of(p)
         if here is None:
             return {"view": None}
-        view = await self.lobby.game_view(p, *here)
+        try:
+            view = await self.lobby.game_view(p, *here)
+        except GameOver:  # it ended just now: the asking process moves them on
+            return {"view": None}
         snapshot = self.lobby.snapshot(message["game"])
         return {"view": {**view, "snapshot": snapshot} if snapshot is not None else view}
 

@@ -17,12 +17,16 @@ import pytest
 
 from serving import serve
 
+import mugkit as mk
 from mugkit.runtime.values import from_json
 
 pytestmark = pytest.mark.slow
 
-SURVIVE = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "loadtest", "studies", "_survive.py")
+HERE = os.path.dirname(os.path.abspath(__file__))
+SURVIVE = os.path.join(HERE, "..", "loadtest", "studies", "_survive.py")
 BOTS = 20
+#: The file :class:`DiesAtAGameEnd` creates once, holding the id of the game whose end killed it.
+ONCE = "MUGKIT_TEST_DIE_ONCE"
 
 
 def rows(data: str, sql: str) -> list:
@@ -109,12 +113,28 @@ def test_a_worker_killed_mid_run_loses_nothing_and_its_games_are_taken_over(tmp_
     assert carried == [("completed", "verified", 151, 151)] * len(browsers)
     assert rows(where, "select count(*) from games where outcome is null") == [(0,)]
     assert sorted(rows(where, "select runtime, outcome, count(*) from games group by runtime, outcome")) == \
-        [("browser", "completed", BOTS), ("server", "completed", BOTS)]
+        [("browser", "completed", BOTS), ("server", "completed", BOTS)], twice(where, server)
     # Every frame of every server game stored once, those of the games taken over too.
     per_game = rows(where, "select s.game_id, count(*), count(distinct s.frame), min(s.frame), max(s.frame) "
                                  "from steps s join games g using (game_id) where g.runtime = 'server' "
                                  "group by s.game_id")
     assert len(per_game) == BOTS and all(r[1:] == (241, 241, 0, 240) for r in per_game), per_game
+
+
+def twice(where: str, server) -> list:
+    """What happened to each participant who played a step's game more than once: their events,
+    games and the server's log lines about them (for a failure's message)."""
+    told = []
+    for (pid,) in rows(where, "select p.participant_id from players p join games g using (game_id) "
+                              "where p.participant_id is not null group by p.participant_id, g.step "
+                              "having count(*) > 1"):
+        told.append({"participant": pid,
+                     "events": rows(where, f"select step, kind, t, detail from events where participant_id = '{pid}' "
+                                           "order by id"),
+                     "games": rows(where, "select game_id, runtime, outcome, outcome_reason, started_at, ended_at "
+                                          f"from games join players using (game_id) where participant_id = '{pid}'"),
+                     "log": [line for line in server.output if pid in line]})
+    return told
 
 
 SURVIVE_PEERS = os.path.join(os.path.dirname(SURVIVE), "_survive_peers.py")
@@ -165,3 +185,57 @@ def test_a_worker_killed_mid_game_of_two_browser_peers_leaves_their_game_to_the_
     # Every frame of both agents stored once in every game, the one taken over too.
     per_game = dict(rows(server.data, "select game_id, count(distinct frame || agent) from steps group by game_id"))
     assert set(cut) <= set(per_game) and set(per_game.values()) == {2 * 451}, (cut, per_game)
+
+
+class DiesAtAGameEnd:
+    """A plugin (``--plugin test_takeover_workers:DiesAtAGameEnd``) that kills its own server
+    process at the end of the first server game of the run: the end is stored, the game's lease is
+    not released yet and its player not moved on. Once in the run, whichever worker it is: the
+    file ``$MUGKIT_TEST_DIE_ONCE`` is created exclusively, with the game's id."""
+
+    @mk.hookimpl
+    def mugkit_game_ended(self, game):
+        if game["runtime"] != "server":
+            return
+        try:
+            fd = os.open(os.environ[ONCE], os.O_CREAT | os.O_EXCL | os.O_WRONLY)
+        except FileExistsError:
+            return
+        os.write(fd, game["game_id"].encode())
+        os.close(fd)
+        os.kill(os.getpid(), signal.SIGKILL)
+
+
+def test_a_worker_killed_between_a_game_end_and_moving_its_player_on_starts_no_second_game(tmp_path, redis_url,
+                                                                                           monkeypatch):
+    """The game's end is stored by a worker that dies before it moves the player on. The player
+    reconnects to another process, which waits for the dead one's lease, finds the game over and
+    moves them on: they do not play the step again, and no event says their game was cut."""
+    from mugkit.loadtest import LoadTestConfig, run_loadtest
+
+    once = tmp_path / "died-at"
+    monkeypatch.setenv(ONCE, str(once))
+    monkeypatch.setenv("PYTHONPATH", os.pathsep.join([HERE, os.environ.get("PYTHONPATH", "")]))
+    bots = 4
+    server = serve(SURVIVE, data=str(tmp_path / "data"), grace=40,
+                   extra=["--workers", "2", "--redis", redis_url, "--plugin", "test_takeover_workers:DiesAtAGameEnd"])
+    try:
+        report = run_loadtest(LoadTestConfig([SURVIVE], bots, rate=2, stuck_after=120, reconnect=True, url=server.url,
+                                             token=server.token, data=server.data, progress=False))
+    finally:
+        server.stop()
+    assert once.exists(), "no worker died at a game's end"
+    ended = once.read_text()
+    d = report.data
+    assert (d["completed"], d["failed"], d["stuck"]) == (bots, 0, 0), d["failures"]
+    assert d["lost_rows"] == 0 and report.ok, d["audit"]
+    assert rows(server.data, "select outcome from games where game_id = ?".replace("?", f"'{ended}'")) == \
+        [("completed",)]
+    assert twice(server.data, server) == []
+    assert sorted(rows(server.data, "select runtime, outcome, count(*) from games group by runtime, outcome")) == \
+        [("browser", "completed", bots), ("server", "completed", bots)]
+    (player,) = rows(server.data, f"select participant_id from players where game_id = '{ended}' "
+                                  "and participant_id is not null")
+    said = rows(server.data, f"select kind, detail from events where participant_id = '{player[0]}' "
+                             f"and detail like '%{ended}%'")
+    assert said == [], said  # it completed: no game_interrupted
