@@ -142,6 +142,7 @@ class Lobby:
         self.game_hooks = GameHooks(registry)
         if browser is not None:
             browser.on_end = self.game_hooks.ended
+            browser.on_verified = self._verified
         #: Browser games with several humans (mugkit/web/browser/peers.py).
         self.peers: PeerGames | None = None
         if browser is not None:
@@ -504,7 +505,7 @@ class Lobby:
         self.watching.monitors.release(p.game or "", p.id)
         browser = await self._browser_game(p, p.game)
         if browser is not None and await self.browser.finish(browser, "excluded", reason) is not None:
-            await self.leases.release(browser.game_id)
+            await self.ended(browser.game_id)
         group = self._peer_group(p, p.game)
         if group is not None:
             group.excluded = p.id
@@ -735,7 +736,7 @@ class Lobby:
             counts = await self.browser.finish(game, outcome, reason)
             if counts is None:  # ending already (the grace clock ran out meanwhile)
                 return False
-            await self.leases.release(game.game_id)
+            await self.ended(game.game_id)
             # verify="require", and not both completed and verified. (A crash the page reports is
             # the page's word, which a participant could forge to skip the game: it does not count.)
             if not counts:
@@ -886,7 +887,6 @@ class Lobby:
         """A browser game with several humans ended: stored (and verified, when it has rows), and
         its members moved on; after ``not_ready``, the ready ones go back to the waitroom."""
         game_id = group.game_id
-        await self.leases.release(game_id)
         row = await self.storage.get_game(game_id) or {}
         columns = {"ended_at": time.time(), "outcome_reason": reason, "detail": {**(row.get("detail") or {}), **summary}}
         played = bool(group.last)
@@ -903,6 +903,7 @@ class Lobby:
         await self.game_hooks.ended(game_id, outcome, reason)
         if played and group.step.options.verify != "require":
             self.browser._background(game_id)
+        await self.ended(game_id)
         for member in group.members.values():
             p = await self.registry.get(member.participant)
             if p is None:
@@ -938,10 +939,25 @@ class Lobby:
         """The games this process runs now (on the server, starting, in browsers, between peers)."""
         running = set(self.games) | set(self._starting)
         if self.browser is not None:
-            running |= set(self.browser.games)
+            running |= set(self.browser.games) | self.browser.verifying
         if self.peers is not None:
             running |= set(self.peers.groups)
         return running
+
+    async def ended(self, game_id: str) -> None:
+        """Game ``game_id``'s end is stored: its lease is released — or kept while its rows are
+        verified here, so that if this process dies meanwhile, whoever takes the lease over
+        verifies them (:meth:`Takeover.adopt`)."""
+        if self.browser is None or game_id not in self.browser.verifying:
+            await self.leases.release(game_id)
+
+    async def _verified(self, game_id: str, stored: bool) -> None:
+        if game_id not in self.leases.held:
+            return  # not leased here (a game a stopped study left unverified)
+        if stored or not self.leases.expire:
+            await self.leases.release(game_id)
+        else:  # the storage failed: the lease lapses, and a sweep (here or elsewhere) verifies it again
+            self.leases.forget(game_id)
 
     async def drop_game(self, game_id: str) -> None:
         """Stops game ``game_id`` here at once, storing nothing more of it and moving nobody: its

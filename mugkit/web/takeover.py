@@ -221,6 +221,11 @@ class Takeover:
             if not await self.leases.claim(game_id):
                 return False
             row = await self.lobby.storage.get_game(game_id)
+            if row is not None and row.get("outcome") is not None and self._unverified(row):
+                log.info("game %s: its verification is taken over by this process (its owner's lease expired)",
+                         game_id)
+                self.lobby.browser._background(game_id)  # its lease is released once the verdict is stored
+                return True
             if row is None or row.get("outcome") is not None:
                 await self.leases.release(game_id)  # over already (its end was stored, not its release)
                 return False
@@ -234,6 +239,12 @@ class Takeover:
             return True
         finally:
             self._adopting.discard(game_id)
+
+    def _unverified(self, row: dict) -> bool:
+        """Whether ended game ``row`` is a browser game whose rows are still to be verified (its
+        process died before it stored the verdict)."""
+        return row.get("runtime") == "browser" and row.get("verification") == "pending" \
+            and self.lobby.browser is not None
 
     # -- taking a game over (the lease is this process's now) ---------------------------------
 
@@ -280,9 +291,9 @@ class Takeover:
         await self.lobby.storage.end_game(game_id, "interrupted", ended_at=time.time(), outcome_reason="worker_lost",
                                     **columns)
         await self.lobby.game_hooks.ended(game_id, "interrupted", "worker_lost")
-        await self.leases.release(game_id)
         if columns.get("verification") == "pending":
             self.lobby.browser._background(game_id)
+        await self.lobby.ended(game_id)
         for player in await self.lobby.storage.players(game_id):
             p = await self.lobby.registry.get(player["participant_id"]) if player.get("participant_id") else None
             if p is not None:

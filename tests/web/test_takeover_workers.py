@@ -27,6 +27,8 @@ SURVIVE = os.path.join(HERE, "..", "loadtest", "studies", "_survive.py")
 BOTS = 20
 #: The file :class:`DiesAtAGameEnd` creates once, holding the id of the game whose end killed it.
 ONCE = "MUGKIT_TEST_DIE_ONCE"
+#: The runtime of the games at whose end :class:`DiesAtAGameEnd` kills its process.
+AT_END_OF = "MUGKIT_TEST_DIE_AT_END_OF"
 
 
 def rows(data: str, sql: str) -> list:
@@ -189,13 +191,14 @@ def test_a_worker_killed_mid_game_of_two_browser_peers_leaves_their_game_to_the_
 
 class DiesAtAGameEnd:
     """A plugin (``--plugin test_takeover_workers:DiesAtAGameEnd``) that kills its own server
-    process at the end of the first server game of the run: the end is stored, the game's lease is
-    not released yet and its player not moved on. Once in the run, whichever worker it is: the
-    file ``$MUGKIT_TEST_DIE_ONCE`` is created exclusively, with the game's id."""
+    process at the end of the first game of the run in runtime ``$MUGKIT_TEST_DIE_AT_END_OF``: the
+    end is stored, the game's lease is not released yet and its player not moved on. Once in the
+    run, whichever worker it is: the file ``$MUGKIT_TEST_DIE_ONCE`` is created exclusively, with
+    the game's id."""
 
     @mk.hookimpl
     def mugkit_game_ended(self, game):
-        if game["runtime"] != "server":
+        if game["runtime"] != os.environ[AT_END_OF]:
             return
         try:
             fd = os.open(os.environ[ONCE], os.O_CREAT | os.O_EXCL | os.O_WRONLY)
@@ -206,8 +209,9 @@ class DiesAtAGameEnd:
         os.kill(os.getpid(), signal.SIGKILL)
 
 
+@pytest.mark.parametrize("runtime", ["server", "browser"])
 def test_a_worker_killed_between_a_game_end_and_moving_its_player_on_starts_no_second_game(tmp_path, redis_url,
-                                                                                           monkeypatch):
+                                                                                           monkeypatch, runtime):
     """The game's end is stored by a worker that dies before it moves the player on. The player
     reconnects to another process, which waits for the dead one's lease, finds the game over and
     moves them on: they do not play the step again, and no event says their game was cut."""
@@ -215,6 +219,7 @@ def test_a_worker_killed_between_a_game_end_and_moving_its_player_on_starts_no_s
 
     once = tmp_path / "died-at"
     monkeypatch.setenv(ONCE, str(once))
+    monkeypatch.setenv(AT_END_OF, runtime)
     monkeypatch.setenv("PYTHONPATH", os.pathsep.join([HERE, os.environ.get("PYTHONPATH", "")]))
     bots = 4
     server = serve(SURVIVE, data=str(tmp_path / "data"), grace=40,
@@ -237,5 +242,6 @@ def test_a_worker_killed_between_a_game_end_and_moving_its_player_on_starts_no_s
     (player,) = rows(server.data, f"select participant_id from players where game_id = '{ended}' "
                                   "and participant_id is not null")
     said = rows(server.data, f"select kind, detail from events where participant_id = '{player[0]}' "
-                             f"and detail like '%{ended}%'")
+                             f"and detail like '%{ended}%' and kind not in ('game_loaded', 'game_ready')")
     assert said == [], said  # it completed: no game_interrupted
+    assert rows(server.data, "select count(*) from games where verification = 'pending'") == [(0,)]

@@ -129,6 +129,11 @@ class BrowserGames:
         #: ``(game id, participant id, agent, new rows) -> None``, told of every stored batch (the monitor).
         self.on_rows: Callable[..., None] | None = None
         self._verifying: set[asyncio.Task] = set()
+        #: Ids of the ended games this process is verifying now.
+        self.verifying: set[str] = set()
+        #: ``(game id, stored) -> awaitable``, once a background verification ends: ``stored``
+        #: says whether its verdict was stored (the lobby lets go of the game's lease then).
+        self.on_verified: Any = None
         self._absent: dict[str, asyncio.Task] = {}  # game id -> its grace clock while its participant is away
         #: ``(game id, outcome, reason) -> awaitable``, once a game's outcome is stored (the lobby's
         #: plugin hook, mugkit/web/game_hooks.py).
@@ -405,6 +410,10 @@ class BrowserGames:
     # -- verification ----------------------------------------------------------------------
 
     def _background(self, game_id: str) -> None:
+        """Verifies ended game ``game_id`` in the background (once at a time per game here)."""
+        if game_id in self.verifying:
+            return
+        self.verifying.add(game_id)
         task = asyncio.get_running_loop().create_task(self._verify_and_store(game_id))
         self._verifying.add(task)
         task.add_done_callback(self._verified)
@@ -416,9 +425,16 @@ class BrowserGames:
                       "start", exc_info=task.exception())
 
     async def _verify_and_store(self, game_id: str) -> None:
-        result = await self.verifier.verify_game(self.storage, self.paths, game_id)
-        await report_unverified(self.storage, game_id, result)  # first: a verdict read back has its event
-        await self.storage.update_game(game_id, **_columns(result))
+        stored = False
+        try:
+            result = await self.verifier.verify_game(self.storage, self.paths, game_id)
+            await report_unverified(self.storage, game_id, result)  # first: a verdict read back has its event
+            await self.storage.update_game(game_id, **_columns(result))
+            stored = True
+        finally:
+            self.verifying.discard(game_id)
+            if self.on_verified is not None:
+                await self.on_verified(game_id, stored)
 
     def wheel(self, sha256: str, filename: str) -> Wheel | None:
         """The wheel behind ``/runtime/wheels/<sha256>/<filename>``, or None."""
