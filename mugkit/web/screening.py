@@ -218,10 +218,18 @@ class Screening:
         """The ``screen`` view (called inside ``p``'s transition); starts the step's deadline."""
         self._arm(p, step.options.timeout)
         min_window = list(step.options.min_window) if step.options.min_window else None
+        if min_window is not None and self._refused_as_is(p, step):
+            min_window = None  # a phone the step refuses is not first asked to grow its window
         return {"kind": "screen", "title": "Checking your browser", "pings": step.options.pings,
                 "timeout": step.options.timeout, "min_window": min_window, "html": markdown_html(
                     "Checking that your browser, window and connection can run this study. "
                     "This takes a few seconds; please keep this page open.")}
+
+    def _refused_as_is(self, p: Participant, step: ScreenStep) -> bool:
+        """Whether the browser ``p`` arrived with is refused by ``step`` whatever its window (its
+        browser or device; the report's connection decides in the end)."""
+        failed = decide(step, self._client(p), reported=False)
+        return failed is not None and failed[0] in ("browser", "device")
 
     def _arm(self, p: Participant, seconds: float) -> None:
         armed = self._deadlines.get(p.id)

@@ -332,3 +332,18 @@ def test_a_report_being_checked_when_the_deadline_passes_is_decided_by_the_repor
             assert r.row(p)["status"] == "active" and len(r.events(p, "screened")) == 1
             assert r.events(p, "screened_out") == []
     run(main())
+
+
+def test_a_phone_the_step_refuses_is_not_first_asked_for_a_larger_window(tmp_path):
+    """The device is known from the header it arrived with: its page is not asked to grow the
+    window first (a step it cannot pass anyway); a desktop is."""
+    async def main():
+        async with Run(tmp_path) as r:
+            phone, desktop = await r.arrive(IPHONE), await r.arrive(CHROME)
+            assert r.last(phone)["min_window"] is None
+            assert r.last(desktop)["min_window"] == [800, 600]
+            reply = await r.study.screen_report(phone, {"index": 1, "window": [390, 664], "screen": [390, 844]},
+                                                pings(12.0, 30.0, 9.0))
+            assert reply == {"ok": True}
+            assert r.row(phone)["reason"] == "device"
+    run(main())
