@@ -33,6 +33,7 @@ PEERS = os.path.join(ROOT, "tests", "web", "studies", "peers")
 WEBRTC_FLAGS = ["--allow-loopback-in-peer-connection"]
 PERMISSIONS = ["microphone", "camera"]
 MAX_ROLLBACK = 8            # the steps' default max_rollback
+PAIR_FRAMES = 150         # the frames of _pair.py's round
 ARROWS = ["ArrowLeft", "ArrowRight", "ArrowUp", "ArrowDown"]
 # Seconds a page gone may take to come back (the server's --grace; also the peers' session timeout):
 # a reloaded page must load Python and rejoin within it, on a busy CI machine too.
@@ -409,5 +410,35 @@ def test_a_hidden_tab_keeps_playing_then_a_partner_gone_for_good_ends_the_game(w
             run = run + 1 if row["filled"] and row["action"] == 0 and not row["keys"] else 0
             longest = max(longest, run)
         assert longest >= 40
+    finally:
+        close(pages[:1])
+
+
+def frame_of(page) -> int:
+    return int(page.get_attribute(".mk-game", "data-frame") or 0)
+
+
+def test_a_partner_gone_as_the_round_ends_is_said_to_have_left_until_the_participant_continues(webrtc, server):
+    """A partner's page closed in the round's last frames: the page left plays ahead on predicted
+    inputs to the round's end and shows the round-over screen, which holds the next view back.
+    When the grace is over, the partner-left notice takes that screen's place and must hold the
+    next view in its turn until the participant continues (the screen's hold, ended as the notice
+    hid the screen, let the next view replace the notice at once)."""
+    pages = participants(webrtc, f"{server.url}/_pair/", 2)
+    try:
+        until_playing(pages)
+        game_id = game_of(server, "_pair")
+        while frame_of(pages[1]) < PAIR_FRAMES - 8:
+            pages[1].wait_for_timeout(30)
+        pages[1].context.close()
+        closed = time.monotonic()
+        pages[0].wait_for_selector(".mk-screen[data-screen='round_over']", timeout=10_000)
+        waited(pages[0], ".mk-game[data-ended='partner_left']", server, game_id, closed)
+        pages[0].wait_for_timeout(2000)
+        assert seen(pages[0])["view"] == "game", seen(pages[0])   # the next view still waits
+        assert "Your partner left the game" in pages[0].inner_text(".mk-stage-overlay")
+        pages[0].click(".mk-stage-overlay [data-answer='continue']", timeout=10_000)
+        pages[0].wait_for_selector("body:not([data-view='game'])", state="attached", timeout=10_000)
+        assert outcome(server, game_id) == ("browser", "partner_left")
     finally:
         close(pages[:1])
