@@ -237,8 +237,8 @@ Browser games with several humans (``runtime="browser"`` steps with 2–4 humans
     - ``peer_event``: ``{game, events: [{"kind": "desync" | "disconnected" | "interrupted" |
       "resumed" | "waiting", ...}]}`` (at most 64; PeerGame.take_events) — stored as
       ``peer_event`` events; a ``desync`` ends the game (outcome ``desync``), and so does a
-      ``disconnected`` naming another peer (the session's timeout dropped a stalled peer: outcome
-      ``partner_left``, reason ``session_timeout``).
+      ``disconnected`` naming another peer (the session's timeout dropped a stalled peer: the
+      others get ``peer_left`` and the game ends ``partner_left``, reason ``session_timeout``).
     - ``rows``: ``{game, batch, rows}`` — ``rows`` the tagged JSON of PeerGame.take_rows:
       ``{"rows": [...], "checksums": [[episode, frame, checksum], ...]}`` (or a list of rows with
       ``checksums`` beside it). Rows as a single-player browser game's (plus ``predicted``,

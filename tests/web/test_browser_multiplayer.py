@@ -33,6 +33,7 @@ PEERS = os.path.join(ROOT, "tests", "web", "studies", "peers")
 WEBRTC_FLAGS = ["--allow-loopback-in-peer-connection"]
 PERMISSIONS = ["microphone", "camera"]
 MAX_ROLLBACK = 8            # the steps' default max_rollback
+PAIR_FRAMES = 150         # the frames of _pair.py's round
 ARROWS = ["ArrowLeft", "ArrowRight", "ArrowUp", "ArrowDown"]
 # Seconds a page gone may take to come back (the server's --grace; also the peers' session timeout):
 # a reloaded page must load Python and rejoin within it, on a busy CI machine too.
@@ -76,8 +77,8 @@ def studies(folder, *names):
 
 @pytest.fixture(scope="module")
 def server(study, tmp_path_factory):
-    served = serve(*studies(study, "pair", "crowd3", "crowd4", "split"), data=str(tmp_path_factory.mktemp("data")),
-                   grace=GRACE)
+    served = serve(*studies(study, "pair", "longpair", "crowd3", "crowd4", "split"),
+                   data=str(tmp_path_factory.mktemp("data")), grace=GRACE)
     yield served
     served.stop()
 
@@ -328,10 +329,38 @@ HIDE = """(hidden) => {
 }"""
 
 
+def seen(page) -> dict:
+    """What a participant's page shows: its view, the game's data attributes, the notes."""
+    return page.evaluate("""() => {
+      const game = document.querySelector('.mk-game');
+      const text = (sel) => document.querySelector(sel)?.innerText?.slice(0, 300) ?? null;
+      return {view: document.body.dataset.view, game: game ? {...game.dataset} : null,
+              note: text('.mk-peer-note'), overlay: text('.mk-stage-overlay'), main: text('main')};
+    }""")
+
+
+def waited(page, selector: str, server, game_id: str, since: float) -> None:
+    """Waits (the grace and 20 s more) for ``selector``; on a timeout the failure says what the
+    page showed, how the game is stored as ended, and the server's last lines."""
+    try:
+        page.wait_for_selector(selector, timeout=(GRACE + 20) * 1000)
+    except Exception as exc:
+        stored = query(server.data, "select outcome, outcome_reason from games where game_id = ?", game_id)
+        frames = query(server.data, "select agent, max(frame) from steps where game_id = ? group by agent", game_id)
+        said = [(kind, json.loads(d).get("peer"), json.loads(d).get("kind")) for kind, d in query(
+            server.data, "select kind, detail from events where detail like ?", f'%"{game_id}"%')]
+        raise AssertionError({"waited_for": selector, "seconds": round(time.monotonic() - since, 1),
+                              "page": seen(page), "stored": stored, "last_frames": frames, "events": said[-12:],
+                              "errors": page.errors,
+                              "server": "".join(server.output[-15:])}) from exc
+
+
 def test_a_hidden_tab_keeps_playing_then_a_partner_gone_for_good_ends_the_game(webrtc, server):
     """A hidden tab plays on (the default action, recorded ``filled``) while its partner sees a
-    notice; then it closes for good: past the grace its partner reads that the game is over."""
-    pages = participants(webrtc, f"{server.url}/_pair/", 2)
+    notice; then it closes for good: past the grace its partner reads that the game is over. (A
+    15-second round: on a slow machine too, the page closes mid-round; a page closed as the round
+    ends is the next test's.)"""
+    pages = participants(webrtc, f"{server.url}/_longpair/", 2)
     try:
         until_playing(pages)
         rng = random.Random(29)
@@ -348,21 +377,32 @@ def test_a_hidden_tab_keeps_playing_then_a_partner_gone_for_good_ends_the_game(w
         pages[0].wait_for_selector(".mk-peer-note", state="hidden", timeout=10_000)
         pages[1].keyboard.up("ArrowRight")
         play(pages, rng, 0.5)
-        game_id = game_of(server, "_pair")
+        game_id = game_of(server, "_longpair")
         hidden = [e["hidden"] for e in events(server, "peer_status", game_id) if "hidden" in e]
         assert hidden == [True, False]
 
         pages[1].context.close()
+        closed = time.monotonic()
         # During the grace the partner may come back: the game waits, and says so.
-        pages[0].wait_for_selector(".mk-game[data-peer-notice='interrupted'], .mk-game[data-ended]",
-                                   timeout=(GRACE + 20) * 1000)
+        waited(pages[0], ".mk-game[data-peer-notice='interrupted'], .mk-game[data-ended]", server, game_id, closed)
         if pages[0].query_selector(".mk-game[data-peer-notice='interrupted']"):
             assert "interrupted" in pages[0].inner_text(".mk-peer-note")
             shot(pages[0], "partner-interrupted")
-        pages[0].wait_for_selector(".mk-game[data-ended='partner_left']", timeout=(GRACE + 20) * 1000)
+        waited(pages[0], ".mk-game[data-ended='partner_left']", server, game_id, closed)
         assert "Your partner left the game" in pages[0].inner_text(".mk-stage-overlay")
         shot(pages[0], "partner-left")
+        # The notice holds the next view back (at most 20 s): what a participant reads is checked
+        # before the slower look at the stored data.
+        try:
+            pages[0].click(".mk-stage-overlay [data-answer='continue']", timeout=10_000)
+        except Exception as exc:
+            raise AssertionError(("no Continue on the notice", seen(pages[0]), pages[0].errors)) from exc
+        # (A selector, not wait_for_function: the page's CSP forbids the eval its polling needs.)
+        pages[0].wait_for_selector("body:not([data-view='game'])", state="attached", timeout=10_000)
+        shot(pages[0], "after-partner-left")
         assert outcome(server, game_id) == ("browser", "partner_left")
+        # Its connection closed, so the server's grace clock ended it (not the partner's session timeout).
+        assert query(server.data, "select outcome_reason from games where game_id = ?", game_id) == [("grace_expired",)]
         stored = stored_rows(server.data, game_id)
         # While hidden, the page's frames were played with the default action (0), filled in,
         # though its key was held: at least the second and a half it was hidden, in a row.
@@ -372,8 +412,35 @@ def test_a_hidden_tab_keeps_playing_then_a_partner_gone_for_good_ends_the_game(w
             run = run + 1 if row["filled"] and row["action"] == 0 and not row["keys"] else 0
             longest = max(longest, run)
         assert longest >= 40
-        pages[0].click(".mk-stage-overlay [data-answer='continue']")   # the next view waited for this
-        pages[0].wait_for_function("document.body.dataset.view !== 'game'", timeout=10_000)
-        shot(pages[0], "after-partner-left")
+    finally:
+        close(pages[:1])
+
+
+def frame_of(page) -> int:
+    return int(page.get_attribute(".mk-game", "data-frame") or 0)
+
+
+def test_a_partner_gone_as_the_round_ends_is_said_to_have_left_until_the_participant_continues(webrtc, server):
+    """A partner's page closed in the round's last frames: the page left plays ahead on predicted
+    inputs to the round's end and shows the round-over screen, which holds the next view back.
+    When the grace is over, the partner-left notice takes that screen's place and must hold the
+    next view in its turn until the participant continues (the screen's hold, ended as the notice
+    hid the screen, let the next view replace the notice at once)."""
+    pages = participants(webrtc, f"{server.url}/_pair/", 2)
+    try:
+        until_playing(pages)
+        game_id = game_of(server, "_pair")
+        while frame_of(pages[1]) < PAIR_FRAMES - 8:
+            pages[1].wait_for_timeout(30)
+        pages[1].context.close()
+        closed = time.monotonic()
+        pages[0].wait_for_selector(".mk-screen[data-screen='round_over']", timeout=10_000)
+        waited(pages[0], ".mk-game[data-ended='partner_left']", server, game_id, closed)
+        pages[0].wait_for_timeout(2000)
+        assert seen(pages[0])["view"] == "game", seen(pages[0])   # the next view still waits
+        assert "Your partner left the game" in pages[0].inner_text(".mk-stage-overlay")
+        pages[0].click(".mk-stage-overlay [data-answer='continue']", timeout=10_000)
+        pages[0].wait_for_selector("body:not([data-view='game'])", state="attached", timeout=10_000)
+        assert outcome(server, game_id) == ("browser", "partner_left")
     finally:
         close(pages[:1])

@@ -384,6 +384,7 @@ def test_a_stalled_peer_dropped_by_the_session_timeout_ends_the_game_partner_lef
         assert (await a.ask("peer_event", events=[{"kind": "waiting", "peers": [b.me]}])) == {"ok": True}
         gone = {"kind": "disconnected", "peer": b.me, "frame": 40, "position": [0, 39]}
         assert (await a.ask("peer_event", events=[gone])) == {"ok": True}
+        assert await a.next("peer_left", timeout=15) == {"game": a.game["game"], "peer": b.me}   # says why
         ends = [await p.view(timeout=15) for p in (a, b)]
         assert [v["kind"] for v in ends] == ["completion", "completion"]
         return a.game["game"]

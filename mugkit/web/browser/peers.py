@@ -345,7 +345,9 @@ class PeerGames:
                      and not group.members[e["peer"]].rejoining), None)
         if gone is not None and desync is None:
             # A stalled peer: the rollback session's own timeout dropped it; the game cannot
-            # complete without its rows, so it ends as when a peer's connection is gone for good.
+            # complete without its rows, so it ends as when a peer's connection is gone for good
+            # (the others are told, so their pages say why the game ended).
+            await self._left(group, group.members[gone["peer"]])
             await self.finish(group, "partner_left", "session_timeout", {"peer": gone["peer"], "seen_by": member.handle})
             return {"ok": True}
         if desync is not None:
@@ -541,14 +543,18 @@ class PeerGames:
         await asyncio.sleep(grace)
         if not member.away or group.ending:
             return
-        for other in group.members.values():
-            if other is not member:
-                await self.emit("peer_left", {"game": group.game_id, "peer": member.handle},
-                                room=f"p:{other.participant}")
+        await self._left(group, member)
         await self.finish(group, "partner_left" if group.go else "not_ready",
                           "grace_expired" if group.go else "not_ready",
                           {"peer": member.handle} if group.go else
                           {"ready": {m.handle: m.paths is not None and m is not member for m in group.members.values()}})
+
+    async def _left(self, group: PeerGroup, member: Member) -> None:
+        """Tells the other members that ``member`` left for good (``peer_left``)."""
+        for other in group.members.values():
+            if other is not member:
+                await self.emit("peer_left", {"game": group.game_id, "peer": member.handle},
+                                room=f"p:{other.participant}")
 
     async def rejoin(self, group: PeerGroup, member: Member) -> dict:
         """``rejoin``: a reloaded page's Python is loaded; every survivor is asked for a package."""

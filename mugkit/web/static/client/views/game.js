@@ -114,7 +114,12 @@ export class GameView {
     if (!(seconds > 0)) return null;
     const shown = this.screens.roundOver({round, you: this.message.you, nameOf: this.hud.nameOf, seconds});
     if (round.last) {
-      this.holding = shown.then(() => (this.holding = null));
+      // Cleared only while it is still the hold: a later one (peer_game.js: a partner who left,
+      // which hides this screen) must keep the next view back.
+      const holding = shown.then(() => {
+        if (this.holding === holding) this.holding = null;
+      });
+      this.holding = holding;
     } else if (this.message.runtime !== "browser") {
       shown.then((answered) => answered && this.answer("round_over", round.episode - 1, "Waiting for the other players…"));
     }
