@@ -213,7 +213,7 @@ async def run(paths: list[str], host: str, port: int, data: str, seed: int | Non
     sio = socket_server(limits, allow_origins, redis_url=redis, channel=channel)
     study = Study(experiments, storage, seed, **socket_layer(sio, cluster), grace=grace, browser=browser,
                   state=state, cluster=cluster, plugins=plugins)
-    app, token = _app(study, admin_token, sio, limits, allow_origins)
+    app, token = _asgi_app(study, admin_token, sio, limits, allow_origins)
     await _start_study(study, cluster, browser, state, experiments, grace)
     if not worker:  # a worker's parent prints these once
         _announce(experiments, host, port, data, study.seed, token, database)
@@ -225,7 +225,7 @@ async def run(paths: list[str], host: str, port: int, data: str, seed: int | Non
         await _serve(server, ready, worker_fd)
     finally:
         watcher.cancel()
-        await _close(study, browser, cluster, state, storage)
+        await _shut_down(study, browser, cluster, state, storage)
     if folder is not None:
         folder.release()
     from .storage import describe
@@ -245,7 +245,7 @@ async def _shared_or_release(storage: Any, folder: Any, redis: str | None, worke
         raise
 
 
-def _app(study: Any, admin_token: Any, sio: Any, limits: Limits, allow_origins: list[str]) -> tuple[Any, str]:
+def _asgi_app(study: Any, admin_token: Any, sio: Any, limits: Limits, allow_origins: list[str]) -> tuple[Any, str]:
     """The ASGI app serving ``study``, and the admin token of the printed link: ``admin_token``
     (a token, or :class:`~mugkit.web.admin_live.AdminTokens`), else one drawn."""
     from .admin_live import AdminTokens
@@ -311,7 +311,7 @@ async def _serve(server: Any, ready: asyncio.Event | None, worker_fd: int | None
         await server.serve(sockets=[sockets.socket(fileno=worker_fd)])
 
 
-async def _close(study: Any, browser: Any, cluster: Any, state: Any, storage: Any) -> None:
+async def _shut_down(study: Any, browser: Any, cluster: Any, state: Any, storage: Any) -> None:
     """The shut-down after the server stopped: the study's games ended, then the browser games,
     the cluster, the metrics, the shared state and last the storage (every acknowledged write
     committed)."""
