@@ -195,16 +195,13 @@ async def run(paths: list[str], host: str, port: int, data: str, seed: int | Non
     ``admin_token``: a token, or :class:`~mugkit.web.admin_live.AdminTokens` (None: one drawn).
     ``log_config_off``: leave uvicorn's loggers to the root logger (JSON logs).
     ``plugins``: the server's :class:`~mugkit.web.plugins.Plugins` (:func:`load_plugins`)."""
-    import uvicorn
-
-    from .limits.connections import protocols
-
     from .pause import StoragePause
-    from .server import create_app, socket_layer, socket_server
+    from .server import socket_layer, socket_server
     from .study import Study
 
-    experiments, bundles = _prepare(paths, host, port, preflight, check_port=worker_fd is None)
-    if worker_fd is None:
+    worker = worker_fd is not None
+    experiments, bundles = _prepare(paths, host, port, preflight, check_port=not worker)
+    if not worker:
         storage, folder, seed = await _open_data(data, seed, database)
     else:
         storage, folder, seed = await _open_worker_data(data, seed, database)
@@ -212,22 +209,57 @@ async def run(paths: list[str], host: str, port: int, data: str, seed: int | Non
     if browser is not None:
         browser.peer_relay = peer_relay  # the `relay` of the peer block of game views (browser/peers.py)
     limits = limits or Limits()
+    state, cluster, channel = await _shared_or_release(storage, folder, redis, worker)
+    sio = socket_server(limits, allow_origins, redis_url=redis, channel=channel)
+    study = Study(experiments, storage, seed, **socket_layer(sio, cluster), grace=grace, browser=browser,
+                  state=state, cluster=cluster, plugins=plugins)
+    app, token = _asgi_app(study, admin_token, sio, limits, allow_origins)
+    await _start_study(study, cluster, browser, state, experiments, grace)
+    if not worker:  # a worker's parent prints these once
+        _announce(experiments, host, port, data, study.seed, token, database)
+        if bundles is not None:
+            _print_shipped(bundles)
+    server = _uvicorn_server(app, host, port, limits, log_config_off, on_signal=study.close)
+    watcher = asyncio.get_running_loop().create_task(StoragePause(study).run())
     try:
-        state, cluster, channel = await _shared(storage, redis, worker_fd is not None)
+        await _serve(server, ready, worker_fd)
+    finally:
+        watcher.cancel()
+        await _shut_down(study, browser, cluster, state, storage)
+    if folder is not None:
+        folder.release()
+    from .storage import describe
+
+    log.info("stopped; the data are in %s", describe(data, database))
+
+
+async def _shared_or_release(storage: Any, folder: Any, redis: str | None, worker: bool) -> tuple[Any, Any, str]:
+    """:func:`_shared`; when it refuses the start, the storage is closed and the data folder
+    released first, so the refusal leaves the folder usable."""
+    try:
+        return await _shared(storage, redis, worker)
     except SystemExit:
         await storage.close()
         if folder is not None:
             folder.release()
         raise
-    sio = socket_server(limits, allow_origins, redis_url=redis, channel=channel)
-    study = Study(experiments, storage, seed, **socket_layer(sio, cluster), grace=grace, browser=browser,
-                  state=state, cluster=cluster, plugins=plugins)
+
+
+def _asgi_app(study: Any, admin_token: Any, sio: Any, limits: Limits, allow_origins: list[str]) -> tuple[Any, str]:
+    """The ASGI app serving ``study``, and the admin token of the printed link: ``admin_token``
+    (a token, or :class:`~mugkit.web.admin_live.AdminTokens`), else one drawn."""
     from .admin_live import AdminTokens
+    from .server import create_app
 
     tokens = admin_token if isinstance(admin_token, AdminTokens) else AdminTokens(
         {admin_token or secrets.token_urlsafe(18): "admin"})
-    token = tokens.first
     app, _, _ = create_app(study, tokens, sio, limits, allow_origins)
+    return app, tokens.first
+
+
+async def _start_study(study: Any, cluster: Any, browser: Any, state: Any, experiments: dict, grace: float) -> None:
+    """Starts the study, then this process in the cluster (if any), then the browser games a
+    previous run left open or unverified."""
     await study.start()
     if cluster is not None:
         from .admin import process_info
@@ -236,52 +268,65 @@ async def run(paths: list[str], host: str, port: int, data: str, seed: int | Non
         await cluster.start()
     if browser is not None and await state.first("browser_games_started"):
         await browser.start(experiments, grace)  # games a stop left open or unverified: once per study run
-    if worker_fd is None:
-        _announce(experiments, host, port, data, study.seed, token, database)
-    if bundles is not None and worker_fd is None:
-        from .browser.boot import shipped_report
 
-        for line in shipped_report(bundles.bundles):
-            print(line, flush=True)
+
+def _print_shipped(bundles: Any) -> None:
+    """Prints, for each browser-runtime step, the files its participants download."""
+    from .browser.boot import shipped_report
+
+    for line in shipped_report(bundles.bundles):
+        print(line, flush=True)
+
+
+def _uvicorn_server(app: Any, host: str, port: int, limits: Limits, log_config_off: bool,
+                    on_signal: Callable[[], Awaitable]) -> Any:
+    """The uvicorn server of ``app``, with the limits on connections, stopped our way
+    (:func:`_stoppable_server`)."""
+    import uvicorn
+
+    from .limits.connections import protocols
+
     http, ws, _ = protocols(limits)   # connection caps and the header deadline (limits/connections.py)
     logs = {"log_config": None} if log_config_off else {}
-    server = _stoppable_server(uvicorn.Config(app, host=host, port=port, log_level="warning", http=http, ws=ws,
-                                              lifespan="on", timeout_keep_alive=limits.keep_alive,
-                                              ws_max_size=limits.message_bytes, **logs), on_signal=study.close)
-    watcher = asyncio.get_running_loop().create_task(StoragePause(study).run())
-    try:
-        if worker_fd is not None:  # its parent prints the links once every worker accepts
-            from .workers import tell_parent_ready
+    return _stoppable_server(uvicorn.Config(app, host=host, port=port, log_level="warning", http=http, ws=ws,
+                                            lifespan="on", timeout_keep_alive=limits.keep_alive,
+                                            ws_max_size=limits.message_bytes, **logs), on_signal=on_signal)
 
-            ready = ready or asyncio.Event()
-            tell_parent_ready(ready)
-        if ready is not None:
-            asyncio.get_running_loop().create_task(_when_started(server, ready))
-        if worker_fd is None:
-            await server.serve()
-        else:
-            import socket as sockets
 
-            await server.serve(sockets=[sockets.socket(fileno=worker_fd)])
-    finally:
-        watcher.cancel()
-        try:  # again: a game may have started while the server was stopping
-            await asyncio.wait_for(study.close(), SHUTDOWN_SECONDS)
-        except asyncio.TimeoutError:
-            log.error("games could not be ended within %g s (is the disk full?); a game on the server without "
-                      "an outcome is marked interrupted at the next start", SHUTDOWN_SECONDS)
-        if browser is not None:
-            await browser.close()
-        if cluster is not None:
-            await cluster.close()
-        study.metrics.close()
-        await state.close()
-        await storage.close()  # every acknowledged write committed
-    if folder is not None:
-        folder.release()
-    from .storage import describe
+async def _serve(server: Any, ready: asyncio.Event | None, worker_fd: int | None) -> None:
+    """Runs ``server`` until it stops: on ``host:port``, or for a worker on its inherited socket.
+    ``ready`` is set once it accepts; a worker also tells its parent then."""
+    if worker_fd is not None:  # its parent prints the links once every worker accepts
+        from .workers import tell_parent_ready
 
-    log.info("stopped; the data are in %s", describe(data, database))
+        ready = ready or asyncio.Event()
+        tell_parent_ready(ready)
+    if ready is not None:
+        asyncio.get_running_loop().create_task(_when_started(server, ready))
+    if worker_fd is None:
+        await server.serve()
+    else:
+        import socket as sockets
+
+        await server.serve(sockets=[sockets.socket(fileno=worker_fd)])
+
+
+async def _shut_down(study: Any, browser: Any, cluster: Any, state: Any, storage: Any) -> None:
+    """The shut-down after the server stopped: the study's games ended, then the browser games,
+    the cluster, the metrics, the shared state and last the storage (every acknowledged write
+    committed)."""
+    try:  # again: a game may have started while the server was stopping
+        await asyncio.wait_for(study.close(), SHUTDOWN_SECONDS)
+    except asyncio.TimeoutError:
+        log.error("games could not be ended within %g s (is the disk full?); a game on the server without "
+                  "an outcome is marked interrupted at the next start", SHUTDOWN_SECONDS)
+    if browser is not None:
+        await browser.close()
+    if cluster is not None:
+        await cluster.close()
+    study.metrics.close()
+    await state.close()
+    await storage.close()  # every acknowledged write committed
 
 
 def _prepare(paths: list[str], host: str, port: int, preflight: bool, check_port: bool = True) -> tuple[dict, Any]:
@@ -575,44 +620,20 @@ def _admin_tokens(args: argparse.Namespace) -> Any:
     return AdminTokens.parse(specs) if specs else None
 
 
+class _UsageError(Exception):
+    """A bad option: :func:`main` prints it after ``mugkit serve:`` and exits 2."""
+
+
 def main(argv: list[str]) -> int:
     """The ``mugkit serve`` command."""
     args = _parser().parse_args(argv)
-    from .workers import WORKER_FD_ENV
-
-    worker_fd = os.environ.pop(WORKER_FD_ENV, None)  # not for the processes this one starts
-    if worker_fd is not None:
-        from .workers import stop_with_parent
-
-        stop_with_parent()
-    if args.workers < 1:
-        print("mugkit serve: --workers must be 1 or more", file=sys.stderr)
-        return 2
-    from .browser.assets_cli import use_folder
-
-    use_folder(args.assets)
-    if not args.grace > 0:
-        print("mugkit serve: --grace must be a positive number of seconds", file=sys.stderr)
-        return 2
+    worker_fd = _worker_fd()
     try:
-        limits = Limits().with_options(args.limit)
-        ice.configure(ice.settings_from_args(args))
-    except (LimitError, ice.IceConfigError) as exc:
+        limits, fmt, tokens = _options(args)
+    except _UsageError as exc:
         print(f"mugkit serve: {exc}", file=sys.stderr)
         return 2
-    try:
-        fmt = log_format(args.log_format)
-        tokens = _admin_tokens(args)
-    except ValueError as exc:
-        print(f"mugkit serve: {exc}", file=sys.stderr)
-        return 2
-    from .cluster import PROCESS_ID
-
-    configure_logging(fmt, process=PROCESS_ID if (worker_fd is not None or args.redis) else None)
-    logging.getLogger("sanic").setLevel(logging.WARNING)  # its banner says nothing a researcher needs
-    for name in ("uvicorn.error", "engineio.server", "socketio.server", "sanic.error"):
-        # a flood of bad requests must not become a flood of log lines
-        logging.getLogger(name).addFilter(RepeatFilter(limits.log_interval))
+    _configure_logs(fmt, limits, process_ids=worker_fd is not None or bool(args.redis))
     try:
         plugins = load_plugins(args.plugin)  # every process loads them: a worker's events are its own
     except ValueError as exc:
@@ -621,6 +642,65 @@ def main(argv: list[str]) -> int:
     names = [name for name, _ in plugins.manager.list_name_plugin()]
     if names and worker_fd is None:
         log.info("plugins: %s", ", ".join(names))
+    return _serve_command(args, argv, worker_fd, limits, tokens, plugins, json_logs=fmt == "json")
+
+
+def _worker_fd() -> str | None:
+    """The inherited listening socket's descriptor when this process is one of several workers
+    (:mod:`mugkit.web.workers`), else None. A worker stops with its parent."""
+    from .workers import WORKER_FD_ENV
+
+    worker_fd = os.environ.pop(WORKER_FD_ENV, None)  # not for the processes this one starts
+    if worker_fd is not None:
+        from .workers import stop_with_parent
+
+        stop_with_parent()
+    return worker_fd
+
+
+def _options(args: argparse.Namespace) -> tuple[Limits, str, Any]:
+    """The options checked, and ``(limits, log format, admin tokens or None)``; ``--assets`` and
+    the ICE servers are applied on the way.
+
+    Raises:
+        _UsageError: a bad option (the message says what to fix).
+    """
+    if args.workers < 1:
+        raise _UsageError("--workers must be 1 or more")
+    from .browser.assets_cli import use_folder
+
+    use_folder(args.assets)
+    if not args.grace > 0:
+        raise _UsageError("--grace must be a positive number of seconds")
+    try:
+        limits = Limits().with_options(args.limit)
+        ice.configure(ice.settings_from_args(args))
+    except (LimitError, ice.IceConfigError) as exc:
+        raise _UsageError(str(exc)) from None
+    try:
+        fmt = log_format(args.log_format)
+        tokens = _admin_tokens(args)
+    except ValueError as exc:
+        raise _UsageError(str(exc)) from None
+    return limits, fmt, tokens
+
+
+def _configure_logs(fmt: str, limits: Limits, process_ids: bool) -> None:
+    """The logs in format ``fmt`` (``process_ids``: each line names its process, one of several),
+    without the libraries' noise."""
+    from .cluster import PROCESS_ID
+
+    configure_logging(fmt, process=PROCESS_ID if process_ids else None)
+    logging.getLogger("sanic").setLevel(logging.WARNING)  # its banner says nothing a researcher needs
+    for name in ("uvicorn.error", "engineio.server", "socketio.server", "sanic.error"):
+        # a flood of bad requests must not become a flood of log lines
+        logging.getLogger(name).addFilter(RepeatFilter(limits.log_interval))
+
+
+def _serve_command(args: argparse.Namespace, argv: list[str], worker_fd: str | None, limits: Limits, tokens: Any,
+                   plugins: Any, json_logs: bool) -> int:
+    """Serves until stopped, as the parent of several workers (``--workers N`` or ``--redis``) or
+    as the one server process; the command's exit status (2: a start refused with a message)."""
     try:
         if worker_fd is None and (args.workers > 1 or args.redis):
             return asyncio.run(_parent(args, argv))
@@ -628,7 +708,7 @@ def main(argv: list[str]) -> int:
                         pyodide_packages=args.pyodide_packages, limits=limits, allow_origins=args.allow_origin,
                         preflight=args.preflight, peer_relay=args.peer_relay, admin_token=tokens, redis=args.redis,
                         worker_fd=int(worker_fd) if worker_fd is not None else None, database=args.database,
-                        log_config_off=fmt == "json", plugins=plugins))
+                        log_config_off=json_logs, plugins=plugins))
     except KeyboardInterrupt:
         pass
     except SystemExit as exc:

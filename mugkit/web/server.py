@@ -189,12 +189,14 @@ def create_app(study: Study, admin_token: "str | AdminTokens", sio: socketio.Asy
 # -- HTTP ------------------------------------------------------------------------------------
 
 def _http_routes(app: Sanic, study: Study, tokens: AdminTokens) -> None:
-    from .admin import admin_stats_all, admin_table
-    from .admin_live import admin_routes, page_html
+    """The HTTP routes: the participants' pages and files first, then the admin's."""
+    _participant_routes(app, study)
+    _admin_http_routes(app, study, tokens)
 
-    def authorized(request: Any) -> tuple[str, bool] | None:
-        return _authorized(request, tokens)
 
+def _participant_routes(app: Sanic, study: Study) -> None:
+    """The index of experiments, the client's static files, the browser runtime's files, an
+    experiment's asset files and its participants' page."""
     @app.get("/")
     async def index(request):
         return response.html(_index_html(study))
@@ -229,6 +231,16 @@ def _http_routes(app: Sanic, study: Study, tokens: AdminTokens) -> None:
             return response.text("not found", status=404)
         query = request.query_string
         return response.redirect(f"/{experiment}/" + (f"?{query}" if query else ""))
+
+
+def _admin_http_routes(app: Sanic, study: Study, tokens: AdminTokens) -> None:
+    """The admin page (its printed link traded for a cookie), its figures and data tables, and
+    its live actions (:func:`~mugkit.web.admin_live.admin_routes`): all behind an admin token."""
+    from .admin import admin_stats_all, admin_table
+    from .admin_live import admin_routes, page_html
+
+    def authorized(request: Any) -> tuple[str, bool] | None:
+        return _authorized(request, tokens)
 
     @app.get("/admin")
     async def admin(request):
@@ -444,8 +456,21 @@ def _too_big(data: Any) -> bool:
 
 
 def _socket_events(sio: socketio.AsyncServer, study: Study, limits: Limits) -> None:
-    arrivals = ArrivalLimit(limits.arrivals_per_minute, limits.log_interval)
+    """The live connection's messages: arriving and leaving, the participant's steps, the browser
+    games' and monitored games' messages; any other event is answered with an error."""
+    participant = _participant_of(sio, study)
+    _connection_events(sio, study, limits, participant)
+    _step_events(sio, study, participant)
+    _browser_events(sio, study, participant)
+    _monitor_events(sio, study, participant)
 
+    @sio.on("*")
+    async def unknown(event, sid, data=None):
+        await sio.emit("error", {"message": f"unknown event {str(event)[:40]!r}"}, to=sid)
+
+
+def _participant_of(sio: socketio.AsyncServer, study: Study) -> Callable[[str], Awaitable[Participant | None]]:
+    """``participant(sid)``: the participant seated on socket ``sid``, or None."""
     async def participant(sid: str):
         session = await sio.get_session(sid)
         p = await study.participant(session.get("pid")) if session and session.get("pid") else None
@@ -454,19 +479,28 @@ def _socket_events(sio: socketio.AsyncServer, study: Study, limits: Limits) -> N
             GAME.set(p.game)
         return p
 
-    async def seat(sid: str, p: Any, view: dict) -> None:
-        """Connects socket ``sid`` to participant ``p`` and sends them who they are and ``view``."""
-        await sio.save_session(sid, {"pid": p.id})
-        PARTICIPANT.set(p.id)
-        await sio.enter_room(sid, f"p:{p.id}")
-        await sio.emit("identity", {"participant": p.id, "resume": study.resume_key(p)}, to=sid)
-        study.connected(p)
-        if view.get("kind") == "game":
-            await sio.enter_room(sid, f"g:{view['game']}")
-        await sio.emit("view", view, to=sid)
-        snapshot = study.snapshot(view["game"]) if view.get("kind") == "game" else None
-        if snapshot is not None:
-            await sio.emit("frame", snapshot, to=sid)
+    return participant
+
+
+async def _seat(sio: socketio.AsyncServer, study: Study, sid: str, p: Any, view: dict) -> None:
+    """Connects socket ``sid`` to participant ``p`` and sends them who they are and ``view``."""
+    await sio.save_session(sid, {"pid": p.id})
+    PARTICIPANT.set(p.id)
+    await sio.enter_room(sid, f"p:{p.id}")
+    await sio.emit("identity", {"participant": p.id, "resume": study.resume_key(p)}, to=sid)
+    study.connected(p)
+    if view.get("kind") == "game":
+        await sio.enter_room(sid, f"g:{view['game']}")
+    await sio.emit("view", view, to=sid)
+    snapshot = study.snapshot(view["game"]) if view.get("kind") == "game" else None
+    if snapshot is not None:
+        await sio.emit("frame", snapshot, to=sid)
+
+
+def _connection_events(sio: socketio.AsyncServer, study: Study, limits: Limits, participant: Any) -> None:
+    """A socket's arrival (seated, offered a transfer of a study begun elsewhere, or refused by
+    the arrivals limit), its ``transfer`` (the offer taken), and its disconnection."""
+    arrivals = ArrivalLimit(limits.arrivals_per_minute, limits.log_interval)
 
     @sio.event
     async def connect(sid, environ, auth=None):
@@ -480,7 +514,7 @@ def _socket_events(sio: socketio.AsyncServer, study: Study, limits: Limits) -> N
             await sio.save_session(sid, {"pid": None, "offer": arrival.offer.id if arrival.offer else None})
             await sio.emit("view", arrival.view, to=sid)
             return
-        await seat(sid, arrival.participant, arrival.view)
+        await _seat(sio, study, sid, arrival.participant, arrival.view)
 
     @sio.event
     async def transfer(sid, data=None):
@@ -493,7 +527,7 @@ def _socket_events(sio: socketio.AsyncServer, study: Study, limits: Limits) -> N
         if p is None:
             await sio.emit("view", view, to=sid)
             return {"ok": False, "error": "not now: see the page"}
-        await seat(sid, p, view)
+        await _seat(sio, study, sid, p, view)
         return {"ok": True}
 
     @sio.event
@@ -502,6 +536,10 @@ def _socket_events(sio: socketio.AsyncServer, study: Study, limits: Limits) -> N
         if p is not None:
             await study.disconnected(p)
 
+
+def _step_events(sio: socketio.AsyncServer, study: Study, participant: Any) -> None:
+    """The participant's messages on their steps: ``advance``, ``screen_report``, ``draft``,
+    ``ready`` (acknowledged) and a game's ``keys`` (an ``error`` message when refused)."""
     def screen_report(sid: str, p: Participant, data: Any) -> Awaitable[dict]:
         user_agent = (sio.get_environ(sid) or {}).get("HTTP_USER_AGENT", "")
         return study.screen_report(p, data, socket_pinger(sio, sid), user_agent)  # this very socket
@@ -519,10 +557,3 @@ def _socket_events(sio: socketio.AsyncServer, study: Study, limits: Limits) -> N
             f"message larger than {MAX_MESSAGE_BYTES} bytes" if _too_big(data) else await study.keys(p, data))
         if error:
             await sio.emit("error", {"message": error}, to=sid)
-
-    _browser_events(sio, study, participant)
-    _monitor_events(sio, study, participant)
-
-    @sio.on("*")
-    async def unknown(event, sid, data=None):
-        await sio.emit("error", {"message": f"unknown event {str(event)[:40]!r}"}, to=sid)
