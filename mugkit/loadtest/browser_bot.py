@@ -37,6 +37,11 @@ WEBRTC_PERMISSIONS = ["microphone", "camera"]
 _PACKET = re.compile(r"^4([23])(\d*)(.*)$", re.S)
 
 
+#: Milliseconds a bot tries to press a screen's button that was just visible: past it the screen
+#: went away meanwhile (a loaded machine; playwright's default would wait 30 s and fail the bot).
+SCREEN_CLICK_MS = 3000
+
+
 async def launch(executable: str) -> tuple[Any, Any]:
     """Playwright and a headless Chromium (Debian's, at ``executable``)."""
     from playwright.async_api import async_playwright
@@ -258,6 +263,11 @@ class BrowserBot:
     async def _answer_screens(page: Any) -> None:
         """Answers the screens around a game as a participant would (docs/participants.md): "I'm
         ready", "Continue" after a round or a problem notice."""
+        from playwright.async_api import TimeoutError as PlaywrightTimeout
+
         answer = page.locator(".mk-screen:not([hidden]) [data-answer], .mk-view-problem [data-answer]")
         if await answer.count() and await answer.first.is_visible():
-            await answer.first.click()
+            try:
+                await answer.first.click(timeout=SCREEN_CLICK_MS)
+            except PlaywrightTimeout:
+                pass  # the screen went away before the click (the game went on, or the next view came)
