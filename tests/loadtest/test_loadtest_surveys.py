@@ -60,4 +60,4 @@ def test_a_browser_bot_answers_every_type_in_the_page():
     report = run_loadtest(LoadTestConfig([SURVEYS], 2, browser=2, rate=2, stuck_after=40, progress=False))
     d = report.data
     assert (d["completed"], d["failed"], d["stuck"]) == (2, 0, 0), d["failures"]
-    assert d["lost_rows"] == 0 and d["audit"]["checked"]["answers"] > 2 * 12
+    assert d["lost_rows"] == 0 and d["audit"]["checked"]["answers"] > 2 * 12, report.text()
