@@ -234,8 +234,7 @@ def test_a_worker_killed_between_a_game_end_and_moving_its_player_on_starts_no_s
     d = report.data
     assert (d["completed"], d["failed"], d["stuck"]) == (bots, 0, 0), d["failures"]
     assert d["lost_rows"] == 0 and report.ok, d["audit"]
-    assert rows(server.data, "select outcome from games where game_id = ?".replace("?", f"'{ended}'")) == \
-        [("completed",)]
+    assert rows(server.data, f"select outcome from games where game_id = '{ended}'") == [("completed",)]
     assert twice(server.data, server) == []
     assert sorted(rows(server.data, "select runtime, outcome, count(*) from games group by runtime, outcome")) == \
         [("browser", "completed", bots), ("server", "completed", bots)]
